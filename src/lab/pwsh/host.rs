@@ -1,0 +1,242 @@
+//! The seam between the lab's PowerShell interpreter and the simulated
+//! server: the interpreter evaluates the language and its own utility
+//! cmdlets (Where-Object, ConvertTo-Json, …); every other command name goes
+//! to a `CommandHost`, which binds parameters against a `CmdletSpec` and acts
+//! on the world. Errors use PowerShell 5.1's own wording so a script (or a
+//! test) sees what a real server would say.
+
+use super::value::Value;
+
+/// One argument as written on the command line, before binding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Argument {
+    /// `-Name value`, `-Name:value`, or a bare switch `-Name` (value `None`).
+    Named { name: String, value: Option<Value> },
+    /// A positional argument.
+    Positional(Value),
+}
+
+/// How a PowerShell error is classified (shown in CategoryInfo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCategory {
+    NotSpecified,
+    ObjectNotFound,
+    InvalidArgument,
+    InvalidOperation,
+    InvalidData,
+    ResourceUnavailable,
+    PermissionDenied,
+    ParserError,
+    NotImplemented,
+}
+
+impl ErrorCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCategory::NotSpecified => "NotSpecified",
+            ErrorCategory::ObjectNotFound => "ObjectNotFound",
+            ErrorCategory::InvalidArgument => "InvalidArgument",
+            ErrorCategory::InvalidOperation => "InvalidOperation",
+            ErrorCategory::InvalidData => "InvalidData",
+            ErrorCategory::ResourceUnavailable => "ResourceUnavailable",
+            ErrorCategory::PermissionDenied => "PermissionDenied",
+            ErrorCategory::ParserError => "ParserError",
+            ErrorCategory::NotImplemented => "NotImplemented",
+        }
+    }
+}
+
+/// A PowerShell error record, as much of it as the lab needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PsError {
+    /// The exception message, e.g. `A parameter cannot be found that matches parameter name 'Serv'.`
+    pub message: String,
+    pub category: ErrorCategory,
+    /// e.g. `NamedParameterNotFound,Microsoft.Exchange.Management.SystemConfigurationTasks.SetServerComponentState`
+    pub fully_qualified_error_id: String,
+    /// The command that raised it, when there is one.
+    pub command: Option<String>,
+    /// The target object shown in CategoryInfo, e.g. `(Get-Foo:String)`.
+    pub target: Option<String>,
+    /// Terminating errors stop the script whatever `-ErrorAction` says.
+    pub terminating: bool,
+}
+
+impl PsError {
+    pub fn new(category: ErrorCategory, id: &str, message: impl Into<String>) -> Self {
+        PsError {
+            message: message.into(),
+            category,
+            fully_qualified_error_id: id.to_string(),
+            command: None,
+            target: None,
+            terminating: false,
+        }
+    }
+
+    pub fn terminating(mut self) -> Self {
+        self.terminating = true;
+        self
+    }
+
+    pub fn in_command(mut self, name: &str) -> Self {
+        self.command = Some(name.to_string());
+        self
+    }
+
+    /// `The term 'X' is not recognized …` (CommandNotFoundException).
+    pub fn command_not_found(name: &str) -> Self {
+        let mut e = PsError::new(
+            ErrorCategory::ObjectNotFound,
+            "CommandNotFoundException",
+            format!(
+                "The term '{name}' is not recognized as the name of a cmdlet, function, script file, \
+                 or operable program. Check the spelling of the name, or if a path was included, \
+                 verify that the path is correct and try again."
+            ),
+        );
+        e.command = Some(name.to_string());
+        e.target = Some(format!("{name}:String"));
+        e.terminating = true;
+        e
+    }
+
+    /// `A parameter cannot be found that matches parameter name 'X'.`
+    pub fn parameter_not_found(command: &str, param: &str) -> Self {
+        let mut e = PsError::new(
+            ErrorCategory::InvalidArgument,
+            "NamedParameterNotFound",
+            format!("A parameter cannot be found that matches parameter name '{param}'."),
+        );
+        e.command = Some(command.to_string());
+        e.target = Some(":".to_string());
+        e.terminating = true;
+        e
+    }
+
+    /// What a prompt does under `powershell.exe -NonInteractive`.
+    pub fn non_interactive_prompt(command: &str) -> Self {
+        let mut e = PsError::new(
+            ErrorCategory::InvalidOperation,
+            "HostFunctionNotImplemented",
+            "PowerShell is in NonInteractive mode. Read and Prompt functionality is not available.",
+        );
+        e.command = Some(command.to_string());
+        e.terminating = true;
+        e
+    }
+}
+
+/// How a parameter takes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `[switch]`: present or `-Name:$false`.
+    Switch,
+    /// Takes one value (any type; the cmdlet converts).
+    Value,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    /// Position for positional binding, if the parameter accepts one.
+    pub position: Option<usize>,
+    pub aliases: &'static [&'static str],
+}
+
+/// ConfirmImpact of a cmdlet that supports ShouldProcess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmImpact {
+    /// Never prompts by default (Low/Medium with the default $ConfirmPreference High).
+    NoPrompt,
+    /// ConfirmImpact High: prompts unless `-Confirm:$false`.
+    High,
+}
+
+/// A cmdlet's signature, enough to bind arguments the way PowerShell does.
+#[derive(Debug, Clone, Copy)]
+pub struct CmdletSpec {
+    /// Canonical name, e.g. `Set-ServerComponentState`.
+    pub name: &'static str,
+    pub params: &'static [ParamSpec],
+    /// `Some` when the cmdlet supports `-WhatIf`/`-Confirm`.
+    pub should_process: Option<ConfirmImpact>,
+}
+
+/// Shorthand for building `ParamSpec` tables.
+pub const fn value(name: &'static str) -> ParamSpec {
+    ParamSpec { name, kind: ParamKind::Value, position: None, aliases: &[] }
+}
+pub const fn positional(name: &'static str, position: usize) -> ParamSpec {
+    ParamSpec { name, kind: ParamKind::Value, position: Some(position), aliases: &[] }
+}
+pub const fn switch(name: &'static str) -> ParamSpec {
+    ParamSpec { name, kind: ParamKind::Switch, position: None, aliases: &[] }
+}
+
+/// Common parameters every cmdlet accepts (about_CommonParameters).
+pub const COMMON_PARAMETERS: &[&str] = &[
+    "Verbose",
+    "Debug",
+    "ErrorAction",
+    "WarningAction",
+    "InformationAction",
+    "ErrorVariable",
+    "WarningVariable",
+    "InformationVariable",
+    "OutVariable",
+    "OutBuffer",
+    "PipelineVariable",
+];
+
+/// Arguments after binding: canonical parameter name → value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bound {
+    pub values: Vec<(&'static str, Value)>,
+    /// The `-ErrorAction` given, lower-cased (`stop`, `silentlycontinue`, …).
+    pub error_action: Option<String>,
+    /// `-WhatIf` present.
+    pub what_if: bool,
+}
+
+impl Bound {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// A switch is on when present without value or bound to a truthy value.
+    pub fn switch(&self, name: &str) -> bool {
+        self.get(name).is_some_and(Value::is_truthy)
+    }
+
+    pub fn string(&self, name: &str) -> Option<String> {
+        self.get(name).map(super::convert::to_ps_string)
+    }
+}
+
+/// Runs the commands the interpreter does not implement itself.
+pub trait CommandHost {
+    /// Runs `name` (as written in the script) with its raw arguments and
+    /// pipeline input; returns its output objects. Unknown commands return
+    /// `PsError::command_not_found`.
+    fn invoke(
+        &mut self,
+        name: &str,
+        args: &[Argument],
+        input: Vec<Value>,
+    ) -> Result<Vec<Value>, PsError>;
+
+    /// Non-terminating errors written by the last `invoke` (PowerShell's
+    /// Write-Error): the interpreter applies `-ErrorAction` and
+    /// `$ErrorActionPreference` to them.
+    fn take_non_terminating(&mut self) -> Vec<PsError> {
+        Vec::new()
+    }
+
+    /// `$env:NAME` on this server (`COMPUTERNAME`, `SystemDrive`, …).
+    fn env_var(&self, name: &str) -> Option<String>;
+}

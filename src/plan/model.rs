@@ -1,0 +1,191 @@
+//! The validated plan: what the engine sees once `plan::load` has checked
+//! every value. Nothing here holds unchecked user text: server names are
+//! NetBIOS names, FQDNs are DNS names, DAG names are validated the same way
+//! as server names, and paths are absolute Windows paths.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::catalog::ExchangeBuild;
+
+/// A fully validated rollout plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Where the plan file was read from (used to name the state directory).
+    pub path: PathBuf,
+    pub rollout: Rollout,
+    pub connection: Connection,
+    pub policy: Policy,
+    /// Servers in plan order. Every name is unique (case-insensitive).
+    pub servers: Vec<Server>,
+    /// The `[lab]` section, kept as the lab's own validated spec.
+    pub lab: Option<crate::lab::LabSpec>,
+}
+
+/// How the target is written in the plan: a catalogue id or an exact build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// A catalogue id such as `2019-CU15` or `SE-RTM`.
+    CuId(String),
+    /// An exact four-part build such as `15.2.1748.10`.
+    Build(ExchangeBuild),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityUpdateChoice {
+    /// The newest SU/HU the catalogue lists for the target CU.
+    Latest,
+    /// CU only.
+    None,
+    /// A named SU/HU of the target CU, e.g. `Feb26SU`.
+    Named(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiagnosticData {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollout {
+    pub target: TargetSpec,
+    pub security_update: SecurityUpdateChoice,
+    /// Absolute local path of the media's `Setup.exe` on each server, e.g. `D:\Setup.exe`.
+    pub setup_path: String,
+    /// Lower-case hex sha256 of `Setup.exe`, when given.
+    pub setup_sha256: Option<String>,
+    /// Absolute local path of the SU `.msp` on each server, when given.
+    pub su_path: Option<String>,
+    pub diagnostic_data: DiagnosticData,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    WinRm,
+    PowerShell,
+    Lab,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Basic,
+    Ntlm,
+}
+
+/// Where the connection secret comes from. Never the plan itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    None,
+    Env(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub transport: Transport,
+    pub scheme: Scheme,
+    /// Defaults to 5985 for http, 5986 for https.
+    pub port: u16,
+    pub auth: AuthMethod,
+    pub user: Option<String>,
+    pub secret: SecretSource,
+    pub allow_unencrypted: bool,
+    pub ca_file: Option<PathBuf>,
+    pub insecure_skip_verify: bool,
+    /// Path of `powershell.exe` for `transport = "powershell"`.
+    pub powershell_path: Option<String>,
+    /// How long one remote command may take before it is abandoned.
+    pub operation_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Plan,
+    PassiveFirst,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redistribute {
+    AfterEach,
+    AtEnd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrepareAd {
+    Block,
+    Run,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeouts {
+    pub drain: Duration,
+    pub setup: Duration,
+    pub reboot: Duration,
+    pub health: Duration,
+    pub move_databases: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub order: Order,
+    pub min_healthy_copies: u32,
+    /// Largest CopyQueueLength a healthy copy may have (default 10).
+    pub max_copy_queue: u64,
+    /// Largest ReplayQueueLength a healthy non-lagged copy may have (default 50).
+    pub max_replay_queue: u64,
+    /// Least free space on the system drive, in GB (default 30).
+    pub min_free_space_gb: u64,
+    pub redistribute: Redistribute,
+    pub pause_between: bool,
+    pub prepare_ad: PrepareAd,
+    pub timeouts: Timeouts,
+    /// How often waits re-observe the server.
+    pub poll_interval: Duration,
+    /// How many DAGs may roll at once (one member per DAG at a time).
+    pub max_parallel_dags: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    /// NetBIOS name, as written in the plan (e.g. `EX01`).
+    pub name: String,
+    /// DNS name, e.g. `ex01.contoso.local`.
+    pub fqdn: String,
+    /// DAG name; `None` for a standalone server.
+    pub dag: Option<String>,
+    /// FQDN of the member that takes this server's queued mail, when set.
+    pub redirect_to: Option<String>,
+}
+
+impl Plan {
+    /// The servers of one DAG, in plan order.
+    pub fn dag_members<'a>(&'a self, dag: &'a str) -> impl Iterator<Item = &'a Server> + 'a {
+        self.servers
+            .iter()
+            .filter(move |s| s.dag.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(dag)))
+    }
+
+    /// The distinct DAG names, in order of first appearance.
+    pub fn dags(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in &self.servers {
+            if let Some(d) = &s.dag {
+                if !out.iter().any(|x| x.eq_ignore_ascii_case(d)) {
+                    out.push(d.clone());
+                }
+            }
+        }
+        out
+    }
+
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+}
