@@ -4,3 +4,4 @@
 pub mod catalog;
 pub mod lab;
 pub mod plan;
+pub mod preflight;

