@@ -1,7 +1,22 @@
 //! cu-roll: rolls Exchange Server Cumulative Updates across the members of a
 //! Database Availability Group without taking a mailbox database offline.
+//!
+//! Data flows one way: plan → preflight → runbook → exchange → exec.
 
+mod app;
 pub mod catalog;
+pub mod cli;
+pub mod exchange;
+pub mod exec;
+pub mod exit;
+pub mod journal;
 pub mod lab;
 pub mod plan;
 pub mod preflight;
+pub mod ps;
+pub mod report;
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn run(cli: cli::Cli) -> i32 {
+    app::run(cli)
+}

@@ -9,3 +9,20 @@ mod spec;
 pub use spec::{
     LabAd, LabCopyStatus, LabDatabase, LabFault, LabServer, LabSpec, LabTimings, PendingReboot,
 };
+
+// TEMPORARY (replaced when the lab world lands): the API the executor codes against.
+#[derive(Debug, thiserror::Error)]
+#[error("lab not built")]
+pub struct LabError;
+pub struct Lab;
+impl Lab {
+    pub fn open(_: &std::path::Path, _: &LabSpec, _: &str) -> Result<Lab, LabError> {
+        Err(LabError)
+    }
+    pub fn run_ps(&self, _: &str, _: &str) -> Result<pwsh::ScriptOutput, LabError> {
+        Err(LabError)
+    }
+    pub fn run_cmd(&self, _: &str, _: &str) -> Result<pwsh::ScriptOutput, LabError> {
+        Err(LabError)
+    }
+}

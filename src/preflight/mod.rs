@@ -1,3 +1,393 @@
-//! Pre-flight checks and the version report.
+//! Pre-flight checks and the version report: what every server runs, what
+//! the target needs, and whether anything would stop `run`. Read-only: this
+//! module only sends the observation scripts of `exchange`.
 
+mod checks;
 pub mod model;
+mod target;
+
+use std::sync::Mutex;
+
+pub use target::{resolve_target, ResolvedTarget, TargetError};
+
+use crate::catalog::{self, Catalog};
+use crate::exchange::{self, AdLevelsObs, ExchangeState, QueryError, ServerFacts};
+use crate::exec::Executor;
+use crate::plan::{DiagnosticData, Plan, PrepareAd, Server};
+use model::{
+    AdLevels, AdPreparation, OverallVerdict, Report, ServerReport, TargetInfo, Verdict,
+};
+
+/// How many servers are queried at once.
+const MAX_CONCURRENT_QUERIES: usize = 16;
+
+/// What was read from one server.
+struct Observed {
+    facts: Result<ServerFacts, QueryError>,
+    state: Result<ExchangeState, QueryError>,
+}
+
+/// Queries every server (concurrently, bounded) and builds the report.
+pub fn build_report(
+    plan: &Plan,
+    exec: &dyn Executor,
+    catalog: &Catalog,
+    target: &ResolvedTarget,
+    generated_at: String,
+) -> Report {
+    let observed = observe_all(plan, exec);
+    let ad = ad_preparation(plan, exec, target, &observed);
+    let servers: Vec<ServerReport> = plan
+        .servers
+        .iter()
+        .zip(&observed)
+        .map(|(server, obs)| server_report(plan, catalog, target, server, obs, &observed))
+        .collect();
+    let mut blockers = Vec::new();
+    if plan.policy.prepare_ad == PrepareAd::Block && !ad.commands.is_empty() {
+        blockers.push(format!(
+            "{} needs Active Directory preparation before the first server; run once, in the schema master's domain and site: {}",
+            target.cu.display_name(),
+            ad.commands.join(" then ")
+        ));
+    }
+    if let Some(e) = &ad.error {
+        blockers.push(format!("could not read the Active Directory levels: {e}"));
+    }
+    let verdict = if blockers.is_empty() && servers.iter().all(|s| s.verdict != Verdict::Blocked) {
+        OverallVerdict::Ready
+    } else {
+        OverallVerdict::Blocked
+    };
+    Report {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        generated_at,
+        plan: plan.path.display().to_string(),
+        target: target_info(target, &servers, catalog),
+        ad_preparation: ad,
+        servers,
+        blockers,
+        verdict,
+    }
+}
+
+fn observe_all(plan: &Plan, exec: &dyn Executor) -> Vec<Observed> {
+    let slots: Vec<Mutex<Option<Observed>>> = plan.servers.iter().map(|_| Mutex::new(None)).collect();
+    let next = Mutex::new(0usize);
+    let workers = MAX_CONCURRENT_QUERIES.min(plan.servers.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                let Some(server) = plan.servers.get(i) else { break };
+                let obs = Observed {
+                    facts: exchange::server_facts(exec, server),
+                    state: exchange::exchange_state(exec, server),
+                };
+                *slots[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(obs);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .expect("every server slot is filled by a worker")
+        })
+        .collect()
+}
+
+fn server_report(
+    plan: &Plan,
+    catalog: &Catalog,
+    target: &ResolvedTarget,
+    server: &Server,
+    obs: &Observed,
+    all: &[Observed],
+) -> ServerReport {
+    let mut report = ServerReport {
+        name: server.name.clone(),
+        fqdn: server.fqdn.clone(),
+        dag: server.dag.clone(),
+        build: None,
+        build_name: None,
+        needs_upgrade: false,
+        os: None,
+        prerequisites: Vec::new(),
+        pending_reboot: false,
+        pending_reboot_reasons: Vec::new(),
+        system_drive_free_gb: None,
+        maintenance: model::MaintenanceState {
+            in_maintenance: false,
+            inactive_components: Vec::new(),
+            activation_policy: None,
+            activation_disabled_and_move_now: None,
+            cluster_node: None,
+        },
+        copies: Vec::new(),
+        queued_messages: None,
+        verdict: Verdict::Blocked,
+        blockers: Vec::new(),
+        warnings: Vec::new(),
+        error: None,
+    };
+    let mut errors = Vec::new();
+    match &obs.facts {
+        Ok(facts) => apply_facts(plan, catalog, target, facts, &mut report),
+        Err(e) => errors.push(e.to_string()),
+    }
+    match &obs.state {
+        Ok(state) => apply_state(plan, server, state, &mut report, all, &plan.servers),
+        Err(e) => errors.push(e.to_string()),
+    }
+    if !errors.is_empty() {
+        report.blockers.push(format!(
+            "could not read {}: {}",
+            server.name,
+            errors.join("; ")
+        ));
+        report.error = Some(errors.join("; "));
+    }
+    report.verdict = checks::verdict(&report.blockers, report.needs_upgrade);
+    report
+}
+
+fn apply_facts(
+    plan: &Plan,
+    catalog: &Catalog,
+    target: &ResolvedTarget,
+    facts: &ServerFacts,
+    r: &mut ServerReport,
+) {
+    r.os = facts.os_caption.clone();
+    r.pending_reboot_reasons = facts.pending_reboot.clone();
+    r.pending_reboot = !facts.pending_reboot.is_empty();
+    r.system_drive_free_gb = facts
+        .system_drive_free_bytes
+        .map(|b| (b as f64 / 1_073_741_824.0 * 10.0).round() / 10.0);
+    let Some(build) = facts.ex_setup_version.as_deref().and_then(checks::parse_build) else {
+        r.blockers.push(format!(
+            "{} reports no readable ExSetup.exe version ({:?}): is Exchange installed?",
+            r.name, facts.ex_setup_version
+        ));
+        return;
+    };
+    r.build = Some(build.to_string());
+    let (name, unknown) = checks::identify(catalog, build);
+    r.build_name = Some(name);
+    r.blockers.extend(unknown);
+    r.needs_upgrade = build < target.build();
+    r.prerequisites = checks::prerequisites(facts, target);
+    if r.needs_upgrade {
+        if let Err(why) = catalog::check_upgrade_path(build, &target.cu, catalog) {
+            r.blockers.push(why);
+        }
+        for p in r.prerequisites.iter().filter(|p| !p.ok) {
+            r.blockers.push(format!(
+                "{} {} does not meet {}: found {}, requires {}",
+                r.name,
+                p.name,
+                target.cu.display_name(),
+                p.found,
+                p.required
+            ));
+        }
+        r.warnings.extend(checks::dotnet_warning(facts, target));
+        if let Some(free) = r.system_drive_free_gb {
+            if free < plan.policy.min_free_space_gb as f64 {
+                r.blockers.push(format!(
+                    "only {free} GB free on the system drive; the policy asks for at least {} GB before setup",
+                    plan.policy.min_free_space_gb
+                ));
+            }
+        }
+        if r.pending_reboot {
+            // The rollout reboots before setup (runbook §3), which clears it.
+            r.warnings.push(format!(
+                "a reboot is pending ({}); the rollout reboots the server before setup",
+                r.pending_reboot_reasons.join(", ")
+            ));
+        }
+    } else if build > target.build() {
+        r.warnings.push(format!(
+            "already beyond the target ({build} > {}): the rollout leaves it alone",
+            target.build()
+        ));
+    }
+}
+
+fn apply_state(
+    plan: &Plan,
+    server: &Server,
+    state: &ExchangeState,
+    r: &mut ServerReport,
+    all: &[Observed],
+    servers: &[Server],
+) {
+    r.maintenance = checks::maintenance(state);
+    if r.maintenance.in_maintenance {
+        r.blockers.push(format!(
+            "{} is already in maintenance ({}): finish or undo that maintenance before a rollout starts; cu-roll does not clear maintenance it did not start",
+            r.name,
+            checks::maintenance_reasons(&r.maintenance).join("; ")
+        ));
+    }
+    r.copies = checks::copy_health(state, &plan.policy);
+    for c in r.copies.iter().filter(|c| !c.ok) {
+        r.blockers.push(checks::copy_problem(c, &plan.policy));
+    }
+    for c in r.copies.iter().filter(|c| !checks::content_index_ok(&c.content_index_state)) {
+        r.warnings.push(format!(
+            "content index of {} is {}",
+            c.name, c.content_index_state
+        ));
+    }
+    r.queued_messages = Some(state.queued_messages());
+    if r.needs_upgrade {
+        r.blockers.extend(redundancy_blockers(plan, server, state, all, servers));
+    }
+}
+
+/// Databases that would keep fewer than `min_healthy_copies` healthy copies
+/// on the other members while this server is down.
+fn redundancy_blockers(
+    plan: &Plan,
+    server: &Server,
+    state: &ExchangeState,
+    all: &[Observed],
+    servers: &[Server],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for copy in &state.copies {
+        let mut healthy_elsewhere = Vec::new();
+        let mut others = Vec::new();
+        for (other, obs) in servers.iter().zip(all) {
+            if other.name.eq_ignore_ascii_case(&server.name) {
+                continue;
+            }
+            let Ok(st) = &obs.state else { continue };
+            let in_maintenance = checks::maintenance(st).in_maintenance;
+            for c in checks::copy_health(st, &plan.policy)
+                .into_iter()
+                .filter(|c| c.database.eq_ignore_ascii_case(&copy.database_name))
+            {
+                others.push(format!("{} {}", other.name, c.status));
+                if c.ok && !in_maintenance {
+                    healthy_elsewhere.push(other.name.clone());
+                }
+            }
+        }
+        if (healthy_elsewhere.len() as u32) < plan.policy.min_healthy_copies {
+            out.push(format!(
+                "database {} would keep {} healthy cop{} while {} is down (min_healthy_copies = {}; other copies: {})",
+                copy.database_name,
+                healthy_elsewhere.len(),
+                if healthy_elsewhere.len() == 1 { "y" } else { "ies" },
+                server.name,
+                plan.policy.min_healthy_copies,
+                if others.is_empty() { "none".to_string() } else { others.join(", ") }
+            ));
+        }
+    }
+    out
+}
+
+fn ad_preparation(
+    plan: &Plan,
+    exec: &dyn Executor,
+    target: &ResolvedTarget,
+    observed: &[Observed],
+) -> AdPreparation {
+    let required = AdLevels {
+        schema_range_upper: target.cu.ad.schema_range_upper,
+        org_object_version: target.cu.ad.org_object_version,
+        domain_object_version: target.cu.ad.domain_object_version,
+    };
+    let mut prep = AdPreparation {
+        found: None,
+        required,
+        needs_prepare_schema: false,
+        needs_prepare_ad: false,
+        needs_prepare_domain: false,
+        commands: Vec::new(),
+        error: None,
+    };
+    // Read AD from the first server that answered at all.
+    let Some(server) = plan
+        .servers
+        .iter()
+        .zip(observed)
+        .find(|(_, o)| o.facts.is_ok())
+        .map(|(s, _)| s)
+    else {
+        prep.error = Some("no server could be reached".into());
+        return prep;
+    };
+    match exchange::ad_levels(exec, server) {
+        Ok(AdLevelsObs { schema_range_upper, org_object_version, domain_object_version }) => {
+            let found = AdLevels { schema_range_upper, org_object_version, domain_object_version };
+            prep.found = Some(found);
+            let need = catalog::prep_needed(
+                catalog::AdLevels { schema_range_upper, org_object_version, domain_object_version },
+                target.cu.ad,
+            );
+            prep.needs_prepare_schema = need.schema;
+            prep.needs_prepare_ad = need.ad;
+            prep.needs_prepare_domain = need.domain;
+            let licence = match plan.rollout.diagnostic_data {
+                DiagnosticData::On => "/IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
+                DiagnosticData::Off => "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF",
+            };
+            let setup = &plan.rollout.setup_path;
+            if need.schema {
+                prep.commands.push(format!("{setup} /PrepareSchema {licence}"));
+            }
+            if need.ad {
+                prep.commands.push(format!("{setup} /PrepareAD {licence}"));
+            }
+            if need.domain {
+                prep.commands.push(format!("{setup} /PrepareAllDomains {licence}"));
+            }
+        }
+        Err(e) => prep.error = Some(e.to_string()),
+    }
+    prep
+}
+
+fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Catalog) -> TargetInfo {
+    let mut notes = Vec::new();
+    if !target.cu.support.eq_ignore_ascii_case("current") {
+        notes.push(format!("{} support status: {}", target.cu.display_name(), target.cu.support));
+    }
+    if target.cu.enables_extended_protection {
+        let from_older = servers.iter().filter(|s| s.needs_upgrade).any(|s| {
+            s.build
+                .as_deref()
+                .and_then(checks::parse_build)
+                .and_then(|b| catalog.cu_for_build(b))
+                .is_some_and(|cu| !cu.enables_extended_protection)
+        });
+        if from_older {
+            notes.push(format!(
+                "{} turns on Extended Protection by default: authentication breaks through load balancers or proxies that do not pass channel binding (SSL offloading); check them first",
+                target.cu.display_name()
+            ));
+        }
+    }
+    TargetInfo {
+        name: target.name(),
+        build: target.build().to_string(),
+        cu_name: target.cu.display_name(),
+        cu_build: target.cu.build.to_string(),
+        security_update: target.su.as_ref().map(|s| s.name.clone()),
+        security_update_build: target.su.as_ref().map(|s| s.build.to_string()),
+        released: Some(target.released().to_string()),
+        notes,
+    }
+}

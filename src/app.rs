@@ -1,0 +1,198 @@
+//! What each command does, wired from the parsed command line to the
+//! library: load the plan, open the transport, run, print, pick the exit
+//! code. Errors become one clear message on stderr.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command, ExecArgs, LabCommand, ReportArgs, ReportFormat};
+use crate::exit;
+use crate::plan::{self, Plan};
+
+/// A failure that ends the command: its message and exit code.
+struct Failure {
+    code: i32,
+    message: String,
+}
+
+impl Failure {
+    fn bad_input(message: impl Into<String>) -> Self {
+        Failure { code: exit::BAD_INPUT, message: message.into() }
+    }
+}
+
+pub fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Some(Command::Report(args)) => report(&args, cli.global.state_dir.as_deref()),
+        Some(Command::Exec(args)) => exec(&args, cli.global.state_dir.as_deref()),
+        Some(Command::Lab { command }) => lab(&command, cli.global.state_dir.as_deref()),
+        Some(Command::Run(args)) => rollout_unavailable(&args.plan),
+        None => match cli.plan {
+            Some(plan) => rollout_unavailable(&plan),
+            None => Err(Failure::bad_input("no plan given: cu-roll PLAN, or cu-roll --help")),
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("cu-roll: {}", f.message);
+            f.code
+        }
+    }
+}
+
+/// The state directory: `--state-dir`, else `<plan stem>.cu-roll` beside the plan.
+pub fn state_dir(plan_path: &Path, explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_path_buf();
+    }
+    let stem = plan_path.file_stem().map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
+    plan_path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(format!("{stem}.cu-roll"))
+}
+
+fn load_plan(path: &Path) -> Result<Plan, Failure> {
+    plan::load(path).map_err(|e| Failure::bad_input(e.to_string()))
+}
+
+fn rollout_unavailable(plan_path: &Path) -> Result<i32, Failure> {
+    load_plan(plan_path)?;
+    Err(Failure::bad_input(format!(
+        "the rollout (`cu-roll run`) is not built in this version yet; `cu-roll report {}` shows what it would do per server",
+        plan_path.display()
+    )))
+}
+
+fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Executor>, Failure> {
+    crate::exec::open(plan, state).map_err(|e| Failure::bad_input(e.to_string()))
+}
+
+fn report(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
+    let plan = load_plan(&args.plan)?;
+    let catalog = crate::catalog::Catalog::embedded();
+    let target = crate::preflight::resolve_target(&plan, catalog).map_err(|e| Failure::bad_input(e.to_string()))?;
+    let state = state_dir(&args.plan, state_dir_arg);
+    let executor = open_executor(&plan, &state)?;
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let report = crate::preflight::build_report(&plan, executor.as_ref(), catalog, &target, now);
+    let format = match args.format {
+        ReportFormat::Table => crate::report::Format::Table,
+        ReportFormat::Json => crate::report::Format::Json,
+        ReportFormat::Markdown => crate::report::Format::Markdown,
+        ReportFormat::Html => crate::report::Format::Html,
+    };
+    let color = args.output.is_none()
+        && args.format == ReportFormat::Table
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let text = crate::report::render(&report, format, &crate::report::RenderOptions { color });
+    write_output(args.output.as_deref(), &text)?;
+    Ok(match report.verdict {
+        crate::preflight::model::OverallVerdict::Ready => exit::DONE,
+        crate::preflight::model::OverallVerdict::Blocked => exit::GATE_REFUSED,
+    })
+}
+
+/// Writes to FILE (via a temporary file and rename, so a reader never sees
+/// half a report) or to stdout.
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), Failure> {
+    let Some(path) = path else {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Failure { code: exit::STEP_FAILED, message: format!("writing to stdout: {e}") });
+    };
+    let fail = |e: std::io::Error| Failure::bad_input(format!("cannot write {}: {e}", path.display()));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    tmp.write_all(text.as_bytes()).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+fn exec(args: &ExecArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
+    let plan = load_plan(&args.plan)?;
+    let servers: Vec<&plan::Server> = if args.all {
+        plan.servers.iter().collect()
+    } else {
+        let name = args.server.as_deref().unwrap_or_default();
+        vec![plan.server(name).ok_or_else(|| {
+            Failure::bad_input(format!(
+                "server '{name}' is not in {}; servers: {}",
+                args.plan.display(),
+                plan.servers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?]
+    };
+    let state = state_dir(&args.plan, state_dir_arg);
+    let executor = open_executor(&plan, &state)?;
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = servers
+            .iter()
+            .map(|s| {
+                let executor = executor.as_ref();
+                scope.spawn(move || {
+                    if args.ps {
+                        executor.run_ps(s, &args.command)
+                    } else {
+                        executor.run_cmd(s, &args.command)
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("exec worker panicked")).collect()
+    });
+    let mut worst = exit::DONE;
+    for (server, result) in servers.iter().zip(results) {
+        match result {
+            Ok(out) if args.all => {
+                let line = out.stdout.lines().next().unwrap_or("").trim().to_string();
+                let err = out.stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+                println!("{}\texit {}\t{}{}", server.name, out.exit_code, line, if err.is_empty() { String::new() } else { format!("\t{err}") });
+                if !out.success() {
+                    worst = exit::STEP_FAILED;
+                }
+            }
+            Ok(out) => {
+                print!("{}", out.stdout);
+                eprint!("{}", out.stderr);
+                eprintln!("exit code {}", out.exit_code);
+                if !out.success() {
+                    worst = exit::STEP_FAILED;
+                }
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", server.name);
+                worst = exit::STEP_FAILED;
+            }
+        }
+    }
+    Ok(worst)
+}
+
+fn lab(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
+    let (LabCommand::Reset { plan: plan_path } | LabCommand::State { plan: plan_path, .. }) = command;
+    let plan = load_plan(plan_path)?;
+    let spec = plan.lab.as_ref().ok_or_else(|| {
+        Failure::bad_input(format!("{} has no [lab] section", plan_path.display()))
+    })?;
+    let state = state_dir(plan_path, state_dir_arg);
+    let dag = plan.dags().into_iter().next().unwrap_or_else(|| "DAG01".to_string());
+    let lab_err = |e: crate::lab::LabError| Failure::bad_input(e.to_string());
+    match command {
+        LabCommand::Reset { .. } => {
+            crate::lab::Lab::reset(&state, spec, &dag).map_err(lab_err)?;
+            eprintln!("lab world reset from {} (state in {})", plan_path.display(), state.display());
+        }
+        LabCommand::State { .. } => {
+            let lab = crate::lab::Lab::open(&state, spec, &dag).map_err(lab_err)?;
+            let text = serde_json::to_string_pretty(&lab.state_json()).expect("a JSON value always serialises");
+            println!("{text}");
+        }
+    }
+    Ok(exit::DONE)
+}

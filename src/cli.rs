@@ -1,0 +1,116 @@
+//! The command line: clap definitions only. Parsing ends here; `lib::run`
+//! turns a `Cli` into work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cu-roll",
+    version,
+    about = "Rolls an Exchange Server Cumulative Update across the members of a DAG without taking a database offline",
+    after_help = crate::exit::HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The plan file: `cu-roll PLAN` is the same as `cu-roll run PLAN`.
+    #[arg(value_name = "PLAN", required = true)]
+    pub plan: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where the journal, lock, logs and the lab's world live
+    /// [default: a folder `<plan stem>.cu-roll` beside the plan].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the rollout, or resume it from the journal.
+    Run(RunArgs),
+    /// Pre-flight version report: builds, prerequisites, DAG health, blockers. Read-only.
+    Report(ReportArgs),
+    /// Run one command on one server (or all) over the configured transport.
+    Exec(ExecArgs),
+    /// The simulated DAG described by the plan's [lab] section.
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Print every step and the exact PowerShell it would send; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Markdown,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// The server to run on (a `[[server]]` name).
+    #[arg(long, value_name = "NAME", required_unless_present = "all", conflicts_with = "all")]
+    pub server: Option<String>,
+    /// Run on every server in the plan, concurrently.
+    #[arg(long)]
+    pub all: bool,
+    /// COMMAND is PowerShell (otherwise a cmd.exe command line).
+    #[arg(long)]
+    pub ps: bool,
+    #[arg(value_name = "COMMAND")]
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateFormat {
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Start the lab's world over from the plan.
+    Reset {
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+    },
+    /// Print the lab's world (servers, databases, availability record).
+    State {
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+        #[arg(long, value_enum, default_value_t = StateFormat::Json)]
+        format: StateFormat,
+    },
+}

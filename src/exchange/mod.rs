@@ -1,0 +1,60 @@
+//! Typed Exchange operations built on `exec` + `ps`: each function renders
+//! one script, runs it on one server and parses what it printed into plain
+//! Rust values. Nothing here decides anything (that is `preflight` and
+//! `runbook`), and nothing here knows whether the server is real or the lab.
+
+mod observe;
+pub mod scripts;
+
+pub use observe::{
+    ad_levels, exchange_state, server_facts, AdLevelsObs, ComponentObs, CopyObs, ExchangeState,
+    InstalledProduct, QueueObs, RequesterObs, ServerFacts,
+};
+
+use crate::exec::ExecError;
+use crate::ps::JsonError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error("{purpose} failed on {server} (exit code {exit_code}): {detail}")]
+    ScriptFailed {
+        server: String,
+        purpose: &'static str,
+        exit_code: i32,
+        detail: String,
+    },
+    #[error("{purpose} on {server}: {source}")]
+    BadOutput {
+        server: String,
+        purpose: &'static str,
+        source: JsonError,
+    },
+}
+
+/// The first meaningful line of a PowerShell error stream, for messages.
+pub(crate) fn first_error_line(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("(no error text)");
+    line.chars().take(400).collect()
+}
+
+/// Every script `cu-roll report` sends, rendered for a sample server
+/// `EX01`, named for snapshots and grammar checks.
+pub fn scripts_for_report() -> Vec<(&'static str, crate::ps::Script)> {
+    let sample = crate::plan::Server {
+        name: "EX01".into(),
+        fqdn: "ex01.contoso.local".into(),
+        dag: Some("DAG01".into()),
+        redirect_to: None,
+    };
+    vec![
+        ("report_server_facts", observe::server_facts_script()),
+        ("report_exchange_state", observe::exchange_state_script(&sample)),
+        ("report_ad_levels", observe::ad_levels_script()),
+    ]
+}

@@ -1,0 +1,74 @@
+//! Journal records. The JSON form is stable: a journal written by one
+//! version is read by the next, so variants and fields are only added.
+
+use serde::{Deserialize, Serialize};
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// 1, 2, 3… in file order.
+    pub seq: u64,
+    /// RFC 3339 UTC time the record was written.
+    pub at: String,
+    #[serde(flatten)]
+    pub record: Record,
+}
+
+/// What the plan looked like when the journal began: a resumed run stops
+/// when these differ from the plan it is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanFingerprint {
+    /// Server names in plan order, with their DAG.
+    pub servers: Vec<String>,
+    /// The target build (`15.2.1748.43`) and its name.
+    pub target_build: String,
+    pub target_name: String,
+}
+
+/// Something cu-roll itself changed on a server, so that it undoes only
+/// its own changes and can tell them apart from maintenance it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Change {
+    ComponentState { component: String, state: String, requester: String },
+    ServiceRestarted { service: String },
+    MessagesRedirected { target: String },
+    ClusterNodeSuspended,
+    ClusterNodeResumed,
+    ActivationPolicy { policy: String },
+    ActivationDisabledAndMoveNow { value: bool },
+    DatabaseCopyResumed { copy: String },
+    Rebooted,
+    SetupStarted { command: String },
+    SetupFinished { exit_code: i32 },
+    ActiveDatabasesRedistributed { dag: String },
+    /// Anything else, described in words.
+    Other { what: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Record {
+    RunStarted {
+        run_id: String,
+        tool_version: String,
+        plan: PlanFingerprint,
+        host: String,
+        pid: u32,
+    },
+    StepStarted { server: String, step: String },
+    /// What the step found before acting (for example maintenance someone
+    /// else started), in words.
+    Observed { server: String, step: String, what: String },
+    Changed { server: String, step: String, change: Change },
+    StepDone {
+        server: String,
+        step: String,
+        /// True when the step found its work already done and changed nothing.
+        already_done: bool,
+        detail: String,
+    },
+    StepFailed { server: String, step: String, error: String },
+    ServerDone { server: String },
+    RunFinished { outcome: String },
+}

@@ -1,0 +1,260 @@
+//! The pre-flight decisions, as plain functions over what was observed:
+//! prerequisites, maintenance state, copy health, and the verdict. No I/O
+//! here, so every rule is tested without a server.
+
+use super::model::{ComponentState, CopyHealth, MaintenanceState, Prerequisite, Verdict};
+use super::target::ResolvedTarget;
+use crate::catalog::{self, Catalog, ExchangeBuild, WindowsServer};
+use crate::exchange::{ExchangeState, ServerFacts};
+use crate::plan::Policy;
+
+/// Product codes under the Uninstall key (exchange-facts.md §3).
+const UCMA_PRODUCT_CODE: &str = "{41D635FE-4F9D-47F7-8230-9B29D6D42D31}";
+const URL_REWRITE_PRODUCT_CODE: &str = "{9BCA2118-F753-4A1E-BCF3-5A820729965C}";
+
+/// Components Inactive by design on-premises (cmdlets.md §5).
+const INACTIVE_BY_DESIGN: [&str; 2] = ["ForwardSyncDaemon", "ProvisioningRps"];
+
+/// `15.02.1748.043` (or the short form) as a build.
+pub fn parse_build(version: &str) -> Option<ExchangeBuild> {
+    version.parse().ok()
+}
+
+/// Every prerequisite the target needs, found vs required.
+pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prerequisite> {
+    let req = &target.cu.prerequisites;
+    let os = facts.os_caption.as_deref().and_then(WindowsServer::from_caption);
+    let mut out = Vec::new();
+
+    let found_net = facts.dot_net_release.map_or_else(
+        || "not installed".to_string(),
+        |r| format!("{} (Release {r})", catalog::dotnet_name(r)),
+    );
+    out.push(Prerequisite {
+        name: ".NET Framework".into(),
+        required: format!("{} (Release {}) or later", req.dotnet_min_name, req.dotnet_min_release),
+        found: found_net,
+        ok: facts.dot_net_release.is_some_and(|r| r >= req.dotnet_min_release),
+    });
+
+    for (label, pattern, min) in [
+        ("Visual C++ 2012", "Microsoft Visual C++ 2012", req.vcredist_2012_min),
+        ("Visual C++ 2013", "Microsoft Visual C++ 2013", req.vcredist_2013_min),
+    ] {
+        let Some(min) = min else { continue };
+        let best = facts
+            .products
+            .iter()
+            .filter(|p| p.display_name.starts_with(pattern))
+            .filter_map(|p| p.version.as_ref().and_then(serde_json::Value::as_u64))
+            .max();
+        out.push(Prerequisite {
+            name: label.into(),
+            required: format!("{} or later", vc_version(min)),
+            found: best.map_or_else(|| "not installed".into(), |v| vc_version(v as u32)),
+            ok: best.is_some_and(|v| v >= u64::from(min)),
+        });
+    }
+
+    let has = |code: &str| {
+        facts
+            .products
+            .iter()
+            .any(|p| p.key.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(code)))
+    };
+    if req.ucma {
+        let ok = has(UCMA_PRODUCT_CODE);
+        out.push(Prerequisite {
+            name: "UCMA 4.0".into(),
+            required: "installed".into(),
+            found: if ok { "installed" } else { "not installed" }.into(),
+            ok,
+        });
+    }
+    if req.url_rewrite {
+        let ok = has(URL_REWRITE_PRODUCT_CODE);
+        out.push(Prerequisite {
+            name: "IIS URL Rewrite 2.1".into(),
+            required: "installed".into(),
+            found: if ok { "installed" } else { "not installed" }.into(),
+            ok,
+        });
+    }
+    out.push(Prerequisite {
+        name: "Windows Server".into(),
+        required: target
+            .cu
+            .supported_os
+            .iter()
+            .map(|o| o.display())
+            .collect::<Vec<_>>()
+            .join(", "),
+        found: facts.os_caption.clone().unwrap_or_else(|| "unknown".into()),
+        ok: os.is_some_and(|o| target.cu.supported_os.contains(&o)),
+    });
+    out
+}
+
+/// A VC++ `Version` DWORD as `major.minor.build` (184610406 → 11.0.61030).
+fn vc_version(v: u32) -> String {
+    format!("{}.{}.{}", v >> 24, (v >> 16) & 0xff, v & 0xffff)
+}
+
+/// The .NET release the target recommends on this OS, when above what is installed.
+pub fn dotnet_warning(facts: &ServerFacts, target: &ResolvedTarget) -> Option<String> {
+    let os = facts.os_caption.as_deref().and_then(WindowsServer::from_caption)?;
+    let found = facts.dot_net_release?;
+    let (recommended, name) = target.cu.prerequisites.dotnet_recommended_for(os);
+    (found >= target.cu.prerequisites.dotnet_min_release && found < recommended).then(|| {
+        format!(
+            ".NET Framework {} is supported but {name} (Release {recommended}) is recommended for {} on {}",
+            catalog::dotnet_name(found),
+            target.cu.display_name(),
+            os.display()
+        )
+    })
+}
+
+/// What the server's maintenance state is, as an admin reads it.
+pub fn maintenance(state: &ExchangeState) -> MaintenanceState {
+    let inactive_components: Vec<ComponentState> = state
+        .components
+        .iter()
+        .filter(|c| !c.state.eq_ignore_ascii_case("Active"))
+        .filter(|c| !INACTIVE_BY_DESIGN.iter().any(|d| d.eq_ignore_ascii_case(&c.component)))
+        .map(|c| ComponentState {
+            component: c.component.clone(),
+            state: c.state.clone(),
+            requesters: c.holding_requesters(),
+        })
+        .collect();
+    let blocked = !state.activation_policy.eq_ignore_ascii_case("Unrestricted");
+    let node_down = state
+        .cluster_node_state
+        .as_deref()
+        .is_some_and(|n| !n.eq_ignore_ascii_case("Up"));
+    MaintenanceState {
+        in_maintenance: !inactive_components.is_empty()
+            || blocked
+            || state.activation_disabled_and_move_now
+            || node_down,
+        inactive_components,
+        activation_policy: Some(state.activation_policy.clone()),
+        activation_disabled_and_move_now: Some(state.activation_disabled_and_move_now),
+        cluster_node: state.cluster_node_state.clone(),
+    }
+}
+
+/// Why the server counts as in maintenance, one phrase per reason.
+pub fn maintenance_reasons(m: &MaintenanceState) -> Vec<String> {
+    let mut r: Vec<String> = m
+        .inactive_components
+        .iter()
+        .map(|c| {
+            if c.requesters.is_empty() {
+                format!("{} {}", c.component, c.state)
+            } else {
+                format!("{} {} (requester {})", c.component, c.state, c.requesters.join(", "))
+            }
+        })
+        .collect();
+    if let Some(p) = m.activation_policy.as_deref().filter(|p| !p.eq_ignore_ascii_case("Unrestricted")) {
+        r.push(format!("DatabaseCopyAutoActivationPolicy {p}"));
+    }
+    if m.activation_disabled_and_move_now == Some(true) {
+        r.push("DatabaseCopyActivationDisabledAndMoveNow True".into());
+    }
+    if let Some(n) = m.cluster_node.as_deref().filter(|n| !n.eq_ignore_ascii_case("Up")) {
+        r.push(format!("cluster node {n}"));
+    }
+    r
+}
+
+/// A copy is healthy when mounted (active) or Healthy (passive), its queues
+/// are within the policy, and it is not activation-suspended. Lagged copies
+/// are exempt from the replay-queue limit (exchange-facts.md §5).
+pub fn copy_health(state: &ExchangeState, policy: &Policy) -> Vec<CopyHealth> {
+    state
+        .copies
+        .iter()
+        .map(|c| {
+            let status_ok = if c.active_copy {
+                c.status.eq_ignore_ascii_case("Mounted")
+            } else {
+                c.status.eq_ignore_ascii_case("Healthy")
+            };
+            let copy_ok = c.copy_queue_length.unwrap_or(0) <= policy.max_copy_queue;
+            let replay_ok = c.replay_lag_enabled || c.replay_queue_length.unwrap_or(0) <= policy.max_replay_queue;
+            CopyHealth {
+                name: c.name.clone(),
+                database: c.database_name.clone(),
+                status: c.status.clone(),
+                active: c.active_copy,
+                activation_preference: c.activation_preference,
+                copy_queue_length: c.copy_queue_length,
+                replay_queue_length: c.replay_queue_length,
+                content_index_state: c.content_index_state.clone(),
+                ok: status_ok && copy_ok && replay_ok && !c.activation_suspended,
+            }
+        })
+        .collect()
+}
+
+/// Content index states that are fine: Healthy on 2016; NotApplicable on
+/// 2019/SE, where Big Funnel replaced the per-copy index (exchange-facts.md §5).
+pub fn content_index_ok(state: &str) -> bool {
+    ["Healthy", "NotApplicable", "HealthyAndUpgrading"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(state))
+}
+
+/// Why a copy is not healthy, in words.
+pub fn copy_problem(c: &CopyHealth, policy: &Policy) -> String {
+    let mut why = Vec::new();
+    let expected = if c.active { "Mounted" } else { "Healthy" };
+    if !c.status.eq_ignore_ascii_case(expected) {
+        why.push(format!("is {} (expected {expected})", c.status));
+    }
+    if c.copy_queue_length.unwrap_or(0) > policy.max_copy_queue {
+        why.push(format!(
+            "has CopyQueueLength {} (limit {})",
+            c.copy_queue_length.unwrap_or(0),
+            policy.max_copy_queue
+        ));
+    }
+    if c.replay_queue_length.unwrap_or(0) > policy.max_replay_queue {
+        why.push(format!(
+            "has ReplayQueueLength {} (limit {})",
+            c.replay_queue_length.unwrap_or(0),
+            policy.max_replay_queue
+        ));
+    }
+    if why.is_empty() {
+        why.push("is suspended for activation".into());
+    }
+    format!("database copy {} {}", c.name, why.join(" and "))
+}
+
+/// The verdict from what blocks and whether an upgrade is needed.
+pub fn verdict(blockers: &[String], needs_upgrade: bool) -> Verdict {
+    if !blockers.is_empty() {
+        Verdict::Blocked
+    } else if needs_upgrade {
+        Verdict::Ready
+    } else {
+        Verdict::UpToDate
+    }
+}
+
+/// The name of `build` from the catalogue, and a blocker when it cannot be verified.
+pub fn identify(catalog: &Catalog, build: ExchangeBuild) -> (String, Option<String>) {
+    let id = catalog.identify(build);
+    let name = id.name().to_string();
+    let blocker = match id {
+        catalog::BuildIdentity::UnknownNewer { .. } | catalog::BuildIdentity::Unknown { .. } => Some(format!(
+            "installed build {build} is not in cu-roll's catalogue ({name}); cu-roll cannot verify what is installed — update the catalogue or check the server by hand"
+        )),
+        _ => None,
+    };
+    (name, blocker)
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real `cu-roll` binary against the lab, asserting
+//! on exit codes, output and the lab's world.
+
+mod harness;
+mod lab;
+mod plans;
+mod report;
+mod scripts;
