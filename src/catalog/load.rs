@@ -1,19 +1,14 @@
-//! Loading the catalogue: the raw TOML shape of `data/catalog.toml`, its
-//! validation into [`Catalog`], and the copy embedded at build time. Owns
-//! the file format and its rules; it must not decide anything about a
-//! server (that is `identify` and `rules`).
+//! Loading the catalogue: parsing `data/catalog.toml` (shape in `raw`),
+//! the file-level checks (format, cu-roll compatibility, unique ids), the
+//! validated [`Catalog`] and the copy embedded at build time. It must not
+//! decide anything about a server (that is `identify` and `rules`).
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use serde::Deserialize;
-use toml::Spanned;
-
-use super::build::ExchangeBuild;
-use super::model::{
-    dotnet_name, AdLevels, CuInfo, Prerequisites, Product, SuInfo, UpdateKind, WindowsServer,
-};
+use super::model::{CuInfo, Product};
+use super::raw::{validate_cu, RawCatalog};
 
 /// The catalogue shipped inside the binary.
 const EMBEDDED: &str = include_str!("../../data/catalog.toml");
@@ -56,73 +51,6 @@ pub enum CatalogError {
         cu: String,
         message: String,
     },
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCatalog {
-    format: Spanned<u32>,
-    cu_roll: Spanned<String>,
-    cu: Vec<RawCu>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCu {
-    id: Spanned<String>,
-    product: Product,
-    cu: String,
-    build: Spanned<ExchangeBuild>,
-    released: Spanned<String>,
-    support: String,
-    supported_os: Vec<WindowsServer>,
-    enables_extended_protection: bool,
-    sources: Vec<String>,
-    ad: RawAd,
-    updates: Vec<RawUpdate>,
-    prerequisites: RawPrerequisites,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAd {
-    schema_range_upper: u32,
-    org_object_version: u32,
-    domain_object_version: u32,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawUpdate {
-    name: Spanned<String>,
-    kind: UpdateKind,
-    build: Spanned<ExchangeBuild>,
-    released: Spanned<String>,
-    #[serde(default = "default_true")]
-    verified: bool,
-    domain_object_version: Option<u32>,
-}
-
-fn default_true() -> bool {
-    true
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPrerequisites {
-    dotnet_min_release: u32,
-    dotnet_recommended: Vec<RawDotnet>,
-    vcredist_2012_min: Option<u32>,
-    vcredist_2013_min: Option<u32>,
-    ucma: bool,
-    url_rewrite: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDotnet {
-    os: WindowsServer,
-    release: u32,
 }
 
 /// The validated catalogue.
@@ -237,154 +165,6 @@ impl Catalog {
     }
 }
 
-fn validate_cu(
-    raw: RawCu,
-    line_of: &impl Fn(Range<usize>) -> usize,
-) -> Result<CuInfo, CatalogError> {
-    let cu_line = line_of(raw.id.span());
-    let id = raw.id.into_inner();
-    let invalid = |line: usize, message: String| CatalogError::Invalid {
-        line,
-        cu: id.clone(),
-        message,
-    };
-
-    let build = *raw.build.get_ref();
-    if Product::of_build(build) != Some(raw.product) {
-        return Err(invalid(
-            line_of(raw.build.span()),
-            format!("build {build} is not an {} build (15.1 = 2016, 15.2 below 2562 = 2019, 15.2 from 2562 = SE)", raw.product),
-        ));
-    }
-    check_date(raw.released.get_ref()).map_err(|m| invalid(line_of(raw.released.span()), m))?;
-
-    let mut previous_build = build;
-    let mut previous_date = raw.released.get_ref().clone();
-    let mut previous_name = raw.cu.clone();
-    let mut security_updates: Vec<SuInfo> = Vec::with_capacity(raw.updates.len());
-    for update in raw.updates {
-        let line = line_of(update.name.span());
-        let name = update.name.into_inner();
-        let su_build = *update.build.get_ref();
-        if (su_build.major, su_build.minor, su_build.build)
-            != (build.major, build.minor, build.build)
-        {
-            return Err(invalid(
-                line_of(update.build.span()),
-                format!("{name} build {su_build} does not belong to this CU (expected {}.{}.{}.<revision>)", build.major, build.minor, build.build),
-            ));
-        }
-        if su_build <= previous_build {
-            return Err(invalid(
-                line_of(update.build.span()),
-                format!("{name} build {su_build} is not newer than {previous_name} ({previous_build}); list updates oldest first with strictly ascending revisions"),
-            ));
-        }
-        if security_updates
-            .iter()
-            .any(|s| s.name.eq_ignore_ascii_case(&name))
-        {
-            return Err(invalid(line, format!("update name {name} appears twice")));
-        }
-        let name_says_hu = name.contains("HU");
-        if name_says_hu != (update.kind == UpdateKind::HotfixUpdate) {
-            return Err(invalid(
-                line,
-                format!(
-                    "{name} has kind {} but its name says otherwise (HU names are Hotfix Updates)",
-                    update.kind
-                ),
-            ));
-        }
-        let released = update.released.get_ref().clone();
-        check_date(&released).map_err(|m| invalid(line_of(update.released.span()), m))?;
-        if released < previous_date {
-            return Err(invalid(
-                line,
-                format!("{name} released {released} is before {previous_name} ({previous_date})"),
-            ));
-        }
-        previous_build = su_build;
-        previous_date = released.clone();
-        previous_name = name.clone();
-        security_updates.push(SuInfo {
-            name,
-            kind: update.kind,
-            build: su_build,
-            released,
-            verified: update.verified,
-            domain_object_version: update.domain_object_version,
-        });
-    }
-
-    let pre = raw.prerequisites;
-    let dotnet_recommended = pre
-        .dotnet_recommended
-        .iter()
-        .map(|d| (d.os, d.release, dotnet_name(d.release)))
-        .collect::<Vec<_>>();
-    if let Some((os, release, _)) = dotnet_recommended
-        .iter()
-        .find(|(_, r, _)| *r < pre.dotnet_min_release)
-    {
-        return Err(invalid(
-            cu_line,
-            format!(
-                "recommended .NET Release {release} for {os} is below the minimum {}",
-                pre.dotnet_min_release
-            ),
-        ));
-    }
-    if raw.supported_os.is_empty() {
-        return Err(invalid(cu_line, "supported_os is empty".to_string()));
-    }
-    Ok(CuInfo {
-        id: id.clone(),
-        product: raw.product,
-        cu: raw.cu,
-        build,
-        released: raw.released.into_inner(),
-        support: raw.support,
-        security_updates,
-        prerequisites: Prerequisites {
-            dotnet_min_release: pre.dotnet_min_release,
-            dotnet_min_name: dotnet_name(pre.dotnet_min_release),
-            dotnet_recommended,
-            vcredist_2012_min: pre.vcredist_2012_min,
-            vcredist_2013_min: pre.vcredist_2013_min,
-            ucma: pre.ucma,
-            url_rewrite: pre.url_rewrite,
-        },
-        ad: AdLevels {
-            schema_range_upper: raw.ad.schema_range_upper,
-            org_object_version: raw.ad.org_object_version,
-            domain_object_version: raw.ad.domain_object_version,
-        },
-        supported_os: raw.supported_os,
-        enables_extended_protection: raw.enables_extended_protection,
-        sources: raw.sources,
-    })
-}
-
-/// `YYYY-MM-DD` with a plausible month and day; the catalogue compares dates
-/// as strings, which is only sound in this exact shape.
-fn check_date(value: &str) -> Result<(), String> {
-    let b = value.as_bytes();
-    let shape_ok = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    let month: u32 = value.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(0);
-    let day: u32 = value.get(8..10).and_then(|d| d.parse().ok()).unwrap_or(0);
-    if shape_ok && (1..=12).contains(&month) && (1..=31).contains(&day) {
-        Ok(())
-    } else {
-        Err(format!("date \"{value}\" is not YYYY-MM-DD"))
-    }
-}
-
 /// 1-based line and column of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -492,7 +272,10 @@ url_rewrite = true
     fn minimal_file_parses() {
         let catalog = Catalog::from_toml(MINIMAL).unwrap();
         let cu = catalog.cu_by_id("2019-cu15").unwrap();
-        assert_eq!(cu.security_updates[0].kind, UpdateKind::HotfixUpdate);
+        assert_eq!(
+            cu.security_updates[0].kind,
+            crate::catalog::UpdateKind::HotfixUpdate
+        );
         assert!(cu.security_updates[0].verified);
     }
 

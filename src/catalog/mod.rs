@@ -11,6 +11,7 @@ mod build;
 mod identify;
 mod load;
 mod model;
+mod raw;
 mod rules;
 
 pub use build::{BuildParseError, ExchangeBuild};
