@@ -251,7 +251,9 @@ pub fn identify(catalog: &Catalog, build: ExchangeBuild) -> (String, Option<Stri
     let id = catalog.identify(build);
     let name = id.name().to_string();
     let blocker = match id {
-        catalog::BuildIdentity::UnknownNewer { .. } | catalog::BuildIdentity::Unknown { .. } => Some(format!(
+        catalog::BuildIdentity::UnknownNewer { .. }
+        | catalog::BuildIdentity::UnknownOlder { .. }
+        | catalog::BuildIdentity::Unknown { .. } => Some(format!(
             "installed build {build} is not in cu-roll's catalogue ({name}); cu-roll cannot verify what is installed — update the catalogue or check the server by hand"
         )),
         _ => None,

@@ -304,10 +304,11 @@ fn ad_preparation(
     target: &ResolvedTarget,
     observed: &[Observed],
 ) -> AdPreparation {
+    let levels = target.cu.ad_with(target.su.as_ref());
     let required = AdLevels {
-        schema_range_upper: target.cu.ad.schema_range_upper,
-        org_object_version: target.cu.ad.org_object_version,
-        domain_object_version: target.cu.ad.domain_object_version,
+        schema_range_upper: levels.schema_range_upper,
+        org_object_version: levels.org_object_version,
+        domain_object_version: levels.domain_object_version,
     };
     let mut prep = AdPreparation {
         found: None,
@@ -335,7 +336,7 @@ fn ad_preparation(
             prep.found = Some(found);
             let need = catalog::prep_needed(
                 catalog::AdLevels { schema_range_upper, org_object_version, domain_object_version },
-                target.cu.ad,
+                target.cu.ad_with(target.su.as_ref()),
             );
             prep.needs_prepare_schema = need.schema;
             prep.needs_prepare_ad = need.ad;
