@@ -5,3 +5,4 @@ pub mod catalog;
 pub mod lab;
 pub mod plan;
 pub mod preflight;
+pub mod report;
