@@ -257,4 +257,72 @@ mod tests {
         let report = fixture::report(fixture::Ad::NeedsPrepareAd);
         insta::assert_snapshot!(render(&report, Format::Json, &RenderOptions::default()));
     }
+
+    /// Every key the JSON can hold, collected from the fixture (which fills
+    /// every optional part), must be described in docs/report.md: the JSON
+    /// is a documented interface, so an undocumented field is a bug.
+    #[test]
+    fn every_json_field_is_documented() {
+        fn keys(value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (k, v) in map {
+                        out.push(k.clone());
+                        keys(v, out);
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| keys(v, out)),
+                _ => {}
+            }
+        }
+        let docs = include_str!("../../docs/report.md");
+        let mut all = Vec::new();
+        keys(
+            &serde_json::to_value(fixture::report(fixture::Ad::NeedsPrepareAd)).unwrap(),
+            &mut all,
+        );
+        all.sort();
+        all.dedup();
+        let missing: Vec<&String> = all
+            .iter()
+            .filter(|k| !docs.contains(&format!("| `{k}` |")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "fields missing from docs/report.md: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn unreachable_server_renders_in_every_format() {
+        let mut report = fixture::report(fixture::Ad::Prepared);
+        let s = &mut report.servers[1];
+        s.build = None;
+        s.build_name = None;
+        s.os = None;
+        s.dag = None;
+        s.prerequisites.clear();
+        s.copies.clear();
+        s.system_drive_free_gb = None;
+        s.queued_messages = None;
+        s.maintenance.activation_policy = None;
+        s.maintenance.activation_disabled_and_move_now = None;
+        s.maintenance.cluster_node = None;
+        s.needs_upgrade = false;
+        s.verdict = Verdict::Blocked;
+        s.error = Some("WinRM: the connection to ex02.contoso.local:5986 timed out".to_owned());
+        s.blockers = vec!["the server could not be reached".to_owned()];
+        report.ad_preparation.found = None;
+        report.ad_preparation.error = Some("no domain controller answered".to_owned());
+        for format in [Format::Table, Format::Json, Format::Markdown, Format::Html] {
+            let out = render(&report, format, &RenderOptions { color: false });
+            assert!(out.contains("timed out"), "{format}: error shown");
+            assert!(out.contains("no domain controller answered"), "{format}");
+            assert!(out.contains("1 ready, 0 up-to-date, 2 blocked") || format == Format::Json);
+        }
+        let table = render(&report, Format::Table, &RenderOptions::default());
+        assert!(table.contains("could not query the server: WinRM"));
+        assert!(table.contains("Build:                             unknown"));
+        assert!(table.contains("Prerequisites:\n    (not checked)"));
+    }
 }
