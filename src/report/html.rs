@@ -1,0 +1,532 @@
+//! The HTML form of the report: one self-contained page an admin can mail
+//! to a change board or print.
+//!
+//! Self-contained means the page makes no request when opened: styles are
+//! inline, and there are no scripts, links, fonts or images. Every value is
+//! HTML-escaped (`& < > " ' =`), and `://` is written as `&#58;//` so that no
+//! literal URL appears in the file (mail filters flag those, and nothing in
+//! a report needs to be followed). Servers that need attention (blocked,
+//! warnings, or unreachable) start expanded; the others start collapsed.
+
+use std::fmt::Write as _;
+
+use super::{ad_steps, format_gb, overall_label, verdict_label, yes_no, Counts};
+use crate::preflight::model::{AdLevels, OverallVerdict, Report, ServerReport, Verdict};
+
+const STYLE: &str = r#"
+:root { color-scheme: light; }
+body { font-family: "Segoe UI", system-ui, -apple-system, Helvetica, Arial, sans-serif;
+       font-size: 14px; color: #1f2328; background: #fff; margin: 2em auto; max-width: 72em; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: .2em; }
+h2 { font-size: 1.25em; border-bottom: 1px solid #d0d7de; padding-bottom: .2em; margin-top: 1.6em; }
+h3 { font-size: 1em; margin: 1em 0 .4em; }
+.meta { color: #59636e; margin-top: 0; }
+code, .mono { font-family: Consolas, "Cascadia Mono", Menlo, monospace; font-size: .95em; }
+pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: .6em .8em; overflow-x: auto; white-space: pre-wrap; }
+table { border-collapse: collapse; margin: .4em 0 1em; }
+th, td { border: 1px solid #d0d7de; padding: .3em .6em; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+table.kv th { width: 16em; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.badge { display: inline-block; padding: .05em .6em; border-radius: 1em; font-weight: 600; border: 1px solid; }
+.ready { color: #116329; background: #dafbe1; border-color: #4ac26b; }
+.up-to-date { color: #0550ae; background: #ddf4ff; border-color: #54aeff; }
+.blocked { color: #a40e26; background: #ffebe9; border-color: #ff8182; }
+.warning { color: #6c4400; background: #fff8c5; border-color: #d4a72c; }
+.ok { color: #116329; font-weight: 600; }
+.fail { color: #a40e26; font-weight: 700; }
+.overall { font-size: 1.15em; padding: .6em .8em; border: 1px solid; border-radius: .4em; }
+ul.blockers li { color: #a40e26; }
+ul.warnings li { color: #6c4400; }
+details { border: 1px solid #d0d7de; border-radius: .4em; padding: .4em .8em; margin: .6em 0; }
+details > summary { cursor: pointer; font-weight: 600; }
+details[open] > summary { margin-bottom: .6em; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10pt; }
+  details::details-content { content-visibility: visible; display: block; }
+  details > summary { list-style: none; }
+  tr, li { break-inside: avoid; }
+  .badge, .overall, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+}
+"#;
+
+/// Escapes text for HTML element content and quoted attribute values.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Written as an entity so that a value such as `<img src=x>`
+            // cannot leave a literal `src=` in the file, even as text.
+            '=' => out.push_str("&#61;"),
+            c => out.push(c),
+        }
+    }
+    out.replace("://", "&#58;//")
+}
+
+fn opt(value: Option<impl ToString>) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| esc(&v.to_string()))
+}
+
+fn verdict_class(verdict: Verdict) -> &'static str {
+    verdict_label(verdict)
+}
+
+fn badge(verdict: Verdict) -> String {
+    format!(
+        r#"<span class="badge {}">{}</span>"#,
+        verdict_class(verdict),
+        verdict_label(verdict)
+    )
+}
+
+fn ok_mark(ok: bool) -> &'static str {
+    if ok {
+        r#"<span class="ok">ok</span>"#
+    } else {
+        r#"<span class="fail">FAIL</span>"#
+    }
+}
+
+/// A table whose cells are already HTML; `numeric` marks right-aligned columns.
+fn table(out: &mut String, headers: &[&str], numeric: &[usize], rows: &[Vec<String>]) {
+    out.push_str("<table>\n<thead><tr>");
+    for h in headers {
+        let _ = write!(out, "<th>{h}</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            if numeric.contains(&i) {
+                let _ = write!(out, r#"<td class="num">{cell}</td>"#);
+            } else {
+                let _ = write!(out, "<td>{cell}</td>");
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// A two-column label/value table; values are already HTML.
+fn kv(out: &mut String, rows: &[(&str, String)]) {
+    out.push_str("<table class=\"kv\">\n");
+    for (label, value) in rows {
+        let _ = writeln!(out, "<tr><th>{label}</th><td>{value}</td></tr>");
+    }
+    out.push_str("</table>\n");
+}
+
+fn list(out: &mut String, class: &str, items: &[String]) {
+    let _ = writeln!(out, r#"<ul class="{class}">"#);
+    for item in items {
+        let _ = writeln!(out, "<li>{}</li>", esc(item));
+    }
+    out.push_str("</ul>\n");
+}
+
+pub(super) fn render(report: &Report) -> String {
+    let t = &report.target;
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(
+        out,
+        "<title>cu-roll pre-flight report — {}</title>",
+        esc(&t.name)
+    );
+    let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
+
+    let _ = writeln!(out, "<h1>cu-roll pre-flight report — {}</h1>", esc(&t.name));
+    let _ = writeln!(
+        out,
+        r#"<p class="meta">Plan <code>{}</code> · generated {} by cu-roll {}</p>"#,
+        esc(&report.plan),
+        esc(&report.generated_at),
+        esc(&report.tool_version)
+    );
+    let overall_class = match report.verdict {
+        OverallVerdict::Ready => "ready",
+        OverallVerdict::Blocked => "blocked",
+    };
+    let _ = writeln!(
+        out,
+        r#"<p class="overall {overall_class}">Overall verdict: <strong>{}</strong> — {}</p>"#,
+        overall_label(report.verdict),
+        Counts::of(report)
+    );
+    if !report.blockers.is_empty() {
+        out.push_str("<h2>Plan-wide blockers</h2>\n");
+        list(&mut out, "blockers", &report.blockers);
+    }
+
+    summary(&mut out, report);
+    target(&mut out, report);
+    ad_preparation(&mut out, report);
+
+    out.push_str("<h2>Server details</h2>\n");
+    for (i, server) in report.servers.iter().enumerate() {
+        server_details(&mut out, i, server, &t.build);
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn summary(out: &mut String, report: &Report) {
+    out.push_str("<h2>Servers</h2>\n");
+    let rows: Vec<Vec<String>> = report
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            vec![
+                format!(r##"<a href="#server-{}">{}</a>"##, i + 1, esc(&s.name)),
+                opt(s.dag.as_deref()),
+                format!(r#"<span class="mono">{}</span>"#, opt(s.build.as_deref())),
+                opt(s.build_name.as_deref()),
+                yes_no(s.needs_upgrade).to_owned(),
+                badge(s.verdict),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            "Server",
+            "DAG",
+            "Build",
+            "Version",
+            "Needs upgrade",
+            "Verdict",
+        ],
+        &[],
+        &rows,
+    );
+}
+
+fn target(out: &mut String, report: &Report) {
+    let t = &report.target;
+    out.push_str("<h2>Target</h2>\n");
+    let mut rows = vec![
+        ("Name", esc(&t.name)),
+        (
+            "Build",
+            format!(r#"<span class="mono">{}</span>"#, esc(&t.build)),
+        ),
+        (
+            "Cumulative Update",
+            format!(
+                r#"{} (<span class="mono">{}</span>)"#,
+                esc(&t.cu_name),
+                esc(&t.cu_build)
+            ),
+        ),
+    ];
+    if let Some(su) = &t.security_update {
+        rows.push((
+            "Security Update",
+            match &t.security_update_build {
+                Some(b) => format!(r#"{} (<span class="mono">{}</span>)"#, esc(su), esc(b)),
+                None => esc(su),
+            },
+        ));
+    }
+    rows.push(("Released", opt(t.released.as_deref())));
+    kv(out, &rows);
+    if !t.notes.is_empty() {
+        list(out, "warnings", &t.notes);
+    }
+}
+
+fn ad_preparation(out: &mut String, report: &Report) {
+    let ad = &report.ad_preparation;
+    out.push_str("<h2>AD preparation</h2>\n");
+    let steps = ad_steps(ad);
+    if let Some(error) = &ad.error {
+        let _ = writeln!(
+            out,
+            r#"<p><span class="badge warning">levels could not be read</span> {}</p>"#,
+            esc(error)
+        );
+    } else if steps.is_empty() {
+        out.push_str(
+            "<p><span class=\"badge ready\">not needed</span> Active Directory is at the target's levels.</p>\n",
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            r#"<p><span class="badge blocked">needed: {}</span></p>"#,
+            esc(&steps.join(", "))
+        );
+    }
+    let level = |name: &str, f: fn(&AdLevels) -> u32| -> Vec<String> {
+        let required = f(&ad.required);
+        match &ad.found {
+            Some(found) => vec![
+                name.to_owned(),
+                f(found).to_string(),
+                required.to_string(),
+                ok_mark(f(found) >= required).to_owned(),
+            ],
+            None => vec![
+                name.to_owned(),
+                "?".to_owned(),
+                required.to_string(),
+                "?".to_owned(),
+            ],
+        }
+    };
+    table(
+        out,
+        &["Level", "Found", "Required", "OK"],
+        &[1, 2],
+        &[
+            level("schema rangeUpper", |l| l.schema_range_upper),
+            level("organisation objectVersion", |l| l.org_object_version),
+            level("domain objectVersion", |l| l.domain_object_version),
+        ],
+    );
+    if !ad.commands.is_empty() {
+        out.push_str("<p>Run before the first server, in this order:</p>\n<pre>");
+        for command in &ad.commands {
+            let _ = writeln!(out, "{}", esc(command));
+        }
+        out.push_str("</pre>\n");
+    }
+}
+
+fn server_details(out: &mut String, index: usize, s: &ServerReport, target_build: &str) {
+    let needs_attention =
+        s.verdict == Verdict::Blocked || !s.warnings.is_empty() || s.error.is_some();
+    let _ = writeln!(
+        out,
+        r#"<details id="server-{}"{}>"#,
+        index + 1,
+        if needs_attention { " open" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "<summary>{} {} ({}) — {}</summary>",
+        badge(s.verdict),
+        esc(&s.name),
+        esc(&s.fqdn),
+        opt(s.build_name.as_deref())
+    );
+    if let Some(error) = &s.error {
+        let _ = writeln!(
+            out,
+            r#"<p class="fail">Could not query the server: {}</p>"#,
+            esc(error)
+        );
+    }
+    let m = &s.maintenance;
+    let reboot = if s.pending_reboot {
+        if s.pending_reboot_reasons.is_empty() {
+            r#"<span class="badge warning">yes</span>"#.to_owned()
+        } else {
+            format!(
+                r#"<span class="badge warning">yes</span> {}"#,
+                esc(&s.pending_reboot_reasons.join(", "))
+            )
+        }
+    } else {
+        "no".to_owned()
+    };
+    kv(
+        out,
+        &[
+            ("DAG", opt(s.dag.as_deref())),
+            ("OS", opt(s.os.as_deref())),
+            (
+                "Build",
+                format!(r#"<span class="mono">{}</span>"#, opt(s.build.as_deref())),
+            ),
+            ("Version", opt(s.build_name.as_deref())),
+            (
+                "Needs upgrade",
+                if s.needs_upgrade {
+                    format!(r#"yes, to <span class="mono">{}</span>"#, esc(target_build))
+                } else {
+                    "no".to_owned()
+                },
+            ),
+            ("Pending reboot", reboot),
+            (
+                "Free space on the system drive",
+                s.system_drive_free_gb
+                    .map_or_else(|| "—".to_owned(), format_gb),
+            ),
+            ("Queued messages", opt(s.queued_messages)),
+            (
+                "Maintenance",
+                if m.in_maintenance {
+                    r#"<span class="badge warning">in maintenance</span>"#.to_owned()
+                } else {
+                    "not in maintenance".to_owned()
+                },
+            ),
+            ("Activation policy", opt(m.activation_policy.as_deref())),
+            (
+                "Activation disabled and move now",
+                opt(m.activation_disabled_and_move_now.map(yes_no)),
+            ),
+            ("Cluster node", opt(m.cluster_node.as_deref())),
+        ],
+    );
+
+    if !m.inactive_components.is_empty() {
+        out.push_str("<h3>Components not Active</h3>\n");
+        let rows: Vec<Vec<String>> = m
+            .inactive_components
+            .iter()
+            .map(|c| {
+                vec![
+                    esc(&c.component),
+                    esc(&c.state),
+                    esc(&c.requesters.join(", ")),
+                ]
+            })
+            .collect();
+        table(out, &["Component", "State", "Requesters"], &[], &rows);
+    }
+
+    out.push_str("<h3>Prerequisites</h3>\n");
+    if s.prerequisites.is_empty() {
+        out.push_str("<p>Not checked.</p>\n");
+    } else {
+        let rows: Vec<Vec<String>> = s
+            .prerequisites
+            .iter()
+            .map(|r| {
+                vec![
+                    esc(&r.name),
+                    esc(&r.required),
+                    esc(&r.found),
+                    ok_mark(r.ok).to_owned(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &["Prerequisite", "Required", "Found", "OK"],
+            &[],
+            &rows,
+        );
+    }
+
+    out.push_str("<h3>Database copies</h3>\n");
+    if s.copies.is_empty() {
+        out.push_str("<p>None.</p>\n");
+    } else {
+        let rows: Vec<Vec<String>> = s
+            .copies
+            .iter()
+            .map(|c| {
+                vec![
+                    esc(&c.name),
+                    esc(&c.status),
+                    if c.active { "active" } else { "passive" }.to_owned(),
+                    opt(c.activation_preference),
+                    opt(c.copy_queue_length),
+                    opt(c.replay_queue_length),
+                    esc(&c.content_index_state),
+                    ok_mark(c.ok).to_owned(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "Copy",
+                "Status",
+                "Role",
+                "AP",
+                "Copy queue",
+                "Replay queue",
+                "Content index",
+                "OK",
+            ],
+            &[3, 4, 5],
+            &rows,
+        );
+    }
+
+    let _ = writeln!(out, "<h3>Verdict: {}</h3>", badge(s.verdict));
+    if !s.blockers.is_empty() {
+        out.push_str("<p>Blockers:</p>\n");
+        list(out, "blockers", &s.blockers);
+    }
+    if !s.warnings.is_empty() {
+        out.push_str("<p>Warnings:</p>\n");
+        list(out, "warnings", &s.warnings);
+    }
+    out.push_str("</details>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{self, Ad};
+    use super::*;
+
+    fn assert_self_contained(out: &str) {
+        let lower = out.to_ascii_lowercase();
+        for forbidden in [
+            "http://",
+            "https://",
+            "<link",
+            "src=",
+            "<script",
+            "<img",
+            "@import",
+            "url(",
+            "@font-face",
+        ] {
+            assert!(!lower.contains(forbidden), "html contains {forbidden:?}");
+        }
+    }
+
+    #[test]
+    fn html_with_ad_preparation_needed() {
+        let out = render(&fixture::report(Ad::NeedsPrepareAd));
+        assert_self_contained(&out);
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn html_with_ad_prepared() {
+        let out = render(&fixture::report(Ad::Prepared));
+        assert_self_contained(&out);
+        assert!(out.contains(r#"<meta charset="utf-8">"#));
+        assert!(out.contains(
+            "<title>cu-roll pre-flight report — Exchange Server 2019 CU15 Feb26SU</title>"
+        ));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn hostile_values_are_escaped() {
+        let mut report = fixture::report(Ad::Prepared);
+        report.servers[0].name = "<script>alert(1)</script>".to_owned();
+        report.servers[1].fqdn = r#"ex02" onmouseover="x'"#.to_owned();
+        report.servers[2].blockers[0] = "see https://evil.example/a.js & <img src=x>".to_owned();
+        let out = render(&report);
+        assert_self_contained(&out);
+        assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(out.contains("ex02&quot; onmouseover&#61;&quot;x&#39;"));
+        assert!(out.contains("see https&#58;//evil.example/a.js &amp; &lt;img src&#61;x&gt;"));
+    }
+
+    #[test]
+    fn servers_needing_attention_start_expanded() {
+        let out = render(&fixture::report(Ad::Prepared));
+        assert!(out.contains(r#"<details id="server-1">"#));
+        assert!(out.contains(r#"<details id="server-2">"#));
+        assert!(out.contains(r#"<details id="server-3" open>"#));
+    }
+}

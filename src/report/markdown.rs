@@ -1,0 +1,397 @@
+//! The GitHub-flavoured Markdown form of the report, for a change ticket or
+//! a wiki page.
+//!
+//! Every value is escaped so that it renders as the literal text it is: a
+//! `|` cannot end a table cell, a `<` cannot open an HTML tag, a newline
+//! cannot start a heading. Commands go in fenced code blocks, whose fence is
+//! made longer than any run of backticks inside.
+
+use std::fmt::Write as _;
+
+use super::{ad_steps, format_gb, overall_label, verdict_label, yes_no, Counts};
+use crate::preflight::model::{AdLevels, Report, ServerReport};
+
+/// Escapes `text` for a Markdown paragraph, list item or table cell.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn opt(value: Option<impl ToString>) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| esc(&v.to_string()))
+}
+
+fn ok_mark(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "**FAIL**"
+    }
+}
+
+/// A GFM table; cells must already be escaped.
+fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
+    let _ = writeln!(out, "| {} |", headers.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}|",
+        headers.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+    );
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out.push('\n');
+}
+
+fn code_block(out: &mut String, lines: &[String]) {
+    let longest_run = lines
+        .iter()
+        .flat_map(|l| l.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest_run.max(2) + 1);
+    let _ = writeln!(out, "{fence}");
+    for line in lines {
+        // A newline inside one command would make it two; keep it one line.
+        let _ = writeln!(out, "{}", line.replace(['\r', '\n'], " "));
+    }
+    let _ = writeln!(out, "{fence}\n");
+}
+
+fn bullets(out: &mut String, items: &[String]) {
+    for item in items {
+        let _ = writeln!(out, "- {}", esc(item));
+    }
+    out.push('\n');
+}
+
+pub(super) fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let t = &report.target;
+    let _ = writeln!(out, "# cu-roll pre-flight report — {}\n", esc(&t.name));
+    let _ = writeln!(
+        out,
+        "Plan {} · generated {} by cu-roll {}\n",
+        esc(&report.plan),
+        esc(&report.generated_at),
+        esc(&report.tool_version)
+    );
+    let _ = writeln!(
+        out,
+        "**Overall verdict: {}** — {}\n",
+        overall_label(report.verdict),
+        Counts::of(report)
+    );
+    if !report.blockers.is_empty() {
+        let _ = writeln!(out, "Plan-wide blockers:\n");
+        bullets(&mut out, &report.blockers);
+    }
+
+    let _ = writeln!(out, "## Target\n");
+    let mut rows = vec![
+        vec!["Name".to_owned(), esc(&t.name)],
+        vec!["Build".to_owned(), esc(&t.build)],
+        vec![
+            "Cumulative Update".to_owned(),
+            format!("{} ({})", esc(&t.cu_name), esc(&t.cu_build)),
+        ],
+    ];
+    if let Some(su) = &t.security_update {
+        rows.push(vec![
+            "Security Update".to_owned(),
+            match &t.security_update_build {
+                Some(b) => format!("{} ({})", esc(su), esc(b)),
+                None => esc(su),
+            },
+        ]);
+    }
+    rows.push(vec!["Released".to_owned(), opt(t.released.as_deref())]);
+    table(&mut out, &["Property", "Value"], &rows);
+    if !t.notes.is_empty() {
+        bullets(&mut out, &t.notes);
+    }
+
+    ad_preparation(&mut out, report);
+
+    let _ = writeln!(out, "## Servers\n");
+    let rows: Vec<Vec<String>> = report
+        .servers
+        .iter()
+        .map(|s| {
+            vec![
+                esc(&s.name),
+                opt(s.dag.as_deref()),
+                opt(s.build.as_deref()),
+                opt(s.build_name.as_deref()),
+                yes_no(s.needs_upgrade).to_owned(),
+                format!("**{}**", verdict_label(s.verdict)),
+            ]
+        })
+        .collect();
+    table(
+        &mut out,
+        &[
+            "Server",
+            "DAG",
+            "Build",
+            "Version",
+            "Needs upgrade",
+            "Verdict",
+        ],
+        &rows,
+    );
+
+    for server in &report.servers {
+        server_section(&mut out, server, &t.build);
+    }
+    // One trailing newline, not the blank line every block leaves behind.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn ad_preparation(out: &mut String, report: &Report) {
+    let ad = &report.ad_preparation;
+    let _ = writeln!(out, "## AD preparation\n");
+    let steps = ad_steps(ad);
+    if let Some(error) = &ad.error {
+        let _ = writeln!(out, "**Levels could not be read:** {}\n", esc(error));
+    } else if steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "Not needed: Active Directory is at the target's levels.\n"
+        );
+    } else {
+        let _ = writeln!(out, "**Needed: {}**\n", esc(&steps.join(", ")));
+    }
+    let level = |name: &str, f: fn(&AdLevels) -> u32| -> Vec<String> {
+        let required = f(&ad.required);
+        match &ad.found {
+            Some(found) => vec![
+                name.to_owned(),
+                f(found).to_string(),
+                required.to_string(),
+                ok_mark(f(found) >= required).to_owned(),
+            ],
+            None => vec![
+                name.to_owned(),
+                "?".to_owned(),
+                required.to_string(),
+                "?".to_owned(),
+            ],
+        }
+    };
+    table(
+        out,
+        &["Level", "Found", "Required", "OK"],
+        &[
+            level("schema rangeUpper", |l| l.schema_range_upper),
+            level("organisation objectVersion", |l| l.org_object_version),
+            level("domain objectVersion", |l| l.domain_object_version),
+        ],
+    );
+    if !ad.commands.is_empty() {
+        let _ = writeln!(out, "Run before the first server, in this order:\n");
+        code_block(out, &ad.commands);
+    }
+}
+
+fn server_section(out: &mut String, s: &ServerReport, target_build: &str) {
+    let _ = writeln!(
+        out,
+        "### {} ({}) — {}\n",
+        esc(&s.name),
+        esc(&s.fqdn),
+        verdict_label(s.verdict)
+    );
+    if let Some(error) = &s.error {
+        let _ = writeln!(out, "**Could not query the server:** {}\n", esc(error));
+    }
+    let m = &s.maintenance;
+    let reboot = if s.pending_reboot {
+        if s.pending_reboot_reasons.is_empty() {
+            "**yes**".to_owned()
+        } else {
+            format!("**yes** ({})", esc(&s.pending_reboot_reasons.join(", ")))
+        }
+    } else {
+        "no".to_owned()
+    };
+    let rows = vec![
+        vec!["DAG".to_owned(), opt(s.dag.as_deref())],
+        vec!["OS".to_owned(), opt(s.os.as_deref())],
+        vec!["Build".to_owned(), opt(s.build.as_deref())],
+        vec!["Version".to_owned(), opt(s.build_name.as_deref())],
+        vec![
+            "Needs upgrade".to_owned(),
+            if s.needs_upgrade {
+                format!("yes, to {}", esc(target_build))
+            } else {
+                "no".to_owned()
+            },
+        ],
+        vec!["Pending reboot".to_owned(), reboot],
+        vec![
+            "Free space on the system drive".to_owned(),
+            s.system_drive_free_gb
+                .map_or_else(|| "—".to_owned(), format_gb),
+        ],
+        vec!["Queued messages".to_owned(), opt(s.queued_messages)],
+        vec![
+            "Maintenance".to_owned(),
+            if m.in_maintenance {
+                "**in maintenance**".to_owned()
+            } else {
+                "not in maintenance".to_owned()
+            },
+        ],
+        vec![
+            "Activation policy".to_owned(),
+            opt(m.activation_policy.as_deref()),
+        ],
+        vec![
+            "Activation disabled and move now".to_owned(),
+            opt(m.activation_disabled_and_move_now.map(yes_no)),
+        ],
+        vec!["Cluster node".to_owned(), opt(m.cluster_node.as_deref())],
+    ];
+    table(out, &["Property", "Value"], &rows);
+
+    if !m.inactive_components.is_empty() {
+        let _ = writeln!(out, "Components not Active:\n");
+        let rows: Vec<Vec<String>> = m
+            .inactive_components
+            .iter()
+            .map(|c| {
+                vec![
+                    esc(&c.component),
+                    esc(&c.state),
+                    esc(&c.requesters.join(", ")),
+                ]
+            })
+            .collect();
+        table(out, &["Component", "State", "Requesters"], &rows);
+    }
+
+    let _ = writeln!(out, "Prerequisites:\n");
+    if s.prerequisites.is_empty() {
+        let _ = writeln!(out, "_not checked_\n");
+    } else {
+        let rows: Vec<Vec<String>> = s
+            .prerequisites
+            .iter()
+            .map(|r| {
+                vec![
+                    esc(&r.name),
+                    esc(&r.required),
+                    esc(&r.found),
+                    ok_mark(r.ok).to_owned(),
+                ]
+            })
+            .collect();
+        table(out, &["Prerequisite", "Required", "Found", "OK"], &rows);
+    }
+
+    let _ = writeln!(out, "Database copies:\n");
+    if s.copies.is_empty() {
+        let _ = writeln!(out, "_none_\n");
+    } else {
+        let rows: Vec<Vec<String>> = s
+            .copies
+            .iter()
+            .map(|c| {
+                vec![
+                    esc(&c.name),
+                    esc(&c.status),
+                    if c.active { "active" } else { "passive" }.to_owned(),
+                    opt(c.activation_preference),
+                    opt(c.copy_queue_length),
+                    opt(c.replay_queue_length),
+                    esc(&c.content_index_state),
+                    ok_mark(c.ok).to_owned(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "Copy",
+                "Status",
+                "Role",
+                "AP",
+                "Copy queue",
+                "Replay queue",
+                "Content index",
+                "OK",
+            ],
+            &rows,
+        );
+    }
+
+    let _ = writeln!(out, "**Verdict: {}**\n", verdict_label(s.verdict));
+    if !s.blockers.is_empty() {
+        let _ = writeln!(out, "Blockers:\n");
+        bullets(out, &s.blockers);
+    }
+    if !s.warnings.is_empty() {
+        let _ = writeln!(out, "Warnings:\n");
+        bullets(out, &s.warnings);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{self, Ad};
+    use super::*;
+
+    #[test]
+    fn markdown_with_ad_preparation_needed() {
+        insta::assert_snapshot!(render(&fixture::report(Ad::NeedsPrepareAd)));
+    }
+
+    #[test]
+    fn markdown_with_ad_prepared() {
+        let out = render(&fixture::report(Ad::Prepared));
+        assert!(out.contains("Not needed"));
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn pipes_and_tags_in_values_stay_inside_their_cell() {
+        let mut report = fixture::report(Ad::Prepared);
+        report.servers[0].name = "<script>alert(1)</script>".to_owned();
+        report.servers[0].build_name = Some("CU14 | evil | cell\n# heading".to_owned());
+        let out = render(&report);
+        let row = out
+            .lines()
+            .find(|l| l.contains("alert(1)") && l.contains("evil"))
+            .expect("summary row");
+        assert!(row.contains(r"CU14 \| evil \| cell \# heading"), "{row}");
+        assert!(row.contains(r"\<script\>alert(1)\</script\>"), "{row}");
+        // Six columns: seven unescaped pipes.
+        let bare_pipes = row.replace(r"\|", "").matches('|').count();
+        assert_eq!(bare_pipes, 7, "{row}");
+        assert!(!out.contains("<script>"));
+        assert!(!out.lines().any(|l| l.starts_with("# heading")));
+    }
+
+    #[test]
+    fn code_fence_outgrows_backticks_in_a_command() {
+        let mut out = String::new();
+        code_block(&mut out, &["echo ```".to_owned()]);
+        assert!(out.starts_with("````\n"), "{out}");
+    }
+}
