@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command, ExecArgs, LabCommand, ReportArgs, ReportFormat};
+use crate::cli::{Cli, Command, ExecArgs, LabCommand, ReportArgs};
 use crate::exit;
 use crate::plan::{self, Plan};
 
@@ -77,14 +77,9 @@ fn report(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failur
     let executor = open_executor(&plan, &state)?;
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let report = crate::preflight::build_report(&plan, executor.as_ref(), catalog, &target, now);
-    let format = match args.format {
-        ReportFormat::Table => crate::report::Format::Table,
-        ReportFormat::Json => crate::report::Format::Json,
-        ReportFormat::Markdown => crate::report::Format::Markdown,
-        ReportFormat::Html => crate::report::Format::Html,
-    };
+    let format = args.format;
     let color = args.output.is_none()
-        && args.format == ReportFormat::Table
+        && args.format == crate::report::Format::Table
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
     let text = crate::report::render(&report, format, &crate::report::RenderOptions { color });
