@@ -83,7 +83,11 @@ impl Source<'_> {
     pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> PlanError {
         let (line, column) = self.line_col(span.start);
         PlanError::Invalid {
-            at: Location { path: self.path.to_path_buf(), line, column },
+            at: Location {
+                path: self.path.to_path_buf(),
+                line,
+                column,
+            },
             message: message.into(),
             excerpt: self.excerpt(span),
         }
@@ -92,7 +96,9 @@ impl Source<'_> {
     fn line_bounds(&self, offset: usize) -> Range<usize> {
         let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
         let start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
-        let end = self.text[offset..].find('\n').map_or(self.text.len(), |i| offset + i);
+        let end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
         start..end
     }
 
@@ -117,7 +123,9 @@ impl Source<'_> {
     fn section_at(&self, offset: usize) -> Option<String> {
         let bounds = self.line_bounds(offset);
         if let Some(header) = header_name(&self.text[bounds.clone()]) {
-            return header.rsplit_once('.').map(|(parent, _)| format!("[{parent}]"));
+            return header
+                .rsplit_once('.')
+                .map(|(parent, _)| format!("[{parent}]"));
         }
         self.text[..bounds.start]
             .lines()
@@ -135,24 +143,33 @@ impl Source<'_> {
 
     /// Turns a `toml` deserialisation error into a `PlanError`, rewording
     /// serde's field and variant messages in the plan's terms.
-    pub fn from_toml(&self, err: &toml::de::Error) -> PlanError {
+    pub fn toml_error(&self, err: &toml::de::Error) -> PlanError {
         let span = err.span().unwrap_or(0..0);
         let raw = err.message().trim_end();
         let section = self.section_at(span.start);
-        let in_section = section.as_deref().map_or("at the top level".to_string(), |s| format!("in {s}"));
+        let in_section = section
+            .as_deref()
+            .map_or("at the top level".to_string(), |s| format!("in {s}"));
         let is_header = header_name(&self.text[self.line_bounds(span.start)]).is_some();
         let message = if let Some(rest) = raw.strip_prefix("unknown field ") {
             let (field, expected) = split_expected(rest);
             let what = if is_header { "table" } else { "key" };
-            format!("unknown {what} '{field}' {in_section}; expected one of: {expected}")
+            format!("unknown {what} '{field}' {in_section}; expected {expected}")
         } else if let Some(rest) = raw.strip_prefix("missing field ") {
-            format!("missing key '{}' {in_section}", rest.trim_matches('`'))
+            // A missing key is reported at its table's header.
+            let table = header_line(&self.text[self.line_bounds(span.start)])
+                .map_or(in_section, |h| format!("in {h}"));
+            format!("missing key '{}' {table}", rest.trim_matches('`'))
         } else if let Some(rest) = raw.strip_prefix("unknown variant ") {
             let (value, expected) = split_expected(rest);
-            let key = self.key_at(span.start).map_or(String::new(), |k| format!(" for '{k}'"));
-            format!("'{value}' is not allowed{key}; expected one of: {expected}")
+            let key = self
+                .key_at(span.start)
+                .map_or(String::new(), |k| format!(" for '{k}'"));
+            format!("'{value}' is not allowed{key}; expected {expected}")
         } else if raw.starts_with("invalid type") || raw.starts_with("invalid value") {
-            let key = self.key_at(span.start).map_or(String::new(), |k| format!("'{k}': "));
+            let key = self
+                .key_at(span.start)
+                .map_or(String::new(), |k| format!("'{k}': "));
             format!("{key}{raw}")
         } else {
             raw.to_string()
@@ -174,14 +191,16 @@ fn header_line(line: &str) -> Option<&str> {
     Some(line.split('#').next().unwrap_or("").trim())
 }
 
-/// Splits serde's "`x`, expected one of `a`, `b`" into ("x", "a, b").
+/// Splits serde's "`x`, expected one of `a`, `b`" into ("x", "one of: a, b")
+/// and "`x`, expected `a` or `b`" into ("x", "a or b").
 fn split_expected(rest: &str) -> (String, String) {
     let (name, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
-    let expected = expected
-        .trim_start_matches(" one of")
-        .trim()
-        .replace('`', "");
-    let expected = if expected.is_empty() { "(nothing: this table takes no keys)".into() } else { expected };
+    let expected = expected.trim().replace('`', "");
+    let expected = match expected.strip_prefix("one of ") {
+        Some(list) => format!("one of: {list}"),
+        None if expected.is_empty() => "no keys here".to_string(),
+        None => expected,
+    };
     (name.trim_matches('`').to_string(), expected)
 }
 
@@ -197,7 +216,10 @@ mod tests {
     use super::*;
 
     fn src(text: &str) -> Source<'_> {
-        Source { text, path: Path::new("plans/x.toml") }
+        Source {
+            text,
+            path: Path::new("plans/x.toml"),
+        }
     }
 
     #[test]
@@ -213,7 +235,10 @@ mod tests {
     fn display_has_position_message_and_caret() {
         let s = src("[rollout]\ntarget = \"x\"\n");
         let err = s.error(19..22, "bad target");
-        assert_eq!(err.to_string(), "plans/x.toml:2:10: bad target\n  |\n2 | target = \"x\"\n  |          ^^^");
+        assert_eq!(
+            err.to_string(),
+            "plans/x.toml:2:10: bad target\n  |\n2 | target = \"x\"\n  |          ^^^"
+        );
         assert_eq!(err.location().map(|l| l.line), Some(2));
     }
 

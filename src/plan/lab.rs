@@ -43,7 +43,9 @@ pub const ROLLOUT_STEP_IDS: &[&str] = &[
 pub(crate) fn validate(src: &Source, raw: &Spanned<RawLab>) -> Result<LabSpec, PlanError> {
     let lab = raw.get_ref();
     let base_port = match &lab.base_port {
-        Some(p) if *p.get_ref() == 0 => return Err(src.error(p.span(), "base_port must be a port number from 1 to 65535")),
+        Some(p) if *p.get_ref() == 0 => {
+            return Err(src.error(p.span(), "base_port must be a port number from 1 to 65535"))
+        }
         Some(p) => *p.get_ref(),
         None => 15985,
     };
@@ -69,9 +71,16 @@ pub(crate) fn validate(src: &Source, raw: &Spanned<RawLab>) -> Result<LabSpec, P
     })
 }
 
-fn text_or(src: &Source, value: Option<&Text>, key: &str, default: &str) -> Result<String, PlanError> {
+fn text_or(
+    src: &Source,
+    value: Option<&Text>,
+    key: &str,
+    default: &str,
+) -> Result<String, PlanError> {
     match value {
-        Some(v) if v.get_ref().is_empty() => Err(src.error(v.span(), format!("{key} may not be empty"))),
+        Some(v) if v.get_ref().is_empty() => {
+            Err(src.error(v.span(), format!("{key} may not be empty")))
+        }
         Some(v) => checked(src, v, |t| check_plain_text(key, t).map(|()| t.to_string())),
         None => Ok(default.to_string()),
     }
@@ -79,7 +88,9 @@ fn text_or(src: &Source, value: Option<&Text>, key: &str, default: &str) -> Resu
 
 fn ad(src: &Source, raw: &RawLabAd) -> Result<LabAd, PlanError> {
     let organization = match &raw.organization {
-        Some(o) => checked(src, o, |t| check_display_name("organization", t).map(|()| t.to_string()))?,
+        Some(o) => checked(src, o, |t| {
+            check_display_name("organization", t).map(|()| t.to_string())
+        })?,
         None => "Contoso".to_string(),
     };
     let domain_dn = match &raw.domain_dn {
@@ -99,7 +110,11 @@ fn ad(src: &Source, raw: &RawLabAd) -> Result<LabAd, PlanError> {
 fn check_domain_dn(text: &str) -> Result<String, String> {
     let labels: Option<Vec<&str>> = text
         .split(',')
-        .map(|part| part.trim().strip_prefix("DC=").or_else(|| part.trim().strip_prefix("dc=")))
+        .map(|part| {
+            part.trim()
+                .strip_prefix("DC=")
+                .or_else(|| part.trim().strip_prefix("dc="))
+        })
         .collect();
     let dns = labels.map(|l| l.join("."));
     match dns.as_deref().map(|d| check_fqdn("domain_dn", d)) {
@@ -111,19 +126,32 @@ fn check_domain_dn(text: &str) -> Result<String, String> {
 }
 
 /// Lab servers, each with the span of its name for later references.
-fn servers(src: &Source, raw: &[Spanned<RawLabServer>], base_port: u16) -> Result<Vec<(LabServer, Text)>, PlanError> {
+fn servers(
+    src: &Source,
+    raw: &[Spanned<RawLabServer>],
+    base_port: u16,
+) -> Result<Vec<(LabServer, Text)>, PlanError> {
     let mut out: Vec<(LabServer, Text)> = Vec::new();
     let mut ports: HashMap<u16, String> = HashMap::new();
     for (index, entry) in raw.iter().enumerate() {
         let s = entry.get_ref();
         let fqdn = name_and_fqdn(src, &s.name, &s.fqdn)?;
-        if let Some((first, _)) = out.iter().find(|(o, _)| o.name.eq_ignore_ascii_case(s.name.get_ref())) {
+        if let Some((first, _)) = out
+            .iter()
+            .find(|(o, _)| o.name.eq_ignore_ascii_case(s.name.get_ref()))
+        {
             return Err(src.error(
                 s.name.span(),
-                format!("[[lab.server]] '{}' is listed twice; list each lab server once", first.name),
+                format!(
+                    "[[lab.server]] '{}' is listed twice; list each lab server once",
+                    first.name
+                ),
             ));
         }
-        let build = checked(src, &s.build, |t| t.parse::<ExchangeBuild>().map_err(|e| format!("build: {e}")))?;
+        let build = checked(src, &s.build, |t| {
+            t.parse::<ExchangeBuild>()
+                .map_err(|e| format!("build: {e}"))
+        })?;
         checked(src, &s.os, |t| check_plain_text("os", t))?;
         let mut custom_app_settings = Vec::with_capacity(s.custom_app_settings.len());
         for (key, value) in &s.custom_app_settings {
@@ -134,17 +162,28 @@ fn servers(src: &Source, raw: &[Spanned<RawLabServer>], base_port: u16) -> Resul
             custom_app_settings.push((key.clone(), value.get_ref().clone()));
         }
         let port = match &s.port {
-            Some(p) if *p.get_ref() == 0 => return Err(src.error(p.span(), "port must be from 1 to 65535")),
+            Some(p) if *p.get_ref() == 0 => {
+                return Err(src.error(p.span(), "port must be from 1 to 65535"))
+            }
             Some(p) => *p.get_ref(),
-            None => u16::try_from(index).ok().and_then(|i| base_port.checked_add(i)).ok_or_else(|| {
-                src.error(s.name.span(), "base_port plus this server's index is past port 65535; lower base_port")
-            })?,
+            None => u16::try_from(index)
+                .ok()
+                .and_then(|i| base_port.checked_add(i))
+                .ok_or_else(|| {
+                    src.error(
+                        s.name.span(),
+                        "base_port plus this server's index is past port 65535; lower base_port",
+                    )
+                })?,
         };
         if let Some(other) = ports.insert(port, s.name.get_ref().clone()) {
             let span = s.port.as_ref().map_or(s.name.span(), Spanned::span);
             return Err(src.error(
                 span,
-                format!("lab server '{}' would listen on port {port}, which '{other}' already uses", s.name.get_ref()),
+                format!(
+                    "lab server '{}' would listen on port {port}, which '{other}' already uses",
+                    s.name.get_ref()
+                ),
             ));
         }
         out.push((
@@ -189,7 +228,11 @@ fn lab_server<'a>(
                 format!(
                     "{what} '{}' is not a lab server; the [[lab.server]] entries are: {}",
                     reference.get_ref(),
-                    if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             )
         })
@@ -204,31 +247,59 @@ fn databases(
     for entry in raw {
         let d = entry.get_ref();
         checked(src, &d.name, |t| check_display_name("database name", t))?;
-        if out.iter().any(|(o, _)| o.name.eq_ignore_ascii_case(d.name.get_ref())) {
-            return Err(src.error(d.name.span(), format!("database '{}' is listed twice", d.name.get_ref())));
+        if out
+            .iter()
+            .any(|(o, _)| o.name.eq_ignore_ascii_case(d.name.get_ref()))
+        {
+            return Err(src.error(
+                d.name.span(),
+                format!("database '{}' is listed twice", d.name.get_ref()),
+            ));
         }
         if d.copies.get_ref().is_empty() {
-            return Err(src.error(d.copies.span(), "copies is empty; list the servers holding a copy, in activation-preference order"));
+            return Err(src.error(
+                d.copies.span(),
+                "copies is empty; list the servers holding a copy, in activation-preference order",
+            ));
         }
         let mut copies: Vec<String> = Vec::new();
         for copy in d.copies.get_ref() {
             let server = lab_server(src, servers, copy, "database copy server")?;
             if copies.iter().any(|c| c.eq_ignore_ascii_case(&server.name)) {
-                return Err(src.error(copy.span(), format!("'{}' holds a copy of {} twice", copy.get_ref(), d.name.get_ref())));
+                return Err(src.error(
+                    copy.span(),
+                    format!(
+                        "'{}' holds a copy of {} twice",
+                        copy.get_ref(),
+                        d.name.get_ref()
+                    ),
+                ));
             }
             copies.push(server.name.clone());
         }
-        let active = lab_server(src, servers, &d.active, "active server")?.name.clone();
+        let active = lab_server(src, servers, &d.active, "active server")?
+            .name
+            .clone();
         if !copies.contains(&active) {
             return Err(src.error(
                 d.active.span(),
-                format!("active '{}' holds no copy of {}; it must be one of copies", d.active.get_ref(), d.name.get_ref()),
+                format!(
+                    "active '{}' holds no copy of {}; it must be one of copies",
+                    d.active.get_ref(),
+                    d.name.get_ref()
+                ),
             ));
         }
         let mut copy_status = Vec::with_capacity(d.copy_status.len());
         for (server, status) in &d.copy_status {
             let Some(name) = copies.iter().find(|c| c.eq_ignore_ascii_case(server)) else {
-                return Err(src.error(status.span(), format!("copy_status names '{server}', which holds no copy of {}", d.name.get_ref())));
+                return Err(src.error(
+                    status.span(),
+                    format!(
+                        "copy_status names '{server}', which holds no copy of {}",
+                        d.name.get_ref()
+                    ),
+                ));
             };
             if *name == active {
                 return Err(src.error(
@@ -238,7 +309,15 @@ fn databases(
             }
             copy_status.push((name.clone(), *status.get_ref()));
         }
-        out.push((LabDatabase { name: d.name.get_ref().clone(), copies, active, copy_status }, d.name.clone()));
+        out.push((
+            LabDatabase {
+                name: d.name.get_ref().clone(),
+                copies,
+                active,
+                copy_status,
+            },
+            d.name.clone(),
+        ));
     }
     Ok(out)
 }
@@ -252,44 +331,78 @@ fn faults(
     let mut out = Vec::with_capacity(raw.len());
     for entry in raw {
         let f = entry.get_ref();
-        let server = lab_server(src, servers, &f.server, "fault server")?.name.clone();
+        let server = lab_server(src, servers, &f.server, "fault server")?
+            .name
+            .clone();
         let kind = checked(src, &f.kind, |t| {
             if FAULT_KINDS.contains(&t) {
                 Ok(t.to_string())
             } else {
-                Err(format!("unknown fault kind '{t}'; expected one of: {}", FAULT_KINDS.join(", ")))
+                Err(format!(
+                    "unknown fault kind '{t}'; expected one of: {}",
+                    FAULT_KINDS.join(", ")
+                ))
             }
         })?;
         let times = match &f.times {
             Some(t) if *t.get_ref() == 0 => {
-                return Err(src.error(t.span(), "times must be at least 1; leave it out for a fault that always fires"))
+                return Err(src.error(
+                    t.span(),
+                    "times must be at least 1; leave it out for a fault that always fires",
+                ))
             }
             Some(t) => Some(*t.get_ref()),
             None => None,
         };
         let database = match &f.database {
             Some(d) => {
-                let Some((db, _)) = databases.iter().find(|(db, _)| db.name.eq_ignore_ascii_case(d.get_ref())) else {
-                    return Err(src.error(d.span(), format!("database '{}' is not a [[lab.database]]", d.get_ref())));
+                let Some((db, _)) = databases
+                    .iter()
+                    .find(|(db, _)| db.name.eq_ignore_ascii_case(d.get_ref()))
+                else {
+                    return Err(src.error(
+                        d.span(),
+                        format!("database '{}' is not a [[lab.database]]", d.get_ref()),
+                    ));
                 };
                 if !db.copies.contains(&server) {
-                    return Err(src.error(d.span(), format!("'{server}' holds no copy of database '{}'", db.name)));
+                    return Err(src.error(
+                        d.span(),
+                        format!("'{server}' holds no copy of database '{}'", db.name),
+                    ));
                 }
                 Some(db.name.clone())
             }
             None if kind == "copy-fails" => {
-                return Err(src.error(f.kind.span(), "kind = \"copy-fails\" needs database = \"<name>\": the copy that fails"))
+                return Err(src.error(
+                    f.kind.span(),
+                    "kind = \"copy-fails\" needs database = \"<name>\": the copy that fails",
+                ))
             }
             None => None,
         };
-        let during = f.during.as_ref().map(|d| check_during(src, d, servers)).transpose()?;
-        out.push(LabFault { server, kind, times, database, during });
+        let during = f
+            .during
+            .as_ref()
+            .map(|d| check_during(src, d, servers))
+            .transpose()?;
+        out.push(LabFault {
+            server,
+            kind,
+            times,
+            database,
+            during,
+        });
     }
     Ok(out)
 }
 
 /// `"<server>:<step>"`, e.g. `"EX02:enter-maintenance"`.
-fn check_during(src: &Source, value: &Text, servers: &[(LabServer, Text)]) -> Result<String, PlanError> {
+fn check_during(
+    src: &Source,
+    value: &Text,
+    servers: &[(LabServer, Text)],
+) -> Result<String, PlanError> {
     let expected = || {
         format!(
             "during '{}' is not '<server>:<step>'; expected e.g. \"EX02:enter-maintenance\" with a step among: {}",
@@ -303,8 +416,14 @@ fn check_during(src: &Source, value: &Text, servers: &[(LabServer, Text)]) -> Re
     if !ROLLOUT_STEP_IDS.contains(&step) {
         return Err(src.error(value.span(), expected()));
     }
-    let Some((s, _)) = servers.iter().find(|(s, _)| s.name.eq_ignore_ascii_case(server)) else {
-        return Err(src.error(value.span(), format!("during names '{server}', which is not a lab server")));
+    let Some((s, _)) = servers
+        .iter()
+        .find(|(s, _)| s.name.eq_ignore_ascii_case(server))
+    else {
+        return Err(src.error(
+            value.span(),
+            format!("during names '{server}', which is not a lab server"),
+        ));
     };
     Ok(format!("{}:{step}", s.name))
 }
@@ -318,7 +437,11 @@ pub(crate) fn check_plan_servers_exist(
 ) -> Result<(), PlanError> {
     for entry in servers {
         let s = entry.get_ref();
-        let Some(lab) = spec.servers.iter().find(|l| l.name.eq_ignore_ascii_case(s.name.get_ref())) else {
+        let Some(lab) = spec
+            .servers
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(s.name.get_ref()))
+        else {
             return Err(src.error(
                 s.name.span(),
                 format!(
@@ -330,7 +453,11 @@ pub(crate) fn check_plan_servers_exist(
         if !lab.fqdn.eq_ignore_ascii_case(s.fqdn.get_ref()) {
             return Err(src.error(
                 s.fqdn.span(),
-                format!("fqdn '{}' differs from the lab server's fqdn '{}'", s.fqdn.get_ref(), lab.fqdn),
+                format!(
+                    "fqdn '{}' differs from the lab server's fqdn '{}'",
+                    s.fqdn.get_ref(),
+                    lab.fqdn
+                ),
             ));
         }
     }

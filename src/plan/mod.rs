@@ -33,6 +33,9 @@ pub fn load(path: &Path) -> Result<Plan, PlanError> {
 /// kept in `Plan::path`).
 pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
     let src = error::Source { text, path };
-    let file: raw::PlanFile = toml::from_str(text).map_err(|e| src.from_toml(&e))?;
+    let file: raw::PlanFile = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
     validate::validate(file, &src)
 }
+
+#[cfg(test)]
+mod tests;

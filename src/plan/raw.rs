@@ -8,7 +8,6 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-
 pub type Text = Spanned<String>;
 
 #[derive(Debug, Deserialize)]

@@ -27,7 +27,11 @@ pub(crate) fn checked<T>(
 }
 
 /// A duration key, or its default when absent.
-pub(crate) fn duration(src: &Source, value: Option<&Text>, default: &str) -> Result<Duration, PlanError> {
+pub(crate) fn duration(
+    src: &Source,
+    value: Option<&Text>,
+    default: &str,
+) -> Result<Duration, PlanError> {
     match value {
         Some(v) => checked(src, v, parse_duration),
         None => Ok(parse_duration(default).expect("built-in default durations parse")),
@@ -36,10 +40,17 @@ pub(crate) fn duration(src: &Source, value: Option<&Text>, default: &str) -> Res
 
 /// A duration that must be greater than zero (a zero timeout or poll
 /// interval would make every wait fail, or spin).
-fn positive_duration(src: &Source, key: &str, value: Option<&Text>, default: &str) -> Result<Duration, PlanError> {
+fn positive_duration(
+    src: &Source,
+    key: &str,
+    value: Option<&Text>,
+    default: &str,
+) -> Result<Duration, PlanError> {
     let d = duration(src, value, default)?;
     match value {
-        Some(v) if d.is_zero() => Err(src.error(v.span(), format!("{key} must be longer than zero"))),
+        Some(v) if d.is_zero() => {
+            Err(src.error(v.span(), format!("{key} must be longer than zero")))
+        }
         _ => Ok(d),
     }
 }
@@ -63,7 +74,14 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
         };
         lab::check_plan_servers_exist(src, spec, &file.server)?;
     }
-    Ok(Plan { path: src.path.to_path_buf(), rollout, connection, policy, servers, lab })
+    Ok(Plan {
+        path: src.path.to_path_buf(),
+        rollout,
+        connection,
+        policy,
+        servers,
+        lab,
+    })
 }
 
 fn rollout(src: &Source, raw: &Spanned<RawRollout>) -> Result<Rollout, PlanError> {
@@ -73,16 +91,20 @@ fn rollout(src: &Source, raw: &Spanned<RawRollout>) -> Result<Rollout, PlanError
         Some(v) => checked(src, v, parse_security_update)?,
         None => SecurityUpdateChoice::None,
     };
-    let setup_path = checked(src, &r.setup_path, |p| check_local_windows_path("setup_path", p, ".exe"))?;
-    let setup_sha256 = r.setup_sha256.as_ref().map(|v| checked(src, v, check_sha256)).transpose()?;
+    checked(src, &r.setup_path, |p| {
+        check_local_windows_path("setup_path", p, ".exe")
+    })?;
+    let setup_sha256 = r
+        .setup_sha256
+        .as_ref()
+        .map(|v| checked(src, v, check_sha256))
+        .transpose()?;
     let su_path = match (&r.su_path, &security_update, &r.security_update) {
-        (Some(p), SecurityUpdateChoice::None, _) => {
-            return Err(src.error(
-                p.span(),
-                "su_path is set but security_update is \"none\"; set security_update to \"latest\" \
+        (Some(p), SecurityUpdateChoice::None, _) => return Err(src.error(
+            p.span(),
+            "su_path is set but security_update is \"none\"; set security_update to \"latest\" \
                  or an update name, or remove su_path",
-            ))
-        }
+        )),
         (Some(p), _, _) => {
             checked(src, p, |t| check_local_windows_path("su_path", t, ".msp"))?;
             Some(p.get_ref().clone())
@@ -118,16 +140,27 @@ fn rollout(src: &Source, raw: &Spanned<RawRollout>) -> Result<Rollout, PlanError
     })
 }
 
-/// The span of a table's header line (a table's own span covers its body).
+/// The span of a table's header line: the nearest line above the table's
+/// body that starts with `[` (a table's own span covers its body).
 fn header_span(src: &Source, table: std::ops::Range<usize>) -> std::ops::Range<usize> {
-    let start = src.text[..table.start.min(src.text.len())].rfind('[').map_or(table.start, |i| {
-        src.text[..i].rfind('\n').map_or(0, |n| n + 1)
-    });
-    let end = src.text[start..].find('\n').map_or(src.text.len(), |n| start + n);
-    start..end
+    let mut end = table.start.min(src.text.len());
+    loop {
+        let start = src.text[..end].rfind('\n').map_or(0, |n| n + 1);
+        if src.text[start..].trim_start().starts_with('[') || start == 0 {
+            let line_end = src.text[start..]
+                .find('\n')
+                .map_or(src.text.len(), |n| start + n);
+            return start..line_end;
+        }
+        end = start - 1;
+    }
 }
 
-fn connection(src: &Source, raw: &Spanned<RawConnection>, has_lab: bool) -> Result<Connection, PlanError> {
+fn connection(
+    src: &Source,
+    raw: &Spanned<RawConnection>,
+    has_lab: bool,
+) -> Result<Connection, PlanError> {
     let c = raw.get_ref();
     if let Some(p) = &c.password {
         return Err(src.error(
@@ -155,7 +188,11 @@ fn connection(src: &Source, raw: &Spanned<RawConnection>, has_lab: bool) -> Resu
         Scheme::Https => 5986,
     });
     let allow_unencrypted = c.allow_unencrypted.unwrap_or(false);
-    if transport == Transport::WinRm && scheme == Scheme::Http && auth == AuthMethod::Basic && !allow_unencrypted {
+    if transport == Transport::WinRm
+        && scheme == Scheme::Http
+        && auth == AuthMethod::Basic
+        && !allow_unencrypted
+    {
         let span = c.auth.as_ref().map_or(raw.span(), Spanned::span);
         return Err(src.error(
             span,
@@ -164,25 +201,35 @@ fn connection(src: &Source, raw: &Spanned<RawConnection>, has_lab: bool) -> Resu
              or set allow_unencrypted = true if this is a lab or an isolated test network",
         ));
     }
-    let user = c.user.as_ref().map(|u| checked(src, u, |t| check_user(t).map(|()| t.to_string()))).transpose()?;
-    let secret = match (&c.password_env, &c.password_file) {
-        (Some(_), Some(f)) => {
-            return Err(src.error(
+    let user = c
+        .user
+        .as_ref()
+        .map(|u| checked(src, u, |t| check_user(t).map(|()| t.to_string())))
+        .transpose()?;
+    let secret =
+        match (&c.password_env, &c.password_file) {
+            (Some(_), Some(f)) => return Err(src.error(
                 f.span(),
                 "give password_env or password_file, not both: cu-roll would not know which to use",
-            ))
-        }
-        (Some(e), None) => SecretSource::Env(checked(src, e, |t| check_env_name(t).map(|()| t.to_string()))?),
-        (None, Some(f)) => {
-            checked(src, f, |t| check_local_path("password_file", t))?;
-            SecretSource::File(PathBuf::from(f.get_ref()))
-        }
-        (None, None) => SecretSource::None,
-    };
+            )),
+            (Some(e), None) => SecretSource::Env(checked(src, e, |t| {
+                check_env_name(t).map(|()| t.to_string())
+            })?),
+            (None, Some(f)) => {
+                checked(src, f, |t| check_local_path("password_file", t))?;
+                SecretSource::File(PathBuf::from(f.get_ref()))
+            }
+            (None, None) => SecretSource::None,
+        };
     match transport {
         Transport::WinRm => check_winrm_credentials(src, raw, &user, &secret, has_lab)?,
         Transport::PowerShell => {
-            if let Some(span) = [&c.user, &c.password_env, &c.password_file].into_iter().flatten().map(Spanned::span).next() {
+            if let Some(span) = [&c.user, &c.password_env, &c.password_file]
+                .into_iter()
+                .flatten()
+                .map(Spanned::span)
+                .next()
+            {
                 return Err(src.error(
                     span,
                     "transport = \"powershell\" runs as the signed-in Windows user (Kerberos through \
@@ -195,9 +242,14 @@ fn connection(src: &Source, raw: &Spanned<RawConnection>, has_lab: bool) -> Resu
     let ca_file = c
         .ca_file
         .as_ref()
-        .map(|f| checked(src, f, |t| check_local_path("ca_file", t)).map(|()| PathBuf::from(f.get_ref())))
+        .map(|f| {
+            checked(src, f, |t| check_local_path("ca_file", t)).map(|()| PathBuf::from(f.get_ref()))
+        })
         .transpose()?;
-    let insecure_skip_verify = c.insecure_skip_verify.as_ref().is_some_and(|v| *v.get_ref());
+    let insecure_skip_verify = c
+        .insecure_skip_verify
+        .as_ref()
+        .is_some_and(|v| *v.get_ref());
     if let (Some(f), true) = (&c.ca_file, insecure_skip_verify) {
         return Err(src.error(
             f.span(),
@@ -212,12 +264,22 @@ fn connection(src: &Source, raw: &Spanned<RawConnection>, has_lab: bool) -> Resu
     }
     let powershell_path = match &c.powershell_path {
         Some(p) if transport != Transport::PowerShell => {
-            return Err(src.error(p.span(), "powershell_path applies only to transport = \"powershell\""))
+            return Err(src.error(
+                p.span(),
+                "powershell_path applies only to transport = \"powershell\"",
+            ))
         }
-        Some(p) => Some(checked(src, p, |t| check_local_path("powershell_path", t).map(|()| t.to_string()))?),
+        Some(p) => Some(checked(src, p, |t| {
+            check_local_path("powershell_path", t).map(|()| t.to_string())
+        })?),
         None => None,
     };
-    let operation_timeout = positive_duration(src, "operation_timeout", c.operation_timeout.as_ref(), "60s")?;
+    let operation_timeout = positive_duration(
+        src,
+        "operation_timeout",
+        c.operation_timeout.as_ref(),
+        "60s",
+    )?;
     Ok(Connection {
         transport,
         scheme,
@@ -238,7 +300,9 @@ fn connection(src: &Source, raw: &Spanned<RawConnection>, has_lab: bool) -> Resu
 fn check_user(text: &str) -> Result<(), String> {
     let bad = text.is_empty()
         || text.len() > 256
-        || text.chars().any(|c| c.is_control() || matches!(c, '\'' | '"' | '`' | '$' | ';' | ':'));
+        || text
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '\'' | '"' | '`' | '$' | ';' | ':'));
     if bad {
         Err(format!(
             "user {text:?} is not a valid account name; expected e.g. 'CONTOSO\\svc-curoll' or \
@@ -278,9 +342,16 @@ fn check_winrm_credentials(
     }
 }
 
-fn at_least_one(src: &Source, key: &str, value: Option<&Spanned<u32>>, default: u32) -> Result<u32, PlanError> {
+fn at_least_one(
+    src: &Source,
+    key: &str,
+    value: Option<&Spanned<u32>>,
+    default: u32,
+) -> Result<u32, PlanError> {
     match value {
-        Some(v) if *v.get_ref() == 0 => Err(src.error(v.span(), format!("{key} must be at least 1"))),
+        Some(v) if *v.get_ref() == 0 => {
+            Err(src.error(v.span(), format!("{key} must be at least 1")))
+        }
         Some(v) => Ok(*v.get_ref()),
         None => Ok(default),
     }
@@ -294,7 +365,12 @@ fn policy(src: &Source, p: &RawPolicy) -> Result<Policy, PlanError> {
             Some(RawOrder::PassiveFirst) | None => Order::PassiveFirst,
         },
         // Zero would let the gate take a database's last healthy copy away.
-        min_healthy_copies: at_least_one(src, "min_healthy_copies", p.min_healthy_copies.as_ref(), 1)?,
+        min_healthy_copies: at_least_one(
+            src,
+            "min_healthy_copies",
+            p.min_healthy_copies.as_ref(),
+            1,
+        )?,
         max_copy_queue: p.max_copy_queue.unwrap_or(10),
         max_replay_queue: p.max_replay_queue.unwrap_or(50),
         min_free_space_gb: p.min_free_space_gb.unwrap_or(30),
@@ -312,7 +388,12 @@ fn policy(src: &Source, p: &RawPolicy) -> Result<Policy, PlanError> {
             setup: positive_duration(src, "setup", t.setup.as_ref(), "3h")?,
             reboot: positive_duration(src, "reboot", t.reboot.as_ref(), "20m")?,
             health: positive_duration(src, "health", t.health.as_ref(), "15m")?,
-            move_databases: positive_duration(src, "move_databases", t.move_databases.as_ref(), "15m")?,
+            move_databases: positive_duration(
+                src,
+                "move_databases",
+                t.move_databases.as_ref(),
+                "15m",
+            )?,
         },
         poll_interval: positive_duration(src, "poll_interval", p.poll_interval.as_ref(), "5s")?,
         max_parallel_dags: at_least_one(src, "max_parallel_dags", p.max_parallel_dags.as_ref(), 1)?,
@@ -356,7 +437,11 @@ fn servers(src: &Source, raw: &[Spanned<RawServer>]) -> Result<Vec<Server>, Plan
         let dag = s
             .dag
             .as_ref()
-            .map(|d| checked(src, d, |t| check_netbios("DAG name", t).map(|()| t.to_string())))
+            .map(|d| {
+                checked(src, d, |t| {
+                    check_netbios("DAG name", t).map(|()| t.to_string())
+                })
+            })
             .transpose()?;
         let redirect_to = match &s.redirect_to {
             Some(r) => {
@@ -378,7 +463,10 @@ fn servers(src: &Source, raw: &[Spanned<RawServer>]) -> Result<Vec<Server>, Plan
             let (line, _) = src.line_col(first.fqdn.span().start);
             return Err(src.error(
                 s.fqdn.span(),
-                format!("fqdn '{fqdn}' is already used by server '{}' (line {line})", first.name.get_ref()),
+                format!(
+                    "fqdn '{fqdn}' is already used by server '{}' (line {line})",
+                    first.name.get_ref()
+                ),
             ));
         }
         seen.insert(s.name.get_ref().to_ascii_lowercase(), s);
@@ -400,9 +488,18 @@ fn duplicate_server(src: &Source, first: &RawServer, second: &RawServer) -> Plan
     let (first_line, _) = src.line_col(first.name.span().start);
     let name = second.name.get_ref();
     if dag_of(first) != dag_of(second) {
-        let shown = |s: &RawServer| s.dag.as_ref().map_or("no DAG".to_string(), |d| format!("DAG '{}'", d.get_ref()));
-        let span = second.dag.as_ref().map_or(second.name.span(), Spanned::span);
+        let shown = |s: &RawServer| {
+            s.dag
+                .as_ref()
+                .map_or("no DAG".to_string(), |d| format!("DAG '{}'", d.get_ref()))
+        };
+        let span = second
+            .dag
+            .as_ref()
+            .map_or(second.name.span(), Spanned::span);
         let (second_line, _) = src.line_col(span.start);
+        let first_span = first.dag.as_ref().map_or(first.name.span(), Spanned::span);
+        let (first_line, _) = src.line_col(first_span.start);
         src.error(
             span,
             format!(

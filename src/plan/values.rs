@@ -69,7 +69,10 @@ pub fn check_netbios(what: &str, text: &str) -> Result<(), String> {
              at most 15 characters{why})"
         ))
     };
-    if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    if text.is_empty()
+        || text.len() > 15
+        || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
         return bad("");
     }
     if text.bytes().all(|b| b.is_ascii_digit()) {
@@ -102,7 +105,10 @@ pub fn check_fqdn(what: &str, text: &str) -> Result<String, String> {
         if label.is_empty() || label.len() > 63 {
             return bad("each label between dots has 1 to 63 characters");
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return bad("labels hold only letters, digits and hyphens");
         }
         if label.starts_with('-') || label.ends_with('-') {
@@ -138,18 +144,26 @@ pub fn check_local_windows_path(what: &str, text: &str, extension: &str) -> Resu
         ));
     }
     let bytes = text.as_bytes();
-    let absolute = bytes.len() > 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'\\';
+    let absolute =
+        bytes.len() > 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'\\';
     if !absolute {
         return Err(format!(
             "{what} '{text}' is not an absolute local Windows path; expected a drive letter, ':\\' and \
              the file, e.g. 'D:\\Setup.exe' (write it in single quotes in TOML so backslashes stay as they are)"
         ));
     }
-    if let Some(c) = text[2..].chars().find(|c| matches!(c, '<' | '>' | '|' | '?' | '*' | ':' | '/')) {
-        return Err(format!("{what} '{text}' contains {c:?}, which Windows does not allow in a path"));
+    if let Some(c) = text[2..]
+        .chars()
+        .find(|c| matches!(c, '<' | '>' | '|' | '?' | '*' | ':' | '/'))
+    {
+        return Err(format!(
+            "{what} '{text}' contains {c:?}, which Windows does not allow in a path"
+        ));
     }
     if !text.to_ascii_lowercase().ends_with(extension) || text.ends_with('\\') {
-        return Err(format!("{what} '{text}' must name the {extension} file itself, not its folder"));
+        return Err(format!(
+            "{what} '{text}' must name the {extension} file itself, not its folder"
+        ));
     }
     Ok(())
 }
@@ -183,7 +197,9 @@ pub fn check_sha256(text: &str) -> Result<String, String> {
 /// An environment variable name (`CUROLL_PASSWORD`).
 pub fn check_env_name(text: &str) -> Result<(), String> {
     let mut bytes = text.bytes();
-    let ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+    let ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if ok {
         Ok(())
@@ -197,7 +213,10 @@ pub fn check_env_name(text: &str) -> Result<(), String> {
 
 /// `<digits>` without a leading zero, as in `CU15`.
 fn cu_number(text: &str) -> bool {
-    !text.is_empty() && text.len() <= 3 && !text.starts_with('0') && text.bytes().all(|b| b.is_ascii_digit())
+    !text.is_empty()
+        && text.len() <= 3
+        && !text.starts_with('0')
+        && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The target: an exact build (`15.2.1748.10`) or a catalogue id
@@ -263,7 +282,9 @@ pub fn parse_security_update(text: &str) -> Result<SecurityUpdateChoice, String>
 pub fn check_display_name(what: &str, text: &str) -> Result<(), String> {
     let ok = !text.is_empty()
         && text.len() <= 64
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'-' | b'_' | b'.'))
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'-' | b'_' | b'.'))
         && !text.starts_with(' ')
         && !text.ends_with(' ');
     if ok {
@@ -280,7 +301,9 @@ pub fn check_display_name(what: &str, text: &str) -> Result<(), String> {
 /// control characters.
 pub fn check_plain_text(what: &str, text: &str) -> Result<(), String> {
     match text.chars().find(|c| c.is_control()) {
-        Some(c) => Err(format!("{what} {text:?} contains the control character {c:?}")),
+        Some(c) => Err(format!(
+            "{what} {text:?} contains the control character {c:?}"
+        )),
         None => Ok(()),
     }
 }
@@ -303,10 +326,26 @@ mod tests {
 
     #[test]
     fn durations_refused() {
-        for bad in ["", "5", "-1m", "3 hours", "3hours", "1.5h", "30m1h", "1m1m", " 5m", "5m ", "m", "5d", "99999999999999999h"] {
+        for bad in [
+            "",
+            "5",
+            "-1m",
+            "3 hours",
+            "3hours",
+            "1.5h",
+            "30m1h",
+            "1m1m",
+            " 5m",
+            "5m ",
+            "m",
+            "5d",
+            "99999999999999999h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }
-        assert!(parse_duration("5").unwrap_err().contains("expected a number followed by a unit"));
+        assert!(parse_duration("5")
+            .unwrap_err()
+            .contains("expected a number followed by a unit"));
     }
 
     #[test]
@@ -314,34 +353,91 @@ mod tests {
         for good in ["EX01", "ex-01", "A", "EXCHANGE-MBX-01", "1EX"] {
             assert_eq!(check_netbios("server name", good), Ok(()), "{good}");
         }
-        for bad in ["", "EX01'; Remove-Item C:\\ -Recurse #", "EXCHANGE-MBX-001", "1234", "-EX", "EX-", "EX 01", "EX.01", "EX_01", "ÉX01"] {
-            assert!(check_netbios("server name", bad).is_err(), "{bad:?} was accepted");
+        for bad in [
+            "",
+            "EX01'; Remove-Item C:\\ -Recurse #",
+            "EXCHANGE-MBX-001",
+            "1234",
+            "-EX",
+            "EX-",
+            "EX 01",
+            "EX.01",
+            "EX_01",
+            "ÉX01",
+        ] {
+            assert!(
+                check_netbios("server name", bad).is_err(),
+                "{bad:?} was accepted"
+            );
         }
         let msg = check_netbios("server name", "EX01;").unwrap_err();
-        assert!(msg.contains("letters, digits and hyphens, at most 15 characters"), "{msg}");
+        assert!(
+            msg.contains("letters, digits and hyphens, at most 15 characters"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn fqdns() {
-        assert_eq!(check_fqdn("fqdn", "EX01.Contoso.Local"), Ok("ex01.contoso.local".to_string()));
+        assert_eq!(
+            check_fqdn("fqdn", "EX01.Contoso.Local"),
+            Ok("ex01.contoso.local".to_string())
+        );
         let long_label = "a".repeat(64);
         let too_long = format!("{}.local", ["abcdefghij"; 25].join("."));
-        for bad in ["", "ex01", "ex01..local", "-ex.local", "ex-.local", "ex_01.local", "ex01.local.", &long_label, &too_long] {
+        for bad in [
+            "",
+            "ex01",
+            "ex01..local",
+            "-ex.local",
+            "ex-.local",
+            "ex_01.local",
+            "ex01.local.",
+            &long_label,
+            &too_long,
+        ] {
             assert!(check_fqdn("fqdn", bad).is_err(), "{bad:?} was accepted");
         }
     }
 
     #[test]
     fn windows_paths() {
-        assert_eq!(check_local_windows_path("setup_path", "D:\\Setup.exe", ".exe"), Ok(()));
         assert_eq!(
-            check_local_windows_path("setup_path", "E:\\ExchangeServer2019-x64-CU15\\Setup.EXE", ".exe"),
+            check_local_windows_path("setup_path", "D:\\Setup.exe", ".exe"),
             Ok(())
         );
-        let unc = check_local_windows_path("setup_path", "\\\\fs01\\media\\Setup.exe", ".exe").unwrap_err();
-        assert!(unc.contains("double-hop") && unc.contains("local disk"), "{unc}");
-        for bad in ["Setup.exe", "D:Setup.exe", "D:/Setup.exe", "D:\\", "D:\\media", "D:\\it's\\Setup.exe", "D:\\$x\\Setup.exe", "D:\\a;b\\Setup.exe", "D:\\a`b\\Setup.exe", "D:\\a\nb\\Setup.exe", "D:\\a\"b\\Setup.exe", "D:\\a|b\\Setup.exe"] {
-            assert!(check_local_windows_path("setup_path", bad, ".exe").is_err(), "{bad:?} was accepted");
+        assert_eq!(
+            check_local_windows_path(
+                "setup_path",
+                "E:\\ExchangeServer2019-x64-CU15\\Setup.EXE",
+                ".exe"
+            ),
+            Ok(())
+        );
+        let unc = check_local_windows_path("setup_path", "\\\\fs01\\media\\Setup.exe", ".exe")
+            .unwrap_err();
+        assert!(
+            unc.contains("double-hop") && unc.contains("local disk"),
+            "{unc}"
+        );
+        for bad in [
+            "Setup.exe",
+            "D:Setup.exe",
+            "D:/Setup.exe",
+            "D:\\",
+            "D:\\media",
+            "D:\\it's\\Setup.exe",
+            "D:\\$x\\Setup.exe",
+            "D:\\a;b\\Setup.exe",
+            "D:\\a`b\\Setup.exe",
+            "D:\\a\nb\\Setup.exe",
+            "D:\\a\"b\\Setup.exe",
+            "D:\\a|b\\Setup.exe",
+        ] {
+            assert!(
+                check_local_windows_path("setup_path", bad, ".exe").is_err(),
+                "{bad:?} was accepted"
+            );
         }
     }
 
@@ -355,27 +451,68 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(parse_target("2019-CU15"), Ok(TargetSpec::CuId("2019-CU15".into())));
-        assert_eq!(parse_target("se-rtm"), Ok(TargetSpec::CuId("SE-RTM".into())));
-        assert_eq!(parse_target("SE-CU1"), Ok(TargetSpec::CuId("SE-CU1".into())));
-        assert_eq!(parse_target("2016-CU23"), Ok(TargetSpec::CuId("2016-CU23".into())));
+        assert_eq!(
+            parse_target("2019-CU15"),
+            Ok(TargetSpec::CuId("2019-CU15".into()))
+        );
+        assert_eq!(
+            parse_target("se-rtm"),
+            Ok(TargetSpec::CuId("SE-RTM".into()))
+        );
+        assert_eq!(
+            parse_target("SE-CU1"),
+            Ok(TargetSpec::CuId("SE-CU1".into()))
+        );
+        assert_eq!(
+            parse_target("2016-CU23"),
+            Ok(TargetSpec::CuId("2016-CU23".into()))
+        );
         assert_eq!(
             parse_target("15.2.1748.10"),
             Ok(TargetSpec::Build(ExchangeBuild::new(15, 2, 1748, 10)))
         );
-        for bad in ["", "2019", "2019-CU", "2019-CU015", "2013-CU23", "SE-SP1", "CU15", "15.2.1748", "2019-CU15 "] {
+        for bad in [
+            "",
+            "2019",
+            "2019-CU",
+            "2019-CU015",
+            "2013-CU23",
+            "SE-SP1",
+            "CU15",
+            "15.2.1748",
+            "2019-CU15 ",
+        ] {
             assert!(parse_target(bad).is_err(), "{bad:?} was accepted");
         }
     }
 
     #[test]
     fn security_updates() {
-        assert_eq!(parse_security_update("latest"), Ok(SecurityUpdateChoice::Latest));
-        assert_eq!(parse_security_update("none"), Ok(SecurityUpdateChoice::None));
+        assert_eq!(
+            parse_security_update("latest"),
+            Ok(SecurityUpdateChoice::Latest)
+        );
+        assert_eq!(
+            parse_security_update("none"),
+            Ok(SecurityUpdateChoice::None)
+        );
         for good in ["Feb26SU", "Apr25HU", "Aug23SUv2"] {
-            assert_eq!(parse_security_update(good), Ok(SecurityUpdateChoice::Named(good.into())));
+            assert_eq!(
+                parse_security_update(good),
+                Ok(SecurityUpdateChoice::Named(good.into()))
+            );
         }
-        for bad in ["", "Latest", "feb26SU", "FEB26SU", "Feb2026SU", "Feb26", "Feb26SUv", "Feb26SUv10", "Feb26IU"] {
+        for bad in [
+            "",
+            "Latest",
+            "feb26SU",
+            "FEB26SU",
+            "Feb2026SU",
+            "Feb26",
+            "Feb26SUv",
+            "Feb26SUv10",
+            "Feb26IU",
+        ] {
             assert!(parse_security_update(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -385,7 +522,10 @@ mod tests {
         assert_eq!(check_env_name("CUROLL_PASSWORD"), Ok(()));
         assert!(check_env_name("1X").is_err());
         assert!(check_env_name("A-B").is_err());
-        assert_eq!(check_display_name("database name", "Mailbox Database 01"), Ok(()));
+        assert_eq!(
+            check_display_name("database name", "Mailbox Database 01"),
+            Ok(())
+        );
         assert!(check_display_name("database name", "DB'01").is_err());
         assert!(check_display_name("database name", " DB01").is_err());
     }
