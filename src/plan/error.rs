@@ -159,7 +159,13 @@ impl Source<'_> {
             // A missing key is reported at its table's header.
             let table = header_line(&self.text[self.line_bounds(span.start)])
                 .map_or(in_section, |h| format!("in {h}"));
-            format!("missing key '{}' {table}", rest.trim_matches('`'))
+            let name = rest.trim_matches('`');
+            if section.is_none() && !is_header {
+                // Only tables live at the top level of a plan.
+                format!("missing section [{name}]")
+            } else {
+                format!("missing key '{name}' {table}")
+            }
         } else if let Some(rest) = raw.strip_prefix("unknown variant ") {
             let (value, expected) = split_expected(rest);
             let key = self

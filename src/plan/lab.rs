@@ -40,8 +40,7 @@ pub const ROLLOUT_STEP_IDS: &[&str] = &[
     "health",
 ];
 
-pub(crate) fn validate(src: &Source, raw: &Spanned<RawLab>) -> Result<LabSpec, PlanError> {
-    let lab = raw.get_ref();
+pub(crate) fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError> {
     let base_port = match &lab.base_port {
         Some(p) if *p.get_ref() == 0 => {
             return Err(src.error(p.span(), "base_port must be a port number from 1 to 65535"))

@@ -1,7 +1,9 @@
 //! The raw plan file: the TOML shape exactly as written, deserialised by
 //! serde with no checks beyond types and key names (stage one of two).
 //! Every table rejects unknown keys; values that `validate` checks later are
-//! `Spanned` so its errors can point at their line. Nothing here is trusted
+//! `Spanned` so its errors can point at their line. Whole tables are not
+//! wrapped in `Spanned`: `toml` cannot span a table that exists only through
+//! a child header (`[lab.ad]` without `[lab]`) and fails on it. Nothing here is trusted
 //! by the engine: only the validated `Plan` leaves this module.
 
 use indexmap::IndexMap;
@@ -13,13 +15,13 @@ pub type Text = Spanned<String>;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
-    pub rollout: Spanned<RawRollout>,
-    pub connection: Spanned<RawConnection>,
+    pub rollout: RawRollout,
+    pub connection: RawConnection,
     #[serde(default)]
     pub policy: RawPolicy,
     #[serde(default)]
     pub server: Vec<Spanned<RawServer>>,
-    pub lab: Option<Spanned<RawLab>>,
+    pub lab: Option<RawLab>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -527,3 +527,20 @@ proptest! {
         prop_assert!(parse_str(&text).is_err());
     }
 }
+
+/// Regression: `Spanned` around a whole table made `[lab.ad]` without a
+/// `[lab]` header fail with "expected a borrowed string".
+#[test]
+fn child_table_without_parent_header_reports_the_real_key() {
+    let text = LAB.replacen("[lab]\n", "", 1).replacen(
+        "[[lab.server]]",
+        "[lab.ad]\nschema = 1\n\n[[lab.server]]",
+        1,
+    );
+    assert_fails(&text, 16, "unknown key 'schema' in [lab.ad]");
+}
+
+#[test]
+fn missing_section_is_named() {
+    assert_fails("", 1, "missing section [rollout]");
+}

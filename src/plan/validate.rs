@@ -67,7 +67,7 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
     if connection.transport == Transport::Lab {
         let Some(spec) = &lab else {
             return Err(src.error(
-                file.connection.get_ref().transport.span(),
+                file.connection.transport.span(),
                 "transport = \"lab\" needs a [lab] section describing the simulated servers \
                  (see plans/lab.toml)",
             ));
@@ -84,8 +84,7 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
     })
 }
 
-fn rollout(src: &Source, raw: &Spanned<RawRollout>) -> Result<Rollout, PlanError> {
-    let r = raw.get_ref();
+fn rollout(src: &Source, r: &RawRollout) -> Result<Rollout, PlanError> {
     let target = checked(src, &r.target, parse_target)?;
     let security_update = match &r.security_update {
         Some(v) => checked(src, v, parse_security_update)?,
@@ -111,7 +110,7 @@ fn rollout(src: &Source, raw: &Spanned<RawRollout>) -> Result<Rollout, PlanError
         }
         (None, SecurityUpdateChoice::None, _) => None,
         (None, _, choice) => {
-            let span = choice.as_ref().map_or(raw.span(), Spanned::span);
+            let span = choice.as_ref().map_or(r.target.span(), Spanned::span);
             return Err(src.error(
                 span,
                 "security_update asks for an update but su_path is missing; give the absolute \
@@ -121,7 +120,7 @@ fn rollout(src: &Source, raw: &Spanned<RawRollout>) -> Result<Rollout, PlanError
     };
     let Some(diagnostic_data) = &r.diagnostic_data else {
         return Err(src.error(
-            header_span(src, raw.span()),
+            header_span(src, "rollout"),
             "missing key 'diagnostic_data' in [rollout]; write diagnostic_data = \"on\" or \"off\". \
              There is no default: setup must be run with /IAcceptExchangeServerLicenseTerms_DiagnosticDataON \
              or _DiagnosticDataOFF, and which licence terms your organisation accepts is your decision",
@@ -140,28 +139,23 @@ fn rollout(src: &Source, raw: &Spanned<RawRollout>) -> Result<Rollout, PlanError
     })
 }
 
-/// The span of a table's header line: the nearest line above the table's
-/// body that starts with `[` (a table's own span covers its body).
-fn header_span(src: &Source, table: std::ops::Range<usize>) -> std::ops::Range<usize> {
-    let mut end = table.start.min(src.text.len());
-    loop {
-        let start = src.text[..end].rfind('\n').map_or(0, |n| n + 1);
-        if src.text[start..].trim_start().starts_with('[') || start == 0 {
-            let line_end = src.text[start..]
-                .find('\n')
-                .map_or(src.text.len(), |n| start + n);
-            return start..line_end;
+/// The span of the `[name]` header line, for errors about a key that is
+/// missing from that table; the start of the file if there is no header
+/// (an inline `name = { … }` table).
+fn header_span(src: &Source, name: &str) -> std::ops::Range<usize> {
+    let mut start = 0;
+    for line in src.text.split_inclusive('\n') {
+        let content = line.split('#').next().unwrap_or("").trim();
+        let inner = content.strip_prefix('[').and_then(|c| c.strip_suffix(']'));
+        if inner.is_some_and(|i| i.trim() == name) {
+            return start..start + line.trim_end().len();
         }
-        end = start - 1;
+        start += line.len();
     }
+    0..0
 }
 
-fn connection(
-    src: &Source,
-    raw: &Spanned<RawConnection>,
-    has_lab: bool,
-) -> Result<Connection, PlanError> {
-    let c = raw.get_ref();
+fn connection(src: &Source, c: &RawConnection, has_lab: bool) -> Result<Connection, PlanError> {
     if let Some(p) = &c.password {
         return Err(src.error(
             p.span(),
@@ -193,7 +187,7 @@ fn connection(
         && auth == AuthMethod::Basic
         && !allow_unencrypted
     {
-        let span = c.auth.as_ref().map_or(raw.span(), Spanned::span);
+        let span = c.auth.as_ref().map_or(c.transport.span(), Spanned::span);
         return Err(src.error(
             span,
             "auth = \"basic\" over scheme = \"http\" sends the password and every command unencrypted \
@@ -222,7 +216,7 @@ fn connection(
             (None, None) => SecretSource::None,
         };
     match transport {
-        Transport::WinRm => check_winrm_credentials(src, raw, &user, &secret, has_lab)?,
+        Transport::WinRm => check_winrm_credentials(src, c, &user, &secret, has_lab)?,
         Transport::PowerShell => {
             if let Some(span) = [&c.user, &c.password_env, &c.password_file]
                 .into_iter()
@@ -318,19 +312,18 @@ fn check_user(text: &str) -> Result<(), String> {
 /// the lab's own lab-only credentials.
 fn check_winrm_credentials(
     src: &Source,
-    raw: &Spanned<RawConnection>,
+    c: &RawConnection,
     user: &Option<String>,
     secret: &SecretSource,
     has_lab: bool,
 ) -> Result<(), PlanError> {
-    let c = raw.get_ref();
     match (user, secret) {
         (Some(_), SecretSource::None) => Err(src.error(
-            c.user.as_ref().map_or(raw.span(), Spanned::span),
+            c.user.as_ref().map_or(c.transport.span(), Spanned::span),
             "user is set but no password source; add password_env = \"NAME\" or password_file = \"PATH\"",
         )),
         (None, SecretSource::Env(_) | SecretSource::File(_)) => Err(src.error(
-            c.password_env.as_ref().or(c.password_file.as_ref()).map_or(raw.span(), Spanned::span),
+            c.password_env.as_ref().or(c.password_file.as_ref()).map_or(c.transport.span(), Spanned::span),
             "a password source is set but no user; add user = 'CONTOSO\\svc-curoll' (the account WinRM logs on as)",
         )),
         (None, SecretSource::None) if !has_lab => Err(src.error(
