@@ -93,6 +93,30 @@ impl Source<'_> {
         }
     }
 
+    /// An error about a secret written in the plan: like `error`, but the
+    /// excerpt shows `<hidden>` instead of the value, so the secret does not
+    /// reach a terminal, a log or a CI transcript.
+    pub fn secret_error(&self, span: Range<usize>, message: impl Into<String>) -> PlanError {
+        let (line, column) = self.line_col(span.start);
+        let bounds = self.line_bounds(span.start);
+        let before = &self.text[bounds.start..floor_char_boundary(self.text, span.start)];
+        let gutter = " ".repeat(line.to_string().len());
+        let excerpt = format!(
+            "{gutter} |\n{line} | {before}<hidden>\n{gutter} | {}{}",
+            " ".repeat(column - 1),
+            "^".repeat("<hidden>".len())
+        );
+        PlanError::Invalid {
+            at: Location {
+                path: self.path.to_path_buf(),
+                line,
+                column,
+            },
+            message: message.into(),
+            excerpt,
+        }
+    }
+
     fn line_bounds(&self, offset: usize) -> Range<usize> {
         let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
         let start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
@@ -246,6 +270,18 @@ mod tests {
             "plans/x.toml:2:10: bad target\n  |\n2 | target = \"x\"\n  |          ^^^"
         );
         assert_eq!(err.location().map(|l| l.line), Some(2));
+    }
+
+    #[test]
+    fn secret_errors_do_not_show_the_value() {
+        let s = src("[connection]\npassword = \"Summer2026!\"\n");
+        let shown = s.secret_error(24..37, "no passwords here").to_string();
+        assert!(!shown.contains("Summer2026"), "{shown}");
+        assert!(shown.contains("password = <hidden>"), "{shown}");
+        assert!(
+            shown.starts_with("plans/x.toml:2:12: no passwords here"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub struct RawRollout {
 pub struct RawConnection {
     pub transport: Spanned<RawTransport>,
     pub scheme: Option<Spanned<RawScheme>>,
-    pub port: Option<u16>,
+    pub port: Option<Spanned<u16>>,
     pub auth: Option<Spanned<RawAuth>>,
     pub user: Option<Text>,
     pub password_env: Option<Text>,

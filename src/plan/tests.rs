@@ -173,6 +173,10 @@ fn bad_plan_fixtures_fail_at_their_line() {
             "{}: expected {needle:?} in:\n{shown}",
             file.display()
         );
+        assert!(
+            !shown.contains("Summer2026"),
+            "a secret leaked into the error:\n{shown}"
+        );
     }
 }
 
@@ -225,6 +229,15 @@ fn http_port_defaults_to_5985() {
         "transport = \"powershell\"\nscheme = \"http\"",
     ));
     assert_eq!(plan.expect("valid").connection.port, 5985);
+}
+
+#[test]
+fn connection_port_zero_is_refused() {
+    let text = minimal_with(
+        "transport = \"powershell\"",
+        "transport = \"powershell\"\nport = 0",
+    );
+    assert_fails(&text, 8, "port must be from 1 to 65535");
 }
 
 #[test]

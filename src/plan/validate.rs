@@ -157,7 +157,7 @@ fn header_span(src: &Source, name: &str) -> std::ops::Range<usize> {
 
 fn connection(src: &Source, c: &RawConnection, has_lab: bool) -> Result<Connection, PlanError> {
     if let Some(p) = &c.password {
-        return Err(src.error(
+        return Err(src.secret_error(
             p.span(),
             "a password may not be written in [connection]: secrets never go in the plan file. \
              Use password_env = \"NAME\" (read from that environment variable) or \
@@ -177,10 +177,16 @@ fn connection(src: &Source, c: &RawConnection, has_lab: bool) -> Result<Connecti
         Some(RawAuth::Basic) => AuthMethod::Basic,
         Some(RawAuth::Ntlm) | None => AuthMethod::Ntlm,
     };
-    let port = c.port.unwrap_or(match scheme {
-        Scheme::Http => 5985,
-        Scheme::Https => 5986,
-    });
+    let port = match &c.port {
+        Some(p) if *p.get_ref() == 0 => {
+            return Err(src.error(p.span(), "port must be from 1 to 65535"));
+        }
+        Some(p) => *p.get_ref(),
+        None => match scheme {
+            Scheme::Http => 5985,
+            Scheme::Https => 5986,
+        },
+    };
     let allow_unencrypted = c.allow_unencrypted.unwrap_or(false);
     if transport == Transport::WinRm
         && scheme == Scheme::Http
