@@ -1,0 +1,223 @@
+//! The raw plan file: the TOML shape exactly as written, deserialised by
+//! serde with no checks beyond types and key names (stage one of two).
+//! Every table rejects unknown keys; values that `validate` checks later are
+//! `Spanned` so its errors can point at their line. Whole tables are not
+//! wrapped in `Spanned`: `toml` cannot span a table that exists only through
+//! a child header (`[lab.ad]` without `[lab]`) and fails on it. Nothing here is trusted
+//! by the engine: only the validated `Plan` leaves this module.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type Text = Spanned<String>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    pub rollout: RawRollout,
+    pub connection: RawConnection,
+    #[serde(default)]
+    pub policy: RawPolicy,
+    #[serde(default)]
+    pub server: Vec<Spanned<RawServer>>,
+    pub lab: Option<RawLab>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollout {
+    pub target: Text,
+    pub security_update: Option<Text>,
+    pub setup_path: Text,
+    pub setup_sha256: Option<Text>,
+    pub su_path: Option<Text>,
+    /// Optional here only so its absence gets its own explanation.
+    pub diagnostic_data: Option<Spanned<RawDiagnosticData>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnection {
+    pub transport: Spanned<RawTransport>,
+    pub scheme: Option<Spanned<RawScheme>>,
+    pub port: Option<Spanned<u16>>,
+    pub auth: Option<Spanned<RawAuth>>,
+    pub user: Option<Text>,
+    pub password_env: Option<Text>,
+    pub password_file: Option<Text>,
+    /// Accepted by the parser only to refuse it with an explanation.
+    pub password: Option<Spanned<toml::Value>>,
+    pub allow_unencrypted: Option<bool>,
+    pub ca_file: Option<Text>,
+    pub insecure_skip_verify: Option<Spanned<bool>>,
+    pub powershell_path: Option<Text>,
+    pub operation_timeout: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub order: Option<RawOrder>,
+    pub min_healthy_copies: Option<Spanned<u32>>,
+    pub max_copy_queue: Option<u64>,
+    pub max_replay_queue: Option<u64>,
+    pub min_free_space_gb: Option<u64>,
+    pub redistribute: Option<RawRedistribute>,
+    pub pause_between: Option<bool>,
+    pub prepare_ad: Option<RawPrepareAd>,
+    pub poll_interval: Option<Text>,
+    pub max_parallel_dags: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub timeouts: RawTimeouts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub drain: Option<Text>,
+    pub setup: Option<Text>,
+    pub reboot: Option<Text>,
+    pub health: Option<Text>,
+    pub move_databases: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub name: Text,
+    pub fqdn: Text,
+    pub dag: Option<Text>,
+    pub redirect_to: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLab {
+    pub base_port: Option<Spanned<u16>>,
+    pub username: Option<Text>,
+    pub password: Option<Text>,
+    #[serde(default)]
+    pub ad: RawLabAd,
+    #[serde(default)]
+    pub timings: RawLabTimings,
+    #[serde(default)]
+    pub server: Vec<Spanned<RawLabServer>>,
+    #[serde(default)]
+    pub database: Vec<Spanned<RawLabDatabase>>,
+    #[serde(default)]
+    pub fault: Vec<Spanned<RawLabFault>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabAd {
+    pub schema_range_upper: Option<u32>,
+    pub org_object_version: Option<u32>,
+    pub domain_object_version: Option<u32>,
+    pub organization: Option<Text>,
+    pub domain_dn: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabTimings {
+    pub setup: Option<Text>,
+    pub reboot: Option<Text>,
+    pub drain_per_message: Option<Text>,
+    pub database_move: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabServer {
+    pub name: Text,
+    pub fqdn: Text,
+    pub build: Text,
+    pub dotnet_release: u32,
+    pub os: Text,
+    pub vcredist_2012: Option<u32>,
+    pub vcredist_2013: Option<u32>,
+    pub ucma: bool,
+    pub url_rewrite: bool,
+    pub pending_reboot: Option<crate::lab::PendingReboot>,
+    pub system_drive_free_gb: u64,
+    #[serde(default)]
+    pub queue_messages: u32,
+    #[serde(default)]
+    pub custom_app_settings: IndexMap<String, Text>,
+    pub port: Option<Spanned<u16>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabDatabase {
+    pub name: Text,
+    pub copies: Spanned<Vec<Text>>,
+    pub active: Text,
+    #[serde(default)]
+    pub copy_status: IndexMap<String, Spanned<crate::lab::LabCopyStatus>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabFault {
+    pub server: Text,
+    pub kind: Text,
+    pub times: Option<Spanned<u32>>,
+    pub database: Option<Text>,
+    pub during: Option<Text>,
+}
+
+// The choice keys below mirror the `model` enums; serde names their allowed
+// values in its own error ("unknown variant `x`, expected one of …").
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawTransport {
+    Winrm,
+    Powershell,
+    Lab,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawScheme {
+    Http,
+    Https,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawAuth {
+    Basic,
+    Ntlm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawOrder {
+    Plan,
+    PassiveFirst,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawRedistribute {
+    AfterEach,
+    AtEnd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawPrepareAd {
+    Block,
+    Run,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawDiagnosticData {
+    On,
+    Off,
+}
