@@ -17,7 +17,10 @@ struct Failure {
 
 impl Failure {
     fn bad_input(message: impl Into<String>) -> Self {
-        Failure { code: exit::BAD_INPUT, message: message.into() }
+        Failure {
+            code: exit::BAD_INPUT,
+            message: message.into(),
+        }
     }
 }
 
@@ -29,7 +32,9 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Run(args)) => rollout_unavailable(&args.plan),
         None => match cli.plan {
             Some(plan) => rollout_unavailable(&plan),
-            None => Err(Failure::bad_input("no plan given: cu-roll PLAN, or cu-roll --help")),
+            None => Err(Failure::bad_input(
+                "no plan given: cu-roll PLAN, or cu-roll --help",
+            )),
         },
     };
     match result {
@@ -46,7 +51,9 @@ pub fn state_dir(plan_path: &Path, explicit: Option<&Path>) -> PathBuf {
     if let Some(dir) = explicit {
         return dir.to_path_buf();
     }
-    let stem = plan_path.file_stem().map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
+    let stem = plan_path
+        .file_stem()
+        .map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
     plan_path
         .parent()
         .unwrap_or_else(|| Path::new("."))
@@ -72,7 +79,8 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
 fn report(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
     let plan = load_plan(&args.plan)?;
     let catalog = crate::catalog::Catalog::embedded();
-    let target = crate::preflight::resolve_target(&plan, catalog).map_err(|e| Failure::bad_input(e.to_string()))?;
+    let target = crate::preflight::resolve_target(&plan, catalog)
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
     let state = state_dir(&args.plan, state_dir_arg);
     let executor = open_executor(&plan, &state)?;
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
@@ -98,10 +106,17 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), Failure> {
         return out
             .write_all(text.as_bytes())
             .and_then(|()| out.flush())
-            .map_err(|e| Failure { code: exit::STEP_FAILED, message: format!("writing to stdout: {e}") });
+            .map_err(|e| Failure {
+                code: exit::STEP_FAILED,
+                message: format!("writing to stdout: {e}"),
+            });
     };
-    let fail = |e: std::io::Error| Failure::bad_input(format!("cannot write {}: {e}", path.display()));
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
+    let fail =
+        |e: std::io::Error| Failure::bad_input(format!("cannot write {}: {e}", path.display()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     tmp.write_all(text.as_bytes()).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
@@ -119,7 +134,11 @@ fn exec(args: &ExecArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
             Failure::bad_input(format!(
                 "server '{name}' is not in {}; servers: {}",
                 args.plan.display(),
-                plan.servers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                plan.servers
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?]
     };
@@ -139,15 +158,34 @@ fn exec(args: &ExecArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("exec worker panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("exec worker panicked"))
+            .collect()
     });
     let mut worst = exit::DONE;
     for (server, result) in servers.iter().zip(results) {
         match result {
             Ok(out) if args.all => {
                 let line = out.stdout.lines().next().unwrap_or("").trim().to_string();
-                let err = out.stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
-                println!("{}\texit {}\t{}{}", server.name, out.exit_code, line, if err.is_empty() { String::new() } else { format!("\t{err}") });
+                let err = out
+                    .stderr
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                println!(
+                    "{}\texit {}\t{}{}",
+                    server.name,
+                    out.exit_code,
+                    line,
+                    if err.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\t{err}")
+                    }
+                );
                 if !out.success() {
                     worst = exit::STEP_FAILED;
                 }
@@ -170,22 +208,34 @@ fn exec(args: &ExecArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
 }
 
 fn lab(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
-    let (LabCommand::Reset { plan: plan_path } | LabCommand::State { plan: plan_path, .. }) = command;
+    let (LabCommand::Reset { plan: plan_path }
+    | LabCommand::State {
+        plan: plan_path, ..
+    }) = command;
     let plan = load_plan(plan_path)?;
     let spec = plan.lab.as_ref().ok_or_else(|| {
         Failure::bad_input(format!("{} has no [lab] section", plan_path.display()))
     })?;
     let state = state_dir(plan_path, state_dir_arg);
-    let dag = plan.dags().into_iter().next().unwrap_or_else(|| "DAG01".to_string());
+    let dag = plan
+        .dags()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "DAG01".to_string());
     let lab_err = |e: crate::lab::LabError| Failure::bad_input(e.to_string());
     match command {
         LabCommand::Reset { .. } => {
             crate::lab::Lab::reset(&state, spec, &dag).map_err(lab_err)?;
-            eprintln!("lab world reset from {} (state in {})", plan_path.display(), state.display());
+            eprintln!(
+                "lab world reset from {} (state in {})",
+                plan_path.display(),
+                state.display()
+            );
         }
         LabCommand::State { .. } => {
             let lab = crate::lab::Lab::open(&state, spec, &dag).map_err(lab_err)?;
-            let text = serde_json::to_string_pretty(&lab.state_json()).expect("a JSON value always serialises");
+            let text = serde_json::to_string_pretty(&lab.state_json())
+                .expect("a JSON value always serialises");
             println!("{text}");
         }
     }

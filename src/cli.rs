@@ -74,7 +74,12 @@ pub struct ExecArgs {
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
     /// The server to run on (a `[[server]]` name).
-    #[arg(long, value_name = "NAME", required_unless_present = "all", conflicts_with = "all")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
     pub server: Option<String>,
     /// Run on every server in the plan, concurrently.
     #[arg(long)]

@@ -54,7 +54,10 @@ pub fn scripts_for_report() -> Vec<(&'static str, crate::ps::Script)> {
     };
     vec![
         ("report_server_facts", observe::server_facts_script()),
-        ("report_exchange_state", observe::exchange_state_script(&sample)),
+        (
+            "report_exchange_state",
+            observe::exchange_state_script(&sample),
+        ),
         ("report_ad_levels", observe::ad_levels_script()),
     ]
 }

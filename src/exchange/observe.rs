@@ -84,7 +84,10 @@ impl ComponentObs {
     pub fn holding_requesters(&self) -> Vec<String> {
         let mut newest: Vec<&RequesterObs> = Vec::new();
         for r in self.local_states.iter().chain(&self.remote_states) {
-            match newest.iter_mut().find(|n| n.requester.eq_ignore_ascii_case(&r.requester)) {
+            match newest
+                .iter_mut()
+                .find(|n| n.requester.eq_ignore_ascii_case(&r.requester))
+            {
                 // Round-trip timestamps of one format compare as strings.
                 Some(n) if r.timestamp > n.timestamp => *n = r,
                 Some(_) => {}
@@ -159,7 +162,11 @@ pub struct ExchangeState {
 impl ExchangeState {
     /// Messages waiting, not counting shadow-redundancy and poison queues.
     pub fn queued_messages(&self) -> u64 {
-        self.queues.iter().filter(|q| q.counts_for_drain()).map(|q| q.message_count).sum()
+        self.queues
+            .iter()
+            .filter(|q| q.counts_for_drain())
+            .map(|q| q.message_count)
+            .sum()
     }
 }
 
@@ -194,7 +201,11 @@ fn run_json<T: serde::de::DeserializeOwned>(
 
 /// The script `server_facts` sends.
 pub fn server_facts_script() -> Script {
-    Script::render("reading build and prerequisites", scripts::SERVER_FACTS, &[])
+    Script::render(
+        "reading build and prerequisites",
+        scripts::SERVER_FACTS,
+        &[],
+    )
 }
 
 /// The script `exchange_state` sends for `server`.
@@ -268,7 +279,12 @@ mod tests {
             copies: vec![],
             queues: vec![
                 q("EX01\\Submission", "Undefined", "Submission", 2),
-                q("EX01\\Shadow\\3", "ShadowRedundancy", "ex02.contoso.local", 5),
+                q(
+                    "EX01\\Shadow\\3",
+                    "ShadowRedundancy",
+                    "ex02.contoso.local",
+                    5,
+                ),
                 q("EX01\\Poison", "Undefined", "Poison Message", 1),
                 q("EX01\\7", "SmtpRelayToDag", "DAG01", 3),
             ],

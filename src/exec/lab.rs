@@ -14,8 +14,14 @@ pub struct LabExecutor {
 
 impl LabExecutor {
     pub fn open(state_dir: &Path, spec: &LabSpec, plan: &Plan) -> Result<LabExecutor, LabError> {
-        let dag = plan.dags().into_iter().next().unwrap_or_else(|| "DAG01".to_string());
-        Ok(LabExecutor { lab: Lab::open(state_dir, spec, &dag)? })
+        let dag = plan
+            .dags()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "DAG01".to_string());
+        Ok(LabExecutor {
+            lab: Lab::open(state_dir, spec, &dag)?,
+        })
     }
 
     pub fn lab(&self) -> &Lab {
@@ -24,17 +30,34 @@ impl LabExecutor {
 }
 
 fn lab_error(server: &Server, e: LabError) -> ExecError {
-    ExecError::Transport { server: server.name.clone(), detail: e.to_string() }
+    ExecError::Transport {
+        server: server.name.clone(),
+        detail: e.to_string(),
+    }
 }
 
 impl Executor for LabExecutor {
     fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
-        let out = self.lab.run_ps(&server.name, script).map_err(|e| lab_error(server, e))?;
-        Ok(ExecOutput { stdout: out.stdout, stderr: out.stderr, exit_code: out.exit_code })
+        let out = self
+            .lab
+            .run_ps(&server.name, script)
+            .map_err(|e| lab_error(server, e))?;
+        Ok(ExecOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit_code: out.exit_code,
+        })
     }
 
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
-        let out = self.lab.run_cmd(&server.name, command).map_err(|e| lab_error(server, e))?;
-        Ok(ExecOutput { stdout: out.stdout, stderr: out.stderr, exit_code: out.exit_code })
+        let out = self
+            .lab
+            .run_cmd(&server.name, command)
+            .map_err(|e| lab_error(server, e))?;
+        Ok(ExecOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit_code: out.exit_code,
+        })
     }
 }

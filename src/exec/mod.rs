@@ -71,6 +71,9 @@ pub fn open(plan: &Plan, state_dir: &std::path::Path) -> Result<Box<dyn Executor
             Ok(Box::new(LabExecutor::open(state_dir, spec, plan)?))
         }
         Transport::WinRm => Err(ExecError::NotAvailable { transport: "winrm" }.into()),
-        Transport::PowerShell => Err(ExecError::NotAvailable { transport: "powershell" }.into()),
+        Transport::PowerShell => Err(ExecError::NotAvailable {
+            transport: "powershell",
+        }
+        .into()),
     }
 }

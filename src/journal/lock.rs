@@ -33,11 +33,19 @@ impl LockInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("another cu-roll holds the lock {path}: {}{}; if that run is dead, clear it with `cu-roll unlock PLAN --force`", .holder.describe(), if *.stale { " — that process is no longer running, so the lock looks stale" } else { "" })]
-    Held { path: PathBuf, holder: LockInfo, stale: bool },
+    Held {
+        path: PathBuf,
+        holder: LockInfo,
+        stale: bool,
+    },
     #[error("the lock {path} exists but cannot be read ({detail}); if no cu-roll is running for this plan, clear it with `cu-roll unlock PLAN --force`")]
     Unreadable { path: PathBuf, detail: String },
     #[error("cannot {action} the lock {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A held lock; released on drop.
@@ -54,7 +62,11 @@ impl Lock {
     /// Takes the lock for `command`, or says who holds it.
     pub fn acquire(state_dir: &Path, command: &str) -> Result<Lock, LockError> {
         let path = Self::path_in(state_dir);
-        let io = |action, source| LockError::Io { action, path: path.clone(), source };
+        let io = |action, source| LockError::Io {
+            action,
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(state_dir).map_err(|e| io("create the directory of", e))?;
         let info = LockInfo {
             owner: std::env::var("USERNAME")
@@ -80,14 +92,26 @@ impl Lock {
     fn held(path: &Path) -> LockError {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) => return LockError::Unreadable { path: path.to_path_buf(), detail: e.to_string() },
+            Err(e) => {
+                return LockError::Unreadable {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                }
+            }
         };
         match serde_json::from_str::<LockInfo>(&text) {
             Ok(holder) => {
                 let stale = holder.host == hostname() && !process_alive(holder.pid);
-                LockError::Held { path: path.to_path_buf(), holder, stale }
+                LockError::Held {
+                    path: path.to_path_buf(),
+                    holder,
+                    stale,
+                }
             }
-            Err(e) => LockError::Unreadable { path: path.to_path_buf(), detail: e.to_string() },
+            Err(e) => LockError::Unreadable {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            },
         }
     }
 
@@ -111,7 +135,11 @@ impl Lock {
                 command: "unknown".into(),
             }))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(LockError::Io { action: "remove", path, source: e }),
+            Err(e) => Err(LockError::Io {
+                action: "remove",
+                path,
+                source: e,
+            }),
         }
     }
 }
@@ -125,7 +153,9 @@ impl Drop for Lock {
 
 fn hostname() -> String {
     std::env::var("COMPUTERNAME")
-        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()))
+        .or_else(|_| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string())
+        })
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "unknown host".into())
 }

@@ -32,7 +32,11 @@ pub enum JournalError {
         source: std::io::Error,
     },
     #[error("the journal {path} is damaged at line {line}: {detail}; it is kept as it is — move it aside to start over, or repair that line")]
-    Corrupt { path: PathBuf, line: usize, detail: String },
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
 }
 
 /// What loading found.
@@ -57,14 +61,20 @@ impl Journal {
 
     /// Reads every record of the journal at `path` (an absent file is empty).
     pub fn load(path: &Path) -> Result<Loaded, JournalError> {
-        let io = |action, source| JournalError::Io { action, path: path.to_path_buf(), source };
+        let io = |action, source| JournalError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        };
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
             Err(e) => return Err(io("open", e)),
         };
         let mut text = String::new();
-        BufReader::new(file).read_to_string(&mut text).map_err(|e| io("read", e))?;
+        BufReader::new(file)
+            .read_to_string(&mut text)
+            .map_err(|e| io("read", e))?;
         parse(path, &text)
     }
 
@@ -72,7 +82,11 @@ impl Journal {
     /// off first so the next record starts on a line of its own.
     pub fn open(state_dir: &Path) -> Result<(Journal, Loaded), JournalError> {
         let path = Self::path_in(state_dir);
-        let io = |action, source| JournalError::Io { action, path: path.clone(), source };
+        let io = |action, source| JournalError::Io {
+            action,
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(state_dir).map_err(|e| io("create the directory of", e))?;
         let mut file = OpenOptions::new()
             .read(true)
@@ -85,7 +99,8 @@ impl Journal {
         let loaded = parse(&path, &text)?;
         if loaded.torn_tail.is_some() {
             let keep = text.rfind('\n').map_or(0, |i| i + 1) as u64;
-            file.set_len(keep).map_err(|e| io("truncate the torn last line of", e))?;
+            file.set_len(keep)
+                .map_err(|e| io("truncate the torn last line of", e))?;
             file.sync_all().map_err(|e| io("sync", e))?;
             file.seek(SeekFrom::End(0)).map_err(|e| io("seek", e))?;
         } else if !text.is_empty() && !text.ends_with('\n') {
@@ -94,17 +109,34 @@ impl Journal {
             file.sync_data().map_err(|e| io("sync", e))?;
         }
         let next_seq = loaded.entries.last().map_or(1, |e| e.seq + 1);
-        Ok((Journal { path, file, next_seq }, loaded))
+        Ok((
+            Journal {
+                path,
+                file,
+                next_seq,
+            },
+            loaded,
+        ))
     }
 
     /// Appends one record: written as one line, flushed and fsynced before
     /// this returns.
     pub fn append(&mut self, record: Record) -> Result<Entry, JournalError> {
-        let entry = Entry { seq: self.next_seq, at: now_rfc3339(), record };
+        let entry = Entry {
+            seq: self.next_seq,
+            at: now_rfc3339(),
+            record,
+        };
         let mut line = serde_json::to_string(&entry).expect("journal records always serialise");
         line.push('\n');
-        let io = |action, source| JournalError::Io { action, path: self.path.clone(), source };
-        self.file.write_all(line.as_bytes()).map_err(|e| io("append to", e))?;
+        let io = |action, source| JournalError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(|e| io("append to", e))?;
         self.file.flush().map_err(|e| io("flush", e))?;
         self.file.sync_data().map_err(|e| io("sync", e))?;
         self.next_seq += 1;

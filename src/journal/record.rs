@@ -30,20 +30,42 @@ pub struct PlanFingerprint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Change {
-    ComponentState { component: String, state: String, requester: String },
-    ServiceRestarted { service: String },
-    MessagesRedirected { target: String },
+    ComponentState {
+        component: String,
+        state: String,
+        requester: String,
+    },
+    ServiceRestarted {
+        service: String,
+    },
+    MessagesRedirected {
+        target: String,
+    },
     ClusterNodeSuspended,
     ClusterNodeResumed,
-    ActivationPolicy { policy: String },
-    ActivationDisabledAndMoveNow { value: bool },
-    DatabaseCopyResumed { copy: String },
+    ActivationPolicy {
+        policy: String,
+    },
+    ActivationDisabledAndMoveNow {
+        value: bool,
+    },
+    DatabaseCopyResumed {
+        copy: String,
+    },
     Rebooted,
-    SetupStarted { command: String },
-    SetupFinished { exit_code: i32 },
-    ActiveDatabasesRedistributed { dag: String },
+    SetupStarted {
+        command: String,
+    },
+    SetupFinished {
+        exit_code: i32,
+    },
+    ActiveDatabasesRedistributed {
+        dag: String,
+    },
     /// Anything else, described in words.
-    Other { what: String },
+    Other {
+        what: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,11 +78,22 @@ pub enum Record {
         host: String,
         pid: u32,
     },
-    StepStarted { server: String, step: String },
+    StepStarted {
+        server: String,
+        step: String,
+    },
     /// What the step found before acting (for example maintenance someone
     /// else started), in words.
-    Observed { server: String, step: String, what: String },
-    Changed { server: String, step: String, change: Change },
+    Observed {
+        server: String,
+        step: String,
+        what: String,
+    },
+    Changed {
+        server: String,
+        step: String,
+        change: Change,
+    },
     StepDone {
         server: String,
         step: String,
@@ -68,7 +101,15 @@ pub enum Record {
         already_done: bool,
         detail: String,
     },
-    StepFailed { server: String, step: String, error: String },
-    ServerDone { server: String },
-    RunFinished { outcome: String },
+    StepFailed {
+        server: String,
+        step: String,
+        error: String,
+    },
+    ServerDone {
+        server: String,
+    },
+    RunFinished {
+        outcome: String,
+    },
 }

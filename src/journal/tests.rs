@@ -47,13 +47,18 @@ fn torn_last_line_is_tolerated_and_cut_before_appending() {
     drop(j);
     let path = Journal::path_in(dir.path());
     let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-    f.write_all(br#"{"seq":2,"at":"x","event":"step-sta"#).unwrap();
+    f.write_all(br#"{"seq":2,"at":"x","event":"step-sta"#)
+        .unwrap();
     drop(f);
     let loaded = Journal::load(&path).unwrap();
     assert_eq!(loaded.entries.len(), 1);
     assert!(loaded.torn_tail.is_some());
     let (mut j, _) = Journal::open(dir.path()).unwrap();
-    let e = j.append(Record::ServerDone { server: "EX01".into() }).unwrap();
+    let e = j
+        .append(Record::ServerDone {
+            server: "EX01".into(),
+        })
+        .unwrap();
     assert_eq!(e.seq, 2);
     let loaded = Journal::load(&path).unwrap();
     assert_eq!(loaded.entries.len(), 2);
@@ -65,7 +70,14 @@ fn torn_last_line_is_tolerated_and_cut_before_appending() {
 fn a_damaged_middle_line_is_reported_with_its_number() {
     let dir = tempfile::tempdir().unwrap();
     let path = Journal::path_in(dir.path());
-    let good = serde_json::to_string(&Entry { seq: 1, at: "t".into(), record: Record::ServerDone { server: "EX01".into() } }).unwrap();
+    let good = serde_json::to_string(&Entry {
+        seq: 1,
+        at: "t".into(),
+        record: Record::ServerDone {
+            server: "EX01".into(),
+        },
+    })
+    .unwrap();
     std::fs::write(&path, format!("{good}\nnot json\n{good}\n")).unwrap();
     match Journal::load(&path) {
         Err(JournalError::Corrupt { line, .. }) => assert_eq!(line, 2),
@@ -88,7 +100,10 @@ fn second_lock_names_the_holder_and_force_clears_it() {
     assert!(Lock::force_clear(dir.path()).unwrap().is_some());
     let again = Lock::acquire(dir.path(), "run").unwrap();
     drop(again);
-    assert!(!Lock::path_in(dir.path()).exists(), "dropping the lock removes it");
+    assert!(
+        !Lock::path_in(dir.path()).exists(),
+        "dropping the lock removes it"
+    );
 }
 
 mod props {

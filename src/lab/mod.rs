@@ -25,4 +25,10 @@ impl Lab {
     pub fn run_cmd(&self, _: &str, _: &str) -> Result<pwsh::ScriptOutput, LabError> {
         Err(LabError)
     }
+    pub fn reset(_: &std::path::Path, _: &LabSpec, _: &str) -> Result<Lab, LabError> {
+        Err(LabError)
+    }
+    pub fn state_json(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
 }

@@ -3,8 +3,9 @@
 //! the file's shape (unknown keys refused), then `validate` checks every
 //! value, applies defaults and cross-checks servers, DAGs and the `[lab]`
 //! section. Every error names the file, line and column. This module reads
-//! the plan and nothing else: it never contacts a server or the catalogue
-//! (whether a target id exists is the catalogue's call).
+//! the plan and nothing else: it never contacts a server. Target ids and
+//! update names are checked against the embedded catalogue, so an unknown
+//! one is an error at its line.
 
 mod error;
 mod lab;

@@ -90,6 +90,7 @@ fn rollout(src: &Source, r: &RawRollout) -> Result<Rollout, PlanError> {
         Some(v) => checked(src, v, parse_security_update)?,
         None => SecurityUpdateChoice::None,
     };
+    check_target_in_catalog(src, r, &target, &security_update)?;
     checked(src, &r.setup_path, |p| {
         check_local_windows_path("setup_path", p, ".exe")
     })?;
@@ -514,4 +515,46 @@ fn duplicate_server(src: &Source, first: &RawServer, second: &RawServer) -> Plan
             format!("server '{name}' is listed twice (first at line {first_line}); list each server once"),
         )
     }
+}
+
+/// A target id or SU name the embedded catalogue does not know is a plan
+/// error at its line: cu-roll never guesses what an unknown CU contains.
+fn check_target_in_catalog(
+    src: &Source,
+    r: &RawRollout,
+    target: &TargetSpec,
+    su: &SecurityUpdateChoice,
+) -> Result<(), PlanError> {
+    let TargetSpec::CuId(id) = target else {
+        return Ok(());
+    };
+    let catalog = crate::catalog::Catalog::embedded();
+    let Some(cu) = catalog.cu_by_id(id) else {
+        let known: Vec<&str> = catalog.cus().iter().map(|c| c.id.as_str()).collect();
+        return Err(src.error(
+            r.target.span(),
+            format!(
+                "target '{id}' is not in the catalogue; known: {}",
+                known.join(", ")
+            ),
+        ));
+    };
+    if let (SecurityUpdateChoice::Named(name), Some(v)) = (su, &r.security_update) {
+        if cu.su_by_name(name).is_none() {
+            let known: Vec<&str> = cu
+                .security_updates
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            return Err(src.error(
+                v.span(),
+                format!(
+                    "security_update '{name}' is not an update of {}; known: {}",
+                    cu.display_name(),
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

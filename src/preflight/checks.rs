@@ -23,7 +23,10 @@ pub fn parse_build(version: &str) -> Option<ExchangeBuild> {
 /// Every prerequisite the target needs, found vs required.
 pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prerequisite> {
     let req = &target.cu.prerequisites;
-    let os = facts.os_caption.as_deref().and_then(WindowsServer::from_caption);
+    let os = facts
+        .os_caption
+        .as_deref()
+        .and_then(WindowsServer::from_caption);
     let mut out = Vec::new();
 
     let found_net = facts.dot_net_release.map_or_else(
@@ -32,14 +35,27 @@ pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prereq
     );
     out.push(Prerequisite {
         name: ".NET Framework".into(),
-        required: format!("{} (Release {}) or later", req.dotnet_min_name, req.dotnet_min_release),
+        required: format!(
+            "{} (Release {}) or later",
+            req.dotnet_min_name, req.dotnet_min_release
+        ),
         found: found_net,
-        ok: facts.dot_net_release.is_some_and(|r| r >= req.dotnet_min_release),
+        ok: facts
+            .dot_net_release
+            .is_some_and(|r| r >= req.dotnet_min_release),
     });
 
     for (label, pattern, min) in [
-        ("Visual C++ 2012", "Microsoft Visual C++ 2012", req.vcredist_2012_min),
-        ("Visual C++ 2013", "Microsoft Visual C++ 2013", req.vcredist_2013_min),
+        (
+            "Visual C++ 2012",
+            "Microsoft Visual C++ 2012",
+            req.vcredist_2012_min,
+        ),
+        (
+            "Visual C++ 2013",
+            "Microsoft Visual C++ 2013",
+            req.vcredist_2013_min,
+        ),
     ] {
         let Some(min) = min else { continue };
         let best = facts
@@ -57,10 +73,11 @@ pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prereq
     }
 
     let has = |code: &str| {
-        facts
-            .products
-            .iter()
-            .any(|p| p.key.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(code)))
+        facts.products.iter().any(|p| {
+            p.key
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case(code))
+        })
     };
     if req.ucma {
         let ok = has(UCMA_PRODUCT_CODE);
@@ -102,7 +119,10 @@ fn vc_version(v: u32) -> String {
 
 /// The .NET release the target recommends on this OS, when above what is installed.
 pub fn dotnet_warning(facts: &ServerFacts, target: &ResolvedTarget) -> Option<String> {
-    let os = facts.os_caption.as_deref().and_then(WindowsServer::from_caption)?;
+    let os = facts
+        .os_caption
+        .as_deref()
+        .and_then(WindowsServer::from_caption)?;
     let found = facts.dot_net_release?;
     let (recommended, name) = target.cu.prerequisites.dotnet_recommended_for(os);
     (found >= target.cu.prerequisites.dotnet_min_release && found < recommended).then(|| {
@@ -121,7 +141,11 @@ pub fn maintenance(state: &ExchangeState) -> MaintenanceState {
         .components
         .iter()
         .filter(|c| !c.state.eq_ignore_ascii_case("Active"))
-        .filter(|c| !INACTIVE_BY_DESIGN.iter().any(|d| d.eq_ignore_ascii_case(&c.component)))
+        .filter(|c| {
+            !INACTIVE_BY_DESIGN
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&c.component))
+        })
         .map(|c| ComponentState {
             component: c.component.clone(),
             state: c.state.clone(),
@@ -154,17 +178,30 @@ pub fn maintenance_reasons(m: &MaintenanceState) -> Vec<String> {
             if c.requesters.is_empty() {
                 format!("{} {}", c.component, c.state)
             } else {
-                format!("{} {} (requester {})", c.component, c.state, c.requesters.join(", "))
+                format!(
+                    "{} {} (requester {})",
+                    c.component,
+                    c.state,
+                    c.requesters.join(", ")
+                )
             }
         })
         .collect();
-    if let Some(p) = m.activation_policy.as_deref().filter(|p| !p.eq_ignore_ascii_case("Unrestricted")) {
+    if let Some(p) = m
+        .activation_policy
+        .as_deref()
+        .filter(|p| !p.eq_ignore_ascii_case("Unrestricted"))
+    {
         r.push(format!("DatabaseCopyAutoActivationPolicy {p}"));
     }
     if m.activation_disabled_and_move_now == Some(true) {
         r.push("DatabaseCopyActivationDisabledAndMoveNow True".into());
     }
-    if let Some(n) = m.cluster_node.as_deref().filter(|n| !n.eq_ignore_ascii_case("Up")) {
+    if let Some(n) = m
+        .cluster_node
+        .as_deref()
+        .filter(|n| !n.eq_ignore_ascii_case("Up"))
+    {
         r.push(format!("cluster node {n}"));
     }
     r
@@ -184,7 +221,8 @@ pub fn copy_health(state: &ExchangeState, policy: &Policy) -> Vec<CopyHealth> {
                 c.status.eq_ignore_ascii_case("Healthy")
             };
             let copy_ok = c.copy_queue_length.unwrap_or(0) <= policy.max_copy_queue;
-            let replay_ok = c.replay_lag_enabled || c.replay_queue_length.unwrap_or(0) <= policy.max_replay_queue;
+            let replay_ok = c.replay_lag_enabled
+                || c.replay_queue_length.unwrap_or(0) <= policy.max_replay_queue;
             CopyHealth {
                 name: c.name.clone(),
                 database: c.database_name.clone(),

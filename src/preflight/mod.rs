@@ -14,9 +14,7 @@ use crate::catalog::{self, Catalog};
 use crate::exchange::{self, AdLevelsObs, ExchangeState, QueryError, ServerFacts};
 use crate::exec::Executor;
 use crate::plan::{DiagnosticData, Plan, PrepareAd, Server};
-use model::{
-    AdLevels, AdPreparation, OverallVerdict, Report, ServerReport, TargetInfo, Verdict,
-};
+use model::{AdLevels, AdPreparation, OverallVerdict, Report, ServerReport, TargetInfo, Verdict};
 
 /// How many servers are queried at once.
 const MAX_CONCURRENT_QUERIES: usize = 16;
@@ -72,24 +70,31 @@ pub fn build_report(
 }
 
 fn observe_all(plan: &Plan, exec: &dyn Executor) -> Vec<Observed> {
-    let slots: Vec<Mutex<Option<Observed>>> = plan.servers.iter().map(|_| Mutex::new(None)).collect();
+    let slots: Vec<Mutex<Option<Observed>>> =
+        plan.servers.iter().map(|_| Mutex::new(None)).collect();
     let next = Mutex::new(0usize);
     let workers = MAX_CONCURRENT_QUERIES.min(plan.servers.len()).max(1);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
                 let i = {
-                    let mut n = next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut n = next
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     let i = *n;
                     *n += 1;
                     i
                 };
-                let Some(server) = plan.servers.get(i) else { break };
+                let Some(server) = plan.servers.get(i) else {
+                    break;
+                };
                 let obs = Observed {
                     facts: exchange::server_facts(exec, server),
                     state: exchange::exchange_state(exec, server),
                 };
-                *slots[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(obs);
+                *slots[i]
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(obs);
             });
         }
     });
@@ -171,7 +176,11 @@ fn apply_facts(
     r.system_drive_free_gb = facts
         .system_drive_free_bytes
         .map(|b| (b as f64 / 1_073_741_824.0 * 10.0).round() / 10.0);
-    let Some(build) = facts.ex_setup_version.as_deref().and_then(checks::parse_build) else {
+    let Some(build) = facts
+        .ex_setup_version
+        .as_deref()
+        .and_then(checks::parse_build)
+    else {
         r.blockers.push(format!(
             "{} reports no readable ExSetup.exe version ({:?}): is Exchange installed?",
             r.name, facts.ex_setup_version
@@ -242,7 +251,11 @@ fn apply_state(
     for c in r.copies.iter().filter(|c| !c.ok) {
         r.blockers.push(checks::copy_problem(c, &plan.policy));
     }
-    for c in r.copies.iter().filter(|c| !checks::content_index_ok(&c.content_index_state)) {
+    for c in r
+        .copies
+        .iter()
+        .filter(|c| !checks::content_index_ok(&c.content_index_state))
+    {
         r.warnings.push(format!(
             "content index of {} is {}",
             c.name, c.content_index_state
@@ -250,7 +263,8 @@ fn apply_state(
     }
     r.queued_messages = Some(state.queued_messages());
     if r.needs_upgrade {
-        r.blockers.extend(redundancy_blockers(plan, server, state, all, servers));
+        r.blockers
+            .extend(redundancy_blockers(plan, server, state, all, servers));
     }
 }
 
@@ -331,11 +345,23 @@ fn ad_preparation(
         return prep;
     };
     match exchange::ad_levels(exec, server) {
-        Ok(AdLevelsObs { schema_range_upper, org_object_version, domain_object_version }) => {
-            let found = AdLevels { schema_range_upper, org_object_version, domain_object_version };
+        Ok(AdLevelsObs {
+            schema_range_upper,
+            org_object_version,
+            domain_object_version,
+        }) => {
+            let found = AdLevels {
+                schema_range_upper,
+                org_object_version,
+                domain_object_version,
+            };
             prep.found = Some(found);
             let need = catalog::prep_needed(
-                catalog::AdLevels { schema_range_upper, org_object_version, domain_object_version },
+                catalog::AdLevels {
+                    schema_range_upper,
+                    org_object_version,
+                    domain_object_version,
+                },
                 target.cu.ad_with(target.su.as_ref()),
             );
             prep.needs_prepare_schema = need.schema;
@@ -347,13 +373,15 @@ fn ad_preparation(
             };
             let setup = &plan.rollout.setup_path;
             if need.schema {
-                prep.commands.push(format!("{setup} /PrepareSchema {licence}"));
+                prep.commands
+                    .push(format!("{setup} /PrepareSchema {licence}"));
             }
             if need.ad {
                 prep.commands.push(format!("{setup} /PrepareAD {licence}"));
             }
             if need.domain {
-                prep.commands.push(format!("{setup} /PrepareAllDomains {licence}"));
+                prep.commands
+                    .push(format!("{setup} /PrepareAllDomains {licence}"));
             }
         }
         Err(e) => prep.error = Some(e.to_string()),
@@ -364,7 +392,11 @@ fn ad_preparation(
 fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Catalog) -> TargetInfo {
     let mut notes = Vec::new();
     if !target.cu.support.eq_ignore_ascii_case("current") {
-        notes.push(format!("{} support status: {}", target.cu.display_name(), target.cu.support));
+        notes.push(format!(
+            "{} support status: {}",
+            target.cu.display_name(),
+            target.cu.support
+        ));
     }
     if target.cu.enables_extended_protection {
         let from_older = servers.iter().filter(|s| s.needs_upgrade).any(|s| {

@@ -33,11 +33,24 @@ impl ResolvedTarget {
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("{plan}: target '{id}' is not in the catalogue; known: {known}")]
-    UnknownCu { plan: String, id: String, known: String },
+    UnknownCu {
+        plan: String,
+        id: String,
+        known: String,
+    },
     #[error("{plan}: target build {build} is not a build the catalogue knows ({name}); give a catalogue id such as 2019-CU15 instead")]
-    UnknownBuild { plan: String, build: ExchangeBuild, name: String },
+    UnknownBuild {
+        plan: String,
+        build: ExchangeBuild,
+        name: String,
+    },
     #[error("{plan}: security_update = \"{name}\" is not an update of {cu}; known: {known}")]
-    UnknownSu { plan: String, name: String, cu: String, known: String },
+    UnknownSu {
+        plan: String,
+        name: String,
+        cu: String,
+        known: String,
+    },
     #[error("{plan}: the target is the exact build {build}; security_update must be \"none\" with an exact build (the build already says which update)")]
     BuildWithSu { plan: String, build: ExchangeBuild },
 }
@@ -49,22 +62,29 @@ pub fn resolve_target(plan: &Plan, catalog: &Catalog) -> Result<ResolvedTarget, 
             let cu = catalog.cu_by_id(id).ok_or_else(|| TargetError::UnknownCu {
                 plan: plan_name.clone(),
                 id: id.clone(),
-                known: catalog.cus().iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", "),
+                known: catalog
+                    .cus()
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
             let su = match &plan.rollout.security_update {
                 SecurityUpdateChoice::None => None,
                 SecurityUpdateChoice::Latest => cu.latest_su().cloned(),
                 SecurityUpdateChoice::Named(name) => {
-                    Some(cu.su_by_name(name).cloned().ok_or_else(|| TargetError::UnknownSu {
-                        plan: plan_name.clone(),
-                        name: name.clone(),
-                        cu: cu.display_name(),
-                        known: cu
-                            .security_updates
-                            .iter()
-                            .map(|s| s.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                    Some(cu.su_by_name(name).cloned().ok_or_else(|| {
+                        TargetError::UnknownSu {
+                            plan: plan_name.clone(),
+                            name: name.clone(),
+                            cu: cu.display_name(),
+                            known: cu
+                                .security_updates
+                                .iter()
+                                .map(|s| s.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        }
                     })?)
                 }
             };
@@ -72,10 +92,16 @@ pub fn resolve_target(plan: &Plan, catalog: &Catalog) -> Result<ResolvedTarget, 
         }
         TargetSpec::Build(build) => {
             if plan.rollout.security_update != SecurityUpdateChoice::None {
-                return Err(TargetError::BuildWithSu { plan: plan_name, build: *build });
+                return Err(TargetError::BuildWithSu {
+                    plan: plan_name,
+                    build: *build,
+                });
             }
             match catalog.identify(*build) {
-                BuildIdentity::Known { cu, su, .. } => Ok(ResolvedTarget { cu: cu.clone(), su: su.cloned() }),
+                BuildIdentity::Known { cu, su, .. } => Ok(ResolvedTarget {
+                    cu: cu.clone(),
+                    su: su.cloned(),
+                }),
                 other => Err(TargetError::UnknownBuild {
                     plan: plan_name,
                     build: *build,

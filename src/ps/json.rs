@@ -31,7 +31,11 @@ pub fn parse_json<T: DeserializeOwned>(stdout: &str) -> Result<T, JsonError> {
 pub fn parse_ms_date(s: &str) -> Option<i64> {
     let inner = s.strip_prefix("/Date(")?.strip_suffix(")/")?;
     // 5.1 never writes an offset for UTC values, but tolerate `+0000`.
-    let digits = inner.split(['+', '-']).next().filter(|d| !d.is_empty()).unwrap_or(inner);
+    let digits = inner
+        .split(['+', '-'])
+        .next()
+        .filter(|d| !d.is_empty())
+        .unwrap_or(inner);
     if let Some(neg) = inner.strip_prefix('-') {
         return neg.parse::<i64>().ok().map(|v| -v);
     }
@@ -44,13 +48,19 @@ mod tests {
 
     #[test]
     fn reads_ms_dates() {
-        assert_eq!(parse_ms_date("/Date(1632850321807)/"), Some(1_632_850_321_807));
+        assert_eq!(
+            parse_ms_date("/Date(1632850321807)/"),
+            Some(1_632_850_321_807)
+        );
         assert_eq!(parse_ms_date("2021-09-28"), None);
     }
 
     #[test]
     fn empty_output_is_its_own_error() {
-        assert!(matches!(parse_json::<serde_json::Value>("  \r\n"), Err(JsonError::Empty)));
+        assert!(matches!(
+            parse_json::<serde_json::Value>("  \r\n"),
+            Err(JsonError::Empty)
+        ));
     }
 
     #[test]

@@ -30,14 +30,20 @@ impl Script {
     /// Fills `{name}` holes in `template` with `args`. Panics (in tests, at
     /// development time) when a hole has no value or a value no hole: the
     /// templates are constants of this crate, not user input.
-    pub fn render(purpose: &'static str, template: &'static str, args: &[(&str, Arg<'_>)]) -> Script {
+    pub fn render(
+        purpose: &'static str,
+        template: &'static str,
+        args: &[(&str, Arg<'_>)],
+    ) -> Script {
         let mut text = String::with_capacity(template.len() + 64);
         let mut rest = template;
         let mut used = vec![false; args.len()];
         while let Some(start) = rest.find("{{") {
             text.push_str(&rest[..start]);
             let after = &rest[start + 2..];
-            let end = after.find("}}").expect("unclosed {{hole}} in a script template");
+            let end = after
+                .find("}}")
+                .expect("unclosed {{hole}} in a script template");
             let name = &after[..end];
             let (i, (_, arg)) = args
                 .iter()
@@ -53,7 +59,10 @@ impl Script {
             rest = &after[end + 2..];
         }
         text.push_str(rest);
-        assert!(used.iter().all(|u| *u), "a script argument fills no hole in template for {purpose}");
+        assert!(
+            used.iter().all(|u| *u),
+            "a script argument fills no hole in template for {purpose}"
+        );
         Script { purpose, text }
     }
 
@@ -79,7 +88,10 @@ mod tests {
             "Get-MailboxServer -Identity {{server}} | Select-Object -First {{n}}",
             &[("server", Arg::Str("EX'01")), ("n", Arg::Int(1))],
         );
-        assert_eq!(s.text(), "Get-MailboxServer -Identity 'EX''01' | Select-Object -First 1");
+        assert_eq!(
+            s.text(),
+            "Get-MailboxServer -Identity 'EX''01' | Select-Object -First 1"
+        );
     }
 
     #[test]

@@ -7,13 +7,25 @@ fn exec_runs_cmd_and_powershell_on_lab_servers() {
     let env = Env::new();
     let plan = env.plan("lab.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["exec", p, "--server", "EX02", "hostname"]).expect_code(0);
+    let run = env
+        .run(&["exec", p, "--server", "EX02", "hostname"])
+        .expect_code(0);
     assert_eq!(run.stdout.trim(), "EX02");
     let run = env
-        .run(&["exec", p, "--all", "--ps", "$PSVersionTable.PSVersion.ToString()"])
+        .run(&[
+            "exec",
+            p,
+            "--all",
+            "--ps",
+            "$PSVersionTable.PSVersion.ToString()",
+        ])
         .expect_code(0);
     assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
-    assert!(run.stdout.lines().all(|l| l.contains("5.1")), "{}", run.stdout);
+    assert!(
+        run.stdout.lines().all(|l| l.contains("5.1")),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -24,12 +36,18 @@ fn misspelled_cmdlet_and_parameter_fail_as_powershell_does() {
     let run = env
         .run(&["exec", p, "--server", "EX01", "--ps", "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; Set-ServerComonentState EX01 -Component HubTransport -State Draining -Requester Maintenance"])
         .expect_code(1);
-    assert!(run.stderr.contains("The term 'Set-ServerComonentState' is not recognized"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("The term 'Set-ServerComonentState' is not recognized"),
+        "{}",
+        run.stderr
+    );
     let run = env
         .run(&["exec", p, "--server", "EX01", "--ps", "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; Get-MailboxDatabaseCopyStatus -Servr EX01"])
         .expect_code(1);
     assert!(
-        run.stderr.contains("A parameter cannot be found that matches parameter name 'Servr'."),
+        run.stderr
+            .contains("A parameter cannot be found that matches parameter name 'Servr'."),
         "{}",
         run.stderr
     );
@@ -47,11 +65,19 @@ fn lab_state_persists_and_reset_starts_over() {
     .expect_code(0);
     let report = env.run(&["report", p, "--format", "json"]).expect_code(3);
     let j = report.json();
-    let ex03 = j["servers"].as_array().unwrap().iter().find(|s| s["name"] == "EX03").unwrap();
+    let ex03 = j["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "EX03")
+        .unwrap();
     assert_eq!(ex03["maintenance"]["activation_policy"], "Blocked");
     assert_eq!(ex03["verdict"], "blocked");
     env.run(&["lab", "reset", p]).expect_code(0);
     env.run(&["report", p, "--format", "json"]).expect_code(0);
-    let state = env.run(&["lab", "state", p, "--format", "json"]).expect_code(0).json();
+    let state = env
+        .run(&["lab", "state", p, "--format", "json"])
+        .expect_code(0)
+        .json();
     assert!(state.is_object());
 }

@@ -13,11 +13,24 @@ fn every_bad_plan_fixture_exits_2_naming_its_line() {
         }
         seen += 1;
         let env = Env::new();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let header = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
+                .unwrap_or_else(|| panic!("{} has no '# {key}:' header", path.display()))
+                .to_string()
+        };
+        let (line, message) = (header("expect-line"), header("expect-error"));
         let run = env.run(&["report", path.to_str().unwrap()]).expect_code(2);
         let name = path.file_name().unwrap().to_str().unwrap();
         assert!(
-            run.stderr.contains(&format!("{name}:")),
-            "{name}: error does not name the file and line:\n{}",
+            run.stderr.contains(&format!("{name}:{line}:")),
+            "{name}: error does not name line {line}:\n{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&message),
+            "{name}: expected '{message}' in:\n{}",
             run.stderr
         );
     }
@@ -29,9 +42,31 @@ fn hostile_server_name_is_refused_before_anything_runs() {
     let env = Env::new();
     let text = std::fs::read_to_string(repo().join("plans/lab.toml"))
         .unwrap()
-        .replacen("name = \"EX02\"", "name = \"EX01'; Remove-Item C:\\\\ -Recurse #\"", 1);
+        .replacen(
+            "name = \"EX02\"",
+            "name = \"EX01'; Remove-Item C:\\\\ -Recurse #\"",
+            1,
+        );
     let plan = env.write_plan("hostile.toml", &text);
     let run = env.run(&["report", plan.to_str().unwrap()]).expect_code(2);
-    assert!(run.stderr.contains("hostile.toml:"), "{}", run.stderr);
-    assert!(!env.state_dir().exists(), "a refused plan must not create state");
+    assert!(run.stderr.contains("hostile.toml:43:"), "{}", run.stderr);
+    assert!(
+        !env.state_dir().exists(),
+        "a refused plan must not create state"
+    );
+}
+
+#[test]
+fn unknown_target_is_a_plan_error() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join("plans/lab.toml"))
+        .unwrap()
+        .replacen("target = \"2019-CU15\"", "target = \"2019-CU19\"", 1);
+    let plan = env.write_plan("future.toml", &text);
+    let run = env.run(&["report", plan.to_str().unwrap()]).expect_code(2);
+    assert!(
+        run.stderr.contains("'2019-CU19' is not in the catalogue"),
+        "{}",
+        run.stderr
+    );
 }

@@ -6,7 +6,9 @@ use crate::harness::Env;
 fn lab_plan_report_json_has_the_documented_fields_and_exits_0() {
     let env = Env::new();
     let plan = env.plan("lab.toml");
-    let run = env.run(&["report", plan.to_str().unwrap(), "--format", "json"]).expect_code(0);
+    let run = env
+        .run(&["report", plan.to_str().unwrap(), "--format", "json"])
+        .expect_code(0);
     let j = run.json();
     assert_eq!(j["target"]["name"], "Exchange Server 2019 CU15 Feb26SU");
     assert_eq!(j["target"]["build"], "15.2.1748.43");
@@ -26,8 +28,18 @@ fn lab_plan_report_json_has_the_documented_fields_and_exits_0() {
     assert_eq!(ex02["verdict"], "ready");
     assert_eq!(ex02["blockers"].as_array().unwrap().len(), 0, "{ex02:#}");
     let prereqs = ex02["prerequisites"].as_array().unwrap();
-    for name in [".NET Framework", "Visual C++ 2012", "Visual C++ 2013", "UCMA 4.0", "IIS URL Rewrite 2.1", "Windows Server"] {
-        let p = prereqs.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
+    for name in [
+        ".NET Framework",
+        "Visual C++ 2012",
+        "Visual C++ 2013",
+        "UCMA 4.0",
+        "IIS URL Rewrite 2.1",
+        "Windows Server",
+    ] {
+        let p = prereqs
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(p["ok"], true, "{p:#}");
         assert!(p["required"].is_string() && p["found"].is_string());
     }
@@ -40,21 +52,44 @@ fn lab_plan_report_json_has_the_documented_fields_and_exits_0() {
 fn blocked_plan_shows_all_three_verdicts_and_exits_3() {
     let env = Env::new();
     let plan = env.plan("lab-blocked.toml");
-    let run = env.run(&["report", plan.to_str().unwrap(), "--format", "json"]).expect_code(3);
+    let run = env
+        .run(&["report", plan.to_str().unwrap(), "--format", "json"])
+        .expect_code(3);
     let j = run.json();
     let verdicts: Vec<(String, String)> = j["servers"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["name"].as_str().unwrap().to_string(), s["verdict"].as_str().unwrap().to_string()))
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["verdict"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert!(verdicts.contains(&("EX01".into(), "up-to-date".into())), "{verdicts:?}");
-    assert!(verdicts.contains(&("EX02".into(), "ready".into())), "{verdicts:?}");
-    assert!(verdicts.contains(&("EX03".into(), "blocked".into())), "{verdicts:?}");
-    let ex03 = j["servers"].as_array().unwrap().iter().find(|s| s["name"] == "EX03").unwrap();
+    assert!(
+        verdicts.contains(&("EX01".into(), "up-to-date".into())),
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts.contains(&("EX02".into(), "ready".into())),
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts.contains(&("EX03".into(), "blocked".into())),
+        "{verdicts:?}"
+    );
+    let ex03 = j["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "EX03")
+        .unwrap();
     let blockers = ex03["blockers"].as_array().unwrap();
     assert!(
-        blockers.iter().any(|b| b.as_str().unwrap().contains(".NET Framework")),
+        blockers
+            .iter()
+            .any(|b| b.as_str().unwrap().contains(".NET Framework")),
         "{blockers:#?}"
     );
 }
@@ -65,13 +100,23 @@ fn every_format_renders_and_html_is_self_contained() {
     let plan = env.plan("lab-blocked.toml");
     for format in ["table", "markdown", "html", "json"] {
         let out = env.path().join(format!("report.{format}"));
-        env.run(&["report", plan.to_str().unwrap(), "--format", format, "--output", out.to_str().unwrap()])
-            .expect_code(3);
+        env.run(&[
+            "report",
+            plan.to_str().unwrap(),
+            "--format",
+            format,
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .expect_code(3);
         let text = std::fs::read_to_string(&out).unwrap();
         assert!(text.contains("EX03"), "{format} report lacks EX03");
         if format == "html" {
             for external in ["http://", "https://", "<link", "src=", "@import"] {
-                assert!(!text.contains(external), "html report references {external}");
+                assert!(
+                    !text.contains(external),
+                    "html report references {external}"
+                );
             }
         }
     }
@@ -83,5 +128,8 @@ fn table_is_the_default_format_and_plain_when_piped() {
     let plan = env.plan("lab.toml");
     let run = env.run(&["report", plan.to_str().unwrap()]).expect_code(0);
     assert!(run.stdout.contains("EX02"));
-    assert!(!run.stdout.contains('\u{1b}'), "colour codes in piped output");
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "colour codes in piped output"
+    );
 }
