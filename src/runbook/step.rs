@@ -1,0 +1,275 @@
+//! What a runbook step is: an id from the contract, and a reconcile loop
+//! (observe → decide → act → wait) run against one server through a
+//! `StepContext`. Steps never touch the journal or the terminal directly:
+//! they report what they changed and saw through `StepEvents`, and the
+//! scheduler journals it.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::exec::{ExecError, ExecOutput, Executor};
+use crate::journal::Change;
+use crate::plan::{Plan, Server};
+use crate::preflight::ResolvedTarget;
+use crate::ps::Script;
+
+/// The per-server steps, in the order they run. The ids are part of the
+/// user-facing contract (journal, status, `during = "EX02:setup"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StepId {
+    BackupConfig,
+    EnterMaintenance,
+    RebootBeforeSetup,
+    Setup,
+    SecurityUpdate,
+    RebootAfterSetup,
+    ExitMaintenance,
+    Redistribute,
+    Health,
+}
+
+impl StepId {
+    pub const ALL: [StepId; 9] = [
+        StepId::BackupConfig,
+        StepId::EnterMaintenance,
+        StepId::RebootBeforeSetup,
+        StepId::Setup,
+        StepId::SecurityUpdate,
+        StepId::RebootAfterSetup,
+        StepId::ExitMaintenance,
+        StepId::Redistribute,
+        StepId::Health,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            StepId::BackupConfig => "backup-config",
+            StepId::EnterMaintenance => "enter-maintenance",
+            StepId::RebootBeforeSetup => "reboot-before-setup",
+            StepId::Setup => "setup",
+            StepId::SecurityUpdate => "security-update",
+            StepId::RebootAfterSetup => "reboot-after-setup",
+            StepId::ExitMaintenance => "exit-maintenance",
+            StepId::Redistribute => "redistribute",
+            StepId::Health => "health",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<StepId> {
+        StepId::ALL.into_iter().find(|s| s.id() == id)
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// How a step ended well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// The step acted and the observation now says done.
+    Done { detail: String },
+    /// The observation said done before acting: nothing was changed.
+    AlreadyDone { detail: String },
+}
+
+impl StepOutcome {
+    pub fn detail(&self) -> &str {
+        match self {
+            StepOutcome::Done { detail } | StepOutcome::AlreadyDone { detail } => detail,
+        }
+    }
+}
+
+/// Why a step stopped. The message says what happened, where, and what to
+/// do next; the server is left in the state the message describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    pub kind: StepErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepErrorKind {
+    /// A command failed or the server reported a failure (setup's exit code…).
+    Failed,
+    /// A wait ran past its `[policy.timeouts]` limit.
+    Timeout,
+    /// The server could not be reached.
+    Unreachable,
+    /// A gate refused: taking this server down now would risk a database.
+    GateRefused,
+    /// The server answered something cu-roll cannot understand.
+    BadOutput,
+}
+
+impl StepError {
+    pub fn new(kind: StepErrorKind, message: impl Into<String>) -> Self {
+        StepError { kind, message: message.into() }
+    }
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(StepErrorKind::Failed, message)
+    }
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(StepErrorKind::Timeout, message)
+    }
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<ExecError> for StepError {
+    fn from(e: ExecError) -> Self {
+        let kind = match e {
+            ExecError::Unreachable { .. } | ExecError::Timeout { .. } => StepErrorKind::Unreachable,
+            _ => StepErrorKind::Failed,
+        };
+        StepError::new(kind, e.to_string())
+    }
+}
+
+impl From<crate::exchange::QueryError> for StepError {
+    fn from(e: crate::exchange::QueryError) -> Self {
+        match e {
+            crate::exchange::QueryError::Exec(x) => x.into(),
+            crate::exchange::QueryError::BadOutput { .. } => {
+                StepError::new(StepErrorKind::BadOutput, e.to_string())
+            }
+            crate::exchange::QueryError::ScriptFailed { .. } => StepError::failed(e.to_string()),
+        }
+    }
+}
+
+/// Where a step reports what it does; the scheduler journals `changed` and
+/// `observed` durably before the step goes on, and shows `progress`.
+pub trait StepEvents {
+    /// Record a change cu-roll made, *before* making it would be too late
+    /// to undo: call it right after the command that made it succeeded.
+    fn changed(&mut self, change: Change) -> Result<(), StepError>;
+    /// Record something found on the server (e.g. pre-existing state).
+    fn observed(&mut self, what: String) -> Result<(), StepError>;
+    /// A short progress message for the display (not journaled).
+    fn progress(&mut self, message: &str);
+}
+
+/// Time, as waits see it: real in production, fake in unit tests.
+pub trait Clock: Send + Sync {
+    fn sleep(&self, d: Duration);
+    fn now(&self) -> std::time::Instant;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+    fn now(&self) -> std::time::Instant {
+        std::time::Instant::now()
+    }
+}
+
+/// Everything a step may use.
+pub struct StepContext<'a> {
+    pub plan: &'a Plan,
+    pub target: &'a ResolvedTarget,
+    /// The server being rolled.
+    pub server: &'a Server,
+    /// The other members of its DAG, in plan order.
+    pub peers: Vec<&'a Server>,
+    pub exec: &'a dyn Executor,
+    pub clock: &'a dyn Clock,
+    pub events: &'a mut dyn StepEvents,
+    /// Changes cu-roll journaled for this server earlier in this rollout
+    /// (including before a crash): a step undoes only these.
+    pub prior_changes: Vec<Change>,
+}
+
+impl StepContext<'_> {
+    /// Runs a PowerShell script on the server being rolled.
+    pub fn run_ps(&self, script: &Script) -> Result<ExecOutput, StepError> {
+        Ok(self.exec.run_ps(self.server, script.text())?)
+    }
+
+    /// Runs a PowerShell script and fails the step when it exits non-zero,
+    /// quoting the server's first error line.
+    pub fn run_ps_ok(&self, script: &Script) -> Result<ExecOutput, StepError> {
+        let out = self.run_ps(script)?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(StepError::failed(format!(
+                "{} failed on {} (exit code {}): {}",
+                script.purpose,
+                self.server.name,
+                out.exit_code,
+                crate::exchange::first_error_line(&out.stderr)
+            )))
+        }
+    }
+
+    /// Polls `check` every `poll_interval` until it returns `Some`, or fails
+    /// with `what` after `timeout`.
+    pub fn wait_until<T>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut(&mut Self) -> Result<Option<T>, StepError>,
+    ) -> Result<T, StepError> {
+        let start = self.clock.now();
+        loop {
+            if let Some(v) = check(self)? {
+                return Ok(v);
+            }
+            if self.clock.now().duration_since(start) >= timeout {
+                return Err(StepError::timeout(format!(
+                    "{} on {}: still not done after {} (the [policy.timeouts] limit)",
+                    what,
+                    self.server.name,
+                    humantime::format_duration(timeout)
+                )));
+            }
+            self.clock.sleep(self.plan.policy.poll_interval);
+        }
+    }
+}
+
+/// One runbook step.
+pub trait Step: Send + Sync {
+    fn id(&self) -> StepId;
+
+    /// Whether this step applies to this rollout at all (e.g.
+    /// `security-update` only when the plan asks for one).
+    fn applies(&self, plan: &Plan, target: &ResolvedTarget) -> bool {
+        let _ = (plan, target);
+        true
+    }
+
+    /// Observe, decide, act, wait.
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError>;
+
+    /// Every script this step may send for `server`, in order, with a label
+    /// saying when it is sent (for `--dry-run`, snapshots and docs).
+    fn scripts(&self, plan: &Plan, target: &ResolvedTarget, server: &Server, peers: &[&Server]) -> Vec<PlannedCommand>;
+}
+
+/// A command a step may send, for dry-run output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedCommand {
+    /// When it is sent, e.g. `if HubTransport is not yet Draining`.
+    pub when: String,
+    pub command: PlannedText,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlannedText {
+    PowerShell(Script),
+    /// A cmd.exe command line.
+    Cmd(String),
+}
