@@ -20,11 +20,22 @@ pub(crate) struct Args<'t> {
 }
 
 impl Interp<'_> {
-    pub fn run_command(&mut self, n: Node, s: &Src, input: Vec<Value>, piped: bool) -> R<Vec<Value>> {
+    pub fn run_command(
+        &mut self,
+        n: Node,
+        s: &Src,
+        input: Vec<Value>,
+        piped: bool,
+    ) -> R<Vec<Value>> {
         let kids = named(n);
-        let op = kids.iter().find(|k| k.kind() == "command_invokation_operator").map(|k| text(*k, &s.src).to_string());
+        let op = kids
+            .iter()
+            .find(|k| k.kind() == "command_invokation_operator")
+            .map(|k| text(*k, &s.src).to_string());
         let Some(name_node) = n.child_by_field_name("command_name").or_else(|| {
-            kids.iter().copied().find(|k| k.kind() == "command_name" || k.kind() == "command_name_expr")
+            kids.iter()
+                .copied()
+                .find(|k| k.kind() == "command_name" || k.kind() == "command_name_expr")
         }) else {
             return Err(unsupported("this command form", n, &s.src));
         };
@@ -81,15 +92,25 @@ impl Interp<'_> {
             return Err(unsupported("dot-sourcing", target, &s.src));
         }
         let expr = named(target).first().copied().unwrap_or(target);
-        let v = if target.kind() == "command_name" { Value::str(text(target, &s.src)) } else { self.eval(expr, s)? };
+        let v = if target.kind() == "command_name" {
+            Value::str(text(target, &s.src))
+        } else {
+            self.eval(expr, s)?
+        };
         match v {
             Value::ScriptBlock(b) => {
-                if elements.is_some_and(|e| named(e).iter().any(|k| k.kind() != "command_argument_sep")) {
+                if elements
+                    .is_some_and(|e| named(e).iter().any(|k| k.kind() != "command_argument_sep"))
+                {
                     return Err(unsupported("arguments to a script block", target, &s.src));
                 }
                 // A script block runs in a child scope: its assignments do not leak.
                 let saved = self.vars.clone();
-                let under = if input.is_empty() { None } else { Some(super::eval::collapse(input)) };
+                let under = if input.is_empty() {
+                    None
+                } else {
+                    Some(super::eval::collapse(input))
+                };
                 let r = self.invoke_block(&b, under, target, s);
                 self.vars = saved;
                 r
@@ -111,13 +132,28 @@ impl Interp<'_> {
 
     /// Collects the arguments. `-Name:value` always binds the value;
     /// `-Name value` binds it unless the spec says `Name` is a switch.
-    pub fn build_args<'t>(&mut self, elements: Option<Node<'t>>, s: &Src, spec: Option<&CmdletSpec>) -> R<Args<'t>> {
-        let mut out = Args { args: Vec::new(), params: Vec::new(), errors_to_null: false };
-        let Some(elements) = elements else { return Ok(out) };
+    pub fn build_args<'t>(
+        &mut self,
+        elements: Option<Node<'t>>,
+        s: &Src,
+        spec: Option<&CmdletSpec>,
+    ) -> R<Args<'t>> {
+        let mut out = Args {
+            args: Vec::new(),
+            params: Vec::new(),
+            errors_to_null: false,
+        };
+        let Some(elements) = elements else {
+            return Ok(out);
+        };
         let mut pending: Option<String> = None;
         let mut colon = false;
+        let mut comma = false;
         for el in all(elements) {
             match el.kind() {
+                // `Name, @{…}`: the grammar leaves the comma between two
+                // arguments; PowerShell makes one array argument of them.
+                "," => comma = true,
                 "command_argument_sep" => {
                     if text(el, &s.src).contains(':') {
                         colon = true;
@@ -125,7 +161,10 @@ impl Interp<'_> {
                 }
                 "command_parameter" => {
                     if let Some(p) = pending.take() {
-                        out.args.push(Argument::Named { name: p, value: None });
+                        out.args.push(Argument::Named {
+                            name: p,
+                            value: None,
+                        });
                     }
                     let t = text(el, &s.src).trim_start_matches('-');
                     colon = t.ends_with(':');
@@ -134,7 +173,10 @@ impl Interp<'_> {
                     pending = Some(name);
                 }
                 k if k.contains("redirection") => {
-                    let t: String = text(el, &s.src).chars().filter(|c| !c.is_whitespace()).collect();
+                    let t: String = text(el, &s.src)
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect();
                     if t.eq_ignore_ascii_case("2>$null") {
                         out.errors_to_null = true;
                     } else {
@@ -144,12 +186,33 @@ impl Interp<'_> {
                 _ if !el.is_named() => {}
                 _ => {
                     let v = self.eval_argument(el, s)?;
+                    if std::mem::take(&mut comma) {
+                        if let Some(
+                            Argument::Positional(prev)
+                            | Argument::Named {
+                                value: Some(prev), ..
+                            },
+                        ) = out.args.last_mut()
+                        {
+                            let mut items =
+                                super::eval::unroll(std::mem::replace(prev, Value::Null));
+                            items.push(v);
+                            *prev = Value::Array(items);
+                            continue;
+                        }
+                    }
                     match pending.take() {
                         Some(p) if colon || !is_switch(spec, &p) => {
-                            out.args.push(Argument::Named { name: p, value: Some(v) });
+                            out.args.push(Argument::Named {
+                                name: p,
+                                value: Some(v),
+                            });
                         }
                         Some(p) => {
-                            out.args.push(Argument::Named { name: p, value: None });
+                            out.args.push(Argument::Named {
+                                name: p,
+                                value: None,
+                            });
                             out.args.push(Argument::Positional(v));
                         }
                         None => out.args.push(Argument::Positional(v)),
@@ -159,7 +222,10 @@ impl Interp<'_> {
             }
         }
         if let Some(p) = pending {
-            out.args.push(Argument::Named { name: p, value: None });
+            out.args.push(Argument::Named {
+                name: p,
+                value: None,
+            });
         }
         Ok(out)
     }
@@ -177,7 +243,11 @@ impl Interp<'_> {
     /// `2>$null` silences the error stream too.
     fn error_action_of(&self, a: &Args) -> String {
         for arg in &a.args {
-            if let Argument::Named { name, value: Some(v) } = arg {
+            if let Argument::Named {
+                name,
+                value: Some(v),
+            } = arg
+            {
                 let l = name.to_ascii_lowercase();
                 if l == "ea" || (l.len() >= 2 && "erroraction".starts_with(&l)) {
                     return super::convert::to_ps_string(v).to_ascii_lowercase();
@@ -196,7 +266,11 @@ impl Interp<'_> {
             "stop" => Err(Flow::error(e.terminating(), Some(pos), Scope::Script)),
             "silentlycontinue" | "ignore" => Ok(()),
             _ => {
-                self.write_error(RtError { err: e, pos: Some(pos), scope: Scope::Statement });
+                self.write_error(RtError {
+                    err: e,
+                    pos: Some(pos),
+                    scope: Scope::Statement,
+                });
                 Ok(())
             }
         }
@@ -207,17 +281,26 @@ fn is_switch(spec: Option<&CmdletSpec>, name: &str) -> bool {
     let Some(spec) = spec else {
         // Without a spec only the ShouldProcess pair and the common
         // switches are known to take no value.
-        return ["whatif", "confirm", "verbose", "debug"].contains(&name.to_ascii_lowercase().as_str());
+        return ["whatif", "confirm", "verbose", "debug"]
+            .contains(&name.to_ascii_lowercase().as_str());
     };
     let l = name.to_ascii_lowercase();
-    let exact = spec.params.iter().find(|p| p.name.eq_ignore_ascii_case(&l) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(&l)));
+    let exact = spec.params.iter().find(|p| {
+        p.name.eq_ignore_ascii_case(&l) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(&l))
+    });
     let found = exact.or_else(|| {
-        let m: Vec<_> = spec.params.iter().filter(|p| p.name.to_ascii_lowercase().starts_with(&l)).collect();
+        let m: Vec<_> = spec
+            .params
+            .iter()
+            .filter(|p| p.name.to_ascii_lowercase().starts_with(&l))
+            .collect();
         (m.len() == 1).then(|| m[0])
     });
     match found {
         Some(p) => p.kind == ParamKind::Switch,
-        None => ["whatif", "confirm", "verbose", "debug"].iter().any(|c| c.starts_with(&l)),
+        None => ["whatif", "confirm", "verbose", "debug"]
+            .iter()
+            .any(|c| c.starts_with(&l)),
     }
 }
 
@@ -227,12 +310,16 @@ pub(crate) fn error_position(e: &PsError, name_node: Node, a: &Args, whole: Node
     if e.fully_qualified_error_id == "CommandNotFoundException" {
         return Pos::of(name_node, &s.src);
     }
-    if e.fully_qualified_error_id.starts_with("NamedParameterNotFound")
+    if e.fully_qualified_error_id
+        .starts_with("NamedParameterNotFound")
         || e.fully_qualified_error_id.starts_with("AmbiguousParameter")
         || e.fully_qualified_error_id.starts_with("MissingArgument")
     {
         if let Some((_, node)) = a.params.iter().find(|(p, _)| {
-            e.message.contains(&format!("'{p}'")) || e.message.to_ascii_lowercase().contains(&format!("'{}'", p.to_ascii_lowercase()))
+            e.message.contains(&format!("'{p}'"))
+                || e.message
+                    .to_ascii_lowercase()
+                    .contains(&format!("'{}'", p.to_ascii_lowercase()))
         }) {
             return Pos::of(*node, &s.src);
         }

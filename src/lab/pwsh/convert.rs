@@ -19,7 +19,11 @@ pub fn to_ps_string(v: &Value) -> String {
         Value::Object(o) => match &o.display {
             Some(d) => d.clone(),
             // A PSCustomObject converts to `@{a=1; b=System.Object[]}`.
-            None if o.type_names.first().is_some_and(|t| t.ends_with("PSCustomObject")) => {
+            None if o
+                .type_names
+                .first()
+                .is_some_and(|t| t.ends_with("PSCustomObject")) =>
+            {
                 let inner = o
                     .props
                     .iter()
@@ -49,7 +53,11 @@ pub fn format_double(d: f64) -> String {
         return "NaN".into();
     }
     if d.is_infinite() {
-        return if d > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if d > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     let a = d.abs();
     if a != 0.0 && !(1e-5..1e15).contains(&a) {

@@ -15,14 +15,35 @@ pub fn format_general(ms: i64) -> String {
 /// Round-trip format `yyyy-MM-ddTHH:mm:ss.fffffffZ` (`.ToString('o')` on a UTC DateTime).
 pub fn format_roundtrip(ms: i64) -> String {
     let (y, mo, d, h, mi, s, milli) = civil(ms);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z", milli * 10_000)
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z",
+        milli * 10_000
+    )
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
-const DAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
+const DAYS: [&str; 7] = [
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+];
 
 /// The day of the week's name (1970-01-01 was a Thursday).
 pub fn day_of_week(ms: i64) -> &'static str {
@@ -59,7 +80,11 @@ pub fn format_custom(ms: i64, f: &str) -> String {
             run += 1;
         }
         match c {
-            'y' => out.push_str(&if run <= 2 { format!("{:02}", y % 100) } else { format!("{y:0run$}") }),
+            'y' => out.push_str(&if run <= 2 {
+                format!("{:02}", y % 100)
+            } else {
+                format!("{y:0run$}")
+            }),
             'M' => out.push_str(&match run {
                 1 => mo.to_string(),
                 2 => format!("{mo:02}"),
@@ -72,20 +97,43 @@ pub fn format_custom(ms: i64, f: &str) -> String {
                 3 => day_of_week(ms)[..3].to_string(),
                 _ => day_of_week(ms).to_string(),
             }),
-            'H' => out.push_str(&if run == 1 { h.to_string() } else { format!("{h:02}") }),
+            'H' => out.push_str(&if run == 1 {
+                h.to_string()
+            } else {
+                format!("{h:02}")
+            }),
             'h' => {
                 let h12 = if h % 12 == 0 { 12 } else { h % 12 };
-                out.push_str(&if run == 1 { h12.to_string() } else { format!("{h12:02}") });
+                out.push_str(&if run == 1 {
+                    h12.to_string()
+                } else {
+                    format!("{h12:02}")
+                });
             }
-            'm' => out.push_str(&if run == 1 { mi.to_string() } else { format!("{mi:02}") }),
-            's' => out.push_str(&if run == 1 { s.to_string() } else { format!("{s:02}") }),
+            'm' => out.push_str(&if run == 1 {
+                mi.to_string()
+            } else {
+                format!("{mi:02}")
+            }),
+            's' => out.push_str(&if run == 1 {
+                s.to_string()
+            } else {
+                format!("{s:02}")
+            }),
             'f' | 'F' => {
                 let frac = format!("{:07}", milli * 10_000);
                 out.push_str(&frac[..run.min(7)]);
             }
-            't' => out.push_str(if h < 12 { &"AM"[..run.min(2)] } else { &"PM"[..run.min(2)] }),
+            't' => out.push_str(if h < 12 {
+                &"AM"[..run.min(2)]
+            } else {
+                &"PM"[..run.min(2)]
+            }),
             '\'' | '"' => {
-                let end = chars[i + 1..].iter().position(|x| *x == c).map_or(chars.len(), |p| i + 1 + p);
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|x| *x == c)
+                    .map_or(chars.len(), |p| i + 1 + p);
                 out.extend(&chars[i + 1..end]);
                 i = end + 1;
                 continue;
@@ -131,8 +179,17 @@ mod tests {
     fn formats_a_known_instant() {
         // 2021-09-28T17:32:01.807Z, the timestamp in the CSS-Exchange capture.
         assert_eq!(format_general(1_632_850_321_807), "9/28/2021 5:32:01 PM");
-        assert_eq!(format_roundtrip(1_632_850_321_807), "2021-09-28T17:32:01.8070000Z");
-        assert_eq!(format_custom(1_632_850_321_807, "yyyy-MM-dd HH:mm"), "2021-09-28 17:32");
-        assert_eq!(format_long(1_632_850_321_807), "Tuesday, September 28, 2021 5:32:01 PM");
+        assert_eq!(
+            format_roundtrip(1_632_850_321_807),
+            "2021-09-28T17:32:01.8070000Z"
+        );
+        assert_eq!(
+            format_custom(1_632_850_321_807, "yyyy-MM-dd HH:mm"),
+            "2021-09-28 17:32"
+        );
+        assert_eq!(
+            format_long(1_632_850_321_807),
+            "Tuesday, September 28, 2021 5:32:01 PM"
+        );
     }
 }

@@ -20,7 +20,12 @@ pub(crate) struct Pos {
 impl Pos {
     pub fn of(n: Node, src: &str) -> Pos {
         let start = n.start_position();
-        let line_text = src.lines().nth(start.row).unwrap_or("").trim_end_matches('\r').to_string();
+        let line_text = src
+            .lines()
+            .nth(start.row)
+            .unwrap_or("")
+            .trim_end_matches('\r')
+            .to_string();
         let col_chars = line_text
             .get(..start.column.min(line_text.len()))
             .map_or(0, |s| s.chars().count());
@@ -82,8 +87,18 @@ pub(crate) fn unsupported(what: &str, n: Node, src: &str) -> Flow {
 }
 
 /// A runtime error raised by the language itself (bad cast, bad index …).
-pub(crate) fn runtime(category: ErrorCategory, id: &str, msg: impl Into<String>, n: Node, src: &str) -> Flow {
-    Flow::error(PsError::new(category, id, msg).terminating(), Some(Pos::of(n, src)), Scope::Statement)
+pub(crate) fn runtime(
+    category: ErrorCategory,
+    id: &str,
+    msg: impl Into<String>,
+    n: Node,
+    src: &str,
+) -> Flow {
+    Flow::error(
+        PsError::new(category, id, msg).terminating(),
+        Some(Pos::of(n, src)),
+        Scope::Statement,
+    )
 }
 
 /// The .NET exception type shown after CategoryInfo, derived from the
@@ -92,8 +107,12 @@ fn exception_name(e: &PsError) -> String {
     let id = e.fully_qualified_error_id.split(',').next().unwrap_or("");
     match id {
         "CommandNotFoundException" => "CommandNotFoundException".into(),
-        "NamedParameterNotFound" | "ParameterAlreadyBound" | "AmbiguousParameter" | "MissingArgument"
-        | "PositionalParameterNotFound" | "CannotConvertArgument" => "ParameterBindingException".into(),
+        "NamedParameterNotFound"
+        | "ParameterAlreadyBound"
+        | "AmbiguousParameter"
+        | "MissingArgument"
+        | "PositionalParameterNotFound"
+        | "CannotConvertArgument" => "ParameterBindingException".into(),
         "HostFunctionNotImplemented" => "PSInvalidOperationException".into(),
         "LabNotSupported" => "NotSupportedException".into(),
         "Microsoft.PowerShell.Commands.WriteErrorException" => "WriteErrorException".into(),
@@ -114,7 +133,11 @@ pub(crate) fn render(e: &RtError) -> String {
         let avail = p.line_text.chars().count().saturating_sub(p.col - 1).max(1);
         s.push_str(&format!("At line:{} char:{}\r\n", p.line, p.col));
         s.push_str(&format!("+ {}\r\n", p.line_text));
-        s.push_str(&format!("+ {}{}\r\n", " ".repeat(p.col - 1), "~".repeat(p.len.min(avail))));
+        s.push_str(&format!(
+            "+ {}{}\r\n",
+            " ".repeat(p.col - 1),
+            "~".repeat(p.len.min(avail))
+        ));
     }
     let activity = if err.fully_qualified_error_id == "CommandNotFoundException" {
         String::new()
@@ -128,6 +151,9 @@ pub(crate) fn render(e: &RtError) -> String {
         activity,
         exception_name(err)
     ));
-    s.push_str(&format!("    + FullyQualifiedErrorId : {}\r\n", err.fully_qualified_error_id));
+    s.push_str(&format!(
+        "    + FullyQualifiedErrorId : {}\r\n",
+        err.fully_qualified_error_id
+    ));
     s
 }

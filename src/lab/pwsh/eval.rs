@@ -36,11 +36,21 @@ impl<'h> Interp<'h> {
         vars.insert("progresspreference".into(), Value::str("Continue"));
         vars.insert("confirmpreference".into(), Value::str("High"));
         vars.insert("psversiontable".into(), ps_version_table());
-        Interp { host, vars, stdout: String::new(), stderr: String::new(), blocks: HashMap::new(), try_depth: 0 }
+        Interp {
+            host,
+            vars,
+            stdout: String::new(),
+            stderr: String::new(),
+            blocks: HashMap::new(),
+            try_depth: 0,
+        }
     }
 
     pub fn get_var(&self, name: &str) -> Value {
-        self.vars.get(&name.to_ascii_lowercase()).cloned().unwrap_or(Value::Null)
+        self.vars
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     pub fn set_var(&mut self, name: &str, v: Value) {
@@ -63,7 +73,13 @@ impl<'h> Interp<'h> {
         let root = s.tree.root_node();
         let stmts: Vec<Node> = named(root)
             .into_iter()
-            .flat_map(|n| if n.kind() == "statement_list" { named(n) } else { vec![n] })
+            .flat_map(|n| {
+                if n.kind() == "statement_list" {
+                    named(n)
+                } else {
+                    vec![n]
+                }
+            })
             .collect();
         for st in stmts {
             let mut out = Vec::new();
@@ -95,7 +111,9 @@ impl<'h> Interp<'h> {
     fn exec_statement_handled(&mut self, st: Node, s: &Src, out: &mut Vec<Value>) -> R<()> {
         match self.exec_statement(st, s, out) {
             Err(Flow::Err(e))
-                if e.scope == Scope::Statement && self.try_depth == 0 && self.error_preference() != "stop" =>
+                if e.scope == Scope::Statement
+                    && self.try_depth == 0
+                    && self.error_preference() != "stop" =>
             {
                 self.write_error(*e);
                 Ok(())
@@ -119,7 +137,11 @@ impl<'h> Interp<'h> {
             "switch_statement" => Err(unsupported("switch statements", n, s.src.as_str())),
             "do_statement" => Err(unsupported("do loops", n, s.src.as_str())),
             "ERROR" => Err(parse_error(n, s)),
-            other => Err(unsupported(&format!("'{other}' statements"), n, s.src.as_str())),
+            other => Err(unsupported(
+                &format!("'{other}' statements"),
+                n,
+                s.src.as_str(),
+            )),
         }
     }
 
@@ -127,7 +149,9 @@ impl<'h> Interp<'h> {
     /// pipeline's output is written (arrays unrolled one level).
     fn exec_pipeline_statement(&mut self, n: Node, s: &Src, out: &mut Vec<Value>) -> R<()> {
         let inner = named(n);
-        let Some(first) = inner.first().copied() else { return Ok(()) };
+        let Some(first) = inner.first().copied() else {
+            return Ok(());
+        };
         if first.kind() == "assignment_expression" {
             return self.exec_assignment(first, s);
         }
@@ -155,8 +179,12 @@ impl<'h> Interp<'h> {
                 "command" => {
                     items = self.run_command(el, s, items, !first)?;
                 }
-                "pipeline_chain_tail" => return Err(unsupported("'&&'/'||' pipeline chains", el, &s.src)),
-                "redirection" | "redirections" => return Err(unsupported("redirections", el, &s.src)),
+                "pipeline_chain_tail" => {
+                    return Err(unsupported("'&&'/'||' pipeline chains", el, &s.src))
+                }
+                "redirection" | "redirections" => {
+                    return Err(unsupported("redirections", el, &s.src))
+                }
                 _ if first => items = unroll(self.eval(el, s)?),
                 _ => return Err(unsupported("an expression after '|'", el, &s.src)),
             }
@@ -169,7 +197,11 @@ impl<'h> Interp<'h> {
     /// entry): a lone expression keeps its value (`@(1)` stays an array);
     /// command output collapses to `$null`, the single item, or an array.
     pub fn eval_pipeline_value(&mut self, n: Node, s: &Src) -> R<Value> {
-        let n = if n.kind() == "pipeline" { named(n).first().copied().unwrap_or(n) } else { n };
+        let n = if n.kind() == "pipeline" {
+            named(n).first().copied().unwrap_or(n)
+        } else {
+            n
+        };
         if n.kind() == "assignment_expression" {
             self.exec_assignment(n, s)?;
             return Ok(Value::Null);
@@ -189,8 +221,12 @@ impl<'h> Interp<'h> {
         let (Some(lhs), Some(op)) = (kids.first(), kids.get(1)) else {
             return Err(unsupported("this assignment", n, &s.src));
         };
-        let rhs = n.child_by_field_name("value").or_else(|| kids.get(2).copied());
-        let Some(rhs) = rhs else { return Err(unsupported("this assignment", n, &s.src)) };
+        let rhs = n
+            .child_by_field_name("value")
+            .or_else(|| kids.get(2).copied());
+        let Some(rhs) = rhs else {
+            return Err(unsupported("this assignment", n, &s.src));
+        };
         let op = text(*op, &s.src).trim().to_string();
         let target = unwrap(*lhs);
         let mut value = self.eval_pipeline_value(rhs, s)?;
@@ -238,7 +274,10 @@ impl<'h> Interp<'h> {
                         super::errors::runtime(
                             ErrorCategory::InvalidOperation,
                             "PropertyAssignmentException",
-                            format!("The property '{}' cannot be found on this object.", to_ps_string(&key)),
+                            format!(
+                                "The property '{}' cannot be found on this object.",
+                                to_ps_string(&key)
+                            ),
                             target,
                             &s.src,
                         )
@@ -252,23 +291,35 @@ impl<'h> Interp<'h> {
 
     fn exec_block(&mut self, n: Node, s: &Src, out: &mut Vec<Value>) -> R<()> {
         // statement_block: '{' statement_list? '}'
-        match n.child_by_field_name("statement_list").or_else(|| named(n).into_iter().find(|k| k.kind() == "statement_list")) {
+        match n
+            .child_by_field_name("statement_list")
+            .or_else(|| named(n).into_iter().find(|k| k.kind() == "statement_list"))
+        {
             Some(l) => self.exec_list(l, s, out),
             None => Ok(()),
         }
     }
 
     fn exec_if(&mut self, n: Node, s: &Src, out: &mut Vec<Value>) -> R<()> {
-        let cond = n.child_by_field_name("condition").ok_or_else(|| unsupported("this if", n, &s.src))?;
-        let blocks: Vec<Node> = named(n).into_iter().filter(|k| k.kind() == "statement_block").collect();
+        let cond = n
+            .child_by_field_name("condition")
+            .ok_or_else(|| unsupported("this if", n, &s.src))?;
+        let blocks: Vec<Node> = named(n)
+            .into_iter()
+            .filter(|k| k.kind() == "statement_block")
+            .collect();
         if self.eval_pipeline_value(cond, s)?.is_truthy() {
             return self.exec_block(blocks[0], s, out);
         }
         if let Some(elifs) = n.child_by_field_name("elseif_clauses") {
             for clause in named(elifs) {
-                let c = clause.child_by_field_name("condition").ok_or_else(|| unsupported("this elseif", clause, &s.src))?;
+                let c = clause
+                    .child_by_field_name("condition")
+                    .ok_or_else(|| unsupported("this elseif", clause, &s.src))?;
                 if self.eval_pipeline_value(c, s)?.is_truthy() {
-                    let b = named(clause).into_iter().find(|k| k.kind() == "statement_block");
+                    let b = named(clause)
+                        .into_iter()
+                        .find(|k| k.kind() == "statement_block");
                     return b.map_or(Ok(()), |b| self.exec_block(b, s, out));
                 }
             }
@@ -314,7 +365,9 @@ impl<'h> Interp<'h> {
 
     fn exec_for(&mut self, n: Node, s: &Src, out: &mut Vec<Value>) -> R<()> {
         let body = named(n).into_iter().find(|k| k.kind() == "statement_block");
-        let Some(body) = body else { return Err(unsupported("this for form", n, &s.src)) };
+        let Some(body) = body else {
+            return Err(unsupported("this for form", n, &s.src));
+        };
         if let Some(init) = n.child_by_field_name("for_initializer") {
             self.exec_list(init, s, &mut Vec::new())?;
         }
@@ -336,9 +389,13 @@ impl<'h> Interp<'h> {
     }
 
     fn exec_while(&mut self, n: Node, s: &Src, out: &mut Vec<Value>) -> R<()> {
-        let cond = n.child_by_field_name("condition").ok_or_else(|| unsupported("this while", n, &s.src))?;
+        let cond = n
+            .child_by_field_name("condition")
+            .ok_or_else(|| unsupported("this while", n, &s.src))?;
         let body = named(n).into_iter().find(|k| k.kind() == "statement_block");
-        let Some(body) = body else { return Err(unsupported("this while", n, &s.src)) };
+        let Some(body) = body else {
+            return Err(unsupported("this while", n, &s.src));
+        };
         let cond = named(cond).first().copied().unwrap_or(cond);
         while self.eval_pipeline_value(cond, s)?.is_truthy() {
             if !self.loop_body(body, s, out)? {
@@ -351,7 +408,9 @@ impl<'h> Interp<'h> {
     fn exec_try(&mut self, n: Node, s: &Src, out: &mut Vec<Value>) -> R<()> {
         let kids = named(n);
         let body = kids.iter().find(|k| k.kind() == "statement_block").copied();
-        let Some(body) = body else { return Err(unsupported("this try", n, &s.src)) };
+        let Some(body) = body else {
+            return Err(unsupported("this try", n, &s.src));
+        };
         self.try_depth += 1;
         let r = self.exec_block(body, s, out);
         self.try_depth -= 1;
@@ -360,7 +419,9 @@ impl<'h> Interp<'h> {
                 Some(catches) => {
                     // Type filters are not evaluated: the first clause catches.
                     let clause = named(*catches)[0];
-                    let block = named(clause).into_iter().find(|k| k.kind() == "statement_block");
+                    let block = named(clause)
+                        .into_iter()
+                        .find(|k| k.kind() == "statement_block");
                     let saved = self.get_var("_");
                     let record = error_record(&e);
                     self.set_var("_", record.clone());
@@ -375,7 +436,10 @@ impl<'h> Interp<'h> {
             other => other,
         };
         if let Some(fin) = kids.iter().find(|k| k.kind() == "finally_clause") {
-            if let Some(b) = named(*fin).into_iter().find(|k| k.kind() == "statement_block") {
+            if let Some(b) = named(*fin)
+                .into_iter()
+                .find(|k| k.kind() == "statement_block")
+            {
                 let fr = self.exec_block(b, s, out);
                 if fr.is_err() {
                     r = fr;
@@ -386,7 +450,10 @@ impl<'h> Interp<'h> {
     }
 
     fn exec_flow(&mut self, n: Node, s: &Src, out: &mut Vec<Value>) -> R<()> {
-        let kw = all(n).first().map(|k| text(*k, &s.src).to_ascii_lowercase()).unwrap_or_default();
+        let kw = all(n)
+            .first()
+            .map(|k| text(*k, &s.src).to_ascii_lowercase())
+            .unwrap_or_default();
         let arg = named(n).into_iter().find(|k| k.kind() == "pipeline");
         match kw.as_str() {
             "break" => Err(Flow::Break),
@@ -417,12 +484,23 @@ impl<'h> Interp<'h> {
 
     /// Runs a script block value with `$_` bound (Where-Object, ForEach-Object,
     /// calculated properties, `& { }`); returns its output.
-    pub fn invoke_block(&mut self, block: &str, under: Option<Value>, at: Node, s: &Src) -> R<Vec<Value>> {
+    pub fn invoke_block(
+        &mut self,
+        block: &str,
+        under: Option<Value>,
+        at: Node,
+        s: &Src,
+    ) -> R<Vec<Value>> {
         let (bs, start, end) = match self.blocks.get(block) {
             Some(b) => b.clone(),
             None => {
-                let inner = block.trim().trim_start_matches('{').trim_end_matches('}').to_string();
-                let p = parse(&inner).ok_or_else(|| unsupported("this script block", at, &s.src))?;
+                let inner = block
+                    .trim()
+                    .trim_start_matches('{')
+                    .trim_end_matches('}')
+                    .to_string();
+                let p =
+                    parse(&inner).ok_or_else(|| unsupported("this script block", at, &s.src))?;
                 let len = p.src.len();
                 (Rc::new(p), 0, len)
             }
@@ -436,7 +514,9 @@ impl<'h> Interp<'h> {
                 None => break,
             }
         }
-        let saved = under.as_ref().map(|_| (self.get_var("_"), self.get_var("PSItem")));
+        let saved = under
+            .as_ref()
+            .map(|_| (self.get_var("_"), self.get_var("PSItem")));
         if let Some(u) = &under {
             self.set_var("_", u.clone());
             self.set_var("PSItem", u.clone());
@@ -459,7 +539,9 @@ impl<'h> Interp<'h> {
                 "script_block" | "script_block_body" => self.exec_script_block(k, s, out)?,
                 "statement_list" => self.exec_list(k, s, out)?,
                 "param_block" => return Err(unsupported("param blocks", k, &s.src)),
-                "named_block_list" => return Err(unsupported("begin/process/end blocks", k, &s.src)),
+                "named_block_list" => {
+                    return Err(unsupported("begin/process/end blocks", k, &s.src))
+                }
                 _ => self.exec_statement_handled(k, s, out)?,
             }
         }
@@ -467,7 +549,13 @@ impl<'h> Interp<'h> {
     }
 
     pub fn op_error(&self, msg: String, n: Node, s: &Src) -> Flow {
-        super::errors::runtime(ErrorCategory::InvalidOperation, "RuntimeException", msg, n, &s.src)
+        super::errors::runtime(
+            ErrorCategory::InvalidOperation,
+            "RuntimeException",
+            msg,
+            n,
+            &s.src,
+        )
     }
 }
 
@@ -476,7 +564,10 @@ fn parse_error(n: Node, s: &Src) -> Flow {
     let err = PsError::new(
         ErrorCategory::ParserError,
         "UnexpectedToken",
-        format!("Unexpected token '{}' in expression or statement.", text(n, &s.src).trim()),
+        format!(
+            "Unexpected token '{}' in expression or statement.",
+            text(n, &s.src).trim()
+        ),
     );
     Flow::error(err, Some(Pos::of(n, &s.src)), Scope::Script)
 }
@@ -486,10 +577,20 @@ fn parse_error(n: Node, s: &Src) -> Flow {
 fn throw_error(v: Value, pos: Pos) -> Flow {
     if let Value::Object(o) = &v {
         if o.type_names.first().is_some_and(|t| t == ERROR_RECORD) {
-            let msg = o.get("Exception").and_then(|e| e.property("Message")).map(|m| to_ps_string(&m)).unwrap_or_default();
-            let id = o.get("FullyQualifiedErrorId").map(to_ps_string).unwrap_or_default();
+            let msg = o
+                .get("Exception")
+                .and_then(|e| e.property("Message"))
+                .map(|m| to_ps_string(&m))
+                .unwrap_or_default();
+            let id = o
+                .get("FullyQualifiedErrorId")
+                .map(to_ps_string)
+                .unwrap_or_default();
             let mut err = PsError::new(ErrorCategory::OperationStopped, &id, msg).terminating();
-            err.target = o.get("TargetObject").map(to_ps_string).filter(|t| !t.is_empty());
+            err.target = o
+                .get("TargetObject")
+                .map(to_ps_string)
+                .filter(|t| !t.is_empty());
             return Flow::error(err, Some(pos), Scope::Script);
         }
     }
@@ -518,12 +619,24 @@ pub(crate) fn error_record(e: &RtError) -> Value {
         ));
     let mut rec = PsObject::new(ERROR_RECORD)
         .with("Exception", ex)
-        .with("FullyQualifiedErrorId", e.err.fully_qualified_error_id.as_str())
+        .with(
+            "FullyQualifiedErrorId",
+            e.err.fully_qualified_error_id.as_str(),
+        )
         .with("CategoryInfo", cat)
-        .with("TargetObject", e.err.target.clone().map(|t| t.split(':').next().unwrap_or("").to_string()))
+        .with(
+            "TargetObject",
+            e.err
+                .target
+                .clone()
+                .map(|t| t.split(':').next().unwrap_or("").to_string()),
+        )
         .display(e.err.message.clone());
     if let Some(p) = &e.pos {
-        rec = rec.with("ScriptStackTrace", format!("at <ScriptBlock>, <No file>: line {}", p.line));
+        rec = rec.with(
+            "ScriptStackTrace",
+            format!("at <ScriptBlock>, <No file>: line {}", p.line),
+        );
     }
     Value::object(rec)
 }
@@ -549,7 +662,10 @@ pub(crate) fn collapse(mut items: Vec<Value>) -> Value {
 /// `$x`, `${x}`, `$script:x` → `x` (scopes are not modelled).
 pub(crate) fn var_name(t: &str) -> String {
     let t = t.trim_start_matches('$');
-    let t = t.strip_prefix('{').and_then(|x| x.strip_suffix('}')).unwrap_or(t);
+    let t = t
+        .strip_prefix('{')
+        .and_then(|x| x.strip_suffix('}'))
+        .unwrap_or(t);
     for scope in ["script:", "global:", "local:", "private:", "using:"] {
         if t.len() > scope.len() && t[..scope.len()].eq_ignore_ascii_case(scope) {
             return t[scope.len()..].to_string();
@@ -566,7 +682,9 @@ fn is_silent(chain: Node, src: &str) -> bool {
     }
     let e = unwrap(els[0]);
     match e.kind() {
-        "post_increment_expression" | "post_decrement_expression" | "pre_increment_expression"
+        "post_increment_expression"
+        | "post_decrement_expression"
+        | "pre_increment_expression"
         | "pre_decrement_expression" => true,
         "expression_with_unary_operator" | "cast_expression" => {
             let cast = if e.kind() == "cast_expression" {

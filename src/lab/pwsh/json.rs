@@ -28,7 +28,10 @@ enum J {
 /// all (no input, or only `$null`s: `ProcessRecord` skips null input).
 /// Several inputs become one array at depth 0; one input is serialised bare.
 pub fn convert_to_json(inputs: &[Value], depth: i64, compress: bool) -> Option<String> {
-    let inputs: Vec<&Value> = inputs.iter().filter(|v| !matches!(v, Value::Null)).collect();
+    let inputs: Vec<&Value> = inputs
+        .iter()
+        .filter(|v| !matches!(v, Value::Null))
+        .collect();
     let j = match inputs.as_slice() {
         [] => return None,
         [one] => process(one, 0, depth),
@@ -56,10 +59,15 @@ fn process(v: &Value, depth: i64, max: i64) -> J {
         _ if depth > max => J::Str(quote(&to_ps_string(v))),
         Value::Array(a) => J::List(a.iter().map(|x| process(x, depth + 1, max)).collect()),
         Value::Hashtable(h) => J::Dict(
-            h.iter().map(|(k, x)| (k.clone(), process(x, depth + 1, max))).collect(),
+            h.iter()
+                .map(|(k, x)| (k.clone(), process(x, depth + 1, max)))
+                .collect(),
         ),
         Value::Object(o) => J::Dict(
-            o.props.iter().map(|(k, x)| (k.clone(), process(x, depth + 1, max))).collect(),
+            o.props
+                .iter()
+                .map(|(k, x)| (k.clone(), process(x, depth + 1, max)))
+                .collect(),
         ),
         Value::ScriptBlock(s) => J::Str(quote(s)),
     }
@@ -90,7 +98,14 @@ fn quote(s: &str) -> String {
 
 fn write_compact(j: &J) -> String {
     match j {
-        J::List(items) => format!("[{}]", items.iter().map(write_compact).collect::<Vec<_>>().join(",")),
+        J::List(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(write_compact)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         J::Dict(entries) => format!(
             "{{{}}}",
             entries
@@ -179,7 +194,10 @@ fn from_serde(v: serde_json::Value) -> Value {
         serde_json::Value::Array(a) => Value::Array(a.into_iter().map(from_serde).collect()),
         serde_json::Value::Object(o) => {
             let mut obj = PsObject::new("System.Management.Automation.PSCustomObject");
-            obj.props = o.into_iter().map(|(k, v)| (k, from_serde(v))).collect::<IndexMap<_, _>>();
+            obj.props = o
+                .into_iter()
+                .map(|(k, v)| (k, from_serde(v)))
+                .collect::<IndexMap<_, _>>();
             Value::object(obj)
         }
     }
@@ -211,8 +229,14 @@ mod tests {
     #[test]
     fn one_object_is_bare_and_several_are_an_array() {
         let a = obj(&[("A", Value::Int(1))]);
-        assert_eq!(convert_to_json(std::slice::from_ref(&a), 2, true).unwrap(), r#"{"A":1}"#);
-        assert_eq!(convert_to_json(&[a.clone(), a], 2, true).unwrap(), r#"[{"A":1},{"A":1}]"#);
+        assert_eq!(
+            convert_to_json(std::slice::from_ref(&a), 2, true).unwrap(),
+            r#"{"A":1}"#
+        );
+        assert_eq!(
+            convert_to_json(&[a.clone(), a], 2, true).unwrap(),
+            r#"[{"A":1},{"A":1}]"#
+        );
         // -InputObject @($x): the caller passes the array as one input.
         let one = Value::Array(vec![Value::Int(5)]);
         assert_eq!(convert_to_json(&[one], 2, true).unwrap(), "[5]");
@@ -221,7 +245,10 @@ mod tests {
     #[test]
     fn enums_are_numbers_and_dates_are_ms() {
         let v = obj(&[
-            ("State", Value::enumv("Microsoft.Exchange.ServiceState", "Inactive", 0)),
+            (
+                "State",
+                Value::enumv("Microsoft.Exchange.ServiceState", "Inactive", 0),
+            ),
             ("When", Value::DateTime(1_632_850_321_807)),
         ]);
         assert_eq!(
@@ -245,7 +272,7 @@ mod tests {
         let v = obj(&[("a", obj(&[("b", Value::Array(vec![inner]))]))]);
         // Default depth 2: a=0+1, b=2, the element of b is at 3 > 2.
         assert_eq!(
-            convert_to_json(&[v.clone()], 2, true).unwrap(),
+            convert_to_json(std::slice::from_ref(&v), 2, true).unwrap(),
             r#"{"a":{"b":["@{c1=str; c2=System.Object[]}"]}}"#
         );
         assert_eq!(
@@ -253,7 +280,10 @@ mod tests {
             r#"{"a":{"b":[{"c1":"str","c2":[]}]}}"#
         );
         // Several inputs start at depth 1, so a list two levels down is a string.
-        let x = obj(&[("L", Value::Array(vec![Value::Array(vec![Value::Int(1), Value::Int(2)])]))]);
+        let x = obj(&[(
+            "L",
+            Value::Array(vec![Value::Array(vec![Value::Int(1), Value::Int(2)])]),
+        )]);
         assert_eq!(
             convert_to_json(&[x.clone(), x], 2, true).unwrap(),
             r#"[{"L":["1 2"]},{"L":["1 2"]}]"#
@@ -265,7 +295,10 @@ mod tests {
         // Captured 5.1 output in PowerShell/PowerShell issue #9266.
         let user = obj(&[
             ("isCertified", Value::Bool(true)),
-            ("Email", Value::Array(vec!["onemail".into(), "twomail".into()])),
+            (
+                "Email",
+                Value::Array(vec!["onemail".into(), "twomail".into()]),
+            ),
         ]);
         let v = obj(&[("Users", Value::Array(vec![user]))]);
         let expected = "{\r\n    \"Users\":  [\r\n                  {\r\n                      \"isCertified\":  true,\r\n                      \"Email\":  [\r\n                                    \"onemail\",\r\n                                    \"twomail\"\r\n                                ]\r\n                  }\r\n              ]\r\n}";
@@ -275,22 +308,37 @@ mod tests {
             convert_to_json(&[empty], 2, false).unwrap(),
             "{\r\n    \"c2\":  [\r\n\r\n           ]\r\n}"
         );
-        assert_eq!(convert_to_json(&[Value::str("x")], 2, false).unwrap(), "\"x\"");
+        assert_eq!(
+            convert_to_json(&[Value::str("x")], 2, false).unwrap(),
+            "\"x\""
+        );
     }
 
     #[test]
     fn doubles_print_as_dotnet() {
-        let v = Value::Array(vec![Value::Double(1.5), Value::Double(0.1), Value::Double(2.0)]);
+        let v = Value::Array(vec![
+            Value::Double(1.5),
+            Value::Double(0.1),
+            Value::Double(2.0),
+        ]);
         assert_eq!(convert_to_json(&[v], 2, true).unwrap(), "[1.5,0.1,2]");
     }
 
     #[test]
     fn from_json_builds_custom_objects_and_dates() {
         let v = convert_from_json(r#"{"a":1,"b":[true,"\/Date(5)\/"],"c":1.5}"#).unwrap();
-        let Value::Object(o) = v else { panic!("expected an object") };
-        assert_eq!(o.type_names[0], "System.Management.Automation.PSCustomObject");
+        let Value::Object(o) = v else {
+            panic!("expected an object")
+        };
+        assert_eq!(
+            o.type_names[0],
+            "System.Management.Automation.PSCustomObject"
+        );
         assert_eq!(o.get("A"), Some(&Value::Int(1)));
-        assert_eq!(o.get("b"), Some(&Value::Array(vec![Value::Bool(true), Value::DateTime(5)])));
+        assert_eq!(
+            o.get("b"),
+            Some(&Value::Array(vec![Value::Bool(true), Value::DateTime(5)]))
+        );
         assert_eq!(o.get("c"), Some(&Value::Double(1.5)));
     }
 
@@ -319,7 +367,7 @@ mod tests {
     proptest! {
         #[test]
         fn compressed_and_pretty_output_always_parse(v in arb_value(), depth in 0i64..5) {
-            if let Some(text) = convert_to_json(&[v.clone()], depth, true) {
+            if let Some(text) = convert_to_json(std::slice::from_ref(&v), depth, true) {
                 let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
                 let pretty = convert_to_json(&[v], depth, false).unwrap();
                 prop_assert_eq!(serde_json::from_str::<serde_json::Value>(&pretty).unwrap(), parsed);

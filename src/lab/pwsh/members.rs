@@ -34,7 +34,9 @@ impl Interp<'_> {
         let name = self.member_name(name_node, s)?;
         if self.is_static(n, s) {
             let ty = type_name(unwrap(kids[0]), s);
-            return self.static_property(&ty, &name).ok_or_else(|| unsupported(&format!("[{ty}]::{name}"), n, &s.src));
+            return self
+                .static_property(&ty, &name)
+                .ok_or_else(|| unsupported(&format!("[{ty}]::{name}"), n, &s.src));
         }
         let v = self.eval(kids[0], s)?;
         Ok(get_member(&v, &name))
@@ -42,11 +44,18 @@ impl Interp<'_> {
 
     pub fn eval_invocation(&mut self, n: Node, s: &Src) -> R<Value> {
         let kids = named(n);
-        let name_node = kids.iter().find(|k| k.kind() == "member_name").copied().unwrap_or(n);
+        let name_node = kids
+            .iter()
+            .find(|k| k.kind() == "member_name")
+            .copied()
+            .unwrap_or(n);
         let name = self.member_name(name_node, s)?;
         let mut args = Vec::new();
         if let Some(list) = kids.iter().find(|k| k.kind() == "argument_list") {
-            if let Some(exprs) = named(*list).into_iter().find(|k| k.kind() == "argument_expression_list") {
+            if let Some(exprs) = named(*list)
+                .into_iter()
+                .find(|k| k.kind() == "argument_expression_list")
+            {
                 for a in named(exprs) {
                     args.push(self.eval(a, s)?);
                 }
@@ -54,7 +63,13 @@ impl Interp<'_> {
         }
         let err = |m: String, me: &Self| {
             let _ = me;
-            runtime(ErrorCategory::InvalidOperation, "MethodInvocationException", m, n, &s.src)
+            runtime(
+                ErrorCategory::InvalidOperation,
+                "MethodInvocationException",
+                m,
+                n,
+                &s.src,
+            )
         };
         if self.is_static(n, s) {
             let ty = type_name(unwrap(kids[0]), s);
@@ -67,7 +82,9 @@ impl Interp<'_> {
         let v = self.eval(target, s)?;
         // Mutating collection methods write back to the variable.
         let lname = name.to_ascii_lowercase();
-        if matches!(lname.as_str(), "add" | "remove" | "clear" | "insert") && target.kind() == "variable" {
+        if matches!(lname.as_str(), "add" | "remove" | "clear" | "insert")
+            && target.kind() == "variable"
+        {
             let var = var_name(text(target, &s.src));
             let (updated, ret) = mutate(v, &lname, &args).map_err(|m| err(m, self))?;
             self.set_var(&var, updated);
@@ -93,7 +110,12 @@ impl Interp<'_> {
             None => return Ok(Value::Null),
         };
         Ok(match idx {
-            Value::Array(ix) => Value::Array(ix.iter().map(|i| index(&v, i)).filter(|x| *x != Value::Null).collect()),
+            Value::Array(ix) => Value::Array(
+                ix.iter()
+                    .map(|i| index(&v, i))
+                    .filter(|x| *x != Value::Null)
+                    .collect(),
+            ),
             i => index(&v, &i),
         })
     }
@@ -101,10 +123,15 @@ impl Interp<'_> {
     pub fn eval_cast(&mut self, n: Node, s: &Src) -> R<Value> {
         let kids = named(n);
         let ty = type_name(kids[0], s);
-        let Some(operand) = kids.get(1) else { return Err(unsupported("this cast", n, &s.src)) };
+        let Some(operand) = kids.get(1) else {
+            return Err(unsupported("this cast", n, &s.src));
+        };
         let v = self.eval(*operand, s)?;
         let lt = ty.to_ascii_lowercase();
-        if lt == "pscustomobject" || lt == "psobject" || lt == "system.management.automation.pscustomobject" {
+        if lt == "pscustomobject"
+            || lt == "psobject"
+            || lt == "system.management.automation.pscustomobject"
+        {
             return Ok(match v {
                 Value::Hashtable(h) => {
                     let mut o = PsObject::new("System.Management.Automation.PSCustomObject");
@@ -127,8 +154,13 @@ impl Interp<'_> {
         let name = name.to_ascii_lowercase();
         Some(match (ty, name.as_str()) {
             ("datetime", "utcnow" | "now") => Value::DateTime(self.host.now_ms()),
-            ("datetime", "today") => Value::DateTime(self.host.now_ms().div_euclid(86_400_000) * 86_400_000),
-            ("environment", "machinename") => self.host.env_var("COMPUTERNAME").map_or(Value::Null, Value::String),
+            ("datetime", "today") => {
+                Value::DateTime(self.host.now_ms().div_euclid(86_400_000) * 86_400_000)
+            }
+            ("environment", "machinename") => self
+                .host
+                .env_var("COMPUTERNAME")
+                .map_or(Value::Null, Value::String),
             ("environment", "newline") => Value::str("\r\n"),
             ("string", "empty") => Value::str(""),
             ("int" | "int32", "maxvalue") => Value::Int(i64::from(i32::MAX)),
@@ -176,7 +208,9 @@ pub(crate) fn get_member(v: &Value, name: &str) -> Value {
                 "minute" => Value::Int(mi),
                 "second" => Value::Int(s),
                 "millisecond" => Value::Int(milli),
-                "dayofweek" => Value::enumv("System.DayOfWeek", super::datetime::day_of_week(*ms), 0),
+                "dayofweek" => {
+                    Value::enumv("System.DayOfWeek", super::datetime::day_of_week(*ms), 0)
+                }
                 "date" => Value::DateTime(ms.div_euclid(86_400_000) * 86_400_000),
                 "ticks" => Value::Int(ms * 10_000 + 621_355_968_000_000_000),
                 "kind" => Value::enumv("System.DateTimeKind", "Utc", 1),
@@ -194,12 +228,20 @@ pub(crate) fn set_member<'a>(container: &'a mut Value, key: &Value) -> Option<&'
     match container {
         Value::Hashtable(h) => {
             let k = to_ps_string(key);
-            let existing = h.keys().find(|x| x.eq_ignore_ascii_case(&k)).cloned().unwrap_or(k);
+            let existing = h
+                .keys()
+                .find(|x| x.eq_ignore_ascii_case(&k))
+                .cloned()
+                .unwrap_or(k);
             Some(h.entry(existing).or_insert(Value::Null))
         }
         Value::Object(o) => {
             let k = to_ps_string(key);
-            let existing = o.props.keys().find(|x| x.eq_ignore_ascii_case(&k)).cloned()?;
+            let existing = o
+                .props
+                .keys()
+                .find(|x| x.eq_ignore_ascii_case(&k))
+                .cloned()?;
             o.props.get_mut(&existing)
         }
         Value::Array(a) => {
@@ -216,7 +258,9 @@ fn index(v: &Value, i: &Value) -> Value {
     match v {
         Value::Hashtable(h) => {
             let k = to_ps_string(i);
-            h.iter().find(|(x, _)| x.eq_ignore_ascii_case(&k)).map_or(Value::Null, |(_, v)| v.clone())
+            h.iter()
+                .find(|(x, _)| x.eq_ignore_ascii_case(&k))
+                .map_or(Value::Null, |(_, v)| v.clone())
         }
         Value::Object(o) => o.get(&to_ps_string(i)).cloned().unwrap_or(Value::Null),
         Value::Array(a) => pick(a.len(), i).map_or(Value::Null, |x| a[x].clone()),
@@ -281,20 +325,31 @@ pub(crate) fn cast(v: Value, t: &str) -> Option<Result<Value, ()>> {
         "int" | "int32" | "long" | "int64" | "uint32" | "uint64" | "byte" | "int16" => {
             to_int(&v).map(Value::Int).ok_or(())
         }
-        "double" | "decimal" | "single" | "float" => {
-            to_num(&v).map(|n| Value::Double(match n {
-                Num::I(i) => i as f64,
-                Num::D(d) => d,
-            })).ok_or(())
-        }
+        "double" | "decimal" | "single" | "float" => to_num(&v)
+            .map(|n| {
+                Value::Double(match n {
+                    Num::I(i) => i as f64,
+                    Num::D(d) => d,
+                })
+            })
+            .ok_or(()),
         "bool" | "boolean" => Ok(Value::Bool(v.is_truthy())),
         "array" | "object[]" => Ok(match v {
             Value::Array(a) => Value::Array(a),
             Value::Null => Value::Array(vec![]),
             other => Value::Array(vec![other]),
         }),
-        "string[]" => Ok(Value::Array(unroll(v).iter().map(|x| Value::String(to_ps_string(x))).collect())),
-        "int[]" => unroll(v).iter().map(|x| to_int(x).map(Value::Int).ok_or(())).collect::<Result<Vec<_>, _>>().map(Value::Array),
+        "string[]" => Ok(Value::Array(
+            unroll(v)
+                .iter()
+                .map(|x| Value::String(to_ps_string(x)))
+                .collect(),
+        )),
+        "int[]" => unroll(v)
+            .iter()
+            .map(|x| to_int(x).map(Value::Int).ok_or(()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
         "hashtable" | "ordered" | "collections.specialized.ordereddictionary" => match v {
             Value::Hashtable(h) => Ok(Value::Hashtable(h)),
             _ => Err(()),
@@ -313,18 +368,31 @@ pub(crate) fn cast(v: Value, t: &str) -> Option<Result<Value, ()>> {
 /// `yyyy-MM-dd[THH:mm:ss[.fff…]][Z]` and `M/d/yyyy[ h:mm:ss tt]`, as UTC.
 pub(crate) fn parse_datetime(s: &str) -> Option<i64> {
     let s = s.trim().trim_end_matches('Z');
-    let (date, time) = s.split_once(['T', ' ']).map_or((s, ""), |(d, t)| (d, t.trim()));
+    let (date, time) = s
+        .split_once(['T', ' '])
+        .map_or((s, ""), |(d, t)| (d, t.trim()));
     let (y, m, d): (i64, i64, i64) = if date.contains('-') {
         let p: Vec<&str> = date.split('-').collect();
-        (p.first()?.parse().ok()?, p.get(1)?.parse().ok()?, p.get(2)?.parse().ok()?)
+        (
+            p.first()?.parse().ok()?,
+            p.get(1)?.parse().ok()?,
+            p.get(2)?.parse().ok()?,
+        )
     } else {
         let p: Vec<&str> = date.split('/').collect();
-        (p.get(2)?.parse().ok()?, p.first()?.parse().ok()?, p.get(1)?.parse().ok()?)
+        (
+            p.get(2)?.parse().ok()?,
+            p.first()?.parse().ok()?,
+            p.get(1)?.parse().ok()?,
+        )
     };
     let pm = time.ends_with("PM");
     let time = time.trim_end_matches("AM").trim_end_matches("PM").trim();
     let mut tp = time.split(':');
-    let mut h: i64 = tp.next().filter(|x| !x.is_empty()).map_or(Some(0), |x| x.parse().ok())?;
+    let mut h: i64 = tp
+        .next()
+        .filter(|x| !x.is_empty())
+        .map_or(Some(0), |x| x.parse().ok())?;
     let mi: i64 = tp.next().map_or(Some(0), |x| x.parse().ok())?;
     let sec: f64 = tp.next().map_or(Some(0.0), |x| x.parse().ok())?;
     if pm && h < 12 {
@@ -355,9 +423,11 @@ pub(crate) fn call_method(v: &Value, name: &str, args: &[Value]) -> Option<Resul
     if l == "tostring" {
         return Some(Ok(Value::String(match (v, args.first()) {
             (Value::DateTime(ms), Some(f)) => super::datetime::format_custom(*ms, &to_ps_string(f)),
-            (Value::Int(_) | Value::Double(_), Some(f)) => {
-                super::ops::format_composite(&format!("{{0:{}}}", to_ps_string(f)), std::slice::from_ref(v)).ok()?
-            }
+            (Value::Int(_) | Value::Double(_), Some(f)) => super::ops::format_composite(
+                &format!("{{0:{}}}", to_ps_string(f)),
+                std::slice::from_ref(v),
+            )
+            .ok()?,
             (Value::Array(_), None) => "System.Object[]".into(),
             _ => to_ps_string(v),
         })));
@@ -366,11 +436,18 @@ pub(crate) fn call_method(v: &Value, name: &str, args: &[Value]) -> Option<Resul
         let full = type_of(v);
         let short = full.rsplit('.').next().unwrap_or(&full).to_string();
         return Some(Ok(Value::object(
-            PsObject::new("System.RuntimeType").with("Name", short).with("FullName", full.clone()).display(full),
+            PsObject::new("System.RuntimeType")
+                .with("Name", short)
+                .with("FullName", full.clone())
+                .display(full),
         )));
     }
     if l == "equals" {
-        return Some(Ok(Value::Bool(super::ops::ps_eq(v, args.first().unwrap_or(&Value::Null), false))));
+        return Some(Ok(Value::Bool(super::ops::ps_eq(
+            v,
+            args.first().unwrap_or(&Value::Null),
+            false,
+        ))));
     }
     match v {
         Value::String(s) => string_method(s, &l, args),
@@ -395,24 +472,34 @@ pub(crate) fn call_method(v: &Value, name: &str, args: &[Value]) -> Option<Resul
             }
         }
         Value::Hashtable(h) => match l.as_str() {
-            "containskey" => Some(Ok(Value::Bool(h.keys().any(|k| k.eq_ignore_ascii_case(&arg_str(args, 0)))))),
-            "containsvalue" => Some(Ok(Value::Bool(h.values().any(|x| super::ops::ps_eq(x, args.first().unwrap_or(&Value::Null), false))))),
+            "containskey" => Some(Ok(Value::Bool(
+                h.keys().any(|k| k.eq_ignore_ascii_case(&arg_str(args, 0))),
+            ))),
+            "containsvalue" => {
+                Some(Ok(Value::Bool(h.values().any(|x| {
+                    super::ops::ps_eq(x, args.first().unwrap_or(&Value::Null), false)
+                }))))
+            }
             _ => None,
         },
         Value::Array(a) => match l.as_str() {
-            "contains" => Some(Ok(Value::Bool(a.iter().any(|x| super::ops::ps_eq(x, args.first().unwrap_or(&Value::Null), true))))),
+            "contains" => Some(Ok(Value::Bool(a.iter().any(|x| {
+                super::ops::ps_eq(x, args.first().unwrap_or(&Value::Null), true)
+            })))),
             "indexof" => Some(Ok(Value::Int(
-                a.iter().position(|x| super::ops::ps_eq(x, args.first().unwrap_or(&Value::Null), true)).map_or(-1, |p| p as i64),
+                a.iter()
+                    .position(|x| super::ops::ps_eq(x, args.first().unwrap_or(&Value::Null), true))
+                    .map_or(-1, |p| p as i64),
             ))),
             _ => None,
         },
-        Value::Int(_) | Value::Double(_) if l == "compareto" => {
-            Some(Ok(Value::Int(match super::ops::sort_cmp(v, args.first().unwrap_or(&Value::Null)) {
+        Value::Int(_) | Value::Double(_) if l == "compareto" => Some(Ok(Value::Int(
+            match super::ops::sort_cmp(v, args.first().unwrap_or(&Value::Null)) {
                 std::cmp::Ordering::Less => -1,
                 std::cmp::Ordering::Equal => 0,
                 std::cmp::Ordering::Greater => 1,
-            })))
-        }
+            },
+        ))),
         _ => None,
     }
 }
@@ -453,7 +540,13 @@ fn string_method(s: &str, l: &str, args: &[Value]) -> Option<Result<Value, Strin
         "indexof" => Value::Int(s.find(&a0).map_or(-1, |i| s[..i].chars().count() as i64)),
         "replace" => Value::String(s.replace(&a0, &arg_str(args, 1))),
         "split" => {
-            let seps: Vec<char> = if args.is_empty() { vec![' '] } else { args.iter().flat_map(|a| to_ps_string(a).chars().collect::<Vec<_>>()).collect() };
+            let seps: Vec<char> = if args.is_empty() {
+                vec![' ']
+            } else {
+                args.iter()
+                    .flat_map(|a| to_ps_string(a).chars().collect::<Vec<_>>())
+                    .collect()
+            };
             Value::Array(s.split(|c| seps.contains(&c)).map(Value::str).collect())
         }
         "substring" => {
@@ -471,8 +564,14 @@ fn string_method(s: &str, l: &str, args: &[Value]) -> Option<Result<Value, Strin
             }
             Value::String(chars[start..start + len].iter().collect())
         }
-        "padleft" => Value::String(format!("{s:>w$}", w = usize::try_from(to_int(args.first()?)?).ok()?)),
-        "padright" => Value::String(format!("{s:<w$}", w = usize::try_from(to_int(args.first()?)?).ok()?)),
+        "padleft" => Value::String(format!(
+            "{s:>w$}",
+            w = usize::try_from(to_int(args.first()?)?).ok()?
+        )),
+        "padright" => Value::String(format!(
+            "{s:<w$}",
+            w = usize::try_from(to_int(args.first()?)?).ok()?
+        )),
         _ => return None,
     };
     Some(Ok(out))
@@ -488,7 +587,10 @@ fn mutate(v: Value, l: &str, args: &[Value]) -> Result<(Value, Value), String> {
             Ok((Value::Array(a), Value::Int(idx)))
         }
         (Value::Array(mut a), "remove") => {
-            if let Some(p) = a.iter().position(|x| super::ops::ps_eq(x, args.first().unwrap_or(&Value::Null), true)) {
+            if let Some(p) = a
+                .iter()
+                .position(|x| super::ops::ps_eq(x, args.first().unwrap_or(&Value::Null), true))
+            {
                 a.remove(p);
             }
             Ok((Value::Array(a), Value::Null))
@@ -522,17 +624,23 @@ fn static_method(ty: &str, name: &str, args: &[Value]) -> Option<Result<Value, S
     let ty = ty.to_ascii_lowercase();
     let ty = ty.strip_prefix("system.").unwrap_or(&ty);
     let l = name.to_ascii_lowercase();
-    let num = |i: usize| args.get(i).and_then(to_num).map(|n| match n {
-        Num::I(x) => x as f64,
-        Num::D(d) => d,
-    });
+    let num = |i: usize| {
+        args.get(i).and_then(to_num).map(|n| match n {
+            Num::I(x) => x as f64,
+            Num::D(d) => d,
+        })
+    };
     let out = match (ty, l.as_str()) {
         ("math", "round") => {
             let x = num(0)?;
             let digits = args.get(1).and_then(to_int).unwrap_or(0);
             let f = 10f64.powi(i32::try_from(digits).ok()?);
             let r = round_half_even(x * f) / f;
-            if digits == 0 && matches!(args.first(), Some(Value::Int(_))) { Value::Int(r as i64) } else { Value::Double(r) }
+            if digits == 0 && matches!(args.first(), Some(Value::Int(_))) {
+                Value::Int(r as i64)
+            } else {
+                Value::Double(r)
+            }
         }
         ("math", "floor") => Value::Double(num(0)?.floor()),
         ("math", "ceiling") => Value::Double(num(0)?.ceil()),
@@ -542,8 +650,13 @@ fn static_method(ty: &str, name: &str, args: &[Value]) -> Option<Result<Value, S
         },
         ("math", "max" | "min") => {
             let (a, b) = (args.first()?, args.get(1)?);
-            let pick_first = (super::ops::sort_cmp(a, b) == std::cmp::Ordering::Greater) == (l == "max");
-            if pick_first { a.clone() } else { b.clone() }
+            let pick_first =
+                (super::ops::sort_cmp(a, b) == std::cmp::Ordering::Greater) == (l == "max");
+            if pick_first {
+                a.clone()
+            } else {
+                b.clone()
+            }
         }
         ("math", "pow") => Value::Double(num(0)?.powf(num(1)?)),
         ("math", "sqrt") => Value::Double(num(0)?.sqrt()),
@@ -551,7 +664,13 @@ fn static_method(ty: &str, name: &str, args: &[Value]) -> Option<Result<Value, S
         ("string", "isnullorwhitespace") => Value::Bool(arg_str(args, 0).trim().is_empty()),
         ("string", "join") => {
             let items: Vec<Value> = args[1..].iter().cloned().flat_map(unroll).collect();
-            Value::String(items.iter().map(to_ps_string).collect::<Vec<_>>().join(&arg_str(args, 0)))
+            Value::String(
+                items
+                    .iter()
+                    .map(to_ps_string)
+                    .collect::<Vec<_>>()
+                    .join(&arg_str(args, 0)),
+            )
         }
         ("string", "format") => {
             let rest: Vec<Value> = args[1..].iter().cloned().flat_map(unroll).collect();
@@ -559,15 +678,27 @@ fn static_method(ty: &str, name: &str, args: &[Value]) -> Option<Result<Value, S
         }
         ("datetime", "parse") => match parse_datetime(&arg_str(args, 0)) {
             Some(ms) => Value::DateTime(ms),
-            None => return Some(Err(format!("String '{}' was not recognized as a valid DateTime.", arg_str(args, 0)))),
+            None => {
+                return Some(Err(format!(
+                    "String '{}' was not recognized as a valid DateTime.",
+                    arg_str(args, 0)
+                )))
+            }
         },
-        ("io.path", "combine") => Value::String(super::utility::join_path(&arg_str(args, 0), &arg_str(args, 1))),
-        ("io.path", "getfilename") => Value::str(arg_str(args, 0).rsplit(['\\', '/']).next().unwrap_or("")),
+        ("io.path", "combine") => Value::String(super::utility::join_path(
+            &arg_str(args, 0),
+            &arg_str(args, 1),
+        )),
+        ("io.path", "getfilename") => {
+            Value::str(arg_str(args, 0).rsplit(['\\', '/']).next().unwrap_or(""))
+        }
         ("regex", "escape") => Value::String(regex::escape(&arg_str(args, 0))),
-        ("int" | "int32" | "int64" | "long", "parse") => match to_int(&Value::String(arg_str(args, 0))) {
-            Some(i) => Value::Int(i),
-            None => return Some(Err("Input string was not in a correct format.".into())),
-        },
+        ("int" | "int32" | "int64" | "long", "parse") => {
+            match to_int(&Value::String(arg_str(args, 0))) {
+                Some(i) => Value::Int(i),
+                None => return Some(Err("Input string was not in a correct format.".into())),
+            }
+        }
         _ => return None,
     };
     Some(Ok(out))

@@ -44,17 +44,29 @@ pub fn run(script: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
         };
     };
     if let Some(first) = parse::syntax_errors(&parsed).first() {
-        return ScriptOutput { stdout: String::new(), stderr: render_parse_error(script, first), exit_code: 1 };
+        return ScriptOutput {
+            stdout: String::new(),
+            stderr: render_parse_error(script, first),
+            exit_code: 1,
+        };
     }
     let parsed = std::rc::Rc::new(parsed);
     let mut interp = eval::Interp::new(host);
     let exit_code = interp.run_program(&parsed);
-    ScriptOutput { stdout: interp.stdout, stderr: interp.stderr, exit_code }
+    ScriptOutput {
+        stdout: interp.stdout,
+        stderr: interp.stderr,
+        exit_code,
+    }
 }
 
 /// 5.1 prints parse errors position first, then the message.
 fn render_parse_error(script: &str, e: &SyntaxError) -> String {
-    let line = script.lines().nth(e.line - 1).unwrap_or("").trim_end_matches('\r');
+    let line = script
+        .lines()
+        .nth(e.line - 1)
+        .unwrap_or("")
+        .trim_end_matches('\r');
     let id = if e.message.starts_with("The string is missing") {
         "TerminatorExpectedAtEndOfString"
     } else if e.message.starts_with("Missing closing") {
@@ -84,7 +96,11 @@ pub struct SyntaxError {
 /// MISSING node becomes a `SyntaxError`.
 pub fn syntax_check(script: &str) -> Result<(), Vec<SyntaxError>> {
     let Some(parsed) = parse::parse(script) else {
-        return Err(vec![SyntaxError { line: 1, column: 1, message: "The PowerShell grammar could not be loaded.".into() }]);
+        return Err(vec![SyntaxError {
+            line: 1,
+            column: 1,
+            message: "The PowerShell grammar could not be loaded.".into(),
+        }]);
     };
     let errors = parse::syntax_errors(&parsed);
     if errors.is_empty() {

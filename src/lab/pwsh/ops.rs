@@ -117,9 +117,17 @@ pub(crate) fn binary(op: &str, l: Value, r: Value) -> Result<Value, String> {
         "-" | "*" | "/" | "%" => {
             if op == "*" {
                 match (&l, to_int(&r)) {
-                    (Value::String(s), Some(n)) => return Ok(Value::String(s.repeat(n.max(0) as usize))),
+                    (Value::String(s), Some(n)) => {
+                        return Ok(Value::String(s.repeat(n.max(0) as usize)))
+                    }
                     (Value::Array(a), Some(n)) => {
-                        return Ok(Value::Array(a.iter().cloned().cycle().take(a.len() * n.max(0) as usize).collect()))
+                        return Ok(Value::Array(
+                            a.iter()
+                                .cloned()
+                                .cycle()
+                                .take(a.len() * n.max(0) as usize)
+                                .collect(),
+                        ))
                     }
                     _ => {}
                 }
@@ -129,16 +137,32 @@ pub(crate) fn binary(op: &str, l: Value, r: Value) -> Result<Value, String> {
             arith(op, a, b)
         }
         ".." => {
-            let (a, b) = (to_int(&l).ok_or_else(|| not_number(&l))?, to_int(&r).ok_or_else(|| not_number(&r))?);
+            let (a, b) = (
+                to_int(&l).ok_or_else(|| not_number(&l))?,
+                to_int(&r).ok_or_else(|| not_number(&r))?,
+            );
             Ok(range(a, b))
         }
-        "-f" => Ok(Value::String(format_composite(&to_ps_string(&l), &unroll(r))?)),
-        "-join" => Ok(Value::String(unroll(l).iter().map(to_ps_string).collect::<Vec<_>>().join(&to_ps_string(&r)))),
+        "-f" => Ok(Value::String(format_composite(
+            &to_ps_string(&l),
+            &unroll(r),
+        )?)),
+        "-join" => Ok(Value::String(
+            unroll(l)
+                .iter()
+                .map(to_ps_string)
+                .collect::<Vec<_>>()
+                .join(&to_ps_string(&r)),
+        )),
         "-split" | "-isplit" | "-csplit" => {
             let re = regex(&to_ps_string(&r), op == "-csplit")?;
             let parts = unroll(l)
                 .iter()
-                .flat_map(|x| re.split(&to_ps_string(x)).map(Value::str).collect::<Vec<_>>())
+                .flat_map(|x| {
+                    re.split(&to_ps_string(x))
+                        .map(Value::str)
+                        .collect::<Vec<_>>()
+                })
                 .collect();
             Ok(Value::Array(parts))
         }
@@ -147,14 +171,19 @@ pub(crate) fn binary(op: &str, l: Value, r: Value) -> Result<Value, String> {
             let pat = args.first().map(to_ps_string).unwrap_or_default();
             let rep = args.get(1).map(to_ps_string).unwrap_or_default();
             let re = regex(&pat, op == "-creplace")?;
-            let each = |x: &Value| Value::String(re.replace_all(&to_ps_string(x), rep.as_str()).into_owned());
+            let each = |x: &Value| {
+                Value::String(re.replace_all(&to_ps_string(x), rep.as_str()).into_owned())
+            };
             Ok(match l {
                 Value::Array(a) => Value::Array(a.iter().map(each).collect()),
                 other => each(&other),
             })
         }
         "-band" | "-bor" | "-bxor" => {
-            let (a, b) = (to_int(&l).ok_or_else(|| not_number(&l))?, to_int(&r).ok_or_else(|| not_number(&r))?);
+            let (a, b) = (
+                to_int(&l).ok_or_else(|| not_number(&l))?,
+                to_int(&r).ok_or_else(|| not_number(&r))?,
+            );
             Ok(Value::Int(match op {
                 "-band" => a & b,
                 "-bor" => a | b,
@@ -196,7 +225,9 @@ fn add(l: Value, r: Value) -> Result<Value, String> {
             }
             _ => Err("A hash table can only be added to another hash table.".into()),
         },
-        Value::DateTime(_) => Err("The lab does not support adding to a DateTime with '+'; use .AddSeconds()".into()),
+        Value::DateTime(_) => {
+            Err("The lab does not support adding to a DateTime with '+'; use .AddSeconds()".into())
+        }
         other => {
             let a = to_num(&other).ok_or_else(|| not_number(&other))?;
             let b = to_num(&r).ok_or_else(|| not_number(&r))?;
@@ -225,7 +256,11 @@ fn regex(pat: &str, case_sensitive: bool) -> Result<Regex, String> {
 pub(crate) fn match_op(l: &Value, r: &Value, cs: bool) -> Result<(Value, Option<Value>), String> {
     let re = regex(&to_ps_string(r), cs)?;
     if let Value::Array(a) = l {
-        let kept = a.iter().filter(|x| re.is_match(&to_ps_string(x))).cloned().collect();
+        let kept = a
+            .iter()
+            .filter(|x| re.is_match(&to_ps_string(x)))
+            .cloned()
+            .collect();
         return Ok((Value::Array(kept), None));
     }
     let subject = to_ps_string(l);
@@ -234,7 +269,10 @@ pub(crate) fn match_op(l: &Value, r: &Value, cs: bool) -> Result<(Value, Option<
             let mut h = indexmap::IndexMap::new();
             for (i, name) in re.capture_names().enumerate() {
                 if let Some(m) = c.get(i) {
-                    h.insert(name.map_or_else(|| i.to_string(), str::to_string), Value::str(m.as_str()));
+                    h.insert(
+                        name.map_or_else(|| i.to_string(), str::to_string),
+                        Value::str(m.as_str()),
+                    );
                 }
             }
             Ok((Value::Bool(true), Some(Value::Hashtable(h))))
@@ -276,10 +314,18 @@ fn ps_cmp(l: &Value, r: &Value, cs: bool) -> Option<Ordering> {
             Value::DateTime(b) => Some(a.cmp(b)),
             _ => None,
         },
-        Value::Null => Some(if matches!(r, Value::Null) { Ordering::Equal } else { Ordering::Less }),
+        Value::Null => Some(if matches!(r, Value::Null) {
+            Ordering::Equal
+        } else {
+            Ordering::Less
+        }),
         _ => {
             let (a, b) = (to_ps_string(l), to_ps_string(r));
-            Some(if cs { a.cmp(&b) } else { a.to_lowercase().cmp(&b.to_lowercase()) })
+            Some(if cs {
+                a.cmp(&b)
+            } else {
+                a.to_lowercase().cmp(&b.to_lowercase())
+            })
         }
     }
 }
@@ -343,7 +389,20 @@ fn scalar_cmp(op: &str, l: &Value, r: &Value, cs: bool) -> Result<bool, String> 
 
 fn compare_op(op: &str, l: Value, r: Value) -> Result<Value, String> {
     const BASES: &[&str] = &[
-        "eq", "ne", "gt", "ge", "lt", "le", "like", "notlike", "contains", "notcontains", "in", "notin", "is", "isnot",
+        "eq",
+        "ne",
+        "gt",
+        "ge",
+        "lt",
+        "le",
+        "like",
+        "notlike",
+        "contains",
+        "notcontains",
+        "in",
+        "notin",
+        "is",
+        "isnot",
         "as",
     ];
     let bare = op.trim_start_matches('-');
@@ -404,9 +463,14 @@ pub(crate) fn format_composite(fmt: &str, args: &[Value]) -> Result<String, Stri
                     }
                     spec.push(d);
                 }
-                let (head, f) = spec.split_once(':').map_or((spec.as_str(), ""), |(h, f)| (h, f));
+                let (head, f) = spec
+                    .split_once(':')
+                    .map_or((spec.as_str(), ""), |(h, f)| (h, f));
                 let (idx, align) = head.split_once(',').map_or((head, ""), |(i, a)| (i, a));
-                let i: usize = idx.trim().parse().map_err(|_| "Input string was not in a correct format.".to_string())?;
+                let i: usize = idx
+                    .trim()
+                    .parse()
+                    .map_err(|_| "Input string was not in a correct format.".to_string())?;
                 let v = args.get(i).ok_or_else(|| {
                     "Index (zero based) must be greater than or equal to zero and less than the size of the argument list.".to_string()
                 })?;
@@ -431,9 +495,12 @@ fn format_one(v: &Value, f: &str) -> String {
             return super::datetime::format_custom(*ms, f);
         }
     }
-    let Some(kind) = f.chars().next() else { return to_ps_string(v) };
+    let Some(kind) = f.chars().next() else {
+        return to_ps_string(v);
+    };
     let digits: Option<usize> = f[1..].parse().ok();
-    let Some(n) = to_num(v).filter(|_| !matches!(v, Value::String(_)) || to_num(v).is_some()) else {
+    let Some(n) = to_num(v).filter(|_| !matches!(v, Value::String(_)) || to_num(v).is_some())
+    else {
         return to_ps_string(v);
     };
     match kind.to_ascii_uppercase() {
@@ -443,11 +510,18 @@ fn format_one(v: &Value, f: &str) -> String {
             Num::I(i) => format!("{:0>w$}", i, w = digits.unwrap_or(0)),
             Num::D(d) => format_double(d),
         },
-        'P' => format!("{} %", group_thousands(&format!("{:.*}", digits.unwrap_or(2), n.f() * 100.0))),
+        'P' => format!(
+            "{} %",
+            group_thousands(&format!("{:.*}", digits.unwrap_or(2), n.f() * 100.0))
+        ),
         'X' => match n {
             Num::I(i) => {
                 let s = format!("{:0>w$X}", i, w = digits.unwrap_or(0));
-                if kind == 'x' { s.to_lowercase() } else { s }
+                if kind == 'x' {
+                    s.to_lowercase()
+                } else {
+                    s
+                }
             }
             Num::D(d) => format_double(d),
         },
@@ -457,7 +531,9 @@ fn format_one(v: &Value, f: &str) -> String {
 
 fn group_thousands(s: &str) -> String {
     let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
-    let (int, frac) = rest.split_once('.').map_or((rest, None), |(i, f)| (i, Some(f)));
+    let (int, frac) = rest
+        .split_once('.')
+        .map_or((rest, None), |(i, f)| (i, Some(f)));
     let mut grouped = String::new();
     for (i, c) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {
@@ -477,34 +553,82 @@ mod tests {
 
     #[test]
     fn comparisons_follow_the_left_operand() {
-        assert_eq!(binary("-eq", Value::str("ABC"), Value::str("abc")).unwrap(), Value::Bool(true));
-        assert_eq!(binary("-ceq", Value::str("ABC"), Value::str("abc")).unwrap(), Value::Bool(false));
-        assert_eq!(binary("-eq", Value::Int(1), Value::str("1")).unwrap(), Value::Bool(true));
-        assert_eq!(binary("-gt", Value::Int(10), Value::str("9")).unwrap(), Value::Bool(true));
+        assert_eq!(
+            binary("-eq", Value::str("ABC"), Value::str("abc")).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            binary("-ceq", Value::str("ABC"), Value::str("abc")).unwrap(),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            binary("-eq", Value::Int(1), Value::str("1")).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            binary("-gt", Value::Int(10), Value::str("9")).unwrap(),
+            Value::Bool(true)
+        );
         let a = Value::Array(vec![Value::Int(1), Value::Int(2), Value::Int(3)]);
-        assert_eq!(binary("-gt", a.clone(), Value::Int(1)).unwrap(), Value::Array(vec![Value::Int(2), Value::Int(3)]));
-        assert_eq!(binary("-contains", a.clone(), Value::str("2")).unwrap(), Value::Bool(true));
+        assert_eq!(
+            binary("-gt", a.clone(), Value::Int(1)).unwrap(),
+            Value::Array(vec![Value::Int(2), Value::Int(3)])
+        );
+        assert_eq!(
+            binary("-contains", a.clone(), Value::str("2")).unwrap(),
+            Value::Bool(true)
+        );
         assert_eq!(binary("-in", Value::Int(4), a).unwrap(), Value::Bool(false));
-        assert_eq!(binary("-like", Value::str("EX01"), Value::str("ex*")).unwrap(), Value::Bool(true));
-        assert_eq!(binary("-notlike", Value::str("EX01"), Value::str("ex?")).unwrap(), Value::Bool(true));
+        assert_eq!(
+            binary("-like", Value::str("EX01"), Value::str("ex*")).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            binary("-notlike", Value::str("EX01"), Value::str("ex?")).unwrap(),
+            Value::Bool(true)
+        );
     }
 
     #[test]
     fn arithmetic_and_strings() {
-        assert_eq!(binary("+", Value::Int(1), Value::Int(2)).unwrap(), Value::Int(3));
-        assert_eq!(binary("/", Value::Int(3), Value::Int(2)).unwrap(), Value::Double(1.5));
-        assert_eq!(binary("+", Value::str("a"), Value::Int(1)).unwrap(), Value::str("a1"));
-        assert_eq!(binary("+", Value::Int(1), Value::str("2")).unwrap(), Value::Int(3));
+        assert_eq!(
+            binary("+", Value::Int(1), Value::Int(2)).unwrap(),
+            Value::Int(3)
+        );
+        assert_eq!(
+            binary("/", Value::Int(3), Value::Int(2)).unwrap(),
+            Value::Double(1.5)
+        );
+        assert_eq!(
+            binary("+", Value::str("a"), Value::Int(1)).unwrap(),
+            Value::str("a1")
+        );
+        assert_eq!(
+            binary("+", Value::Int(1), Value::str("2")).unwrap(),
+            Value::Int(3)
+        );
         assert!(binary("+", Value::Int(1), Value::str("x")).is_err());
         assert_eq!(
-            binary("-f", Value::str("{0} of {1:N1}|{2,3}"), Value::Array(vec![Value::Int(1), Value::Double(1234.56), Value::Int(7)]))
-                .unwrap(),
+            binary(
+                "-f",
+                Value::str("{0} of {1:N1}|{2,3}"),
+                Value::Array(vec![Value::Int(1), Value::Double(1234.56), Value::Int(7)])
+            )
+            .unwrap(),
             Value::str("1 of 1,234.6|  7")
         );
         assert_eq!(
             binary("-split", Value::str("a,b"), Value::str(",")).unwrap(),
             Value::Array(vec![Value::str("a"), Value::str("b")])
         );
-        assert_eq!(binary("-replace", Value::str("Abc"), Value::Array(vec!["b".into(), "x".into()])).unwrap(), Value::str("Axc"));
+        assert_eq!(
+            binary(
+                "-replace",
+                Value::str("Abc"),
+                Value::Array(vec!["b".into(), "x".into()])
+            )
+            .unwrap(),
+            Value::str("Axc")
+        );
     }
 }

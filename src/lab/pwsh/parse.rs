@@ -19,7 +19,10 @@ pub(crate) fn parse(src: &str) -> Option<Parsed> {
     let lang: tree_sitter::Language = tree_sitter_powershell::LANGUAGE.into();
     parser.set_language(&lang).ok()?;
     let tree = parser.parse(src, None)?;
-    Some(Parsed { src: src.to_string(), tree })
+    Some(Parsed {
+        src: src.to_string(),
+        tree,
+    })
 }
 
 /// Every ERROR or MISSING node as a `SyntaxError`, in source order.
@@ -36,24 +39,45 @@ fn collect_errors(n: Node, src: &str, out: &mut Vec<SyntaxError>) {
     let pos = n.start_position();
     let (line, column) = (pos.row + 1, pos.column + 1);
     if n.is_missing() {
-        out.push(SyntaxError { line, column, message: format!("Missing '{}'.", n.kind()) });
+        out.push(SyntaxError {
+            line,
+            column,
+            message: format!("Missing '{}'.", n.kind()),
+        });
         return;
     }
     if n.is_error() {
         let text = text(n, src);
-        let first = text.trim_start().chars().next();
-        // PowerShell's own wording for the two errors scripts hit most.
-        let message = match first {
-            Some(q @ ('\'' | '"')) => format!("The string is missing the terminator: {q}."),
-            _ if text.trim_end().ends_with('{') || text.contains('{') && !text.contains('}') => {
-                "Missing closing '}' in statement block or type definition.".to_string()
-            }
-            _ => format!(
-                "Unexpected token '{}' in expression or statement.",
-                text.lines().next().unwrap_or("").trim()
-            ),
+        // PowerShell's own wording for the errors scripts hit most.
+        let quote = all(n)
+            .into_iter()
+            .find(|k| !k.is_named() && matches!(k.kind(), "'" | "\""));
+        let (line, column, message) = if let Some(q) = quote {
+            let p = q.start_position();
+            (
+                p.row + 1,
+                p.column + 1,
+                format!("The string is missing the terminator: {}.", q.kind()),
+            )
+        } else if text.matches('{').count() > text.matches('}').count() {
+            (
+                line,
+                column,
+                "Missing closing '}' in statement block or type definition.".to_string(),
+            )
+        } else {
+            let first = text.lines().next().unwrap_or("").trim();
+            (
+                line,
+                column,
+                format!("Unexpected token '{first}' in expression or statement."),
+            )
         };
-        out.push(SyntaxError { line, column, message });
+        out.push(SyntaxError {
+            line,
+            column,
+            message,
+        });
         return;
     }
     let mut c = n.walk();
@@ -70,13 +94,17 @@ pub(crate) fn text<'s>(n: Node, src: &'s str) -> &'s str {
 /// Named children, skipping comments.
 pub(crate) fn named(n: Node) -> Vec<Node> {
     let mut c = n.walk();
-    n.named_children(&mut c).filter(|k| k.kind() != "comment").collect()
+    n.named_children(&mut c)
+        .filter(|k| k.kind() != "comment")
+        .collect()
 }
 
 /// All children (named and anonymous), skipping comments.
 pub(crate) fn all(n: Node) -> Vec<Node> {
     let mut c = n.walk();
-    n.children(&mut c).filter(|k| k.kind() != "comment").collect()
+    n.children(&mut c)
+        .filter(|k| k.kind() != "comment")
+        .collect()
 }
 
 /// Descends through wrapper nodes that have a single child (the grammar

@@ -12,7 +12,8 @@ pub fn render_output(items: &[Value]) -> String {
     let mut out = String::new();
     let mut in_list = false;
     for item in items {
-        let is_block = matches!(item, Value::Object(o) if o.display.is_none()) || matches!(item, Value::Hashtable(_));
+        let is_block = matches!(item, Value::Object(o) if o.display.is_none())
+            || matches!(item, Value::Hashtable(_));
         if in_list && !is_block {
             out.push_str("\r\n");
             in_list = false;
@@ -20,7 +21,10 @@ pub fn render_output(items: &[Value]) -> String {
         match item {
             Value::Null => {}
             Value::DateTime(ms) => {
-                out.push_str(&format!("\r\n{}\r\n\r\n", super::datetime::format_long(*ms)));
+                out.push_str(&format!(
+                    "\r\n{}\r\n\r\n",
+                    super::datetime::format_long(*ms)
+                ));
             }
             Value::Hashtable(h) => {
                 out.push_str("\r\nName                           Value\r\n----                           -----\r\n");
@@ -53,7 +57,10 @@ pub fn render_output(items: &[Value]) -> String {
 /// A property value in a list or table: collections in braces, as 5.1 does.
 fn cell(v: &Value) -> String {
     match v {
-        Value::Array(a) => format!("{{{}}}", a.iter().map(to_ps_string).collect::<Vec<_>>().join(", ")),
+        Value::Array(a) => format!(
+            "{{{}}}",
+            a.iter().map(to_ps_string).collect::<Vec<_>>().join(", ")
+        ),
         other => to_ps_string(other),
     }
 }
@@ -65,8 +72,19 @@ mod tests {
 
     #[test]
     fn scalars_one_per_line_and_objects_as_lists() {
-        let o = PsObject::new("X").with("Name", "EX01").with("State", Value::enumv("S", "Active", 1));
-        let out = render_output(&[Value::str("a"), Value::Int(1), Value::Bool(true), Value::Null, Value::object(o)]);
-        assert_eq!(out, "a\r\n1\r\nTrue\r\n\r\nName  : EX01\r\nState : Active\r\n\r\n");
+        let o = PsObject::new("X")
+            .with("Name", "EX01")
+            .with("State", Value::enumv("S", "Active", 1));
+        let out = render_output(&[
+            Value::str("a"),
+            Value::Int(1),
+            Value::Bool(true),
+            Value::Null,
+            Value::object(o),
+        ]);
+        assert_eq!(
+            out,
+            "a\r\n1\r\nTrue\r\n\r\nName  : EX01\r\nState : Active\r\n\r\n"
+        );
     }
 }

@@ -13,12 +13,19 @@ use super::command::{error_position, Args};
 use super::convert::to_ps_string;
 use super::errors::{Flow, Pos, Scope, R};
 use super::eval::{collapse, unroll, Interp, Src};
-use super::host::{positional, switch, value, Bound, CmdletSpec, ErrorCategory, ParamKind, ParamSpec, PsError};
+use super::host::{
+    positional, switch, value, Bound, CmdletSpec, ErrorCategory, ParamKind, ParamSpec, PsError,
+};
 use super::members::get_member;
 use super::value::{PsObject, Value};
 
 const fn alias(name: &'static str, kind: ParamKind, aliases: &'static [&'static str]) -> ParamSpec {
-    ParamSpec { name, kind, position: None, aliases }
+    ParamSpec {
+        name,
+        kind,
+        position: None,
+        aliases,
+    }
 }
 
 const WHERE: &[ParamSpec] = &[
@@ -44,8 +51,13 @@ const WHERE: &[ParamSpec] = &[
     switch("CNE"),
     switch("CLike"),
 ];
-const FOREACH: &[ParamSpec] =
-    &[positional("Process", 0), value("MemberName"), value("Begin"), value("End"), value("InputObject")];
+const FOREACH: &[ParamSpec] = &[
+    positional("Process", 0),
+    value("MemberName"),
+    value("Begin"),
+    value("End"),
+    value("InputObject"),
+];
 const SELECT: &[ParamSpec] = &[
     positional("Property", 0),
     value("ExpandProperty"),
@@ -55,7 +67,12 @@ const SELECT: &[ParamSpec] = &[
     switch("Unique"),
     value("InputObject"),
 ];
-const SORT: &[ParamSpec] = &[positional("Property", 0), switch("Descending"), switch("Unique"), value("InputObject")];
+const SORT: &[ParamSpec] = &[
+    positional("Property", 0),
+    switch("Descending"),
+    switch("Unique"),
+    value("InputObject"),
+];
 const MEASURE: &[ParamSpec] = &[
     positional("Property", 0),
     switch("Sum"),
@@ -64,8 +81,16 @@ const MEASURE: &[ParamSpec] = &[
     switch("Minimum"),
     value("InputObject"),
 ];
-const GROUP: &[ParamSpec] = &[positional("Property", 0), switch("NoElement"), value("InputObject")];
-const TO_JSON: &[ParamSpec] = &[positional("InputObject", 0), value("Depth"), switch("Compress")];
+const GROUP: &[ParamSpec] = &[
+    positional("Property", 0),
+    switch("NoElement"),
+    value("InputObject"),
+];
+const TO_JSON: &[ParamSpec] = &[
+    positional("InputObject", 0),
+    value("Depth"),
+    switch("Compress"),
+];
 const FROM_JSON: &[ParamSpec] = &[positional("InputObject", 0)];
 const OUT_NULL: &[ParamSpec] = &[value("InputObject")];
 const OUT_STRING: &[ParamSpec] = &[value("InputObject"), value("Width"), switch("Stream")];
@@ -77,15 +102,30 @@ const WRITE_HOST: &[ParamSpec] = &[
     value("ForegroundColor"),
     value("BackgroundColor"),
 ];
-const WRITE_ERROR: &[ParamSpec] =
-    &[positional("Message", 0), value("Category"), value("ErrorId"), value("TargetObject"), value("Exception")];
+const WRITE_ERROR: &[ParamSpec] = &[
+    positional("Message", 0),
+    value("Category"),
+    value("ErrorId"),
+    value("TargetObject"),
+    value("Exception"),
+];
 const MESSAGE: &[ParamSpec] = &[positional("Message", 0)];
-const JOIN_PATH: &[ParamSpec] = &[positional("Path", 0), positional("ChildPath", 1), switch("Resolve")];
+const JOIN_PATH: &[ParamSpec] = &[
+    positional("Path", 0),
+    positional("ChildPath", 1),
+    switch("Resolve"),
+];
 const SPLIT_PATH: &[ParamSpec] = &[positional("Path", 0), switch("Leaf"), switch("Parent")];
 const GET_DATE: &[ParamSpec] = &[positional("Date", 0), value("Format")];
-const START_SLEEP: &[ParamSpec] =
-    &[positional("Seconds", 0), alias("Milliseconds", ParamKind::Value, &["ms"])];
-const NEW_OBJECT: &[ParamSpec] = &[positional("TypeName", 0), positional("ArgumentList", 1), value("Property")];
+const START_SLEEP: &[ParamSpec] = &[
+    positional("Seconds", 0),
+    alias("Milliseconds", ParamKind::Value, &["ms"]),
+];
+const NEW_OBJECT: &[ParamSpec] = &[
+    positional("TypeName", 0),
+    positional("ArgumentList", 1),
+    value("Property"),
+];
 const STRICT: &[ParamSpec] = &[value("Version"), switch("Off")];
 
 /// The canonical utility cmdlet for a name or built-in alias.
@@ -141,7 +181,11 @@ pub(crate) fn spec(canon: &'static str) -> CmdletSpec {
         "Set-StrictMode" => STRICT,
         _ => MESSAGE,
     };
-    CmdletSpec { name: canon, params, should_process: None }
+    CmdletSpec {
+        name: canon,
+        params,
+        should_process: None,
+    }
 }
 
 /// `a\b` joining as Join-Path does on Windows.
@@ -152,9 +196,16 @@ pub(crate) fn join_path(a: &str, b: &str) -> String {
 }
 
 fn terminating(canon: &str, id: &str, cat: ErrorCategory, msg: String, n: Node, s: &Src) -> Flow {
-    let e = PsError::new(cat, &format!("{id},Microsoft.PowerShell.Commands.{}Command", canon.replace('-', "")), msg)
-        .in_command(canon)
-        .terminating();
+    let e = PsError::new(
+        cat,
+        &format!(
+            "{id},Microsoft.PowerShell.Commands.{}Command",
+            canon.replace('-', "")
+        ),
+        msg,
+    )
+    .in_command(canon)
+    .terminating();
     Flow::error(e, Some(Pos::of(n, &s.src)), Scope::Statement)
 }
 
@@ -171,7 +222,22 @@ impl Interp<'_> {
         n: Node,
         s: &Src,
     ) -> R<Vec<Value>> {
-        let b = match bind(spec, &a.args) {
+        // Write-Host takes all its positional arguments (ValueFromRemainingArguments).
+        let mut args = a.args.clone();
+        if canon == "Write-Host" {
+            let rest: Vec<Value> = args
+                .iter()
+                .filter_map(|x| match x {
+                    super::host::Argument::Positional(v) => Some(v.clone()),
+                    super::host::Argument::Named { .. } => None,
+                })
+                .collect();
+            if rest.len() > 1 {
+                args.retain(|x| !matches!(x, super::host::Argument::Positional(_)));
+                args.push(super::host::Argument::Positional(Value::Array(rest)));
+            }
+        }
+        let b = match bind(spec, &args) {
             Ok(b) => b,
             Err(e) => {
                 let name_node = n.child_by_field_name("command_name").unwrap_or(n);
@@ -181,7 +247,9 @@ impl Interp<'_> {
         };
         // -InputObject binds the whole value as one input; piped input is per item.
         let items: Vec<Value> = match b.get("InputObject") {
-            Some(v) if !piped && canon != "ConvertTo-Json" && canon != "Write-Output" => unroll(v.clone()),
+            Some(v) if !piped && canon != "ConvertTo-Json" && canon != "Write-Output" => {
+                unroll(v.clone())
+            }
             _ => input,
         };
         match canon {
@@ -197,10 +265,19 @@ impl Interp<'_> {
                     _ => items,
                 };
                 let depth = b.get("Depth").and_then(super::ops::to_int).unwrap_or(2);
-                Ok(super::json::convert_to_json(&inputs, depth, b.switch("Compress")).map(Value::String).into_iter().collect())
+                Ok(
+                    super::json::convert_to_json(&inputs, depth, b.switch("Compress"))
+                        .map(Value::String)
+                        .into_iter()
+                        .collect(),
+                )
             }
             "ConvertFrom-Json" => {
-                let text = items.iter().map(to_ps_string).collect::<Vec<_>>().join("\n");
+                let text = items
+                    .iter()
+                    .map(to_ps_string)
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 match super::json::convert_from_json(&text) {
                     // 5.1 writes a JSON array as one object (not enumerated).
                     Ok(v) => Ok(vec![v]),
@@ -238,7 +315,9 @@ impl Interp<'_> {
                 let msg = b.string("Message").unwrap_or_default();
                 let mut e = PsError::new(
                     ErrorCategory::NotSpecified,
-                    &b.string("ErrorId").unwrap_or_else(|| "Microsoft.PowerShell.Commands.WriteErrorException".into()),
+                    &b.string("ErrorId").unwrap_or_else(|| {
+                        "Microsoft.PowerShell.Commands.WriteErrorException".into()
+                    }),
                     msg,
                 )
                 .in_command("Write-Error");
@@ -263,8 +342,16 @@ impl Interp<'_> {
                 let p = b.string("Path").unwrap_or_default();
                 let trimmed = p.trim_end_matches('\\');
                 let (parent, leaf) = trimmed.rsplit_once('\\').unwrap_or(("", trimmed));
-                let parent = if parent.ends_with(':') { format!("{parent}\\") } else { parent.to_string() };
-                Ok(vec![Value::String(if b.switch("Leaf") { leaf.to_string() } else { parent })])
+                let parent = if parent.ends_with(':') {
+                    format!("{parent}\\")
+                } else {
+                    parent.to_string()
+                };
+                Ok(vec![Value::String(if b.switch("Leaf") {
+                    leaf.to_string()
+                } else {
+                    parent
+                })])
             }
             "Get-Date" => {
                 let ms = match b.get("Date") {
@@ -298,7 +385,10 @@ impl Interp<'_> {
                 Ok(vec![])
             }
             "New-Object" => {
-                let t = b.string("TypeName").unwrap_or_default().to_ascii_lowercase();
+                let t = b
+                    .string("TypeName")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 let t = t.strip_prefix("system.").unwrap_or(&t);
                 match t {
                     "psobject" | "management.automation.psobject" | "pscustomobject" => {
@@ -309,9 +399,15 @@ impl Interp<'_> {
                         Ok(vec![Value::object(o)])
                     }
                     "collections.arraylist" => Ok(vec![Value::Array(vec![])]),
-                    _ if t.starts_with("collections.generic.list") => Ok(vec![Value::Array(vec![])]),
+                    _ if t.starts_with("collections.generic.list") => {
+                        Ok(vec![Value::Array(vec![])])
+                    }
                     "collections.hashtable" => Ok(vec![Value::Hashtable(IndexMap::new())]),
-                    _ => Err(super::errors::unsupported(&format!("New-Object -TypeName {t}"), n, &s.src)),
+                    _ => Err(super::errors::unsupported(
+                        &format!("New-Object -TypeName {t}"),
+                        n,
+                        &s.src,
+                    )),
                 }
             }
             _ => Err(super::errors::unsupported(canon, n, &s.src)),
@@ -320,7 +416,9 @@ impl Interp<'_> {
 
     fn where_object(&mut self, b: &Bound, items: Vec<Value>, n: Node, s: &Src) -> R<Vec<Value>> {
         let script = match (b.get("FilterScript"), b.get("Property")) {
-            (Some(Value::ScriptBlock(sb)), _) | (None, Some(Value::ScriptBlock(sb))) => Some(sb.clone()),
+            (Some(Value::ScriptBlock(sb)), _) | (None, Some(Value::ScriptBlock(sb))) => {
+                Some(sb.clone())
+            }
             _ => None,
         };
         let mut out = Vec::new();
@@ -331,10 +429,23 @@ impl Interp<'_> {
                     let prop = b.string("Property").unwrap_or_default();
                     let actual = get_member(&item, &prop);
                     let ops = [
-                        ("EQ", "-eq"), ("NE", "-ne"), ("GT", "-gt"), ("GE", "-ge"), ("LT", "-lt"), ("LE", "-le"),
-                        ("Like", "-like"), ("NotLike", "-notlike"), ("Match", "-match"), ("NotMatch", "-notmatch"),
-                        ("Contains", "-contains"), ("NotContains", "-notcontains"), ("In", "-in"), ("NotIn", "-notin"),
-                        ("CEQ", "-ceq"), ("CNE", "-cne"), ("CLike", "-clike"),
+                        ("EQ", "-eq"),
+                        ("NE", "-ne"),
+                        ("GT", "-gt"),
+                        ("GE", "-ge"),
+                        ("LT", "-lt"),
+                        ("LE", "-le"),
+                        ("Like", "-like"),
+                        ("NotLike", "-notlike"),
+                        ("Match", "-match"),
+                        ("NotMatch", "-notmatch"),
+                        ("Contains", "-contains"),
+                        ("NotContains", "-notcontains"),
+                        ("In", "-in"),
+                        ("NotIn", "-notin"),
+                        ("CEQ", "-ceq"),
+                        ("CNE", "-cne"),
+                        ("CLike", "-clike"),
                     ];
                     match ops.iter().find(|(sw, _)| b.switch(sw)) {
                         Some((_, op)) => {
@@ -365,7 +476,9 @@ impl Interp<'_> {
         let process = b.get("Process").or_else(|| b.get("MemberName")).cloned();
         for item in items {
             match &process {
-                Some(Value::ScriptBlock(sb)) => out.extend(self.invoke_block(sb, Some(item), n, s)?),
+                Some(Value::ScriptBlock(sb)) => {
+                    out.extend(self.invoke_block(sb, Some(item), n, s)?)
+                }
                 Some(name) => out.extend(unroll(get_member(&item, &to_ps_string(name)))),
                 None => {}
             }
@@ -376,9 +489,18 @@ impl Interp<'_> {
         Ok(out)
     }
 
-    fn select_object(&mut self, b: &Bound, mut items: Vec<Value>, n: Node, s: &Src) -> R<Vec<Value>> {
+    fn select_object(
+        &mut self,
+        b: &Bound,
+        mut items: Vec<Value>,
+        n: Node,
+        s: &Src,
+    ) -> R<Vec<Value>> {
         if let Some(skip) = b.get("Skip").and_then(super::ops::to_int) {
-            items = items.into_iter().skip(usize::try_from(skip).unwrap_or(0)).collect();
+            items = items
+                .into_iter()
+                .skip(usize::try_from(skip).unwrap_or(0))
+                .collect();
         }
         if let Some(first) = b.get("First").and_then(super::ops::to_int) {
             items.truncate(usize::try_from(first).unwrap_or(0));
@@ -408,14 +530,23 @@ impl Interp<'_> {
                         match p {
                             Value::Hashtable(h) => {
                                 let get = |keys: &[&str]| {
-                                    h.iter().find(|(k, _)| keys.iter().any(|x| x.eq_ignore_ascii_case(k))).map(|(_, v)| v.clone())
+                                    h.iter()
+                                        .find(|(k, _)| {
+                                            keys.iter().any(|x| x.eq_ignore_ascii_case(k))
+                                        })
+                                        .map(|(_, v)| v.clone())
                                 };
-                                let name = get(&["Name", "N", "Label", "L"]).map(|v| to_ps_string(&v)).unwrap_or_default();
-                                let v = match get(&["Expression", "E"]) {
-                                    Some(Value::ScriptBlock(sb)) => collapse(self.invoke_block(&sb, Some(item.clone()), n, s)?),
-                                    Some(other) => get_member(&item, &to_ps_string(&other)),
-                                    None => Value::Null,
-                                };
+                                let name = get(&["Name", "N", "Label", "L"])
+                                    .map(|v| to_ps_string(&v))
+                                    .unwrap_or_default();
+                                let v =
+                                    match get(&["Expression", "E"]) {
+                                        Some(Value::ScriptBlock(sb)) => collapse(
+                                            self.invoke_block(&sb, Some(item.clone()), n, s)?,
+                                        ),
+                                        Some(other) => get_member(&item, &to_ps_string(&other)),
+                                        None => Value::Null,
+                                    };
                                 o.props.insert(name, v);
                             }
                             other => {
@@ -449,7 +580,9 @@ impl Interp<'_> {
             let mut k = Vec::new();
             for key in &keys {
                 k.push(match key {
-                    Value::ScriptBlock(sb) => collapse(self.invoke_block(sb, Some(item.clone()), n, s)?),
+                    Value::ScriptBlock(sb) => {
+                        collapse(self.invoke_block(sb, Some(item.clone()), n, s)?)
+                    }
                     other => get_member(&item, &to_ps_string(other)),
                 });
             }
@@ -460,8 +593,17 @@ impl Interp<'_> {
         }
         let desc = b.switch("Descending");
         keyed.sort_by(|(a, _), (bk, _)| {
-            let ord = a.iter().zip(bk).map(|(x, y)| super::ops::sort_cmp(x, y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal);
-            if desc { ord.reverse() } else { ord }
+            let ord = a
+                .iter()
+                .zip(bk)
+                .map(|(x, y)| super::ops::sort_cmp(x, y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal);
+            if desc {
+                ord.reverse()
+            } else {
+                ord
+            }
         });
         let mut out: Vec<Value> = keyed.into_iter().map(|(_, v)| v).collect();
         if b.switch("Unique") {
@@ -475,22 +617,47 @@ fn measure(b: &Bound, items: &[Value]) -> Value {
     let prop = b.string("Property");
     let vals: Vec<Value> = items
         .iter()
-        .map(|i| prop.as_ref().map_or_else(|| i.clone(), |p| get_member(i, p)))
+        .map(|i| {
+            prop.as_ref()
+                .map_or_else(|| i.clone(), |p| get_member(i, p))
+        })
         .filter(|v| *v != Value::Null)
         .collect();
-    let nums: Vec<f64> = vals.iter().filter_map(super::ops::to_num).map(|n| match n {
-        super::ops::Num::I(i) => i as f64,
-        super::ops::Num::D(d) => d,
-    }).collect();
+    let nums: Vec<f64> = vals
+        .iter()
+        .filter_map(super::ops::to_num)
+        .map(|n| match n {
+            super::ops::Num::I(i) => i as f64,
+            super::ops::Num::D(d) => d,
+        })
+        .collect();
     let sum: f64 = nums.iter().sum();
-    let stat = |on: bool, v: Option<f64>| if on { v.map_or(Value::Null, Value::Double) } else { Value::Null };
+    let stat = |on: bool, v: Option<f64>| {
+        if on {
+            v.map_or(Value::Null, Value::Double)
+        } else {
+            Value::Null
+        }
+    };
     Value::object(
         PsObject::new("Microsoft.PowerShell.Commands.GenericMeasureInfo")
             .with("Count", vals.len() as i64)
-            .with("Average", stat(b.switch("Average"), (!nums.is_empty()).then(|| sum / nums.len() as f64)))
+            .with(
+                "Average",
+                stat(
+                    b.switch("Average"),
+                    (!nums.is_empty()).then(|| sum / nums.len() as f64),
+                ),
+            )
             .with("Sum", stat(b.switch("Sum"), Some(sum)))
-            .with("Maximum", stat(b.switch("Maximum"), nums.iter().copied().reduce(f64::max)))
-            .with("Minimum", stat(b.switch("Minimum"), nums.iter().copied().reduce(f64::min)))
+            .with(
+                "Maximum",
+                stat(b.switch("Maximum"), nums.iter().copied().reduce(f64::max)),
+            )
+            .with(
+                "Minimum",
+                stat(b.switch("Minimum"), nums.iter().copied().reduce(f64::min)),
+            )
             .with("Property", prop.map_or(Value::Null, Value::String)),
     )
 }
@@ -499,8 +666,16 @@ fn group(b: &Bound, items: Vec<Value>) -> Vec<Value> {
     let prop = b.string("Property");
     let mut groups: IndexMap<String, (String, Vec<Value>)> = IndexMap::new();
     for item in items {
-        let key = to_ps_string(&prop.as_ref().map_or_else(|| item.clone(), |p| get_member(&item, p)));
-        groups.entry(key.to_lowercase()).or_insert_with(|| (key.clone(), Vec::new())).1.push(item);
+        let key = to_ps_string(
+            &prop
+                .as_ref()
+                .map_or_else(|| item.clone(), |p| get_member(&item, p)),
+        );
+        groups
+            .entry(key.to_lowercase())
+            .or_insert_with(|| (key.clone(), Vec::new()))
+            .1
+            .push(item);
     }
     groups
         .into_values()
