@@ -12,7 +12,7 @@ use super::convert::to_ps_string;
 use super::errors::{render, unsupported, Flow, Pos, RtError, Scope, R};
 use super::host::{CommandHost, ErrorCategory, PsError};
 use super::parse::{all, named, parse, text, unwrap, Parsed};
-use super::value::{PsObject, Value};
+use super::value::Value;
 
 pub(crate) type Src = Rc<Parsed>;
 
@@ -35,7 +35,7 @@ impl<'h> Interp<'h> {
         vars.insert("erroractionpreference".into(), Value::str("Continue"));
         vars.insert("progresspreference".into(), Value::str("Continue"));
         vars.insert("confirmpreference".into(), Value::str("High"));
-        vars.insert("psversiontable".into(), ps_version_table());
+        vars.insert("psversiontable".into(), super::records::ps_version_table());
         Interp {
             host,
             vars,
@@ -423,7 +423,7 @@ impl<'h> Interp<'h> {
                         .into_iter()
                         .find(|k| k.kind() == "statement_block");
                     let saved = self.get_var("_");
-                    let record = error_record(&e);
+                    let record = super::records::error_record(&e);
                     self.set_var("_", record.clone());
                     self.set_var("PSItem", record);
                     let r = block.map_or(Ok(()), |b| self.exec_block(b, s, out));
@@ -476,7 +476,7 @@ impl<'h> Interp<'h> {
                     Some(a) => self.eval_pipeline_value(a, s)?,
                     None => Value::str("ScriptHalted"),
                 };
-                Err(throw_error(v, Pos::of(n, &s.src)))
+                Err(super::records::throw_error(v, Pos::of(n, &s.src)))
             }
             _ => Err(unsupported(&format!("'{kw}'"), n, &s.src)),
         }
@@ -572,75 +572,6 @@ fn parse_error(n: Node, s: &Src) -> Flow {
     Flow::error(err, Some(Pos::of(n, &s.src)), Scope::Script)
 }
 
-/// `throw x`: a script-terminating RuntimeException; rethrowing an error
-/// record keeps the original error.
-fn throw_error(v: Value, pos: Pos) -> Flow {
-    if let Value::Object(o) = &v {
-        if o.type_names.first().is_some_and(|t| t == ERROR_RECORD) {
-            let msg = o
-                .get("Exception")
-                .and_then(|e| e.property("Message"))
-                .map(|m| to_ps_string(&m))
-                .unwrap_or_default();
-            let id = o
-                .get("FullyQualifiedErrorId")
-                .map(to_ps_string)
-                .unwrap_or_default();
-            let mut err = PsError::new(ErrorCategory::OperationStopped, &id, msg).terminating();
-            err.target = o
-                .get("TargetObject")
-                .map(to_ps_string)
-                .filter(|t| !t.is_empty());
-            return Flow::error(err, Some(pos), Scope::Script);
-        }
-    }
-    let msg = to_ps_string(&v);
-    let mut err = PsError::new(ErrorCategory::OperationStopped, &msg, msg.clone()).terminating();
-    err.target = Some(format!("{msg}:String"));
-    Flow::error(err, Some(pos), Scope::Script)
-}
-
-pub(crate) const ERROR_RECORD: &str = "System.Management.Automation.ErrorRecord";
-
-/// `$_` in a catch block: an ErrorRecord with `.Exception.Message`,
-/// `.FullyQualifiedErrorId`, `.CategoryInfo`; its string is the message.
-pub(crate) fn error_record(e: &RtError) -> Value {
-    let ex = PsObject::new("System.Management.Automation.RuntimeException")
-        .with("Message", e.err.message.as_str())
-        .display(e.err.message.clone());
-    let cat = PsObject::new("System.Management.Automation.ErrorCategoryInfo")
-        .with("Category", e.err.category.as_str())
-        .with("Activity", e.err.command.clone().unwrap_or_default())
-        .display(format!(
-            "{}: ({}) [{}], RuntimeException",
-            e.err.category.as_str(),
-            e.err.target.as_deref().unwrap_or(":"),
-            e.err.command.as_deref().unwrap_or("")
-        ));
-    let mut rec = PsObject::new(ERROR_RECORD)
-        .with("Exception", ex)
-        .with(
-            "FullyQualifiedErrorId",
-            e.err.fully_qualified_error_id.as_str(),
-        )
-        .with("CategoryInfo", cat)
-        .with(
-            "TargetObject",
-            e.err
-                .target
-                .clone()
-                .map(|t| t.split(':').next().unwrap_or("").to_string()),
-        )
-        .display(e.err.message.clone());
-    if let Some(p) = &e.pos {
-        rec = rec.with(
-            "ScriptStackTrace",
-            format!("at <ScriptBlock>, <No file>: line {}", p.line),
-        );
-    }
-    Value::object(rec)
-}
-
 /// Arrays written to the pipeline are enumerated one level.
 pub(crate) fn unroll(v: Value) -> Vec<Value> {
     match v {
@@ -697,22 +628,4 @@ fn is_silent(chain: Node, src: &str) -> bool {
         }
         _ => false,
     }
-}
-
-fn ps_version_table() -> Value {
-    let version = PsObject::new("System.Version")
-        .with("Major", 5)
-        .with("Minor", 1)
-        .with("Build", 17763)
-        .with("Revision", 1)
-        .display("5.1.17763.1");
-    let mut h = indexmap::IndexMap::new();
-    h.insert("PSVersion".to_string(), Value::object(version));
-    h.insert("PSEdition".to_string(), Value::str("Desktop"));
-    h.insert("CLRVersion".to_string(), Value::str("4.0.30319.42000"));
-    h.insert("BuildVersion".to_string(), Value::str("10.0.17763.1"));
-    h.insert("WSManStackVersion".to_string(), Value::str("3.0"));
-    h.insert("PSRemotingProtocolVersion".to_string(), Value::str("2.3"));
-    h.insert("SerializationVersion".to_string(), Value::str("1.1.0.1"));
-    Value::Hashtable(h)
 }

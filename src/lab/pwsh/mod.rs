@@ -15,12 +15,14 @@ pub mod json;
 mod members;
 mod ops;
 mod parse;
+mod records;
 pub mod render;
 mod utility;
 pub mod value;
 
 #[cfg(test)]
 mod tests;
+mod types;
 
 /// What running a script produced, as `powershell.exe -NonInteractive` would
 /// leave it: text on stdout, error records rendered as 5.1 renders them on

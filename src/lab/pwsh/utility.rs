@@ -356,7 +356,7 @@ impl Interp<'_> {
             "Get-Date" => {
                 let ms = match b.get("Date") {
                     Some(Value::DateTime(ms)) => *ms,
-                    Some(other) => super::members::parse_datetime(&to_ps_string(other)).ok_or_else(|| {
+                    Some(other) => super::types::parse_datetime(&to_ps_string(other)).ok_or_else(|| {
                         terminating(
                             canon,
                             "ParameterArgumentTransformationError",
