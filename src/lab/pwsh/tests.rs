@@ -446,3 +446,13 @@ fn objects_render_as_lists() {
         "\r\nA   : 1\r\nBee : x\r\n\r\n"
     );
 }
+
+#[test]
+fn confirm_false_passes_and_pretty_json_is_crlf() {
+    let o = out("Set-ServerComponentState EX01 -Component HubTransport -State Draining -Requester Maintenance -Confirm:$false");
+    assert_eq!((o.stderr.as_str(), o.exit_code), ("", 0));
+    assert_eq!(
+        stdout("@{ a = 1; b = @(1) } | ConvertTo-Json"),
+        "{\r\n    \"a\":  1,\r\n    \"b\":  [\r\n              1\r\n          ]\r\n}\r\n"
+    );
+}
