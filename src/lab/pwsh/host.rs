@@ -28,6 +28,10 @@ pub enum ErrorCategory {
     PermissionDenied,
     ParserError,
     NotImplemented,
+    /// What `throw` reports (`OperationStopped: (text:String) [], RuntimeException`).
+    OperationStopped,
+    /// Write-Error's default category.
+    WriteError,
 }
 
 impl ErrorCategory {
@@ -42,6 +46,8 @@ impl ErrorCategory {
             ErrorCategory::PermissionDenied => "PermissionDenied",
             ErrorCategory::ParserError => "ParserError",
             ErrorCategory::NotImplemented => "NotImplemented",
+            ErrorCategory::OperationStopped => "OperationStopped",
+            ErrorCategory::WriteError => "WriteError",
         }
     }
 }
@@ -254,4 +260,27 @@ pub trait CommandHost {
 
     /// `$env:NAME` on this server (`COMPUTERNAME`, `SystemDrive`, …).
     fn env_var(&self, name: &str) -> Option<String>;
+
+    /// The server's clock in ms since the Unix epoch (`Get-Date`,
+    /// `[DateTime]::UtcNow`). A simulated world may supply its own time.
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// `Start-Sleep`: a simulated world decides what waiting means (advance
+    /// its clock, run background work); the default does nothing.
+    fn sleep_ms(&mut self, ms: u64) {
+        let _ = ms;
+    }
+
+    /// The signature of a host command, when the host knows it. The
+    /// interpreter uses it only to tell a switch (`-Force x`: `x` is
+    /// positional) from a parameter that takes the next token as its value,
+    /// as PowerShell's binder does; without it the next token is the value.
+    fn command_spec(&self, name: &str) -> Option<CmdletSpec> {
+        let _ = name;
+        None
+    }
 }

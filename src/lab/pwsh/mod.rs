@@ -4,10 +4,25 @@
 //! are not part of the language go to a `CommandHost`.
 
 pub mod bind;
+mod command;
 pub mod convert;
 pub mod datetime;
+mod errors;
+mod eval;
+mod expr;
 pub mod host;
+pub mod json;
+mod members;
+mod ops;
+mod parse;
+mod records;
+pub mod render;
+mod utility;
 pub mod value;
+
+#[cfg(test)]
+mod tests;
+mod types;
 
 /// What running a script produced, as `powershell.exe -NonInteractive` would
 /// leave it: text on stdout, error records rendered as 5.1 renders them on
@@ -20,15 +35,54 @@ pub struct ScriptOutput {
 }
 
 /// Runs `script` against `host` and returns what powershell.exe would.
-///
-/// Placeholder until the interpreter lands: reports that it cannot run.
+/// A script with syntax errors does not run at all (PowerShell parses the
+/// whole script first) and reports the first error as a ParserError.
 pub fn run(script: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
-    let _ = (script, host);
-    ScriptOutput {
-        stdout: String::new(),
-        stderr: "the lab's PowerShell interpreter is not built yet".to_string(),
-        exit_code: 1,
+    let Some(parsed) = parse::parse(script) else {
+        return ScriptOutput {
+            stdout: String::new(),
+            stderr: "The PowerShell grammar could not be loaded.\r\n".into(),
+            exit_code: 1,
+        };
+    };
+    if let Some(first) = parse::syntax_errors(&parsed).first() {
+        return ScriptOutput {
+            stdout: String::new(),
+            stderr: render_parse_error(script, first),
+            exit_code: 1,
+        };
     }
+    let parsed = std::rc::Rc::new(parsed);
+    let mut interp = eval::Interp::new(host);
+    let exit_code = interp.run_program(&parsed);
+    ScriptOutput {
+        stdout: interp.stdout,
+        stderr: interp.stderr,
+        exit_code,
+    }
+}
+
+/// 5.1 prints parse errors position first, then the message.
+fn render_parse_error(script: &str, e: &SyntaxError) -> String {
+    let line = script
+        .lines()
+        .nth(e.line - 1)
+        .unwrap_or("")
+        .trim_end_matches('\r');
+    let id = if e.message.starts_with("The string is missing") {
+        "TerminatorExpectedAtEndOfString"
+    } else if e.message.starts_with("Missing closing") {
+        "MissingEndCurlyBrace"
+    } else {
+        "UnexpectedToken"
+    };
+    format!(
+        "At line:{} char:{}\r\n+ {line}\r\n+ {}~\r\n{}\r\n    + CategoryInfo          : ParserError: (:) [], ParentContainsErrorRecordException\r\n    + FullyQualifiedErrorId : {id}\r\n",
+        e.line,
+        e.column,
+        " ".repeat(e.column - 1),
+        e.message
+    )
 }
 
 /// A syntax error found by the PowerShell grammar.
@@ -43,6 +97,17 @@ pub struct SyntaxError {
 /// Parses `script` with the tree-sitter PowerShell grammar; every ERROR or
 /// MISSING node becomes a `SyntaxError`.
 pub fn syntax_check(script: &str) -> Result<(), Vec<SyntaxError>> {
-    let _ = script;
-    Ok(())
+    let Some(parsed) = parse::parse(script) else {
+        return Err(vec![SyntaxError {
+            line: 1,
+            column: 1,
+            message: "The PowerShell grammar could not be loaded.".into(),
+        }]);
+    };
+    let errors = parse::syntax_errors(&parsed);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
