@@ -3,9 +3,22 @@
 //! server exposes (cmdlets, their parameters and outputs, the registry and
 //! files the checks read), never on the orchestrator's internals.
 
+mod cmdlets;
+pub mod components;
+mod host;
+pub mod model;
 pub mod pwsh;
+mod registry;
 mod spec;
+mod store;
+#[cfg(test)]
+mod tests;
+mod world;
+mod worldinit;
 
+pub use host::{ServerHost, UnknownServer};
 pub use spec::{
     LabAd, LabCopyStatus, LabDatabase, LabFault, LabServer, LabSpec, LabTimings, PendingReboot,
 };
+pub use store::{wall_clock_ms, Lab, LabError, WORLD_FILE};
+pub use world::{MoveError, Timings, World};
