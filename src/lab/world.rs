@@ -346,7 +346,7 @@ impl World {
         };
         copy.status == CopyStatus::Healthy
             && !copy.activation_suspended
-            && !(honour_policy && s.activation_policy == ActivationPolicy::Blocked)
+            && (!honour_policy || s.activation_policy != ActivationPolicy::Blocked)
             && !s.move_now
             && s.cluster_node.state != NodeState::Down
             && effective_state(&s.components, "HighAvailability") == Some(ServiceState::Active)

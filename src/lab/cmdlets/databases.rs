@@ -241,7 +241,7 @@ fn get_copy_status(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value
     if id.is_some() && server.is_some() {
         return Err(PsError::new(
             ErrorCategory::InvalidArgument,
-            &format!("AmbiguousParameterSet,Microsoft.Exchange.Management.SystemConfigurationTasks.GetDatabaseCopyStatus"),
+            "AmbiguousParameterSet,Microsoft.Exchange.Management.SystemConfigurationTasks.GetDatabaseCopyStatus",
             "Parameter set cannot be resolved using the specified named parameters.",
         )
         .in_command(cmd)
