@@ -22,30 +22,18 @@ pub struct BuildParseError(pub String);
 
 impl ExchangeBuild {
     pub const fn new(major: u16, minor: u16, build: u32, revision: u32) -> Self {
-        ExchangeBuild {
-            major,
-            minor,
-            build,
-            revision,
-        }
+        ExchangeBuild { major, minor, build, revision }
     }
 
     /// The zero-padded form `ExSetup.exe` reports as ProductVersion, e.g. `15.02.1748.043`.
     pub fn long_form(&self) -> String {
-        format!(
-            "{}.{:02}.{:04}.{:03}",
-            self.major, self.minor, self.build, self.revision
-        )
+        format!("{}.{:02}.{:04}.{:03}", self.major, self.minor, self.build, self.revision)
     }
 }
 
 impl fmt::Display for ExchangeBuild {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}.{}.{}.{}",
-            self.major, self.minor, self.build, self.revision
-        )
+        write!(f, "{}.{}.{}.{}", self.major, self.minor, self.build, self.revision)
     }
 }
 
@@ -55,11 +43,7 @@ impl FromStr for ExchangeBuild {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || BuildParseError(s.to_string());
         let parts: Vec<&str> = s.trim().split('.').collect();
-        if parts.len() != 4
-            || parts
-                .iter()
-                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
-        {
+        if parts.len() != 4 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
             return Err(err());
         }
         Ok(ExchangeBuild {

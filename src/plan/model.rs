@@ -167,11 +167,9 @@ pub struct Server {
 impl Plan {
     /// The servers of one DAG, in plan order.
     pub fn dag_members<'a>(&'a self, dag: &'a str) -> impl Iterator<Item = &'a Server> + 'a {
-        self.servers.iter().filter(move |s| {
-            s.dag
-                .as_deref()
-                .is_some_and(|d| d.eq_ignore_ascii_case(dag))
-        })
+        self.servers
+            .iter()
+            .filter(move |s| s.dag.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(dag)))
     }
 
     /// The distinct DAG names, in order of first appearance.
@@ -188,8 +186,6 @@ impl Plan {
     }
 
     pub fn server(&self, name: &str) -> Option<&Server> {
-        self.servers
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
+        self.servers.iter().find(|s| s.name.eq_ignore_ascii_case(name))
     }
 }

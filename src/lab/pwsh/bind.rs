@@ -4,9 +4,7 @@
 //! accepted; `-Confirm`/`-WhatIf` only where the cmdlet supports them.
 
 use super::convert::to_ps_string;
-use super::host::{
-    Argument, Bound, CmdletSpec, ConfirmImpact, ParamKind, PsError, COMMON_PARAMETERS,
-};
+use super::host::{Argument, Bound, CmdletSpec, ConfirmImpact, ParamKind, PsError, COMMON_PARAMETERS};
 use super::value::Value;
 
 /// Binds `args` to `spec`. A `ConfirmImpact::High` cmdlet without
@@ -100,8 +98,7 @@ pub fn bind(spec: &CmdletSpec, args: &[Argument]) -> Result<Bound, PsError> {
         };
         bound.values.push((p.name, v.clone()));
     }
-    if spec.should_process == Some(ConfirmImpact::High) && confirm != Some(false) && !bound.what_if
-    {
+    if spec.should_process == Some(ConfirmImpact::High) && confirm != Some(false) && !bound.what_if {
         return Err(PsError::non_interactive_prompt(spec.name));
     }
     Ok(bound)
@@ -113,8 +110,7 @@ fn resolve<'a>(
 ) -> Result<Option<&'a super::host::ParamSpec>, PsError> {
     // An exact name or alias wins over prefixes.
     if let Some(p) = spec.params.iter().find(|p| {
-        p.name.eq_ignore_ascii_case(lname)
-            || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(lname))
+        p.name.eq_ignore_ascii_case(lname) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(lname))
     }) {
         return Ok(Some(p));
     }
@@ -126,19 +122,17 @@ fn resolve<'a>(
     match matches.len() {
         0 => Ok(None),
         1 => Ok(Some(matches[0])),
-        _ => {
-            Err(PsError::new(
-                super::host::ErrorCategory::InvalidArgument,
-                "AmbiguousParameter",
-                format!(
+        _ => Err(PsError::new(
+            super::host::ErrorCategory::InvalidArgument,
+            "AmbiguousParameter",
+            format!(
                 "Parameter cannot be processed because the parameter name '{lname}' is ambiguous. \
                  Possible matches include: {}.",
                 matches.iter().map(|p| format!("-{}", p.name)).collect::<Vec<_>>().join(" ")
             ),
-            )
-            .in_command(spec.name)
-            .terminating())
-        }
+        )
+        .in_command(spec.name)
+        .terminating()),
     }
 }
 

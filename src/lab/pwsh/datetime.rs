@@ -15,10 +15,7 @@ pub fn format_general(ms: i64) -> String {
 /// Round-trip format `yyyy-MM-ddTHH:mm:ss.fffffffZ` (`.ToString('o')` on a UTC DateTime).
 pub fn format_roundtrip(ms: i64) -> String {
     let (y, mo, d, h, mi, s, milli) = civil(ms);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z",
-        milli * 10_000
-    )
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:07}Z", milli * 10_000)
 }
 
 /// Splits milliseconds since the Unix epoch into civil UTC parts.
@@ -48,9 +45,6 @@ mod tests {
     fn formats_a_known_instant() {
         // 2021-09-28T17:32:01.807Z, the timestamp in the CSS-Exchange capture.
         assert_eq!(format_general(1_632_850_321_807), "9/28/2021 5:32:01 PM");
-        assert_eq!(
-            format_roundtrip(1_632_850_321_807),
-            "2021-09-28T17:32:01.8070000Z"
-        );
+        assert_eq!(format_roundtrip(1_632_850_321_807), "2021-09-28T17:32:01.8070000Z");
     }
 }

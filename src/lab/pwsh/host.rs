@@ -166,28 +166,13 @@ pub struct CmdletSpec {
 
 /// Shorthand for building `ParamSpec` tables.
 pub const fn value(name: &'static str) -> ParamSpec {
-    ParamSpec {
-        name,
-        kind: ParamKind::Value,
-        position: None,
-        aliases: &[],
-    }
+    ParamSpec { name, kind: ParamKind::Value, position: None, aliases: &[] }
 }
 pub const fn positional(name: &'static str, position: usize) -> ParamSpec {
-    ParamSpec {
-        name,
-        kind: ParamKind::Value,
-        position: Some(position),
-        aliases: &[],
-    }
+    ParamSpec { name, kind: ParamKind::Value, position: Some(position), aliases: &[] }
 }
 pub const fn switch(name: &'static str) -> ParamSpec {
-    ParamSpec {
-        name,
-        kind: ParamKind::Switch,
-        position: None,
-        aliases: &[],
-    }
+    ParamSpec { name, kind: ParamKind::Switch, position: None, aliases: &[] }
 }
 
 /// Common parameters every cmdlet accepts (about_CommonParameters).

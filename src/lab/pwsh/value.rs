@@ -119,9 +119,7 @@ impl Value {
             Value::String(s) if name.eq_ignore_ascii_case("Length") => {
                 Some(Value::Int(s.chars().count() as i64))
             }
-            Value::Array(a)
-                if name.eq_ignore_ascii_case("Count") || name.eq_ignore_ascii_case("Length") =>
-            {
+            Value::Array(a) if name.eq_ignore_ascii_case("Count") || name.eq_ignore_ascii_case("Length") => {
                 Some(Value::Int(a.len() as i64))
             }
             Value::Enum(e) if name.eq_ignore_ascii_case("value__") => Some(Value::Int(e.value)),
