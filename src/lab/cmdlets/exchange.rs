@@ -77,17 +77,6 @@ const GET_DAG: CmdletSpec = CmdletSpec {
     ],
     should_process: None,
 };
-const TEST_SERVICE_HEALTH: CmdletSpec = CmdletSpec {
-    name: "Test-ServiceHealth",
-    params: &[
-        positional("Server", 0),
-        value("ActiveDirectoryTimeout"),
-        value("DomainController"),
-        switch("MonitoringContext"),
-    ],
-    should_process: None,
-};
-
 pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) -> Answer {
     Some(match lname {
         "get-exchangeserver" => get_exchange_server(host, args),
@@ -96,7 +85,6 @@ pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) ->
         "get-servercomponentstate" => get_component_state(host, args),
         "set-servercomponentstate" => set_component_state(host, args),
         "get-databaseavailabilitygroup" => get_dag(host, args),
-        "test-servicehealth" => test_service_health(host, args),
         _ => return None,
     })
 }
@@ -529,116 +517,4 @@ fn get_dag(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsErr
         .with("Identity", ad_object_id(&dag, format!("CN={dag}")))
         .display(dag)
         .into()])
-}
-
-/// Services each role needs (cmdlets.md §8, CAP order).
-const ROLES: &[(&str, &[&str])] = &[
-    (
-        "Mailbox Server Role",
-        &[
-            "IISAdmin",
-            "MSExchangeADTopology",
-            "MSExchangeDelivery",
-            "MSExchangeIS",
-            "MSExchangeMailboxAssistants",
-            "MSExchangeRepl",
-            "MSExchangeRPC",
-            "MSExchangeServiceHost",
-            "MSExchangeSubmission",
-            "MSExchangeThrottling",
-            "MSExchangeTransportLogSearch",
-            "W3Svc",
-            "WinRM",
-        ],
-    ),
-    (
-        "Client Access Server Role",
-        &[
-            "IISAdmin",
-            "MSExchangeADTopology",
-            "MSExchangeMailboxReplication",
-            "MSExchangeRPC",
-            "MSExchangeServiceHost",
-            "W3Svc",
-            "WinRM",
-        ],
-    ),
-    (
-        "Unified Messaging Server Role",
-        &[
-            "IISAdmin",
-            "MSExchangeADTopology",
-            "MSExchangeServiceHost",
-            "MSExchangeUM",
-            "W3Svc",
-            "WinRM",
-        ],
-    ),
-    (
-        "Hub Transport Server Role",
-        &[
-            "IISAdmin",
-            "MSExchangeADTopology",
-            "MSExchangeEdgeSync",
-            "MSExchangeServiceHost",
-            "MSExchangeTransport",
-            "MSExchangeTransportLogSearch",
-            "W3Svc",
-            "WinRM",
-        ],
-    ),
-];
-
-fn test_service_health(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
-    let b = bind(&TEST_SERVICE_HEALTH, args)?;
-    let ids = match b.string("Server") {
-        Some(id) => select_servers(
-            host,
-            Some(id),
-            "Test-ServiceHealth",
-            "Monitoring.TestServiceHealth",
-            false,
-        )?,
-        None => vec![host.server],
-    };
-    let mut out = Vec::new();
-    for i in ids {
-        let name = host.world.servers[i].name.clone();
-        // health-fails: one required service reports not running for this call.
-        let failing = host
-            .world
-            .fire_fault("health-fails", &name, None)
-            .then_some("MSExchangeMailboxAssistants");
-        host.world.step_event(&name, "health");
-        let s = &host.world.servers[i];
-        for (role, services) in ROLES {
-            if *role == "Unified Messaging Server Role" && s.build.minor != 1 {
-                continue;
-            }
-            let (running, stopped): (Vec<&str>, Vec<&str>) = services
-                .iter()
-                .partition(|n| s.service_running(n) && failing != Some(**n));
-            out.push(
-                PsObject::new("Microsoft.Exchange.Monitoring.ServerStatus")
-                    .with("Role", *role)
-                    .with("RequiredServicesRunning", stopped.is_empty())
-                    .with(
-                        "ServicesRunning",
-                        Value::Array(running.into_iter().map(Value::from).collect()),
-                    )
-                    .with(
-                        "ServicesNotRunning",
-                        Value::Array(stopped.into_iter().map(Value::from).collect()),
-                    )
-                    .with("Identity", Value::Null)
-                    .with("IsValid", true)
-                    .with(
-                        "ObjectState",
-                        Value::enumv("Microsoft.Exchange.Data.ObjectState", "New", 0),
-                    )
-                    .into(),
-            );
-        }
-    }
-    Ok(out)
 }

@@ -7,6 +7,8 @@ mod ad;
 mod cluster;
 mod databases;
 mod exchange;
+mod health;
+mod provider;
 mod scripts;
 mod system;
 mod transport;
@@ -29,6 +31,9 @@ pub(crate) fn dispatch(
     if let Some(r) = scripts::dispatch(host, &lname, args) {
         return r;
     }
+    if let Some(r) = provider::dispatch(host, &lname, args, &input) {
+        return r;
+    }
     if let Some(r) = system::dispatch(host, &lname, args, &input) {
         return r;
     }
@@ -41,7 +46,12 @@ pub(crate) fn dispatch(
     // Exchange cmdlets exist only once the snap-in is loaded, as in a plain
     // powershell.exe on a real server.
     if host.exchange_snapin {
-        for module in [exchange::dispatch, databases::dispatch, transport::dispatch] {
+        for module in [
+            exchange::dispatch,
+            databases::dispatch,
+            health::dispatch,
+            transport::dispatch,
+        ] {
             if let Some(r) = module(host, &lname, args) {
                 return r;
             }
