@@ -3,32 +3,22 @@
 //! server exposes (cmdlets, their parameters and outputs, the registry and
 //! files the checks read), never on the orchestrator's internals.
 
+mod cmdlets;
+pub mod components;
+mod host;
+pub mod model;
 pub mod pwsh;
+mod registry;
 mod spec;
+mod store;
+#[cfg(test)]
+mod tests;
+mod world;
+mod worldinit;
 
+pub use host::{ServerHost, UnknownServer};
 pub use spec::{
     LabAd, LabCopyStatus, LabDatabase, LabFault, LabServer, LabSpec, LabTimings, PendingReboot,
 };
-
-// TEMPORARY (replaced when the lab world lands): the API the executor codes against.
-#[derive(Debug, thiserror::Error)]
-#[error("lab not built")]
-pub struct LabError;
-pub struct Lab;
-impl Lab {
-    pub fn open(_: &std::path::Path, _: &LabSpec, _: &str) -> Result<Lab, LabError> {
-        Err(LabError)
-    }
-    pub fn run_ps(&self, _: &str, _: &str) -> Result<pwsh::ScriptOutput, LabError> {
-        Err(LabError)
-    }
-    pub fn run_cmd(&self, _: &str, _: &str) -> Result<pwsh::ScriptOutput, LabError> {
-        Err(LabError)
-    }
-    pub fn reset(_: &std::path::Path, _: &LabSpec, _: &str) -> Result<Lab, LabError> {
-        Err(LabError)
-    }
-    pub fn state_json(&self) -> serde_json::Value {
-        serde_json::Value::Null
-    }
-}
+pub use store::{wall_clock_ms, Lab, LabError, WORLD_FILE};
+pub use world::{MoveError, Timings, World};

@@ -1,0 +1,616 @@
+//! The simulated DAG's whole state (`World`): servers, databases, faults,
+//! pending transitions and the availability record, with the rules that
+//! change it over time (queues draining, Active Manager moving databases).
+//! Serialisable as JSON so a later run sees what the last one left. It
+//! knows nothing about PowerShell: `host.rs` and `cmdlets/` translate.
+
+use serde::{Deserialize, Serialize};
+
+use super::components::{default_components, effective_state, ServiceState};
+use super::model::*;
+use super::spec::{LabAd, LabCopyStatus, LabSpec};
+use super::worldinit::{cu_revision, os_version, services_for, setup_log_run};
+
+/// Wall-time durations of simulated work, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timings {
+    pub setup_ms: i64,
+    pub reboot_ms: i64,
+    pub drain_per_message_ms: i64,
+    pub database_move_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct World {
+    /// The DAG every lab server belongs to.
+    pub dag: String,
+    /// The clock the world was last settled to (ms since 1970 UTC).
+    pub now_ms: i64,
+    pub ad: LabAd,
+    pub timings: Timings,
+    pub servers: Vec<Server>,
+    pub databases: Vec<Database>,
+    pub faults: Vec<Fault>,
+    pub pending: Vec<PendingTransition>,
+    pub availability: Vec<AvailabilityEvent>,
+}
+
+/// Why Active Manager refused a move (text as Move-ActiveMailboxDatabase shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveError(pub String);
+
+const DAY_MS: i64 = 86_400_000;
+const GIB: u64 = 1024 * 1024 * 1024;
+
+fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl World {
+    /// Builds the starting world from the plan's `[lab]`; all servers form
+    /// one DAG named `dag`. `now_ms` is the wall clock at creation.
+    pub fn from_spec(spec: &LabSpec, dag: &str, now_ms: i64) -> World {
+        let installed_ms = now_ms - 20 * DAY_MS;
+        let servers = spec
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let free = s.system_drive_free_gb * GIB;
+                Server {
+                    name: s.name.clone(),
+                    fqdn: s.fqdn.clone(),
+                    build: s.build,
+                    cu_revision: cu_revision(&s.build),
+                    install_path: r"C:\Program Files\Microsoft\Exchange Server\V15\".to_string(),
+                    dotnet_release: s.dotnet_release,
+                    os_caption: s.os.clone(),
+                    os_version: os_version(&s.os).to_string(),
+                    vcredist_2012: s.vcredist_2012,
+                    vcredist_2013: s.vcredist_2013,
+                    ucma: s.ucma,
+                    url_rewrite: s.url_rewrite,
+                    pending_reboot: s.pending_reboot,
+                    system_drive_size_bytes: (free + 100 * GIB).max(256 * GIB),
+                    system_drive_free_bytes: free,
+                    last_boot_ms: now_ms - 3 * DAY_MS - (i as i64) * 3_600_000,
+                    installed_ms,
+                    services: services_for(s.build.minor),
+                    components: default_components(s.build.minor, installed_ms),
+                    cluster_node: ClusterNode {
+                        id: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                        state: NodeState::Up,
+                        drain_status: DrainStatus::NotInitiated,
+                    },
+                    activation_policy: ActivationPolicy::Unrestricted,
+                    move_now: false,
+                    queues: Vec::new(),
+                    drain_carry_ms: 0,
+                    queue_stuck: false,
+                    redirect_target: None,
+                    setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
+                    app_settings: s.custom_app_settings.clone(),
+                }
+            })
+            .collect::<Vec<_>>();
+        let databases = spec
+            .databases
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let generated = 40_000 + 1_000 * i as i64;
+                let copies = d
+                    .copies
+                    .iter()
+                    .enumerate()
+                    .map(|(p, server)| {
+                        let status = if server.eq_ignore_ascii_case(&d.active) {
+                            CopyStatus::Mounted
+                        } else {
+                            d.copy_status
+                                .iter()
+                                .find(|(s, _)| s.eq_ignore_ascii_case(server))
+                                .map_or(CopyStatus::Healthy, |(_, st)| lab_status(*st))
+                        };
+                        let suspended = matches!(
+                            status,
+                            CopyStatus::Suspended | CopyStatus::FailedAndSuspended
+                        );
+                        DbCopy {
+                            server: server.clone(),
+                            preference: u32::try_from(p + 1).unwrap_or(u32::MAX),
+                            status,
+                            activation_suspended: suspended,
+                            suspend_comment: None,
+                            last_log_copied: generated,
+                            last_log_inspected: generated,
+                            last_log_replayed: generated,
+                            last_status_transition_ms: installed_ms,
+                        }
+                    })
+                    .collect();
+                Database {
+                    name: d.name.clone(),
+                    copies,
+                    last_log_generated: generated,
+                }
+            })
+            .collect();
+        let mut world = World {
+            dag: dag.to_string(),
+            now_ms,
+            ad: spec.ad.clone(),
+            timings: Timings {
+                setup_ms: ms(spec.timings.setup),
+                reboot_ms: ms(spec.timings.reboot),
+                drain_per_message_ms: ms(spec.timings.drain_per_message).max(1),
+                database_move_ms: ms(spec.timings.database_move),
+            },
+            servers,
+            databases,
+            faults: spec
+                .faults
+                .iter()
+                .map(|f| Fault {
+                    server: f.server.clone(),
+                    kind: f.kind.clone(),
+                    remaining: f.times,
+                    database: f.database.clone(),
+                    during: f.during.clone(),
+                })
+                .collect(),
+            pending: Vec::new(),
+            availability: Vec::new(),
+        };
+        let counts: Vec<u32> = spec.servers.iter().map(|s| s.queue_messages).collect();
+        for (i, count) in counts.into_iter().enumerate() {
+            world.servers[i].queues = world.initial_queues(i, count);
+        }
+        world
+    }
+
+    /// Submission, one SmtpDeliveryToMailbox queue per database, the
+    /// SmtpRelayToDag queue and a shadow queue per peer; the server's
+    /// `queue_messages` are spread over the delivery queues.
+    fn initial_queues(&self, index: usize, messages: u32) -> Vec<Queue> {
+        let mut queues = vec![Queue {
+            row_id: 1,
+            kind: QueueKind::Submission,
+            delivery_type: DeliveryType::Undefined,
+            next_hop_domain: "Submission".to_string(),
+            message_count: 0,
+        }];
+        let mut row = 10;
+        let mut delivery = |kind, delivery_type, hop: String, queues: &mut Vec<Queue>| {
+            row += 1;
+            queues.push(Queue {
+                row_id: row,
+                kind,
+                delivery_type,
+                next_hop_domain: hop,
+                message_count: 0,
+            });
+        };
+        for db in &self.databases {
+            delivery(
+                QueueKind::Delivery,
+                DeliveryType::SmtpDeliveryToMailbox,
+                db.name.to_ascii_lowercase(),
+                &mut queues,
+            );
+        }
+        delivery(
+            QueueKind::Delivery,
+            DeliveryType::SmtpRelayToDag,
+            self.dag.to_ascii_lowercase(),
+            &mut queues,
+        );
+        let deliveries = queues.len() - 1;
+        for m in 0..messages as usize {
+            queues[1 + m % deliveries].message_count += 1;
+        }
+        for (j, peer) in self.servers.iter().enumerate() {
+            if j != index {
+                // Shadow copies of this server's outstanding mail held for the
+                // peer; they only go when the peer acknowledges delivery, so
+                // callers must ignore them when judging a drain (runbook §2.8).
+                let held = u32::from(messages > 0);
+                delivery(
+                    QueueKind::Shadow,
+                    DeliveryType::ShadowRedundancy,
+                    peer.fqdn.clone(),
+                    &mut queues,
+                );
+                if let Some(q) = queues.last_mut() {
+                    q.message_count = held;
+                }
+            }
+        }
+        queues
+    }
+
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name) || s.fqdn.eq_ignore_ascii_case(name))
+    }
+
+    pub fn server_index(&self, name: &str) -> Option<usize> {
+        self.servers
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(name) || s.fqdn.eq_ignore_ascii_case(name))
+    }
+
+    pub fn database_index(&self, name: &str) -> Option<usize> {
+        self.databases
+            .iter()
+            .position(|d| d.name.eq_ignore_ascii_case(name))
+    }
+
+    /// A member is out of service when its node is not Up, ServerWideOffline
+    /// is not Active, or its Information Store is not running (rebooting, setup).
+    pub fn out_of_service(&self, s: &Server) -> bool {
+        s.cluster_node.state != NodeState::Up
+            || effective_state(&s.components, "ServerWideOffline") != Some(ServiceState::Active)
+            || !s.service_running("MSExchangeIS")
+    }
+
+    /// Advances the world to `now_ms`: queues drain, due moves complete.
+    pub fn settle(&mut self, now_ms: i64) {
+        let elapsed = (now_ms - self.now_ms).max(0);
+        self.now_ms = self.now_ms.max(now_ms);
+        let per = self.timings.drain_per_message_ms;
+        for s in &mut self.servers {
+            let draining = effective_state(&s.components, "HubTransport")
+                != Some(ServiceState::Active)
+                && s.service_running("MSExchangeTransport");
+            if !draining || s.queue_stuck {
+                s.drain_carry_ms = 0;
+                continue;
+            }
+            s.drain_carry_ms += elapsed;
+            let mut deliver = s.drain_carry_ms / per;
+            s.drain_carry_ms %= per;
+            for q in s.queues.iter_mut().filter(|q| q.counts_for_drain()) {
+                let n = deliver.min(i64::from(q.message_count));
+                q.message_count -= u32::try_from(n).unwrap_or(0);
+                deliver -= n;
+            }
+        }
+        self.schedule_move_now();
+        let now = self.now_ms;
+        let (due, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.pending).into_iter().partition(
+                |p| matches!(p, PendingTransition::DatabaseMove { due_ms, .. } if *due_ms <= now),
+            );
+        self.pending = later;
+        for p in due {
+            let PendingTransition::DatabaseMove { database, from, .. } = p;
+            self.complete_move_now(&database, &from);
+        }
+        self.check_availability();
+    }
+
+    /// Queues an Active Manager move for every database mounted on a
+    /// move-now server that has none pending yet.
+    fn schedule_move_now(&mut self) {
+        let due_ms = self.now_ms + self.timings.database_move_ms;
+        for s in self.servers.iter().filter(|s| s.move_now) {
+            for db in &self.databases {
+                let mounted_here = db
+                    .active_server()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(&s.name));
+                let queued = self.pending.iter().any(|p| {
+                    matches!(p,
+                    PendingTransition::DatabaseMove { database, .. } if database == &db.name)
+                });
+                if mounted_here && !queued {
+                    self.pending.push(PendingTransition::DatabaseMove {
+                        database: db.name.clone(),
+                        from: s.name.clone(),
+                        due_ms,
+                    });
+                }
+            }
+        }
+    }
+
+    fn complete_move_now(&mut self, database: &str, from: &str) {
+        let Some(d) = self.database_index(database) else {
+            return;
+        };
+        let still_here = self.databases[d]
+            .active_server()
+            .is_some_and(|a| a.eq_ignore_ascii_case(from));
+        let wants_off = self.server(from).is_some_and(|s| s.move_now);
+        if !still_here || !wants_off {
+            return;
+        }
+        // A failed attempt leaves the database where it is; Active Manager
+        // tries again on its next pass (schedule_move_now re-queues it).
+        if self.fire_fault("move-blocked", from, Some(database)) {
+            return;
+        }
+        if let Some(target) = self.best_target(d, from) {
+            self.mount_on(d, &target);
+        }
+    }
+
+    /// Whether the copy of database `d` on `server` may be activated by Active Manager.
+    pub fn can_activate(&self, d: usize, server: &str, honour_policy: bool) -> bool {
+        let Some(copy) = self.databases[d].copy_on(server) else {
+            return false;
+        };
+        let Some(s) = self.server(server) else {
+            return false;
+        };
+        copy.status == CopyStatus::Healthy
+            && !copy.activation_suspended
+            && (!honour_policy || s.activation_policy != ActivationPolicy::Blocked)
+            && !s.move_now
+            && s.cluster_node.state != NodeState::Down
+            && effective_state(&s.components, "HighAvailability") == Some(ServiceState::Active)
+            && s.service_running("MSExchangeRepl")
+    }
+
+    /// The healthy copy Active Manager picks: lowest activation preference,
+    /// never on a Blocked server, never `exclude`.
+    pub fn best_target(&self, d: usize, exclude: &str) -> Option<String> {
+        self.databases[d]
+            .copies
+            .iter()
+            .filter(|c| !c.server.eq_ignore_ascii_case(exclude))
+            .filter(|c| self.can_activate(d, &c.server, true))
+            .min_by_key(|c| c.preference)
+            .map(|c| c.server.clone())
+    }
+
+    /// Mounts database `d` on `server`: the old active copy becomes a
+    /// healthy passive. Records an availability event if the server is Blocked.
+    pub fn mount_on(&mut self, d: usize, server: &str) {
+        let now = self.now_ms;
+        let blocked = self
+            .server(server)
+            .is_some_and(|s| s.activation_policy == ActivationPolicy::Blocked);
+        let db = &mut self.databases[d];
+        let generated = db.last_log_generated;
+        for c in &mut db.copies {
+            if c.status == CopyStatus::Mounted {
+                c.status = CopyStatus::Healthy;
+                c.last_status_transition_ms = now;
+            }
+        }
+        if let Some(c) = db.copy_on_mut(server) {
+            c.status = CopyStatus::Mounted;
+            c.last_status_transition_ms = now;
+            c.last_log_copied = generated;
+            c.last_log_inspected = generated;
+            c.last_log_replayed = generated;
+        }
+        if blocked {
+            let subject = format!("{}\\{}", self.databases[d].name, server);
+            self.availability.push(AvailabilityEvent {
+                kind: AvailabilityKind::ActivatedOnBlocked,
+                subject,
+                since_ms: now,
+                until_ms: Some(now),
+            });
+        }
+    }
+
+    /// An administrator's move (Move-ActiveMailboxDatabase): immediate, to
+    /// `target` or else the best healthy copy. `skip_checks` lets the move
+    /// ignore activation policy and copy health, as `-SkipAllChecks` does.
+    pub fn move_database(
+        &mut self,
+        d: usize,
+        target: Option<&str>,
+        skip_checks: bool,
+    ) -> Result<String, MoveError> {
+        let name = self.databases[d].name.clone();
+        let from = self.databases[d]
+            .active_server()
+            .unwrap_or_default()
+            .to_string();
+        if self.fire_fault("move-blocked", &from, Some(&name)) {
+            return Err(MoveError(format!(
+                "An Active Manager operation failed. Error: The database action failed. Error: An error occurred \
+                 while trying to validate the specified database copy for possible activation. Error: Database copy \
+                 '{name}' on server '{}' has a copy queue length of 218 logs, which is too high to enable automatic \
+                 recovery. You can use the Move-ActiveMailboxDatabase cmdlet with the -SkipLagChecks and \
+                 -MountDialOverride parameters to move the database with loss.",
+                target.unwrap_or("<auto>")
+            )));
+        }
+        let target = match target {
+            Some(t) => {
+                let Some(copy) = self.databases[d].copy_on(t) else {
+                    return Err(MoveError(format!(
+                        "Couldn't find a copy of database '{name}' on server '{t}'."
+                    )));
+                };
+                let t = copy.server.clone();
+                if t.eq_ignore_ascii_case(&from) {
+                    return Ok(t);
+                }
+                // UNVERIFIED wording: the real check names the failed
+                // activation condition; the lab refuses Blocked targets
+                // unless the checks are skipped.
+                if !skip_checks && !self.can_activate(d, &t, true) {
+                    return Err(MoveError(format!(
+                        "An Active Manager operation failed. Error: The database action failed. Error: An error \
+                         occurred while trying to validate the specified database copy for possible activation. \
+                         Error: Database copy '{name}' on server '{t}' can't be activated: it is not healthy, is \
+                         suspended, or its server is blocked from activation."
+                    )));
+                }
+                t
+            }
+            None => self.best_target(d, &from).ok_or_else(|| {
+                MoveError(format!(
+                    "An Active Manager operation failed. Error: No suitable copy of database '{name}' could be \
+                     found for activation: every other copy is unhealthy, suspended or on a server blocked from \
+                     activation."
+                ))
+            })?,
+        };
+        self.mount_on(d, &target);
+        Ok(target)
+    }
+
+    /// Fires one fault of `kind` on `server` (and `database` when given):
+    /// true when one fired; counts down its `times`.
+    pub fn fire_fault(&mut self, kind: &str, server: &str, database: Option<&str>) -> bool {
+        let found = self.faults.iter_mut().find(|f| {
+            f.kind == kind
+                && f.server.eq_ignore_ascii_case(server)
+                && f.remaining != Some(0)
+                && match (&f.database, database) {
+                    (Some(fd), Some(d)) => fd.eq_ignore_ascii_case(d),
+                    _ => true,
+                }
+        });
+        match found {
+            Some(f) => {
+                if let Some(n) = f.remaining.as_mut() {
+                    *n -= 1;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A runbook step became visible on `server` (e.g. `enter-maintenance`
+    /// when HubTransport leaves Active). Fires `copy-fails` faults whose
+    /// `during` names it (or, without `during`, their own server entering
+    /// maintenance). The rollout's setup/reboot simulation calls this too.
+    pub fn step_event(&mut self, server: &str, step: &str) {
+        let key = format!("{server}:{step}");
+        let hits: Vec<usize> = (0..self.faults.len())
+            .filter(|&i| {
+                let f = &self.faults[i];
+                f.kind == "copy-fails"
+                    && f.remaining != Some(0)
+                    && match &f.during {
+                        Some(d) => d.eq_ignore_ascii_case(&key),
+                        None => {
+                            f.server.eq_ignore_ascii_case(server) && step == "enter-maintenance"
+                        }
+                    }
+            })
+            .collect();
+        for i in hits {
+            let f = &mut self.faults[i];
+            if let Some(n) = f.remaining.as_mut() {
+                *n -= 1;
+            }
+            let (copy_server, db) = (f.server.clone(), f.database.clone());
+            let targets: Vec<usize> = match db {
+                Some(db) => self.database_index(&db).into_iter().collect(),
+                None => (0..self.databases.len()).collect(),
+            };
+            for d in targets {
+                self.fail_copy(d, &copy_server);
+            }
+        }
+    }
+
+    /// A copy fails; a mounted one fails over first (Active Manager).
+    fn fail_copy(&mut self, d: usize, server: &str) {
+        let mounted = self.databases[d]
+            .copy_on(server)
+            .is_some_and(|c| c.status == CopyStatus::Mounted);
+        if mounted {
+            match self.best_target(d, server) {
+                Some(t) => self.mount_on(d, &t),
+                None => return,
+            }
+        }
+        let now = self.now_ms;
+        if let Some(c) = self.databases[d].copy_on_mut(server) {
+            c.status = CopyStatus::Failed;
+            c.last_status_transition_ms = now;
+        }
+    }
+
+    /// Compares the current state with the open availability events: opens
+    /// events for new violations, closes those that ended. Cheap; called
+    /// after every command and settle.
+    pub fn check_availability(&mut self) {
+        let mut current: Vec<(AvailabilityKind, String)> = self
+            .databases
+            .iter()
+            .filter(|d| d.active_server().is_none())
+            .map(|d| (AvailabilityKind::NoMountedCopy, d.name.clone()))
+            .collect();
+        let out: Vec<&str> = self
+            .servers
+            .iter()
+            .filter(|s| self.out_of_service(s))
+            .map(|s| s.name.as_str())
+            .collect();
+        if out.len() >= 2 {
+            current.push((AvailabilityKind::MembersOutTogether, out.join(",")));
+        }
+        let now = self.now_ms;
+        for e in self
+            .availability
+            .iter_mut()
+            .filter(|e| e.until_ms.is_none())
+        {
+            if !current.iter().any(|(k, s)| *k == e.kind && *s == e.subject) {
+                e.until_ms = Some(now);
+            }
+        }
+        for (kind, subject) in current {
+            let open = self
+                .availability
+                .iter()
+                .any(|e| e.until_ms.is_none() && e.kind == kind && e.subject == subject);
+            if !open {
+                self.availability.push(AvailabilityEvent {
+                    kind,
+                    subject,
+                    since_ms: now,
+                    until_ms: None,
+                });
+            }
+        }
+    }
+}
+
+impl Server {
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn service_running(&self, name: &str) -> bool {
+        self.service(name)
+            .is_some_and(|s| s.status == ServiceStatus::Running)
+    }
+
+    /// Messages that count for "drained" (not shadow redundancy).
+    pub fn queued_messages(&self) -> u32 {
+        self.queues
+            .iter()
+            .filter(|q| q.counts_for_drain())
+            .map(|q| q.message_count)
+            .sum()
+    }
+}
+
+fn lab_status(s: LabCopyStatus) -> CopyStatus {
+    match s {
+        LabCopyStatus::Healthy => CopyStatus::Healthy,
+        LabCopyStatus::Failed => CopyStatus::Failed,
+        LabCopyStatus::Suspended => CopyStatus::Suspended,
+        LabCopyStatus::FailedAndSuspended => CopyStatus::FailedAndSuspended,
+        LabCopyStatus::Initializing => CopyStatus::Initializing,
+        LabCopyStatus::Resynchronizing => CopyStatus::Resynchronizing,
+        LabCopyStatus::Seeding => CopyStatus::Seeding,
+        LabCopyStatus::ServiceDown => CopyStatus::ServiceDown,
+    }
+}
