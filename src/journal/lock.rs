@@ -35,7 +35,7 @@ pub enum LockError {
     #[error("another cu-roll holds the lock {path}: {}{}; if that run is dead, clear it with `cu-roll unlock PLAN --force`", .holder.describe(), if *.stale { " — that process is no longer running, so the lock looks stale" } else { "" })]
     Held {
         path: PathBuf,
-        holder: LockInfo,
+        holder: Box<LockInfo>,
         stale: bool,
     },
     #[error("the lock {path} exists but cannot be read ({detail}); if no cu-roll is running for this plan, clear it with `cu-roll unlock PLAN --force`")]
@@ -104,7 +104,7 @@ impl Lock {
                 let stale = holder.host == hostname() && !process_alive(holder.pid);
                 LockError::Held {
                     path: path.to_path_buf(),
-                    holder,
+                    holder: Box::new(holder),
                     stale,
                 }
             }

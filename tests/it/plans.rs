@@ -49,7 +49,7 @@ fn hostile_server_name_is_refused_before_anything_runs() {
         );
     let plan = env.write_plan("hostile.toml", &text);
     let run = env.run(&["report", plan.to_str().unwrap()]).expect_code(2);
-    assert!(run.stderr.contains("hostile.toml:43:"), "{}", run.stderr);
+    assert!(run.stderr.contains("hostile.toml:42:"), "{}", run.stderr);
     assert!(
         !env.state_dir().exists(),
         "a refused plan must not create state"

@@ -27,6 +27,10 @@ pub(crate) struct Interp<'h> {
     pub blocks: HashMap<String, (Src, usize, usize)>,
     /// Inside `try`, statement-terminating errors unwind to the catch.
     pub try_depth: usize,
+    /// Error records written to stderr so far: the exit code of
+    /// `powershell.exe -Command` is 1 when the last statement wrote one
+    /// (its `$?` is false), even without a terminating error.
+    pub errors_written: usize,
 }
 
 impl<'h> Interp<'h> {
@@ -43,6 +47,7 @@ impl<'h> Interp<'h> {
             stderr: String::new(),
             blocks: HashMap::new(),
             try_depth: 0,
+            errors_written: 0,
         }
     }
 
@@ -64,6 +69,7 @@ impl<'h> Interp<'h> {
 
     /// Writes a non-terminating error to stderr as 5.1 does.
     pub fn write_error(&mut self, e: RtError) {
+        self.errors_written += 1;
         self.stderr.push_str(&render(&e));
     }
 
@@ -81,9 +87,12 @@ impl<'h> Interp<'h> {
                 }
             })
             .collect();
+        let mut last_failed = false;
         for st in stmts {
             let mut out = Vec::new();
+            let errors_before = self.errors_written;
             let r = self.exec_statement_handled(st, s, &mut out);
+            last_failed = self.errors_written > errors_before;
             self.stdout.push_str(&super::render::render_output(&out));
             match r {
                 Ok(()) => {}
@@ -96,7 +105,7 @@ impl<'h> Interp<'h> {
                 Err(_) => return 0,
             }
         }
-        0
+        i32::from(last_failed)
     }
 
     /// Runs a statement list; statement-terminating errors are reported and

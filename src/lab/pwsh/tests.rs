@@ -328,7 +328,10 @@ fn non_terminating_errors_follow_error_action() {
         "{}",
         o.stderr
     );
+    // The last statement succeeded, so $? is true and the exit code 0.
     assert_eq!(o.exit_code, 0);
+    // A failing last statement makes powershell.exe exit 1 ($? false).
+    assert_eq!(out("'before'\nGet-ExchangeServer nope").exit_code, 1);
     let o = out("Get-ExchangeServer nope -ErrorAction SilentlyContinue\n'after'");
     assert_eq!((o.stdout.as_str(), o.stderr.as_str()), ("after\r\n", ""));
     let o = out("Get-ExchangeServer nope -ErrorAction Stop\n'after'");
