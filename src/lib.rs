@@ -15,6 +15,7 @@ pub mod plan;
 pub mod preflight;
 pub mod ps;
 pub mod report;
+pub mod runbook;
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: cli::Cli) -> i32 {

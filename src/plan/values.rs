@@ -120,8 +120,14 @@ pub fn check_fqdn(what: &str, text: &str) -> Result<String, String> {
 
 /// Characters refused anywhere in a path: each would need escaping inside a
 /// PowerShell or cmd string, and no real media path needs them.
+/// Characters that are code in PowerShell or in cmd.exe (setup runs from a
+/// batch file: `%`, `!`, `&`, `^` and `|` are cmd metacharacters), plus the
+/// typographic quotes PowerShell also treats as quotes.
 fn hostile_path_char(c: char) -> bool {
-    matches!(c, '\'' | '"' | '`' | '$' | ';') || c.is_control()
+    matches!(
+        c,
+        '\'' | '"' | '`' | '$' | ';' | '%' | '!' | '&' | '^' | '|' | '\u{2018}'..='\u{201E}'
+    ) || c.is_control()
 }
 
 /// An absolute local Windows path such as `D:\Setup.exe` whose file name
@@ -139,7 +145,7 @@ pub fn check_local_windows_path(what: &str, text: &str, extension: &str) -> Resu
     }
     if let Some(c) = text.chars().find(|&c| hostile_path_char(c)) {
         return Err(format!(
-            "{what} {text:?} contains {c:?}; quotes, backticks, '$', ';' and control characters \
+            "{what} {text:?} contains {c:?}; quotes, backticks and the characters $ ; % ! & ^ | and control characters \
              are not allowed in paths (they would need escaping, and no real media path needs them)"
         ));
     }

@@ -107,7 +107,10 @@ pub enum StepErrorKind {
 
 impl StepError {
     pub fn new(kind: StepErrorKind, message: impl Into<String>) -> Self {
-        StepError { kind, message: message.into() }
+        StepError {
+            kind,
+            message: message.into(),
+        }
     }
     pub fn failed(message: impl Into<String>) -> Self {
         Self::new(StepErrorKind::Failed, message)
@@ -256,7 +259,13 @@ pub trait Step: Send + Sync {
 
     /// Every script this step may send for `server`, in order, with a label
     /// saying when it is sent (for `--dry-run`, snapshots and docs).
-    fn scripts(&self, plan: &Plan, target: &ResolvedTarget, server: &Server, peers: &[&Server]) -> Vec<PlannedCommand>;
+    fn scripts(
+        &self,
+        plan: &Plan,
+        target: &ResolvedTarget,
+        server: &Server,
+        peers: &[&Server],
+    ) -> Vec<PlannedCommand>;
 }
 
 /// A command a step may send, for dry-run output.

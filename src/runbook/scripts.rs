@@ -1,0 +1,251 @@
+//! The PowerShell (and cmd.exe) the rollout steps send, one template each,
+//! in runbook order (`shared/domain/runbook.md`). Holes `{{name}}` are
+//! filled by `ps::Script::render` with single-quoted literals only. Each
+//! template does one thing, so a step acts only where its observation says
+//! the work is not yet done, and the journal can record each change.
+//!
+//! Every script runs on the server being rolled (`S`), over the plan's
+//! transport: `Suspend-ClusterNode` must run on `S` itself (runbook §2.5),
+//! and the Exchange cmdlets run locally after loading the snap-in.
+
+/// Stop on the first error; no progress records on the wire.
+macro_rules! prelude {
+    () => {
+        "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n"
+    };
+}
+
+/// Exchange cmdlets, locally on the server.
+macro_rules! snapin {
+    () => {
+        "Add-PSSnapin -Name 'Microsoft.Exchange.Management.PowerShell.SnapIn'\n"
+    };
+}
+
+// ---------------------------------------------------------------- observe
+
+/// Boot time and the Exchange services (after a reboot: is the server back,
+/// and did Exchange start?). `StartType` shows services a failed setup left
+/// Disabled (exchange-facts.md §5).
+pub const BOOT_STATE: &str = concat!(
+    prelude!(),
+    r#"$os = Get-CimInstance -ClassName 'Win32_OperatingSystem'
+$services = @(Get-Service -Name 'MSExchange*' | ForEach-Object {
+    [pscustomobject]@{ Name = $_.Name; Status = $_.Status.ToString(); StartType = $_.StartType.ToString() }
+})
+[pscustomobject]@{
+    LastBootUpTime = $os.LastBootUpTime.ToUniversalTime().ToString('o')
+    Services = $services
+} | ConvertTo-Json -Depth 3 -Compress
+"#
+);
+
+// ------------------------------------------------------ enter-maintenance
+
+/// Runbook §2.1–2.2: drain transport, then restart it so draining takes effect.
+pub const DRAIN_HUB_TRANSPORT: &str = concat!(
+    prelude!(),
+    snapin!(),
+    r#"Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'
+Restart-Service -Name 'MSExchangeTransport'
+"#
+);
+
+/// Runbook §2.3 (Exchange 2016 only).
+pub const DRAIN_UM_CALL_ROUTER: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Set-ServerComponentState -Identity {{server}} -Component 'UMCallRouter' -State 'Draining' -Requester 'Maintenance'\n"
+);
+
+/// Runbook §2.4: queued mail to another member; `-Target` must be an FQDN.
+/// Redirect-Message has ConfirmImpact High (cmdlets.md §7): `-Confirm:$false`.
+pub const REDIRECT_MESSAGES: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Redirect-Message -Server {{server}} -Target {{target}} -Confirm:$false\n"
+);
+
+/// Runbook §2.5: the node cannot become the PAM while paused.
+pub const SUSPEND_CLUSTER_NODE: &str = concat!(
+    prelude!(),
+    "Suspend-ClusterNode -Name {{server}} | Out-Null\n"
+);
+
+/// Runbook §2.6: Active Manager moves every active copy off the server.
+pub const MOVE_NOW_ON: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $true\n"
+);
+
+/// Runbook §2.7: nothing may activate here while maintenance lasts.
+pub const BLOCK_ACTIVATION: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyAutoActivationPolicy 'Blocked'\n"
+);
+
+/// When copies stay mounted after MoveNow (Active Manager found no better
+/// copy in time): ask for the moves explicitly and report each result.
+/// `-Confirm:$false` because skip-check variants prompt (cmdlets.md §11).
+pub const MOVE_ACTIVE_DATABASES: &str = concat!(
+    prelude!(),
+    snapin!(),
+    r#"$results = @(Move-ActiveMailboxDatabase -Server {{server}} -Confirm:$false | ForEach-Object {
+    [pscustomobject]@{ Identity = [string]$_.Identity; Status = $_.Status.ToString(); ActiveServerAtEnd = $_.ActiveServerAtEnd; ErrorMessage = $_.ErrorMessage }
+})
+ConvertTo-Json -InputObject $results -Depth 3 -Compress
+"#
+);
+
+/// Runbook §2.9: the whole server offline, after the copies and queues are gone.
+pub const SERVER_WIDE_OFFLINE: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Set-ServerComponentState -Identity {{server}} -Component 'ServerWideOffline' -State 'Inactive' -Requester 'Maintenance'\n"
+);
+
+// ---------------------------------------------------------------- reboots
+
+/// Runbook §3: reboot the server. Run on the server itself; the connection
+/// drops while it goes down, so the step then polls `BOOT_STATE` until the
+/// boot time changes.
+pub const RESTART_COMPUTER: &str = concat!(prelude!(), "Restart-Computer -Force\n");
+
+// ------------------------------------------------------------------ setup
+
+/// Writes the batch file that runs setup and records its exit code, and a
+/// scheduled task (SYSTEM, highest privileges) that runs it detached, then
+/// starts it: a dropped connection or an orchestrator crash cannot kill
+/// setup, and no PowerShell stays open on the server while setup runs
+/// (setup refuses to start while other powershell.exe processes run:
+/// exchange-facts.md, rule ProcessNeedsToBeClosedOnUpgrade). `{{batch}}` is
+/// the whole batch text, rendered by the step from validated paths.
+pub const START_SETUP_TASK: &str = concat!(
+    prelude!(),
+    r#"$dir = Join-Path -Path $env:SystemDrive -ChildPath 'cu-roll'
+New-Item -ItemType Directory -Path $dir -Force | Out-Null
+Remove-Item -Path (Join-Path -Path $dir -ChildPath {{exit_file}}) -Force -ErrorAction SilentlyContinue
+$batch = Join-Path -Path $dir -ChildPath {{batch_file}}
+Set-Content -Path $batch -Value {{batch}} -Encoding ASCII
+$action = New-ScheduledTaskAction -Execute $batch
+$principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+Register-ScheduledTask -TaskName {{task}} -Action $action -Principal $principal -Force | Out-Null
+Start-ScheduledTask -TaskName {{task}}
+"#
+);
+
+/// Removes the task once setup (or the SU) has finished.
+pub const REMOVE_TASK: &str = concat!(
+    prelude!(),
+    "Unregister-ScheduledTask -TaskName {{task}} -Confirm:$false\n"
+);
+
+/// cmd.exe: the exit code file written by the batch (absent while running).
+pub const CMD_READ_EXIT_CODE: &str = r#"type "%SystemDrive%\cu-roll\{exit_file}""#;
+
+/// cmd.exe: is setup still running? (`ExSetup.exe` is the process the
+/// media's Setup.exe starts.)
+pub const CMD_SETUP_PROCESS: &str = r#"tasklist /FI "IMAGENAME eq ExSetup.exe" /FO CSV /NH"#;
+
+/// cmd.exe: the setup log (appends across runs; the last run starts at
+/// `Starting Microsoft Exchange Server … Setup`).
+pub const CMD_SETUP_LOG: &str = r#"type "%SystemDrive%\ExchangeSetupLogs\ExchangeSetup.log""#;
+
+// ------------------------------------------------------- exit-maintenance
+
+/// Runbook §4.1.
+pub const SERVER_WIDE_ONLINE: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Set-ServerComponentState -Identity {{server}} -Component 'ServerWideOffline' -State 'Active' -Requester 'Maintenance'\n"
+);
+
+/// Runbook §4.2 (Exchange 2016 only).
+pub const UM_CALL_ROUTER_ACTIVE: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Set-ServerComponentState -Identity {{server}} -Component 'UMCallRouter' -State 'Active' -Requester 'Maintenance'\n"
+);
+
+/// Runbook §4.3.
+pub const RESUME_CLUSTER_NODE: &str = concat!(
+    prelude!(),
+    "Resume-ClusterNode -Name {{server}} | Out-Null\n"
+);
+
+/// Runbook §4.4: back to the policy the server had before (normally Unrestricted).
+pub const SET_ACTIVATION_POLICY: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyAutoActivationPolicy {{policy}}\n"
+);
+
+/// Runbook §4.5.
+pub const MOVE_NOW_OFF: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $false\n"
+);
+
+/// Runbook §4.6: a copy on the server left suspended.
+pub const RESUME_COPY: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Resume-MailboxDatabaseCopy -Identity {{copy}}\n"
+);
+
+/// Runbook §4.7: transport back, restarted so it takes effect.
+pub const HUB_TRANSPORT_ACTIVE: &str = concat!(
+    prelude!(),
+    snapin!(),
+    r#"Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Active' -Requester 'Maintenance'
+Restart-Service -Name 'MSExchangeTransport'
+"#
+);
+
+/// Runbook §4.8: a component a failed or interrupted setup left Inactive
+/// under requester Functional.
+pub const CLEAR_FUNCTIONAL: &str = concat!(
+    prelude!(),
+    snapin!(),
+    "Set-ServerComponentState -Identity {{server}} -Component {{component}} -State 'Active' -Requester 'Functional'\n"
+);
+
+// ------------------------------------------------------------ redistribute
+
+/// Runbook §5: every database back on its most preferred healthy copy.
+/// The script prompts per move unless `-Confirm:$false` (cmdlets.md §12).
+pub const REDISTRIBUTE: &str = concat!(
+    prelude!(),
+    snapin!(),
+    r#"$script = Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts\RedistributeActiveDatabases.ps1'
+& $script -DagName {{dag}} -BalanceDbsByActivationPreference -Confirm:$false | Out-Null
+"#
+);
+
+// ------------------------------------------------------------------ health
+
+/// Runbook §5: Test-ServiceHealth, Test-MAPIConnectivity and
+/// Test-ReplicationHealth, projected with their results as names.
+pub const HEALTH_TESTS: &str = concat!(
+    prelude!(),
+    snapin!(),
+    r#"$server = {{server}}
+$serviceHealth = @(Test-ServiceHealth -Server $server | ForEach-Object {
+    [pscustomobject]@{ Role = $_.Role; RequiredServicesRunning = $_.RequiredServicesRunning; ServicesNotRunning = @($_.ServicesNotRunning) }
+})
+$mapi = @(Test-MAPIConnectivity -Server $server | ForEach-Object {
+    [pscustomobject]@{ Database = [string]$_.Database; Result = $_.Result.ToString(); Error = $_.Error }
+})
+$replication = @(Test-ReplicationHealth -Identity $server | ForEach-Object {
+    [pscustomobject]@{ Check = $_.Check; Result = $_.Result.ToString(); Error = $_.Error }
+})
+[pscustomobject]@{
+    ServiceHealth = $serviceHealth
+    MapiConnectivity = $mapi
+    ReplicationHealth = $replication
+} | ConvertTo-Json -Depth 4 -Compress
+"#
+);
