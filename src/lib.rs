@@ -11,6 +11,7 @@ pub mod exec;
 pub mod exit;
 pub mod journal;
 pub mod lab;
+pub mod logging;
 pub mod plan;
 pub mod preflight;
 pub mod ps;

@@ -9,6 +9,9 @@
 
 mod html;
 mod markdown;
+pub mod progress;
+pub mod run_report;
+pub mod status;
 mod table;
 
 #[cfg(test)]

@@ -1,0 +1,216 @@
+//! The diagnostic log: `tracing` events appended to `cu-roll.log` in the
+//! plan's state directory, as text or as JSON lines (`--log-format json`).
+//!
+//! The log is for the admin who investigates a run afterwards; it never
+//! goes to the terminal (stderr belongs to the progress display, stdout to
+//! results) and it is not the durable truth — the journal is. Nothing in
+//! cu-roll logs a secret (a password, a token, a credential file's
+//! content): callers log names, steps, outcomes and command lines only, and
+//! this module adds nothing of its own beyond the version it starts with.
+//!
+//! Verbosity follows the `CU_ROLL_LOG` environment variable (an
+//! `EnvFilter` directive such as `debug` or `cu_roll::run=trace`); the
+//! default is `info`.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use tracing_subscriber::EnvFilter;
+
+/// The log file's name inside the state directory.
+pub const LOG_FILE: &str = "cu-roll.log";
+
+/// The environment variable holding the log's filter directives.
+pub const FILTER_ENV: &str = "CU_ROLL_LOG";
+
+/// The filter used when `CU_ROLL_LOG` is unset or empty.
+const DEFAULT_FILTER: &str = "info";
+
+/// How each log line is written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `2026-11-27T10:00:03.123456Z  INFO cu_roll::run: step started server="EX02" step="setup"`
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target` and the
+    /// event's fields (`message`, `server`, `step` …) at the top level.
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    #[error("cannot create the state directory {path} for the log: {source}; check the path given with --state-dir and its permissions")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the log file {path} for appending: {source}; check its permissions, or move it aside")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the {FILTER_ENV} environment variable holds '{value}', which is not a log filter ({detail}); use a level such as `debug`, or unset it")]
+    BadFilter { value: String, detail: String },
+    #[error("logging was already set up in this process; call logging::init once, at start-up")]
+    AlreadyInitialised,
+}
+
+/// Proof that logging is on, and where it goes. Logging stays on for the
+/// rest of the process (a global `tracing` subscriber cannot be removed);
+/// writes are unbuffered, so nothing is lost if the process dies.
+#[derive(Debug)]
+pub struct LogGuard {
+    path: PathBuf,
+}
+
+impl LogGuard {
+    /// The log file, for telling the admin where to look.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Where the log of a plan whose state directory is `state_dir` lives.
+pub fn log_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(LOG_FILE)
+}
+
+/// Sends this process's `tracing` events to `cu-roll.log` in `state_dir`
+/// (created if needed, appended to). Call once, before the run starts.
+pub fn init(state_dir: &Path, format: LogFormat) -> Result<LogGuard, LoggingError> {
+    let filter = filter_from(std::env::var(FILTER_ENV).ok().as_deref())?;
+    let (file, path) = open_log(state_dir)?;
+    tracing::subscriber::set_global_default(subscriber(file, format, filter))
+        .map_err(|_| LoggingError::AlreadyInitialised)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        pid = std::process::id(),
+        "cu-roll started"
+    );
+    Ok(LogGuard { path })
+}
+
+/// Parses `CU_ROLL_LOG`'s value; unset or blank means the default.
+fn filter_from(value: Option<&str>) -> Result<EnvFilter, LoggingError> {
+    let directives = match value.map(str::trim) {
+        Some(v) if !v.is_empty() => v,
+        _ => DEFAULT_FILTER,
+    };
+    EnvFilter::try_new(directives).map_err(|e| LoggingError::BadFilter {
+        value: directives.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+fn open_log(state_dir: &Path) -> Result<(File, PathBuf), LoggingError> {
+    std::fs::create_dir_all(state_dir).map_err(|source| LoggingError::CreateDir {
+        path: state_dir.to_path_buf(),
+        source,
+    })?;
+    let path = log_path(state_dir);
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|source| LoggingError::Open {
+            path: path.clone(),
+            source,
+        })?;
+    Ok((file, path))
+}
+
+/// The subscriber writing to `file`. Each event is formatted whole and
+/// written with one `write` on a file opened for appending, so lines from
+/// several threads (DAGs rolled in parallel) never interleave.
+fn subscriber(
+    file: File,
+    format: LogFormat,
+    filter: EnvFilter,
+) -> Box<dyn tracing::Subscriber + Send + Sync> {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(file)
+        .with_ansi(false)
+        .with_target(true)
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .finish(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Logs a step event through a subscriber for `state_dir` (scoped to
+    /// this thread, so tests do not fight over the global one).
+    fn log_one(state_dir: &Path, format: LogFormat) -> String {
+        let (file, path) = open_log(state_dir).unwrap();
+        let sub = subscriber(file, format, filter_from(None).unwrap());
+        tracing::subscriber::with_default(sub, || {
+            tracing::info!(target: "cu_roll::run", server = "EX02", step = "setup", "step started");
+            tracing::debug!(target: "cu_roll::run", "below the default level");
+        });
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    #[test]
+    fn text_log_goes_to_the_state_directory_without_colour() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let text = log_one(&state, LogFormat::Text);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("INFO cu_roll::run: step started"), "{text}");
+        assert!(text.contains("server=\"EX02\""), "{text}");
+        assert!(!text.contains('\u{1b}'), "no ANSI codes in a file: {text}");
+        assert!(log_path(&state).exists());
+    }
+
+    #[test]
+    fn json_log_is_one_object_per_line_with_flat_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = log_one(dir.path(), LogFormat::Json);
+        let line = text.lines().next().unwrap();
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["level"], "INFO");
+        assert_eq!(v["target"], "cu_roll::run");
+        assert_eq!(v["message"], "step started");
+        assert_eq!(v["server"], "EX02");
+        assert_eq!(v["step"], "setup");
+        assert!(v["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn log_is_appended_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        log_one(dir.path(), LogFormat::Text);
+        let text = log_one(dir.path(), LogFormat::Text);
+        assert_eq!(text.lines().count(), 2, "{text}");
+    }
+
+    #[test]
+    fn filter_comes_from_the_variable_and_a_bad_one_is_explained() {
+        assert!(filter_from(Some("debug")).is_ok());
+        assert!(filter_from(Some("  ")).is_ok());
+        let err = filter_from(Some("cu_roll=loud")).unwrap_err();
+        assert!(err.to_string().contains("CU_ROLL_LOG"), "{err}");
+        assert!(err.to_string().contains("'cu_roll=loud'"), "{err}");
+    }
+
+    #[test]
+    fn unwritable_state_directory_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-dir");
+        std::fs::write(&blocker, "x").unwrap();
+        let err = open_log(&blocker.join("state")).unwrap_err();
+        assert!(matches!(err, LoggingError::CreateDir { .. }));
+        assert!(err.to_string().contains("not-a-dir"), "{err}");
+    }
+}
