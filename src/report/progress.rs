@@ -182,7 +182,7 @@ const TICK: Duration = Duration::from_millis(120);
 /// The per-server line while waiting its turn.
 const WAITING_TEMPLATE: &str = "  {prefix} {wide_msg:.dim}";
 /// The per-server line while it works: spinner, name and DAG, step, elapsed.
-const WORKING_TEMPLATE: &str = "{spinner:.cyan} {prefix} {wide_msg} {elapsed:>6}";
+const WORKING_TEMPLATE: &str = "{spinner:.cyan} {prefix} {elapsed:>4}  {wide_msg}";
 /// The per-server line once it ended: the message carries the mark.
 const ENDED_TEMPLATE: &str = "{wide_msg}";
 /// The overall bar, below the servers.
@@ -253,6 +253,9 @@ impl BarsProgress {
                 .with_prefix(label.clone())
                 .with_message("waiting"),
         );
+        // A bar is drawn only once it has been ticked or updated: without
+        // this, servers waiting their turn would not show on the board.
+        bar.tick();
         self.servers.push(ServerLine {
             name: name.to_string(),
             label,
