@@ -241,6 +241,7 @@ pub fn build(
                 plan,
                 host,
                 pid,
+                ..
             } => {
                 target.get_or_insert_with(|| Target {
                     build: plan.target_build.clone(),
