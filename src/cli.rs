@@ -24,7 +24,13 @@ pub struct Cli {
     /// The plan file: `cu-roll PLAN` is the same as `cu-roll run PLAN`.
     #[arg(value_name = "PLAN", required = true)]
     pub plan: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub run_flags: RunFlags,
 }
+
+pub use crate::logging::LogFormat;
+pub use crate::report::status::StatusFormat;
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -32,6 +38,10 @@ pub struct GlobalArgs {
     /// [default: a folder `<plan stem>.cu-roll` beside the plan].
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+
+    /// Format of the log file in the state directory.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +50,10 @@ pub enum Command {
     Run(RunArgs),
     /// Pre-flight version report: builds, prerequisites, DAG health, blockers. Read-only.
     Report(ReportArgs),
+    /// What the journal says: done, in progress, failed, and why.
+    Status(StatusArgs),
+    /// Clear a lock left behind by a run that died.
+    Unlock(UnlockArgs),
     /// Run one command on one server (or all) over the configured transport.
     Exec(ExecArgs),
     /// The simulated DAG described by the plan's [lab] section.
@@ -53,9 +67,36 @@ pub enum Command {
 pub struct RunArgs {
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+    #[command(flatten)]
+    pub flags: RunFlags,
+}
+
+#[derive(Debug, Clone, Copy, Args, Default)]
+pub struct RunFlags {
     /// Print every step and the exact PowerShell it would send; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not ask before each next server (`pause_between = true`); needed
+    /// to run such a plan without a terminal.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Required: clearing a lock a live run holds would let two runs collide.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -77,6 +77,10 @@ pub enum Record {
         plan: PlanFingerprint,
         host: String,
         pid: u32,
+        /// The order servers are rolled in, chosen by the first run and
+        /// kept by every resumed one.
+        #[serde(default)]
+        order: Vec<String>,
     },
     StepStarted {
         server: String,
@@ -108,6 +112,11 @@ pub enum Record {
     },
     ServerDone {
         server: String,
+    },
+    /// The server needed nothing (e.g. already at the target).
+    ServerSkipped {
+        server: String,
+        reason: String,
     },
     RunFinished {
         outcome: String,

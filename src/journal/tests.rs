@@ -12,6 +12,7 @@ fn started() -> Record {
         },
         host: "h".into(),
         pid: 1,
+        order: vec!["EX01".into()],
     }
 }
 

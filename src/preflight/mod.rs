@@ -2,7 +2,7 @@
 //! the target needs, and whether anything would stop `run`. Read-only: this
 //! module only sends the observation scripts of `exchange`.
 
-mod checks;
+pub mod checks;
 pub mod model;
 mod target;
 

@@ -344,7 +344,7 @@ pub fn build(
                     at: at.clone(),
                     what: what.clone(),
                 }),
-            Record::ServerDone { .. } => {}
+            Record::ServerDone { .. } | Record::ServerSkipped { .. } => {}
         }
     }
     for run in &mut runs {

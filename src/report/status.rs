@@ -218,6 +218,12 @@ pub(super) fn track_servers(entries: &[Entry], servers: &[Server]) -> Vec<Tracke
                 t.status.error = None;
                 t.status.finished = Some(at.clone());
             }
+            Record::ServerSkipped { server, .. } => {
+                let t = tracked(&mut all, server);
+                t.status.state = ServerState::Skipped;
+                t.status.error = None;
+                t.status.finished = Some(at.clone());
+            }
             Record::RunStarted { .. }
             | Record::RunFinished { .. }
             | Record::Observed { .. }

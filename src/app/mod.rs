@@ -9,6 +9,8 @@ use crate::cli::{Cli, Command, ExecArgs, LabCommand, ReportArgs};
 use crate::exit;
 use crate::plan::{self, Plan};
 
+mod rollout;
+
 /// A failure that ends the command: its message and exit code.
 struct Failure {
     code: i32,
@@ -29,9 +31,11 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Report(args)) => report(&args, cli.global.state_dir.as_deref()),
         Some(Command::Exec(args)) => exec(&args, cli.global.state_dir.as_deref()),
         Some(Command::Lab { command }) => lab(&command, cli.global.state_dir.as_deref()),
-        Some(Command::Run(args)) => rollout_unavailable(&args.plan),
+        Some(Command::Run(args)) => rollout::run(&args.plan, args.flags, &cli.global),
+        Some(Command::Status(args)) => rollout::status(&args, &cli.global),
+        Some(Command::Unlock(args)) => rollout::unlock(&args, &cli.global),
         None => match cli.plan {
-            Some(plan) => rollout_unavailable(&plan),
+            Some(plan) => rollout::run(&plan, cli.run_flags, &cli.global),
             None => Err(Failure::bad_input(
                 "no plan given: cu-roll PLAN, or cu-roll --help",
             )),
@@ -62,14 +66,6 @@ pub fn state_dir(plan_path: &Path, explicit: Option<&Path>) -> PathBuf {
 
 fn load_plan(path: &Path) -> Result<Plan, Failure> {
     plan::load(path).map_err(|e| Failure::bad_input(e.to_string()))
-}
-
-fn rollout_unavailable(plan_path: &Path) -> Result<i32, Failure> {
-    load_plan(plan_path)?;
-    Err(Failure::bad_input(format!(
-        "the rollout (`cu-roll run`) is not built in this version yet; `cu-roll report {}` shows what it would do per server",
-        plan_path.display()
-    )))
 }
 
 fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Executor>, Failure> {

@@ -1,0 +1,367 @@
+//! `cu-roll run` (and `cu-roll PLAN`), `--dry-run`, `status` and `unlock`:
+//! the lock, the journal, the pre-flight gate at a fresh start, the
+//! scheduler, the summary and the run report.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use super::{load_plan, open_executor, state_dir, Failure};
+use crate::cli::{GlobalArgs, RunFlags, StatusArgs, UnlockArgs};
+use crate::exit;
+use crate::journal::{Journal, Lock, LockError};
+use crate::plan::Plan;
+use crate::preflight::{self, ResolvedTarget};
+use crate::runbook::scheduler::{AlwaysYes, Confirm, Rollout, RolloutError, RolloutOutcome};
+use crate::runbook::{self, JournalState, PlannedText, Step, SystemClock};
+
+pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32, Failure> {
+    let plan = load_plan(plan_path)?;
+    let catalog = crate::catalog::Catalog::embedded();
+    let target =
+        preflight::resolve_target(&plan, catalog).map_err(|e| Failure::bad_input(e.to_string()))?;
+    let state = state_dir(plan_path, global.state_dir.as_deref());
+    let steps = runbook::rollout_steps();
+    if flags.dry_run {
+        return dry_run(&plan, &target, &state, &steps);
+    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if plan.policy.pause_between && !flags.yes && !interactive {
+        return Err(Failure::bad_input(format!(
+            "{} sets pause_between = true, which asks before each next server, but there is no terminal to ask on; \
+             run it at a terminal, or pass --yes to go on without asking",
+            plan_path.display()
+        )));
+    }
+
+    let _lock = Lock::acquire(&state, "run").map_err(|e| match e {
+        LockError::Held { .. } | LockError::Unreadable { .. } => Failure {
+            code: exit::LOCKED,
+            message: e.to_string(),
+        },
+        LockError::Io { .. } => Failure::bad_input(e.to_string()),
+    })?;
+    let _log = crate::logging::init(&state, global.log_format)
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    let journal_failure = |e: crate::journal::JournalError| Failure {
+        code: exit::STEP_FAILED,
+        message: e.to_string(),
+    };
+    let (mut journal, mut loaded) = Journal::open(&state).map_err(journal_failure)?;
+    if let Some(torn) = &loaded.torn_tail {
+        eprintln!("cu-roll: warning: {torn}");
+    }
+    let mut prior = JournalState::from_entries(&loaded.entries);
+    // A finished rollout whose plan has changed since (next quarter's CU):
+    // keep its journal under a dated name and start a new one.
+    if prior.finished_ok
+        && prior.fingerprint.as_ref() != Some(&runbook::scheduler::fingerprint(&plan, &target))
+    {
+        drop(journal);
+        let archived = archive_journal(&state).map_err(|e| Failure::bad_input(e.to_string()))?;
+        eprintln!(
+            "cu-roll: the previous rollout finished; its journal is kept as {}",
+            archived.display()
+        );
+        (journal, loaded) = Journal::open(&state).map_err(journal_failure)?;
+        prior = JournalState::from_entries(&loaded.entries);
+    }
+
+    let executor = open_executor(&plan, &state)?;
+    // Fresh start: the pre-flight gate must pass before anything changes.
+    if prior.fingerprint.is_none() {
+        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let report = preflight::build_report(&plan, executor.as_ref(), catalog, &target, now);
+        if report.verdict == preflight::model::OverallVerdict::Blocked {
+            let mut lines = report.blockers.clone();
+            for s in &report.servers {
+                lines.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
+            }
+            return Err(Failure {
+                code: exit::GATE_REFUSED,
+                message: format!(
+                    "the pre-flight gate refused to start; nothing was changed:\n  - {}\n(`cu-roll report {}` shows the details)",
+                    lines.join("\n  - "),
+                    plan_path.display()
+                ),
+            });
+        }
+    }
+
+    let mut progress = crate::report::progress::progress_for_stderr();
+    let mut ask = AskAtTerminal;
+    let mut yes = AlwaysYes;
+    let confirm: &mut dyn Confirm = if plan.policy.pause_between && !flags.yes {
+        &mut ask
+    } else {
+        &mut yes
+    };
+    let rollout = Rollout {
+        plan: &plan,
+        target: &target,
+        exec: executor.as_ref(),
+        steps: &steps,
+        clock: &SystemClock,
+        run_id: run_id(),
+    };
+    let outcome = rollout.run(journal, prior, progress.as_mut(), confirm);
+    drop(progress);
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e @ RolloutError::PlanChanged { .. }) => return Err(Failure::bad_input(e.to_string())),
+        Err(e @ RolloutError::Journal(_)) => {
+            return Err(Failure {
+                code: exit::STEP_FAILED,
+                message: e.to_string(),
+            })
+        }
+    };
+    finish(&plan, &state, &outcome)
+}
+
+/// Prints the summary, writes the run report, and picks the exit code.
+fn finish(plan: &Plan, state: &Path, outcome: &RolloutOutcome) -> Result<i32, Failure> {
+    let loaded = Journal::load(&Journal::path_in(state)).map_err(|e| Failure {
+        code: exit::STEP_FAILED,
+        message: e.to_string(),
+    })?;
+    let availability = lab_availability(plan, state);
+    let report = crate::report::run_report::build(&loaded.entries, &plan.servers, availability);
+    match crate::report::run_report::write(state, &report) {
+        Ok(written) => eprintln!(
+            "run report: {} and {}",
+            written.json.display(),
+            written.markdown.display()
+        ),
+        Err(e) => eprintln!("cu-roll: warning: the run report could not be written: {e}"),
+    }
+    print!("{}", crate::report::run_report::summary_table(&report));
+    match outcome {
+        RolloutOutcome::Done => Ok(exit::DONE),
+        RolloutOutcome::StepFailed { server, step, error } => Err(Failure {
+            code: exit::STEP_FAILED,
+            message: format!(
+                "stopped: {server} {step} failed: {error}\nThe journal is saved; fix the cause and run the same command again to resume (`cu-roll status {}` shows where it stands).",
+                plan.path.display()
+            ),
+        }),
+        RolloutOutcome::GateRefused { server, reasons, before_any_change } => Err(Failure {
+            code: if *before_any_change { exit::GATE_REFUSED } else { exit::STEP_FAILED },
+            message: format!(
+                "stopped: the gate refused to take {server} out of service:\n  - {}\n{}",
+                reasons.join("\n  - "),
+                if *before_any_change {
+                    "Nothing was changed."
+                } else {
+                    "Servers already rolled are back in service; run again once the DAG is healthy."
+                }
+            ),
+        }),
+        RolloutOutcome::Paused { before } => Err(Failure {
+            code: exit::STEP_FAILED,
+            message: format!("stopped before {before} at your request; run again to go on"),
+        }),
+    }
+}
+
+/// With the lab transport, the lab's availability record (every moment a
+/// database had no mounted copy, two members were out together, or a copy
+/// was activated on a Blocked server) goes into the run report. A real DAG
+/// keeps no such record, so other transports report none.
+fn lab_availability(
+    plan: &Plan,
+    state: &Path,
+) -> Option<crate::report::run_report::AvailabilityVerdict> {
+    if plan.connection.transport != crate::plan::Transport::Lab {
+        return None;
+    }
+    let spec = plan.lab.as_ref()?;
+    let dag = plan
+        .dags()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "DAG01".to_string());
+    let lab = crate::lab::Lab::open(state, spec, &dag).ok()?;
+    let incidents: Vec<String> = lab.state_json()["availability"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .map(|e| match e.as_str() {
+                    Some(text) => text.to_string(),
+                    None => e.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(crate::report::run_report::AvailabilityVerdict {
+        kept: incidents.is_empty(),
+        incidents,
+    })
+}
+
+fn archive_journal(state: &Path) -> std::io::Result<std::path::PathBuf> {
+    let from = Journal::path_in(state);
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(':', "-");
+    let to = state.join(format!("journal-{stamp}.jsonl"));
+    std::fs::rename(&from, &to)?;
+    Ok(to)
+}
+
+fn run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}-{}", now.as_millis(), std::process::id())
+}
+
+/// `pause_between`: asks at the terminal before each next server.
+struct AskAtTerminal;
+
+impl Confirm for AskAtTerminal {
+    fn next_server(&mut self, done: &str, next: &str) -> bool {
+        eprint!("{done} is done. Go on with {next}? [y/N] ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }
+}
+
+/// Prints, per server in order, every step and the exact commands it would
+/// send. Reads the servers (to choose the order and skip those already at
+/// the target) but changes nothing and writes no journal.
+fn dry_run(
+    plan: &Plan,
+    target: &ResolvedTarget,
+    state: &Path,
+    steps: &[Box<dyn Step>],
+) -> Result<i32, Failure> {
+    let executor = open_executor(plan, state)?;
+    let states: Vec<_> = plan
+        .servers
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                crate::exchange::exchange_state(executor.as_ref(), s).ok(),
+            )
+        })
+        .collect();
+    let order = runbook::scheduler::choose_order(plan, &states);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "cu-roll dry run of {}: {} ({})\nNothing is changed. Order ({}): {}\n",
+        plan.path.display(),
+        target.name(),
+        target.build(),
+        match plan.policy.order {
+            crate::plan::Order::Plan => "plan order",
+            crate::plan::Order::PassiveFirst => "passive-first: fewest active databases first",
+        },
+        order.join(", ")
+    ));
+    for name in &order {
+        let Some(server) = plan.server(name) else {
+            continue;
+        };
+        let build = crate::exchange::server_facts(executor.as_ref(), server)
+            .ok()
+            .and_then(|f| f.ex_setup_version)
+            .and_then(|v| preflight::checks::parse_build(&v));
+        out.push_str(&format!(
+            "\n=== {} ({}, DAG {})\n",
+            server.name,
+            server.fqdn,
+            server.dag.as_deref().unwrap_or("none")
+        ));
+        if build.is_some_and(|b| b >= target.build()) {
+            out.push_str(&format!(
+                "already at {} or later: nothing to do\n",
+                target.build()
+            ));
+            continue;
+        }
+        let peers: Vec<&crate::plan::Server> = server
+            .dag
+            .as_deref()
+            .map(|d| {
+                plan.dag_members(d)
+                    .filter(|p| p.name != server.name)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for step in steps.iter().filter(|s| s.applies(plan, target)) {
+            if step.id() == runbook::StepId::Redistribute
+                && plan.policy.redistribute == crate::plan::Redistribute::AtEnd
+            {
+                out.push_str("\n--- redistribute: once for the whole DAG after its last server (redistribute = \"at-end\")\n");
+                continue;
+            }
+            out.push_str(&format!("\n--- {}\n", step.id()));
+            if matches!(
+                step.id(),
+                runbook::StepId::EnterMaintenance | runbook::StepId::RebootBeforeSetup
+            ) {
+                out.push_str("# gate first: every other DAG member in service, every database keeps enough healthy copies\n");
+            }
+            for cmd in step.scripts(plan, target, server, &peers) {
+                out.push_str(&format!("# {}\n", cmd.when));
+                match &cmd.command {
+                    PlannedText::PowerShell(script) => {
+                        out.push_str(script.text());
+                        if !script.text().ends_with('\n') {
+                            out.push('\n');
+                        }
+                    }
+                    PlannedText::Cmd(line) => out.push_str(&format!("cmd> {line}\n")),
+                }
+            }
+        }
+    }
+    print!("{out}");
+    Ok(exit::DONE)
+}
+
+pub fn status(args: &StatusArgs, global: &GlobalArgs) -> Result<i32, Failure> {
+    let plan = load_plan(&args.plan)?;
+    let state = state_dir(&args.plan, global.state_dir.as_deref());
+    let loaded =
+        Journal::load(&Journal::path_in(&state)).map_err(|e| Failure::bad_input(e.to_string()))?;
+    if let Some(torn) = &loaded.torn_tail {
+        eprintln!("cu-roll: warning: {torn}");
+    }
+    let holder = Lock::holder(&state);
+    let status = crate::report::status::compute(&loaded.entries, &plan.servers, holder.as_ref());
+    print!("{}", crate::report::status::render(&status, args.format));
+    Ok(exit::DONE)
+}
+
+pub fn unlock(args: &UnlockArgs, global: &GlobalArgs) -> Result<i32, Failure> {
+    load_plan(&args.plan)?;
+    let state = state_dir(&args.plan, global.state_dir.as_deref());
+    if !args.force {
+        let holder = Lock::holder(&state);
+        return Err(Failure::bad_input(match holder {
+            Some(h) => format!(
+                "the lock is held by {} on {} (pid {}) since {}; if that run is dead, run `cu-roll unlock {} --force`",
+                h.owner,
+                h.host,
+                h.pid,
+                h.since,
+                args.plan.display()
+            ),
+            None => "there is no lock to clear (unlock needs --force anyway)".into(),
+        }));
+    }
+    match Lock::force_clear(&state).map_err(|e| Failure::bad_input(e.to_string()))? {
+        Some(h) => eprintln!(
+            "cleared the lock held by {} on {} (pid {}) since {}",
+            h.owner, h.host, h.pid, h.since
+        ),
+        None => eprintln!("there was no lock for {}", args.plan.display()),
+    }
+    Ok(exit::DONE)
+}
