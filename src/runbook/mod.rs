@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod scripts;
+pub mod steps;
 mod step;
 
 pub use events::{NoProgress, Progress, RunEvent};
