@@ -358,12 +358,18 @@ mod tests {
         let restarted = Change::ServiceRestarted {
             service: TRANSPORT_SERVICE.into(),
         };
-        assert!(transport_restart_pending(&[set.clone()], "Draining"));
+        assert!(transport_restart_pending(
+            std::slice::from_ref(&set),
+            "Draining"
+        ));
         assert!(!transport_restart_pending(
             &[set.clone(), restarted.clone()],
             "Draining"
         ));
-        assert!(!transport_restart_pending(&[set.clone()], "Active"));
+        assert!(!transport_restart_pending(
+            std::slice::from_ref(&set),
+            "Active"
+        ));
         assert!(transport_restart_pending(
             &[set, restarted, comp("HubTransport", "Active", MAINTENANCE)],
             "Active"
@@ -381,8 +387,11 @@ mod tests {
             step: "setup".into(),
             exit_code: 1,
         };
-        assert!(installer_pending(&[started.clone()], "setup"));
-        assert!(!installer_pending(&[started.clone()], "security-update"));
+        assert!(installer_pending(std::slice::from_ref(&started), "setup"));
+        assert!(!installer_pending(
+            std::slice::from_ref(&started),
+            "security-update"
+        ));
         assert!(!installer_pending(
             &[started.clone(), finished.clone()],
             "setup"

@@ -12,6 +12,8 @@ mod enter_maintenance;
 mod exit_maintenance;
 mod health;
 mod installer;
+#[cfg(test)]
+mod lab_tests;
 mod reboot;
 mod redistribute;
 mod security_update;

@@ -26,7 +26,6 @@ pub enum Kind {
 
 #[derive(Debug, Clone)]
 pub struct Sent {
-    #[allow(dead_code)] // kept for debugging failed tests ({:#?} of sent())
     pub server: String,
     pub kind: Kind,
     pub text: String,
@@ -100,9 +99,11 @@ impl FakeExec {
                 None => Reply::Unreachable,
             }
         });
-        f.on_ps(None, "MsiInstallPath", |w, server, _| match w.facts.get(server) {
-            Some(v) => Reply::ok(v.to_string()),
-            None => Reply::Unreachable,
+        f.on_ps(None, "MsiInstallPath", |w, server, _| {
+            match w.facts.get(server) {
+                Some(v) => Reply::ok(v.to_string()),
+                None => Reply::Unreachable,
+            }
         });
         f
     }
@@ -223,10 +224,7 @@ impl FakeExec {
         // Older rules answer last: the drain/active templates also restart
         // transport, and must reach the component rule below.
         self.on_ps(None, "Restart-Service", |_, _, _| Reply::ok(""));
-        let comp = Regex::new(
-            r"-Component '(\w+)' -State '(\w+)' -Requester '(\w+)'",
-        )
-        .unwrap();
+        let comp = Regex::new(r"-Component '(\w+)' -State '(\w+)' -Requester '(\w+)'").unwrap();
         self.on_ps(None, "Set-ServerComponentState", move |w, server, text| {
             let c = comp.captures(text).expect("component arguments");
             w.tick += 1;
@@ -272,21 +270,32 @@ impl FakeExec {
             },
         );
         let policy = Regex::new(r"-DatabaseCopyAutoActivationPolicy '(\w+)'").unwrap();
-        self.on_ps(None, "-DatabaseCopyAutoActivationPolicy", move |w, server, text| {
-            let p = policy.captures(text).unwrap()[1].to_string();
-            w.state.get_mut(server).unwrap()["ActivationPolicy"] = json!(p);
-            Reply::ok("")
-        });
+        self.on_ps(
+            None,
+            "-DatabaseCopyAutoActivationPolicy",
+            move |w, server, text| {
+                let p = policy.captures(text).unwrap()[1].to_string();
+                w.state.get_mut(server).unwrap()["ActivationPolicy"] = json!(p);
+                Reply::ok("")
+            },
+        );
         let copy = Regex::new(r"Resume-MailboxDatabaseCopy -Identity '([^']+)'").unwrap();
-        self.on_ps(None, "Resume-MailboxDatabaseCopy", move |w, server, text| {
-            let name = copy.captures(text).unwrap()[1].to_string();
-            for c in w.state.get_mut(server).unwrap()["Copies"].as_array_mut().unwrap() {
-                if c["Name"] == name.as_str() {
-                    c["Status"] = json!("Healthy");
+        self.on_ps(
+            None,
+            "Resume-MailboxDatabaseCopy",
+            move |w, server, text| {
+                let name = copy.captures(text).unwrap()[1].to_string();
+                for c in w.state.get_mut(server).unwrap()["Copies"]
+                    .as_array_mut()
+                    .unwrap()
+                {
+                    if c["Name"] == name.as_str() {
+                        c["Status"] = json!("Healthy");
+                    }
                 }
-            }
-            Reply::ok("")
-        });
+                Reply::ok("")
+            },
+        );
         self
     }
 }
@@ -348,7 +357,8 @@ fn recompute(state: &mut Value) {
     for (c, s) in comps.iter_mut().zip(own) {
         let name = c["Component"].as_str().unwrap().to_string();
         let forced = swo_off
-            && !["ServerWideOffline", "Monitoring", "RecoveryActionsEnabled"].contains(&name.as_str());
+            && !["ServerWideOffline", "Monitoring", "RecoveryActionsEnabled"]
+                .contains(&name.as_str());
         c["State"] = json!(if forced { "Inactive".to_string() } else { s });
     }
 }

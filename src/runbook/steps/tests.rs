@@ -81,10 +81,17 @@ fn enter_maintenance_sends_the_runbook_in_order_and_records_each_change() {
     let mut ev2 = Recorder::default();
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev2, prior);
     let again = EnterMaintenance.run(&mut ctx).unwrap();
-    assert!(matches!(again, StepOutcome::AlreadyDone { .. }), "{again:?}");
+    assert!(
+        matches!(again, StepOutcome::AlreadyDone { .. }),
+        "{again:?}"
+    );
     assert_eq!(exec.actions().len(), before);
     assert!(ev2.changes.is_empty());
-    assert!(ev2.observed.is_empty(), "all of it was cu-roll's: {:?}", ev2.observed);
+    assert!(
+        ev2.observed.is_empty(),
+        "all of it was cu-roll's: {:?}",
+        ev2.observed
+    );
 }
 
 #[test]
@@ -122,7 +129,10 @@ fn enter_maintenance_after_a_crash_sends_only_what_is_missing() {
             "'ServerWideOffline' -State 'Inactive'"
         ]
     ));
-    assert_eq!(exec.count("Set-ServerComponentState -Identity 'EX02' -Component 'HubTransport'"), 0);
+    assert_eq!(
+        exec.count("Set-ServerComponentState -Identity 'EX02' -Component 'HubTransport'"),
+        0
+    );
     assert_eq!(exec.count("Suspend-ClusterNode"), 0);
     assert_eq!(exec.count("Redirect-Message"), 0, "queues already empty");
 }
@@ -137,7 +147,11 @@ fn enter_maintenance_reports_maintenance_it_did_not_set() {
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     EnterMaintenance.run(&mut ctx).unwrap();
     assert_eq!(exec.count("Suspend-ClusterNode"), 0);
-    assert!(ev.observed.iter().any(|o| o.contains("already Paused")), "{:?}", ev.observed);
+    assert!(
+        ev.observed.iter().any(|o| o.contains("already Paused")),
+        "{:?}",
+        ev.observed
+    );
     assert!(!ev.changes.contains(&Change::ClusterNodeSuspended));
 }
 
@@ -158,7 +172,11 @@ fn exchange_2016_also_drains_um_call_router() {
     EnterMaintenance.run(&mut ctx).unwrap();
     assert!(sent_in_order(
         &exec,
-        &["'HubTransport' -State 'Draining'", "'UMCallRouter' -State 'Draining'", "Redirect-Message"]
+        &[
+            "'HubTransport' -State 'Draining'",
+            "'UMCallRouter' -State 'Draining'",
+            "Redirect-Message"
+        ]
     ));
 }
 
@@ -167,10 +185,14 @@ fn copies_that_stay_mounted_get_one_explicit_move_then_an_explained_timeout() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = dag_exec("15.02.1544.039");
     // Active Manager finds no better copy: MoveNow moves nothing.
-    exec.on_ps(None, "-DatabaseCopyActivationDisabledAndMoveNow $true", |w, s, _| {
-        w.state.get_mut(s).unwrap()["ActivationDisabledAndMoveNow"] = json!(true);
-        Reply::ok("")
-    });
+    exec.on_ps(
+        None,
+        "-DatabaseCopyActivationDisabledAndMoveNow $true",
+        |w, s, _| {
+            w.state.get_mut(s).unwrap()["ActivationDisabledAndMoveNow"] = json!(true);
+            Reply::ok("")
+        },
+    );
     exec.replies(
         Kind::Ps,
         "Move-ActiveMailboxDatabase",
@@ -186,11 +208,21 @@ fn copies_that_stay_mounted_get_one_explicit_move_then_an_explained_timeout() {
     assert_eq!(exec.count("Move-ActiveMailboxDatabase"), 1, "sent once");
     let m = &err.message;
     assert!(m.contains("Still mounted on EX02: DB02"), "{m}");
-    assert!(m.contains("DB02 Failed (active on EX02): An Active Manager operation failed"), "{m}");
+    assert!(
+        m.contains("DB02 Failed (active on EX02): An Active Manager operation failed"),
+        "{m}"
+    );
     assert!(m.contains("Resume-ClusterNode -Name EX02"), "{m}");
-    assert!(m.contains("-DatabaseCopyAutoActivationPolicy Unrestricted"), "{m}");
+    assert!(
+        m.contains("-DatabaseCopyAutoActivationPolicy Unrestricted"),
+        "{m}"
+    );
     assert!(ev.observed.iter().any(|o| o.contains("DB02 Failed")));
-    assert_eq!(exec.count("ServerWideOffline' -State 'Inactive'"), 0, "never offline with a mounted copy");
+    assert_eq!(
+        exec.count("ServerWideOffline' -State 'Inactive'"),
+        0,
+        "never offline with a mounted copy"
+    );
     assert!(clock.elapsed() >= plan.policy.timeouts.move_databases);
 }
 
@@ -204,7 +236,11 @@ fn a_stuck_queue_times_out_naming_the_count() {
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let err = EnterMaintenance.run(&mut ctx).unwrap_err();
     assert_eq!(err.kind, StepErrorKind::Timeout);
-    assert!(err.message.contains("12 messages are still queued"), "{}", err.message);
+    assert!(
+        err.message.contains("12 messages are still queued"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
@@ -218,8 +254,23 @@ fn no_healthy_peer_for_queued_mail_stops_before_pausing_anything() {
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let err = EnterMaintenance.run(&mut ctx).unwrap_err();
     assert!(err.message.contains("no healthy member"), "{}", err.message);
-    assert!(err.message.contains("EX03 is down or in maintenance"), "{}", err.message);
+    assert!(
+        err.message.contains("EX03 is down or in maintenance"),
+        "{}",
+        err.message
+    );
     assert_eq!(exec.count("Suspend-ClusterNode"), 0);
+    let asked: Vec<String> = exec
+        .sent()
+        .into_iter()
+        .filter(|s| s.server != "EX02")
+        .map(|s| s.server)
+        .collect();
+    assert_eq!(
+        asked,
+        ["EX01", "EX03"],
+        "each peer observed once, in plan order"
+    );
 }
 
 // ------------------------------------------------------- exit-maintenance
@@ -241,7 +292,15 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
     let n = exec.actions().len();
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior.clone());
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev,
+        prior.clone(),
+    );
     let out = ExitMaintenance.run(&mut ctx).unwrap();
     assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
     let actions = &exec.actions()[n..];
@@ -250,7 +309,10 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
     assert!(actions[1].contains("Resume-ClusterNode -Name 'EX02'"));
     assert!(actions[2].contains("-DatabaseCopyAutoActivationPolicy 'Unrestricted'"));
     assert!(actions[3].contains("MoveNow $false"));
-    assert!(actions[4].contains("'HubTransport' -State 'Active'") && actions[4].contains("Restart-Service"));
+    assert!(
+        actions[4].contains("'HubTransport' -State 'Active'")
+            && actions[4].contains("Restart-Service")
+    );
 
     // Again: everything is already back.
     let mut all = prior;
@@ -258,7 +320,10 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
     let mut ev2 = Recorder::default();
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev2, all);
     let again = ExitMaintenance.run(&mut ctx).unwrap();
-    assert!(matches!(again, StepOutcome::AlreadyDone { .. }), "{again:?}");
+    assert!(
+        matches!(again, StepOutcome::AlreadyDone { .. }),
+        "{again:?}"
+    );
     assert_eq!(exec.actions().len(), n + 5);
 }
 
@@ -280,8 +345,14 @@ fn exit_maintenance_restores_the_journaled_policy_and_resumes_suspended_copies()
     let mut ev = Recorder::default();
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
     ExitMaintenance.run(&mut ctx).unwrap();
-    assert_eq!(exec.count("-DatabaseCopyAutoActivationPolicy 'IntrasiteOnly'"), 1);
-    assert_eq!(exec.count("Resume-MailboxDatabaseCopy -Identity 'DB01\\EX02'"), 1);
+    assert_eq!(
+        exec.count("-DatabaseCopyAutoActivationPolicy 'IntrasiteOnly'"),
+        1
+    );
+    assert_eq!(
+        exec.count("Resume-MailboxDatabaseCopy -Identity 'DB01\\EX02'"),
+        1
+    );
     assert!(ev.changes.contains(&Change::DatabaseCopyResumed {
         copy: "DB01\\EX02".into()
     }));
@@ -303,8 +374,20 @@ fn exit_maintenance_clears_functional_and_says_so() {
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let out = ExitMaintenance.run(&mut ctx).unwrap();
     assert_eq!(exec.count("-Requester 'Functional'"), 3);
-    assert!(out.detail().contains("cleared requester Functional on ServerWideOffline, Monitoring, RecoveryActionsEnabled"), "{}", out.detail());
-    assert_eq!(ev.observed.iter().filter(|o| o.contains("Functional")).count(), 3);
+    assert!(
+        out.detail().contains(
+            "cleared requester Functional on ServerWideOffline, Monitoring, RecoveryActionsEnabled"
+        ),
+        "{}",
+        out.detail()
+    );
+    assert_eq!(
+        ev.observed
+            .iter()
+            .filter(|o| o.contains("Functional"))
+            .count(),
+        3
+    );
 }
 
 #[test]
@@ -322,8 +405,16 @@ fn exit_maintenance_leaves_maintenance_it_did_not_set_and_says_why_it_is_not_don
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let err = ExitMaintenance.run(&mut ctx).unwrap_err();
     assert!(exec.actions().is_empty(), "{:#?}", exec.actions());
-    assert!(err.message.contains("cluster node is Paused, not Up"), "{}", err.message);
-    assert!(err.message.contains("held by Maintenance"), "{}", err.message);
+    assert!(
+        err.message.contains("cluster node is Paused, not Up"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("held by Maintenance"),
+        "{}",
+        err.message
+    );
     assert!(err.message.contains("not by cu-roll"), "{}", err.message);
 }
 
@@ -345,7 +436,14 @@ fn reboot_journals_the_boot_time_first_then_waits_for_a_newer_one_and_services()
     exec.replies(
         Kind::Ps,
         "MSExchange*",
-        vec![boot(T0, "Running"), boot(T0, "Running"), Reply::Unreachable, Reply::Unreachable, boot(T1, "StartPending"), boot(T1, "Running")],
+        vec![
+            boot(T0, "Running"),
+            boot(T0, "Running"),
+            Reply::Unreachable,
+            Reply::Unreachable,
+            boot(T1, "StartPending"),
+            boot(T1, "Running"),
+        ],
     );
     exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::Unreachable]);
     let clock = FakeClock::new();
@@ -392,7 +490,11 @@ fn a_reboot_that_already_happened_is_not_repeated() {
 fn the_other_reboot_steps_record_does_not_count() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = FakeExec::new();
-    exec.replies(Kind::Ps, "MSExchange*", vec![boot(T0, "Running"), boot(T1, "Running")]);
+    exec.replies(
+        Kind::Ps,
+        "MSExchange*",
+        vec![boot(T0, "Running"), boot(T1, "Running")],
+    );
     exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::ok("")]);
     let prior = vec![Change::RebootRequested {
         step: "reboot-before-setup".into(),
@@ -409,28 +511,48 @@ fn the_other_reboot_steps_record_does_not_count() {
 fn a_server_that_does_not_come_back_times_out_with_what_was_seen() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = FakeExec::new();
-    exec.replies(Kind::Ps, "MSExchange*", vec![boot(T0, "Running"), Reply::Unreachable]);
+    exec.replies(
+        Kind::Ps,
+        "MSExchange*",
+        vec![boot(T0, "Running"), Reply::Unreachable],
+    );
     exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::ok("")]);
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let err = Reboot::before_setup().run(&mut ctx).unwrap_err();
     assert_eq!(err.kind, StepErrorKind::Timeout);
-    assert!(err.message.contains("Last seen: not answering"), "{}", err.message);
-    assert!(err.message.contains("will not reboot it a second time"), "{}", err.message);
+    assert!(
+        err.message.contains("Last seen: not answering"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("will not reboot it a second time"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
 fn services_that_stay_stopped_after_a_reboot_are_named() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = FakeExec::new();
-    exec.replies(Kind::Ps, "MSExchange*", vec![boot(T0, "Running"), boot(T1, "Stopped")]);
+    exec.replies(
+        Kind::Ps,
+        "MSExchange*",
+        vec![boot(T0, "Running"), boot(T1, "Stopped")],
+    );
     exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::ok("")]);
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let err = Reboot::before_setup().run(&mut ctx).unwrap_err();
-    assert!(err.message.contains("MSExchangeTransport (Stopped)"), "{}", err.message);
+    assert!(
+        err.message.contains("MSExchangeTransport (Stopped)"),
+        "{}",
+        err.message
+    );
 }
 
 // ------------------------------------------------------------------ setup
@@ -443,9 +565,26 @@ const LOG_FAILED: &str = "[02/10/2026 10:12:03.0219] [0] Starting Microsoft Exch
 fn setup_exec(build: &'static str) -> FakeExec {
     let exec = FakeExec::new();
     exec.world().facts.insert("EX02".into(), facts(build));
-    exec.replies(Kind::Cmd, "setup.exitcode", vec![Reply::fail(1, "The system cannot find the file specified.")]);
-    exec.replies(Kind::Cmd, "ExSetup.exe", vec![Reply::ok("INFO: No tasks are running which match the specified criteria.\r\n")]);
-    exec.replies(Kind::Cmd, "schtasks", vec![Reply::fail(1, "ERROR: The system cannot find the file specified.\r\n")]);
+    exec.replies(
+        Kind::Cmd,
+        "setup.exitcode",
+        vec![Reply::fail(1, "The system cannot find the file specified.")],
+    );
+    exec.replies(
+        Kind::Cmd,
+        "ExSetup.exe",
+        vec![Reply::ok(
+            "INFO: No tasks are running which match the specified criteria.\r\n",
+        )],
+    );
+    exec.replies(
+        Kind::Cmd,
+        "schtasks",
+        vec![Reply::fail(
+            1,
+            "ERROR: The system cannot find the file specified.\r\n",
+        )],
+    );
     exec.replies(Kind::Cmd, "ExchangeSetup.log", vec![Reply::ok(LOG_OK)]);
     exec.on_ps(None, "Unregister-ScheduledTask", |_, _, _| Reply::ok(""));
     exec
@@ -453,7 +592,13 @@ fn setup_exec(build: &'static str) -> FakeExec {
 
 /// Before the task starts the exit file reads as `before`; after it, `polls`
 /// reads find no file, then `code`; the build turns into `after`.
-fn finishes_with(exec: &FakeExec, before: Reply, polls: usize, code: &'static str, after: &'static str) {
+fn finishes_with(
+    exec: &FakeExec,
+    before: Reply,
+    polls: usize,
+    code: &'static str,
+    after: &'static str,
+) {
     exec.on_ps(None, "Register-ScheduledTask", move |w, _, _| {
         w.facts.insert("EX02".into(), facts(after));
         w.marks.insert("started".into());
@@ -502,15 +647,40 @@ fn setup_runs_detached_and_is_polled_with_cmd_only() {
     let out = Setup.run(&mut ctx).unwrap();
     assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
     let sent = exec.sent();
-    let start = sent.iter().position(|s| s.text.contains("Register-ScheduledTask")).unwrap();
+    let start = sent
+        .iter()
+        .position(|s| s.text.contains("Register-ScheduledTask"))
+        .unwrap();
     let batch = &sent[start].text;
-    assert!(batch.contains(r#""D:\Setup.exe" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF"#), "{batch}");
-    let log = sent.iter().position(|s| s.text.contains("ExchangeSetup.log")).unwrap();
-    assert!(sent[start + 1..log].iter().all(|s| s.kind == Kind::Cmd), "no PowerShell while setup runs");
+    assert!(
+        batch.contains(
+            r#""D:\Setup.exe" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF"#
+        ),
+        "{batch}"
+    );
+    let log = sent
+        .iter()
+        .position(|s| s.text.contains("ExchangeSetup.log"))
+        .unwrap();
+    assert!(
+        sent[start + 1..log].iter().all(|s| s.kind == Kind::Cmd),
+        "no PowerShell while setup runs"
+    );
     assert!(log - start >= 6, "polled until the exit code appeared");
-    assert!(matches!(&ev.changes[0], Change::InstallerStarted { step, task, .. } if step == "setup" && task == "cu-roll-setup"));
-    assert_eq!(ev.changes[1], Change::InstallerFinished { step: "setup".into(), exit_code: 0 });
-    assert_eq!(exec.count("Unregister-ScheduledTask -TaskName 'cu-roll-setup'"), 1);
+    assert!(
+        matches!(&ev.changes[0], Change::InstallerStarted { step, task, .. } if step == "setup" && task == "cu-roll-setup")
+    );
+    assert_eq!(
+        ev.changes[1],
+        Change::InstallerFinished {
+            step: "setup".into(),
+            exit_code: 0
+        }
+    );
+    assert_eq!(
+        exec.count("Unregister-ScheduledTask -TaskName 'cu-roll-setup'"),
+        1
+    );
 }
 
 #[test]
@@ -518,7 +688,11 @@ fn a_failed_setup_quotes_its_error_lines_and_exit_code() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = setup_exec("15.02.1544.039");
     finishes_with(&exec, no_file(), 1, "1", "15.02.1544.039");
-    exec.replies(Kind::Cmd, "ExchangeSetup.log", vec![Reply::ok(format!("{LOG_OK}{LOG_FAILED}"))]);
+    exec.replies(
+        Kind::Cmd,
+        "ExchangeSetup.log",
+        vec![Reply::ok(format!("{LOG_OK}{LOG_FAILED}"))],
+    );
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
@@ -528,7 +702,10 @@ fn a_failed_setup_quotes_its_error_lines_and_exit_code() {
     assert!(m.contains("setup exited with code 1"), "{m}");
     assert!(m.contains("its [ERROR] lines: Access is denied."), "{m}");
     assert!(m.contains("below the target CU's 15.2.1748.10"), "{m}");
-    assert!(ev.changes.contains(&Change::InstallerFinished { step: "setup".into(), exit_code: 1 }));
+    assert!(ev.changes.contains(&Change::InstallerFinished {
+        step: "setup".into(),
+        exit_code: 1
+    }));
 }
 
 fn started() -> Change {
@@ -543,21 +720,41 @@ fn started() -> Change {
 fn a_resumed_setup_that_still_runs_is_re_attached_not_restarted() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = setup_exec("15.02.1544.039");
-    exec.replies(Kind::Cmd, "ExSetup.exe", vec![Reply::ok("\"ExSetup.exe\",\"5012\",\"Services\",\"0\",\"412,332 K\"\r\n")]);
+    exec.replies(
+        Kind::Cmd,
+        "ExSetup.exe",
+        vec![Reply::ok(
+            "\"ExSetup.exe\",\"5012\",\"Services\",\"0\",\"412,332 K\"\r\n",
+        )],
+    );
     exec.replies(
         Kind::Cmd,
         "setup.exitcode",
-        vec![Reply::fail(1, "not found"), Reply::fail(1, "not found"), Reply::ok("0\r\n")],
+        vec![
+            Reply::fail(1, "not found"),
+            Reply::fail(1, "not found"),
+            Reply::ok("0\r\n"),
+        ],
     );
     exec.on_ps(None, "Unregister", |w, _, _| {
         w.facts.insert("EX02".into(), facts("15.02.1748.010"));
         Reply::ok("")
     });
     // The build is read after the exit code: make it the new one.
-    exec.world().facts.insert("EX02".into(), facts("15.02.1748.010"));
+    exec.world()
+        .facts
+        .insert("EX02".into(), facts("15.02.1748.010"));
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![started()]);
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev,
+        vec![started()],
+    );
     Setup.run(&mut ctx).unwrap();
     assert_eq!(exec.count("Register-ScheduledTask"), 0);
     assert!(ev.observed.iter().any(|o| o.contains("re-attaching")));
@@ -571,7 +768,15 @@ fn a_resumed_setup_that_finished_is_evaluated_from_its_exit_file() {
     exec.replies(Kind::Cmd, "setup.exitcode", vec![Reply::ok("0\r\n")]);
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![started()]);
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev,
+        vec![started()],
+    );
     let out = Setup.run(&mut ctx).unwrap();
     assert!(matches!(out, StepOutcome::Done { .. }));
     assert_eq!(exec.count("Register-ScheduledTask"), 0);
@@ -585,7 +790,15 @@ fn a_resumed_setup_that_died_is_started_again() {
     finishes_with(&exec, no_file(), 0, "0", "15.02.1748.010");
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![started()]);
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev,
+        vec![started()],
+    );
     Setup.run(&mut ctx).unwrap();
     assert_eq!(exec.count("Register-ScheduledTask"), 1);
     assert!(ev.observed.iter().any(|o| o.contains("starting it again")));
@@ -595,7 +808,13 @@ fn a_resumed_setup_that_died_is_started_again() {
 fn an_exit_code_already_evaluated_does_not_stop_a_new_attempt() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = setup_exec("15.02.1544.039");
-    let prior = vec![started(), Change::InstallerFinished { step: "setup".into(), exit_code: 1 }];
+    let prior = vec![
+        started(),
+        Change::InstallerFinished {
+            step: "setup".into(),
+            exit_code: 1,
+        },
+    ];
     // The failed attempt's exit file is still there until the new start.
     finishes_with(&exec, Reply::ok("1\r\n"), 0, "0", "15.02.1748.010");
     let clock = FakeClock::new();
@@ -615,7 +834,11 @@ fn a_setup_that_outlives_its_timeout_is_left_running_and_explained() {
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let err = Setup.run(&mut ctx).unwrap_err();
     assert_eq!(err.kind, StepErrorKind::Timeout);
-    assert!(err.message.contains("cu-roll never stops an installer"), "{}", err.message);
+    assert!(
+        err.message.contains("cu-roll never stops an installer"),
+        "{}",
+        err.message
+    );
     assert_eq!(exec.count("Unregister-ScheduledTask"), 0);
     assert!(clock.elapsed() >= plan.policy.timeouts.setup);
 }
@@ -627,9 +850,23 @@ fn the_security_update_accepts_3010_and_checks_the_build() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     assert!(SecurityUpdate.applies(&plan, &target));
     let exec = FakeExec::new();
-    exec.world().facts.insert("EX02".into(), facts("15.02.1748.010"));
-    exec.replies(Kind::Cmd, "schtasks", vec![Reply::ok("\"\\cu-roll-su\",\"N/A\",\"Ready\"\r\n")]);
-    exec.replies(Kind::Cmd, "su.exitcode", vec![Reply::fail(1, "not found"), Reply::fail(1, "not found"), Reply::ok("3010\r\n")]);
+    exec.world()
+        .facts
+        .insert("EX02".into(), facts("15.02.1748.010"));
+    exec.replies(
+        Kind::Cmd,
+        "schtasks",
+        vec![Reply::ok("\"\\cu-roll-su\",\"N/A\",\"Ready\"\r\n")],
+    );
+    exec.replies(
+        Kind::Cmd,
+        "su.exitcode",
+        vec![
+            Reply::fail(1, "not found"),
+            Reply::fail(1, "not found"),
+            Reply::ok("3010\r\n"),
+        ],
+    );
     exec.on_ps(None, "Register-ScheduledTask", |w, _, _| {
         w.facts.insert("EX02".into(), facts("15.02.1748.043"));
         Reply::ok("")
@@ -640,7 +877,12 @@ fn the_security_update_accepts_3010_and_checks_the_build() {
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let out = SecurityUpdate.run(&mut ctx).unwrap();
     assert!(out.detail().contains("Feb26SU"), "{}", out.detail());
-    assert_eq!(exec.count(r#"msiexec /update "C:\Updates\Exchange2019-CU15-Feb26SU.msp" /quiet /norestart"#), 1);
+    assert_eq!(
+        exec.count(
+            r#"msiexec /update "C:\Updates\Exchange2019-CU15-Feb26SU.msp" /quiet /norestart"#
+        ),
+        1
+    );
     assert_eq!(exec.count("tasklist"), 0, "the SU is not setup");
 }
 
@@ -648,15 +890,29 @@ fn the_security_update_accepts_3010_and_checks_the_build() {
 fn a_security_update_for_another_cu_is_explained() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = FakeExec::new();
-    exec.world().facts.insert("EX02".into(), facts("15.02.1748.010"));
-    exec.replies(Kind::Cmd, "schtasks", vec![Reply::ok("\"\\cu-roll-su\",\"N/A\",\"Ready\"\r\n")]);
-    exec.replies(Kind::Cmd, "su.exitcode", vec![Reply::fail(1, "not found"), Reply::ok("1642\r\n")]);
+    exec.world()
+        .facts
+        .insert("EX02".into(), facts("15.02.1748.010"));
+    exec.replies(
+        Kind::Cmd,
+        "schtasks",
+        vec![Reply::ok("\"\\cu-roll-su\",\"N/A\",\"Ready\"\r\n")],
+    );
+    exec.replies(
+        Kind::Cmd,
+        "su.exitcode",
+        vec![Reply::fail(1, "not found"), Reply::ok("1642\r\n")],
+    );
     exec.on_ps(None, "ScheduledTask", |_, _, _| Reply::ok(""));
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let err = SecurityUpdate.run(&mut ctx).unwrap_err();
-    assert!(err.message.contains("1642 (the update does not apply"), "{}", err.message);
+    assert!(
+        err.message.contains("1642 (the update does not apply"),
+        "{}",
+        err.message
+    );
 }
 
 // ------------------------------------------------------------ redistribute
@@ -668,8 +924,14 @@ fn redistribute_balances_only_when_needed() {
     {
         // DB02 (preference 1 on EX02) is active on EX03.
         let mut w = exec.world();
-        w.state.insert("EX02".into(), healthy_state("EX02", &[("DB01", 2, false), ("DB02", 1, false)], 0));
-        w.state.insert("EX03".into(), healthy_state("EX03", &[("DB01", 3, false), ("DB02", 2, true)], 0));
+        w.state.insert(
+            "EX02".into(),
+            healthy_state("EX02", &[("DB01", 2, false), ("DB02", 1, false)], 0),
+        );
+        w.state.insert(
+            "EX03".into(),
+            healthy_state("EX03", &[("DB01", 3, false), ("DB02", 2, true)], 0),
+        );
     }
     exec.on_ps(None, "RedistributeActiveDatabases.ps1", |w, _, text| {
         assert!(text.contains("-DagName 'DAG01' -BalanceDbsByActivationPreference -Confirm:$false"));
@@ -684,7 +946,12 @@ fn redistribute_balances_only_when_needed() {
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let out = Redistribute.run(&mut ctx).unwrap();
     assert!(matches!(out, StepOutcome::Done { .. }));
-    assert_eq!(ev.changes, vec![Change::ActiveDatabasesRedistributed { dag: "DAG01".into() }]);
+    assert_eq!(
+        ev.changes,
+        vec![Change::ActiveDatabasesRedistributed {
+            dag: "DAG01".into()
+        }]
+    );
     let mut ev = Recorder::default();
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let again = Redistribute.run(&mut ctx).unwrap();
@@ -704,7 +971,11 @@ fn health_reply(replication: &str) -> Reply {
 fn health_waits_for_every_check_then_passes() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = dag_exec("15.02.1748.043");
-    exec.replies(Kind::Ps, "Test-ServiceHealth", vec![health_reply("*FAILED*"), health_reply("Passed")]);
+    exec.replies(
+        Kind::Ps,
+        "Test-ServiceHealth",
+        vec![health_reply("*FAILED*"), health_reply("Passed")],
+    );
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
@@ -716,7 +987,11 @@ fn health_waits_for_every_check_then_passes() {
 fn health_fails_naming_each_failing_check() {
     let (plan, target) = (lab_plan(), target(&lab_plan()));
     let exec = dag_exec("15.02.1748.010");
-    exec.replies(Kind::Ps, "Test-ServiceHealth", vec![health_reply("*FAILED*")]);
+    exec.replies(
+        Kind::Ps,
+        "Test-ServiceHealth",
+        vec![health_reply("*FAILED*")],
+    );
     exec.world().state.get_mut("EX02").unwrap()["Copies"][0]["ReplayQueueLength"] = json!(400);
     let clock = FakeClock::new();
     let mut ev = Recorder::default();
@@ -724,9 +999,18 @@ fn health_fails_naming_each_failing_check() {
     let err = Health.run(&mut ctx).unwrap_err();
     let m = &err.message;
     assert_eq!(err.kind, StepErrorKind::Timeout);
-    assert!(m.contains("Test-ReplicationHealth: DBLogReplayKeepingUp *FAILED* (Replay is behind)"), "{m}");
-    assert!(m.contains("copy DB01\\EX02 ReplayQueueLength 400 > 50"), "{m}");
-    assert!(m.contains("build is 15.2.1748.10, not the target 15.2.1748.43"), "{m}");
+    assert!(
+        m.contains("Test-ReplicationHealth: DBLogReplayKeepingUp *FAILED* (Replay is behind)"),
+        "{m}"
+    );
+    assert!(
+        m.contains("copy DB01\\EX02 ReplayQueueLength 400 > 50"),
+        "{m}"
+    );
+    assert!(
+        m.contains("build is 15.2.1748.10, not the target 15.2.1748.43"),
+        "{m}"
+    );
 }
 
 // ------------------------------------------------------- dry-run scripts
@@ -744,9 +1028,18 @@ fn every_script_of_every_step_parses_and_is_snapshotted() {
             match &planned.command {
                 PlannedText::PowerShell(script) => {
                     if let Err(errors) = crate::lab::pwsh::syntax_check(script.text()) {
-                        panic!("{} ({}) does not parse: {errors:?}\n{}", step.id(), planned.when, script.text());
+                        panic!(
+                            "{} ({}) does not parse: {errors:?}\n{}",
+                            step.id(),
+                            planned.when,
+                            script.text()
+                        );
                     }
-                    text.push_str(&format!("[PowerShell: {}]\n{}", script.purpose, script.text()));
+                    text.push_str(&format!(
+                        "[PowerShell: {}]\n{}",
+                        script.purpose,
+                        script.text()
+                    ));
                 }
                 PlannedText::Cmd(line) => text.push_str(&format!("[cmd]\n{line}\n")),
             }
