@@ -5,8 +5,8 @@
 
 pub mod events;
 pub mod scripts;
-pub mod steps;
 mod step;
+pub mod steps;
 
 pub use events::{NoProgress, Progress, RunEvent};
 pub use step::{
