@@ -4,11 +4,17 @@
 //! `runbook`), and nothing here knows whether the server is real or the lab.
 
 mod observe;
+mod rollout;
 pub mod scripts;
 
 pub use observe::{
-    ad_levels, exchange_state, server_facts, AdLevelsObs, ComponentObs, CopyObs, ExchangeState,
-    InstalledProduct, QueueObs, RequesterObs, ServerFacts,
+    ad_levels, exchange_state, exchange_state_script, server_facts, server_facts_script,
+    AdLevelsObs, ComponentObs, CopyObs, ExchangeState, InstalledProduct, QueueObs, RequesterObs,
+    ServerFacts,
+};
+pub use rollout::{
+    query, query_list, BootState, HealthTestsObs, MapiObs, MoveResultObs, ReplicationCheckObs,
+    ServiceHealthObs, ServiceObs,
 };
 
 use crate::exec::ExecError;

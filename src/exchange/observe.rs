@@ -10,7 +10,7 @@ use crate::ps::{parse_json, Arg, Script};
 
 /// Accepts `null`, a bare value or an array where PowerShell may have
 /// unrolled a one-element array (cmdlets.md §14).
-fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+pub(super) fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -57,6 +57,13 @@ pub struct ServerFacts {
     pub pending_reboot: Vec<String>,
 }
 
+impl ServerFacts {
+    /// The build `ExSetup.exe` reports (SU included), when readable.
+    pub fn build(&self) -> Option<crate::catalog::ExchangeBuild> {
+        self.ex_setup_version.as_deref()?.parse().ok()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RequesterObs {
@@ -79,6 +86,18 @@ pub struct ComponentObs {
 }
 
 impl ComponentObs {
+    /// The newest state `requester` set on this component (local and
+    /// remote merged, newest wins, as Exchange merges them), if it ever set
+    /// one: what cu-roll's own `-Requester Maintenance` calls left.
+    pub fn requester_state(&self, requester: &str) -> Option<&str> {
+        self.local_states
+            .iter()
+            .chain(&self.remote_states)
+            .filter(|r| r.requester.eq_ignore_ascii_case(requester))
+            .max_by(|a, b| a.timestamp.cmp(&b.timestamp))
+            .map(|r| r.state.as_str())
+    }
+
     /// The requesters whose newest entry (local and remote merged, newest
     /// wins per requester) is not Active: who holds the component down.
     pub fn holding_requesters(&self) -> Vec<String> {
@@ -178,7 +197,7 @@ pub struct AdLevelsObs {
     pub domain_object_version: u32,
 }
 
-fn run_json<T: serde::de::DeserializeOwned>(
+pub(super) fn run_json<T: serde::de::DeserializeOwned>(
     exec: &dyn Executor,
     server: &Server,
     script: &Script,

@@ -45,6 +45,10 @@ pub enum Change {
     ClusterNodeResumed,
     ActivationPolicy {
         policy: String,
+        /// The policy the server had before, which exit-maintenance
+        /// restores. Absent in journals written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     },
     ActivationDisabledAndMoveNow {
         value: bool,
@@ -61,6 +65,29 @@ pub enum Change {
     },
     ActiveDatabasesRedistributed {
         dag: String,
+    },
+    /// cu-roll asked for a reboot (recorded *before* `Restart-Computer`,
+    /// because afterwards the connection is gone): `step` is the step id
+    /// (`reboot-before-setup` / `reboot-after-setup`), `previous_boot` the
+    /// LastBootUpTime before, so a resumed run can tell whether it happened.
+    RebootRequested {
+        step: String,
+        previous_boot: String,
+    },
+    /// cu-roll started an installer detached as scheduled task `task`
+    /// (`step` = `setup` or `security-update`); `command` is the command
+    /// line the task runs.
+    InstallerStarted {
+        step: String,
+        task: String,
+        command: String,
+    },
+    /// The installer started by `InstallerStarted` for `step` ended with
+    /// `exit_code` and cu-roll evaluated it: a later run starts it again
+    /// rather than re-reading the same exit code.
+    InstallerFinished {
+        step: String,
+        exit_code: i32,
     },
     /// Anything else, described in words.
     Other {

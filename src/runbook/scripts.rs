@@ -51,6 +51,12 @@ Restart-Service -Name 'MSExchangeTransport'
 "#
 );
 
+/// The transport restart alone, for a resumed run whose HubTransport
+/// change was journaled but whose restart was not (a crash between the
+/// two): the component change takes effect only on restart.
+pub const RESTART_TRANSPORT: &str =
+    concat!(prelude!(), "Restart-Service -Name 'MSExchangeTransport'\n");
+
 /// Runbook §2.3 (Exchange 2016 only).
 pub const DRAIN_UM_CALL_ROUTER: &str = concat!(
     prelude!(),
@@ -148,6 +154,12 @@ pub const CMD_READ_EXIT_CODE: &str = r#"type "%SystemDrive%\cu-roll\{exit_file}"
 /// cmd.exe: is setup still running? (`ExSetup.exe` is the process the
 /// media's Setup.exe starts.)
 pub const CMD_SETUP_PROCESS: &str = r#"tasklist /FI "IMAGENAME eq ExSetup.exe" /FO CSV /NH"#;
+
+/// cmd.exe: is the scheduled task still running its batch? (`Running`
+/// while setup's bootstrapper or msiexec works, `Ready` once the batch
+/// ended.) The installers' own processes are not enough: Setup.exe runs
+/// before ExSetup.exe starts, and msiexec.exe also runs as a service.
+pub const CMD_TASK_STATUS: &str = r#"schtasks /Query /TN "{task}" /FO CSV /NH"#;
 
 /// cmd.exe: the setup log (appends across runs; the last run starts at
 /// `Starting Microsoft Exchange Server … Setup`).

@@ -1,0 +1,183 @@
+//! `health` (runbook §5, exchange-facts.md §5): the server may hand over to
+//! the next one only when Test-ServiceHealth, Test-MAPIConnectivity and
+//! Test-ReplicationHealth all pass, every copy on it is Mounted or Healthy
+//! with queues under the policy limits (lagged copies exempt from the
+//! replay limit) and its content index Healthy or NotApplicable, every
+//! component is Active but those inactive by design, and the build is the
+//! target's. It waits up to `timeouts.health` (copies resynchronise after
+//! a reboot), then names every failing check. It changes nothing.
+
+use crate::catalog::ExchangeBuild;
+use crate::exchange::{self, ExchangeState, HealthTestsObs};
+use crate::plan::{Plan, Policy, Server};
+use crate::preflight::ResolvedTarget;
+use crate::runbook::scripts as t;
+use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
+
+use super::common::{build_of, eq, observe_facts, observe_state, ps, server_script, with_context};
+use super::exit_maintenance::INACTIVE_BY_DESIGN;
+
+pub struct Health;
+
+/// Every failing check, in words; empty = healthy.
+pub fn health_problems(
+    tests: &HealthTestsObs,
+    state: &ExchangeState,
+    build: ExchangeBuild,
+    target: ExchangeBuild,
+    policy: &Policy,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in &tests.service_health {
+        if !r.required_services_running {
+            out.push(format!(
+                "Test-ServiceHealth: {} is missing services {}",
+                r.role,
+                r.services_not_running.join(", ")
+            ));
+        }
+    }
+    for m in &tests.mapi_connectivity {
+        if !eq(&m.result, "Success") {
+            out.push(format!(
+                "Test-MAPIConnectivity: {} {}{}",
+                m.database,
+                m.result,
+                m.error
+                    .as_deref()
+                    .filter(|e| !e.is_empty())
+                    .map_or(String::new(), |e| format!(" ({e})"))
+            ));
+        }
+    }
+    for r in &tests.replication_health {
+        if !eq(&r.result, "Passed") {
+            out.push(format!(
+                "Test-ReplicationHealth: {} {}{}",
+                r.check,
+                r.result,
+                r.error
+                    .as_deref()
+                    .filter(|e| !e.is_empty())
+                    .map_or(String::new(), |e| format!(" ({e})"))
+            ));
+        }
+    }
+    for c in &state.copies {
+        if !eq(&c.status, "Mounted") && !eq(&c.status, "Healthy") {
+            out.push(format!("copy {} is {}", c.name, c.status));
+        }
+        if let Some(q) = c.copy_queue_length.filter(|q| *q > policy.max_copy_queue) {
+            out.push(format!(
+                "copy {} CopyQueueLength {q} > {}",
+                c.name, policy.max_copy_queue
+            ));
+        }
+        if !c.replay_lag_enabled {
+            if let Some(q) = c
+                .replay_queue_length
+                .filter(|q| *q > policy.max_replay_queue)
+            {
+                out.push(format!(
+                    "copy {} ReplayQueueLength {q} > {}",
+                    c.name, policy.max_replay_queue
+                ));
+            }
+        }
+        if !eq(&c.content_index_state, "Healthy") && !eq(&c.content_index_state, "NotApplicable") {
+            out.push(format!(
+                "copy {} content index {}",
+                c.name, c.content_index_state
+            ));
+        }
+    }
+    for c in &state.components {
+        if !INACTIVE_BY_DESIGN.iter().any(|x| eq(x, &c.component)) && !eq(&c.state, "Active") {
+            out.push(format!("component {} is {}", c.component, c.state));
+        }
+    }
+    if build != target {
+        out.push(format!("build is {build}, not the target {target}"));
+    }
+    out
+}
+
+impl Step for Health {
+    fn id(&self) -> StepId {
+        StepId::Health
+    }
+
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
+        let target = ctx.target.build();
+        let mut last = Vec::new();
+        let waited = ctx.wait_until(
+            "waiting for every health check to pass",
+            ctx.plan.policy.timeouts.health,
+            |ctx| {
+                let observed = (|| -> Result<Vec<String>, StepError> {
+                    let tests: HealthTestsObs = exchange::query(
+                        ctx.exec,
+                        ctx.server,
+                        &server_script("health tests", t::HEALTH_TESTS, ctx.server),
+                    )?;
+                    let state = observe_state(ctx)?;
+                    let build = build_of(&observe_facts(ctx)?, ctx.server)?;
+                    Ok(health_problems(
+                        &tests,
+                        &state,
+                        build,
+                        target,
+                        &ctx.plan.policy,
+                    ))
+                })();
+                last = match observed {
+                    Ok(p) => p,
+                    // A test that cannot even run (store still starting) is
+                    // a failing check, not a reason to stop waiting.
+                    Err(e) => vec![format!("the health checks could not run: {e}")],
+                };
+                if last.is_empty() {
+                    return Ok(Some(()));
+                }
+                ctx.events
+                    .progress(&format!("{} checks failing", last.len()));
+                Ok(None)
+            },
+        );
+        waited.map_err(|e| {
+            with_context(
+                e,
+                &format!(
+                    "Failing: {}. The server is back in service but not healthy; the rollout stops here so no other member goes down. Fix these, then run cu-roll again",
+                    last.join("; ")
+                ),
+            )
+        })?;
+        Ok(StepOutcome::Done {
+            detail: format!("{} healthy at {target}", ctx.server.name),
+        })
+    }
+
+    fn scripts(
+        &self,
+        _plan: &Plan,
+        _target: &ResolvedTarget,
+        server: &Server,
+        _peers: &[&Server],
+    ) -> Vec<PlannedCommand> {
+        vec![
+            ps(
+                "at every poll until healthy",
+                server_script("health tests", t::HEALTH_TESTS, server),
+            ),
+            ps(
+                "at every poll until healthy",
+                exchange::exchange_state_script(server),
+            ),
+            ps(
+                "at every poll until healthy",
+                exchange::server_facts_script(),
+            ),
+        ]
+    }
+}

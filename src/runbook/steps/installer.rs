@@ -1,0 +1,416 @@
+//! The detached-installer mechanism `setup` and `security-update` share
+//! (design principle 4, exchange-facts.md §6): a batch file that runs the
+//! installer and writes its exit code to a file, run by a scheduled task as
+//! SYSTEM, so a dropped connection or a crash of cu-roll cannot kill it.
+//! While it may run, the step polls with cmd.exe only — setup refuses to
+//! start, or fails, when other PowerShell processes run on the server
+//! (rule ProcessNeedsToBeClosedOnUpgrade). The journal's
+//! `InstallerStarted`/`InstallerFinished` pair tells a resumed run whether
+//! an exit code on disk is one it has not evaluated yet.
+
+use std::time::Duration;
+
+use crate::catalog::ExchangeBuild;
+use crate::journal::Change;
+use crate::ps::{Arg, Script};
+use crate::runbook::scripts as t;
+use crate::runbook::{PlannedCommand, StepContext, StepError, StepErrorKind, StepId, StepOutcome};
+
+use super::common::{
+    all_changes, build_of, cmd, installer_pending, observe_facts, ps, Outstanding,
+};
+
+/// Names on the server of one installer's task and files (under
+/// `%SystemDrive%\cu-roll`).
+#[derive(Debug, Clone, Copy)]
+pub struct InstallerSpec {
+    pub step: StepId,
+    /// What it is, for messages: `setup`, `the security update`.
+    pub what: &'static str,
+    pub task: &'static str,
+    pub batch_file: &'static str,
+    pub exit_file: &'static str,
+    /// Whether `ExSetup.exe` running means this installer runs (setup).
+    pub exsetup: bool,
+}
+
+pub const SETUP: InstallerSpec = InstallerSpec {
+    step: StepId::Setup,
+    what: "setup",
+    task: "cu-roll-setup",
+    batch_file: "setup.cmd",
+    exit_file: "setup.exitcode",
+    exsetup: true,
+};
+
+pub const SECURITY_UPDATE: InstallerSpec = InstallerSpec {
+    step: StepId::SecurityUpdate,
+    what: "the security update",
+    task: "cu-roll-su",
+    batch_file: "su.cmd",
+    exit_file: "su.exitcode",
+    exsetup: false,
+};
+
+/// Refuses a path that cannot sit inside double quotes on a cmd.exe line
+/// unchanged. The plan refuses these already; this keeps the batch safe
+/// even if a caller builds a plan some other way.
+pub fn check_batch_path(what: &str, path: &str) -> Result<(), StepError> {
+    match path
+        .chars()
+        .find(|c| matches!(c, '"' | '%' | '!' | '&' | '^' | '|' | '<' | '>') || c.is_control())
+    {
+        Some(c) => Err(StepError::failed(format!(
+            "{what} {path:?} contains {c:?}, which cmd.exe would interpret inside the batch file; use a path without quotes or cmd metacharacters"
+        ))),
+        None if path.trim().is_empty() => Err(StepError::failed(format!("{what} is empty"))),
+        None => Ok(()),
+    }
+}
+
+/// The batch the task runs: the installer, then its exit code into the
+/// exit file. The redirection comes first on purpose: in
+/// `echo %ERRORLEVEL%> file` an exit code 0–9 would expand to `echo 0> file`,
+/// which cmd reads as a redirection of handle 0, writing an empty file.
+pub fn batch_text(spec: &InstallerSpec, command_line: &str) -> String {
+    format!(
+        "@echo off\r\n{command_line}\r\n>\"%SystemDrive%\\cu-roll\\{}\" echo %ERRORLEVEL%\r\n",
+        spec.exit_file
+    )
+}
+
+pub fn start_script(spec: &InstallerSpec, command_line: &str) -> Script {
+    let batch = batch_text(spec, command_line);
+    Script::render(
+        "start the installer detached (scheduled task)",
+        t::START_SETUP_TASK,
+        &[
+            ("exit_file", Arg::Str(spec.exit_file)),
+            ("batch_file", Arg::Str(spec.batch_file)),
+            ("batch", Arg::Str(&batch)),
+            ("task", Arg::Str(spec.task)),
+        ],
+    )
+}
+
+pub fn remove_script(spec: &InstallerSpec) -> Script {
+    Script::render(
+        "remove the installer's scheduled task",
+        t::REMOVE_TASK,
+        &[("task", Arg::Str(spec.task))],
+    )
+}
+
+pub fn read_exit_cmd(spec: &InstallerSpec) -> String {
+    t::CMD_READ_EXIT_CODE.replace("{exit_file}", spec.exit_file)
+}
+
+pub fn task_status_cmd(spec: &InstallerSpec) -> String {
+    t::CMD_TASK_STATUS.replace("{task}", spec.task)
+}
+
+/// The exit code file's content: `None` while absent or still empty.
+pub fn parse_exit_file(
+    stdout: &str,
+    exit_code: i32,
+    server: &str,
+) -> Result<Option<i32>, StepError> {
+    if exit_code != 0 {
+        return Ok(None);
+    }
+    let text = stdout.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        StepError::new(
+            StepErrorKind::BadOutput,
+            format!("{server}: the installer's exit code file holds {text:?}, not a number"),
+        )
+    })
+}
+
+/// `tasklist /FO CSV /NH` lists a row per matching process; with none it
+/// prints an `INFO:` line.
+pub fn exsetup_in_tasklist(stdout: &str) -> bool {
+    stdout.to_ascii_lowercase().contains("exsetup.exe")
+}
+
+/// `schtasks /Query /FO CSV /NH`: `"\cu-roll-setup","N/A","Running"`.
+/// `None` when cmd does not know schtasks (cannot tell).
+pub fn task_running(stdout: &str, stderr: &str, exit_code: i32) -> Option<bool> {
+    if exit_code != 0 {
+        return if stderr.contains("is not recognized") {
+            None
+        } else {
+            // "ERROR: The system cannot find the file specified.": no such task.
+            Some(false)
+        };
+    }
+    Some(stdout.contains("\"Running\""))
+}
+
+/// What to do first, from the cmd-only observations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallerDecision {
+    /// It is running: wait for its exit code (re-attach).
+    Attach,
+    /// It finished and nobody evaluated it yet.
+    Evaluate(i32),
+    /// Not running and nothing to evaluate: safe to read the build with
+    /// PowerShell, then skip or start.
+    CheckBuild,
+}
+
+pub fn installer_decision(pending: bool, exit: Option<i32>, running: bool) -> InstallerDecision {
+    match (running, exit) {
+        (true, _) => InstallerDecision::Attach,
+        (false, Some(code)) if pending => InstallerDecision::Evaluate(code),
+        _ => InstallerDecision::CheckBuild,
+    }
+}
+
+fn read_exit_code(ctx: &StepContext<'_>, spec: &InstallerSpec) -> Result<Option<i32>, StepError> {
+    let out = ctx.exec.run_cmd(ctx.server, &read_exit_cmd(spec))?;
+    parse_exit_file(&out.stdout, out.exit_code, &ctx.server.name)
+}
+
+/// Whether the installer runs, as far as cmd can tell; `None` = cannot tell.
+fn is_running(ctx: &StepContext<'_>, spec: &InstallerSpec) -> Result<Option<bool>, StepError> {
+    if spec.exsetup {
+        let out = ctx.exec.run_cmd(ctx.server, t::CMD_SETUP_PROCESS)?;
+        if exsetup_in_tasklist(&out.stdout) {
+            return Ok(Some(true));
+        }
+    }
+    let out = ctx.exec.run_cmd(ctx.server, &task_status_cmd(spec))?;
+    Ok(task_running(&out.stdout, &out.stderr, out.exit_code))
+}
+
+/// Everything the mechanism may send, for dry-run.
+pub fn planned(spec: &InstallerSpec, command_line: &str) -> Vec<PlannedCommand> {
+    let mut out = vec![cmd(
+        "first (cmd only: no PowerShell while an installer may run), and at every poll: the exit code file",
+        read_exit_cmd(spec),
+    )];
+    if spec.exsetup {
+        out.push(cmd(
+            "first: is ExSetup.exe running (re-attach after a crash)?",
+            t::CMD_SETUP_PROCESS.to_string(),
+        ));
+    }
+    out.extend([
+        cmd(
+            "first: is cu-roll's scheduled task still running its batch?",
+            task_status_cmd(spec),
+        ),
+        ps(
+            "when nothing runs and no exit code waits: read the build",
+            crate::exchange::server_facts_script(),
+        ),
+        ps(
+            "if the build is below the target: write the batch and start it as a scheduled task",
+            start_script(spec, command_line),
+        ),
+        ps(
+            "after the exit code is read and evaluated",
+            remove_script(spec),
+        ),
+    ]);
+    out
+}
+
+/// The whole mechanism: observe (cmd only), skip, start, re-attach, wait,
+/// then `evaluate` the exit code (it may use PowerShell: the installer has
+/// ended) and clean up. `target` is the build that makes the step done.
+pub fn drive(
+    ctx: &mut StepContext<'_>,
+    spec: &InstallerSpec,
+    command_line: &str,
+    target: ExchangeBuild,
+    timeout: Duration,
+    evaluate: impl FnOnce(&mut StepContext<'_>, i32) -> Result<String, StepError>,
+) -> Result<StepOutcome, StepError> {
+    let pending = installer_pending(&ctx.prior_changes, spec.step.id());
+    let exit = read_exit_code(ctx, spec)?;
+    let running = is_running(ctx, spec)?;
+    // When schtasks cannot tell: for setup, ExSetup.exe not running is the
+    // answer (it was checked); for the SU, a task cu-roll started that left
+    // no exit code is waited for rather than risk PowerShell beside msiexec.
+    let running = running.unwrap_or(!spec.exsetup && pending && exit.is_none());
+    let code = match installer_decision(pending, exit, running) {
+        InstallerDecision::Attach => {
+            ctx.events.observed(format!(
+                "{} is already running on {}: re-attaching and waiting for it",
+                spec.what, ctx.server.name
+            ))?;
+            wait_exit(ctx, spec, timeout)?
+        }
+        InstallerDecision::Evaluate(code) => {
+            ctx.events.observed(format!(
+                "{} started earlier on {} has ended with exit code {code}",
+                spec.what, ctx.server.name
+            ))?;
+            code
+        }
+        InstallerDecision::CheckBuild => {
+            let build = build_of(&observe_facts(ctx)?, ctx.server)?;
+            if build >= target {
+                let detail = format!(
+                    "{} is at {build} (≥ {target}): nothing to install",
+                    ctx.server.name
+                );
+                return Ok(if pending {
+                    StepOutcome::Done { detail }
+                } else {
+                    StepOutcome::AlreadyDone { detail }
+                });
+            }
+            if pending {
+                ctx.events.observed(format!(
+                    "{} started earlier on {} is not running, left no exit code, and the build is still {build}: starting it again",
+                    spec.what, ctx.server.name
+                ))?;
+            }
+            ctx.events.progress(&format!("starting {}", spec.what));
+            ctx.run_ps_ok(&start_script(spec, command_line))?;
+            ctx.events.changed(Change::InstallerStarted {
+                step: spec.step.id().into(),
+                task: spec.task.into(),
+                command: command_line.into(),
+            })?;
+            wait_exit(ctx, spec, timeout)?
+        }
+    };
+    let result = evaluate(ctx, code);
+    ctx.events.changed(Change::InstallerFinished {
+        step: spec.step.id().into(),
+        exit_code: code,
+    })?;
+    if let Err(e) = ctx.run_ps_ok(&remove_script(spec)) {
+        ctx.events.observed(format!(
+            "could not remove scheduled task {} (remove it by hand: Unregister-ScheduledTask -TaskName {} -Confirm:$false): {e}",
+            spec.task, spec.task
+        ))?;
+    }
+    result.map(|detail| StepOutcome::Done { detail })
+}
+
+fn wait_exit(
+    ctx: &mut StepContext<'_>,
+    spec: &InstallerSpec,
+    timeout: Duration,
+) -> Result<i32, StepError> {
+    let waited = ctx.wait_until(
+        &format!("waiting for {} to finish", spec.what),
+        timeout,
+        |ctx| {
+            let code = read_exit_code(ctx, spec)?;
+            if code.is_none() {
+                ctx.events
+                    .progress(&format!("{} running on {}", spec.what, ctx.server.name));
+            }
+            Ok(code)
+        },
+    );
+    waited.map_err(|e| {
+        let still = match is_running(ctx, spec) {
+            Ok(Some(true)) => "it is still running",
+            Ok(Some(false)) => "it no longer runs but wrote no exit code (was the server rebooted, or the task stopped?)",
+            _ => "whether it still runs is unknown",
+        };
+        super::common::with_context(
+            e,
+            &format!(
+                "{still}; cu-roll never stops an installer (scheduled task {}, exit code in %SystemDrive%\\cu-roll\\{}; setup logs to %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log). Run cu-roll again to re-attach and wait. {}",
+                spec.task,
+                spec.exit_file,
+                Outstanding::of(&all_changes(ctx, &[])).describe(&ctx.server.name)
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_batch_writes_the_exit_code_even_for_single_digits() {
+        assert_eq!(
+            batch_text(&SETUP, "\"D:\\Setup.exe\" /Mode:Upgrade"),
+            "@echo off\r\n\"D:\\Setup.exe\" /Mode:Upgrade\r\n>\"%SystemDrive%\\cu-roll\\setup.exitcode\" echo %ERRORLEVEL%\r\n"
+        );
+    }
+
+    #[test]
+    fn hostile_paths_are_refused() {
+        assert!(check_batch_path("setup_path", "D:\\Setup.exe").is_ok());
+        for bad in [
+            "D:\\a\"b.exe",
+            "D:\\a&calc.exe",
+            "D:\\%TEMP%\\s.exe",
+            "D:\\a>b",
+            "",
+        ] {
+            assert!(check_batch_path("setup_path", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exit_file_parsing() {
+        assert_eq!(parse_exit_file("0 \r\n", 0, "EX02").unwrap(), Some(0));
+        assert_eq!(parse_exit_file("3010\r\n", 0, "EX02").unwrap(), Some(3010));
+        assert_eq!(
+            parse_exit_file("", 1, "EX02").unwrap(),
+            None,
+            "type fails while the file is absent"
+        );
+        assert_eq!(parse_exit_file("", 0, "EX02").unwrap(), None);
+        assert!(parse_exit_file("ECHO is off.", 0, "EX02").is_err());
+    }
+
+    #[test]
+    fn process_and_task_states() {
+        assert!(exsetup_in_tasklist(
+            "\"ExSetup.exe\",\"5012\",\"Services\",\"0\",\"412,332 K\"\r\n"
+        ));
+        assert!(!exsetup_in_tasklist(
+            "INFO: No tasks are running which match the specified criteria.\r\n"
+        ));
+        assert_eq!(
+            task_running("\"\\cu-roll-setup\",\"N/A\",\"Running\"\r\n", "", 0),
+            Some(true)
+        );
+        assert_eq!(
+            task_running("\"\\cu-roll-setup\",\"N/A\",\"Ready\"\r\n", "", 0),
+            Some(false)
+        );
+        assert_eq!(
+            task_running(
+                "",
+                "ERROR: The system cannot find the file specified.\r\n",
+                1
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            task_running(
+                "",
+                "'schtasks' is not recognized as an internal or external command,\r\n",
+                1
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn decisions() {
+        use InstallerDecision::*;
+        assert_eq!(installer_decision(false, None, true), Attach);
+        assert_eq!(installer_decision(true, Some(1), false), Evaluate(1));
+        // An exit code cu-roll already evaluated (or never started) is stale.
+        assert_eq!(installer_decision(false, Some(1), false), CheckBuild);
+        assert_eq!(installer_decision(true, None, false), CheckBuild);
+    }
+}

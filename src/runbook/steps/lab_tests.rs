@@ -1,0 +1,96 @@
+//! The steps the lab already supports (maintenance in and out, DAG
+//! balance), run end to end against the in-process lab over a temporary
+//! state directory, with the real clock (the lab's timings are short).
+//! Reboots, setup and the SU arrive in the lab separately; their steps
+//! are covered by the `FakeExec` tests until then.
+
+use super::testkit::{context, lab_plan, target, Recorder};
+use super::*;
+use crate::exchange::exchange_state;
+use crate::exec::LabExecutor;
+use crate::runbook::{StepOutcome, SystemClock};
+
+#[test]
+fn maintenance_in_and_out_and_a_balance_on_the_lab() {
+    let plan = lab_plan();
+    let target = target(&plan);
+    let dir = tempfile::tempdir().unwrap();
+    let exec = LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+    let clock = SystemClock;
+    let ex02 = plan.server("EX02").unwrap();
+
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = EnterMaintenance.run(&mut ctx);
+    assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
+    let s = exchange_state(&exec, ex02).unwrap();
+    assert_eq!(s.activation_policy, "Blocked");
+    assert_eq!(s.cluster_node_state.as_deref(), Some("Paused"));
+    assert!(s.copies.iter().all(|c| c.status != "Mounted"));
+
+    // Running it again changes nothing.
+    let mut prior = ev.changes.clone();
+    let mut ev2 = Recorder::default();
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev2,
+        prior.clone(),
+    );
+    let again = EnterMaintenance.run(&mut ctx);
+    assert!(
+        matches!(again, Ok(StepOutcome::AlreadyDone { .. })),
+        "{again:?}"
+    );
+    assert!(ev2.changes.is_empty());
+
+    let mut ev3 = Recorder::default();
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev3,
+        prior.clone(),
+    );
+    let out = ExitMaintenance.run(&mut ctx);
+    assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
+    let s = exchange_state(&exec, ex02).unwrap();
+    assert_eq!(s.activation_policy, "Unrestricted");
+    assert_eq!(s.cluster_node_state.as_deref(), Some("Up"));
+    assert!(!s.activation_disabled_and_move_now);
+    prior.extend(ev3.changes);
+
+    let mut ev4 = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev4, prior);
+    let out = Redistribute.run(&mut ctx);
+    assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
+    let s = exchange_state(&exec, ex02).unwrap();
+    let db02 = s.copies.iter().find(|c| c.database_name == "DB02").unwrap();
+    assert_eq!(
+        db02.status, "Mounted",
+        "DB02 is back on its preference-1 copy"
+    );
+    let report = exec.lab().state_json();
+    assert_eq!(
+        report["availability"],
+        serde_json::json!([]),
+        "no database without a mounted copy, no copy activated on a Blocked server"
+    );
+}
+
+#[test]
+fn a_member_already_at_the_target_is_healthy_on_the_lab() {
+    let plan = lab_plan();
+    let target = target(&plan);
+    let dir = tempfile::tempdir().unwrap();
+    let exec = LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX01", &exec, &SystemClock, &mut ev, vec![]);
+    let out = Health.run(&mut ctx);
+    assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
+}

@@ -1,0 +1,50 @@
+//! The per-server runbook steps (`shared/domain/runbook.md`), one file
+//! each, every one a reconcile loop: observe, decide (pure functions over
+//! the typed observations, unit-tested directly), act only where not done,
+//! wait until observed done, verify. They report changes and findings
+//! through `StepEvents` and never touch the journal, the terminal or the
+//! scheduler's decisions (which server, gates, when to redistribute).
+//! `backup-config` lives with the config backup and is added by the
+//! scheduler.
+
+mod common;
+mod enter_maintenance;
+mod exit_maintenance;
+mod health;
+mod installer;
+#[cfg(test)]
+mod lab_tests;
+mod reboot;
+mod redistribute;
+mod security_update;
+mod setup;
+mod setup_log;
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
+pub use enter_maintenance::EnterMaintenance;
+pub use exit_maintenance::ExitMaintenance;
+pub use health::Health;
+pub use reboot::Reboot;
+pub use redistribute::Redistribute;
+pub use security_update::SecurityUpdate;
+pub use setup::Setup;
+pub use setup_log::{last_run as setup_log_last_run, SetupLogRun};
+
+use super::Step;
+
+/// The steps after `backup-config`, in runbook order.
+pub fn all_steps() -> Vec<Box<dyn Step>> {
+    vec![
+        Box::new(EnterMaintenance),
+        Box::new(Reboot::before_setup()),
+        Box::new(Setup),
+        Box::new(SecurityUpdate),
+        Box::new(Reboot::after_setup()),
+        Box::new(ExitMaintenance),
+        Box::new(Redistribute),
+        Box::new(Health),
+    ]
+}

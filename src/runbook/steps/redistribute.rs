@@ -1,0 +1,258 @@
+//! `redistribute` (runbook §5): `RedistributeActiveDatabases.ps1
+//! -BalanceDbsByActivationPreference` over the server's DAG. Done when every
+//! database of the DAG is active on its most preferred healthy copy — one
+//! on a member that answers, is Up, not Blocked, not MoveNow, with the copy
+//! Mounted or Healthy and activation not suspended. Already balanced →
+//! nothing is sent. When to run it (after each server or at the end) is the
+//! scheduler's choice; this step does one balance.
+
+use std::collections::BTreeMap;
+
+use crate::exchange::{self, CopyObs, ExchangeState};
+use crate::journal::Change;
+use crate::plan::{Plan, Server};
+use crate::preflight::ResolvedTarget;
+use crate::ps::{Arg, Script};
+use crate::runbook::scripts as t;
+use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
+
+use super::common::{act, eq, ps, with_context};
+
+pub struct Redistribute;
+
+/// Whether a copy could be activated: its member answers, is Up, does
+/// not block activation, and the copy is in a state Active Manager uses.
+fn eligible(member: &ExchangeState, copy: &CopyObs) -> bool {
+    member
+        .cluster_node_state
+        .as_deref()
+        .is_none_or(|n| eq(n, "Up"))
+        && !eq(&member.activation_policy, "Blocked")
+        && !member.activation_disabled_and_move_now
+        && !copy.activation_suspended
+        && (eq(&copy.status, "Mounted") || eq(&copy.status, "Healthy"))
+}
+
+/// Databases not active on their most preferred eligible copy, in words.
+/// `members` are the observed members of one DAG (a member that did not
+/// answer is simply absent: none of its copies is eligible).
+pub fn unbalanced(members: &[ExchangeState]) -> Vec<String> {
+    let mut by_db: BTreeMap<&str, Vec<(&ExchangeState, &CopyObs)>> = BTreeMap::new();
+    for m in members {
+        for c in &m.copies {
+            by_db
+                .entry(c.database_name.as_str())
+                .or_default()
+                .push((m, c));
+        }
+    }
+    let mut out = Vec::new();
+    for (db, copies) in by_db {
+        let active = copies
+            .iter()
+            .find(|(_, c)| c.active_copy || eq(&c.status, "Mounted"))
+            .map(|(_, c)| c.mailbox_server.as_str());
+        let best = copies
+            .iter()
+            .filter(|(m, c)| eligible(m, c))
+            .min_by_key(|(_, c)| c.activation_preference.unwrap_or(u32::MAX))
+            .map(|(_, c)| (c.mailbox_server.as_str(), c.activation_preference));
+        match (active, best) {
+            (None, _) => out.push(format!("{db} has no mounted copy")),
+            (Some(a), Some((b, pref))) if !eq(a, b) => out.push(format!(
+                "{db} is active on {a}, its most preferred healthy copy is on {b} (preference {})",
+                pref.map_or("?".into(), |p| p.to_string())
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn redistribute_script(dag: &str) -> Script {
+    Script::render(
+        "RedistributeActiveDatabases.ps1 -BalanceDbsByActivationPreference",
+        t::REDISTRIBUTE,
+        &[("dag", Arg::Str(dag))],
+    )
+}
+
+fn observe_members(ctx: &StepContext<'_>) -> Result<Vec<ExchangeState>, StepError> {
+    let mut out = vec![exchange::exchange_state(ctx.exec, ctx.server)?];
+    for peer in &ctx.peers {
+        // A member that does not answer has no eligible copy; the
+        // balance is judged over the members that do.
+        if let Ok(s) = exchange::exchange_state(ctx.exec, peer) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+impl Step for Redistribute {
+    fn id(&self) -> StepId {
+        StepId::Redistribute
+    }
+
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
+        let Some(dag) = ctx.server.dag.clone() else {
+            return Ok(StepOutcome::AlreadyDone {
+                detail: format!("{} is not in a DAG: nothing to balance", ctx.server.name),
+            });
+        };
+        let before = unbalanced(&observe_members(ctx)?);
+        if before.is_empty() {
+            return Ok(StepOutcome::AlreadyDone {
+                detail: format!(
+                    "every database of {dag} is already on its most preferred healthy copy"
+                ),
+            });
+        }
+        ctx.events
+            .observed(format!("{dag} unbalanced: {}", before.join("; ")))?;
+        let mut made = Vec::new();
+        act(
+            ctx,
+            &mut made,
+            &redistribute_script(&dag),
+            vec![Change::ActiveDatabasesRedistributed { dag: dag.clone() }],
+        )?;
+        let mut left = Vec::new();
+        let waited = ctx.wait_until(
+            "waiting for every database to be active on its most preferred healthy copy",
+            ctx.plan.policy.timeouts.move_databases,
+            |ctx| {
+                left = unbalanced(&observe_members(ctx)?);
+                Ok(left.is_empty().then_some(()))
+            },
+        );
+        waited.map_err(|e| {
+            with_context(
+                e,
+                &format!(
+                    "Still: {}. Every database is mounted somewhere, so this is not an outage; balance by hand with Move-ActiveMailboxDatabase <DB> -ActivateOnServer <server> -Confirm:$false, or run cu-roll again",
+                    left.join("; ")
+                ),
+            )
+        })?;
+        Ok(StepOutcome::Done {
+            detail: format!("{dag} balanced by activation preference"),
+        })
+    }
+
+    fn scripts(
+        &self,
+        _plan: &Plan,
+        _target: &ResolvedTarget,
+        server: &Server,
+        peers: &[&Server],
+    ) -> Vec<PlannedCommand> {
+        let Some(dag) = &server.dag else {
+            return Vec::new();
+        };
+        let mut out = vec![ps(
+            "first, and at every poll: copies and activation state of this member",
+            exchange::exchange_state_script(server),
+        )];
+        for p in peers {
+            out.push(ps(
+                format!(
+                    "first, and at every poll: copies and activation state of {}",
+                    p.name
+                ),
+                exchange::exchange_state_script(p),
+            ));
+        }
+        out.push(ps(
+            "if a database is not active on its most preferred healthy copy",
+            redistribute_script(dag),
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(db: &str, server: &str, pref: u32, status: &str) -> CopyObs {
+        CopyObs {
+            name: format!("{db}\\{server}"),
+            database_name: db.into(),
+            mailbox_server: server.into(),
+            status: status.into(),
+            active_copy: status == "Mounted",
+            activation_suspended: false,
+            activation_preference: Some(pref),
+            copy_queue_length: Some(0),
+            replay_queue_length: Some(0),
+            content_index_state: "NotApplicable".into(),
+            replay_lag_enabled: false,
+        }
+    }
+
+    fn member(policy: &str, copies: Vec<CopyObs>) -> ExchangeState {
+        ExchangeState {
+            components: vec![],
+            activation_policy: policy.into(),
+            activation_disabled_and_move_now: false,
+            database_availability_group: Some("DAG01".into()),
+            cluster_node_state: Some("Up".into()),
+            copies,
+            queues: vec![],
+        }
+    }
+
+    #[test]
+    fn balanced_when_each_database_is_on_preference_one() {
+        let m = vec![
+            member(
+                "Unrestricted",
+                vec![
+                    copy("DB01", "EX01", 1, "Mounted"),
+                    copy("DB02", "EX01", 2, "Healthy"),
+                ],
+            ),
+            member(
+                "Unrestricted",
+                vec![
+                    copy("DB01", "EX02", 2, "Healthy"),
+                    copy("DB02", "EX02", 1, "Mounted"),
+                ],
+            ),
+        ];
+        assert!(unbalanced(&m).is_empty());
+    }
+
+    #[test]
+    fn a_database_off_its_preferred_copy_is_named() {
+        let m = vec![
+            member("Unrestricted", vec![copy("DB01", "EX01", 1, "Healthy")]),
+            member("Unrestricted", vec![copy("DB01", "EX02", 2, "Mounted")]),
+        ];
+        assert_eq!(
+            unbalanced(&m),
+            vec![
+                "DB01 is active on EX02, its most preferred healthy copy is on EX01 (preference 1)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_blocked_or_unhealthy_preferred_copy_does_not_count() {
+        let m = vec![
+            member("Blocked", vec![copy("DB01", "EX01", 1, "Healthy")]),
+            member("Unrestricted", vec![copy("DB01", "EX02", 2, "Mounted")]),
+            member("Unrestricted", vec![copy("DB01", "EX03", 3, "Healthy")]),
+        ];
+        assert!(unbalanced(&m).is_empty());
+        let m = vec![
+            member(
+                "Unrestricted",
+                vec![copy("DB01", "EX01", 1, "FailedAndSuspended")],
+            ),
+            member("Unrestricted", vec![copy("DB01", "EX02", 2, "Mounted")]),
+        ];
+        assert!(unbalanced(&m).is_empty());
+    }
+}

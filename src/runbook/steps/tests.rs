@@ -1,0 +1,1067 @@
+//! Step runs against `FakeExec` (decisions, resume cases, timeouts and
+//! messages), the dry-run script snapshot with its grammar check, and
+//! end-to-end runs against the in-process lab for the steps it supports.
+
+use serde_json::json;
+
+use super::testkit::*;
+use super::*;
+use crate::journal::Change;
+use crate::runbook::{PlannedText, StepErrorKind, StepOutcome};
+
+fn sent_in_order(exec: &FakeExec, needles: &[&str]) -> bool {
+    let actions = exec.actions();
+    let mut pos = 0;
+    for n in needles {
+        match actions[pos..].iter().position(|a| a.contains(n)) {
+            Some(i) => pos += i + 1,
+            None => return false,
+        }
+    }
+    true
+}
+
+fn dag_exec(ex02_build: &str) -> FakeExec {
+    let exec = FakeExec::new().with_exchange_actions();
+    {
+        let mut w = exec.world();
+        w.state.insert(
+            "EX01".into(),
+            healthy_state("EX01", &[("DB01", 1, true), ("DB02", 3, false)], 0),
+        );
+        w.state.insert(
+            "EX02".into(),
+            healthy_state("EX02", &[("DB01", 2, false), ("DB02", 1, true)], 12),
+        );
+        w.state.insert(
+            "EX03".into(),
+            healthy_state("EX03", &[("DB01", 3, false), ("DB02", 2, false)], 0),
+        );
+        w.facts.insert("EX02".into(), facts(ex02_build));
+    }
+    exec
+}
+
+// ------------------------------------------------------ enter-maintenance
+
+#[test]
+fn enter_maintenance_sends_the_runbook_in_order_and_records_each_change() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = EnterMaintenance.run(&mut ctx).unwrap();
+    assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
+    assert!(sent_in_order(
+        &exec,
+        &[
+            "-Component 'HubTransport' -State 'Draining'",
+            "Redirect-Message -Server 'EX02' -Target 'ex01.contoso.local' -Confirm:$false",
+            "Suspend-ClusterNode -Name 'EX02'",
+            "-DatabaseCopyActivationDisabledAndMoveNow $true",
+            "-DatabaseCopyAutoActivationPolicy 'Blocked'",
+            "-Component 'ServerWideOffline' -State 'Inactive'",
+        ]
+    ));
+    assert_eq!(exec.count("UMCallRouter"), 0, "not Exchange 2016");
+    assert_eq!(exec.count("Move-ActiveMailboxDatabase"), 0);
+    assert!(ev.changes.contains(&Change::ActivationPolicy {
+        policy: "Blocked".into(),
+        from: Some("Unrestricted".into())
+    }));
+    assert!(ev.changes.contains(&Change::MessagesRedirected {
+        target: "ex01.contoso.local".into()
+    }));
+    assert_eq!(ev.changes.len(), 7, "{:?}", ev.changes);
+
+    // Run again with what the first run journaled: nothing is sent.
+    let before = exec.actions().len();
+    let prior = ev.changes.clone();
+    let mut ev2 = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev2, prior);
+    let again = EnterMaintenance.run(&mut ctx).unwrap();
+    assert!(
+        matches!(again, StepOutcome::AlreadyDone { .. }),
+        "{again:?}"
+    );
+    assert_eq!(exec.actions().len(), before);
+    assert!(ev2.changes.is_empty());
+    assert!(
+        ev2.observed.is_empty(),
+        "all of it was cu-roll's: {:?}",
+        ev2.observed
+    );
+}
+
+#[test]
+fn enter_maintenance_after_a_crash_sends_only_what_is_missing() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    {
+        let mut w = exec.world();
+        let st = w.state.get_mut("EX02").unwrap();
+        set_requester(st, "HubTransport", "Maintenance", "Draining", 1);
+        st["ClusterNodeState"] = json!("Paused");
+        st["Queues"] = json!([]);
+    }
+    // The journal has the drain but not the restart (crash between them).
+    let prior = vec![
+        Change::ComponentState {
+            component: "HubTransport".into(),
+            state: "Draining".into(),
+            requester: "Maintenance".into(),
+        },
+        Change::ClusterNodeSuspended,
+    ];
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
+    EnterMaintenance.run(&mut ctx).unwrap();
+    let actions = exec.actions();
+    assert_eq!(actions.len(), 4, "{actions:#?}");
+    assert!(sent_in_order(
+        &exec,
+        &[
+            "Restart-Service -Name 'MSExchangeTransport'",
+            "MoveNow $true",
+            "'Blocked'",
+            "'ServerWideOffline' -State 'Inactive'"
+        ]
+    ));
+    assert_eq!(
+        exec.count("Set-ServerComponentState -Identity 'EX02' -Component 'HubTransport'"),
+        0
+    );
+    assert_eq!(exec.count("Suspend-ClusterNode"), 0);
+    assert_eq!(exec.count("Redirect-Message"), 0, "queues already empty");
+}
+
+#[test]
+fn enter_maintenance_reports_maintenance_it_did_not_set() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    exec.world().state.get_mut("EX02").unwrap()["ClusterNodeState"] = json!("Paused");
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    EnterMaintenance.run(&mut ctx).unwrap();
+    assert_eq!(exec.count("Suspend-ClusterNode"), 0);
+    assert!(
+        ev.observed.iter().any(|o| o.contains("already Paused")),
+        "{:?}",
+        ev.observed
+    );
+    assert!(!ev.changes.contains(&Change::ClusterNodeSuspended));
+}
+
+#[test]
+fn exchange_2016_also_drains_um_call_router() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.01.2507.066");
+    {
+        let mut w = exec.world();
+        let st = w.state.get_mut("EX02").unwrap();
+        st["Components"].as_array_mut().unwrap().push(
+            json!({"Component": "UMCallRouter", "State": "Active", "LocalStates": [], "RemoteStates": []}),
+        );
+    }
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    EnterMaintenance.run(&mut ctx).unwrap();
+    assert!(sent_in_order(
+        &exec,
+        &[
+            "'HubTransport' -State 'Draining'",
+            "'UMCallRouter' -State 'Draining'",
+            "Redirect-Message"
+        ]
+    ));
+}
+
+#[test]
+fn copies_that_stay_mounted_get_one_explicit_move_then_an_explained_timeout() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    // Active Manager finds no better copy: MoveNow moves nothing.
+    exec.on_ps(
+        None,
+        "-DatabaseCopyActivationDisabledAndMoveNow $true",
+        |w, s, _| {
+            w.state.get_mut(s).unwrap()["ActivationDisabledAndMoveNow"] = json!(true);
+            Reply::ok("")
+        },
+    );
+    exec.replies(
+        Kind::Ps,
+        "Move-ActiveMailboxDatabase",
+        vec![Reply::ok(
+            r#"{"Identity":"DB02","Status":"Failed","ActiveServerAtEnd":"EX02","ErrorMessage":"An Active Manager operation failed: no healthy copy."}"#,
+        )],
+    );
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = EnterMaintenance.run(&mut ctx).unwrap_err();
+    assert_eq!(err.kind, StepErrorKind::Timeout);
+    assert_eq!(exec.count("Move-ActiveMailboxDatabase"), 1, "sent once");
+    let m = &err.message;
+    assert!(m.contains("Still mounted on EX02: DB02"), "{m}");
+    assert!(
+        m.contains("DB02 Failed (active on EX02): An Active Manager operation failed"),
+        "{m}"
+    );
+    assert!(m.contains("Resume-ClusterNode -Name EX02"), "{m}");
+    assert!(
+        m.contains("-DatabaseCopyAutoActivationPolicy Unrestricted"),
+        "{m}"
+    );
+    assert!(ev.observed.iter().any(|o| o.contains("DB02 Failed")));
+    assert_eq!(
+        exec.count("ServerWideOffline' -State 'Inactive'"),
+        0,
+        "never offline with a mounted copy"
+    );
+    assert!(clock.elapsed() >= plan.policy.timeouts.move_databases);
+}
+
+#[test]
+fn a_stuck_queue_times_out_naming_the_count() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    exec.on_ps(None, "Redirect-Message", |_, _, _| Reply::ok("")); // queue stays
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = EnterMaintenance.run(&mut ctx).unwrap_err();
+    assert_eq!(err.kind, StepErrorKind::Timeout);
+    assert!(
+        err.message.contains("12 messages are still queued"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn no_healthy_peer_for_queued_mail_stops_before_pausing_anything() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    exec.world().state.remove("EX01");
+    exec.world().state.get_mut("EX03").unwrap()["ClusterNodeState"] = json!("Paused");
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = EnterMaintenance.run(&mut ctx).unwrap_err();
+    assert!(err.message.contains("no healthy member"), "{}", err.message);
+    assert!(
+        err.message.contains("EX03 is down or in maintenance"),
+        "{}",
+        err.message
+    );
+    assert_eq!(exec.count("Suspend-ClusterNode"), 0);
+    let asked: Vec<String> = exec
+        .sent()
+        .into_iter()
+        .filter(|s| s.server != "EX02")
+        .map(|s| s.server)
+        .collect();
+    assert_eq!(
+        asked,
+        ["EX01", "EX03"],
+        "each peer observed once, in plan order"
+    );
+}
+
+// ------------------------------------------------------- exit-maintenance
+
+fn entered(exec: &FakeExec) -> Vec<Change> {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", exec, &clock, &mut ev, vec![]);
+    EnterMaintenance.run(&mut ctx).unwrap();
+    ev.changes
+}
+
+#[test]
+fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    let prior = entered(&exec);
+    let n = exec.actions().len();
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev,
+        prior.clone(),
+    );
+    let out = ExitMaintenance.run(&mut ctx).unwrap();
+    assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
+    let actions = &exec.actions()[n..];
+    assert_eq!(actions.len(), 5, "{actions:#?}");
+    assert!(actions[0].contains("'ServerWideOffline' -State 'Active' -Requester 'Maintenance'"));
+    assert!(actions[1].contains("Resume-ClusterNode -Name 'EX02'"));
+    assert!(actions[2].contains("-DatabaseCopyAutoActivationPolicy 'Unrestricted'"));
+    assert!(actions[3].contains("MoveNow $false"));
+    assert!(
+        actions[4].contains("'HubTransport' -State 'Active'")
+            && actions[4].contains("Restart-Service")
+    );
+
+    // Again: everything is already back.
+    let mut all = prior;
+    all.extend(ev.changes.clone());
+    let mut ev2 = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev2, all);
+    let again = ExitMaintenance.run(&mut ctx).unwrap();
+    assert!(
+        matches!(again, StepOutcome::AlreadyDone { .. }),
+        "{again:?}"
+    );
+    assert_eq!(exec.actions().len(), n + 5);
+}
+
+#[test]
+fn exit_maintenance_restores_the_journaled_policy_and_resumes_suspended_copies() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    {
+        let mut w = exec.world();
+        let st = w.state.get_mut("EX02").unwrap();
+        st["ActivationPolicy"] = json!("Blocked");
+        st["Copies"][0]["Status"] = json!("Suspended");
+    }
+    let prior = vec![Change::ActivationPolicy {
+        policy: "Blocked".into(),
+        from: Some("IntrasiteOnly".into()),
+    }];
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
+    ExitMaintenance.run(&mut ctx).unwrap();
+    assert_eq!(
+        exec.count("-DatabaseCopyAutoActivationPolicy 'IntrasiteOnly'"),
+        1
+    );
+    assert_eq!(
+        exec.count("Resume-MailboxDatabaseCopy -Identity 'DB01\\EX02'"),
+        1
+    );
+    assert!(ev.changes.contains(&Change::DatabaseCopyResumed {
+        copy: "DB01\\EX02".into()
+    }));
+}
+
+#[test]
+fn exit_maintenance_clears_functional_and_says_so() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1748.010");
+    {
+        let mut w = exec.world();
+        let st = w.state.get_mut("EX02").unwrap();
+        for c in ["ServerWideOffline", "Monitoring", "RecoveryActionsEnabled"] {
+            set_requester(st, c, "Functional", "Inactive", 5);
+        }
+    }
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = ExitMaintenance.run(&mut ctx).unwrap();
+    assert_eq!(exec.count("-Requester 'Functional'"), 3);
+    assert!(
+        out.detail().contains(
+            "cleared requester Functional on ServerWideOffline, Monitoring, RecoveryActionsEnabled"
+        ),
+        "{}",
+        out.detail()
+    );
+    assert_eq!(
+        ev.observed
+            .iter()
+            .filter(|o| o.contains("Functional"))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn exit_maintenance_leaves_maintenance_it_did_not_set_and_says_why_it_is_not_done() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1748.010");
+    {
+        let mut w = exec.world();
+        let st = w.state.get_mut("EX02").unwrap();
+        st["ClusterNodeState"] = json!("Paused");
+        set_requester(st, "ServerWideOffline", "Maintenance", "Inactive", 3);
+    }
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = ExitMaintenance.run(&mut ctx).unwrap_err();
+    assert!(exec.actions().is_empty(), "{:#?}", exec.actions());
+    assert!(
+        err.message.contains("cluster node is Paused, not Up"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("held by Maintenance"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("not by cu-roll"), "{}", err.message);
+}
+
+// ---------------------------------------------------------------- reboots
+
+fn boot(at: &str, transport: &str) -> Reply {
+    Reply::ok(format!(
+        r#"{{"LastBootUpTime":"{at}","Services":[{{"Name":"MSExchangeIS","Status":"Running","StartType":"Automatic"}},{{"Name":"MSExchangeTransport","Status":"{transport}","StartType":"Automatic"}},{{"Name":"MSExchangePop3","Status":"Stopped","StartType":"Manual"}}]}}"#
+    ))
+}
+
+const T0: &str = "2026-03-01T08:00:00.0000000Z";
+const T1: &str = "2026-03-01T09:12:30.5000000Z";
+
+#[test]
+fn reboot_journals_the_boot_time_first_then_waits_for_a_newer_one_and_services() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = FakeExec::new();
+    exec.replies(
+        Kind::Ps,
+        "MSExchange*",
+        vec![
+            boot(T0, "Running"),
+            boot(T0, "Running"),
+            Reply::Unreachable,
+            Reply::Unreachable,
+            boot(T1, "StartPending"),
+            boot(T1, "Running"),
+        ],
+    );
+    exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::Unreachable]);
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = Reboot::before_setup().run(&mut ctx).unwrap();
+    assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
+    assert_eq!(
+        ev.changes,
+        vec![Change::RebootRequested {
+            step: "reboot-before-setup".into(),
+            previous_boot: T0.into()
+        }]
+    );
+    assert_eq!(exec.count("Restart-Computer -Force"), 1);
+    assert!(out.detail().contains(T1));
+}
+
+#[test]
+fn a_reboot_that_already_happened_is_not_repeated() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = FakeExec::new();
+    exec.replies(Kind::Ps, "MSExchange*", vec![boot(T1, "Running")]);
+    let prior = vec![
+        Change::RebootRequested {
+            step: "reboot-before-setup".into(),
+            previous_boot: "2026-02-01T00:00:00.0000000Z".into(),
+        },
+        Change::RebootRequested {
+            step: "reboot-after-setup".into(),
+            previous_boot: T0.into(),
+        },
+    ];
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
+    let out = Reboot::after_setup().run(&mut ctx).unwrap();
+    assert!(matches!(out, StepOutcome::AlreadyDone { .. }), "{out:?}");
+    assert_eq!(exec.count("Restart-Computer"), 0);
+    assert!(ev.changes.is_empty());
+}
+
+#[test]
+fn the_other_reboot_steps_record_does_not_count() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = FakeExec::new();
+    exec.replies(
+        Kind::Ps,
+        "MSExchange*",
+        vec![boot(T0, "Running"), boot(T1, "Running")],
+    );
+    exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::ok("")]);
+    let prior = vec![Change::RebootRequested {
+        step: "reboot-before-setup".into(),
+        previous_boot: "2026-02-01T00:00:00.0000000Z".into(),
+    }];
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
+    Reboot::after_setup().run(&mut ctx).unwrap();
+    assert_eq!(exec.count("Restart-Computer"), 1);
+}
+
+#[test]
+fn a_server_that_does_not_come_back_times_out_with_what_was_seen() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = FakeExec::new();
+    exec.replies(
+        Kind::Ps,
+        "MSExchange*",
+        vec![boot(T0, "Running"), Reply::Unreachable],
+    );
+    exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::ok("")]);
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = Reboot::before_setup().run(&mut ctx).unwrap_err();
+    assert_eq!(err.kind, StepErrorKind::Timeout);
+    assert!(
+        err.message.contains("Last seen: not answering"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("will not reboot it a second time"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn services_that_stay_stopped_after_a_reboot_are_named() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = FakeExec::new();
+    exec.replies(
+        Kind::Ps,
+        "MSExchange*",
+        vec![boot(T0, "Running"), boot(T1, "Stopped")],
+    );
+    exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::ok("")]);
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = Reboot::before_setup().run(&mut ctx).unwrap_err();
+    assert!(
+        err.message.contains("MSExchangeTransport (Stopped)"),
+        "{}",
+        err.message
+    );
+}
+
+// ------------------------------------------------------------------ setup
+
+const LOG_OK: &str = "[02/10/2026 10:12:03.0219] [0] Starting Microsoft Exchange Server 2019 Setup\r\n[02/10/2026 11:40:51.0777] [0] The Exchange Server setup operation completed successfully.\r\n";
+const LOG_FAILED: &str = "[02/10/2026 10:12:03.0219] [0] Starting Microsoft Exchange Server 2019 Setup\r\n[02/10/2026 10:40:10.0100] [2] [ERROR] Access is denied.\r\n[02/10/2026 10:40:11.0000] [0] The Exchange Server setup operation didn't complete.\r\n";
+
+/// EX02 at `build`; setup's exit code appears after `polls` reads, then
+/// the build becomes `after`.
+fn setup_exec(build: &'static str) -> FakeExec {
+    let exec = FakeExec::new();
+    exec.world().facts.insert("EX02".into(), facts(build));
+    exec.replies(
+        Kind::Cmd,
+        "setup.exitcode",
+        vec![Reply::fail(1, "The system cannot find the file specified.")],
+    );
+    exec.replies(
+        Kind::Cmd,
+        "ExSetup.exe",
+        vec![Reply::ok(
+            "INFO: No tasks are running which match the specified criteria.\r\n",
+        )],
+    );
+    exec.replies(
+        Kind::Cmd,
+        "schtasks",
+        vec![Reply::fail(
+            1,
+            "ERROR: The system cannot find the file specified.\r\n",
+        )],
+    );
+    exec.replies(Kind::Cmd, "ExchangeSetup.log", vec![Reply::ok(LOG_OK)]);
+    exec.on_ps(None, "Unregister-ScheduledTask", |_, _, _| Reply::ok(""));
+    exec
+}
+
+/// Before the task starts the exit file reads as `before`; after it, `polls`
+/// reads find no file, then `code`; the build turns into `after`.
+fn finishes_with(
+    exec: &FakeExec,
+    before: Reply,
+    polls: usize,
+    code: &'static str,
+    after: &'static str,
+) {
+    exec.on_ps(None, "Register-ScheduledTask", move |w, _, _| {
+        w.facts.insert("EX02".into(), facts(after));
+        w.marks.insert("started".into());
+        Reply::ok("")
+    });
+    let mut q: std::collections::VecDeque<Reply> =
+        vec![Reply::fail(1, "The system cannot find the file specified."); polls].into();
+    q.push_back(Reply::ok(format!("{code} \r\n")));
+    exec.on_cmd(None, "setup.exitcode", move |w, _, _| {
+        if !w.marks.contains("started") {
+            return before.clone();
+        }
+        if q.len() > 1 {
+            q.pop_front().unwrap()
+        } else {
+            q[0].clone()
+        }
+    });
+}
+
+fn no_file() -> Reply {
+    Reply::fail(1, "The system cannot find the file specified.")
+}
+
+#[test]
+fn setup_is_skipped_at_the_target_without_powershell_first() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = setup_exec("15.02.1748.043");
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = Setup.run(&mut ctx).unwrap();
+    assert!(matches!(out, StepOutcome::AlreadyDone { .. }), "{out:?}");
+    assert_eq!(exec.sent()[0].kind, Kind::Cmd, "cmd before any PowerShell");
+    assert_eq!(exec.count("Register-ScheduledTask"), 0);
+}
+
+#[test]
+fn setup_runs_detached_and_is_polled_with_cmd_only() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = setup_exec("15.02.1544.039");
+    finishes_with(&exec, no_file(), 5, "0", "15.02.1748.010");
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = Setup.run(&mut ctx).unwrap();
+    assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
+    let sent = exec.sent();
+    let start = sent
+        .iter()
+        .position(|s| s.text.contains("Register-ScheduledTask"))
+        .unwrap();
+    let batch = &sent[start].text;
+    assert!(
+        batch.contains(
+            r#""D:\Setup.exe" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF"#
+        ),
+        "{batch}"
+    );
+    let log = sent
+        .iter()
+        .position(|s| s.text.contains("ExchangeSetup.log"))
+        .unwrap();
+    assert!(
+        sent[start + 1..log].iter().all(|s| s.kind == Kind::Cmd),
+        "no PowerShell while setup runs"
+    );
+    assert!(log - start >= 6, "polled until the exit code appeared");
+    assert!(
+        matches!(&ev.changes[0], Change::InstallerStarted { step, task, .. } if step == "setup" && task == "cu-roll-setup")
+    );
+    assert_eq!(
+        ev.changes[1],
+        Change::InstallerFinished {
+            step: "setup".into(),
+            exit_code: 0
+        }
+    );
+    assert_eq!(
+        exec.count("Unregister-ScheduledTask -TaskName 'cu-roll-setup'"),
+        1
+    );
+}
+
+#[test]
+fn a_failed_setup_quotes_its_error_lines_and_exit_code() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = setup_exec("15.02.1544.039");
+    finishes_with(&exec, no_file(), 1, "1", "15.02.1544.039");
+    exec.replies(
+        Kind::Cmd,
+        "ExchangeSetup.log",
+        vec![Reply::ok(format!("{LOG_OK}{LOG_FAILED}"))],
+    );
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = Setup.run(&mut ctx).unwrap_err();
+    assert_eq!(err.kind, StepErrorKind::Failed);
+    let m = &err.message;
+    assert!(m.contains("setup exited with code 1"), "{m}");
+    assert!(m.contains("its [ERROR] lines: Access is denied."), "{m}");
+    assert!(m.contains("below the target CU's 15.2.1748.10"), "{m}");
+    assert!(ev.changes.contains(&Change::InstallerFinished {
+        step: "setup".into(),
+        exit_code: 1
+    }));
+}
+
+fn started() -> Change {
+    Change::InstallerStarted {
+        step: "setup".into(),
+        task: "cu-roll-setup".into(),
+        command: "\"D:\\Setup.exe\" /Mode:Upgrade".into(),
+    }
+}
+
+#[test]
+fn a_resumed_setup_that_still_runs_is_re_attached_not_restarted() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = setup_exec("15.02.1544.039");
+    exec.replies(
+        Kind::Cmd,
+        "ExSetup.exe",
+        vec![Reply::ok(
+            "\"ExSetup.exe\",\"5012\",\"Services\",\"0\",\"412,332 K\"\r\n",
+        )],
+    );
+    exec.replies(
+        Kind::Cmd,
+        "setup.exitcode",
+        vec![
+            Reply::fail(1, "not found"),
+            Reply::fail(1, "not found"),
+            Reply::ok("0\r\n"),
+        ],
+    );
+    exec.on_ps(None, "Unregister", |w, _, _| {
+        w.facts.insert("EX02".into(), facts("15.02.1748.010"));
+        Reply::ok("")
+    });
+    // The build is read after the exit code: make it the new one.
+    exec.world()
+        .facts
+        .insert("EX02".into(), facts("15.02.1748.010"));
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev,
+        vec![started()],
+    );
+    Setup.run(&mut ctx).unwrap();
+    assert_eq!(exec.count("Register-ScheduledTask"), 0);
+    assert!(ev.observed.iter().any(|o| o.contains("re-attaching")));
+    assert_eq!(exec.sent()[0].kind, Kind::Cmd);
+}
+
+#[test]
+fn a_resumed_setup_that_finished_is_evaluated_from_its_exit_file() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = setup_exec("15.02.1748.010");
+    exec.replies(Kind::Cmd, "setup.exitcode", vec![Reply::ok("0\r\n")]);
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev,
+        vec![started()],
+    );
+    let out = Setup.run(&mut ctx).unwrap();
+    assert!(matches!(out, StepOutcome::Done { .. }));
+    assert_eq!(exec.count("Register-ScheduledTask"), 0);
+    assert_eq!(exec.count("ExchangeSetup.log"), 1);
+}
+
+#[test]
+fn a_resumed_setup_that_died_is_started_again() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = setup_exec("15.02.1544.039");
+    finishes_with(&exec, no_file(), 0, "0", "15.02.1748.010");
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev,
+        vec![started()],
+    );
+    Setup.run(&mut ctx).unwrap();
+    assert_eq!(exec.count("Register-ScheduledTask"), 1);
+    assert!(ev.observed.iter().any(|o| o.contains("starting it again")));
+}
+
+#[test]
+fn an_exit_code_already_evaluated_does_not_stop_a_new_attempt() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = setup_exec("15.02.1544.039");
+    let prior = vec![
+        started(),
+        Change::InstallerFinished {
+            step: "setup".into(),
+            exit_code: 1,
+        },
+    ];
+    // The failed attempt's exit file is still there until the new start.
+    finishes_with(&exec, Reply::ok("1\r\n"), 0, "0", "15.02.1748.010");
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
+    Setup.run(&mut ctx).unwrap();
+    assert_eq!(exec.count("Register-ScheduledTask"), 1);
+}
+
+#[test]
+fn a_setup_that_outlives_its_timeout_is_left_running_and_explained() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = setup_exec("15.02.1544.039");
+    exec.on_ps(None, "Register-ScheduledTask", |_, _, _| Reply::ok(""));
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = Setup.run(&mut ctx).unwrap_err();
+    assert_eq!(err.kind, StepErrorKind::Timeout);
+    assert!(
+        err.message.contains("cu-roll never stops an installer"),
+        "{}",
+        err.message
+    );
+    assert_eq!(exec.count("Unregister-ScheduledTask"), 0);
+    assert!(clock.elapsed() >= plan.policy.timeouts.setup);
+}
+
+// -------------------------------------------------------- security-update
+
+#[test]
+fn the_security_update_accepts_3010_and_checks_the_build() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    assert!(SecurityUpdate.applies(&plan, &target));
+    let exec = FakeExec::new();
+    exec.world()
+        .facts
+        .insert("EX02".into(), facts("15.02.1748.010"));
+    exec.replies(
+        Kind::Cmd,
+        "schtasks",
+        vec![Reply::ok("\"\\cu-roll-su\",\"N/A\",\"Ready\"\r\n")],
+    );
+    exec.replies(
+        Kind::Cmd,
+        "su.exitcode",
+        vec![
+            Reply::fail(1, "not found"),
+            Reply::fail(1, "not found"),
+            Reply::ok("3010\r\n"),
+        ],
+    );
+    exec.on_ps(None, "Register-ScheduledTask", |w, _, _| {
+        w.facts.insert("EX02".into(), facts("15.02.1748.043"));
+        Reply::ok("")
+    });
+    exec.on_ps(None, "Unregister-ScheduledTask", |_, _, _| Reply::ok(""));
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = SecurityUpdate.run(&mut ctx).unwrap();
+    assert!(out.detail().contains("Feb26SU"), "{}", out.detail());
+    assert_eq!(
+        exec.count(
+            r#"msiexec /update "C:\Updates\Exchange2019-CU15-Feb26SU.msp" /quiet /norestart"#
+        ),
+        1
+    );
+    assert_eq!(exec.count("tasklist"), 0, "the SU is not setup");
+}
+
+#[test]
+fn a_security_update_for_another_cu_is_explained() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = FakeExec::new();
+    exec.world()
+        .facts
+        .insert("EX02".into(), facts("15.02.1748.010"));
+    exec.replies(
+        Kind::Cmd,
+        "schtasks",
+        vec![Reply::ok("\"\\cu-roll-su\",\"N/A\",\"Ready\"\r\n")],
+    );
+    exec.replies(
+        Kind::Cmd,
+        "su.exitcode",
+        vec![Reply::fail(1, "not found"), Reply::ok("1642\r\n")],
+    );
+    exec.on_ps(None, "ScheduledTask", |_, _, _| Reply::ok(""));
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = SecurityUpdate.run(&mut ctx).unwrap_err();
+    assert!(
+        err.message.contains("1642 (the update does not apply"),
+        "{}",
+        err.message
+    );
+}
+
+// ------------------------------------------------------------ redistribute
+
+#[test]
+fn redistribute_balances_only_when_needed() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1748.043");
+    {
+        // DB02 (preference 1 on EX02) is active on EX03.
+        let mut w = exec.world();
+        w.state.insert(
+            "EX02".into(),
+            healthy_state("EX02", &[("DB01", 2, false), ("DB02", 1, false)], 0),
+        );
+        w.state.insert(
+            "EX03".into(),
+            healthy_state("EX03", &[("DB01", 3, false), ("DB02", 2, true)], 0),
+        );
+    }
+    exec.on_ps(None, "RedistributeActiveDatabases.ps1", |w, _, text| {
+        assert!(text.contains("-DagName 'DAG01' -BalanceDbsByActivationPreference -Confirm:$false"));
+        w.state.get_mut("EX03").unwrap()["Copies"][1]["Status"] = json!("Healthy");
+        w.state.get_mut("EX03").unwrap()["Copies"][1]["ActiveCopy"] = json!(false);
+        w.state.get_mut("EX02").unwrap()["Copies"][1]["Status"] = json!("Mounted");
+        w.state.get_mut("EX02").unwrap()["Copies"][1]["ActiveCopy"] = json!(true);
+        Reply::ok("")
+    });
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = Redistribute.run(&mut ctx).unwrap();
+    assert!(matches!(out, StepOutcome::Done { .. }));
+    assert_eq!(
+        ev.changes,
+        vec![Change::ActiveDatabasesRedistributed {
+            dag: "DAG01".into()
+        }]
+    );
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let again = Redistribute.run(&mut ctx).unwrap();
+    assert!(matches!(again, StepOutcome::AlreadyDone { .. }));
+    assert_eq!(exec.count("RedistributeActiveDatabases.ps1"), 1);
+}
+
+// ------------------------------------------------------------------ health
+
+fn health_reply(replication: &str) -> Reply {
+    Reply::ok(format!(
+        r#"{{"ServiceHealth":[{{"Role":"Mailbox Server Role","RequiredServicesRunning":true,"ServicesNotRunning":[]}}],"MapiConnectivity":[{{"Database":"DB02","Result":"Success","Error":""}}],"ReplicationHealth":[{{"Check":"ClusterService","Result":"Passed","Error":""}},{{"Check":"DBLogReplayKeepingUp","Result":"{replication}","Error":"Replay is behind"}}]}}"#
+    ))
+}
+
+#[test]
+fn health_waits_for_every_check_then_passes() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1748.043");
+    exec.replies(
+        Kind::Ps,
+        "Test-ServiceHealth",
+        vec![health_reply("*FAILED*"), health_reply("Passed")],
+    );
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    Health.run(&mut ctx).unwrap();
+    assert!(exec.actions().is_empty(), "health changes nothing");
+}
+
+#[test]
+fn health_fails_naming_each_failing_check() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1748.010");
+    exec.replies(
+        Kind::Ps,
+        "Test-ServiceHealth",
+        vec![health_reply("*FAILED*")],
+    );
+    exec.world().state.get_mut("EX02").unwrap()["Copies"][0]["ReplayQueueLength"] = json!(400);
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = Health.run(&mut ctx).unwrap_err();
+    let m = &err.message;
+    assert_eq!(err.kind, StepErrorKind::Timeout);
+    assert!(
+        m.contains("Test-ReplicationHealth: DBLogReplayKeepingUp *FAILED* (Replay is behind)"),
+        "{m}"
+    );
+    assert!(
+        m.contains("copy DB01\\EX02 ReplayQueueLength 400 > 50"),
+        "{m}"
+    );
+    assert!(
+        m.contains("build is 15.2.1748.10, not the target 15.2.1748.43"),
+        "{m}"
+    );
+}
+
+// ------------------------------------------------------- dry-run scripts
+
+#[test]
+fn every_script_of_every_step_parses_and_is_snapshotted() {
+    let plan = lab_plan();
+    let target = target(&plan);
+    let server = plan.server("EX02").unwrap();
+    let peers: Vec<_> = plan.servers.iter().filter(|s| s.name != "EX02").collect();
+    let mut text = String::new();
+    for step in all_steps() {
+        for planned in step.scripts(&plan, &target, server, &peers) {
+            text.push_str(&format!("==== {} — {}\n", step.id(), planned.when));
+            match &planned.command {
+                PlannedText::PowerShell(script) => {
+                    if let Err(errors) = crate::lab::pwsh::syntax_check(script.text()) {
+                        panic!(
+                            "{} ({}) does not parse: {errors:?}\n{}",
+                            step.id(),
+                            planned.when,
+                            script.text()
+                        );
+                    }
+                    text.push_str(&format!(
+                        "[PowerShell: {}]\n{}",
+                        script.purpose,
+                        script.text()
+                    ));
+                }
+                PlannedText::Cmd(line) => text.push_str(&format!("[cmd]\n{line}\n")),
+            }
+        }
+    }
+    insta::assert_snapshot!("steps_scripts_ex02", text);
+}
+
+#[test]
+fn all_steps_are_in_runbook_order() {
+    let ids: Vec<&str> = all_steps().iter().map(|s| s.id().id()).collect();
+    assert_eq!(
+        ids,
+        [
+            "enter-maintenance",
+            "reboot-before-setup",
+            "setup",
+            "security-update",
+            "reboot-after-setup",
+            "exit-maintenance",
+            "redistribute",
+            "health"
+        ]
+    );
+}
