@@ -18,3 +18,8 @@ mod progress_state;
 
 pub use progress_state::JournalState;
 pub mod scheduler;
+
+/// Every step of a rollout, in the contract's order.
+pub fn rollout_steps() -> Vec<Box<dyn Step>> {
+    steps::all_steps()
+}
