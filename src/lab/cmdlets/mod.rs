@@ -7,12 +7,14 @@ mod ad;
 mod cluster;
 mod databases;
 mod exchange;
+mod files;
 mod health;
 mod provider;
 mod scripts;
 mod system;
 mod transport;
 
+pub(crate) use files::{read_bytes as read_file_bytes, write_bytes as write_file_bytes};
 use super::host::ServerHost;
 use super::pwsh::convert::to_ps_string;
 use super::pwsh::host::{Argument, Bound, ErrorCategory, PsError};
@@ -32,6 +34,9 @@ pub(crate) fn dispatch(
         return r;
     }
     if let Some(r) = provider::dispatch(host, &lname, args, &input) {
+        return r;
+    }
+    if let Some(r) = files::dispatch(host, &lname, args, &input) {
         return r;
     }
     if let Some(r) = system::dispatch(host, &lname, args, &input) {
