@@ -172,7 +172,8 @@ pub fn write_archive(
                 options.last_modified_time(dos_time(&f.meta.modified)),
             )
             .map_err(zip_err)?;
-            zip.write_all(&f.bytes).map_err(io("write the zip in", dir))?;
+            zip.write_all(&f.bytes)
+                .map_err(io("write the zip in", dir))?;
         }
         zip.start_file(MANIFEST_NAME, options).map_err(zip_err)?;
         let json = serde_json::to_vec_pretty(&manifest).expect("manifests always serialise");
@@ -180,7 +181,11 @@ pub fn write_archive(
         zip.finish().map_err(zip_err)?;
     }
     tmp.as_file().sync_all().map_err(io("sync", tmp.path()))?;
-    let base = format!("{}-{}", server.name.to_ascii_uppercase(), compact_utc(&created));
+    let base = format!(
+        "{}-{}",
+        server.name.to_ascii_uppercase(),
+        compact_utc(&created)
+    );
     let mut n = 1;
     let path = loop {
         let name = if n == 1 {
@@ -244,10 +249,12 @@ pub(crate) fn read_archive(path: &Path) -> Result<Backup, BackupError> {
         .map_err(|e| corrupt(format!("{MANIFEST_NAME} is not a cu-roll manifest ({e})")))?;
     let mut files = Vec::with_capacity(manifest.files.len());
     for f in &manifest.files {
-        let (_, bytes) = entries
-            .iter()
-            .find(|(n, _)| *n == f.entry)
-            .ok_or_else(|| corrupt(format!("the manifest lists {} but the zip lacks it", f.entry)))?;
+        let (_, bytes) = entries.iter().find(|(n, _)| *n == f.entry).ok_or_else(|| {
+            corrupt(format!(
+                "the manifest lists {} but the zip lacks it",
+                f.entry
+            ))
+        })?;
         if bytes.len() as u64 != f.size {
             return Err(corrupt(format!(
                 "{} is {} bytes, the manifest says {}",
@@ -269,7 +276,9 @@ pub(crate) fn read_archive(path: &Path) -> Result<Backup, BackupError> {
         .iter()
         .find(|(n, _)| n != MANIFEST_NAME && !manifest.files.iter().any(|f| f.entry == *n))
     {
-        return Err(corrupt(format!("{extra} is in the zip but not in the manifest")));
+        return Err(corrupt(format!(
+            "{extra} is in the zip but not in the manifest"
+        )));
     }
     Ok(Backup {
         manifest,
@@ -320,7 +329,10 @@ mod tests {
             fqdn: "ex02.contoso.local".into(),
             install_path: r"C:\V15\".into(),
             files: vec![
-                file("ClientAccess/Owa/web.config", &"<configuration><appSettings /></configuration>\r\n".repeat(40)),
+                file(
+                    "ClientAccess/Owa/web.config",
+                    &"<configuration><appSettings /></configuration>\r\n".repeat(40),
+                ),
                 file("Bin/EdgeTransport.exe.config", "<configuration />"),
             ],
             warnings: vec!["C:\\V15\\Bin\\MSExchangeDelivery.exe.config does not exist".into()],
@@ -332,7 +344,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (path, manifest) = write_archive(dir.path(), &server(), &fetched()).unwrap();
         let name = path.file_name().unwrap().to_str().unwrap();
-        assert!(name.starts_with("EX02-") && name.ends_with("Z.zip"), "{name}");
+        assert!(
+            name.starts_with("EX02-") && name.ends_with("Z.zip"),
+            "{name}"
+        );
         let report = verify(&path).unwrap();
         assert_eq!(report.entries_checked, 2);
         assert_eq!(report.manifest, manifest);
@@ -369,7 +384,10 @@ mod tests {
                 caught += 1;
             }
         }
-        assert!(caught * 10 >= (good.len() / step) * 7, "caught only {caught}");
+        assert!(
+            caught * 10 >= (good.len() / step) * 7,
+            "caught only {caught}"
+        );
         // The first entry's compressed data specifically.
         let mut bad = good.clone();
         let data_at = 30 + "ClientAccess/Owa/web.config".len() + 4;
@@ -405,7 +423,10 @@ mod tests {
         w.write_all(manifest.as_bytes()).unwrap();
         w.finish().unwrap();
         let err = verify(&dir.path().join("tampered.zip")).unwrap_err();
-        assert!(err.to_string().contains("Bin/EdgeTransport.exe.config"), "{err}");
+        assert!(
+            err.to_string().contains("Bin/EdgeTransport.exe.config"),
+            "{err}"
+        );
     }
 
     #[test]

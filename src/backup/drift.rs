@@ -132,7 +132,11 @@ impl DriftReport {
             .iter()
             .filter(|f| f.status == FileStatus::Unchanged)
             .count();
-        for f in self.files.iter().filter(|f| f.status != FileStatus::Unchanged) {
+        for f in self
+            .files
+            .iter()
+            .filter(|f| f.status != FileStatus::Unchanged)
+        {
             let status = match f.status {
                 FileStatus::Changed => "changed",
                 FileStatus::Missing => "missing now",
@@ -204,7 +208,8 @@ impl DriftReport {
         if reverted.is_empty() {
             out.push_str("No customisation in the backup was reverted.\n");
         } else {
-            let files: std::collections::BTreeSet<&str> = reverted.iter().map(|(f, _)| *f).collect();
+            let files: std::collections::BTreeSet<&str> =
+                reverted.iter().map(|(f, _)| *f).collect();
             out.push_str(&format!(
                 "Reverted since the backup: {} setting(s) in {} file(s). Re-apply one with \
                  `cu-roll restore-config PLAN --server {} --key KEY`.\n",
@@ -238,7 +243,12 @@ pub(crate) fn drift_between(backup: &Backup, now: &Fetched, zip: &Path) -> Drift
             .iter()
             .any(|(m, _)| m.entry.eq_ignore_ascii_case(&f.meta.relative));
         if !known {
-            files.push(diff_file(&f.meta.path, &f.meta.relative, None, Some(&f.bytes)));
+            files.push(diff_file(
+                &f.meta.path,
+                &f.meta.relative,
+                None,
+                Some(&f.bytes),
+            ));
         }
     }
     DriftReport {
@@ -518,7 +528,11 @@ fn diff_elements(old: &IndexMap<String, Elem>, new: &IndexMap<String, Elem>) -> 
                 }
             }
         }
-        for (name, w) in b.attrs.iter().filter(|(n, _)| !a.attrs.iter().any(|(m, _)| m == n)) {
+        for (name, w) in b
+            .attrs
+            .iter()
+            .filter(|(n, _)| !a.attrs.iter().any(|(m, _)| m == n))
+        {
             o.attributes_changed += 1;
             o.locations.push(Location {
                 change: ChangeKind::Added,

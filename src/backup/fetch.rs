@@ -97,7 +97,10 @@ pub fn chunk_script(path: &str, offset: u64, count: usize) -> Script {
         READ_CHUNK,
         &[
             ("path", Arg::Str(path)),
-            ("offset", Arg::Int(i64::try_from(offset).unwrap_or(i64::MAX))),
+            (
+                "offset",
+                Arg::Int(i64::try_from(offset).unwrap_or(i64::MAX)),
+            ),
             ("count", Arg::Int(i64::try_from(count).unwrap_or(i64::MAX))),
         ],
     )
@@ -198,15 +201,25 @@ fn run_json<T: serde::de::DeserializeOwned>(
 }
 
 /// `full` relative to `install` (case-insensitive, as Windows paths are),
-/// with forward slashes; a path outside the install keeps its own name.
+/// with forward slashes; a path outside the install goes under `outside/`.
 fn relative_to(install: &str, full: &str) -> String {
     let base = install.trim_end_matches('\\');
-    let rel = if full.len() > base.len() && full[..base.len()].eq_ignore_ascii_case(base) {
-        full[base.len()..].trim_start_matches('\\')
-    } else {
-        full.trim_start_matches(|c: char| c == '\\' || c.is_ascii_alphabetic() || c == ':')
-    };
-    rel.replace('\\', "/")
+    let inside = full.len() > base.len()
+        && full.is_char_boundary(base.len())
+        && full[..base.len()].eq_ignore_ascii_case(base);
+    if inside {
+        return full[base.len()..]
+            .trim_start_matches('\\')
+            .replace('\\', "/");
+    }
+    // Outside the install (a junction resolved elsewhere): kept apart so
+    // it cannot collide with an install-relative name.
+    format!(
+        "outside/{}",
+        full.replace(':', "")
+            .trim_start_matches('\\')
+            .replace('\\', "/")
+    )
 }
 
 /// Lists and reads every config file on `server`.
@@ -219,7 +232,12 @@ pub fn fetch_configs(
     let mut warnings: Vec<String> = listing
         .missing
         .iter()
-        .map(|m| format!("{m} does not exist on {}; nothing to back up there", server.name))
+        .map(|m| {
+            format!(
+                "{m} does not exist on {}; nothing to back up there",
+                server.name
+            )
+        })
         .collect();
     let mut files = Vec::with_capacity(listing.files.len());
     let mut seen: Vec<String> = Vec::new();
@@ -269,7 +287,11 @@ fn read_file(
     };
     let mut bytes: Vec<u8> = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0));
     while (bytes.len() as u64) < meta.size {
-        let part: Chunk = run_json(exec, server, &chunk_script(&meta.path, bytes.len() as u64, chunk))?;
+        let part: Chunk = run_json(
+            exec,
+            server,
+            &chunk_script(&meta.path, bytes.len() as u64, chunk),
+        )?;
         if part.length != meta.size {
             return Err(changed(format!(
                 "it was {} bytes when listed and is {} bytes now",
@@ -315,14 +337,23 @@ mod tests {
     fn relative_paths_use_forward_slashes_under_the_install() {
         let ip = r"C:\Program Files\Microsoft\Exchange Server\V15\";
         assert_eq!(
-            relative_to(ip, r"C:\Program Files\Microsoft\Exchange Server\V15\ClientAccess\Owa\web.config"),
+            relative_to(
+                ip,
+                r"C:\Program Files\Microsoft\Exchange Server\V15\ClientAccess\Owa\web.config"
+            ),
             "ClientAccess/Owa/web.config"
         );
         assert_eq!(
-            relative_to(ip, r"c:\program files\microsoft\exchange server\v15\Bin\EdgeTransport.exe.config"),
+            relative_to(
+                ip,
+                r"c:\program files\microsoft\exchange server\v15\Bin\EdgeTransport.exe.config"
+            ),
             "Bin/EdgeTransport.exe.config"
         );
-        assert_eq!(relative_to(ip, r"D:\Exchange\web.config"), "Exchange/web.config");
+        assert_eq!(
+            relative_to(ip, r"D:\Exchange\web.config"),
+            "outside/D/Exchange/web.config"
+        );
     }
 
     #[test]
@@ -339,7 +370,10 @@ mod tests {
         for f in EXPECTED_FILES {
             assert!(s.text().contains(&crate::ps::quote(f)), "{f}");
         }
-        let roots: Vec<String> = WEB_CONFIG_ROOTS.iter().map(|r| crate::ps::quote(r)).collect();
+        let roots: Vec<String> = WEB_CONFIG_ROOTS
+            .iter()
+            .map(|r| crate::ps::quote(r))
+            .collect();
         assert!(s.text().contains(&format!("@({})", roots.join(", "))));
     }
 }

@@ -20,13 +20,16 @@ use std::path::{Path, PathBuf};
 
 pub use archive::{verify, write_archive, Manifest, ManifestFile, VerifyReport, MANIFEST_NAME};
 pub use drift::{
-    diff_file, ChangeKind, DriftReport, FileDrift, FileStatus, Location, OtherChanges, SettingChange,
+    diff_file, ChangeKind, DriftReport, FileDrift, FileStatus, Location, OtherChanges,
+    SettingChange,
 };
 pub use fetch::{
     chunk_script, fetch_configs, list_script, FetchOptions, Fetched, FetchedFile, RemoteFile,
     DEFAULT_CHUNK_BYTES, EXPECTED_FILES, WEB_CONFIG_ROOTS,
 };
-pub use restore::{apply_restore, plan_restore, restore_app_setting_script, RestoreOutcome, RestorePlan};
+pub use restore::{
+    apply_restore, plan_restore, restore_app_setting_script, RestoreOutcome, RestorePlan,
+};
 
 use crate::exec::{ExecError, Executor};
 use crate::plan::Server;

@@ -164,8 +164,12 @@ pub fn plan_restore(
                 fd.path, server.name
             ))
         })?;
-    let (new_bytes, preview) = set_app_setting(&current.bytes, key, &restored)
-        .map_err(|why| BackupError::Restore(format!("cannot change {} safely: {why}; edit it by hand", fd.path)))?;
+    let (new_bytes, preview) = set_app_setting(&current.bytes, key, &restored).map_err(|why| {
+        BackupError::Restore(format!(
+            "cannot change {} safely: {why}; edit it by hand",
+            fd.path
+        ))
+    })?;
     let current_sha256 = sha256_hex(&current.bytes);
     let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
@@ -265,13 +269,18 @@ fn line_at(text: &str, at: usize) -> &str {
 /// decides it, changing nothing else; and the preview of the change.
 /// Refuses what it cannot do without guessing: UTF-16 files, no
 /// `appSettings` element, a self-closing one, a key removed by `<remove>`.
-pub(crate) fn set_app_setting(bytes: &[u8], key: &str, value: &str) -> Result<(Vec<u8>, String), String> {
+pub(crate) fn set_app_setting(
+    bytes: &[u8],
+    key: &str,
+    value: &str,
+) -> Result<(Vec<u8>, String), String> {
     let (bom, body) = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         Some(rest) => (&bytes[..3], rest),
         None => (&bytes[..0], bytes),
     };
     let text = std::str::from_utf8(body).map_err(|_| "the file is not UTF-8".to_string())?;
-    let doc = roxmltree::Document::parse(text).map_err(|e| format!("it is not well-formed XML ({e})"))?;
+    let doc =
+        roxmltree::Document::parse(text).map_err(|e| format!("it is not well-formed XML ({e})"))?;
     let sections: Vec<roxmltree::Node> = doc
         .descendants()
         .filter(|n| n.is_element() && n.tag_name().name().eq_ignore_ascii_case("appSettings"))
@@ -287,7 +296,9 @@ pub(crate) fn set_app_setting(bytes: &[u8], key: &str, value: &str) -> Result<(V
         .iter()
         .any(|c| c.tag_name().name() == "remove" && c.attribute("key") == Some(key))
     {
-        return Err(format!("a <remove key=\"{key}\"> in it would need editing too"));
+        return Err(format!(
+            "a <remove key=\"{key}\"> in it would need editing too"
+        ));
     }
     let last_add = children
         .iter()
@@ -342,7 +353,11 @@ pub(crate) fn set_app_setting(bytes: &[u8], key: &str, value: &str) -> Result<(V
             let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
             let own_line = text[line_start..close].trim().is_empty();
             let insert_at = if own_line { line_start } else { close };
-            let added = format!("<add key=\"{}\" value=\"{}\" />", xml_attr(key), xml_attr(value));
+            let added = format!(
+                "<add key=\"{}\" value=\"{}\" />",
+                xml_attr(key),
+                xml_attr(value)
+            );
             out.push_str(&text[..insert_at]);
             if own_line {
                 out.push_str(&format!("{indent}{added}{newline}"));
@@ -394,7 +409,10 @@ mod tests {
         assert!(text.contains(
             "    <add key=\"LogonTimeout\" value=\"480\" />\r\n    <add key=\"BackEndProxyTimeout\" value=\"00:05:00\" />\r\n  </appSettings>"
         ), "{text}");
-        assert_eq!(preview, "+ <add key=\"BackEndProxyTimeout\" value=\"00:05:00\" />");
+        assert_eq!(
+            preview,
+            "+ <add key=\"BackEndProxyTimeout\" value=\"00:05:00\" />"
+        );
     }
 
     #[test]
@@ -411,9 +429,11 @@ mod tests {
         assert!(set_app_setting(b"<configuration/>", "K", "V")
             .unwrap_err()
             .contains("no appSettings"));
-        assert!(set_app_setting(b"<configuration><appSettings/></configuration>", "K", "V")
-            .unwrap_err()
-            .contains("self-closing"));
+        assert!(
+            set_app_setting(b"<configuration><appSettings/></configuration>", "K", "V")
+                .unwrap_err()
+                .contains("self-closing")
+        );
         assert!(set_app_setting(
             b"<configuration><appSettings><remove key=\"K\"/></appSettings></configuration>",
             "K",

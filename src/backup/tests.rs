@@ -38,7 +38,11 @@ fn small_chunks() -> FetchOptions {
 fn the_lab_lists_the_whole_config_set() {
     let lab = TestLab::new();
     let fetched = fetch_configs(&lab.exec, lab.server("EX02"), &FetchOptions::default()).unwrap();
-    let entries: Vec<&str> = fetched.files.iter().map(|f| f.meta.relative.as_str()).collect();
+    let entries: Vec<&str> = fetched
+        .files
+        .iter()
+        .map(|f| f.meta.relative.as_str())
+        .collect();
     for want in [
         "ClientAccess/Owa/web.config",
         "ClientAccess/exchweb/ews/web.config",
@@ -70,20 +74,31 @@ fn chunked_reads_reassemble_the_same_bytes_as_one_read() {
         .iter()
         .find(|f| f.meta.relative == "ClientAccess/Owa/web.config")
         .unwrap();
-    assert!(owa.bytes.len() > 3 * 700, "the OWA web.config takes several chunks");
+    assert!(
+        owa.bytes.len() > 3 * 700,
+        "the OWA web.config takes several chunks"
+    );
     assert!(String::from_utf8_lossy(&owa.bytes).contains("BackEndProxyTimeout"));
 }
 
 #[test]
 fn backup_writes_a_verified_zip_in_the_state_dir() {
     let lab = TestLab::new();
-    let result = backup_server_with(&lab.exec, lab.server("EX02"), lab.state.path(), &small_chunks())
-        .unwrap();
+    let result = backup_server_with(
+        &lab.exec,
+        lab.server("EX02"),
+        lab.state.path(),
+        &small_chunks(),
+    )
+    .unwrap();
     assert!(result.zip.starts_with(lab.state.path().join(BACKUP_DIR)));
     assert_eq!(result.manifest.server, "EX02");
     assert_eq!(result.manifest.fqdn, "ex02.contoso.local");
     assert_eq!(result.manifest.files.len(), 25);
-    assert_eq!(result.sha256, sha256_hex(&std::fs::read(&result.zip).unwrap()));
+    assert_eq!(
+        result.sha256,
+        sha256_hex(&std::fs::read(&result.zip).unwrap())
+    );
     let report = verify(&result.zip).unwrap();
     assert_eq!(report.entries_checked, 25);
     assert_eq!(
@@ -101,7 +116,10 @@ fn backup_verify_catches_a_corrupted_zip() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x20;
     std::fs::write(&result.zip, &bytes).unwrap();
-    assert!(matches!(verify(&result.zip), Err(BackupError::Corrupt { .. })));
+    assert!(matches!(
+        verify(&result.zip),
+        Err(BackupError::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -111,7 +129,10 @@ fn drift_after_the_cu_reverted_the_customisation_names_it() {
     let backup = backup_server(&lab.exec, ex02, lab.state.path()).unwrap();
     let before = drift_for_server(&lab.exec, ex02, &backup.zip).unwrap();
     assert!(before.reverted().is_empty());
-    assert!(before.files.iter().all(|f| f.status == FileStatus::Unchanged));
+    assert!(before
+        .files
+        .iter()
+        .all(|f| f.status == FileStatus::Unchanged));
 
     lab.exec
         .lab()
@@ -165,7 +186,10 @@ fn restore_config_shows_then_reapplies_one_lost_value() {
 
     // The same plan again is refused: the file changed since it was computed.
     let err = apply_restore(&lab.exec, ex02, &plan).unwrap_err();
-    assert!(err.to_string().contains("changed since cu-roll read it"), "{err}");
+    assert!(
+        err.to_string().contains("changed since cu-roll read it"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -173,7 +197,14 @@ fn restore_config_refuses_a_key_that_was_not_reverted() {
     let lab = TestLab::new();
     let ex02 = lab.server("EX02");
     let backup = backup_server(&lab.exec, ex02, lab.state.path()).unwrap();
-    let err = plan_restore(&lab.exec, ex02, &backup.zip, "BackEndProxyTimeout", None, &FetchOptions::default())
-        .unwrap_err();
+    let err = plan_restore(
+        &lab.exec,
+        ex02,
+        &backup.zip,
+        "BackEndProxyTimeout",
+        None,
+        &FetchOptions::default(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("was not reverted"), "{err}");
 }

@@ -62,6 +62,20 @@ pub enum Change {
     ActiveDatabasesRedistributed {
         dag: String,
     },
+    /// The server's config files were saved to a verified zip (the
+    /// `backup-config` step): its path and sha256, and how many files.
+    ConfigBackedUp {
+        zip: String,
+        sha256: String,
+        files: usize,
+    },
+    /// One `appSettings` value was put back from a backup
+    /// (`cu-roll restore-config`); the old file was kept as `copy`.
+    AppSettingRestored {
+        file: String,
+        key: String,
+        copy: String,
+    },
     /// Anything else, described in words.
     Other {
         what: String,

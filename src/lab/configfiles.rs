@@ -63,14 +63,8 @@ fn backend_settings(protocol: &str) -> Vec<(&'static str, &'static str)> {
             ("OwaLightModeMaxAttachmentSize", "20480"),
             ("UseSecureConnections", "true"),
         ],
-        "Ecp" => vec![
-            ("EcpLogging", "false"),
-            ("MaxUploadFileSize", "10485760"),
-        ],
-        "Ews" => vec![
-            ("TraceEnabled", "false"),
-            ("MaxRequestSize", "35000000"),
-        ],
+        "Ecp" => vec![("EcpLogging", "false"), ("MaxUploadFileSize", "10485760")],
+        "Ews" => vec![("TraceEnabled", "false"), ("MaxRequestSize", "35000000")],
         "Eas" => vec![
             ("MinHeartbeatInterval", "60"),
             ("MaxHeartbeatInterval", "3540"),
@@ -133,7 +127,9 @@ fn web_config(install: &str, protocol: &str, settings: &[(String, String)], fron
     out.push_str(
         "    <compilation defaultLanguage=\"c#\" debug=\"false\" batch=\"false\" targetFramework=\"4.8\" />\r\n",
     );
-    out.push_str("    <httpRuntime maxRequestLength=\"35000\" requestValidationMode=\"2.0\" />\r\n");
+    out.push_str(
+        "    <httpRuntime maxRequestLength=\"35000\" requestValidationMode=\"2.0\" />\r\n",
+    );
     if front {
         out.push_str(&format!(
             "    <httpModules>\r\n      <add name=\"ProxyModule\" type=\"Microsoft.Exchange.HttpProxy.ProxyModule, Microsoft.Exchange.FrontEndHttpProxy\" protocol=\"{protocol}\" />\r\n    </httpModules>\r\n"
@@ -187,7 +183,10 @@ pub fn stock_files(install: &str, written_ms: i64) -> Vec<ConfigFile> {
         ));
     }
     for (dir, protocol) in FRONTEND_VDIRS {
-        let settings = owned(&[("HttpProxy.ProtocolType", protocol), ("LogonTimeout", "480")]);
+        let settings = owned(&[
+            ("HttpProxy.ProtocolType", protocol),
+            ("LogonTimeout", "480"),
+        ]);
         out.push(file(
             &format!(r"{dir}\web.config"),
             web_config(install, protocol, &settings, true),
@@ -227,7 +226,11 @@ pub fn stock_files(install: &str, written_ms: i64) -> Vec<ConfigFile> {
 /// The files of a server as the plan describes it: stock, with the
 /// admin's `custom` appSettings in `CUSTOMISED_FILE` (a key the stock file
 /// has takes the admin's value; a new key is added at the end).
-pub fn initial_files(install: &str, custom: &[(String, String)], written_ms: i64) -> Vec<ConfigFile> {
+pub fn initial_files(
+    install: &str,
+    custom: &[(String, String)],
+    written_ms: i64,
+) -> Vec<ConfigFile> {
     let mut files = stock_files(install, written_ms);
     if custom.is_empty() {
         return files;
@@ -318,7 +321,9 @@ mod tests {
         assert!(owa
             .content
             .contains("<add key=\"BackEndProxyTimeout\" value=\"00:05:00\" />"));
-        assert!(owa.content.contains("<add key=\"LogonTimeout\" value=\"720\" />"));
+        assert!(owa
+            .content
+            .contains("<add key=\"LogonTimeout\" value=\"720\" />"));
         assert!(!owa.content.contains("value=\"480\""));
         let stock = stock_files(IP, 0);
         assert_eq!(

@@ -6,6 +6,7 @@
 pub mod events;
 pub mod scripts;
 mod step;
+pub mod steps;
 
 pub use events::{NoProgress, Progress, RunEvent};
 pub use step::{

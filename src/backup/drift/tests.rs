@@ -148,7 +148,12 @@ fn identical_bytes_are_unchanged_and_carry_no_detail() {
 #[test]
 fn reformatting_alone_is_no_setting_change() {
     let reformatted = BEFORE.replace("    <add", "\t<add").replace("\n", "\r\n");
-    let d = diff_file("p", "e", Some(BEFORE.as_bytes()), Some(reformatted.as_bytes()));
+    let d = diff_file(
+        "p",
+        "e",
+        Some(BEFORE.as_bytes()),
+        Some(reformatted.as_bytes()),
+    );
     assert_eq!(d.status, FileStatus::Changed);
     assert!(d.app_settings.is_empty());
     assert!(d.other.is_empty(), "{:?}", d.other);
@@ -164,12 +169,20 @@ fn remove_and_clear_apply_in_order_as_dotnet_does() {
         .iter()
         .map(|s| (s.key.as_str(), s.change))
         .collect();
-    assert_eq!(keys, vec![("B", ChangeKind::Removed), ("C", ChangeKind::Added)]);
+    assert_eq!(
+        keys,
+        vec![("B", ChangeKind::Removed), ("C", ChangeKind::Added)]
+    );
 }
 
 #[test]
 fn a_file_gone_now_reverts_every_setting_it_had() {
-    let d = diff_file("p", "Bin/EdgeTransport.exe.config", Some(BEFORE.as_bytes()), None);
+    let d = diff_file(
+        "p",
+        "Bin/EdgeTransport.exe.config",
+        Some(BEFORE.as_bytes()),
+        None,
+    );
     assert_eq!(d.status, FileStatus::Missing);
     assert_eq!(d.app_settings.len(), 4);
     assert!(d.app_settings.iter().all(|s| s.reverted));
@@ -188,7 +201,12 @@ fn a_bom_and_utf16_are_read() {
 
 #[test]
 fn broken_xml_is_compared_as_bytes_with_a_note() {
-    let d = diff_file("p", "e", Some(BEFORE.as_bytes()), Some(b"<configuration><appSettings>"));
+    let d = diff_file(
+        "p",
+        "e",
+        Some(BEFORE.as_bytes()),
+        Some(b"<configuration><appSettings>"),
+    );
     assert_eq!(d.status, FileStatus::Changed);
     assert!(d.note.as_deref().unwrap().contains("not well-formed XML"));
 }
@@ -201,15 +219,24 @@ fn the_text_rendering_marks_reverted_keys_and_says_how_to_restore() {
         backup_created: "2026-01-10T08:30:00Z".into(),
         files: vec![
             owa_drift(),
-            diff_file("q", "Bin/EdgeTransport.exe.config", Some(b"<c/>"), Some(b"<c/>")),
+            diff_file(
+                "q",
+                "Bin/EdgeTransport.exe.config",
+                Some(b"<c/>"),
+                Some(b"<c/>"),
+            ),
         ],
         warnings: vec![],
     };
     let text = report.to_text();
-    assert!(text.contains("REVERTED  LogonTimeout: '720' -> '480'"), "{text}");
+    assert!(
+        text.contains("REVERTED  LogonTimeout: '720' -> '480'"),
+        "{text}"
+    );
     assert!(text.contains("REVERTED  BackEndProxyTimeout: '00:05:00' -> (absent)"));
     assert!(text.contains("added     owa.SerializeUserContext: (absent) -> 'false'"));
-    assert!(text.contains("~ /configuration/system.web/httpRuntime/@maxRequestLength: '65536' -> '35000'"));
+    assert!(text
+        .contains("~ /configuration/system.web/httpRuntime/@maxRequestLength: '65536' -> '35000'"));
     assert!(text.contains("1 file(s) unchanged."));
     assert!(text.contains("2 setting(s) in 1 file(s)"));
     assert!(text.contains("cu-roll restore-config PLAN --server EX02 --key KEY"));

@@ -14,11 +14,11 @@ mod scripts;
 mod system;
 mod transport;
 
-pub(crate) use files::{read_bytes as read_file_bytes, write_bytes as write_file_bytes};
 use super::host::ServerHost;
 use super::pwsh::convert::to_ps_string;
 use super::pwsh::host::{Argument, Bound, ErrorCategory, PsError};
 use super::pwsh::value::{PsObject, Value};
+pub(crate) use files::{read_bytes as read_file_bytes, write_bytes as write_file_bytes};
 
 /// What a command module answers: `None` = not mine.
 pub(crate) type Answer = Option<Result<Vec<Value>, PsError>>;

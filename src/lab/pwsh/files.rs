@@ -28,7 +28,9 @@ fn bytes_of(v: &Value) -> Option<Vec<u8>> {
             .map(|x| to_int(x).and_then(|i| u8::try_from(i).ok()))
             .collect(),
         Value::Null => None,
-        one => to_int(one).and_then(|i| u8::try_from(i).ok()).map(|b| vec![b]),
+        one => to_int(one)
+            .and_then(|i| u8::try_from(i).ok())
+            .map(|b| vec![b]),
     }
 }
 
