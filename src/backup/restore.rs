@@ -305,8 +305,7 @@ pub(crate) fn set_app_setting(
         .rev()
         .find(|c| c.tag_name().name() == "add" && c.attribute("key") == Some(key));
     let mut out = String::with_capacity(text.len() + 64);
-    let preview;
-    match last_add {
+    let preview = match last_add {
         Some(node) => {
             let old_line = line_at(text, node.range().start).to_string();
             match node.attributes().find(|a| a.name() == "value") {
@@ -329,7 +328,7 @@ pub(crate) fn set_app_setting(
                 }
             }
             let new_line = line_at(&out, node.range().start).to_string();
-            preview = format!("- {}\n+ {}", old_line.trim(), new_line.trim());
+            format!("- {}\n+ {}", old_line.trim(), new_line.trim())
         }
         None => {
             let range = section.range();
@@ -365,9 +364,9 @@ pub(crate) fn set_app_setting(
                 out.push_str(&added);
             }
             out.push_str(&text[insert_at..]);
-            preview = format!("+ {added}");
+            format!("+ {added}")
         }
-    }
+    };
     // The edit must mean exactly what was asked: parse it back.
     let check = drift::diff_file("", "", Some(body), Some(out.as_bytes()));
     let expected_only_key = check.app_settings.len() == 1

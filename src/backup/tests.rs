@@ -208,3 +208,33 @@ fn restore_config_refuses_a_key_that_was_not_reverted() {
     .unwrap_err();
     assert!(err.to_string().contains("was not reverted"), "{err}");
 }
+
+#[test]
+fn backup_scripts_are_snapshots_and_parse_under_the_powershell_grammar() {
+    let scripts = [
+        ("backup_list_config_files", list_script()),
+        (
+            "backup_read_chunk",
+            chunk_script(
+                r"C:\Program Files\Microsoft\Exchange Server\V15\ClientAccess\Owa\web.config",
+                524_288,
+                DEFAULT_CHUNK_BYTES,
+            ),
+        ),
+        (
+            "backup_restore_app_setting",
+            restore_app_setting_script(
+                r"C:\Program Files\Microsoft\Exchange Server\V15\ClientAccess\Owa\web.config",
+                "0f343b0931126a20f133d67c2b018a3b5e5a9c3b6a1b8e0c2f1a2b3c4d5e6f70",
+                ".cu-roll-20260110T083000Z.bak",
+                b"<configuration />\r\n",
+            ),
+        ),
+    ];
+    for (name, script) in scripts {
+        if let Err(errors) = crate::lab::pwsh::syntax_check(script.text()) {
+            panic!("{name} does not parse: {errors:?}\n{}", script.text());
+        }
+        insta::assert_snapshot!(name, script.text());
+    }
+}

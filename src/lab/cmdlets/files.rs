@@ -259,3 +259,138 @@ pub(crate) fn write_bytes(host: &mut ServerHost, path: &str, bytes: &[u8]) -> Re
     host.world.write_config_file(index, &name, text);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lab::pwsh::ScriptOutput;
+    use crate::lab::{ServerHost, World};
+
+    const IP: &str = r"C:\Program Files\Microsoft\Exchange Server\V15\";
+
+    fn world() -> World {
+        let plan = crate::plan::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/plans/lab.toml"
+        )))
+        .unwrap();
+        World::from_spec(plan.lab.as_ref().unwrap(), "DAG01", 1_770_000_000_000)
+    }
+
+    fn run(world: &mut World, script: &str) -> ScriptOutput {
+        let mut host = ServerHost::new(world, "EX02", 1_770_000_000_000).unwrap();
+        crate::lab::pwsh::run(script, &mut host)
+    }
+
+    #[test]
+    fn get_child_item_recurses_filters_and_keeps_files_only() {
+        let mut w = world();
+        let out = run(
+            &mut w,
+            &format!(
+                "(Get-ChildItem -LiteralPath '{IP}FrontEnd\\HttpProxy' -Recurse -Filter 'web.config' -File).FullName"
+            ),
+        );
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), 9, "{}", out.stdout);
+        assert!(lines[0].ends_with(r"HttpProxy\autodiscover\web.config"));
+        let dirs = run(
+            &mut w,
+            &format!("(Get-ChildItem -Path '{IP}ClientAccess' -Directory).Name"),
+        );
+        assert!(
+            dirs.stdout.lines().any(|l| l == "exchweb"),
+            "{}",
+            dirs.stdout
+        );
+        assert!(!dirs.stdout.contains("SharedWebConfig"));
+        let missing = run(&mut w, r"Get-ChildItem -Path 'C:\Nowhere' -Recurse");
+        assert!(missing
+            .stderr
+            .contains("Cannot find path 'C:\\Nowhere' because it does not exist."));
+    }
+
+    #[test]
+    fn get_file_hash_prints_upper_case_sha256_as_5_1_does() {
+        let mut w = world();
+        let path = format!(r"{IP}Bin\EdgeTransport.exe.config");
+        let out = run(
+            &mut w,
+            &format!("Get-FileHash -LiteralPath '{path}' | ConvertTo-Json -Compress"),
+        );
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["Algorithm"], "SHA256");
+        let hash = v["Hash"].as_str().unwrap();
+        assert_eq!(hash.len(), 64);
+        assert_eq!(hash, hash.to_ascii_uppercase());
+        assert_eq!(v["Path"], path.as_str());
+        let bad = run(
+            &mut w,
+            &format!("Get-FileHash -Path '{path}' -Algorithm 'SHA-256'"),
+        );
+        assert!(
+            bad.stderr.contains("does not belong to the set"),
+            "{}",
+            bad.stderr
+        );
+        let gone = run(&mut w, r"Get-FileHash -Path 'C:\gone.config'");
+        assert!(gone.stderr.contains("Cannot find path 'C:\\gone.config'"));
+    }
+
+    #[test]
+    fn bytes_round_trip_through_base64_and_write_all_bytes() {
+        let mut w = world();
+        let path = format!(r"{IP}ClientAccess\Owa\web.config");
+        let out = run(
+            &mut w,
+            &format!(
+                "$b = [System.IO.File]::ReadAllBytes('{path}')\n\
+                 [System.IO.File]::WriteAllBytes('{path}.bak', [Convert]::FromBase64String([Convert]::ToBase64String($b)))\n\
+                 (Get-FileHash -LiteralPath '{path}').Hash -eq (Get-FileHash -LiteralPath '{path}.bak').Hash\n\
+                 [Convert]::ToBase64String($b, 0, 5)"
+            ),
+        );
+        assert_eq!(out.stdout, "True\r\nPD94bWw=\r\n", "{}", out.stderr);
+        let missing = run(&mut w, r"[System.IO.File]::ReadAllBytes('C:\x\y.config')");
+        assert!(missing.stderr.contains(
+            "Exception calling \"ReadAllBytes\" with \"1\" argument(s): \"Could not find file 'C:\\x\\y.config'.\""
+        ), "{}", missing.stderr);
+        let range = run(&mut w, "[Convert]::ToBase64String(@(1,2,3), 2, 5)");
+        assert!(
+            range.stderr.contains("Offset and length"),
+            "{}",
+            range.stderr
+        );
+        let nowhere = run(
+            &mut w,
+            r"[System.IO.File]::WriteAllBytes('C:\Nowhere\a.txt', @(65))",
+        );
+        assert!(nowhere.stderr.contains("Could not find a part of the path"));
+    }
+
+    #[test]
+    fn setup_reverting_customisations_rewrites_the_owa_web_config() {
+        let mut w = world();
+        let read = |w: &mut World| {
+            run(
+                w,
+                &format!(r"Get-Content -Raw -Path '{IP}ClientAccess\Owa\web.config'"),
+            )
+            .stdout
+        };
+        assert!(read(&mut w).contains("BackEndProxyTimeout"));
+        w.now_ms += 60_000;
+        w.revert_customisations("EX02");
+        assert!(!read(&mut w).contains("BackEndProxyTimeout"));
+        let when = run(
+            &mut w,
+            &format!(
+                r"(Get-Item -LiteralPath '{IP}Bin\EdgeTransport.exe.config').LastWriteTimeUtc.ToString('o')"
+            ),
+        );
+        assert!(
+            when.stdout.starts_with("2026-02-02T02:41:00"),
+            "{}",
+            when.stdout
+        );
+    }
+}
