@@ -472,8 +472,9 @@ fn diff_settings(
     out
 }
 
-/// Whether `location`'s parent is also only on one side (then only the
-/// top of the added/removed subtree is listed).
+/// The location of `location`'s parent element (empty for the root): an
+/// added or removed element is listed only when its parent exists on both
+/// sides, so a whole subtree shows as its top element.
 fn parent_of(location: &str) -> &str {
     // Split at the last `/` outside `[...]` qualifiers.
     let mut depth = 0;
