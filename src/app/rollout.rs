@@ -20,7 +20,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32
     let target =
         preflight::resolve_target(&plan, catalog).map_err(|e| Failure::bad_input(e.to_string()))?;
     let state = state_dir(plan_path, global.state_dir.as_deref());
-    let steps = runbook::rollout_steps();
+    let steps = runbook::rollout_steps(&state);
     if flags.dry_run {
         return dry_run(&plan, &target, &state, &steps);
     }

@@ -56,13 +56,6 @@ pub enum Change {
     DatabaseCopyResumed {
         copy: String,
     },
-    Rebooted,
-    SetupStarted {
-        command: String,
-    },
-    SetupFinished {
-        exit_code: i32,
-    },
     ActiveDatabasesRedistributed {
         dag: String,
     },
@@ -88,6 +81,20 @@ pub enum Change {
     InstallerFinished {
         step: String,
         exit_code: i32,
+    },
+    /// The server's config files were saved to a verified zip (the
+    /// `backup-config` step): its path and sha256, and how many files.
+    ConfigBackedUp {
+        zip: String,
+        sha256: String,
+        files: usize,
+    },
+    /// One `appSettings` value was put back from a backup
+    /// (`cu-roll restore-config`); the old file was kept as `copy`.
+    AppSettingRestored {
+        file: String,
+        key: String,
+        copy: String,
     },
     /// Anything else, described in words.
     Other {

@@ -71,6 +71,14 @@ impl CommandHost for ServerHost<'_> {
         result
     }
 
+    fn read_file_bytes(&mut self, path: &str) -> Result<Vec<u8>, String> {
+        cmdlets::read_file_bytes(self, path)
+    }
+
+    fn write_file_bytes(&mut self, path: &str, bytes: &[u8]) -> Result<(), String> {
+        cmdlets::write_file_bytes(self, path, bytes)
+    }
+
     fn take_non_terminating(&mut self) -> Vec<PsError> {
         std::mem::take(&mut self.errors)
     }

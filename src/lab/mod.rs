@@ -5,6 +5,7 @@
 
 mod cmdlets;
 pub mod components;
+pub mod configfiles;
 mod host;
 pub mod model;
 pub mod pwsh;

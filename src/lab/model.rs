@@ -47,6 +47,10 @@ pub struct Server {
     pub setup_log: String,
     /// `appSettings` customisations in the OWA web.config.
     pub app_settings: Vec<(String, String)>,
+    /// The web.config / *.exe.config files under the install path, with
+    /// their content (`configfiles.rs`).
+    #[serde(default)]
+    pub config_files: Vec<super::configfiles::ConfigFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -353,28 +353,12 @@ pub fn files(server: &Server) -> Vec<LabFile> {
         last_write_ms: server.installed_ms,
         is_exsetup,
     };
-    let mut custom = String::new();
-    for (k, v) in &server.app_settings {
-        custom.push_str(&format!("    <add key=\"{k}\" value=\"{v}\" />\r\n"));
-    }
-    let owa = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<configuration>\r\n  <appSettings>\r\n    \
-         <add key=\"owa.ClientLogging\" value=\"true\" />\r\n{custom}  </appSettings>\r\n</configuration>\r\n"
-    );
-    let edge = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<configuration>\r\n  <appSettings>\r\n    \
-                <add key=\"QueueDatabasePath\" value=\"\" />\r\n  </appSettings>\r\n</configuration>\r\n";
     let script = "# Microsoft Exchange Server script (the lab answers it itself)\r\n".to_string();
     let mut setup_log = file(SETUP_LOG.to_string(), server.setup_log.clone(), false);
     setup_log.last_write_ms = server.installed_ms + 2_500_000;
-    vec![
+    let mut out = vec![
         file(format!(r"{ip}bin\ExSetup.exe"), String::new(), true),
         file(format!(r"{ip}bin\Setup.exe"), String::new(), false),
-        file(format!(r"{ip}ClientAccess\Owa\web.config"), owa, false),
-        file(
-            format!(r"{ip}Bin\EdgeTransport.exe.config"),
-            edge.to_string(),
-            false,
-        ),
         file(
             format!(r"{ip}Scripts\RedistributeActiveDatabases.ps1"),
             script.clone(),
@@ -391,7 +375,15 @@ pub fn files(server: &Server) -> Vec<LabFile> {
             false,
         ),
         setup_log,
-    ]
+    ];
+    // The config files are world state (configfiles.rs), not derived.
+    out.extend(server.config_files.iter().map(|c| LabFile {
+        full_name: c.full_name.clone(),
+        content: c.content.clone(),
+        last_write_ms: c.last_write_ms,
+        is_exsetup: false,
+    }));
+    out
 }
 
 /// Normalises a file path for comparison: backslashes, no doubled or trailing separators.

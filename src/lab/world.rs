@@ -90,6 +90,11 @@ impl World {
                     redirect_target: None,
                     setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
                     app_settings: s.custom_app_settings.clone(),
+                    config_files: super::configfiles::initial_files(
+                        r"C:\Program Files\Microsoft\Exchange Server\V15\",
+                        &s.custom_app_settings,
+                        installed_ms,
+                    ),
                 }
             })
             .collect::<Vec<_>>();

@@ -824,19 +824,35 @@ mod tests {
             "2 databases moved; queues empty",
         );
         j.started("EX01", "reboot-before-setup");
-        j.changed("EX01", "reboot-before-setup", Change::Rebooted);
+        j.changed(
+            "EX01",
+            "reboot-before-setup",
+            Change::RebootRequested {
+                step: "reboot-before-setup".into(),
+                previous_boot: "2026-11-20T03:00:00.0000000Z".into(),
+            },
+        );
         j.clock += 30;
         j.done("EX01", "reboot-before-setup", false, "back up after 31s");
         j.started("EX01", "setup");
         j.changed(
             "EX01",
             "setup",
-            Change::SetupStarted {
+            Change::InstallerStarted {
+                step: "setup".into(),
+                task: "cu-roll-setup".into(),
                 command: "D:\\Setup.exe /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF".into(),
             },
         );
         j.clock += 300;
-        j.changed("EX01", "setup", Change::SetupFinished { exit_code: 0 });
+        j.changed(
+            "EX01",
+            "setup",
+            Change::InstallerFinished {
+                step: "setup".into(),
+                exit_code: 0,
+            },
+        );
         j.done("EX01", "setup", false, "15.2.1748.43");
         j.started("EX01", "security-update");
         j.done("EX01", "security-update", true, "no security update asked");
@@ -961,10 +977,16 @@ mod tests {
             }),
             "component-state (component ServerWideOffline, state Inactive, requester Maintenance)"
         );
-        assert_eq!(describe_change(&Change::Rebooted), "rebooted");
         assert_eq!(
-            describe_change(&Change::SetupFinished { exit_code: 0 }),
-            "setup-finished (exit_code 0)"
+            describe_change(&Change::ClusterNodeSuspended),
+            "cluster-node-suspended"
+        );
+        assert_eq!(
+            describe_change(&Change::InstallerFinished {
+                step: "setup".into(),
+                exit_code: 0
+            }),
+            "installer-finished (step setup, exit_code 0)"
         );
     }
 

@@ -480,6 +480,7 @@ pub(super) mod tests {
                 },
                 host: "ADMIN01".to_string(),
                 pid: 4242,
+                order: vec!["EX01".into(), "EX02".into(), "EX03".into()],
             })
         }
 

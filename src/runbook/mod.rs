@@ -19,7 +19,12 @@ mod progress_state;
 pub use progress_state::JournalState;
 pub mod scheduler;
 
-/// Every step of a rollout, in the contract's order.
-pub fn rollout_steps() -> Vec<Box<dyn Step>> {
-    steps::all_steps()
+/// Every step of a rollout, in the contract's order; config backups are
+/// written under `state_dir`.
+pub fn rollout_steps(state_dir: &std::path::Path) -> Vec<Box<dyn Step>> {
+    let mut all: Vec<Box<dyn Step>> = vec![Box::new(steps::backup_config::BackupConfig::new(
+        state_dir.to_path_buf(),
+    ))];
+    all.extend(steps::all_steps());
+    all
 }

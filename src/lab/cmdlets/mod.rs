@@ -7,6 +7,7 @@ mod ad;
 mod cluster;
 mod databases;
 mod exchange;
+mod files;
 mod health;
 mod provider;
 mod scripts;
@@ -17,6 +18,7 @@ use super::host::ServerHost;
 use super::pwsh::convert::to_ps_string;
 use super::pwsh::host::{Argument, Bound, ErrorCategory, PsError};
 use super::pwsh::value::{PsObject, Value};
+pub(crate) use files::{read_bytes as read_file_bytes, write_bytes as write_file_bytes};
 
 /// What a command module answers: `None` = not mine.
 pub(crate) type Answer = Option<Result<Vec<Value>, PsError>>;
@@ -32,6 +34,9 @@ pub(crate) fn dispatch(
         return r;
     }
     if let Some(r) = provider::dispatch(host, &lname, args, &input) {
+        return r;
+    }
+    if let Some(r) = files::dispatch(host, &lname, args, &input) {
         return r;
     }
     if let Some(r) = system::dispatch(host, &lname, args, &input) {

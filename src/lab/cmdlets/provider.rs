@@ -50,6 +50,8 @@ const GET_CHILD_ITEM: CmdletSpec = CmdletSpec {
         switch("Recurse"),
         positional("Filter", 1),
         switch("Force"),
+        switch("File"),
+        switch("Directory"),
     ],
     should_process: None,
 };
@@ -327,7 +329,7 @@ fn version_info(host: &ServerHost, path: &str) -> Value {
         .into()
 }
 
-fn file_object(host: &ServerHost, f: &registry::LabFile) -> Value {
+pub(super) fn file_object(host: &ServerHost, f: &registry::LabFile) -> Value {
     let (dir, name) = f.full_name.rsplit_once('\\').unwrap_or(("", &f.full_name));
     let ext = name
         .rsplit_once('.')
@@ -407,24 +409,7 @@ fn get_child_item(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>
             .map(|k| registry_key_object(host, &k))
             .collect());
     }
-    let dir = registry::normalize_file_path(&path).to_ascii_lowercase();
-    let files: Vec<Value> = registry::files(host.this())
-        .iter()
-        .filter(|f| {
-            f.full_name
-                .rsplit_once('\\')
-                .is_some_and(|(d, _)| d.eq_ignore_ascii_case(&dir))
-        })
-        .map(|f| file_object(host, f))
-        .collect();
-    if files.is_empty() && !registry::directory_exists(host.this(), &path) {
-        host.write_error(path_not_found(
-            "Get-ChildItem",
-            "GetChildItemCommand",
-            &path,
-        ));
-    }
-    Ok(files)
+    Ok(super::files::get_child_items(host, &path, &b))
 }
 
 fn get_content(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {

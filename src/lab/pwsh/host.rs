@@ -275,6 +275,19 @@ pub trait CommandHost {
         let _ = ms;
     }
 
+    /// `[System.IO.File]::ReadAllBytes(path)`: the file's bytes, or the
+    /// .NET exception's message. A host without files finds none.
+    fn read_file_bytes(&mut self, path: &str) -> Result<Vec<u8>, String> {
+        Err(format!("Could not find file '{path}'."))
+    }
+
+    /// `[System.IO.File]::WriteAllBytes(path, bytes)`: creates or replaces
+    /// the file, or returns the .NET exception's message.
+    fn write_file_bytes(&mut self, path: &str, bytes: &[u8]) -> Result<(), String> {
+        let _ = bytes;
+        Err(format!("Access to the path '{path}' is denied."))
+    }
+
     /// The signature of a host command, when the host knows it. The
     /// interpreter uses it only to tell a switch (`-Force x`: `x` is
     /// positional) from a parameter that takes the next token as its value,

@@ -73,6 +73,9 @@ impl Interp<'_> {
         };
         if self.is_static(n, s) {
             let ty = type_name(unwrap(kids[0]), s);
+            if let Some(r) = super::files::static_method(&mut *self.host, &ty, &name, &args) {
+                return r.map_err(|m| err(m, self));
+            }
             return match super::types::static_method(&ty, &name, &args) {
                 Some(r) => r.map_err(|m| err(m, self)),
                 None => Err(unsupported(&format!("[{ty}]::{name}()"), n, &s.src)),

@@ -10,6 +10,7 @@ pub mod datetime;
 mod errors;
 mod eval;
 mod expr;
+mod files;
 pub mod host;
 pub mod json;
 mod members;

@@ -4,9 +4,10 @@
 //! wait until observed done, verify. They report changes and findings
 //! through `StepEvents` and never touch the journal, the terminal or the
 //! scheduler's decisions (which server, gates, when to redistribute).
-//! `backup-config` lives with the config backup and is added by the
-//! scheduler.
+//! `backup-config` needs the state directory (where the zips go), so
+//! `runbook::rollout_steps` adds it in front of these.
 
+pub mod backup_config;
 mod common;
 mod enter_maintenance;
 mod exit_maintenance;
