@@ -60,6 +60,8 @@ fn lab_plan() -> LabSpec {
             reboot: Duration::from_secs(1),
             drain_per_message: Duration::from_millis(50),
             database_move: Duration::from_millis(300),
+            security_update: Duration::from_secs(1),
+            resync: Duration::from_millis(300),
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),
@@ -73,6 +75,20 @@ fn lab_plan() -> LabSpec {
             db("DB04", ["EX01", "EX03", "EX02"]),
         ],
         faults: Vec::new(),
+        media: vec![
+            LabMedia {
+                path: r"D:\Setup.exe".to_string(),
+                build: "15.2.1748.10".parse().unwrap(),
+                kind: LabMediaKind::Setup,
+                sha256: None,
+            },
+            LabMedia {
+                path: r"C:\Updates\Exchange2019-CU15-Feb26SU.msp".to_string(),
+                build: "15.2.1748.43".parse().unwrap(),
+                kind: LabMediaKind::SecurityUpdate,
+                sha256: None,
+            },
+        ],
     }
 }
 
@@ -533,6 +549,7 @@ fn queue_stuck_fault_keeps_messages() {
         times: Some(1),
         database: None,
         during: None,
+        hold: None,
     });
     let mut w = World::from_spec(&spec, "DAG01", T0);
     let mut h = ems(&mut w, "EX02");
@@ -676,6 +693,7 @@ fn move_blocked_fault_fails_the_move() {
         times: Some(1),
         database: None,
         during: None,
+        hold: None,
     });
     let mut w = World::from_spec(&spec, "DAG01", T0);
     let mut h = ems(&mut w, "EX01");

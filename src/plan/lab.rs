@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use toml::Spanned;
 
 use crate::catalog::ExchangeBuild;
-use crate::lab::{LabAd, LabDatabase, LabFault, LabServer, LabSpec, LabTimings};
+use crate::lab::{
+    LabAd, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings,
+};
 use crate::plan::error::{PlanError, Source};
 use crate::plan::raw::*;
 use crate::plan::validate::{checked, duration, name_and_fqdn};
@@ -63,11 +65,71 @@ pub(crate) fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError>
             reboot: duration(src, lab.timings.reboot.as_ref(), "1s")?,
             drain_per_message: duration(src, lab.timings.drain_per_message.as_ref(), "50ms")?,
             database_move: duration(src, lab.timings.database_move.as_ref(), "300ms")?,
+            security_update: duration(src, lab.timings.security_update.as_ref(), "1s")?,
+            resync: duration(src, lab.timings.resync.as_ref(), "300ms")?,
         },
         servers: servers.into_iter().map(|(s, _)| s).collect(),
         databases: databases.into_iter().map(|(d, _)| d).collect(),
         faults,
+        media: media(src, &lab.media)?,
     })
+}
+
+/// `[[lab.media]]`: each an absolute local path like `setup_path` (the lab
+/// copies it onto every server), with the build it installs; the kind comes
+/// from the extension (`.exe` setup media, `.msp` security update).
+fn media(src: &Source, raw: &[Spanned<RawLabMedia>]) -> Result<Vec<LabMedia>, PlanError> {
+    let mut out: Vec<LabMedia> = Vec::with_capacity(raw.len());
+    for entry in raw {
+        let m = entry.get_ref();
+        let kind = checked(src, &m.path, |t| {
+            let kind = LabMediaKind::from_path(t).ok_or_else(|| {
+                format!(
+                    "media path '{t}' must end in .exe (setup media) or .msp (a security update)"
+                )
+            })?;
+            let ext = if kind == LabMediaKind::Setup {
+                ".exe"
+            } else {
+                ".msp"
+            };
+            check_local_windows_path("media path", t, ext)?;
+            Ok(kind)
+        })?;
+        if out
+            .iter()
+            .any(|o| o.path.eq_ignore_ascii_case(m.path.get_ref()))
+        {
+            return Err(src.error(
+                m.path.span(),
+                format!("media '{}' is listed twice", m.path.get_ref()),
+            ));
+        }
+        let build = checked(src, &m.build, |t| {
+            t.parse::<ExchangeBuild>()
+                .map_err(|e| format!("build: {e}"))
+        })?;
+        let sha256 = m
+            .sha256
+            .as_ref()
+            .map(|h| {
+                checked(src, h, |t| {
+                    check_sha256(t)
+                        .map(|d| d.to_ascii_uppercase())
+                        .map_err(|_| {
+                            format!("sha256 '{t}' is not a SHA-256 digest; expected 64 hexadecimal digits")
+                        })
+                })
+            })
+            .transpose()?;
+        out.push(LabMedia {
+            path: m.path.get_ref().clone(),
+            build,
+            kind,
+            sha256,
+        });
+    }
+    Ok(out)
 }
 
 fn text_or(
@@ -385,12 +447,17 @@ fn faults(
             .as_ref()
             .map(|d| check_during(src, d, servers))
             .transpose()?;
+        let hold = match &f.hold {
+            Some(h) => Some(duration(src, Some(h), "30s")?),
+            None => None,
+        };
         out.push(LabFault {
             server,
             kind,
             times,
             database,
             during,
+            hold,
         });
     }
     Ok(out)

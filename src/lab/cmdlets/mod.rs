@@ -8,9 +8,11 @@ mod cluster;
 mod databases;
 mod exchange;
 mod health;
+mod items;
 mod provider;
 mod scripts;
 mod system;
+mod tasks;
 mod transport;
 
 use super::host::ServerHost;
@@ -35,6 +37,12 @@ pub(crate) fn dispatch(
         return r;
     }
     if let Some(r) = system::dispatch(host, &lname, args, &input) {
+        return r;
+    }
+    if let Some(r) = items::dispatch(host, &lname, args) {
+        return r;
+    }
+    if let Some(r) = tasks::dispatch(host, &lname, args, &input) {
         return r;
     }
     if let Some(r) = cluster::dispatch(host, &lname, args) {
