@@ -19,6 +19,8 @@ mod store;
 mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_roll;
 mod time;
 mod world;
 mod worldinit;
