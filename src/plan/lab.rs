@@ -529,3 +529,102 @@ pub(crate) fn check_plan_servers_exist(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use crate::catalog::ExchangeBuild;
+    use crate::lab::LabMediaKind;
+    use crate::plan::{load, parse, Plan, PlanError};
+
+    fn shipped(name: &str) -> Plan {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        load(&root.join("plans").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// plans/lab.toml with its `[[lab.media]]` replaced by `media`.
+    fn with_media(media: &str) -> Result<Plan, PlanError> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("plans/lab.toml")).unwrap();
+        let head = &text[..text.find("[[lab.media]]").unwrap()];
+        let tail = &text[text.find("[[lab.server]]").unwrap()..];
+        parse(&format!("{head}{media}\n{tail}"), Path::new("plans/t.toml"))
+    }
+
+    #[test]
+    fn shipped_lab_plans_carry_the_media_the_rollout_points_at() {
+        for name in ["lab.toml", "lab-blocked.toml"] {
+            let plan = shipped(name);
+            let lab = plan.lab.expect("[lab]");
+            assert_eq!(lab.media.len(), 2, "{name}");
+            let setup = &lab.media[0];
+            assert_eq!(setup.path, plan.rollout.setup_path);
+            assert_eq!(setup.kind, LabMediaKind::Setup);
+            assert_eq!(setup.build, ExchangeBuild::new(15, 2, 1748, 10));
+            assert_eq!(setup.sha256, None);
+            let su = &lab.media[1];
+            assert_eq!(Some(su.path.clone()), plan.rollout.su_path);
+            assert_eq!(su.kind, LabMediaKind::SecurityUpdate);
+            assert_eq!(su.build, ExchangeBuild::new(15, 2, 1748, 43));
+            assert_eq!(lab.timings.security_update, Duration::from_secs(1));
+            assert_eq!(lab.timings.resync, Duration::from_millis(300));
+        }
+    }
+
+    #[test]
+    fn media_entries_are_checked_like_setup_path() {
+        let ok = with_media(&format!(
+            "[[lab.media]]\npath = 'E:\\CU15\\Setup.exe'\nbuild = \"15.2.1748.10\"\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        ))
+        .expect("valid");
+        assert_eq!(ok.lab.unwrap().media[0].sha256, Some("AB".repeat(32)));
+        let refused = |media: &str, needle: &str| {
+            let e = with_media(media).expect_err(needle);
+            assert!(e.message().contains(needle), "{}", e.message());
+            assert!(e.location().is_some());
+        };
+        refused(
+            "[[lab.media]]\npath = '\\\\fs01\\media\\Setup.exe'\nbuild = \"15.2.1748.10\"\n",
+            "UNC path",
+        );
+        refused(
+            "[[lab.media]]\npath = 'Setup.exe'\nbuild = \"15.2.1748.10\"\n",
+            "not an absolute local Windows path",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.zip'\nbuild = \"15.2.1748.10\"\n",
+            "must end in .exe (setup media) or .msp",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2\"\n",
+            "build",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\nsha256 = \"abc\"\n",
+            "not a SHA-256 digest",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\n[[lab.media]]\npath = 'd:\\setup.exe'\nbuild = \"15.2.1748.10\"\n",
+            "listed twice",
+        );
+    }
+
+    #[test]
+    fn fault_hold_is_a_duration() {
+        let plan = with_media(
+            "[[lab.fault]]\nserver = \"EX02\"\nkind = \"setup-hangs\"\ntimes = 1\nhold = \"3s\"\n",
+        )
+        .expect("valid");
+        let lab = plan.lab.unwrap();
+        assert_eq!(lab.faults[0].hold, Some(Duration::from_secs(3)));
+        assert!(lab.media.is_empty());
+        let e = with_media(
+            "[[lab.fault]]\nserver = \"EX02\"\nkind = \"setup-hangs\"\nhold = \"soon\"\n",
+        )
+        .expect_err("bad hold");
+        assert!(e.location().is_some(), "{e}");
+    }
+}
