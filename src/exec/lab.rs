@@ -29,10 +29,19 @@ impl LabExecutor {
     }
 }
 
+/// A rebooting lab server refuses connections, as a real one does while
+/// its WinRM listener is gone: that is `Unreachable`, which a reboot step
+/// waits out; anything else is the lab itself failing.
 fn lab_error(server: &Server, e: LabError) -> ExecError {
-    ExecError::Transport {
-        server: server.name.clone(),
-        detail: e.to_string(),
+    match e {
+        LabError::Unreachable { .. } => ExecError::Unreachable {
+            server: server.name.clone(),
+            detail: "connection refused (the server is restarting)".to_string(),
+        },
+        other => ExecError::Transport {
+            server: server.name.clone(),
+            detail: other.to_string(),
+        },
     }
 }
 

@@ -17,6 +17,8 @@ pub struct ServerHost<'a> {
     /// `Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn` ran.
     pub(crate) exchange_snapin: bool,
     pub(crate) errors: Vec<PsError>,
+    /// `Restart-Computer` ran: the server reboots once the script has ended.
+    pub(crate) reboot_requested: bool,
 }
 
 /// Why a host could not be made.
@@ -41,6 +43,7 @@ impl<'a> ServerHost<'a> {
             now_ms,
             exchange_snapin: false,
             errors: Vec::new(),
+            reboot_requested: false,
         })
     }
 
@@ -84,21 +87,11 @@ impl CommandHost for ServerHost<'_> {
     }
 
     fn env_var(&self, name: &str) -> Option<String> {
-        let s = self.this();
-        let v = match name.to_ascii_lowercase().as_str() {
-            "computername" => s.name.to_ascii_uppercase(),
-            "systemdrive" => "C:".to_string(),
-            "systemroot" | "windir" => r"C:\Windows".to_string(),
-            "exchangeinstallpath" => s.install_path.clone(),
-            "userdomain" => self.world.ad.domain_dn.split(',').next()?.trim_start_matches("DC=").to_ascii_uppercase(),
-            "userdnsdomain" => s.fqdn.split_once('.')?.1.to_ascii_uppercase(),
-            "username" => "Administrator".to_string(),
-            "temp" | "tmp" => r"C:\Windows\TEMP".to_string(),
-            "programfiles" => r"C:\Program Files".to_string(),
-            "path" => format!(r"C:\Windows\system32;C:\Windows;C:\Windows\System32\WindowsPowerShell\v1.0\;{}bin", s.install_path),
-            "psmodulepath" => r"C:\Program Files\WindowsPowerShell\Modules;C:\Windows\system32\WindowsPowerShell\v1.0\Modules".to_string(),
-            _ => return None,
-        };
-        Some(v)
+        self.world.env_var(self.server, name)
+    }
+
+    /// The world's clock (settled to the wall clock before the script).
+    fn now_ms(&self) -> i64 {
+        self.now_ms
     }
 }

@@ -3,23 +3,34 @@
 //! server exposes (cmdlets, their parameters and outputs, the registry and
 //! files the checks read), never on the orchestrator's internals.
 
+mod batch;
 mod cmdlets;
 pub mod components;
 pub mod configfiles;
+mod faults;
+mod filestore;
 mod host;
 pub mod model;
 pub mod pwsh;
 mod registry;
+mod setup;
+mod sha256;
 mod spec;
 mod store;
+mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_roll;
+mod time;
 mod world;
 mod worldinit;
 
+pub use filestore::FileError;
 pub use host::{ServerHost, UnknownServer};
 pub use spec::{
-    LabAd, LabCopyStatus, LabDatabase, LabFault, LabServer, LabSpec, LabTimings, PendingReboot,
+    LabAd, LabCopyStatus, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec,
+    LabTimings, PendingReboot,
 };
 pub use store::{wall_clock_ms, Lab, LabError, WORLD_FILE};
 pub use world::{MoveError, Timings, World};

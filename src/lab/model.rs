@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::components::ComponentState;
-use super::spec::PendingReboot;
+use super::spec::{LabMediaKind, PendingReboot};
 use crate::catalog::ExchangeBuild;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,17 +40,152 @@ pub struct Server {
     pub queues: Vec<Queue>,
     /// Wall time spent draining not yet turned into a delivered message.
     pub drain_carry_ms: i64,
-    /// Set when a `queue-stuck` fault fired for the current drain.
-    pub queue_stuck: bool,
     /// Target FQDNs given to Redirect-Message, kept for inspection.
     pub redirect_target: Option<String>,
     pub setup_log: String,
+    /// When the setup log was last appended to.
+    pub setup_log_written_ms: i64,
     /// `appSettings` customisations in the OWA web.config.
     pub app_settings: Vec<(String, String)>,
     /// The web.config / *.exe.config files under the install path, with
     /// their content (`configfiles.rs`).
     #[serde(default)]
     pub config_files: Vec<super::configfiles::ConfigFile>,
+    /// Files commands wrote (they override the derived views of `registry.rs`).
+    pub files: Vec<StoredFile>,
+    /// Directories commands created (`New-Item -ItemType Directory`).
+    pub directories: Vec<String>,
+    pub tasks: Vec<ScheduledTask>,
+    /// The batch file (and the program in it) a started task is running.
+    pub batch: Option<BatchRun>,
+    /// While rebooting: when the server is back (ms). `None` = up.
+    pub down_until_ms: Option<i64>,
+    /// The cluster node was Paused when the server went down: it comes back
+    /// Paused (a pause persists across reboots).
+    pub paused_at_shutdown: bool,
+    /// When setup or an update last finished installing (tells a reboot
+    /// after setup from one before it).
+    pub last_install_ms: i64,
+    /// A failed setup run left this build unpacked but not configured
+    /// (registry `UnpackedVersion`, `Action`, `Watermark`).
+    pub partial_setup: Option<ExchangeBuild>,
+}
+
+impl Server {
+    /// Setup or msiexec is running on the server.
+    pub fn installer_running(&self) -> bool {
+        self.batch.as_ref().is_some_and(|b| b.program.is_some())
+    }
+
+    /// The server is rebooting (refuses connections).
+    pub fn is_down(&self) -> bool {
+        self.down_until_ms.is_some()
+    }
+}
+
+/// A `[[lab.media]]` file, present on every server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    pub path: String,
+    pub build: ExchangeBuild,
+    pub kind: LabMediaKind,
+    /// Upper-case hex, as Get-FileHash prints it.
+    pub sha256: String,
+}
+
+/// A file a command wrote: content as text, and when it was last written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    pub path: String,
+    pub content: String,
+    pub last_write_ms: i64,
+}
+
+/// A registered scheduled task (root folder `\`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledTask {
+    pub name: String,
+    /// The action's `Execute` and `Arguments`.
+    pub execute: String,
+    pub arguments: Option<String>,
+    pub user_id: String,
+    pub logon_type: String,
+    pub run_level: String,
+    pub running: bool,
+    pub last_run_ms: Option<i64>,
+    /// `LastTaskResult`: 267011 (0x41303, SCHED_S_TASK_HAS_NOT_RUN) until
+    /// the first run ends, then the action's exit code.
+    pub last_result: u32,
+}
+
+/// A running batch file: the lines still to run after the current program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRun {
+    /// The scheduled task that started it, if any.
+    pub task: Option<String>,
+    /// Lines not yet run, in order.
+    pub lines: Vec<String>,
+    /// `%ERRORLEVEL%`: the last program's exit code.
+    pub errorlevel: i32,
+    pub program: Option<Program>,
+}
+
+/// A program the lab runs over time: Exchange setup or msiexec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Program {
+    pub kind: ProgramKind,
+    /// Image name as tasklist shows it (`ExSetup.exe`, `msiexec.exe`).
+    pub image: String,
+    pub pid: u32,
+    /// The command line as the batch gave it.
+    pub command_line: String,
+    pub started_ms: i64,
+    /// Setup's prerequisite analysis ends here: rules are judged, then the
+    /// services stop and the components go offline.
+    pub readiness_ms: i64,
+    pub readiness_done: bool,
+    pub ends_ms: i64,
+    /// Why the run fails, once known.
+    pub failure: Option<SetupFailure>,
+    /// A `powershell.exe` seen on the server during prerequisite analysis (its pid).
+    pub powershell_seen: Option<u32>,
+    /// Where the program's console output goes (`> file`), if redirected.
+    pub stdout_to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ProgramKind {
+    /// The media's Setup.exe (`/Mode:Upgrade`) installing `build`.
+    MediaSetup { build: ExchangeBuild, path: String },
+    /// The installed `<install>\bin\Setup.exe` (a bare `setup.exe`): it
+    /// "succeeds" without upgrading anything.
+    InstalledSetup,
+    /// `msiexec /update <msp>` installing `build`.
+    SecurityUpdate {
+        build: ExchangeBuild,
+        path: String,
+        /// `/l*v <file>`: the verbose log msiexec writes.
+        log: Option<String>,
+    },
+}
+
+/// Why a setup or update run fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SetupFailure {
+    /// A command-line problem found before anything starts (console text).
+    CommandLine { message: String },
+    /// A prerequisite rule failed (rule name, message).
+    Rule { rule: String, message: String },
+    /// The injected `setup-fails` fault: a critical task failed mid-run.
+    Injected,
+    /// The media is older than the installed CU.
+    Downgrade { installed: ExchangeBuild },
+    /// msiexec: the .msp belongs to another CU (exit 1642).
+    PatchTargetNotFound,
+    /// msiexec: the .msp is not there (exit 1619).
+    PackageNotFound,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -300,6 +435,12 @@ pub struct DbCopy {
     pub last_log_inspected: i64,
     pub last_log_replayed: i64,
     pub last_status_transition_ms: i64,
+    /// While `Initializing` after replication restarted: when it is Healthy.
+    pub resync_due_ms: Option<i64>,
+    /// A `copy-fails` fault holds it Failed until then.
+    pub failed_until_ms: Option<i64>,
+    /// A suspended status kept while the Replication service is away.
+    pub held_status: Option<CopyStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,10 +482,14 @@ pub struct Fault {
     pub remaining: Option<u32>,
     pub database: Option<String>,
     pub during: Option<String>,
+    /// How long one activation lasts (ms).
+    pub hold_ms: i64,
+    /// The end of the current activation's hold, while it lasts.
+    pub active_until_ms: Option<i64>,
 }
 
-/// Work the world finishes later (`World::settle`). Setup and reboot
-/// transitions join this list with the rollout.
+/// Work Active Manager finishes later (`World::settle`); setup, reboots,
+/// resyncs and fault holds keep their due times on the objects themselves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum PendingTransition {

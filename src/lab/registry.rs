@@ -8,6 +8,7 @@ use super::components::ServiceState;
 use super::model::{Server, StartType};
 use super::spec::PendingReboot;
 use super::worldinit::product_name;
+use crate::catalog::ExchangeBuild;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RegValue {
@@ -100,13 +101,32 @@ pub fn keys(server: &Server) -> Vec<RegKey> {
                 ("Services", s(format!("{}Bin", server.install_path))),
             ],
         ),
-        key(
-            r"SOFTWARE\Microsoft\ExchangeServer\v15\MailboxRole",
-            vec![
-                ("ConfiguredVersion", s(&cu_version)),
-                ("UnpackedVersion", s(&cu_version)),
-            ],
-        ),
+        key(r"SOFTWARE\Microsoft\ExchangeServer\v15\MailboxRole", {
+            // A failed upgrade leaves the new build unpacked but not
+            // configured, with the step it stopped at (ExchangeDsc
+            // Test-ExchangeSetupPartiallyCompleted reads exactly these).
+            match &server.partial_setup {
+                Some(p) => vec![
+                    ("ConfiguredVersion", s(&cu_version)),
+                    (
+                        "UnpackedVersion",
+                        s(format!(
+                            "{}.{}.{}.{}",
+                            p.major, p.minor, p.build, p.revision
+                        )),
+                    ),
+                    ("Action", s("BuildToBuildUpgrade")),
+                    (
+                        "Watermark",
+                        s("BridgeheadRoleSetterComponent___115c1108e99e4560bd2c03c0fec99908"),
+                    ),
+                ],
+                None => vec![
+                    ("ConfiguredVersion", s(&cu_version)),
+                    ("UnpackedVersion", s(&cu_version)),
+                ],
+            }
+        }),
         key(
             r"SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full",
             vec![
@@ -338,50 +358,69 @@ pub struct LabFile {
     pub full_name: String,
     pub content: String,
     pub last_write_ms: i64,
-    /// Binaries carry a FileVersionInfo; `Length` is made up for them.
-    pub is_exsetup: bool,
+    /// Binaries (executables, packages): made-up size and hash, and the
+    /// version resource when the file has one.
+    pub binary: Option<Binary>,
+}
+
+/// What the lab knows of a binary file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binary {
+    pub length: i64,
+    /// Upper-case hex SHA-256.
+    pub sha256: String,
+    /// FileVersionInfo's version; `None` for files without a version
+    /// resource (an `.msp` is an OLE package, not a PE file).
+    pub version: Option<ExchangeBuild>,
 }
 
 pub const SETUP_LOG: &str = r"C:\ExchangeSetupLogs\ExchangeSetup.log";
 
-/// Every file the lab models on `server`.
+/// Every file the lab derives from `server`'s state (the world adds media
+/// and the files commands wrote: see `filestore.rs`).
 pub fn files(server: &Server) -> Vec<LabFile> {
     let ip = &server.install_path;
-    let file = |path: String, content: String, is_exsetup: bool| LabFile {
+    let file = |path: String, content: String| LabFile {
         full_name: path,
         content,
-        last_write_ms: server.installed_ms,
-        is_exsetup,
+        last_write_ms: server.last_install_ms,
+        binary: None,
+    };
+    let exe = |path: String, version: Option<ExchangeBuild>, length: i64| {
+        let build = version.unwrap_or(server.build);
+        LabFile {
+            binary: Some(Binary {
+                length,
+                sha256: super::filestore::media_sha256(&path, &build),
+                version,
+            }),
+            ..file(path, String::new())
+        }
     };
     let script = "# Microsoft Exchange Server script (the lab answers it itself)\r\n".to_string();
-    let mut setup_log = file(SETUP_LOG.to_string(), server.setup_log.clone(), false);
-    setup_log.last_write_ms = server.installed_ms + 2_500_000;
+    let mut setup_log = file(SETUP_LOG.to_string(), server.setup_log.clone());
+    setup_log.last_write_ms = server.setup_log_written_ms;
     let mut out = vec![
-        file(format!(r"{ip}bin\ExSetup.exe"), String::new(), true),
-        file(format!(r"{ip}bin\Setup.exe"), String::new(), false),
+        exe(format!(r"{ip}bin\ExSetup.exe"), Some(server.build), 35_128),
+        exe(format!(r"{ip}bin\Setup.exe"), Some(server.build), 30_512),
         file(
             format!(r"{ip}Scripts\RedistributeActiveDatabases.ps1"),
             script.clone(),
-            false,
         ),
         file(
             format!(r"{ip}Scripts\StartDagServerMaintenance.ps1"),
             script.clone(),
-            false,
         ),
-        file(
-            format!(r"{ip}Scripts\StopDagServerMaintenance.ps1"),
-            script,
-            false,
-        ),
+        file(format!(r"{ip}Scripts\StopDagServerMaintenance.ps1"), script),
         setup_log,
     ];
-    // The config files are world state (configfiles.rs), not derived.
+    // The web.config / *.exe.config files are world state (configfiles.rs):
+    // a CU rewrites them, and the config backup reads them.
     out.extend(server.config_files.iter().map(|c| LabFile {
         full_name: c.full_name.clone(),
         content: c.content.clone(),
         last_write_ms: c.last_write_ms,
-        is_exsetup: false,
+        binary: None,
     }));
     out
 }
@@ -397,23 +436,4 @@ pub fn normalize_file_path(path: &str) -> String {
         out.push(ch);
     }
     out.trim_end_matches('\\').to_string()
-}
-
-pub fn find_file(server: &Server, path: &str) -> Option<LabFile> {
-    let want = normalize_file_path(path);
-    files(server)
-        .into_iter()
-        .find(|f| f.full_name.eq_ignore_ascii_case(&want))
-}
-
-/// A directory exists when a modelled file lies beneath it (or it is a drive root).
-pub fn directory_exists(server: &Server, path: &str) -> bool {
-    let want = normalize_file_path(path).to_ascii_lowercase();
-    if want.len() == 2 && want.ends_with(':') {
-        return want == "c:";
-    }
-    let prefix = format!("{want}\\");
-    files(server)
-        .iter()
-        .any(|f| f.full_name.to_ascii_lowercase().starts_with(&prefix))
 }

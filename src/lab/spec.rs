@@ -20,6 +20,46 @@ pub struct LabSpec {
     pub servers: Vec<LabServer>,
     pub databases: Vec<LabDatabase>,
     pub faults: Vec<LabFault>,
+    /// Installation media present as files on every lab server.
+    pub media: Vec<LabMedia>,
+}
+
+/// One `[[lab.media]]` file: setup media (`.exe`) or a security update
+/// (`.msp`), found at the same absolute local path on every lab server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabMedia {
+    /// Absolute local path, e.g. `D:\Setup.exe`.
+    pub path: String,
+    /// The build the media installs (setup: the CU build; SU: the SU build).
+    pub build: ExchangeBuild,
+    pub kind: LabMediaKind,
+    /// Upper-case hex SHA-256 `Get-FileHash` reports; `None` = the lab's
+    /// deterministic default (see `docs/lab.md`).
+    pub sha256: Option<String>,
+}
+
+/// What a media file is, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabMediaKind {
+    /// `.exe`: the CU's Setup.exe.
+    Setup,
+    /// `.msp`: a Security/Hotfix Update package for `msiexec /update`.
+    SecurityUpdate,
+}
+
+impl LabMediaKind {
+    /// The kind a path's extension names, if any.
+    pub fn from_path(path: &str) -> Option<LabMediaKind> {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".exe") {
+            Some(LabMediaKind::Setup)
+        } else if lower.ends_with(".msp") {
+            Some(LabMediaKind::SecurityUpdate)
+        } else {
+            None
+        }
+    }
 }
 
 /// Schema `rangeUpper`, organisation and domain `objectVersion`.
@@ -43,6 +83,11 @@ pub struct LabTimings {
     pub drain_per_message: Duration,
     /// Time for an Active Manager database move.
     pub database_move: Duration,
+    /// Time `msiexec /update` takes to install a security update.
+    pub security_update: Duration,
+    /// Time a copy stays `Initializing` after its server's replication
+    /// service starts again, before it is `Healthy`.
+    pub resync: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,4 +163,7 @@ pub struct LabFault {
     pub database: Option<String>,
     /// `"<server>:<step>"` for faults that fire during a step.
     pub during: Option<String>,
+    /// How long one activation lasts (hangs, stuck queues, blocked moves,
+    /// failed copies, failing health tests); `None` = the lab's default.
+    pub hold: Option<Duration>,
 }

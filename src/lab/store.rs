@@ -21,6 +21,10 @@ pub const WORLD_FILE: &str = "lab-world.json";
 pub enum LabError {
     #[error("the lab has no server named '{0}': use one of the plan's [[lab.server]] names")]
     UnknownServer(String),
+    /// The server is rebooting: connections are refused, as a real server's
+    /// WinRM listener is gone while it restarts.
+    #[error("{server} refused the connection (it is restarting; back in about {back_in_ms} ms)")]
+    Unreachable { server: String, back_in_ms: i64 },
     #[error(
         "cannot read the lab world {path}: {source}; run `cu-roll lab reset PLAN` to start over"
     )]
@@ -100,78 +104,148 @@ impl Lab {
     }
 
     /// Settles the world to now, gives `f` a host on `server`, then saves.
+    /// A server that is down (rebooting) refuses: `LabError::Unreachable`.
     pub fn with_host<R>(
         &self,
         server: &str,
         f: impl FnOnce(&mut ServerHost) -> R,
     ) -> Result<R, LabError> {
+        self.with_world(|world, now| {
+            let i = enter(world, server, now)?;
+            let name = world.servers[i].name.clone();
+            let mut host =
+                ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
+            Ok(f(&mut host))
+        })
+    }
+
+    /// Runs `f` on the world at the wall clock, then saves whatever it did
+    /// (settling included, even when `f` fails).
+    fn with_world<R>(
+        &self,
+        f: impl FnOnce(&mut World, i64) -> Result<R, LabError>,
+    ) -> Result<R, LabError> {
         let mut world = self.lock();
         let now = wall_clock_ms().max(world.now_ms);
-        world.settle(now);
-        let result = {
-            let mut host = ServerHost::new(&mut world, server, now)
-                .map_err(|e| LabError::UnknownServer(e.0))?;
-            f(&mut host)
-        };
+        let result = f(&mut world, now);
         world.check_availability();
         save(&self.path, &world)?;
-        Ok(result)
+        result
     }
 
     /// Runs a PowerShell script on `server` as `powershell.exe -NonInteractive` would.
     pub fn run_ps(&self, server: &str, script: &str) -> Result<ScriptOutput, LabError> {
-        self.with_host(server, |host| pwsh::run(script, host))
+        self.with_world(|world, now| run_ps_in(world, server, script, now))
     }
 
-    /// Runs a cmd.exe command line on `server`: `hostname`, `type <file>`,
-    /// `tasklist`; anything else is not recognised, as cmd.exe says.
+    /// Runs a cmd.exe command line on `server` (see `run_cmd_in`).
     pub fn run_cmd(&self, server: &str, command: &str) -> Result<ScriptOutput, LabError> {
-        self.with_host(server, |host| {
-            let line = command.trim();
-            let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-            let ok = |stdout: String| ScriptOutput { stdout, stderr: String::new(), exit_code: 0 };
-            match verb.to_ascii_lowercase().as_str() {
-                "hostname" => ok(format!("{}\r\n", host.this().name.to_ascii_uppercase())),
-                "type" => match super::registry::find_file(host.this(), rest.trim()) {
-                    Some(f) => ok(f.content),
-                    None => ScriptOutput {
-                        stdout: String::new(),
-                        stderr: "The system cannot find the file specified.\r\n".to_string(),
-                        exit_code: 1,
-                    },
-                },
-                "tasklist" => {
-                    let mut out = String::from(
-                        "\r\nImage Name                     PID Session Name        Session#    Mem Usage\r\n\
-                         ========================= ======== ================ =========== ============\r\n\
-                         System Idle Process              0 Services                   0          8 K\r\n\
-                         System                           4 Services                   0        144 K\r\n",
-                    );
-                    if host.this().service_running("MSExchangeTransport") {
-                        out.push_str("MSExchangeTransport.exe       4120 Services                   0    182,344 K\r\n");
-                    }
-                    ok(out)
-                }
-                _ => ScriptOutput {
-                    stdout: String::new(),
-                    stderr: format!(
-                        "'{verb}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
-                    ),
-                    exit_code: 1,
-                },
-            }
-        })
+        self.with_world(|world, now| run_cmd_in(world, server, command, now))
     }
 
-    /// The whole world (servers, databases, faults, availability record) as JSON.
+    /// The world as it is now (a settled copy; the saved world is not
+    /// changed), as JSON: servers, databases, faults and the top-level
+    /// `availability` record.
     pub fn state_json(&self) -> serde_json::Value {
-        serde_json::to_value(&*self.lock()).unwrap_or(serde_json::Value::Null)
+        let mut world = self.lock().clone();
+        world.settle(wall_clock_ms().max(world.now_ms));
+        serde_json::to_value(&world).unwrap_or(serde_json::Value::Null)
     }
 
     /// A copy of the world as it is now (not settled).
     pub fn world(&self) -> World {
         self.lock().clone()
     }
+}
+
+/// Settles `world` to `now` and finds `server`, refusing while it is down.
+fn enter(world: &mut World, server: &str, now: i64) -> Result<usize, LabError> {
+    world.settle(now);
+    let i = world
+        .server_index(server)
+        .ok_or_else(|| LabError::UnknownServer(server.to_string()))?;
+    match world.servers[i].down_until_ms {
+        Some(back) => Err(LabError::Unreachable {
+            server: world.servers[i].name.clone(),
+            back_in_ms: back - now,
+        }),
+        None => Ok(i),
+    }
+}
+
+/// Runs a PowerShell script on `server` at `now` (the world is settled to
+/// it first). The powershell.exe process is visible to setup's prerequisite
+/// check while it runs; `Restart-Computer` takes effect once the script has
+/// ended, so its output still arrives.
+pub(crate) fn run_ps_in(
+    world: &mut World,
+    server: &str,
+    script: &str,
+    now: i64,
+) -> Result<ScriptOutput, LabError> {
+    let i = enter(world, server, now)?;
+    world.next_pid += 4;
+    let pid = world.next_pid;
+    world.note_powershell(i, pid);
+    let name = world.servers[i].name.clone();
+    let mut host = ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
+    let out = pwsh::run(script, &mut host);
+    let reboot = host.reboot_requested;
+    if reboot {
+        world.begin_reboot(i);
+    }
+    world.check_availability();
+    Ok(out)
+}
+
+/// Runs a cmd.exe command line on `server` at `now`, `%VAR%` expanded:
+/// `hostname`, `type <file>`, `tasklist [/FI "IMAGENAME eq x"] [/FO
+/// TABLE|CSV|LIST] [/NH]`; anything else is not recognised, as cmd.exe says.
+pub(crate) fn run_cmd_in(
+    world: &mut World,
+    server: &str,
+    command: &str,
+    now: i64,
+) -> Result<ScriptOutput, LabError> {
+    let i = enter(world, server, now)?;
+    let w = &*world;
+    let line = super::batch::expand(command.trim(), &|n| w.env_var(i, n));
+    let (verb, rest) = super::batch::program_and_args(&line);
+    let ok = |stdout: String| ScriptOutput {
+        stdout,
+        stderr: String::new(),
+        exit_code: 0,
+    };
+    let fail = |stderr: &str| ScriptOutput {
+        stdout: String::new(),
+        stderr: stderr.to_string(),
+        exit_code: 1,
+    };
+    Ok(match verb.to_ascii_lowercase().as_str() {
+        "hostname" => ok(format!("{}\r\n", w.servers[i].name.to_ascii_uppercase())),
+        "type" => {
+            let path = super::batch::arguments(&rest)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            match w.file(i, &path) {
+                Some(f) => ok(f.content),
+                None if w.directory_exists(i, &path) => fail("Access is denied.\r\n"),
+                None => fail("The system cannot find the file specified.\r\n"),
+            }
+        }
+        "tasklist" => match super::batch::tasklist(&rest, &w.processes(i)) {
+            Ok(out) => ok(out),
+            Err(e) => fail(&e),
+        },
+        _ => ScriptOutput {
+            stdout: String::new(),
+            stderr: format!(
+                "'{verb}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
+            ),
+            exit_code: 9009,
+        },
+    })
 }
 
 /// Writes `world` to `path` atomically: temp file beside it, fsync, rename.

@@ -10,7 +10,7 @@ use super::pwsh::host::{Argument, CommandHost, PsError};
 use super::pwsh::value::Value;
 use super::*;
 
-const T0: i64 = 1_770_000_000_000;
+pub(crate) const T0: i64 = 1_770_000_000_000;
 
 fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
     LabServer {
@@ -41,7 +41,7 @@ fn db(name: &str, copies: [&str; 3]) -> LabDatabase {
 }
 
 /// The `[lab]` of plans/lab.toml, built by hand (the plan parser lives elsewhere).
-fn lab_plan() -> LabSpec {
+pub(crate) fn lab_plan() -> LabSpec {
     let mut ex02 = server("EX02", "15.2.1544.39", 95, 12);
     ex02.custom_app_settings = vec![("BackEndProxyTimeout".to_string(), "00:05:00".to_string())];
     LabSpec {
@@ -60,6 +60,8 @@ fn lab_plan() -> LabSpec {
             reboot: Duration::from_secs(1),
             drain_per_message: Duration::from_millis(50),
             database_move: Duration::from_millis(300),
+            security_update: Duration::from_secs(1),
+            resync: Duration::from_millis(300),
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),
@@ -73,6 +75,20 @@ fn lab_plan() -> LabSpec {
             db("DB04", ["EX01", "EX03", "EX02"]),
         ],
         faults: Vec::new(),
+        media: vec![
+            LabMedia {
+                path: r"D:\Setup.exe".to_string(),
+                build: "15.2.1748.10".parse().unwrap(),
+                kind: LabMediaKind::Setup,
+                sha256: None,
+            },
+            LabMedia {
+                path: r"C:\Updates\Exchange2019-CU15-Feb26SU.msp".to_string(),
+                build: "15.2.1748.43".parse().unwrap(),
+                kind: LabMediaKind::SecurityUpdate,
+                sha256: None,
+            },
+        ],
     }
 }
 
@@ -533,6 +549,7 @@ fn queue_stuck_fault_keeps_messages() {
         times: Some(1),
         database: None,
         during: None,
+        hold: None,
     });
     let mut w = World::from_spec(&spec, "DAG01", T0);
     let mut h = ems(&mut w, "EX02");
@@ -547,8 +564,11 @@ fn queue_stuck_fault_keeps_messages() {
         ],
     );
     drop(h);
-    w.settle(T0 + 60_000);
+    // The hold (30 s by default) keeps every message; then the drain resumes.
+    w.settle(T0 + 29_000);
     assert_eq!(w.servers[1].queued_messages(), 12);
+    w.settle(T0 + 60_000);
+    assert_eq!(w.servers[1].queued_messages(), 0);
 }
 
 /// The runbook's enter/exit sequence on EX02, then redistribution.
@@ -676,6 +696,7 @@ fn move_blocked_fault_fails_the_move() {
         times: Some(1),
         database: None,
         during: None,
+        hold: None,
     });
     let mut w = World::from_spec(&spec, "DAG01", T0);
     let mut h = ems(&mut w, "EX01");
@@ -688,6 +709,10 @@ fn move_blocked_fault_fails_the_move() {
     assert!(h.take_non_terminating()[0]
         .message
         .starts_with("An Active Manager operation failed."));
+    drop(h);
+    // Moves succeed once the hold (30 s by default) has ended.
+    w.settle(T0 + 31_000);
+    let mut h = ems(&mut w, "EX01");
     let out = run(
         &mut h,
         "Move-ActiveMailboxDatabase",

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::components::{default_components, effective_state, ServiceState};
+use super::filestore::media_sha256;
 use super::model::*;
 use super::spec::{LabAd, LabCopyStatus, LabSpec};
 use super::worldinit::{cu_revision, os_version, services_for, setup_log_run};
@@ -18,6 +19,8 @@ pub struct Timings {
     pub reboot_ms: i64,
     pub drain_per_message_ms: i64,
     pub database_move_ms: i64,
+    pub security_update_ms: i64,
+    pub resync_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +36,15 @@ pub struct World {
     pub faults: Vec<Fault>,
     pub pending: Vec<PendingTransition>,
     pub availability: Vec<AvailabilityEvent>,
+    /// Installation media present on every server.
+    pub media: Vec<Media>,
+    /// The next process id handed to a program the lab starts.
+    pub next_pid: u32,
 }
+
+/// A fault's hold when the plan gives none: long enough that a rollout
+/// with lab timeouts notices, short enough for a test to wait it out.
+pub const DEFAULT_FAULT_HOLD_MS: i64 = 30_000;
 
 /// Why Active Manager refused a move (text as Move-ActiveMailboxDatabase shows it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,15 +97,23 @@ impl World {
                     move_now: false,
                     queues: Vec::new(),
                     drain_carry_ms: 0,
-                    queue_stuck: false,
                     redirect_target: None,
                     setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
+                    setup_log_written_ms: installed_ms + 2_500_000,
                     app_settings: s.custom_app_settings.clone(),
                     config_files: super::configfiles::initial_files(
                         r"C:\Program Files\Microsoft\Exchange Server\V15\",
                         &s.custom_app_settings,
                         installed_ms,
                     ),
+                    files: Vec::new(),
+                    directories: Vec::new(),
+                    tasks: Vec::new(),
+                    batch: None,
+                    down_until_ms: None,
+                    paused_at_shutdown: false,
+                    last_install_ms: installed_ms,
+                    partial_setup: None,
                 }
             })
             .collect::<Vec<_>>();
@@ -131,6 +150,9 @@ impl World {
                             last_log_inspected: generated,
                             last_log_replayed: generated,
                             last_status_transition_ms: installed_ms,
+                            resync_due_ms: None,
+                            failed_until_ms: None,
+                            held_status: None,
                         }
                     })
                     .collect();
@@ -150,6 +172,8 @@ impl World {
                 reboot_ms: ms(spec.timings.reboot),
                 drain_per_message_ms: ms(spec.timings.drain_per_message).max(1),
                 database_move_ms: ms(spec.timings.database_move),
+                security_update_ms: ms(spec.timings.security_update),
+                resync_ms: ms(spec.timings.resync),
             },
             servers,
             databases,
@@ -162,10 +186,26 @@ impl World {
                     remaining: f.times,
                     database: f.database.clone(),
                     during: f.during.clone(),
+                    hold_ms: f.hold.map_or(DEFAULT_FAULT_HOLD_MS, ms),
+                    active_until_ms: None,
                 })
                 .collect(),
             pending: Vec::new(),
             availability: Vec::new(),
+            media: spec
+                .media
+                .iter()
+                .map(|m| Media {
+                    path: m.path.clone(),
+                    build: m.build,
+                    kind: m.kind,
+                    sha256: m
+                        .sha256
+                        .clone()
+                        .unwrap_or_else(|| media_sha256(&m.path, &m.build)),
+                })
+                .collect(),
+            next_pid: 5000,
         };
         let counts: Vec<u32> = spec.servers.iter().map(|s| s.queue_messages).collect();
         for (i, count) in counts.into_iter().enumerate() {
@@ -252,93 +292,13 @@ impl World {
             .position(|d| d.name.eq_ignore_ascii_case(name))
     }
 
-    /// A member is out of service when its node is not Up, ServerWideOffline
-    /// is not Active, or its Information Store is not running (rebooting, setup).
+    /// A member is out of service while it is down (rebooting), setup or a
+    /// security update runs on it, or its ServerWideOffline is not Active.
+    /// A paused node alone is not: it still serves its databases.
     pub fn out_of_service(&self, s: &Server) -> bool {
-        s.cluster_node.state != NodeState::Up
+        s.is_down()
+            || s.installer_running()
             || effective_state(&s.components, "ServerWideOffline") != Some(ServiceState::Active)
-            || !s.service_running("MSExchangeIS")
-    }
-
-    /// Advances the world to `now_ms`: queues drain, due moves complete.
-    pub fn settle(&mut self, now_ms: i64) {
-        let elapsed = (now_ms - self.now_ms).max(0);
-        self.now_ms = self.now_ms.max(now_ms);
-        let per = self.timings.drain_per_message_ms;
-        for s in &mut self.servers {
-            let draining = effective_state(&s.components, "HubTransport")
-                != Some(ServiceState::Active)
-                && s.service_running("MSExchangeTransport");
-            if !draining || s.queue_stuck {
-                s.drain_carry_ms = 0;
-                continue;
-            }
-            s.drain_carry_ms += elapsed;
-            let mut deliver = s.drain_carry_ms / per;
-            s.drain_carry_ms %= per;
-            for q in s.queues.iter_mut().filter(|q| q.counts_for_drain()) {
-                let n = deliver.min(i64::from(q.message_count));
-                q.message_count -= u32::try_from(n).unwrap_or(0);
-                deliver -= n;
-            }
-        }
-        self.schedule_move_now();
-        let now = self.now_ms;
-        let (due, later): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.pending).into_iter().partition(
-                |p| matches!(p, PendingTransition::DatabaseMove { due_ms, .. } if *due_ms <= now),
-            );
-        self.pending = later;
-        for p in due {
-            let PendingTransition::DatabaseMove { database, from, .. } = p;
-            self.complete_move_now(&database, &from);
-        }
-        self.check_availability();
-    }
-
-    /// Queues an Active Manager move for every database mounted on a
-    /// move-now server that has none pending yet.
-    fn schedule_move_now(&mut self) {
-        let due_ms = self.now_ms + self.timings.database_move_ms;
-        for s in self.servers.iter().filter(|s| s.move_now) {
-            for db in &self.databases {
-                let mounted_here = db
-                    .active_server()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(&s.name));
-                let queued = self.pending.iter().any(|p| {
-                    matches!(p,
-                    PendingTransition::DatabaseMove { database, .. } if database == &db.name)
-                });
-                if mounted_here && !queued {
-                    self.pending.push(PendingTransition::DatabaseMove {
-                        database: db.name.clone(),
-                        from: s.name.clone(),
-                        due_ms,
-                    });
-                }
-            }
-        }
-    }
-
-    fn complete_move_now(&mut self, database: &str, from: &str) {
-        let Some(d) = self.database_index(database) else {
-            return;
-        };
-        let still_here = self.databases[d]
-            .active_server()
-            .is_some_and(|a| a.eq_ignore_ascii_case(from));
-        let wants_off = self.server(from).is_some_and(|s| s.move_now);
-        if !still_here || !wants_off {
-            return;
-        }
-        // A failed attempt leaves the database where it is; Active Manager
-        // tries again on its next pass (schedule_move_now re-queues it).
-        if self.fire_fault("move-blocked", from, Some(database)) {
-            return;
-        }
-        if let Some(target) = self.best_target(d, from) {
-            self.mount_on(d, &target);
-        }
     }
 
     /// Whether the copy of database `d` on `server` may be activated by Active Manager.
@@ -354,6 +314,7 @@ impl World {
             && (!honour_policy || s.activation_policy != ActivationPolicy::Blocked)
             && !s.move_now
             && s.cluster_node.state != NodeState::Down
+            && !s.is_down()
             && effective_state(&s.components, "HighAvailability") == Some(ServiceState::Active)
             && s.service_running("MSExchangeRepl")
     }
@@ -417,14 +378,13 @@ impl World {
             .active_server()
             .unwrap_or_default()
             .to_string();
-        if self.fire_fault("move-blocked", &from, Some(&name)) {
-            return Err(MoveError(format!(
-                "An Active Manager operation failed. Error: The database action failed. Error: An error occurred \
-                 while trying to validate the specified database copy for possible activation. Error: Database copy \
-                 '{name}' on server '{}' has a copy queue length of 218 logs, which is too high to enable automatic \
-                 recovery. You can use the Move-ActiveMailboxDatabase cmdlet with the -SkipLagChecks and \
-                 -MountDialOverride parameters to move the database with loss.",
-                target.unwrap_or("<auto>")
+        if self.trigger_fault("move-blocked", &from, Some(&name)) {
+            return Err(MoveError(move_blocked_message(
+                &name,
+                &target
+                    .map(str::to_string)
+                    .or_else(|| self.best_target(d, &from))
+                    .unwrap_or_else(|| from.clone()),
             )));
         }
         let target = match target {
@@ -461,82 +421,6 @@ impl World {
         };
         self.mount_on(d, &target);
         Ok(target)
-    }
-
-    /// Fires one fault of `kind` on `server` (and `database` when given):
-    /// true when one fired; counts down its `times`.
-    pub fn fire_fault(&mut self, kind: &str, server: &str, database: Option<&str>) -> bool {
-        let found = self.faults.iter_mut().find(|f| {
-            f.kind == kind
-                && f.server.eq_ignore_ascii_case(server)
-                && f.remaining != Some(0)
-                && match (&f.database, database) {
-                    (Some(fd), Some(d)) => fd.eq_ignore_ascii_case(d),
-                    _ => true,
-                }
-        });
-        match found {
-            Some(f) => {
-                if let Some(n) = f.remaining.as_mut() {
-                    *n -= 1;
-                }
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// A runbook step became visible on `server` (e.g. `enter-maintenance`
-    /// when HubTransport leaves Active). Fires `copy-fails` faults whose
-    /// `during` names it (or, without `during`, their own server entering
-    /// maintenance). The rollout's setup/reboot simulation calls this too.
-    pub fn step_event(&mut self, server: &str, step: &str) {
-        let key = format!("{server}:{step}");
-        let hits: Vec<usize> = (0..self.faults.len())
-            .filter(|&i| {
-                let f = &self.faults[i];
-                f.kind == "copy-fails"
-                    && f.remaining != Some(0)
-                    && match &f.during {
-                        Some(d) => d.eq_ignore_ascii_case(&key),
-                        None => {
-                            f.server.eq_ignore_ascii_case(server) && step == "enter-maintenance"
-                        }
-                    }
-            })
-            .collect();
-        for i in hits {
-            let f = &mut self.faults[i];
-            if let Some(n) = f.remaining.as_mut() {
-                *n -= 1;
-            }
-            let (copy_server, db) = (f.server.clone(), f.database.clone());
-            let targets: Vec<usize> = match db {
-                Some(db) => self.database_index(&db).into_iter().collect(),
-                None => (0..self.databases.len()).collect(),
-            };
-            for d in targets {
-                self.fail_copy(d, &copy_server);
-            }
-        }
-    }
-
-    /// A copy fails; a mounted one fails over first (Active Manager).
-    fn fail_copy(&mut self, d: usize, server: &str) {
-        let mounted = self.databases[d]
-            .copy_on(server)
-            .is_some_and(|c| c.status == CopyStatus::Mounted);
-        if mounted {
-            match self.best_target(d, server) {
-                Some(t) => self.mount_on(d, &t),
-                None => return,
-            }
-        }
-        let now = self.now_ms;
-        if let Some(c) = self.databases[d].copy_on_mut(server) {
-            c.status = CopyStatus::Failed;
-            c.last_status_transition_ms = now;
-        }
     }
 
     /// Compares the current state with the open availability events: opens
@@ -605,6 +489,20 @@ impl Server {
             .map(|q| q.message_count)
             .sum()
     }
+}
+
+/// What Active Manager says while a `move-blocked` fault holds: the target
+/// copy is too far behind to activate without loss (the text of the real
+/// AmDbActionWrapperException for a copy-queue check; the queue length is
+/// the lab's own).
+pub fn move_blocked_message(database: &str, target: &str) -> String {
+    format!(
+        "An Active Manager operation failed. Error: The database action failed. Error: An error occurred \
+         while trying to validate the specified database copy for possible activation. Error: Database copy \
+         '{database}' on server '{target}' has a copy queue length of 218 logs, which is too high to enable \
+         automatic recovery. You can use the Move-ActiveMailboxDatabase cmdlet with the -SkipLagChecks and \
+         -MountDialOverride parameters to move the database with loss."
+    )
 }
 
 fn lab_status(s: LabCopyStatus) -> CopyStatus {

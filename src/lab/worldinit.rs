@@ -132,7 +132,7 @@ pub fn services_for(exchange_minor: u16) -> Vec<Service> {
 }
 
 /// `[MM/dd/yyyy HH:mm:ss.ffff]` as ExchangeSetup.log stamps its lines.
-fn stamp(ms: i64) -> String {
+pub(crate) fn stamp(ms: i64) -> String {
     let (y, mo, d, h, mi, s, milli) = civil(ms);
     format!(
         "[{mo:02}/{d:02}/{y:04} {h:02}:{mi:02}:{s:02}.{:04}]",

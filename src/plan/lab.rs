@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use toml::Spanned;
 
 use crate::catalog::ExchangeBuild;
-use crate::lab::{LabAd, LabDatabase, LabFault, LabServer, LabSpec, LabTimings};
+use crate::lab::{
+    LabAd, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings,
+};
 use crate::plan::error::{PlanError, Source};
 use crate::plan::raw::*;
 use crate::plan::validate::{checked, duration, name_and_fqdn};
@@ -63,11 +65,71 @@ pub(crate) fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError>
             reboot: duration(src, lab.timings.reboot.as_ref(), "1s")?,
             drain_per_message: duration(src, lab.timings.drain_per_message.as_ref(), "50ms")?,
             database_move: duration(src, lab.timings.database_move.as_ref(), "300ms")?,
+            security_update: duration(src, lab.timings.security_update.as_ref(), "1s")?,
+            resync: duration(src, lab.timings.resync.as_ref(), "300ms")?,
         },
         servers: servers.into_iter().map(|(s, _)| s).collect(),
         databases: databases.into_iter().map(|(d, _)| d).collect(),
         faults,
+        media: media(src, &lab.media)?,
     })
+}
+
+/// `[[lab.media]]`: each an absolute local path like `setup_path` (the lab
+/// copies it onto every server), with the build it installs; the kind comes
+/// from the extension (`.exe` setup media, `.msp` security update).
+fn media(src: &Source, raw: &[Spanned<RawLabMedia>]) -> Result<Vec<LabMedia>, PlanError> {
+    let mut out: Vec<LabMedia> = Vec::with_capacity(raw.len());
+    for entry in raw {
+        let m = entry.get_ref();
+        let kind = checked(src, &m.path, |t| {
+            let kind = LabMediaKind::from_path(t).ok_or_else(|| {
+                format!(
+                    "media path '{t}' must end in .exe (setup media) or .msp (a security update)"
+                )
+            })?;
+            let ext = if kind == LabMediaKind::Setup {
+                ".exe"
+            } else {
+                ".msp"
+            };
+            check_local_windows_path("media path", t, ext)?;
+            Ok(kind)
+        })?;
+        if out
+            .iter()
+            .any(|o| o.path.eq_ignore_ascii_case(m.path.get_ref()))
+        {
+            return Err(src.error(
+                m.path.span(),
+                format!("media '{}' is listed twice", m.path.get_ref()),
+            ));
+        }
+        let build = checked(src, &m.build, |t| {
+            t.parse::<ExchangeBuild>()
+                .map_err(|e| format!("build: {e}"))
+        })?;
+        let sha256 = m
+            .sha256
+            .as_ref()
+            .map(|h| {
+                checked(src, h, |t| {
+                    check_sha256(t)
+                        .map(|d| d.to_ascii_uppercase())
+                        .map_err(|_| {
+                            format!("sha256 '{t}' is not a SHA-256 digest; expected 64 hexadecimal digits")
+                        })
+                })
+            })
+            .transpose()?;
+        out.push(LabMedia {
+            path: m.path.get_ref().clone(),
+            build,
+            kind,
+            sha256,
+        });
+    }
+    Ok(out)
 }
 
 fn text_or(
@@ -385,12 +447,17 @@ fn faults(
             .as_ref()
             .map(|d| check_during(src, d, servers))
             .transpose()?;
+        let hold = match &f.hold {
+            Some(h) => Some(duration(src, Some(h), "30s")?),
+            None => None,
+        };
         out.push(LabFault {
             server,
             kind,
             times,
             database,
             during,
+            hold,
         });
     }
     Ok(out)
@@ -461,4 +528,103 @@ pub(crate) fn check_plan_servers_exist(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use crate::catalog::ExchangeBuild;
+    use crate::lab::LabMediaKind;
+    use crate::plan::{load, parse, Plan, PlanError};
+
+    fn shipped(name: &str) -> Plan {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        load(&root.join("plans").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// plans/lab.toml with its `[[lab.media]]` replaced by `media`.
+    fn with_media(media: &str) -> Result<Plan, PlanError> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("plans/lab.toml")).unwrap();
+        let head = &text[..text.find("[[lab.media]]").unwrap()];
+        let tail = &text[text.find("[[lab.server]]").unwrap()..];
+        parse(&format!("{head}{media}\n{tail}"), Path::new("plans/t.toml"))
+    }
+
+    #[test]
+    fn shipped_lab_plans_carry_the_media_the_rollout_points_at() {
+        for name in ["lab.toml", "lab-blocked.toml"] {
+            let plan = shipped(name);
+            let lab = plan.lab.expect("[lab]");
+            assert_eq!(lab.media.len(), 2, "{name}");
+            let setup = &lab.media[0];
+            assert_eq!(setup.path, plan.rollout.setup_path);
+            assert_eq!(setup.kind, LabMediaKind::Setup);
+            assert_eq!(setup.build, ExchangeBuild::new(15, 2, 1748, 10));
+            assert_eq!(setup.sha256, None);
+            let su = &lab.media[1];
+            assert_eq!(Some(su.path.clone()), plan.rollout.su_path);
+            assert_eq!(su.kind, LabMediaKind::SecurityUpdate);
+            assert_eq!(su.build, ExchangeBuild::new(15, 2, 1748, 43));
+            assert_eq!(lab.timings.security_update, Duration::from_secs(1));
+            assert_eq!(lab.timings.resync, Duration::from_millis(300));
+        }
+    }
+
+    #[test]
+    fn media_entries_are_checked_like_setup_path() {
+        let ok = with_media(&format!(
+            "[[lab.media]]\npath = 'E:\\CU15\\Setup.exe'\nbuild = \"15.2.1748.10\"\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        ))
+        .expect("valid");
+        assert_eq!(ok.lab.unwrap().media[0].sha256, Some("AB".repeat(32)));
+        let refused = |media: &str, needle: &str| {
+            let e = with_media(media).expect_err(needle);
+            assert!(e.message().contains(needle), "{}", e.message());
+            assert!(e.location().is_some());
+        };
+        refused(
+            "[[lab.media]]\npath = '\\\\fs01\\media\\Setup.exe'\nbuild = \"15.2.1748.10\"\n",
+            "UNC path",
+        );
+        refused(
+            "[[lab.media]]\npath = 'Setup.exe'\nbuild = \"15.2.1748.10\"\n",
+            "not an absolute local Windows path",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.zip'\nbuild = \"15.2.1748.10\"\n",
+            "must end in .exe (setup media) or .msp",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2\"\n",
+            "build",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\nsha256 = \"abc\"\n",
+            "not a SHA-256 digest",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\n[[lab.media]]\npath = 'd:\\setup.exe'\nbuild = \"15.2.1748.10\"\n",
+            "listed twice",
+        );
+    }
+
+    #[test]
+    fn fault_hold_is_a_duration() {
+        let plan = with_media(
+            "[[lab.fault]]\nserver = \"EX02\"\nkind = \"setup-hangs\"\ntimes = 1\nhold = \"3s\"\n",
+        )
+        .expect("valid");
+        let lab = plan.lab.unwrap();
+        assert_eq!(lab.faults[0].hold, Some(Duration::from_secs(3)));
+        assert!(lab.media.is_empty());
+        let e = with_media(
+            "[[lab.fault]]\nserver = \"EX02\"\nkind = \"setup-hangs\"\nhold = \"soon\"\n",
+        )
+        .expect_err("bad hold");
+        assert!(e.location().is_some(), "{e}");
+    }
 }

@@ -107,6 +107,16 @@ pub struct RawLab {
     pub database: Vec<Spanned<RawLabDatabase>>,
     #[serde(default)]
     pub fault: Vec<Spanned<RawLabFault>>,
+    #[serde(default)]
+    pub media: Vec<Spanned<RawLabMedia>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabMedia {
+    pub path: Text,
+    pub build: Text,
+    pub sha256: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +136,8 @@ pub struct RawLabTimings {
     pub reboot: Option<Text>,
     pub drain_per_message: Option<Text>,
     pub database_move: Option<Text>,
+    pub security_update: Option<Text>,
+    pub resync: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +179,7 @@ pub struct RawLabFault {
     pub times: Option<Spanned<u32>>,
     pub database: Option<Text>,
     pub during: Option<Text>,
+    pub hold: Option<Text>,
 }
 
 // The choice keys below mirror the `model` enums; serde names their allowed

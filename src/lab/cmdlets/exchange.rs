@@ -454,9 +454,8 @@ fn set_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
         let server = s.name.clone();
         if name == "HubTransport" && before == ServiceState::Active && after != ServiceState::Active
         {
-            // A new drain: a queue-stuck fault decides whether it can finish.
-            let stuck = host.world.fire_fault("queue-stuck", &server, None);
-            host.world.servers[i].queue_stuck = stuck;
+            // A new drain: a queue-stuck fault holds the queues for its hold.
+            host.world.trigger_fault("queue-stuck", &server, None);
             host.world.step_event(&server, "enter-maintenance");
         }
         if name == "ServerWideOffline"

@@ -1,145 +1,21 @@
 //! The file-system commands a backup needs on a lab server, over the
 //! files `registry.rs` lists: Get-ChildItem on a folder (with `-Recurse`,
-//! `-Filter`, `-File`, `-Directory`), Get-FileHash, and the byte access
+//! `-Filter`, `-File`, `-Directory`), and the byte access
 //! behind `[System.IO.File]::ReadAllBytes` / `WriteAllBytes`. Registry
 //! paths stay with `provider.rs`; outputs and errors follow Windows
 //! PowerShell 5.1 (FileInfo/DirectoryInfo objects, the
 //! `Microsoft.Powershell.Utility.FileHash` object, upper-case hex).
 
-use sha2::Digest;
-
-use super::{missing_mandatory, string_list, wildcard, Answer};
+use super::wildcard;
 use crate::lab::host::ServerHost;
-use crate::lab::pwsh::bind::bind;
-use crate::lab::pwsh::convert::to_ps_string;
-use crate::lab::pwsh::host::{positional, value};
-use crate::lab::pwsh::host::{Argument, Bound, CmdletSpec, ErrorCategory, PsError};
+use crate::lab::pwsh::host::{Bound, ErrorCategory, PsError};
 use crate::lab::pwsh::value::{PsObject, Value};
 use crate::lab::registry;
-
-const GET_FILE_HASH: CmdletSpec = CmdletSpec {
-    name: "Get-FileHash",
-    params: &[
-        positional("Path", 0),
-        value("LiteralPath"),
-        positional("Algorithm", 1),
-    ],
-    should_process: None,
-};
-
-/// Get-FileHash's ValidateSet, in 5.1's order.
-const ALGORITHMS: &[&str] = &[
-    "SHA1",
-    "SHA256",
-    "SHA384",
-    "SHA512",
-    "MACTripleDES",
-    "MD5",
-    "RIPEMD160",
-];
-
-pub(crate) fn dispatch(
-    host: &mut ServerHost,
-    lname: &str,
-    args: &[Argument],
-    input: &[Value],
-) -> Answer {
-    Some(match lname {
-        "get-filehash" => get_file_hash(host, args, input),
-        _ => return None,
-    })
-}
-
-fn not_found(cmd: &str, class: &str, path: &str) -> PsError {
-    PsError::new(
-        ErrorCategory::ObjectNotFound,
-        &format!("FileNotFound,Microsoft.PowerShell.Commands.{class}"),
-        format!("Cannot find path '{path}' because it does not exist."),
-    )
-    .in_command(cmd)
-}
-
-fn get_file_hash(
-    host: &mut ServerHost,
-    args: &[Argument],
-    input: &[Value],
-) -> Result<Vec<Value>, PsError> {
-    let b = bind(&GET_FILE_HASH, args)?;
-    let algorithm = b.string("Algorithm").unwrap_or_else(|| "SHA256".into());
-    let Some(canonical) = ALGORITHMS
-        .iter()
-        .find(|a| a.eq_ignore_ascii_case(&algorithm))
-    else {
-        return Err(PsError::new(
-            ErrorCategory::InvalidData,
-            "ParameterArgumentValidationError,Microsoft.PowerShell.Commands.GetFileHashCommand",
-            format!(
-                "Cannot validate argument on parameter 'Algorithm'. The argument \"{algorithm}\" does not belong \
-                 to the set \"{}\" specified by the ValidateSet attribute. Supply an argument that is in the set \
-                 and then try the command again.",
-                ALGORITHMS.join(",")
-            ),
-        )
-        .in_command("Get-FileHash")
-        .terminating());
-    };
-    let paths: Vec<String> = match b.get("LiteralPath").or_else(|| b.get("Path")) {
-        Some(v) => string_list(v),
-        // Pipeline input binds LiteralPath by property name (PSPath/FullName).
-        None if !input.is_empty() => input
-            .iter()
-            .filter_map(|v| {
-                v.property("FullName")
-                    .or_else(|| v.property("PSPath"))
-                    .map(|p| to_ps_string(&p))
-            })
-            .collect(),
-        None => return Err(missing_mandatory("Get-FileHash", &["Path"])),
-    };
-    let mut out = Vec::new();
-    for path in paths {
-        let path = path
-            .strip_prefix(r"Microsoft.PowerShell.Core\FileSystem::")
-            .unwrap_or(&path)
-            .to_string();
-        let Some(f) = registry::find_file(host.this(), &path) else {
-            host.write_error(not_found("Get-FileHash", "GetFileHashCommand", &path));
-            continue;
-        };
-        let bytes = f.content.as_bytes();
-        let hash = match *canonical {
-            "SHA256" => hex_upper(&sha2::Sha256::digest(bytes)),
-            "SHA384" => hex_upper(&sha2::Sha384::digest(bytes)),
-            "SHA512" => hex_upper(&sha2::Sha512::digest(bytes)),
-            other => {
-                return Err(PsError::new(
-                    ErrorCategory::NotImplemented,
-                    "NotImplemented,Microsoft.PowerShell.Commands.GetFileHashCommand",
-                    format!("The lab computes SHA256, SHA384 and SHA512 only, not {other}."),
-                )
-                .in_command("Get-FileHash"))
-            }
-        };
-        out.push(
-            PsObject::new("Microsoft.Powershell.Utility.FileHash")
-                .with("Algorithm", *canonical)
-                .with("Hash", hash)
-                .with("Path", f.full_name.clone())
-                .display("@{Algorithm=".to_string() + canonical + "}")
-                .into(),
-        );
-    }
-    Ok(out)
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
 
 /// The folders that exist on the server: every ancestor of a modelled file.
 fn directories(host: &ServerHost) -> Vec<String> {
     let mut dirs: Vec<String> = Vec::new();
-    for f in registry::files(host.this()) {
+    for f in host.world.files(host.server) {
         let mut p = f.full_name.as_str();
         while let Some((parent, _)) = p.rsplit_once('\\') {
             if parent.len() <= 2 {
@@ -177,10 +53,10 @@ fn directory_object(full: &str) -> Value {
 /// names only.
 pub(crate) fn get_child_items(host: &mut ServerHost, path: &str, b: &Bound) -> Vec<Value> {
     let root = registry::normalize_file_path(path);
-    if !registry::directory_exists(host.this(), &root) {
+    if !host.world.directory_exists(host.server, &root) {
         // A file path lists the file itself.
-        if let Some(f) = registry::find_file(host.this(), &root) {
-            return vec![super::provider::file_object(host, &f)];
+        if let Some(f) = host.world.file(host.server, &root) {
+            return vec![super::provider::file_object(&f)];
         }
         host.write_error(
             PsError::new(
@@ -196,7 +72,7 @@ pub(crate) fn get_child_items(host: &mut ServerHost, path: &str, b: &Bound) -> V
     let (only_files, only_dirs) = (b.switch("File"), b.switch("Directory"));
     let matches = |name: &str| filter.as_deref().is_none_or(|f| wildcard(f, name));
     let dirs = directories(host);
-    let mut files = registry::files(host.this());
+    let mut files = host.world.files(host.server);
     files.sort_by_key(|f| f.full_name.to_ascii_lowercase());
     let mut out = Vec::new();
     let mut pending = vec![root];
@@ -216,7 +92,7 @@ pub(crate) fn get_child_items(host: &mut ServerHost, path: &str, b: &Bound) -> V
         if !only_dirs {
             for f in files.iter().filter(|f| children(&f.full_name)) {
                 if matches(f.full_name.rsplit('\\').next().unwrap_or_default()) {
-                    out.push(super::provider::file_object(host, f));
+                    out.push(super::provider::file_object(f));
                 }
             }
         }
@@ -229,9 +105,9 @@ pub(crate) fn get_child_items(host: &mut ServerHost, path: &str, b: &Bound) -> V
 
 /// `[System.IO.File]::ReadAllBytes` on this server.
 pub(crate) fn read_bytes(host: &ServerHost, path: &str) -> Result<Vec<u8>, String> {
-    match registry::find_file(host.this(), path) {
+    match host.world.file(host.server, path) {
         Some(f) => Ok(f.content.into_bytes()),
-        None if registry::directory_exists(host.this(), path) => {
+        None if host.world.directory_exists(host.server, path) => {
             Err(format!("Access to the path '{path}' is denied."))
         }
         None => Err(format!("Could not find file '{path}'.")),
@@ -243,11 +119,11 @@ pub(crate) fn read_bytes(host: &ServerHost, path: &str) -> Result<Vec<u8>, Strin
 pub(crate) fn write_bytes(host: &mut ServerHost, path: &str, bytes: &[u8]) -> Result<(), String> {
     let full = registry::normalize_file_path(path);
     let parent = full.rsplit_once('\\').map_or("", |(p, _)| p);
-    if !registry::directory_exists(host.this(), parent) {
+    if !host.world.directory_exists(host.server, parent) {
         return Err(format!("Could not find a part of the path '{path}'."));
     }
-    let existing = registry::find_file(host.this(), &full);
-    if existing.as_ref().is_some_and(|f| f.is_exsetup) {
+    let existing = host.world.file(host.server, &full);
+    if existing.as_ref().is_some_and(|f| f.binary.is_some()) {
         return Err(format!(
             "The process cannot access the file '{path}' because it is being used by another process."
         ));
@@ -256,8 +132,22 @@ pub(crate) fn write_bytes(host: &mut ServerHost, path: &str, bytes: &[u8]) -> Re
         .map_err(|_| format!("The lab stores text files only; '{path}' would not be UTF-8."))?;
     let name = existing.map_or(full, |f| f.full_name);
     let index = host.server;
-    host.world.write_config_file(index, &name, text);
-    Ok(())
+    let now = host.now_ms;
+    // Config files are world state a CU rewrites; anything else goes to
+    // the general file store.
+    if host
+        .this()
+        .config_files
+        .iter()
+        .any(|c| c.full_name.eq_ignore_ascii_case(&name))
+    {
+        host.world.write_config_file(index, &name, text);
+        Ok(())
+    } else {
+        host.world
+            .write_file(index, &name, &text, false, now)
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]

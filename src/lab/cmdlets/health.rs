@@ -1,6 +1,7 @@
 //! Health-test cmdlets: Test-ServiceHealth, Test-ReplicationHealth and
 //! Test-MAPIConnectivity (cmdlets.md §8–§10). They read the world and
 //! report; only the `health-fails` fault and the `health` step event change it.
+//! They read real service states: a stopped or Disabled service shows.
 
 use super::exchange::{dc, select_servers};
 use super::{exchange_not_found, Answer};
@@ -134,10 +135,10 @@ fn test_service_health(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
     let mut out = Vec::new();
     for i in ids {
         let name = host.world.servers[i].name.clone();
-        // health-fails: one required service reports not running for this call.
+        // health-fails: while its hold lasts, one required service reports not running.
         let failing = host
             .world
-            .fire_fault("health-fails", &name, None)
+            .trigger_fault("health-fails", &name, None)
             .then_some("MSExchangeMailboxAssistants");
         host.world.step_event(&name, "health");
         let s = &host.world.servers[i];
@@ -199,8 +200,10 @@ fn test_replication(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
     };
     let mut out = Vec::new();
     for i in ids {
+        let name = host.world.servers[i].name.clone();
+        // health-fails: while its hold lasts, the Replication service check fails.
+        let failing = host.world.trigger_fault("health-fails", &name, None);
         let s = &host.world.servers[i];
-        let name = s.name.clone();
         let mine: Vec<(&Database, &DbCopy)> = host
             .world
             .databases
@@ -225,9 +228,10 @@ fn test_replication(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
                 >= 2
         });
         let available = mine.iter().all(|(d, _)| d.active_server().is_some());
+
         let mut checks: Vec<(&str, &str, bool)> = vec![
             ("ClusterService", "Checks if the cluster service is healthy.", s.service_running("ClusSvc")),
-            ("ReplayService", "Checks if the Microsoft Exchange Replication service is running.", s.service_running("MSExchangeRepl")),
+            ("ReplayService", "Checks if the Microsoft Exchange Replication service is running.", s.service_running("MSExchangeRepl") && !failing),
             ("ActiveManager", "Checks that Active Manager is running and has a valid role.", s.service_running("MSExchangeRepl")),
             ("TasksRpcListener", "Checks that the Tasks RPC Listener is running and is responding to remote requests.", s.service_running("MSExchangeRepl")),
             ("TcpListener", "Checks that the TCP Listener is running and is responding to requests.", s.service_running("MSExchangeRepl")),

@@ -9,9 +9,11 @@ mod databases;
 mod exchange;
 mod files;
 mod health;
+mod items;
 mod provider;
 mod scripts;
 mod system;
+mod tasks;
 mod transport;
 
 use super::host::ServerHost;
@@ -36,10 +38,13 @@ pub(crate) fn dispatch(
     if let Some(r) = provider::dispatch(host, &lname, args, &input) {
         return r;
     }
-    if let Some(r) = files::dispatch(host, &lname, args, &input) {
+    if let Some(r) = system::dispatch(host, &lname, args, &input) {
         return r;
     }
-    if let Some(r) = system::dispatch(host, &lname, args, &input) {
+    if let Some(r) = items::dispatch(host, &lname, args) {
+        return r;
+    }
+    if let Some(r) = tasks::dispatch(host, &lname, args, &input) {
         return r;
     }
     if let Some(r) = cluster::dispatch(host, &lname, args) {

@@ -4,6 +4,7 @@
 //! `registry.rs`. Errors use Windows PowerShell 5.1's wording and ids.
 
 use super::{missing_mandatory, string_list, wildcard, Answer};
+use crate::catalog::ExchangeBuild;
 use crate::lab::host::ServerHost;
 use crate::lab::pwsh::bind::bind;
 use crate::lab::pwsh::convert::to_ps_string;
@@ -269,7 +270,6 @@ fn test_path(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsE
         .string("PathType")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let s = host.this();
     let (leaf, container) = if registry::is_registry_path(&path) {
         (
             false,
@@ -277,8 +277,8 @@ fn test_path(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsE
         )
     } else {
         (
-            registry::find_file(s, &path).is_some(),
-            registry::directory_exists(s, &path),
+            host.world.file(host.server, &path).is_some(),
+            host.world.directory_exists(host.server, &path),
         )
     };
     let found = match kind.as_str() {
@@ -299,9 +299,24 @@ fn version_object(major: u16, minor: u16, build: u32, revision: u32) -> Value {
         .into()
 }
 
-/// ExSetup.exe's FileVersionInfo (CAP: FileVersion = ProductVersion = `15.02.0986.005`).
-fn version_info(host: &ServerHost, path: &str) -> Value {
-    let b = host.this().build;
+/// A binary's FileVersionInfo (CAP: FileVersion = ProductVersion =
+/// `15.02.0986.005`). A file without a version resource (an `.msp`) has
+/// every field null, as .NET's FileVersionInfo.GetVersionInfo gives it.
+pub(crate) fn version_info(path: &str, version: Option<ExchangeBuild>) -> Value {
+    let Some(b) = version else {
+        return PsObject::new("System.Diagnostics.FileVersionInfo")
+            .with("FileName", path)
+            .with("FileVersion", Value::Null)
+            .with("ProductVersion", Value::Null)
+            .with("FileMajorPart", 0_i64)
+            .with("FileMinorPart", 0_i64)
+            .with("FileBuildPart", 0_i64)
+            .with("FilePrivatePart", 0_i64)
+            .with("ProductName", Value::Null)
+            .with("CompanyName", Value::Null)
+            .display(format!("File:             {path}"))
+            .into();
+    };
     let long = b.long_form();
     PsObject::new("System.Diagnostics.FileVersionInfo")
         .with("FileName", path)
@@ -329,17 +344,16 @@ fn version_info(host: &ServerHost, path: &str) -> Value {
         .into()
 }
 
-pub(super) fn file_object(host: &ServerHost, f: &registry::LabFile) -> Value {
+pub(crate) fn file_object(f: &registry::LabFile) -> Value {
     let (dir, name) = f.full_name.rsplit_once('\\').unwrap_or(("", &f.full_name));
     let ext = name
         .rsplit_once('.')
         .map(|(_, e)| format!(".{e}"))
         .unwrap_or_default();
-    let length = if f.is_exsetup {
-        35_128
-    } else {
-        f.content.len() as i64
-    };
+    let length = f
+        .binary
+        .as_ref()
+        .map_or(f.content.len() as i64, |b| b.length);
     let mut o = PsObject::new("System.IO.FileInfo")
         .with("Name", name)
         .with("FullName", f.full_name.clone())
@@ -353,8 +367,8 @@ pub(super) fn file_object(host: &ServerHost, f: &registry::LabFile) -> Value {
             "PSPath",
             format!(r"Microsoft.PowerShell.Core\FileSystem::{}", f.full_name),
         );
-    if f.is_exsetup {
-        o = o.with("VersionInfo", version_info(host, &f.full_name));
+    if let Some(b) = &f.binary {
+        o = o.with("VersionInfo", version_info(&f.full_name, b.version));
     }
     o.display(f.full_name.clone()).into()
 }
@@ -371,10 +385,10 @@ fn get_item(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsEr
             }
         };
     }
-    if let Some(f) = registry::find_file(host.this(), &path) {
-        return Ok(vec![file_object(host, &f)]);
+    if let Some(f) = host.world.file(host.server, &path) {
+        return Ok(vec![file_object(&f)]);
     }
-    if registry::directory_exists(host.this(), &path) {
+    if host.world.directory_exists(host.server, &path) {
         let full = registry::normalize_file_path(&path);
         let name = full.rsplit('\\').next().unwrap_or_default().to_string();
         return Ok(vec![PsObject::new("System.IO.DirectoryInfo")
@@ -415,7 +429,7 @@ fn get_child_item(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>
 fn get_content(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&GET_CONTENT, args)?;
     let path = path_arg(&b).ok_or_else(|| missing_mandatory("Get-Content", &["Path"]))?;
-    let Some(f) = registry::find_file(host.this(), &path) else {
+    let Some(f) = host.world.file(host.server, &path) else {
         host.write_error(path_not_found("Get-Content", "GetContentCommand", &path));
         return Ok(Vec::new());
     };
@@ -464,7 +478,10 @@ fn get_command(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, P
         )
         .with("Path", path.clone())
         .with("Source", path.clone())
-        .with("FileVersionInfo", version_info(host, &path))
+        .with(
+            "FileVersionInfo",
+            version_info(&path, Some(host.this().build)),
+        )
         .display("ExSetup.exe")
         .into()]);
     }

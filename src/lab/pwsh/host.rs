@@ -32,6 +32,8 @@ pub enum ErrorCategory {
     OperationStopped,
     /// Write-Error's default category.
     WriteError,
+    /// An item that already exists (New-Item without -Force).
+    ResourceExists,
 }
 
 impl ErrorCategory {
@@ -48,6 +50,7 @@ impl ErrorCategory {
             ErrorCategory::NotImplemented => "NotImplemented",
             ErrorCategory::OperationStopped => "OperationStopped",
             ErrorCategory::WriteError => "WriteError",
+            ErrorCategory::ResourceExists => "ResourceExists",
         }
     }
 }
