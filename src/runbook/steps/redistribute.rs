@@ -69,6 +69,25 @@ pub fn unbalanced(members: &[ExchangeState]) -> Vec<String> {
     out
 }
 
+/// Copies still catching up after their server came back (reboot, setup):
+/// until they are Healthy, Active Manager would not activate them, so the
+/// balance cannot be judged yet.
+pub fn settling(members: &[ExchangeState]) -> Vec<String> {
+    const TRANSIENT: [&str; 4] = [
+        "Initializing",
+        "Resynchronizing",
+        "DisconnectedAndResynchronizing",
+        "ServiceDown",
+    ];
+    members
+        .iter()
+        .filter(|m| m.cluster_node_state.as_deref().is_none_or(|n| eq(n, "Up")))
+        .flat_map(|m| &m.copies)
+        .filter(|c| TRANSIENT.iter().any(|t| eq(&c.status, t)))
+        .map(|c| format!("{} {}", c.name, c.status))
+        .collect()
+}
+
 fn redistribute_script(dag: &str) -> Script {
     Script::render(
         "RedistributeActiveDatabases.ps1 -BalanceDbsByActivationPreference",
@@ -100,6 +119,29 @@ impl Step for Redistribute {
                 detail: format!("{} is not in a DAG: nothing to balance", ctx.server.name),
             });
         };
+        // A member that just came back has copies still resynchronising:
+        // judging now would call a copy on another member "most preferred
+        // healthy" and leave the database there.
+        let mut still = Vec::new();
+        let settled = ctx.wait_until(
+            "waiting for the DAG's copies to finish resynchronising",
+            ctx.plan.policy.timeouts.move_databases,
+            |ctx| {
+                still = settling(&observe_members(ctx)?);
+                if !still.is_empty() {
+                    ctx.events
+                        .progress(&format!("waiting for {} to be Healthy", still.join(", ")));
+                }
+                Ok(still.is_empty().then_some(()))
+            },
+        );
+        if settled.is_err() {
+            ctx.events.observed(format!(
+                "copies still not Healthy after {}: {}; balancing over the healthy ones",
+                humantime::format_duration(ctx.plan.policy.timeouts.move_databases),
+                still.join(", ")
+            ))?;
+        }
         let before = unbalanced(&observe_members(ctx)?);
         if before.is_empty() {
             return Ok(StepOutcome::AlreadyDone {
