@@ -13,6 +13,7 @@ mod spec;
 mod store;
 #[cfg(test)]
 mod tests;
+pub mod winrm;
 mod world;
 mod worldinit;
 
