@@ -6,3 +6,4 @@ mod lab;
 mod plans;
 mod report;
 mod scripts;
+mod winrm;

@@ -1,0 +1,123 @@
+//! The binary over WinRM: `cu-roll lab serve` in one process, `cu-roll
+//! report` and `cu-roll exec` over the WinRM transport in others, with the
+//! same verdicts as the in-process lab.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::harness::{repo, Env};
+
+/// A run of three consecutive free loopback ports.
+fn free_base_port() -> u16 {
+    for _ in 0..50 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = probe.local_addr().expect("addr").port();
+        drop(probe);
+        if base > 65_000 {
+            continue;
+        }
+        if (base..base + 3).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free run of loopback ports");
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cu-roll lab serve PLAN` and waits for its three `NAME URL` lines.
+fn serve(env: &Env, plan: &std::path::Path) -> (Serve, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cu-roll"))
+        .args(["lab", "serve"])
+        .arg(plan)
+        .arg("--state-dir")
+        .arg(env.path().join("served-state"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn lab serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let guard = Serve(child);
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        lines.push(line);
+        if lines.len() == 3 {
+            break;
+        }
+    }
+    (guard, lines)
+}
+
+#[test]
+fn report_over_winrm_matches_the_lab() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join("plans/lab-winrm.toml")).expect("plan");
+    let port = free_base_port();
+    let text = text.replace("base_port = 15985", &format!("base_port = {port}"));
+    let plan = env.write_plan("lab-winrm.toml", &text);
+    let (_serve, lines) = serve(&env, &plan);
+    assert_eq!(
+        lines,
+        [
+            format!("EX01 http://127.0.0.1:{port}/wsman"),
+            format!("EX02 http://127.0.0.1:{}/wsman", port + 1),
+            format!("EX03 http://127.0.0.1:{}/wsman", port + 2),
+        ]
+    );
+    std::env::set_var("CUROLL_LAB_PASSWORD", "lab-only-password");
+    let run = env
+        .run(&["report", plan.to_str().unwrap(), "--format", "json"])
+        .expect_code(0);
+    let json = run.json();
+    let text = json.to_string();
+    assert!(
+        text.contains("\"EX02\"") && text.contains("ready"),
+        "{text}"
+    );
+
+    let run = env
+        .run(&[
+            "exec",
+            plan.to_str().unwrap(),
+            "--server",
+            "EX03",
+            "hostname",
+        ])
+        .expect_code(0);
+    assert!(run.stdout.contains("EX03"), "{}", run.stdout);
+}
+
+#[test]
+fn a_wrong_password_fails_clearly_without_showing_it() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join("plans/lab-winrm.toml")).expect("plan");
+    let port = free_base_port();
+    let text = text
+        .replace("base_port = 15985", &format!("base_port = {port}"))
+        .replace("CUROLL_LAB_PASSWORD", "CUROLL_IT_WRONG_PASSWORD");
+    let plan = env.write_plan("lab-winrm.toml", &text);
+    let (_serve, _) = serve(&env, &plan);
+    std::env::set_var("CUROLL_IT_WRONG_PASSWORD", "not-the-password");
+    let run = env.run(&[
+        "exec",
+        plan.to_str().unwrap(),
+        "--server",
+        "EX01",
+        "hostname",
+    ]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("authentication failed for lab\\admin on EX01"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("not-the-password") && !run.stdout.contains("not-the-password"));
+}
