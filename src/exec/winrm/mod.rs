@@ -10,6 +10,7 @@ pub mod client;
 pub mod encoding;
 pub mod envelope;
 pub mod http;
+pub mod ntlm;
 pub mod tls;
 
 #[cfg(test)]
