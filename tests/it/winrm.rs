@@ -121,3 +121,19 @@ fn a_wrong_password_fails_clearly_without_showing_it() {
     );
     assert!(!run.stderr.contains("not-the-password") && !run.stdout.contains("not-the-password"));
 }
+
+#[test]
+fn report_over_sealed_ntlm() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join("plans/lab-winrm-ntlm.toml")).expect("plan");
+    let port = free_base_port();
+    let text = text.replace("base_port = 15985", &format!("base_port = {port}"));
+    let plan = env.write_plan("lab-winrm-ntlm.toml", &text);
+    let (_serve, lines) = serve(&env, &plan);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    std::env::set_var("CUROLL_LAB_PASSWORD", "lab-only-password");
+    let run = env
+        .run(&["report", plan.to_str().unwrap(), "--format", "json"])
+        .expect_code(0);
+    assert!(run.json().to_string().contains("ready"), "{}", run.stdout);
+}

@@ -126,6 +126,21 @@ class PyWinRmAgainstTheLab(unittest.TestCase):
         with self.assertRaises(InvalidCredentialsError):
             self.session("EX01", "basic", password="wrong").run_cmd("hostname")
 
+    def test_ntlm_sealed_run_cmd_and_run_ps(self):
+        # Over HTTP pywinrm seals every message (message_encryption="auto").
+        s = self.session("EX03", "ntlm")
+        r = s.run_cmd("hostname")
+        self.assertEqual((r.status_code, r.std_out.decode().strip()), (0, "EX03"))
+        self.assertIsNotNone(s.protocol.transport.encryption, "pywinrm did not seal")
+        r = s.run_ps(SNAPIN + "Get-MailboxDatabaseCopyStatus -Server EX03 | ConvertTo-Json")
+        self.assertEqual(r.status_code, 0, r.std_err)
+        names = sorted(c["Name"] for c in json.loads(r.std_out.decode()))
+        self.assertEqual(names, ["DB01\\EX03", "DB02\\EX03", "DB03\\EX03", "DB04\\EX03"])
+
+    def test_ntlm_wrong_password(self):
+        with self.assertRaises(InvalidCredentialsError):
+            self.session("EX02", "ntlm", password="wrong").run_cmd("hostname")
+
 
 if __name__ == "__main__":
     # Ends with a plain "N passed, N failed" line that CI reads, and fails

@@ -138,7 +138,9 @@ pub struct Client {
     creds: Credentials,
     options: Options,
     conn: Option<BufReader<Box<dyn Stream>>>,
-    auth: super::auth::ConnAuth,
+    /// The NTLM session of the current connection (NTLM authenticates
+    /// connections: a new one starts without).
+    ntlm: Option<super::ntlm::Session>,
 }
 
 impl std::fmt::Debug for Client {
@@ -163,13 +165,12 @@ pub(crate) enum Failure {
 
 impl Client {
     pub fn new(endpoint: Endpoint, creds: Credentials, options: Options) -> Client {
-        let auth = super::auth::ConnAuth::new(&creds);
         Client {
             endpoint,
             creds,
             options,
             conn: None,
-            auth,
+            ntlm: None,
         }
     }
 
@@ -224,10 +225,7 @@ impl Client {
         headers: &[(&str, String)],
         body: &[u8],
     ) -> Result<Message, Failure> {
-        if self.conn.is_none() {
-            self.conn = Some(BufReader::new(self.connect()?));
-            self.auth.reset();
-        }
+        self.ensure_connected()?;
         let host = format!("{}:{}", self.endpoint.host, self.endpoint.port);
         let mut all: Vec<(&str, String)> = vec![
             ("Host", host),
@@ -547,5 +545,24 @@ pub(crate) fn basic_header(creds: &Credentials) -> String {
 impl Client {
     pub(crate) fn credentials(&self) -> &Credentials {
         &self.creds
+    }
+
+    /// Opens the connection if there is none; a new connection has no
+    /// NTLM session yet.
+    pub(crate) fn ensure_connected(&mut self) -> Result<(), Failure> {
+        if self.conn.is_none() {
+            self.conn = Some(BufReader::new(self.connect()?));
+            self.ntlm = None;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn ntlm_session(&mut self) -> &mut Option<super::ntlm::Session> {
+        &mut self.ntlm
+    }
+
+    /// Whether messages travel over TLS (then NTLM needs no sealing).
+    pub(crate) fn is_tls(&self) -> bool {
+        self.endpoint.tls.is_some()
     }
 }

@@ -34,8 +34,6 @@ pub enum SetupError {
     NoAccount,
     #[error("{0}")]
     Tls(#[from] tls::TlsError),
-    #[error("NTLM is not available in this build of cu-roll; use auth = \"basic\" over HTTPS")]
-    NtlmUnavailable,
 }
 
 /// Reads the secret from its source: the variable's value, or the first
@@ -92,7 +90,7 @@ impl WinRmExecutor {
         };
         let kind = match c.auth {
             AuthMethod::Basic => AuthKind::Basic,
-            AuthMethod::Ntlm => return Err(SetupError::NtlmUnavailable),
+            AuthMethod::Ntlm => AuthKind::Ntlm,
         };
         let tls = match c.scheme {
             Scheme::Http => None,

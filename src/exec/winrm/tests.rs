@@ -37,6 +37,15 @@ fn executor(
     password: &str,
     tls: Option<Arc<rustls::ClientConfig>>,
 ) -> WinRmExecutor {
+    executor_with(running, AuthKind::Basic, password, tls)
+}
+
+fn executor_with(
+    running: &Running,
+    kind: AuthKind,
+    password: &str,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> WinRmExecutor {
     let endpoints = running
         .urls
         .iter()
@@ -52,7 +61,7 @@ fn executor(
         })
         .collect();
     let creds = Credentials {
-        kind: AuthKind::Basic,
+        kind,
         user: "lab\\admin".into(),
         password: Secret::new(password.into()),
     };
@@ -362,4 +371,42 @@ fn the_password_file_gives_its_first_line() {
         .unwrap();
     assert_eq!(s.expose(), "s3cret");
     assert_eq!(format!("{s:?}"), "Secret(***)");
+}
+
+#[test]
+fn ntlm_seals_over_http_where_unencrypted_traffic_is_refused() {
+    let plan = lab_plan("[[lab.fault]]\nserver = \"EX02\"\nkind = \"winrm-drops\"\ntimes = 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&plan, dir.path(), Scheme::Http, false);
+    let exec = executor_with(&running, AuthKind::Ntlm, PASSWORD, None);
+    let mut shell = exec.session(&plan.servers[0]).unwrap();
+    let out = shell.run_ps("'sealed ' + 'ünïcode'").unwrap();
+    assert_eq!(
+        (out.stdout.trim_end(), out.exit_code),
+        ("sealed ünïcode", 0)
+    );
+    let long = format!("# {}\n'long'", "x".repeat(9_000));
+    assert_eq!(shell.run_ps(&long).unwrap().stdout.trim_end(), "long");
+    // A dropped connection means a new NTLM handshake on the retry.
+    let out = exec.run_cmd(&plan.servers[1], "hostname").unwrap();
+    assert_eq!(out.stdout, "EX02\r\n");
+
+    let wrong = executor_with(&running, AuthKind::Ntlm, "nope", None);
+    let err = wrong.run_cmd(&plan.servers[0], "hostname").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "authentication failed for lab\\admin on EX01"
+    );
+}
+
+#[test]
+fn ntlm_over_https_needs_no_sealing() {
+    let plan = lab_plan("");
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&plan, dir.path(), Scheme::Https, false);
+    let tls = tls::client_config(running.ca_file.as_deref(), false).unwrap();
+    let out = executor_with(&running, AuthKind::Ntlm, PASSWORD, Some(tls))
+        .run_cmd(&plan.servers[0], "hostname")
+        .unwrap();
+    assert_eq!(out.stdout, "EX01\r\n");
 }

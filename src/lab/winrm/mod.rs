@@ -25,7 +25,7 @@ use base64::Engine;
 
 use crate::exec::winrm::envelope::{self as env, NS_ADDRESSING, NS_SHELL, NS_WSMAN};
 use crate::exec::winrm::http::{self, Message, Stream};
-use crate::exec::winrm::{encoding, tls};
+use crate::exec::winrm::{encoding, ntlm, tls};
 use crate::lab::pwsh::ScriptOutput;
 use crate::lab::{Lab, LabError, LabSpec};
 use crate::plan::{Plan, Scheme};
@@ -266,19 +266,29 @@ fn accept_loop(
 
 /// What to do after handling one request.
 enum Answer {
-    Reply(u16, Vec<(&'static str, String)>, String),
+    Reply(u16, Vec<(&'static str, String)>, Vec<u8>),
     /// Close without answering (the `winrm-drops` fault).
     Drop,
 }
 
+/// What one connection has established: NTLM authenticates the
+/// connection, so its session lives as long as the socket.
+#[derive(Default)]
+struct Conn {
+    pending: Option<ntlm::Acceptor>,
+    session: Option<ntlm::Session>,
+    user: Option<String>,
+}
+
 fn serve_connection(state: &Listener, stream: Box<dyn Stream>, peer: &str) {
     let mut reader = BufReader::new(stream);
+    let mut conn = Conn::default();
     loop {
         let req = match http::read_message(&mut reader, false) {
             Ok(Some(r)) => r,
             _ => return,
         };
-        let (status, headers, body) = match handle(state, &req, peer) {
+        let (status, headers, body) = match handle(state, &mut conn, &req, peer) {
             Answer::Reply(s, h, b) => (s, h, b),
             // Returning drops the stream: the socket closes mid-operation.
             Answer::Drop => return,
@@ -292,14 +302,11 @@ fn serve_connection(state: &Listener, stream: Box<dyn Stream>, peer: &str) {
         };
         let mut all = headers;
         all.push(("Server", "Microsoft-HTTPAPI/2.0".into()));
-        if !body.is_empty() {
-            all.push(("Content-Type", "application/soap+xml;charset=UTF-8".into()));
-        }
         if http::write_message(
             reader.get_mut(),
             &format!("HTTP/1.1 {status} {reason}"),
             &all,
-            body.as_bytes(),
+            &body,
         )
         .is_err()
         {
@@ -318,24 +325,133 @@ fn unauthorized() -> Answer {
             ("WWW-Authenticate", "Negotiate".into()),
             ("WWW-Authenticate", "Basic realm=\"WSMAN\"".into()),
         ],
-        String::new(),
+        Vec::new(),
     )
 }
 
-fn handle(state: &Listener, req: &Message, peer: &str) -> Answer {
+/// Authentication, then unsealing, the SOAP operation, and sealing.
+fn handle(state: &Listener, conn: &mut Conn, req: &Message, peer: &str) -> Answer {
     if !req.start[0].eq_ignore_ascii_case("POST") || !req.start[1].eq_ignore_ascii_case("/wsman") {
-        return Answer::Reply(404, vec![], String::new());
+        return Answer::Reply(404, vec![], Vec::new());
     }
     let encrypted = state.options.scheme == Scheme::Https;
-    let Some(user) = basic_user(state, req) else {
-        return unauthorized();
+    let auth = req
+        .header("Authorization")
+        .and_then(|v| v.trim().split_once(' '));
+    let user = match auth {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("Negotiate") || scheme.eq_ignore_ascii_case("NTLM") =>
+        {
+            let Some(raw) = base64::engine::general_purpose::STANDARD
+                .decode(token.trim())
+                .ok()
+            else {
+                return unauthorized();
+            };
+            match raw.get(8) {
+                Some(1) => {
+                    let (domain, _) = ntlm::split_user(&state.spec.username);
+                    let fqdn = state
+                        .spec
+                        .servers
+                        .iter()
+                        .find(|s| s.name == state.server)
+                        .map_or(String::new(), |s| s.fqdn.clone());
+                    let dns_domain = fqdn
+                        .split_once('.')
+                        .map_or(String::new(), |(_, d)| d.to_string());
+                    match ntlm::Acceptor::challenge(
+                        &raw,
+                        &state.server,
+                        &fqdn,
+                        &domain.to_uppercase(),
+                        &dns_domain,
+                    ) {
+                        Ok(acc) => {
+                            let token = base64::engine::general_purpose::STANDARD
+                                .encode(acc.challenge_message());
+                            conn.pending = Some(acc);
+                            return Answer::Reply(
+                                401,
+                                vec![("WWW-Authenticate", format!("{scheme} {token}"))],
+                                Vec::new(),
+                            );
+                        }
+                        Err(_) => return unauthorized(),
+                    }
+                }
+                Some(3) => {
+                    let Some(acc) = conn.pending.take() else {
+                        return unauthorized();
+                    };
+                    match acc.accept(&raw, &state.spec.username, &state.spec.password) {
+                        Ok((user, session)) => {
+                            conn.session = Some(session);
+                            conn.user = Some(user.clone());
+                            user
+                        }
+                        Err(_) => return unauthorized(),
+                    }
+                }
+                // SPNEGO-wrapped tokens (Kerberos) are not offered by the lab.
+                _ => return unauthorized(),
+            }
+        }
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("Basic") => {
+            let Some(user) = basic_user(state, req) else {
+                return unauthorized();
+            };
+            if !encrypted && !state.options.allow_unencrypted {
+                // AllowUnencrypted = false: Basic over HTTP is refused.
+                return unauthorized();
+            }
+            user
+        }
+        _ => match &conn.user {
+            Some(u) => u.clone(),
+            None => return unauthorized(),
+        },
     };
-    if !encrypted && !state.options.allow_unencrypted {
-        // AllowUnencrypted = false: Basic over HTTP is refused like bad credentials.
-        return unauthorized();
+    if req.body.is_empty() {
+        // The authenticated empty POST that ends pywinrm's handshake.
+        return Answer::Reply(200, vec![], Vec::new());
     }
-    let text = String::from_utf8_lossy(&req.body).into_owned();
-    let doc = match env::parse(&text) {
+    let sealed = req
+        .header("Content-Type")
+        .is_some_and(|c| c.contains(ntlm::PROTOCOL));
+    let text = if sealed {
+        let Some(session) = conn.session.as_mut() else {
+            return Answer::Reply(400, vec![], Vec::new());
+        };
+        match ntlm::unwrap(session, &req.body) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(_) => return Answer::Reply(400, vec![], Vec::new()),
+        }
+    } else {
+        if conn.session.is_some() && !encrypted && !state.options.allow_unencrypted {
+            // MS-WSMV: with AllowUnencrypted = false an HTTP body must be sealed.
+            return Answer::Reply(400, vec![], Vec::new());
+        }
+        String::from_utf8_lossy(&req.body).into_owned()
+    };
+    match soap(state, &text, &user, peer) {
+        Answer::Reply(status, mut headers, body) => match (sealed, conn.session.as_mut()) {
+            (true, Some(session)) => {
+                headers.push(("Content-Type", ntlm::sealed_content_type()));
+                Answer::Reply(status, headers, ntlm::wrap(session, &body))
+            }
+            _ => {
+                headers.push(("Content-Type", "application/soap+xml;charset=UTF-8".into()));
+                Answer::Reply(status, headers, body)
+            }
+        },
+        Answer::Drop => Answer::Drop,
+    }
+}
+
+/// One WS-Management operation on a plain envelope.
+fn soap(state: &Listener, text: &str, user: &str, peer: &str) -> Answer {
+    let doc = match env::parse(text) {
         Ok(d) => d,
         Err(e) => return soap_fault(state, "", "s:Sender", "w:InvalidMessageInformationHeader", 2_150_858_817, &format!("The WS-Management service cannot process the request because the XML is invalid: {e}")),
     };
@@ -353,7 +469,7 @@ fn handle(state: &Listener, req: &Message, peer: &str) -> Answer {
         })
         .and_then(|n| n.text())
         .map(|t| t.trim().to_string());
-    let ok = |body: String| Answer::Reply(200, vec![], body);
+    let ok = |body: String| Answer::Reply(200, vec![], body.into_bytes());
     match action.as_str() {
         env::ACTION_CREATE => {
             let fired = state
@@ -506,7 +622,11 @@ fn receive(
     };
     // Waiting for stdin, or still running past the long-poll: TimedOut.
     let Some(out) = job.and_then(|j| j.wait(timeout)) else {
-        return Answer::Reply(500, vec![], reply::timed_out(message_id, &state.server));
+        return Answer::Reply(
+            500,
+            vec![],
+            reply::timed_out(message_id, &state.server).into_bytes(),
+        );
     };
     let mut shells = lock(&state.shells);
     let Some(cmd) = shells.get_mut(&shell).and_then(|c| c.get_mut(&command_id)) else {
@@ -526,7 +646,7 @@ fn receive(
     Answer::Reply(
         200,
         vec![],
-        reply::received(message_id, &command_id, &so, &se, done),
+        reply::received(message_id, &command_id, &so, &se, done).into_bytes(),
     )
 }
 
@@ -591,7 +711,7 @@ fn soap_fault(
     Answer::Reply(
         500,
         vec![],
-        reply::fault(message_id, code, sub, wsman_code, &state.server, message),
+        reply::fault(message_id, code, sub, wsman_code, &state.server, message).into_bytes(),
     )
 }
 
