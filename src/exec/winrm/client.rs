@@ -353,7 +353,7 @@ impl Client {
                 shell_id: None,
             })
         })?;
-        let shell_id = parse_with(&self, Op::Create, &text, |d| envelope::shell_id(d))?;
+        let shell_id = parse_with(&self, Op::Create, &text, envelope::shell_id)?;
         Ok(Shell {
             client: self,
             shell_id,
@@ -501,7 +501,7 @@ impl Shell {
             match reply {
                 Ok(text) => {
                     let r =
-                        parse_with(&self.client, Op::Receive, &text, |d| envelope::received(d))?;
+                        parse_with(&self.client, Op::Receive, &text, envelope::received)?;
                     stdout.push(&r.stdout);
                     stderr.push(&r.stderr);
                     if let Some(exit_code) = r.exit_code {

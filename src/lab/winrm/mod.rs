@@ -487,7 +487,7 @@ fn soap(state: &Listener, text: &str, user: &str, peer: &str) -> Answer {
                 &message_id,
                 &state.address,
                 &id,
-                &user,
+                user,
                 peer,
             ))
         }
