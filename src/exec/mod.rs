@@ -4,6 +4,7 @@
 //! they never interpret what a script means.
 
 mod lab;
+pub mod powershell;
 pub mod winrm;
 
 use std::time::Duration;
@@ -74,9 +75,6 @@ pub fn open(plan: &Plan, state_dir: &std::path::Path) -> Result<Box<dyn Executor
             Ok(Box::new(LabExecutor::open(state_dir, spec, plan)?))
         }
         Transport::WinRm => Ok(Box::new(winrm::WinRmExecutor::from_plan(plan)?)),
-        Transport::PowerShell => Err(ExecError::NotAvailable {
-            transport: "powershell",
-        }
-        .into()),
+        Transport::PowerShell => Ok(Box::new(powershell::PowerShellExecutor::from_plan(plan))),
     }
 }

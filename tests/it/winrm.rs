@@ -137,3 +137,60 @@ fn report_over_sealed_ntlm() {
         .expect_code(0);
     assert!(run.json().to_string().contains("ready"), "{}", run.stdout);
 }
+
+/// `transport = "powershell"` through the shim that stands in for
+/// powershell.exe (tests/winrm/powershell_shim.py); needs python3.
+#[test]
+fn powershell_transport_through_the_shim() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("SKIPPED powershell_transport_through_the_shim: python3 is not installed");
+        return;
+    }
+    let env = Env::new();
+    let lab = env.plan("lab.toml");
+    let text = std::fs::read_to_string(&lab).expect("lab plan");
+    let shim = repo().join("tests/winrm/powershell_shim.py");
+    let text = text.replace(
+        "transport = \"lab\"",
+        &format!(
+            "transport = \"powershell\"\npowershell_path = '{}'",
+            shim.display()
+        ),
+    );
+    let plan = env.write_plan("lab-ps.toml", &text);
+    let shim_env = [
+        ("CUROLL_SHIM_BIN", env!("CARGO_BIN_EXE_cu-roll").to_string()),
+        ("CUROLL_SHIM_PLAN", lab.display().to_string()),
+        (
+            "CUROLL_SHIM_STATE",
+            env.path().join("shim-state").display().to_string(),
+        ),
+    ];
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cu-roll"))
+            .args(args)
+            .arg("--state-dir")
+            .arg(env.state_dir())
+            .envs(shim_env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run cu-roll");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let plan = plan.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["report", plan, "--format", "json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("ready"), "{stdout}");
+    let (code, stdout, stderr) = run(&["exec", plan, "--server", "EX02", "hostname"]);
+    assert_eq!((code, stdout.trim()), (0, "EX02"), "{stderr}");
+    assert!(stderr.contains("exit code 0"), "{stderr}");
+    let (code, _, stderr) = run(&["exec", plan, "--server", "EX02", "--ps", "Get-NoSuchThing"]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("Get-NoSuchThing") && stderr.contains("exit code 1"),
+        "{stderr}"
+    );
+}

@@ -500,8 +500,7 @@ impl Shell {
             });
             match reply {
                 Ok(text) => {
-                    let r =
-                        parse_with(&self.client, Op::Receive, &text, envelope::received)?;
+                    let r = parse_with(&self.client, Op::Receive, &text, envelope::received)?;
                     stdout.push(&r.stdout);
                     stderr.push(&r.stderr);
                     if let Some(exit_code) = r.exit_code {

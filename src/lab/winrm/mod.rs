@@ -483,13 +483,7 @@ fn soap(state: &Listener, text: &str, user: &str, peer: &str) -> Answer {
             }
             let id = uuid::Uuid::new_v4().to_string().to_uppercase();
             lock(&state.shells).insert(id.clone(), HashMap::new());
-            ok(reply::created(
-                &message_id,
-                &state.address,
-                &id,
-                user,
-                peer,
-            ))
+            ok(reply::created(&message_id, &state.address, &id, user, peer))
         }
         env::ACTION_DELETE => match shell_id.and_then(|id| lock(&state.shells).remove(&id)) {
             Some(_) => ok(reply::deleted(&message_id)),
