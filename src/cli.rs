@@ -139,6 +139,12 @@ pub enum StateFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
+    /// Serve every lab server over WinRM on loopback until stopped; prints
+    /// one `NAME URL` line per server.
+    Serve {
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+    },
     /// Start the lab's world over from the plan.
     Reset {
         #[arg(value_name = "PLAN")]

@@ -207,7 +207,8 @@ fn lab(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<i32, Failur
     let (LabCommand::Reset { plan: plan_path }
     | LabCommand::State {
         plan: plan_path, ..
-    }) = command;
+    }
+    | LabCommand::Serve { plan: plan_path }) = command;
     let plan = load_plan(plan_path)?;
     let spec = plan.lab.as_ref().ok_or_else(|| {
         Failure::bad_input(format!("{} has no [lab] section", plan_path.display()))
@@ -227,6 +228,10 @@ fn lab(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<i32, Failur
                 plan_path.display(),
                 state.display()
             );
+        }
+        LabCommand::Serve { .. } => {
+            crate::lab::winrm::serve(&plan, &state, &mut std::io::stdout())
+                .map_err(|e| Failure::bad_input(e.to_string()))?;
         }
         LabCommand::State { .. } => {
             let lab = crate::lab::Lab::open(&state, spec, &dag).map_err(lab_err)?;

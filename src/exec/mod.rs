@@ -4,6 +4,8 @@
 //! they never interpret what a script means.
 
 mod lab;
+pub mod powershell;
+pub mod winrm;
 
 use std::time::Duration;
 
@@ -61,6 +63,8 @@ pub enum OpenError {
     NoLabSection,
     #[error(transparent)]
     Exec(#[from] ExecError),
+    #[error(transparent)]
+    WinRm(#[from] winrm::SetupError),
 }
 
 /// The executor for the plan's `[connection] transport`.
@@ -70,10 +74,7 @@ pub fn open(plan: &Plan, state_dir: &std::path::Path) -> Result<Box<dyn Executor
             let spec = plan.lab.as_ref().ok_or(OpenError::NoLabSection)?;
             Ok(Box::new(LabExecutor::open(state_dir, spec, plan)?))
         }
-        Transport::WinRm => Err(ExecError::NotAvailable { transport: "winrm" }.into()),
-        Transport::PowerShell => Err(ExecError::NotAvailable {
-            transport: "powershell",
-        }
-        .into()),
+        Transport::WinRm => Ok(Box::new(winrm::WinRmExecutor::from_plan(plan)?)),
+        Transport::PowerShell => Ok(Box::new(powershell::PowerShellExecutor::from_plan(plan))),
     }
 }

@@ -23,6 +23,7 @@ mod tests;
 #[cfg(test)]
 mod tests_roll;
 mod time;
+pub mod winrm;
 mod world;
 mod worldinit;
 

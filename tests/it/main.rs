@@ -5,4 +5,6 @@ mod harness;
 mod lab;
 mod plans;
 mod report;
+mod rollout;
 mod scripts;
+mod winrm;

@@ -10,17 +10,25 @@ use crate::harness::{Env, Run};
 /// The journal's records, parsed.
 fn journal(env: &Env) -> Vec<Value> {
     let text = std::fs::read_to_string(env.state_dir().join("journal.jsonl")).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).expect("journal line is JSON")).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+        .collect()
 }
 
 fn report(env: &Env, plan: &str) -> Value {
     let run = env.run(&["report", plan, "--format", "json"]);
-    assert!(run.code == 0 || run.code == 3, "report failed: {}", run.stderr);
+    assert!(
+        run.code == 0 || run.code == 3,
+        "report failed: {}",
+        run.stderr
+    );
     run.json()
 }
 
 fn lab_state(env: &Env, plan: &str) -> Value {
-    env.run(&["lab", "state", plan, "--format", "json"]).expect_code(0).json()
+    env.run(&["lab", "state", plan, "--format", "json"])
+        .expect_code(0)
+        .json()
 }
 
 /// Asserts what a finished rollout must leave: every server at the target,
@@ -32,8 +40,15 @@ pub fn assert_rolled(env: &Env, plan: &str, target_build: &str) {
     for s in r["servers"].as_array().unwrap() {
         let name = s["name"].as_str().unwrap();
         assert_eq!(s["build"], target_build, "{name} build");
-        assert_eq!(s["maintenance"]["in_maintenance"], false, "{name}: {:#}", s["maintenance"]);
-        assert_eq!(s["maintenance"]["activation_policy"], "Unrestricted", "{name}");
+        assert_eq!(
+            s["maintenance"]["in_maintenance"], false,
+            "{name}: {:#}",
+            s["maintenance"]
+        );
+        assert_eq!(
+            s["maintenance"]["activation_policy"], "Unrestricted",
+            "{name}"
+        );
         assert_eq!(s["maintenance"]["cluster_node"], "Up", "{name}");
         for c in s["copies"].as_array().unwrap() {
             let preferred = c["activation_preference"] == 1;
@@ -42,7 +57,12 @@ pub fn assert_rolled(env: &Env, plan: &str, target_build: &str) {
         }
     }
     let state = lab_state(env, plan);
-    assert_eq!(state["availability"], Value::Array(vec![]), "availability record: {:#}", state["availability"]);
+    assert_eq!(
+        state["availability"],
+        Value::Array(vec![]),
+        "availability record: {:#}",
+        state["availability"]
+    );
 }
 
 fn run_plan(env: &Env, plan: &str) -> Run {
@@ -55,13 +75,21 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
     let plan = env.plan("lab.toml");
     let p = plan.to_str().unwrap();
     let run = run_plan(&env, p).expect_code(0);
-    assert!(run.stdout.contains("EX02") && run.stdout.contains("EX03"), "summary: {}", run.stdout);
+    assert!(
+        run.stdout.contains("EX02") && run.stdout.contains("EX03"),
+        "summary: {}",
+        run.stdout
+    );
     assert_rolled(&env, p, "15.2.1748.43");
 
     // EX01 was already at the target: skipped, never touched.
     let j = journal(&env);
-    assert!(j.iter().any(|r| r["event"] == "server-skipped" && r["server"] == "EX01"));
-    assert!(!j.iter().any(|r| r["event"] == "step-started" && r["server"] == "EX01"));
+    assert!(j
+        .iter()
+        .any(|r| r["event"] == "server-skipped" && r["server"] == "EX01"));
+    assert!(!j
+        .iter()
+        .any(|r| r["event"] == "step-started" && r["server"] == "EX01"));
     // Every step of EX02 and EX03 ran once, in the contract's order.
     for server in ["EX02", "EX03"] {
         let steps: Vec<&str> = j
@@ -99,7 +127,10 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
         &after[before..]
     );
 
-    let status = env.run(&["status", p, "--format", "json"]).expect_code(0).json();
+    let status = env
+        .run(&["status", p, "--format", "json"])
+        .expect_code(0)
+        .json();
     let servers = status["servers"].as_array().unwrap();
     assert_eq!(servers.len(), 3);
     for s in servers {
@@ -127,9 +158,17 @@ fn dry_run_prints_every_command_and_changes_nothing() {
         assert!(run.stdout.contains(expected), "dry run lacks {expected:?}:\n{}", run.stdout);
     }
     assert!(run.stdout.contains("EX01") && run.stdout.contains("nothing to do"));
-    assert!(!env.state_dir().join("journal.jsonl").exists(), "dry run wrote a journal");
+    assert!(
+        !env.state_dir().join("journal.jsonl").exists(),
+        "dry run wrote a journal"
+    );
     let after = report(&env, p);
-    for (b, a) in before["servers"].as_array().unwrap().iter().zip(after["servers"].as_array().unwrap()) {
+    for (b, a) in before["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(after["servers"].as_array().unwrap())
+    {
         assert_eq!(b["build"], a["build"]);
         assert_eq!(b["maintenance"], a["maintenance"]);
         let active = |s: &Value| -> HashSet<String> {
@@ -157,7 +196,13 @@ fn a_second_run_while_the_lock_is_held_exits_4_naming_the_holder() {
     )
     .unwrap();
     let run = run_plan(&env, p).expect_code(4);
-    assert!(run.stderr.contains("alice") && run.stderr.contains("mgmt01") && run.stderr.contains("4242"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("alice")
+            && run.stderr.contains("mgmt01")
+            && run.stderr.contains("4242"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("cu-roll unlock"), "{}", run.stderr);
     env.run(&["unlock", p]).expect_code(2);
     env.run(&["unlock", p, "--force"]).expect_code(0);
@@ -168,7 +213,10 @@ fn a_second_run_while_the_lock_is_held_exits_4_naming_the_holder() {
 fn status_before_any_run_says_not_started() {
     let env = Env::new();
     let plan = env.plan("lab.toml");
-    let status = env.run(&["status", plan.to_str().unwrap(), "--format", "json"]).expect_code(0).json();
+    let status = env
+        .run(&["status", plan.to_str().unwrap(), "--format", "json"])
+        .expect_code(0)
+        .json();
     for s in status["servers"].as_array().unwrap() {
         assert_eq!(s["state"], "pending", "{s:#}");
     }
@@ -180,7 +228,11 @@ fn blocked_plan_is_refused_before_any_change_with_exit_3() {
     let plan = env.plan("lab-blocked.toml");
     let p = plan.to_str().unwrap();
     let run = run_plan(&env, p).expect_code(3);
-    assert!(run.stderr.contains("EX03") && run.stderr.contains(".NET Framework"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("EX03") && run.stderr.contains(".NET Framework"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
     let j = journal(&env);
     assert!(!j.iter().any(|r| r["event"] == "changed"), "{j:#?}");

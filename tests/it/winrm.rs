@@ -1,0 +1,196 @@
+//! The binary over WinRM: `cu-roll lab serve` in one process, `cu-roll
+//! report` and `cu-roll exec` over the WinRM transport in others, with the
+//! same verdicts as the in-process lab.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::harness::{repo, Env};
+
+/// A run of three consecutive free loopback ports.
+fn free_base_port() -> u16 {
+    for _ in 0..50 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = probe.local_addr().expect("addr").port();
+        drop(probe);
+        if base > 65_000 {
+            continue;
+        }
+        if (base..base + 3).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free run of loopback ports");
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cu-roll lab serve PLAN` and waits for its three `NAME URL` lines.
+fn serve(env: &Env, plan: &std::path::Path) -> (Serve, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cu-roll"))
+        .args(["lab", "serve"])
+        .arg(plan)
+        .arg("--state-dir")
+        .arg(env.path().join("served-state"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn lab serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let guard = Serve(child);
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        lines.push(line);
+        if lines.len() == 3 {
+            break;
+        }
+    }
+    (guard, lines)
+}
+
+#[test]
+fn report_over_winrm_matches_the_lab() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join("plans/lab-winrm.toml")).expect("plan");
+    let port = free_base_port();
+    let text = text.replace("base_port = 15985", &format!("base_port = {port}"));
+    let plan = env.write_plan("lab-winrm.toml", &text);
+    let (_serve, lines) = serve(&env, &plan);
+    assert_eq!(
+        lines,
+        [
+            format!("EX01 http://127.0.0.1:{port}/wsman"),
+            format!("EX02 http://127.0.0.1:{}/wsman", port + 1),
+            format!("EX03 http://127.0.0.1:{}/wsman", port + 2),
+        ]
+    );
+    std::env::set_var("CUROLL_LAB_PASSWORD", "lab-only-password");
+    let run = env
+        .run(&["report", plan.to_str().unwrap(), "--format", "json"])
+        .expect_code(0);
+    let json = run.json();
+    let text = json.to_string();
+    assert!(
+        text.contains("\"EX02\"") && text.contains("ready"),
+        "{text}"
+    );
+
+    let run = env
+        .run(&[
+            "exec",
+            plan.to_str().unwrap(),
+            "--server",
+            "EX03",
+            "hostname",
+        ])
+        .expect_code(0);
+    assert!(run.stdout.contains("EX03"), "{}", run.stdout);
+}
+
+#[test]
+fn a_wrong_password_fails_clearly_without_showing_it() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join("plans/lab-winrm.toml")).expect("plan");
+    let port = free_base_port();
+    let text = text
+        .replace("base_port = 15985", &format!("base_port = {port}"))
+        .replace("CUROLL_LAB_PASSWORD", "CUROLL_IT_WRONG_PASSWORD");
+    let plan = env.write_plan("lab-winrm.toml", &text);
+    let (_serve, _) = serve(&env, &plan);
+    std::env::set_var("CUROLL_IT_WRONG_PASSWORD", "not-the-password");
+    let run = env.run(&[
+        "exec",
+        plan.to_str().unwrap(),
+        "--server",
+        "EX01",
+        "hostname",
+    ]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("authentication failed for lab\\admin on EX01"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("not-the-password") && !run.stdout.contains("not-the-password"));
+}
+
+#[test]
+fn report_over_sealed_ntlm() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join("plans/lab-winrm-ntlm.toml")).expect("plan");
+    let port = free_base_port();
+    let text = text.replace("base_port = 15985", &format!("base_port = {port}"));
+    let plan = env.write_plan("lab-winrm-ntlm.toml", &text);
+    let (_serve, lines) = serve(&env, &plan);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    std::env::set_var("CUROLL_LAB_PASSWORD", "lab-only-password");
+    let run = env
+        .run(&["report", plan.to_str().unwrap(), "--format", "json"])
+        .expect_code(0);
+    assert!(run.json().to_string().contains("ready"), "{}", run.stdout);
+}
+
+/// `transport = "powershell"` through the shim that stands in for
+/// powershell.exe (tests/winrm/powershell_shim.py); needs python3.
+#[test]
+fn powershell_transport_through_the_shim() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("SKIPPED powershell_transport_through_the_shim: python3 is not installed");
+        return;
+    }
+    let env = Env::new();
+    let lab = env.plan("lab.toml");
+    let text = std::fs::read_to_string(&lab).expect("lab plan");
+    let shim = repo().join("tests/winrm/powershell_shim.py");
+    let text = text.replace(
+        "transport = \"lab\"",
+        &format!(
+            "transport = \"powershell\"\npowershell_path = '{}'",
+            shim.display()
+        ),
+    );
+    let plan = env.write_plan("lab-ps.toml", &text);
+    let shim_env = [
+        ("CUROLL_SHIM_BIN", env!("CARGO_BIN_EXE_cu-roll").to_string()),
+        ("CUROLL_SHIM_PLAN", lab.display().to_string()),
+        (
+            "CUROLL_SHIM_STATE",
+            env.path().join("shim-state").display().to_string(),
+        ),
+    ];
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cu-roll"))
+            .args(args)
+            .arg("--state-dir")
+            .arg(env.state_dir())
+            .envs(shim_env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run cu-roll");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let plan = plan.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["report", plan, "--format", "json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("ready"), "{stdout}");
+    let (code, stdout, stderr) = run(&["exec", plan, "--server", "EX02", "hostname"]);
+    assert_eq!((code, stdout.trim()), (0, "EX02"), "{stderr}");
+    assert!(stderr.contains("exit code 0"), "{stderr}");
+    let (code, _, stderr) = run(&["exec", plan, "--server", "EX02", "--ps", "Get-NoSuchThing"]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("Get-NoSuchThing") && stderr.contains("exit code 1"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Stands in for powershell.exe in tests of `transport = "powershell"`.
+
+cu-roll starts `<powershell_path> -NoProfile -NonInteractive -EncodedCommand
+<base64 UTF-16LE>`. The wrapper it sends runs the real script on the target
+with `Invoke-Command -ComputerName '<fqdn>' -ScriptBlock
+([scriptblock]::Create('<script>'))`. This shim decodes that (or cu-roll's
+stdin bootstrap), takes out the FQDN and the script, and runs the script on
+the lab server named by the FQDN's first label through `cu-roll exec
+$CUROLL_SHIM_PLAN --server NAME --ps SCRIPT` (an in-process lab plan), then
+behaves like the wrapper would: stdout through, stderr through, exit 1 when
+the script failed. It checks the wrapper's shape strictly, so a change in
+what cu-roll sends fails the tests.
+"""
+
+import base64
+import os
+import re
+import subprocess
+import sys
+
+BOOTSTRAP = (
+    "$s=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadToEnd()));"
+    "& ([scriptblock]::Create($s))"
+)
+QUOTES = "'\u2018\u2019\u201a\u201b"
+LITERAL = "'((?:[^" + QUOTES + "]|[" + QUOTES + "]{2})*)'"
+WRAPPER = re.compile(
+    r"\A\[Console\]::OutputEncoding = \[Text\.Encoding\]::UTF8\n"
+    r"\$ProgressPreference = 'SilentlyContinue'\n"
+    r"Invoke-Command -ComputerName " + LITERAL + r" -ScriptBlock \(\[scriptblock\]::Create\(" + LITERAL + r"\)\)\n"
+    r"if \(-not \$\?\) \{ exit 1 \}\n\Z",
+    re.S,
+)
+CMD = re.compile(r"\Acmd\.exe /c " + LITERAL + r"\n\"__CUROLL_EXIT__=\$LASTEXITCODE\"\Z", re.S)
+
+
+def unquote(text):
+    return re.sub("([" + QUOTES + "])\\1", "\\1", text)
+
+
+def main(argv):
+    if argv[:3] != ["-NoProfile", "-NonInteractive", "-EncodedCommand"] or len(argv) != 4:
+        sys.stderr.write("shim: unexpected arguments %r\n" % (argv,))
+        return 64
+    wrapper = base64.b64decode(argv[3]).decode("utf-16-le")
+    if wrapper == BOOTSTRAP:
+        wrapper = base64.b64decode(sys.stdin.read()).decode("utf-8")
+    m = WRAPPER.match(wrapper)
+    if not m:
+        sys.stderr.write("shim: not cu-roll's Invoke-Command wrapper:\n%s\n" % wrapper)
+        return 64
+    fqdn, script = unquote(m.group(1)), unquote(m.group(2))
+    server = fqdn.split(".")[0].upper()
+    cmd = CMD.match(script)
+    args = [os.environ["CUROLL_SHIM_BIN"], "exec", os.environ["CUROLL_SHIM_PLAN"], "--server", server]
+    if "CUROLL_SHIM_STATE" in os.environ:
+        args += ["--state-dir", os.environ["CUROLL_SHIM_STATE"]]
+    args += [unquote(cmd.group(1))] if cmd else ["--ps", script]
+    run = subprocess.run(args, capture_output=True)
+    err = run.stderr.decode("utf-8", "replace")
+    # `cu-roll exec` ends stderr with "exit code N".
+    found = re.search(r"exit code (-?\d+)\s*\Z", err)
+    code = int(found.group(1)) if found else 1
+    err = err[: found.start()] if found else err
+    sys.stdout.write(run.stdout.decode("utf-8", "replace"))
+    if cmd:
+        sys.stdout.write("__CUROLL_EXIT__=%d\r\n" % code)
+    sys.stderr.write(err)
+    return 0 if cmd or code == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,152 @@
+"""pywinrm — a WinRM client cu-roll did not write — against `cu-roll lab serve`.
+
+Starts the built binary (target/debug/cu-roll, or $CUROLL_BIN) on a copy of
+plans/lab-winrm.toml moved to free loopback ports, waits for its `NAME URL`
+lines, and talks to it the way an admin's script would. Run by
+scripts/test inside the venv under target/pyenv.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import subprocess
+import tempfile
+import time
+import unittest
+
+import winrm
+from winrm.exceptions import InvalidCredentialsError
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("CUROLL_BIN", os.path.join(REPO, "target", "debug", "cu-roll"))
+USER = "lab\\admin"
+PASSWORD = "lab-only-password"
+# A real server needs the Exchange snap-in loaded in a plain powershell.exe;
+# the lab enforces the same, so the test sends what a real server needs.
+SNAPIN = "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; "
+
+
+def free_base_port(count):
+    """A run of `count` consecutive free loopback ports."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count >= 65535:
+            continue
+        ok = True
+        for p in range(base, base + count):
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free run of loopback ports")
+
+
+class LabServe:
+    """`cu-roll lab serve` in a temporary directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="cu-roll-pywinrm-")
+        with open(os.path.join(REPO, "plans", "lab-winrm.toml"), encoding="utf-8") as f:
+            text = f.read()
+        text = re.sub(r"(?m)^base_port = \d+", "base_port = %d" % free_base_port(3), text)
+        self.plan = os.path.join(self.dir, "lab-winrm.toml")
+        with open(self.plan, "w", encoding="utf-8") as f:
+            f.write(text)
+        self.proc = subprocess.Popen(
+            [BIN, "lab", "serve", self.plan],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.urls = {}
+        deadline = time.time() + 30
+        while len(self.urls) < 3 and time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            parts = line.split()
+            if len(parts) == 2 and parts[1].startswith("http"):
+                self.urls[parts[0]] = parts[1]
+        if len(self.urls) < 3:
+            self.stop()
+            raise RuntimeError("lab serve did not print its URLs: %s" % self.proc.stderr.read())
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PyWinRmAgainstTheLab(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.lab = LabServe()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.stop()
+
+    def session(self, name, transport, password=PASSWORD):
+        return winrm.Session(self.lab.urls[name], auth=(USER, password), transport=transport)
+
+    def test_basic_run_cmd_hostname(self):
+        r = self.session("EX02", "basic").run_cmd("hostname")
+        self.assertEqual(r.status_code, 0, r.std_err)
+        self.assertEqual(r.std_out.decode().strip(), "EX02")
+
+    def test_basic_run_ps_copy_status(self):
+        r = self.session("EX01", "basic").run_ps(
+            SNAPIN + "Get-MailboxDatabaseCopyStatus -Server EX01 | ConvertTo-Json"
+        )
+        self.assertEqual(r.status_code, 0, r.std_err)
+        copies = json.loads(r.std_out.decode())
+        names = sorted(c["Name"] for c in copies)
+        # EX01 holds a copy of every lab database.
+        self.assertEqual(names, ["DB01\\EX01", "DB02\\EX01", "DB03\\EX01", "DB04\\EX01"])
+
+    def test_basic_run_ps_error_is_readable(self):
+        r = self.session("EX03", "basic").run_ps("Get-NoSuchThing")
+        self.assertEqual(r.status_code, 1)
+        err = r.std_err.decode()
+        self.assertIn("Get-NoSuchThing", err)
+        self.assertNotIn("CLIXML", err)
+
+    def test_basic_wrong_password(self):
+        with self.assertRaises(InvalidCredentialsError):
+            self.session("EX01", "basic", password="wrong").run_cmd("hostname")
+
+    def test_ntlm_sealed_run_cmd_and_run_ps(self):
+        # Over HTTP pywinrm seals every message (message_encryption="auto").
+        s = self.session("EX03", "ntlm")
+        r = s.run_cmd("hostname")
+        self.assertEqual((r.status_code, r.std_out.decode().strip()), (0, "EX03"))
+        self.assertIsNotNone(s.protocol.transport.encryption, "pywinrm did not seal")
+        r = s.run_ps(SNAPIN + "Get-MailboxDatabaseCopyStatus -Server EX03 | ConvertTo-Json")
+        self.assertEqual(r.status_code, 0, r.std_err)
+        names = sorted(c["Name"] for c in json.loads(r.std_out.decode()))
+        self.assertEqual(names, ["DB01\\EX03", "DB02\\EX03", "DB03\\EX03", "DB04\\EX03"])
+
+    def test_ntlm_wrong_password(self):
+        with self.assertRaises(InvalidCredentialsError):
+            self.session("EX02", "ntlm", password="wrong").run_cmd("hostname")
+
+
+if __name__ == "__main__":
+    # Ends with a plain "N passed, N failed" line that CI reads, and fails
+    # the process when any test failed or none ran.
+    result = unittest.main(verbosity=2, exit=False).result
+    failed = len(result.failures) + len(result.errors)
+    skipped = len(result.skipped)
+    print("pywinrm: %d passed, %d failed, %d skipped" % (result.testsRun - failed - skipped, failed, skipped))
+    sys.exit(1 if failed or result.testsRun == 0 else 0)
