@@ -146,7 +146,8 @@ fn powershell_errors_come_back_as_text_with_the_exit_code() {
     );
     assert!(out.stderr.contains("Get-Mailbox"), "{}", out.stderr);
     let out = exec.run_cmd(&plan.servers[0], "nonsense").unwrap();
-    assert_eq!(out.exit_code, 1);
+    // cmd.exe's exit code for a command it cannot find is 9009.
+    assert_eq!(out.exit_code, 9009);
     assert!(
         out.stderr.contains("'nonsense' is not recognized"),
         "{}",
