@@ -152,7 +152,7 @@ fn finish(plan: &Plan, state: &Path, outcome: &RolloutOutcome) -> Result<i32, Fa
                 if *before_any_change {
                     "Nothing was changed."
                 } else {
-                    "Servers already rolled are back in service; run again once the DAG is healthy."
+                    "Servers already rolled are back in service. The journal is saved; once the DAG is healthy, run the same command again to resume."
                 }
             ),
         }),

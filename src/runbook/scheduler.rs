@@ -494,7 +494,7 @@ impl Rollout<'_> {
             return Ok(());
         }
         if matches!(id, StepId::EnterMaintenance | StepId::RebootBeforeSetup) {
-            self.gate(server, group, shared, changed_anything)?;
+            self.gate(id, server, group, shared, changed_anything)?;
         }
         shared
             .append(Record::StepStarted {
@@ -590,6 +590,7 @@ impl Rollout<'_> {
     /// Observes every member of the DAG and checks the availability gate.
     fn gate(
         &self,
+        step: StepId,
         server: &Server,
         group: &[&Server],
         shared: &Shared<'_>,
@@ -618,10 +619,12 @@ impl Rollout<'_> {
                         message: format!("gate: {r}"),
                     });
                 }
-                let _ = shared.append(Record::Observed {
+                // Journaled as the guarded step's failure, so `status` shows
+                // where the rollout stands and why.
+                let _ = shared.append(Record::StepFailed {
                     server: server.name.clone(),
-                    step: "gate".into(),
-                    what: format!("gate refused: {}", reasons.join("; ")),
+                    step: step.id().into(),
+                    error: format!("gate refused: {}", reasons.join("; ")),
                 });
                 Err(RolloutOutcome::GateRefused {
                     server: server.name.clone(),
