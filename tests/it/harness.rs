@@ -69,11 +69,20 @@ impl Env {
 
     /// Runs cu-roll with `--state-dir` inside the environment.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_state(&self.state_dir(), args)
+    }
+
+    /// Runs cu-roll with another state directory (e.g. the one `lab serve` uses).
+    pub fn run_with_state(&self, state_dir: &Path, args: &[&str]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_cu-roll"))
             .args(args)
             .arg("--state-dir")
-            .arg(self.state_dir())
+            .arg(state_dir)
             .env("NO_COLOR", "1")
+            // The lab's own password (plans/lab-winrm*.toml read it from here);
+            // set per child, never with set_var in a multi-threaded test.
+            .env("CUROLL_LAB_PASSWORD", "lab-only-password")
+            .env("CUROLL_IT_WRONG_PASSWORD", "not-the-password")
             .current_dir(self.dir.path())
             .output()
             .expect("run cu-roll");

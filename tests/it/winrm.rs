@@ -71,7 +71,6 @@ fn report_over_winrm_matches_the_lab() {
             format!("EX03 http://127.0.0.1:{}/wsman", port + 2),
         ]
     );
-    std::env::set_var("CUROLL_LAB_PASSWORD", "lab-only-password");
     let run = env
         .run(&["report", plan.to_str().unwrap(), "--format", "json"])
         .expect_code(0);
@@ -104,7 +103,6 @@ fn a_wrong_password_fails_clearly_without_showing_it() {
         .replace("CUROLL_LAB_PASSWORD", "CUROLL_IT_WRONG_PASSWORD");
     let plan = env.write_plan("lab-winrm.toml", &text);
     let (_serve, _) = serve(&env, &plan);
-    std::env::set_var("CUROLL_IT_WRONG_PASSWORD", "not-the-password");
     let run = env.run(&[
         "exec",
         plan.to_str().unwrap(),
@@ -131,7 +129,6 @@ fn report_over_sealed_ntlm() {
     let plan = env.write_plan("lab-winrm-ntlm.toml", &text);
     let (_serve, lines) = serve(&env, &plan);
     assert_eq!(lines.len(), 3, "{lines:?}");
-    std::env::set_var("CUROLL_LAB_PASSWORD", "lab-only-password");
     let run = env
         .run(&["report", plan.to_str().unwrap(), "--format", "json"])
         .expect_code(0);
@@ -193,4 +190,43 @@ fn powershell_transport_through_the_shim() {
         stderr.contains("Get-NoSuchThing") && stderr.contains("exit code 1"),
         "{stderr}"
     );
+}
+
+/// Issue 4's end-to-end check: the whole rollout over WinRM (Basic, then
+/// sealed NTLM) against `lab serve`, with the same result as in-process and
+/// an empty availability record.
+fn full_rollout_over(plan_name: &str) {
+    let env = Env::new();
+    let text = std::fs::read_to_string(repo().join("plans").join(plan_name)).expect("plan");
+    let port = free_base_port();
+    let text = text.replace("base_port = 15985", &format!("base_port = {port}"));
+    let plan = env.write_plan(plan_name, &text);
+    let (_serve, lines) = serve(&env, &plan);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let p = plan.to_str().unwrap();
+    let run = env.run(&["run", p]).expect_code(0);
+    assert!(run.stdout.contains("done"), "{}", run.stdout);
+    let state = env
+        .run_with_state(&env.path().join("served-state"), &["lab", "state", p])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        state["availability"],
+        serde_json::Value::Array(vec![]),
+        "{:#}",
+        state["availability"]
+    );
+    for s in state["servers"].as_array().unwrap() {
+        assert_eq!(s["build"], "15.2.1748.43", "{}", s["name"]);
+    }
+}
+
+#[test]
+fn full_rollout_over_winrm_basic() {
+    full_rollout_over("lab-winrm.toml");
+}
+
+#[test]
+fn full_rollout_over_winrm_sealed_ntlm() {
+    full_rollout_over("lab-winrm-ntlm.toml");
 }
