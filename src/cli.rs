@@ -54,6 +54,13 @@ pub enum Command {
     Status(StatusArgs),
     /// Clear a lock left behind by a run that died.
     Unlock(UnlockArgs),
+    /// Save the config files a CU overwrites into a verified zip per server
+    /// (`backup verify FILE` re-checks one).
+    Backup(BackupArgs),
+    /// Compare the config files now with their newest backup: what did the CU revert?
+    Drift(DriftArgs),
+    /// Put back one `appSettings` value a CU reverted, after showing the change.
+    RestoreConfig(RestoreConfigArgs),
     /// Run one command on one server (or all) over the configured transport.
     Exec(ExecArgs),
     /// The simulated DAG described by the plan's [lab] section.
@@ -157,4 +164,58 @@ pub enum LabCommand {
         #[arg(long, value_enum, default_value_t = StateFormat::Json)]
         format: StateFormat,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+    /// Only this server (default: every server in the plan).
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Re-read a backup zip and re-hash every file against its manifest.
+    Verify {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriftFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
+    pub format: DriftFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreConfigArgs {
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    #[arg(long, value_name = "NAME")]
+    pub server: String,
+    /// The appSettings key to put back, as it was in the newest backup.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// The file, when the key was reverted in several (e.g. `ClientAccess/Owa/web.config`).
+    #[arg(long, value_name = "ENTRY")]
+    pub file: Option<String>,
+    /// Apply without asking (the change is still printed first).
+    #[arg(long)]
+    pub yes: bool,
 }

@@ -9,6 +9,7 @@ use crate::cli::{Cli, Command, ExecArgs, LabCommand, ReportArgs};
 use crate::exit;
 use crate::plan::{self, Plan};
 
+mod backup;
 mod rollout;
 
 /// A failure that ends the command: its message and exit code.
@@ -34,6 +35,9 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Run(args)) => rollout::run(&args.plan, args.flags, &cli.global),
         Some(Command::Status(args)) => rollout::status(&args, &cli.global),
         Some(Command::Unlock(args)) => rollout::unlock(&args, &cli.global),
+        Some(Command::Backup(args)) => backup::backup(&args, &cli.global),
+        Some(Command::Drift(args)) => backup::drift(&args, &cli.global),
+        Some(Command::RestoreConfig(args)) => backup::restore_config(&args, &cli.global),
         None => match cli.plan {
             Some(plan) => rollout::run(&plan, cli.run_flags, &cli.global),
             None => Err(Failure::bad_input(

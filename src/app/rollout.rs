@@ -115,17 +115,48 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32
             })
         }
     };
-    finish(&plan, &state, &outcome)
+    finish(&plan, &state, executor.as_ref(), &outcome)
 }
 
 /// Prints the summary, writes the run report, and picks the exit code.
-fn finish(plan: &Plan, state: &Path, outcome: &RolloutOutcome) -> Result<i32, Failure> {
+fn finish(
+    plan: &Plan,
+    state: &Path,
+    exec: &dyn crate::exec::Executor,
+    outcome: &RolloutOutcome,
+) -> Result<i32, Failure> {
     let loaded = Journal::load(&Journal::path_in(state)).map_err(|e| Failure {
         code: exit::STEP_FAILED,
         message: e.to_string(),
     })?;
     let availability = lab_availability(plan, state);
-    let report = crate::report::run_report::build(&loaded.entries, &plan.servers, availability);
+    let mut report = crate::report::run_report::build(&loaded.entries, &plan.servers, availability);
+    // What the CU reverted on each server it upgraded (issue: customisations
+    // silently overwritten): compared with the backup-config zip.
+    for s in report
+        .servers
+        .iter()
+        .filter(|s| s.result == crate::report::status::ServerState::Done)
+    {
+        let Some(server) = plan.server(&s.name) else {
+            continue;
+        };
+        if let Some(drift) = super::backup::drift_summary(exec, server, state) {
+            for r in &drift.reverted {
+                eprintln!(
+                    "cu-roll: {}: the upgrade reverted appSettings '{}' in {} (was {}); `cu-roll restore-config {} --server {} --key {}` puts it back",
+                    drift.server,
+                    r.key,
+                    r.file,
+                    r.backup_value.as_deref().unwrap_or("absent"),
+                    plan.path.display(),
+                    drift.server,
+                    r.key
+                );
+            }
+            report.config_drift.push(drift);
+        }
+    }
     match crate::report::run_report::write(state, &report) {
         Ok(written) => eprintln!(
             "run report: {} and {}",

@@ -165,6 +165,33 @@ pub struct RunReport {
     pub totals: Totals,
     /// `None` when the caller had no availability record.
     pub availability: Option<AvailabilityVerdict>,
+    /// What each upgraded server's config files lost since its backup
+    /// (filled in by the caller after the rollout; empty when not checked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_drift: Vec<ConfigDrift>,
+}
+
+/// The customisations a CU reverted on one server: `appSettings` values in
+/// the backup that are changed or gone now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigDrift {
+    pub server: String,
+    /// The backup zip compared against.
+    pub backup: String,
+    pub reverted: Vec<RevertedSetting>,
+    /// Why the comparison could not be made, when it could not.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevertedSetting {
+    /// The file, relative to the Exchange install path.
+    pub file: String,
+    pub key: String,
+    /// The value in the backup (the admin's customisation).
+    pub backup_value: Option<String>,
+    /// The value now (`None`: the key is gone).
+    pub current_value: Option<String>,
 }
 
 /// Seconds between two journal times, when both parse and are in order.
@@ -405,6 +432,7 @@ pub fn build(
         servers: reports,
         totals,
         availability,
+        config_drift: Vec::new(),
     }
 }
 
@@ -599,6 +627,36 @@ pub fn render_markdown(report: &RunReport) -> String {
         out.push_str("## Availability incidents\n\n");
         for i in &a.incidents {
             let _ = writeln!(out, "- {}", md(i));
+        }
+        out.push('\n');
+    }
+
+    if !report.config_drift.is_empty() {
+        out.push_str("## Config customisations the upgrade reverted\n\n");
+        for d in &report.config_drift {
+            if let Some(e) = &d.error {
+                let _ = writeln!(out, "- **{}**: not checked: {}", md(&d.server), md(e));
+            } else if d.reverted.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "- **{}**: none (compared with {})",
+                    md(&d.server),
+                    md(&d.backup)
+                );
+            }
+            for r in &d.reverted {
+                let _ = writeln!(
+                    out,
+                    "- **{}** `{}` appSettings `{}`: was {}, now {} — `cu-roll restore-config PLAN --server {} --key {}` puts it back",
+                    md(&d.server),
+                    md(&r.file),
+                    md(&r.key),
+                    r.backup_value.as_deref().map_or("(absent)".to_string(), |v| format!("'{}'", md(v))),
+                    r.current_value.as_deref().map_or("(absent)".to_string(), |v| format!("'{}'", md(v))),
+                    md(&d.server),
+                    md(&r.key)
+                );
+            }
         }
         out.push('\n');
     }

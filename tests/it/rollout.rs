@@ -113,9 +113,78 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
             "{server}"
         );
     }
-    // A run report was written.
-    assert!(env.state_dir().join("run-report.json").exists());
-    assert!(env.state_dir().join("run-report.md").exists());
+    // A run report was written, naming the customisation the CU reverted
+    // on EX02 (plans/lab.toml: BackEndProxyTimeout in OWA's web.config).
+    let run_report: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.state_dir().join("run-report.json")).unwrap(),
+    )
+    .unwrap();
+    let drift = run_report["config_drift"]
+        .as_array()
+        .expect("config_drift in the run report");
+    let ex02 = drift
+        .iter()
+        .find(|d| d["server"] == "EX02")
+        .expect("EX02 drift");
+    assert_eq!(
+        ex02["reverted"][0]["key"], "BackEndProxyTimeout",
+        "{ex02:#}"
+    );
+    assert_eq!(ex02["reverted"][0]["backup_value"], "00:05:00", "{ex02:#}");
+    let ex03 = drift
+        .iter()
+        .find(|d| d["server"] == "EX03")
+        .expect("EX03 drift");
+    assert_eq!(ex03["reverted"], Value::Array(vec![]), "{ex03:#}");
+    let md = std::fs::read_to_string(env.state_dir().join("run-report.md")).unwrap();
+    assert!(md.contains("BackEndProxyTimeout"), "{md}");
+    assert!(
+        run.stderr
+            .contains("reverted appSettings 'BackEndProxyTimeout'"),
+        "{}",
+        run.stderr
+    );
+
+    // The same through `cu-roll drift`, and put back with `restore-config`.
+    let drift = env
+        .run(&["drift", p, "--server", "EX02", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(drift[0]["server"], "EX02");
+    let restore = env
+        .run(&[
+            "restore-config",
+            p,
+            "--server",
+            "EX02",
+            "--key",
+            "BackEndProxyTimeout",
+            "--yes",
+        ])
+        .expect_code(0);
+    assert!(
+        restore.stderr.contains("00:05:00"),
+        "the change is shown first: {}",
+        restore.stderr
+    );
+    let after = env
+        .run(&["drift", p, "--server", "EX02", "--format", "json"])
+        .expect_code(0)
+        .json();
+    let reverted: Vec<&Value> = after[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["app_settings"].as_array().unwrap())
+        .filter(|s| s["reverted"] == true)
+        .collect();
+    assert!(
+        reverted.is_empty(),
+        "still reverted after restore: {reverted:#?}"
+    );
+    assert!(journal(&env)
+        .iter()
+        .any(|r| r["event"] == "changed" && r["change"]["kind"] == "app-setting-restored"));
 
     // Running again finds nothing to do and starts no step.
     let before = journal(&env).len();
@@ -236,4 +305,25 @@ fn blocked_plan_is_refused_before_any_change_with_exit_3() {
     assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
     let j = journal(&env);
     assert!(!j.iter().any(|r| r["event"] == "changed"), "{j:#?}");
+}
+
+#[test]
+fn backup_writes_a_verified_zip_and_verify_catches_corruption() {
+    let env = Env::new();
+    let plan = env.plan("lab.toml");
+    let p = plan.to_str().unwrap();
+    let run = env.run(&["backup", p, "--server", "EX02"]).expect_code(0);
+    let zip = run.stdout.split('\t').nth(1).expect("zip path").to_string();
+    assert!(
+        run.stdout.contains("25 files") && run.stdout.contains("verified"),
+        "{}",
+        run.stdout
+    );
+    env.run(&["backup", "verify", &zip]).expect_code(0);
+    let mut bytes = std::fs::read(&zip).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&zip, bytes).unwrap();
+    let bad = env.run(&["backup", "verify", &zip]).expect_code(1);
+    assert!(bad.stderr.contains(&zip), "{}", bad.stderr);
 }
