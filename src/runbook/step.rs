@@ -282,3 +282,19 @@ pub enum PlannedText {
     /// A cmd.exe command line.
     Cmd(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StepId;
+
+    /// The plan validates `during = "<server>:<step>"` against its own list
+    /// (plan must not depend on the runbook): both must name the same steps.
+    #[test]
+    fn plan_knows_the_same_step_ids_in_the_same_order() {
+        let ids: Vec<&str> = StepId::ALL.iter().map(|s| s.id()).collect();
+        assert_eq!(ids, crate::plan::ROLLOUT_STEP_IDS);
+        for s in StepId::ALL {
+            assert_eq!(StepId::from_id(s.id()), Some(s));
+        }
+    }
+}
