@@ -12,7 +12,7 @@ use super::{ad_steps, format_gb, overall_label, verdict_label, yes_no, Counts};
 use crate::preflight::model::{AdLevels, Report, ServerReport};
 
 /// Escapes `text` for a Markdown paragraph, list item or table cell.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -41,7 +41,8 @@ fn ok_mark(ok: bool) -> &'static str {
 }
 
 /// A GFM table; cells must already be escaped.
-fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
+/// A GitHub-flavoured table; cells must already be escaped.
+pub(crate) fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
     let _ = writeln!(
         out,

@@ -11,6 +11,7 @@
 //! never reads the journal file itself. The JSON is a documented interface
 //! (docs/run-report.md): fields are only added.
 
+use super::markdown::{esc as md, table as md_table};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -528,32 +529,6 @@ pub fn summary_table(report: &RunReport) -> String {
         if t.changes == 1 { "" } else { "s" }
     );
     out
-}
-
-/// Escapes text for a Markdown paragraph or table cell.
-fn md(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' | '#' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\r' | '\n' => out.push(' '),
-            c if c.is_control() => out.extend(c.escape_default()),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn md_table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
-    let _ = writeln!(out, "| {} |", headers.join(" | "));
-    let _ = writeln!(out, "|{}|", vec!["---"; headers.len()].join("|"));
-    for row in rows {
-        let _ = writeln!(out, "| {} |", row.join(" | "));
-    }
-    out.push('\n');
 }
 
 pub fn render_markdown(report: &RunReport) -> String {
