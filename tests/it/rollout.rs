@@ -327,3 +327,19 @@ fn backup_writes_a_verified_zip_and_verify_catches_corruption() {
     let bad = env.run(&["backup", "verify", &zip]).expect_code(1);
     assert!(bad.stderr.contains(&zip), "{}", bad.stderr);
 }
+
+/// pause_between asks at a terminal before each next server; without one it
+/// refuses to start unless --yes says not to ask.
+#[test]
+fn pause_between_refuses_without_a_terminal_unless_yes() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(crate::harness::repo().join("plans/lab.toml"))
+        .unwrap()
+        .replace("pause_between = false", "pause_between = true");
+    let plan = env.write_plan("pause.toml", &text);
+    let p = plan.to_str().unwrap();
+    let run = run_plan(&env, p).expect_code(2);
+    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    assert!(!env.state_dir().join("journal.jsonl").exists(), "refused before the journal");
+    env.run(&["run", p, "--yes"]).expect_code(0);
+}
