@@ -340,6 +340,9 @@ fn pause_between_refuses_without_a_terminal_unless_yes() {
     let p = plan.to_str().unwrap();
     let run = run_plan(&env, p).expect_code(2);
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
-    assert!(!env.state_dir().join("journal.jsonl").exists(), "refused before the journal");
+    assert!(
+        !env.state_dir().join("journal.jsonl").exists(),
+        "refused before the journal"
+    );
     env.run(&["run", p, "--yes"]).expect_code(0);
 }

@@ -2,7 +2,10 @@
 //! so only the last run counts — it starts at the last `Starting Microsoft
 //! Exchange Server 2016|2019|Subscription Edition Setup` line. Success is
 //! the line `The Exchange Server setup operation completed successfully.`
-//! in that run; a failed run carries `[ERROR]` lines (exchange-facts.md §4).
+//! in that run; a failed run carries `[ERROR]` lines (exchange-facts.md §4),
+//! and a run stopped by the prerequisite analysis carries `Failed
+//! [Rule:X] [Message:…]` and `[REQUIRED] …` lines instead (CSS-Exchange
+//! SetupLogReviewer test logs, e.g. `ExchangeSetup_Reboot_Pending.log`).
 
 /// What the last run of the log says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -10,7 +13,8 @@ pub struct SetupLogRun {
     /// Whether a run start line was found at all.
     pub found: bool,
     pub succeeded: bool,
-    /// The `[ERROR]` lines of the last run, without their timestamp prefix.
+    /// The `[ERROR]`, `[REQUIRED]` and `Failed [Rule:…]` lines of the last
+    /// run, without their timestamp prefix.
     pub errors: Vec<String>,
 }
 
@@ -52,8 +56,15 @@ pub fn last_run(log: &str) -> SetupLogRun {
         errors: run
             .iter()
             .map(|l| strip_prefix(l))
-            .filter(|l| l.starts_with("[ERROR]"))
-            .map(|l| l.trim_start_matches("[ERROR]").trim().to_string())
+            .filter_map(|l| {
+                if let Some(rest) = l.strip_prefix("[ERROR]") {
+                    Some(rest.trim().to_string())
+                } else if l.starts_with("[REQUIRED]") || l.starts_with("Failed [Rule:") {
+                    Some(l.trim().to_string())
+                } else {
+                    None
+                }
+            })
             .collect(),
     }
 }
@@ -61,6 +72,21 @@ pub fn last_run(log: &str) -> SetupLogRun {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run stopped by the prerequisite analysis has no `[ERROR]` line: its
+    /// rule failures must still reach the admin.
+    #[test]
+    fn prerequisite_failures_are_reported() {
+        let log = "\
+[02/10/2026 09:01:12.0451] [0] Starting Microsoft Exchange Server 2019 Setup\r
+[02/10/2026 09:02:40.0934] [1] Failed [Rule:RebootPending] [Message:Setup can't continue because a restart is pending.]\r
+[02/10/2026 09:02:40.0934] [1] [REQUIRED] Setup can't continue because a restart is pending.\r
+";
+        let run = last_run(log);
+        assert!(!run.succeeded);
+        assert_eq!(run.errors.len(), 2, "{:?}", run.errors);
+        assert!(run.errors[0].starts_with("Failed [Rule:RebootPending]"));
+    }
 
     /// Two runs: the first failed (a prerequisite rule), the second is the
     /// one that counts.
