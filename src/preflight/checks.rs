@@ -298,3 +298,164 @@ pub fn identify(catalog: &Catalog, build: ExchangeBuild) -> (String, Option<Stri
     };
     (name, blocker)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::{ComponentObs, InstalledProduct, RequesterObs};
+
+    fn target() -> ResolvedTarget {
+        let plan = crate::plan::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/plans/lab.toml"
+        )))
+        .unwrap();
+        crate::preflight::resolve_target(&plan, Catalog::embedded()).unwrap()
+    }
+
+    fn facts(dotnet: Option<u32>, os: &str, products: Vec<InstalledProduct>) -> ServerFacts {
+        ServerFacts {
+            computer_name: "EX02".into(),
+            ex_setup_version: Some("15.02.1544.039".into()),
+            dot_net_release: dotnet,
+            os_caption: Some(os.into()),
+            os_version: None,
+            last_boot_up_time: None,
+            system_drive_free_bytes: Some(100 << 30),
+            products,
+            pending_reboot: vec![],
+        }
+    }
+
+    fn product(key: &str, name: &str, version: Option<u64>) -> InstalledProduct {
+        InstalledProduct {
+            key: Some(key.into()),
+            display_name: name.into(),
+            version: version.map(serde_json::Value::from),
+        }
+    }
+
+    #[test]
+    fn old_dotnet_and_missing_ucma_are_not_ok() {
+        let f = facts(
+            Some(461_814),
+            "Microsoft Windows Server 2022 Datacenter",
+            vec![],
+        );
+        let p = prerequisites(&f, &target());
+        let net = p.iter().find(|p| p.name == ".NET Framework").unwrap();
+        assert!(!net.ok);
+        assert_eq!(net.found, "4.7.2 (Release 461814)");
+        assert!(!p.iter().find(|p| p.name == "UCMA 4.0").unwrap().ok);
+        assert!(!p.iter().find(|p| p.name == "Visual C++ 2012").unwrap().ok);
+    }
+
+    #[test]
+    fn installed_runtimes_are_found_by_name_and_product_code() {
+        let f = facts(
+            Some(533_320),
+            "Microsoft Windows Server 2022 Datacenter",
+            vec![
+                product(
+                    "{A}",
+                    "Microsoft Visual C++ 2012 x64 Additional Runtime - 11.0.61030",
+                    Some(184_610_406),
+                ),
+                product(
+                    "{B}",
+                    "Microsoft Visual C++ 2013 x64 Minimum Runtime - 12.0.40664",
+                    Some(201_367_256),
+                ),
+                product(
+                    UCMA_PRODUCT_CODE,
+                    "Microsoft Server Speech Platform Runtime (x64)",
+                    None,
+                ),
+                product(URL_REWRITE_PRODUCT_CODE, "IIS URL Rewrite Module 2", None),
+            ],
+        );
+        let p = prerequisites(&f, &target());
+        assert!(p.iter().all(|p| p.ok), "{p:#?}");
+        assert_eq!(dotnet_warning(&f, &target()), None);
+    }
+
+    /// 4.8 on WS2022 is supported by CU15 but 4.8.1 is recommended: a warning, not a blocker.
+    #[test]
+    fn supported_but_not_recommended_dotnet_warns() {
+        let f = facts(
+            Some(528_449),
+            "Microsoft Windows Server 2022 Datacenter",
+            vec![],
+        );
+        assert!(
+            prerequisites(&f, &target())
+                .iter()
+                .find(|p| p.name == ".NET Framework")
+                .unwrap()
+                .ok
+        );
+        assert!(dotnet_warning(&f, &target()).unwrap().contains("4.8.1"));
+    }
+
+    #[test]
+    fn someone_elses_maintenance_is_seen_with_its_requester() {
+        let state = ExchangeState {
+            components: vec![
+                ComponentObs {
+                    component: "HubTransport".into(),
+                    state: "Inactive".into(),
+                    local_states: vec![RequesterObs {
+                        requester: "Maintenance".into(),
+                        state: "Inactive".into(),
+                        timestamp: "2026-11-20T01:00:00.0000000Z".into(),
+                    }],
+                    remote_states: vec![],
+                },
+                ComponentObs {
+                    component: "ForwardSyncDaemon".into(),
+                    state: "Inactive".into(),
+                    local_states: vec![],
+                    remote_states: vec![],
+                },
+            ],
+            activation_policy: "Blocked".into(),
+            activation_disabled_and_move_now: false,
+            database_availability_group: Some("DAG01".into()),
+            cluster_node_state: Some("Paused".into()),
+            copies: vec![],
+            queues: vec![],
+        };
+        let m = maintenance(&state);
+        assert!(m.in_maintenance);
+        assert_eq!(
+            m.inactive_components.len(),
+            1,
+            "ForwardSyncDaemon is Inactive by design"
+        );
+        let reasons = maintenance_reasons(&m);
+        assert_eq!(
+            reasons,
+            [
+                "HubTransport Inactive (requester Maintenance)",
+                "DatabaseCopyAutoActivationPolicy Blocked",
+                "cluster node Paused"
+            ]
+        );
+    }
+
+    #[test]
+    fn verdict_follows_blockers_then_need() {
+        assert_eq!(verdict(&["x".into()], false), Verdict::Blocked);
+        assert_eq!(verdict(&[], true), Verdict::Ready);
+        assert_eq!(verdict(&[], false), Verdict::UpToDate);
+    }
+
+    #[test]
+    fn a_build_newer_than_the_catalogue_blocks() {
+        let (name, blocker) = identify(Catalog::embedded(), "15.2.2562.99".parse().unwrap());
+        assert!(name.contains("cannot verify"), "{name}");
+        assert!(blocker.is_some());
+        let (_, none) = identify(Catalog::embedded(), "15.2.1544.39".parse().unwrap());
+        assert!(none.is_none());
+    }
+}

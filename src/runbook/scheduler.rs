@@ -643,3 +643,87 @@ fn journal_failure(server: &Server, step: StepId, e: &JournalError) -> RolloutOu
         error: format!("journal: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::CopyObs;
+
+    fn plan() -> Plan {
+        crate::plan::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/plans/lab.toml"
+        )))
+        .unwrap()
+    }
+
+    fn state(actives: usize) -> ExchangeState {
+        ExchangeState {
+            components: vec![],
+            activation_policy: "Unrestricted".into(),
+            activation_disabled_and_move_now: false,
+            database_availability_group: Some("DAG01".into()),
+            cluster_node_state: Some("Up".into()),
+            copies: (0..actives)
+                .map(|i| CopyObs {
+                    name: format!("DB0{i}\\X"),
+                    database_name: format!("DB0{i}"),
+                    mailbox_server: "X".into(),
+                    status: "Mounted".into(),
+                    active_copy: true,
+                    activation_suspended: false,
+                    activation_preference: Some(1),
+                    copy_queue_length: Some(0),
+                    replay_queue_length: Some(0),
+                    content_index_state: "NotApplicable".into(),
+                    replay_lag_enabled: false,
+                })
+                .collect(),
+            queues: vec![],
+        }
+    }
+
+    #[test]
+    fn passive_first_rolls_the_fewest_actives_first_keeping_plan_order_on_ties() {
+        let plan = plan();
+        let states = vec![
+            ("EX01".to_string(), Some(state(2))),
+            ("EX02".to_string(), Some(state(1))),
+            ("EX03".to_string(), Some(state(1))),
+        ];
+        assert_eq!(choose_order(&plan, &states), ["EX02", "EX03", "EX01"]);
+        // A server that could not be read goes last rather than first.
+        let states = vec![
+            ("EX01".to_string(), Some(state(2))),
+            ("EX02".to_string(), None),
+            ("EX03".to_string(), Some(state(0))),
+        ];
+        assert_eq!(choose_order(&plan, &states), ["EX03", "EX01", "EX02"]);
+    }
+
+    #[test]
+    fn plan_order_is_kept_when_asked() {
+        let mut plan = plan();
+        plan.policy.order = Order::Plan;
+        let states = vec![("EX01".to_string(), Some(state(2)))];
+        assert_eq!(choose_order(&plan, &states), ["EX01", "EX02", "EX03"]);
+    }
+
+    #[test]
+    fn a_changed_target_or_server_list_is_described() {
+        let a = PlanFingerprint {
+            servers: vec!["EX01@DAG01".into()],
+            target_build: "15.2.1748.43".into(),
+            target_name: "Exchange Server 2019 CU15 Feb26SU".into(),
+        };
+        assert_eq!(fingerprint_difference(&a, &a.clone()), None);
+        let mut b = a.clone();
+        b.target_build = "15.2.1748.42".into();
+        b.servers.push("EX02@DAG01".into());
+        let d = fingerprint_difference(&a, &b).unwrap();
+        assert!(
+            d.contains("target was") && d.contains("servers were"),
+            "{d}"
+        );
+    }
+}
