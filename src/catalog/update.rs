@@ -248,8 +248,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Reads at most the cap; `Err(None)` with [`UpdateError::TooLarge`] is
-/// folded in as `Err(Some(..))`, I/O errors are left to the caller.
+/// Reads at most the cap. A file over it is [`UpdateError::TooLarge`]; an
+/// I/O error is handed back for the caller to name its source.
 fn read_capped(reader: impl Read, source_name: &str) -> Result<Vec<u8>, CappedError> {
     let mut bytes = Vec::new();
     reader
