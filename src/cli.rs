@@ -63,6 +63,10 @@ pub enum Command {
     RestoreConfig(RestoreConfigArgs),
     /// Run one command on one server (or all) over the configured transport.
     Exec(ExecArgs),
+    /// What the catalogue knows (CUs, their SUs/HUs, builds, dates,
+    /// support); `catalog update` installs a newer catalogue file.
+    #[command(args_conflicts_with_subcommands = true)]
+    Catalog(CatalogArgs),
     /// The simulated DAG described by the plan's [lab] section.
     Lab {
         #[command(subcommand)]
@@ -218,4 +222,52 @@ pub struct RestoreConfigArgs {
     /// Apply without asking (the change is still printed first).
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    #[command(subcommand)]
+    pub command: Option<CatalogCommand>,
+    /// `cu-roll catalog` alone lists, like `cu-roll catalog list`.
+    #[command(flatten)]
+    pub list: CatalogListArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// List every CU with its SUs/HUs (the default).
+    List(CatalogListArgs),
+    /// Install a newer catalogue file (checked, then stored in the user's
+    /// configuration directory, where it overrides the built-in one).
+    Update(CatalogUpdateArgs),
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct CatalogListArgs {
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Table)]
+    pub format: CatalogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CatalogFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogUpdateArgs {
+    /// An http:// or https:// URL, or a local file.
+    #[arg(
+        long,
+        value_name = "URL|FILE",
+        required_unless_present = "reset",
+        conflicts_with = "reset"
+    )]
+    pub from: Option<String>,
+    /// The file's expected SHA-256 (64 hex digits); a mismatch is refused.
+    #[arg(long, value_name = "HEX", requires = "from")]
+    pub sha256: Option<String>,
+    /// Remove the stored catalogue: the built-in one applies again.
+    #[arg(long)]
+    pub reset: bool,
 }

@@ -10,6 +10,7 @@ use crate::exit;
 use crate::plan::{self, Plan};
 
 mod backup;
+mod catalog;
 mod rollout;
 
 /// A failure that ends the command: its message and exit code.
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Some(Command::Report(args)) => report(&args, cli.global.state_dir.as_deref()),
         Some(Command::Exec(args)) => exec(&args, cli.global.state_dir.as_deref()),
+        Some(Command::Catalog(args)) => catalog::run(&args),
         Some(Command::Lab { command }) => lab(&command, cli.global.state_dir.as_deref()),
         Some(Command::Run(args)) => rollout::run(&args.plan, args.flags, &cli.global),
         Some(Command::Status(args)) => rollout::status(&args, &cli.global),
@@ -78,7 +80,8 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
 
 fn report(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
     let plan = load_plan(&args.plan)?;
-    let catalog = crate::catalog::Catalog::embedded();
+    let catalog =
+        crate::catalog::Catalog::active().map_err(|e| Failure::bad_input(e.to_string()))?;
     let target = crate::preflight::resolve_target(&plan, catalog)
         .map_err(|e| Failure::bad_input(e.to_string()))?;
     let state = state_dir(&args.plan, state_dir_arg);

@@ -16,7 +16,8 @@ use crate::runbook::{self, JournalState, PlannedText, Step, SystemClock};
 
 pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32, Failure> {
     let plan = load_plan(plan_path)?;
-    let catalog = crate::catalog::Catalog::embedded();
+    let catalog =
+        crate::catalog::Catalog::active().map_err(|e| Failure::bad_input(e.to_string()))?;
     let target =
         preflight::resolve_target(&plan, catalog).map_err(|e| Failure::bad_input(e.to_string()))?;
     let state = state_dir(plan_path, global.state_dir.as_deref());

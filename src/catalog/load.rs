@@ -33,7 +33,7 @@ pub enum CatalogError {
         requirement: String,
         version: String,
     },
-    #[error("catalogue line {line}: cu_roll = \"{requirement}\" is not a version requirement ({reason}); write comparators such as \">=0.1\" or \">=0.1, <2\"")]
+    #[error("catalogue line {line}: cu_roll = \"{requirement}\" is not a Cargo version requirement ({reason}); write comparators such as \">=0.1\" or \">=0.1, <2\"")]
     Requirement {
         line: usize,
         requirement: String,
@@ -73,6 +73,16 @@ impl Catalog {
             Catalog::from_toml(EMBEDDED)
                 .unwrap_or_else(|e| panic!("the embedded data/catalog.toml is broken: {e}"))
         })
+    }
+
+    /// The catalogue every command uses: the one stored by `cu-roll catalog
+    /// update` in the configuration directory when there is one (see
+    /// [`super::update::config_dir`]), else [`Catalog::embedded`]. Loaded
+    /// once per process. A stored file that does not load (or is older
+    /// than the embedded data) is an error naming it, never a silent
+    /// fallback.
+    pub fn active() -> Result<&'static Catalog, super::update::UpdateError> {
+        super::update::active().map(|a| a.catalog())
     }
 
     /// Parses and validates a catalogue file (see the rules in
@@ -173,50 +183,19 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Does `version` (x.y.z) satisfy `requirement`, a comma-separated list of
-/// comparators (`>=0.1`, `<2`, `=0.1.3`)? Missing parts count as 0. A small
-/// subset of Cargo's syntax, enough for a data file's compatibility field
-/// without another dependency.
+/// Does this cu-roll (`version`, Cargo's `CARGO_PKG_VERSION`) satisfy
+/// `requirement`, a Cargo-style semver requirement such as `>=0.1, <2`?
+/// Parsed with the `semver` crate, so the file may use every form Cargo
+/// accepts (`^0.3`, `~0.3.1`, `>=0.1, <2`); a bare `0.3` means `^0.3`, as in
+/// Cargo.toml.
 fn requirement_matches(requirement: &str, version: &str) -> Result<bool, String> {
-    let ours = parse_version(version)?;
-    let mut any = false;
-    for comparator in requirement.split(',').map(str::trim) {
-        any = true;
-        let (op, rest) = ["<=", ">=", "<", ">", "="]
-            .iter()
-            .find_map(|op| comparator.strip_prefix(op).map(|rest| (*op, rest)))
-            .ok_or_else(|| format!("\"{comparator}\" does not start with >=, <=, >, < or ="))?;
-        let theirs = parse_version(rest.trim())?;
-        let ok = match op {
-            "<=" => ours <= theirs,
-            ">=" => ours >= theirs,
-            "<" => ours < theirs,
-            ">" => ours > theirs,
-            _ => ours == theirs,
-        };
-        if !ok {
-            return Ok(false);
-        }
+    let ours = semver::Version::parse(version)
+        .map_err(|e| format!("this cu-roll's own version \"{version}\" is not semver: {e}"))?;
+    if requirement.trim().is_empty() {
+        return Err("it is empty".to_string());
     }
-    if any {
-        Ok(true)
-    } else {
-        Err("it is empty".to_string())
-    }
-}
-
-fn parse_version(text: &str) -> Result<[u64; 3], String> {
-    let parts: Vec<&str> = text.split('.').collect();
-    if parts.is_empty() || parts.len() > 3 {
-        return Err(format!("\"{text}\" is not a version such as 0.1 or 0.1.3"));
-    }
-    let mut out = [0u64; 3];
-    for (slot, part) in out.iter_mut().zip(&parts) {
-        *slot = part
-            .parse()
-            .map_err(|_| format!("\"{text}\" is not a version such as 0.1 or 0.1.3"))?;
-    }
-    Ok(out)
+    let req = semver::VersionReq::parse(requirement).map_err(|e| e.to_string())?;
+    Ok(req.matches(&ours))
 }
 
 #[cfg(test)]
@@ -378,7 +357,7 @@ url_rewrite = true
         );
         let err = Catalog::from_toml(&MINIMAL.replace(">=0.1", ">=99.0")).unwrap_err();
         assert!(matches!(err, CatalogError::Compatibility { .. }), "{err:?}");
-        let err = Catalog::from_toml(&MINIMAL.replace(">=0.1", "~0.1")).unwrap_err();
+        let err = Catalog::from_toml(&MINIMAL.replace(">=0.1", "=>0.1")).unwrap_err();
         assert!(
             matches!(err, CatalogError::Requirement { line: 3, .. }),
             "{err:?}"
@@ -386,13 +365,23 @@ url_rewrite = true
     }
 
     #[test]
-    fn requirement_subset() {
+    fn requirement_is_cargo_semver() {
         assert_eq!(requirement_matches(">=0.1", "0.1.0"), Ok(true));
         assert_eq!(requirement_matches(">=0.1, <2", "1.4.2"), Ok(true));
         assert_eq!(requirement_matches(">=0.1, <2", "2.0.0"), Ok(false));
         assert_eq!(requirement_matches("=0.1.3", "0.1.3"), Ok(true));
-        assert!(requirement_matches("0.1", "0.1.0").is_err());
+        assert_eq!(requirement_matches(">=9", "0.1.0"), Ok(false));
+        // Cargo's forms beyond plain comparators: caret (also the bare
+        // form) and tilde.
+        assert_eq!(requirement_matches("0.1", "0.1.7"), Ok(true));
+        assert_eq!(requirement_matches("^0.1", "0.2.0"), Ok(false));
+        assert_eq!(requirement_matches("~0.1.2", "0.1.9"), Ok(true));
         assert!(requirement_matches(">=a", "0.1.0").is_err());
+        assert!(requirement_matches("=>0.1", "0.1.0").is_err());
+        assert_eq!(
+            requirement_matches("  ", "0.1.0"),
+            Err("it is empty".into())
+        );
     }
 
     #[test]

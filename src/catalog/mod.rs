@@ -2,10 +2,11 @@
 //! release dates, support status, prerequisites, supported Windows Server
 //! versions and AD levels per CU, plus the upgrade-path and AD-prep rules
 //! that follow from them. The data lives in `data/catalog.toml`, embedded at
-//! build time and validated when first used. This module only reads data it
-//! was given: it never contacts a server, AD or the network (a later
-//! `catalog update` command fetches files; this module just validates them
-//! via [`Catalog::from_toml`]).
+//! build time and validated when first used, unless the admin stored a
+//! newer catalogue with `cu-roll catalog update` ([`Catalog::active`] picks
+//! that one). Only `update` fetches or writes files, and only on that
+//! command; the rest reads data it was given. Nothing here contacts an
+//! Exchange server or AD.
 
 mod build;
 mod identify;
@@ -13,6 +14,7 @@ mod load;
 mod model;
 mod raw;
 mod rules;
+pub mod update;
 
 pub use build::{BuildParseError, ExchangeBuild};
 pub use identify::{BuildIdentity, CANNOT_VERIFY};
@@ -21,6 +23,7 @@ pub use model::{
     dotnet_name, AdLevels, CuInfo, Prerequisites, Product, SuInfo, UpdateKind, WindowsServer,
 };
 pub use rules::{check_upgrade_path, prep_needed, PrepNeed};
+pub use update::UpdateError;
 
 #[cfg(test)]
 mod tests {

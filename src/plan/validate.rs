@@ -517,7 +517,8 @@ fn duplicate_server(src: &Source, first: &RawServer, second: &RawServer) -> Plan
     }
 }
 
-/// A target id or SU name the embedded catalogue does not know is a plan
+/// A target id or SU name the catalogue in force (the stored one from
+/// `cu-roll catalog update`, else the embedded one) does not know is a plan
 /// error at its line: cu-roll never guesses what an unknown CU contains.
 fn check_target_in_catalog(
     src: &Source,
@@ -528,7 +529,12 @@ fn check_target_in_catalog(
     let TargetSpec::CuId(id) = target else {
         return Ok(());
     };
-    let catalog = crate::catalog::Catalog::embedded();
+    let catalog = crate::catalog::Catalog::active().map_err(|e| {
+        src.error(
+            r.target.span(),
+            format!("cannot check target '{id}' against the catalogue: {e}"),
+        )
+    })?;
     let Some(cu) = catalog.cu_by_id(id) else {
         let known: Vec<&str> = catalog.cus().iter().map(|c| c.id.as_str()).collect();
         return Err(src.error(

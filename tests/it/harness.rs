@@ -63,6 +63,11 @@ impl Env {
         to
     }
 
+    /// `CU_ROLL_CONFIG_DIR` for every run (where `catalog update` stores).
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
     pub fn state_dir(&self) -> PathBuf {
         self.dir.path().join("state")
     }
@@ -83,6 +88,11 @@ impl Env {
             // set per child, never with set_var in a multi-threaded test.
             .env("CUROLL_LAB_PASSWORD", "lab-only-password")
             .env("CUROLL_IT_WRONG_PASSWORD", "not-the-password")
+            // A catalogue stored by `catalog update` lives here, never in the
+            // real user's configuration directory.
+            .env("CU_ROLL_CONFIG_DIR", self.config_dir())
+            // Test servers are on loopback: never through a proxy.
+            .env("NO_PROXY", "127.0.0.1,localhost")
             .current_dir(self.dir.path())
             .output()
             .expect("run cu-roll");

@@ -1,0 +1,697 @@
+//! Catalogue updates: where the user's stored catalogue lives, fetching a
+//! newer catalogue file (an `http(s)://` URL or a local file), checking its
+//! sha256, its format and cu-roll compatibility (via [`Catalog::from_toml`])
+//! and that it is not older than the embedded one, storing it atomically,
+//! removing it, and choosing the catalogue every command uses
+//! ([`active`]: the stored file when there is one, else the embedded one).
+//!
+//! This is the only place in the catalogue module that touches the network
+//! or the file system, and only when the admin runs `cu-roll catalog
+//! update`; it never talks to an Exchange server. It must not fall back
+//! silently: a stored file that no longer loads is an error naming it.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::load::{Catalog, CatalogError};
+
+/// Environment variable naming the directory that holds the stored
+/// catalogue; overrides the platform's configuration directory (tests and
+/// admins point it elsewhere).
+pub const CONFIG_DIR_ENV: &str = "CU_ROLL_CONFIG_DIR";
+
+/// File name of the stored catalogue inside the configuration directory.
+pub const OVERRIDE_FILE: &str = "catalog.toml";
+
+/// The largest catalogue file accepted. The embedded one is about 30 KiB; a
+/// cap keeps a wrong URL (an ISO, a log) from filling memory.
+pub const MAX_CATALOG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// How long a download may take, connecting included.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a catalogue update, reset or the stored catalogue was refused. Every
+/// message names the file or URL and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateError {
+    #[error("cannot tell where to store the catalogue: this system reports no configuration directory; set {CONFIG_DIR_ENV} to a directory")]
+    NoConfigDir,
+    #[error("--from {given}: {reason}")]
+    BadSource { given: String, reason: String },
+    #[error("--sha256 {given}: not a SHA-256 hash; give the 64 hexadecimal digits published with the catalogue")]
+    BadSha256 { given: String },
+    #[error("cannot fetch {url}: {detail}; check the URL and the network (nothing stored)")]
+    Fetch { url: String, detail: String },
+    #[error("cannot fetch {url}: the server answered HTTP {status} (nothing stored)")]
+    HttpStatus { url: String, status: u16 },
+    #[error("cannot read {path}: {detail} (nothing stored)")]
+    ReadFile { path: String, detail: String },
+    #[error(
+        "{source_name} is larger than {limit} bytes; that is not a catalogue file (nothing stored)"
+    )]
+    TooLarge { source_name: String, limit: u64 },
+    #[error("{source_name} is not UTF-8 text; that is not a catalogue file (nothing stored)")]
+    NotText { source_name: String },
+    #[error("sha256 mismatch for {source_name}: expected {expected}, got {actual}; the file is not the one published (nothing stored)")]
+    HashMismatch {
+        source_name: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{source_name} is refused: {error} (nothing stored)")]
+    Invalid {
+        source_name: String,
+        error: CatalogError,
+    },
+    #[error("{source_name} is older than the catalogue built into this cu-roll ({detail}); nothing stored. A catalogue update must list everything the built-in one does")]
+    Older { source_name: String, detail: String },
+    #[error("cannot store the catalogue in {path}: {detail}; check that the directory is writable or set {CONFIG_DIR_ENV}")]
+    Store { path: String, detail: String },
+    #[error("cannot remove the stored catalogue {path}: {detail}")]
+    Remove { path: String, detail: String },
+    #[error("the stored catalogue {path} cannot be used: {detail}; fix it, replace it with `cu-roll catalog update --from …`, or remove it with `cu-roll catalog update --reset`")]
+    BrokenOverride { path: String, detail: String },
+}
+
+impl UpdateError {
+    /// Whether the failure is the input's fault (a refused file, hash or
+    /// argument) rather than the network's or the file system's.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            UpdateError::Fetch { .. }
+                | UpdateError::HttpStatus { .. }
+                | UpdateError::Store { .. }
+                | UpdateError::Remove { .. }
+        )
+    }
+}
+
+/// Where a new catalogue comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An `http://` or `https://` URL.
+    Url(String),
+    /// A local file.
+    File(PathBuf),
+}
+
+impl Source {
+    /// `http://…`/`https://…` is a URL; any other `scheme://` is refused
+    /// (a typo such as `htps://` must not be read as a relative path);
+    /// everything else is a file path.
+    pub fn parse(given: &str) -> Result<Source, UpdateError> {
+        let lower = given.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return Ok(Source::Url(given.to_string()));
+        }
+        if let Some((scheme, _)) = given.split_once("://") {
+            if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(UpdateError::BadSource {
+                    given: given.to_string(),
+                    reason: format!("{scheme}:// is not supported; give an http:// or https:// URL or a file path"),
+                });
+            }
+        }
+        if given.trim().is_empty() {
+            return Err(UpdateError::BadSource {
+                given: given.to_string(),
+                reason: "empty; give an http:// or https:// URL or a file path".to_string(),
+            });
+        }
+        Ok(Source::File(PathBuf::from(given)))
+    }
+
+    /// How messages name the source.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Url(url) => url.clone(),
+            Source::File(path) => path.display().to_string(),
+        }
+    }
+
+    /// A URL that is not encrypted: nothing but `--sha256` vouches for what
+    /// arrives.
+    pub fn is_plain_http(&self) -> bool {
+        matches!(self, Source::Url(u) if u.to_ascii_lowercase().starts_with("http://"))
+    }
+}
+
+/// The directory holding the stored catalogue: `$CU_ROLL_CONFIG_DIR` when
+/// set (and not empty), else `<config dir>/cu-roll` (`~/.config/cu-roll` on
+/// Linux, `%APPDATA%\cu-roll` on Windows). `None` when neither is known.
+pub fn config_dir() -> Option<PathBuf> {
+    match std::env::var_os(CONFIG_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => platform_config_dir(),
+    }
+}
+
+#[cfg(not(test))]
+fn platform_config_dir() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("cu-roll"))
+}
+
+/// Unit tests must not depend on whatever catalogue the developer running
+/// them has stored; they see one only through `CU_ROLL_CONFIG_DIR`.
+#[cfg(test)]
+fn platform_config_dir() -> Option<PathBuf> {
+    None
+}
+
+/// The stored catalogue's path inside `dir`.
+pub fn override_path(dir: &Path) -> PathBuf {
+    dir.join(OVERRIDE_FILE)
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Normalises a `--sha256` argument: 64 hex digits, any case, surrounding
+/// blanks ignored.
+pub fn parse_sha256(given: &str) -> Result<String, UpdateError> {
+    let hex = given.trim();
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(hex.to_ascii_lowercase())
+    } else {
+        Err(UpdateError::BadSha256 {
+            given: given.to_string(),
+        })
+    }
+}
+
+/// Reads the catalogue bytes from a URL or a file, at most
+/// [`MAX_CATALOG_BYTES`].
+pub fn fetch(source: &Source) -> Result<Vec<u8>, UpdateError> {
+    match source {
+        Source::File(path) => {
+            let err = |e: std::io::Error| UpdateError::ReadFile {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            };
+            let file = std::fs::File::open(path).map_err(err)?;
+            read_capped(file, &source.name()).map_err(|e| e.unwrap_or_else(err))
+        }
+        Source::Url(url) => {
+            let fetch_err = |detail: String| UpdateError::Fetch {
+                url: url.clone(),
+                detail,
+            };
+            let client = http_client().map_err(fetch_err)?;
+            let response = client
+                .get(url)
+                .send()
+                .map_err(|e| fetch_err(error_chain(&e)))?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(UpdateError::HttpStatus {
+                    url: url.clone(),
+                    status: status.as_u16(),
+                });
+            }
+            read_capped(response, url).map_err(|e| e.unwrap_or_else(|io| fetch_err(io.to_string())))
+        }
+    }
+}
+
+/// A blocking client using the project's TLS setup (rustls with `ring`,
+/// the system's trusted roots), the same as WinRM over HTTPS uses.
+fn http_client() -> Result<reqwest::blocking::Client, String> {
+    let tls = crate::exec::winrm::tls::client_config(None, false).map_err(|e| e.to_string())?;
+    reqwest::blocking::Client::builder()
+        .tls_backend_preconfigured(std::sync::Arc::unwrap_or_clone(tls))
+        .timeout(FETCH_TIMEOUT)
+        .user_agent(concat!("cu-roll/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| error_chain(&e))
+}
+
+/// reqwest's top-level message ("error sending request") hides the cause
+/// (connection refused, certificate unknown): show the whole chain.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// Reads at most the cap. A file over it is [`UpdateError::TooLarge`]; an
+/// I/O error is handed back for the caller to name its source.
+fn read_capped(reader: impl Read, source_name: &str) -> Result<Vec<u8>, CappedError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_CATALOG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(CappedError::Io)?;
+    if bytes.len() as u64 > MAX_CATALOG_BYTES {
+        return Err(CappedError::Update(UpdateError::TooLarge {
+            source_name: source_name.to_string(),
+            limit: MAX_CATALOG_BYTES,
+        }));
+    }
+    Ok(bytes)
+}
+
+enum CappedError {
+    Io(std::io::Error),
+    Update(UpdateError),
+}
+
+impl CappedError {
+    fn unwrap_or_else(self, io: impl FnOnce(std::io::Error) -> UpdateError) -> UpdateError {
+        match self {
+            CappedError::Io(e) => io(e),
+            CappedError::Update(e) => e,
+        }
+    }
+}
+
+/// Refuses a catalogue that knows less than `baseline` (the embedded one).
+///
+/// The rule: every CU the baseline lists must be present (by id), and each
+/// of its SU/HU must be present (by name) with the same build. That covers
+/// "fewer CUs", "fewer SUs" and "an older newest build" at once, and also
+/// refuses a file that rewrites a published build number. A candidate may
+/// add CUs and updates, and may change anything else (support text, dates,
+/// `verified`, prerequisites): that is what an update is for.
+pub fn check_not_older(candidate: &Catalog, baseline: &Catalog) -> Result<(), String> {
+    for known in baseline.cus() {
+        let Some(theirs) = candidate.cu_by_id(&known.id) else {
+            return Err(format!("it does not list {}", known.id));
+        };
+        if theirs.build != known.build {
+            return Err(format!(
+                "it gives {} build {}, the built-in catalogue {}",
+                known.id, theirs.build, known.build
+            ));
+        }
+        for su in &known.security_updates {
+            match theirs.su_by_name(&su.name) {
+                None => return Err(format!("it does not list {} {}", known.id, su.name)),
+                Some(t) if t.build != su.build => {
+                    return Err(format!(
+                        "it gives {} {} build {}, the built-in catalogue {}",
+                        known.id, su.name, t.build, su.build
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a successful update stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The file written.
+    pub path: PathBuf,
+    /// SHA-256 of the stored bytes (exactly the bytes fetched).
+    pub sha256: String,
+    /// CUs and SU/HU entries in the new catalogue.
+    pub cus: usize,
+    pub updates: usize,
+    /// Entries (`2019-CU15 Sep26SU`, `2019-CU16`) the built-in catalogue lacks.
+    pub added: Vec<String>,
+}
+
+/// `cu-roll catalog update --from …`: fetch, check the hash (when given),
+/// parse and validate, refuse anything older than `baseline`, then store
+/// the exact bytes in `dir` atomically (temporary file + rename, so a
+/// reader never sees half a catalogue). Nothing is written unless every
+/// check passed.
+pub fn update(
+    source: &Source,
+    sha256: Option<&str>,
+    dir: &Path,
+    baseline: &Catalog,
+) -> Result<Stored, UpdateError> {
+    let expected = sha256.map(parse_sha256).transpose()?;
+    let bytes = fetch(source)?;
+    let actual = sha256_hex(&bytes);
+    if let Some(expected) = expected {
+        if expected != actual {
+            return Err(UpdateError::HashMismatch {
+                source_name: source.name(),
+                expected,
+                actual,
+            });
+        }
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| UpdateError::NotText {
+        source_name: source.name(),
+    })?;
+    let candidate = Catalog::from_toml(text).map_err(|error| UpdateError::Invalid {
+        source_name: source.name(),
+        error,
+    })?;
+    check_not_older(&candidate, baseline).map_err(|detail| UpdateError::Older {
+        source_name: source.name(),
+        detail,
+    })?;
+    let path = store(dir, &bytes)?;
+    Ok(Stored {
+        path,
+        sha256: actual,
+        cus: candidate.cus().len(),
+        updates: candidate
+            .cus()
+            .iter()
+            .map(|c| c.security_updates.len())
+            .sum(),
+        added: added_entries(&candidate, baseline),
+    })
+}
+
+/// Entries of `candidate` the baseline does not list, in file order.
+fn added_entries(candidate: &Catalog, baseline: &Catalog) -> Vec<String> {
+    let mut added = Vec::new();
+    for cu in candidate.cus() {
+        match baseline.cu_by_id(&cu.id) {
+            None => added.push(cu.id.clone()),
+            Some(known) => added.extend(
+                cu.security_updates
+                    .iter()
+                    .filter(|su| known.su_by_name(&su.name).is_none())
+                    .map(|su| format!("{} {}", cu.id, su.name)),
+            ),
+        }
+    }
+    added
+}
+
+fn store(dir: &Path, bytes: &[u8]) -> Result<PathBuf, UpdateError> {
+    let path = override_path(dir);
+    let err = |e: std::io::Error| UpdateError::Store {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(&path).map_err(|e| err(e.error))?;
+    Ok(path)
+}
+
+/// `cu-roll catalog update --reset`: removes the stored catalogue. Returns
+/// the path removed, or `None` when there was none.
+pub fn reset(dir: &Path) -> Result<Option<PathBuf>, UpdateError> {
+    let path = override_path(dir);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(Some(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(UpdateError::Remove {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// The stored catalogue in `dir`, if any, validated like an update
+/// (including "not older than `baseline`": after cu-roll itself is
+/// upgraded, an old stored file must not hide the newer built-in data).
+pub fn load_override(dir: &Path, baseline: &Catalog) -> Result<Option<Catalog>, UpdateError> {
+    let path = override_path(dir);
+    let broken = |detail: String| UpdateError::BrokenOverride {
+        path: path.display().to_string(),
+        detail,
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(broken(e.to_string())),
+    };
+    let catalog = Catalog::from_toml(&text).map_err(|e| broken(e.to_string()))?;
+    check_not_older(&catalog, baseline).map_err(|d| {
+        broken(format!(
+            "it is older than the catalogue built into this cu-roll ({d})"
+        ))
+    })?;
+    Ok(Some(catalog))
+}
+
+/// The catalogue in force and where it came from.
+#[derive(Debug)]
+pub struct ActiveCatalog {
+    stored: Option<(PathBuf, Catalog)>,
+}
+
+impl ActiveCatalog {
+    /// The stored catalogue in `dir` (`None`: no directory known) if there
+    /// is one, else the embedded catalogue.
+    pub fn load(dir: Option<&Path>) -> Result<ActiveCatalog, UpdateError> {
+        let stored = match dir {
+            Some(dir) => load_override(dir, Catalog::embedded())?.map(|c| (override_path(dir), c)),
+            None => None,
+        };
+        Ok(ActiveCatalog { stored })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        self.stored.as_ref().map_or(Catalog::embedded(), |(_, c)| c)
+    }
+
+    /// The stored file in force, or `None` for the embedded catalogue.
+    pub fn override_path(&self) -> Option<&Path> {
+        self.stored.as_ref().map(|(p, _)| p.as_path())
+    }
+}
+
+/// The catalogue every command uses, loaded once per process from
+/// [`config_dir`]: the stored catalogue when there is one, else the
+/// embedded one. A stored file that does not load is an error, never a
+/// silent fallback to the embedded data.
+pub fn active() -> Result<&'static ActiveCatalog, UpdateError> {
+    static ACTIVE: OnceLock<Result<ActiveCatalog, UpdateError>> = OnceLock::new();
+    ACTIVE
+        .get_or_init(|| ActiveCatalog::load(config_dir().as_deref()))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EMBEDDED: &str = include_str!("../../data/catalog.toml");
+
+    const AUG26SU: &str = "  { name = \"Aug26SU\", kind = \"SU\", build = \"15.2.1748.49\", released = \"2026-08-11\", verified = false },\n";
+
+    /// The embedded file plus a fabricated SU (test data, not a real build).
+    fn newer() -> String {
+        assert!(EMBEDDED.contains(AUG26SU), "fixture anchor missing");
+        EMBEDDED.replacen(
+            AUG26SU,
+            &format!("{AUG26SU}  {{ name = \"Zzz99SU\", kind = \"SU\", build = \"15.2.1748.60\", released = \"2026-09-08\" }},\n"),
+            1,
+        )
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> Source {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        Source::File(path)
+    }
+
+    #[test]
+    fn source_kinds() {
+        assert_eq!(
+            Source::parse("https://contoso.local/catalog.toml").unwrap(),
+            Source::Url("https://contoso.local/catalog.toml".into())
+        );
+        assert!(Source::parse("HTTP://contoso.local/c.toml")
+            .unwrap()
+            .is_plain_http());
+        assert_eq!(
+            Source::parse("data/catalog.toml").unwrap(),
+            Source::File("data/catalog.toml".into())
+        );
+        let err = Source::parse("ftp://contoso.local/c.toml").unwrap_err();
+        assert!(err.to_string().contains("ftp:// is not supported"), "{err}");
+        assert!(Source::parse("").is_err());
+    }
+
+    #[test]
+    fn sha256_argument_and_digest() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            parse_sha256(" BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD ")
+                .unwrap(),
+            sha256_hex(b"abc")
+        );
+        assert!(matches!(
+            parse_sha256("abc"),
+            Err(UpdateError::BadSha256 { .. })
+        ));
+        assert!(parse_sha256(&"g".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn older_catalogues_are_refused() {
+        let embedded = Catalog::embedded();
+        assert_eq!(check_not_older(embedded, embedded), Ok(()));
+        let newer = Catalog::from_toml(&newer()).unwrap();
+        assert_eq!(check_not_older(&newer, embedded), Ok(()));
+        assert_eq!(
+            added_entries(&newer, embedded),
+            ["2019-CU15 Zzz99SU".to_string()]
+        );
+        // The newer one has an SU the embedded one lacks: embedded is older.
+        assert_eq!(
+            check_not_older(embedded, &newer).unwrap_err(),
+            "it does not list 2019-CU15 Zzz99SU"
+        );
+        let without_aug = EMBEDDED.replace(AUG26SU, "");
+        assert_ne!(without_aug, EMBEDDED, "fixture must remove an entry");
+        let fewer = Catalog::from_toml(&without_aug).unwrap();
+        assert_eq!(
+            check_not_older(&fewer, embedded).unwrap_err(),
+            "it does not list 2019-CU15 Aug26SU"
+        );
+    }
+
+    #[test]
+    fn update_stores_exact_bytes_and_reset_removes_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("config");
+        let text = newer();
+        let source = write(tmp.path(), "new.toml", &text);
+        let stored = update(
+            &source,
+            Some(&sha256_hex(text.as_bytes())),
+            &config,
+            Catalog::embedded(),
+        )
+        .unwrap();
+        assert_eq!(stored.path, config.join("catalog.toml"));
+        assert_eq!(std::fs::read_to_string(&stored.path).unwrap(), text);
+        assert_eq!(stored.added, ["2019-CU15 Zzz99SU"]);
+        assert_eq!(stored.cus, 8);
+
+        let active = ActiveCatalog::load(Some(&config)).unwrap();
+        assert_eq!(active.override_path(), Some(stored.path.as_path()));
+        assert!(active
+            .catalog()
+            .cu_by_id("2019-CU15")
+            .unwrap()
+            .su_by_name("Zzz99SU")
+            .is_some());
+
+        assert_eq!(reset(&config).unwrap(), Some(stored.path.clone()));
+        assert_eq!(reset(&config).unwrap(), None);
+        let active = ActiveCatalog::load(Some(&config)).unwrap();
+        assert_eq!(active.override_path(), None);
+        assert!(std::ptr::eq(active.catalog(), Catalog::embedded()));
+    }
+
+    #[test]
+    fn refusals_store_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("config");
+        let text = newer();
+        let source = write(tmp.path(), "new.toml", &text);
+        let wrong = "0".repeat(64);
+        let err = update(&source, Some(&wrong), &config, Catalog::embedded()).unwrap_err();
+        match &err {
+            UpdateError::HashMismatch {
+                expected, actual, ..
+            } => {
+                assert_eq!(expected, &wrong);
+                assert_eq!(actual, &sha256_hex(text.as_bytes()));
+            }
+            other => panic!("expected HashMismatch, got {other:?}"),
+        }
+
+        let future = write(
+            tmp.path(),
+            "future.toml",
+            &text.replace("cu_roll = \">=0.1\"", "cu_roll = \">=9\""),
+        );
+        let err = update(&future, None, &config, Catalog::embedded()).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                UpdateError::Invalid {
+                    error: CatalogError::Compatibility { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+
+        let older = write(
+            tmp.path(),
+            "older.toml",
+            &EMBEDDED.replace("\"Aug26SU\"", "\"Aug26SUv2\""),
+        );
+        let err = update(&older, None, &config, Catalog::embedded()).unwrap_err();
+        assert!(matches!(&err, UpdateError::Older { .. }), "{err:?}");
+        assert!(err.to_string().contains("does not list 2019-CU15 Aug26SU"));
+
+        let binary = tmp.path().join("binary.toml");
+        std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
+        let err = update(&Source::File(binary), None, &config, Catalog::embedded()).unwrap_err();
+        assert!(matches!(err, UpdateError::NotText { .. }), "{err:?}");
+
+        let missing = Source::File(tmp.path().join("missing.toml"));
+        let err = update(&missing, None, &config, Catalog::embedded()).unwrap_err();
+        assert!(matches!(err, UpdateError::ReadFile { .. }), "{err:?}");
+
+        assert!(!config.exists(), "a refused update must store nothing");
+    }
+
+    #[test]
+    fn oversized_file_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let big = tmp.path().join("big.toml");
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(MAX_CATALOG_BYTES + 1).unwrap();
+        let err = fetch(&Source::File(big)).unwrap_err();
+        assert!(matches!(err, UpdateError::TooLarge { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn broken_or_stale_override_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = override_path(tmp.path());
+        std::fs::write(&path, "format = 1\ncu_roll = \">=0.1\"\ncu = [\n").unwrap();
+        let err = ActiveCatalog::load(Some(tmp.path())).unwrap_err();
+        assert!(matches!(err, UpdateError::BrokenOverride { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("catalogue line"), "{message}");
+        assert!(message.contains("--reset"), "{message}");
+
+        std::fs::write(&path, EMBEDDED.replace("\"Aug26SU\"", "\"Aug26SUv2\"")).unwrap();
+        let err = ActiveCatalog::load(Some(tmp.path())).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("older than the catalogue built into"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn no_directory_means_embedded() {
+        let active = ActiveCatalog::load(None).unwrap();
+        assert!(std::ptr::eq(active.catalog(), Catalog::embedded()));
+        assert_eq!(active.override_path(), None);
+    }
+}
