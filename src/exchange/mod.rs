@@ -65,5 +65,18 @@ pub fn scripts_for_report() -> Vec<(&'static str, crate::ps::Script)> {
             observe::exchange_state_script(&sample),
         ),
         ("report_ad_levels", observe::ad_levels_script()),
+        (
+            "report_media",
+            crate::preflight::media::media_script_for(
+                "D:\\Setup.exe",
+                true,
+                Some("C:\\Updates\\Exchange2019-CU15-Feb26SU.msp"),
+                true,
+            ),
+        ),
+        (
+            "report_schema_master",
+            crate::preflight::adprep::schema_master_script(),
+        ),
     ]
 }
