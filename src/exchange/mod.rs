@@ -8,9 +8,9 @@ mod rollout;
 pub mod scripts;
 
 pub use observe::{
-    ad_levels, exchange_state, exchange_state_script, server_facts, server_facts_script,
-    AdLevelsObs, ComponentObs, CopyObs, ExchangeState, InstalledProduct, QueueObs, RequesterObs,
-    ServerFacts,
+    ad_levels, ad_levels_script, exchange_state, exchange_state_script, server_facts,
+    server_facts_script, AdLevelsObs, ComponentObs, CopyObs, ExchangeState, InstalledProduct,
+    QueueObs, RequesterObs, ServerFacts,
 };
 pub use rollout::{
     query, query_list, BootState, HealthTestsObs, MapiObs, MoveResultObs, ReplicationCheckObs,

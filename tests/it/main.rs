@@ -4,6 +4,7 @@
 mod faults;
 mod harness;
 mod lab;
+mod media_ad;
 mod plans;
 mod report;
 mod rollout;
