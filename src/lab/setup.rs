@@ -709,3 +709,56 @@ fn msi_log(p: &Program, code: i32, now: i64) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        super::super::batch::arguments(line)
+    }
+
+    #[test]
+    fn prepare_switches_and_their_short_forms() {
+        let lic = "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF";
+        for (switch, scope) in [
+            ("/PrepareSchema", AdPrepScope::Schema),
+            ("/ps", AdPrepScope::Schema),
+            ("/PrepareAD", AdPrepScope::Ad),
+            ("/p", AdPrepScope::Ad),
+            ("/PrepareAllDomains", AdPrepScope::Domain),
+            ("/PrepareDomain:contoso.local", AdPrepScope::Domain),
+        ] {
+            assert_eq!(
+                prepare_request(&args(&format!("{switch} {lic}"))),
+                Some(Ok(scope)),
+                "{switch}"
+            );
+        }
+        assert_eq!(
+            prepare_request(&args(&format!("/Mode:Upgrade {lic}"))),
+            None
+        );
+    }
+
+    #[test]
+    fn a_prepare_run_needs_the_licence_switch_and_one_action() {
+        let no_licence = prepare_request(&args("/PrepareAD")).unwrap().unwrap_err();
+        assert!(
+            no_licence.contains("accept the license terms"),
+            "{no_licence}"
+        );
+        let two = prepare_request(&args(
+            "/PrepareSchema /PrepareAD /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
+        ))
+        .unwrap()
+        .unwrap_err();
+        assert!(two.contains("Only one"), "{two}");
+        let mode = prepare_request(&args(
+            "/PrepareAD /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
+        ))
+        .unwrap()
+        .unwrap_err();
+        assert!(mode.contains("not valid: '/Mode:Upgrade'"), "{mode}");
+    }
+}

@@ -280,13 +280,29 @@ impl Step for PrepareAd {
             ));
             return out;
         }
-        out.extend(installer::planned(
-            &PREPARE_AD,
-            &adprep::batch_command(plan, PrepSwitch::Ad),
-        ));
+        // The installer's plan, with "done" judged by the AD levels.
+        out.extend(
+            installer::planned(&PREPARE_AD, &adprep::batch_command(plan, PrepSwitch::Ad))
+                .into_iter()
+                .map(|mut c| {
+                    if c.when.starts_with("when nothing runs") {
+                        c = ps(
+                            "when nothing runs and no exit code waits: the forest's levels again",
+                            exchange::ad_levels_script(),
+                        );
+                    } else if c.when.starts_with("if the build is below") {
+                        c.when = "if a preparation is still needed (the first of /PrepareSchema, /PrepareAD, /PrepareAllDomains; /PrepareAD shown): write the batch and start it as a scheduled task".into();
+                    }
+                    c
+                }),
+        );
         out.push(cmd(
             "when the preparation exits non-zero: the log's last run",
             t::CMD_SETUP_LOG.to_string(),
+        ));
+        out.push(ps(
+            "after ad_replication_wait: the forest's levels, which must be the target's",
+            exchange::ad_levels_script(),
         ));
         out
     }
@@ -310,6 +326,31 @@ mod tests {
             command: "x".into(),
         };
         assert!(started_before(&[setup, prep]));
+    }
+
+    #[test]
+    fn every_script_parses_and_is_snapshotted() {
+        use crate::runbook::PlannedText;
+        let mut plan = super::super::testkit::lab_plan();
+        let target = super::super::testkit::target(&plan);
+        let mut text = String::new();
+        for policy in [PrepareAdPolicy::Run, PrepareAdPolicy::Block] {
+            plan.policy.prepare_ad = policy;
+            let server = plan.server("EX02").unwrap().clone();
+            for planned in PrepareAd.scripts(&plan, &target, &server, &[]) {
+                text.push_str(&format!("==== {policy:?} — {}\n", planned.when));
+                match &planned.command {
+                    PlannedText::PowerShell(script) => {
+                        if let Err(errors) = crate::lab::pwsh::syntax_check(script.text()) {
+                            panic!("{} does not parse: {errors:?}", planned.when);
+                        }
+                        text.push_str(script.text());
+                    }
+                    PlannedText::Cmd(line) => text.push_str(&format!("[cmd] {line}\n")),
+                }
+            }
+        }
+        insta::assert_snapshot!("prepare_ad_scripts", text);
     }
 
     #[test]
