@@ -353,6 +353,111 @@ mod tests {
         insta::assert_snapshot!("prepare_ad_scripts", text);
     }
 
+    /// The lab forest one CU behind, `prepare_ad = "run"`, no replication wait.
+    fn lab_setup() -> (Plan, tempfile::TempDir) {
+        let mut plan = super::super::testkit::lab_plan();
+        plan.policy.prepare_ad = PrepareAdPolicy::Run;
+        plan.policy.ad_replication_wait = std::time::Duration::ZERO;
+        if let Some(lab) = plan.lab.as_mut() {
+            lab.ad.org_object_version = 16762;
+            lab.timings.setup = std::time::Duration::from_millis(300);
+        }
+        (plan, tempfile::tempdir().unwrap())
+    }
+
+    fn org_level(exec: &crate::exec::LabExecutor, plan: &Plan) -> u32 {
+        exchange::ad_levels(exec, plan.server("EX02").unwrap())
+            .unwrap()
+            .org_object_version
+    }
+
+    #[test]
+    fn a_preparation_left_running_by_a_crash_is_re_attached_not_restarted() {
+        use super::super::testkit::{context, target, Recorder};
+        let (plan, dir) = lab_setup();
+        let target = target(&plan);
+        let exec =
+            crate::exec::LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+        let line = adprep::batch_command(&plan, PrepSwitch::Ad);
+        // The run that crashed: it started the task and journaled that.
+        let ex02 = plan.server("EX02").unwrap();
+        let out = crate::exec::Executor::run_ps(
+            &exec,
+            ex02,
+            installer::start_script(&PREPARE_AD, &line).text(),
+        )
+        .unwrap();
+        assert!(out.success(), "{}", out.stderr);
+        let started = Change::InstallerStarted {
+            step: "prepare-ad".into(),
+            task: PREPARE_AD.task.into(),
+            command: line.clone(),
+        };
+
+        let mut ev = Recorder::default();
+        let clock = crate::runbook::SystemClock;
+        let mut ctx = context(
+            &plan,
+            &target,
+            "EX02",
+            &exec,
+            &clock,
+            &mut ev,
+            vec![started.clone()],
+        );
+        let outcome = PrepareAd.run(&mut ctx);
+        assert!(
+            matches!(outcome, Ok(StepOutcome::Done { .. })),
+            "{outcome:?}"
+        );
+        assert_eq!(org_level(&exec, &plan), 16763);
+        assert!(
+            ev.observed.iter().any(|o| o.contains("re-attaching")),
+            "{:?}",
+            ev.observed
+        );
+        assert!(
+            !ev.changes
+                .iter()
+                .any(|c| matches!(c, Change::InstallerStarted { .. })),
+            "started again: {:?}",
+            ev.changes
+        );
+
+        // A fresh look (nothing journaled) finds nothing to do.
+        let mut ev = Recorder::default();
+        let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+        let again = PrepareAd.run(&mut ctx);
+        assert!(
+            matches!(again, Ok(StepOutcome::AlreadyDone { .. })),
+            "{again:?}"
+        );
+        assert!(ev.changes.is_empty());
+    }
+
+    #[test]
+    fn block_refuses_with_the_commands_as_a_gate() {
+        use super::super::testkit::{context, target, Recorder};
+        let (mut plan, dir) = lab_setup();
+        plan.policy.prepare_ad = PrepareAdPolicy::Block;
+        let target = target(&plan);
+        let exec =
+            crate::exec::LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+        let mut ev = Recorder::default();
+        let clock = crate::runbook::SystemClock;
+        let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+        let err = PrepareAd.run(&mut ctx).unwrap_err();
+        assert_eq!(err.kind, StepErrorKind::GateRefused);
+        assert!(err.message.contains("/PrepareAD"), "{}", err.message);
+        assert!(
+            err.message.contains("site Default-First-Site-Name"),
+            "{}",
+            err.message
+        );
+        assert_eq!(org_level(&exec, &plan), 16762, "nothing was prepared");
+        assert!(ev.changes.is_empty());
+    }
+
     #[test]
     fn levels_read_as_an_admin_writes_them() {
         assert_eq!(
