@@ -8,9 +8,9 @@ mod rollout;
 pub mod scripts;
 
 pub use observe::{
-    ad_levels, exchange_state, exchange_state_script, server_facts, server_facts_script,
-    AdLevelsObs, ComponentObs, CopyObs, ExchangeState, InstalledProduct, QueueObs, RequesterObs,
-    ServerFacts,
+    ad_levels, ad_levels_script, exchange_state, exchange_state_script, server_facts,
+    server_facts_script, AdLevelsObs, ComponentObs, CopyObs, ExchangeState, InstalledProduct,
+    QueueObs, RequesterObs, ServerFacts,
 };
 pub use rollout::{
     query, query_list, BootState, HealthTestsObs, MapiObs, MoveResultObs, ReplicationCheckObs,
@@ -65,5 +65,18 @@ pub fn scripts_for_report() -> Vec<(&'static str, crate::ps::Script)> {
             observe::exchange_state_script(&sample),
         ),
         ("report_ad_levels", observe::ad_levels_script()),
+        (
+            "report_media",
+            crate::preflight::media::media_script_for(
+                "D:\\Setup.exe",
+                true,
+                Some("C:\\Updates\\Exchange2019-CU15-Feb26SU.msp"),
+                true,
+            ),
+        ),
+        (
+            "report_schema_master",
+            crate::preflight::adprep::schema_master_script(),
+        ),
     ]
 }

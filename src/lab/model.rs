@@ -161,6 +161,12 @@ pub enum ProgramKind {
     /// The installed `<install>\bin\Setup.exe` (a bare `setup.exe`): it
     /// "succeeds" without upgrading anything.
     InstalledSetup,
+    /// The media's Setup.exe preparing Active Directory (`/PrepareSchema`,
+    /// `/PrepareAD`, `/PrepareAllDomains`) to `build`'s levels.
+    AdPreparation {
+        build: ExchangeBuild,
+        scope: AdPrepScope,
+    },
     /// `msiexec /update <msp>` installing `build`.
     SecurityUpdate {
         build: ExchangeBuild,
@@ -168,6 +174,20 @@ pub enum ProgramKind {
         /// `/l*v <file>`: the verbose log msiexec writes.
         log: Option<String>,
     },
+}
+
+/// What a `/Prepare*` run prepares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdPrepScope {
+    /// `/PrepareSchema` (`/ps`): the schema only.
+    Schema,
+    /// `/PrepareAD` (`/p`): the schema when needed, the organisation, and
+    /// the local domain (the lab forest has one domain).
+    Ad,
+    /// `/PrepareAllDomains` (`/pad`) or `/PrepareDomain` (`/pd`): the
+    /// domain's Microsoft Exchange System Objects container.
+    Domain,
 }
 
 /// Why a setup or update run fails.

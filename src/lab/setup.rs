@@ -6,7 +6,7 @@
 //! the real logs in microsoft/CSS-Exchange `Setup/Tests`.
 
 use super::components::{ServiceState, StateStore};
-use super::model::{Program, ProgramKind, ServiceStatus, SetupFailure, StartType};
+use super::model::{AdPrepScope, Program, ProgramKind, ServiceStatus, SetupFailure, StartType};
 use super::spec::{LabMediaKind, PendingReboot};
 use super::world::World;
 use super::worldinit::{cu_revision, product_name, services_for, stamp};
@@ -118,6 +118,51 @@ fn setup_command_line_error(args: &[String]) -> Option<String> {
     }
 }
 
+/// A `/Prepare*` command line: `None` when it asks for no preparation,
+/// else the scope or the console's complaint. Setup prepares one thing per
+/// run; the licence switch is needed as for an upgrade (exchange-facts.md §4).
+fn prepare_request(args: &[String]) -> Option<Result<AdPrepScope, String>> {
+    let mut scopes = Vec::new();
+    let mut license = false;
+    let mut other = None;
+    for a in args {
+        let Some((name, _)) = switch(a) else {
+            other.get_or_insert_with(|| a.clone());
+            continue;
+        };
+        match name.as_str() {
+            "prepareschema" | "ps" => scopes.push(AdPrepScope::Schema),
+            "preparead" | "p" => scopes.push(AdPrepScope::Ad),
+            "preparealldomains" | "pad" | "preparedomain" | "pd" => {
+                scopes.push(AdPrepScope::Domain);
+            }
+            "iacceptexchangeserverlicenseterms_diagnosticdataon"
+            | "iacceptexchangeserverlicenseterms_diagnosticdataoff" => license = true,
+            "organizationname" | "on" | "domaincontroller" | "dc" => {}
+            _ => {
+                other.get_or_insert_with(|| a.clone());
+            }
+        }
+    }
+    let first = *scopes.first()?;
+    Some(if let Some(a) = other {
+        Err(format!(
+            "The following command-line parameter is not valid: '{a}'."
+        ))
+    } else if scopes.len() > 1 {
+        // UNVERIFIED wording: setup runs one preparation per invocation.
+        Err("Only one of /PrepareSchema, /PrepareAD, /PrepareAllDomains or /PrepareDomain can be given per setup run.".to_string())
+    } else if !license {
+        Err(
+            "To run Exchange Server setup unattended, you must accept the license terms with \
+             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
+                .to_string(),
+        )
+    } else {
+        Ok(first)
+    })
+}
+
 impl World {
     fn take_pid(&mut self) -> u32 {
         self.next_pid += 4;
@@ -158,6 +203,10 @@ impl World {
             .filter(|m| m.kind == LabMediaKind::Setup)
             .cloned()
         {
+            if let Some(request) = prepare_request(&argv) {
+                let pid = self.take_pid();
+                return Ok(self.start_ad_preparation(i, pid, &m.build, request, base));
+            }
             let name = self.servers[i].name.clone();
             let pid = self.take_pid();
             let kind = ProgramKind::MediaSetup {
@@ -225,6 +274,56 @@ impl World {
             return Ok(self.start_msiexec(i, &argv, stdout_to, command_line));
         }
         Err(NotAProgram::Unknown)
+    }
+
+    /// `Setup.exe /Prepare*`: runs `timings.setup` (writing to AD only:
+    /// the server stays in service), or fails at once on a bad command line.
+    fn start_ad_preparation(
+        &mut self,
+        i: usize,
+        pid: u32,
+        build: &ExchangeBuild,
+        request: Result<AdPrepScope, String>,
+        base: impl Fn(ProgramKind, &str, u32, i64) -> Program,
+    ) -> Program {
+        let scope = *request.as_ref().unwrap_or(&AdPrepScope::Ad);
+        let kind = ProgramKind::AdPreparation {
+            build: *build,
+            scope,
+        };
+        let mut p = match request {
+            Ok(_) => {
+                self.append_setup_log(i, build, &[]);
+                base(kind, "ExSetup.exe", pid, self.timings.setup_ms)
+            }
+            Err(message) => {
+                let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms / 10);
+                p.failure = Some(SetupFailure::CommandLine { message });
+                p
+            }
+        };
+        p.readiness_done = true;
+        p
+    }
+
+    /// A `/Prepare*` run ends well: the forest's levels rise to the media
+    /// CU's catalogue levels (never down). `None` when the catalogue does
+    /// not know the media's CU.
+    fn finish_ad_preparation(&mut self, build: ExchangeBuild, scope: AdPrepScope) -> Option<()> {
+        let levels = crate::catalog::Catalog::embedded()
+            .cu_for_build(build)?
+            .ad_with(None);
+        let ad = &mut self.ad;
+        if matches!(scope, AdPrepScope::Schema | AdPrepScope::Ad) {
+            ad.schema_range_upper = ad.schema_range_upper.max(levels.schema_range_upper);
+        }
+        if scope == AdPrepScope::Ad {
+            ad.org_object_version = ad.org_object_version.max(levels.org_object_version);
+        }
+        if matches!(scope, AdPrepScope::Ad | AdPrepScope::Domain) {
+            ad.domain_object_version = ad.domain_object_version.max(levels.domain_object_version);
+        }
+        Some(())
     }
 
     fn start_msiexec(
@@ -509,7 +608,24 @@ impl World {
                 self.append_setup_log(i, &b, &[SETUP_SUCCEEDED]);
                 0
             }
-            (ProgramKind::MediaSetup { .. } | ProgramKind::InstalledSetup, Some(_)) => SETUP_FAILED,
+            (ProgramKind::AdPreparation { build, scope }, None) => {
+                if self.finish_ad_preparation(*build, *scope).is_some() {
+                    self.append_setup_log(i, build, &[SETUP_SUCCEEDED]);
+                    0
+                } else {
+                    let text = format!(
+                        "[ERROR] Setup {build} cannot prepare Active Directory: the lab's catalogue does not know this build."
+                    );
+                    self.append_setup_log(i, build, &[text.as_str(), SETUP_DIDNT_COMPLETE]);
+                    SETUP_FAILED
+                }
+            }
+            (
+                ProgramKind::MediaSetup { .. }
+                | ProgramKind::InstalledSetup
+                | ProgramKind::AdPreparation { .. },
+                Some(_),
+            ) => SETUP_FAILED,
             (ProgramKind::SecurityUpdate { build, log, .. }, failure) => {
                 let code = match failure {
                     None if p.ends_ms - p.started_ms > 200 => {
@@ -592,4 +708,57 @@ fn msi_log(p: &Program, code: i32, now: i64) -> String {
         "MSI (c) {when}: MainEngineThread is returning {code}\r\n=== Verbose logging stopped: {when} ===\r\n"
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        super::super::batch::arguments(line)
+    }
+
+    #[test]
+    fn prepare_switches_and_their_short_forms() {
+        let lic = "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF";
+        for (switch, scope) in [
+            ("/PrepareSchema", AdPrepScope::Schema),
+            ("/ps", AdPrepScope::Schema),
+            ("/PrepareAD", AdPrepScope::Ad),
+            ("/p", AdPrepScope::Ad),
+            ("/PrepareAllDomains", AdPrepScope::Domain),
+            ("/PrepareDomain:contoso.local", AdPrepScope::Domain),
+        ] {
+            assert_eq!(
+                prepare_request(&args(&format!("{switch} {lic}"))),
+                Some(Ok(scope)),
+                "{switch}"
+            );
+        }
+        assert_eq!(
+            prepare_request(&args(&format!("/Mode:Upgrade {lic}"))),
+            None
+        );
+    }
+
+    #[test]
+    fn a_prepare_run_needs_the_licence_switch_and_one_action() {
+        let no_licence = prepare_request(&args("/PrepareAD")).unwrap().unwrap_err();
+        assert!(
+            no_licence.contains("accept the license terms"),
+            "{no_licence}"
+        );
+        let two = prepare_request(&args(
+            "/PrepareSchema /PrepareAD /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
+        ))
+        .unwrap()
+        .unwrap_err();
+        assert!(two.contains("Only one"), "{two}");
+        let mode = prepare_request(&args(
+            "/PrepareAD /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
+        ))
+        .unwrap()
+        .unwrap_err();
+        assert!(mode.contains("not valid: '/Mode:Upgrade'"), "{mode}");
+    }
 }

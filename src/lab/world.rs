@@ -297,7 +297,9 @@ impl World {
     /// A paused node alone is not: it still serves its databases.
     pub fn out_of_service(&self, s: &Server) -> bool {
         s.is_down()
-            || s.installer_running()
+            // AD preparation runs setup on the server but leaves it in
+            // service: it only writes to Active Directory.
+            || (s.installer_running() && !s.preparing_ad())
             || effective_state(&s.components, "ServerWideOffline") != Some(ServiceState::Active)
     }
 
@@ -470,6 +472,14 @@ impl World {
 }
 
 impl Server {
+    /// Setup runs `/Prepare*` on this server.
+    pub fn preparing_ad(&self) -> bool {
+        self.batch
+            .as_ref()
+            .and_then(|b| b.program.as_ref())
+            .is_some_and(|p| matches!(p.kind, ProgramKind::AdPreparation { .. }))
+    }
+
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services
             .iter()

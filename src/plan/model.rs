@@ -57,6 +57,8 @@ pub struct Rollout {
     pub setup_sha256: Option<String>,
     /// Absolute local path of the SU `.msp` on each server, when given.
     pub su_path: Option<String>,
+    /// Lower-case hex sha256 of the SU `.msp`, when given.
+    pub su_sha256: Option<String>,
     pub diagnostic_data: DiagnosticData,
 }
 
@@ -145,6 +147,9 @@ pub struct Policy {
     pub redistribute: Redistribute,
     pub pause_between: bool,
     pub prepare_ad: PrepareAd,
+    /// How long to wait after an AD preparation cu-roll ran, for it to
+    /// replicate, before re-reading the levels (default 15 minutes).
+    pub ad_replication_wait: Duration,
     pub timeouts: Timeouts,
     /// How often waits re-observe the server.
     pub poll_interval: Duration,

@@ -32,6 +32,7 @@ pub struct RawRollout {
     pub setup_path: Text,
     pub setup_sha256: Option<Text>,
     pub su_path: Option<Text>,
+    pub su_sha256: Option<Text>,
     /// Optional here only so its absence gets its own explanation.
     pub diagnostic_data: Option<Spanned<RawDiagnosticData>>,
 }
@@ -66,6 +67,7 @@ pub struct RawPolicy {
     pub redistribute: Option<RawRedistribute>,
     pub pause_between: Option<bool>,
     pub prepare_ad: Option<RawPrepareAd>,
+    pub ad_replication_wait: Option<Text>,
     pub poll_interval: Option<Text>,
     pub max_parallel_dags: Option<Spanned<u32>>,
     #[serde(default)]

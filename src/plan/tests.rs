@@ -557,3 +557,48 @@ fn child_table_without_parent_header_reports_the_real_key() {
 fn missing_section_is_named() {
     assert_fails("", 1, "missing section [rollout]");
 }
+
+#[test]
+fn su_sha256_needs_su_path_and_is_stored_lower_case() {
+    assert_fails(
+        &minimal_with(
+            "diagnostic_data",
+            &format!("su_sha256 = \"{}\"\ndiagnostic_data", "ab".repeat(32)),
+        ),
+        4,
+        "su_sha256 is set but su_path is not",
+    );
+    assert_fails(
+        &minimal_with(
+            "diagnostic_data",
+            "security_update = \"latest\"\nsu_path = 'C:\\u\\x.msp'\nsu_sha256 = \"xyz\"\ndiagnostic_data",
+        ),
+        6,
+        "su_sha256 'xyz' is not a sha256 digest",
+    );
+    let ok = minimal_with(
+        "diagnostic_data",
+        &format!(
+            "security_update = \"latest\"\nsu_path = 'C:\\u\\x.msp'\nsu_sha256 = \"{}\"\ndiagnostic_data",
+            "CD".repeat(32)
+        ),
+    );
+    assert_eq!(
+        parse_str(&ok).expect("valid").rollout.su_sha256,
+        Some("cd".repeat(32))
+    );
+}
+
+#[test]
+fn ad_replication_wait_defaults_to_15_minutes_and_may_be_zero() {
+    let plan = parse_str(MINIMAL).expect("valid");
+    assert_eq!(
+        plan.policy.ad_replication_wait,
+        std::time::Duration::from_secs(15 * 60)
+    );
+    let zero = format!("{MINIMAL}\n[policy]\nad_replication_wait = \"0s\"\n");
+    assert_eq!(
+        parse_str(&zero).expect("valid").policy.ad_replication_wait,
+        std::time::Duration::ZERO
+    );
+}

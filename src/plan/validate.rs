@@ -119,6 +119,18 @@ fn rollout(src: &Source, r: &RawRollout) -> Result<Rollout, PlanError> {
             ));
         }
     };
+    let su_sha256 = match (&r.su_sha256, &su_path) {
+        (Some(v), None) => {
+            return Err(src.error(
+                v.span(),
+                "su_sha256 is set but su_path is not; give su_path (the .msp on each server) or remove su_sha256",
+            ))
+        }
+        (Some(v), Some(_)) => Some(checked(src, v, |t| {
+            check_sha256(t).map_err(|e| e.replacen("setup_sha256", "su_sha256", 1))
+        })?),
+        (None, _) => None,
+    };
     let Some(diagnostic_data) = &r.diagnostic_data else {
         return Err(src.error(
             header_span(src, "rollout"),
@@ -133,6 +145,7 @@ fn rollout(src: &Source, r: &RawRollout) -> Result<Rollout, PlanError> {
         setup_path: r.setup_path.get_ref().clone(),
         setup_sha256,
         su_path,
+        su_sha256,
         diagnostic_data: match diagnostic_data.get_ref() {
             RawDiagnosticData::On => DiagnosticData::On,
             RawDiagnosticData::Off => DiagnosticData::Off,
@@ -383,6 +396,8 @@ fn policy(src: &Source, p: &RawPolicy) -> Result<Policy, PlanError> {
             Some(RawPrepareAd::Run) => PrepareAd::Run,
             Some(RawPrepareAd::Block) | None => PrepareAd::Block,
         },
+        // Zero is allowed: a single-DC forest has nothing to wait for.
+        ad_replication_wait: duration(src, p.ad_replication_wait.as_ref(), "15m")?,
         timeouts: Timeouts {
             drain: positive_duration(src, "drain", t.drain.as_ref(), "30m")?,
             setup: positive_duration(src, "setup", t.setup.as_ref(), "3h")?,

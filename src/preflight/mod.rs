@@ -2,7 +2,9 @@
 //! the target needs, and whether anything would stop `run`. Read-only: this
 //! module only sends the observation scripts of `exchange`.
 
+pub mod adprep;
 pub mod checks;
+pub mod media;
 pub mod model;
 mod target;
 
@@ -13,7 +15,7 @@ pub use target::{resolve_target, ResolvedTarget, TargetError};
 use crate::catalog::{self, Catalog};
 use crate::exchange::{self, AdLevelsObs, ExchangeState, QueryError, ServerFacts};
 use crate::exec::Executor;
-use crate::plan::{DiagnosticData, Plan, PrepareAd, Server};
+use crate::plan::{Plan, PrepareAd, Server};
 use model::{AdLevels, AdPreparation, OverallVerdict, Report, ServerReport, TargetInfo, Verdict};
 
 /// How many servers are queried at once.
@@ -23,6 +25,8 @@ const MAX_CONCURRENT_QUERIES: usize = 16;
 struct Observed {
     facts: Result<ServerFacts, QueryError>,
     state: Result<ExchangeState, QueryError>,
+    /// The media check, on servers below the target only.
+    media: Option<Result<media::MediaObs, QueryError>>,
 }
 
 /// Queries every server (concurrently, bounded) and builds the report.
@@ -33,20 +37,28 @@ pub fn build_report(
     target: &ResolvedTarget,
     generated_at: String,
 ) -> Report {
-    let observed = observe_all(plan, exec);
+    let observed = observe_all(plan, exec, target);
     let ad = ad_preparation(plan, exec, target, &observed);
+    let ad_prep_runs = plan.policy.prepare_ad == PrepareAd::Run && !ad.commands.is_empty();
     let servers: Vec<ServerReport> = plan
         .servers
         .iter()
         .zip(&observed)
-        .map(|(server, obs)| server_report(plan, catalog, target, server, obs, &observed))
+        .map(|(server, obs)| {
+            let mut r = server_report(plan, catalog, target, server, obs, &observed);
+            apply_media(plan, catalog, target, obs, ad_prep_runs, &mut r);
+            r
+        })
         .collect();
     let mut blockers = Vec::new();
     if plan.policy.prepare_ad == PrepareAd::Block && !ad.commands.is_empty() {
-        blockers.push(format!(
-            "{} needs Active Directory preparation before the first server; run once, in the schema master's domain and site: {}",
-            target.cu.display_name(),
-            ad.commands.join(" then ")
+        // Where to run it: best effort, the commands are the blocker.
+        let place =
+            first_reachable(plan, &observed).and_then(|s| adprep::schema_master(exec, s).ok());
+        blockers.push(adprep::block_message(
+            &target.cu.display_name(),
+            &ad.commands,
+            place.as_ref(),
         ));
     }
     if let Some(e) = &ad.error {
@@ -69,7 +81,7 @@ pub fn build_report(
     }
 }
 
-fn observe_all(plan: &Plan, exec: &dyn Executor) -> Vec<Observed> {
+fn observe_all(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget) -> Vec<Observed> {
     let slots: Vec<Mutex<Option<Observed>>> =
         plan.servers.iter().map(|_| Mutex::new(None)).collect();
     let next = Mutex::new(0usize);
@@ -88,8 +100,16 @@ fn observe_all(plan: &Plan, exec: &dyn Executor) -> Vec<Observed> {
                 let Some(server) = plan.servers.get(i) else {
                     break;
                 };
+                let facts = exchange::server_facts(exec, server);
+                // Media matter only where something will be installed.
+                let below = facts
+                    .as_ref()
+                    .ok()
+                    .and_then(ServerFacts::build)
+                    .is_some_and(|b| b < target.build());
                 let obs = Observed {
-                    facts: exchange::server_facts(exec, server),
+                    media: below.then(|| media::observe_media(exec, plan, server)),
+                    facts,
                     state: exchange::exchange_state(exec, server),
                 };
                 *slots[i]
@@ -312,6 +332,42 @@ fn redundancy_blockers(
     out
 }
 
+/// The media check's blockers (server below the target only).
+fn apply_media(
+    plan: &Plan,
+    catalog: &Catalog,
+    target: &ResolvedTarget,
+    obs: &Observed,
+    ad_prep_runs: bool,
+    r: &mut ServerReport,
+) {
+    let (Some(found), Ok(facts)) = (&obs.media, &obs.facts) else {
+        return;
+    };
+    let Some(build) = facts.build() else { return };
+    let needs = media::MediaNeeds::of(plan, target, build, ad_prep_runs);
+    match found {
+        Ok(m) => r.blockers.extend(media::media_blockers(
+            plan, target, catalog, &r.name, m, needs,
+        )),
+        Err(e) if needs.setup || needs.su => r.blockers.push(format!(
+            "could not check the setup media on {}: {e}",
+            r.name
+        )),
+        Err(_) => {}
+    }
+    r.verdict = checks::verdict(&r.blockers, r.needs_upgrade);
+}
+
+/// The first server whose facts could be read (AD is read through it).
+fn first_reachable<'p>(plan: &'p Plan, observed: &[Observed]) -> Option<&'p Server> {
+    plan.servers
+        .iter()
+        .zip(observed)
+        .find(|(_, o)| o.facts.is_ok())
+        .map(|(s, _)| s)
+}
+
 fn ad_preparation(
     plan: &Plan,
     exec: &dyn Executor,
@@ -334,13 +390,7 @@ fn ad_preparation(
         error: None,
     };
     // Read AD from the first server that answered at all.
-    let Some(server) = plan
-        .servers
-        .iter()
-        .zip(observed)
-        .find(|(_, o)| o.facts.is_ok())
-        .map(|(s, _)| s)
-    else {
+    let Some(server) = first_reachable(plan, observed) else {
         prep.error = Some("no server could be reached".into());
         return prep;
     };
@@ -367,22 +417,10 @@ fn ad_preparation(
             prep.needs_prepare_schema = need.schema;
             prep.needs_prepare_ad = need.ad;
             prep.needs_prepare_domain = need.domain;
-            let licence = match plan.rollout.diagnostic_data {
-                DiagnosticData::On => "/IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
-                DiagnosticData::Off => "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF",
-            };
-            let setup = &plan.rollout.setup_path;
-            if need.schema {
-                prep.commands
-                    .push(format!("{setup} /PrepareSchema {licence}"));
-            }
-            if need.ad {
-                prep.commands.push(format!("{setup} /PrepareAD {licence}"));
-            }
-            if need.domain {
-                prep.commands
-                    .push(format!("{setup} /PrepareAllDomains {licence}"));
-            }
+            prep.commands = adprep::switches(need)
+                .into_iter()
+                .map(|sw| adprep::admin_command(plan, sw))
+                .collect();
         }
         Err(e) => prep.error = Some(e.to_string()),
     }

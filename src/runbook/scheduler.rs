@@ -294,6 +294,25 @@ impl Rollout<'_> {
             }
         }
         let changed_anything = AtomicBool::new(shared.state.any_change);
+        // Before the first server: Active Directory preparation, once per
+        // rollout, on the first server to be rolled (steps::prepare_ad).
+        if let Some(first) = super::steps::prepare_ad::preparation_server(
+            self.target,
+            self.exec,
+            &ordered,
+            &shared.state,
+        ) {
+            if let Err(e) = self.run_given(
+                &super::steps::PrepareAd,
+                first,
+                &[first],
+                &shared,
+                &changed_anything,
+                false,
+            ) {
+                shared.fail(e);
+            }
+        }
         let next_group = Mutex::new(0usize);
         let workers = (self.plan.policy.max_parallel_dags as usize).clamp(1, groups.len().max(1));
         std::thread::scope(|scope| {
@@ -485,6 +504,27 @@ impl Rollout<'_> {
             .iter()
             .find(|s| s.id() == id)
             .expect("step is registered");
+        self.run_given(
+            step.as_ref(),
+            server,
+            group,
+            shared,
+            changed_anything,
+            dag_wide,
+        )
+    }
+
+    /// Runs `step` on `server`, journaled; `run_step` for a registered step.
+    fn run_given(
+        &self,
+        step: &dyn Step,
+        server: &Server,
+        group: &[&Server],
+        shared: &Shared<'_>,
+        changed_anything: &AtomicBool,
+        dag_wide: bool,
+    ) -> Result<(), RolloutOutcome> {
+        let id = step.id();
         if shared.state.step_done(&server.name, id.id()) && !dag_wide {
             shared.emit(RunEvent::StepSkipped {
                 server: server.name.clone(),

@@ -26,6 +26,11 @@ pub enum StepId {
     ExitMaintenance,
     Redistribute,
     Health,
+    /// Active Directory preparation (`Setup.exe /PrepareSchema|/PrepareAD|
+    /// /PrepareAllDomains`): not a per-server step, so not in `ALL`; the
+    /// scheduler runs it once, on the first server to be rolled, before
+    /// that server's first step, and journals it under that server.
+    PrepareAd,
 }
 
 impl StepId {
@@ -52,11 +57,15 @@ impl StepId {
             StepId::ExitMaintenance => "exit-maintenance",
             StepId::Redistribute => "redistribute",
             StepId::Health => "health",
+            StepId::PrepareAd => "prepare-ad",
         }
     }
 
     pub fn from_id(id: &str) -> Option<StepId> {
-        StepId::ALL.into_iter().find(|s| s.id() == id)
+        StepId::ALL
+            .into_iter()
+            .chain([StepId::PrepareAd])
+            .find(|s| s.id() == id)
     }
 }
 

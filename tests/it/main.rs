@@ -5,6 +5,7 @@ mod catalog;
 mod faults;
 mod harness;
 mod lab;
+mod media_ad;
 mod plans;
 mod report;
 mod rollout;

@@ -1,7 +1,9 @@
 //! ActiveDirectory cmdlets, enough to read the Exchange AD levels:
 //! Get-ADRootDSE and Get-ADObject (by DN, or one-level LDAP search) over
 //! the schema version attribute, the organisation container and the
-//! Microsoft Exchange System Objects container (exchange-facts.md §3).
+//! Microsoft Exchange System Objects container (exchange-facts.md §3);
+//! Get-ADForest and Get-ADDomainController for where the schema master is
+//! (its domain and site: where `/PrepareSchema` and `/PrepareAD` must run).
 
 use super::{string_list, Answer};
 use crate::lab::host::ServerHost;
@@ -31,10 +33,35 @@ const GET_AD_OBJECT: CmdletSpec = CmdletSpec {
     should_process: None,
 };
 
+const GET_AD_FOREST: CmdletSpec = CmdletSpec {
+    name: "Get-ADForest",
+    params: &[
+        positional("Identity", 0),
+        value("Server"),
+        value("Credential"),
+    ],
+    should_process: None,
+};
+const GET_AD_DOMAIN_CONTROLLER: CmdletSpec = CmdletSpec {
+    name: "Get-ADDomainController",
+    params: &[
+        positional("Identity", 0),
+        value("Server"),
+        value("Credential"),
+        value("Filter"),
+    ],
+    should_process: None,
+};
+
+/// The lab forest's only site: the name a new forest's first site gets.
+const LAB_SITE: &str = "Default-First-Site-Name";
+
 pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) -> Answer {
     Some(match lname {
         "get-adrootdse" => root_dse(host, args),
         "get-adobject" => get_ad_object(host, args),
+        "get-adforest" => get_ad_forest(host, args),
+        "get-addomaincontroller" => get_ad_domain_controller(host, args),
         _ => return None,
     })
 }
@@ -188,4 +215,75 @@ fn bad_filter(filter: &str) -> PsError {
     )
     .in_command("Get-ADObject")
     .terminating()
+}
+
+/// The forest's DNS name (`contoso.local`) and its one DC, which holds
+/// every FSMO role (a single-DC lab forest).
+fn forest_names(host: &ServerHost) -> (String, String) {
+    let dns = host.world.ad.domain_dn.replace("DC=", "").replace(',', ".");
+    let dc = format!("dc01.{dns}");
+    (dns, dc)
+}
+
+fn get_ad_forest(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    bind(&GET_AD_FOREST, args)?;
+    let (dns, dc) = forest_names(host);
+    Ok(vec![PsObject::new(
+        "Microsoft.ActiveDirectory.Management.ADForest",
+    )
+    .with("Name", dns.clone())
+    .with("RootDomain", dns.clone())
+    .with("Domains", Value::Array(vec![Value::str(dns.clone())]))
+    .with("Sites", Value::Array(vec![Value::str(LAB_SITE)]))
+    .with("SchemaMaster", dc.clone())
+    .with("DomainNamingMaster", dc)
+    .with("ForestMode", "Windows2016Forest")
+    .display(dns)
+    .into()])
+}
+
+fn get_ad_domain_controller(
+    host: &mut ServerHost,
+    args: &[Argument],
+) -> Result<Vec<Value>, PsError> {
+    let b = bind(&GET_AD_DOMAIN_CONTROLLER, args)?;
+    let (dns, dc) = forest_names(host);
+    let short = dc.split('.').next().unwrap_or_default().to_string();
+    if let Some(id) = b.string("Identity") {
+        if !id.eq_ignore_ascii_case(&dc) && !id.eq_ignore_ascii_case(&short) {
+            return Err(PsError::new(
+                ErrorCategory::ObjectNotFound,
+                "ActiveDirectoryServer:0,Microsoft.ActiveDirectory.Management.Commands.GetADDomainController",
+                format!("Cannot find an object with identity: '{id}' under: '{}'.", host.world.ad.domain_dn),
+            )
+            .in_command("Get-ADDomainController")
+            .terminating());
+        }
+    }
+    Ok(vec![PsObject::new(
+        "Microsoft.ActiveDirectory.Management.ADDomainController",
+    )
+    .with("Name", short.to_ascii_uppercase())
+    .with("HostName", dc.clone())
+    .with("Domain", dns.clone())
+    .with("Forest", dns)
+    .with("Site", LAB_SITE)
+    .with("IsGlobalCatalog", true)
+    .with(
+        "OperationMasterRoles",
+        Value::Array(
+            [
+                "SchemaMaster",
+                "DomainNamingMaster",
+                "PDCEmulator",
+                "RIDMaster",
+                "InfrastructureMaster",
+            ]
+            .into_iter()
+            .map(Value::str)
+            .collect(),
+        ),
+    )
+    .display(dc)
+    .into()])
 }

@@ -231,6 +231,39 @@ pub fn drive(
     timeout: Duration,
     evaluate: impl FnOnce(&mut StepContext<'_>, i32) -> Result<String, StepError>,
 ) -> Result<StepOutcome, StepError> {
+    drive_until(
+        ctx,
+        spec,
+        command_line,
+        timeout,
+        |ctx| {
+            let build = build_of(&observe_facts(ctx)?, ctx.server)?;
+            Ok(if build >= target {
+                Ok(format!(
+                    "{} is at {build} (≥ {target}): nothing to install",
+                    ctx.server.name
+                ))
+            } else {
+                Err(format!("the build is still {build}"))
+            })
+        },
+        evaluate,
+    )
+}
+
+/// `drive` with its own idea of "already done": `done` runs (with
+/// PowerShell, so only once nothing runs) and answers `Ok(detail)` when
+/// there is nothing to install, `Err(why)` when the installer must run
+/// (`why` completes "… left no exit code, and …"). `prepare-ad` judges by
+/// the AD levels instead of the build.
+pub fn drive_until(
+    ctx: &mut StepContext<'_>,
+    spec: &InstallerSpec,
+    command_line: &str,
+    timeout: Duration,
+    done: impl FnOnce(&mut StepContext<'_>) -> Result<Result<String, String>, StepError>,
+    evaluate: impl FnOnce(&mut StepContext<'_>, i32) -> Result<String, StepError>,
+) -> Result<StepOutcome, StepError> {
     let pending = installer_pending(&ctx.prior_changes, spec.step.id());
     let exit = read_exit_code(ctx, spec)?;
     let running = is_running(ctx, spec)?;
@@ -254,21 +287,19 @@ pub fn drive(
             code
         }
         InstallerDecision::CheckBuild => {
-            let build = build_of(&observe_facts(ctx)?, ctx.server)?;
-            if build >= target {
-                let detail = format!(
-                    "{} is at {build} (≥ {target}): nothing to install",
-                    ctx.server.name
-                );
-                return Ok(if pending {
-                    StepOutcome::Done { detail }
-                } else {
-                    StepOutcome::AlreadyDone { detail }
-                });
-            }
+            let still = match done(ctx)? {
+                Ok(detail) => {
+                    return Ok(if pending {
+                        StepOutcome::Done { detail }
+                    } else {
+                        StepOutcome::AlreadyDone { detail }
+                    });
+                }
+                Err(still) => still,
+            };
             if pending {
                 ctx.events.observed(format!(
-                    "{} started earlier on {} is not running, left no exit code, and the build is still {build}: starting it again",
+                    "{} started earlier on {} is not running, left no exit code, and {still}: starting it again",
                     spec.what, ctx.server.name
                 ))?;
             }

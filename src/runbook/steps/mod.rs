@@ -15,6 +15,7 @@ mod health;
 mod installer;
 #[cfg(test)]
 mod lab_tests;
+pub mod prepare_ad;
 mod reboot;
 mod redistribute;
 mod security_update;
@@ -28,6 +29,7 @@ mod tests;
 pub use enter_maintenance::EnterMaintenance;
 pub use exit_maintenance::ExitMaintenance;
 pub use health::Health;
+pub use prepare_ad::PrepareAd;
 pub use reboot::Reboot;
 pub use redistribute::Redistribute;
 pub use security_update::SecurityUpdate;

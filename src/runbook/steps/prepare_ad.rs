@@ -1,0 +1,472 @@
+//! `prepare-ad`: Active Directory preparation before the first server
+//! (`[policy] prepare_ad = "run"`). Not a per-server step: the scheduler
+//! runs it once per rollout, on the first server to be rolled, before that
+//! server's first step, and journals it under that server. It reads the
+//! forest's levels, runs the first `/Prepare*` still needed
+//! (`Setup.exe /PrepareSchema|/PrepareAD|/PrepareAllDomains` with the
+//! licence switch) detached and polled exactly like `setup` (see
+//! `installer`), repeats while another is needed, then waits
+//! `ad_replication_wait` and requires the levels at the target's. With
+//! `prepare_ad = "block"` it refuses (exit 3 before any change) with the
+//! exact commands and where to run them.
+
+use crate::catalog::AdLevels;
+use crate::exchange;
+use crate::journal::Change;
+use crate::plan::{Plan, PrepareAd as PrepareAdPolicy, Server};
+use crate::preflight::adprep::{self, PrepSwitch};
+use crate::preflight::ResolvedTarget;
+use crate::runbook::scripts as t;
+use crate::runbook::{
+    JournalState, PlannedCommand, Step, StepContext, StepError, StepErrorKind, StepId, StepOutcome,
+};
+
+use super::common::{cmd, ps};
+use super::installer::{self, check_batch_path, InstallerSpec};
+use super::setup_log::last_run;
+
+pub struct PrepareAd;
+
+pub const PREPARE_AD: InstallerSpec = InstallerSpec {
+    step: StepId::PrepareAd,
+    what: "Active Directory preparation",
+    task: "cu-roll-prepare-ad",
+    batch_file: "prepare-ad.cmd",
+    exit_file: "prepare-ad.exitcode",
+    // Setup.exe /Prepare* runs ExSetup.exe, as an upgrade does.
+    exsetup: true,
+};
+
+/// The levels the target needs (the SU's domain level included).
+fn required(target: &ResolvedTarget) -> AdLevels {
+    target.cu.ad_with(target.su.as_ref())
+}
+
+fn levels_text(l: AdLevels) -> String {
+    format!(
+        "schema rangeUpper {}, organisation objectVersion {}, domain objectVersion {}",
+        l.schema_range_upper, l.org_object_version, l.domain_object_version
+    )
+}
+
+fn read_levels(ctx: &StepContext<'_>) -> Result<AdLevels, StepError> {
+    let l = exchange::ad_levels(ctx.exec, ctx.server)?;
+    Ok(AdLevels {
+        schema_range_upper: l.schema_range_upper,
+        org_object_version: l.org_object_version,
+        domain_object_version: l.domain_object_version,
+    })
+}
+
+/// Whether cu-roll started a preparation in this rollout (journal).
+fn started_before(changes: &[Change]) -> bool {
+    changes.iter().any(
+        |c| matches!(c, Change::InstallerStarted { step, .. } if step == StepId::PrepareAd.id()),
+    )
+}
+
+/// Which server runs the preparation in this run, if it must run at all:
+/// `None` when the journal says it is done, when no server still needs the
+/// upgrade, or when the forest is already at the target's levels. A
+/// preparation an earlier run started is resumed on the server it started
+/// on; otherwise the first server (in rollout order, not yet done) below
+/// the target runs it. When the levels cannot be read the step runs anyway
+/// and reports why.
+pub fn preparation_server<'s>(
+    target: &ResolvedTarget,
+    exec: &dyn crate::exec::Executor,
+    ordered: &[&'s Server],
+    state: &JournalState,
+) -> Option<&'s Server> {
+    if state
+        .steps_done
+        .iter()
+        .any(|(_, step)| step == StepId::PrepareAd.id())
+    {
+        return None;
+    }
+    if let Some(s) = ordered
+        .iter()
+        .find(|s| started_before(&state.changes_for(&s.name)))
+    {
+        return Some(s);
+    }
+    let first = ordered.iter().copied().find(|s| {
+        !state.server_done(&s.name)
+            && exchange::server_facts(exec, s)
+                .ok()
+                .and_then(|f| f.build())
+                .is_some_and(|b| b < target.build())
+    })?;
+    match exchange::ad_levels(exec, first) {
+        Ok(l) => {
+            let found = AdLevels {
+                schema_range_upper: l.schema_range_upper,
+                org_object_version: l.org_object_version,
+                domain_object_version: l.domain_object_version,
+            };
+            adprep::need(found, required(target)).any().then_some(first)
+        }
+        Err(_) => Some(first),
+    }
+}
+
+/// The refusal for `prepare_ad = "block"` (a resumed run, where the
+/// pre-flight gate does not run again).
+fn blocked(ctx: &StepContext<'_>, switches: &[PrepSwitch]) -> StepError {
+    let commands: Vec<String> = switches
+        .iter()
+        .map(|s| adprep::admin_command(ctx.plan, *s))
+        .collect();
+    let place = adprep::schema_master(ctx.exec, ctx.server).ok();
+    StepError::new(
+        StepErrorKind::GateRefused,
+        adprep::block_message(&ctx.target.cu.display_name(), &commands, place.as_ref()),
+    )
+}
+
+/// Runs one `/Prepare*` switch through the installer mechanism.
+fn run_switch(
+    ctx: &mut StepContext<'_>,
+    switch: PrepSwitch,
+    required: AdLevels,
+) -> Result<StepOutcome, StepError> {
+    let line = adprep::batch_command(ctx.plan, switch);
+    let timeout = ctx.plan.policy.timeouts.setup;
+    installer::drive_until(
+        ctx,
+        &PREPARE_AD,
+        &line,
+        timeout,
+        |ctx| {
+            let found = read_levels(ctx)?;
+            Ok(if switch.needed_by(adprep::need(found, required)) {
+                Err(format!(
+                    "Active Directory is still at {}",
+                    levels_text(found)
+                ))
+            } else {
+                Ok(format!(
+                    "{} is not needed: Active Directory is at {}",
+                    switch.switch(),
+                    levels_text(found)
+                ))
+            })
+        },
+        |ctx, code| {
+            if code == 0 {
+                return Ok(format!(
+                    "{} finished on {}",
+                    switch.switch(),
+                    ctx.server.name
+                ));
+            }
+            let out = ctx.exec.run_cmd(ctx.server, t::CMD_SETUP_LOG)?;
+            let log = if out.exit_code == 0 {
+                last_run(&out.stdout)
+            } else {
+                super::setup_log::SetupLogRun::default()
+            };
+            let errors = if log.errors.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; its [ERROR] lines: {}",
+                    log.errors
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                )
+            };
+            Err(StepError::failed(format!(
+                "{} failed on {} with exit code {code}{errors}. Nothing on the servers was changed. Read %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log on {}; the account needs Schema Admins and Enterprise Admins, and the server must be in the schema master's domain and site. Fix the cause, then run cu-roll again (it runs the preparation again), or run the command yourself and set prepare_ad = \"block\"",
+                switch.switch(),
+                ctx.server.name,
+                ctx.server.name
+            )))
+        },
+    )
+}
+
+impl Step for PrepareAd {
+    fn id(&self) -> StepId {
+        StepId::PrepareAd
+    }
+
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
+        check_batch_path("setup_path", &ctx.plan.rollout.setup_path)?;
+        let required = required(ctx.target);
+        let mut ran = started_before(&ctx.prior_changes);
+        let mut last: Option<PrepSwitch> = None;
+        loop {
+            let found = read_levels(ctx)?;
+            let switches = adprep::switches(adprep::need(found, required));
+            let Some(&switch) = switches.first() else {
+                break;
+            };
+            if ctx.plan.policy.prepare_ad == PrepareAdPolicy::Block {
+                return Err(blocked(ctx, &switches));
+            }
+            if last == Some(switch) {
+                return Err(StepError::failed(format!(
+                    "{} ended well on {} but Active Directory is still at {} (the target needs {}): the domain controller {} reads may not have the change yet, or setup prepared another forest. Check the levels, then run cu-roll again",
+                    switch.switch(),
+                    ctx.server.name,
+                    levels_text(found),
+                    levels_text(required),
+                    ctx.server.name
+                )));
+            }
+            last = Some(switch);
+            if let StepOutcome::Done { .. } = run_switch(ctx, switch, required)? {
+                ran = true;
+            }
+        }
+        if !ran {
+            return Ok(StepOutcome::AlreadyDone {
+                detail: format!(
+                    "Active Directory is already at the levels {} needs: nothing to prepare",
+                    ctx.target.cu.display_name()
+                ),
+            });
+        }
+        // Setup wrote to one domain controller; the servers read whichever
+        // is nearest. Wait, then check again (exchange-facts.md §3).
+        let wait = ctx.plan.policy.ad_replication_wait;
+        if !wait.is_zero() {
+            ctx.events.progress(&format!(
+                "waiting {} for Active Directory replication",
+                humantime::format_duration(wait)
+            ));
+            ctx.clock.sleep(wait);
+        }
+        let found = read_levels(ctx)?;
+        if adprep::need(found, required).any() {
+            return Err(StepError::failed(format!(
+                "after the Active Directory preparation and {} of waiting for replication, {} still reads {} (the target needs {}): wait for replication (repadmin /syncall), then run cu-roll again",
+                humantime::format_duration(wait),
+                ctx.server.name,
+                levels_text(found),
+                levels_text(required)
+            )));
+        }
+        Ok(StepOutcome::Done {
+            detail: format!(
+                "Active Directory prepared for {} from {}: {}",
+                ctx.target.cu.display_name(),
+                ctx.server.name,
+                levels_text(found)
+            ),
+        })
+    }
+
+    fn scripts(
+        &self,
+        plan: &Plan,
+        _target: &ResolvedTarget,
+        _server: &Server,
+        _peers: &[&Server],
+    ) -> Vec<PlannedCommand> {
+        let mut out = vec![ps(
+            "first, and after each preparation: the forest's levels",
+            exchange::ad_levels_script(),
+        )];
+        if plan.policy.prepare_ad == PrepareAdPolicy::Block {
+            out.push(ps(
+                "when a preparation is needed (prepare_ad = \"block\": refuse, naming where to run it)",
+                adprep::schema_master_script(),
+            ));
+            return out;
+        }
+        // The installer's plan, with "done" judged by the AD levels.
+        out.extend(
+            installer::planned(&PREPARE_AD, &adprep::batch_command(plan, PrepSwitch::Ad))
+                .into_iter()
+                .map(|mut c| {
+                    if c.when.starts_with("when nothing runs") {
+                        c = ps(
+                            "when nothing runs and no exit code waits: the forest's levels again",
+                            exchange::ad_levels_script(),
+                        );
+                    } else if c.when.starts_with("if the build is below") {
+                        c.when = "if a preparation is still needed (the first of /PrepareSchema, /PrepareAD, /PrepareAllDomains; /PrepareAD shown): write the batch and start it as a scheduled task".into();
+                    }
+                    c
+                }),
+        );
+        out.push(cmd(
+            "when the preparation exits non-zero: the log's last run",
+            t::CMD_SETUP_LOG.to_string(),
+        ));
+        out.push(ps(
+            "after ad_replication_wait: the forest's levels, which must be the target's",
+            exchange::ad_levels_script(),
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_installer_this_step_started_counts() {
+        let setup = Change::InstallerStarted {
+            step: "setup".into(),
+            task: "cu-roll-setup".into(),
+            command: "x".into(),
+        };
+        assert!(!started_before(std::slice::from_ref(&setup)));
+        let prep = Change::InstallerStarted {
+            step: "prepare-ad".into(),
+            task: PREPARE_AD.task.into(),
+            command: "x".into(),
+        };
+        assert!(started_before(&[setup, prep]));
+    }
+
+    #[test]
+    fn every_script_parses_and_is_snapshotted() {
+        use crate::runbook::PlannedText;
+        let mut plan = super::super::testkit::lab_plan();
+        let target = super::super::testkit::target(&plan);
+        let mut text = String::new();
+        for policy in [PrepareAdPolicy::Run, PrepareAdPolicy::Block] {
+            plan.policy.prepare_ad = policy;
+            let server = plan.server("EX02").unwrap().clone();
+            for planned in PrepareAd.scripts(&plan, &target, &server, &[]) {
+                text.push_str(&format!("==== {policy:?} — {}\n", planned.when));
+                match &planned.command {
+                    PlannedText::PowerShell(script) => {
+                        if let Err(errors) = crate::lab::pwsh::syntax_check(script.text()) {
+                            panic!("{} does not parse: {errors:?}", planned.when);
+                        }
+                        text.push_str(script.text());
+                    }
+                    PlannedText::Cmd(line) => text.push_str(&format!("[cmd] {line}\n")),
+                }
+            }
+        }
+        insta::assert_snapshot!("prepare_ad_scripts", text);
+    }
+
+    /// The lab forest one CU behind, `prepare_ad = "run"`, no replication wait.
+    fn lab_setup() -> (Plan, tempfile::TempDir) {
+        let mut plan = super::super::testkit::lab_plan();
+        plan.policy.prepare_ad = PrepareAdPolicy::Run;
+        plan.policy.ad_replication_wait = std::time::Duration::ZERO;
+        if let Some(lab) = plan.lab.as_mut() {
+            lab.ad.org_object_version = 16762;
+            lab.timings.setup = std::time::Duration::from_millis(300);
+        }
+        (plan, tempfile::tempdir().unwrap())
+    }
+
+    fn org_level(exec: &crate::exec::LabExecutor, plan: &Plan) -> u32 {
+        exchange::ad_levels(exec, plan.server("EX02").unwrap())
+            .unwrap()
+            .org_object_version
+    }
+
+    #[test]
+    fn a_preparation_left_running_by_a_crash_is_re_attached_not_restarted() {
+        use super::super::testkit::{context, target, Recorder};
+        let (plan, dir) = lab_setup();
+        let target = target(&plan);
+        let exec =
+            crate::exec::LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+        let line = adprep::batch_command(&plan, PrepSwitch::Ad);
+        // The run that crashed: it started the task and journaled that.
+        let ex02 = plan.server("EX02").unwrap();
+        let out = crate::exec::Executor::run_ps(
+            &exec,
+            ex02,
+            installer::start_script(&PREPARE_AD, &line).text(),
+        )
+        .unwrap();
+        assert!(out.success(), "{}", out.stderr);
+        let started = Change::InstallerStarted {
+            step: "prepare-ad".into(),
+            task: PREPARE_AD.task.into(),
+            command: line.clone(),
+        };
+
+        let mut ev = Recorder::default();
+        let clock = crate::runbook::SystemClock;
+        let mut ctx = context(
+            &plan,
+            &target,
+            "EX02",
+            &exec,
+            &clock,
+            &mut ev,
+            vec![started.clone()],
+        );
+        let outcome = PrepareAd.run(&mut ctx);
+        assert!(
+            matches!(outcome, Ok(StepOutcome::Done { .. })),
+            "{outcome:?}"
+        );
+        assert_eq!(org_level(&exec, &plan), 16763);
+        assert!(
+            ev.observed.iter().any(|o| o.contains("re-attaching")),
+            "{:?}",
+            ev.observed
+        );
+        assert!(
+            !ev.changes
+                .iter()
+                .any(|c| matches!(c, Change::InstallerStarted { .. })),
+            "started again: {:?}",
+            ev.changes
+        );
+
+        // A fresh look (nothing journaled) finds nothing to do.
+        let mut ev = Recorder::default();
+        let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+        let again = PrepareAd.run(&mut ctx);
+        assert!(
+            matches!(again, Ok(StepOutcome::AlreadyDone { .. })),
+            "{again:?}"
+        );
+        assert!(ev.changes.is_empty());
+    }
+
+    #[test]
+    fn block_refuses_with_the_commands_as_a_gate() {
+        use super::super::testkit::{context, target, Recorder};
+        let (mut plan, dir) = lab_setup();
+        plan.policy.prepare_ad = PrepareAdPolicy::Block;
+        let target = target(&plan);
+        let exec =
+            crate::exec::LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+        let mut ev = Recorder::default();
+        let clock = crate::runbook::SystemClock;
+        let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+        let err = PrepareAd.run(&mut ctx).unwrap_err();
+        assert_eq!(err.kind, StepErrorKind::GateRefused);
+        assert!(err.message.contains("/PrepareAD"), "{}", err.message);
+        assert!(
+            err.message.contains("site Default-First-Site-Name"),
+            "{}",
+            err.message
+        );
+        assert_eq!(org_level(&exec, &plan), 16762, "nothing was prepared");
+        assert!(ev.changes.is_empty());
+    }
+
+    #[test]
+    fn levels_read_as_an_admin_writes_them() {
+        assert_eq!(
+            levels_text(AdLevels {
+                schema_range_upper: 17003,
+                org_object_version: 16763,
+                domain_object_version: 13243
+            }),
+            "schema rangeUpper 17003, organisation objectVersion 16763, domain objectVersion 13243"
+        );
+    }
+}
