@@ -339,22 +339,26 @@ fn dry_run(
             ) {
                 out.push_str("# gate first: every other DAG member in service, every database keeps enough healthy copies\n");
             }
-            for cmd in step.scripts(plan, target, server, &peers) {
-                out.push_str(&format!("# {}\n", cmd.when));
-                match &cmd.command {
-                    PlannedText::PowerShell(script) => {
-                        out.push_str(script.text());
-                        if !script.text().ends_with('\n') {
-                            out.push('\n');
-                        }
-                    }
-                    PlannedText::Cmd(line) => out.push_str(&format!("cmd> {line}\n")),
-                }
-            }
+            push_commands(&mut out, &step.scripts(plan, target, server, &peers));
         }
     }
     print!("{out}");
     Ok(exit::DONE)
+}
+
+fn push_commands(out: &mut String, commands: &[runbook::PlannedCommand]) {
+    for cmd in commands {
+        out.push_str(&format!("# {}\n", cmd.when));
+        match &cmd.command {
+            PlannedText::PowerShell(script) => {
+                out.push_str(script.text());
+                if !script.text().ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            PlannedText::Cmd(line) => out.push_str(&format!("cmd> {line}\n")),
+        }
+    }
 }
 
 pub fn status(args: &StatusArgs, global: &GlobalArgs) -> Result<i32, Failure> {
