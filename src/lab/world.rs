@@ -40,6 +40,10 @@ pub struct World {
     pub media: Vec<Media>,
     /// The next process id handed to a program the lab starts.
     pub next_pid: u32,
+    /// The lab's one domain account (`[lab] username`/`password`): what a
+    /// scheduled task registered with `-User`/`-Password` is checked against.
+    #[serde(default)]
+    pub account: Option<(String, String)>,
 }
 
 /// A fault's hold when the plan gives none: long enough that a rollout
@@ -206,6 +210,7 @@ impl World {
                 })
                 .collect(),
             next_pid: 5000,
+            account: Some((spec.username.clone(), spec.password.clone())),
         };
         let counts: Vec<u32> = spec.servers.iter().map(|s| s.queue_messages).collect();
         for (i, count) in counts.into_iter().enumerate() {

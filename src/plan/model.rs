@@ -60,6 +60,23 @@ pub struct Rollout {
     /// Lower-case hex sha256 of the SU `.msp`, when given.
     pub su_sha256: Option<String>,
     pub diagnostic_data: DiagnosticData,
+    /// Whose identity the detached installer task (setup, the SU, AD
+    /// preparation) runs under.
+    pub installer_account: InstallerAccount,
+}
+
+/// The account the installer's scheduled task runs as. Setup needs
+/// Organization Management rights (and Schema/Enterprise Admins for AD
+/// preparation); SYSTEM acts in Active Directory as the server's computer
+/// account, which normally has neither, so on a real server the task should
+/// run as the connecting admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallerAccount {
+    /// `NT AUTHORITY\SYSTEM` (no password needed).
+    System,
+    /// `[connection] user`, with the connection's password (the task is
+    /// registered with `-User`/`-Password`).
+    ConnectionUser,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

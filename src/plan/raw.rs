@@ -35,6 +35,7 @@ pub struct RawRollout {
     pub su_sha256: Option<Text>,
     /// Optional here only so its absence gets its own explanation.
     pub diagnostic_data: Option<Spanned<RawDiagnosticData>>,
+    pub installer_account: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -121,23 +121,49 @@ pub const RESTART_COMPUTER: &str = concat!(prelude!(), "Restart-Computer -Force\
 
 // ------------------------------------------------------------------ setup
 
-/// Writes the batch file that runs setup and records its exit code, and a
-/// scheduled task (SYSTEM, highest privileges) that runs it detached, then
-/// starts it: a dropped connection or an orchestrator crash cannot kill
-/// setup, and no PowerShell stays open on the server while setup runs
-/// (setup refuses to start while other powershell.exe processes run:
-/// exchange-facts.md, rule ProcessNeedsToBeClosedOnUpgrade). `{{batch}}` is
-/// the whole batch text, rendered by the step from validated paths.
-pub const START_SETUP_TASK: &str = concat!(
-    prelude!(),
-    r#"$dir = Join-Path -Path $env:SystemDrive -ChildPath 'cu-roll'
+/// Writes the batch file that runs the installer and records its exit
+/// code, and prepares the scheduled task's action. Shared by the two
+/// `START_*_TASK` templates; `{{batch}}` is the whole batch text, rendered
+/// by the step from validated paths.
+macro_rules! installer_task_action {
+    () => {
+        r#"$dir = Join-Path -Path $env:SystemDrive -ChildPath 'cu-roll'
 New-Item -ItemType Directory -Path $dir -Force | Out-Null
 Remove-Item -Path (Join-Path -Path $dir -ChildPath {{exit_file}}) -Force -ErrorAction SilentlyContinue
 $batch = Join-Path -Path $dir -ChildPath {{batch_file}}
 Set-Content -Path $batch -Value {{batch}} -Encoding ASCII
 $action = New-ScheduledTaskAction -Execute $batch
-$principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+"#
+    };
+}
+
+/// Runs the installer detached, as a scheduled task (SYSTEM, highest
+/// privileges), then starts it: a dropped connection or an orchestrator
+/// crash cannot kill setup, and no PowerShell stays open on the server
+/// while setup runs (setup refuses to start while other powershell.exe
+/// processes run: exchange-facts.md, rule ProcessNeedsToBeClosedOnUpgrade).
+/// SYSTEM acts in AD as the computer account: see `START_TASK_AS_USER`.
+pub const START_SETUP_TASK: &str = concat!(
+    prelude!(),
+    installer_task_action!(),
+    r#"$principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
 Register-ScheduledTask -TaskName {{task}} -Action $action -Principal $principal -Force | Out-Null
+Start-ScheduledTask -TaskName {{task}}
+"#
+);
+
+/// The same, run as the connecting admin (`installer_account =
+/// "connection-user"`): setup needs Organization Management rights (and
+/// Schema/Enterprise Admins for AD preparation), which the computer account
+/// SYSTEM acts as does not have; ExchangeDsc's xExchInstall registers its
+/// setup task with the admin's credential for the same reason. The password
+/// sits on a line of its own, so an error record quoting the failing
+/// `Register-ScheduledTask` line never shows it.
+pub const START_TASK_AS_USER: &str = concat!(
+    prelude!(),
+    installer_task_action!(),
+    r#"$password = {{password}}
+Register-ScheduledTask -TaskName {{task}} -Action $action -User {{user}} -Password $password -RunLevel Highest -Force | Out-Null
 Start-ScheduledTask -TaskName {{task}}
 "#
 );

@@ -343,6 +343,24 @@ fn register(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsEr
         .property("Arguments")
         .filter(|v| *v != Value::Null)
         .map(|v| identity_string(&v));
+    // A task registered with a password logs on as that account: Windows
+    // checks the password at registration (HRESULT 0x8007052E).
+    if let Some(password) = b.string("Password") {
+        let user = b.string("User").unwrap_or_default();
+        let known = host.world.account.as_ref().is_some_and(|(u, p)| {
+            let short = |x: &str| x.rsplit('\\').next().unwrap_or(x).to_ascii_lowercase();
+            short(u) == short(&user) && *p == password
+        });
+        if !known {
+            return Err(PsError::new(
+                ErrorCategory::PermissionDenied,
+                &format!("HRESULT 0x8007052e,{cmd}"),
+                "The user name or password is incorrect.",
+            )
+            .in_command(cmd)
+            .terminating());
+        }
+    }
     let principal = b.get("Principal");
     let prop = |n: &str| {
         principal
@@ -356,7 +374,14 @@ fn register(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsEr
         user_id: prop("UserId")
             .or_else(|| b.string("User"))
             .unwrap_or_else(|| "Administrator".to_string()),
-        logon_type: prop("LogonType").unwrap_or_else(|| "Interactive".to_string()),
+        logon_type: prop("LogonType").unwrap_or_else(|| {
+            if b.get("Password").is_some() {
+                "Password"
+            } else {
+                "Interactive"
+            }
+            .to_string()
+        }),
         run_level: prop("RunLevel")
             .or_else(|| b.string("RunLevel"))
             .unwrap_or_else(|| "Limited".to_string()),

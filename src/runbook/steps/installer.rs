@@ -79,17 +79,79 @@ pub fn batch_text(spec: &InstallerSpec, command_line: &str) -> String {
     )
 }
 
-pub fn start_script(spec: &InstallerSpec, command_line: &str) -> Script {
+/// Whose identity the installer's scheduled task runs under.
+pub enum TaskAccount {
+    System,
+    /// The connecting admin; `password` is the secret itself when running,
+    /// a placeholder for dry-run output.
+    User {
+        user: String,
+        password: String,
+    },
+}
+
+impl TaskAccount {
+    /// For running: the plan's choice, with the connection's password read
+    /// from its source (never from the plan itself).
+    pub fn for_run(plan: &crate::plan::Plan) -> Result<TaskAccount, StepError> {
+        if plan.rollout.installer_account == crate::plan::InstallerAccount::System {
+            return Ok(TaskAccount::System);
+        }
+        let user = plan.connection.user.clone().unwrap_or_default();
+        let secret = crate::exec::winrm::read_secret(&plan.connection.secret)
+            .map_err(|e| {
+                StepError::failed(format!(
+                    "the installer task runs as {user}, but its password cannot be read: {e}"
+                ))
+            })?
+            .ok_or_else(|| {
+                StepError::failed(format!(
+                    "the installer task runs as {user}, but the plan gives no password source"
+                ))
+            })?;
+        Ok(TaskAccount::User {
+            user,
+            password: secret.expose().to_string(),
+        })
+    }
+
+    /// For dry-run output: the password shown as where it comes from.
+    pub fn for_display(plan: &crate::plan::Plan) -> TaskAccount {
+        if plan.rollout.installer_account == crate::plan::InstallerAccount::System {
+            return TaskAccount::System;
+        }
+        let source = match &plan.connection.secret {
+            crate::plan::SecretSource::Env(name) => format!("password from ${name}"),
+            crate::plan::SecretSource::File(path) => format!("password from {}", path.display()),
+            crate::plan::SecretSource::None => "no password".to_string(),
+        };
+        TaskAccount::User {
+            user: plan.connection.user.clone().unwrap_or_default(),
+            password: format!("<{source}>"),
+        }
+    }
+}
+
+pub fn start_script(spec: &InstallerSpec, command_line: &str, account: &TaskAccount) -> Script {
     let batch = batch_text(spec, command_line);
+    let mut args = vec![
+        ("exit_file", Arg::Str(spec.exit_file)),
+        ("batch_file", Arg::Str(spec.batch_file)),
+        ("batch", Arg::Str(&batch)),
+        ("task", Arg::Str(spec.task)),
+    ];
+    let template = match account {
+        TaskAccount::System => t::START_SETUP_TASK,
+        TaskAccount::User { user, password } => {
+            args.push(("user", Arg::Str(user)));
+            args.push(("password", Arg::Str(password)));
+            t::START_TASK_AS_USER
+        }
+    };
     Script::render(
         "start the installer detached (scheduled task)",
-        t::START_SETUP_TASK,
-        &[
-            ("exit_file", Arg::Str(spec.exit_file)),
-            ("batch_file", Arg::Str(spec.batch_file)),
-            ("batch", Arg::Str(&batch)),
-            ("task", Arg::Str(spec.task)),
-        ],
+        template,
+        &args,
     )
 }
 
@@ -188,7 +250,11 @@ fn is_running(ctx: &StepContext<'_>, spec: &InstallerSpec) -> Result<Option<bool
 }
 
 /// Everything the mechanism may send, for dry-run.
-pub fn planned(spec: &InstallerSpec, command_line: &str) -> Vec<PlannedCommand> {
+pub fn planned(
+    plan: &crate::plan::Plan,
+    spec: &InstallerSpec,
+    command_line: &str,
+) -> Vec<PlannedCommand> {
     let mut out = vec![cmd(
         "first (cmd only: no PowerShell while an installer may run), and at every poll: the exit code file",
         read_exit_cmd(spec),
@@ -210,7 +276,7 @@ pub fn planned(spec: &InstallerSpec, command_line: &str) -> Vec<PlannedCommand> 
         ),
         ps(
             "if the build is below the target: write the batch and start it as a scheduled task",
-            start_script(spec, command_line),
+            start_script(spec, command_line, &TaskAccount::for_display(plan)),
         ),
         ps(
             "after the exit code is read and evaluated",
@@ -304,7 +370,8 @@ pub fn drive_until(
                 ))?;
             }
             ctx.events.progress(&format!("starting {}", spec.what));
-            ctx.run_ps_ok(&start_script(spec, command_line))?;
+            let account = TaskAccount::for_run(ctx.plan)?;
+            ctx.run_ps_ok(&start_script(spec, command_line, &account))?;
             ctx.events.changed(Change::InstallerStarted {
                 step: spec.step.id().into(),
                 task: spec.task.into(),
@@ -443,5 +510,66 @@ mod tests {
         // An exit code cu-roll already evaluated (or never started) is stale.
         assert_eq!(installer_decision(false, Some(1), false), CheckBuild);
         assert_eq!(installer_decision(true, None, false), CheckBuild);
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    fn winrm_plan() -> crate::plan::Plan {
+        crate::plan::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/plans/lab-winrm.toml"
+        )))
+        .unwrap()
+    }
+
+    /// Setup as SYSTEM acts in AD as the computer account: a plan with
+    /// WinRM credentials runs the task as that admin by default.
+    #[test]
+    fn a_winrm_plan_runs_the_installer_as_the_connecting_admin() {
+        let plan = winrm_plan();
+        assert_eq!(
+            plan.rollout.installer_account,
+            crate::plan::InstallerAccount::ConnectionUser
+        );
+        let lab = crate::plan::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/plans/lab.toml"
+        )))
+        .unwrap();
+        assert_eq!(
+            lab.rollout.installer_account,
+            crate::plan::InstallerAccount::System
+        );
+    }
+
+    /// The password appears once, on its own line, and never in dry-run output.
+    #[test]
+    fn the_password_stays_on_its_own_line_and_out_of_dry_runs() {
+        let account = TaskAccount::User {
+            user: "lab\\admin".into(),
+            password: "s3cr'et".into(),
+        };
+        let script = start_script(&SETUP, "\"D:\\Setup.exe\" /Mode:Upgrade", &account);
+        let lines: Vec<&str> = script
+            .text()
+            .lines()
+            .filter(|l| l.contains("s3cr"))
+            .collect();
+        assert_eq!(lines, ["$password = 's3cr''et'"]);
+        assert!(script
+            .text()
+            .contains("-User 'lab\\admin' -Password $password"));
+        assert!(crate::lab::pwsh::syntax_check(script.text()).is_ok());
+        let shown = start_script(&SETUP, "x", &TaskAccount::for_display(&winrm_plan()));
+        assert!(
+            shown
+                .text()
+                .contains("$password = '<password from $CUROLL_LAB_PASSWORD>'"),
+            "{}",
+            shown.text()
+        );
     }
 }

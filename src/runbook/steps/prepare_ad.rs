@@ -282,7 +282,7 @@ impl Step for PrepareAd {
         }
         // The installer's plan, with "done" judged by the AD levels.
         out.extend(
-            installer::planned(&PREPARE_AD, &adprep::batch_command(plan, PrepSwitch::Ad))
+            installer::planned(plan, &PREPARE_AD, &adprep::batch_command(plan, PrepSwitch::Ad))
                 .into_iter()
                 .map(|mut c| {
                     if c.when.starts_with("when nothing runs") {
@@ -384,7 +384,7 @@ mod tests {
         let out = crate::exec::Executor::run_ps(
             &exec,
             ex02,
-            installer::start_script(&PREPARE_AD, &line).text(),
+            installer::start_script(&PREPARE_AD, &line, &installer::TaskAccount::System).text(),
         )
         .unwrap();
         assert!(out.success(), "{}", out.stderr);

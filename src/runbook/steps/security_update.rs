@@ -98,7 +98,7 @@ impl Step for SecurityUpdate {
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
         match &plan.rollout.su_path {
-            Some(path) => installer::planned(&SECURITY_UPDATE, &command_line(path)),
+            Some(path) => installer::planned(plan, &SECURITY_UPDATE, &command_line(path)),
             None => Vec::new(),
         }
     }

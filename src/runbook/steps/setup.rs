@@ -111,7 +111,7 @@ impl Step for Setup {
         _server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        let mut out = installer::planned(&SETUP, &command_line(plan));
+        let mut out = installer::planned(plan, &SETUP, &command_line(plan));
         out.insert(
             out.len() - 1,
             cmd(
