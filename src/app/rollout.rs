@@ -272,14 +272,24 @@ fn dry_run(
     steps: &[Box<dyn Step>],
 ) -> Result<i32, Failure> {
     let executor = open_executor(plan, state)?;
+    // A server mid-upgrade gets no PowerShell (setup refuses to run beside it).
+    let busy: Vec<String> = plan
+        .servers
+        .iter()
+        .filter(|s| crate::exchange::setup_running(executor.as_ref(), s).unwrap_or(false))
+        .map(|s| s.name.clone())
+        .collect();
+    let is_busy = |name: &str| busy.iter().any(|b| b.eq_ignore_ascii_case(name));
     let states: Vec<_> = plan
         .servers
         .iter()
         .map(|s| {
-            (
-                s.name.clone(),
-                crate::exchange::exchange_state(executor.as_ref(), s).ok(),
-            )
+            let state = if is_busy(&s.name) {
+                None
+            } else {
+                crate::exchange::exchange_state(executor.as_ref(), s).ok()
+            };
+            (s.name.clone(), state)
         })
         .collect();
     let order = runbook::scheduler::choose_order(plan, &states);
@@ -299,6 +309,13 @@ fn dry_run(
         let Some(server) = plan.server(name) else {
             continue;
         };
+        if is_busy(&server.name) {
+            out.push_str(&format!(
+                "\n=== {}: Exchange setup is running there now; not queried (setup refuses to run beside PowerShell)\n",
+                server.name
+            ));
+            continue;
+        }
         let build = crate::exchange::server_facts(executor.as_ref(), server)
             .ok()
             .and_then(|f| f.ex_setup_version)

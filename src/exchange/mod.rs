@@ -20,8 +20,27 @@ pub use rollout::{
 use crate::exec::ExecError;
 use crate::ps::JsonError;
 
+/// Whether Exchange setup (`ExSetup.exe`) runs on `server`, asked with cmd
+/// only, so it can be checked before any PowerShell goes to a server that
+/// may be mid-upgrade.
+pub fn setup_running(
+    exec: &dyn crate::exec::Executor,
+    server: &crate::plan::Server,
+) -> Result<bool, ExecError> {
+    let out = exec.run_cmd(server, scripts::CMD_EXSETUP_PROCESS)?;
+    Ok(exsetup_in_tasklist(&out.stdout))
+}
+
+/// `tasklist … /FO CSV /NH` lists `"ExSetup.exe","4242",…` while setup
+/// runs, and an `INFO:` line otherwise.
+pub fn exsetup_in_tasklist(stdout: &str) -> bool {
+    stdout.to_ascii_lowercase().contains("\"exsetup.exe\"")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
+    #[error("Exchange setup is running on {server}: not queried with PowerShell (setup refuses to run beside other PowerShell processes); ask again when it has finished")]
+    SetupRunning { server: String },
     #[error(transparent)]
     Exec(#[from] ExecError),
     #[error("{purpose} failed on {server} (exit code {exit_code}): {detail}")]

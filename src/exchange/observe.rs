@@ -176,9 +176,21 @@ pub struct ExchangeState {
     pub copies: Vec<CopyObs>,
     #[serde(default, deserialize_with = "one_or_many")]
     pub queues: Vec<QueueObs>,
+    /// Why Get-Queue failed (transport service not answering), if it did.
+    #[serde(default)]
+    pub queues_error: Option<String>,
+    /// Why Get-ClusterNode failed, if it did.
+    #[serde(default)]
+    pub cluster_node_error: Option<String>,
 }
 
 impl ExchangeState {
+    /// Queues known to be empty (not counting shadow redundancy and poison):
+    /// false while Get-Queue cannot answer.
+    pub fn drained(&self) -> bool {
+        self.queues_error.is_none() && self.queued_messages() == 0
+    }
+
     /// Messages waiting, not counting shadow-redundancy and poison queues.
     pub fn queued_messages(&self) -> u64 {
         self.queues
@@ -307,7 +319,24 @@ mod tests {
                 q("EX01\\Poison", "Undefined", "Poison Message", 1),
                 q("EX01\\7", "SmtpRelayToDag", "DAG01", 3),
             ],
+            queues_error: None,
+            cluster_node_error: None,
         };
         assert_eq!(s.queued_messages(), 5);
+        assert!(!s.drained());
+    }
+
+    /// Get-Queue failing (transport restarting) is "not known to be drained",
+    /// never "drained".
+    #[test]
+    fn queues_that_cannot_be_read_are_not_drained() {
+        let s: ExchangeState = serde_json::from_str(
+            r#"{"ActivationPolicy":"Blocked","ActivationDisabledAndMoveNow":true,
+            "ClusterNodeState":"Paused","Queues":[],
+            "QueuesError":"The Microsoft Exchange Transport service is not running."}"#,
+        )
+        .unwrap();
+        assert_eq!(s.queued_messages(), 0);
+        assert!(!s.drained());
     }
 }

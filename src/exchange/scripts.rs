@@ -73,8 +73,15 @@ $components = @(Get-ServerComponentState -Identity $server | ForEach-Object {
 })
 $mailboxServer = Get-MailboxServer -Identity $server
 $dag = [string]$mailboxServer.DatabaseAvailabilityGroup
+# Get-ClusterNode and Get-Queue fail while the cluster or transport service
+# is restarting (e.g. right after the transport restart of maintenance):
+# report that, rather than losing the whole observation.
 $nodeState = $null
-if ($dag) { $nodeState = (Get-ClusterNode -Name $server).State.ToString() }
+$nodeError = $null
+if ($dag) {
+    try { $nodeState = (Get-ClusterNode -Name $server).State.ToString() }
+    catch { $nodeError = $_.Exception.Message }
+}
 $copies = @(Get-MailboxDatabaseCopyStatus -Server $server | ForEach-Object {
     [pscustomobject]@{
         Name = $_.Name
@@ -90,22 +97,29 @@ $copies = @(Get-MailboxDatabaseCopyStatus -Server $server | ForEach-Object {
         ReplayLagEnabled = [bool]($_.ReplayLagStatus -and $_.ReplayLagStatus.Enabled)
     }
 })
-$queues = @(Get-Queue -Server $server | ForEach-Object {
-    [pscustomobject]@{
-        Identity = $_.Identity.ToString()
-        DeliveryType = $_.DeliveryType.ToString()
-        NextHopDomain = $_.NextHopDomain
-        MessageCount = $_.MessageCount
-    }
-})
+$queues = @()
+$queuesError = $null
+try {
+    $queues = @(Get-Queue -Server $server | ForEach-Object {
+        [pscustomobject]@{
+            Identity = $_.Identity.ToString()
+            DeliveryType = $_.DeliveryType.ToString()
+            NextHopDomain = $_.NextHopDomain
+            MessageCount = $_.MessageCount
+        }
+    })
+}
+catch { $queuesError = $_.Exception.Message }
 [pscustomobject]@{
     Components = $components
     ActivationPolicy = $mailboxServer.DatabaseCopyAutoActivationPolicy.ToString()
     ActivationDisabledAndMoveNow = $mailboxServer.DatabaseCopyActivationDisabledAndMoveNow
     DatabaseAvailabilityGroup = $dag
     ClusterNodeState = $nodeState
+    ClusterNodeError = $nodeError
     Copies = $copies
     Queues = $queues
+    QueuesError = $queuesError
 } | ConvertTo-Json -Depth 5 -Compress
 "#
 );
@@ -129,3 +143,9 @@ $domain = Get-ADObject -Identity ('CN=Microsoft Exchange System Objects,' + $roo
 } | ConvertTo-Json -Compress
 "#
 );
+
+/// cmd.exe: is setup running? (`ExSetup.exe` is the process the media's
+/// Setup.exe starts.) Read with cmd, never PowerShell: setup refuses to
+/// start while other powershell.exe processes run (rule
+/// ProcessNeedsToBeClosedOnUpgrade).
+pub const CMD_EXSETUP_PROCESS: &str = r#"tasklist /FI "IMAGENAME eq ExSetup.exe" /FO CSV /NH"#;

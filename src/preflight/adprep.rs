@@ -119,7 +119,9 @@ pub const SCHEMA_MASTER: &str = r#"$ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 Import-Module -Name 'ActiveDirectory'
 $forest = Get-ADForest
-$dc = Get-ADDomainController -Identity $forest.SchemaMaster
+# -Server: without it the lookup searches only this server's domain, and
+# fails when the schema master sits in another domain of the forest.
+$dc = Get-ADDomainController -Identity $forest.SchemaMaster -Server $forest.SchemaMaster
 [pscustomobject]@{
     SchemaMaster = [string]$forest.SchemaMaster
     Domain = [string]$dc.Domain

@@ -424,6 +424,8 @@ mod tests {
             cluster_node_state: Some("Paused".into()),
             copies: vec![],
             queues: vec![],
+            queues_error: None,
+            cluster_node_error: None,
         };
         let m = maintenance(&state);
         assert!(m.in_maintenance);

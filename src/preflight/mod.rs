@@ -100,17 +100,30 @@ fn observe_all(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget) -> Vec
                 let Some(server) = plan.servers.get(i) else {
                     break;
                 };
-                let facts = exchange::server_facts(exec, server);
-                // Media matter only where something will be installed.
-                let below = facts
-                    .as_ref()
-                    .ok()
-                    .and_then(ServerFacts::build)
-                    .is_some_and(|b| b < target.build());
-                let obs = Observed {
-                    media: below.then(|| media::observe_media(exec, plan, server)),
-                    facts,
-                    state: exchange::exchange_state(exec, server),
+                // A server mid-upgrade gets no PowerShell at all: setup
+                // would refuse to go on beside it.
+                let obs = if exchange::setup_running(exec, server).unwrap_or(false) {
+                    let busy = || QueryError::SetupRunning {
+                        server: server.name.clone(),
+                    };
+                    Observed {
+                        media: None,
+                        facts: Err(busy()),
+                        state: Err(busy()),
+                    }
+                } else {
+                    let facts = exchange::server_facts(exec, server);
+                    // Media matter only where something will be installed.
+                    let below = facts
+                        .as_ref()
+                        .ok()
+                        .and_then(ServerFacts::build)
+                        .is_some_and(|b| b < target.build());
+                    Observed {
+                        media: below.then(|| media::observe_media(exec, plan, server)),
+                        facts,
+                        state: exchange::exchange_state(exec, server),
+                    }
                 };
                 *slots[i]
                     .lock()
@@ -460,5 +473,69 @@ fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Cata
         security_update_build: target.su.as_ref().map(|s| s.build.to_string()),
         released: Some(target.released().to_string()),
         notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::{ExecError, ExecOutput};
+
+    /// Answers cmd with "ExSetup.exe is running" on EX02 and counts every
+    /// PowerShell script sent to EX02.
+    struct MidUpgrade {
+        ps_to_ex02: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Executor for MidUpgrade {
+        fn run_ps(&self, server: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+            if server.name == "EX02" {
+                self.ps_to_ex02
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            Ok(ExecOutput {
+                stdout: String::new(),
+                stderr: "not modelled".into(),
+                exit_code: 1,
+            })
+        }
+        fn run_cmd(&self, server: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+            let stdout = if server.name == "EX02" {
+                "\"ExSetup.exe\",\"4242\",\"Services\",\"0\",\"312,004 K\"\r\n"
+            } else {
+                "INFO: No tasks are running which match the specified criteria.\r\n"
+            };
+            Ok(ExecOutput {
+                stdout: stdout.into(),
+                stderr: String::new(),
+                exit_code: 0,
+            })
+        }
+    }
+
+    /// An admin checking the report mid-upgrade must not start PowerShell on
+    /// the server running setup (ProcessNeedsToBeClosedOnUpgrade).
+    #[test]
+    fn report_sends_no_powershell_to_a_server_running_setup() {
+        let plan = crate::plan::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/plans/lab.toml"
+        )))
+        .unwrap();
+        let catalog = Catalog::embedded();
+        let target = resolve_target(&plan, catalog).unwrap();
+        let exec = MidUpgrade {
+            ps_to_ex02: 0.into(),
+        };
+        let report = build_report(&plan, &exec, catalog, &target, "now".into());
+        assert_eq!(exec.ps_to_ex02.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let ex02 = report.servers.iter().find(|s| s.name == "EX02").unwrap();
+        assert!(
+            ex02.error
+                .as_deref()
+                .unwrap()
+                .contains("setup is running on EX02"),
+            "{ex02:#?}"
+        );
     }
 }

@@ -146,6 +146,8 @@ mod tests {
                 cluster_node_state: Some("Up".into()),
                 copies,
                 queues: vec![],
+                queues_error: None,
+                cluster_node_error: None,
             }),
         }
     }

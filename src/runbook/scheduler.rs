@@ -720,6 +720,8 @@ mod tests {
                 })
                 .collect(),
             queues: vec![],
+            queues_error: None,
+            cluster_node_error: None,
         }
     }
 

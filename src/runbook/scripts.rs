@@ -122,7 +122,10 @@ pub const RESTART_COMPUTER: &str = concat!(prelude!(), "Restart-Computer -Force\
 // ------------------------------------------------------------------ setup
 
 /// Writes the batch file that runs the installer and records its exit
-/// code, and prepares the scheduled task's action. Shared by the two
+/// code, and prepares the scheduled task's action and settings: priority 4
+/// (normal), as ExchangeDsc uses, rather than the default 7 (below normal
+/// CPU, low I/O) for an install that can take hours; and no battery
+/// conditions. Shared by the two
 /// `START_*_TASK` templates; `{{batch}}` is the whole batch text, rendered
 /// by the step from validated paths.
 macro_rules! installer_task_action {
@@ -133,6 +136,7 @@ Remove-Item -Path (Join-Path -Path $dir -ChildPath {{exit_file}}) -Force -ErrorA
 $batch = Join-Path -Path $dir -ChildPath {{batch_file}}
 Set-Content -Path $batch -Value {{batch}} -Encoding ASCII
 $action = New-ScheduledTaskAction -Execute $batch
+$settings = New-ScheduledTaskSettingsSet -Priority 4 -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
 "#
     };
 }
@@ -147,7 +151,7 @@ pub const START_SETUP_TASK: &str = concat!(
     prelude!(),
     installer_task_action!(),
     r#"$principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
-Register-ScheduledTask -TaskName {{task}} -Action $action -Principal $principal -Force | Out-Null
+Register-ScheduledTask -TaskName {{task}} -Action $action -Principal $principal -Settings $settings -Force | Out-Null
 Start-ScheduledTask -TaskName {{task}}
 "#
 );
@@ -163,7 +167,7 @@ pub const START_TASK_AS_USER: &str = concat!(
     prelude!(),
     installer_task_action!(),
     r#"$password = {{password}}
-Register-ScheduledTask -TaskName {{task}} -Action $action -User {{user}} -Password $password -RunLevel Highest -Force | Out-Null
+Register-ScheduledTask -TaskName {{task}} -Action $action -User {{user}} -Password $password -RunLevel Highest -Settings $settings -Force | Out-Null
 Start-ScheduledTask -TaskName {{task}}
 "#
 );
@@ -179,7 +183,7 @@ pub const CMD_READ_EXIT_CODE: &str = r#"type "%SystemDrive%\cu-roll\{exit_file}"
 
 /// cmd.exe: is setup still running? (`ExSetup.exe` is the process the
 /// media's Setup.exe starts.)
-pub const CMD_SETUP_PROCESS: &str = r#"tasklist /FI "IMAGENAME eq ExSetup.exe" /FO CSV /NH"#;
+pub const CMD_SETUP_PROCESS: &str = crate::exchange::scripts::CMD_EXSETUP_PROCESS;
 
 /// cmd.exe: is the scheduled task still running its batch? (`Running`
 /// while setup's bootstrapper or msiexec works, `Ready` once the batch

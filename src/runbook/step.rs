@@ -138,7 +138,10 @@ impl fmt::Display for StepError {
 impl From<ExecError> for StepError {
     fn from(e: ExecError) -> Self {
         let kind = match e {
-            ExecError::Unreachable { .. } | ExecError::Timeout { .. } => StepErrorKind::Unreachable,
+            // A dropped connection is "no answer right now", like a refused one.
+            ExecError::Unreachable { .. }
+            | ExecError::Timeout { .. }
+            | ExecError::Transport { .. } => StepErrorKind::Unreachable,
             _ => StepErrorKind::Failed,
         };
         StepError::new(kind, e.to_string())
@@ -152,7 +155,8 @@ impl From<crate::exchange::QueryError> for StepError {
             crate::exchange::QueryError::BadOutput { .. } => {
                 StepError::new(StepErrorKind::BadOutput, e.to_string())
             }
-            crate::exchange::QueryError::ScriptFailed { .. } => StepError::failed(e.to_string()),
+            crate::exchange::QueryError::ScriptFailed { .. }
+            | crate::exchange::QueryError::SetupRunning { .. } => StepError::failed(e.to_string()),
         }
     }
 }

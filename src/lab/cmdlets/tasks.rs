@@ -32,6 +32,23 @@ const NEW_ACTION: CmdletSpec = CmdletSpec {
     ],
     should_process: None,
 };
+/// A subset of New-ScheduledTaskSettingsSet's parameters (the ones cu-roll
+/// and admins use for installer tasks); the rest fail as unknown.
+const NEW_SETTINGS: CmdletSpec = CmdletSpec {
+    name: "New-ScheduledTaskSettingsSet",
+    params: &[
+        value("Priority"),
+        value("ExecutionTimeLimit"),
+        switch("AllowStartIfOnBatteries"),
+        switch("DontStopIfGoingOnBatteries"),
+        switch("StartWhenAvailable"),
+        switch("Hidden"),
+        value("MultipleInstances"),
+        value("CimSession"),
+    ],
+    should_process: None,
+};
+
 const NEW_PRINCIPAL: CmdletSpec = CmdletSpec {
     name: "New-ScheduledTaskPrincipal",
     params: &[
@@ -141,6 +158,7 @@ pub(crate) fn dispatch(
     Some(match lname {
         "new-scheduledtaskaction" => new_action(args),
         "new-scheduledtaskprincipal" => new_principal(args),
+        "new-scheduledtasksettingsset" => new_settings(args),
         "register-scheduledtask" => register(host, args),
         "start-scheduledtask" => start(host, args, input),
         "get-scheduledtask" => get(host, args),
@@ -194,6 +212,39 @@ fn new_action(args: &[Argument]) -> Result<Vec<Value>, PsError> {
         )
         .with("PSComputerName", Value::Null)
         .display("MSFT_TaskExecAction")
+        .into()])
+}
+
+fn new_settings(args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let b = bind(&NEW_SETTINGS, args)?;
+    // Task Scheduler priorities run 0 (realtime) to 10 (idle); 7 is the default.
+    let priority = match b.get("Priority") {
+        None => 7,
+        Some(v) => match crate::lab::pwsh::convert::to_ps_string(v).parse::<i64>() {
+            Ok(p) if (0..=10).contains(&p) => p,
+            _ => {
+                return Err(PsError::new(
+                    ErrorCategory::InvalidData,
+                    &format!("ParameterArgumentValidationError,{}", NEW_SETTINGS.name),
+                    "Cannot validate argument on parameter 'Priority'. The argument is not in the range 0 to 10.",
+                )
+                .in_command(NEW_SETTINGS.name)
+                .terminating())
+            }
+        },
+    };
+    Ok(vec![PsObject::new(&format!("{CIM}/MSFT_TaskSettings3"))
+        .with("Priority", priority)
+        .with(
+            "DisallowStartIfOnBatteries",
+            !b.switch("AllowStartIfOnBatteries"),
+        )
+        .with(
+            "StopIfGoingOnBatteries",
+            !b.switch("DontStopIfGoingOnBatteries"),
+        )
+        .with("ExecutionTimeLimit", "PT72H")
+        .display("MSFT_TaskSettings3")
         .into()])
 }
 

@@ -373,7 +373,14 @@ impl Step for EnterMaintenance {
             |ctx| {
                 let s = observe_state(ctx)?;
                 queued = s.queued_messages();
-                if queued == 0 {
+                if let Some(e) = &s.queues_error {
+                    ctx.events.progress(&format!(
+                        "Get-Queue does not answer yet on {}: {e}",
+                        ctx.server.name
+                    ));
+                    return Ok(None);
+                }
+                if s.drained() {
                     return Ok(Some(()));
                 }
                 ctx.events.progress(&format!(

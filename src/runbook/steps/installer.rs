@@ -58,7 +58,10 @@ pub const SECURITY_UPDATE: InstallerSpec = InstallerSpec {
 pub fn check_batch_path(what: &str, path: &str) -> Result<(), StepError> {
     match path
         .chars()
-        .find(|c| matches!(c, '"' | '%' | '!' | '&' | '^' | '|' | '<' | '>') || c.is_control())
+        .find(|c| {
+            // Set-Content -Encoding ASCII would turn any other character into '?'.
+            matches!(c, '"' | '%' | '!' | '&' | '^' | '|' | '<' | '>') || c.is_control() || !c.is_ascii()
+        })
     {
         Some(c) => Err(StepError::failed(format!(
             "{what} {path:?} contains {c:?}, which cmd.exe would interpret inside the batch file; use a path without quotes or cmd metacharacters"
@@ -194,9 +197,7 @@ pub fn parse_exit_file(
 
 /// `tasklist /FO CSV /NH` lists a row per matching process; with none it
 /// prints an `INFO:` line.
-pub fn exsetup_in_tasklist(stdout: &str) -> bool {
-    stdout.to_ascii_lowercase().contains("exsetup.exe")
-}
+pub use crate::exchange::exsetup_in_tasklist;
 
 /// `schtasks /Query /FO CSV /NH`: `"\cu-roll-setup","N/A","Running"`.
 /// `None` when cmd does not know schtasks (cannot tell).
@@ -403,7 +404,19 @@ fn wait_exit(
         &format!("waiting for {} to finish", spec.what),
         timeout,
         |ctx| {
-            let code = read_exit_code(ctx, spec)?;
+            // Setup restarts IIS and WMI and may restart WinRM: a call that
+            // does not get through is "no answer yet", not a failed setup
+            // (the timeout still bounds the wait).
+            let code = match read_exit_code(ctx, spec) {
+                Err(e) if e.kind == crate::runbook::StepErrorKind::Unreachable => {
+                    ctx.events.progress(&format!(
+                        "{} does not answer while {} runs ({}); polling again",
+                        ctx.server.name, spec.what, e.message
+                    ));
+                    return Ok(None);
+                }
+                other => other?,
+            };
             if code.is_none() {
                 ctx.events
                     .progress(&format!("{} running on {}", spec.what, ctx.server.name));
