@@ -309,19 +309,31 @@ mod tests {
     fn the_core_group_is_owned_by_the_first_server_and_moves_off_on_request() {
         let mut w = lab();
         let first = w.servers[0].name.clone();
-        let out = run_on(&mut w, &first, "[string](Get-ClusterGroup -Name 'Cluster Group').OwnerNode");
+        let out = run_on(
+            &mut w,
+            &first,
+            "[string](Get-ClusterGroup -Name 'Cluster Group').OwnerNode",
+        );
         assert_eq!(out.trim(), first.to_ascii_lowercase());
         // A paused node is not a target: the move goes to the next Up node.
         w.servers[1].cluster_node.state = crate::lab::model::NodeState::Paused;
         w.servers[0].cluster_node.state = crate::lab::model::NodeState::Paused;
-        let out = run_on(&mut w, &first, "(Move-ClusterGroup -Name 'Cluster Group').OwnerNode.Name");
+        let out = run_on(
+            &mut w,
+            &first,
+            "(Move-ClusterGroup -Name 'Cluster Group').OwnerNode.Name",
+        );
         let third = w.servers[2].name.to_ascii_lowercase();
         assert_eq!(out.trim(), third);
         assert_eq!(w.cluster_group_owner(), w.servers[2].name);
         // Named node.
         let second = w.servers[1].name.clone();
         w.servers[1].cluster_node.state = crate::lab::model::NodeState::Up;
-        run_on(&mut w, &first, &format!("Move-ClusterGroup 'Cluster Group' '{second}' | Out-Null"));
+        run_on(
+            &mut w,
+            &first,
+            &format!("Move-ClusterGroup 'Cluster Group' '{second}' | Out-Null"),
+        );
         assert_eq!(w.cluster_group_owner(), second);
     }
 
@@ -333,7 +345,10 @@ mod tests {
             s.cluster_node.state = crate::lab::model::NodeState::Paused;
         }
         let out = run_on(&mut w, &first, "try { Move-ClusterGroup -Name 'Cluster Group' | Out-Null; 'moved' } catch { 'failed: ' + $_.Exception.Message }");
-        assert!(out.contains("failed: ") && out.contains("A cluster node is not available"), "{out}");
+        assert!(
+            out.contains("failed: ") && out.contains("A cluster node is not available"),
+            "{out}"
+        );
         assert_eq!(w.cluster_group_owner(), first);
     }
 

@@ -261,7 +261,10 @@ impl FakeExec {
                     !n.eq_ignore_ascii_case(server) && w.state[*n]["ClusterNodeState"] == "Up"
                 }) {
                     Some(n) => to = n.to_ascii_lowercase(),
-                    None => return Reply::fail(1, "Move-ClusterGroup : A cluster node is not available for this operation."),
+                    None => return Reply::fail(
+                        1,
+                        "Move-ClusterGroup : A cluster node is not available for this operation.",
+                    ),
                 }
                 w.marks.retain(|m| !m.starts_with("pam:"));
                 w.marks.insert(format!("pam:{to}"));

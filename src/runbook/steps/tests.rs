@@ -157,16 +157,38 @@ fn enter_maintenance_moves_the_pam_off_the_server_it_rolls_once() {
     assert_eq!(pam_owner(&exec.world()), "ex01");
     // After the pause: the paused node is never the new owner.
     let sent: Vec<String> = exec.sent().into_iter().map(|s| s.text).collect();
-    let pause = sent.iter().position(|t| t.contains("Suspend-ClusterNode")).unwrap();
-    let mv = sent.iter().position(|t| t.contains("Move-ClusterGroup")).unwrap();
+    let pause = sent
+        .iter()
+        .position(|t| t.contains("Suspend-ClusterNode"))
+        .unwrap();
+    let mv = sent
+        .iter()
+        .position(|t| t.contains("Move-ClusterGroup"))
+        .unwrap();
     assert!(pause < mv);
-    assert!(sent.iter().skip(mv + 1).any(|t| t.contains("Get-ClusterGroup") && !t.contains("Move-ClusterGroup")), "verification reads the owner");
+    assert!(
+        sent.iter()
+            .skip(mv + 1)
+            .any(|t| t.contains("Get-ClusterGroup") && !t.contains("Move-ClusterGroup")),
+        "verification reads the owner"
+    );
 
     // Resumed: the group is elsewhere now, nothing moves again.
     let mut ev2 = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev2, ev.changes.clone());
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev2,
+        ev.changes.clone(),
+    );
     let again = EnterMaintenance.run(&mut ctx).unwrap();
-    assert!(matches!(again, StepOutcome::AlreadyDone { .. }), "{again:?}");
+    assert!(
+        matches!(again, StepOutcome::AlreadyDone { .. }),
+        "{again:?}"
+    );
     assert!(ev2.changes.is_empty(), "{:?}", ev2.changes);
 }
 
