@@ -43,6 +43,15 @@ pub enum Change {
     },
     ClusterNodeSuspended,
     ClusterNodeResumed,
+    /// cu-roll moved cluster group `group` (the core `Cluster Group`,
+    /// whose owner is the DAG's Primary Active Manager) off the server
+    /// being rolled: from node `from` to node `to`. Not undone: the PAM
+    /// may stay on any member.
+    ClusterGroupMoved {
+        group: String,
+        from: String,
+        to: String,
+    },
     ActivationPolicy {
         policy: String,
         /// The policy the server had before, which exit-maintenance

@@ -19,7 +19,7 @@ mod spec;
 mod store;
 mod tasks;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_roll;
 mod time;

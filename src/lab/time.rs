@@ -243,6 +243,13 @@ impl World {
             "reboot-before-setup"
         };
         self.step_event(&name, step);
+        // The cluster fails its core group over when the owner goes down
+        // (the PAM role moves with it); with no other node Up it stays.
+        if self.cluster_group_owner().eq_ignore_ascii_case(&name) {
+            if let Some(to) = self.cluster_group_target(&name) {
+                self.cluster_group_owner = to;
+            }
+        }
         let s = &mut self.servers[i];
         s.down_until_ms = Some(now + took.max(1));
         s.paused_at_shutdown = s.cluster_node.state == NodeState::Paused;

@@ -44,6 +44,12 @@ pub struct World {
     /// scheduled task registered with `-User`/`-Password` is checked against.
     #[serde(default)]
     pub account: Option<(String, String)>,
+    /// The node owning the cluster's core `Cluster Group`, which makes it
+    /// the DAG's Primary Active Manager. The first lab server at creation;
+    /// empty in a world saved before this was modelled (read as the first
+    /// server, see `cluster_group_owner`).
+    #[serde(default)]
+    pub cluster_group_owner: String,
 }
 
 /// A fault's hold when the plan gives none: long enough that a rollout
@@ -211,6 +217,11 @@ impl World {
                 .collect(),
             next_pid: 5000,
             account: Some((spec.username.clone(), spec.password.clone())),
+            cluster_group_owner: spec
+                .servers
+                .first()
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
         };
         let counts: Vec<u32> = spec.servers.iter().map(|s| s.queue_messages).collect();
         for (i, count) in counts.into_iter().enumerate() {
@@ -295,6 +306,26 @@ impl World {
         self.databases
             .iter()
             .position(|d| d.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The server owning `Cluster Group` (the PAM).
+    pub fn cluster_group_owner(&self) -> &str {
+        if self.cluster_group_owner.is_empty() {
+            self.servers.first().map_or("", |s| s.name.as_str())
+        } else {
+            &self.cluster_group_owner
+        }
+    }
+
+    /// Where the failover cluster would put `Cluster Group` when it leaves
+    /// `from`: the first other node that is Up (neither Paused nor Down),
+    /// in node id order, as `Move-ClusterGroup` without `-Node` picks "the
+    /// best possible node".
+    pub fn cluster_group_target(&self, from: &str) -> Option<String> {
+        self.servers
+            .iter()
+            .find(|s| !s.name.eq_ignore_ascii_case(from) && s.cluster_node.state == NodeState::Up)
+            .map(|s| s.name.clone())
     }
 
     /// A member is out of service while it is down (rebooting), setup or a

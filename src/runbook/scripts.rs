@@ -78,6 +78,31 @@ pub const SUSPEND_CLUSTER_NODE: &str = concat!(
     "Suspend-ClusterNode -Name {{server}} | Out-Null\n"
 );
 
+/// After the pause: the core `Cluster Group` off this server, so it is no
+/// longer the Primary Active Manager when it reboots (Microsoft's
+/// StartDagServerMaintenance.ps1 moves the PAM the same way; pausing the
+/// node moves no group). Observes first and moves only when this server
+/// owns the group, so a resumed run never moves it twice; `Move-ClusterGroup`
+/// without `-Node` picks the best other node (a Paused node is not one).
+/// `OwnerNode` is a ClusterNode object: its `Name` is the node name.
+pub const MOVE_CLUSTER_GROUP_OFF: &str = concat!(
+    prelude!(),
+    r#"$from = [string](Get-ClusterGroup -Name 'Cluster Group').OwnerNode.Name
+$to = $from
+if ($from -eq {{server}}) {
+    $to = [string](Move-ClusterGroup -Name 'Cluster Group').OwnerNode.Name
+}
+[pscustomobject]@{ From = $from; To = $to } | ConvertTo-Json -Compress
+"#
+);
+
+/// Which node owns the core `Cluster Group` (the PAM), for verification.
+pub const CLUSTER_GROUP_OWNER: &str = concat!(
+    prelude!(),
+    r#"[pscustomobject]@{ Owner = [string](Get-ClusterGroup -Name 'Cluster Group').OwnerNode.Name } | ConvertTo-Json -Compress
+"#
+);
+
 /// Runbook §2.6: Active Manager moves every active copy off the server.
 pub const MOVE_NOW_ON: &str = concat!(
     prelude!(),

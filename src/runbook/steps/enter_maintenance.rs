@@ -101,6 +101,80 @@ pub fn preexisting(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
     out
 }
 
+/// What `MOVE_CLUSTER_GROUP_OFF` printed: the core group's owner before,
+/// and after (the same node when it did not own it, so nothing moved).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClusterGroupMove {
+    pub from: String,
+    pub to: String,
+}
+
+/// The group whose owner is the Primary Active Manager.
+pub const CORE_CLUSTER_GROUP: &str = "Cluster Group";
+
+/// The journal entry for a move of the core group off `server`, `None`
+/// when the server did not own it (nothing moved), an error when it owned
+/// it and still does (the move went nowhere). Node names compare without
+/// case: the cluster reports them lower-case.
+pub fn cluster_group_change(server: &str, m: &ClusterGroupMove) -> Result<Option<Change>, String> {
+    if !eq(&m.from, server) {
+        return Ok(None);
+    }
+    if m.to.trim().is_empty() || eq(&m.to, server) {
+        return Err(format!(
+            "{CORE_CLUSTER_GROUP} (the Primary Active Manager) is still owned by {server} after Move-ClusterGroup"
+        ));
+    }
+    Ok(Some(Change::ClusterGroupMoved {
+        group: CORE_CLUSTER_GROUP.into(),
+        from: m.from.clone(),
+        to: m.to.clone(),
+    }))
+}
+
+/// Verification of the PAM: `owner` is the core group's owner node.
+pub fn pam_problem(server: &str, owner: &str) -> Option<String> {
+    eq(owner, server).then(|| {
+        format!("{server} still owns {CORE_CLUSTER_GROUP} (it is the Primary Active Manager)")
+    })
+}
+
+fn move_cluster_group_script(server: &Server) -> Script {
+    server_script(
+        "Cluster Group (the PAM) off this server, if it owns it",
+        t::MOVE_CLUSTER_GROUP_OFF,
+        server,
+    )
+}
+
+fn cluster_group_owner_script() -> Script {
+    Script::render(
+        "which node owns Cluster Group (the PAM)",
+        t::CLUSTER_GROUP_OWNER,
+        &[],
+    )
+}
+
+/// Sends `MOVE_CLUSTER_GROUP_OFF` and journals a move; true when it moved.
+fn move_pam_off(ctx: &mut StepContext<'_>, made: &mut Vec<Change>) -> Result<bool, StepError> {
+    let script = move_cluster_group_script(ctx.server);
+    ctx.events.progress(script.purpose);
+    let m: ClusterGroupMove = exchange::query(ctx.exec, ctx.server, &script)?;
+    match cluster_group_change(&ctx.server.name, &m) {
+        Ok(None) => Ok(false),
+        Ok(Some(change)) => {
+            ctx.events.changed(change.clone())?;
+            made.push(change);
+            Ok(true)
+        }
+        Err(e) => Err(StepError::failed(format!(
+            "{e}: no other node could take it (are the other members Up?). {}",
+            Outstanding::of(&all_changes(ctx, made)).describe(&ctx.server.name)
+        ))),
+    }
+}
+
 /// What verification finds wrong once maintenance should be complete
 /// (runbook §2.10): every component Inactive but Monitoring and
 /// RecoveryActionsEnabled, policy Blocked, node Paused.
@@ -306,6 +380,8 @@ impl Step for EnterMaintenance {
                     &action_script(action, server).expect("has a script"),
                     vec![Change::ClusterNodeSuspended],
                 )?,
+                // The move comes right after the pause (below), so that
+                // a resumed run whose node is already Paused moves it too.
                 EnterAction::MoveNowOn => act(
                     ctx,
                     &mut made,
@@ -322,6 +398,12 @@ impl Step for EnterMaintenance {
                     }],
                 )?,
             }
+        }
+
+        // After the pause, before the copies move: the PAM off this server
+        // (a Paused node is never chosen as the new owner).
+        if move_pam_off(ctx, &mut made)? {
+            sent = true;
         }
 
         // Runbook §2.8: wait until nothing is mounted here. When Active
@@ -422,7 +504,14 @@ impl Step for EnterMaintenance {
 
         // Runbook §2.10.
         let state = observe_state(ctx)?;
-        let problems = verify_problems(&state);
+        let mut problems = verify_problems(&state);
+        #[derive(serde::Deserialize)]
+        struct Owner {
+            #[serde(rename = "Owner")]
+            owner: String,
+        }
+        let owner: Owner = exchange::query(ctx.exec, ctx.server, &cluster_group_owner_script())?;
+        problems.extend(pam_problem(&ctx.server.name, &owner.owner));
         if !problems.is_empty() {
             return Err(StepError::failed(format!(
                 "{} did not verify as in maintenance: {}. {}",
@@ -432,8 +521,8 @@ impl Step for EnterMaintenance {
             )));
         }
         let detail = format!(
-            "{} in maintenance: components Inactive (Monitoring, RecoveryActionsEnabled Active), activation Blocked, node Paused, no copy mounted, queues empty",
-            ctx.server.name
+            "{} in maintenance: components Inactive (Monitoring, RecoveryActionsEnabled Active), activation Blocked, node Paused, {CORE_CLUSTER_GROUP} (PAM) on {}, no copy mounted, queues empty",
+            ctx.server.name, owner.owner
         );
         Ok(if sent {
             StepOutcome::Done { detail }
@@ -474,10 +563,12 @@ impl Step for EnterMaintenance {
         out.extend([
             ps(format!("if messages are queued and no redirect was made yet (to the plan's redirect_to, else the first healthy member; here {target})"), redirect_script(server, &target)),
             ps("if the cluster node is not Paused", action_script(SuspendClusterNode, server).expect("script")),
+            ps("after the pause: if this server owns Cluster Group (it is the PAM), move the group to another node (undo by hand, if wanted once the server is back: Move-ClusterGroup -Name 'Cluster Group' -Node <node>)", move_cluster_group_script(server)),
             ps("if DatabaseCopyActivationDisabledAndMoveNow is not yet $true", action_script(MoveNowOn, server).expect("script")),
             ps("if the activation policy is not Blocked (the old policy is journaled)", action_script(BlockActivation, server).expect("script")),
             ps("once, if copies are still Mounted here after half of timeouts.move_databases", move_script(server)),
             ps("after no copy is mounted and the queues are empty, if ServerWideOffline is not yet held by Maintenance", server_script("ServerWideOffline Inactive", t::SERVER_WIDE_OFFLINE, server)),
+            ps("verification: this server must no longer own Cluster Group", cluster_group_owner_script()),
         ]);
         out
     }

@@ -176,6 +176,9 @@ impl FakeExec {
             "MsiInstallPath",
             "Win32_OperatingSystem",
             "Test-ServiceHealth",
+            // Observes the PAM; moves it only when the server owns it (the
+            // tests judge that move by the journaled change).
+            "Get-ClusterGroup",
         ];
         self.sent()
             .into_iter()
@@ -242,6 +245,32 @@ impl FakeExec {
             w.state.get_mut(server).unwrap()["ClusterNodeState"] = json!("Paused");
             Reply::ok("")
         });
+        // Cluster Group (the PAM): owned by EX01 unless a mark
+        // `pam:<node>` says otherwise; names lower-case as the cluster
+        // reports them. The move picks the first other Up node.
+        self.on_ps(None, "Get-ClusterGroup", |w, server, text| {
+            let owner = pam_owner(w);
+            if !text.contains("Move-ClusterGroup") {
+                return Reply::ok(json!({ "Owner": owner }).to_string());
+            }
+            let mut to = owner.clone();
+            if owner.eq_ignore_ascii_case(server) {
+                let mut names: Vec<&String> = w.state.keys().collect();
+                names.sort();
+                match names.into_iter().find(|n| {
+                    !n.eq_ignore_ascii_case(server) && w.state[*n]["ClusterNodeState"] == "Up"
+                }) {
+                    Some(n) => to = n.to_ascii_lowercase(),
+                    None => return Reply::fail(
+                        1,
+                        "Move-ClusterGroup : A cluster node is not available for this operation.",
+                    ),
+                }
+                w.marks.retain(|m| !m.starts_with("pam:"));
+                w.marks.insert(format!("pam:{to}"));
+            }
+            Reply::ok(json!({ "From": owner, "To": to }).to_string())
+        });
         self.on_ps(None, "Resume-ClusterNode", |w, server, _| {
             w.state.get_mut(server).unwrap()["ClusterNodeState"] = json!("Up");
             Reply::ok("")
@@ -298,6 +327,15 @@ impl FakeExec {
         );
         self
     }
+}
+
+/// The fake cluster's `Cluster Group` owner (see `with_exchange_actions`).
+pub fn pam_owner(w: &FakeWorld) -> String {
+    w.marks
+        .iter()
+        .find_map(|m| m.strip_prefix("pam:"))
+        .unwrap_or("ex01")
+        .to_string()
 }
 
 impl Executor for FakeExec {

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::enter_maintenance::{cluster_group_change, pam_problem, ClusterGroupMove};
 use super::testkit::*;
 use super::*;
 use crate::journal::Change;
@@ -135,6 +136,104 @@ fn enter_maintenance_after_a_crash_sends_only_what_is_missing() {
     );
     assert_eq!(exec.count("Suspend-ClusterNode"), 0);
     assert_eq!(exec.count("Redirect-Message"), 0, "queues already empty");
+}
+
+#[test]
+fn enter_maintenance_moves_the_pam_off_the_server_it_rolls_once() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    exec.world().marks.insert("pam:ex02".into());
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = EnterMaintenance.run(&mut ctx).unwrap();
+    assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
+    let moved = Change::ClusterGroupMoved {
+        group: "Cluster Group".into(),
+        from: "ex02".into(),
+        to: "ex01".into(),
+    };
+    assert!(ev.changes.contains(&moved), "{:?}", ev.changes);
+    assert_eq!(pam_owner(&exec.world()), "ex01");
+    // After the pause: the paused node is never the new owner.
+    let sent: Vec<String> = exec.sent().into_iter().map(|s| s.text).collect();
+    let pause = sent
+        .iter()
+        .position(|t| t.contains("Suspend-ClusterNode"))
+        .unwrap();
+    let mv = sent
+        .iter()
+        .position(|t| t.contains("Move-ClusterGroup"))
+        .unwrap();
+    assert!(pause < mv);
+    assert!(
+        sent.iter()
+            .skip(mv + 1)
+            .any(|t| t.contains("Get-ClusterGroup") && !t.contains("Move-ClusterGroup")),
+        "verification reads the owner"
+    );
+
+    // Resumed: the group is elsewhere now, nothing moves again.
+    let mut ev2 = Recorder::default();
+    let mut ctx = context(
+        &plan,
+        &target,
+        "EX02",
+        &exec,
+        &clock,
+        &mut ev2,
+        ev.changes.clone(),
+    );
+    let again = EnterMaintenance.run(&mut ctx).unwrap();
+    assert!(
+        matches!(again, StepOutcome::AlreadyDone { .. }),
+        "{again:?}"
+    );
+    assert!(ev2.changes.is_empty(), "{:?}", ev2.changes);
+}
+
+#[test]
+fn the_pam_decision_and_its_verification() {
+    let m = |from: &str, to: &str| ClusterGroupMove {
+        from: from.into(),
+        to: to.into(),
+    };
+    assert_eq!(cluster_group_change("EX02", &m("ex01", "ex01")), Ok(None));
+    assert_eq!(
+        cluster_group_change("EX02", &m("ex02", "ex03")),
+        Ok(Some(Change::ClusterGroupMoved {
+            group: "Cluster Group".into(),
+            from: "ex02".into(),
+            to: "ex03".into()
+        }))
+    );
+    assert!(cluster_group_change("EX02", &m("ex02", "ex02"))
+        .unwrap_err()
+        .contains("still owned by EX02"));
+    assert!(cluster_group_change("EX02", &m("ex02", "")).is_err());
+    assert!(pam_problem("EX02", "ex02").is_some());
+    assert_eq!(pam_problem("EX02", "ex01"), None);
+}
+
+#[test]
+fn enter_maintenance_fails_when_no_node_can_take_the_pam() {
+    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let exec = dag_exec("15.02.1544.039");
+    {
+        let mut w = exec.world();
+        w.marks.insert("pam:ex02".into());
+        // No queued mail, so no peer is needed for a redirect.
+        w.state.get_mut("EX02").unwrap()["Queues"] = json!([]);
+        for s in ["EX01", "EX03"] {
+            w.state.get_mut(s).unwrap()["ClusterNodeState"] = json!("Paused");
+        }
+    }
+    let clock = FakeClock::new();
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let err = EnterMaintenance.run(&mut ctx).unwrap_err();
+    assert!(err.message.contains("Cluster Group"), "{}", err.message);
+    assert_eq!(pam_owner(&exec.world()), "ex02");
 }
 
 #[test]
