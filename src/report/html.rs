@@ -424,37 +424,8 @@ fn server_details(out: &mut String, index: usize, s: &ServerReport, target_build
     if s.copies.is_empty() {
         out.push_str("<p>None.</p>\n");
     } else {
-        let rows: Vec<Vec<String>> = s
-            .copies
-            .iter()
-            .map(|c| {
-                vec![
-                    esc(&c.name),
-                    esc(&c.status),
-                    if c.active { "active" } else { "passive" }.to_owned(),
-                    opt(c.activation_preference),
-                    opt(c.copy_queue_length),
-                    opt(c.replay_queue_length),
-                    esc(&c.content_index_state),
-                    ok_mark(c.ok).to_owned(),
-                ]
-            })
-            .collect();
-        table(
-            out,
-            &[
-                "Copy",
-                "Status",
-                "Role",
-                "AP",
-                "Copy queue",
-                "Replay queue",
-                "Content index",
-                "OK",
-            ],
-            &[3, 4, 5],
-            &rows,
-        );
+        let rows = super::copy_rows(&s.copies, esc, ok_mark);
+        table(out, &super::COPY_COLUMNS, &[3, 4, 5], &rows);
     }
 
     let _ = writeln!(out, "<h3>Verdict: {}</h3>", badge(s.verdict));

@@ -310,36 +310,8 @@ fn server_section(out: &mut String, s: &ServerReport, target_build: &str) {
     if s.copies.is_empty() {
         let _ = writeln!(out, "_none_\n");
     } else {
-        let rows: Vec<Vec<String>> = s
-            .copies
-            .iter()
-            .map(|c| {
-                vec![
-                    esc(&c.name),
-                    esc(&c.status),
-                    if c.active { "active" } else { "passive" }.to_owned(),
-                    opt(c.activation_preference),
-                    opt(c.copy_queue_length),
-                    opt(c.replay_queue_length),
-                    esc(&c.content_index_state),
-                    ok_mark(c.ok).to_owned(),
-                ]
-            })
-            .collect();
-        table(
-            out,
-            &[
-                "Copy",
-                "Status",
-                "Role",
-                "AP",
-                "Copy queue",
-                "Replay queue",
-                "Content index",
-                "OK",
-            ],
-            &rows,
-        );
+        let rows = super::copy_rows(&s.copies, esc, ok_mark);
+        table(out, &super::COPY_COLUMNS, &rows);
     }
 
     let _ = writeln!(out, "**Verdict: {}**\n", verdict_label(s.verdict));
