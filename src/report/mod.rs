@@ -175,6 +175,43 @@ fn format_gb(gb: f64) -> String {
     format!("{gb:.1} GB")
 }
 
+/// The columns of a database-copy table in the Markdown and HTML reports.
+pub(crate) const COPY_COLUMNS: [&str; 8] = [
+    "Copy",
+    "Status",
+    "Role",
+    "AP",
+    "Copy queue",
+    "Replay queue",
+    "Content index",
+    "OK",
+];
+
+/// One row per copy for `COPY_COLUMNS`, each cell escaped with `esc` for
+/// the format, the OK column drawn by `ok_mark`; absent numbers show `—`.
+pub(crate) fn copy_rows(
+    copies: &[crate::preflight::model::CopyHealth],
+    esc: fn(&str) -> String,
+    ok_mark: fn(bool) -> &'static str,
+) -> Vec<Vec<String>> {
+    let opt = |v: Option<String>| v.map_or_else(|| "—".to_owned(), |v| esc(&v));
+    copies
+        .iter()
+        .map(|c| {
+            vec![
+                esc(&c.name),
+                esc(&c.status),
+                if c.active { "active" } else { "passive" }.to_owned(),
+                opt(c.activation_preference.map(|v| v.to_string())),
+                opt(c.copy_queue_length.map(|v| v.to_string())),
+                opt(c.replay_queue_length.map(|v| v.to_string())),
+                esc(&c.content_index_state),
+                ok_mark(c.ok).to_owned(),
+            ]
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,41 +365,4 @@ mod tests {
         assert!(table.contains("Build:                             unknown"));
         assert!(table.contains("Prerequisites:\n    (not checked)"));
     }
-}
-
-/// The columns of a database-copy table in the Markdown and HTML reports.
-pub(crate) const COPY_COLUMNS: [&str; 8] = [
-    "Copy",
-    "Status",
-    "Role",
-    "AP",
-    "Copy queue",
-    "Replay queue",
-    "Content index",
-    "OK",
-];
-
-/// One row per copy for `COPY_COLUMNS`, each cell escaped with `esc` for
-/// the format, the OK column drawn by `ok_mark`; absent numbers show `—`.
-pub(crate) fn copy_rows(
-    copies: &[crate::preflight::model::CopyHealth],
-    esc: fn(&str) -> String,
-    ok_mark: fn(bool) -> &'static str,
-) -> Vec<Vec<String>> {
-    let opt = |v: Option<String>| v.map_or_else(|| "—".to_owned(), |v| esc(&v));
-    copies
-        .iter()
-        .map(|c| {
-            vec![
-                esc(&c.name),
-                esc(&c.status),
-                if c.active { "active" } else { "passive" }.to_owned(),
-                opt(c.activation_preference.map(|v| v.to_string())),
-                opt(c.copy_queue_length.map(|v| v.to_string())),
-                opt(c.replay_queue_length.map(|v| v.to_string())),
-                esc(&c.content_index_state),
-                ok_mark(c.ok).to_owned(),
-            ]
-        })
-        .collect()
 }
