@@ -238,6 +238,10 @@ pub(crate) fn run_cmd_in(
             Ok(out) => ok(out),
             Err(e) => fail(&e),
         },
+        "schtasks" => match schtasks_query(w, i, &rest) {
+            Ok(out) => ok(out),
+            Err(e) => fail(&e),
+        },
         _ => ScriptOutput {
             stdout: String::new(),
             stderr: format!(
@@ -246,6 +250,54 @@ pub(crate) fn run_cmd_in(
             exit_code: 9009,
         },
     })
+}
+
+/// `schtasks /Query /TN "<name>" [/V] /FO CSV /NH`, the form cu-roll polls.
+/// Verbose rows carry 28 columns whose 7th, `Last Result`, is a number in
+/// every language: 267009 (0x41301, SCHED_S_TASK_RUNNING) while the task
+/// runs — unlike `Status`, which Windows translates.
+fn schtasks_query(w: &World, i: usize, args: &str) -> Result<String, String> {
+    let words = super::batch::arguments(args);
+    let has = |flag: &str| words.iter().any(|a| a.eq_ignore_ascii_case(flag));
+    let name = words
+        .iter()
+        .position(|a| a.eq_ignore_ascii_case("/TN"))
+        .and_then(|p| words.get(p + 1))
+        .map(|n| n.trim_start_matches('\\').to_string());
+    if !has("/Query") || !has("/FO") || !has("/NH") {
+        return Err("ERROR: Invalid syntax. The lab answers schtasks /Query /TN <name> [/V] /FO CSV /NH only.\r\n".into());
+    }
+    let Some(task) = name.as_deref().and_then(|n| w.task(i, n)) else {
+        return Err("ERROR: The system cannot find the file specified.\r\n".into());
+    };
+    let status = if task.running { "Running" } else { "Ready" };
+    let last_result = if task.running {
+        267_009
+    } else {
+        task.last_result
+    };
+    let last_run = task
+        .last_run_ms
+        .map_or_else(|| "N/A".to_string(), super::pwsh::datetime::format_general);
+    let row = if has("/V") {
+        let mut cols = vec![
+            w.servers[i].name.to_ascii_uppercase(),
+            format!("\\{}", task.name),
+            "N/A".into(),
+            status.into(),
+            "Interactive/Background".into(),
+            last_run,
+            last_result.to_string(),
+            task.user_id.clone(),
+            task.execute.clone(),
+        ];
+        cols.resize(28, "N/A".into());
+        cols
+    } else {
+        vec![format!("\\{}", task.name), "N/A".into(), status.into()]
+    };
+    let quoted: Vec<String> = row.iter().map(|c| format!("\"{c}\"")).collect();
+    Ok(format!("{}\r\n", quoted.join(",")))
 }
 
 /// Writes `world` to `path` atomically: temp file beside it, fsync, rename.

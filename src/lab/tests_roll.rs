@@ -304,10 +304,25 @@ fn tasks_report_state_and_last_result() {
         &start_task(SETUP_BATCH_OK, "setup.cmd", "setup.exit", "cu-roll setup"),
     );
     let info = "$t = Get-ScheduledTask -TaskName 'cu-roll setup'; $i = Get-ScheduledTaskInfo -TaskName 'cu-roll setup'; '{0}|{1}' -f $t.State, $i.LastTaskResult";
+    let schtasks = s::CMD_TASK_STATUS.replace("{task}", "cu-roll setup");
     sim.wait(1_000);
     assert_eq!(sim.ps("EX03", info).stdout.trim(), "Running|267009");
+    // The verbose CSV row cu-roll polls: Last Result (7th column) while running.
+    let row = sim.cmd("EX03", &schtasks).unwrap().stdout;
+    assert!(
+        row.starts_with("\"EX03\",\"\\cu-roll setup\",\"N/A\",\"Running\""),
+        "{row}"
+    );
+    assert_eq!(row.split("\",\"").nth(6), Some("267009"), "{row}");
     sim.wait(3_000);
     assert_eq!(sim.ps("EX03", info).stdout.trim(), "Ready|0");
+    let row = sim.cmd("EX03", &schtasks).unwrap().stdout;
+    assert_eq!(row.split("\",\"").nth(6), Some("0"), "{row}");
+    let missing = sim
+        .cmd("EX03", &s::CMD_TASK_STATUS.replace("{task}", "nope"))
+        .unwrap();
+    assert_eq!(missing.exit_code, 1);
+    assert!(missing.stderr.contains("cannot find the file specified"));
     // Unregister prompts without -Confirm:$false (ConfirmImpact High).
     let out = sim
         .try_ps("EX03", "Unregister-ScheduledTask -TaskName 'cu-roll setup'")

@@ -210,11 +210,13 @@ pub const CMD_READ_EXIT_CODE: &str = r#"type "%SystemDrive%\cu-roll\{exit_file}"
 /// media's Setup.exe starts.)
 pub const CMD_SETUP_PROCESS: &str = crate::exchange::scripts::CMD_EXSETUP_PROCESS;
 
-/// cmd.exe: is the scheduled task still running its batch? (`Running`
-/// while setup's bootstrapper or msiexec works, `Ready` once the batch
-/// ended.) The installers' own processes are not enough: Setup.exe runs
-/// before ExSetup.exe starts, and msiexec.exe also runs as a service.
-pub const CMD_TASK_STATUS: &str = r#"schtasks /Query /TN "{task}" /FO CSV /NH"#;
+/// cmd.exe: is the scheduled task still running its batch? The verbose
+/// CSV's 7th column, `Last Result`, is 267009 (0x41301,
+/// SCHED_S_TASK_RUNNING) while it runs — a number in every language, where
+/// the `Status` column is translated. The installers' own processes are
+/// not enough: Setup.exe runs before ExSetup.exe starts, and msiexec.exe
+/// also runs as a service.
+pub const CMD_TASK_STATUS: &str = r#"schtasks /Query /TN "{task}" /V /FO CSV /NH"#;
 
 /// cmd.exe: the setup log (appends across runs; the last run starts at
 /// `Starting Microsoft Exchange Server … Setup`).

@@ -210,7 +210,16 @@ pub fn task_running(stdout: &str, stderr: &str, exit_code: i32) -> Option<bool> 
             Some(false)
         };
     }
-    Some(stdout.contains("\"Running\""))
+    Some(stdout.lines().any(|line| {
+        let cols: Vec<&str> = line
+            .trim()
+            .split("\",\"")
+            .map(|c| c.trim_matches('"'))
+            .collect();
+        // Verbose rows: `Last Result` (7th) is SCHED_S_TASK_RUNNING in any
+        // language; a short row's `Status` (3rd) is English-only.
+        cols.get(6) == Some(&"267009") || (cols.len() == 3 && cols[2] == "Running")
+    }))
 }
 
 /// What to do first, from the cmd-only observations.
@@ -497,6 +506,13 @@ mod tests {
             task_running("\"\\cu-roll-setup\",\"N/A\",\"Ready\"\r\n", "", 0),
             Some(false)
         );
+        // A German server: the Status column is translated, Last Result is not.
+        let running_de = "\"EX02\",\"\\cu-roll-setup\",\"Nicht zutreffend\",\"Wird ausgeführt\",\"Interaktiv/Hintergrund\",\"27.11.2026 07:30:01\",\"267009\",\"CONTOSO\\adm\"\r\n";
+        assert_eq!(task_running(running_de, "", 0), Some(true));
+        let ended_de = running_de
+            .replace("267009", "0")
+            .replace("Wird ausgeführt", "Bereit");
+        assert_eq!(task_running(&ended_de, "", 0), Some(false));
         assert_eq!(
             task_running(
                 "",
