@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use super::{ad_steps, format_gb, overall_label, verdict_label, yes_no, Counts};
-use crate::preflight::model::{AdLevels, OverallVerdict, Report, ServerReport, Verdict};
+use crate::preflight::model::{OverallVerdict, Report, ServerReport, Verdict};
 
 const STYLE: &str = r#"
 :root { color-scheme: light; }
@@ -265,32 +265,11 @@ fn ad_preparation(out: &mut String, report: &Report) {
             esc(&steps.join(", "))
         );
     }
-    let level = |name: &str, f: fn(&AdLevels) -> u32| -> Vec<String> {
-        let required = f(&ad.required);
-        match &ad.found {
-            Some(found) => vec![
-                name.to_owned(),
-                f(found).to_string(),
-                required.to_string(),
-                ok_mark(f(found) >= required).to_owned(),
-            ],
-            None => vec![
-                name.to_owned(),
-                "?".to_owned(),
-                required.to_string(),
-                "?".to_owned(),
-            ],
-        }
-    };
     table(
         out,
-        &["Level", "Found", "Required", "OK"],
+        &super::AD_LEVEL_COLUMNS,
         &[1, 2],
-        &[
-            level("schema rangeUpper", |l| l.schema_range_upper),
-            level("organisation objectVersion", |l| l.org_object_version),
-            level("domain objectVersion", |l| l.domain_object_version),
-        ],
+        &super::ad_level_rows(ad, ok_mark),
     );
     if !ad.commands.is_empty() {
         out.push_str("<p>Run before the first server, in this order:</p>\n<pre>");

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::{ad_steps, format_gb, overall_label, verdict_label, yes_no, Counts};
-use crate::preflight::model::{AdLevels, Report, ServerReport};
+use crate::preflight::model::{Report, ServerReport};
 
 /// Escapes `text` for a Markdown paragraph, list item or table cell.
 pub(crate) fn esc(text: &str) -> String {
@@ -178,31 +178,10 @@ fn ad_preparation(out: &mut String, report: &Report) {
     } else {
         let _ = writeln!(out, "**Needed: {}**\n", esc(&steps.join(", ")));
     }
-    let level = |name: &str, f: fn(&AdLevels) -> u32| -> Vec<String> {
-        let required = f(&ad.required);
-        match &ad.found {
-            Some(found) => vec![
-                name.to_owned(),
-                f(found).to_string(),
-                required.to_string(),
-                ok_mark(f(found) >= required).to_owned(),
-            ],
-            None => vec![
-                name.to_owned(),
-                "?".to_owned(),
-                required.to_string(),
-                "?".to_owned(),
-            ],
-        }
-    };
     table(
         out,
-        &["Level", "Found", "Required", "OK"],
-        &[
-            level("schema rangeUpper", |l| l.schema_range_upper),
-            level("organisation objectVersion", |l| l.org_object_version),
-            level("domain objectVersion", |l| l.domain_object_version),
-        ],
+        &super::AD_LEVEL_COLUMNS,
+        &super::ad_level_rows(ad, ok_mark),
     );
     if !ad.commands.is_empty() {
         let _ = writeln!(out, "Run before the first server, in this order:\n");

@@ -175,6 +175,40 @@ fn format_gb(gb: f64) -> String {
     format!("{gb:.1} GB")
 }
 
+/// The columns of the AD-levels table in the Markdown and HTML reports.
+pub(crate) const AD_LEVEL_COLUMNS: [&str; 4] = ["Level", "Found", "Required", "OK"];
+
+/// One row per AD level for `AD_LEVEL_COLUMNS`: found vs required, `?`
+/// where the levels could not be read; `ok_mark` draws the OK column.
+pub(crate) fn ad_level_rows(
+    ad: &crate::preflight::model::AdPreparation,
+    ok_mark: fn(bool) -> &'static str,
+) -> Vec<Vec<String>> {
+    use crate::preflight::model::AdLevels;
+    let level = |name: &str, f: fn(&AdLevels) -> u32| -> Vec<String> {
+        let required = f(&ad.required);
+        match &ad.found {
+            Some(found) => vec![
+                name.to_owned(),
+                f(found).to_string(),
+                required.to_string(),
+                ok_mark(f(found) >= required).to_owned(),
+            ],
+            None => vec![
+                name.to_owned(),
+                "?".to_owned(),
+                required.to_string(),
+                "?".to_owned(),
+            ],
+        }
+    };
+    vec![
+        level("schema rangeUpper", |l| l.schema_range_upper),
+        level("organisation objectVersion", |l| l.org_object_version),
+        level("domain objectVersion", |l| l.domain_object_version),
+    ]
+}
+
 /// The columns of a database-copy table in the Markdown and HTML reports.
 pub(crate) const COPY_COLUMNS: [&str; 8] = [
     "Copy",

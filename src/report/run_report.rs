@@ -494,26 +494,32 @@ fn secs_text(secs: Option<f64>) -> String {
     )
 }
 
-/// The summary `run` prints on stdout when it ends: one aligned row per
-/// server, then the totals.
-pub fn summary_table(report: &RunReport) -> String {
-    let rows: Vec<Vec<String>> = report
+/// One summary row per server (SERVER, DAG, RESULT, STEPS DONE, TIME),
+/// text cleaned with `clean` for the output format, `none` for absent values.
+fn summary_rows(report: &RunReport, clean: fn(&str) -> String, none: &str) -> Vec<Vec<String>> {
+    report
         .servers
         .iter()
         .map(|s| {
             vec![
-                one_line(&s.name),
-                s.dag.as_deref().map_or_else(|| "-".into(), one_line),
+                clean(&s.name),
+                s.dag.as_deref().map_or_else(|| none.to_string(), clean),
                 s.result.as_str().to_string(),
                 s.steps_done.to_string(),
                 if s.steps.is_empty() {
-                    "-".to_string()
+                    none.to_string()
                 } else {
                     secs_text(Some(s.duration_seconds))
                 },
             ]
         })
-        .collect();
+        .collect()
+}
+
+/// The summary `run` prints on stdout when it ends: one aligned row per
+/// server, then the totals.
+pub fn summary_table(report: &RunReport) -> String {
+    let rows = summary_rows(report, one_line, "-");
     let mut out = grid(&["SERVER", "DAG", "RESULT", "STEPS DONE", "TIME"], &rows);
     let t = &report.totals;
     let _ = writeln!(
@@ -571,23 +577,7 @@ pub fn render_markdown(report: &RunReport) -> String {
     out.push('\n');
 
     out.push_str("## Summary\n\n");
-    let rows: Vec<Vec<String>> = report
-        .servers
-        .iter()
-        .map(|s| {
-            vec![
-                md(&s.name),
-                s.dag.as_deref().map_or_else(|| "—".into(), md),
-                s.result.as_str().to_string(),
-                s.steps_done.to_string(),
-                if s.steps.is_empty() {
-                    "—".into()
-                } else {
-                    secs_text(Some(s.duration_seconds))
-                },
-            ]
-        })
-        .collect();
+    let rows = summary_rows(report, md, "—");
     md_table(
         &mut out,
         &["Server", "DAG", "Result", "Steps done", "Time"],
