@@ -1,9 +1,11 @@
 //! cu-roll: rolls Exchange Server Cumulative Updates across the members of a
 //! Database Availability Group without taking a mailbox database offline.
 //!
-//! Data flows one way: plan → preflight → runbook → exchange → exec.
+//! Data flows one way: plan → preflight → runbook → exchange → exec. The
+//! simulated DAG is a crate of its own (`lab`), reached only from the
+//! command layer (`app::lab`).
 
-mod app;
+pub(crate) mod app;
 pub mod backup;
 pub mod catalog;
 pub mod cli;
@@ -11,13 +13,13 @@ pub mod exchange;
 pub mod exec;
 pub mod exit;
 pub mod journal;
-pub mod lab;
 pub mod logging;
 pub mod plan;
 pub mod preflight;
 pub mod ps;
 pub mod report;
 pub mod runbook;
+pub mod tls;
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: cli::Cli) -> i32 {

@@ -11,7 +11,10 @@ use crate::plan::{self, Plan};
 
 mod backup;
 mod catalog;
+pub(crate) mod lab;
 mod rollout;
+
+pub(crate) use lab::LabExecutor;
 
 /// A failure that ends the command: its message and exit code.
 struct Failure {
@@ -70,12 +73,34 @@ pub fn state_dir(plan_path: &Path, explicit: Option<&Path>) -> PathBuf {
         .join(format!("{stem}.cu-roll"))
 }
 
-fn load_plan(path: &Path) -> Result<Plan, Failure> {
-    plan::load(path).map_err(|e| Failure::bad_input(e.to_string()))
+/// The plan at `path`, with its `[lab]` section (if any) read by the lab
+/// crate from the same text, so a mistake anywhere in the file is reported
+/// when the plan is loaded.
+fn load_plan_and_lab(path: &Path) -> Result<(Plan, Option<::lab::LabSpec>), Failure> {
+    let bad = |e: plan::PlanError| Failure::bad_input(e.to_string());
+    let text = plan::read(path).map_err(bad)?;
+    let plan = plan::parse(&text, path).map_err(bad)?;
+    let spec = lab::spec_of(&plan, &text).map_err(bad)?;
+    Ok((plan, spec))
 }
 
+fn load_plan(path: &Path) -> Result<Plan, Failure> {
+    load_plan_and_lab(path).map(|(plan, _)| plan)
+}
+
+/// The executor for the plan's transport: the lab's, built here (the one
+/// seam between the product and the lab), or a remote one from `exec`.
 fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Executor>, Failure> {
-    crate::exec::open(plan, state).map_err(|e| Failure::bad_input(e.to_string()))
+    if plan.connection.transport == plan::Transport::Lab {
+        let (_, spec) = load_plan_and_lab(&plan.path)?;
+        let spec = spec.ok_or_else(|| {
+            Failure::bad_input(format!("{} has no [lab] section", plan.path.display()))
+        })?;
+        return LabExecutor::open(state, &spec, &lab::dag_of(plan))
+            .map(|e| Box::new(e) as Box<dyn crate::exec::Executor>)
+            .map_err(|e| Failure::bad_input(e.to_string()));
+    }
+    crate::exec::open(plan).map_err(|e| Failure::bad_input(e.to_string()))
 }
 
 fn report(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
@@ -216,20 +241,19 @@ fn lab(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<i32, Failur
         plan: plan_path, ..
     }
     | LabCommand::Serve { plan: plan_path }) = command;
-    let plan = load_plan(plan_path)?;
-    let spec = plan.lab.as_ref().ok_or_else(|| {
-        Failure::bad_input(format!("{} has no [lab] section", plan_path.display()))
+    let (plan, spec) = load_plan_and_lab(plan_path)?;
+    let spec = spec.ok_or_else(|| {
+        Failure::bad_input(format!(
+            "{} has no [lab] section: only a lab plan can be served, reset or shown",
+            plan_path.display()
+        ))
     })?;
     let state = state_dir(plan_path, state_dir_arg);
-    let dag = plan
-        .dags()
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| "DAG01".to_string());
-    let lab_err = |e: crate::lab::LabError| Failure::bad_input(e.to_string());
+    let dag = lab::dag_of(&plan);
+    let lab_err = |e: ::lab::LabError| Failure::bad_input(e.to_string());
     match command {
         LabCommand::Reset { .. } => {
-            crate::lab::Lab::reset(&state, spec, &dag).map_err(lab_err)?;
+            ::lab::Lab::reset(&state, &spec, &dag).map_err(lab_err)?;
             eprintln!(
                 "lab world reset from {} (state in {})",
                 plan_path.display(),
@@ -237,11 +261,16 @@ fn lab(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<i32, Failur
             );
         }
         LabCommand::Serve { .. } => {
-            crate::lab::winrm::serve(&plan, &state, &mut std::io::stdout())
+            let scheme = match plan.connection.scheme {
+                plan::Scheme::Http => ::lab::winrm::Scheme::Http,
+                plan::Scheme::Https => ::lab::winrm::Scheme::Https,
+            };
+            let options = ::lab::winrm::ServeOptions::new(scheme);
+            ::lab::winrm::serve(&spec, &dag, &state, options, &mut std::io::stdout())
                 .map_err(|e| Failure::bad_input(e.to_string()))?;
         }
         LabCommand::State { .. } => {
-            let lab = crate::lab::Lab::open(&state, spec, &dag).map_err(lab_err)?;
+            let lab = ::lab::Lab::open(&state, &spec, &dag).map_err(lab_err)?;
             let text = serde_json::to_string_pretty(&lab.state_json())
                 .expect("a JSON value always serialises");
             println!("{text}");

@@ -206,25 +206,7 @@ fn lab_availability(
     if plan.connection.transport != crate::plan::Transport::Lab {
         return None;
     }
-    let spec = plan.lab.as_ref()?;
-    let dag = plan
-        .dags()
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| "DAG01".to_string());
-    let lab = crate::lab::Lab::open(state, spec, &dag).ok()?;
-    let incidents: Vec<String> = lab.state_json()["availability"]
-        .as_array()
-        .map(|events| {
-            events
-                .iter()
-                .map(|e| match e.as_str() {
-                    Some(text) => text.to_string(),
-                    None => e.to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let incidents = super::lab::availability_incidents(plan, state)?;
     Some(crate::report::run_report::AvailabilityVerdict {
         kept: incidents.is_empty(),
         incidents,

@@ -310,6 +310,8 @@ mod tests {
             fqdn: "ex02.contoso.local".into(),
             dag: Some("DAG01".into()),
             redirect_to: None,
+            address: None,
+            port: None,
         }
     }
 

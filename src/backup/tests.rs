@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::exec::LabExecutor;
+use crate::app::LabExecutor;
 use crate::plan::Plan;
 
 pub(crate) struct TestLab {
@@ -20,7 +20,7 @@ impl TestLab {
         )))
         .expect("plans/lab.toml loads");
         let state = tempfile::tempdir().unwrap();
-        let exec = LabExecutor::open(state.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+        let exec = LabExecutor::for_plan(state.path(), &plan);
         TestLab { plan, exec, state }
     }
 
@@ -136,7 +136,7 @@ fn drift_after_the_cu_reverted_the_customisation_names_it() {
 
     lab.exec
         .lab()
-        .with_host("EX02", |h| h.world.revert_customisations("EX02"))
+        .with_host("EX02", |h| h.world_mut().revert_customisations("EX02"))
         .unwrap();
     let after = drift_for_server_with(&lab.exec, ex02, &backup.zip, &small_chunks()).unwrap();
     let reverted = after.reverted();
@@ -156,7 +156,7 @@ fn restore_config_shows_then_reapplies_one_lost_value() {
     let backup = backup_server(&lab.exec, ex02, lab.state.path()).unwrap();
     lab.exec
         .lab()
-        .with_host("EX02", |h| h.world.revert_customisations("EX02"))
+        .with_host("EX02", |h| h.world_mut().revert_customisations("EX02"))
         .unwrap();
 
     let plan = plan_restore(
@@ -232,7 +232,7 @@ fn backup_scripts_are_snapshots_and_parse_under_the_powershell_grammar() {
         ),
     ];
     for (name, script) in scripts {
-        if let Err(errors) = crate::lab::pwsh::syntax_check(script.text()) {
+        if let Err(errors) = lab::pwsh::syntax_check(script.text()) {
             panic!("{name} does not parse: {errors:?}\n{}", script.text());
         }
         insta::assert_snapshot!(name, script.text());

@@ -226,7 +226,7 @@ pub fn fetch(source: &Source) -> Result<Vec<u8>, UpdateError> {
 /// A blocking client using the project's TLS setup (rustls with `ring`,
 /// the system's trusted roots), the same as WinRM over HTTPS uses.
 fn http_client() -> Result<reqwest::blocking::Client, String> {
-    let tls = crate::exec::winrm::tls::client_config(None, false).map_err(|e| e.to_string())?;
+    let tls = crate::tls::client_config(None, false).map_err(|e| e.to_string())?;
     reqwest::blocking::Client::builder()
         .tls_backend_preconfigured(std::sync::Arc::unwrap_or_clone(tls))
         .timeout(FETCH_TIMEOUT)

@@ -76,6 +76,8 @@ pub fn scripts_for_report() -> Vec<(&'static str, crate::ps::Script)> {
         fqdn: "ex01.contoso.local".into(),
         dag: Some("DAG01".into()),
         redirect_to: None,
+        address: None,
+        port: None,
     };
     vec![
         ("report_server_facts", observe::server_facts_script()),

@@ -1,15 +1,13 @@
 //! Running scripts on servers. The `Executor` trait is all the rest of
-//! cu-roll knows about transports; its backends (the in-process lab today;
-//! WinRM and local PowerShell later) only run text and return output —
-//! they never interpret what a script means.
+//! cu-roll knows about transports; its backends (WinRM, local PowerShell,
+//! and the lab's, which the command layer builds) only run text and return
+//! output — they never interpret what a script means. Nothing here knows
+//! the lab exists.
 
-mod lab;
 pub mod powershell;
 pub mod winrm;
 
 use std::time::Duration;
-
-pub use lab::LabExecutor;
 
 use crate::plan::{Plan, Server, Transport};
 
@@ -27,18 +25,19 @@ impl ExecOutput {
     }
 }
 
+/// Why a command could not be run at all. Each says what to check next:
+/// these are what an admin meets first (listener, port, TrustedHosts,
+/// credentials), see docs/winrm.md.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("{server} is unreachable: {detail}")]
+    #[error("{server} is unreachable: {detail}; check that the server is up, that WinRM listens on the plan's port (winrm enumerate winrm/config/listener) and that no firewall blocks it")]
     Unreachable { server: String, detail: String },
-    #[error("authentication failed for {user} on {server}")]
+    #[error("authentication failed for {user} on {server}; check the account and its password source, that the account is a local administrator there, and that the plan's auth method is enabled on the server (winrm get winrm/config/service/auth)")]
     AuthFailed { server: String, user: String },
-    #[error("{server} did not answer within {timeout:?}")]
+    #[error("{server} did not answer within {timeout:?}; the server may be overloaded or the network slow: run again, or raise [connection] operation_timeout")]
     Timeout { server: String, timeout: Duration },
-    #[error("transport error talking to {server}: {detail}")]
+    #[error("transport error talking to {server}: {detail}; run `cu-roll exec PLAN --server {server} hostname` to check access")]
     Transport { server: String, detail: String },
-    #[error("the {transport} transport is not available in this build of cu-roll yet; use transport = \"lab\" or a later version")]
-    NotAvailable { transport: &'static str },
 }
 
 /// Runs PowerShell scripts and cmd.exe command lines on a named server.
@@ -57,23 +56,17 @@ pub trait Executor: Send + Sync {
 /// Errors opening the executor a plan asks for.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error(transparent)]
-    Lab(#[from] crate::lab::LabError),
-    #[error("transport = \"lab\" needs a [lab] section in the plan")]
-    NoLabSection,
-    #[error(transparent)]
-    Exec(#[from] ExecError),
+    #[error("transport = \"lab\" is served by the lab, which the command layer opens; this is a bug in cu-roll")]
+    LabTransport,
     #[error(transparent)]
     WinRm(#[from] winrm::SetupError),
 }
 
-/// The executor for the plan's `[connection] transport`.
-pub fn open(plan: &Plan, state_dir: &std::path::Path) -> Result<Box<dyn Executor>, OpenError> {
+/// The executor for the plan's remote `[connection] transport` (WinRM or
+/// local PowerShell); `transport = "lab"` is opened by the command layer.
+pub fn open(plan: &Plan) -> Result<Box<dyn Executor>, OpenError> {
     match plan.connection.transport {
-        Transport::Lab => {
-            let spec = plan.lab.as_ref().ok_or(OpenError::NoLabSection)?;
-            Ok(Box::new(LabExecutor::open(state_dir, spec, plan)?))
-        }
+        Transport::Lab => Err(OpenError::LabTransport),
         Transport::WinRm => Ok(Box::new(winrm::WinRmExecutor::from_plan(plan)?)),
         Transport::PowerShell => Ok(Box::new(powershell::PowerShellExecutor::from_plan(plan))),
     }

@@ -226,6 +226,8 @@ mod tests {
             fqdn: "ex01.contoso.local".into(),
             dag: None,
             redirect_to: None,
+            address: None,
+            port: None,
         }
     }
 
@@ -238,7 +240,7 @@ mod tests {
              Invoke-Command -ComputerName 'ex01.contoso.local' -ScriptBlock ([scriptblock]::Create('Write-Output ''it''''s''; Get-Date'))\n\
              if (-not $?) { exit 1 }\n"
         );
-        assert!(crate::lab::pwsh::syntax_check(&w).is_ok(), "{w}");
+        assert!(lab::pwsh::syntax_check(&w).is_ok(), "{w}");
         // A typographic quote cannot close the literal either.
         assert!(cmd_wrapper("ex01.contoso.local", "type C:\\a\u{2019}b.log")
             .contains("a\u{2019}\u{2019}\u{2019}\u{2019}b"));

@@ -1,39 +1,44 @@
 //! The plan file: TOML in, a validated `Plan` out (see `model`). Loading
 //! runs in two stages, as ripgrep does with its flags: `raw` deserialises
 //! the file's shape (unknown keys refused), then `validate` checks every
-//! value, applies defaults and cross-checks servers, DAGs and the `[lab]`
-//! section. Every error names the file, line and column. This module reads
+//! value, applies defaults and cross-checks servers and DAGs; the `[lab]`
+//! section is the lab crate's (read at the command edge from the same
+//! text). Every error names the file, line and column. This module reads
 //! the plan and nothing else: it never contacts a server. Target ids and
 //! update names are checked against the embedded catalogue, so an unknown
 //! one is an error at its line.
 
-mod error;
-mod lab;
 mod model;
 mod raw;
+mod secret;
 mod validate;
 mod values;
 
 use std::path::Path;
 
-pub use error::{Location, PlanError};
-pub use lab::{FAULT_KINDS, ROLLOUT_STEP_IDS};
 pub use model::*;
-pub use values::parse_duration;
+pub use planfile::values::parse_duration;
+pub use planfile::{Location, PlanError};
+pub use secret::{read_secret, Secret, SecretError};
 
 /// Reads and validates the plan at `path`.
 pub fn load(path: &Path) -> Result<Plan, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+    parse(&read(path)?, path)
+}
+
+/// The plan file's text (for `parse`, and for the lab crate, which reads
+/// the `[lab]` section from the same text).
+pub fn read(path: &Path) -> Result<String, PlanError> {
+    std::fs::read_to_string(path).map_err(|source| PlanError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse(&text, path)
+    })
 }
 
 /// Validates plan `text`; `path` is where it came from (used in errors and
 /// kept in `Plan::path`).
 pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
-    let src = error::Source { text, path };
+    let src = planfile::Source { text, path };
     let file: raw::PlanFile = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
     validate::validate(file, &src)
 }

@@ -18,8 +18,9 @@ pub struct Plan {
     pub policy: Policy,
     /// Servers in plan order. Every name is unique (case-insensitive).
     pub servers: Vec<Server>,
-    /// The `[lab]` section, kept as the lab's own validated spec.
-    pub lab: Option<crate::lab::LabSpec>,
+    /// Whether the plan has a `[lab]` section (the lab crate reads it, at
+    /// the command edge; the engine never sees it).
+    pub has_lab: bool,
 }
 
 /// How the target is written in the plan: a catalogue id or an exact build.
@@ -184,6 +185,11 @@ pub struct Server {
     pub dag: Option<String>,
     /// FQDN of the member that takes this server's queued mail, when set.
     pub redirect_to: Option<String>,
+    /// Where cu-roll's own WinRM connection goes when not to `fqdn` (an IP
+    /// address or another DNS name); Exchange and Kerberos still use `fqdn`.
+    pub address: Option<String>,
+    /// The WinRM port for this server when not `[connection] port`.
+    pub port: Option<u16>,
 }
 
 impl Plan {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::catalog::ExchangeBuild;
-use crate::lab::{LabCopyStatus, PendingReboot};
+
+use lab::{LabCopyStatus, LabSpec, PendingReboot};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -17,6 +17,28 @@ fn root() -> PathBuf {
 
 fn load_shipped(name: &str) -> Plan {
     load(&root().join("plans").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A plan file as the command layer loads it: the plan, and its `[lab]`
+/// section read by the lab crate from the same text.
+fn load_with_lab(path: &Path) -> Result<Plan, PlanError> {
+    let text = read(path)?;
+    let plan = parse(&text, path)?;
+    crate::app::lab::spec_of(&plan, &text)?;
+    Ok(plan)
+}
+
+fn shipped_lab(name: &str) -> LabSpec {
+    let path = root().join("plans").join(name);
+    lab::parse_plan_text(&read(&path).unwrap(), &path)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .expect("[lab]")
+}
+
+fn lab_str(text: &str) -> LabSpec {
+    lab::parse_plan_text(text, Path::new("plans/t.toml"))
+        .expect("valid")
+        .expect("[lab]")
 }
 
 /// A small valid plan; tests change one thing in it.
@@ -34,8 +56,11 @@ fqdn = "ex01.contoso.local"
 dag = "DAG01"
 "#;
 
+/// Parses `text` as the command layer does: the plan, then its `[lab]`.
 fn parse_str(text: &str) -> Result<Plan, PlanError> {
-    parse(text, Path::new("plans/t.toml"))
+    let plan = parse(text, Path::new("plans/t.toml"))?;
+    crate::app::lab::spec_of(&plan, text)?;
+    Ok(plan)
 }
 
 /// Parses `text`, expecting an error at `line` whose message contains `needle`.
@@ -72,12 +97,15 @@ fn lab_plan_parses_with_every_key() {
     assert_eq!(plan.policy.timeouts.setup, Duration::from_secs(300));
     assert_eq!(plan.dags(), vec!["DAG01".to_string()]);
     assert_eq!(plan.dag_members("dag01").count(), 3);
-    let lab = plan.lab.expect("lab.toml has [lab]");
+    let lab = shipped_lab("lab.toml");
     assert_eq!(lab.username, "lab\\admin");
     assert_eq!(lab.ad.org_object_version, 16763);
     assert_eq!(lab.timings.drain_per_message, Duration::from_millis(50));
     assert_eq!(lab.servers.len(), 3);
-    assert_eq!(lab.servers[0].build, ExchangeBuild::new(15, 2, 1748, 43));
+    assert_eq!(
+        lab.servers[0].build,
+        lab::build::ExchangeBuild::new(15, 2, 1748, 43)
+    );
     assert_eq!(
         lab.servers[1].custom_app_settings,
         vec![("BackEndProxyTimeout".to_string(), "00:05:00".to_string())]
@@ -88,7 +116,7 @@ fn lab_plan_parses_with_every_key() {
 
 #[test]
 fn lab_blocked_plan_has_old_dotnet_on_ex03_only() {
-    let lab = load_shipped("lab-blocked.toml").lab.expect("[lab]");
+    let lab = shipped_lab("lab-blocked.toml");
     let release = |n: &str| {
         lab.servers
             .iter()
@@ -103,7 +131,7 @@ fn lab_blocked_plan_has_old_dotnet_on_ex03_only() {
 #[test]
 fn example_production_plan_parses() {
     let plan = load_shipped("example-production.toml");
-    assert!(plan.lab.is_none());
+    assert!(!plan.has_lab);
     assert_eq!(plan.connection.transport, Transport::WinRm);
     assert_eq!(plan.connection.scheme, Scheme::Https);
     assert_eq!(plan.connection.port, 5986);
@@ -157,7 +185,7 @@ fn bad_plan_fixtures_fail_at_their_line() {
     for file in files {
         let text = std::fs::read_to_string(&file).expect("fixture readable");
         let (line, needle) = fixture_expectation(&text);
-        let err = match load(&file) {
+        let err = match load_with_lab(&file) {
             Ok(_) => panic!("{} was accepted", file.display()),
             Err(e) => e,
         };
@@ -418,7 +446,8 @@ fn lab_defaults_and_details() {
     let text = format!(
         "{LAB}\n[[lab.database]]\nname = \"DB01\"\ncopies = [\"EX01\", \"EX02\"]\nactive = \"EX01\"\ncopy_status = {{ \"EX02\" = \"FailedAndSuspended\" }}\n\n[[lab.fault]]\nserver = \"EX02\"\nkind = \"copy-fails\"\ndatabase = \"DB01\"\ntimes = 1\nduring = \"ex01:enter-maintenance\"\n"
     );
-    let lab = parse_str(&text).expect("valid").lab.expect("[lab]");
+    parse_str(&text).expect("valid");
+    let lab = lab_str(&text);
     assert_eq!(
         (lab.base_port, lab.password.as_str()),
         (15985, "lab-only-password")
@@ -535,7 +564,7 @@ proptest! {
         suffix in "[A-Za-z0-9'; -]{0,8}",
     ) {
         let name = format!("{prefix}{bad}{suffix}");
-        prop_assert!(values::check_netbios("server name", &name).is_err());
+        prop_assert!(planfile::values::check_netbios("server name", &name).is_err());
         let text = minimal_with("name = \"EX01\"", &format!("name = {}", toml::Value::String(name)));
         prop_assert!(parse_str(&text).is_err());
     }

@@ -11,32 +11,11 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use crate::plan::error::{PlanError, Source};
-use crate::plan::lab;
 use crate::plan::model::*;
 use crate::plan::raw::*;
 use crate::plan::values::*;
-
-/// Runs `check` on a spanned string, pointing any error at its value.
-pub(crate) fn checked<T>(
-    src: &Source,
-    value: &Text,
-    check: impl FnOnce(&str) -> Result<T, String>,
-) -> Result<T, PlanError> {
-    check(value.get_ref()).map_err(|m| src.error(value.span(), m))
-}
-
-/// A duration key, or its default when absent.
-pub(crate) fn duration(
-    src: &Source,
-    value: Option<&Text>,
-    default: &str,
-) -> Result<Duration, PlanError> {
-    match value {
-        Some(v) => checked(src, v, parse_duration),
-        None => Ok(parse_duration(default).expect("built-in default durations parse")),
-    }
-}
+use planfile::values::*;
+use planfile::{checked, duration, name_and_fqdn, PlanError, Source};
 
 /// A duration that must be greater than zero (a zero timeout or poll
 /// interval would make every wait fail, or spin).
@@ -57,23 +36,18 @@ fn positive_duration(
 
 pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> {
     let mut rollout = rollout(src, &file.rollout)?;
-    let connection = connection(src, &file.connection, file.lab.is_some())?;
+    let connection = connection(src, &file.connection)?;
     rollout.installer_account = installer_account(src, &file.rollout, &connection)?;
     let policy = policy(src, &file.policy)?;
     let servers = servers(src, &file.server)?;
-    let lab = match &file.lab {
-        Some(raw_lab) => Some(lab::validate(src, raw_lab)?),
-        None => None,
-    };
-    if connection.transport == Transport::Lab {
-        let Some(spec) = &lab else {
-            return Err(src.error(
-                file.connection.transport.span(),
-                "transport = \"lab\" needs a [lab] section describing the simulated servers \
-                 (see plans/lab.toml)",
-            ));
-        };
-        lab::check_plan_servers_exist(src, spec, &file.server)?;
+    // The section itself is the lab crate's to read (at the command edge);
+    // the plan only checks that the transport has one to talk to.
+    if connection.transport == Transport::Lab && file.lab.is_none() {
+        return Err(src.error(
+            file.connection.transport.span(),
+            "transport = \"lab\" needs a [lab] section describing the simulated servers \
+             (see plans/lab.toml)",
+        ));
     }
     Ok(Plan {
         path: src.path.to_path_buf(),
@@ -81,7 +55,7 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
         connection,
         policy,
         servers,
-        lab,
+        has_lab: file.lab.is_some(),
     })
 }
 
@@ -203,7 +177,7 @@ fn header_span(src: &Source, name: &str) -> std::ops::Range<usize> {
     0..0
 }
 
-fn connection(src: &Source, c: &RawConnection, has_lab: bool) -> Result<Connection, PlanError> {
+fn connection(src: &Source, c: &RawConnection) -> Result<Connection, PlanError> {
     if let Some(p) = &c.password {
         return Err(src.secret_error(
             p.span(),
@@ -270,7 +244,7 @@ fn connection(src: &Source, c: &RawConnection, has_lab: bool) -> Result<Connecti
             (None, None) => SecretSource::None,
         };
     match transport {
-        Transport::WinRm => check_winrm_credentials(src, c, &user, &secret, has_lab)?,
+        Transport::WinRm => check_winrm_credentials(src, c, &user, &secret)?,
         Transport::PowerShell => {
             if let Some(span) = [&c.user, &c.password_env, &c.password_file]
                 .into_iter()
@@ -361,15 +335,13 @@ fn check_user(text: &str) -> Result<(), String> {
     }
 }
 
-/// WinRM needs an account and its secret. The one exception is a plan that
-/// also has `[lab]`: a WinRM client talking to `cu-roll lab serve` may take
-/// the lab's own lab-only credentials.
+/// WinRM needs an account and its secret, also against `cu-roll lab serve`
+/// (whose lab-only account a lab plan names like any other).
 fn check_winrm_credentials(
     src: &Source,
     c: &RawConnection,
     user: &Option<String>,
     secret: &SecretSource,
-    has_lab: bool,
 ) -> Result<(), PlanError> {
     match (user, secret) {
         (Some(_), SecretSource::None) => Err(src.error(
@@ -380,7 +352,7 @@ fn check_winrm_credentials(
             c.password_env.as_ref().or(c.password_file.as_ref()).map_or(c.transport.span(), Spanned::span),
             "a password source is set but no user; add user = 'CONTOSO\\svc-curoll' (the account WinRM logs on as)",
         )),
-        (None, SecretSource::None) if !has_lab => Err(src.error(
+        (None, SecretSource::None) => Err(src.error(
             c.transport.span(),
             "transport = \"winrm\" needs an account: add user = 'CONTOSO\\svc-curoll' and \
              password_env = \"NAME\" or password_file = \"PATH\"",
@@ -449,27 +421,6 @@ fn policy(src: &Source, p: &RawPolicy) -> Result<Policy, PlanError> {
     })
 }
 
-/// Checks a server's name, FQDN and that the FQDN's first label is the name
-/// (a mismatch is almost always a copy-paste slip between entries).
-pub(crate) fn name_and_fqdn(src: &Source, name: &Text, fqdn: &Text) -> Result<String, PlanError> {
-    checked(src, name, |t| check_netbios("server name", t))?;
-    let fqdn_value = checked(src, fqdn, |t| check_fqdn("fqdn", t))?;
-    let short = fqdn_value.split('.').next().unwrap_or_default();
-    if !short.eq_ignore_ascii_case(name.get_ref()) {
-        return Err(src.error(
-            fqdn.span(),
-            format!(
-                "fqdn '{}' does not belong to server '{}': its first label should be the server name, \
-                 e.g. '{}.contoso.local' (a copy-paste slip?)",
-                fqdn.get_ref(),
-                name.get_ref(),
-                name.get_ref().to_ascii_lowercase()
-            ),
-        ));
-    }
-    Ok(fqdn_value)
-}
-
 fn servers(src: &Source, raw: &[Spanned<RawServer>]) -> Result<Vec<Server>, PlanError> {
     if raw.is_empty() {
         return Err(src.error(
@@ -505,6 +456,17 @@ fn servers(src: &Source, raw: &[Spanned<RawServer>]) -> Result<Vec<Server>, Plan
             }
             None => None,
         };
+        let address = s
+            .address
+            .as_ref()
+            .map(|a| checked(src, a, check_address))
+            .transpose()?;
+        let port = match &s.port {
+            Some(p) if *p.get_ref() == 0 => {
+                return Err(src.error(p.span(), "port must be from 1 to 65535"))
+            }
+            p => p.as_ref().map(|p| *p.get_ref()),
+        };
         if let Some(first) = seen.get(&s.name.get_ref().to_ascii_lowercase()) {
             return Err(duplicate_server(src, first, s));
         }
@@ -525,9 +487,27 @@ fn servers(src: &Source, raw: &[Spanned<RawServer>]) -> Result<Vec<Server>, Plan
             fqdn,
             dag,
             redirect_to,
+            address,
+            port,
         });
     }
     Ok(out)
+}
+
+/// `[[server]] address`: an IPv4 or IPv6 address, a DNS name or a NetBIOS
+/// name for cu-roll's WinRM connection.
+fn check_address(text: &str) -> Result<String, String> {
+    if text.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(text.to_string());
+    }
+    check_fqdn("address", text)
+        .or_else(|_| check_netbios("address", text).map(|()| text.to_string()))
+        .map_err(|_| {
+            format!(
+                "address '{text}' is neither an IP address nor a host name; \
+                 expected e.g. \"10.0.0.11\" or \"ex01-mgmt.contoso.local\""
+            )
+        })
 }
 
 /// A server listed twice: "in two DAGs" when the DAGs differ (a server can

@@ -430,6 +430,8 @@ pub(super) mod tests {
             fqdn: format!("{}.contoso.local", name.to_ascii_lowercase()),
             dag: Some("DAG01".to_string()),
             redirect_to: None,
+            address: None,
+            port: None,
         }
     }
 

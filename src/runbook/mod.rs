@@ -4,6 +4,8 @@
 //! stopped.
 
 pub mod events;
+#[cfg(test)]
+mod lab_roll_tests;
 pub mod scripts;
 mod step;
 pub mod steps;

@@ -305,7 +305,7 @@ mod tests {
     #[test]
     fn plan_knows_the_same_step_ids_in_the_same_order() {
         let ids: Vec<&str> = StepId::ALL.iter().map(|s| s.id()).collect();
-        assert_eq!(ids, crate::plan::ROLLOUT_STEP_IDS);
+        assert_eq!(ids, lab::STEP_NAMES);
         for s in StepId::ALL {
             assert_eq!(StepId::from_id(s.id()), Some(s));
         }

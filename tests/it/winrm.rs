@@ -23,6 +23,14 @@ fn free_base_port() -> u16 {
     panic!("no free run of loopback ports");
 }
 
+/// The plan's text with its loopback ports (the lab's base_port and each
+/// server's port, 15985-15987) moved to `base`, base+1, base+2.
+fn on_ports(text: &str, base: u16) -> String {
+    text.replace("15985", &base.to_string())
+        .replace("15986", &(base + 1).to_string())
+        .replace("15987", &(base + 2).to_string())
+}
+
 struct Serve(Child);
 
 impl Drop for Serve {
@@ -60,7 +68,7 @@ fn report_over_winrm_matches_the_lab() {
     let env = Env::new();
     let text = std::fs::read_to_string(repo().join("plans/lab-winrm.toml")).expect("plan");
     let port = free_base_port();
-    let text = text.replace("base_port = 15985", &format!("base_port = {port}"));
+    let text = on_ports(&text, port);
     let plan = env.write_plan("lab-winrm.toml", &text);
     let (_serve, lines) = serve(&env, &plan);
     assert_eq!(
@@ -98,9 +106,7 @@ fn a_wrong_password_fails_clearly_without_showing_it() {
     let env = Env::new();
     let text = std::fs::read_to_string(repo().join("plans/lab-winrm.toml")).expect("plan");
     let port = free_base_port();
-    let text = text
-        .replace("base_port = 15985", &format!("base_port = {port}"))
-        .replace("CUROLL_LAB_PASSWORD", "CUROLL_IT_WRONG_PASSWORD");
+    let text = on_ports(&text, port).replace("CUROLL_LAB_PASSWORD", "CUROLL_IT_WRONG_PASSWORD");
     let plan = env.write_plan("lab-winrm.toml", &text);
     let (_serve, _) = serve(&env, &plan);
     let run = env.run(&[
@@ -125,7 +131,7 @@ fn report_over_sealed_ntlm() {
     let env = Env::new();
     let text = std::fs::read_to_string(repo().join("plans/lab-winrm-ntlm.toml")).expect("plan");
     let port = free_base_port();
-    let text = text.replace("base_port = 15985", &format!("base_port = {port}"));
+    let text = on_ports(&text, port);
     let plan = env.write_plan("lab-winrm-ntlm.toml", &text);
     let (_serve, lines) = serve(&env, &plan);
     assert_eq!(lines.len(), 3, "{lines:?}");
@@ -199,7 +205,7 @@ fn full_rollout_over(plan_name: &str) {
     let env = Env::new();
     let text = std::fs::read_to_string(repo().join("plans").join(plan_name)).expect("plan");
     let port = free_base_port();
-    let text = text.replace("base_port = 15985", &format!("base_port = {port}"));
+    let text = on_ports(&text, port);
     let plan = env.write_plan(plan_name, &text);
     let (_serve, lines) = serve(&env, &plan);
     assert_eq!(lines.len(), 3, "{lines:?}");

@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::client::{basic_header, AuthKind, Client, Failure};
-use super::http::Message;
-use super::ntlm;
+use wsman::http::Message;
+use wsman::ntlm;
 
 pub const SOAP_CONTENT_TYPE: &str = "application/soap+xml;charset=UTF-8";
 

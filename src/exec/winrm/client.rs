@@ -12,30 +12,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use rustls::pki_types::ServerName;
 
-use super::encoding::{self, StreamBuffer};
-use super::envelope::{self, Fault, Header};
-use super::http::{self, Message, Stream};
 use crate::exec::{ExecError, ExecOutput};
-
-/// A password read from `password_env`/`password_file`. Its `Debug` never
-/// shows the value, so no log or error can carry it by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Secret {
-        Secret(value)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+use crate::plan::Secret;
+use wsman::encoding::{self, StreamBuffer};
+use wsman::envelope::{self, Fault, Header};
+use wsman::http::{self, Message, Stream};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthKind {
@@ -140,7 +121,7 @@ pub struct Client {
     conn: Option<BufReader<Box<dyn Stream>>>,
     /// The NTLM session of the current connection (NTLM authenticates
     /// connections: a new one starts without).
-    ntlm: Option<super::ntlm::Session>,
+    ntlm: Option<wsman::ntlm::Session>,
 }
 
 impl std::fmt::Debug for Client {
@@ -556,7 +537,7 @@ impl Client {
         Ok(())
     }
 
-    pub(crate) fn ntlm_session(&mut self) -> &mut Option<super::ntlm::Session> {
+    pub(crate) fn ntlm_session(&mut self) -> &mut Option<wsman::ntlm::Session> {
         &mut self.ntlm
     }
 

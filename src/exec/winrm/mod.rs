@@ -7,55 +7,26 @@
 
 pub mod auth;
 pub mod client;
-pub mod encoding;
-pub mod envelope;
-pub mod http;
-pub mod ntlm;
-pub mod tls;
 
 #[cfg(test)]
 mod tests;
 
-pub use client::{AuthKind, Client, Credentials, Endpoint, Options, Secret, Shell};
+pub use client::{AuthKind, Client, Credentials, Endpoint, Options, Shell};
+pub use wsman::encoding;
 
 use super::{ExecError, ExecOutput, Executor};
-use crate::plan::{AuthMethod, Plan, Scheme, SecretSource, Server};
+use crate::plan::{read_secret, AuthMethod, Plan, Scheme, SecretError, Server};
+use crate::tls;
 
 /// Errors setting the transport up from the plan (before any connection).
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("the WinRM password is read from the environment variable {0}, which is not set; export it before running cu-roll")]
-    EnvMissing(String),
-    #[error("cannot read the WinRM password file {path}: {detail}")]
-    File { path: String, detail: String },
-    #[error("the WinRM password file {0} is empty; its first line must be the password")]
-    FileEmpty(String),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     #[error("transport = \"winrm\" needs user and password_env or password_file in [connection]")]
     NoAccount,
     #[error("{0}")]
     Tls(#[from] tls::TlsError),
-}
-
-/// Reads the secret from its source: the variable's value, or the first
-/// line of the file (a trailing newline is not part of the password).
-pub fn read_secret(source: &SecretSource) -> Result<Option<Secret>, SetupError> {
-    match source {
-        SecretSource::None => Ok(None),
-        SecretSource::Env(name) => std::env::var(name)
-            .map(|v| Some(Secret::new(v)))
-            .map_err(|_| SetupError::EnvMissing(name.clone())),
-        SecretSource::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| SetupError::File {
-                path: path.display().to_string(),
-                detail: e.to_string(),
-            })?;
-            let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
-            if first.is_empty() {
-                return Err(SetupError::FileEmpty(path.display().to_string()));
-            }
-            Ok(Some(Secret::new(first.to_string())))
-        }
-    }
 }
 
 /// Runs every call in a fresh shell on the server's endpoint; `session`
@@ -76,16 +47,12 @@ impl WinRmExecutor {
         }
     }
 
-    /// The executor the plan describes. A plan with a `[lab]` section
-    /// reaches the lab's listeners (`cu-roll lab serve`) on 127.0.0.1 at
-    /// each lab server's port instead of its FQDN, and may omit the account
-    /// to use the lab's own lab-only one.
+    /// The executor the plan describes: each server at its `address`
+    /// (else its FQDN) and `port` (else `[connection] port`).
     pub fn from_plan(plan: &Plan) -> Result<WinRmExecutor, SetupError> {
         let c = &plan.connection;
-        let secret = read_secret(&c.secret)?;
-        let (user, password) = match (&c.user, secret, &plan.lab) {
-            (Some(u), Some(p), _) => (u.clone(), p),
-            (None, None, Some(lab)) => (lab.username.clone(), Secret::new(lab.password.clone())),
+        let (user, password) = match (&c.user, read_secret(&c.secret)?) {
+            (Some(u), Some(p)) => (u.clone(), p),
             _ => return Err(SetupError::NoAccount),
         };
         let kind = match c.auth {
@@ -102,23 +69,11 @@ impl WinRmExecutor {
         let endpoints = plan
             .servers
             .iter()
-            .map(|s| {
-                let lab_port = plan.lab.as_ref().and_then(|lab| {
-                    lab.servers
-                        .iter()
-                        .position(|l| l.name.eq_ignore_ascii_case(&s.name))
-                        .map(|i| lab_port(lab, i))
-                });
-                Endpoint {
-                    server: s.name.clone(),
-                    host: if lab_port.is_some() {
-                        "127.0.0.1".into()
-                    } else {
-                        s.fqdn.clone()
-                    },
-                    port: lab_port.unwrap_or(c.port),
-                    tls: tls.clone(),
-                }
+            .map(|s| Endpoint {
+                server: s.name.clone(),
+                host: s.address.clone().unwrap_or_else(|| s.fqdn.clone()),
+                port: s.port.unwrap_or(c.port),
+                tls: tls.clone(),
             })
             .collect();
         let options = Options {
@@ -151,14 +106,6 @@ impl WinRmExecutor {
         let ep = self.endpoint(server)?.clone();
         Client::new(ep, self.creds.clone(), self.options.clone()).open_shell()
     }
-}
-
-/// The loopback port `cu-roll lab serve` gives the `index`th lab server.
-pub fn lab_port(lab: &crate::lab::LabSpec, index: usize) -> u16 {
-    lab.servers[index].port.unwrap_or_else(|| {
-        lab.base_port
-            .saturating_add(u16::try_from(index).unwrap_or(u16::MAX))
-    })
 }
 
 impl Executor for WinRmExecutor {

@@ -7,21 +7,32 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
-use crate::exec::{ExecError, Executor, LabExecutor};
-use crate::lab::winrm::{start, Running, ServeOptions};
-use crate::plan::{Plan, Scheme};
+use crate::app::LabExecutor;
+use crate::exec::{ExecError, Executor};
+use crate::plan::{Plan, Scheme, Secret};
+use lab::winrm::{start, Running, ServeOptions};
+use wsman::envelope;
 
 const PASSWORD: &str = "lab-only-password";
 
-fn lab_plan(extra: &str) -> Plan {
+/// plans/lab-winrm.toml with `extra` appended, and its `[lab]` as the lab reads it.
+fn lab_plan(extra: &str) -> (Plan, lab::LabSpec) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/lab-winrm.toml");
     let text = std::fs::read_to_string(&path).expect("plans/lab-winrm.toml");
-    crate::plan::parse(&format!("{text}\n{extra}"), &path).expect("lab-winrm.toml is valid")
+    let text = format!("{text}\n{extra}");
+    let plan = crate::plan::parse(&text, &path).expect("lab-winrm.toml is valid");
+    let spec = lab::parse_plan_text(&text, &path).expect("[lab] is valid");
+    (plan, spec.expect("[lab]"))
 }
 
-fn serve(plan: &Plan, dir: &Path, scheme: Scheme, allow_unencrypted: bool) -> Running {
+fn serve(spec: &lab::LabSpec, dir: &Path, scheme: Scheme, allow_unencrypted: bool) -> Running {
+    let scheme = match scheme {
+        Scheme::Http => lab::winrm::Scheme::Http,
+        Scheme::Https => lab::winrm::Scheme::Https,
+    };
     start(
-        plan,
+        spec,
+        "DAG01",
         dir,
         ServeOptions {
             scheme,
@@ -77,9 +88,9 @@ use std::sync::Arc;
 
 #[test]
 fn answers_match_the_in_process_lab() {
-    let plan = lab_plan("");
+    let (plan, spec) = lab_plan("");
     let served = tempfile::tempdir().unwrap();
-    let running = serve(&plan, served.path(), Scheme::Http, true);
+    let running = serve(&spec, served.path(), Scheme::Http, true);
     let remote = executor(&running, PASSWORD, None);
     let over_winrm: Vec<String> = plan
         .servers
@@ -91,7 +102,7 @@ fn answers_match_the_in_process_lab() {
         })
         .collect();
     // The same saved world, read in process (same boot times and queues).
-    let in_process = LabExecutor::open(served.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+    let in_process = LabExecutor::open(served.path(), &spec, "DAG01").unwrap();
     for (server, remote_answer) in plan.servers.iter().zip(&over_winrm) {
         let facts = crate::exchange::server_facts(&in_process, server).expect("facts in process");
         let state = crate::exchange::exchange_state(&in_process, server).expect("state in process");
@@ -108,9 +119,9 @@ fn answers_match_the_in_process_lab() {
 
 #[test]
 fn one_shell_runs_several_commands_and_long_scripts_go_through_stdin() {
-    let plan = lab_plan("");
+    let (plan, spec) = lab_plan("");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Http, true);
+    let running = serve(&spec, dir.path(), Scheme::Http, true);
     let exec = executor(&running, PASSWORD, None);
     let mut shell = exec.session(&plan.servers[0]).unwrap();
     let short = shell.run_ps("'héllo ' + 'wörld'").unwrap();
@@ -131,9 +142,9 @@ fn one_shell_runs_several_commands_and_long_scripts_go_through_stdin() {
 
 #[test]
 fn powershell_errors_come_back_as_text_with_the_exit_code() {
-    let plan = lab_plan("");
+    let (plan, spec) = lab_plan("");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Http, true);
+    let running = serve(&spec, dir.path(), Scheme::Http, true);
     let exec = executor(&running, PASSWORD, None);
     let out = exec
         .run_ps(&plan.servers[0], "Get-Mailbox -Identity nobody")
@@ -157,24 +168,25 @@ fn powershell_errors_come_back_as_text_with_the_exit_code() {
 
 #[test]
 fn a_wrong_password_is_an_auth_failure_that_never_shows_it() {
-    let plan = lab_plan("");
+    let (plan, spec) = lab_plan("");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Http, true);
+    let running = serve(&spec, dir.path(), Scheme::Http, true);
     let exec = executor(&running, "wrong-secret-42", None);
     let err = exec.run_cmd(&plan.servers[0], "hostname").unwrap_err();
     assert!(matches!(err, ExecError::AuthFailed { .. }), "{err:?}");
-    assert_eq!(
-        err.to_string(),
-        "authentication failed for lab\\admin on EX01"
+    assert!(
+        err.to_string()
+            .starts_with("authentication failed for lab\\admin on EX01; check the account"),
+        "{err}"
     );
     assert!(!format!("{err:?} {exec:?}").contains("wrong-secret-42"));
 }
 
 #[test]
 fn basic_over_http_is_refused_when_unencrypted_traffic_is_off() {
-    let plan = lab_plan("");
+    let (plan, spec) = lab_plan("");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Http, false);
+    let running = serve(&spec, dir.path(), Scheme::Http, false);
     let err = executor(&running, PASSWORD, None)
         .run_cmd(&plan.servers[0], "hostname")
         .unwrap_err();
@@ -200,7 +212,7 @@ fn a_closed_port_is_unreachable() {
         },
         Options::default(),
     );
-    let plan = lab_plan("");
+    let (plan, _) = lab_plan("");
     let err = exec.run_cmd(&plan.servers[0], "hostname").unwrap_err();
     assert!(matches!(err, ExecError::Unreachable { .. }), "{err:?}");
     assert!(
@@ -212,17 +224,19 @@ fn a_closed_port_is_unreachable() {
 
 #[test]
 fn dropped_connections_are_retried_within_the_budget() {
-    let plan = lab_plan("[[lab.fault]]\nserver = \"EX01\"\nkind = \"winrm-drops\"\ntimes = 2\n");
+    let (plan, spec) =
+        lab_plan("[[lab.fault]]\nserver = \"EX01\"\nkind = \"winrm-drops\"\ntimes = 2\n");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Http, true);
+    let running = serve(&spec, dir.path(), Scheme::Http, true);
     let out = executor(&running, PASSWORD, None)
         .run_cmd(&plan.servers[0], "hostname")
         .unwrap();
     assert_eq!(out.stdout, "EX01\r\n");
 
-    let plan = lab_plan("[[lab.fault]]\nserver = \"EX01\"\nkind = \"winrm-drops\"\ntimes = 9\n");
+    let (plan, spec) =
+        lab_plan("[[lab.fault]]\nserver = \"EX01\"\nkind = \"winrm-drops\"\ntimes = 9\n");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Http, true);
+    let running = serve(&spec, dir.path(), Scheme::Http, true);
     let err = executor(&running, PASSWORD, None)
         .run_cmd(&plan.servers[0], "hostname")
         .unwrap_err();
@@ -236,9 +250,9 @@ fn dropped_connections_are_retried_within_the_budget() {
 
 #[test]
 fn receive_before_input_times_out_as_windows_does() {
-    let plan = lab_plan("");
+    let (_, spec) = lab_plan("");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Http, true);
+    let running = serve(&spec, dir.path(), Scheme::Http, true);
     let exec = executor(&running, PASSWORD, None);
     let ep = exec.endpoints[0].clone();
     let mut client = Client::new(ep, exec.creds.clone(), exec.options.clone());
@@ -299,9 +313,9 @@ fn receive_before_input_times_out_as_windows_does() {
 
 #[test]
 fn https_checks_the_certificate_against_the_pinned_ca() {
-    let plan = lab_plan("");
+    let (plan, spec) = lab_plan("");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Https, false);
+    let running = serve(&spec, dir.path(), Scheme::Https, false);
     let ca = running
         .ca_file
         .clone()
@@ -314,7 +328,7 @@ fn https_checks_the_certificate_against_the_pinned_ca() {
 
     // Another CA (a second run's) must not be trusted.
     let other_dir = tempfile::tempdir().unwrap();
-    let other = serve(&plan, other_dir.path(), Scheme::Https, false);
+    let other = serve(&spec, other_dir.path(), Scheme::Https, false);
     let wrong = tls::client_config(other.ca_file.as_deref(), false).unwrap();
     let err = executor(&running, PASSWORD, Some(wrong))
         .run_cmd(&plan.servers[2], "hostname")
@@ -334,7 +348,7 @@ fn https_checks_the_certificate_against_the_pinned_ca() {
 #[test]
 fn the_plan_points_winrm_at_the_lab_listeners() {
     std::env::set_var("CUROLL_TEST_WINRM_PW", PASSWORD);
-    let plan = lab_plan("").clone();
+    let (plan, _) = lab_plan("");
     let mut plan = plan;
     plan.connection.secret = crate::plan::SecretSource::Env("CUROLL_TEST_WINRM_PW".into());
     let exec = WinRmExecutor::from_plan(&plan).unwrap();
@@ -352,7 +366,7 @@ fn the_plan_points_winrm_at_the_lab_listeners() {
 
 #[test]
 fn a_missing_password_variable_is_explained() {
-    let mut plan = lab_plan("");
+    let (mut plan, _) = lab_plan("");
     plan.connection.secret = crate::plan::SecretSource::Env("CUROLL_TEST_UNSET_VARIABLE".into());
     let err = WinRmExecutor::from_plan(&plan).unwrap_err();
     assert!(
@@ -376,9 +390,10 @@ fn the_password_file_gives_its_first_line() {
 
 #[test]
 fn ntlm_seals_over_http_where_unencrypted_traffic_is_refused() {
-    let plan = lab_plan("[[lab.fault]]\nserver = \"EX02\"\nkind = \"winrm-drops\"\ntimes = 1\n");
+    let (plan, spec) =
+        lab_plan("[[lab.fault]]\nserver = \"EX02\"\nkind = \"winrm-drops\"\ntimes = 1\n");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Http, false);
+    let running = serve(&spec, dir.path(), Scheme::Http, false);
     let exec = executor_with(&running, AuthKind::Ntlm, PASSWORD, None);
     let mut shell = exec.session(&plan.servers[0]).unwrap();
     let out = shell.run_ps("'sealed ' + 'ünïcode'").unwrap();
@@ -394,17 +409,18 @@ fn ntlm_seals_over_http_where_unencrypted_traffic_is_refused() {
 
     let wrong = executor_with(&running, AuthKind::Ntlm, "nope", None);
     let err = wrong.run_cmd(&plan.servers[0], "hostname").unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "authentication failed for lab\\admin on EX01"
+    assert!(
+        err.to_string()
+            .starts_with("authentication failed for lab\\admin on EX01; check the account"),
+        "{err}"
     );
 }
 
 #[test]
 fn ntlm_over_https_needs_no_sealing() {
-    let plan = lab_plan("");
+    let (plan, spec) = lab_plan("");
     let dir = tempfile::tempdir().unwrap();
-    let running = serve(&plan, dir.path(), Scheme::Https, false);
+    let running = serve(&spec, dir.path(), Scheme::Https, false);
     let tls = tls::client_config(running.ca_file.as_deref(), false).unwrap();
     let out = executor_with(&running, AuthKind::Ntlm, PASSWORD, Some(tls))
         .run_cmd(&plan.servers[0], "hostname")

@@ -135,7 +135,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::exec::LabExecutor;
+    use crate::app::LabExecutor;
     use crate::runbook::{StepEvents, SystemClock};
 
     /// Records what the step reports, as the scheduler would journal it.
@@ -173,7 +173,7 @@ mod tests {
         let target =
             crate::preflight::resolve_target(&plan, crate::catalog::Catalog::embedded()).unwrap();
         let state = tempfile::tempdir().unwrap();
-        let exec = LabExecutor::open(state.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+        let exec = LabExecutor::for_plan(state.path(), &plan);
         Fixture {
             plan,
             target,
@@ -260,6 +260,8 @@ mod tests {
             fqdn: "ex09.contoso.local".into(),
             dag: None,
             redirect_to: None,
+            address: None,
+            port: None,
         };
         let mut ctx = StepContext {
             plan: &f.plan,

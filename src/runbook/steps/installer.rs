@@ -101,7 +101,7 @@ impl TaskAccount {
             return Ok(TaskAccount::System);
         }
         let user = plan.connection.user.clone().unwrap_or_default();
-        let secret = crate::exec::winrm::read_secret(&plan.connection.secret)
+        let secret = crate::plan::read_secret(&plan.connection.secret)
             .map_err(|e| {
                 StepError::failed(format!(
                     "the installer task runs as {user}, but its password cannot be read: {e}"
@@ -591,7 +591,7 @@ mod account_tests {
         assert!(script
             .text()
             .contains("-User 'lab\\admin' -Password $password"));
-        assert!(crate::lab::pwsh::syntax_check(script.text()).is_ok());
+        assert!(lab::pwsh::syntax_check(script.text()).is_ok());
         let shown = start_script(&SETUP, "x", &TaskAccount::for_display(&winrm_plan()));
         assert!(
             shown

@@ -6,8 +6,8 @@
 
 use super::testkit::{context, lab_plan, target, Recorder};
 use super::*;
+use crate::app::LabExecutor;
 use crate::exchange::exchange_state;
-use crate::exec::LabExecutor;
 use crate::runbook::{StepOutcome, SystemClock};
 
 #[test]
@@ -15,7 +15,7 @@ fn maintenance_in_and_out_and_a_balance_on_the_lab() {
     let plan = lab_plan();
     let target = target(&plan);
     let dir = tempfile::tempdir().unwrap();
-    let exec = LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+    let exec = LabExecutor::for_plan(dir.path(), &plan);
     let clock = SystemClock;
     let ex02 = plan.server("EX02").unwrap();
 
@@ -88,7 +88,7 @@ fn a_member_already_at_the_target_is_healthy_on_the_lab() {
     let plan = lab_plan();
     let target = target(&plan);
     let dir = tempfile::tempdir().unwrap();
-    let exec = LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+    let exec = LabExecutor::for_plan(dir.path(), &plan);
     let mut ev = Recorder::default();
     let mut ctx = context(&plan, &target, "EX01", &exec, &SystemClock, &mut ev, vec![]);
     let out = Health.run(&mut ctx);

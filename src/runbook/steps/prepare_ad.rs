@@ -341,7 +341,7 @@ mod tests {
                 text.push_str(&format!("==== {policy:?} — {}\n", planned.when));
                 match &planned.command {
                     PlannedText::PowerShell(script) => {
-                        if let Err(errors) = crate::lab::pwsh::syntax_check(script.text()) {
+                        if let Err(errors) = lab::pwsh::syntax_check(script.text()) {
                             panic!("{} does not parse: {errors:?}", planned.when);
                         }
                         text.push_str(script.text());
@@ -354,18 +354,18 @@ mod tests {
     }
 
     /// The lab forest one CU behind, `prepare_ad = "run"`, no replication wait.
-    fn lab_setup() -> (Plan, tempfile::TempDir) {
+    fn lab_setup() -> (Plan, lab::LabSpec, tempfile::TempDir) {
         let mut plan = super::super::testkit::lab_plan();
         plan.policy.prepare_ad = PrepareAdPolicy::Run;
         plan.policy.ad_replication_wait = std::time::Duration::ZERO;
-        if let Some(lab) = plan.lab.as_mut() {
-            lab.ad.org_object_version = 16762;
-            lab.timings.setup = std::time::Duration::from_millis(300);
-        }
-        (plan, tempfile::tempdir().unwrap())
+        let text = crate::plan::read(&plan.path).unwrap();
+        let mut spec = crate::app::lab::spec_of(&plan, &text).unwrap().unwrap();
+        spec.ad.org_object_version = 16762;
+        spec.timings.setup = std::time::Duration::from_millis(300);
+        (plan, spec, tempfile::tempdir().unwrap())
     }
 
-    fn org_level(exec: &crate::exec::LabExecutor, plan: &Plan) -> u32 {
+    fn org_level(exec: &crate::app::LabExecutor, plan: &Plan) -> u32 {
         exchange::ad_levels(exec, plan.server("EX02").unwrap())
             .unwrap()
             .org_object_version
@@ -374,10 +374,9 @@ mod tests {
     #[test]
     fn a_preparation_left_running_by_a_crash_is_re_attached_not_restarted() {
         use super::super::testkit::{context, target, Recorder};
-        let (plan, dir) = lab_setup();
+        let (plan, spec, dir) = lab_setup();
         let target = target(&plan);
-        let exec =
-            crate::exec::LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+        let exec = crate::app::LabExecutor::open(dir.path(), &spec, "DAG01").unwrap();
         let line = adprep::batch_command(&plan, PrepSwitch::Ad);
         // The run that crashed: it started the task and journaled that.
         let ex02 = plan.server("EX02").unwrap();
@@ -438,11 +437,10 @@ mod tests {
     #[test]
     fn block_refuses_with_the_commands_as_a_gate() {
         use super::super::testkit::{context, target, Recorder};
-        let (mut plan, dir) = lab_setup();
+        let (mut plan, spec, dir) = lab_setup();
         plan.policy.prepare_ad = PrepareAdPolicy::Block;
         let target = target(&plan);
-        let exec =
-            crate::exec::LabExecutor::open(dir.path(), plan.lab.as_ref().unwrap(), &plan).unwrap();
+        let exec = crate::app::LabExecutor::open(dir.path(), &spec, "DAG01").unwrap();
         let mut ev = Recorder::default();
         let clock = crate::runbook::SystemClock;
         let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);

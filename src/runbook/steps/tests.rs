@@ -1126,7 +1126,7 @@ fn every_script_of_every_step_parses_and_is_snapshotted() {
             text.push_str(&format!("==== {} — {}\n", step.id(), planned.when));
             match &planned.command {
                 PlannedText::PowerShell(script) => {
-                    if let Err(errors) = crate::lab::pwsh::syntax_check(script.text()) {
+                    if let Err(errors) = lab::pwsh::syntax_check(script.text()) {
                         panic!(
                             "{} ({}) does not parse: {errors:?}\n{}",
                             step.id(),

@@ -1,0 +1,416 @@
+//! Windows cmdlets on a lab server: snap-ins and modules, CIM classes and
+//! services (the registry and file providers are in `provider.rs`).
+//! Errors use Windows PowerShell 5.1's wording and ids.
+
+use super::{identity_string, missing_mandatory, string_list, wildcard, Answer};
+use crate::host::ServerHost;
+use crate::model::{ServiceStatus, StartType};
+use crate::pwsh::bind::bind;
+use crate::pwsh::host::{positional, switch, value};
+use crate::pwsh::host::{Argument, CmdletSpec, ConfirmImpact, ErrorCategory, PsError};
+use crate::pwsh::value::{PsObject, Value};
+
+const ADD_PSSNAPIN: CmdletSpec = CmdletSpec {
+    name: "Add-PSSnapin",
+    params: &[positional("Name", 0), switch("PassThru")],
+    should_process: None,
+};
+const IMPORT_MODULE: CmdletSpec = CmdletSpec {
+    name: "Import-Module",
+    params: &[
+        positional("Name", 0),
+        switch("Force"),
+        switch("PassThru"),
+        value("MinimumVersion"),
+        value("Prefix"),
+        switch("Global"),
+    ],
+    should_process: None,
+};
+const GET_CIM: CmdletSpec = CmdletSpec {
+    name: "Get-CimInstance",
+    params: &[
+        positional("ClassName", 0),
+        value("Filter"),
+        value("Namespace"),
+        value("ComputerName"),
+        value("Property"),
+    ],
+    should_process: None,
+};
+const GET_WMI: CmdletSpec = CmdletSpec {
+    name: "Get-WmiObject",
+    params: &[
+        positional("Class", 0),
+        value("Filter"),
+        value("Namespace"),
+        value("ComputerName"),
+        positional("Property", 1),
+    ],
+    should_process: None,
+};
+const GET_SERVICE: CmdletSpec = CmdletSpec {
+    name: "Get-Service",
+    params: &[
+        positional("Name", 0),
+        value("DisplayName"),
+        value("ComputerName"),
+        value("Include"),
+        value("Exclude"),
+    ],
+    should_process: None,
+};
+const SERVICE_CONTROL: &[crate::pwsh::host::ParamSpec] = &[
+    positional("Name", 0),
+    value("DisplayName"),
+    switch("Force"),
+    switch("PassThru"),
+    value("InputObject"),
+    switch("NoWait"),
+];
+const START_SERVICE: CmdletSpec = CmdletSpec {
+    name: "Start-Service",
+    params: SERVICE_CONTROL,
+    should_process: Some(ConfirmImpact::NoPrompt),
+};
+const STOP_SERVICE: CmdletSpec = CmdletSpec {
+    name: "Stop-Service",
+    params: SERVICE_CONTROL,
+    should_process: Some(ConfirmImpact::NoPrompt),
+};
+const RESTART_SERVICE: CmdletSpec = CmdletSpec {
+    name: "Restart-Service",
+    params: SERVICE_CONTROL,
+    should_process: Some(ConfirmImpact::NoPrompt),
+};
+const SET_SERVICE: CmdletSpec = CmdletSpec {
+    name: "Set-Service",
+    params: &[
+        positional("Name", 0),
+        value("StartupType"),
+        value("Status"),
+        value("DisplayName"),
+        value("Description"),
+        switch("PassThru"),
+    ],
+    should_process: Some(ConfirmImpact::NoPrompt),
+};
+
+/// Snap-in names that load the Exchange cmdlets.
+const EXCHANGE_SNAPINS: &[&str] = &[
+    "Microsoft.Exchange.Management.PowerShell.SnapIn",
+    "Microsoft.Exchange.Management.PowerShell.E2010",
+];
+/// Modules installed on a lab server (PowerShell 3+ would also autoload them).
+const MODULES: &[&str] = &[
+    "ActiveDirectory",
+    "FailoverClusters",
+    "ServerManager",
+    "ScheduledTasks",
+    "Microsoft.PowerShell.Management",
+    "Microsoft.PowerShell.Utility",
+    "Microsoft.PowerShell.Security",
+    "CimCmdlets",
+    "WebAdministration",
+];
+
+pub(crate) fn dispatch(
+    host: &mut ServerHost,
+    lname: &str,
+    args: &[Argument],
+    input: &[Value],
+) -> Answer {
+    Some(match lname {
+        "add-pssnapin" => add_pssnapin(host, args),
+        "import-module" | "ipmo" => import_module(host, args),
+        "get-ciminstance" => get_cim(host, args, &GET_CIM, "ClassName"),
+        "get-wmiobject" | "gwmi" => get_cim(host, args, &GET_WMI, "Class"),
+        "get-service" | "gsv" => get_service(host, args),
+        "start-service" | "sasv" => control_service(host, args, input, &START_SERVICE),
+        "stop-service" | "spsv" => control_service(host, args, input, &STOP_SERVICE),
+        "restart-service" => control_service(host, args, input, &RESTART_SERVICE),
+        "set-service" => set_service(host, args),
+        _ => return None,
+    })
+}
+
+fn add_pssnapin(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let b = bind(&ADD_PSSNAPIN, args)?;
+    let names = b
+        .get("Name")
+        .map(string_list)
+        .ok_or_else(|| missing_mandatory("Add-PSSnapin", &["Name"]))?;
+    for name in names {
+        if EXCHANGE_SNAPINS.iter().any(|s| wildcard(&name, s)) {
+            host.exchange_snapin = true;
+        } else {
+            host.write_error(
+                PsError::new(
+                    ErrorCategory::InvalidArgument,
+                    "AddPSSnapInRead,Microsoft.PowerShell.Commands.AddPSSnapinCommand",
+                    format!("The Windows PowerShell snap-in '{name}' is not installed on this computer."),
+                )
+                .in_command("Add-PSSnapin"),
+            );
+        }
+    }
+    Ok(Vec::new())
+}
+
+fn import_module(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let b = bind(&IMPORT_MODULE, args)?;
+    let names = b
+        .get("Name")
+        .map(string_list)
+        .ok_or_else(|| missing_mandatory("Import-Module", &["Name"]))?;
+    for name in names {
+        if !MODULES.iter().any(|m| m.eq_ignore_ascii_case(&name)) {
+            host.write_error(
+                PsError::new(
+                    ErrorCategory::ResourceUnavailable,
+                    "Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand",
+                    format!(
+                        "The specified module '{name}' was not loaded because no valid module file was found in any module directory."
+                    ),
+                )
+                .in_command("Import-Module"),
+            );
+        }
+    }
+    Ok(Vec::new())
+}
+
+fn get_cim(
+    host: &mut ServerHost,
+    args: &[Argument],
+    spec: &CmdletSpec,
+    class_param: &str,
+) -> Result<Vec<Value>, PsError> {
+    let b = bind(spec, args)?;
+    let class = b
+        .string(class_param)
+        .ok_or_else(|| missing_mandatory(spec.name, &[class_param]))?;
+    let filter = b
+        .string("Filter")
+        .unwrap_or_default()
+        .replace(' ', "")
+        .to_ascii_lowercase();
+    let s = host.this();
+    let cim = |c: &str| format!("Microsoft.Management.Infrastructure.CimInstance#root/cimv2/{c}");
+    let domain = s
+        .fqdn
+        .split_once('.')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
+    let obj = match class.to_ascii_lowercase().as_str() {
+        "win32_operatingsystem" => PsObject::new(&cim("Win32_OperatingSystem"))
+            .with("Caption", s.os_caption.clone())
+            .with("Version", s.os_version.clone())
+            .with(
+                "BuildNumber",
+                s.os_version.rsplit('.').next().unwrap_or_default(),
+            )
+            .with("CSName", s.name.to_ascii_uppercase())
+            .with("LastBootUpTime", Value::DateTime(s.last_boot_ms))
+            .with("FreePhysicalMemory", 9_437_184_i64)
+            .with("TotalVisibleMemorySize", 33_554_432_i64)
+            .with("OSArchitecture", "64-bit"),
+        "win32_computersystem" => PsObject::new(&cim("Win32_ComputerSystem"))
+            .with("Name", s.name.to_ascii_uppercase())
+            .with("Domain", domain)
+            .with("PartOfDomain", true)
+            .with("DNSHostName", s.name.to_ascii_lowercase()),
+        "win32_logicaldisk" => {
+            if !filter.is_empty()
+                && !filter.contains("deviceid='c:'")
+                && !filter.contains("deviceid=\"c:\"")
+            {
+                return Ok(Vec::new());
+            }
+            PsObject::new(&cim("Win32_LogicalDisk"))
+                .with("DeviceID", "C:")
+                .with("DriveType", 3_i64)
+                .with("FileSystem", "NTFS")
+                .with("FreeSpace", s.system_drive_free_bytes)
+                .with("Size", s.system_drive_size_bytes)
+                .with("VolumeName", "")
+        }
+        _ => {
+            return Err(PsError::new(
+                ErrorCategory::InvalidArgument,
+                &format!(
+                    "HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets.{}",
+                    spec.name.replace('-', "")
+                ),
+                "Invalid class ",
+            )
+            .in_command(spec.name))
+        }
+    };
+    let name = s.name.to_ascii_uppercase();
+    Ok(vec![obj.display(name).into()])
+}
+
+fn service_object(svc: &crate::model::Service) -> Value {
+    PsObject::new("System.ServiceProcess.ServiceController")
+        .with("Name", svc.name.clone())
+        .with("DisplayName", svc.display_name.clone())
+        .with("ServiceName", svc.name.clone())
+        .with(
+            "Status",
+            Value::enumv(
+                "System.ServiceProcess.ServiceControllerStatus",
+                &format!("{:?}", svc.status),
+                svc.status.number(),
+            ),
+        )
+        .with(
+            "StartType",
+            Value::enumv(
+                "System.ServiceProcess.ServiceStartMode",
+                &format!("{:?}", svc.start_type),
+                svc.start_type.number(),
+            ),
+        )
+        .with("MachineName", ".")
+        .display(svc.name.clone())
+        .into()
+}
+
+fn no_service(cmd: &str, class: &str, name: &str) -> PsError {
+    PsError::new(
+        ErrorCategory::ObjectNotFound,
+        &format!("NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.{class}"),
+        format!("Cannot find any service with service name '{name}'."),
+    )
+    .in_command(cmd)
+}
+
+fn get_service(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let b = bind(&GET_SERVICE, args)?;
+    let services = host.this().services.clone();
+    let Some(names) = b.get("Name").map(string_list) else {
+        let display = b.get("DisplayName").map(string_list);
+        return Ok(services
+            .iter()
+            .filter(|s| {
+                display
+                    .as_ref()
+                    .is_none_or(|d| d.iter().any(|p| wildcard(p, &s.display_name)))
+            })
+            .map(service_object)
+            .collect());
+    };
+    let mut out = Vec::new();
+    for n in names {
+        let hits: Vec<Value> = services
+            .iter()
+            .filter(|s| wildcard(&n, &s.name))
+            .map(service_object)
+            .collect();
+        if hits.is_empty() && !n.contains('*') {
+            host.write_error(no_service("Get-Service", "GetServiceCommand", &n));
+        }
+        out.extend(hits);
+    }
+    Ok(out)
+}
+
+fn control_service(
+    host: &mut ServerHost,
+    args: &[Argument],
+    input: &[Value],
+    spec: &CmdletSpec,
+) -> Result<Vec<Value>, PsError> {
+    let b = bind(spec, args)?;
+    let class = format!("{}Command", spec.name.replace('-', ""));
+    let names: Vec<String> = match (
+        b.get("Name").or_else(|| b.get("InputObject")),
+        input.is_empty(),
+    ) {
+        (Some(v), _) => string_list(v),
+        (None, false) => input.iter().map(identity_string).collect(),
+        (None, true) => return Err(missing_mandatory(spec.name, &["Name"])),
+    };
+    let mut out = Vec::new();
+    for n in names {
+        let Some(i) = host
+            .this()
+            .services
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(&n))
+        else {
+            host.write_error(no_service(spec.name, &class, &n));
+            continue;
+        };
+        let svc = &mut host.this_mut().services[i];
+        if spec.name != "Stop-Service" && svc.start_type == StartType::Disabled {
+            let msg = format!(
+                "Service '{} ({})' cannot be started due to the following error: Cannot start service {} on computer '.'.",
+                svc.display_name, svc.name, svc.name
+            );
+            host.write_error(
+                PsError::new(
+                    ErrorCategory::NotSpecified,
+                    &format!("CouldNotStartService,Microsoft.PowerShell.Commands.{class}"),
+                    msg,
+                )
+                .in_command(spec.name),
+            );
+            continue;
+        }
+        svc.status = if spec.name == "Stop-Service" {
+            ServiceStatus::Stopped
+        } else {
+            ServiceStatus::Running
+        };
+        if b.switch("PassThru") {
+            out.push(service_object(svc));
+        }
+    }
+    Ok(out)
+}
+
+fn set_service(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let b = bind(&SET_SERVICE, args)?;
+    let name = b
+        .get("Name")
+        .map(identity_string)
+        .ok_or_else(|| missing_mandatory("Set-Service", &["Name"]))?;
+    let Some(i) = host
+        .this()
+        .services
+        .iter()
+        .position(|s| s.name.eq_ignore_ascii_case(&name))
+    else {
+        return Err(no_service("Set-Service", "SetServiceCommand", &name).terminating());
+    };
+    if let Some(t) = b.string("StartupType") {
+        let parsed = StartType::parse(&t).ok_or_else(|| {
+            PsError::new(
+                ErrorCategory::InvalidArgument,
+                "CannotConvertArgumentNoMessage,Microsoft.PowerShell.Commands.SetServiceCommand",
+                format!(
+                    "Cannot bind parameter 'StartupType'. Cannot convert value \"{t}\" to type \"System.ServiceProcess.ServiceStartMode\". \
+                     Error: \"Unable to match the identifier name {t} to a valid enumerator name. Specify one of the following \
+                     enumerator names and try again:\r\nBoot, System, Automatic, Manual, Disabled\""
+                ),
+            )
+            .in_command("Set-Service")
+            .terminating()
+        })?;
+        host.this_mut().services[i].start_type = parsed;
+    }
+    if let Some(st) = b.string("Status") {
+        host.this_mut().services[i].status = if st.eq_ignore_ascii_case("Running") {
+            ServiceStatus::Running
+        } else {
+            ServiceStatus::Stopped
+        };
+    }
+    Ok(if b.switch("PassThru") {
+        vec![service_object(&host.this().services[i])]
+    } else {
+        Vec::new()
+    })
+}

@@ -1,0 +1,329 @@
+//! Transport cmdlets: Get-Queue (with the OPATH `-Filter` forms the
+//! runbook uses) and Redirect-Message (cmdlets.md §7).
+
+use super::exchange::{dc, select_servers};
+use super::{need, string_list, wildcard, Answer};
+use crate::host::ServerHost;
+use crate::model::{Queue, QueueKind};
+use crate::pwsh::bind::bind;
+use crate::pwsh::host::{positional, value};
+use crate::pwsh::host::{Argument, CmdletSpec, ConfirmImpact, ErrorCategory, PsError};
+use crate::pwsh::value::{PsObject, Value};
+
+const GET_QUEUE: CmdletSpec = CmdletSpec {
+    name: "Get-Queue",
+    params: &[
+        positional("Identity", 0),
+        value("Server"),
+        value("Filter"),
+        value("Include"),
+        value("Exclude"),
+        value("ResultSize"),
+        value("SortOrder"),
+        value("BookmarkIndex"),
+        value("BookmarkObject"),
+        value("IncludeBookmark"),
+        value("ReturnPageInfo"),
+        value("SearchForward"),
+    ],
+    should_process: None,
+};
+/// ConfirmImpact High (ASM): prompts unless `-Confirm:$false`.
+const REDIRECT_MESSAGE: CmdletSpec = CmdletSpec {
+    name: "Redirect-Message",
+    params: &[value("Server"), value("Target"), value("DomainController")],
+    should_process: Some(ConfirmImpact::High),
+};
+
+pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) -> Answer {
+    Some(match lname {
+        "get-queue" => get_queue(host, args),
+        "redirect-message" => redirect_message(host, args),
+        _ => return None,
+    })
+}
+
+fn queue_identity(server: &str, q: &Queue) -> String {
+    match q.kind {
+        QueueKind::Submission => format!("{server}\\Submission"),
+        QueueKind::Shadow => format!("{server}\\Shadow\\{}", q.row_id),
+        QueueKind::Delivery => format!("{server}\\{}", q.row_id),
+    }
+}
+
+fn queue_object(server: &str, q: &Queue) -> Value {
+    let id = queue_identity(server, q);
+    let (qtype, qn) = match q.kind {
+        QueueKind::Submission => ("Submission", 3),
+        QueueKind::Delivery => ("Delivery", 1),
+        QueueKind::Shadow => ("Shadow", 5),
+    };
+    let identity = PsObject::new("Microsoft.Exchange.Data.QueueViewer.QueueIdentity")
+        .with("Server", server)
+        .with(
+            "Type",
+            Value::enumv("Microsoft.Exchange.Data.QueueViewer.QueueType", qtype, qn),
+        )
+        .with("RowId", q.row_id)
+        .display(id.clone());
+    let status = if q.message_count > 0 {
+        ("Active", 1)
+    } else {
+        ("Ready", 2)
+    };
+    PsObject::new("Microsoft.Exchange.Data.QueueViewer.ExtensibleQueueInfo")
+        .with("Identity", identity)
+        .with(
+            "DeliveryType",
+            Value::enumv(
+                "Microsoft.Exchange.Data.DeliveryType",
+                q.delivery_type.name(),
+                q.delivery_type.number(),
+            ),
+        )
+        .with("NextHopDomain", q.next_hop_domain.clone())
+        .with("NextHopConnector", "00000000-0000-0000-0000-000000000000")
+        .with(
+            "Status",
+            Value::enumv(
+                "Microsoft.Exchange.Data.QueueViewer.QueueStatus",
+                status.0,
+                status.1,
+            ),
+        )
+        .with("MessageCount", i64::from(q.message_count))
+        .with("LastError", Value::Null)
+        .with("RetryCount", 0_i64)
+        .with("LastRetryTime", Value::Null)
+        .with("NextRetryTime", Value::Null)
+        .with("DeferredMessageCount", 0_i64)
+        .with(
+            "MessageCountsPerPriority",
+            Value::Array(vec![
+                0.into(),
+                i64::from(q.message_count).into(),
+                0.into(),
+                0.into(),
+            ]),
+        )
+        .with(
+            "RiskLevel",
+            Value::enumv("Microsoft.Exchange.Data.RiskLevel", "Normal", 0),
+        )
+        .with(
+            "NextHopCategory",
+            Value::enumv(
+                "Microsoft.Exchange.Data.QueueViewer.NextHopCategory",
+                "Internal",
+                0,
+            ),
+        )
+        .with("IncomingRate", 0.0)
+        .with("OutgoingRate", 0.0)
+        .with("Velocity", 0.0)
+        .display(id)
+        .into()
+}
+
+/// One `Property -op value` clause of an OPATH filter.
+struct Clause {
+    prop: String,
+    op: String,
+    value: String,
+}
+
+fn tokens(filter: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for ch in filter.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, c) if c.is_whitespace() || c == '(' || c == ')' => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn parse_filter(filter: &str) -> Result<Vec<Clause>, PsError> {
+    let bad = || {
+        PsError::new(
+            ErrorCategory::InvalidArgument,
+            "ParameterBindingException,Microsoft.Exchange.Management.QueueViewerTasks.GetQueueInfo",
+            format!("Cannot bind parameter 'Filter' to the target. Exception setting \"Filter\": \"Invalid filter syntax. For a description of the filter parameter syntax see the command help.\r\n\"{filter}\" at position 1.\""),
+        )
+        .in_command("Get-Queue")
+        .terminating()
+    };
+    let t = tokens(filter);
+    let mut clauses = Vec::new();
+    let mut i = 0;
+    while i < t.len() {
+        if i > 0 {
+            if !t[i].eq_ignore_ascii_case("-and") {
+                return Err(bad());
+            }
+            i += 1;
+        }
+        let (Some(prop), Some(op), Some(value)) = (t.get(i), t.get(i + 1), t.get(i + 2)) else {
+            return Err(bad());
+        };
+        let op = op.to_ascii_lowercase();
+        let known_prop = [
+            "messagecount",
+            "deliverytype",
+            "nexthopdomain",
+            "status",
+            "identity",
+        ]
+        .contains(&prop.to_ascii_lowercase().as_str());
+        let known_op = [
+            "-eq", "-ne", "-gt", "-ge", "-lt", "-le", "-like", "-notlike",
+        ]
+        .contains(&op.as_str());
+        if !known_prop || !known_op {
+            return Err(bad());
+        }
+        clauses.push(Clause {
+            prop: prop.to_ascii_lowercase(),
+            op,
+            value: value.clone(),
+        });
+        i += 3;
+    }
+    Ok(clauses)
+}
+
+fn clause_matches(c: &Clause, server: &str, q: &Queue) -> bool {
+    if c.prop == "messagecount" {
+        let n = i64::from(q.message_count);
+        let v: i64 = c.value.parse().unwrap_or(0);
+        return match c.op.as_str() {
+            "-eq" => n == v,
+            "-ne" => n != v,
+            "-gt" => n > v,
+            "-ge" => n >= v,
+            "-lt" => n < v,
+            _ => n <= v,
+        };
+    }
+    let text = match c.prop.as_str() {
+        "deliverytype" => q.delivery_type.name().to_string(),
+        "nexthopdomain" => q.next_hop_domain.clone(),
+        "status" => if q.message_count > 0 {
+            "Active"
+        } else {
+            "Ready"
+        }
+        .to_string(),
+        _ => queue_identity(server, q),
+    };
+    match c.op.as_str() {
+        "-eq" => text.eq_ignore_ascii_case(&c.value),
+        "-ne" => !text.eq_ignore_ascii_case(&c.value),
+        "-like" => wildcard(&c.value, &text),
+        "-notlike" => !wildcard(&c.value, &text),
+        _ => false,
+    }
+}
+
+fn get_queue(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let b = bind(&GET_QUEUE, args)?;
+    let clauses = match b.string("Filter") {
+        Some(f) => parse_filter(&f)?,
+        None => Vec::new(),
+    };
+    let identity = b.string("Identity");
+    let servers =
+        match (&identity, b.string("Server")) {
+            (Some(id), None) => {
+                let server = id.split('\\').next().unwrap_or_default().to_string();
+                select_servers(
+                    host,
+                    Some(server),
+                    "Get-Queue",
+                    "QueueViewerTasks.GetQueueInfo",
+                    false,
+                )?
+            }
+            (None, Some(sv)) => select_servers(
+                host,
+                Some(sv),
+                "Get-Queue",
+                "QueueViewerTasks.GetQueueInfo",
+                false,
+            )?,
+            (None, None) => vec![host.server],
+            (Some(_), Some(_)) => return Err(PsError::new(
+                ErrorCategory::InvalidArgument,
+                "AmbiguousParameterSet,Microsoft.Exchange.Management.QueueViewerTasks.GetQueueInfo",
+                "Parameter set cannot be resolved using the specified named parameters.",
+            )
+            .in_command("Get-Queue")
+            .terminating()),
+        };
+    let mut out = Vec::new();
+    for i in servers {
+        let s = &host.world.servers[i];
+        for q in &s.queues {
+            if identity
+                .as_ref()
+                .is_some_and(|id| !wildcard(id, &queue_identity(&s.name, q)))
+            {
+                continue;
+            }
+            if clauses.iter().all(|c| clause_matches(c, &s.name, q)) {
+                out.push(queue_object(&s.name, q));
+            }
+        }
+    }
+    if out.is_empty() {
+        if let Some(id) = identity.filter(|i| !i.contains('*')) {
+            host.write_error(super::exchange_not_found(
+                "Get-Queue",
+                "QueueViewerTasks.GetQueueInfo",
+                &id,
+                &dc(host),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn redirect_message(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let cmd = "Redirect-Message";
+    let b = bind(&REDIRECT_MESSAGE, args)?;
+    let missing: Vec<&str> = ["Server", "Target"]
+        .into_iter()
+        .filter(|p| b.get(p).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(super::missing_mandatory(cmd, &missing));
+    }
+    let server = need(&b, "Server", cmd)?;
+    let targets = b.get("Target").map(string_list).unwrap_or_default();
+    let ids = select_servers(
+        host,
+        Some(server),
+        cmd,
+        "QueueViewerTasks.RedirectMessage",
+        true,
+    )?;
+    if b.what_if {
+        return Ok(Vec::new());
+    }
+    for i in ids {
+        host.world.servers[i].redirect_target = Some(targets.join(","));
+    }
+    Ok(Vec::new())
+}

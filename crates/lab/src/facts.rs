@@ -1,0 +1,138 @@
+//! What the lab knows about Exchange builds, each row with its source: the
+//! CU base builds (so `AdminDisplayVersion` can show a CU's revision under
+//! an SU) and the Active Directory levels a CU's `/PrepareSchema`,
+//! `/PrepareAD` and `/PrepareDomain` reach. This table is the lab's own:
+//! the product's catalogue says the same things for its own reasons, and a
+//! product test (`tests/it/lab_facts.rs`) compares the two so a wrong entry
+//! in either is caught instead of being agreed with.
+
+use crate::build::ExchangeBuild;
+
+/// Microsoft Learn, "Exchange Server build numbers and release dates".
+const BUILD_NUMBERS: &str =
+    "https://learn.microsoft.com/exchange/new-features/build-numbers-and-release-dates";
+/// Microsoft Learn, "Prepare Active Directory and domains for Exchange
+/// Server", section "Exchange Active Directory versions".
+const AD_VERSIONS: &str =
+    "https://learn.microsoft.com/exchange/plan-and-deploy/prepare-ad-and-domains#exchange-active-directory-versions";
+
+/// One Cumulative Update as the lab simulates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CuFacts {
+    pub name: &'static str,
+    /// The CU's own build (its setup media's version).
+    pub build: ExchangeBuild,
+    /// `rangeUpper` of ms-Exch-Schema-Version-Pt after `/PrepareSchema`.
+    pub schema_range_upper: u32,
+    /// `objectVersion` of the organisation container after `/PrepareAD`.
+    pub org_object_version: u32,
+    /// `objectVersion` of Microsoft Exchange System Objects after `/PrepareDomain`.
+    pub domain_object_version: u32,
+    /// Where the build and the levels come from.
+    pub sources: [&'static str; 2],
+}
+
+const fn cu(
+    name: &'static str,
+    build: ExchangeBuild,
+    schema_range_upper: u32,
+    org_object_version: u32,
+    domain_object_version: u32,
+) -> CuFacts {
+    CuFacts {
+        name,
+        build,
+        schema_range_upper,
+        org_object_version,
+        domain_object_version,
+        sources: [BUILD_NUMBERS, AD_VERSIONS],
+    }
+}
+
+/// Every CU the lab can install or prepare AD for.
+pub const CUS: &[CuFacts] = &[
+    cu(
+        "Exchange Server 2016 CU23",
+        ExchangeBuild::new(15, 1, 2507, 6),
+        15334,
+        16223,
+        13243,
+    ),
+    cu(
+        "Exchange Server 2019 CU10",
+        ExchangeBuild::new(15, 2, 922, 7),
+        17003,
+        16758,
+        13241,
+    ),
+    cu(
+        "Exchange Server 2019 CU11",
+        ExchangeBuild::new(15, 2, 986, 5),
+        17003,
+        16759,
+        13242,
+    ),
+    cu(
+        "Exchange Server 2019 CU12",
+        ExchangeBuild::new(15, 2, 1118, 7),
+        17003,
+        16760,
+        13243,
+    ),
+    cu(
+        "Exchange Server 2019 CU13",
+        ExchangeBuild::new(15, 2, 1258, 12),
+        17003,
+        16761,
+        13243,
+    ),
+    cu(
+        "Exchange Server 2019 CU14",
+        ExchangeBuild::new(15, 2, 1544, 4),
+        17003,
+        16762,
+        13243,
+    ),
+    cu(
+        "Exchange Server 2019 CU15",
+        ExchangeBuild::new(15, 2, 1748, 10),
+        17003,
+        16763,
+        13243,
+    ),
+    cu(
+        "Exchange Server SE RTM",
+        ExchangeBuild::new(15, 2, 2562, 17),
+        17003,
+        16763,
+        13243,
+    ),
+];
+
+/// The CU whose build line (`major.minor.build`) `build` belongs to.
+pub fn cu_of(build: &ExchangeBuild) -> Option<&'static CuFacts> {
+    CUS.iter().find(|c| {
+        c.build.major == build.major && c.build.minor == build.minor && c.build.build == build.build
+    })
+}
+
+/// The CU revision of `build` (what `AdminDisplayVersion` shows), or its
+/// own revision when the CU is unknown.
+pub fn cu_revision(build: &ExchangeBuild) -> u32 {
+    cu_of(build).map_or(build.revision, |c| c.build.revision)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cu_is_found_from_its_updates() {
+        for c in CUS {
+            let su = ExchangeBuild::new(c.build.major, c.build.minor, c.build.build, 99);
+            assert_eq!(cu_of(&su), Some(c));
+            assert_eq!(cu_revision(&su), c.build.revision);
+        }
+        assert_eq!(cu_revision(&ExchangeBuild::new(15, 2, 1, 5)), 5);
+    }
+}

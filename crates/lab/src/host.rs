@@ -1,0 +1,103 @@
+//! `ServerHost`: the commands a script running ON one lab server can call —
+//! Windows (registry, files, CIM, services), the Exchange snap-in, the
+//! FailoverClusters and ActiveDirectory modules, and Microsoft's DAG
+//! scripts. It binds every call through `pwsh::bind` so misspellings fail
+//! as PowerShell fails, and leaves the language itself to the interpreter.
+
+use super::cmdlets;
+use super::pwsh::host::{Argument, CommandHost, PsError};
+use super::pwsh::value::Value;
+use super::world::World;
+
+pub struct ServerHost<'a> {
+    pub(crate) world: &'a mut World,
+    /// Index of the server the script runs on.
+    pub(crate) server: usize,
+    pub(crate) now_ms: i64,
+    /// `Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn` ran.
+    pub(crate) exchange_snapin: bool,
+    pub(crate) errors: Vec<PsError>,
+    /// `Restart-Computer` ran: the server reboots once the script has ended.
+    pub(crate) reboot_requested: bool,
+}
+
+/// Why a host could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the lab has no server named '{0}': use one of the plan's [[lab.server]] names")]
+pub struct UnknownServer(pub String);
+
+impl<'a> ServerHost<'a> {
+    /// A host for scripts running on `server` at wall time `now_ms`. The
+    /// world should already be settled to `now_ms`.
+    pub fn new(
+        world: &'a mut World,
+        server: &str,
+        now_ms: i64,
+    ) -> Result<ServerHost<'a>, UnknownServer> {
+        let index = world
+            .server_index(server)
+            .ok_or_else(|| UnknownServer(server.to_string()))?;
+        Ok(ServerHost {
+            world,
+            server: index,
+            now_ms,
+            exchange_snapin: false,
+            errors: Vec::new(),
+            reboot_requested: false,
+        })
+    }
+
+    /// The whole world, for tests that change it behind the scripts' back
+    /// (an admin's hand edit, a CU reverting a customisation).
+    pub fn world_mut(&mut self) -> &mut World {
+        self.world
+    }
+
+    pub(crate) fn this(&self) -> &super::model::Server {
+        &self.world.servers[self.server]
+    }
+
+    pub(crate) fn this_mut(&mut self) -> &mut super::model::Server {
+        &mut self.world.servers[self.server]
+    }
+
+    /// Records a non-terminating error (Write-Error).
+    pub(crate) fn write_error(&mut self, e: PsError) {
+        self.errors.push(e);
+    }
+}
+
+impl CommandHost for ServerHost<'_> {
+    fn invoke(
+        &mut self,
+        name: &str,
+        args: &[Argument],
+        input: Vec<Value>,
+    ) -> Result<Vec<Value>, PsError> {
+        let result = cmdlets::dispatch(self, name, args, input);
+        // Cheap, and catches every change a command made.
+        self.world.check_availability();
+        result
+    }
+
+    fn read_file_bytes(&mut self, path: &str) -> Result<Vec<u8>, String> {
+        cmdlets::read_file_bytes(self, path)
+    }
+
+    fn write_file_bytes(&mut self, path: &str, bytes: &[u8]) -> Result<(), String> {
+        cmdlets::write_file_bytes(self, path, bytes)
+    }
+
+    fn take_non_terminating(&mut self) -> Vec<PsError> {
+        std::mem::take(&mut self.errors)
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        self.world.env_var(self.server, name)
+    }
+
+    /// The world's clock (settled to the wall clock before the script).
+    fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+}

@@ -1,0 +1,38 @@
+//! The lab: a simulated Database Availability Group that answers the
+//! PowerShell a real Exchange server would. It depends only on what a real
+//! server exposes (cmdlets, their parameters and outputs, the registry and
+//! files the checks read), never on the orchestrator's internals.
+
+mod batch;
+pub mod build;
+mod cmdlets;
+pub mod components;
+pub mod configfiles;
+pub mod facts;
+mod faults;
+mod filestore;
+mod host;
+pub mod model;
+pub mod pwsh;
+mod registry;
+mod setup;
+mod spec;
+mod store;
+mod tasks;
+pub mod testkit;
+#[cfg(test)]
+pub(crate) mod tests;
+mod time;
+pub mod winrm;
+mod world;
+mod worldinit;
+
+pub use filestore::{sha256_hex_upper, FileError};
+pub use host::{ServerHost, UnknownServer};
+pub use spec::{check_plan_servers_simulated, parse_plan_text, FAULT_KINDS, STEP_NAMES};
+pub use spec::{
+    LabAd, LabCopyStatus, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec,
+    LabTimings, PendingReboot,
+};
+pub use store::{wall_clock_ms, Lab, LabError, WORLD_FILE};
+pub use world::{MoveError, Timings, World};

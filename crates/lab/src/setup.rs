@@ -1,0 +1,762 @@
+//! Installers over time: the media's Exchange `Setup.exe /Mode:Upgrade`,
+//! the installed `bin\Setup.exe` a bare `setup.exe` resolves to, and
+//! `msiexec /update <.msp>`. Each is a `Program` with a start, a readiness
+//! milestone (setup's prerequisite analysis) and an end, applied by
+//! `settle`; what each milestone changes follows exchange-facts.md §4 and
+//! the real logs in microsoft/CSS-Exchange `Setup/Tests`.
+
+use super::components::{ServiceState, StateStore};
+use super::model::{AdPrepScope, Program, ProgramKind, ServiceStatus, SetupFailure, StartType};
+use super::spec::{LabMediaKind, PendingReboot};
+use super::world::World;
+use super::worldinit::{cu_revision, product_name, services_for, stamp};
+use crate::build::ExchangeBuild;
+
+/// Exit code of a failed Exchange setup run.
+pub const SETUP_FAILED: i32 = 1;
+/// msiexec: success, reboot required (ERROR_SUCCESS_REBOOT_REQUIRED).
+pub const MSI_REBOOT_REQUIRED: i32 = 3010;
+/// msiexec: the patch targets another product version (ERROR_PATCH_TARGET_NOT_FOUND).
+pub const MSI_PATCH_TARGET_NOT_FOUND: i32 = 1642;
+/// msiexec: the package could not be opened (ERROR_INSTALL_PACKAGE_OPEN_FAILED).
+pub const MSI_PACKAGE_OPEN_FAILED: i32 = 1619;
+/// msiexec: bad command line (ERROR_INVALID_COMMAND_LINE).
+pub const MSI_INVALID_COMMAND_LINE: i32 = 1639;
+
+/// The console failure line setup prints and logs (CSS-Exchange test logs).
+pub const SETUP_DIDNT_COMPLETE: &str = "The Exchange Server setup operation didn't complete.  More details can be found in ExchangeSetup.log located in the <SystemDrive>:\\ExchangeSetupLogs folder.";
+/// The success line (runbook.md §3).
+pub const SETUP_SUCCEEDED: &str = "The Exchange Server setup operation completed successfully.";
+/// Windows Installer's text for ERROR_PATCH_TARGET_NOT_FOUND, as an
+/// Exchange SU for another CU shows it.
+pub const PATCH_TARGET_NOT_FOUND_TEXT: &str = "The upgrade patch cannot be installed by the Windows Installer service because the program to be upgraded may be missing, or the upgrade patch may update a different version of the program. Verify that the program to be upgraded exists on your computer and that you have the correct upgrade patch.";
+
+/// Components setup takes offline (requester Functional) for an upgrade and
+/// brings back when it succeeds (Tim McMichael, "Exchange 2013: In place
+/// upgrade places components in an offline state", TechNet 2014).
+const SETUP_COMPONENTS: [&str; 3] = ["ServerWideOffline", "Monitoring", "RecoveryActionsEnabled"];
+
+/// Fractions of a setup run: prerequisite analysis ends at 30%; a
+/// powershell.exe seen from 10% on is one rule ProcessNeedsToBeClosedOnUpgrade catches.
+const READINESS_PERCENT: i64 = 30;
+const WINDOW_START_PERCENT: i64 = 10;
+
+/// Why a program line could not start an installer the lab knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAProgram {
+    /// cmd: "… is not recognized as an internal or external command".
+    Unknown,
+}
+
+fn is_exchange_service(name: &str) -> bool {
+    name.to_ascii_lowercase().starts_with("msexchange")
+}
+
+/// A setup switch: `/name[:value]` or `-name[:value]`, name lower-cased.
+fn switch(arg: &str) -> Option<(String, String)> {
+    let body = arg.strip_prefix('/').or_else(|| arg.strip_prefix('-'))?;
+    let (n, v) = body.split_once(':').unwrap_or((body, ""));
+    Some((n.to_ascii_lowercase(), v.to_string()))
+}
+
+/// Setup's command line: a problem the console reports before anything runs.
+fn setup_command_line_error(args: &[String]) -> Option<String> {
+    let mut mode = None;
+    let mut license = false;
+    let mut plain_license = false;
+    for a in args {
+        let Some((name, value)) = switch(a) else {
+            return Some(format!(
+                "The following command-line parameter is not valid: '{a}'."
+            ));
+        };
+        match name.as_str() {
+            "mode" | "m" => mode = Some(value.to_ascii_lowercase()),
+            "iacceptexchangeserverlicenseterms_diagnosticdataon"
+            | "iacceptexchangeserverlicenseterms_diagnosticdataoff" => license = true,
+            "iacceptexchangeserverlicenseterms" => plain_license = true,
+            "domaincontroller"
+            | "dc"
+            | "enableerrorreporting"
+            | "donotenableep"
+            | "donotenableep_feews"
+            | "sourcedir"
+            | "updatesdir"
+            | "customerfeedbackenabled" => {}
+            _ => {
+                return Some(format!(
+                    "The following command-line parameter is not valid: '{a}'."
+                ))
+            }
+        }
+    }
+    // From the September 2021 CUs the plain switch is gone (learn.microsoft.com,
+    // "Diagnostic Data collected for Exchange Server"); the console wording is UNVERIFIED.
+    if plain_license && !license {
+        return Some(
+            "The /IAcceptExchangeServerLicenseTerms switch is no longer valid. To accept the license terms, use \
+             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
+                .to_string(),
+        );
+    }
+    if !license {
+        return Some(
+            "To run Exchange Server setup unattended, you must accept the license terms with \
+             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
+                .to_string(),
+        );
+    }
+    match mode.as_deref() {
+        Some("upgrade") => None,
+        Some(other) => Some(format!(
+            "The mode '{other}' is not valid for this server: Exchange is already installed; use /Mode:Upgrade."
+        )),
+        None => Some(
+            "Exchange Server is already installed on this computer; to install a Cumulative Update use /Mode:Upgrade."
+                .to_string(),
+        ),
+    }
+}
+
+/// A `/Prepare*` command line: `None` when it asks for no preparation,
+/// else the scope or the console's complaint. Setup prepares one thing per
+/// run; the licence switch is needed as for an upgrade (exchange-facts.md §4).
+fn prepare_request(args: &[String]) -> Option<Result<AdPrepScope, String>> {
+    let mut scopes = Vec::new();
+    let mut license = false;
+    let mut other = None;
+    for a in args {
+        let Some((name, _)) = switch(a) else {
+            other.get_or_insert_with(|| a.clone());
+            continue;
+        };
+        match name.as_str() {
+            "prepareschema" | "ps" => scopes.push(AdPrepScope::Schema),
+            "preparead" | "p" => scopes.push(AdPrepScope::Ad),
+            "preparealldomains" | "pad" | "preparedomain" | "pd" => {
+                scopes.push(AdPrepScope::Domain);
+            }
+            "iacceptexchangeserverlicenseterms_diagnosticdataon"
+            | "iacceptexchangeserverlicenseterms_diagnosticdataoff" => license = true,
+            "organizationname" | "on" | "domaincontroller" | "dc" => {}
+            _ => {
+                other.get_or_insert_with(|| a.clone());
+            }
+        }
+    }
+    let first = *scopes.first()?;
+    Some(if let Some(a) = other {
+        Err(format!(
+            "The following command-line parameter is not valid: '{a}'."
+        ))
+    } else if scopes.len() > 1 {
+        // UNVERIFIED wording: setup runs one preparation per invocation.
+        Err("Only one of /PrepareSchema, /PrepareAD, /PrepareAllDomains or /PrepareDomain can be given per setup run.".to_string())
+    } else if !license {
+        Err(
+            "To run Exchange Server setup unattended, you must accept the license terms with \
+             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
+                .to_string(),
+        )
+    } else {
+        Ok(first)
+    })
+}
+
+impl World {
+    fn take_pid(&mut self) -> u32 {
+        self.next_pid += 4;
+        self.next_pid
+    }
+
+    /// Recognises the program a batch line runs and starts it. `prog` is
+    /// the first token (quotes removed), `args` the rest.
+    pub(crate) fn start_program(
+        &mut self,
+        i: usize,
+        prog: &str,
+        args: &str,
+        stdout_to: Option<String>,
+    ) -> Result<Program, NotAProgram> {
+        let now = self.now_ms;
+        let lower = prog.to_ascii_lowercase().replace('/', "\\");
+        let file = lower.rsplit('\\').next().unwrap_or(&lower).to_string();
+        let installed_setup =
+            format!("{}bin\\setup.exe", self.servers[i].install_path).to_ascii_lowercase();
+        let argv = super::batch::arguments(args);
+        let command_line = format!("\"{prog}\" {args}").trim_end().to_string();
+        let base = |kind, image: &str, pid, dur: i64| Program {
+            kind,
+            image: image.to_string(),
+            pid,
+            command_line: command_line.clone(),
+            started_ms: now,
+            readiness_ms: now + dur * READINESS_PERCENT / 100,
+            readiness_done: false,
+            ends_ms: now + dur.max(1),
+            failure: None,
+            powershell_seen: None,
+            stdout_to: stdout_to.clone(),
+        };
+        if let Some(m) = self
+            .media_at(prog)
+            .filter(|m| m.kind == LabMediaKind::Setup)
+            .cloned()
+        {
+            if let Some(request) = prepare_request(&argv) {
+                let pid = self.take_pid();
+                return Ok(self.start_ad_preparation(i, pid, &m.build, request, base));
+            }
+            let name = self.servers[i].name.clone();
+            let pid = self.take_pid();
+            let kind = ProgramKind::MediaSetup {
+                build: m.build,
+                path: m.path.clone(),
+            };
+            if let Some(message) = setup_command_line_error(&argv) {
+                let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms / 10);
+                p.readiness_done = true;
+                p.failure = Some(SetupFailure::CommandLine { message });
+                return Ok(p);
+            }
+            let installed = self.servers[i].build;
+            if (m.build.minor, m.build.build) < (installed.minor, installed.build) {
+                let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms / 10);
+                p.readiness_done = true;
+                p.failure = Some(SetupFailure::Downgrade { installed });
+                return Ok(p);
+            }
+            if m.build.build == installed.build && m.build.minor == installed.minor {
+                // The same CU: "The installed MSI is current for this version of Setup." — nothing to do.
+                let mut p = base(
+                    ProgramKind::InstalledSetup,
+                    "ExSetup.exe",
+                    pid,
+                    self.timings.setup_ms / 5,
+                );
+                p.readiness_done = true;
+                self.append_setup_log(i, &m.build, &[]);
+                return Ok(p);
+            }
+            let dur = self
+                .fire_fault("setup-hangs", &name, None)
+                .unwrap_or(self.timings.setup_ms);
+            let p = base(kind, "ExSetup.exe", pid, dur);
+            self.step_event(&name, "setup");
+            // Setup takes the server's health offline before its prerequisite
+            // check and restores it if the check fails (RestoreServerOnPrereqFailure.ps1).
+            self.set_setup_components(i, ServiceState::Inactive);
+            self.append_setup_log(i, &m.build, &[]);
+            return Ok(p);
+        }
+        if (file == "setup.exe" || file == "setup")
+            && (!lower.contains('\\') || lower == installed_setup)
+        {
+            // exchange-facts.md: a bare setup.exe resolves through PATH to the
+            // installed <install>\bin\Setup.exe, which "succeeds" without upgrading.
+            let pid = self.take_pid();
+            let mut p = base(
+                ProgramKind::InstalledSetup,
+                "ExSetup.exe",
+                pid,
+                self.timings.setup_ms / 5,
+            );
+            p.readiness_done = true;
+            if let Some(message) = setup_command_line_error(&argv) {
+                p.failure = Some(SetupFailure::CommandLine { message });
+            } else {
+                let b = self.servers[i].build;
+                self.append_setup_log(i, &b, &[]);
+            }
+            return Ok(p);
+        }
+        if file == "msiexec.exe" || file == "msiexec" {
+            return Ok(self.start_msiexec(i, &argv, stdout_to, command_line));
+        }
+        Err(NotAProgram::Unknown)
+    }
+
+    /// `Setup.exe /Prepare*`: runs `timings.setup` (writing to AD only:
+    /// the server stays in service), or fails at once on a bad command line.
+    fn start_ad_preparation(
+        &mut self,
+        i: usize,
+        pid: u32,
+        build: &ExchangeBuild,
+        request: Result<AdPrepScope, String>,
+        base: impl Fn(ProgramKind, &str, u32, i64) -> Program,
+    ) -> Program {
+        let scope = *request.as_ref().unwrap_or(&AdPrepScope::Ad);
+        let kind = ProgramKind::AdPreparation {
+            build: *build,
+            scope,
+        };
+        let mut p = match request {
+            Ok(_) => {
+                self.append_setup_log(i, build, &[]);
+                base(kind, "ExSetup.exe", pid, self.timings.setup_ms)
+            }
+            Err(message) => {
+                let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms / 10);
+                p.failure = Some(SetupFailure::CommandLine { message });
+                p
+            }
+        };
+        p.readiness_done = true;
+        p
+    }
+
+    /// A `/Prepare*` run ends well: the forest's levels rise to the media
+    /// CU's levels in the lab's facts table (never down). `None` when the table does
+    /// not know the media's CU.
+    fn finish_ad_preparation(&mut self, build: ExchangeBuild, scope: AdPrepScope) -> Option<()> {
+        let levels = crate::facts::cu_of(&build)?;
+        let ad = &mut self.ad;
+        if matches!(scope, AdPrepScope::Schema | AdPrepScope::Ad) {
+            ad.schema_range_upper = ad.schema_range_upper.max(levels.schema_range_upper);
+        }
+        if scope == AdPrepScope::Ad {
+            ad.org_object_version = ad.org_object_version.max(levels.org_object_version);
+        }
+        if matches!(scope, AdPrepScope::Ad | AdPrepScope::Domain) {
+            ad.domain_object_version = ad.domain_object_version.max(levels.domain_object_version);
+        }
+        Some(())
+    }
+
+    fn start_msiexec(
+        &mut self,
+        i: usize,
+        argv: &[String],
+        stdout_to: Option<String>,
+        command_line: String,
+    ) -> Program {
+        let now = self.now_ms;
+        let pid = self.take_pid();
+        let mut package: Option<String> = None;
+        let mut log: Option<String> = None;
+        let mut silent = false;
+        let mut k = 0;
+        while k < argv.len() {
+            let a = argv[k].to_ascii_lowercase();
+            match a.as_str() {
+                "/update" | "/p" => {
+                    package = argv.get(k + 1).cloned();
+                    k += 1;
+                }
+                "/quiet" | "/qn" | "/passive" | "/qb" | "/qb-" => silent = true,
+                "/norestart" | "/promptrestart" | "/forcerestart" => {}
+                l if l.starts_with("/l") || l == "/log" => {
+                    log = argv.get(k + 1).cloned();
+                    k += 1;
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+        let media = package
+            .as_deref()
+            .and_then(|p| self.media_at(p))
+            .filter(|m| m.kind == LabMediaKind::SecurityUpdate)
+            .cloned();
+        let build = media.as_ref().map_or(self.servers[i].build, |m| m.build);
+        let mut p = Program {
+            kind: ProgramKind::SecurityUpdate {
+                build,
+                path: package.clone().unwrap_or_default(),
+                log,
+            },
+            image: "msiexec.exe".to_string(),
+            pid,
+            command_line,
+            started_ms: now,
+            readiness_ms: now,
+            readiness_done: true,
+            ends_ms: now + 200,
+            failure: None,
+            powershell_seen: None,
+            stdout_to,
+        };
+        let installed = self.servers[i].build;
+        match (&package, &media) {
+            (None, _) => {
+                p.failure = Some(SetupFailure::CommandLine {
+                    message: "msiexec: no /update package given".to_string(),
+                });
+            }
+            (Some(_), None) => p.failure = Some(SetupFailure::PackageNotFound),
+            (Some(_), Some(m))
+                if m.build.build != installed.build || m.build.minor != installed.minor =>
+            {
+                p.failure = Some(SetupFailure::PatchTargetNotFound);
+                p.ends_ms = now + 1_000.min(self.timings.security_update_ms.max(1));
+            }
+            (Some(_), Some(m)) if m.build.revision <= installed.revision => {
+                // Already installed: Windows Installer has nothing to apply (UNVERIFIED exit code 0).
+            }
+            (Some(_), Some(_)) => {
+                let name = self.servers[i].name.clone();
+                // Without a silent switch msiexec waits for a click no one can
+                // give in session 0: it never ends.
+                p.ends_ms = if silent {
+                    now + self.timings.security_update_ms.max(1)
+                } else {
+                    i64::MAX / 4
+                };
+                self.step_event(&name, "security-update");
+                // The SU stops the Exchange services while it patches (not disabling them).
+                self.stop_exchange_services(i, false);
+            }
+        }
+        p
+    }
+
+    /// A powershell.exe (pid) runs on server `i` now. During setup's
+    /// prerequisite analysis rule ProcessNeedsToBeClosedOnUpgrade sees it.
+    pub fn note_powershell(&mut self, i: usize, pid: u32) {
+        let now = self.now_ms;
+        if let Some(p) = self.servers[i]
+            .batch
+            .as_mut()
+            .and_then(|b| b.program.as_mut())
+        {
+            let is_setup = matches!(p.kind, ProgramKind::MediaSetup { .. });
+            let span = p.readiness_ms - p.started_ms;
+            let window_start = p.started_ms + span * WINDOW_START_PERCENT / READINESS_PERCENT;
+            if is_setup && !p.readiness_done && now >= window_start && now < p.readiness_ms {
+                p.powershell_seen.get_or_insert(pid);
+            }
+        }
+    }
+
+    /// Setup's prerequisite analysis ends: a failed rule stops the run (the
+    /// components come back); otherwise the services stop and are disabled
+    /// (ServiceControl.ps1 DisableServices/Stop) and the upgrade proper begins.
+    pub(crate) fn program_readiness(&mut self, i: usize) {
+        let now = self.now_ms;
+        let name = self.servers[i].name.clone();
+        let pending = self.servers[i].pending_reboot;
+        let Some(p) = self.servers[i]
+            .batch
+            .as_mut()
+            .and_then(|b| b.program.as_mut())
+        else {
+            return;
+        };
+        p.readiness_done = true;
+        let ProgramKind::MediaSetup { build, .. } = p.kind.clone() else {
+            return;
+        };
+        let rule = match (pending, p.powershell_seen) {
+            (Some(kind), _) => Some(match kind {
+                PendingReboot::ComponentBasedServicing | PendingReboot::WindowsUpdate => (
+                    "PendingRebootWindowsComponents",
+                    "There is a pending reboot from a previous installation of a Windows Server role or feature. Please restart the computer and then run Setup again.".to_string(),
+                ),
+                PendingReboot::FileRename | PendingReboot::UpdateExeVolatile => (
+                    "RebootPending",
+                    // UNVERIFIED wording (the rule name is real: CSS-Exchange SetupLogReviewer).
+                    "Setup has detected a pending reboot from a previous installation. Please restart the computer and then run Setup again.".to_string(),
+                ),
+            }),
+            (None, Some(pid)) => Some((
+                "ProcessNeedsToBeClosedOnUpgrade",
+                // UNVERIFIED wording; the rule and its process-list argument are real.
+                format!("Setup can't continue with the upgrade because the powershell ({pid}) has open files. Close the process, and then run Setup again."),
+            )),
+            (None, None) => None,
+        };
+        if let Some((rule, message)) = rule {
+            p.failure = Some(SetupFailure::Rule {
+                rule: rule.to_string(),
+                message,
+            });
+            p.ends_ms = now + (p.ends_ms - now).clamp(1, 1_000);
+            return;
+        }
+        if self.fire_fault("setup-fails", &name, None).is_some() {
+            if let Some(p) = self.servers[i]
+                .batch
+                .as_mut()
+                .and_then(|b| b.program.as_mut())
+            {
+                p.failure = Some(SetupFailure::Injected);
+            }
+        }
+        self.servers[i].partial_setup = Some(build);
+        self.stop_exchange_services(i, true);
+    }
+
+    /// Stops the Exchange services and IIS (disabling the Exchange ones
+    /// when `disable`, as setup does); the copies go ServiceDown.
+    fn stop_exchange_services(&mut self, i: usize, disable: bool) {
+        for svc in &mut self.servers[i].services {
+            if is_exchange_service(&svc.name) {
+                svc.status = ServiceStatus::Stopped;
+                if disable {
+                    svc.start_type = StartType::Disabled;
+                }
+            } else if svc.name.eq_ignore_ascii_case("W3SVC")
+                || svc.name.eq_ignore_ascii_case("IISAdmin")
+            {
+                svc.status = ServiceStatus::Stopped;
+            }
+        }
+        self.replication_stopped(i);
+    }
+
+    /// Services back as a working install has them: Exchange services at
+    /// their default start types, every Automatic service running.
+    fn restore_services(&mut self, i: usize) {
+        let defaults = services_for(self.servers[i].build.minor);
+        for svc in &mut self.servers[i].services {
+            if let Some(d) = defaults
+                .iter()
+                .find(|d| d.name.eq_ignore_ascii_case(&svc.name))
+            {
+                if is_exchange_service(&svc.name) {
+                    svc.start_type = d.start_type;
+                }
+            }
+            if svc.start_type == StartType::Automatic {
+                svc.status = ServiceStatus::Running;
+            }
+        }
+        if self.servers[i].service_running("MSExchangeRepl") {
+            self.replication_started(i);
+        }
+    }
+
+    fn set_setup_components(&mut self, i: usize, state: ServiceState) {
+        let now = self.now_ms;
+        for c in &mut self.servers[i].components {
+            if SETUP_COMPONENTS.contains(&c.component.as_str()) {
+                c.set("Functional", state, now, StateStore::Both);
+            }
+        }
+    }
+
+    /// The program ends: its effects, its log, and its exit code (returned).
+    pub(crate) fn finish_program(&mut self, i: usize, p: &Program) -> i32 {
+        let now = self.now_ms;
+        match (&p.kind, &p.failure) {
+            (ProgramKind::MediaSetup { build, .. }, None) => {
+                let s = &mut self.servers[i];
+                s.build = *build;
+                s.cu_revision = cu_revision(build);
+                s.last_install_ms = now;
+                s.partial_setup = None;
+                let install = s.install_path.to_ascii_lowercase();
+                s.files
+                    .retain(|f| !f.path.to_ascii_lowercase().starts_with(&install));
+                // Microsoft: reboot after a CU.
+                s.pending_reboot = Some(PendingReboot::FileRename);
+                // A CU replaces the web.config and *.exe.config files:
+                // customisations are lost (runbook.md §1).
+                let name = s.name.clone();
+                self.revert_customisations(&name);
+                self.restore_services(i);
+                self.set_setup_components(i, ServiceState::Active);
+                self.append_setup_log(i, build, &[SETUP_SUCCEEDED]);
+                0
+            }
+            (ProgramKind::MediaSetup { build, .. }, Some(SetupFailure::Injected)) => {
+                // A critical task failed: services stay Disabled, the
+                // components stay Inactive under Functional (exchange-facts.md §5).
+                let lines = [
+                    "[ERROR] The following error was generated when \"$error.Clear(); Start-SetupService -ServiceName MSExchangeTransport\" was run: \"System.TimeoutException: Service 'MSExchangeTransport' failed to reach status 'Running' on this server.\".",
+                    "[ERROR] Service 'MSExchangeTransport' failed to reach status 'Running' on this server.",
+                    "[ERROR-REFERENCE] Id=BridgeheadRoleSetterComponent___115c1108e99e4560bd2c03c0fec99908 Component=EXCHANGE14:\\Current\\Release\\Shared\\Datacenter\\Setup",
+                    "Setup is stopping now because of one or more critical errors.",
+                    "Finished executing component tasks.",
+                    SETUP_DIDNT_COMPLETE,
+                ];
+                self.append_setup_log(i, build, &lines);
+                SETUP_FAILED
+            }
+            (ProgramKind::MediaSetup { build, .. }, Some(SetupFailure::Rule { rule, message })) => {
+                self.set_setup_components(i, ServiceState::Active);
+                let failed = format!("Failed [Rule:{rule}] [Message:{message}]");
+                let required = format!("[REQUIRED] {message}");
+                let help = format!("Help URL: http://technet.microsoft.com/library(EXCHG.150)/ms.exch.setupreadiness.{rule}.aspx");
+                let evaluated = format!("Evaluated [Rule:{rule}] [HasException:False] [Value:\"True\"] [ParentValue:\"<NULL>\"] [Thread:6] [Duration:00:00:00.0156533]");
+                let lines = [
+                    evaluated.as_str(),
+                    failed.as_str(),
+                    required.as_str(),
+                    help.as_str(),
+                    "Exchange Server installation failed during prereq check. Trying to restore the server state back to active.",
+                    SETUP_DIDNT_COMPLETE,
+                ];
+                self.append_setup_log(i, build, &lines);
+                SETUP_FAILED
+            }
+            (
+                ProgramKind::MediaSetup { build, .. },
+                Some(SetupFailure::Downgrade { installed }),
+            ) => {
+                let text = format!(
+                    "[ERROR] Setup can't continue: the installed version {installed} is newer than this setup's version {build}."
+                );
+                self.append_setup_log(i, build, &[text.as_str(), SETUP_DIDNT_COMPLETE]);
+                SETUP_FAILED
+            }
+            (ProgramKind::InstalledSetup, None) => {
+                let b = self.servers[i].build;
+                self.append_setup_log(i, &b, &[SETUP_SUCCEEDED]);
+                0
+            }
+            (ProgramKind::AdPreparation { build, scope }, None) => {
+                if self.finish_ad_preparation(*build, *scope).is_some() {
+                    self.append_setup_log(i, build, &[SETUP_SUCCEEDED]);
+                    0
+                } else {
+                    let text = format!(
+                        "[ERROR] Setup {build} cannot prepare Active Directory: the lab's facts table does not know this build."
+                    );
+                    self.append_setup_log(i, build, &[text.as_str(), SETUP_DIDNT_COMPLETE]);
+                    SETUP_FAILED
+                }
+            }
+            (
+                ProgramKind::MediaSetup { .. }
+                | ProgramKind::InstalledSetup
+                | ProgramKind::AdPreparation { .. },
+                Some(_),
+            ) => SETUP_FAILED,
+            (ProgramKind::SecurityUpdate { build, log, .. }, failure) => {
+                let code = match failure {
+                    None if p.ends_ms - p.started_ms > 200 => {
+                        let s = &mut self.servers[i];
+                        s.build = *build;
+                        s.last_install_ms = now;
+                        s.pending_reboot = Some(PendingReboot::FileRename);
+                        self.restore_services(i);
+                        MSI_REBOOT_REQUIRED
+                    }
+                    None => 0,
+                    Some(SetupFailure::PatchTargetNotFound) => MSI_PATCH_TARGET_NOT_FOUND,
+                    Some(SetupFailure::PackageNotFound) => MSI_PACKAGE_OPEN_FAILED,
+                    Some(_) => MSI_INVALID_COMMAND_LINE,
+                };
+                if let Some(path) = log {
+                    let text = msi_log(p, code, now);
+                    // An unwritable log path makes msiexec fail in reality; the lab just skips it.
+                    let _ = self.write_file(i, path, &text, false, now);
+                }
+                code
+            }
+        }
+    }
+
+    /// Appends one setup run to ExchangeSetup.log: the header every run
+    /// writes, then `tail` (outcome lines) and the closing lines.
+    fn append_setup_log(&mut self, i: usize, media: &ExchangeBuild, tail: &[&str]) {
+        let now = self.now_ms;
+        let s = &mut self.servers[i];
+        let installed = format!(
+            "{}.{}.{}.{}",
+            s.build.major, s.build.minor, s.build.build, s.cu_revision
+        );
+        let mut out = String::new();
+        let mut line = |text: &str| out.push_str(&format!("{} [0] {text}\r\n", stamp(now)));
+        if tail.is_empty() {
+            // A run's opening lines (CSS-Exchange test logs, exchange-facts.md §4).
+            line("**********************************************");
+            line(&format!("Starting {} Setup", product_name(media)));
+            line("**********************************************");
+            line("Local time zone: (UTC) Coordinated Universal Time.");
+            line("Operating system version: Microsoft Windows NT 6.2.9200.0.");
+            line(&format!(
+                "Setup version: {}.{}.{}.{}.",
+                media.major,
+                media.minor,
+                media.build,
+                cu_revision(media)
+            ));
+            line(r"Logged on user: NT AUTHORITY\SYSTEM.");
+            line("Command Line Parameter Name='mode', Value='Upgrade'.");
+            line(&format!("The locally installed version is {installed}."));
+            line("The installation mode is set to: 'BuildToBuildUpgrade'.");
+            line("Performing Microsoft Exchange Server Prerequisite Check");
+        } else {
+            for t in tail {
+                line(t);
+            }
+            line("End of Setup");
+            line("**********************************************");
+        }
+        s.setup_log.push_str(&out);
+        s.setup_log_written_ms = now;
+    }
+}
+
+/// The verbose msiexec log the lab writes for `/l*v <file>`.
+fn msi_log(p: &Program, code: i32, now: i64) -> String {
+    let when = stamp(now);
+    let mut out = format!("=== Verbose logging started: {when}  Build type: SHIP UNICODE 5.00.10011.00  Calling process: C:\\Windows\\system32\\msiexec.exe ===\r\n");
+    out.push_str(&format!(
+        "MSI (c) {when}: Command line: {}\r\n",
+        p.command_line
+    ));
+    if code == MSI_PATCH_TARGET_NOT_FOUND {
+        out.push_str(&format!("MSI (c) {when}: Product: Microsoft Exchange Server -- {PATCH_TARGET_NOT_FOUND_TEXT}\r\n"));
+    }
+    out.push_str(&format!(
+        "MSI (c) {when}: MainEngineThread is returning {code}\r\n=== Verbose logging stopped: {when} ===\r\n"
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        super::super::batch::arguments(line)
+    }
+
+    #[test]
+    fn prepare_switches_and_their_short_forms() {
+        let lic = "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF";
+        for (switch, scope) in [
+            ("/PrepareSchema", AdPrepScope::Schema),
+            ("/ps", AdPrepScope::Schema),
+            ("/PrepareAD", AdPrepScope::Ad),
+            ("/p", AdPrepScope::Ad),
+            ("/PrepareAllDomains", AdPrepScope::Domain),
+            ("/PrepareDomain:contoso.local", AdPrepScope::Domain),
+        ] {
+            assert_eq!(
+                prepare_request(&args(&format!("{switch} {lic}"))),
+                Some(Ok(scope)),
+                "{switch}"
+            );
+        }
+        assert_eq!(
+            prepare_request(&args(&format!("/Mode:Upgrade {lic}"))),
+            None
+        );
+    }
+
+    #[test]
+    fn a_prepare_run_needs_the_licence_switch_and_one_action() {
+        let no_licence = prepare_request(&args("/PrepareAD")).unwrap().unwrap_err();
+        assert!(
+            no_licence.contains("accept the license terms"),
+            "{no_licence}"
+        );
+        let two = prepare_request(&args(
+            "/PrepareSchema /PrepareAD /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
+        ))
+        .unwrap()
+        .unwrap_err();
+        assert!(two.contains("Only one"), "{two}");
+        let mode = prepare_request(&args(
+            "/PrepareAD /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
+        ))
+        .unwrap()
+        .unwrap_err();
+        assert!(mode.contains("not valid: '/Mode:Upgrade'"), "{mode}");
+    }
+}

@@ -1,0 +1,187 @@
+//! The validated `[lab]` section of a plan: the starting world of the
+//! simulated DAG. `raw` and `parse` read and check it from the plan's text
+//! (names, references, builds), with `file:line:column` errors;
+//! `World::from_spec` turns it into live servers and databases.
+
+mod parse;
+mod raw;
+
+pub use parse::{check_plan_servers_simulated, parse_plan_text, FAULT_KINDS, STEP_NAMES};
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::build::ExchangeBuild;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabSpec {
+    /// First loopback port for `cu-roll lab serve` (one port per server).
+    pub base_port: u16,
+    /// Lab-only credentials accepted by the lab's WinRM listener.
+    pub username: String,
+    pub password: String,
+    /// Active Directory levels the lab's forest starts with.
+    pub ad: LabAd,
+    pub timings: LabTimings,
+    pub servers: Vec<LabServer>,
+    pub databases: Vec<LabDatabase>,
+    pub faults: Vec<LabFault>,
+    /// Installation media present as files on every lab server.
+    pub media: Vec<LabMedia>,
+}
+
+impl LabSpec {
+    /// The loopback port `lab serve` gives the `index`th lab server: its own
+    /// `port`, or `base_port + index`.
+    pub fn port(&self, index: usize) -> u16 {
+        self.servers[index].port.unwrap_or_else(|| {
+            self.base_port
+                .saturating_add(u16::try_from(index).unwrap_or(u16::MAX))
+        })
+    }
+}
+
+/// One `[[lab.media]]` file: setup media (`.exe`) or a security update
+/// (`.msp`), found at the same absolute local path on every lab server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabMedia {
+    /// Absolute local path, e.g. `D:\Setup.exe`.
+    pub path: String,
+    /// The build the media installs (setup: the CU build; SU: the SU build).
+    pub build: ExchangeBuild,
+    pub kind: LabMediaKind,
+    /// Upper-case hex SHA-256 `Get-FileHash` reports; `None` = the lab's
+    /// deterministic default (see `docs/lab.md`).
+    pub sha256: Option<String>,
+}
+
+/// What a media file is, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabMediaKind {
+    /// `.exe`: the CU's Setup.exe.
+    Setup,
+    /// `.msp`: a Security/Hotfix Update package for `msiexec /update`.
+    SecurityUpdate,
+}
+
+impl LabMediaKind {
+    /// The kind a path's extension names, if any.
+    pub fn from_path(path: &str) -> Option<LabMediaKind> {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".exe") {
+            Some(LabMediaKind::Setup)
+        } else if lower.ends_with(".msp") {
+            Some(LabMediaKind::SecurityUpdate)
+        } else {
+            None
+        }
+    }
+}
+
+/// Schema `rangeUpper`, organisation and domain `objectVersion`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabAd {
+    pub schema_range_upper: u32,
+    pub org_object_version: u32,
+    pub domain_object_version: u32,
+    /// Organisation name (the `msExchOrganizationContainer` CN).
+    pub organization: String,
+    /// Default naming context, e.g. `DC=contoso,DC=local`.
+    pub domain_dn: String,
+}
+
+/// How long simulated work takes, in wall time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabTimings {
+    pub setup: Duration,
+    pub reboot: Duration,
+    /// Time for one queued message to drain.
+    pub drain_per_message: Duration,
+    /// Time for an Active Manager database move.
+    pub database_move: Duration,
+    /// Time `msiexec /update` takes to install a security update.
+    pub security_update: Duration,
+    /// Time a copy stays `Initializing` after its server's replication
+    /// service starts again, before it is `Healthy`.
+    pub resync: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabServer {
+    pub name: String,
+    pub fqdn: String,
+    /// `ExSetup.exe` version, e.g. `15.2.1544.39`.
+    pub build: ExchangeBuild,
+    /// .NET Framework 4.x `Release` DWORD.
+    pub dotnet_release: u32,
+    /// Windows caption, e.g. `Microsoft Windows Server 2022 Datacenter`.
+    pub os: String,
+    /// Visual C++ runtimes installed, with their `Version` DWORD.
+    pub vcredist_2012: Option<u32>,
+    pub vcredist_2013: Option<u32>,
+    pub ucma: bool,
+    pub url_rewrite: bool,
+    /// Which pending-reboot indicator is set, if any (see `PendingReboot`).
+    pub pending_reboot: Option<PendingReboot>,
+    pub system_drive_free_gb: u64,
+    /// Messages waiting in this server's delivery queues at the start.
+    pub queue_messages: u32,
+    /// `appSettings` customisations in the server's config files (key → value).
+    pub custom_app_settings: Vec<(String, String)>,
+    /// Port for `lab serve`; defaults to base_port + index.
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PendingReboot {
+    /// `PendingFileRenameOperations` under Session Manager.
+    FileRename,
+    /// Component Based Servicing `RebootPending` key.
+    ComponentBasedServicing,
+    /// Windows Update `RebootRequired` key.
+    WindowsUpdate,
+    /// `HKLM\SOFTWARE\Microsoft\Updates\UpdateExeVolatile` `Flags`.
+    UpdateExeVolatile,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabDatabase {
+    pub name: String,
+    /// Servers holding a copy, in activation-preference order (1, 2, …).
+    pub copies: Vec<String>,
+    /// Server whose copy is mounted at the start.
+    pub active: String,
+    /// Starting status overrides for passive copies: (server, status).
+    pub copy_status: Vec<(String, LabCopyStatus)>,
+}
+
+/// Starting states a passive copy may be given in the lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LabCopyStatus {
+    Healthy,
+    Failed,
+    Suspended,
+    FailedAndSuspended,
+    Initializing,
+    Resynchronizing,
+    Seeding,
+    ServiceDown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabFault {
+    pub server: String,
+    /// Fault kind, e.g. `setup-fails`; the lab documents the kinds it knows.
+    pub kind: String,
+    /// How many times it fires; `None` = always.
+    pub times: Option<u32>,
+    pub database: Option<String>,
+    /// `"<server>:<step>"` for faults that fire during a step.
+    pub during: Option<String>,
+    /// How long one activation lasts (hangs, stuck queues, blocked moves,
+    /// failed copies, failing health tests); `None` = the lab's default.
+    pub hold: Option<Duration>,
+}

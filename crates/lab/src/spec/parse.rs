@@ -1,0 +1,663 @@
+//! Stage two of the `[lab]` section: the raw shape → a validated
+//! `LabSpec`: lab server names and FQDNs, builds, ports, databases and their
+//! copies, injected faults, and (with `transport = "lab"`) that every
+//! `[[server]]` of the plan exists in the lab. Errors point at the plan's
+//! `file:line:column` as the product's own plan errors do. It checks the
+//! description only; what a fault does is the world's business.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use planfile::values::*;
+use planfile::{checked, duration, name_and_fqdn, PlanError, Source, Text};
+use toml::Spanned;
+
+use super::raw::*;
+use super::{LabAd, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings};
+use crate::build::ExchangeBuild;
+
+/// The `[lab]` section of the plan `text` (read from `path`), validated;
+/// `None` when the plan has none.
+pub fn parse_plan_text(text: &str, path: &Path) -> Result<Option<LabSpec>, PlanError> {
+    let src = Source { text, path };
+    let doc: Document = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
+    doc.lab.as_ref().map(|lab| validate(&src, lab)).transpose()
+}
+
+/// With `transport = "lab"`, every `[[server]]` of the plan `text` must be
+/// simulated: a `[[lab.server]]` of the same name and FQDN.
+pub fn check_plan_servers_simulated(
+    text: &str,
+    path: &Path,
+    spec: &LabSpec,
+) -> Result<(), PlanError> {
+    let src = Source { text, path };
+    let doc: Document = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
+    check_plan_servers_exist(&src, spec, &doc.server)
+}
+
+/// The fault kinds a `[[lab.fault]]` may name.
+pub const FAULT_KINDS: &[&str] = &[
+    "setup-fails",
+    "setup-hangs",
+    "reboot-hangs",
+    "queue-stuck",
+    "move-blocked",
+    "copy-fails",
+    "health-fails",
+    "winrm-drops",
+];
+
+/// The rollout steps the lab recognises from what a client sends (how, per
+/// step, is in docs/lab.md, "Faults"); a fault's `during =
+/// "<server>:<step>"` must name one of them. They are cu-roll's step ids:
+/// the product has a test that its own list is the same.
+pub const STEP_NAMES: &[&str] = &[
+    "backup-config",
+    "enter-maintenance",
+    "reboot-before-setup",
+    "setup",
+    "security-update",
+    "reboot-after-setup",
+    "exit-maintenance",
+    "redistribute",
+    "health",
+];
+
+fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError> {
+    let base_port = match &lab.base_port {
+        Some(p) if *p.get_ref() == 0 => {
+            return Err(src.error(p.span(), "base_port must be a port number from 1 to 65535"))
+        }
+        Some(p) => *p.get_ref(),
+        None => 15985,
+    };
+    let username = text_or(src, lab.username.as_ref(), "username", "lab\\admin")?;
+    let password = text_or(src, lab.password.as_ref(), "password", "lab-only-password")?;
+    let servers = servers(src, &lab.server, base_port)?;
+    let databases = databases(src, &lab.database, &servers)?;
+    let faults = faults(src, &lab.fault, &servers, &databases)?;
+    Ok(LabSpec {
+        base_port,
+        username,
+        password,
+        ad: ad(src, &lab.ad)?,
+        timings: LabTimings {
+            setup: duration(src, lab.timings.setup.as_ref(), "3s")?,
+            reboot: duration(src, lab.timings.reboot.as_ref(), "1s")?,
+            drain_per_message: duration(src, lab.timings.drain_per_message.as_ref(), "50ms")?,
+            database_move: duration(src, lab.timings.database_move.as_ref(), "300ms")?,
+            security_update: duration(src, lab.timings.security_update.as_ref(), "1s")?,
+            resync: duration(src, lab.timings.resync.as_ref(), "300ms")?,
+        },
+        servers: servers.into_iter().map(|(s, _)| s).collect(),
+        databases: databases.into_iter().map(|(d, _)| d).collect(),
+        faults,
+        media: media(src, &lab.media)?,
+    })
+}
+
+/// `[[lab.media]]`: each an absolute local path like `setup_path` (the lab
+/// copies it onto every server), with the build it installs; the kind comes
+/// from the extension (`.exe` setup media, `.msp` security update).
+fn media(src: &Source, raw: &[Spanned<RawLabMedia>]) -> Result<Vec<LabMedia>, PlanError> {
+    let mut out: Vec<LabMedia> = Vec::with_capacity(raw.len());
+    for entry in raw {
+        let m = entry.get_ref();
+        let kind = checked(src, &m.path, |t| {
+            let kind = LabMediaKind::from_path(t).ok_or_else(|| {
+                format!(
+                    "media path '{t}' must end in .exe (setup media) or .msp (a security update)"
+                )
+            })?;
+            let ext = if kind == LabMediaKind::Setup {
+                ".exe"
+            } else {
+                ".msp"
+            };
+            check_local_windows_path("media path", t, ext)?;
+            Ok(kind)
+        })?;
+        if out
+            .iter()
+            .any(|o| o.path.eq_ignore_ascii_case(m.path.get_ref()))
+        {
+            return Err(src.error(
+                m.path.span(),
+                format!("media '{}' is listed twice", m.path.get_ref()),
+            ));
+        }
+        let build = checked(src, &m.build, |t| {
+            t.parse::<ExchangeBuild>()
+                .map_err(|e| format!("build: {e}"))
+        })?;
+        let sha256 = m
+            .sha256
+            .as_ref()
+            .map(|h| {
+                checked(src, h, |t| {
+                    check_sha256(t)
+                        .map(|d| d.to_ascii_uppercase())
+                        .map_err(|_| {
+                            format!("sha256 '{t}' is not a SHA-256 digest; expected 64 hexadecimal digits")
+                        })
+                })
+            })
+            .transpose()?;
+        out.push(LabMedia {
+            path: m.path.get_ref().clone(),
+            build,
+            kind,
+            sha256,
+        });
+    }
+    Ok(out)
+}
+
+fn text_or(
+    src: &Source,
+    value: Option<&Text>,
+    key: &str,
+    default: &str,
+) -> Result<String, PlanError> {
+    match value {
+        Some(v) if v.get_ref().is_empty() => {
+            Err(src.error(v.span(), format!("{key} may not be empty")))
+        }
+        Some(v) => checked(src, v, |t| check_plain_text(key, t).map(|()| t.to_string())),
+        None => Ok(default.to_string()),
+    }
+}
+
+fn ad(src: &Source, raw: &RawLabAd) -> Result<LabAd, PlanError> {
+    let organization = match &raw.organization {
+        Some(o) => checked(src, o, |t| {
+            check_display_name("organization", t).map(|()| t.to_string())
+        })?,
+        None => "Contoso".to_string(),
+    };
+    let domain_dn = match &raw.domain_dn {
+        Some(d) => checked(src, d, check_domain_dn)?,
+        None => "DC=contoso,DC=local".to_string(),
+    };
+    Ok(LabAd {
+        schema_range_upper: raw.schema_range_upper.unwrap_or(17003),
+        org_object_version: raw.org_object_version.unwrap_or(16763),
+        domain_object_version: raw.domain_object_version.unwrap_or(13243),
+        organization,
+        domain_dn,
+    })
+}
+
+/// `DC=contoso,DC=local`: the domain's naming context, each part a DNS label.
+fn check_domain_dn(text: &str) -> Result<String, String> {
+    let labels: Option<Vec<&str>> = text
+        .split(',')
+        .map(|part| {
+            part.trim()
+                .strip_prefix("DC=")
+                .or_else(|| part.trim().strip_prefix("dc="))
+        })
+        .collect();
+    let dns = labels.map(|l| l.join("."));
+    match dns.as_deref().map(|d| check_fqdn("domain_dn", d)) {
+        Some(Ok(_)) => Ok(text.to_string()),
+        _ => Err(format!(
+            "domain_dn '{text}' is not a domain naming context; expected e.g. \"DC=contoso,DC=local\""
+        )),
+    }
+}
+
+/// Lab servers, each with the span of its name for later references.
+fn servers(
+    src: &Source,
+    raw: &[Spanned<RawLabServer>],
+    base_port: u16,
+) -> Result<Vec<(LabServer, Text)>, PlanError> {
+    let mut out: Vec<(LabServer, Text)> = Vec::new();
+    let mut ports: HashMap<u16, String> = HashMap::new();
+    for (index, entry) in raw.iter().enumerate() {
+        let s = entry.get_ref();
+        let fqdn = name_and_fqdn(src, &s.name, &s.fqdn)?;
+        if let Some((first, _)) = out
+            .iter()
+            .find(|(o, _)| o.name.eq_ignore_ascii_case(s.name.get_ref()))
+        {
+            return Err(src.error(
+                s.name.span(),
+                format!(
+                    "[[lab.server]] '{}' is listed twice; list each lab server once",
+                    first.name
+                ),
+            ));
+        }
+        let build = checked(src, &s.build, |t| {
+            t.parse::<ExchangeBuild>()
+                .map_err(|e| format!("build: {e}"))
+        })?;
+        checked(src, &s.os, |t| check_plain_text("os", t))?;
+        let mut custom_app_settings = Vec::with_capacity(s.custom_app_settings.len());
+        for (key, value) in &s.custom_app_settings {
+            checked(src, value, |t| {
+                check_plain_text("appSettings key", key)?;
+                check_plain_text("appSettings value", t)
+            })?;
+            custom_app_settings.push((key.clone(), value.get_ref().clone()));
+        }
+        let port = match &s.port {
+            Some(p) if *p.get_ref() == 0 => {
+                return Err(src.error(p.span(), "port must be from 1 to 65535"))
+            }
+            Some(p) => *p.get_ref(),
+            None => u16::try_from(index)
+                .ok()
+                .and_then(|i| base_port.checked_add(i))
+                .ok_or_else(|| {
+                    src.error(
+                        s.name.span(),
+                        "base_port plus this server's index is past port 65535; lower base_port",
+                    )
+                })?,
+        };
+        if let Some(other) = ports.insert(port, s.name.get_ref().clone()) {
+            let span = s.port.as_ref().map_or(s.name.span(), Spanned::span);
+            return Err(src.error(
+                span,
+                format!(
+                    "lab server '{}' would listen on port {port}, which '{other}' already uses",
+                    s.name.get_ref()
+                ),
+            ));
+        }
+        out.push((
+            LabServer {
+                name: s.name.get_ref().clone(),
+                fqdn,
+                build,
+                dotnet_release: s.dotnet_release,
+                os: s.os.get_ref().clone(),
+                vcredist_2012: s.vcredist_2012,
+                vcredist_2013: s.vcredist_2013,
+                ucma: s.ucma,
+                url_rewrite: s.url_rewrite,
+                pending_reboot: s.pending_reboot,
+                system_drive_free_gb: s.system_drive_free_gb,
+                queue_messages: s.queue_messages,
+                custom_app_settings,
+                port: s.port.as_ref().map(|p| *p.get_ref()),
+            },
+            s.name.clone(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The lab server a reference names (case-insensitively), or an error at it.
+fn lab_server<'a>(
+    src: &Source,
+    servers: &'a [(LabServer, Text)],
+    reference: &Text,
+    what: &str,
+) -> Result<&'a LabServer, PlanError> {
+    checked(src, reference, |t| check_netbios(what, t))?;
+    servers
+        .iter()
+        .map(|(s, _)| s)
+        .find(|s| s.name.eq_ignore_ascii_case(reference.get_ref()))
+        .ok_or_else(|| {
+            let known: Vec<&str> = servers.iter().map(|(s, _)| s.name.as_str()).collect();
+            src.error(
+                reference.span(),
+                format!(
+                    "{what} '{}' is not a lab server; the [[lab.server]] entries are: {}",
+                    reference.get_ref(),
+                    if known.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            )
+        })
+}
+
+fn databases(
+    src: &Source,
+    raw: &[Spanned<RawLabDatabase>],
+    servers: &[(LabServer, Text)],
+) -> Result<Vec<(LabDatabase, Text)>, PlanError> {
+    let mut out: Vec<(LabDatabase, Text)> = Vec::new();
+    for entry in raw {
+        let d = entry.get_ref();
+        checked(src, &d.name, |t| check_display_name("database name", t))?;
+        if out
+            .iter()
+            .any(|(o, _)| o.name.eq_ignore_ascii_case(d.name.get_ref()))
+        {
+            return Err(src.error(
+                d.name.span(),
+                format!("database '{}' is listed twice", d.name.get_ref()),
+            ));
+        }
+        if d.copies.get_ref().is_empty() {
+            return Err(src.error(
+                d.copies.span(),
+                "copies is empty; list the servers holding a copy, in activation-preference order",
+            ));
+        }
+        let mut copies: Vec<String> = Vec::new();
+        for copy in d.copies.get_ref() {
+            let server = lab_server(src, servers, copy, "database copy server")?;
+            if copies.iter().any(|c| c.eq_ignore_ascii_case(&server.name)) {
+                return Err(src.error(
+                    copy.span(),
+                    format!(
+                        "'{}' holds a copy of {} twice",
+                        copy.get_ref(),
+                        d.name.get_ref()
+                    ),
+                ));
+            }
+            copies.push(server.name.clone());
+        }
+        let active = lab_server(src, servers, &d.active, "active server")?
+            .name
+            .clone();
+        if !copies.contains(&active) {
+            return Err(src.error(
+                d.active.span(),
+                format!(
+                    "active '{}' holds no copy of {}; it must be one of copies",
+                    d.active.get_ref(),
+                    d.name.get_ref()
+                ),
+            ));
+        }
+        let mut copy_status = Vec::with_capacity(d.copy_status.len());
+        for (server, status) in &d.copy_status {
+            let Some(name) = copies.iter().find(|c| c.eq_ignore_ascii_case(server)) else {
+                return Err(src.error(
+                    status.span(),
+                    format!(
+                        "copy_status names '{server}', which holds no copy of {}",
+                        d.name.get_ref()
+                    ),
+                ));
+            };
+            if *name == active {
+                return Err(src.error(
+                    status.span(),
+                    format!("copy_status may not be given for the active copy on '{server}': it is Mounted; set statuses of passive copies only"),
+                ));
+            }
+            copy_status.push((name.clone(), *status.get_ref()));
+        }
+        out.push((
+            LabDatabase {
+                name: d.name.get_ref().clone(),
+                copies,
+                active,
+                copy_status,
+            },
+            d.name.clone(),
+        ));
+    }
+    Ok(out)
+}
+
+fn faults(
+    src: &Source,
+    raw: &[Spanned<RawLabFault>],
+    servers: &[(LabServer, Text)],
+    databases: &[(LabDatabase, Text)],
+) -> Result<Vec<LabFault>, PlanError> {
+    let mut out = Vec::with_capacity(raw.len());
+    for entry in raw {
+        let f = entry.get_ref();
+        let server = lab_server(src, servers, &f.server, "fault server")?
+            .name
+            .clone();
+        let kind = checked(src, &f.kind, |t| {
+            if FAULT_KINDS.contains(&t) {
+                Ok(t.to_string())
+            } else {
+                Err(format!(
+                    "unknown fault kind '{t}'; expected one of: {}",
+                    FAULT_KINDS.join(", ")
+                ))
+            }
+        })?;
+        let times = match &f.times {
+            Some(t) if *t.get_ref() == 0 => {
+                return Err(src.error(
+                    t.span(),
+                    "times must be at least 1; leave it out for a fault that always fires",
+                ))
+            }
+            Some(t) => Some(*t.get_ref()),
+            None => None,
+        };
+        let database = match &f.database {
+            Some(d) => {
+                let Some((db, _)) = databases
+                    .iter()
+                    .find(|(db, _)| db.name.eq_ignore_ascii_case(d.get_ref()))
+                else {
+                    return Err(src.error(
+                        d.span(),
+                        format!("database '{}' is not a [[lab.database]]", d.get_ref()),
+                    ));
+                };
+                if !db.copies.contains(&server) {
+                    return Err(src.error(
+                        d.span(),
+                        format!("'{server}' holds no copy of database '{}'", db.name),
+                    ));
+                }
+                Some(db.name.clone())
+            }
+            None if kind == "copy-fails" => {
+                return Err(src.error(
+                    f.kind.span(),
+                    "kind = \"copy-fails\" needs database = \"<name>\": the copy that fails",
+                ))
+            }
+            None => None,
+        };
+        let during = f
+            .during
+            .as_ref()
+            .map(|d| check_during(src, d, servers))
+            .transpose()?;
+        let hold = match &f.hold {
+            Some(h) => Some(duration(src, Some(h), "30s")?),
+            None => None,
+        };
+        out.push(LabFault {
+            server,
+            kind,
+            times,
+            database,
+            during,
+            hold,
+        });
+    }
+    Ok(out)
+}
+
+/// `"<server>:<step>"`, e.g. `"EX02:enter-maintenance"`.
+fn check_during(
+    src: &Source,
+    value: &Text,
+    servers: &[(LabServer, Text)],
+) -> Result<String, PlanError> {
+    let expected = || {
+        format!(
+            "during '{}' is not '<server>:<step>'; expected e.g. \"EX02:enter-maintenance\" with a step among: {}",
+            value.get_ref(),
+            STEP_NAMES.join(", ")
+        )
+    };
+    let Some((server, step)) = value.get_ref().split_once(':') else {
+        return Err(src.error(value.span(), expected()));
+    };
+    if !STEP_NAMES.contains(&step) {
+        return Err(src.error(value.span(), expected()));
+    }
+    let Some((s, _)) = servers
+        .iter()
+        .find(|(s, _)| s.name.eq_ignore_ascii_case(server))
+    else {
+        return Err(src.error(
+            value.span(),
+            format!("during names '{server}', which is not a lab server"),
+        ));
+    };
+    Ok(format!("{}:{step}", s.name))
+}
+
+/// With `transport = "lab"`, every `[[server]]` must be simulated: a
+/// `[[lab.server]]` of the same name and FQDN.
+fn check_plan_servers_exist(
+    src: &Source,
+    spec: &LabSpec,
+    servers: &[Spanned<PlanServer>],
+) -> Result<(), PlanError> {
+    for entry in servers {
+        let s = entry.get_ref();
+        let Some(lab) = spec
+            .servers
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(s.name.get_ref()))
+        else {
+            return Err(src.error(
+                s.name.span(),
+                format!(
+                    "server '{}' has no [[lab.server]] entry; with transport = \"lab\" every server must be simulated",
+                    s.name.get_ref()
+                ),
+            ));
+        };
+        if !lab.fqdn.eq_ignore_ascii_case(s.fqdn.get_ref()) {
+            return Err(src.error(
+                s.fqdn.span(),
+                format!(
+                    "fqdn '{}' differs from the lab server's fqdn '{}'",
+                    s.fqdn.get_ref(),
+                    lab.fqdn
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::parse_plan_text;
+    use crate::build::ExchangeBuild;
+    use crate::{LabMediaKind, LabSpec};
+    use planfile::PlanError;
+
+    /// The workspace's shipped plans (the lab's own crate is two levels down).
+    fn plans_dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans")
+    }
+
+    fn shipped(name: &str) -> (LabSpec, String) {
+        let path = plans_dir().join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let spec = parse_plan_text(&text, &path)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .expect("[lab]");
+        (spec, text)
+    }
+
+    /// plans/lab.toml with its `[[lab.media]]` replaced by `media`.
+    fn with_media(media: &str) -> Result<LabSpec, PlanError> {
+        let text = std::fs::read_to_string(plans_dir().join("lab.toml")).unwrap();
+        let head = &text[..text.find("[[lab.media]]").unwrap()];
+        let tail = &text[text.find("[[lab.server]]").unwrap()..];
+        parse_plan_text(&format!("{head}{media}\n{tail}"), Path::new("plans/t.toml"))
+            .map(|s| s.expect("[lab]"))
+    }
+
+    #[test]
+    fn shipped_lab_plans_carry_the_media_the_rollout_points_at() {
+        for name in ["lab.toml", "lab-blocked.toml"] {
+            let (lab, text) = shipped(name);
+            assert_eq!(lab.media.len(), 2, "{name}");
+            let setup = &lab.media[0];
+            assert!(
+                text.contains(&format!("setup_path = '{}'", setup.path)),
+                "{name}"
+            );
+            assert_eq!(setup.kind, LabMediaKind::Setup);
+            assert_eq!(setup.build, ExchangeBuild::new(15, 2, 1748, 10));
+            assert_eq!(setup.sha256, None);
+            let su = &lab.media[1];
+            assert!(text.contains(&format!("su_path = '{}'", su.path)), "{name}");
+            assert_eq!(su.kind, LabMediaKind::SecurityUpdate);
+            assert_eq!(su.build, ExchangeBuild::new(15, 2, 1748, 43));
+            assert_eq!(lab.timings.security_update, Duration::from_secs(1));
+            assert_eq!(lab.timings.resync, Duration::from_millis(300));
+        }
+    }
+
+    #[test]
+    fn media_entries_are_checked_like_setup_path() {
+        let ok = with_media(&format!(
+            "[[lab.media]]\npath = 'E:\\CU15\\Setup.exe'\nbuild = \"15.2.1748.10\"\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        ))
+        .expect("valid");
+        assert_eq!(ok.media[0].sha256, Some("AB".repeat(32)));
+        let refused = |media: &str, needle: &str| {
+            let e = with_media(media).expect_err(needle);
+            assert!(e.message().contains(needle), "{}", e.message());
+            assert!(e.location().is_some());
+        };
+        refused(
+            "[[lab.media]]\npath = '\\\\fs01\\media\\Setup.exe'\nbuild = \"15.2.1748.10\"\n",
+            "UNC path",
+        );
+        refused(
+            "[[lab.media]]\npath = 'Setup.exe'\nbuild = \"15.2.1748.10\"\n",
+            "not an absolute local Windows path",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.zip'\nbuild = \"15.2.1748.10\"\n",
+            "must end in .exe (setup media) or .msp",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2\"\n",
+            "build",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\nsha256 = \"abc\"\n",
+            "not a SHA-256 digest",
+        );
+        refused(
+            "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\n[[lab.media]]\npath = 'd:\\setup.exe'\nbuild = \"15.2.1748.10\"\n",
+            "listed twice",
+        );
+    }
+
+    #[test]
+    fn fault_hold_is_a_duration() {
+        let lab = with_media(
+            "[[lab.fault]]\nserver = \"EX02\"\nkind = \"setup-hangs\"\ntimes = 1\nhold = \"3s\"\n",
+        )
+        .expect("valid");
+        assert_eq!(lab.faults[0].hold, Some(Duration::from_secs(3)));
+        assert!(lab.media.is_empty());
+        let e = with_media(
+            "[[lab.fault]]\nserver = \"EX02\"\nkind = \"setup-hangs\"\nhold = \"soon\"\n",
+        )
+        .expect_err("bad hold");
+        assert!(e.location().is_some(), "{e}");
+    }
+}

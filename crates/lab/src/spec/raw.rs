@@ -1,0 +1,116 @@
+//! The `[lab]` section exactly as written (stage one of two): serde shapes
+//! with spans, unknown keys refused. `Document` reads a whole plan file but
+//! keeps only `[lab]` and the `[[server]]` names, so the lab parses its own
+//! section from the plan's text without knowing the rest of the plan.
+
+use indexmap::IndexMap;
+use planfile::Text;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A plan file as the lab sees it: other sections are ignored here (the
+/// product checks them).
+#[derive(Debug, Deserialize)]
+pub struct Document {
+    pub lab: Option<RawLab>,
+    #[serde(default)]
+    pub server: Vec<Spanned<PlanServer>>,
+}
+
+/// A `[[server]]` of the plan: the name and FQDN a lab server must match.
+#[derive(Debug, Deserialize)]
+pub struct PlanServer {
+    pub name: Text,
+    pub fqdn: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLab {
+    pub base_port: Option<Spanned<u16>>,
+    pub username: Option<Text>,
+    pub password: Option<Text>,
+    #[serde(default)]
+    pub ad: RawLabAd,
+    #[serde(default)]
+    pub timings: RawLabTimings,
+    #[serde(default)]
+    pub server: Vec<Spanned<RawLabServer>>,
+    #[serde(default)]
+    pub database: Vec<Spanned<RawLabDatabase>>,
+    #[serde(default)]
+    pub fault: Vec<Spanned<RawLabFault>>,
+    #[serde(default)]
+    pub media: Vec<Spanned<RawLabMedia>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabMedia {
+    pub path: Text,
+    pub build: Text,
+    pub sha256: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabAd {
+    pub schema_range_upper: Option<u32>,
+    pub org_object_version: Option<u32>,
+    pub domain_object_version: Option<u32>,
+    pub organization: Option<Text>,
+    pub domain_dn: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabTimings {
+    pub setup: Option<Text>,
+    pub reboot: Option<Text>,
+    pub drain_per_message: Option<Text>,
+    pub database_move: Option<Text>,
+    pub security_update: Option<Text>,
+    pub resync: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabServer {
+    pub name: Text,
+    pub fqdn: Text,
+    pub build: Text,
+    pub dotnet_release: u32,
+    pub os: Text,
+    pub vcredist_2012: Option<u32>,
+    pub vcredist_2013: Option<u32>,
+    pub ucma: bool,
+    pub url_rewrite: bool,
+    pub pending_reboot: Option<super::PendingReboot>,
+    pub system_drive_free_gb: u64,
+    #[serde(default)]
+    pub queue_messages: u32,
+    #[serde(default)]
+    pub custom_app_settings: IndexMap<String, Text>,
+    pub port: Option<Spanned<u16>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabDatabase {
+    pub name: Text,
+    pub copies: Spanned<Vec<Text>>,
+    pub active: Text,
+    #[serde(default)]
+    pub copy_status: IndexMap<String, Spanned<super::LabCopyStatus>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabFault {
+    pub server: Text,
+    pub kind: Text,
+    pub times: Option<Spanned<u32>>,
+    pub database: Option<Text>,
+    pub during: Option<Text>,
+    pub hold: Option<Text>,
+}

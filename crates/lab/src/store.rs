@@ -1,0 +1,323 @@
+//! `Lab`: the persistent, thread-safe front of the simulated DAG. Loads the
+//! world from `<state_dir>/lab-world.json` (or builds it from the plan's
+//! `[lab]`), settles it to the wall clock before every script, runs the
+//! script on one server and saves the world atomically (temp file, fsync,
+//! rename) so a crash never leaves half a file. No orchestration here.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::host::ServerHost;
+use super::pwsh::{self, ScriptOutput};
+use super::spec::LabSpec;
+use super::world::World;
+
+pub const WORLD_FILE: &str = "lab-world.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("the lab has no server named '{0}': use one of the plan's [[lab.server]] names")]
+    UnknownServer(String),
+    /// The server is rebooting: connections are refused, as a real server's
+    /// WinRM listener is gone while it restarts.
+    #[error("{server} refused the connection (it is restarting; back in about {back_in_ms} ms)")]
+    Unreachable { server: String, back_in_ms: i64 },
+    #[error(
+        "cannot read the lab world {path}: {source}; run `cu-roll lab reset PLAN` to start over"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the lab world {path} is not valid JSON for this version ({source}); run `cu-roll lab reset PLAN` to start over")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "cannot save the lab world to {path}: {source}; check that the state directory is writable"
+    )]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub struct Lab {
+    path: PathBuf,
+    world: Mutex<World>,
+}
+
+/// Milliseconds since 1970 UTC, the world's clock.
+pub fn wall_clock_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Lab {
+    /// Loads the saved world from `state_dir`, or builds one from `spec`
+    /// (all servers in DAG `dag`) and saves it.
+    pub fn open(state_dir: &Path, spec: &LabSpec, dag: &str) -> Result<Lab, LabError> {
+        let path = state_dir.join(WORLD_FILE);
+        if path.exists() {
+            let text = fs::read_to_string(&path).map_err(|source| LabError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let world: World = serde_json::from_str(&text).map_err(|source| LabError::Parse {
+                path: path.clone(),
+                source,
+            })?;
+            return Ok(Lab {
+                path,
+                world: Mutex::new(world),
+            });
+        }
+        Lab::reset(state_dir, spec, dag)
+    }
+
+    /// Builds a fresh world from `spec` and saves it over any previous one.
+    pub fn reset(state_dir: &Path, spec: &LabSpec, dag: &str) -> Result<Lab, LabError> {
+        let path = state_dir.join(WORLD_FILE);
+        fs::create_dir_all(state_dir).map_err(|source| LabError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let world = World::from_spec(spec, dag, wall_clock_ms());
+        save(&path, &world)?;
+        Ok(Lab {
+            path,
+            world: Mutex::new(world),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, World> {
+        // A panic in another thread cannot leave the world half-changed on
+        // disk (we save only after success), so the in-memory copy is usable.
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Settles the world to now, gives `f` a host on `server`, then saves.
+    /// A server that is down (rebooting) refuses: `LabError::Unreachable`.
+    pub fn with_host<R>(
+        &self,
+        server: &str,
+        f: impl FnOnce(&mut ServerHost) -> R,
+    ) -> Result<R, LabError> {
+        self.with_world(|world, now| {
+            let i = enter(world, server, now)?;
+            let name = world.servers[i].name.clone();
+            let mut host =
+                ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
+            Ok(f(&mut host))
+        })
+    }
+
+    /// Runs `f` on the world at the wall clock, then saves whatever it did
+    /// (settling included, even when `f` fails).
+    fn with_world<R>(
+        &self,
+        f: impl FnOnce(&mut World, i64) -> Result<R, LabError>,
+    ) -> Result<R, LabError> {
+        let mut world = self.lock();
+        let now = wall_clock_ms().max(world.now_ms);
+        let result = f(&mut world, now);
+        world.check_availability();
+        save(&self.path, &world)?;
+        result
+    }
+
+    /// Runs a PowerShell script on `server` as `powershell.exe -NonInteractive` would.
+    pub fn run_ps(&self, server: &str, script: &str) -> Result<ScriptOutput, LabError> {
+        self.with_world(|world, now| run_ps_in(world, server, script, now))
+    }
+
+    /// Runs a cmd.exe command line on `server` (see `run_cmd_in`).
+    pub fn run_cmd(&self, server: &str, command: &str) -> Result<ScriptOutput, LabError> {
+        self.with_world(|world, now| run_cmd_in(world, server, command, now))
+    }
+
+    /// The world as it is now (a settled copy; the saved world is not
+    /// changed), as JSON: servers, databases, faults and the top-level
+    /// `availability` record.
+    pub fn state_json(&self) -> serde_json::Value {
+        let mut world = self.lock().clone();
+        world.settle(wall_clock_ms().max(world.now_ms));
+        serde_json::to_value(&world).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// A copy of the world as it is now (not settled).
+    pub fn world(&self) -> World {
+        self.lock().clone()
+    }
+}
+
+/// Settles `world` to `now` and finds `server`, refusing while it is down.
+fn enter(world: &mut World, server: &str, now: i64) -> Result<usize, LabError> {
+    world.settle(now);
+    let i = world
+        .server_index(server)
+        .ok_or_else(|| LabError::UnknownServer(server.to_string()))?;
+    match world.servers[i].down_until_ms {
+        Some(back) => Err(LabError::Unreachable {
+            server: world.servers[i].name.clone(),
+            back_in_ms: back - now,
+        }),
+        None => Ok(i),
+    }
+}
+
+/// Runs a PowerShell script on `server` at `now` (the world is settled to
+/// it first). The powershell.exe process is visible to setup's prerequisite
+/// check while it runs; `Restart-Computer` takes effect once the script has
+/// ended, so its output still arrives.
+pub fn run_ps_in(
+    world: &mut World,
+    server: &str,
+    script: &str,
+    now: i64,
+) -> Result<ScriptOutput, LabError> {
+    let i = enter(world, server, now)?;
+    world.next_pid += 4;
+    let pid = world.next_pid;
+    world.note_powershell(i, pid);
+    let name = world.servers[i].name.clone();
+    let mut host = ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
+    let out = pwsh::run(script, &mut host);
+    let reboot = host.reboot_requested;
+    if reboot {
+        world.begin_reboot(i);
+    }
+    world.check_availability();
+    Ok(out)
+}
+
+/// Runs a cmd.exe command line on `server` at `now`, `%VAR%` expanded:
+/// `hostname`, `type <file>`, `tasklist [/FI "IMAGENAME eq x"] [/FO
+/// TABLE|CSV|LIST] [/NH]`; anything else is not recognised, as cmd.exe says.
+pub fn run_cmd_in(
+    world: &mut World,
+    server: &str,
+    command: &str,
+    now: i64,
+) -> Result<ScriptOutput, LabError> {
+    let i = enter(world, server, now)?;
+    let w = &*world;
+    let line = super::batch::expand(command.trim(), &|n| w.env_var(i, n));
+    let (verb, rest) = super::batch::program_and_args(&line);
+    let ok = |stdout: String| ScriptOutput {
+        stdout,
+        stderr: String::new(),
+        exit_code: 0,
+    };
+    let fail = |stderr: &str| ScriptOutput {
+        stdout: String::new(),
+        stderr: stderr.to_string(),
+        exit_code: 1,
+    };
+    Ok(match verb.to_ascii_lowercase().as_str() {
+        "hostname" => ok(format!("{}\r\n", w.servers[i].name.to_ascii_uppercase())),
+        "type" => {
+            let path = super::batch::arguments(&rest)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            match w.file(i, &path) {
+                Some(f) => ok(f.content),
+                None if w.directory_exists(i, &path) => fail("Access is denied.\r\n"),
+                None => fail("The system cannot find the file specified.\r\n"),
+            }
+        }
+        "tasklist" => match super::batch::tasklist(&rest, &w.processes(i)) {
+            Ok(out) => ok(out),
+            Err(e) => fail(&e),
+        },
+        "schtasks" => match schtasks_query(w, i, &rest) {
+            Ok(out) => ok(out),
+            Err(e) => fail(&e),
+        },
+        _ => ScriptOutput {
+            stdout: String::new(),
+            stderr: format!(
+                "'{verb}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
+            ),
+            exit_code: 9009,
+        },
+    })
+}
+
+/// `schtasks /Query /TN "<name>" [/V] /FO CSV /NH`, the form cu-roll polls.
+/// Verbose rows carry 28 columns whose 7th, `Last Result`, is a number in
+/// every language: 267009 (0x41301, SCHED_S_TASK_RUNNING) while the task
+/// runs — unlike `Status`, which Windows translates.
+fn schtasks_query(w: &World, i: usize, args: &str) -> Result<String, String> {
+    let words = super::batch::arguments(args);
+    let has = |flag: &str| words.iter().any(|a| a.eq_ignore_ascii_case(flag));
+    let name = words
+        .iter()
+        .position(|a| a.eq_ignore_ascii_case("/TN"))
+        .and_then(|p| words.get(p + 1))
+        .map(|n| n.trim_start_matches('\\').to_string());
+    if !has("/Query") || !has("/FO") || !has("/NH") {
+        return Err("ERROR: Invalid syntax. The lab answers schtasks /Query /TN <name> [/V] /FO CSV /NH only.\r\n".into());
+    }
+    let Some(task) = name.as_deref().and_then(|n| w.task(i, n)) else {
+        return Err("ERROR: The system cannot find the file specified.\r\n".into());
+    };
+    let status = if task.running { "Running" } else { "Ready" };
+    let last_result = if task.running {
+        267_009
+    } else {
+        task.last_result
+    };
+    let last_run = task
+        .last_run_ms
+        .map_or_else(|| "N/A".to_string(), super::pwsh::datetime::format_general);
+    let row = if has("/V") {
+        let mut cols = vec![
+            w.servers[i].name.to_ascii_uppercase(),
+            format!("\\{}", task.name),
+            "N/A".into(),
+            status.into(),
+            "Interactive/Background".into(),
+            last_run,
+            last_result.to_string(),
+            task.user_id.clone(),
+            task.execute.clone(),
+        ];
+        cols.resize(28, "N/A".into());
+        cols
+    } else {
+        vec![format!("\\{}", task.name), "N/A".into(), status.into()]
+    };
+    let quoted: Vec<String> = row.iter().map(|c| format!("\"{c}\"")).collect();
+    Ok(format!("{}\r\n", quoted.join(",")))
+}
+
+/// Writes `world` to `path` atomically: temp file beside it, fsync, rename.
+fn save(path: &Path, world: &World) -> Result<(), LabError> {
+    let err = |source| LabError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = serde_json::to_string_pretty(world).map_err(|e| err(std::io::Error::other(e)))?;
+    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    let mut f = fs::File::create(&tmp).map_err(err)?;
+    f.write_all(text.as_bytes()).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(err)?;
+    if let Some(dir) = path.parent() {
+        // Make the rename itself durable where the platform allows opening a directory.
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}

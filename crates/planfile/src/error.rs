@@ -1,0 +1,295 @@
+//! `PlanError` and the bits that make it point at a plan file: byte span →
+//! line and column, a one-line source excerpt with carets (in the style of
+//! rustc and `toml`'s own errors), and rewording of serde's messages into the
+//! plan's vocabulary ("unknown key 'tagret' in [rollout]"). It formats
+//! errors only; it decides nothing about what is valid.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A position in a plan file; lines and columns count from 1, columns in
+/// characters (not bytes) so a caret lines up under non-ASCII text too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.path.display(), self.line, self.column)
+    }
+}
+
+/// Why a plan could not be loaded. Every variant but `Read` names the file,
+/// line and column; `Display` starts with `path:line:column: ` and ends with
+/// an excerpt of the offending line.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{}: cannot read the plan file: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Anything wrong with the plan's content: TOML syntax, an unknown key, a
+    /// wrong type or an invalid value.
+    #[error("{at}: {message}\n{excerpt}")]
+    Invalid {
+        at: Location,
+        message: String,
+        /// The offending source line with carets under the span.
+        excerpt: String,
+    },
+}
+
+impl PlanError {
+    /// The position the error points at, if it has one.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            PlanError::Read { .. } => None,
+            PlanError::Invalid { at, .. } => Some(at),
+        }
+    }
+
+    /// The explanation without position or excerpt.
+    pub fn message(&self) -> String {
+        match self {
+            PlanError::Read { source, .. } => format!("cannot read the plan file: {source}"),
+            PlanError::Invalid { message, .. } => message.clone(),
+        }
+    }
+}
+
+/// The plan's text and path, to turn spans into `PlanError`s.
+pub struct Source<'a> {
+    pub text: &'a str,
+    pub path: &'a Path,
+}
+
+impl Source<'_> {
+    /// 1-based (line, column) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[line_start..].chars().count() + 1)
+    }
+
+    /// An error pointing at `span`.
+    pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> PlanError {
+        let (line, column) = self.line_col(span.start);
+        PlanError::Invalid {
+            at: Location {
+                path: self.path.to_path_buf(),
+                line,
+                column,
+            },
+            message: message.into(),
+            excerpt: self.excerpt(span),
+        }
+    }
+
+    /// An error about a secret written in the plan: like `error`, but the
+    /// excerpt shows `<hidden>` instead of the value, so the secret does not
+    /// reach a terminal, a log or a CI transcript.
+    pub fn secret_error(&self, span: Range<usize>, message: impl Into<String>) -> PlanError {
+        let (line, column) = self.line_col(span.start);
+        let bounds = self.line_bounds(span.start);
+        let before = &self.text[bounds.start..floor_char_boundary(self.text, span.start)];
+        let gutter = " ".repeat(line.to_string().len());
+        let excerpt = format!(
+            "{gutter} |\n{line} | {before}<hidden>\n{gutter} | {}{}",
+            " ".repeat(column - 1),
+            "^".repeat("<hidden>".len())
+        );
+        PlanError::Invalid {
+            at: Location {
+                path: self.path.to_path_buf(),
+                line,
+                column,
+            },
+            message: message.into(),
+            excerpt,
+        }
+    }
+
+    fn line_bounds(&self, offset: usize) -> Range<usize> {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
+        start..end
+    }
+
+    fn excerpt(&self, span: Range<usize>) -> String {
+        let (line, column) = self.line_col(span.start);
+        let bounds = self.line_bounds(span.start);
+        let source_line = self.text[bounds.clone()].trim_end_matches('\r');
+        let span_end = floor_char_boundary(self.text, span.end.clamp(span.start, bounds.end));
+        let span_start = floor_char_boundary(self.text, span.start.min(bounds.end));
+        let width = self.text[span_start..span_end].chars().count().max(1);
+        let gutter = " ".repeat(line.to_string().len());
+        format!(
+            "{gutter} |\n{line} | {source_line}\n{gutter} | {}{}",
+            " ".repeat(column - 1),
+            "^".repeat(width)
+        )
+    }
+
+    /// The table header (`[rollout]`, `[[lab.server]]`) governing the line
+    /// at `offset`, or `None` at the top level. When the line itself is a
+    /// header, its parent's is returned (an unknown table belongs there).
+    fn section_at(&self, offset: usize) -> Option<String> {
+        let bounds = self.line_bounds(offset);
+        if let Some(header) = header_name(&self.text[bounds.clone()]) {
+            return header
+                .rsplit_once('.')
+                .map(|(parent, _)| format!("[{parent}]"));
+        }
+        self.text[..bounds.start]
+            .lines()
+            .rev()
+            .find_map(|l| header_line(l).map(str::to_string))
+    }
+
+    /// The key written on the line at `offset` (`key = …`), if any.
+    fn key_at(&self, offset: usize) -> Option<String> {
+        let line = &self.text[self.line_bounds(offset)];
+        let (key, _) = line.split_once('=')?;
+        let key = key.trim().trim_matches('"');
+        (!key.is_empty() && !key.starts_with('[')).then(|| key.to_string())
+    }
+
+    /// Turns a `toml` deserialisation error into a `PlanError`, rewording
+    /// serde's field and variant messages in the plan's terms.
+    pub fn toml_error(&self, err: &toml::de::Error) -> PlanError {
+        let span = err.span().unwrap_or(0..0);
+        let raw = err.message().trim_end();
+        let section = self.section_at(span.start);
+        let in_section = section
+            .as_deref()
+            .map_or("at the top level".to_string(), |s| format!("in {s}"));
+        let is_header = header_name(&self.text[self.line_bounds(span.start)]).is_some();
+        let message = if let Some(rest) = raw.strip_prefix("unknown field ") {
+            let (field, expected) = split_expected(rest);
+            let what = if is_header { "table" } else { "key" };
+            format!("unknown {what} '{field}' {in_section}; expected {expected}")
+        } else if let Some(rest) = raw.strip_prefix("missing field ") {
+            // A missing key is reported at its table's header.
+            let table = header_line(&self.text[self.line_bounds(span.start)])
+                .map_or(in_section, |h| format!("in {h}"));
+            let name = rest.trim_matches('`');
+            if section.is_none() && !is_header {
+                // Only tables live at the top level of a plan.
+                format!("missing section [{name}]")
+            } else {
+                format!("missing key '{name}' {table}")
+            }
+        } else if let Some(rest) = raw.strip_prefix("unknown variant ") {
+            let (value, expected) = split_expected(rest);
+            let key = self
+                .key_at(span.start)
+                .map_or(String::new(), |k| format!(" for '{k}'"));
+            format!("'{value}' is not allowed{key}; expected {expected}")
+        } else if raw.starts_with("invalid type") || raw.starts_with("invalid value") {
+            let key = self
+                .key_at(span.start)
+                .map_or(String::new(), |k| format!("'{k}': "));
+            format!("{key}{raw}")
+        } else {
+            raw.to_string()
+        };
+        self.error(span, message)
+    }
+}
+
+/// `[a.b]` or `[[a.b]]` → `a.b` (with the brackets kept by `header_line`).
+fn header_name(line: &str) -> Option<&str> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    let inner = line.strip_prefix("[[").and_then(|l| l.strip_suffix("]]"));
+    let inner = inner.or_else(|| line.strip_prefix('[').and_then(|l| l.strip_suffix(']')));
+    inner.map(str::trim)
+}
+
+fn header_line(line: &str) -> Option<&str> {
+    header_name(line)?;
+    Some(line.split('#').next().unwrap_or("").trim())
+}
+
+/// Splits serde's "`x`, expected one of `a`, `b`" into ("x", "one of: a, b")
+/// and "`x`, expected `a` or `b`" into ("x", "a or b").
+fn split_expected(rest: &str) -> (String, String) {
+    let (name, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
+    let expected = expected.trim().replace('`', "");
+    let expected = match expected.strip_prefix("one of ") {
+        Some(list) => format!("one of: {list}"),
+        None if expected.is_empty() => "no keys here".to_string(),
+        None => expected,
+    };
+    (name.trim_matches('`').to_string(), expected)
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(text: &str) -> Source<'_> {
+        Source {
+            text,
+            path: Path::new("plans/x.toml"),
+        }
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let s = src("a = 1\nbé = \"x\"\n");
+        assert_eq!(s.line_col(0), (1, 1));
+        assert_eq!(s.line_col(6), (2, 1));
+        // 'é' is two bytes but one column.
+        assert_eq!(s.line_col(9), (2, 3));
+    }
+
+    #[test]
+    fn display_has_position_message_and_caret() {
+        let s = src("[rollout]\ntarget = \"x\"\n");
+        let err = s.error(19..22, "bad target");
+        assert_eq!(
+            err.to_string(),
+            "plans/x.toml:2:10: bad target\n  |\n2 | target = \"x\"\n  |          ^^^"
+        );
+        assert_eq!(err.location().map(|l| l.line), Some(2));
+    }
+
+    #[test]
+    fn secret_errors_do_not_show_the_value() {
+        let s = src("[connection]\npassword = \"Summer2026!\"\n");
+        let shown = s.secret_error(24..37, "no passwords here").to_string();
+        assert!(!shown.contains("Summer2026"), "{shown}");
+        assert!(shown.contains("password = <hidden>"), "{shown}");
+        assert!(
+            shown.starts_with("plans/x.toml:2:12: no passwords here"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn sections_are_found_from_headers() {
+        let s = src("[rollout]\na = 1\n[[lab.server]] # c\nb = 2\n[policy.timeoutz]\n");
+        assert_eq!(s.section_at(12).as_deref(), Some("[rollout]"));
+        assert_eq!(s.section_at(37).as_deref(), Some("[[lab.server]]"));
+        assert_eq!(s.section_at(45).as_deref(), Some("[policy]"));
+        assert_eq!(s.section_at(0), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! The one door between the product and the lab: with `transport = "lab"`
+//! the command layer reads the plan's `[lab]` section through the lab
+//! crate and runs scripts on the simulated DAG in-process, through the same
+//! `Executor` trait every transport implements. Its world persists in the
+//! state directory, so a later run sees the servers as the last one left
+//! them. Nothing below the command layer (plan, exec, preflight, runbook)
+//! knows the lab exists.
+
+use std::path::Path;
+
+use crate::exec::{ExecError, ExecOutput, Executor};
+use crate::plan::{Plan, PlanError, Server};
+use lab::{Lab, LabError, LabSpec};
+
+/// The `[lab]` section of the plan at `plan.path`, read by the lab crate
+/// from the plan's text; with `transport = "lab"` every server must be
+/// simulated. `None` when the plan has no `[lab]`.
+pub fn spec_of(plan: &Plan, text: &str) -> Result<Option<LabSpec>, PlanError> {
+    let spec = lab::parse_plan_text(text, &plan.path)?;
+    if plan.connection.transport == crate::plan::Transport::Lab {
+        if let Some(spec) = &spec {
+            lab::check_plan_servers_simulated(text, &plan.path, spec)?;
+        }
+    }
+    Ok(spec)
+}
+
+/// The DAG the lab simulates: the plan's (first) DAG.
+pub fn dag_of(plan: &Plan) -> String {
+    plan.dags()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "DAG01".to_string())
+}
+
+/// The lab's availability record after a run (every moment a database had
+/// no mounted copy, two members were out together, or a copy was activated
+/// on a Blocked server); `None` when the lab cannot be opened.
+pub fn availability_incidents(plan: &Plan, state: &Path) -> Option<Vec<String>> {
+    let text = crate::plan::read(&plan.path).ok()?;
+    let spec = spec_of(plan, &text).ok()??;
+    let lab = Lab::open(state, &spec, &dag_of(plan)).ok()?;
+    let incidents = lab.state_json()["availability"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .map(|e| match e.as_str() {
+                    Some(text) => text.to_string(),
+                    None => e.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(incidents)
+}
+
+pub struct LabExecutor {
+    lab: Lab,
+}
+
+impl LabExecutor {
+    pub fn open(state_dir: &Path, spec: &LabSpec, dag: &str) -> Result<LabExecutor, LabError> {
+        Ok(LabExecutor {
+            lab: Lab::open(state_dir, spec, dag)?,
+        })
+    }
+
+    /// For tests: the lab of the plan file `plan` was loaded from.
+    #[cfg(test)]
+    pub fn for_plan(state_dir: &Path, plan: &Plan) -> LabExecutor {
+        let text = crate::plan::read(&plan.path).expect("plan file");
+        let spec = spec_of(plan, &text).expect("valid [lab]").expect("[lab]");
+        LabExecutor::open(state_dir, &spec, &dag_of(plan)).expect("lab opens")
+    }
+
+    #[cfg(test)]
+    pub fn lab(&self) -> &Lab {
+        &self.lab
+    }
+}
+
+/// A rebooting lab server refuses connections, as a real one does while
+/// its WinRM listener is gone: that is `Unreachable`, which a reboot step
+/// waits out; anything else is the lab itself failing.
+fn lab_error(server: &Server, e: LabError) -> ExecError {
+    match e {
+        LabError::Unreachable { .. } => ExecError::Unreachable {
+            server: server.name.clone(),
+            detail: "connection refused (the server is restarting)".to_string(),
+        },
+        other => ExecError::Transport {
+            server: server.name.clone(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+impl Executor for LabExecutor {
+    fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
+        let out = self
+            .lab
+            .run_ps(&server.name, script)
+            .map_err(|e| lab_error(server, e))?;
+        Ok(ExecOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit_code: out.exit_code,
+        })
+    }
+
+    fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
+        let out = self
+            .lab
+            .run_cmd(&server.name, command)
+            .map_err(|e| lab_error(server, e))?;
+        Ok(ExecOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit_code: out.exit_code,
+        })
+    }
+}
