@@ -11,6 +11,7 @@ mod error;
 mod lab;
 mod model;
 mod raw;
+mod target;
 mod validate;
 mod values;
 
@@ -19,6 +20,7 @@ use std::path::Path;
 pub use error::{Location, PlanError};
 pub use lab::{FAULT_KINDS, ROLLOUT_STEP_IDS};
 pub use model::*;
+pub use target::{resolve_target, ResolvedTarget, TargetError};
 pub use values::parse_duration;
 
 /// Reads and validates the plan at `path`.

@@ -4,6 +4,7 @@
 //! stopped.
 
 pub mod events;
+#[cfg(test)]
 pub mod scripts;
 mod step;
 pub mod steps;

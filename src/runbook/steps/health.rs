@@ -8,13 +8,11 @@
 //! a reboot), then names every failing check. It changes nothing.
 
 use crate::catalog::ExchangeBuild;
-use crate::exchange::{self, ExchangeState, HealthTestsObs};
-use crate::plan::{Plan, Policy, Server};
-use crate::preflight::ResolvedTarget;
-use crate::runbook::scripts as t;
+use crate::exchange::observe::{self, read_exchange_state, read_server_facts, run_health_tests};
+use crate::exchange::{same as eq, ExchangeState, HealthTestsObs};
+use crate::plan::{Plan, Policy, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
-use super::common::{build_of, eq, observe_facts, observe_state, ps, server_script, with_context};
 use super::exit_maintenance::INACTIVE_BY_DESIGN;
 
 pub struct Health;
@@ -115,13 +113,9 @@ impl Step for Health {
             ctx.plan.policy.timeouts.health,
             |ctx| {
                 let observed = (|| -> Result<Vec<String>, StepError> {
-                    let tests: HealthTestsObs = exchange::query(
-                        ctx.exec,
-                        ctx.server,
-                        &server_script("health tests", t::HEALTH_TESTS, ctx.server),
-                    )?;
-                    let state = observe_state(ctx)?;
-                    let build = build_of(&observe_facts(ctx)?, ctx.server)?;
+                    let tests = observe::health_tests(ctx.exec, ctx.server)?;
+                    let state = ctx.exchange_state()?;
+                    let build = ctx.build()?;
                     Ok(health_problems(
                         &tests,
                         &state,
@@ -145,13 +139,10 @@ impl Step for Health {
             },
         );
         waited.map_err(|e| {
-            with_context(
-                e,
-                &format!(
-                    "Failing: {}. The server is back in service but not healthy; the rollout stops here so no other member goes down. Fix these, then run cu-roll again",
-                    last.join("; ")
-                ),
-            )
+            e.with_context(&format!(
+                "Failing: {}. The server is back in service but not healthy; the rollout stops here so no other member goes down. Fix these, then run cu-roll again",
+                last.join("; ")
+            ))
         })?;
         Ok(StepOutcome::Done {
             detail: format!("{} healthy at {target}", ctx.server.name),
@@ -165,19 +156,13 @@ impl Step for Health {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        vec![
-            ps(
-                "at every poll until healthy",
-                server_script("health tests", t::HEALTH_TESTS, server),
-            ),
-            ps(
-                "at every poll until healthy",
-                exchange::exchange_state_script(server),
-            ),
-            ps(
-                "at every poll until healthy",
-                exchange::server_facts_script(),
-            ),
+        [
+            run_health_tests(&server.name),
+            read_exchange_state(&server.name),
+            read_server_facts(),
         ]
+        .iter()
+        .map(|op| PlannedCommand::ps("at every poll until healthy", op))
+        .collect()
     }
 }

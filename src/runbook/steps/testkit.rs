@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use crate::exec::{ExecError, ExecOutput, Executor};
 use crate::journal::Change;
+use crate::plan::ResolvedTarget;
 use crate::plan::{Plan, Server};
-use crate::preflight::ResolvedTarget;
 use crate::runbook::{Clock, StepContext, StepError, StepEvents};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -519,8 +519,7 @@ pub fn lab_plan() -> Plan {
 }
 
 pub fn target(plan: &Plan) -> ResolvedTarget {
-    crate::preflight::resolve_target(plan, crate::catalog::Catalog::embedded())
-        .expect("target resolves")
+    crate::plan::resolve_target(plan, crate::catalog::Catalog::embedded()).expect("target resolves")
 }
 
 /// A context for `server` of `plan`, its peers the other DAG members.

@@ -4,9 +4,10 @@
 
 use serde_json::json;
 
-use super::enter_maintenance::{cluster_group_change, pam_problem, ClusterGroupMove};
+use super::enter_maintenance::{cluster_group_change, pam_problem};
 use super::testkit::*;
 use super::*;
+use crate::exchange::act::ClusterGroupMove;
 use crate::journal::Change;
 use crate::runbook::{PlannedText, StepErrorKind, StepOutcome};
 
