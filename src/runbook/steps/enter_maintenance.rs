@@ -9,7 +9,7 @@
 
 use crate::exchange::act::{self, Action, ClusterGroupMove, MoveResultObs, CORE_CLUSTER_GROUP};
 use crate::exchange::observe::{self, read_exchange_state, read_server_facts};
-use crate::exchange::{same as eq, ExchangeState, MAINTENANCE};
+use crate::exchange::{same, ExchangeState, MAINTENANCE};
 use crate::journal::Change;
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
@@ -78,7 +78,7 @@ impl EnterAction {
             SuspendClusterNode => !state.node_paused(),
             MoveClusterGroupOff => true,
             MoveNowOn => !state.activation_disabled_and_move_now,
-            BlockActivation => !eq(&state.activation_policy, "Blocked"),
+            BlockActivation => !same(&state.activation_policy, "Blocked"),
         }
     }
 
@@ -136,7 +136,7 @@ pub fn preexisting(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
     if state.node_paused() && !own.node_suspended {
         out.push("the cluster node was already Paused before cu-roll (it will not be resumed by cu-roll)".into());
     }
-    if eq(&state.activation_policy, "Blocked") && own.policy_restore.is_none() {
+    if same(&state.activation_policy, "Blocked") && own.policy_restore.is_none() {
         out.push("activation policy was already Blocked before cu-roll (it will not be changed back by cu-roll)".into());
     }
     if state.activation_disabled_and_move_now && !own.move_now {
@@ -152,10 +152,10 @@ pub fn preexisting(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
 /// it and still does (the move went nowhere). Node names compare without
 /// case: the cluster reports them lower-case.
 pub fn cluster_group_change(server: &str, m: &ClusterGroupMove) -> Result<Option<Change>, String> {
-    if !eq(&m.from, server) {
+    if !same(&m.from, server) {
         return Ok(None);
     }
-    if m.to.trim().is_empty() || eq(&m.to, server) {
+    if m.to.trim().is_empty() || same(&m.to, server) {
         return Err(format!(
             "{CORE_CLUSTER_GROUP} (the Primary Active Manager) is still owned by {server} after Move-ClusterGroup"
         ));
@@ -169,7 +169,7 @@ pub fn cluster_group_change(server: &str, m: &ClusterGroupMove) -> Result<Option
 
 /// Verification of the PAM: `owner` is the core group's owner node.
 pub fn pam_problem(server: &str, owner: &str) -> Option<String> {
-    eq(owner, server).then(|| {
+    same(owner, server).then(|| {
         format!("{server} still owns {CORE_CLUSTER_GROUP} (it is the Primary Active Manager)")
     })
 }
@@ -182,20 +182,20 @@ pub fn verify_problems(state: &ExchangeState) -> Vec<String> {
         .components
         .iter()
         .filter(|c| {
-            !eq(&c.component, "Monitoring")
-                && !eq(&c.component, "RecoveryActionsEnabled")
-                && !eq(&c.state, "Inactive")
+            !same(&c.component, "Monitoring")
+                && !same(&c.component, "RecoveryActionsEnabled")
+                && !same(&c.state, "Inactive")
         })
         .map(|c| format!("component {} is {}", c.component, c.state))
         .collect();
-    if !eq(&state.activation_policy, "Blocked") {
+    if !same(&state.activation_policy, "Blocked") {
         out.push(format!(
             "activation policy is {}, not Blocked",
             state.activation_policy
         ));
     }
     let node = state.cluster_node_state.as_deref().unwrap_or("unknown");
-    if !eq(node, "Paused") {
+    if !same(node, "Paused") {
         out.push(format!("cluster node is {node}, not Paused"));
     }
     out
@@ -206,7 +206,7 @@ pub fn mounted_copies(state: &ExchangeState) -> Vec<String> {
     state
         .copies
         .iter()
-        .filter(|c| eq(&c.status, "Mounted"))
+        .filter(|c| same(&c.status, "Mounted"))
         .map(|c| c.database_name.clone())
         .collect()
 }
@@ -221,8 +221,11 @@ fn redirect_target(ctx: &mut StepContext<'_>) -> Result<String, StepError> {
     for peer in ctx.peers.clone() {
         match observe::exchange_state(ctx.exec, peer) {
             Ok(s) => {
-                let up = s.cluster_node_state.as_deref().is_none_or(|n| eq(n, "Up"));
-                let active = |name| s.component(name).is_none_or(|c| eq(&c.state, "Active"));
+                let up = s
+                    .cluster_node_state
+                    .as_deref()
+                    .is_none_or(|n| same(n, "Up"));
+                let active = |name| s.component(name).is_none_or(|c| same(&c.state, "Active"));
                 if up && active("ServerWideOffline") && active("HubTransport") {
                     return Ok(peer.fqdn.clone());
                 }

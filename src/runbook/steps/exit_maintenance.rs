@@ -7,7 +7,7 @@
 
 use crate::exchange::act::{self, Action};
 use crate::exchange::observe::read_exchange_state;
-use crate::exchange::{same as eq, ExchangeState, FUNCTIONAL, MAINTENANCE};
+use crate::exchange::{same, ExchangeState, FUNCTIONAL, MAINTENANCE};
 use crate::journal::Change;
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
@@ -58,12 +58,12 @@ pub fn exit_actions(state: &ExchangeState, prior: &[Change]) -> (Vec<ExitAction>
         notes.push("the cluster node is Paused, but not by cu-roll: left Paused (Resume-ClusterNode when its owner is done)".into());
     }
     match &own.policy_restore {
-        Some(p) if !eq(p, &state.activation_policy) => out.push(RestorePolicy {
+        Some(p) if !same(p, &state.activation_policy) => out.push(RestorePolicy {
             policy: p.clone(),
             from: state.activation_policy.clone(),
         }),
         Some(_) => {}
-        None if !eq(&state.activation_policy, "Unrestricted") => notes.push(format!(
+        None if !same(&state.activation_policy, "Unrestricted") => notes.push(format!(
             "activation policy is {}, not set by cu-roll: left as found",
             state.activation_policy
         )),
@@ -78,7 +78,7 @@ pub fn exit_actions(state: &ExchangeState, prior: &[Change]) -> (Vec<ExitAction>
         );
     }
     for copy in &state.copies {
-        if eq(&copy.status, "Suspended") || eq(&copy.status, "FailedAndSuspended") {
+        if same(&copy.status, "Suspended") || same(&copy.status, "FailedAndSuspended") {
             out.push(ResumeCopy(copy.name.clone()));
         }
     }
@@ -89,18 +89,18 @@ pub fn exit_actions(state: &ExchangeState, prior: &[Change]) -> (Vec<ExitAction>
         out.push(RestartTransport);
     }
     for comp in &state.components {
-        if INACTIVE_BY_DESIGN.iter().any(|x| eq(x, &comp.component)) {
+        if INACTIVE_BY_DESIGN.iter().any(|x| same(x, &comp.component)) {
             continue;
         }
         let holders = comp.holding_requesters();
-        if holders.iter().any(|h| eq(h, FUNCTIONAL)) {
+        if holders.iter().any(|h| same(h, FUNCTIONAL)) {
             out.push(ClearFunctional(comp.component.clone()));
         }
         for h in holders {
-            if eq(&h, FUNCTIONAL) {
+            if same(&h, FUNCTIONAL) {
                 continue;
             }
-            if eq(&h, MAINTENANCE) && own.holds_component(&comp.component, MAINTENANCE) {
+            if same(&h, MAINTENANCE) && own.holds_component(&comp.component, MAINTENANCE) {
                 continue;
             }
             notes.push(format!(
@@ -122,7 +122,7 @@ pub fn verify_problems(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
         .components
         .iter()
         .filter(|c| {
-            !INACTIVE_BY_DESIGN.iter().any(|x| eq(x, &c.component)) && !eq(&c.state, "Active")
+            !INACTIVE_BY_DESIGN.iter().any(|x| same(x, &c.component)) && !same(&c.state, "Active")
         })
         .map(|c| {
             let who = c.holding_requesters();
@@ -139,7 +139,7 @@ pub fn verify_problems(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
         })
         .collect();
     if let Some(p) = Outstanding::of(prior).policy_restore {
-        if !eq(&p, &state.activation_policy) {
+        if !same(&p, &state.activation_policy) {
             out.push(format!(
                 "activation policy is {}, not {p} as before",
                 state.activation_policy
@@ -150,7 +150,7 @@ pub fn verify_problems(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
         out.push("DatabaseCopyActivationDisabledAndMoveNow is $true".into());
     }
     if let Some(node) = state.cluster_node_state.as_deref() {
-        if !eq(node, "Up") {
+        if !same(node, "Up") {
             out.push(format!("cluster node is {node}, not Up"));
         }
     }

@@ -9,7 +9,7 @@
 
 use crate::catalog::ExchangeBuild;
 use crate::exchange::observe::{self, read_exchange_state, read_server_facts, run_health_tests};
-use crate::exchange::{same as eq, ExchangeState, HealthTestsObs};
+use crate::exchange::{same, ExchangeState, HealthTestsObs};
 use crate::plan::{Plan, Policy, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
@@ -36,7 +36,7 @@ pub fn health_problems(
         }
     }
     for m in &tests.mapi_connectivity {
-        if !eq(&m.result, "Success") {
+        if !same(&m.result, "Success") {
             out.push(format!(
                 "Test-MAPIConnectivity: {} {}{}",
                 m.database,
@@ -49,7 +49,7 @@ pub fn health_problems(
         }
     }
     for r in &tests.replication_health {
-        if !eq(&r.result, "Passed") {
+        if !same(&r.result, "Passed") {
             out.push(format!(
                 "Test-ReplicationHealth: {} {}{}",
                 r.check,
@@ -62,7 +62,7 @@ pub fn health_problems(
         }
     }
     for c in &state.copies {
-        if !eq(&c.status, "Mounted") && !eq(&c.status, "Healthy") {
+        if !same(&c.status, "Mounted") && !same(&c.status, "Healthy") {
             out.push(format!("copy {} is {}", c.name, c.status));
         }
         if let Some(q) = c.copy_queue_length.filter(|q| *q > policy.max_copy_queue) {
@@ -82,7 +82,9 @@ pub fn health_problems(
                 ));
             }
         }
-        if !eq(&c.content_index_state, "Healthy") && !eq(&c.content_index_state, "NotApplicable") {
+        if !same(&c.content_index_state, "Healthy")
+            && !same(&c.content_index_state, "NotApplicable")
+        {
             out.push(format!(
                 "copy {} content index {}",
                 c.name, c.content_index_state
@@ -90,7 +92,7 @@ pub fn health_problems(
         }
     }
     for c in &state.components {
-        if !INACTIVE_BY_DESIGN.iter().any(|x| eq(x, &c.component)) && !eq(&c.state, "Active") {
+        if !INACTIVE_BY_DESIGN.iter().any(|x| same(x, &c.component)) && !same(&c.state, "Active") {
             out.push(format!("component {} is {}", c.component, c.state));
         }
     }

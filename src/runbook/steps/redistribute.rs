@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::exchange::act;
 use crate::exchange::observe::{self, read_exchange_state};
-use crate::exchange::{same as eq, CopyObs, ExchangeState};
+use crate::exchange::{same, CopyObs, ExchangeState};
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
@@ -22,11 +22,11 @@ fn eligible(member: &ExchangeState, copy: &CopyObs) -> bool {
     member
         .cluster_node_state
         .as_deref()
-        .is_none_or(|n| eq(n, "Up"))
-        && !eq(&member.activation_policy, "Blocked")
+        .is_none_or(|n| same(n, "Up"))
+        && !same(&member.activation_policy, "Blocked")
         && !member.activation_disabled_and_move_now
         && !copy.activation_suspended
-        && (eq(&copy.status, "Mounted") || eq(&copy.status, "Healthy"))
+        && (same(&copy.status, "Mounted") || same(&copy.status, "Healthy"))
 }
 
 /// Databases not active on their most preferred eligible copy, in words.
@@ -46,7 +46,7 @@ pub fn unbalanced(members: &[ExchangeState]) -> Vec<String> {
     for (db, copies) in by_db {
         let active = copies
             .iter()
-            .find(|(_, c)| c.active_copy || eq(&c.status, "Mounted"))
+            .find(|(_, c)| c.active_copy || same(&c.status, "Mounted"))
             .map(|(_, c)| c.mailbox_server.as_str());
         let best = copies
             .iter()
@@ -55,7 +55,7 @@ pub fn unbalanced(members: &[ExchangeState]) -> Vec<String> {
             .map(|(_, c)| (c.mailbox_server.as_str(), c.activation_preference));
         match (active, best) {
             (None, _) => out.push(format!("{db} has no mounted copy")),
-            (Some(a), Some((b, pref))) if !eq(a, b) => out.push(format!(
+            (Some(a), Some((b, pref))) if !same(a, b) => out.push(format!(
                 "{db} is active on {a}, its most preferred healthy copy is on {b} (preference {})",
                 pref.map_or("?".into(), |p| p.to_string())
             )),
@@ -77,9 +77,13 @@ pub fn settling(members: &[ExchangeState]) -> Vec<String> {
     ];
     members
         .iter()
-        .filter(|m| m.cluster_node_state.as_deref().is_none_or(|n| eq(n, "Up")))
+        .filter(|m| {
+            m.cluster_node_state
+                .as_deref()
+                .is_none_or(|n| same(n, "Up"))
+        })
         .flat_map(|m| &m.copies)
-        .filter(|c| TRANSIENT.iter().any(|t| eq(&c.status, t)))
+        .filter(|c| TRANSIENT.iter().any(|t| same(&c.status, t)))
         .map(|c| format!("{} {}", c.name, c.status))
         .collect()
 }
