@@ -5,7 +5,9 @@
 //! PowerShell template projects what it reads into `[pscustomobject]`s with
 //! names converted via `.ToString()` (enums arrive as numbers otherwise, and
 //! deserialised objects as strings: cmdlets.md §14) and prints one
-//! compressed JSON value. Nothing here changes a server.
+//! compressed JSON value. The cmd.exe lines (`CMD_*`) are plain strings:
+//! cmd.exe is the server's own, so they always run on the target.
+//! Nothing here changes a server.
 
 use crate::exchange::Template;
 

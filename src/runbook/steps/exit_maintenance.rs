@@ -3,7 +3,9 @@
 //! resume copies left suspended; clear components a setup left Inactive
 //! under requester `Functional` (and say so). Maintenance cu-roll found in
 //! place and did not set is reported, never cleared: the journal
-//! (`prior_changes`) is what tells the two apart.
+//! (`prior_changes`) is what tells the two apart. The actions are
+//! `exchange::act` operations; the dry run lists one of each kind, built
+//! by the same `ExitAction::action`.
 
 use crate::exchange::act::{self, Action};
 use crate::exchange::observe::read_exchange_state;
