@@ -107,7 +107,7 @@ fn report(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failur
     let plan = load_plan(&args.plan)?;
     let catalog =
         crate::catalog::Catalog::active().map_err(|e| Failure::bad_input(e.to_string()))?;
-    let target = crate::preflight::resolve_target(&plan, catalog)
+    let target = crate::plan::resolve_target(&plan, catalog)
         .map_err(|e| Failure::bad_input(e.to_string()))?;
     let state = state_dir(&args.plan, state_dir_arg);
     let executor = open_executor(&plan, &state)?;

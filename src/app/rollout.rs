@@ -10,7 +10,8 @@ use crate::cli::{GlobalArgs, RunFlags, StatusArgs, UnlockArgs};
 use crate::exit;
 use crate::journal::{Journal, Lock, LockError};
 use crate::plan::Plan;
-use crate::preflight::{self, ResolvedTarget};
+use crate::plan::ResolvedTarget;
+use crate::preflight;
 use crate::runbook::scheduler::{AlwaysYes, Confirm, Rollout, RolloutError, RolloutOutcome};
 use crate::runbook::{self, JournalState, PlannedText, Step, SystemClock};
 
@@ -18,8 +19,8 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32
     let plan = load_plan(plan_path)?;
     let catalog =
         crate::catalog::Catalog::active().map_err(|e| Failure::bad_input(e.to_string()))?;
-    let target =
-        preflight::resolve_target(&plan, catalog).map_err(|e| Failure::bad_input(e.to_string()))?;
+    let target = crate::plan::resolve_target(&plan, catalog)
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
     let state = state_dir(plan_path, global.state_dir.as_deref());
     let steps = runbook::rollout_steps(&state);
     if flags.dry_run {
@@ -301,7 +302,7 @@ fn dry_run(
         let build = crate::exchange::server_facts(executor.as_ref(), server)
             .ok()
             .and_then(|f| f.ex_setup_version)
-            .and_then(|v| preflight::checks::parse_build(&v));
+            .and_then(|v| v.parse::<crate::catalog::ExchangeBuild>().ok());
         out.push_str(&format!(
             "\n=== {} ({}, DAG {})\n",
             server.name,

@@ -11,6 +11,7 @@
 mod model;
 mod raw;
 mod secret;
+mod target;
 mod validate;
 mod values;
 
@@ -20,6 +21,7 @@ pub use model::*;
 pub use planfile::values::parse_duration;
 pub use planfile::{Location, PlanError};
 pub use secret::{read_secret, Secret, SecretError};
+pub use target::{resolve_target, ResolvedTarget, TargetError};
 
 /// Reads and validates the plan at `path`.
 pub fn load(path: &Path) -> Result<Plan, PlanError> {

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use crate::catalog::{self, AdLevels, PrepNeed};
-use crate::exchange::{self, QueryError};
+use crate::exchange::{self, Operation, QueryError};
 use crate::exec::Executor;
 use crate::plan::{DiagnosticData, Plan, Server};
 use crate::ps::Script;
@@ -138,7 +138,7 @@ pub fn schema_master_script() -> Script {
 }
 
 pub fn schema_master(exec: &dyn Executor, server: &Server) -> Result<SchemaMasterObs, QueryError> {
-    exchange::query(exec, server, &schema_master_script())
+    exchange::query(exec, server, &Operation::on_target(schema_master_script()))
 }
 
 /// The plan-wide blocker for `prepare_ad = "block"`: the exact commands,

@@ -3,10 +3,9 @@
 //! here, so every rule is tested without a server.
 
 use super::model::{ComponentState, CopyHealth, MaintenanceState, Prerequisite, Verdict};
-use super::target::ResolvedTarget;
 use crate::catalog::{self, Catalog, ExchangeBuild, WindowsServer};
 use crate::exchange::{ExchangeState, ServerFacts};
-use crate::plan::Policy;
+use crate::plan::{Policy, ResolvedTarget};
 
 /// Product codes under the Uninstall key (exchange-facts.md §3).
 const UCMA_PRODUCT_CODE: &str = "{41D635FE-4F9D-47F7-8230-9B29D6D42D31}";
@@ -14,11 +13,6 @@ const URL_REWRITE_PRODUCT_CODE: &str = "{9BCA2118-F753-4A1E-BCF3-5A820729965C}";
 
 /// Components Inactive by design on-premises (cmdlets.md §5).
 const INACTIVE_BY_DESIGN: [&str; 2] = ["ForwardSyncDaemon", "ProvisioningRps"];
-
-/// `15.02.1748.043` (or the short form) as a build.
-pub fn parse_build(version: &str) -> Option<ExchangeBuild> {
-    version.parse().ok()
-}
 
 /// Every prerequisite the target needs, found vs required.
 pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prerequisite> {
@@ -310,7 +304,7 @@ mod tests {
             "/plans/lab.toml"
         )))
         .unwrap();
-        crate::preflight::resolve_target(&plan, Catalog::embedded()).unwrap()
+        crate::plan::resolve_target(&plan, Catalog::embedded()).unwrap()
     }
 
     fn facts(dotnet: Option<u32>, os: &str, products: Vec<InstalledProduct>) -> ServerFacts {

@@ -10,12 +10,10 @@
 use serde::Deserialize;
 
 use crate::catalog::{Catalog, ExchangeBuild};
-use crate::exchange::{self, QueryError};
+use crate::exchange::{self, Operation, QueryError};
 use crate::exec::Executor;
-use crate::plan::{Plan, Server};
+use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::ps::{Arg, Script};
-
-use super::ResolvedTarget;
 
 /// Reads both media files on the server it runs on. `Test-Path -PathType
 /// Leaf` first (a missing file is an answer, not an error); the version is
@@ -137,7 +135,7 @@ pub fn observe_media(
     plan: &Plan,
     server: &Server,
 ) -> Result<MediaObs, QueryError> {
-    exchange::query(exec, server, &media_script(plan))
+    exchange::query(exec, server, &Operation::on_target(media_script(plan)))
 }
 
 /// Which media this server needs: `setup` when it is below the target CU
@@ -263,7 +261,7 @@ mod tests {
     }
 
     fn target(p: &Plan) -> ResolvedTarget {
-        super::super::resolve_target(p, Catalog::embedded()).unwrap()
+        crate::plan::resolve_target(p, Catalog::embedded()).unwrap()
     }
 
     fn file(role: &str, path: &str, version: Option<&str>, sha: Option<&str>) -> MediaFileObs {

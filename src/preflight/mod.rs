@@ -6,16 +6,13 @@ pub mod adprep;
 pub mod checks;
 pub mod media;
 pub mod model;
-mod target;
 
 use std::sync::Mutex;
 
-pub use target::{resolve_target, ResolvedTarget, TargetError};
-
-use crate::catalog::{self, Catalog};
+use crate::catalog::{self, Catalog, ExchangeBuild};
 use crate::exchange::{self, AdLevelsObs, ExchangeState, QueryError, ServerFacts};
 use crate::exec::Executor;
-use crate::plan::{Plan, PrepareAd, Server};
+use crate::plan::{Plan, PrepareAd, ResolvedTarget, Server};
 use model::{AdLevels, AdPreparation, OverallVerdict, Report, ServerReport, TargetInfo, Verdict};
 
 /// How many servers are queried at once.
@@ -212,7 +209,7 @@ fn apply_facts(
     let Some(build) = facts
         .ex_setup_version
         .as_deref()
-        .and_then(checks::parse_build)
+        .and_then(|v| v.parse::<ExchangeBuild>().ok())
     else {
         r.blockers.push(format!(
             "{} reports no readable ExSetup.exe version ({:?}): is Exchange installed?",
@@ -453,7 +450,7 @@ fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Cata
         let from_older = servers.iter().filter(|s| s.needs_upgrade).any(|s| {
             s.build
                 .as_deref()
-                .and_then(checks::parse_build)
+                .and_then(|v| v.parse::<ExchangeBuild>().ok())
                 .and_then(|b| catalog.cu_for_build(b))
                 .is_some_and(|cu| !cu.enables_extended_protection)
         });
@@ -523,7 +520,7 @@ mod tests {
         )))
         .unwrap();
         let catalog = Catalog::embedded();
-        let target = resolve_target(&plan, catalog).unwrap();
+        let target = crate::plan::resolve_target(&plan, catalog).unwrap();
         let exec = MidUpgrade {
             ps_to_ex02: 0.into(),
         };

@@ -16,8 +16,8 @@ use super::step::{Clock, Step, StepContext, StepError, StepErrorKind, StepEvents
 use crate::exchange::{self, ExchangeState};
 use crate::exec::Executor;
 use crate::journal::{Change, Journal, JournalError, PlanFingerprint, Record};
+use crate::plan::ResolvedTarget;
 use crate::plan::{Order, Plan, Redistribute, Server};
-use crate::preflight::ResolvedTarget;
 
 /// How a rollout ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -437,7 +437,7 @@ impl Rollout<'_> {
                 let build = facts
                     .ex_setup_version
                     .as_deref()
-                    .and_then(crate::preflight::checks::parse_build);
+                    .and_then(|v| v.parse::<crate::catalog::ExchangeBuild>().ok());
                 if build.is_some_and(|b| b >= self.target.build()) {
                     let reason = format!("already at {} or later", self.target.build());
                     let _ = shared.append(Record::ServerSkipped {

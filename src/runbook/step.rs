@@ -7,10 +7,12 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::catalog::ExchangeBuild;
+use crate::exchange::act::Action;
+use crate::exchange::{self, ExchangeState, Operation, ServerFacts};
 use crate::exec::{ExecError, ExecOutput, Executor};
 use crate::journal::Change;
-use crate::plan::{Plan, Server};
-use crate::preflight::ResolvedTarget;
+use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::ps::Script;
 
 /// The per-server steps, in the order they run. The ids are part of the
@@ -127,6 +129,14 @@ impl StepError {
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::new(StepErrorKind::Timeout, message)
     }
+
+    /// Appends `extra` to the message, keeping the kind.
+    pub fn with_context(mut self, extra: &str) -> Self {
+        if !extra.is_empty() {
+            self.message = format!("{}. {}", self.message.trim_end_matches('.'), extra);
+        }
+        self
+    }
 }
 
 impl fmt::Display for StepError {
@@ -208,26 +218,72 @@ pub struct StepContext<'a> {
 }
 
 impl StepContext<'_> {
-    /// Runs a PowerShell script on the server being rolled.
-    pub fn run_ps(&self, script: &Script) -> Result<ExecOutput, StepError> {
-        Ok(self.exec.run_ps(self.server, script.text())?)
+    /// Sends `op` for the server being rolled.
+    pub fn run_ps(&self, op: &Operation) -> Result<ExecOutput, StepError> {
+        Ok(exchange::run(self.exec, self.server, op)?)
     }
 
-    /// Runs a PowerShell script and fails the step when it exits non-zero,
-    /// quoting the server's first error line.
-    pub fn run_ps_ok(&self, script: &Script) -> Result<ExecOutput, StepError> {
-        let out = self.run_ps(script)?;
+    /// Sends `op` and fails the step when it exits non-zero, quoting the
+    /// server's first error line.
+    pub fn run_ps_ok(&self, op: &Operation) -> Result<ExecOutput, StepError> {
+        let out = self.run_ps(op)?;
         if out.success() {
             Ok(out)
         } else {
             Err(StepError::failed(format!(
                 "{} failed on {} (exit code {}): {}",
-                script.purpose,
+                op.script.purpose,
                 self.server.name,
                 out.exit_code,
                 crate::exchange::first_error_line(&out.stderr)
             )))
         }
+    }
+
+    /// Sends `action` (failing the step on a non-zero exit) and journals
+    /// its changes right after it succeeded; `made` collects them for the
+    /// undo hint of a later failure.
+    pub fn act(&mut self, action: &Action, made: &mut Vec<Change>) -> Result<(), StepError> {
+        self.events.progress(action.op.script.purpose);
+        self.run_ps_ok(&action.op)?;
+        for change in &action.changes {
+            self.events.changed(change.clone())?;
+            made.push(change.clone());
+        }
+        Ok(())
+    }
+
+    /// Sends `op` and parses the one JSON value it prints.
+    pub fn query<T: serde::de::DeserializeOwned>(&self, op: &Operation) -> Result<T, StepError> {
+        Ok(exchange::query(self.exec, self.server, op)?)
+    }
+
+    pub fn exchange_state(&self) -> Result<ExchangeState, StepError> {
+        Ok(exchange::exchange_state(self.exec, self.server)?)
+    }
+
+    pub fn server_facts(&self) -> Result<ServerFacts, StepError> {
+        Ok(exchange::server_facts(self.exec, self.server)?)
+    }
+
+    /// The build ExSetup.exe reports, or a BadOutput error naming the server.
+    pub fn build(&self) -> Result<ExchangeBuild, StepError> {
+        let facts = self.server_facts()?;
+        facts.build().ok_or_else(|| {
+            StepError::new(
+                StepErrorKind::BadOutput,
+                format!(
+                    "{}: cannot read the Exchange build (ExSetup.exe ProductVersion was {:?}); \
+                     check that Exchange is installed and HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\v15\\Setup\\MsiInstallPath is set",
+                    self.server.name, facts.ex_setup_version
+                ),
+            )
+        })
+    }
+
+    /// Changes journaled earlier (`prior_changes`), then `made` in this run.
+    pub fn all_changes(&self, made: &[Change]) -> Vec<Change> {
+        self.prior_changes.iter().chain(made).cloned().collect()
     }
 
     /// Polls `check` every `poll_interval` until it returns `Some`, or fails
@@ -287,6 +343,24 @@ pub struct PlannedCommand {
     /// When it is sent, e.g. `if HubTransport is not yet Draining`.
     pub when: String,
     pub command: PlannedText,
+}
+
+impl PlannedCommand {
+    /// An observation or action sent with PowerShell.
+    pub fn ps(when: impl Into<String>, op: &Operation) -> PlannedCommand {
+        PlannedCommand {
+            when: when.into(),
+            command: PlannedText::PowerShell(op.script.clone()),
+        }
+    }
+
+    /// A cmd.exe line.
+    pub fn cmd(when: impl Into<String>, line: impl Into<String>) -> PlannedCommand {
+        PlannedCommand {
+            when: when.into(),
+            command: PlannedText::Cmd(line.into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,29 @@
 //! Every script the report sends is snapshotted and parses under the real
 //! PowerShell grammar.
 
-use cu_roll::exchange::scripts_for_report;
+use cu_roll::exchange::observe::{read_ad_levels, read_exchange_state, read_server_facts};
+use cu_roll::preflight::{adprep, media};
+use cu_roll::ps::Script;
+
+/// Every script `cu-roll report` sends, rendered for a sample server
+/// `EX01`, named for snapshots and grammar checks.
+fn scripts_for_report() -> Vec<(&'static str, Script)> {
+    vec![
+        ("report_server_facts", read_server_facts().script),
+        ("report_exchange_state", read_exchange_state("EX01").script),
+        ("report_ad_levels", read_ad_levels().script),
+        (
+            "report_media",
+            media::media_script_for(
+                "D:\\Setup.exe",
+                true,
+                Some("C:\\Updates\\Exchange2019-CU15-Feb26SU.msp"),
+                true,
+            ),
+        ),
+        ("report_schema_master", adprep::schema_master_script()),
+    ]
+}
 
 #[test]
 fn report_scripts_are_snapshots_and_parse_under_the_powershell_grammar() {

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use crate::backup::{self, BackupError, FetchOptions};
 use crate::journal::Change;
+use crate::plan::ResolvedTarget;
 use crate::plan::{Plan, Server};
-use crate::preflight::ResolvedTarget;
 
 use super::super::{
     PlannedCommand, PlannedText, Step, StepContext, StepError, StepErrorKind, StepId, StepOutcome,
@@ -171,7 +171,7 @@ mod tests {
         )))
         .unwrap();
         let target =
-            crate::preflight::resolve_target(&plan, crate::catalog::Catalog::embedded()).unwrap();
+            crate::plan::resolve_target(&plan, crate::catalog::Catalog::embedded()).unwrap();
         let state = tempfile::tempdir().unwrap();
         let exec = LabExecutor::for_plan(state.path(), &plan);
         Fixture {

@@ -3,20 +3,18 @@
 //! resume copies left suspended; clear components a setup left Inactive
 //! under requester `Functional` (and say so). Maintenance cu-roll found in
 //! place and did not set is reported, never cleared: the journal
-//! (`prior_changes`) is what tells the two apart.
+//! (`prior_changes`) is what tells the two apart. The actions are
+//! `exchange::act` operations; the dry run lists one of each kind, built
+//! by the same `ExitAction::action`.
 
-use crate::exchange::ExchangeState;
+use crate::exchange::act::{self, Action};
+use crate::exchange::observe::read_exchange_state;
+use crate::exchange::{same, ExchangeState, FUNCTIONAL, MAINTENANCE};
 use crate::journal::Change;
-use crate::plan::{Plan, Server};
-use crate::preflight::ResolvedTarget;
-use crate::ps::{Arg, Script};
-use crate::runbook::scripts as t;
+use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
-use super::common::{
-    act, all_changes, eq, held_by_maintenance, observe_state, ps, server_script,
-    transport_restart_pending, Outstanding, FUNCTIONAL, MAINTENANCE, TRANSPORT_SERVICE,
-};
+use super::undo::{left_on, transport_restart_pending, Outstanding};
 
 pub struct ExitMaintenance;
 
@@ -28,7 +26,12 @@ pub enum ExitAction {
     ServerWideOnline,
     UmCallRouterActive,
     ResumeClusterNode,
-    RestorePolicy(String),
+    /// Back to `policy` (journaled before maintenance); `from` is the
+    /// policy found now.
+    RestorePolicy {
+        policy: String,
+        from: String,
+    },
     MoveNowOff,
     ResumeCopy(String),
     HubTransportActive,
@@ -43,26 +46,26 @@ pub fn exit_actions(state: &ExchangeState, prior: &[Change]) -> (Vec<ExitAction>
     let mut out = Vec::new();
     let mut notes = Vec::new();
     let ours_and_held =
-        |c: &str| own.holds_component(c, MAINTENANCE) && held_by_maintenance(state, c);
+        |c: &str| own.holds_component(c, MAINTENANCE) && state.held_by_maintenance(c);
     if ours_and_held("ServerWideOffline") {
         out.push(ServerWideOnline);
     }
     if ours_and_held("UMCallRouter") {
         out.push(UmCallRouterActive);
     }
-    let paused = state
-        .cluster_node_state
-        .as_deref()
-        .is_some_and(|s| eq(s, "Paused"));
+    let paused = state.node_paused();
     if paused && own.node_suspended {
         out.push(ResumeClusterNode);
     } else if paused {
         notes.push("the cluster node is Paused, but not by cu-roll: left Paused (Resume-ClusterNode when its owner is done)".into());
     }
     match &own.policy_restore {
-        Some(p) if !eq(p, &state.activation_policy) => out.push(RestorePolicy(p.clone())),
+        Some(p) if !same(p, &state.activation_policy) => out.push(RestorePolicy {
+            policy: p.clone(),
+            from: state.activation_policy.clone(),
+        }),
         Some(_) => {}
-        None if !eq(&state.activation_policy, "Unrestricted") => notes.push(format!(
+        None if !same(&state.activation_policy, "Unrestricted") => notes.push(format!(
             "activation policy is {}, not set by cu-roll: left as found",
             state.activation_policy
         )),
@@ -77,28 +80,29 @@ pub fn exit_actions(state: &ExchangeState, prior: &[Change]) -> (Vec<ExitAction>
         );
     }
     for copy in &state.copies {
-        if eq(&copy.status, "Suspended") || eq(&copy.status, "FailedAndSuspended") {
+        if same(&copy.status, "Suspended") || same(&copy.status, "FailedAndSuspended") {
             out.push(ResumeCopy(copy.name.clone()));
         }
     }
+    // HUB_TRANSPORT_ACTIVE restarts transport itself.
     if ours_and_held("HubTransport") {
-        out.extend([HubTransportActive, RestartTransport]);
+        out.push(HubTransportActive);
     } else if transport_restart_pending(prior, "Active") {
         out.push(RestartTransport);
     }
     for comp in &state.components {
-        if INACTIVE_BY_DESIGN.iter().any(|x| eq(x, &comp.component)) {
+        if INACTIVE_BY_DESIGN.iter().any(|x| same(x, &comp.component)) {
             continue;
         }
         let holders = comp.holding_requesters();
-        if holders.iter().any(|h| eq(h, FUNCTIONAL)) {
+        if holders.iter().any(|h| same(h, FUNCTIONAL)) {
             out.push(ClearFunctional(comp.component.clone()));
         }
         for h in holders {
-            if eq(&h, FUNCTIONAL) {
+            if same(&h, FUNCTIONAL) {
                 continue;
             }
-            if eq(&h, MAINTENANCE) && own.holds_component(&comp.component, MAINTENANCE) {
+            if same(&h, MAINTENANCE) && own.holds_component(&comp.component, MAINTENANCE) {
                 continue;
             }
             notes.push(format!(
@@ -120,7 +124,7 @@ pub fn verify_problems(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
         .components
         .iter()
         .filter(|c| {
-            !INACTIVE_BY_DESIGN.iter().any(|x| eq(x, &c.component)) && !eq(&c.state, "Active")
+            !INACTIVE_BY_DESIGN.iter().any(|x| same(x, &c.component)) && !same(&c.state, "Active")
         })
         .map(|c| {
             let who = c.holding_requesters();
@@ -137,7 +141,7 @@ pub fn verify_problems(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
         })
         .collect();
     if let Some(p) = Outstanding::of(prior).policy_restore {
-        if !eq(&p, &state.activation_policy) {
+        if !same(&p, &state.activation_policy) {
             out.push(format!(
                 "activation policy is {}, not {p} as before",
                 state.activation_policy
@@ -148,87 +152,92 @@ pub fn verify_problems(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
         out.push("DatabaseCopyActivationDisabledAndMoveNow is $true".into());
     }
     if let Some(node) = state.cluster_node_state.as_deref() {
-        if !eq(node, "Up") {
+        if !same(node, "Up") {
             out.push(format!("cluster node is {node}, not Up"));
         }
     }
     out
 }
 
-fn script_for(action: &ExitAction, server: &Server) -> Script {
-    use ExitAction::*;
-    match action {
-        ServerWideOnline => {
-            server_script("ServerWideOffline Active", t::SERVER_WIDE_ONLINE, server)
+impl ExitAction {
+    /// The operation, total over the actions.
+    pub fn action(&self, server: &str) -> Action {
+        use ExitAction::*;
+        match self {
+            ServerWideOnline => act::server_wide_online(server),
+            UmCallRouterActive => act::um_call_router_active(server),
+            ResumeClusterNode => act::resume_cluster_node(server),
+            RestorePolicy { policy, from } => act::restore_activation_policy(server, policy, from),
+            MoveNowOff => act::move_now_off(server),
+            ResumeCopy(copy) => act::resume_copy(copy),
+            HubTransportActive => act::hub_transport_active(server),
+            RestartTransport => act::restart_transport(),
+            ClearFunctional(c) => act::clear_functional(server, c),
         }
-        UmCallRouterActive => {
-            server_script("UMCallRouter Active", t::UM_CALL_ROUTER_ACTIVE, server)
+    }
+
+    /// When it is sent, as the dry run says it.
+    fn when(&self) -> String {
+        use ExitAction::*;
+        match self {
+            ServerWideOnline => "if cu-roll set ServerWideOffline Inactive and it still is".into(),
+            UmCallRouterActive => "Exchange 2016: if cu-roll set UMCallRouter Draining and it still is".into(),
+            ResumeClusterNode => "if cu-roll paused the cluster node and it is still Paused".into(),
+            RestorePolicy { policy, .. } => format!("if cu-roll changed the activation policy: back to the journaled one (here {policy})"),
+            MoveNowOff => "if cu-roll set DatabaseCopyActivationDisabledAndMoveNow and it is still $true".into(),
+            ResumeCopy(copy) => format!("for each copy on the server that is Suspended or FailedAndSuspended (e.g. {copy})"),
+            HubTransportActive => "if cu-roll drained HubTransport and it still is".into(),
+            RestartTransport => "if cu-roll set HubTransport Active earlier but the restart did not follow".into(),
+            ClearFunctional(c) => format!("for each component held Inactive by requester Functional (e.g. {c} after a failed setup)"),
         }
-        ResumeClusterNode => server_script("Resume-ClusterNode", t::RESUME_CLUSTER_NODE, server),
-        RestorePolicy(p) => Script::render(
-            "activation policy back to what it was",
-            t::SET_ACTIVATION_POLICY,
-            &[("server", Arg::Str(&server.name)), ("policy", Arg::Str(p))],
-        ),
-        MoveNowOff => server_script(
-            "DatabaseCopyActivationDisabledAndMoveNow $false",
-            t::MOVE_NOW_OFF,
-            server,
-        ),
-        ResumeCopy(copy) => Script::render(
-            "Resume-MailboxDatabaseCopy",
-            t::RESUME_COPY,
-            &[("copy", Arg::Str(copy))],
-        ),
-        HubTransportActive => server_script(
-            "HubTransport Active and transport restart",
-            t::HUB_TRANSPORT_ACTIVE,
-            server,
-        ),
-        RestartTransport => Script::render(
-            "restart MSExchangeTransport (a HubTransport change takes effect on restart)",
-            t::RESTART_TRANSPORT,
-            &[],
-        ),
-        ClearFunctional(c) => Script::render(
-            "clear a component left Inactive under requester Functional",
-            t::CLEAR_FUNCTIONAL,
-            &[
-                ("server", Arg::Str(&server.name)),
-                ("component", Arg::Str(c)),
-            ],
-        ),
+    }
+
+    /// One action of each kind, in the order `exit_actions` gives them,
+    /// with sample values: what the dry run lists for `server`.
+    fn samples(server: &str) -> Vec<ExitAction> {
+        use ExitAction::*;
+        vec![
+            ServerWideOnline,
+            UmCallRouterActive,
+            ResumeClusterNode,
+            RestorePolicy {
+                policy: "Unrestricted".into(),
+                from: "Blocked".into(),
+            },
+            MoveNowOff,
+            ResumeCopy(format!("DB01\\{server}")),
+            HubTransportActive,
+            RestartTransport,
+            ClearFunctional("ServerWideOffline".into()),
+        ]
     }
 }
 
-fn changes_for(action: &ExitAction, state: &ExchangeState) -> Vec<Change> {
-    use ExitAction::*;
-    let comp = |c: &str, r: &str| Change::ComponentState {
-        component: c.into(),
-        state: "Active".into(),
-        requester: r.into(),
-    };
-    match action {
-        ServerWideOnline => vec![comp("ServerWideOffline", MAINTENANCE)],
-        UmCallRouterActive => vec![comp("UMCallRouter", MAINTENANCE)],
-        ResumeClusterNode => vec![Change::ClusterNodeResumed],
-        RestorePolicy(p) => vec![Change::ActivationPolicy {
-            policy: p.clone(),
-            from: Some(state.activation_policy.clone()),
-        }],
-        MoveNowOff => vec![Change::ActivationDisabledAndMoveNow { value: false }],
-        ResumeCopy(c) => vec![Change::DatabaseCopyResumed { copy: c.clone() }],
-        HubTransportActive => vec![
-            comp("HubTransport", MAINTENANCE),
-            Change::ServiceRestarted {
-                service: TRANSPORT_SERVICE.into(),
-            },
-        ],
-        RestartTransport => vec![Change::ServiceRestarted {
-            service: TRANSPORT_SERVICE.into(),
-        }],
-        ClearFunctional(c) => vec![comp(c, FUNCTIONAL)],
+/// Sends `actions` in order. A copy that will not resume (FailedAndSuspended
+/// needs a reseed) must not keep transport down: it is collected in the
+/// first list and the rest goes on; any other failure stops the step.
+/// The second list holds the components cleared of requester Functional.
+fn send_all(
+    ctx: &mut StepContext<'_>,
+    actions: &[ExitAction],
+    made: &mut Vec<Change>,
+) -> Result<(Vec<String>, Vec<String>), StepError> {
+    let mut copy_failures = Vec::new();
+    let mut cleared = Vec::new();
+    for a in actions {
+        match (a, ctx.act(&a.action(&ctx.server.name), made)) {
+            (ExitAction::ResumeCopy(copy), Err(e)) => copy_failures.push(format!("{copy}: {e}")),
+            (_, Err(e)) => return Err(e.with_context(&left_on(ctx, made))),
+            (ExitAction::ClearFunctional(c), Ok(())) => {
+                ctx.events.observed(format!(
+                    "{c} was left Inactive under requester Functional (what a failed or interrupted setup leaves): set Active"
+                ))?;
+                cleared.push(c.clone());
+            }
+            (_, Ok(())) => {}
+        }
     }
+    Ok((copy_failures, cleared))
 }
 
 impl Step for ExitMaintenance {
@@ -237,45 +246,15 @@ impl Step for ExitMaintenance {
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
-        let state = observe_state(ctx)?;
+        let state = ctx.exchange_state()?;
         let (actions, notes) = exit_actions(&state, &ctx.prior_changes);
         for note in &notes {
             ctx.events.observed(note.clone())?;
         }
         let mut made = Vec::new();
-        let mut copy_failures = Vec::new();
-        let mut cleared = Vec::new();
-        let restarted_with_hub = actions.contains(&ExitAction::HubTransportActive);
-        for action in &actions {
-            if *action == ExitAction::RestartTransport && restarted_with_hub {
-                continue; // HUB_TRANSPORT_ACTIVE restarts it itself.
-            }
-            let script = script_for(action, ctx.server);
-            let result = act(ctx, &mut made, &script, changes_for(action, &state));
-            match (action, result) {
-                // One copy that will not resume (FailedAndSuspended needs a
-                // reseed) must not keep transport down: go on, fail at the end.
-                (ExitAction::ResumeCopy(copy), Err(e)) => {
-                    copy_failures.push(format!("{copy}: {e}"))
-                }
-                (_, Err(e)) => {
-                    return Err(super::common::with_context(
-                        e,
-                        &Outstanding::of(&all_changes(ctx, &made)).describe(&ctx.server.name),
-                    ))
-                }
-                (ExitAction::ClearFunctional(c), Ok(())) => {
-                    ctx.events.observed(format!(
-                        "{c} was left Inactive under requester Functional (what a failed or interrupted setup leaves): set Active"
-                    ))?;
-                    cleared.push(c.clone());
-                }
-                (_, Ok(())) => {}
-            }
-        }
-        let state = observe_state(ctx)?;
-        let all = all_changes(ctx, &made);
-        let mut problems = verify_problems(&state, &all);
+        let (copy_failures, cleared) = send_all(ctx, &actions, &mut made)?;
+        let state = ctx.exchange_state()?;
+        let mut problems = verify_problems(&state, &ctx.all_changes(&made));
         problems.extend(copy_failures.iter().map(|f| {
             format!("copy {f} (a FailedAndSuspended copy may need Update-MailboxDatabaseCopy to reseed)")
         }));
@@ -288,10 +267,7 @@ impl Step for ExitMaintenance {
             if !notes.is_empty() {
                 msg.push_str(&format!(". Found and left as is: {}", notes.join("; ")));
             }
-            msg.push_str(&format!(
-                ". {}",
-                Outstanding::of(&all).describe(&ctx.server.name)
-            ));
+            msg.push_str(&format!(". {}", left_on(ctx, &made)));
             return Err(StepError::failed(msg));
         }
         let mut detail = format!(
@@ -311,6 +287,7 @@ impl Step for ExitMaintenance {
         })
     }
 
+    /// Every kind of action `run` sends, built the same way.
     fn scripts(
         &self,
         _plan: &Plan,
@@ -318,19 +295,15 @@ impl Step for ExitMaintenance {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        use ExitAction::*;
-        let copy = format!("DB01\\{}", server.name);
-        vec![
-            ps("first, and again to verify: components, policy, node, copies", crate::exchange::exchange_state_script(server)),
-            ps("if cu-roll set ServerWideOffline Inactive and it still is", script_for(&ServerWideOnline, server)),
-            ps("Exchange 2016: if cu-roll set UMCallRouter Draining and it still is", script_for(&UmCallRouterActive, server)),
-            ps("if cu-roll paused the cluster node and it is still Paused", script_for(&ResumeClusterNode, server)),
-            ps("if cu-roll changed the activation policy: back to the journaled one (here Unrestricted)", script_for(&RestorePolicy("Unrestricted".into()), server)),
-            ps("if cu-roll set DatabaseCopyActivationDisabledAndMoveNow and it is still $true", script_for(&MoveNowOff, server)),
-            ps(format!("for each copy on the server that is Suspended or FailedAndSuspended (e.g. {copy})"), script_for(&ResumeCopy(copy.clone()), server)),
-            ps("if cu-roll drained HubTransport and it still is", script_for(&HubTransportActive, server)),
-            ps("if cu-roll set HubTransport Active earlier but the restart did not follow", script_for(&RestartTransport, server)),
-            ps("for each component held Inactive by requester Functional (e.g. ServerWideOffline after a failed setup)", script_for(&ClearFunctional("ServerWideOffline".into()), server)),
-        ]
+        let mut out = vec![PlannedCommand::ps(
+            "first, and again to verify: components, policy, node, copies",
+            &read_exchange_state(&server.name),
+        )];
+        out.extend(
+            ExitAction::samples(&server.name)
+                .iter()
+                .map(|a| PlannedCommand::ps(a.when(), &a.action(&server.name).op)),
+        );
+        out
     }
 }

@@ -8,13 +8,11 @@
 //! a reboot), then names every failing check. It changes nothing.
 
 use crate::catalog::ExchangeBuild;
-use crate::exchange::{self, ExchangeState, HealthTestsObs};
-use crate::plan::{Plan, Policy, Server};
-use crate::preflight::ResolvedTarget;
-use crate::runbook::scripts as t;
+use crate::exchange::observe::{self, read_exchange_state, read_server_facts, run_health_tests};
+use crate::exchange::{same, ExchangeState, HealthTestsObs};
+use crate::plan::{Plan, Policy, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
-use super::common::{build_of, eq, observe_facts, observe_state, ps, server_script, with_context};
 use super::exit_maintenance::INACTIVE_BY_DESIGN;
 
 pub struct Health;
@@ -38,7 +36,7 @@ pub fn health_problems(
         }
     }
     for m in &tests.mapi_connectivity {
-        if !eq(&m.result, "Success") {
+        if !same(&m.result, "Success") {
             out.push(format!(
                 "Test-MAPIConnectivity: {} {}{}",
                 m.database,
@@ -51,7 +49,7 @@ pub fn health_problems(
         }
     }
     for r in &tests.replication_health {
-        if !eq(&r.result, "Passed") {
+        if !same(&r.result, "Passed") {
             out.push(format!(
                 "Test-ReplicationHealth: {} {}{}",
                 r.check,
@@ -64,7 +62,7 @@ pub fn health_problems(
         }
     }
     for c in &state.copies {
-        if !eq(&c.status, "Mounted") && !eq(&c.status, "Healthy") {
+        if !same(&c.status, "Mounted") && !same(&c.status, "Healthy") {
             out.push(format!("copy {} is {}", c.name, c.status));
         }
         if let Some(q) = c.copy_queue_length.filter(|q| *q > policy.max_copy_queue) {
@@ -84,7 +82,9 @@ pub fn health_problems(
                 ));
             }
         }
-        if !eq(&c.content_index_state, "Healthy") && !eq(&c.content_index_state, "NotApplicable") {
+        if !same(&c.content_index_state, "Healthy")
+            && !same(&c.content_index_state, "NotApplicable")
+        {
             out.push(format!(
                 "copy {} content index {}",
                 c.name, c.content_index_state
@@ -92,7 +92,7 @@ pub fn health_problems(
         }
     }
     for c in &state.components {
-        if !INACTIVE_BY_DESIGN.iter().any(|x| eq(x, &c.component)) && !eq(&c.state, "Active") {
+        if !INACTIVE_BY_DESIGN.iter().any(|x| same(x, &c.component)) && !same(&c.state, "Active") {
             out.push(format!("component {} is {}", c.component, c.state));
         }
     }
@@ -115,13 +115,9 @@ impl Step for Health {
             ctx.plan.policy.timeouts.health,
             |ctx| {
                 let observed = (|| -> Result<Vec<String>, StepError> {
-                    let tests: HealthTestsObs = exchange::query(
-                        ctx.exec,
-                        ctx.server,
-                        &server_script("health tests", t::HEALTH_TESTS, ctx.server),
-                    )?;
-                    let state = observe_state(ctx)?;
-                    let build = build_of(&observe_facts(ctx)?, ctx.server)?;
+                    let tests = observe::health_tests(ctx.exec, ctx.server)?;
+                    let state = ctx.exchange_state()?;
+                    let build = ctx.build()?;
                     Ok(health_problems(
                         &tests,
                         &state,
@@ -145,13 +141,10 @@ impl Step for Health {
             },
         );
         waited.map_err(|e| {
-            with_context(
-                e,
-                &format!(
-                    "Failing: {}. The server is back in service but not healthy; the rollout stops here so no other member goes down. Fix these, then run cu-roll again",
-                    last.join("; ")
-                ),
-            )
+            e.with_context(&format!(
+                "Failing: {}. The server is back in service but not healthy; the rollout stops here so no other member goes down. Fix these, then run cu-roll again",
+                last.join("; ")
+            ))
         })?;
         Ok(StepOutcome::Done {
             detail: format!("{} healthy at {target}", ctx.server.name),
@@ -165,19 +158,13 @@ impl Step for Health {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        vec![
-            ps(
-                "at every poll until healthy",
-                server_script("health tests", t::HEALTH_TESTS, server),
-            ),
-            ps(
-                "at every poll until healthy",
-                exchange::exchange_state_script(server),
-            ),
-            ps(
-                "at every poll until healthy",
-                exchange::server_facts_script(),
-            ),
+        [
+            run_health_tests(&server.name),
+            read_exchange_state(&server.name),
+            read_server_facts(),
         ]
+        .iter()
+        .map(|op| PlannedCommand::ps("at every poll until healthy", op))
+        .collect()
     }
 }

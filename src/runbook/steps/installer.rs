@@ -1,24 +1,26 @@
-//! The detached-installer mechanism `setup` and `security-update` share
-//! (design principle 4, exchange-facts.md §6): a batch file that runs the
-//! installer and writes its exit code to a file, run by a scheduled task as
-//! SYSTEM, so a dropped connection or a crash of cu-roll cannot kill it.
-//! While it may run, the step polls with cmd.exe only — setup refuses to
-//! start, or fails, when other PowerShell processes run on the server
-//! (rule ProcessNeedsToBeClosedOnUpgrade). The journal's
+//! The detached-installer mechanism `setup`, `security-update` and
+//! `prepare-ad` share (design principle 4, exchange-facts.md §6): a batch
+//! file that runs the installer and writes its exit code to a file, run by
+//! a scheduled task, so a dropped connection or a crash of cu-roll cannot
+//! kill it (the operations are `exchange::act::start_installer` and
+//! `remove_installer_task`). While it may run, the step polls with cmd.exe
+//! only — setup refuses to start, or fails, when other PowerShell processes
+//! run on the server (rule ProcessNeedsToBeClosedOnUpgrade). The journal's
 //! `InstallerStarted`/`InstallerFinished` pair tells a resumed run whether
 //! an exit code on disk is one it has not evaluated yet.
 
 use std::time::Duration;
 
 use crate::catalog::ExchangeBuild;
+use crate::exchange::act::{self, Action, InstallerTask};
+use crate::exchange::observe::{self, read_server_facts, templates::CMD_EXSETUP_PROCESS};
 use crate::journal::Change;
-use crate::ps::{Arg, Script};
-use crate::runbook::scripts as t;
+use crate::plan::{InstallerAccount, Plan, SecretSource};
 use crate::runbook::{PlannedCommand, StepContext, StepError, StepErrorKind, StepId, StepOutcome};
 
-use super::common::{
-    all_changes, build_of, cmd, installer_pending, observe_facts, ps, Outstanding,
-};
+pub use crate::exchange::act::TaskAccount;
+
+use super::undo::left_on;
 
 /// Names on the server of one installer's task and files (under
 /// `%SystemDrive%\cu-roll`).
@@ -52,6 +54,34 @@ pub const SECURITY_UPDATE: InstallerSpec = InstallerSpec {
     exsetup: false,
 };
 
+/// The operations of one installer, the same for `drive` and `planned`.
+impl InstallerSpec {
+    fn files(&self) -> InstallerTask {
+        InstallerTask {
+            task: self.task,
+            batch_file: self.batch_file,
+            exit_file: self.exit_file,
+        }
+    }
+
+    /// Writes the batch and starts the task (journaled as started).
+    pub fn start(&self, command_line: &str, account: &TaskAccount) -> Action {
+        act::start_installer(self.step.id(), &self.files(), command_line, account)
+    }
+
+    pub fn remove(&self) -> Action {
+        act::remove_installer_task(&self.files())
+    }
+
+    pub fn read_exit_cmd(&self) -> String {
+        observe::exit_code_cmd(self.exit_file)
+    }
+
+    pub fn task_status_cmd(&self) -> String {
+        observe::task_status_cmd(self.task)
+    }
+}
+
 /// Refuses a path that cannot sit inside double quotes on a cmd.exe line
 /// unchanged. The plan refuses these already; this keeps the batch safe
 /// even if a caller builds a plan some other way.
@@ -71,107 +101,61 @@ pub fn check_batch_path(what: &str, path: &str) -> Result<(), StepError> {
     }
 }
 
-/// The batch the task runs: the installer, then its exit code into the
-/// exit file. The redirection comes first on purpose: in
-/// `echo %ERRORLEVEL%> file` an exit code 0–9 would expand to `echo 0> file`,
-/// which cmd reads as a redirection of handle 0, writing an empty file.
-pub fn batch_text(spec: &InstallerSpec, command_line: &str) -> String {
-    format!(
-        "@echo off\r\n{command_line}\r\n>\"%SystemDrive%\\cu-roll\\{}\" echo %ERRORLEVEL%\r\n",
-        spec.exit_file
-    )
-}
-
-/// Whose identity the installer's scheduled task runs under.
-pub enum TaskAccount {
-    System,
-    /// The connecting admin; `password` is the secret itself when running,
-    /// a placeholder for dry-run output.
-    User {
-        user: String,
-        password: String,
-    },
-}
-
-impl TaskAccount {
-    /// For running: the plan's choice, with the connection's password read
-    /// from its source (never from the plan itself).
-    pub fn for_run(plan: &crate::plan::Plan) -> Result<TaskAccount, StepError> {
-        if plan.rollout.installer_account == crate::plan::InstallerAccount::System {
-            return Ok(TaskAccount::System);
-        }
-        let user = plan.connection.user.clone().unwrap_or_default();
-        let secret = crate::plan::read_secret(&plan.connection.secret)
-            .map_err(|e| {
-                StepError::failed(format!(
-                    "the installer task runs as {user}, but its password cannot be read: {e}"
-                ))
-            })?
-            .ok_or_else(|| {
-                StepError::failed(format!(
-                    "the installer task runs as {user}, but the plan gives no password source"
-                ))
-            })?;
-        Ok(TaskAccount::User {
-            user,
-            password: secret.expose().to_string(),
-        })
+/// For running: the plan's choice, with the connection's password read
+/// from its source (never from the plan itself).
+pub fn account_for_run(plan: &Plan) -> Result<TaskAccount, StepError> {
+    if plan.rollout.installer_account == InstallerAccount::System {
+        return Ok(TaskAccount::System);
     }
-
-    /// For dry-run output: the password shown as where it comes from.
-    pub fn for_display(plan: &crate::plan::Plan) -> TaskAccount {
-        if plan.rollout.installer_account == crate::plan::InstallerAccount::System {
-            return TaskAccount::System;
-        }
-        let source = match &plan.connection.secret {
-            crate::plan::SecretSource::Env(name) => format!("password from ${name}"),
-            crate::plan::SecretSource::File(path) => format!("password from {}", path.display()),
-            crate::plan::SecretSource::None => "no password".to_string(),
-        };
-        TaskAccount::User {
-            user: plan.connection.user.clone().unwrap_or_default(),
-            password: format!("<{source}>"),
-        }
-    }
+    let user = plan.connection.user.clone().unwrap_or_default();
+    let secret = crate::plan::read_secret(&plan.connection.secret)
+        .map_err(|e| {
+            StepError::failed(format!(
+                "the installer task runs as {user}, but its password cannot be read: {e}"
+            ))
+        })?
+        .ok_or_else(|| {
+            StepError::failed(format!(
+                "the installer task runs as {user}, but the plan gives no password source"
+            ))
+        })?;
+    Ok(TaskAccount::User {
+        user,
+        password: secret.expose().to_string(),
+    })
 }
 
-pub fn start_script(spec: &InstallerSpec, command_line: &str, account: &TaskAccount) -> Script {
-    let batch = batch_text(spec, command_line);
-    let mut args = vec![
-        ("exit_file", Arg::Str(spec.exit_file)),
-        ("batch_file", Arg::Str(spec.batch_file)),
-        ("batch", Arg::Str(&batch)),
-        ("task", Arg::Str(spec.task)),
-    ];
-    let template = match account {
-        TaskAccount::System => t::START_SETUP_TASK,
-        TaskAccount::User { user, password } => {
-            args.push(("user", Arg::Str(user)));
-            args.push(("password", Arg::Str(password)));
-            t::START_TASK_AS_USER
-        }
+/// For dry-run output: the password shown as where it comes from.
+pub fn account_for_display(plan: &Plan) -> TaskAccount {
+    if plan.rollout.installer_account == InstallerAccount::System {
+        return TaskAccount::System;
+    }
+    let source = match &plan.connection.secret {
+        SecretSource::Env(name) => format!("password from ${name}"),
+        SecretSource::File(path) => format!("password from {}", path.display()),
+        SecretSource::None => "no password".to_string(),
     };
-    Script::render(
-        "start the installer detached (scheduled task)",
-        template,
-        &args,
-    )
+    TaskAccount::User {
+        user: plan.connection.user.clone().unwrap_or_default(),
+        password: format!("<{source}>"),
+    }
 }
 
-pub fn remove_script(spec: &InstallerSpec) -> Script {
-    Script::render(
-        "remove the installer's scheduled task",
-        t::REMOVE_TASK,
-        &[("task", Arg::Str(spec.task))],
-    )
-}
-
-pub fn read_exit_cmd(spec: &InstallerSpec) -> String {
-    t::CMD_READ_EXIT_CODE.replace("{exit_file}", spec.exit_file)
-}
-
-pub fn task_status_cmd(spec: &InstallerSpec) -> String {
-    t::CMD_TASK_STATUS.replace("{task}", spec.task)
+/// The last `InstallerStarted` for `step` that no `InstallerFinished` for
+/// the same step followed: an installer cu-roll started and has not yet
+/// evaluated.
+pub fn installer_pending(changes: &[Change], step: &str) -> bool {
+    let started = changes
+        .iter()
+        .rposition(|c| matches!(c, Change::InstallerStarted { step: s, .. } if s == step));
+    let finished = changes
+        .iter()
+        .rposition(|c| matches!(c, Change::InstallerFinished { step: s, .. } if s == step));
+    match (started, finished) {
+        (Some(s), Some(f)) => s > f,
+        (Some(_), None) => true,
+        _ => false,
+    }
 }
 
 /// The exit code file's content: `None` while absent or still empty.
@@ -194,10 +178,6 @@ pub fn parse_exit_file(
         )
     })
 }
-
-/// `tasklist /FO CSV /NH` lists a row per matching process; with none it
-/// prints an `INFO:` line.
-pub use crate::exchange::exsetup_in_tasklist;
 
 /// `schtasks /Query /FO CSV /NH`: `"\cu-roll-setup","N/A","Running"`.
 /// `None` when cmd does not know schtasks (cannot tell).
@@ -243,54 +223,48 @@ pub fn installer_decision(pending: bool, exit: Option<i32>, running: bool) -> In
 }
 
 fn read_exit_code(ctx: &StepContext<'_>, spec: &InstallerSpec) -> Result<Option<i32>, StepError> {
-    let out = ctx.exec.run_cmd(ctx.server, &read_exit_cmd(spec))?;
+    let out = ctx.exec.run_cmd(ctx.server, &spec.read_exit_cmd())?;
     parse_exit_file(&out.stdout, out.exit_code, &ctx.server.name)
 }
 
 /// Whether the installer runs, as far as cmd can tell; `None` = cannot tell.
 fn is_running(ctx: &StepContext<'_>, spec: &InstallerSpec) -> Result<Option<bool>, StepError> {
-    if spec.exsetup {
-        let out = ctx.exec.run_cmd(ctx.server, t::CMD_SETUP_PROCESS)?;
-        if exsetup_in_tasklist(&out.stdout) {
-            return Ok(Some(true));
-        }
+    if spec.exsetup && observe::setup_running(ctx.exec, ctx.server)? {
+        return Ok(Some(true));
     }
-    let out = ctx.exec.run_cmd(ctx.server, &task_status_cmd(spec))?;
+    let out = ctx.exec.run_cmd(ctx.server, &spec.task_status_cmd())?;
     Ok(task_running(&out.stdout, &out.stderr, out.exit_code))
 }
 
-/// Everything the mechanism may send, for dry-run.
-pub fn planned(
-    plan: &crate::plan::Plan,
-    spec: &InstallerSpec,
-    command_line: &str,
-) -> Vec<PlannedCommand> {
-    let mut out = vec![cmd(
+/// Everything the mechanism may send, for dry-run: the same operations
+/// `drive_until` sends, in its order.
+pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<PlannedCommand> {
+    let mut out = vec![PlannedCommand::cmd(
         "first (cmd only: no PowerShell while an installer may run), and at every poll: the exit code file",
-        read_exit_cmd(spec),
+        spec.read_exit_cmd(),
     )];
     if spec.exsetup {
-        out.push(cmd(
+        out.push(PlannedCommand::cmd(
             "first: is ExSetup.exe running (re-attach after a crash)?",
-            t::CMD_SETUP_PROCESS.to_string(),
+            CMD_EXSETUP_PROCESS,
         ));
     }
     out.extend([
-        cmd(
+        PlannedCommand::cmd(
             "first: is cu-roll's scheduled task still running its batch?",
-            task_status_cmd(spec),
+            spec.task_status_cmd(),
         ),
-        ps(
+        PlannedCommand::ps(
             "when nothing runs and no exit code waits: read the build",
-            crate::exchange::server_facts_script(),
+            &read_server_facts(),
         ),
-        ps(
+        PlannedCommand::ps(
             "if the build is below the target: write the batch and start it as a scheduled task",
-            start_script(spec, command_line, &TaskAccount::for_display(plan)),
+            &spec.start(command_line, &account_for_display(plan)).op,
         ),
-        ps(
+        PlannedCommand::ps(
             "after the exit code is read and evaluated",
-            remove_script(spec),
+            &spec.remove().op,
         ),
     ]);
     out
@@ -313,7 +287,7 @@ pub fn drive(
         command_line,
         timeout,
         |ctx| {
-            let build = build_of(&observe_facts(ctx)?, ctx.server)?;
+            let build = ctx.build()?;
             Ok(if build >= target {
                 Ok(format!(
                     "{} is at {build} (≥ {target}): nothing to install",
@@ -362,46 +336,48 @@ pub fn drive_until(
             ))?;
             code
         }
-        InstallerDecision::CheckBuild => {
-            let still = match done(ctx)? {
-                Ok(detail) => {
-                    return Ok(if pending {
-                        StepOutcome::Done { detail }
-                    } else {
-                        StepOutcome::AlreadyDone { detail }
-                    });
+        InstallerDecision::CheckBuild => match done(ctx)? {
+            Ok(detail) if pending => return Ok(StepOutcome::Done { detail }),
+            Ok(detail) => return Ok(StepOutcome::AlreadyDone { detail }),
+            Err(still) => {
+                if pending {
+                    ctx.events.observed(format!(
+                        "{} started earlier on {} is not running, left no exit code, and {still}: starting it again",
+                        spec.what, ctx.server.name
+                    ))?;
                 }
-                Err(still) => still,
-            };
-            if pending {
-                ctx.events.observed(format!(
-                    "{} started earlier on {} is not running, left no exit code, and {still}: starting it again",
-                    spec.what, ctx.server.name
-                ))?;
+                start(ctx, spec, command_line)?;
+                wait_exit(ctx, spec, timeout)?
             }
-            ctx.events.progress(&format!("starting {}", spec.what));
-            let account = TaskAccount::for_run(ctx.plan)?;
-            ctx.run_ps_ok(&start_script(spec, command_line, &account))?;
-            ctx.events.changed(Change::InstallerStarted {
-                step: spec.step.id().into(),
-                task: spec.task.into(),
-                command: command_line.into(),
-            })?;
-            wait_exit(ctx, spec, timeout)?
-        }
+        },
     };
     let result = evaluate(ctx, code);
     ctx.events.changed(Change::InstallerFinished {
         step: spec.step.id().into(),
         exit_code: code,
     })?;
-    if let Err(e) = ctx.run_ps_ok(&remove_script(spec)) {
+    if let Err(e) = ctx.run_ps_ok(&spec.remove().op) {
         ctx.events.observed(format!(
             "could not remove scheduled task {} (remove it by hand: Unregister-ScheduledTask -TaskName {} -Confirm:$false): {e}",
             spec.task, spec.task
         ))?;
     }
     result.map(|detail| StepOutcome::Done { detail })
+}
+
+/// Starts the installer's task (journaled as started).
+fn start(
+    ctx: &mut StepContext<'_>,
+    spec: &InstallerSpec,
+    command_line: &str,
+) -> Result<(), StepError> {
+    ctx.events.progress(&format!("starting {}", spec.what));
+    let action = spec.start(command_line, &account_for_run(ctx.plan)?);
+    ctx.run_ps_ok(&action.op)?;
+    for change in action.changes {
+        ctx.events.changed(change)?;
+    }
+    Ok(())
 }
 
 fn wait_exit(
@@ -439,13 +415,12 @@ fn wait_exit(
             Ok(Some(false)) => "it no longer runs but wrote no exit code (was the server rebooted, or the task stopped?)",
             _ => "whether it still runs is unknown",
         };
-        super::common::with_context(
-            e,
+        e.with_context(
             &format!(
                 "{still}; cu-roll never stops an installer (scheduled task {}, exit code in %SystemDrive%\\cu-roll\\{}; setup logs to %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log). Run cu-roll again to re-attach and wait. {}",
                 spec.task,
                 spec.exit_file,
-                Outstanding::of(&all_changes(ctx, &[])).describe(&ctx.server.name)
+                left_on(ctx, &[])
             ),
         )
     })
@@ -454,14 +429,7 @@ fn wait_exit(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_batch_writes_the_exit_code_even_for_single_digits() {
-        assert_eq!(
-            batch_text(&SETUP, "\"D:\\Setup.exe\" /Mode:Upgrade"),
-            "@echo off\r\n\"D:\\Setup.exe\" /Mode:Upgrade\r\n>\"%SystemDrive%\\cu-roll\\setup.exitcode\" echo %ERRORLEVEL%\r\n"
-        );
-    }
+    use crate::exchange::exsetup_in_tasklist;
 
     #[test]
     fn hostile_paths_are_refused() {
@@ -532,6 +500,32 @@ mod tests {
     }
 
     #[test]
+    fn an_installer_is_pending_until_its_result_is_recorded() {
+        let started = Change::InstallerStarted {
+            step: "setup".into(),
+            task: "cu-roll-setup".into(),
+            command: "x".into(),
+        };
+        let finished = Change::InstallerFinished {
+            step: "setup".into(),
+            exit_code: 1,
+        };
+        assert!(installer_pending(std::slice::from_ref(&started), "setup"));
+        assert!(!installer_pending(
+            std::slice::from_ref(&started),
+            "security-update"
+        ));
+        assert!(!installer_pending(
+            &[started.clone(), finished.clone()],
+            "setup"
+        ));
+        assert!(installer_pending(
+            &[started.clone(), finished, started],
+            "setup"
+        ));
+    }
+
+    #[test]
     fn decisions() {
         use InstallerDecision::*;
         assert_eq!(installer_decision(false, None, true), Attach);
@@ -581,7 +575,10 @@ mod account_tests {
             user: "lab\\admin".into(),
             password: "s3cr'et".into(),
         };
-        let script = start_script(&SETUP, "\"D:\\Setup.exe\" /Mode:Upgrade", &account);
+        let script = SETUP
+            .start("\"D:\\Setup.exe\" /Mode:Upgrade", &account)
+            .op
+            .script;
         let lines: Vec<&str> = script
             .text()
             .lines()
@@ -592,7 +589,10 @@ mod account_tests {
             .text()
             .contains("-User 'lab\\admin' -Password $password"));
         assert!(lab::pwsh::syntax_check(script.text()).is_ok());
-        let shown = start_script(&SETUP, "x", &TaskAccount::for_display(&winrm_plan()));
+        let shown = SETUP
+            .start("x", &account_for_display(&winrm_plan()))
+            .op
+            .script;
         assert!(
             shown
                 .text()

@@ -4,11 +4,12 @@
 //! wait until observed done, verify. They report changes and findings
 //! through `StepEvents` and never touch the journal, the terminal or the
 //! scheduler's decisions (which server, gates, when to redistribute).
+//! Every command they send is an `exchange` operation; each step's dry run
+//! (`Step::scripts`) is built from the same operations its `run` sends.
 //! `backup-config` needs the state directory (where the zips go), so
 //! `runbook::rollout_steps` adds it in front of these.
 
 pub mod backup_config;
-mod common;
 mod enter_maintenance;
 mod exit_maintenance;
 mod health;
@@ -25,6 +26,7 @@ mod setup_log;
 mod testkit;
 #[cfg(test)]
 mod tests;
+mod undo;
 
 pub use enter_maintenance::EnterMaintenance;
 pub use exit_maintenance::ExitMaintenance;

@@ -11,17 +11,16 @@
 //! exact commands and where to run them.
 
 use crate::catalog::AdLevels;
-use crate::exchange;
+use crate::exchange::observe::read_ad_levels;
+use crate::exchange::observe::templates::CMD_SETUP_LOG;
+use crate::exchange::{self, Operation};
 use crate::journal::Change;
-use crate::plan::{Plan, PrepareAd as PrepareAdPolicy, Server};
+use crate::plan::{Plan, PrepareAd as PrepareAdPolicy, ResolvedTarget, Server};
 use crate::preflight::adprep::{self, PrepSwitch};
-use crate::preflight::ResolvedTarget;
-use crate::runbook::scripts as t;
 use crate::runbook::{
     JournalState, PlannedCommand, Step, StepContext, StepError, StepErrorKind, StepId, StepOutcome,
 };
 
-use super::common::{cmd, ps};
 use super::installer::{self, check_batch_path, InstallerSpec};
 use super::setup_log::last_run;
 
@@ -161,7 +160,7 @@ fn run_switch(
                     ctx.server.name
                 ));
             }
-            let out = ctx.exec.run_cmd(ctx.server, t::CMD_SETUP_LOG)?;
+            let out = ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?;
             let log = if out.exit_code == 0 {
                 last_run(&out.stdout)
             } else {
@@ -269,14 +268,14 @@ impl Step for PrepareAd {
         _server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        let mut out = vec![ps(
+        let mut out = vec![PlannedCommand::ps(
             "first, and after each preparation: the forest's levels",
-            exchange::ad_levels_script(),
+            &read_ad_levels(),
         )];
         if plan.policy.prepare_ad == PrepareAdPolicy::Block {
-            out.push(ps(
+            out.push(PlannedCommand::ps(
                 "when a preparation is needed (prepare_ad = \"block\": refuse, naming where to run it)",
-                adprep::schema_master_script(),
+                &Operation::on_target(adprep::schema_master_script()),
             ));
             return out;
         }
@@ -286,9 +285,9 @@ impl Step for PrepareAd {
                 .into_iter()
                 .map(|mut c| {
                     if c.when.starts_with("when nothing runs") {
-                        c = ps(
+                        c = PlannedCommand::ps(
                             "when nothing runs and no exit code waits: the forest's levels again",
-                            exchange::ad_levels_script(),
+                            &read_ad_levels(),
                         );
                     } else if c.when.starts_with("if the build is below") {
                         c.when = "if a preparation is still needed (the first of /PrepareSchema, /PrepareAD, /PrepareAllDomains; /PrepareAD shown): write the batch and start it as a scheduled task".into();
@@ -296,13 +295,13 @@ impl Step for PrepareAd {
                     c
                 }),
         );
-        out.push(cmd(
+        out.push(PlannedCommand::cmd(
             "when the preparation exits non-zero: the log's last run",
-            t::CMD_SETUP_LOG.to_string(),
+            CMD_SETUP_LOG,
         ));
-        out.push(ps(
+        out.push(PlannedCommand::ps(
             "after ad_replication_wait: the forest's levels, which must be the target's",
-            exchange::ad_levels_script(),
+            &read_ad_levels(),
         ));
         out
     }
@@ -383,7 +382,11 @@ mod tests {
         let out = crate::exec::Executor::run_ps(
             &exec,
             ex02,
-            installer::start_script(&PREPARE_AD, &line, &installer::TaskAccount::System).text(),
+            PREPARE_AD
+                .start(&line, &installer::TaskAccount::System)
+                .op
+                .script
+                .text(),
         )
         .unwrap();
         assert!(out.success(), "{}", out.stderr);

@@ -6,16 +6,15 @@
 //! twice for one step. Done = the server answers with a newer boot time and
 //! every Exchange service set to start automatically is running.
 
-use crate::exchange::{self, BootState, QueryError};
-use crate::exec::ExecError;
+use crate::exchange::act::{self, Action};
+use crate::exchange::observe::{self, read_boot_state};
 use crate::journal::Change;
-use crate::plan::{Plan, Server};
-use crate::preflight::ResolvedTarget;
-use crate::ps::Script;
-use crate::runbook::scripts as t;
-use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
+use crate::plan::{Plan, ResolvedTarget, Server};
+use crate::runbook::{
+    PlannedCommand, Step, StepContext, StepError, StepErrorKind, StepId, StepOutcome,
+};
 
-use super::common::{all_changes, ps, Outstanding};
+use super::undo::left_on;
 
 pub struct Reboot {
     id: StepId,
@@ -92,30 +91,14 @@ pub fn boot_is_newer(now: &str, previous: &str) -> bool {
     }
 }
 
-fn boot_script() -> Script {
-    Script::render(
-        "reading boot time and Exchange services",
-        t::BOOT_STATE,
-        &[],
-    )
-}
-
-fn restart_script() -> Script {
-    Script::render("Restart-Computer", t::RESTART_COMPUTER, &[])
-}
-
 impl Step for Reboot {
     fn id(&self) -> StepId {
         self.id
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
-        let first: Result<BootState, QueryError> =
-            exchange::query(ctx.exec, ctx.server, &boot_script());
-        let current = match &first {
-            Ok(b) => Some(b.last_boot_up_time.clone()),
-            Err(_) => None,
-        };
+        let first = observe::boot_state(ctx.exec, ctx.server);
+        let current = first.as_ref().ok().map(|b| b.last_boot_up_time.clone());
         let decision = reboot_decision(&ctx.prior_changes, self.id, current.as_deref());
         if let (RebootDecision::Request, Err(e)) = (&decision, first) {
             // Nothing asked yet and the server does not answer: not ours to wait for.
@@ -124,11 +107,7 @@ impl Step for Reboot {
         let (previous_boot, sent) = match decision {
             RebootDecision::Request => {
                 let previous_boot = current.clone().unwrap_or_default();
-                ctx.events.changed(Change::RebootRequested {
-                    step: self.id.id().into(),
-                    previous_boot: previous_boot.clone(),
-                })?;
-                self.send_restart(ctx)?;
+                self.send_restart(ctx, &previous_boot, true)?;
                 (previous_boot, true)
             }
             RebootDecision::Resend { previous_boot } => {
@@ -136,57 +115,13 @@ impl Step for Reboot {
                     "a reboot was requested earlier but {} still reports boot time {previous_boot}: sending Restart-Computer again",
                     ctx.server.name
                 ))?;
-                self.send_restart(ctx)?;
+                self.send_restart(ctx, &previous_boot, false)?;
                 (previous_boot, true)
             }
             RebootDecision::Wait { previous_boot } => (previous_boot, false),
             RebootDecision::Rebooted { previous_boot } => (previous_boot, false),
         };
-
-        let mut last = String::from("no answer yet");
-        let waited = ctx.wait_until(
-            "waiting for the server to come back from its reboot with Exchange running",
-            ctx.plan.policy.timeouts.reboot,
-            |ctx| match exchange::query::<BootState>(ctx.exec, ctx.server, &boot_script()) {
-                Ok(b) if !boot_is_newer(&b.last_boot_up_time, &previous_boot) => {
-                    last = format!("still reports the old boot time {}", b.last_boot_up_time);
-                    Ok(None)
-                }
-                Ok(b) => {
-                    let waiting: Vec<String> = b
-                        .automatic_not_running()
-                        .iter()
-                        .map(|s| format!("{} ({})", s.name, s.status))
-                        .collect();
-                    if waiting.is_empty() {
-                        return Ok(Some(b.last_boot_up_time));
-                    }
-                    last = format!(
-                        "booted at {}, but these automatic Exchange services are not running: {}",
-                        b.last_boot_up_time,
-                        waiting.join(", ")
-                    );
-                    ctx.events.progress(&last);
-                    Ok(None)
-                }
-                Err(e) => {
-                    // While it reboots the server refuses or drops the
-                    // connection, and early in boot scripts can fail.
-                    last = format!("not answering: {e}");
-                    Ok(None)
-                }
-            },
-        );
-        let booted = waited.map_err(|e| {
-            let changes = all_changes(ctx, &[]);
-            super::common::with_context(
-                e,
-                &format!(
-                    "Last seen: {last}. If it is hung, check its console; if services failed to start, Start-Service them or find why in the System event log. Then run cu-roll again (it will not reboot it a second time). {}",
-                    Outstanding::of(&changes).describe(&ctx.server.name)
-                ),
-            )
-        })?;
+        let booted = wait_back(ctx, &previous_boot)?;
         let detail = format!(
             "{} rebooted (boot time {booted}); Exchange services running",
             ctx.server.name
@@ -206,18 +141,36 @@ impl Step for Reboot {
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
         vec![
-            ps("first, and at every poll until the server is back: boot time and Exchange services", boot_script()),
-            ps("unless the journal shows this step's reboot already happened (the boot time before it is journaled first)", restart_script()),
+            PlannedCommand::ps("first, and at every poll until the server is back: boot time and Exchange services", &read_boot_state()),
+            PlannedCommand::ps("unless the journal shows this step's reboot already happened (the boot time before it is journaled first)", &self.restart("").op),
         ]
     }
 }
 
 impl Reboot {
-    /// `Restart-Computer -Force`: the connection dropping under it is the
+    /// `Restart-Computer`, journaled with the boot time before it.
+    fn restart(&self, previous_boot: &str) -> Action {
+        act::restart_computer(self.id.id(), previous_boot)
+    }
+
+    /// Sends `Restart-Computer -Force`, first journaling the request when
+    /// `journal` (a resend was journaled already): afterwards the
+    /// connection is gone. The connection dropping under it is the
     /// expected outcome, not a failure.
-    fn send_restart(&self, ctx: &mut StepContext<'_>) -> Result<(), StepError> {
-        ctx.events.progress("Restart-Computer");
-        match ctx.exec.run_ps(ctx.server, restart_script().text()) {
+    fn send_restart(
+        &self,
+        ctx: &mut StepContext<'_>,
+        previous_boot: &str,
+        journal: bool,
+    ) -> Result<(), StepError> {
+        let action = self.restart(previous_boot);
+        if journal {
+            for change in &action.changes {
+                ctx.events.changed(change.clone())?;
+            }
+        }
+        ctx.events.progress(action.op.script.purpose);
+        match ctx.run_ps(&action.op) {
             Ok(out) if out.success() => Ok(()),
             Ok(out) => Err(StepError::failed(format!(
                 "Restart-Computer failed on {} (exit code {}): {}; nothing else was changed — fix the cause (e.g. another user's session blocking shutdown) and run cu-roll again",
@@ -225,10 +178,56 @@ impl Reboot {
                 out.exit_code,
                 crate::exchange::first_error_line(&out.stderr)
             ))),
-            Err(ExecError::Unreachable { .. } | ExecError::Timeout { .. } | ExecError::Transport { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+            Err(e) if e.kind == StepErrorKind::Unreachable => Ok(()),
+            Err(e) => Err(e),
         }
     }
+}
+
+/// Polls until the server answers with a boot time newer than
+/// `previous_boot` and every automatic Exchange service runs; that boot
+/// time.
+fn wait_back(ctx: &mut StepContext<'_>, previous_boot: &str) -> Result<String, StepError> {
+    let mut last = String::from("no answer yet");
+    let waited = ctx.wait_until(
+        "waiting for the server to come back from its reboot with Exchange running",
+        ctx.plan.policy.timeouts.reboot,
+        |ctx| match observe::boot_state(ctx.exec, ctx.server) {
+            Ok(b) if !boot_is_newer(&b.last_boot_up_time, previous_boot) => {
+                last = format!("still reports the old boot time {}", b.last_boot_up_time);
+                Ok(None)
+            }
+            Ok(b) => {
+                let waiting: Vec<String> = b
+                    .automatic_not_running()
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.status))
+                    .collect();
+                if waiting.is_empty() {
+                    return Ok(Some(b.last_boot_up_time));
+                }
+                last = format!(
+                    "booted at {}, but these automatic Exchange services are not running: {}",
+                    b.last_boot_up_time,
+                    waiting.join(", ")
+                );
+                ctx.events.progress(&last);
+                Ok(None)
+            }
+            Err(e) => {
+                // While it reboots the server refuses or drops the
+                // connection, and early in boot scripts can fail.
+                last = format!("not answering: {e}");
+                Ok(None)
+            }
+        },
+    );
+    waited.map_err(|e| {
+        e.with_context(&format!(
+            "Last seen: {last}. If it is hung, check its console; if services failed to start, Start-Service them or find why in the System event log. Then run cu-roll again (it will not reboot it a second time). {}",
+            left_on(ctx, &[])
+        ))
+    })
 }
 
 #[cfg(test)]

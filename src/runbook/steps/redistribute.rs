@@ -8,15 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::exchange::{self, CopyObs, ExchangeState};
-use crate::journal::Change;
-use crate::plan::{Plan, Server};
-use crate::preflight::ResolvedTarget;
-use crate::ps::{Arg, Script};
-use crate::runbook::scripts as t;
+use crate::exchange::act;
+use crate::exchange::observe::{self, read_exchange_state};
+use crate::exchange::{same, CopyObs, ExchangeState};
+use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
-
-use super::common::{act, eq, ps, with_context};
 
 pub struct Redistribute;
 
@@ -26,11 +22,11 @@ fn eligible(member: &ExchangeState, copy: &CopyObs) -> bool {
     member
         .cluster_node_state
         .as_deref()
-        .is_none_or(|n| eq(n, "Up"))
-        && !eq(&member.activation_policy, "Blocked")
+        .is_none_or(|n| same(n, "Up"))
+        && !same(&member.activation_policy, "Blocked")
         && !member.activation_disabled_and_move_now
         && !copy.activation_suspended
-        && (eq(&copy.status, "Mounted") || eq(&copy.status, "Healthy"))
+        && (same(&copy.status, "Mounted") || same(&copy.status, "Healthy"))
 }
 
 /// Databases not active on their most preferred eligible copy, in words.
@@ -50,7 +46,7 @@ pub fn unbalanced(members: &[ExchangeState]) -> Vec<String> {
     for (db, copies) in by_db {
         let active = copies
             .iter()
-            .find(|(_, c)| c.active_copy || eq(&c.status, "Mounted"))
+            .find(|(_, c)| c.active_copy || same(&c.status, "Mounted"))
             .map(|(_, c)| c.mailbox_server.as_str());
         let best = copies
             .iter()
@@ -59,7 +55,7 @@ pub fn unbalanced(members: &[ExchangeState]) -> Vec<String> {
             .map(|(_, c)| (c.mailbox_server.as_str(), c.activation_preference));
         match (active, best) {
             (None, _) => out.push(format!("{db} has no mounted copy")),
-            (Some(a), Some((b, pref))) if !eq(a, b) => out.push(format!(
+            (Some(a), Some((b, pref))) if !same(a, b) => out.push(format!(
                 "{db} is active on {a}, its most preferred healthy copy is on {b} (preference {})",
                 pref.map_or("?".into(), |p| p.to_string())
             )),
@@ -81,27 +77,23 @@ pub fn settling(members: &[ExchangeState]) -> Vec<String> {
     ];
     members
         .iter()
-        .filter(|m| m.cluster_node_state.as_deref().is_none_or(|n| eq(n, "Up")))
+        .filter(|m| {
+            m.cluster_node_state
+                .as_deref()
+                .is_none_or(|n| same(n, "Up"))
+        })
         .flat_map(|m| &m.copies)
-        .filter(|c| TRANSIENT.iter().any(|t| eq(&c.status, t)))
+        .filter(|c| TRANSIENT.iter().any(|t| same(&c.status, t)))
         .map(|c| format!("{} {}", c.name, c.status))
         .collect()
 }
 
-fn redistribute_script(dag: &str) -> Script {
-    Script::render(
-        "RedistributeActiveDatabases.ps1 -BalanceDbsByActivationPreference",
-        t::REDISTRIBUTE,
-        &[("dag", Arg::Str(dag))],
-    )
-}
-
 fn observe_members(ctx: &StepContext<'_>) -> Result<Vec<ExchangeState>, StepError> {
-    let mut out = vec![exchange::exchange_state(ctx.exec, ctx.server)?];
+    let mut out = vec![ctx.exchange_state()?];
     for peer in &ctx.peers {
         // A member that does not answer has no eligible copy; the
         // balance is judged over the members that do.
-        if let Ok(s) = exchange::exchange_state(ctx.exec, peer) {
+        if let Ok(s) = observe::exchange_state(ctx.exec, peer) {
             out.push(s);
         }
     }
@@ -152,13 +144,7 @@ impl Step for Redistribute {
         }
         ctx.events
             .observed(format!("{dag} unbalanced: {}", before.join("; ")))?;
-        let mut made = Vec::new();
-        act(
-            ctx,
-            &mut made,
-            &redistribute_script(&dag),
-            vec![Change::ActiveDatabasesRedistributed { dag: dag.clone() }],
-        )?;
+        ctx.act(&act::redistribute(&dag), &mut Vec::new())?;
         let mut left = Vec::new();
         let waited = ctx.wait_until(
             "waiting for every database to be active on its most preferred healthy copy",
@@ -169,13 +155,10 @@ impl Step for Redistribute {
             },
         );
         waited.map_err(|e| {
-            with_context(
-                e,
-                &format!(
-                    "Still: {}. Every database is mounted somewhere, so this is not an outage; balance by hand with Move-ActiveMailboxDatabase <DB> -ActivateOnServer <server> -Confirm:$false, or run cu-roll again",
-                    left.join("; ")
-                ),
-            )
+            e.with_context(&format!(
+                "Still: {}. Every database is mounted somewhere, so this is not an outage; balance by hand with Move-ActiveMailboxDatabase <DB> -ActivateOnServer <server> -Confirm:$false, or run cu-roll again",
+                left.join("; ")
+            ))
         })?;
         Ok(StepOutcome::Done {
             detail: format!("{dag} balanced by activation preference"),
@@ -192,22 +175,22 @@ impl Step for Redistribute {
         let Some(dag) = &server.dag else {
             return Vec::new();
         };
-        let mut out = vec![ps(
+        let mut out = vec![PlannedCommand::ps(
             "first, and at every poll: copies and activation state of this member",
-            exchange::exchange_state_script(server),
+            &read_exchange_state(&server.name),
         )];
         for p in peers {
-            out.push(ps(
+            out.push(PlannedCommand::ps(
                 format!(
                     "first, and at every poll: copies and activation state of {}",
                     p.name
                 ),
-                exchange::exchange_state_script(p),
+                &read_exchange_state(&p.name),
             ));
         }
-        out.push(ps(
+        out.push(PlannedCommand::ps(
             "if a database is not active on its most preferred healthy copy",
-            redistribute_script(dag),
+            &act::redistribute(dag).op,
         ));
         out
     }

@@ -5,12 +5,11 @@
 //! required: `reboot-after-setup` follows), and the build then equal to the
 //! SU's build.
 
-use crate::plan::{Plan, Server};
-use crate::preflight::ResolvedTarget;
+use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
-use super::common::{all_changes, build_of, observe_facts, Outstanding};
 use super::installer::{self, check_batch_path, SECURITY_UPDATE};
+use super::undo::left_on;
 
 pub struct SecurityUpdate;
 
@@ -59,7 +58,7 @@ impl Step for SecurityUpdate {
             su.build,
             timeout,
             |ctx, code| {
-                let build = build_of(&observe_facts(ctx)?, ctx.server)?;
+                let build = ctx.build()?;
                 let exit_ok = code == 0 || code == 3010;
                 if exit_ok && build == su.build {
                     return Ok(format!(
@@ -84,7 +83,7 @@ impl Step for SecurityUpdate {
                 "the security update failed on {}: {}. Fix the cause, then run cu-roll again (it installs the update again). {}",
                 ctx.server.name,
                 why.join("; "),
-                Outstanding::of(&all_changes(ctx, &[])).describe(&ctx.server.name)
+                left_on(ctx, &[])
             )))
             },
         )

@@ -5,14 +5,13 @@
 //! of `ExchangeSetup.log`, and the build now at the target CU; a failure
 //! quotes the last run's `[ERROR]` lines.
 
-use crate::plan::{DiagnosticData, Plan, Server};
-use crate::preflight::ResolvedTarget;
-use crate::runbook::scripts as t;
+use crate::exchange::observe::templates::CMD_SETUP_LOG;
+use crate::plan::{DiagnosticData, Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
-use super::common::{all_changes, build_of, cmd, observe_facts, Outstanding};
 use super::installer::{self, check_batch_path, SETUP};
 use super::setup_log::{last_run, SetupLogRun};
+use super::undo::left_on;
 
 pub struct Setup;
 
@@ -85,20 +84,20 @@ impl Step for Setup {
         let target = ctx.target.cu.build;
         let timeout = ctx.plan.policy.timeouts.setup;
         installer::drive(ctx, &SETUP, &line, target, timeout, |ctx, code| {
-            let out = ctx.exec.run_cmd(ctx.server, t::CMD_SETUP_LOG)?;
+            let out = ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?;
             let log = if out.exit_code == 0 {
                 last_run(&out.stdout)
             } else {
                 SetupLogRun::default()
             };
-            let build = build_of(&observe_facts(ctx)?, ctx.server)?;
+            let build = ctx.build()?;
             match setup_verdict(code, &log, build, target) {
                 Ok(()) => Ok(format!("{} upgraded to {build}", ctx.server.name)),
                 Err(why) => Err(StepError::failed(format!(
                     "setup failed on {}: {why}. A failed setup leaves Exchange services Disabled and components Inactive under requester Functional; the server stays out of service. Read %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log on {}, fix the cause, then run cu-roll again: it starts setup again, and /Mode:Upgrade resumes a partial upgrade. {}",
                     ctx.server.name,
                     ctx.server.name,
-                    Outstanding::of(&all_changes(ctx, &[])).describe(&ctx.server.name)
+                    left_on(ctx, &[])
                 ))),
             }
         })
@@ -114,9 +113,9 @@ impl Step for Setup {
         let mut out = installer::planned(plan, &SETUP, &command_line(plan));
         out.insert(
             out.len() - 1,
-            cmd(
+            PlannedCommand::cmd(
                 "once setup has written its exit code: the log's last run",
-                t::CMD_SETUP_LOG.to_string(),
+                CMD_SETUP_LOG,
             ),
         );
         out

@@ -2,7 +2,8 @@
 //! text against rules (newest rule first) and records everything sent;
 //! `FakeWorld` keeps per-server `exchange_state`/`server_facts` JSON that
 //! the standard action rules change the way Exchange would; `FakeClock`
-//! advances only when a wait sleeps; `Recorder` keeps what a step reports.
+//! advances only when a wait sleeps; `Recorder` keeps what a step reports;
+//! `Bench` runs one step for EX02 of the lab plan with all of these.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -14,9 +15,9 @@ use serde_json::{json, Value};
 
 use crate::exec::{ExecError, ExecOutput, Executor};
 use crate::journal::Change;
+use crate::plan::ResolvedTarget;
 use crate::plan::{Plan, Server};
-use crate::preflight::ResolvedTarget;
-use crate::runbook::{Clock, StepContext, StepError, StepEvents};
+use crate::runbook::{Clock, Step, StepContext, StepError, StepEvents, StepOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -519,8 +520,7 @@ pub fn lab_plan() -> Plan {
 }
 
 pub fn target(plan: &Plan) -> ResolvedTarget {
-    crate::preflight::resolve_target(plan, crate::catalog::Catalog::embedded())
-        .expect("target resolves")
+    crate::plan::resolve_target(plan, crate::catalog::Catalog::embedded()).expect("target resolves")
 }
 
 /// A context for `server` of `plan`, its peers the other DAG members.
@@ -547,5 +547,73 @@ pub fn context<'a>(
         clock,
         events,
         prior_changes: prior,
+    }
+}
+
+/// A step run for EX02 of the lab plan on a `FakeClock`: the plan, target,
+/// clock and context every step test needs, built once.
+pub struct Bench {
+    pub plan: Plan,
+    pub target: ResolvedTarget,
+    pub clock: FakeClock,
+}
+
+impl Bench {
+    pub fn lab() -> Bench {
+        let plan = lab_plan();
+        Bench {
+            target: target(&plan),
+            plan,
+            clock: FakeClock::new(),
+        }
+    }
+
+    /// Runs `step` on EX02 against `exec`, with `prior` as the changes
+    /// journaled before; its result and what it reported.
+    pub fn run(
+        &self,
+        step: &dyn Step,
+        exec: &dyn Executor,
+        prior: Vec<Change>,
+    ) -> (Result<StepOutcome, StepError>, Recorder) {
+        let mut ev = Recorder::default();
+        let mut ctx = context(
+            &self.plan,
+            &self.target,
+            "EX02",
+            exec,
+            &self.clock,
+            &mut ev,
+            prior,
+        );
+        let result = step.run(&mut ctx);
+        (result, ev)
+    }
+
+    /// `run`, expecting the step to end well.
+    #[track_caller]
+    pub fn ok(
+        &self,
+        step: &dyn Step,
+        exec: &dyn Executor,
+        prior: Vec<Change>,
+    ) -> (StepOutcome, Recorder) {
+        let (result, ev) = self.run(step, exec, prior);
+        (result.expect("the step ends well"), ev)
+    }
+
+    /// `run`, expecting the step to fail.
+    #[track_caller]
+    pub fn err(
+        &self,
+        step: &dyn Step,
+        exec: &dyn Executor,
+        prior: Vec<Change>,
+    ) -> (StepError, Recorder) {
+        let (result, ev) = self.run(step, exec, prior);
+        match result {
+            Ok(out) => panic!("the step should fail, but ended with {out:?}"),
+            Err(e) => (e, ev),
+        }
     }
 }

@@ -4,11 +4,12 @@
 
 use serde_json::json;
 
-use super::enter_maintenance::{cluster_group_change, pam_problem, ClusterGroupMove};
+use super::enter_maintenance::{cluster_group_change, pam_problem};
 use super::testkit::*;
 use super::*;
+use crate::exchange::act::ClusterGroupMove;
 use crate::journal::Change;
-use crate::runbook::{PlannedText, StepErrorKind, StepOutcome};
+use crate::runbook::{PlannedText, Step, StepErrorKind, StepOutcome};
 
 fn sent_in_order(exec: &FakeExec, needles: &[&str]) -> bool {
     let actions = exec.actions();
@@ -20,6 +21,97 @@ fn sent_in_order(exec: &FakeExec, needles: &[&str]) -> bool {
         }
     }
     true
+}
+
+/// `text` with every `'…'` literal blanked: a script sent with observed
+/// values has the shape of the dry run's rendering of the same template.
+fn shape(text: &str) -> String {
+    regex::Regex::new(r"'(?:[^']|'')*'")
+        .unwrap()
+        .replace_all(text, "''")
+        .into_owned()
+}
+
+/// Whether everything `run` sent (`sent`, any server) is a command the
+/// step's dry run lists for EX02, and the changes (not the reads, which
+/// repeat while polling) come in the dry run's order: the two are built
+/// from the same operations, so neither may drift from the other.
+fn follows_dry_run(bench: &Bench, step: &dyn Step, sent: &[Sent]) -> Result<(), String> {
+    let server = bench.plan.server("EX02").unwrap();
+    let peers: Vec<_> = bench
+        .plan
+        .servers
+        .iter()
+        .filter(|s| s.name != "EX02")
+        .collect();
+    let planned: Vec<String> = step
+        .scripts(&bench.plan, &bench.target, server, &peers)
+        .iter()
+        .map(|p| match &p.command {
+            PlannedText::PowerShell(script) => script.text().to_string(),
+            PlannedText::Cmd(line) => line.clone(),
+        })
+        .collect();
+    use crate::exchange::observe::*;
+    let reads: Vec<String> = [
+        read_server_facts(),
+        read_exchange_state("EX02"),
+        read_boot_state(),
+        run_health_tests("EX02"),
+        read_cluster_group_owner(),
+        read_ad_levels(),
+    ]
+    .iter()
+    .map(|op| shape(op.script.text()))
+    .collect();
+    let mut last = 0;
+    for s in sent {
+        // The same text, else the same shape (other values; several
+        // templates share a shape), preferring one not before the last.
+        let same_shape = |p: &String| shape(p) == shape(&s.text);
+        let found = planned.iter().position(|p| *p == s.text).or_else(|| {
+            let later = planned.iter().skip(last).position(same_shape);
+            later
+                .map(|i| i + last)
+                .or_else(|| planned.iter().position(same_shape))
+        });
+        let Some(at) = found else {
+            return Err(format!(
+                "{} sent what its dry run does not list:\n{}",
+                step.id(),
+                s.text
+            ));
+        };
+        if s.kind == Kind::Ps && !reads.contains(&shape(&s.text)) {
+            if at < last {
+                return Err(format!(
+                    "{} sent this out of its dry run's order:\n{}",
+                    step.id(),
+                    s.text
+                ));
+            }
+            last = at;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_command_the_dry_run_does_not_list_is_caught() {
+    let bench = Bench::lab();
+    let exec = dag_exec("15.02.1544.039");
+    bench.ok(&EnterMaintenance, &exec, vec![]);
+    let sent = exec.sent();
+    assert_eq!(follows_dry_run(&bench, &EnterMaintenance, &sent), Ok(()));
+    assert!(follows_dry_run(&bench, &ExitMaintenance, &sent).is_err());
+    let mut reversed: Vec<Sent> = sent
+        .into_iter()
+        .filter(|s| s.text.contains("Set-MailboxServer"))
+        .collect();
+    reversed.reverse();
+    assert!(follows_dry_run(&bench, &EnterMaintenance, &reversed)
+        .unwrap_err()
+        .contains("out of its dry run's order"));
 }
 
 fn dag_exec(ex02_build: &str) -> FakeExec {
@@ -47,12 +139,9 @@ fn dag_exec(ex02_build: &str) -> FakeExec {
 
 #[test]
 fn enter_maintenance_sends_the_runbook_in_order_and_records_each_change() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let out = EnterMaintenance.run(&mut ctx).unwrap();
+    let (out, ev) = bench.ok(&EnterMaintenance, &exec, vec![]);
     assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
     assert!(sent_in_order(
         &exec,
@@ -79,9 +168,7 @@ fn enter_maintenance_sends_the_runbook_in_order_and_records_each_change() {
     // Run again with what the first run journaled: nothing is sent.
     let before = exec.actions().len();
     let prior = ev.changes.clone();
-    let mut ev2 = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev2, prior);
-    let again = EnterMaintenance.run(&mut ctx).unwrap();
+    let (again, ev2) = bench.ok(&EnterMaintenance, &exec, prior);
     assert!(
         matches!(again, StepOutcome::AlreadyDone { .. }),
         "{again:?}"
@@ -97,7 +184,7 @@ fn enter_maintenance_sends_the_runbook_in_order_and_records_each_change() {
 
 #[test]
 fn enter_maintenance_after_a_crash_sends_only_what_is_missing() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
     {
         let mut w = exec.world();
@@ -115,10 +202,7 @@ fn enter_maintenance_after_a_crash_sends_only_what_is_missing() {
         },
         Change::ClusterNodeSuspended,
     ];
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
-    EnterMaintenance.run(&mut ctx).unwrap();
+    bench.ok(&EnterMaintenance, &exec, prior);
     let actions = exec.actions();
     assert_eq!(actions.len(), 4, "{actions:#?}");
     assert!(sent_in_order(
@@ -136,17 +220,18 @@ fn enter_maintenance_after_a_crash_sends_only_what_is_missing() {
     );
     assert_eq!(exec.count("Suspend-ClusterNode"), 0);
     assert_eq!(exec.count("Redirect-Message"), 0, "queues already empty");
+    assert_eq!(
+        follows_dry_run(&bench, &EnterMaintenance, &exec.sent()),
+        Ok(())
+    );
 }
 
 #[test]
 fn enter_maintenance_moves_the_pam_off_the_server_it_rolls_once() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
     exec.world().marks.insert("pam:ex02".into());
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let out = EnterMaintenance.run(&mut ctx).unwrap();
+    let (out, ev) = bench.ok(&EnterMaintenance, &exec, vec![]);
     assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
     let moved = Change::ClusterGroupMoved {
         group: "Cluster Group".into(),
@@ -173,23 +258,23 @@ fn enter_maintenance_moves_the_pam_off_the_server_it_rolls_once() {
         "verification reads the owner"
     );
 
-    // Resumed: the group is elsewhere now, nothing moves again.
-    let mut ev2 = Recorder::default();
-    let mut ctx = context(
-        &plan,
-        &target,
-        "EX02",
-        &exec,
-        &clock,
-        &mut ev2,
-        ev.changes.clone(),
+    let first = exec.sent().len();
+    assert_eq!(
+        follows_dry_run(&bench, &EnterMaintenance, &exec.sent()[..first]),
+        Ok(())
     );
-    let again = EnterMaintenance.run(&mut ctx).unwrap();
+
+    // Resumed: the group is elsewhere now, nothing moves again.
+    let (again, ev2) = bench.ok(&EnterMaintenance, &exec, ev.changes.clone());
     assert!(
         matches!(again, StepOutcome::AlreadyDone { .. }),
         "{again:?}"
     );
     assert!(ev2.changes.is_empty(), "{:?}", ev2.changes);
+    assert_eq!(
+        follows_dry_run(&bench, &EnterMaintenance, &exec.sent()[first..]),
+        Ok(())
+    );
 }
 
 #[test]
@@ -217,7 +302,7 @@ fn the_pam_decision_and_its_verification() {
 
 #[test]
 fn enter_maintenance_fails_when_no_node_can_take_the_pam() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
     {
         let mut w = exec.world();
@@ -228,23 +313,17 @@ fn enter_maintenance_fails_when_no_node_can_take_the_pam() {
             w.state.get_mut(s).unwrap()["ClusterNodeState"] = json!("Paused");
         }
     }
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = EnterMaintenance.run(&mut ctx).unwrap_err();
+    let (err, _) = bench.err(&EnterMaintenance, &exec, vec![]);
     assert!(err.message.contains("Cluster Group"), "{}", err.message);
     assert_eq!(pam_owner(&exec.world()), "ex02");
 }
 
 #[test]
 fn enter_maintenance_reports_maintenance_it_did_not_set() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
     exec.world().state.get_mut("EX02").unwrap()["ClusterNodeState"] = json!("Paused");
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    EnterMaintenance.run(&mut ctx).unwrap();
+    let (_, ev) = bench.ok(&EnterMaintenance, &exec, vec![]);
     assert_eq!(exec.count("Suspend-ClusterNode"), 0);
     assert!(
         ev.observed.iter().any(|o| o.contains("already Paused")),
@@ -256,7 +335,7 @@ fn enter_maintenance_reports_maintenance_it_did_not_set() {
 
 #[test]
 fn exchange_2016_also_drains_um_call_router() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.01.2507.066");
     {
         let mut w = exec.world();
@@ -265,10 +344,7 @@ fn exchange_2016_also_drains_um_call_router() {
             json!({"Component": "UMCallRouter", "State": "Active", "LocalStates": [], "RemoteStates": []}),
         );
     }
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    EnterMaintenance.run(&mut ctx).unwrap();
+    bench.ok(&EnterMaintenance, &exec, vec![]);
     assert!(sent_in_order(
         &exec,
         &[
@@ -277,11 +353,15 @@ fn exchange_2016_also_drains_um_call_router() {
             "Redirect-Message"
         ]
     ));
+    assert_eq!(
+        follows_dry_run(&bench, &EnterMaintenance, &exec.sent()),
+        Ok(())
+    );
 }
 
 #[test]
 fn copies_that_stay_mounted_get_one_explicit_move_then_an_explained_timeout() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
     // Active Manager finds no better copy: MoveNow moves nothing.
     exec.on_ps(
@@ -299,10 +379,7 @@ fn copies_that_stay_mounted_get_one_explicit_move_then_an_explained_timeout() {
             r#"{"Identity":"DB02","Status":"Failed","ActiveServerAtEnd":"EX02","ErrorMessage":"An Active Manager operation failed: no healthy copy."}"#,
         )],
     );
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = EnterMaintenance.run(&mut ctx).unwrap_err();
+    let (err, ev) = bench.err(&EnterMaintenance, &exec, vec![]);
     assert_eq!(err.kind, StepErrorKind::Timeout);
     assert_eq!(exec.count("Move-ActiveMailboxDatabase"), 1, "sent once");
     let m = &err.message;
@@ -322,18 +399,19 @@ fn copies_that_stay_mounted_get_one_explicit_move_then_an_explained_timeout() {
         0,
         "never offline with a mounted copy"
     );
-    assert!(clock.elapsed() >= plan.policy.timeouts.move_databases);
+    assert!(bench.clock.elapsed() >= bench.plan.policy.timeouts.move_databases);
+    assert_eq!(
+        follows_dry_run(&bench, &EnterMaintenance, &exec.sent()),
+        Ok(())
+    );
 }
 
 #[test]
 fn a_stuck_queue_times_out_naming_the_count() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
     exec.on_ps(None, "Redirect-Message", |_, _, _| Reply::ok("")); // queue stays
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = EnterMaintenance.run(&mut ctx).unwrap_err();
+    let (err, _) = bench.err(&EnterMaintenance, &exec, vec![]);
     assert_eq!(err.kind, StepErrorKind::Timeout);
     assert!(
         err.message.contains("12 messages are still queued"),
@@ -344,14 +422,11 @@ fn a_stuck_queue_times_out_naming_the_count() {
 
 #[test]
 fn no_healthy_peer_for_queued_mail_stops_before_pausing_anything() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
     exec.world().state.remove("EX01");
     exec.world().state.get_mut("EX03").unwrap()["ClusterNodeState"] = json!("Paused");
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = EnterMaintenance.run(&mut ctx).unwrap_err();
+    let (err, _) = bench.err(&EnterMaintenance, &exec, vec![]);
     assert!(err.message.contains("no healthy member"), "{}", err.message);
     assert!(
         err.message.contains("EX03 is down or in maintenance"),
@@ -375,32 +450,18 @@ fn no_healthy_peer_for_queued_mail_stops_before_pausing_anything() {
 // ------------------------------------------------------- exit-maintenance
 
 fn entered(exec: &FakeExec) -> Vec<Change> {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", exec, &clock, &mut ev, vec![]);
-    EnterMaintenance.run(&mut ctx).unwrap();
+    let bench = Bench::lab();
+    let (_, ev) = bench.ok(&EnterMaintenance, exec, vec![]);
     ev.changes
 }
 
 #[test]
 fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
     let prior = entered(&exec);
     let n = exec.actions().len();
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(
-        &plan,
-        &target,
-        "EX02",
-        &exec,
-        &clock,
-        &mut ev,
-        prior.clone(),
-    );
-    let out = ExitMaintenance.run(&mut ctx).unwrap();
+    let (out, ev) = bench.ok(&ExitMaintenance, &exec, prior.clone());
     assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
     let actions = &exec.actions()[n..];
     assert_eq!(actions.len(), 5, "{actions:#?}");
@@ -416,9 +477,7 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
     // Again: everything is already back.
     let mut all = prior;
     all.extend(ev.changes.clone());
-    let mut ev2 = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev2, all);
-    let again = ExitMaintenance.run(&mut ctx).unwrap();
+    let (again, _) = bench.ok(&ExitMaintenance, &exec, all);
     assert!(
         matches!(again, StepOutcome::AlreadyDone { .. }),
         "{again:?}"
@@ -428,7 +487,7 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
 
 #[test]
 fn exit_maintenance_restores_the_journaled_policy_and_resumes_suspended_copies() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
     {
         let mut w = exec.world();
@@ -440,10 +499,7 @@ fn exit_maintenance_restores_the_journaled_policy_and_resumes_suspended_copies()
         policy: "Blocked".into(),
         from: Some("IntrasiteOnly".into()),
     }];
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
-    ExitMaintenance.run(&mut ctx).unwrap();
+    let (_, ev) = bench.ok(&ExitMaintenance, &exec, prior);
     assert_eq!(
         exec.count("-DatabaseCopyAutoActivationPolicy 'IntrasiteOnly'"),
         1
@@ -455,11 +511,15 @@ fn exit_maintenance_restores_the_journaled_policy_and_resumes_suspended_copies()
     assert!(ev.changes.contains(&Change::DatabaseCopyResumed {
         copy: "DB01\\EX02".into()
     }));
+    assert_eq!(
+        follows_dry_run(&bench, &ExitMaintenance, &exec.sent()),
+        Ok(())
+    );
 }
 
 #[test]
 fn exit_maintenance_clears_functional_and_says_so() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1748.010");
     {
         let mut w = exec.world();
@@ -468,10 +528,7 @@ fn exit_maintenance_clears_functional_and_says_so() {
             set_requester(st, c, "Functional", "Inactive", 5);
         }
     }
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let out = ExitMaintenance.run(&mut ctx).unwrap();
+    let (out, ev) = bench.ok(&ExitMaintenance, &exec, vec![]);
     assert_eq!(exec.count("-Requester 'Functional'"), 3);
     assert!(
         out.detail().contains(
@@ -487,11 +544,15 @@ fn exit_maintenance_clears_functional_and_says_so() {
             .count(),
         3
     );
+    assert_eq!(
+        follows_dry_run(&bench, &ExitMaintenance, &exec.sent()),
+        Ok(())
+    );
 }
 
 #[test]
 fn exit_maintenance_leaves_maintenance_it_did_not_set_and_says_why_it_is_not_done() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1748.010");
     {
         let mut w = exec.world();
@@ -499,10 +560,7 @@ fn exit_maintenance_leaves_maintenance_it_did_not_set_and_says_why_it_is_not_don
         st["ClusterNodeState"] = json!("Paused");
         set_requester(st, "ServerWideOffline", "Maintenance", "Inactive", 3);
     }
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = ExitMaintenance.run(&mut ctx).unwrap_err();
+    let (err, _) = bench.err(&ExitMaintenance, &exec, vec![]);
     assert!(exec.actions().is_empty(), "{:#?}", exec.actions());
     assert!(
         err.message.contains("cluster node is Paused, not Up"),
@@ -530,7 +588,7 @@ const T1: &str = "2026-03-01T09:12:30.5000000Z";
 
 #[test]
 fn reboot_journals_the_boot_time_first_then_waits_for_a_newer_one_and_services() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = FakeExec::new();
     exec.replies(
         Kind::Ps,
@@ -545,10 +603,7 @@ fn reboot_journals_the_boot_time_first_then_waits_for_a_newer_one_and_services()
         ],
     );
     exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::Unreachable]);
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let out = Reboot::before_setup().run(&mut ctx).unwrap();
+    let (out, ev) = bench.ok(&Reboot::before_setup(), &exec, vec![]);
     assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
     assert_eq!(
         ev.changes,
@@ -559,11 +614,15 @@ fn reboot_journals_the_boot_time_first_then_waits_for_a_newer_one_and_services()
     );
     assert_eq!(exec.count("Restart-Computer -Force"), 1);
     assert!(out.detail().contains(T1));
+    assert_eq!(
+        follows_dry_run(&bench, &Reboot::before_setup(), &exec.sent()),
+        Ok(())
+    );
 }
 
 #[test]
 fn a_reboot_that_already_happened_is_not_repeated() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = FakeExec::new();
     exec.replies(Kind::Ps, "MSExchange*", vec![boot(T1, "Running")]);
     let prior = vec![
@@ -576,10 +635,7 @@ fn a_reboot_that_already_happened_is_not_repeated() {
             previous_boot: T0.into(),
         },
     ];
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
-    let out = Reboot::after_setup().run(&mut ctx).unwrap();
+    let (out, ev) = bench.ok(&Reboot::after_setup(), &exec, prior);
     assert!(matches!(out, StepOutcome::AlreadyDone { .. }), "{out:?}");
     assert_eq!(exec.count("Restart-Computer"), 0);
     assert!(ev.changes.is_empty());
@@ -587,7 +643,7 @@ fn a_reboot_that_already_happened_is_not_repeated() {
 
 #[test]
 fn the_other_reboot_steps_record_does_not_count() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = FakeExec::new();
     exec.replies(
         Kind::Ps,
@@ -599,16 +655,13 @@ fn the_other_reboot_steps_record_does_not_count() {
         step: "reboot-before-setup".into(),
         previous_boot: "2026-02-01T00:00:00.0000000Z".into(),
     }];
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
-    Reboot::after_setup().run(&mut ctx).unwrap();
+    bench.ok(&Reboot::after_setup(), &exec, prior);
     assert_eq!(exec.count("Restart-Computer"), 1);
 }
 
 #[test]
 fn a_server_that_does_not_come_back_times_out_with_what_was_seen() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = FakeExec::new();
     exec.replies(
         Kind::Ps,
@@ -616,10 +669,7 @@ fn a_server_that_does_not_come_back_times_out_with_what_was_seen() {
         vec![boot(T0, "Running"), Reply::Unreachable],
     );
     exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::ok("")]);
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = Reboot::before_setup().run(&mut ctx).unwrap_err();
+    let (err, _) = bench.err(&Reboot::before_setup(), &exec, vec![]);
     assert_eq!(err.kind, StepErrorKind::Timeout);
     assert!(
         err.message.contains("Last seen: not answering"),
@@ -635,7 +685,7 @@ fn a_server_that_does_not_come_back_times_out_with_what_was_seen() {
 
 #[test]
 fn services_that_stay_stopped_after_a_reboot_are_named() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = FakeExec::new();
     exec.replies(
         Kind::Ps,
@@ -643,10 +693,7 @@ fn services_that_stay_stopped_after_a_reboot_are_named() {
         vec![boot(T0, "Running"), boot(T1, "Stopped")],
     );
     exec.replies(Kind::Ps, "Restart-Computer", vec![Reply::ok("")]);
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = Reboot::before_setup().run(&mut ctx).unwrap_err();
+    let (err, _) = bench.err(&Reboot::before_setup(), &exec, vec![]);
     assert!(
         err.message.contains("MSExchangeTransport (Stopped)"),
         "{}",
@@ -724,12 +771,9 @@ fn no_file() -> Reply {
 
 #[test]
 fn setup_is_skipped_at_the_target_without_powershell_first() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = setup_exec("15.02.1748.043");
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let out = Setup.run(&mut ctx).unwrap();
+    let (out, _) = bench.ok(&Setup, &exec, vec![]);
     assert!(matches!(out, StepOutcome::AlreadyDone { .. }), "{out:?}");
     assert_eq!(exec.sent()[0].kind, Kind::Cmd, "cmd before any PowerShell");
     assert_eq!(exec.count("Register-ScheduledTask"), 0);
@@ -737,13 +781,10 @@ fn setup_is_skipped_at_the_target_without_powershell_first() {
 
 #[test]
 fn setup_runs_detached_and_is_polled_with_cmd_only() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = setup_exec("15.02.1544.039");
     finishes_with(&exec, no_file(), 5, "0", "15.02.1748.010");
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let out = Setup.run(&mut ctx).unwrap();
+    let (out, ev) = bench.ok(&Setup, &exec, vec![]);
     assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
     let sent = exec.sent();
     let start = sent
@@ -780,11 +821,12 @@ fn setup_runs_detached_and_is_polled_with_cmd_only() {
         exec.count("Unregister-ScheduledTask -TaskName 'cu-roll-setup'"),
         1
     );
+    assert_eq!(follows_dry_run(&bench, &Setup, &exec.sent()), Ok(()));
 }
 
 #[test]
 fn a_failed_setup_quotes_its_error_lines_and_exit_code() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = setup_exec("15.02.1544.039");
     finishes_with(&exec, no_file(), 1, "1", "15.02.1544.039");
     exec.replies(
@@ -792,10 +834,7 @@ fn a_failed_setup_quotes_its_error_lines_and_exit_code() {
         "ExchangeSetup.log",
         vec![Reply::ok(format!("{LOG_OK}{LOG_FAILED}"))],
     );
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = Setup.run(&mut ctx).unwrap_err();
+    let (err, ev) = bench.err(&Setup, &exec, vec![]);
     assert_eq!(err.kind, StepErrorKind::Failed);
     let m = &err.message;
     assert!(m.contains("setup exited with code 1"), "{m}");
@@ -805,6 +844,7 @@ fn a_failed_setup_quotes_its_error_lines_and_exit_code() {
         step: "setup".into(),
         exit_code: 1
     }));
+    assert_eq!(follows_dry_run(&bench, &Setup, &exec.sent()), Ok(()));
 }
 
 fn started() -> Change {
@@ -817,7 +857,7 @@ fn started() -> Change {
 
 #[test]
 fn a_resumed_setup_that_still_runs_is_re_attached_not_restarted() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = setup_exec("15.02.1544.039");
     exec.replies(
         Kind::Cmd,
@@ -843,18 +883,7 @@ fn a_resumed_setup_that_still_runs_is_re_attached_not_restarted() {
     exec.world()
         .facts
         .insert("EX02".into(), facts("15.02.1748.010"));
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(
-        &plan,
-        &target,
-        "EX02",
-        &exec,
-        &clock,
-        &mut ev,
-        vec![started()],
-    );
-    Setup.run(&mut ctx).unwrap();
+    let (_, ev) = bench.ok(&Setup, &exec, vec![started()]);
     assert_eq!(exec.count("Register-ScheduledTask"), 0);
     assert!(ev.observed.iter().any(|o| o.contains("re-attaching")));
     assert_eq!(exec.sent()[0].kind, Kind::Cmd);
@@ -862,21 +891,10 @@ fn a_resumed_setup_that_still_runs_is_re_attached_not_restarted() {
 
 #[test]
 fn a_resumed_setup_that_finished_is_evaluated_from_its_exit_file() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = setup_exec("15.02.1748.010");
     exec.replies(Kind::Cmd, "setup.exitcode", vec![Reply::ok("0\r\n")]);
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(
-        &plan,
-        &target,
-        "EX02",
-        &exec,
-        &clock,
-        &mut ev,
-        vec![started()],
-    );
-    let out = Setup.run(&mut ctx).unwrap();
+    let (out, _) = bench.ok(&Setup, &exec, vec![started()]);
     assert!(matches!(out, StepOutcome::Done { .. }));
     assert_eq!(exec.count("Register-ScheduledTask"), 0);
     assert_eq!(exec.count("ExchangeSetup.log"), 1);
@@ -884,28 +902,18 @@ fn a_resumed_setup_that_finished_is_evaluated_from_its_exit_file() {
 
 #[test]
 fn a_resumed_setup_that_died_is_started_again() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = setup_exec("15.02.1544.039");
     finishes_with(&exec, no_file(), 0, "0", "15.02.1748.010");
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(
-        &plan,
-        &target,
-        "EX02",
-        &exec,
-        &clock,
-        &mut ev,
-        vec![started()],
-    );
-    Setup.run(&mut ctx).unwrap();
+    let (_, ev) = bench.ok(&Setup, &exec, vec![started()]);
     assert_eq!(exec.count("Register-ScheduledTask"), 1);
     assert!(ev.observed.iter().any(|o| o.contains("starting it again")));
+    assert_eq!(follows_dry_run(&bench, &Setup, &exec.sent()), Ok(()));
 }
 
 #[test]
 fn an_exit_code_already_evaluated_does_not_stop_a_new_attempt() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = setup_exec("15.02.1544.039");
     let prior = vec![
         started(),
@@ -916,22 +924,16 @@ fn an_exit_code_already_evaluated_does_not_stop_a_new_attempt() {
     ];
     // The failed attempt's exit file is still there until the new start.
     finishes_with(&exec, Reply::ok("1\r\n"), 0, "0", "15.02.1748.010");
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, prior);
-    Setup.run(&mut ctx).unwrap();
+    bench.ok(&Setup, &exec, prior);
     assert_eq!(exec.count("Register-ScheduledTask"), 1);
 }
 
 #[test]
 fn a_setup_that_outlives_its_timeout_is_left_running_and_explained() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = setup_exec("15.02.1544.039");
     exec.on_ps(None, "Register-ScheduledTask", |_, _, _| Reply::ok(""));
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = Setup.run(&mut ctx).unwrap_err();
+    let (err, _) = bench.err(&Setup, &exec, vec![]);
     assert_eq!(err.kind, StepErrorKind::Timeout);
     assert!(
         err.message.contains("cu-roll never stops an installer"),
@@ -939,15 +941,15 @@ fn a_setup_that_outlives_its_timeout_is_left_running_and_explained() {
         err.message
     );
     assert_eq!(exec.count("Unregister-ScheduledTask"), 0);
-    assert!(clock.elapsed() >= plan.policy.timeouts.setup);
+    assert!(bench.clock.elapsed() >= bench.plan.policy.timeouts.setup);
 }
 
 // -------------------------------------------------------- security-update
 
 #[test]
 fn the_security_update_accepts_3010_and_checks_the_build() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
-    assert!(SecurityUpdate.applies(&plan, &target));
+    let bench = Bench::lab();
+    assert!(SecurityUpdate.applies(&bench.plan, &bench.target));
     let exec = FakeExec::new();
     exec.world()
         .facts
@@ -971,10 +973,7 @@ fn the_security_update_accepts_3010_and_checks_the_build() {
         Reply::ok("")
     });
     exec.on_ps(None, "Unregister-ScheduledTask", |_, _, _| Reply::ok(""));
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let out = SecurityUpdate.run(&mut ctx).unwrap();
+    let (out, _) = bench.ok(&SecurityUpdate, &exec, vec![]);
     assert!(out.detail().contains("Feb26SU"), "{}", out.detail());
     assert_eq!(
         exec.count(
@@ -983,11 +982,15 @@ fn the_security_update_accepts_3010_and_checks_the_build() {
         1
     );
     assert_eq!(exec.count("tasklist"), 0, "the SU is not setup");
+    assert_eq!(
+        follows_dry_run(&bench, &SecurityUpdate, &exec.sent()),
+        Ok(())
+    );
 }
 
 #[test]
 fn a_security_update_for_another_cu_is_explained() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = FakeExec::new();
     exec.world()
         .facts
@@ -1003,10 +1006,7 @@ fn a_security_update_for_another_cu_is_explained() {
         vec![Reply::fail(1, "not found"), Reply::ok("1642\r\n")],
     );
     exec.on_ps(None, "ScheduledTask", |_, _, _| Reply::ok(""));
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = SecurityUpdate.run(&mut ctx).unwrap_err();
+    let (err, _) = bench.err(&SecurityUpdate, &exec, vec![]);
     assert!(
         err.message.contains("1642 (the update does not apply"),
         "{}",
@@ -1018,7 +1018,7 @@ fn a_security_update_for_another_cu_is_explained() {
 
 #[test]
 fn redistribute_balances_only_when_needed() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1748.043");
     {
         // DB02 (preference 1 on EX02) is active on EX03.
@@ -1040,10 +1040,7 @@ fn redistribute_balances_only_when_needed() {
         w.state.get_mut("EX02").unwrap()["Copies"][1]["ActiveCopy"] = json!(true);
         Reply::ok("")
     });
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let out = Redistribute.run(&mut ctx).unwrap();
+    let (out, ev) = bench.ok(&Redistribute, &exec, vec![]);
     assert!(matches!(out, StepOutcome::Done { .. }));
     assert_eq!(
         ev.changes,
@@ -1051,11 +1048,10 @@ fn redistribute_balances_only_when_needed() {
             dag: "DAG01".into()
         }]
     );
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let again = Redistribute.run(&mut ctx).unwrap();
+    let (again, _) = bench.ok(&Redistribute, &exec, vec![]);
     assert!(matches!(again, StepOutcome::AlreadyDone { .. }));
     assert_eq!(exec.count("RedistributeActiveDatabases.ps1"), 1);
+    assert_eq!(follows_dry_run(&bench, &Redistribute, &exec.sent()), Ok(()));
 }
 
 // ------------------------------------------------------------------ health
@@ -1068,23 +1064,21 @@ fn health_reply(replication: &str) -> Reply {
 
 #[test]
 fn health_waits_for_every_check_then_passes() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1748.043");
     exec.replies(
         Kind::Ps,
         "Test-ServiceHealth",
         vec![health_reply("*FAILED*"), health_reply("Passed")],
     );
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    Health.run(&mut ctx).unwrap();
+    bench.ok(&Health, &exec, vec![]);
     assert!(exec.actions().is_empty(), "health changes nothing");
+    assert_eq!(follows_dry_run(&bench, &Health, &exec.sent()), Ok(()));
 }
 
 #[test]
 fn health_fails_naming_each_failing_check() {
-    let (plan, target) = (lab_plan(), target(&lab_plan()));
+    let bench = Bench::lab();
     let exec = dag_exec("15.02.1748.010");
     exec.replies(
         Kind::Ps,
@@ -1092,10 +1086,7 @@ fn health_fails_naming_each_failing_check() {
         vec![health_reply("*FAILED*")],
     );
     exec.world().state.get_mut("EX02").unwrap()["Copies"][0]["ReplayQueueLength"] = json!(400);
-    let clock = FakeClock::new();
-    let mut ev = Recorder::default();
-    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
-    let err = Health.run(&mut ctx).unwrap_err();
+    let (err, _) = bench.err(&Health, &exec, vec![]);
     let m = &err.message;
     assert_eq!(err.kind, StepErrorKind::Timeout);
     assert!(

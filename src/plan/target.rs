@@ -1,8 +1,10 @@
 //! Resolving the plan's target (`2019-CU15` + `security_update`) against the
-//! catalogue into the build every server must end at.
+//! catalogue into the build every server must end at: the second half of
+//! reading the plan, shared by pre-flight, the runbook and the reports. It
+//! reads the catalogue only, never a server.
 
+use super::{Plan, SecurityUpdateChoice, TargetSpec};
 use crate::catalog::{BuildIdentity, Catalog, CuInfo, ExchangeBuild, SuInfo};
-use crate::plan::{Plan, SecurityUpdateChoice, TargetSpec};
 
 /// The target, resolved.
 #[derive(Debug, Clone)]

@@ -1,67 +1,22 @@
-//! Read-only observations: server facts, Exchange maintenance state and
-//! copies, AD levels. Field names mirror the JSON the scripts print.
+//! What `exchange_state` reads of one server, typed: components with their
+//! requesters, activation settings, cluster node, database copies and
+//! queues; and the questions asked of it everywhere (who holds a component,
+//! is it drained). Field names mirror the JSON `EXCHANGE_STATE` prints.
+//! Nothing here decides what to do about it.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-use super::{first_error_line, scripts, QueryError};
-use crate::exec::Executor;
-use crate::plan::Server;
-use crate::ps::{parse_json, Arg, Script};
+use super::query::one_or_many;
 
-/// Accepts `null`, a bare value or an array where PowerShell may have
-/// unrolled a one-element array (cmdlets.md §14).
-pub(super) fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
-        None,
-    }
-    Ok(match Option::<OneOrMany<T>>::deserialize(d)? {
-        Some(OneOrMany::Many(v)) => v,
-        Some(OneOrMany::One(t)) => vec![t],
-        Some(OneOrMany::None) | None => Vec::new(),
-    })
-}
+/// The requester cu-roll uses for every component it sets (runbook §2, §4).
+pub const MAINTENANCE: &str = "Maintenance";
+/// The requester a failed or interrupted setup leaves components under.
+pub const FUNCTIONAL: &str = "Functional";
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InstalledProduct {
-    /// The Uninstall subkey: a product code such as `{41D635FE-…}`.
-    #[serde(default)]
-    pub key: Option<String>,
-    pub display_name: String,
-    #[serde(default)]
-    pub version: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ServerFacts {
-    pub computer_name: String,
-    /// `15.02.1748.043` as ExSetup reports it.
-    pub ex_setup_version: Option<String>,
-    pub dot_net_release: Option<u32>,
-    pub os_caption: Option<String>,
-    pub os_version: Option<String>,
-    pub last_boot_up_time: Option<String>,
-    pub system_drive_free_bytes: Option<u64>,
-    #[serde(default, deserialize_with = "one_or_many")]
-    pub products: Vec<InstalledProduct>,
-    #[serde(default, deserialize_with = "one_or_many")]
-    pub pending_reboot: Vec<String>,
-}
-
-impl ServerFacts {
-    /// The build `ExSetup.exe` reports (SU included), when readable.
-    pub fn build(&self) -> Option<crate::catalog::ExchangeBuild> {
-        self.ex_setup_version.as_deref()?.parse().ok()
-    }
+/// Exchange and the cluster compare names and enum values without case
+/// (`Paused`, `ex02`, `HubTransport`): so does cu-roll.
+pub fn same(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -199,70 +154,30 @@ impl ExchangeState {
             .map(|q| q.message_count)
             .sum()
     }
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AdLevelsObs {
-    pub schema_range_upper: u32,
-    pub org_object_version: u32,
-    pub domain_object_version: u32,
-}
-
-pub(super) fn run_json<T: serde::de::DeserializeOwned>(
-    exec: &dyn Executor,
-    server: &Server,
-    script: &Script,
-) -> Result<T, QueryError> {
-    let out = exec.run_ps(server, script.text())?;
-    if !out.success() {
-        return Err(QueryError::ScriptFailed {
-            server: server.name.clone(),
-            purpose: script.purpose,
-            exit_code: out.exit_code,
-            detail: first_error_line(&out.stderr),
-        });
+    /// Component `name`, if the server has it (UMCallRouter is 2016 only).
+    pub fn component(&self, name: &str) -> Option<&ComponentObs> {
+        self.components.iter().find(|c| same(&c.component, name))
     }
-    parse_json(&out.stdout).map_err(|source| QueryError::BadOutput {
-        server: server.name.clone(),
-        purpose: script.purpose,
-        source,
-    })
-}
 
-/// The script `server_facts` sends.
-pub fn server_facts_script() -> Script {
-    Script::render(
-        "reading build and prerequisites",
-        scripts::SERVER_FACTS,
-        &[],
-    )
-}
+    /// The newest state requester Maintenance left on `name`, if any.
+    pub fn maintenance_state(&self, name: &str) -> Option<&str> {
+        self.component(name)
+            .and_then(|c| c.requester_state(MAINTENANCE))
+    }
 
-/// The script `exchange_state` sends for `server`.
-pub fn exchange_state_script(server: &Server) -> Script {
-    Script::render(
-        "reading maintenance state, copies and queues",
-        scripts::EXCHANGE_STATE,
-        &[("server", Arg::Str(&server.name))],
-    )
-}
+    /// Whether requester Maintenance holds `name` in a non-Active state.
+    pub fn held_by_maintenance(&self, name: &str) -> bool {
+        self.maintenance_state(name)
+            .is_some_and(|s| !same(s, "Active"))
+    }
 
-/// The script `ad_levels` sends.
-pub fn ad_levels_script() -> Script {
-    Script::render("reading Active Directory levels", scripts::AD_LEVELS, &[])
-}
-
-pub fn server_facts(exec: &dyn Executor, server: &Server) -> Result<ServerFacts, QueryError> {
-    run_json(exec, server, &server_facts_script())
-}
-
-pub fn exchange_state(exec: &dyn Executor, server: &Server) -> Result<ExchangeState, QueryError> {
-    run_json(exec, server, &exchange_state_script(server))
-}
-
-pub fn ad_levels(exec: &dyn Executor, server: &Server) -> Result<AdLevelsObs, QueryError> {
-    run_json(exec, server, &ad_levels_script())
+    /// Whether the cluster node reports `Paused`.
+    pub fn node_paused(&self) -> bool {
+        self.cluster_node_state
+            .as_deref()
+            .is_some_and(|s| same(s, "Paused"))
+    }
 }
 
 #[cfg(test)]

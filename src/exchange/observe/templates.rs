@@ -1,24 +1,15 @@
-//! The PowerShell templates cu-roll sends, one constant each. Holes
-//! (`{{name}}`) are filled by `ps::Script::render` with quoted literals only.
-//! Every template projects what it reads into `[pscustomobject]`s with
+//! The observation templates, one constant each: the PowerShell (as
+//! [`Template`]s, opened by `template!` according to their placement) and
+//! the cmd.exe lines cu-roll reads servers with. Holes (`{{name}}`) are
+//! filled by `ps::Script::render` with quoted literals only. Every
+//! PowerShell template projects what it reads into `[pscustomobject]`s with
 //! names converted via `.ToString()` (enums arrive as numbers otherwise, and
 //! deserialised objects as strings: cmdlets.md §14) and prints one
-//! compressed JSON object.
+//! compressed JSON value. The cmd.exe lines (`CMD_*`) are plain strings:
+//! cmd.exe is the server's own, so they always run on the target.
+//! Nothing here changes a server.
 
-/// Opens a script: stop on the first error, no progress records on the wire.
-macro_rules! prelude {
-    () => {
-        "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n"
-    };
-}
-
-/// Loads the Exchange snap-in, as Microsoft's own DAG scripts do, so the
-/// Exchange cmdlets run locally on the server over WinRM.
-macro_rules! exchange_snapin {
-    () => {
-        "Add-PSSnapin -Name 'Microsoft.Exchange.Management.PowerShell.SnapIn'\n"
-    };
-}
+use crate::exchange::Template;
 
 /// Build, prerequisites, pending reboot and free space of the server the
 /// script runs on. Reads what CSS-Exchange's HealthChecker reads:
@@ -26,8 +17,8 @@ macro_rules! exchange_snapin {
 /// .NET 4.x `Release` DWORD, the Uninstall keys (VC++ runtimes, UCMA,
 /// URL Rewrite) and the pending-reboot indicators of
 /// `Shared/Get-ServerRebootPending.ps1`.
-pub const SERVER_FACTS: &str = concat!(
-    prelude!(),
+pub const SERVER_FACTS: Template = template!(
+    Target,
     r#"$setupKey = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup'
 $exSetup = Get-Item -LiteralPath (Join-Path -Path $setupKey.MsiInstallPath -ChildPath 'bin\ExSetup.exe')
 $ndp = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full' -ErrorAction SilentlyContinue
@@ -58,10 +49,12 @@ if (Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Updates\UpdateExeVolatile' 
 /// Maintenance state, database copies and queues of server `{{server}}`,
 /// read on that server. Requester entries are sent raw (both lists, with
 /// timestamps) so the effective state and who holds it can be worked out
-/// the way Exchange does (cmdlets.md §5).
-pub const EXCHANGE_STATE: &str = concat!(
-    prelude!(),
-    exchange_snapin!(),
+/// the way Exchange does (cmdlets.md §5). An `ExchangeSession` template,
+/// but `Get-ClusterNode` in it is Windows-level work (the FailoverClusters
+/// module on the server itself): an Exchange remote session would need it
+/// read apart.
+pub const EXCHANGE_STATE: Template = template!(
+    ExchangeSession,
     r#"$server = {{server}}
 $components = @(Get-ServerComponentState -Identity $server | ForEach-Object {
     [pscustomobject]@{
@@ -128,8 +121,8 @@ catch { $queuesError = $_.Exception.Message }
 /// `ms-Exch-Schema-Version-Pt` rangeUpper, the organisation container's
 /// objectVersion, and the domain's `Microsoft Exchange System Objects`
 /// objectVersion (exchange-facts.md §3).
-pub const AD_LEVELS: &str = concat!(
-    prelude!(),
+pub const AD_LEVELS: Template = template!(
+    Target,
     r#"Import-Module -Name 'ActiveDirectory'
 $rootDse = Get-ADRootDSE
 $schema = Get-ADObject -Identity ('CN=ms-Exch-Schema-Version-Pt,' + $rootDse.schemaNamingContext) -Properties 'rangeUpper'
@@ -149,3 +142,63 @@ $domain = Get-ADObject -Identity ('CN=Microsoft Exchange System Objects,' + $roo
 /// start while other powershell.exe processes run (rule
 /// ProcessNeedsToBeClosedOnUpgrade).
 pub const CMD_EXSETUP_PROCESS: &str = r#"tasklist /FI "IMAGENAME eq ExSetup.exe" /FO CSV /NH"#;
+
+/// Boot time and the Exchange services (after a reboot: is the server back,
+/// and did Exchange start?). `StartType` shows services a failed setup left
+/// Disabled (exchange-facts.md §5).
+pub const BOOT_STATE: Template = template!(
+    Target,
+    r#"$os = Get-CimInstance -ClassName 'Win32_OperatingSystem'
+$services = @(Get-Service -Name 'MSExchange*' | ForEach-Object {
+    [pscustomobject]@{ Name = $_.Name; Status = $_.Status.ToString(); StartType = $_.StartType.ToString() }
+})
+[pscustomobject]@{
+    LastBootUpTime = $os.LastBootUpTime.ToUniversalTime().ToString('o')
+    Services = $services
+} | ConvertTo-Json -Depth 3 -Compress
+"#
+);
+
+/// Which node owns the core `Cluster Group` (the PAM), for verification.
+pub const CLUSTER_GROUP_OWNER: Template = template!(
+    Target,
+    r#"[pscustomobject]@{ Owner = [string](Get-ClusterGroup -Name 'Cluster Group').OwnerNode.Name } | ConvertTo-Json -Compress
+"#
+);
+
+/// Runbook §5: Test-ServiceHealth, Test-MAPIConnectivity and
+/// Test-ReplicationHealth, projected with their results as names.
+pub const HEALTH_TESTS: Template = template!(
+    ExchangeSession,
+    r#"$server = {{server}}
+$serviceHealth = @(Test-ServiceHealth -Server $server | ForEach-Object {
+    [pscustomobject]@{ Role = $_.Role; RequiredServicesRunning = $_.RequiredServicesRunning; ServicesNotRunning = @($_.ServicesNotRunning) }
+})
+$mapi = @(Test-MAPIConnectivity -Server $server | ForEach-Object {
+    [pscustomobject]@{ Database = [string]$_.Database; Result = $_.Result.ToString(); Error = $_.Error }
+})
+$replication = @(Test-ReplicationHealth -Identity $server | ForEach-Object {
+    [pscustomobject]@{ Check = $_.Check; Result = $_.Result.ToString(); Error = $_.Error }
+})
+[pscustomobject]@{
+    ServiceHealth = $serviceHealth
+    MapiConnectivity = $mapi
+    ReplicationHealth = $replication
+} | ConvertTo-Json -Depth 4 -Compress
+"#
+);
+
+/// cmd.exe: the exit code file written by the batch (absent while running).
+pub const CMD_READ_EXIT_CODE: &str = r#"type "%SystemDrive%\cu-roll\{exit_file}""#;
+
+/// cmd.exe: is the scheduled task still running its batch? The verbose
+/// CSV's 7th column, `Last Result`, is 267009 (0x41301,
+/// SCHED_S_TASK_RUNNING) while it runs — a number in every language, where
+/// the `Status` column is translated. The installers' own processes are
+/// not enough: Setup.exe runs before ExSetup.exe starts, and msiexec.exe
+/// also runs as a service.
+pub const CMD_TASK_STATUS: &str = r#"schtasks /Query /TN "{task}" /V /FO CSV /NH"#;
+
+/// cmd.exe: the setup log (appends across runs; the last run starts at
+/// `Starting Microsoft Exchange Server … Setup`).
+pub const CMD_SETUP_LOG: &str = r#"type "%SystemDrive%\ExchangeSetupLogs\ExchangeSetup.log""#;

@@ -1,109 +1,13 @@
-//! What the steps share: observing the server, sending one template and
-//! journaling the change it made, reading `prior_changes`, and turning the
-//! changes cu-roll made into the exact commands that undo them by hand
-//! (every timeout message ends with those). Pure helpers are unit-tested
-//! here; nothing in this file decides a step's outcome.
+//! Undo bookkeeping: what cu-roll's own journaled changes still hold on a
+//! server once later changes that reversed earlier ones are taken into
+//! account (`Outstanding`), whether a transport restart is still owed, and
+//! the exact commands that undo them by hand — every failure message ends
+//! with those. Pure functions over `Change`s; nothing here sends anything.
 
-use crate::catalog::ExchangeBuild;
-use crate::exchange::{self, ComponentObs, ExchangeState, ServerFacts};
+use crate::exchange::act::TRANSPORT_SERVICE;
+use crate::exchange::{same, MAINTENANCE};
 use crate::journal::Change;
-use crate::plan::Server;
-use crate::ps::{Arg, Script};
-use crate::runbook::{PlannedCommand, PlannedText, StepContext, StepError, StepErrorKind};
-
-/// The requester cu-roll uses for every component it sets (runbook §2, §4).
-pub const MAINTENANCE: &str = "Maintenance";
-/// The requester a failed or interrupted setup leaves components under.
-pub const FUNCTIONAL: &str = "Functional";
-/// The transport service restarted so a HubTransport change takes effect.
-pub const TRANSPORT_SERVICE: &str = "MSExchangeTransport";
-
-pub fn eq(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-}
-
-/// A runbook template for one server (`{{server}}` only).
-pub fn server_script(purpose: &'static str, template: &'static str, server: &Server) -> Script {
-    Script::render(purpose, template, &[("server", Arg::Str(&server.name))])
-}
-
-pub fn ps(when: impl Into<String>, script: Script) -> PlannedCommand {
-    PlannedCommand {
-        when: when.into(),
-        command: PlannedText::PowerShell(script),
-    }
-}
-
-pub fn cmd(when: impl Into<String>, line: String) -> PlannedCommand {
-    PlannedCommand {
-        when: when.into(),
-        command: PlannedText::Cmd(line),
-    }
-}
-
-pub fn observe_state(ctx: &StepContext<'_>) -> Result<ExchangeState, StepError> {
-    Ok(exchange::exchange_state(ctx.exec, ctx.server)?)
-}
-
-pub fn observe_facts(ctx: &StepContext<'_>) -> Result<ServerFacts, StepError> {
-    Ok(exchange::server_facts(ctx.exec, ctx.server)?)
-}
-
-/// The build ExSetup.exe reports, or a BadOutput error naming the server.
-pub fn build_of(facts: &ServerFacts, server: &Server) -> Result<ExchangeBuild, StepError> {
-    facts.build().ok_or_else(|| {
-        StepError::new(
-            StepErrorKind::BadOutput,
-            format!(
-                "{}: cannot read the Exchange build (ExSetup.exe ProductVersion was {:?}); \
-                 check that Exchange is installed and HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\v15\\Setup\\MsiInstallPath is set",
-                server.name, facts.ex_setup_version
-            ),
-        )
-    })
-}
-
-/// Exchange 2016 (15.1) has the UMCallRouter component the runbook drains.
-pub fn is_exchange_2016(build: ExchangeBuild) -> bool {
-    build.major == 15 && build.minor == 1
-}
-
-pub fn component<'a>(state: &'a ExchangeState, name: &str) -> Option<&'a ComponentObs> {
-    state.components.iter().find(|c| eq(&c.component, name))
-}
-
-/// The newest state requester Maintenance left on `name`, if any.
-pub fn maintenance_state<'a>(state: &'a ExchangeState, name: &str) -> Option<&'a str> {
-    component(state, name).and_then(|c| c.requester_state(MAINTENANCE))
-}
-
-/// Whether requester Maintenance holds `name` in a non-Active state.
-pub fn held_by_maintenance(state: &ExchangeState, name: &str) -> bool {
-    maintenance_state(state, name).is_some_and(|s| !eq(s, "Active"))
-}
-
-/// Sends `script` (failing the step on a non-zero exit) and journals
-/// `changes` right after it succeeded; `made` collects them for the undo
-/// hint of a later timeout.
-pub fn act(
-    ctx: &mut StepContext<'_>,
-    made: &mut Vec<Change>,
-    script: &Script,
-    changes: Vec<Change>,
-) -> Result<(), StepError> {
-    ctx.events.progress(script.purpose);
-    ctx.run_ps_ok(script)?;
-    for change in changes {
-        ctx.events.changed(change.clone())?;
-        made.push(change);
-    }
-    Ok(())
-}
-
-/// Prior changes followed by the ones made in this run.
-pub fn all_changes(ctx: &StepContext<'_>, made: &[Change]) -> Vec<Change> {
-    ctx.prior_changes.iter().chain(made).cloned().collect()
-}
+use crate::runbook::StepContext;
 
 /// Whether the last `HubTransport` change under Maintenance set `state` and
 /// no transport restart followed it (a crash between the two commands):
@@ -111,15 +15,15 @@ pub fn all_changes(ctx: &StepContext<'_>, made: &[Change]) -> Vec<Change> {
 pub fn transport_restart_pending(changes: &[Change], state: &str) -> bool {
     let last = changes.iter().rposition(|c| {
         matches!(c, Change::ComponentState { component, requester, .. }
-            if eq(component, "HubTransport") && eq(requester, MAINTENANCE))
+            if same(component, "HubTransport") && same(requester, MAINTENANCE))
     });
     let Some(i) = last else { return false };
     let Change::ComponentState { state: set, .. } = &changes[i] else {
         return false;
     };
-    eq(set, state)
+    same(set, state)
         && !changes[i + 1..].iter().any(
-            |c| matches!(c, Change::ServiceRestarted { service } if eq(service, TRANSPORT_SERVICE)),
+            |c| matches!(c, Change::ServiceRestarted { service } if same(service, TRANSPORT_SERVICE)),
         )
 }
 
@@ -146,8 +50,8 @@ impl Outstanding {
                     requester,
                 } => {
                     o.components
-                        .retain(|(c, r, _)| !(eq(c, component) && eq(r, requester)));
-                    if !eq(state, "Active") {
+                        .retain(|(c, r, _)| !(same(c, component) && same(r, requester)));
+                    if !same(state, "Active") {
                         o.components
                             .push((component.clone(), requester.clone(), state.clone()));
                     }
@@ -157,11 +61,11 @@ impl Outstanding {
                 Change::ActivationPolicy { policy, from } => match &o.policy_restore {
                     None => {
                         let original = from.clone().unwrap_or_else(|| "Unrestricted".into());
-                        if !eq(&original, policy) {
+                        if !same(&original, policy) {
                             o.policy_restore = Some(original);
                         }
                     }
-                    Some(original) if eq(original, policy) => o.policy_restore = None,
+                    Some(original) if same(original, policy) => o.policy_restore = None,
                     Some(_) => {}
                 },
                 Change::ActivationDisabledAndMoveNow { value } => o.move_now = *value,
@@ -174,7 +78,7 @@ impl Outstanding {
     pub fn holds_component(&self, component: &str, requester: &str) -> bool {
         self.components
             .iter()
-            .any(|(c, r, _)| eq(c, component) && eq(r, requester))
+            .any(|(c, r, _)| same(c, component) && same(r, requester))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -220,7 +124,7 @@ impl Outstanding {
             out.push(format!(
                 "Set-ServerComponentState -Identity {server} -Component {c} -State Active -Requester {r}"
             ));
-            if eq(c, "HubTransport") {
+            if same(c, "HubTransport") {
                 out.push(format!("Restart-Service -Name {TRANSPORT_SERVICE}"));
             }
         }
@@ -254,29 +158,10 @@ impl Outstanding {
     }
 }
 
-/// The last `InstallerStarted` for `step` that no `InstallerFinished` for
-/// the same step followed: an installer cu-roll started and has not yet
-/// evaluated.
-pub fn installer_pending(changes: &[Change], step: &str) -> bool {
-    let started = changes
-        .iter()
-        .rposition(|c| matches!(c, Change::InstallerStarted { step: s, .. } if s == step));
-    let finished = changes
-        .iter()
-        .rposition(|c| matches!(c, Change::InstallerFinished { step: s, .. } if s == step));
-    match (started, finished) {
-        (Some(s), Some(f)) => s > f,
-        (Some(_), None) => true,
-        _ => false,
-    }
-}
-
-/// Appends `extra` to a step error's message, keeping its kind.
-pub fn with_context(mut e: StepError, extra: &str) -> StepError {
-    if !extra.is_empty() {
-        e.message = format!("{}. {}", e.message.trim_end_matches('.'), extra);
-    }
-    e
+/// For failure messages: what cu-roll left on the server (its earlier
+/// changes and `made` in this run) and how to undo it.
+pub fn left_on(ctx: &StepContext<'_>, made: &[Change]) -> String {
+    Outstanding::of(&ctx.all_changes(made)).describe(&ctx.server.name)
 }
 
 #[cfg(test)]
@@ -373,32 +258,6 @@ mod tests {
         assert!(transport_restart_pending(
             &[set, restarted, comp("HubTransport", "Active", MAINTENANCE)],
             "Active"
-        ));
-    }
-
-    #[test]
-    fn an_installer_is_pending_until_its_result_is_recorded() {
-        let started = Change::InstallerStarted {
-            step: "setup".into(),
-            task: "cu-roll-setup".into(),
-            command: "x".into(),
-        };
-        let finished = Change::InstallerFinished {
-            step: "setup".into(),
-            exit_code: 1,
-        };
-        assert!(installer_pending(std::slice::from_ref(&started), "setup"));
-        assert!(!installer_pending(
-            std::slice::from_ref(&started),
-            "security-update"
-        ));
-        assert!(!installer_pending(
-            &[started.clone(), finished.clone()],
-            "setup"
-        ));
-        assert!(installer_pending(
-            &[started.clone(), finished, started],
-            "setup"
         ));
     }
 }

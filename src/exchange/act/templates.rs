@@ -1,0 +1,230 @@
+//! The action templates: the PowerShell the rollout steps send to change a
+//! server, one [`Template`] each, in runbook order
+//! (`shared/domain/runbook.md`). Holes `{{name}}` are filled by
+//! `ps::Script::render` with single-quoted literals only. Each template
+//! does one thing, so a step acts only where its observation says the work
+//! is not yet done, and the journal can record each change; the typed
+//! constructors in `act` say which change that is.
+//!
+//! Every script runs on the server being rolled (`S`), over the plan's
+//! transport: `Suspend-ClusterNode` must run on `S` itself (runbook §2.5),
+//! and the Exchange cmdlets run locally after loading the snap-in, which
+//! `template!` adds to the `ExchangeSession` templates. Two of those also
+//! restart `MSExchangeTransport`, Windows-level work on `S`
+//! (`DRAIN_HUB_TRANSPORT`, `HUB_TRANSPORT_ACTIVE`): sent through an
+//! Exchange remote session they would have to be split.
+
+use crate::exchange::Template;
+
+// ------------------------------------------------------ enter-maintenance
+
+/// Runbook §2.1–2.2: drain transport, then restart it so draining takes
+/// effect (the restart is Target work inside an Exchange template).
+pub const DRAIN_HUB_TRANSPORT: Template = template!(
+    ExchangeSession,
+    r#"Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'
+Restart-Service -Name 'MSExchangeTransport'
+"#
+);
+
+/// The transport restart alone, for a resumed run whose HubTransport
+/// change was journaled but whose restart was not (a crash between the
+/// two): the component change takes effect only on restart.
+pub const RESTART_TRANSPORT: Template =
+    template!(Target, "Restart-Service -Name 'MSExchangeTransport'\n");
+
+/// Runbook §2.3 (Exchange 2016 only).
+pub const DRAIN_UM_CALL_ROUTER: Template = template!(
+    ExchangeSession,
+    "Set-ServerComponentState -Identity {{server}} -Component 'UMCallRouter' -State 'Draining' -Requester 'Maintenance'\n"
+);
+
+/// Runbook §2.4: queued mail to another member; `-Target` must be an FQDN.
+/// Redirect-Message has ConfirmImpact High (cmdlets.md §7): `-Confirm:$false`.
+pub const REDIRECT_MESSAGES: Template = template!(
+    ExchangeSession,
+    "Redirect-Message -Server {{server}} -Target {{target}} -Confirm:$false\n"
+);
+
+/// Runbook §2.5: the node cannot become the PAM while paused.
+pub const SUSPEND_CLUSTER_NODE: Template =
+    template!(Target, "Suspend-ClusterNode -Name {{server}} | Out-Null\n");
+
+/// After the pause: the core `Cluster Group` off this server, so it is no
+/// longer the Primary Active Manager when it reboots (Microsoft's
+/// StartDagServerMaintenance.ps1 moves the PAM the same way; pausing the
+/// node moves no group). Observes first and moves only when this server
+/// owns the group, so a resumed run never moves it twice; `Move-ClusterGroup`
+/// without `-Node` picks the best other node (a Paused node is not one).
+/// `OwnerNode` is a ClusterNode object: its `Name` is the node name.
+pub const MOVE_CLUSTER_GROUP_OFF: Template = template!(
+    Target,
+    r#"$from = [string](Get-ClusterGroup -Name 'Cluster Group').OwnerNode.Name
+$to = $from
+if ($from -eq {{server}}) {
+    $to = [string](Move-ClusterGroup -Name 'Cluster Group').OwnerNode.Name
+}
+[pscustomobject]@{ From = $from; To = $to } | ConvertTo-Json -Compress
+"#
+);
+
+/// Runbook §2.6: Active Manager moves every active copy off the server.
+pub const MOVE_NOW_ON: Template = template!(
+    ExchangeSession,
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $true\n"
+);
+
+/// Runbook §2.7: nothing may activate here while maintenance lasts.
+pub const BLOCK_ACTIVATION: Template = template!(
+    ExchangeSession,
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyAutoActivationPolicy 'Blocked'\n"
+);
+
+/// When copies stay mounted after MoveNow (Active Manager found no better
+/// copy in time): ask for the moves explicitly and report each result.
+/// `-Confirm:$false` because skip-check variants prompt (cmdlets.md §11).
+pub const MOVE_ACTIVE_DATABASES: Template = template!(
+    ExchangeSession,
+    r#"$results = @(Move-ActiveMailboxDatabase -Server {{server}} -Confirm:$false | ForEach-Object {
+    [pscustomobject]@{ Identity = [string]$_.Identity; Status = $_.Status.ToString(); ActiveServerAtEnd = $_.ActiveServerAtEnd; ErrorMessage = $_.ErrorMessage }
+})
+ConvertTo-Json -InputObject $results -Depth 3 -Compress
+"#
+);
+
+/// Runbook §2.9: the whole server offline, after the copies and queues are gone.
+pub const SERVER_WIDE_OFFLINE: Template = template!(
+    ExchangeSession,
+    "Set-ServerComponentState -Identity {{server}} -Component 'ServerWideOffline' -State 'Inactive' -Requester 'Maintenance'\n"
+);
+
+// ---------------------------------------------------------------- reboots
+
+/// Runbook §3: reboot the server. Run on the server itself; the connection
+/// drops while it goes down, so the step then polls `BOOT_STATE` until the
+/// boot time changes.
+pub const RESTART_COMPUTER: Template = template!(Target, "Restart-Computer -Force\n");
+
+// ------------------------------------------------------------------ setup
+
+/// Writes the batch file that runs the installer and records its exit
+/// code, and prepares the scheduled task's action and settings: priority 4
+/// (normal), as ExchangeDsc uses, rather than the default 7 (below normal
+/// CPU, low I/O) for an install that can take hours; and no battery
+/// conditions. Shared by the two
+/// `START_*_TASK` templates; `{{batch}}` is the whole batch text, rendered
+/// by the step from validated paths.
+macro_rules! installer_task_action {
+    () => {
+        r#"$dir = Join-Path -Path $env:SystemDrive -ChildPath 'cu-roll'
+New-Item -ItemType Directory -Path $dir -Force | Out-Null
+Remove-Item -Path (Join-Path -Path $dir -ChildPath {{exit_file}}) -Force -ErrorAction SilentlyContinue
+$batch = Join-Path -Path $dir -ChildPath {{batch_file}}
+Set-Content -Path $batch -Value {{batch}} -Encoding ASCII
+$action = New-ScheduledTaskAction -Execute $batch
+$settings = New-ScheduledTaskSettingsSet -Priority 4 -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
+"#
+    };
+}
+
+/// Runs the installer detached, as a scheduled task (SYSTEM, highest
+/// privileges), then starts it: a dropped connection or an orchestrator
+/// crash cannot kill setup, and no PowerShell stays open on the server
+/// while setup runs (setup refuses to start while other powershell.exe
+/// processes run: exchange-facts.md, rule ProcessNeedsToBeClosedOnUpgrade).
+/// SYSTEM acts in AD as the computer account: see `START_TASK_AS_USER`.
+pub const START_SETUP_TASK: Template = template!(
+    Target,
+    installer_task_action!(),
+    r#"$principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+Register-ScheduledTask -TaskName {{task}} -Action $action -Principal $principal -Settings $settings -Force | Out-Null
+Start-ScheduledTask -TaskName {{task}}
+"#
+);
+
+/// The same, run as the connecting admin (`installer_account =
+/// "connection-user"`): setup needs Organization Management rights (and
+/// Schema/Enterprise Admins for AD preparation), which the computer account
+/// SYSTEM acts as does not have; ExchangeDsc's xExchInstall registers its
+/// setup task with the admin's credential for the same reason. The password
+/// sits on a line of its own, so an error record quoting the failing
+/// `Register-ScheduledTask` line never shows it.
+pub const START_TASK_AS_USER: Template = template!(
+    Target,
+    installer_task_action!(),
+    r#"$password = {{password}}
+Register-ScheduledTask -TaskName {{task}} -Action $action -User {{user}} -Password $password -RunLevel Highest -Settings $settings -Force | Out-Null
+Start-ScheduledTask -TaskName {{task}}
+"#
+);
+
+/// Removes the task once setup (or the SU) has finished.
+pub const REMOVE_TASK: Template = template!(
+    Target,
+    "Unregister-ScheduledTask -TaskName {{task}} -Confirm:$false\n"
+);
+
+// ------------------------------------------------------- exit-maintenance
+
+/// Runbook §4.1.
+pub const SERVER_WIDE_ONLINE: Template = template!(
+    ExchangeSession,
+    "Set-ServerComponentState -Identity {{server}} -Component 'ServerWideOffline' -State 'Active' -Requester 'Maintenance'\n"
+);
+
+/// Runbook §4.2 (Exchange 2016 only).
+pub const UM_CALL_ROUTER_ACTIVE: Template = template!(
+    ExchangeSession,
+    "Set-ServerComponentState -Identity {{server}} -Component 'UMCallRouter' -State 'Active' -Requester 'Maintenance'\n"
+);
+
+/// Runbook §4.3.
+pub const RESUME_CLUSTER_NODE: Template =
+    template!(Target, "Resume-ClusterNode -Name {{server}} | Out-Null\n");
+
+/// Runbook §4.4: back to the policy the server had before (normally Unrestricted).
+pub const SET_ACTIVATION_POLICY: Template = template!(
+    ExchangeSession,
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyAutoActivationPolicy {{policy}}\n"
+);
+
+/// Runbook §4.5.
+pub const MOVE_NOW_OFF: Template = template!(
+    ExchangeSession,
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $false\n"
+);
+
+/// Runbook §4.6: a copy on the server left suspended.
+pub const RESUME_COPY: Template = template!(
+    ExchangeSession,
+    "Resume-MailboxDatabaseCopy -Identity {{copy}}\n"
+);
+
+/// Runbook §4.7: transport back, restarted so it takes effect (the restart
+/// is Target work inside an Exchange template).
+pub const HUB_TRANSPORT_ACTIVE: Template = template!(
+    ExchangeSession,
+    r#"Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Active' -Requester 'Maintenance'
+Restart-Service -Name 'MSExchangeTransport'
+"#
+);
+
+/// Runbook §4.8: a component a failed or interrupted setup left Inactive
+/// under requester Functional.
+pub const CLEAR_FUNCTIONAL: Template = template!(
+    ExchangeSession,
+    "Set-ServerComponentState -Identity {{server}} -Component {{component}} -State 'Active' -Requester 'Functional'\n"
+);
+
+// ------------------------------------------------------------ redistribute
+
+/// Runbook §5: every database back on its most preferred healthy copy.
+/// The script prompts per move unless `-Confirm:$false` (cmdlets.md §12).
+/// It is a file of the Exchange installation on the server, run in the
+/// Exchange shell there.
+pub const REDISTRIBUTE: Template = template!(
+    ExchangeSession,
+    r#"$script = Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts\RedistributeActiveDatabases.ps1'
+& $script -DagName {{dag}} -BalanceDbsByActivationPreference -Confirm:$false | Out-Null
+"#
+);
