@@ -14,6 +14,7 @@ pub mod journal;
 pub mod lab;
 pub mod logging;
 pub mod plan;
+pub mod pool;
 pub mod preflight;
 pub mod ps;
 pub mod report;

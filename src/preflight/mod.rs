@@ -8,8 +8,6 @@ pub mod media;
 pub mod model;
 mod target;
 
-use std::sync::Mutex;
-
 pub use target::{resolve_target, ResolvedTarget, TargetError};
 
 use crate::catalog::{self, Catalog};
@@ -19,7 +17,7 @@ use crate::plan::{Plan, PrepareAd, Server};
 use model::{AdLevels, AdPreparation, OverallVerdict, Report, ServerReport, TargetInfo, Verdict};
 
 /// How many servers are queried at once.
-const MAX_CONCURRENT_QUERIES: usize = 16;
+const MAX_CONCURRENT_QUERIES: usize = crate::pool::SERVER_FAN_OUT;
 
 /// What was read from one server.
 struct Observed {
@@ -82,63 +80,37 @@ pub fn build_report(
 }
 
 fn observe_all(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget) -> Vec<Observed> {
-    let slots: Vec<Mutex<Option<Observed>>> =
-        plan.servers.iter().map(|_| Mutex::new(None)).collect();
-    let next = Mutex::new(0usize);
-    let workers = MAX_CONCURRENT_QUERIES.min(plan.servers.len()).max(1);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = {
-                    let mut n = next
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some(server) = plan.servers.get(i) else {
-                    break;
-                };
-                // A server mid-upgrade gets no PowerShell at all: setup
-                // would refuse to go on beside it.
-                let obs = if exchange::setup_running(exec, server).unwrap_or(false) {
-                    let busy = || QueryError::SetupRunning {
-                        server: server.name.clone(),
-                    };
-                    Observed {
-                        media: None,
-                        facts: Err(busy()),
-                        state: Err(busy()),
-                    }
-                } else {
-                    let facts = exchange::server_facts(exec, server);
-                    // Media matter only where something will be installed.
-                    let below = facts
-                        .as_ref()
-                        .ok()
-                        .and_then(ServerFacts::build)
-                        .is_some_and(|b| b < target.build());
-                    Observed {
-                        media: below.then(|| media::observe_media(exec, plan, server)),
-                        facts,
-                        state: exchange::exchange_state(exec, server),
-                    }
-                };
-                *slots[i]
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(obs);
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|s| {
-            s.into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .expect("every server slot is filled by a worker")
-        })
-        .collect()
+    crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
+        observe(plan, exec, target, server)
+    })
+}
+
+/// Everything the report needs from one server.
+fn observe(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget, server: &Server) -> Observed {
+    // A server mid-upgrade gets no PowerShell at all: setup would refuse to
+    // go on beside it.
+    if exchange::setup_running(exec, server).unwrap_or(false) {
+        let busy = || QueryError::SetupRunning {
+            server: server.name.clone(),
+        };
+        return Observed {
+            media: None,
+            facts: Err(busy()),
+            state: Err(busy()),
+        };
+    }
+    let facts = exchange::server_facts(exec, server);
+    // Media matter only where something will be installed.
+    let below = facts
+        .as_ref()
+        .ok()
+        .and_then(ServerFacts::build)
+        .is_some_and(|b| b < target.build());
+    Observed {
+        media: below.then(|| media::observe_media(exec, plan, server)),
+        facts,
+        state: exchange::exchange_state(exec, server),
+    }
 }
 
 fn server_report(

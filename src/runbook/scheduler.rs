@@ -313,23 +313,9 @@ impl Rollout<'_> {
                 shared.fail(e);
             }
         }
-        let next_group = Mutex::new(0usize);
-        let workers = (self.plan.policy.max_parallel_dags as usize).clamp(1, groups.len().max(1));
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| loop {
-                    let i = {
-                        let mut n = next_group
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        let i = *n;
-                        *n += 1;
-                        i
-                    };
-                    let Some(group) = groups.get(i) else { break };
-                    self.roll_group(group, &shared, &changed_anything);
-                });
-            }
+        let workers = self.plan.policy.max_parallel_dags as usize;
+        crate::pool::for_each_bounded(&groups, workers, |group| {
+            self.roll_group(group, &shared, &changed_anything);
         });
 
         let outcome = shared
