@@ -4,6 +4,7 @@
 //! Data flows one way: plan → preflight → runbook → exchange → exec.
 
 mod app;
+pub mod assess;
 pub mod backup;
 pub mod catalog;
 pub mod cli;

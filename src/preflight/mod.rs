@@ -10,6 +10,9 @@ mod target;
 
 pub use target::{resolve_target, ResolvedTarget, TargetError};
 
+use crate::assess::checks::{
+    content_index_ok, copy_health, copy_problem, maintenance, maintenance_reasons,
+};
 use crate::catalog::{self, Catalog};
 use crate::exchange::{self, AdLevelsObs, ExchangeState, QueryError, ServerFacts};
 use crate::exec::Executor;
@@ -244,22 +247,22 @@ fn apply_state(
     all: &[Observed],
     servers: &[Server],
 ) {
-    r.maintenance = checks::maintenance(state);
+    r.maintenance = maintenance(state);
     if r.maintenance.in_maintenance {
         r.blockers.push(format!(
             "{} is already in maintenance ({}): finish or undo that maintenance before a rollout starts; cu-roll does not clear maintenance it did not start",
             r.name,
-            checks::maintenance_reasons(&r.maintenance).join("; ")
+            maintenance_reasons(&r.maintenance).join("; ")
         ));
     }
-    r.copies = checks::copy_health(state, &plan.policy);
+    r.copies = copy_health(state, &plan.policy);
     for c in r.copies.iter().filter(|c| !c.ok) {
-        r.blockers.push(checks::copy_problem(c, &plan.policy));
+        r.blockers.push(copy_problem(c, &plan.policy));
     }
     for c in r
         .copies
         .iter()
-        .filter(|c| !checks::content_index_ok(&c.content_index_state))
+        .filter(|c| !content_index_ok(&c.content_index_state))
     {
         r.warnings.push(format!(
             "content index of {} is {}",
@@ -291,8 +294,8 @@ fn redundancy_blockers(
                 continue;
             }
             let Ok(st) = &obs.state else { continue };
-            let in_maintenance = checks::maintenance(st).in_maintenance;
-            for c in checks::copy_health(st, &plan.policy)
+            let in_maintenance = maintenance(st).in_maintenance;
+            for c in copy_health(st, &plan.policy)
                 .into_iter()
                 .filter(|c| c.database.eq_ignore_ascii_case(&copy.database_name))
             {

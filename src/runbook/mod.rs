@@ -13,7 +13,7 @@ pub use step::{
     Clock, PlannedCommand, PlannedText, Step, StepContext, StepError, StepErrorKind, StepEvents,
     StepId, StepOutcome, SystemClock,
 };
-pub mod gate;
+
 mod progress_state;
 
 pub use progress_state::JournalState;

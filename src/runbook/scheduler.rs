@@ -10,9 +10,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use super::events::{Progress, RunEvent};
-use super::gate::{self, MemberView};
 use super::progress_state::JournalState;
 use super::step::{Clock, Step, StepContext, StepError, StepErrorKind, StepEvents, StepId};
+use crate::assess::gate::{self, MemberView};
 use crate::exchange::{self, ExchangeState};
 use crate::exec::Executor;
 use crate::journal::{Change, Journal, JournalError, PlanFingerprint, Record};
