@@ -17,7 +17,7 @@ pub use step::{
 mod progress_state;
 
 pub use progress_state::JournalState;
-pub mod scheduler;
+pub mod schedule;
 
 /// Every step of a rollout, in the contract's order; config backups are
 /// written under `state_dir`.
