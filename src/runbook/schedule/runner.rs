@@ -536,10 +536,12 @@ mod tests {
         }
     }
 
-    /// A step that journals one change and succeeds, except on `fails_on`.
+    type Body = dyn Fn(&mut StepContext<'_>) -> Result<StepOutcome, StepError> + Send + Sync;
+
+    /// A step that does what its body says.
     struct FakeStep {
         id: StepId,
-        fails_on: Option<&'static str>,
+        body: Box<Body>,
     }
 
     impl Step for FakeStep {
@@ -547,15 +549,7 @@ mod tests {
             self.id
         }
         fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
-            if self.fails_on == Some(ctx.server.name.as_str()) {
-                return Err(StepError::failed(format!("{} broke", self.id)));
-            }
-            ctx.events.changed(Change::ServiceRestarted {
-                service: self.id.id().into(),
-            })?;
-            Ok(StepOutcome::Done {
-                detail: "fine".into(),
-            })
+            (self.body)(ctx)
         }
         fn scripts(
             &self,
@@ -568,9 +562,26 @@ mod tests {
         }
     }
 
+    /// Steps that journal one change each and succeed, except on `fails_on`.
     fn steps(ids: &[StepId], fails_on: Option<&'static str>) -> Vec<Box<dyn Step>> {
         ids.iter()
-            .map(|&id| Box::new(FakeStep { id, fails_on }) as Box<dyn Step>)
+            .map(|&id| {
+                let body = move |ctx: &mut StepContext<'_>| {
+                    if fails_on == Some(ctx.server.name.as_str()) {
+                        return Err(StepError::failed(format!("{id} broke")));
+                    }
+                    ctx.events.changed(Change::ServiceRestarted {
+                        service: id.id().into(),
+                    })?;
+                    Ok(StepOutcome::Done {
+                        detail: "fine".into(),
+                    })
+                };
+                Box::new(FakeStep {
+                    id,
+                    body: Box::new(body),
+                }) as Box<dyn Step>
+            })
             .collect()
     }
 
@@ -754,49 +765,32 @@ mod tests {
         assert!(shown.is_empty(), "{shown:?}");
     }
 
-    /// A step that returns only when a member of each of two DAGs is in it
-    /// at the same time: the runner really rolls DAGs side by side.
-    struct MeetAcrossDags {
-        inside: AtomicUsize,
-    }
-
-    impl Step for MeetAcrossDags {
-        fn id(&self) -> StepId {
-            StepId::Setup
-        }
-        fn run(&self, _: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
-            self.inside.fetch_add(1, Ordering::SeqCst);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while self.inside.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            if self.inside.load(Ordering::SeqCst) >= 2 {
-                Ok(StepOutcome::Done {
-                    detail: "met".into(),
-                })
-            } else {
-                Err(StepError::failed("the other DAG never came"))
-            }
-        }
-        fn scripts(
-            &self,
-            _: &Plan,
-            _: &ResolvedTarget,
-            _: &Server,
-            _: &[&Server],
-        ) -> Vec<PlannedCommand> {
-            Vec::new()
-        }
-    }
-
     #[test]
     fn dags_roll_side_by_side_up_to_max_parallel_dags() {
         let mut f = fixture();
         f.plan.servers.truncate(2);
         f.plan.servers[1].dag = Some("DAG02".into());
         f.plan.policy.max_parallel_dags = 2;
-        let steps: Vec<Box<dyn Step>> = vec![Box::new(MeetAcrossDags {
-            inside: AtomicUsize::new(0),
+        // Setup returns only when a member of each DAG is in it at the
+        // same time: the runner really rolls the two DAGs side by side.
+        let inside = AtomicUsize::new(0);
+        let meet = move |_: &mut StepContext<'_>| {
+            inside.fetch_add(1, Ordering::SeqCst);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while inside.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if inside.load(Ordering::SeqCst) >= 2 {
+                Ok(StepOutcome::Done {
+                    detail: "met".into(),
+                })
+            } else {
+                Err(StepError::failed("the other DAG never came"))
+            }
+        };
+        let steps: Vec<Box<dyn Step>> = vec![Box::new(FakeStep {
+            id: StepId::Setup,
+            body: Box::new(meet),
         })];
         let (outcome, _) = f.run(&Unreachable, &steps);
         assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
