@@ -133,7 +133,7 @@ pub struct ExecArgs {
         conflicts_with = "all"
     )]
     pub server: Option<String>,
-    /// Run on every server in the plan, concurrently.
+    /// Run on every server in the plan, concurrently (16 at a time).
     #[arg(long)]
     pub all: bool,
     /// COMMAND is PowerShell (otherwise a cmd.exe command line).

@@ -6,6 +6,7 @@
 //! command layer (`app::lab`).
 
 pub(crate) mod app;
+pub mod assess;
 pub mod backup;
 pub mod catalog;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod exit;
 pub mod journal;
 pub mod logging;
 pub mod plan;
+pub mod pool;
 pub mod preflight;
 pub mod ps;
 pub mod report;

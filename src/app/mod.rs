@@ -172,24 +172,12 @@ fn exec(args: &ExecArgs, state_dir_arg: Option<&Path>) -> Result<i32, Failure> {
     };
     let state = state_dir(&args.plan, state_dir_arg);
     let executor = open_executor(&plan, &state)?;
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = servers
-            .iter()
-            .map(|s| {
-                let executor = executor.as_ref();
-                scope.spawn(move || {
-                    if args.ps {
-                        executor.run_ps(s, &args.command)
-                    } else {
-                        executor.run_cmd(s, &args.command)
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("exec worker panicked"))
-            .collect()
+    let results = crate::pool::for_each_bounded(&servers, crate::pool::SERVER_FAN_OUT, |s| {
+        if args.ps {
+            executor.run_ps(s, &args.command)
+        } else {
+            executor.run_cmd(s, &args.command)
+        }
     });
     let mut worst = exit::DONE;
     for (server, result) in servers.iter().zip(results) {

@@ -12,7 +12,7 @@ use crate::journal::{Journal, Lock, LockError};
 use crate::plan::Plan;
 use crate::plan::ResolvedTarget;
 use crate::preflight;
-use crate::runbook::scheduler::{AlwaysYes, Confirm, Rollout, RolloutError, RolloutOutcome};
+use crate::runbook::schedule::{AlwaysYes, Confirm, Rollout, RolloutError, RolloutOutcome};
 use crate::runbook::{self, JournalState, PlannedText, Step, SystemClock};
 
 pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32, Failure> {
@@ -56,7 +56,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32
     // A finished rollout whose plan has changed since (next quarter's CU):
     // keep its journal under a dated name and start a new one.
     if prior.finished_ok
-        && prior.fingerprint.as_ref() != Some(&runbook::scheduler::fingerprint(&plan, &target))
+        && prior.fingerprint.as_ref() != Some(&runbook::schedule::fingerprint(&plan, &target))
     {
         drop(journal);
         let archived = archive_journal(&state).map_err(|e| Failure::bad_input(e.to_string()))?;
@@ -275,7 +275,7 @@ fn dry_run(
             (s.name.clone(), state)
         })
         .collect();
-    let order = runbook::scheduler::choose_order(plan, &states);
+    let order = runbook::schedule::choose_order(plan, &states);
     let mut out = String::new();
     out.push_str(&format!(
         "cu-roll dry run of {}: {} ({})\nNothing is changed. Order ({}): {}\n",

@@ -1,18 +1,17 @@
 //! The pre-flight decisions, as plain functions over what was observed:
-//! prerequisites, maintenance state, copy health, and the verdict. No I/O
-//! here, so every rule is tested without a server.
+//! prerequisites, the installed build's identity, and the verdict. No I/O
+//! here, so every rule is tested without a server. The maintenance and
+//! copy-health assessments that the rollout's gate uses too live in
+//! [`crate::assess::checks`].
 
-use super::model::{ComponentState, CopyHealth, MaintenanceState, Prerequisite, Verdict};
+use super::model::{Prerequisite, Verdict};
 use crate::catalog::{self, Catalog, ExchangeBuild, WindowsServer};
-use crate::exchange::{ExchangeState, ServerFacts};
-use crate::plan::{Policy, ResolvedTarget};
+use crate::exchange::ServerFacts;
+use crate::plan::ResolvedTarget;
 
 /// Product codes under the Uninstall key (exchange-facts.md §3).
 const UCMA_PRODUCT_CODE: &str = "{41D635FE-4F9D-47F7-8230-9B29D6D42D31}";
 const URL_REWRITE_PRODUCT_CODE: &str = "{9BCA2118-F753-4A1E-BCF3-5A820729965C}";
-
-/// Components Inactive by design on-premises (cmdlets.md §5).
-const INACTIVE_BY_DESIGN: [&str; 2] = ["ForwardSyncDaemon", "ProvisioningRps"];
 
 /// Every prerequisite the target needs, found vs required.
 pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prerequisite> {
@@ -129,144 +128,6 @@ pub fn dotnet_warning(facts: &ServerFacts, target: &ResolvedTarget) -> Option<St
     })
 }
 
-/// What the server's maintenance state is, as an admin reads it.
-pub fn maintenance(state: &ExchangeState) -> MaintenanceState {
-    let inactive_components: Vec<ComponentState> = state
-        .components
-        .iter()
-        .filter(|c| !c.state.eq_ignore_ascii_case("Active"))
-        .filter(|c| {
-            !INACTIVE_BY_DESIGN
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(&c.component))
-        })
-        .map(|c| ComponentState {
-            component: c.component.clone(),
-            state: c.state.clone(),
-            requesters: c.holding_requesters(),
-        })
-        .collect();
-    let blocked = !state.activation_policy.eq_ignore_ascii_case("Unrestricted");
-    let node_down = state
-        .cluster_node_state
-        .as_deref()
-        .is_some_and(|n| !n.eq_ignore_ascii_case("Up"));
-    MaintenanceState {
-        in_maintenance: !inactive_components.is_empty()
-            || blocked
-            || state.activation_disabled_and_move_now
-            || node_down,
-        inactive_components,
-        activation_policy: Some(state.activation_policy.clone()),
-        activation_disabled_and_move_now: Some(state.activation_disabled_and_move_now),
-        cluster_node: state.cluster_node_state.clone(),
-    }
-}
-
-/// Why the server counts as in maintenance, one phrase per reason.
-pub fn maintenance_reasons(m: &MaintenanceState) -> Vec<String> {
-    let mut r: Vec<String> = m
-        .inactive_components
-        .iter()
-        .map(|c| {
-            if c.requesters.is_empty() {
-                format!("{} {}", c.component, c.state)
-            } else {
-                format!(
-                    "{} {} (requester {})",
-                    c.component,
-                    c.state,
-                    c.requesters.join(", ")
-                )
-            }
-        })
-        .collect();
-    if let Some(p) = m
-        .activation_policy
-        .as_deref()
-        .filter(|p| !p.eq_ignore_ascii_case("Unrestricted"))
-    {
-        r.push(format!("DatabaseCopyAutoActivationPolicy {p}"));
-    }
-    if m.activation_disabled_and_move_now == Some(true) {
-        r.push("DatabaseCopyActivationDisabledAndMoveNow True".into());
-    }
-    if let Some(n) = m
-        .cluster_node
-        .as_deref()
-        .filter(|n| !n.eq_ignore_ascii_case("Up"))
-    {
-        r.push(format!("cluster node {n}"));
-    }
-    r
-}
-
-/// A copy is healthy when mounted (active) or Healthy (passive), its queues
-/// are within the policy, and it is not activation-suspended. Lagged copies
-/// are exempt from the replay-queue limit (exchange-facts.md §5).
-pub fn copy_health(state: &ExchangeState, policy: &Policy) -> Vec<CopyHealth> {
-    state
-        .copies
-        .iter()
-        .map(|c| {
-            let status_ok = if c.active_copy {
-                c.status.eq_ignore_ascii_case("Mounted")
-            } else {
-                c.status.eq_ignore_ascii_case("Healthy")
-            };
-            let copy_ok = c.copy_queue_length.unwrap_or(0) <= policy.max_copy_queue;
-            let replay_ok = c.replay_lag_enabled
-                || c.replay_queue_length.unwrap_or(0) <= policy.max_replay_queue;
-            CopyHealth {
-                name: c.name.clone(),
-                database: c.database_name.clone(),
-                status: c.status.clone(),
-                active: c.active_copy,
-                activation_preference: c.activation_preference,
-                copy_queue_length: c.copy_queue_length,
-                replay_queue_length: c.replay_queue_length,
-                content_index_state: c.content_index_state.clone(),
-                ok: status_ok && copy_ok && replay_ok && !c.activation_suspended,
-            }
-        })
-        .collect()
-}
-
-/// Content index states that are fine: Healthy on 2016; NotApplicable on
-/// 2019/SE, where Big Funnel replaced the per-copy index (exchange-facts.md §5).
-pub fn content_index_ok(state: &str) -> bool {
-    ["Healthy", "NotApplicable", "HealthyAndUpgrading"]
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(state))
-}
-
-/// Why a copy is not healthy, in words.
-pub fn copy_problem(c: &CopyHealth, policy: &Policy) -> String {
-    let mut why = Vec::new();
-    let expected = if c.active { "Mounted" } else { "Healthy" };
-    if !c.status.eq_ignore_ascii_case(expected) {
-        why.push(format!("is {} (expected {expected})", c.status));
-    }
-    if c.copy_queue_length.unwrap_or(0) > policy.max_copy_queue {
-        why.push(format!(
-            "has CopyQueueLength {} (limit {})",
-            c.copy_queue_length.unwrap_or(0),
-            policy.max_copy_queue
-        ));
-    }
-    if c.replay_queue_length.unwrap_or(0) > policy.max_replay_queue {
-        why.push(format!(
-            "has ReplayQueueLength {} (limit {})",
-            c.replay_queue_length.unwrap_or(0),
-            policy.max_replay_queue
-        ));
-    }
-    if why.is_empty() {
-        why.push("is suspended for activation".into());
-    }
-    format!("database copy {} {}", c.name, why.join(" and "))
-}
-
 /// The verdict from what blocks and whether an upgrade is needed.
 pub fn verdict(blockers: &[String], needs_upgrade: bool) -> Verdict {
     if !blockers.is_empty() {
@@ -296,7 +157,7 @@ pub fn identify(catalog: &Catalog, build: ExchangeBuild) -> (String, Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{ComponentObs, InstalledProduct, RequesterObs};
+    use crate::exchange::InstalledProduct;
 
     fn target() -> ResolvedTarget {
         let plan = crate::plan::load(std::path::Path::new(concat!(
@@ -389,54 +250,6 @@ mod tests {
                 .ok
         );
         assert!(dotnet_warning(&f, &target()).unwrap().contains("4.8.1"));
-    }
-
-    #[test]
-    fn someone_elses_maintenance_is_seen_with_its_requester() {
-        let state = ExchangeState {
-            components: vec![
-                ComponentObs {
-                    component: "HubTransport".into(),
-                    state: "Inactive".into(),
-                    local_states: vec![RequesterObs {
-                        requester: "Maintenance".into(),
-                        state: "Inactive".into(),
-                        timestamp: "2026-11-20T01:00:00.0000000Z".into(),
-                    }],
-                    remote_states: vec![],
-                },
-                ComponentObs {
-                    component: "ForwardSyncDaemon".into(),
-                    state: "Inactive".into(),
-                    local_states: vec![],
-                    remote_states: vec![],
-                },
-            ],
-            activation_policy: "Blocked".into(),
-            activation_disabled_and_move_now: false,
-            database_availability_group: Some("DAG01".into()),
-            cluster_node_state: Some("Paused".into()),
-            copies: vec![],
-            queues: vec![],
-            queues_error: None,
-            cluster_node_error: None,
-        };
-        let m = maintenance(&state);
-        assert!(m.in_maintenance);
-        assert_eq!(
-            m.inactive_components.len(),
-            1,
-            "ForwardSyncDaemon is Inactive by design"
-        );
-        let reasons = maintenance_reasons(&m);
-        assert_eq!(
-            reasons,
-            [
-                "HubTransport Inactive (requester Maintenance)",
-                "DatabaseCopyAutoActivationPolicy Blocked",
-                "cluster node Paused"
-            ]
-        );
     }
 
     #[test]

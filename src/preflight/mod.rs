@@ -7,8 +7,9 @@ pub mod checks;
 pub mod media;
 pub mod model;
 
-use std::sync::Mutex;
-
+use crate::assess::checks::{
+    content_index_ok, copy_health, copy_problem, maintenance, maintenance_reasons,
+};
 use crate::catalog::{self, Catalog, ExchangeBuild};
 use crate::exchange::{self, AdLevelsObs, ExchangeState, QueryError, ServerFacts};
 use crate::exec::Executor;
@@ -16,7 +17,7 @@ use crate::plan::{Plan, PrepareAd, ResolvedTarget, Server};
 use model::{AdLevels, AdPreparation, OverallVerdict, Report, ServerReport, TargetInfo, Verdict};
 
 /// How many servers are queried at once.
-const MAX_CONCURRENT_QUERIES: usize = 16;
+const MAX_CONCURRENT_QUERIES: usize = crate::pool::SERVER_FAN_OUT;
 
 /// What was read from one server.
 struct Observed {
@@ -79,63 +80,37 @@ pub fn build_report(
 }
 
 fn observe_all(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget) -> Vec<Observed> {
-    let slots: Vec<Mutex<Option<Observed>>> =
-        plan.servers.iter().map(|_| Mutex::new(None)).collect();
-    let next = Mutex::new(0usize);
-    let workers = MAX_CONCURRENT_QUERIES.min(plan.servers.len()).max(1);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = {
-                    let mut n = next
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some(server) = plan.servers.get(i) else {
-                    break;
-                };
-                // A server mid-upgrade gets no PowerShell at all: setup
-                // would refuse to go on beside it.
-                let obs = if exchange::setup_running(exec, server).unwrap_or(false) {
-                    let busy = || QueryError::SetupRunning {
-                        server: server.name.clone(),
-                    };
-                    Observed {
-                        media: None,
-                        facts: Err(busy()),
-                        state: Err(busy()),
-                    }
-                } else {
-                    let facts = exchange::server_facts(exec, server);
-                    // Media matter only where something will be installed.
-                    let below = facts
-                        .as_ref()
-                        .ok()
-                        .and_then(ServerFacts::build)
-                        .is_some_and(|b| b < target.build());
-                    Observed {
-                        media: below.then(|| media::observe_media(exec, plan, server)),
-                        facts,
-                        state: exchange::exchange_state(exec, server),
-                    }
-                };
-                *slots[i]
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(obs);
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|s| {
-            s.into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .expect("every server slot is filled by a worker")
-        })
-        .collect()
+    crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
+        observe(plan, exec, target, server)
+    })
+}
+
+/// Everything the report needs from one server.
+fn observe(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget, server: &Server) -> Observed {
+    // A server mid-upgrade gets no PowerShell at all: setup would refuse to
+    // go on beside it.
+    if exchange::setup_running(exec, server).unwrap_or(false) {
+        let busy = || QueryError::SetupRunning {
+            server: server.name.clone(),
+        };
+        return Observed {
+            media: None,
+            facts: Err(busy()),
+            state: Err(busy()),
+        };
+    }
+    let facts = exchange::server_facts(exec, server);
+    // Media matter only where something will be installed.
+    let below = facts
+        .as_ref()
+        .ok()
+        .and_then(ServerFacts::build)
+        .is_some_and(|b| b < target.build());
+    Observed {
+        media: below.then(|| media::observe_media(exec, plan, server)),
+        facts,
+        state: exchange::exchange_state(exec, server),
+    }
 }
 
 fn server_report(
@@ -269,22 +244,22 @@ fn apply_state(
     all: &[Observed],
     servers: &[Server],
 ) {
-    r.maintenance = checks::maintenance(state);
+    r.maintenance = maintenance(state);
     if r.maintenance.in_maintenance {
         r.blockers.push(format!(
             "{} is already in maintenance ({}): finish or undo that maintenance before a rollout starts; cu-roll does not clear maintenance it did not start",
             r.name,
-            checks::maintenance_reasons(&r.maintenance).join("; ")
+            maintenance_reasons(&r.maintenance).join("; ")
         ));
     }
-    r.copies = checks::copy_health(state, &plan.policy);
+    r.copies = copy_health(state, &plan.policy);
     for c in r.copies.iter().filter(|c| !c.ok) {
-        r.blockers.push(checks::copy_problem(c, &plan.policy));
+        r.blockers.push(copy_problem(c, &plan.policy));
     }
     for c in r
         .copies
         .iter()
-        .filter(|c| !checks::content_index_ok(&c.content_index_state))
+        .filter(|c| !content_index_ok(&c.content_index_state))
     {
         r.warnings.push(format!(
             "content index of {} is {}",
@@ -316,8 +291,8 @@ fn redundancy_blockers(
                 continue;
             }
             let Ok(st) = &obs.state else { continue };
-            let in_maintenance = checks::maintenance(st).in_maintenance;
-            for c in checks::copy_health(st, &plan.policy)
+            let in_maintenance = maintenance(st).in_maintenance;
+            for c in copy_health(st, &plan.policy)
                 .into_iter()
                 .filter(|c| c.database.eq_ignore_ascii_case(&copy.database_name))
             {

@@ -4,6 +4,9 @@
 
 use serde::Serialize;
 
+/// Defined with the assessments that fill them; part of this report too.
+pub use crate::assess::checks::{ComponentState, CopyHealth, MaintenanceState};
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -119,44 +122,5 @@ pub struct Prerequisite {
     pub required: String,
     /// What the server has (`4.8.1 (Release 533320)`, `not installed`).
     pub found: String,
-    pub ok: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MaintenanceState {
-    /// True when any of the below says the server is (partly) in maintenance.
-    pub in_maintenance: bool,
-    /// Components whose effective state is not Active, except the ones
-    /// Inactive by design (ForwardSyncDaemon, ProvisioningRps).
-    pub inactive_components: Vec<ComponentState>,
-    /// `DatabaseCopyAutoActivationPolicy`: Unrestricted, IntrasiteOnly or Blocked.
-    pub activation_policy: Option<String>,
-    pub activation_disabled_and_move_now: Option<bool>,
-    /// Cluster node state: Up, Down, Paused, Joining, Unknown.
-    pub cluster_node: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ComponentState {
-    pub component: String,
-    /// Inactive or Draining.
-    pub state: String,
-    /// The requesters holding it non-Active (Maintenance, Functional, …).
-    pub requesters: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CopyHealth {
-    /// `DB01\EX01`.
-    pub name: String,
-    pub database: String,
-    /// Mounted, Healthy, Failed, … (CopyStatus name).
-    pub status: String,
-    pub active: bool,
-    pub activation_preference: Option<u32>,
-    pub copy_queue_length: Option<u64>,
-    pub replay_queue_length: Option<u64>,
-    /// Healthy, NotApplicable (2019/SE), Failed, … (ContentIndexState name).
-    pub content_index_state: String,
     pub ok: bool,
 }

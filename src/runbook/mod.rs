@@ -15,11 +15,11 @@ pub use step::{
     Clock, PlannedCommand, PlannedText, Step, StepContext, StepError, StepErrorKind, StepEvents,
     StepId, StepOutcome, SystemClock,
 };
-pub mod gate;
+
 mod progress_state;
 
 pub use progress_state::JournalState;
-pub mod scheduler;
+pub mod schedule;
 
 /// Every step of a rollout, in the contract's order; config backups are
 /// written under `state_dir`.

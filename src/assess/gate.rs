@@ -6,9 +6,9 @@
 //! functions over observations; a refusal names each database or server
 //! and why.
 
+use super::checks;
 use crate::exchange::ExchangeState;
 use crate::plan::Policy;
-use crate::preflight::checks;
 
 /// One DAG member as observed just before the gate.
 #[derive(Debug, Clone)]
