@@ -13,6 +13,7 @@ pub mod progress;
 pub mod run_report;
 pub mod status;
 mod table;
+mod text;
 
 #[cfg(test)]
 mod fixture;

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::text::{format_duration, one_line};
 use crate::runbook::{Progress, RunEvent};
 
 /// The display for this process: bars when stderr is a terminal, plain
@@ -24,33 +25,6 @@ pub fn progress_for_stderr() -> Box<dyn Progress> {
     } else {
         Box::new(Logged(PlainProgress::new(Box::new(std::io::stderr()))))
     }
-}
-
-/// Duration as an admin reads it: `3.1s`, `4m05s`, `1h02m`.
-pub fn format_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs < 60 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else if secs < 3600 {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
-    }
-}
-
-/// Escapes control characters (newlines, ESC …) so a message that came from
-/// a server (setup's `[ERROR]` lines, a cmdlet's error record) stays on one
-/// line and cannot drive the terminal.
-pub(crate) fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.trim_end().chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The text of one event, without a timestamp: the plain display's lines
@@ -652,14 +626,6 @@ mod tests {
             message: s("evil \u{1b}[2J text\r\n"),
         });
         assert_eq!(line, "EX01 note: evil \\u{1b}[2J text");
-    }
-
-    #[test]
-    fn durations_read_like_an_admin_writes_them() {
-        assert_eq!(format_duration(Duration::from_millis(3_100)), "3.1s");
-        assert_eq!(format_duration(Duration::from_secs(59)), "59.0s");
-        assert_eq!(format_duration(Duration::from_secs(245)), "4m05s");
-        assert_eq!(format_duration(Duration::from_secs(3_725)), "1h02m");
     }
 
     #[test]

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::progress::{format_duration, one_line};
-use super::status::{grid, short_time, track_servers, ServerState};
+use super::status::{track_servers, ServerState};
+use super::text::{format_duration, grid, one_line, short_time};
 use crate::journal::{Change, Entry, Record};
 use crate::plan::Server;
 

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::progress::one_line;
+use super::text::{grid, one_line, short_time};
 use crate::journal::{Entry, LockInfo, Record};
 use crate::plan::Server;
 
@@ -287,42 +287,6 @@ pub fn render_json(status: &Status) -> String {
     let mut out =
         serde_json::to_string_pretty(status).expect("the status holds only strings and numbers");
     out.push('\n');
-    out
-}
-
-/// A journal time to the second (`2026-11-27T10:00:03Z`); text that is not
-/// a time is shown as it is.
-pub(super) fn short_time(at: &str) -> String {
-    match humantime::parse_rfc3339_weak(at) {
-        Ok(t) => humantime::format_rfc3339_seconds(t).to_string(),
-        Err(_) => one_line(at),
-    }
-}
-
-/// Upper-case headers, columns padded to their widest cell, two spaces
-/// between columns, no trailing spaces. Cells must already be one line.
-pub(super) fn grid(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let mut text = String::new();
-        for (cell, w) in cells.iter().zip(&widths) {
-            text.push_str(cell);
-            let pad = w - cell.chars().count() + 2;
-            text.extend(std::iter::repeat_n(' ', pad));
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(headers.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
     out
 }
 
