@@ -17,6 +17,8 @@ mod text;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod journal_fixture;
 
 use std::fmt;
 use std::str::FromStr;

@@ -799,7 +799,7 @@ fn write_atomic(dir: &Path, path: &Path, text: &str) -> Result<(), RunReportErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::status::tests::{failed_at_ex02_setup, lab_servers, Builder, SETUP_ERROR};
+    use crate::report::journal_fixture::{failed_at_ex02_setup, lab_servers, Builder, SETUP_ERROR};
 
     /// A realistic journal: run 1 rolls EX01 (with changes) and fails at
     /// EX02's setup; run 2 resumes, retries setup and finishes everything.
