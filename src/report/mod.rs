@@ -10,7 +10,7 @@
 mod html;
 mod markdown;
 pub mod progress;
-pub mod run_report;
+pub mod run;
 pub mod status;
 mod table;
 mod text;
