@@ -245,18 +245,26 @@ fn start_step(r: &mut ServerReport, step: &str, at: &str, run: usize) {
             s.already_done = false;
             s.attempts += 1;
         }
-        None => r.steps.push(StepReport {
-            step: step.to_string(),
-            outcome: StepOutcome::Interrupted,
-            run,
-            started: at.to_string(),
-            finished: None,
-            duration_seconds: None,
-            detail: String::new(),
-            already_done: false,
-            attempts: 1,
-            earlier_errors: Vec::new(),
-        }),
+        None => r
+            .steps
+            .push(first_attempt(step, at, run, StepOutcome::Interrupted)),
+    }
+}
+
+/// A step's first attempt, started at `at` in `run`, with `outcome` until
+/// a later record says more.
+fn first_attempt(step: &str, at: &str, run: usize, outcome: StepOutcome) -> StepReport {
+    StepReport {
+        step: step.to_string(),
+        outcome,
+        run,
+        started: at.to_string(),
+        finished: None,
+        duration_seconds: None,
+        detail: String::new(),
+        already_done: false,
+        attempts: 1,
+        earlier_errors: Vec::new(),
     }
 }
 
@@ -273,18 +281,7 @@ fn end_step(
         None => {
             // An outcome without its start (a journal begun mid-step):
             // keep it, timed from its own record.
-            r.steps.push(StepReport {
-                step: step.to_string(),
-                outcome,
-                run,
-                started: at.to_string(),
-                finished: None,
-                duration_seconds: None,
-                detail: String::new(),
-                already_done: false,
-                attempts: 1,
-                earlier_errors: Vec::new(),
-            });
+            r.steps.push(first_attempt(step, at, run, outcome));
             r.steps.last_mut().expect("just pushed")
         }
     };
