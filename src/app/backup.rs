@@ -13,7 +13,7 @@ use crate::cli::{
 use crate::exit;
 use crate::journal::{Change, Journal, Lock, LockError, Record};
 use crate::plan::{Plan, Server};
-use crate::report::run_report::{ConfigDrift, RevertedSetting};
+use crate::report::run::{ConfigDrift, RevertedSetting};
 
 fn servers<'p>(
     plan: &'p Plan,

@@ -132,7 +132,7 @@ fn finish(
         message: e.to_string(),
     })?;
     let availability = lab_availability(plan, state);
-    let mut report = crate::report::run_report::build(&loaded.entries, &plan.servers, availability);
+    let mut report = crate::report::run::build(&loaded.entries, &plan.servers, availability);
     // What the CU reverted on each server it upgraded (issue: customisations
     // silently overwritten): compared with the backup-config zip.
     for s in report
@@ -159,7 +159,7 @@ fn finish(
             report.config_drift.push(drift);
         }
     }
-    match crate::report::run_report::write(state, &report) {
+    match crate::report::run::write(state, &report) {
         Ok(written) => eprintln!(
             "run report: {} and {}",
             written.json.display(),
@@ -167,7 +167,7 @@ fn finish(
         ),
         Err(e) => eprintln!("cu-roll: warning: the run report could not be written: {e}"),
     }
-    print!("{}", crate::report::run_report::summary_table(&report));
+    print!("{}", crate::report::run::summary_table(&report));
     match outcome {
         RolloutOutcome::Done => Ok(exit::DONE),
         RolloutOutcome::StepFailed { server, step, error } => Err(Failure {
@@ -200,15 +200,12 @@ fn finish(
 /// database had no mounted copy, two members were out together, or a copy
 /// was activated on a Blocked server) goes into the run report. A real DAG
 /// keeps no such record, so other transports report none.
-fn lab_availability(
-    plan: &Plan,
-    state: &Path,
-) -> Option<crate::report::run_report::AvailabilityVerdict> {
+fn lab_availability(plan: &Plan, state: &Path) -> Option<crate::report::run::AvailabilityVerdict> {
     if plan.connection.transport != crate::plan::Transport::Lab {
         return None;
     }
     let incidents = super::lab::availability_incidents(plan, state)?;
-    Some(crate::report::run_report::AvailabilityVerdict {
+    Some(crate::report::run::AvailabilityVerdict {
         kept: incidents.is_empty(),
         incidents,
     })

@@ -10,7 +10,8 @@
 
 use std::fmt::Write as _;
 
-use super::{ad_steps, format_gb, overall_label, verdict_label, yes_no, Counts};
+use super::rows::{self, render_rows, Cell, Part, Property};
+use super::{ad_steps, overall_label, verdict_label, Counts};
 use crate::preflight::model::{OverallVerdict, Report, ServerReport, Verdict};
 
 const STYLE: &str = r#"
@@ -91,6 +92,37 @@ fn ok_mark(ok: bool) -> &'static str {
     } else {
         r#"<span class="fail">FAIL</span>"#
     }
+}
+
+/// A part of a [`rows`] cell in HTML: text escaped, builds in monospace,
+/// what needs attention as a badge, a server's name linked to its section.
+fn part(part: &Part) -> String {
+    match part {
+        Part::Text(t) => esc(t),
+        Part::Mono(t) => format!(r#"<span class="mono">{}</span>"#, esc(t)),
+        Part::Flag(t) => format!(r#"<span class="badge warning">{}</span>"#, esc(t)),
+        // After a badge the words need no brackets to stand apart.
+        Part::Detail(t) => format!(" {}", esc(t)),
+        Part::Ok(ok) => ok_mark(*ok).to_owned(),
+        Part::Verdict(v) => badge(*v),
+        Part::Server { number, name } => {
+            format!(r##"<a href="#server-{number}">{}</a>"##, esc(name))
+        }
+    }
+}
+
+/// A table of [`rows`] cells; `numeric` marks right-aligned columns.
+fn cells(out: &mut String, headers: &[&str], numeric: &[usize], rows: &[Vec<Cell>]) {
+    table(out, headers, numeric, &render_rows(rows, part));
+}
+
+/// A label/value table of [`rows`] properties.
+fn properties(out: &mut String, props: &[Property]) {
+    let rows: Vec<(&str, String)> = props
+        .iter()
+        .map(|(label, value)| (*label, value.render(part)))
+        .collect();
+    kv(out, &rows);
 }
 
 /// A table whose cells are already HTML; `numeric` marks right-aligned columns.
@@ -180,65 +212,13 @@ pub(super) fn render(report: &Report) -> String {
 
 fn summary(out: &mut String, report: &Report) {
     out.push_str("<h2>Servers</h2>\n");
-    let rows: Vec<Vec<String>> = report
-        .servers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            vec![
-                format!(r##"<a href="#server-{}">{}</a>"##, i + 1, esc(&s.name)),
-                opt(s.dag.as_deref()),
-                format!(r#"<span class="mono">{}</span>"#, opt(s.build.as_deref())),
-                opt(s.build_name.as_deref()),
-                yes_no(s.needs_upgrade).to_owned(),
-                badge(s.verdict),
-            ]
-        })
-        .collect();
-    table(
-        out,
-        &[
-            "Server",
-            "DAG",
-            "Build",
-            "Version",
-            "Needs upgrade",
-            "Verdict",
-        ],
-        &[],
-        &rows,
-    );
+    cells(out, &rows::SERVER_COLUMNS, &[], &rows::servers(report));
 }
 
 fn target(out: &mut String, report: &Report) {
     let t = &report.target;
     out.push_str("<h2>Target</h2>\n");
-    let mut rows = vec![
-        ("Name", esc(&t.name)),
-        (
-            "Build",
-            format!(r#"<span class="mono">{}</span>"#, esc(&t.build)),
-        ),
-        (
-            "Cumulative Update",
-            format!(
-                r#"{} (<span class="mono">{}</span>)"#,
-                esc(&t.cu_name),
-                esc(&t.cu_build)
-            ),
-        ),
-    ];
-    if let Some(su) = &t.security_update {
-        rows.push((
-            "Security Update",
-            match &t.security_update_build {
-                Some(b) => format!(r#"{} (<span class="mono">{}</span>)"#, esc(su), esc(b)),
-                None => esc(su),
-            },
-        ));
-    }
-    rows.push(("Released", opt(t.released.as_deref())));
-    kv(out, &rows);
+    properties(out, &rows::target(t));
     if !t.notes.is_empty() {
         list(out, "warnings", &t.notes);
     }
@@ -265,12 +245,7 @@ fn ad_preparation(out: &mut String, report: &Report) {
             esc(&steps.join(", "))
         );
     }
-    table(
-        out,
-        &super::AD_LEVEL_COLUMNS,
-        &[1, 2],
-        &super::ad_level_rows(ad, ok_mark),
-    );
+    cells(out, &rows::AD_LEVEL_COLUMNS, &[1, 2], &rows::ad_levels(ad));
     if !ad.commands.is_empty() {
         out.push_str("<p>Run before the first server, in this order:</p>\n<pre>");
         for command in &ad.commands {
@@ -304,107 +279,28 @@ fn server_details(out: &mut String, index: usize, s: &ServerReport, target_build
             esc(error)
         );
     }
-    let m = &s.maintenance;
-    let reboot = if s.pending_reboot {
-        if s.pending_reboot_reasons.is_empty() {
-            r#"<span class="badge warning">yes</span>"#.to_owned()
-        } else {
-            format!(
-                r#"<span class="badge warning">yes</span> {}"#,
-                esc(&s.pending_reboot_reasons.join(", "))
-            )
-        }
-    } else {
-        "no".to_owned()
-    };
-    kv(
-        out,
-        &[
-            ("DAG", opt(s.dag.as_deref())),
-            ("OS", opt(s.os.as_deref())),
-            (
-                "Build",
-                format!(r#"<span class="mono">{}</span>"#, opt(s.build.as_deref())),
-            ),
-            ("Version", opt(s.build_name.as_deref())),
-            (
-                "Needs upgrade",
-                if s.needs_upgrade {
-                    format!(r#"yes, to <span class="mono">{}</span>"#, esc(target_build))
-                } else {
-                    "no".to_owned()
-                },
-            ),
-            ("Pending reboot", reboot),
-            (
-                "Free space on the system drive",
-                s.system_drive_free_gb
-                    .map_or_else(|| "—".to_owned(), format_gb),
-            ),
-            ("Queued messages", opt(s.queued_messages)),
-            (
-                "Maintenance",
-                if m.in_maintenance {
-                    r#"<span class="badge warning">in maintenance</span>"#.to_owned()
-                } else {
-                    "not in maintenance".to_owned()
-                },
-            ),
-            ("Activation policy", opt(m.activation_policy.as_deref())),
-            (
-                "Activation disabled and move now",
-                opt(m.activation_disabled_and_move_now.map(yes_no)),
-            ),
-            ("Cluster node", opt(m.cluster_node.as_deref())),
-        ],
-    );
+    properties(out, &rows::server_properties(s, target_build));
 
-    if !m.inactive_components.is_empty() {
+    if !s.maintenance.inactive_components.is_empty() {
         out.push_str("<h3>Components not Active</h3>\n");
-        let rows: Vec<Vec<String>> = m
-            .inactive_components
-            .iter()
-            .map(|c| {
-                vec![
-                    esc(&c.component),
-                    esc(&c.state),
-                    esc(&c.requesters.join(", ")),
-                ]
-            })
-            .collect();
-        table(out, &["Component", "State", "Requesters"], &[], &rows);
+        let components = rows::components(&s.maintenance);
+        cells(out, &rows::COMPONENT_COLUMNS, &[], &components);
     }
 
     out.push_str("<h3>Prerequisites</h3>\n");
     if s.prerequisites.is_empty() {
         out.push_str("<p>Not checked.</p>\n");
     } else {
-        let rows: Vec<Vec<String>> = s
-            .prerequisites
-            .iter()
-            .map(|r| {
-                vec![
-                    esc(&r.name),
-                    esc(&r.required),
-                    esc(&r.found),
-                    ok_mark(r.ok).to_owned(),
-                ]
-            })
-            .collect();
-        table(
-            out,
-            &["Prerequisite", "Required", "Found", "OK"],
-            &[],
-            &rows,
-        );
+        let prerequisites = rows::prerequisites(s);
+        cells(out, &rows::PREREQUISITE_COLUMNS, &[], &prerequisites);
     }
 
     out.push_str("<h3>Database copies</h3>\n");
     if s.copies.is_empty() {
         out.push_str("<p>None.</p>\n");
     } else {
-        let rows = super::copy_rows(&s.copies, esc, ok_mark);
-        table(out, &super::COPY_COLUMNS, &[3, 4, 5], &rows);
+        let copies = rows::copies(&s.copies);
+        cells(out, &rows::COPY_COLUMNS, &[3, 4, 5], &copies);
     }
 
     let _ = writeln!(out, "<h3>Verdict: {}</h3>", badge(s.verdict));

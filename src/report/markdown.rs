@@ -8,7 +8,8 @@
 
 use std::fmt::Write as _;
 
-use super::{ad_steps, format_gb, overall_label, verdict_label, yes_no, Counts};
+use super::rows::{self, render_rows, Cell, Part, Property};
+use super::{ad_steps, overall_label, verdict_label, Counts};
 use crate::preflight::model::{Report, ServerReport};
 
 /// Escapes `text` for a Markdown paragraph, list item or table cell.
@@ -28,10 +29,6 @@ pub(crate) fn esc(text: &str) -> String {
     out
 }
 
-fn opt(value: Option<impl ToString>) -> String {
-    value.map_or_else(|| "—".to_owned(), |v| esc(&v.to_string()))
-}
-
 fn ok_mark(ok: bool) -> &'static str {
     if ok {
         "ok"
@@ -40,7 +37,32 @@ fn ok_mark(ok: bool) -> &'static str {
     }
 }
 
-/// A GFM table; cells must already be escaped.
+/// A part of a [`rows`] cell in Markdown: text escaped, what needs
+/// attention in bold, no links (the sections are one scroll away).
+fn part(part: &Part) -> String {
+    match part {
+        Part::Text(t) | Part::Mono(t) | Part::Server { name: t, .. } => esc(t),
+        Part::Flag(t) => format!("**{}**", esc(t)),
+        Part::Detail(t) => format!(" ({})", esc(t)),
+        Part::Ok(ok) => ok_mark(*ok).to_owned(),
+        Part::Verdict(v) => format!("**{}**", verdict_label(*v)),
+    }
+}
+
+/// A `Property | Value` table of [`rows`] properties.
+fn properties(out: &mut String, props: &[Property]) {
+    let rows: Vec<Vec<String>> = props
+        .iter()
+        .map(|(label, value)| vec![(*label).to_owned(), value.render(part)])
+        .collect();
+    table(out, &["Property", "Value"], &rows);
+}
+
+/// A table of [`rows`] cells under `headers`.
+fn cells(out: &mut String, headers: &[&str], rows: &[Vec<Cell>]) {
+    table(out, headers, &render_rows(rows, part));
+}
+
 /// A GitHub-flavoured table; cells must already be escaped.
 pub(crate) fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
@@ -101,25 +123,7 @@ pub(super) fn render(report: &Report) -> String {
     }
 
     let _ = writeln!(out, "## Target\n");
-    let mut rows = vec![
-        vec!["Name".to_owned(), esc(&t.name)],
-        vec!["Build".to_owned(), esc(&t.build)],
-        vec![
-            "Cumulative Update".to_owned(),
-            format!("{} ({})", esc(&t.cu_name), esc(&t.cu_build)),
-        ],
-    ];
-    if let Some(su) = &t.security_update {
-        rows.push(vec![
-            "Security Update".to_owned(),
-            match &t.security_update_build {
-                Some(b) => format!("{} ({})", esc(su), esc(b)),
-                None => esc(su),
-            },
-        ]);
-    }
-    rows.push(vec!["Released".to_owned(), opt(t.released.as_deref())]);
-    table(&mut out, &["Property", "Value"], &rows);
+    properties(&mut out, &rows::target(t));
     if !t.notes.is_empty() {
         bullets(&mut out, &t.notes);
     }
@@ -127,32 +131,7 @@ pub(super) fn render(report: &Report) -> String {
     ad_preparation(&mut out, report);
 
     let _ = writeln!(out, "## Servers\n");
-    let rows: Vec<Vec<String>> = report
-        .servers
-        .iter()
-        .map(|s| {
-            vec![
-                esc(&s.name),
-                opt(s.dag.as_deref()),
-                opt(s.build.as_deref()),
-                opt(s.build_name.as_deref()),
-                yes_no(s.needs_upgrade).to_owned(),
-                format!("**{}**", verdict_label(s.verdict)),
-            ]
-        })
-        .collect();
-    table(
-        &mut out,
-        &[
-            "Server",
-            "DAG",
-            "Build",
-            "Version",
-            "Needs upgrade",
-            "Verdict",
-        ],
-        &rows,
-    );
+    cells(&mut out, &rows::SERVER_COLUMNS, &rows::servers(report));
 
     for server in &report.servers {
         server_section(&mut out, server, &t.build);
@@ -178,11 +157,7 @@ fn ad_preparation(out: &mut String, report: &Report) {
     } else {
         let _ = writeln!(out, "**Needed: {}**\n", esc(&steps.join(", ")));
     }
-    table(
-        out,
-        &super::AD_LEVEL_COLUMNS,
-        &super::ad_level_rows(ad, ok_mark),
-    );
+    cells(out, &rows::AD_LEVEL_COLUMNS, &rows::ad_levels(ad));
     if !ad.commands.is_empty() {
         let _ = writeln!(out, "Run before the first server, in this order:\n");
         code_block(out, &ad.commands);
@@ -200,97 +175,26 @@ fn server_section(out: &mut String, s: &ServerReport, target_build: &str) {
     if let Some(error) = &s.error {
         let _ = writeln!(out, "**Could not query the server:** {}\n", esc(error));
     }
-    let m = &s.maintenance;
-    let reboot = if s.pending_reboot {
-        if s.pending_reboot_reasons.is_empty() {
-            "**yes**".to_owned()
-        } else {
-            format!("**yes** ({})", esc(&s.pending_reboot_reasons.join(", ")))
-        }
-    } else {
-        "no".to_owned()
-    };
-    let rows = vec![
-        vec!["DAG".to_owned(), opt(s.dag.as_deref())],
-        vec!["OS".to_owned(), opt(s.os.as_deref())],
-        vec!["Build".to_owned(), opt(s.build.as_deref())],
-        vec!["Version".to_owned(), opt(s.build_name.as_deref())],
-        vec![
-            "Needs upgrade".to_owned(),
-            if s.needs_upgrade {
-                format!("yes, to {}", esc(target_build))
-            } else {
-                "no".to_owned()
-            },
-        ],
-        vec!["Pending reboot".to_owned(), reboot],
-        vec![
-            "Free space on the system drive".to_owned(),
-            s.system_drive_free_gb
-                .map_or_else(|| "—".to_owned(), format_gb),
-        ],
-        vec!["Queued messages".to_owned(), opt(s.queued_messages)],
-        vec![
-            "Maintenance".to_owned(),
-            if m.in_maintenance {
-                "**in maintenance**".to_owned()
-            } else {
-                "not in maintenance".to_owned()
-            },
-        ],
-        vec![
-            "Activation policy".to_owned(),
-            opt(m.activation_policy.as_deref()),
-        ],
-        vec![
-            "Activation disabled and move now".to_owned(),
-            opt(m.activation_disabled_and_move_now.map(yes_no)),
-        ],
-        vec!["Cluster node".to_owned(), opt(m.cluster_node.as_deref())],
-    ];
-    table(out, &["Property", "Value"], &rows);
+    properties(out, &rows::server_properties(s, target_build));
 
-    if !m.inactive_components.is_empty() {
+    if !s.maintenance.inactive_components.is_empty() {
         let _ = writeln!(out, "Components not Active:\n");
-        let rows: Vec<Vec<String>> = m
-            .inactive_components
-            .iter()
-            .map(|c| {
-                vec![
-                    esc(&c.component),
-                    esc(&c.state),
-                    esc(&c.requesters.join(", ")),
-                ]
-            })
-            .collect();
-        table(out, &["Component", "State", "Requesters"], &rows);
+        let components = rows::components(&s.maintenance);
+        cells(out, &rows::COMPONENT_COLUMNS, &components);
     }
 
     let _ = writeln!(out, "Prerequisites:\n");
     if s.prerequisites.is_empty() {
         let _ = writeln!(out, "_not checked_\n");
     } else {
-        let rows: Vec<Vec<String>> = s
-            .prerequisites
-            .iter()
-            .map(|r| {
-                vec![
-                    esc(&r.name),
-                    esc(&r.required),
-                    esc(&r.found),
-                    ok_mark(r.ok).to_owned(),
-                ]
-            })
-            .collect();
-        table(out, &["Prerequisite", "Required", "Found", "OK"], &rows);
+        cells(out, &rows::PREREQUISITE_COLUMNS, &rows::prerequisites(s));
     }
 
     let _ = writeln!(out, "Database copies:\n");
     if s.copies.is_empty() {
         let _ = writeln!(out, "_none_\n");
     } else {
-        let rows = super::copy_rows(&s.copies, esc, ok_mark);
-        table(out, &super::COPY_COLUMNS, &rows);
+        cells(out, &rows::COPY_COLUMNS, &rows::copies(&s.copies));
     }
 
     let _ = writeln!(out, "**Verdict: {}**\n", verdict_label(s.verdict));

@@ -10,12 +10,16 @@
 mod html;
 mod markdown;
 pub mod progress;
-pub mod run_report;
+mod rows;
+pub mod run;
 pub mod status;
 mod table;
+mod text;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod journal_fixture;
 
 use std::fmt;
 use std::str::FromStr;
@@ -173,77 +177,6 @@ fn yes_no(value: bool) -> &'static str {
 /// Free space as shown to an admin: one decimal, gigabytes.
 fn format_gb(gb: f64) -> String {
     format!("{gb:.1} GB")
-}
-
-/// The columns of the AD-levels table in the Markdown and HTML reports.
-pub(crate) const AD_LEVEL_COLUMNS: [&str; 4] = ["Level", "Found", "Required", "OK"];
-
-/// One row per AD level for `AD_LEVEL_COLUMNS`: found vs required, `?`
-/// where the levels could not be read; `ok_mark` draws the OK column.
-pub(crate) fn ad_level_rows(
-    ad: &crate::preflight::model::AdPreparation,
-    ok_mark: fn(bool) -> &'static str,
-) -> Vec<Vec<String>> {
-    use crate::preflight::model::AdLevels;
-    let level = |name: &str, f: fn(&AdLevels) -> u32| -> Vec<String> {
-        let required = f(&ad.required);
-        match &ad.found {
-            Some(found) => vec![
-                name.to_owned(),
-                f(found).to_string(),
-                required.to_string(),
-                ok_mark(f(found) >= required).to_owned(),
-            ],
-            None => vec![
-                name.to_owned(),
-                "?".to_owned(),
-                required.to_string(),
-                "?".to_owned(),
-            ],
-        }
-    };
-    vec![
-        level("schema rangeUpper", |l| l.schema_range_upper),
-        level("organisation objectVersion", |l| l.org_object_version),
-        level("domain objectVersion", |l| l.domain_object_version),
-    ]
-}
-
-/// The columns of a database-copy table in the Markdown and HTML reports.
-pub(crate) const COPY_COLUMNS: [&str; 8] = [
-    "Copy",
-    "Status",
-    "Role",
-    "AP",
-    "Copy queue",
-    "Replay queue",
-    "Content index",
-    "OK",
-];
-
-/// One row per copy for `COPY_COLUMNS`, each cell escaped with `esc` for
-/// the format, the OK column drawn by `ok_mark`; absent numbers show `—`.
-pub(crate) fn copy_rows(
-    copies: &[crate::preflight::model::CopyHealth],
-    esc: fn(&str) -> String,
-    ok_mark: fn(bool) -> &'static str,
-) -> Vec<Vec<String>> {
-    let opt = |v: Option<String>| v.map_or_else(|| "—".to_owned(), |v| esc(&v));
-    copies
-        .iter()
-        .map(|c| {
-            vec![
-                esc(&c.name),
-                esc(&c.status),
-                if c.active { "active" } else { "passive" }.to_owned(),
-                opt(c.activation_preference.map(|v| v.to_string())),
-                opt(c.copy_queue_length.map(|v| v.to_string())),
-                opt(c.replay_queue_length.map(|v| v.to_string())),
-                esc(&c.content_index_state),
-                ok_mark(c.ok).to_owned(),
-            ]
-        })
-        .collect()
 }
 
 #[cfg(test)]

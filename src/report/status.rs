@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::progress::one_line;
+use super::text::{grid, one_line, short_time};
 use crate::journal::{Entry, LockInfo, Record};
 use crate::plan::Server;
 
@@ -290,42 +290,6 @@ pub fn render_json(status: &Status) -> String {
     out
 }
 
-/// A journal time to the second (`2026-11-27T10:00:03Z`); text that is not
-/// a time is shown as it is.
-pub(super) fn short_time(at: &str) -> String {
-    match humantime::parse_rfc3339_weak(at) {
-        Ok(t) => humantime::format_rfc3339_seconds(t).to_string(),
-        Err(_) => one_line(at),
-    }
-}
-
-/// Upper-case headers, columns padded to their widest cell, two spaces
-/// between columns, no trailing spaces. Cells must already be one line.
-pub(super) fn grid(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let mut text = String::new();
-        for (cell, w) in cells.iter().zip(&widths) {
-            text.push_str(cell);
-            let pad = w - cell.chars().count() + 2;
-            text.extend(std::iter::repeat_n(' ', pad));
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(headers.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
-    out
-}
-
 fn describe_lock(lock: &LockInfo) -> String {
     one_line(&format!(
         "held by {} on {} (pid {}, `cu-roll {}`) since {}",
@@ -337,7 +301,22 @@ fn describe_lock(lock: &LockInfo) -> String {
     ))
 }
 
+/// The status as text for a person: the rollout's line and the lock, one
+/// row per server, then errors, servers the plan dropped and what to do next.
 pub fn render_table(status: &Status) -> String {
+    let mut out = headline(status);
+    out.push('\n');
+    out.push_str(&server_grid(&status.servers));
+    errors(&mut out, &status.servers);
+    dropped_servers(&mut out, &status.servers);
+    out.push('\n');
+    out.push_str(advice(status.overall));
+    out.push('\n');
+    out
+}
+
+/// `Rollout: failed, 2 runs, last record …` and `Lock: …`.
+fn headline(status: &Status) -> String {
     let mut out = String::new();
     let runs = match status.runs {
         0 => String::new(),
@@ -355,11 +334,12 @@ pub fn render_table(status: &Status) -> String {
         .as_ref()
         .map_or_else(|| "free".to_string(), describe_lock);
     let _ = writeln!(out, "Lock:    {lock}");
-    out.push('\n');
+    out
+}
 
+fn server_grid(servers: &[ServerStatus]) -> String {
     let dash = |v: &Option<String>| v.as_deref().map_or_else(|| "-".to_string(), one_line);
-    let rows: Vec<Vec<String>> = status
-        .servers
+    let rows: Vec<Vec<String>> = servers
         .iter()
         .map(|s| {
             vec![
@@ -372,30 +352,31 @@ pub fn render_table(status: &Status) -> String {
             ]
         })
         .collect();
-    out.push_str(&grid(
+    grid(
         &["SERVER", "DAG", "STATE", "STEP", "STARTED", "FINISHED"],
         &rows,
-    ));
+    )
+}
 
-    let failed: Vec<&ServerStatus> = status
-        .servers
-        .iter()
-        .filter(|s| s.error.is_some())
-        .collect();
-    if !failed.is_empty() {
-        out.push_str("\nErrors:\n");
-        for s in failed {
-            let _ = writeln!(
-                out,
-                "  {} {}: {}",
-                one_line(&s.name),
-                s.step.as_deref().map_or_else(String::new, one_line),
-                one_line(s.error.as_deref().unwrap_or_default())
-            );
-        }
+fn errors(out: &mut String, servers: &[ServerStatus]) {
+    let failed: Vec<&ServerStatus> = servers.iter().filter(|s| s.error.is_some()).collect();
+    if failed.is_empty() {
+        return;
     }
-    let gone: Vec<&str> = status
-        .servers
+    out.push_str("\nErrors:\n");
+    for s in failed {
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            one_line(&s.name),
+            s.step.as_deref().map_or_else(String::new, one_line),
+            one_line(s.error.as_deref().unwrap_or_default())
+        );
+    }
+}
+
+fn dropped_servers(out: &mut String, servers: &[ServerStatus]) {
+    let gone: Vec<&str> = servers
         .iter()
         .filter(|s| !s.in_plan)
         .map(|s| s.name.as_str())
@@ -407,358 +388,18 @@ pub fn render_table(status: &Status) -> String {
             one_line(&gone.join(", "))
         );
     }
-    out.push('\n');
-    out.push_str(match status.overall {
+}
+
+/// What the admin does next, for each overall state.
+fn advice(overall: Overall) -> &'static str {
+    match overall {
         Overall::NotStarted => "Nothing has run for this plan yet.",
         Overall::Running => "A run is in progress; if its process is gone, clear the lock with `cu-roll unlock PLAN --force`.",
         Overall::Stopped => "The rollout stopped before the end; run the same command again to resume.",
         Overall::Done => "Every server is done.",
         Overall::Failed => "Fix the cause shown above, then run the same command again to resume where it stopped.",
-    });
-    out.push('\n');
-    out
+    }
 }
 
 #[cfg(test)]
-pub(super) mod tests {
-    use super::*;
-    use crate::journal::{Change, PlanFingerprint};
-
-    pub fn server(name: &str) -> Server {
-        Server {
-            name: name.to_string(),
-            fqdn: format!("{}.contoso.local", name.to_ascii_lowercase()),
-            dag: Some("DAG01".to_string()),
-            redirect_to: None,
-            address: None,
-            port: None,
-        }
-    }
-
-    pub fn lab_servers() -> Vec<Server> {
-        ["EX01", "EX02", "EX03"].into_iter().map(server).collect()
-    }
-
-    /// Builds a journal one record at a time, a few seconds apart.
-    pub struct Builder {
-        pub entries: Vec<Entry>,
-        /// Seconds after 10:00:00.
-        pub clock: u64,
-    }
-
-    impl Builder {
-        pub fn new() -> Self {
-            Builder {
-                entries: Vec::new(),
-                clock: 0,
-            }
-        }
-
-        pub fn at(&mut self, secs: u64) -> &mut Self {
-            self.clock = secs;
-            self
-        }
-
-        pub fn push(&mut self, record: Record) -> &mut Self {
-            let t =
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_773_600 + self.clock);
-            self.entries.push(Entry {
-                seq: self.entries.len() as u64 + 1,
-                at: humantime::format_rfc3339_millis(t).to_string(),
-                record,
-            });
-            self.clock += 1;
-            self
-        }
-
-        pub fn run_started(&mut self, run_id: &str) -> &mut Self {
-            self.push(Record::RunStarted {
-                run_id: run_id.to_string(),
-                tool_version: "0.1.0".to_string(),
-                plan: PlanFingerprint {
-                    servers: vec!["EX01".into(), "EX02".into(), "EX03".into()],
-                    target_build: "15.2.1748.43".to_string(),
-                    target_name: "Exchange Server 2019 CU15 Feb26SU".to_string(),
-                },
-                host: "ADMIN01".to_string(),
-                pid: 4242,
-                order: vec!["EX01".into(), "EX02".into(), "EX03".into()],
-            })
-        }
-
-        pub fn run_finished(&mut self, outcome: &str) -> &mut Self {
-            self.push(Record::RunFinished {
-                outcome: outcome.to_string(),
-            })
-        }
-
-        pub fn started(&mut self, server: &str, step: &str) -> &mut Self {
-            self.push(Record::StepStarted {
-                server: server.into(),
-                step: step.into(),
-            })
-        }
-
-        pub fn done(&mut self, server: &str, step: &str, already: bool, detail: &str) -> &mut Self {
-            self.push(Record::StepDone {
-                server: server.into(),
-                step: step.into(),
-                already_done: already,
-                detail: detail.into(),
-            })
-        }
-
-        pub fn failed(&mut self, server: &str, step: &str, error: &str) -> &mut Self {
-            self.push(Record::StepFailed {
-                server: server.into(),
-                step: step.into(),
-                error: error.into(),
-            })
-        }
-
-        pub fn changed(&mut self, server: &str, step: &str, change: Change) -> &mut Self {
-            self.push(Record::Changed {
-                server: server.into(),
-                step: step.into(),
-                change,
-            })
-        }
-
-        pub fn observed(&mut self, server: &str, step: &str, what: &str) -> &mut Self {
-            self.push(Record::Observed {
-                server: server.into(),
-                step: step.into(),
-                what: what.into(),
-            })
-        }
-
-        pub fn server_done(&mut self, server: &str) -> &mut Self {
-            self.push(Record::ServerDone {
-                server: server.into(),
-            })
-        }
-
-        /// Every step of one server, each taking `secs`.
-        pub fn whole_server(&mut self, server: &str, secs: u64) -> &mut Self {
-            for step in crate::runbook::StepId::ALL {
-                if step == crate::runbook::StepId::SecurityUpdate {
-                    continue;
-                }
-                self.started(server, step.id());
-                self.clock += secs;
-                self.done(server, step.id(), false, &format!("{step} ok"));
-            }
-            self.server_done(server)
-        }
-    }
-
-    pub const SETUP_ERROR: &str = "Setup.exe exited with code 1603; ExchangeSetup.log: [ERROR] The following error was generated when \"$error.Clear();\" was run";
-
-    fn states(s: &Status) -> Vec<(&str, ServerState, Option<&str>)> {
-        s.servers
-            .iter()
-            .map(|x| (x.name.as_str(), x.state, x.step.as_deref()))
-            .collect()
-    }
-
-    fn lock() -> LockInfo {
-        LockInfo {
-            owner: "alice".into(),
-            host: "ADMIN01".into(),
-            pid: 4242,
-            since: "2026-11-27T10:00:00.000Z".into(),
-            command: "run".into(),
-        }
-    }
-
-    #[test]
-    fn fresh_journal_is_not_started_and_every_server_pending() {
-        let s = compute(&[], &lab_servers(), None);
-        assert_eq!(s.overall, Overall::NotStarted);
-        assert_eq!(s.runs, 0);
-        assert!(s
-            .servers
-            .iter()
-            .all(|x| x.state == ServerState::Pending && x.step.is_none() && x.error.is_none()));
-        // A run that took the lock but wrote nothing yet is running.
-        assert_eq!(
-            compute(&[], &lab_servers(), Some(&lock())).overall,
-            Overall::Running
-        );
-    }
-
-    #[test]
-    fn mid_run_shows_the_step_in_progress() {
-        let mut j = Builder::new();
-        j.run_started("r1").whole_server("EX01", 5);
-        j.started("EX02", "backup-config")
-            .done("EX02", "backup-config", false, "saved")
-            .started("EX02", "enter-maintenance");
-        let s = compute(&j.entries, &lab_servers(), Some(&lock()));
-        assert_eq!(s.overall, Overall::Running);
-        assert_eq!(
-            states(&s),
-            vec![
-                ("EX01", ServerState::Done, Some("health")),
-                ("EX02", ServerState::InProgress, Some("enter-maintenance")),
-                ("EX03", ServerState::Pending, None),
-            ]
-        );
-        assert_eq!(s.servers[0].steps_done, 8);
-        assert_eq!(s.servers[1].steps_done, 1);
-        assert_eq!(
-            s.servers[1].started.as_deref(),
-            Some("2026-11-27T10:00:58.000Z")
-        );
-        assert_eq!(s.servers[1].finished, None);
-        // The same journal with the lock gone: the run died or was stopped.
-        assert_eq!(
-            compute(&j.entries, &lab_servers(), None).overall,
-            Overall::Stopped
-        );
-    }
-
-    #[test]
-    fn failure_at_ex02_setup_is_reported_with_its_error() {
-        let j = failed_at_ex02_setup();
-        let s = compute(&j.entries, &lab_servers(), None);
-        assert_eq!(s.overall, Overall::Failed);
-        assert_eq!(s.last_outcome.as_deref(), Some("failed"));
-        let ex02 = &s.servers[1];
-        assert_eq!(ex02.state, ServerState::Failed);
-        assert_eq!(ex02.step.as_deref(), Some("setup"));
-        assert_eq!(ex02.error.as_deref(), Some(SETUP_ERROR));
-        assert!(ex02.finished.is_some());
-        assert_eq!(s.servers[2].state, ServerState::Pending);
-    }
-
-    pub fn failed_at_ex02_setup() -> Builder {
-        let mut j = Builder::new();
-        j.run_started("r1").whole_server("EX01", 5);
-        for step in ["backup-config", "enter-maintenance", "reboot-before-setup"] {
-            j.started("EX02", step).done("EX02", step, false, "ok");
-        }
-        j.started("EX02", "setup");
-        j.clock += 40;
-        j.failed("EX02", "setup", SETUP_ERROR)
-            .run_finished("failed");
-        j
-    }
-
-    #[test]
-    fn finished_rollout_is_done() {
-        let mut j = Builder::new();
-        j.run_started("r1");
-        for s in ["EX01", "EX02", "EX03"] {
-            j.whole_server(s, 3);
-        }
-        j.run_finished("done");
-        let s = compute(&j.entries, &lab_servers(), None);
-        assert_eq!(s.overall, Overall::Done);
-        assert!(s.servers.iter().all(|x| x.state == ServerState::Done));
-        assert_eq!(s.runs, 1);
-    }
-
-    #[test]
-    fn resumed_after_a_failure_the_last_outcome_wins() {
-        let mut j = failed_at_ex02_setup();
-        j.run_started("r2").started("EX02", "setup");
-        let mid = compute(&j.entries, &lab_servers(), None);
-        assert_eq!(mid.servers[1].state, ServerState::InProgress);
-        assert_eq!(mid.servers[1].error, None, "the retry clears the old error");
-
-        j.done("EX02", "setup", false, "15.2.1748.43");
-        for step in [
-            "reboot-after-setup",
-            "exit-maintenance",
-            "redistribute",
-            "health",
-        ] {
-            j.started("EX02", step).done("EX02", step, false, "ok");
-        }
-        j.server_done("EX02")
-            .whole_server("EX03", 2)
-            .run_finished("done");
-        let s = compute(&j.entries, &lab_servers(), None);
-        assert_eq!(s.overall, Overall::Done);
-        assert_eq!(s.runs, 2);
-        assert_eq!(s.last_outcome.as_deref(), Some("done"));
-        let ex02 = &s.servers[1];
-        assert_eq!(ex02.state, ServerState::Done);
-        assert_eq!(ex02.error, None);
-        assert_eq!(ex02.steps_done, 8);
-    }
-
-    #[test]
-    fn a_server_finished_without_steps_was_skipped_and_names_match_any_case() {
-        let mut j = Builder::new();
-        j.run_started("r1").server_done("ex03");
-        let s = compute(&j.entries, &lab_servers(), None);
-        assert_eq!(s.servers[2].state, ServerState::Skipped);
-        assert_eq!(s.servers[2].name, "EX03", "the plan's spelling is kept");
-        assert_eq!(s.servers.len(), 3);
-    }
-
-    #[test]
-    fn servers_only_the_journal_names_are_listed_after_the_plan() {
-        let mut j = Builder::new();
-        j.run_started("r1").started("EX09", "backup-config");
-        let s = compute(&j.entries, &lab_servers()[..1], None);
-        assert_eq!(s.servers.len(), 2);
-        assert!(!s.servers[1].in_plan);
-        assert!(render_table(&s).contains("no longer lists: EX09"));
-    }
-
-    #[test]
-    fn json_has_the_documented_fields() {
-        let j = failed_at_ex02_setup();
-        let out = render(
-            &compute(&j.entries, &lab_servers(), None),
-            StatusFormat::Json,
-        );
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["overall"], "failed");
-        for server in v["servers"].as_array().unwrap() {
-            for field in ["name", "state", "step", "error"] {
-                assert!(server.get(field).is_some(), "{field} missing: {server}");
-            }
-        }
-        assert_eq!(v["servers"][1]["state"], "failed");
-        assert_eq!(v["servers"][1]["step"], "setup");
-        assert_eq!(v["servers"][2]["state"], "pending");
-        assert_eq!(v["servers"][2]["step"], serde_json::Value::Null);
-        // Every key is described in docs/status.md: the JSON is an interface.
-        let docs = include_str!("../../docs/status.md");
-        let mut keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-        keys.extend(v["servers"][0].as_object().unwrap().keys());
-        let mut with_lock = compute(&j.entries, &lab_servers(), Some(&lock()));
-        with_lock.servers.clear();
-        let lv = serde_json::to_value(&with_lock).unwrap();
-        let lock_keys: Vec<String> = lv["lock"].as_object().unwrap().keys().cloned().collect();
-        let missing: Vec<String> = keys
-            .into_iter()
-            .cloned()
-            .chain(lock_keys)
-            .filter(|k| !docs.contains(&format!("| `{k}` |")))
-            .collect();
-        assert!(missing.is_empty(), "undocumented: {missing:?}");
-    }
-
-    #[test]
-    fn table_snapshot_of_a_failure_with_the_lock_free() {
-        let j = failed_at_ex02_setup();
-        insta::assert_snapshot!(render_table(&compute(&j.entries, &lab_servers(), None)));
-    }
-
-    #[test]
-    fn table_names_the_lock_holder_while_running() {
-        let mut j = Builder::new();
-        j.run_started("r1").started("EX01", "setup");
-        let out = render_table(&compute(&j.entries, &lab_servers(), Some(&lock())));
-        assert!(out.starts_with("Rollout: running, 1 run"), "{out}");
-        assert!(
-            out.contains("Lock:    held by alice on ADMIN01 (pid 4242, `cu-roll run`) since 2026-11-27T10:00:00Z"),
-            "{out}"
-        );
-    }
-}
+mod tests;

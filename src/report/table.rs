@@ -9,7 +9,9 @@
 use std::fmt::Write as _;
 
 use super::{ad_steps, format_gb, overall_label, verdict_label, yes_no, Counts};
-use crate::preflight::model::{AdLevels, OverallVerdict, Report, ServerReport, Verdict};
+use crate::preflight::model::{
+    AdLevels, MaintenanceState, OverallVerdict, Report, ServerReport, Verdict,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Style {
@@ -324,6 +326,16 @@ fn summary(out: &mut String, report: &Report, p: Painter) {
 
 fn server_block(out: &mut String, s: &ServerReport, target_build: &str, p: Painter) {
     heading(out, &format!("{} ({})", s.name, s.fqdn), p);
+    fields(out, "  ", &server_fields(s, target_build), p);
+    components(out, &s.maintenance, p);
+    prerequisites(out, s, p);
+    copies(out, s, p);
+    verdict(out, s, p);
+}
+
+/// The server's `label: value` lines, from the error (when it could not be
+/// queried) to the cluster node.
+fn server_fields(s: &ServerReport, target_build: &str) -> Vec<(&'static str, Cell)> {
     let m = &s.maintenance;
     let mut items = Vec::new();
     if let Some(error) = &s.error {
@@ -337,16 +349,6 @@ fn server_block(out: &mut String, s: &ServerReport, target_build: &str, p: Paint
         (Some(b), None) => b.clone(),
         (None, Some(n)) => format!("unknown ({n})"),
         (None, None) => "unknown".to_owned(),
-    };
-    let reboot = if s.pending_reboot {
-        let reasons = if s.pending_reboot_reasons.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", s.pending_reboot_reasons.join(", "))
-        };
-        Cell::styled(format!("yes{reasons}"), Style::Yellow)
-    } else {
-        Cell::plain("no")
     };
     let maintenance = if m.in_maintenance {
         Cell::styled("IN MAINTENANCE", Style::Yellow)
@@ -365,7 +367,7 @@ fn server_block(out: &mut String, s: &ServerReport, target_build: &str, p: Paint
                 "no".to_owned()
             }),
         ),
-        ("Pending reboot", reboot),
+        ("Pending reboot", pending_reboot(s)),
         (
             "Free space",
             Cell::plain(s.system_drive_free_gb.map_or_else(
@@ -385,81 +387,104 @@ fn server_block(out: &mut String, s: &ServerReport, target_build: &str, p: Paint
         ),
         ("Cluster node", opt_cell(m.cluster_node.as_deref())),
     ]);
-    fields(out, "  ", &items, p);
+    items
+}
 
-    if !m.inactive_components.is_empty() {
-        let _ = writeln!(out, "  Components not Active:");
-        let rows: Vec<Vec<Cell>> = m
-            .inactive_components
-            .iter()
-            .map(|c| {
-                vec![
-                    Cell::plain(&c.component),
-                    Cell::styled(&c.state, Style::Yellow),
-                    Cell::plain(c.requesters.join(", ")),
-                ]
-            })
-            .collect();
-        grid(out, "    ", &["COMPONENT", "STATE", "REQUESTERS"], &rows, p);
+/// `yes (reasons)` in yellow, or `no`.
+fn pending_reboot(s: &ServerReport) -> Cell {
+    if !s.pending_reboot {
+        return Cell::plain("no");
     }
+    let reasons = if s.pending_reboot_reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", s.pending_reboot_reasons.join(", "))
+    };
+    Cell::styled(format!("yes{reasons}"), Style::Yellow)
+}
 
+fn components(out: &mut String, m: &MaintenanceState, p: Painter) {
+    if m.inactive_components.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  Components not Active:");
+    let rows: Vec<Vec<Cell>> = m
+        .inactive_components
+        .iter()
+        .map(|c| {
+            vec![
+                Cell::plain(&c.component),
+                Cell::styled(&c.state, Style::Yellow),
+                Cell::plain(c.requesters.join(", ")),
+            ]
+        })
+        .collect();
+    grid(out, "    ", &["COMPONENT", "STATE", "REQUESTERS"], &rows, p);
+}
+
+fn prerequisites(out: &mut String, s: &ServerReport, p: Painter) {
     let _ = writeln!(out, "  Prerequisites:");
     if s.prerequisites.is_empty() {
         let _ = writeln!(out, "    (not checked)");
-    } else {
-        let rows: Vec<Vec<Cell>> = s
-            .prerequisites
-            .iter()
-            .map(|r| {
-                vec![
-                    Cell::plain(&r.name),
-                    Cell::plain(&r.required),
-                    Cell::plain(&r.found),
-                    Cell::ok_mark(r.ok),
-                ]
-            })
-            .collect();
-        grid(out, "    ", &["NAME", "REQUIRED", "FOUND", "OK"], &rows, p);
+        return;
     }
+    let rows: Vec<Vec<Cell>> = s
+        .prerequisites
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::plain(&r.name),
+                Cell::plain(&r.required),
+                Cell::plain(&r.found),
+                Cell::ok_mark(r.ok),
+            ]
+        })
+        .collect();
+    grid(out, "    ", &["NAME", "REQUIRED", "FOUND", "OK"], &rows, p);
+}
 
+fn copies(out: &mut String, s: &ServerReport, p: Painter) {
     let _ = writeln!(out, "  Database copies:");
     if s.copies.is_empty() {
         let _ = writeln!(out, "    (none)");
-    } else {
-        let rows: Vec<Vec<Cell>> = s
-            .copies
-            .iter()
-            .map(|c| {
-                vec![
-                    Cell::plain(&c.name),
-                    Cell::plain(&c.status),
-                    Cell::plain(if c.active { "active" } else { "passive" }),
-                    opt_cell(c.activation_preference),
-                    opt_cell(c.copy_queue_length),
-                    opt_cell(c.replay_queue_length),
-                    Cell::plain(&c.content_index_state),
-                    Cell::ok_mark(c.ok),
-                ]
-            })
-            .collect();
-        grid(
-            out,
-            "    ",
-            &[
-                "COPY",
-                "STATUS",
-                "ROLE",
-                "AP",
-                "COPY QUEUE",
-                "REPLAY QUEUE",
-                "CONTENT INDEX",
-                "OK",
-            ],
-            &rows,
-            p,
-        );
+        return;
     }
+    let rows: Vec<Vec<Cell>> = s
+        .copies
+        .iter()
+        .map(|c| {
+            vec![
+                Cell::plain(&c.name),
+                Cell::plain(&c.status),
+                Cell::plain(if c.active { "active" } else { "passive" }),
+                opt_cell(c.activation_preference),
+                opt_cell(c.copy_queue_length),
+                opt_cell(c.replay_queue_length),
+                Cell::plain(&c.content_index_state),
+                Cell::ok_mark(c.ok),
+            ]
+        })
+        .collect();
+    grid(
+        out,
+        "    ",
+        &[
+            "COPY",
+            "STATUS",
+            "ROLE",
+            "AP",
+            "COPY QUEUE",
+            "REPLAY QUEUE",
+            "CONTENT INDEX",
+            "OK",
+        ],
+        &rows,
+        p,
+    );
+}
 
+/// The server's verdict, then its blockers in red and warnings in yellow.
+fn verdict(out: &mut String, s: &ServerReport, p: Painter) {
     let _ = writeln!(
         out,
         "  Verdict: {}",
