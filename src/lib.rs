@@ -18,6 +18,7 @@ pub mod preflight;
 pub mod ps;
 pub mod report;
 pub mod runbook;
+pub mod setup_log;
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: cli::Cli) -> i32 {

@@ -12,6 +12,7 @@ use crate::plan::{self, Plan};
 mod backup;
 mod catalog;
 mod rollout;
+mod setup_log;
 
 /// A failure that ends the command: its message and exit code.
 struct Failure {
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Report(args)) => report(&args, cli.global.state_dir.as_deref()),
         Some(Command::Exec(args)) => exec(&args, cli.global.state_dir.as_deref()),
         Some(Command::Catalog(args)) => catalog::run(&args),
+        Some(Command::SetupLog(args)) => setup_log::run(&args),
         Some(Command::Lab { command }) => lab(&command, cli.global.state_dir.as_deref()),
         Some(Command::Run(args)) => rollout::run(&args.plan, args.flags, &cli.global),
         Some(Command::Status(args)) => rollout::status(&args, &cli.global),
