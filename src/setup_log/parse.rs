@@ -91,7 +91,7 @@ pub(super) struct Run<'a> {
 pub(super) fn last_run(text: &str) -> Option<Run<'_>> {
     let mut end = text.len();
     loop {
-        let at = rfind_ignore_case(&text[..end], MARK)?;
+        let at = rfind_mark(&text.as_bytes()[..end])?;
         let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
         let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
         if is_run_start(&text[line_start..line_end]) {
@@ -107,15 +107,13 @@ pub(super) fn is_run_start(raw: &str) -> bool {
     RUN_START.is_match(Line::of(raw).text)
 }
 
-/// The start of the last case-insensitive occurrence of an ASCII `needle`.
-pub(super) fn rfind_ignore_case(hay: &str, needle: &str) -> Option<usize> {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    if n.len() > h.len() {
-        return None;
-    }
-    (0..=h.len() - n.len())
-        .rev()
-        .find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+/// Where the last occurrence of [`MARK`] starts. Setup writes the run
+/// start line in this exact case, so the search is case-sensitive (and
+/// fast: the regex crate's literal search, forward, keeping the last).
+pub(super) fn rfind_mark(hay: &[u8]) -> Option<usize> {
+    static MARK_BYTES: LazyLock<regex::bytes::Regex> =
+        LazyLock::new(|| regex::bytes::Regex::new(&regex::escape(MARK)).expect("valid regex"));
+    MARK_BYTES.find_iter(hay).last().map(|m| m.start())
 }
 
 impl<'a> Run<'a> {

@@ -11,7 +11,7 @@
 
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::parse::{is_run_start, MARK};
+use super::parse::{is_run_start, rfind_mark, MARK};
 
 /// The first chunk read from the end; each further chunk doubles, up to
 /// [`MAX_CHUNK`], so a file with no run in it is still read in O(size).
@@ -60,7 +60,7 @@ fn find_run_start(buf: &[u8], limit: &mut usize, at_file_start: bool) -> Found {
     let mark = MARK.as_bytes();
     loop {
         let end = (*limit + mark.len() - 1).min(buf.len());
-        let Some(at) = rfind(&buf[..end], mark) else {
+        let Some(at) = rfind_mark(&buf[..end]) else {
             *limit = 0;
             return Found::None;
         };
@@ -81,15 +81,6 @@ fn find_run_start(buf: &[u8], limit: &mut usize, at_file_start: bool) -> Found {
         }
         *limit = at;
     }
-}
-
-fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.len() > hay.len() {
-        return None;
-    }
-    (0..=hay.len() - needle.len())
-        .rev()
-        .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// UTF-8 when valid, else Latin-1.
