@@ -48,19 +48,6 @@ pub enum Outcome {
     NoRun,
 }
 
-impl Outcome {
-    /// The word used in JSON and in the table.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::PrerequisitesFailed => "prerequisites-failed",
-            Outcome::Failed => "failed",
-            Outcome::Running => "running",
-            Outcome::NoRun => "no-run",
-        }
-    }
-}
-
 /// Who ran setup where, as the last run logs it (SetupLogReviewer's
 /// "Additional Context", `Checks/FindContext/Test-PrerequisiteCheck.ps1`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
