@@ -67,6 +67,9 @@ pub enum Command {
     /// support); `catalog update` installs a newer catalogue file.
     #[command(args_conflicts_with_subcommands = true)]
     Catalog(CatalogArgs),
+    /// Judge an ExchangeSetup.log as CSS-Exchange's SetupLogReviewer does:
+    /// the last run's verdict, failed rules or errors, and advice.
+    SetupLog(SetupLogArgs),
     /// The simulated DAG described by the plan's [lab] section.
     Lab {
         #[command(subcommand)]
@@ -141,6 +144,21 @@ pub struct ExecArgs {
     pub ps: bool,
     #[arg(value_name = "COMMAND")]
     pub command: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupLogArgs {
+    /// The log, e.g. a copy of `%SystemDrive%\ExchangeSetupLogs\ExchangeSetup.log`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = SetupLogFormat::Table)]
+    pub format: SetupLogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SetupLogFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

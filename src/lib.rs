@@ -21,6 +21,7 @@ pub mod preflight;
 pub mod ps;
 pub mod report;
 pub mod runbook;
+pub mod setup_log;
 pub mod tls;
 
 /// Runs the parsed command line; returns the process exit code.

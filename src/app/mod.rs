@@ -13,6 +13,7 @@ mod backup;
 mod catalog;
 pub(crate) mod lab;
 mod rollout;
+mod setup_log;
 
 pub(crate) use lab::LabExecutor;
 
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Report(args)) => report(&args, cli.global.state_dir.as_deref()),
         Some(Command::Exec(args)) => exec(&args, cli.global.state_dir.as_deref()),
         Some(Command::Catalog(args)) => catalog::run(&args),
+        Some(Command::SetupLog(args)) => setup_log::run(&args),
         Some(Command::Lab { command }) => lab(&command, cli.global.state_dir.as_deref()),
         Some(Command::Run(args)) => rollout::run(&args.plan, args.flags, &cli.global),
         Some(Command::Status(args)) => rollout::status(&args, &cli.global),

@@ -11,4 +11,5 @@ mod plans;
 mod report;
 mod rollout;
 mod scripts;
+mod setup_log;
 mod winrm;

@@ -21,7 +21,6 @@ mod reboot;
 mod redistribute;
 mod security_update;
 mod setup;
-mod setup_log;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]
@@ -36,7 +35,6 @@ pub use reboot::Reboot;
 pub use redistribute::Redistribute;
 pub use security_update::SecurityUpdate;
 pub use setup::Setup;
-pub use setup_log::{last_run as setup_log_last_run, SetupLogRun};
 
 use super::Step;
 

@@ -22,7 +22,6 @@ use crate::runbook::{
 };
 
 use super::installer::{self, check_batch_path, InstallerSpec};
-use super::setup_log::last_run;
 
 pub struct PrepareAd;
 
@@ -160,25 +159,11 @@ fn run_switch(
                     ctx.server.name
                 ));
             }
-            let out = ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?;
-            let log = if out.exit_code == 0 {
-                last_run(&out.stdout)
-            } else {
-                super::setup_log::SetupLogRun::default()
-            };
-            let errors = if log.errors.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; its [ERROR] lines: {}",
-                    log.errors
-                        .iter()
-                        .take(5)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                )
-            };
+            let log = super::setup::review_log(&ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?);
+            let errors: String = super::setup::log_failures(&log)
+                .iter()
+                .map(|f| format!("; {f}"))
+                .collect();
             Err(StepError::failed(format!(
                 "{} failed on {} with exit code {code}{errors}. Nothing on the servers was changed. Read %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log on {}; the account needs Schema Admins and Enterprise Admins, and the server must be in the schema master's domain and site. Fix the cause, then run cu-roll again (it runs the preparation again), or run the command yourself and set prepare_ad = \"block\"",
                 switch.switch(),
