@@ -21,7 +21,7 @@ fn calling(method: &str, args: &[Value], message: &str) -> String {
     )
 }
 
-fn bytes_of(v: &Value) -> Option<Vec<u8>> {
+pub(crate) fn bytes_of(v: &Value) -> Option<Vec<u8>> {
     match v {
         Value::Array(a) => a
             .iter()
@@ -34,7 +34,7 @@ fn bytes_of(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
-fn byte_array(bytes: &[u8]) -> Value {
+pub(crate) fn byte_array(bytes: &[u8]) -> Value {
     Value::Array(bytes.iter().map(|b| Value::Int(i64::from(*b))).collect())
 }
 
