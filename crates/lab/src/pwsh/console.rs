@@ -7,7 +7,7 @@
 //! recognising one client's text. This module owns no I/O: the interpreter
 //! hands it the unread rest of stdin; it must not know any client's script.
 
-use super::files::{byte_array, bytes_of};
+use super::files::{byte_array, bytes_of, calling};
 use super::ops::to_int;
 use super::value::{PsObject, Value};
 
@@ -123,13 +123,6 @@ fn type_of(v: &Value) -> Option<&str> {
         Value::Object(o) => o.type_names.first().map(String::as_str),
         _ => None,
     }
-}
-
-fn calling(method: &str, args: &[Value], message: &str) -> String {
-    format!(
-        "Exception calling \"{method}\" with \"{}\" argument(s): \"{message}\"",
-        args.len()
-    )
 }
 
 /// Methods of the reader and the encodings above; `None` when `v` is not

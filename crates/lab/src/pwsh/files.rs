@@ -14,7 +14,7 @@ use super::value::Value;
 
 /// `Exception calling "M" with "N" argument(s): "…"`: how 5.1 reports a
 /// .NET method's exception (MethodInvocationException).
-fn calling(method: &str, args: &[Value], message: &str) -> String {
+pub(crate) fn calling(method: &str, args: &[Value], message: &str) -> String {
     format!(
         "Exception calling \"{method}\" with \"{}\" argument(s): \"{message}\"",
         args.len()
