@@ -3,6 +3,7 @@
 
 mod architecture;
 mod catalog;
+mod clixml;
 mod faults;
 mod harness;
 mod lab;
@@ -12,4 +13,5 @@ mod report;
 mod rollout;
 mod scripts;
 mod setup_log;
+mod shapes;
 mod winrm;
