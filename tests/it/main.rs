@@ -6,6 +6,7 @@ mod catalog;
 mod faults;
 mod harness;
 mod lab;
+mod lab_facts;
 mod media_ad;
 mod plans;
 mod report;
