@@ -7,6 +7,7 @@ mod clixml;
 mod faults;
 mod harness;
 mod lab;
+mod lab_facts;
 mod media_ad;
 mod plans;
 mod report;
