@@ -5,6 +5,7 @@
 
 pub mod bind;
 mod command;
+mod control;
 pub mod convert;
 pub mod datetime;
 mod errors;
