@@ -256,7 +256,7 @@ fn mailbox_database(host: &ServerHost, db: &Database, dag: &str, status: bool) -
             .with("ServerName", owner.clone())
             .with(
                 "MasterServerOrAvailabilityGroup",
-                ad_object_id(&dag, format!("CN={dag}")),
+                ad_object_id(dag, format!("CN={dag}")),
             )
             .with(
                 "Servers",
