@@ -3,6 +3,7 @@
 
 mod architecture;
 mod catalog;
+mod cli_output;
 mod faults;
 mod harness;
 mod lab;
