@@ -4,13 +4,16 @@
 mod architecture;
 mod catalog;
 mod cli_output;
+mod clixml;
 mod faults;
 mod harness;
 mod lab;
+mod lab_facts;
 mod media_ad;
 mod plans;
 mod report;
 mod rollout;
 mod scripts;
 mod setup_log;
+mod shapes;
 mod winrm;
