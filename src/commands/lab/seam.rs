@@ -12,6 +12,17 @@ use crate::exec::{ExecError, ExecOutput, Executor};
 use crate::plan::{Plan, PlanError, Server};
 use lab::{Lab, LabError, LabSpec};
 
+/// What the lab crate reports when it cannot open, reset or serve its
+/// world, carried typed up to `crate::error::Error` (which names no lab
+/// type itself: only the command layer reaches the lab). Exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum LabFailure {
+    #[error(transparent)]
+    Lab(#[from] LabError),
+    #[error(transparent)]
+    Serve(#[from] lab::winrm::ServeError),
+}
+
 /// The `[lab]` section of the plan at `plan.path`, read by the lab crate
 /// from the plan's text; with `transport = "lab"` every server must be
 /// simulated. `None` when the plan has no `[lab]`.
