@@ -9,7 +9,6 @@
 use std::path::PathBuf;
 
 use crate::catalog::update::UpdateError;
-use crate::commands::lab::LabFailure;
 use crate::exec::OpenError;
 use crate::exit;
 use crate::journal::{JournalError, LockError, LockInfo};
@@ -44,8 +43,11 @@ pub enum Error {
     Catalog(#[from] UpdateError),
     #[error(transparent)]
     Open(#[from] OpenError),
+    /// The lab (the simulated DAG) could not open, reset or serve its
+    /// world. Boxed because only the command layer names the lab crate's
+    /// types: `commands::lab` converts them (`From`).
     #[error(transparent)]
-    Lab(#[from] LabFailure),
+    Lab(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Logging(#[from] LoggingError),
     #[error("{}", unlock_refusal(.plan, .holder.as_deref()))]

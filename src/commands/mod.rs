@@ -24,7 +24,6 @@ mod status;
 mod unlock;
 
 pub(crate) use self::lab::LabExecutor;
-use self::lab::LabFailure;
 
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let state_dir = cli.global.state_dir.as_deref();
@@ -86,7 +85,7 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
             plan: plan.path.clone(),
             why: ", which transport = \"lab\" needs: add one, or choose another [connection] transport",
         })?;
-        let exec = LabExecutor::open(state, &spec, &lab::dag_of(plan)).map_err(LabFailure::from)?;
+        let exec = LabExecutor::open(state, &spec, &lab::dag_of(plan))?;
         return Ok(Box::new(exec));
     }
     Ok(crate::exec::open(plan)?)

@@ -13,7 +13,7 @@ use crate::plan;
 
 mod seam;
 
-pub use seam::{availability_incidents, dag_of, spec_of, LabExecutor, LabFailure};
+pub use seam::{availability_incidents, dag_of, spec_of, LabExecutor};
 
 pub fn run(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<Outcome, Error> {
     let (LabCommand::Reset { plan: plan_path }
@@ -30,7 +30,7 @@ pub fn run(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<Outcome
     let dag = dag_of(&plan);
     match command {
         LabCommand::Reset { .. } => {
-            ::lab::Lab::reset(&state, &spec, &dag).map_err(LabFailure::from)?;
+            ::lab::Lab::reset(&state, &spec, &dag)?;
             eprintln!(
                 "lab world reset from {} (state in {})",
                 plan_path.display(),
@@ -43,11 +43,10 @@ pub fn run(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<Outcome
                 plan::Scheme::Https => ::lab::winrm::Scheme::Https,
             };
             let options = ::lab::winrm::ServeOptions::new(scheme);
-            ::lab::winrm::serve(&spec, &dag, &state, options, &mut std::io::stdout())
-                .map_err(LabFailure::from)?;
+            ::lab::winrm::serve(&spec, &dag, &state, options, &mut std::io::stdout())?;
         }
         LabCommand::State { .. } => {
-            let lab = ::lab::Lab::open(&state, &spec, &dag).map_err(LabFailure::from)?;
+            let lab = ::lab::Lab::open(&state, &spec, &dag)?;
             let mut text = serde_json::to_string_pretty(&lab.state_json())
                 .expect("a JSON value always serialises");
             text.push('\n');

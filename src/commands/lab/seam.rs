@@ -12,15 +12,18 @@ use crate::exec::{ExecError, ExecOutput, Executor};
 use crate::plan::{Plan, PlanError, Server};
 use lab::{Lab, LabError, LabSpec};
 
-/// What the lab crate reports when it cannot open, reset or serve its
-/// world, carried typed up to `crate::error::Error` (which names no lab
-/// type itself: only the command layer reaches the lab). Exit 2.
-#[derive(Debug, thiserror::Error)]
-pub enum LabFailure {
-    #[error(transparent)]
-    Lab(#[from] LabError),
-    #[error(transparent)]
-    Serve(#[from] lab::winrm::ServeError),
+/// The lab crate's errors become `Error::Lab` (exit 2), kept whole as the
+/// error's source: `crate::error` names no lab type, only this seam does.
+impl From<LabError> for crate::error::Error {
+    fn from(e: LabError) -> Self {
+        crate::error::Error::Lab(Box::new(e))
+    }
+}
+
+impl From<lab::winrm::ServeError> for crate::error::Error {
+    fn from(e: lab::winrm::ServeError) -> Self {
+        crate::error::Error::Lab(Box::new(e))
+    }
 }
 
 /// The `[lab]` section of the plan at `plan.path`, read by the lab crate
