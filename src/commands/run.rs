@@ -143,7 +143,11 @@ fn finish(
         ),
         Err(e) => eprintln!("cu-roll: warning: the run report could not be written: {e}"),
     }
-    output::stdout(&crate::report::run::summary_table(&report))?;
+    // How the rollout ended outranks a lost summary: the run report is on
+    // disk, and the exit code must say whether the servers were rolled.
+    if let Err(e) = output::stdout(&crate::report::run::summary_table(&report)) {
+        eprintln!("cu-roll: warning: {e}");
+    }
     ended(plan, outcome)
 }
 
