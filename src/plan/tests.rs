@@ -24,7 +24,7 @@ fn load_shipped(name: &str) -> Plan {
 fn load_with_lab(path: &Path) -> Result<Plan, PlanError> {
     let text = read(path)?;
     let plan = parse(&text, path)?;
-    crate::app::lab::spec_of(&plan, &text)?;
+    crate::commands::lab::spec_of(&plan, &text)?;
     Ok(plan)
 }
 
@@ -59,7 +59,7 @@ dag = "DAG01"
 /// Parses `text` as the command layer does: the plan, then its `[lab]`.
 fn parse_str(text: &str) -> Result<Plan, PlanError> {
     let plan = parse(text, Path::new("plans/t.toml"))?;
-    crate::app::lab::spec_of(&plan, text)?;
+    crate::commands::lab::spec_of(&plan, text)?;
     Ok(plan)
 }
 

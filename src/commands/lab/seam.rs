@@ -12,6 +12,20 @@ use crate::exec::{ExecError, ExecOutput, Executor};
 use crate::plan::{Plan, PlanError, Server};
 use lab::{Lab, LabError, LabSpec};
 
+/// The lab crate's errors become `Error::Lab` (exit 2), kept whole as the
+/// error's source: `crate::error` names no lab type, only this seam does.
+impl From<LabError> for crate::error::Error {
+    fn from(e: LabError) -> Self {
+        crate::error::Error::Lab(Box::new(e))
+    }
+}
+
+impl From<lab::winrm::ServeError> for crate::error::Error {
+    fn from(e: lab::winrm::ServeError) -> Self {
+        crate::error::Error::Lab(Box::new(e))
+    }
+}
+
 /// The `[lab]` section of the plan at `plan.path`, read by the lab crate
 /// from the plan's text; with `transport = "lab"` every server must be
 /// simulated. `None` when the plan has no `[lab]`.
