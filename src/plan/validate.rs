@@ -37,7 +37,6 @@ fn positive_duration(
 pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> {
     let mut rollout = rollout(src, &file.rollout)?;
     let connection = connection(src, &file.connection)?;
-    rollout.installer_account = installer_account(src, &file.rollout, &connection)?;
     let policy = policy(src, &file.policy)?;
     let servers = servers(src, &file.server)?;
     // The section itself is the lab crate's to read (at the command edge);
@@ -49,6 +48,9 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
              (see plans/lab.toml)",
         ));
     }
+    // Last, so a plan's other mistakes are reported at their own lines first.
+    rollout.installer_account =
+        installer_account(src, &file.rollout, &connection, &file.connection)?;
     Ok(Plan {
         path: src.path.to_path_buf(),
         rollout,
@@ -126,40 +128,61 @@ fn rollout(src: &Source, r: &RawRollout) -> Result<Rollout, PlanError> {
             RawDiagnosticData::Off => DiagnosticData::Off,
         },
         // Decided with the connection in `installer_account` below.
-        installer_account: InstallerAccount::System,
+        installer_account: InstallerAccount::ConnectionUser,
     })
 }
 
-/// `[rollout] installer_account`: "system" or "connection-user". The default
-/// is the connection's user whenever the plan has one with a password
-/// (WinRM), because setup run as SYSTEM lacks the Exchange rights it needs.
+/// `[rollout] installer_account`: whose account runs setup, the SU and AD
+/// preparation. Never SYSTEM: it acts in AD as the computer account, and
+/// setup refuses it (CSS-Exchange `ExchangeSetup_ADUpdated_NoOrgMan.log`,
+/// `ExchangeSetup_AD_Prep_Reboot.log`). WinRM and PowerShell plans run the
+/// installer as `[connection] user`; lab plans as the lab transport's own
+/// account.
 fn installer_account(
     src: &Source,
     r: &RawRollout,
     c: &Connection,
+    raw: &RawConnection,
 ) -> Result<InstallerAccount, PlanError> {
     let has_user = c.user.is_some() && c.secret != SecretSource::None;
-    let Some(v) = &r.installer_account else {
-        return Ok(if has_user {
-            InstallerAccount::ConnectionUser
-        } else {
-            InstallerAccount::System
-        });
-    };
-    match v.get_ref().as_str() {
-        "system" => Ok(InstallerAccount::System),
-        "connection-user" if has_user => Ok(InstallerAccount::ConnectionUser),
-        "connection-user" => Err(src.error(
-            v.span(),
+    if let Some(v) = &r.installer_account {
+        match v.get_ref().as_str() {
+            "connection-user" => {}
+            "system" => return Err(src.error(v.span(), SYSTEM_REFUSED)),
+            other => return Err(src.error(
+                v.span(),
+                format!(
+                    "'{other}' is not allowed for 'installer_account'; expected connection-user"
+                ),
+            )),
+        }
+    }
+    match (c.transport, has_user) {
+        (_, true) => Ok(InstallerAccount::ConnectionUser),
+        (Transport::Lab, false) if r.installer_account.is_none() => Ok(InstallerAccount::Transport),
+        (Transport::PowerShell, false) => Err(src.error(
+            raw.transport.span(),
+            "transport = \"powershell\" needs an account for the installer: setup and /PrepareAD run in a \
+             scheduled task, and cu-roll never runs them as SYSTEM (Exchange setup refuses the computer account: \
+             Failed [Rule:DelegatedMailboxFirstInstall], [Rule:GlobalUpdateRequired]). Add user = 'CONTOSO\\svc-exsetup' \
+             (a member of Organization Management; Schema and Enterprise Admins for AD preparation) and \
+             password_env = \"NAME\" or password_file = \"PATH\" to [connection]",
+        )),
+        (_, false) => Err(src.error(
+            r.installer_account.as_ref().map_or(raw.transport.span(), Spanned::span),
             "installer_account = \"connection-user\" needs [connection] user and password_env or password_file \
              (the scheduled task is registered with that account's password)",
         )),
-        other => Err(src.error(
-            v.span(),
-            format!("'{other}' is not allowed for 'installer_account'; expected system or connection-user"),
-        )),
     }
 }
+
+/// Why `installer_account = "system"` is refused, and what to write instead.
+const SYSTEM_REFUSED: &str = "installer_account = \"system\" would run setup as NT AUTHORITY\\SYSTEM, which acts in \
+     Active Directory as the server's computer account; Exchange setup refuses it (Failed \
+     [Rule:DelegatedMailboxFirstInstall]: \"You must use an account that's a member of the Organization Management \
+     role group\", and [Rule:GlobalUpdateRequired] for /PrepareAD). Remove installer_account: the installer runs as \
+     [connection] user (give user and password_env or password_file; with transport = \"powershell\" they are used \
+     for the installer only)";
 
 /// The span of the `[name]` header line, for errors about a key that is
 /// missing from that table; the start of the file if there is no header
@@ -245,20 +268,13 @@ fn connection(src: &Source, c: &RawConnection) -> Result<Connection, PlanError> 
         };
     match transport {
         Transport::WinRm => check_winrm_credentials(src, c, &user, &secret)?,
-        Transport::PowerShell => {
-            if let Some(span) = [&c.user, &c.password_env, &c.password_file]
-                .into_iter()
-                .flatten()
-                .map(Spanned::span)
-                .next()
-            {
-                return Err(src.error(
-                    span,
-                    "transport = \"powershell\" runs as the signed-in Windows user (Kerberos through \
-                     Invoke-Command) and takes no user or password; remove user, password_env and password_file",
-                ));
-            }
+        // The connection runs as the signed-in Windows user (Kerberos through
+        // Invoke-Command); user and password are the installer's account,
+        // which the plan must give (see `installer_account`).
+        Transport::PowerShell if user.is_some() || secret != SecretSource::None => {
+            check_winrm_credentials(src, c, &user, &secret)?;
         }
+        Transport::PowerShell => {}
         Transport::Lab => {}
     }
     let ca_file = c
