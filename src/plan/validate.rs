@@ -149,12 +149,14 @@ fn installer_account(
         match v.get_ref().as_str() {
             "connection-user" => {}
             "system" => return Err(src.error(v.span(), SYSTEM_REFUSED)),
-            other => return Err(src.error(
-                v.span(),
-                format!(
+            other => {
+                return Err(src.error(
+                    v.span(),
+                    format!(
                     "'{other}' is not allowed for 'installer_account'; expected connection-user"
                 ),
-            )),
+                ))
+            }
         }
     }
     match (c.transport, has_user) {
