@@ -156,7 +156,8 @@ fn powershell_transport_through_the_shim() {
     let text = text.replace(
         "transport = \"lab\"",
         &format!(
-            "transport = \"powershell\"\npowershell_path = '{}'",
+            // The installer's account (never SYSTEM): the lab's.
+            "transport = \"powershell\"\npowershell_path = '{}'\nuser = 'lab\\admin'\npassword_env = \"CUROLL_LAB_PASSWORD\"",
             shim.display()
         ),
     );
