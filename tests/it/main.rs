@@ -3,13 +3,16 @@
 
 mod architecture;
 mod catalog;
+mod clixml;
 mod faults;
 mod harness;
 mod lab;
+mod lab_facts;
 mod media_ad;
 mod plans;
 mod report;
 mod rollout;
 mod scripts;
 mod setup_log;
+mod shapes;
 mod winrm;
