@@ -16,6 +16,7 @@ pub mod model;
 pub mod pwsh;
 mod registry;
 mod setup;
+mod setup_rules;
 mod spec;
 mod store;
 mod tasks;

@@ -294,7 +294,11 @@ impl World {
         let mut p = match request {
             Ok(_) => {
                 self.append_setup_log(i, build, &[]);
-                base(kind, "ExSetup.exe", pid, self.timings.setup_ms)
+                let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms);
+                if let Some(failure) = self.ad_preparation_account_failure(i) {
+                    (p.failure, p.ends_ms) = (Some(failure), p.started_ms + 1);
+                }
+                p
             }
             Err(message) => {
                 let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms / 10);
@@ -436,6 +440,7 @@ impl World {
         let now = self.now_ms;
         let name = self.servers[i].name.clone();
         let pending = self.servers[i].pending_reboot;
+        let account = self.account_rule_failure(i);
         let Some(p) = self.servers[i]
             .batch
             .as_mut()
@@ -447,6 +452,11 @@ impl World {
         let ProgramKind::MediaSetup { build, .. } = p.kind.clone() else {
             return;
         };
+        if let Some(failure) = account {
+            p.failure = Some(failure);
+            p.ends_ms = now + (p.ends_ms - now).clamp(1, 1_000);
+            return;
+        }
         let rule = match (pending, p.powershell_seen) {
             (Some(kind), _) => Some(match kind {
                 PendingReboot::ComponentBasedServicing | PendingReboot::WindowsUpdate => (
@@ -653,6 +663,7 @@ impl World {
     /// writes, then `tail` (outcome lines) and the closing lines.
     fn append_setup_log(&mut self, i: usize, media: &ExchangeBuild, tail: &[&str]) {
         let now = self.now_ms;
+        let user = self.logged_on_user(i);
         let s = &mut self.servers[i];
         let installed = format!(
             "{}.{}.{}.{}",
@@ -674,7 +685,7 @@ impl World {
                 media.build,
                 cu_revision(media)
             ));
-            line(r"Logged on user: NT AUTHORITY\SYSTEM.");
+            line(&format!("Logged on user: {user}."));
             line("Command Line Parameter Name='mode', Value='Upgrade'.");
             line(&format!("The locally installed version is {installed}."));
             line("The installation mode is set to: 'BuildToBuildUpgrade'.");

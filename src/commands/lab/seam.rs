@@ -71,12 +71,15 @@ pub fn availability_incidents(plan: &Plan, state: &Path) -> Option<Vec<String>> 
 
 pub struct LabExecutor {
     lab: Lab,
+    /// `[lab] username` and `password`: the account the lab transport acts as.
+    account: (String, String),
 }
 
 impl LabExecutor {
     pub fn open(state_dir: &Path, spec: &LabSpec, dag: &str) -> Result<LabExecutor, LabError> {
         Ok(LabExecutor {
             lab: Lab::open(state_dir, spec, dag)?,
+            account: (spec.username.clone(), spec.password.clone()),
         })
     }
 
@@ -111,6 +114,11 @@ fn lab_error(server: &Server, e: LabError) -> ExecError {
 }
 
 impl Executor for LabExecutor {
+    fn installer_account(&self) -> Option<(String, crate::plan::Secret)> {
+        let (user, password) = &self.account;
+        Some((user.clone(), crate::plan::Secret::new(password.clone())))
+    }
+
     fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
         let out = self
             .lab

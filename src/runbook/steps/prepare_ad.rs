@@ -370,7 +370,13 @@ mod tests {
             &exec,
             ex02,
             PREPARE_AD
-                .start(&line, &installer::TaskAccount::System)
+                .start(
+                    &line,
+                    &installer::TaskAccount {
+                        user: "lab\\admin".into(),
+                        password: "lab-only-password".into(),
+                    },
+                )
                 .op
                 .script
                 .text(),
