@@ -635,9 +635,10 @@ impl World {
                 Some(_),
             ) => SETUP_FAILED,
             (ProgramKind::SecurityUpdate { build, log, .. }, failure) => {
-                // Whether the patch applies is the builds' business, never the
-                // run's length: judged by duration, an SU timing of 200 ms or
-                // less looked like "already installed" (exit 0, build unchanged).
+                // Applicability is judged from what is installed, never from the
+                // run's length (at <= 200 ms an SU looked "already installed"):
+                // learn.microsoft.com/windows/win32/msi/patching-initial-installations
+                // ("/p ... compares the applications currently installed ...").
                 let applies = build.minor == self.servers[i].build.minor
                     && build.build == self.servers[i].build.build
                     && build.revision > self.servers[i].build.revision;
