@@ -6,7 +6,9 @@
 //! the real logs in microsoft/CSS-Exchange `Setup/Tests`.
 
 use super::components::{ServiceState, StateStore};
-use super::model::{AdPrepScope, Program, ProgramKind, ServiceStatus, SetupFailure, StartType};
+use super::model::{
+    AdPrepScope, PartialSetup, Program, ProgramKind, ServiceStatus, SetupFailure, StartType,
+};
 use super::spec::{LabMediaKind, PendingReboot};
 use super::world::World;
 use super::worldinit::{cu_revision, product_name, services_for, stamp};
@@ -59,30 +61,73 @@ fn switch(arg: &str) -> Option<(String, String)> {
     Some((n.to_ascii_lowercase(), v.to_string()))
 }
 
-/// Setup's command line: a problem the console reports before anything runs.
-fn setup_command_line_error(args: &[String]) -> Option<String> {
+/// The licence terms on a command line for media of build `media`: `Ok`
+/// when accepted, else the console's complaint. From the September 2021 CUs
+/// the plain switch is gone, before them the `_DiagnosticData*` ones do not
+/// exist (`facts::DIAGNOSTIC_DATA_SWITCH_FROM`); both console wordings
+/// are UNVERIFIED.
+fn licence_check(media: &ExchangeBuild, plain: bool, diagnostic: Option<&str>) -> Result<(), String> {
+    let new_media = crate::facts::takes_diagnostic_data_switch(media);
+    match (new_media, plain, diagnostic) {
+        (true, _, Some(_)) | (false, true, None) => Ok(()),
+        (false, _, Some(arg)) => Err(format!(
+            "The following command-line parameter is not valid: '{arg}'."
+        )),
+        (true, true, None) => Err(
+            "The /IAcceptExchangeServerLicenseTerms switch is no longer valid. To accept the license terms, use \
+             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
+                .to_string(),
+        ),
+        (true, false, None) => Err(
+            "To run Exchange Server setup unattended, you must accept the license terms with \
+             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
+                .to_string(),
+        ),
+        (false, false, None) => Err(
+            "To run Exchange Server setup unattended, you must accept the license terms with /IAcceptExchangeServerLicenseTerms."
+                .to_string(),
+        ),
+    }
+}
+
+/// Whether `name` (a lower-cased switch name) is a licence switch: `Some(true)`
+/// for the plain one, `Some(false)` for a `_DiagnosticData*` one.
+fn licence_switch(name: &str) -> Option<bool> {
+    match name {
+        "iacceptexchangeserverlicenseterms" => Some(true),
+        "iacceptexchangeserverlicenseterms_diagnosticdataon"
+        | "iacceptexchangeserverlicenseterms_diagnosticdataoff" => Some(false),
+        _ => None,
+    }
+}
+
+/// Setup's command line for media of build `media`: a problem the console
+/// reports before anything runs.
+fn setup_command_line_error(media: &ExchangeBuild, args: &[String]) -> Option<String> {
     let mut mode = None;
-    let mut license = false;
-    let mut plain_license = false;
+    let mut plain = false;
+    let mut diagnostic = None;
     for a in args {
         let Some((name, value)) = switch(a) else {
             return Some(format!(
                 "The following command-line parameter is not valid: '{a}'."
             ));
         };
-        match name.as_str() {
-            "mode" | "m" => mode = Some(value.to_ascii_lowercase()),
-            "iacceptexchangeserverlicenseterms_diagnosticdataon"
-            | "iacceptexchangeserverlicenseterms_diagnosticdataoff" => license = true,
-            "iacceptexchangeserverlicenseterms" => plain_license = true,
-            "domaincontroller"
-            | "dc"
-            | "enableerrorreporting"
-            | "donotenableep"
-            | "donotenableep_feews"
-            | "sourcedir"
-            | "updatesdir"
-            | "customerfeedbackenabled" => {}
+        match (name.as_str(), licence_switch(&name)) {
+            (_, Some(true)) => plain = true,
+            (_, Some(false)) => diagnostic = Some(a.as_str()),
+            ("mode" | "m", _) => mode = Some(value.to_ascii_lowercase()),
+            (
+                "domaincontroller"
+                | "dc"
+                | "enableerrorreporting"
+                | "donotenableep"
+                | "donotenableep_feews"
+                | "sourcedir"
+                | "updatesdir"
+                | "customerfeedbackenabled",
+                _,
+            ) => {}
             _ => {
                 return Some(format!(
                     "The following command-line parameter is not valid: '{a}'."
@@ -90,21 +135,8 @@ fn setup_command_line_error(args: &[String]) -> Option<String> {
             }
         }
     }
-    // From the September 2021 CUs the plain switch is gone (learn.microsoft.com,
-    // "Diagnostic Data collected for Exchange Server"); the console wording is UNVERIFIED.
-    if plain_license && !license {
-        return Some(
-            "The /IAcceptExchangeServerLicenseTerms switch is no longer valid. To accept the license terms, use \
-             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
-                .to_string(),
-        );
-    }
-    if !license {
-        return Some(
-            "To run Exchange Server setup unattended, you must accept the license terms with \
-             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
-                .to_string(),
-        );
+    if let Err(message) = licence_check(media, plain, diagnostic) {
+        return Some(message);
     }
     match mode.as_deref() {
         Some("upgrade") => None,
@@ -118,27 +150,29 @@ fn setup_command_line_error(args: &[String]) -> Option<String> {
     }
 }
 
-/// A `/Prepare*` command line: `None` when it asks for no preparation,
-/// else the scope or the console's complaint. Setup prepares one thing per
-/// run; the licence switch is needed as for an upgrade (exchange-facts.md §4).
-fn prepare_request(args: &[String]) -> Option<Result<AdPrepScope, String>> {
+/// A `/Prepare*` command line for media of build `media`: `None` when it
+/// asks for no preparation, else the scope or the console's complaint.
+/// Setup prepares one thing per run; the licence switch is needed as for
+/// an upgrade (exchange-facts.md §4).
+fn prepare_request(media: &ExchangeBuild, args: &[String]) -> Option<Result<AdPrepScope, String>> {
     let mut scopes = Vec::new();
-    let mut license = false;
+    let mut plain = false;
+    let mut diagnostic = None;
     let mut other = None;
     for a in args {
         let Some((name, _)) = switch(a) else {
             other.get_or_insert_with(|| a.clone());
             continue;
         };
-        match name.as_str() {
-            "prepareschema" | "ps" => scopes.push(AdPrepScope::Schema),
-            "preparead" | "p" => scopes.push(AdPrepScope::Ad),
-            "preparealldomains" | "pad" | "preparedomain" | "pd" => {
+        match (name.as_str(), licence_switch(&name)) {
+            (_, Some(true)) => plain = true,
+            (_, Some(false)) => diagnostic = Some(a.as_str()),
+            ("prepareschema" | "ps", _) => scopes.push(AdPrepScope::Schema),
+            ("preparead" | "p", _) => scopes.push(AdPrepScope::Ad),
+            ("preparealldomains" | "pad" | "preparedomain" | "pd", _) => {
                 scopes.push(AdPrepScope::Domain);
             }
-            "iacceptexchangeserverlicenseterms_diagnosticdataon"
-            | "iacceptexchangeserverlicenseterms_diagnosticdataoff" => license = true,
-            "organizationname" | "on" | "domaincontroller" | "dc" => {}
+            ("organizationname" | "on" | "domaincontroller" | "dc", _) => {}
             _ => {
                 other.get_or_insert_with(|| a.clone());
             }
@@ -152,14 +186,8 @@ fn prepare_request(args: &[String]) -> Option<Result<AdPrepScope, String>> {
     } else if scopes.len() > 1 {
         // UNVERIFIED wording: setup runs one preparation per invocation.
         Err("Only one of /PrepareSchema, /PrepareAD, /PrepareAllDomains or /PrepareDomain can be given per setup run.".to_string())
-    } else if !license {
-        Err(
-            "To run Exchange Server setup unattended, you must accept the license terms with \
-             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
-                .to_string(),
-        )
     } else {
-        Ok(first)
+        licence_check(media, plain, diagnostic).map(|()| first)
     })
 }
 
@@ -203,7 +231,7 @@ impl World {
             .filter(|m| m.kind == LabMediaKind::Setup)
             .cloned()
         {
-            if let Some(request) = prepare_request(&argv) {
+            if let Some(request) = prepare_request(&m.build, &argv) {
                 let pid = self.take_pid();
                 return Ok(self.start_ad_preparation(i, pid, &m.build, request, base));
             }
@@ -213,7 +241,7 @@ impl World {
                 build: m.build,
                 path: m.path.clone(),
             };
-            if let Some(message) = setup_command_line_error(&argv) {
+            if let Some(message) = setup_command_line_error(&m.build, &argv) {
                 let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms / 10);
                 p.readiness_done = true;
                 p.failure = Some(SetupFailure::CommandLine { message });
@@ -226,7 +254,8 @@ impl World {
                 p.failure = Some(SetupFailure::Downgrade { installed });
                 return Ok(p);
             }
-            if m.build.build == installed.build && m.build.minor == installed.minor {
+            let resuming = self.servers[i].partial_setup.is_some();
+            if m.build.build == installed.build && m.build.minor == installed.minor && !resuming {
                 // The same CU: "The installed MSI is current for this version of Setup." — nothing to do.
                 let mut p = base(
                     ProgramKind::InstalledSetup,
@@ -262,7 +291,8 @@ impl World {
                 self.timings.setup_ms / 5,
             );
             p.readiness_done = true;
-            if let Some(message) = setup_command_line_error(&argv) {
+            let installed = self.servers[i].build;
+            if let Some(message) = setup_command_line_error(&installed, &argv) {
                 p.failure = Some(SetupFailure::CommandLine { message });
             } else {
                 let b = self.servers[i].build;
@@ -483,7 +513,16 @@ impl World {
                 p.failure = Some(SetupFailure::Injected);
             }
         }
-        self.servers[i].partial_setup = Some(build);
+        // The upgrade proper begins: the role keys carry the new build as
+        // unpacked, with an action and watermark, until setup finishes. A
+        // resumed run keeps the first attempt's "previous" build.
+        let s = &mut self.servers[i];
+        if s.partial_setup.is_none() {
+            s.partial_setup = Some(PartialSetup {
+                previous: full_version(&s.build, s.cu_revision),
+                unpacked: build,
+            });
+        }
         self.stop_exchange_services(i, true);
     }
 
@@ -561,8 +600,16 @@ impl World {
                 0
             }
             (ProgramKind::MediaSetup { build, .. }, Some(SetupFailure::Injected)) => {
-                // A critical task failed: services stay Disabled, the
+                // A critical task failed after the file copy: the new MSI and
+                // binaries, ExSetup.exe included, are installed, the roles are
+                // not configured (watermark kept), services stay Disabled, the
                 // components stay Inactive under Functional (exchange-facts.md §5).
+                // A re-run then logs "The locally installed version is <new>"
+                // (CSS-Exchange ExchangeSetup_FIPS_AccessDenied.log lines 45-55).
+                let s = &mut self.servers[i];
+                s.build = *build;
+                s.cu_revision = cu_revision(build);
+                s.last_install_ms = now;
                 let lines = [
                     "[ERROR] The following error was generated when \"$error.Clear(); Start-SetupService -ServiceName MSExchangeTransport\" was run: \"System.TimeoutException: Service 'MSExchangeTransport' failed to reach status 'Running' on this server.\".",
                     "[ERROR] Service 'MSExchangeTransport' failed to reach status 'Running' on this server.",
@@ -654,12 +701,12 @@ impl World {
     fn append_setup_log(&mut self, i: usize, media: &ExchangeBuild, tail: &[&str]) {
         let now = self.now_ms;
         let s = &mut self.servers[i];
-        let installed = format!(
-            "{}.{}.{}.{}",
-            s.build.major, s.build.minor, s.build.build, s.cu_revision
-        );
+        let installed = full_version(&s.build, s.cu_revision);
+        let previous = s.partial_setup.as_ref().map(|p| p.previous.clone());
         let mut out = String::new();
-        let mut line = |text: &str| out.push_str(&format!("{} [0] {text}\r\n", stamp(now)));
+        let mut line = |text: &str| {
+            out.push_str(&format!("{} [{}] {text}\r\n", stamp(now), log_thread(text)));
+        };
         if tail.is_empty() {
             // A run's opening lines (CSS-Exchange test logs, exchange-facts.md §4).
             line("**********************************************");
@@ -668,16 +715,20 @@ impl World {
             line("Local time zone: (UTC) Coordinated Universal Time.");
             line("Operating system version: Microsoft Windows NT 6.2.9200.0.");
             line(&format!(
-                "Setup version: {}.{}.{}.{}.",
-                media.major,
-                media.minor,
-                media.build,
-                cu_revision(media)
+                "Setup version: {}.",
+                full_version(media, cu_revision(media))
             ));
             line(r"Logged on user: NT AUTHORITY\SYSTEM.");
             line("Command Line Parameter Name='mode', Value='Upgrade'.");
-            line(&format!("The locally installed version is {installed}."));
+            // A run after an unfinished upgrade names the build before it
+            // (ExchangeSetup_FIPS_AccessDenied.log line 45).
+            if let Some(previous) = previous {
+                line(&format!(
+                    "The backup copy of the previously installed version is '{previous}'."
+                ));
+            }
             line("The installation mode is set to: 'BuildToBuildUpgrade'.");
+            line(&format!("The locally installed version is {installed}."));
             line("Performing Microsoft Exchange Server Prerequisite Check");
         } else {
             for t in tail {
@@ -689,6 +740,23 @@ impl World {
         s.setup_log.push_str(&out);
         s.setup_log_written_ms = now;
     }
+}
+
+/// `15.2.1544.4`: a build with the given revision, as setup logs versions.
+fn full_version(build: &ExchangeBuild, revision: u32) -> String {
+    format!(
+        "{}.{}.{}.{revision}",
+        build.major, build.minor, build.build
+    )
+}
+
+/// The thread number setup logs a line under: the component tasks and the
+/// readiness rules run on `[1]`, the console's own lines on `[0]`
+/// (CSS-Exchange `ExchangeSetup_Service_Disabled.log`,
+/// `ExchangeSetup_Reboot_Pending.log`).
+fn log_thread(text: &str) -> u8 {
+    let task = ["[ERROR", "Setup is stopping now", "Finished executing component tasks", "Evaluated [Rule:", "Failed [Rule:", "[REQUIRED]", "Help URL:"];
+    u8::from(task.iter().any(|p| text.starts_with(p)))
 }
 
 /// The verbose msiexec log the lab writes for `/l*v <file>`.
@@ -712,8 +780,44 @@ fn msi_log(p: &Program, code: i32, now: i64) -> String {
 mod tests {
     use super::*;
 
+    const CU15: ExchangeBuild = ExchangeBuild::new(15, 2, 1748, 10);
+    const CU10: ExchangeBuild = ExchangeBuild::new(15, 2, 922, 7);
+
     fn args(line: &str) -> Vec<String> {
         super::super::batch::arguments(line)
+    }
+
+    /// Media before the September 2021 CUs take only the plain switch,
+    /// media from them on only the `_DiagnosticData*` ones.
+    #[test]
+    fn the_licence_switch_depends_on_the_media_build() {
+        let plain = args("/Mode:Upgrade /IAcceptExchangeServerLicenseTerms");
+        let off = args("/Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF");
+        assert_eq!(setup_command_line_error(&CU10, &plain), None);
+        assert_eq!(setup_command_line_error(&CU15, &off), None);
+        let old_media = setup_command_line_error(&CU10, &off).unwrap();
+        assert!(old_media.contains("not valid: '/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF'"), "{old_media}");
+        let new_media = setup_command_line_error(&CU15, &plain).unwrap();
+        assert!(new_media.contains("no longer valid"), "{new_media}");
+        assert_eq!(
+            prepare_request(&CU10, &args("/PrepareAD /IAcceptExchangeServerLicenseTerms")),
+            Some(Ok(AdPrepScope::Ad))
+        );
+        assert!(prepare_request(&CU15, &args("/PrepareAD /IAcceptExchangeServerLicenseTerms"))
+            .unwrap()
+            .is_err());
+    }
+
+    /// Setup's console lines on [0], its tasks and rules on [1], as the
+    /// CSS-Exchange captures have them.
+    #[test]
+    fn task_lines_are_logged_on_thread_one() {
+        assert_eq!(log_thread(SETUP_DIDNT_COMPLETE), 0);
+        assert_eq!(log_thread(SETUP_SUCCEEDED), 0);
+        assert_eq!(log_thread("[ERROR] Access is denied."), 1);
+        assert_eq!(log_thread("[ERROR-REFERENCE] Id=x"), 1);
+        assert_eq!(log_thread("Failed [Rule:RebootPending] [Message:x]"), 1);
+        assert_eq!(log_thread("End of Setup"), 0);
     }
 
     #[test]
@@ -728,31 +832,31 @@ mod tests {
             ("/PrepareDomain:contoso.local", AdPrepScope::Domain),
         ] {
             assert_eq!(
-                prepare_request(&args(&format!("{switch} {lic}"))),
+                prepare_request(&CU15, &args(&format!("{switch} {lic}"))),
                 Some(Ok(scope)),
                 "{switch}"
             );
         }
         assert_eq!(
-            prepare_request(&args(&format!("/Mode:Upgrade {lic}"))),
+            prepare_request(&CU15, &args(&format!("/Mode:Upgrade {lic}"))),
             None
         );
     }
 
     #[test]
     fn a_prepare_run_needs_the_licence_switch_and_one_action() {
-        let no_licence = prepare_request(&args("/PrepareAD")).unwrap().unwrap_err();
+        let no_licence = prepare_request(&CU15, &args("/PrepareAD")).unwrap().unwrap_err();
         assert!(
             no_licence.contains("accept the license terms"),
             "{no_licence}"
         );
-        let two = prepare_request(&args(
+        let two = prepare_request(&CU15, &args(
             "/PrepareSchema /PrepareAD /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
         ))
         .unwrap()
         .unwrap_err();
         assert!(two.contains("Only one"), "{two}");
-        let mode = prepare_request(&args(
+        let mode = prepare_request(&CU15, &args(
             "/PrepareAD /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
         ))
         .unwrap()
