@@ -17,7 +17,7 @@ const HOLD_SECS: u64 = 4;
 
 /// plans/lab.toml with fast lab timings, short policy timeouts, and `extra`
 /// appended (fault sections, policy overrides).
-fn plan_with(extra: &str, min_healthy_copies: u32) -> String {
+pub(crate) fn plan_with(extra: &str, min_healthy_copies: u32) -> String {
     let text = std::fs::read_to_string(repo().join("plans/lab.toml")).unwrap();
     let text = text
         .replace(
@@ -35,7 +35,7 @@ fn plan_with(extra: &str, min_healthy_copies: u32) -> String {
     format!("{text}\n{extra}\n")
 }
 
-fn journal(env: &Env) -> Vec<Value> {
+pub(crate) fn journal(env: &Env) -> Vec<Value> {
     std::fs::read_to_string(env.state_dir().join("journal.jsonl"))
         .unwrap()
         .lines()
@@ -117,7 +117,7 @@ fn fail_then_resume(name: &str, fault: &str, min_copies: u32, expect: &[&str], p
     assert_rolled(&env, p, "15.2.1748.43");
 }
 
-fn fault(kind: &str, server: &str, more: &str) -> String {
+pub(crate) fn fault(kind: &str, server: &str, more: &str) -> String {
     format!("[[lab.fault]]\nserver = \"{server}\"\nkind = \"{kind}\"\ntimes = 1\n{more}\n")
 }
 

@@ -11,5 +11,6 @@ mod plans;
 mod report;
 mod rollout;
 mod scripts;
+mod setup_incomplete;
 mod setup_log;
 mod winrm;
