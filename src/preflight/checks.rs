@@ -282,15 +282,25 @@ mod tests {
     #[test]
     fn an_unfinished_upgrade_needs_setup_whatever_the_build() {
         let cu15: ExchangeBuild = "15.2.1748.10".parse().unwrap();
-        let mut f = facts(Some(533_320), "Microsoft Windows Server 2022 Datacenter", vec![]);
+        let mut f = facts(
+            Some(533_320),
+            "Microsoft Windows Server 2022 Datacenter",
+            vec![],
+        );
         assert_eq!(setup_pending(&f, cu15, cu15), None);
         f.setup_roles = serde_json::from_str(
             r#"[{"Role":"MailboxRole","UnpackedVersion":"15.2.1748.10","ConfiguredVersion":null,"Action":"BuildToBuildUpgrade","Watermark":"BridgeheadRoleSetterComponent___115c"}]"#,
         )
         .unwrap();
         let why = setup_pending(&f, cu15, cu15).unwrap();
-        assert!(why.starts_with("previous upgrade incomplete (MailboxRole"), "{why}");
-        assert!(why.contains("Watermark is 'BridgeheadRoleSetterComponent___115c'"), "{why}");
+        assert!(
+            why.starts_with("previous upgrade incomplete (MailboxRole"),
+            "{why}"
+        );
+        assert!(
+            why.contains("Watermark is 'BridgeheadRoleSetterComponent___115c'"),
+            "{why}"
+        );
     }
 
     #[test]

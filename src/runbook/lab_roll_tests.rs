@@ -523,13 +523,18 @@ fn setup_fails_leaves_services_disabled_and_components_inactive_then_a_rerun_suc
     let ex02 = sim.server("EX02");
     assert_eq!(ex02.build.to_string(), "15.2.1748.10");
     let facts: crate::exchange::ServerFacts = serde_json::from_str(
-        sim.ps("EX02", crate::exchange::observe::read_server_facts().script.text())
-            .stdout
-            .trim(),
+        sim.ps(
+            "EX02",
+            crate::exchange::observe::read_server_facts().script.text(),
+        )
+        .stdout
+        .trim(),
     )
     .unwrap();
     assert_eq!(facts.build().unwrap().to_string(), "15.2.1748.10");
-    let why = facts.setup_incomplete().expect("role keys show the upgrade unfinished");
+    let why = facts
+        .setup_incomplete()
+        .expect("role keys show the upgrade unfinished");
     assert!(why.contains("MailboxRole Watermark is"), "{why}");
     let ex02 = sim.server("EX02");
     let svc = ex02.service("MSExchangeIS").unwrap();
@@ -553,8 +558,16 @@ try { Start-Service -Name MSExchangeIS -ErrorAction Stop } catch { $_.Exception.
     // Its log says what a real re-run says (CSS-Exchange ExchangeSetup_FIPS_AccessDenied.log).
     let log = sim.cmd("EX02", s::CMD_SETUP_LOG).unwrap().stdout;
     let rerun = &log[log.rfind("Starting Microsoft").unwrap()..];
-    assert!(rerun.contains("] [0] The backup copy of the previously installed version is '15.2.1544.4'."), "{rerun}");
-    assert!(rerun.contains("] [0] The locally installed version is 15.2.1748.10."), "{rerun}");
+    assert!(
+        rerun.contains(
+            "] [0] The backup copy of the previously installed version is '15.2.1544.4'."
+        ),
+        "{rerun}"
+    );
+    assert!(
+        rerun.contains("] [0] The locally installed version is 15.2.1748.10."),
+        "{rerun}"
+    );
     assert!(crate::setup_log::review(&log).previous_attempt_incomplete);
     assert!(!log.contains("[0] [1]"), "{log}");
     let ex02 = sim.server("EX02");

@@ -34,10 +34,16 @@ fn a_setup_that_failed_after_its_file_copy_runs_again_before_the_su_and_the_retu
     let p = plan.to_str().unwrap();
 
     let first = env.run(&["run", p]).expect_code(1);
-    assert!(first.stderr.contains("EX02 setup failed"), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("EX02 setup failed"),
+        "{}",
+        first.stderr
+    );
     let run1 = journal(&env);
     assert!(
-        !run1.iter().any(|r| is(r, "step-done", "EX02", "exit-maintenance")),
+        !run1
+            .iter()
+            .any(|r| is(r, "step-done", "EX02", "exit-maintenance")),
         "EX02 went back in service after its setup failed"
     );
 
@@ -71,7 +77,10 @@ fn a_setup_that_failed_after_its_file_copy_runs_again_before_the_su_and_the_retu
             .position(pred)
             .unwrap_or_else(|| panic!("run 2 has no {what}: {run2:#?}"))
     };
-    let setup_restarted = at(&|r| installer_started(r, "EX02", "setup"), "setup start on EX02");
+    let setup_restarted = at(
+        &|r| installer_started(r, "EX02", "setup"),
+        "setup start on EX02",
+    );
     let setup_done = at(
         &|r| is(r, "step-done", "EX02", "setup") && r["already_done"] == false,
         "setup done (not already done) on EX02",
@@ -85,7 +94,10 @@ fn a_setup_that_failed_after_its_file_copy_runs_again_before_the_su_and_the_retu
         "exit-maintenance on EX02",
     );
     assert!(setup_restarted < setup_done, "{run2:#?}");
-    assert!(setup_done < su_started, "the SU went on before setup finished: {run2:#?}");
+    assert!(
+        setup_done < su_started,
+        "the SU went on before setup finished: {run2:#?}"
+    );
     assert!(su_started < back, "{run2:#?}");
     assert_rolled(&env, p, "15.2.1748.43");
 }

@@ -174,6 +174,8 @@ mod tests {
         assert!(takes("Exchange Server 2019 CU11"));
         assert!(takes("Exchange Server 2016 CU23"));
         assert!(takes("Exchange Server SE RTM"));
-        assert!(!takes_diagnostic_data_switch(&ExchangeBuild::new(15, 1, 2308, 8)));
+        assert!(!takes_diagnostic_data_switch(&ExchangeBuild::new(
+            15, 1, 2308, 8
+        )));
     }
 }

@@ -16,6 +16,8 @@ pub mod model;
 pub mod pwsh;
 mod registry;
 mod setup;
+mod setup_args;
+mod setup_logging;
 mod spec;
 mod store;
 mod tasks;

@@ -58,7 +58,10 @@ impl RoleKeyObs {
 /// Every reason the role keys give that setup is incomplete; empty = every
 /// role setup touched is configured.
 pub fn incomplete_reasons(roles: &[RoleKeyObs]) -> Vec<String> {
-    roles.iter().flat_map(RoleKeyObs::incomplete_reasons).collect()
+    roles
+        .iter()
+        .flat_map(RoleKeyObs::incomplete_reasons)
+        .collect()
 }
 
 #[cfg(test)]
@@ -71,7 +74,9 @@ mod tests {
 
     #[test]
     fn a_configured_role_is_complete() {
-        let k = key(r#"{"Role":"MailboxRole","UnpackedVersion":"15.2.1748.10","ConfiguredVersion":"15.2.1748.10","Action":null,"Watermark":null}"#);
+        let k = key(
+            r#"{"Role":"MailboxRole","UnpackedVersion":"15.2.1748.10","ConfiguredVersion":"15.2.1748.10","Action":null,"Watermark":null}"#,
+        );
         assert!(k.incomplete_reasons().is_empty());
         // ExchangeDsc looks no further at a key without UnpackedVersion.
         let bare = key(r#"{"Role":"CafeRole","Watermark":"x"}"#);
@@ -80,7 +85,9 @@ mod tests {
 
     #[test]
     fn watermark_action_or_missing_configured_version_is_incomplete() {
-        let k = key(r#"{"Role":"MailboxRole","UnpackedVersion":"15.2.1748.10","ConfiguredVersion":null,"Action":"BuildToBuildUpgrade","Watermark":"BridgeheadRoleSetterComponent___115c"}"#);
+        let k = key(
+            r#"{"Role":"MailboxRole","UnpackedVersion":"15.2.1748.10","ConfiguredVersion":null,"Action":"BuildToBuildUpgrade","Watermark":"BridgeheadRoleSetterComponent___115c"}"#,
+        );
         assert_eq!(
             incomplete_reasons(&[k]),
             [

@@ -248,10 +248,7 @@ fn send_all(
 /// Why setup does not count as verified complete, if it does not: an
 /// unfinished upgrade in the role keys (`facts`), or a last setup run of
 /// cu-roll's (`InstallerFinished` for `setup`) that ended non-zero.
-pub fn setup_unverified(
-    facts: &crate::exchange::ServerFacts,
-    prior: &[Change],
-) -> Option<String> {
+pub fn setup_unverified(facts: &crate::exchange::ServerFacts, prior: &[Change]) -> Option<String> {
     if let Some(why) = facts.setup_incomplete() {
         return Some(format!(
             "{} ({why})",

@@ -54,7 +54,9 @@ pub fn setup_verdict(
     // A watermark left behind means a role was not configured, whatever
     // the exit code said (ExchangeDsc Test-ExchangeSetupPartiallyCompleted).
     if let Some(incomplete) = facts.setup_incomplete() {
-        why.push(format!("the role keys say setup did not finish ({incomplete})"));
+        why.push(format!(
+            "the role keys say setup did not finish ({incomplete})"
+        ));
     }
     // `>=` rather than `==`: a resumed run may find the SU already on top.
     // A build below the target after a "successful" run is the trap of a
@@ -233,7 +235,10 @@ mod tests {
     fn a_watermark_left_behind_fails_setup() {
         let ok = setup_log::review(LOG_OK);
         let e = setup_verdict(0, &ok, &facts("15.02.1748.010", true), CU15).unwrap_err();
-        assert!(e.contains("the role keys say setup did not finish (MailboxRole"), "{e}");
+        assert!(
+            e.contains("the role keys say setup did not finish (MailboxRole"),
+            "{e}"
+        );
     }
 
     /// The licence switch follows the media: plain below 2019 CU11.
@@ -244,9 +249,11 @@ mod tests {
             "/plans/lab.toml"
         )))
         .unwrap();
-        assert!(command_line(&plan, CU15).ends_with(" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF"));
+        assert!(command_line(&plan, CU15)
+            .ends_with(" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF"));
         let cu10 = ExchangeBuild::new(15, 2, 922, 7);
-        assert!(command_line(&plan, cu10).ends_with(" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms"));
+        assert!(command_line(&plan, cu10)
+            .ends_with(" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms"));
     }
 
     /// A run stopped by the prerequisite analysis has no `[ERROR]` line: its
