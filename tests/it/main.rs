@@ -3,9 +3,11 @@
 
 mod architecture;
 mod catalog;
+mod clixml;
 mod faults;
 mod harness;
 mod lab;
+mod lab_facts;
 mod media_ad;
 mod plans;
 mod report;
@@ -13,4 +15,5 @@ mod rollout;
 mod scripts;
 mod setup_incomplete;
 mod setup_log;
+mod shapes;
 mod winrm;

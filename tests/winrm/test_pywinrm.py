@@ -6,6 +6,7 @@ lines, and talks to it the way an admin's script would. Run by
 scripts/test inside the venv under target/pyenv.
 """
 
+import base64
 import json
 import os
 import re
@@ -136,6 +137,36 @@ class PyWinRmAgainstTheLab(unittest.TestCase):
         self.assertEqual(r.status_code, 0, r.std_err)
         names = sorted(c["Name"] for c in json.loads(r.std_out.decode()))
         self.assertEqual(names, ["DB01\\EX03", "DB02\\EX03", "DB03\\EX03", "DB04\\EX03"])
+
+    def run_with_stdin(self, name, args, chunks):
+        """Command, one Send per chunk (the last with End), Receive until done."""
+        p = self.session(name, "basic").protocol
+        shell = p.open_shell()
+        try:
+            cmd = p.run_command(shell, "powershell.exe", args)
+            for i, chunk in enumerate(chunks):
+                p.send_command_input(shell, cmd, chunk, end=i == len(chunks) - 1)
+            out, err, code = p.get_command_output(shell, cmd)
+            p.cleanup_command(shell, cmd)
+        finally:
+            p.close_shell(shell)
+        return out.decode(), err.decode(), code
+
+    def test_a_stdin_bootstrap_of_our_own_gets_the_sent_input(self):
+        # Not cu-roll's bootstrap: any script reading [Console]::In gets
+        # what the Send messages carried, until the end of input.
+        boot = "$t = [System.Console]::In.ReadToEnd() | Out-String\n& ([ScriptBlock]::Create($t))"
+        encoded = base64.b64encode(boot.encode("utf-16-le")).decode("ascii")
+        out, err, code = self.run_with_stdin(
+            "EX02",
+            ["-NoProfile", "-NonInteractive", "-EncodedCommand", encoded],
+            [b"$x = 40 + 2\r\n", b"\"answer $x\"\r\n"],
+        )
+        self.assertEqual((code, out.strip()), (0, "answer 42"), err)
+
+    def test_command_dash_runs_the_script_on_stdin(self):
+        out, err, code = self.run_with_stdin("EX01", ["-NoProfile", "-Command", "-"], [b"'a' + 'b'\r\n"])
+        self.assertEqual((code, out.strip()), (0, "ab"), err)
 
     def test_ntlm_wrong_password(self):
         with self.assertRaises(InvalidCredentialsError):

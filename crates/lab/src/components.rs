@@ -15,7 +15,7 @@ pub enum ServiceState {
 }
 
 impl ServiceState {
-    pub const TYPE_NAME: &'static str = "Microsoft.Exchange.Data.Directory.ServiceState";
+    pub const TYPE_NAME: &'static str = "Microsoft.Exchange.Data.ServiceState";
 
     pub fn number(self) -> i64 {
         match self {

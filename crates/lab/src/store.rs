@@ -138,6 +138,17 @@ impl Lab {
         self.with_world(|world, now| run_ps_in(world, server, script, now))
     }
 
+    /// `run_ps` for a process whose standard input held `stdin` (what
+    /// `[Console]::In` reads).
+    pub fn run_ps_with_stdin(
+        &self,
+        server: &str,
+        script: &str,
+        stdin: &str,
+    ) -> Result<ScriptOutput, LabError> {
+        self.with_world(|world, now| run_ps_fed(world, server, script, stdin, now))
+    }
+
     /// Runs a cmd.exe command line on `server` (see `run_cmd_in`).
     pub fn run_cmd(&self, server: &str, command: &str) -> Result<ScriptOutput, LabError> {
         self.with_world(|world, now| run_cmd_in(world, server, command, now))
@@ -183,13 +194,23 @@ pub fn run_ps_in(
     script: &str,
     now: i64,
 ) -> Result<ScriptOutput, LabError> {
+    run_ps_fed(world, server, script, "", now)
+}
+
+fn run_ps_fed(
+    world: &mut World,
+    server: &str,
+    script: &str,
+    stdin: &str,
+    now: i64,
+) -> Result<ScriptOutput, LabError> {
     let i = enter(world, server, now)?;
     world.next_pid += 4;
     let pid = world.next_pid;
     world.note_powershell(i, pid);
     let name = world.servers[i].name.clone();
     let mut host = ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
-    let out = pwsh::run(script, &mut host);
+    let out = pwsh::run_with_stdin(script, stdin, &mut host);
     let reboot = host.reboot_requested;
     if reboot {
         world.begin_reboot(i);

@@ -287,7 +287,10 @@ fn set_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
 }
 
 fn requester_value(e: &crate::components::RequesterEntry, component: &str) -> Value {
-    PsObject::new("Microsoft.Exchange.Data.Directory.Management.RequesterDetails")
+    // The nested type's full name, as the captures show it (CAP).
+    PsObject::new(
+        "Microsoft.Exchange.Data.Directory.Management.ServerComponentStatePresentationObject+RequesterDetails",
+    )
         .with("Requester", e.requester.clone())
         .with("State", state_value(e.state))
         .with("Timestamp", Value::DateTime(e.timestamp_ms))

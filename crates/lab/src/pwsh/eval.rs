@@ -31,6 +31,11 @@ pub(crate) struct Interp<'h> {
     /// `powershell.exe -Command` is 1 when the last statement wrote one
     /// (its `$?` is false), even without a terminating error.
     pub errors_written: usize,
+    /// The unread rest of the process's stdin (`[Console]::In`, console.rs).
+    pub stdin: String,
+    /// What a block run by `&` output before a terminating error or `exit`
+    /// unwound it: powershell.exe had already sent it on (see invoke_block).
+    pub unwound: Vec<Value>,
 }
 
 impl<'h> Interp<'h> {
@@ -48,6 +53,8 @@ impl<'h> Interp<'h> {
             blocks: HashMap::new(),
             try_depth: 0,
             errors_written: 0,
+            stdin: String::new(),
+            unwound: Vec::new(),
         }
     }
 
@@ -92,6 +99,7 @@ impl<'h> Interp<'h> {
             let mut out = Vec::new();
             let errors_before = self.errors_written;
             let r = self.exec_statement_handled(st, s, &mut out);
+            out.append(&mut self.unwound);
             last_failed = self.errors_written > errors_before;
             self.stdout.push_str(&super::render::render_output(&out));
             match r {
@@ -423,6 +431,7 @@ impl<'h> Interp<'h> {
         self.try_depth += 1;
         let r = self.exec_block(body, s, out);
         self.try_depth -= 1;
+        out.append(&mut self.unwound);
         let mut r = match r {
             Err(Flow::Err(e)) => match kids.iter().find(|k| k.kind() == "catch_clauses") {
                 Some(catches) => {
@@ -523,6 +532,7 @@ impl<'h> Interp<'h> {
                 None => break,
             }
         }
+        let whole = under.is_none();
         let saved = under
             .as_ref()
             .map(|_| (self.get_var("_"), self.get_var("PSItem")));
@@ -538,6 +548,12 @@ impl<'h> Interp<'h> {
         }
         match r {
             Ok(()) | Err(Flow::Return) => Ok(out),
+            // A block run whole (`& $sb`, not per pipeline item) keeps what
+            // it output before unwinding; per-item blocks still lose theirs.
+            Err(e @ (Flow::Err(_) | Flow::Exit(_))) if whole => {
+                self.unwound.append(&mut out);
+                Err(e)
+            }
             Err(e) => Err(e),
         }
     }

@@ -14,14 +14,14 @@ use super::value::Value;
 
 /// `Exception calling "M" with "N" argument(s): "…"`: how 5.1 reports a
 /// .NET method's exception (MethodInvocationException).
-fn calling(method: &str, args: &[Value], message: &str) -> String {
+pub(crate) fn calling(method: &str, args: &[Value], message: &str) -> String {
     format!(
         "Exception calling \"{method}\" with \"{}\" argument(s): \"{message}\"",
         args.len()
     )
 }
 
-fn bytes_of(v: &Value) -> Option<Vec<u8>> {
+pub(crate) fn bytes_of(v: &Value) -> Option<Vec<u8>> {
     match v {
         Value::Array(a) => a
             .iter()
@@ -34,7 +34,7 @@ fn bytes_of(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
-fn byte_array(bytes: &[u8]) -> Value {
+pub(crate) fn byte_array(bytes: &[u8]) -> Value {
     Value::Array(bytes.iter().map(|b| Value::Int(i64::from(*b))).collect())
 }
 

@@ -73,7 +73,9 @@ impl Interp<'_> {
         };
         if self.is_static(n, s) {
             let ty = type_name(unwrap(kids[0]), s);
-            if let Some(r) = super::files::static_method(&mut *self.host, &ty, &name, &args) {
+            if let Some(r) = super::files::static_method(&mut *self.host, &ty, &name, &args)
+                .or_else(|| super::console::static_method(&ty, &name, &args))
+            {
                 return r.map_err(|m| err(m, self));
             }
             return match super::types::static_method(&ty, &name, &args) {
@@ -92,6 +94,9 @@ impl Interp<'_> {
             let (updated, ret) = mutate(v, &lname, &args).map_err(|m| err(m, self))?;
             self.set_var(&var, updated);
             return Ok(ret);
+        }
+        if let Some(r) = super::console::method(&mut self.stdin, &v, &name, &args) {
+            return r.map_err(|m| err(m, self));
         }
         match call_method(&v, &name, &args) {
             Some(r) => r.map_err(|m| err(m, self)),
@@ -175,7 +180,7 @@ impl Interp<'_> {
             ("int" | "int32", "minvalue") => Value::Int(i64::from(i32::MIN)),
             ("long" | "int64", "maxvalue") => Value::Int(i64::MAX),
             ("math", "pi") => Value::Double(std::f64::consts::PI),
-            _ => return None,
+            _ => return super::console::static_property(ty, &name),
         })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod bind;
 mod command;
+mod console;
 pub mod convert;
 pub mod datetime;
 mod errors;
@@ -20,6 +21,8 @@ mod records;
 pub mod render;
 mod utility;
 pub mod value;
+
+pub use console::reads_console_in;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +42,12 @@ pub struct ScriptOutput {
 /// A script with syntax errors does not run at all (PowerShell parses the
 /// whole script first) and reports the first error as a ParserError.
 pub fn run(script: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
+    run_with_stdin(script, "", host)
+}
+
+/// `run`, with `stdin` as the text the process's standard input held:
+/// what `[Console]::In.ReadToEnd()` returns (see `console.rs`).
+pub fn run_with_stdin(script: &str, stdin: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
     let Some(parsed) = parse::parse(script) else {
         return ScriptOutput {
             stdout: String::new(),
@@ -55,6 +64,7 @@ pub fn run(script: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
     }
     let parsed = std::rc::Rc::new(parsed);
     let mut interp = eval::Interp::new(host);
+    interp.stdin = stdin.to_string();
     let exit_code = interp.run_program(&parsed);
     ScriptOutput {
         stdout: interp.stdout,

@@ -459,3 +459,70 @@ fn confirm_false_passes_and_pretty_json_is_crlf() {
         "{\r\n    \"a\":  1,\r\n    \"b\":  [\r\n              1\r\n          ]\r\n}\r\n"
     );
 }
+
+fn with_stdin(script: &str, stdin: &str) -> ScriptOutput {
+    run_with_stdin(script, stdin, &mut Fake::default())
+}
+
+#[test]
+fn a_base64_stdin_bootstrap_runs_the_script_it_reads() {
+    use base64::Engine;
+    let script = "$x = 40 + 2\n\"é $x\"\nGet-ExchangeServer ex02 | ForEach-Object { $_.Name }";
+    let payload = base64::engine::general_purpose::STANDARD.encode(script.as_bytes());
+    // Two spellings of the same idea; neither is matched by its text.
+    for boot in [
+        "$s=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadToEnd()));& ([scriptblock]::Create($s))",
+        "$bytes = [System.Convert]::FromBase64String([System.Console]::In.ReadToEnd())\n$text = [System.Text.Encoding]::UTF8.GetString($bytes)\n$sb = [System.Management.Automation.ScriptBlock]::Create($text)\n& $sb",
+    ] {
+        let o = with_stdin(boot, &payload);
+        assert_eq!((o.stdout.as_str(), o.stderr.as_str(), o.exit_code), ("é 42\r\nEX02\r\n", "", 0), "{boot}");
+    }
+}
+
+#[test]
+fn console_in_reads_stdin_once_and_plain_text_can_be_run() {
+    let o = with_stdin(
+        "$t = [Console]::In.ReadToEnd() | Out-String\n$again = [Console]::In.ReadToEnd()\n\"[$again]\"\n& ([scriptblock]::Create($t))",
+        "'from stdin'\r\n",
+    );
+    assert_eq!(
+        (o.stdout.as_str(), o.exit_code),
+        ("[]\r\nfrom stdin\r\n", 0),
+        "{}",
+        o.stderr
+    );
+    let lines = with_stdin(
+        "$a = [Console]::In.ReadLine(); $b = [Console]::In.ReadLine(); $c = [Console]::In.ReadLine(); \"$a|$b|$($c -eq $null)\"",
+        "one\r\ntwo",
+    );
+    assert_eq!(lines.stdout, "one|two|True\r\n");
+}
+
+#[test]
+fn a_created_block_reports_its_own_errors_and_exit_code() {
+    let o = with_stdin(
+        "& ([scriptblock]::Create([Console]::In.ReadToEnd()))",
+        "'a'\nexit 3",
+    );
+    assert_eq!(
+        (o.stdout.as_str(), o.exit_code),
+        ("a\r\n", 3),
+        "{}",
+        o.stderr
+    );
+    let o = with_stdin(
+        "& ([scriptblock]::Create([Console]::In.ReadToEnd()))",
+        "$ErrorActionPreference = 'Stop'\n'before'\nGet-NoSuchThing\n'after'",
+    );
+    assert_eq!((o.stdout.as_str(), o.exit_code), ("before\r\n", 1));
+    assert!(o.stderr.contains("Get-NoSuchThing"), "{}", o.stderr);
+    let o = out("& ([scriptblock]::Create('if ($x) {'))");
+    assert_eq!(o.exit_code, 1);
+    assert!(
+        o.stderr.contains("Exception calling \"Create\""),
+        "{}",
+        o.stderr
+    );
+    let o = out("[Text.Encoding]::UTF8.GetString($null)");
+    assert!(o.stderr.contains("Array cannot be null"), "{}", o.stderr);
+}

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 /// An enum value: ToString() gives `name`, ConvertTo-Json gives `value`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnumValue {
-    /// .NET type name, e.g. `Microsoft.Exchange.Data.Directory.ServiceState`.
+    /// .NET type name, e.g. `Microsoft.Exchange.Data.ServiceState`.
     pub type_name: String,
     pub name: String,
     pub value: i64,

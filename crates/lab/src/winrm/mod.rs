@@ -530,7 +530,7 @@ fn soap(state: &Listener, text: &str, user: &str, peer: &str) -> Answer {
                 sent_out: 0,
                 sent_err: 0,
             };
-            if !matches!(cmd.program, Program::PsFromStdin { .. }) {
+            if !cmd.program.waits_for_input() {
                 start_job(state, &mut cmd);
             }
             cmds.insert(id.clone(), cmd);
@@ -673,15 +673,10 @@ fn run_program(lab: &Lab, server: &str, program: &Program, stdin: &[u8]) -> Scri
     };
     let result = match program {
         Program::Cmd(line) => lab.run_cmd(server, line),
-        Program::Ps { script, clixml } => lab
-            .run_ps(server, script)
+        Program::Ps { script, clixml, .. } => lab
+            .run_ps_with_stdin(server, script, &shell::stdin_text(stdin))
             .map(|o| clixml_stderr(o, *clixml)),
-        Program::PsFromStdin { base64, clixml } => match shell::script_from_stdin(stdin, *base64) {
-            Ok(script) => lab
-                .run_ps(server, &script)
-                .map(|o| clixml_stderr(o, *clixml)),
-            Err(e) => return clixml_stderr(failed(e), *clixml),
-        },
+        Program::PsFromStdin => lab.run_ps(server, &shell::stdin_text(stdin)),
         Program::BadArguments(msg) => {
             return ScriptOutput {
                 stdout: String::new(),

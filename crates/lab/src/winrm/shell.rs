@@ -1,38 +1,68 @@
 //! What a lab shell runs: the command line a Command carries, read as
-//! cmd.exe would launch it (`powershell.exe` with `-EncodedCommand`, the
-//! client's stdin bootstrap, `-Command`; anything else is a cmd.exe line),
-//! and the per-command state between Command, Send, Receive and Signal.
+//! cmd.exe would launch it (`powershell.exe` with `-EncodedCommand` or
+//! `-Command`, `-Command -` for a script on stdin; anything else is a
+//! cmd.exe line), and the per-command state between Command, Send, Receive
+//! and Signal. It must not know any client's scripts: a stdin bootstrap
+//! (one that reads the real script from `[Console]::In`) is an ordinary
+//! script, run by the lab's interpreter with the command's stdin.
+//!
+//! When a script starts: powershell.exe starts at once and blocks in
+//! `[Console]::In.ReadToEnd()` until the client's last Send (`End="true"`).
+//! The lab's interpreter runs a script to its end under the world's lock,
+//! so it cannot block half-way; instead a script that names `[Console]::In`
+//! (`pwsh::reads_console_in`) starts when its input is complete, and so
+//! does `-Command -`. Every other script starts at the Command, with empty
+//! stdin. What the client sees is the same: output comes after the input
+//! ends either way; only an output written *before* the read would come
+//! earlier from powershell.exe.
 
 use std::sync::{Arc, Condvar, Mutex};
 
 use wsman::encoding;
 
-/// cu-roll's client runs long scripts behind this `-EncodedCommand`
-/// bootstrap, which reads base64 of the script's UTF-8 from stdin.
-/// Recognised by its text until the lab's interpreter runs it the way
-/// powershell.exe would (the issue tracker has the follow-up).
-const STDIN_BOOTSTRAP: &str = "$s=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadToEnd()));& ([scriptblock]::Create($s))";
 use crate::pwsh::ScriptOutput;
 
 /// What a command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Program {
     /// A PowerShell script; `clixml` when started with `-EncodedCommand`
-    /// (powershell.exe then serialises its error stream as CLIXML).
+    /// (powershell.exe then serialises its error stream as CLIXML);
+    /// `reads_stdin` when it reads `[Console]::In` (it waits for the end
+    /// of input, see the module comment).
     Ps {
         script: String,
         clixml: bool,
+        reads_stdin: bool,
     },
-    /// The script arrives on stdin: `-Command -`, or cu-roll's bootstrap
-    /// (stdin holds base64 of the script's UTF-8).
-    PsFromStdin {
-        base64: bool,
-        clixml: bool,
-    },
+    /// `-Command -`: the script is the text of stdin.
+    PsFromStdin,
     Cmd(String),
     /// powershell.exe refused its arguments (printed on stderr, exit 64
     /// as powershell.exe does for bad parameters).
     BadArguments(String),
+}
+
+impl Program {
+    /// Whether the command starts only once stdin has ended.
+    pub fn waits_for_input(&self) -> bool {
+        matches!(
+            self,
+            Program::PsFromStdin
+                | Program::Ps {
+                    reads_stdin: true,
+                    ..
+                }
+        )
+    }
+}
+
+fn ps(script: String, clixml: bool) -> Program {
+    let reads_stdin = crate::pwsh::reads_console_in(&script);
+    Program::Ps {
+        script,
+        clixml,
+        reads_stdin,
+    }
 }
 
 fn split_words(line: &str) -> Vec<String> {
@@ -102,23 +132,16 @@ pub fn parse_command_line(line: &str) -> Program {
                 );
             };
             return match encoding::decode_command(text) {
-                Some(s) if s == STDIN_BOOTSTRAP => Program::PsFromStdin { base64: true, clixml: true },
-                Some(script) => Program::Ps { script, clixml: true },
+                Some(script) => ps(script, true),
                 None => Program::BadArguments("Cannot process the command because the value specified with -EncodedCommand is not properly encoded. The value must be Base64 encoded.".into()),
             };
         }
         if is_switch(w, "command", 1, &[]) {
             let rest = words[i + 1..].join(" ");
             if rest.trim() == "-" {
-                return Program::PsFromStdin {
-                    base64: false,
-                    clixml: false,
-                };
+                return Program::PsFromStdin;
             }
-            return Program::Ps {
-                script: rest,
-                clixml: false,
-            };
+            return ps(rest, false);
         }
         if is_switch(w, "executionpolicy", 2, &["ep"])
             || is_switch(w, "outputformat", 1, &["of"])
@@ -132,25 +155,20 @@ pub fn parse_command_line(line: &str) -> Program {
             continue;
         }
         // A bare word starts the command text, as -Command is the default.
-        return Program::Ps {
-            script: words[i..].join(" "),
-            clixml: false,
-        };
+        return ps(words[i..].join(" "), false);
     }
     Program::BadArguments(
         "powershell.exe was started without a command; the lab has no interactive console.".into(),
     )
 }
 
-/// Turns what stdin delivered into the script to run.
-pub fn script_from_stdin(stdin: &[u8], base64: bool) -> Result<String, String> {
-    if base64 {
-        let text = String::from_utf8_lossy(stdin);
-        let bytes = encoding::unb64(&text).ok_or("Exception calling \"FromBase64String\" with \"1\" argument(s): \"The input is not a valid Base-64 string.\"")?;
-        String::from_utf8(bytes).map_err(|_| "the script on stdin is not UTF-8".to_string())
-    } else {
-        Ok(String::from_utf8_lossy(stdin).into_owned())
-    }
+/// The text a process reads from what stdin delivered. UNVERIFIED: the
+/// lab reads the bytes as UTF-8 (invalid sequences become U+FFFD);
+/// powershell.exe decodes redirected stdin with `[Console]::InputEncoding`
+/// (the console's OEM code page unless changed), so non-ASCII text may read
+/// differently there, which is why a client sends its script as base64.
+pub fn stdin_text(stdin: &[u8]) -> String {
+    String::from_utf8_lossy(stdin).into_owned()
 }
 
 /// A command's result slot: filled by the thread that runs it, awaited
@@ -199,6 +217,14 @@ pub struct Command {
 mod tests {
     use super::*;
 
+    fn ps_line(script: &str, clixml: bool, reads_stdin: bool) -> Program {
+        Program::Ps {
+            script: script.into(),
+            clixml,
+            reads_stdin,
+        }
+    }
+
     #[test]
     fn encoded_command_in_any_spelling() {
         let enc = encoding::encode_command("hostname");
@@ -210,38 +236,36 @@ mod tests {
         ] {
             assert_eq!(
                 parse_command_line(&line),
-                Program::Ps {
-                    script: "hostname".into(),
-                    clixml: true
-                },
+                ps_line("hostname", true, false),
                 "{line}"
             );
         }
     }
 
     #[test]
-    fn bootstrap_and_command_forms() {
-        let boot = encoding::encode_command(STDIN_BOOTSTRAP);
-        assert_eq!(
-            parse_command_line(&format!("powershell.exe -NoProfile -EncodedCommand {boot}")),
-            Program::PsFromStdin {
-                base64: true,
-                clixml: true
-            }
+    fn a_script_that_reads_console_in_waits_for_the_end_of_input() {
+        // Any stdin bootstrap, not one client's: this one is not cu-roll's.
+        let boot =
+            "$t = [System.Console]::In.ReadToEnd() | Out-String; & ([ScriptBlock]::Create($t))";
+        let line = format!(
+            "powershell.exe -NoProfile -EncodedCommand {}",
+            encoding::encode_command(boot)
         );
-        assert_eq!(
-            parse_command_line("powershell -Command -"),
-            Program::PsFromStdin {
-                base64: false,
-                clixml: false
-            }
-        );
+        let program = parse_command_line(&line);
+        assert_eq!(program, ps_line(boot, true, true));
+        assert!(program.waits_for_input());
+        let plain = parse_command_line("powershell -Command [Console]::InputEncoding");
+        assert!(!plain.waits_for_input(), "{plain:?}");
+    }
+
+    #[test]
+    fn command_forms() {
+        let stdin = parse_command_line("powershell -Command -");
+        assert_eq!(stdin, Program::PsFromStdin);
+        assert!(stdin.waits_for_input());
         assert_eq!(
             parse_command_line("powershell -NoProfile -Command \"Get-Date\""),
-            Program::Ps {
-                script: "Get-Date".into(),
-                clixml: false
-            }
+            ps_line("Get-Date", false, false)
         );
         assert_eq!(
             parse_command_line("hostname"),
@@ -254,9 +278,8 @@ mod tests {
     }
 
     #[test]
-    fn stdin_payload() {
-        let b64 = encoding::b64("Get-Date".as_bytes());
-        assert_eq!(script_from_stdin(b64.as_bytes(), true).unwrap(), "Get-Date");
-        assert!(script_from_stdin(b"***", true).is_err());
+    fn stdin_is_read_as_utf8_text() {
+        assert_eq!(stdin_text("héllo\r\n".as_bytes()), "héllo\r\n");
+        assert_eq!(stdin_text(&[b'a', 0xff]), "a\u{fffd}");
     }
 }
