@@ -376,8 +376,14 @@ const OTHER_READS: &[(&str, &str)] = &[
     ("Exists", "the media script's own result"),
     // No capture holds the role keys: the names are ExchangeDsc's
     // (Test-ExchangeSetupPartiallyCompleted, ExchangeDscHelper.psm1).
-    ("UnpackedVersion", "the role keys v15\\<Role>Role (SERVER_FACTS)"),
-    ("ConfiguredVersion", "the role keys v15\\<Role>Role (SERVER_FACTS)"),
+    (
+        "UnpackedVersion",
+        "the role keys v15\\<Role>Role (SERVER_FACTS)",
+    ),
+    (
+        "ConfiguredVersion",
+        "the role keys v15\\<Role>Role (SERVER_FACTS)",
+    ),
     ("Action", "the role keys v15\\<Role>Role (SERVER_FACTS)"),
     ("Watermark", "the role keys v15\\<Role>Role (SERVER_FACTS)"),
 ];
