@@ -186,6 +186,15 @@ pub enum LabCommand {
         #[arg(long, value_enum, default_value_t = StateFormat::Json)]
         format: StateFormat,
     },
+    /// Move the lab's clock forward (e.g. past a fault's hold) without
+    /// waiting; `lab reset` puts it back on the wall clock.
+    Advance {
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+        /// How far, e.g. `30s`, `2m`, `1500ms`.
+        #[arg(value_name = "DURATION", value_parser = humantime::parse_duration)]
+        by: std::time::Duration,
+    },
 }
 
 #[derive(Debug, Args)]

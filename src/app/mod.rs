@@ -12,6 +12,7 @@ use crate::plan::{self, Plan};
 mod backup;
 mod catalog;
 pub(crate) mod lab;
+mod lab_advance;
 mod rollout;
 mod setup_log;
 
@@ -230,7 +231,10 @@ fn lab(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<i32, Failur
     | LabCommand::State {
         plan: plan_path, ..
     }
-    | LabCommand::Serve { plan: plan_path }) = command;
+    | LabCommand::Serve { plan: plan_path }
+    | LabCommand::Advance {
+        plan: plan_path, ..
+    }) = command;
     let (plan, spec) = load_plan_and_lab(plan_path)?;
     let spec = spec.ok_or_else(|| {
         Failure::bad_input(format!(
@@ -259,6 +263,7 @@ fn lab(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<i32, Failur
             ::lab::winrm::serve(&spec, &dag, &state, options, &mut std::io::stdout())
                 .map_err(|e| Failure::bad_input(e.to_string()))?;
         }
+        LabCommand::Advance { by, .. } => lab_advance::run(&state, &spec, &dag, *by)?,
         LabCommand::State { .. } => {
             let lab = ::lab::Lab::open(&state, &spec, &dag).map_err(lab_err)?;
             let text = serde_json::to_string_pretty(&lab.state_json())

@@ -10,7 +10,7 @@ use std::net::TcpListener;
 
 use sha2::{Digest, Sha256};
 
-use crate::harness::{repo, Env};
+use crate::harness::{repo, Env, LabPlan};
 
 const JUN26SU_UNVERIFIED: &str = "  { name = \"Jun26SU\", kind = \"SU\", build = \"15.2.1748.46\", released = \"2026-06-09\", verified = false },\n";
 const AUG26SU: &str = "  { name = \"Aug26SU\", kind = \"SU\", build = \"15.2.1748.49\", released = \"2026-08-11\", verified = false },\n";
@@ -156,15 +156,9 @@ fn update_over_http_overrides_every_command_until_reset() {
         "Exchange Server 2019 CU15 Jun26SU"
     );
     // Plan validation knows the stored catalogue's entries.
-    let lab = std::fs::read_to_string(&plan).unwrap();
-    let sep_plan = env.write_plan(
-        "sep.toml",
-        &lab.replacen(
-            "security_update = \"latest\"",
-            "security_update = \"Sep26SU\"",
-            1,
-        ),
-    );
+    let sep_plan = LabPlan::new()
+        .rollout("security_update", "Sep26SU")
+        .write(&env, "sep.toml");
     let sep = env.run(&["report", sep_plan.to_str().unwrap(), "--format", "json"]);
     assert!(
         !sep.stderr.contains("is not an update of"),

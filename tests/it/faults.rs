@@ -3,36 +3,26 @@
 //! without repeating a step the first one finished — asserted from the
 //! journal — and leaves the DAG rolled with an empty availability record.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use crate::harness::{repo, Env};
+use crate::harness::{Env, Fault, LabPlan};
 use crate::rollout::assert_rolled;
 
-/// The fault hold (docs/lab.md): longer than every policy timeout below,
-/// so the first run gives up while the fault lasts.
-const HOLD: &str = "4s";
-const HOLD_SECS: u64 = 4;
+/// The fault hold (docs/lab.md), in lab time: far longer than the policy
+/// timeout the fault runs into, so the first run gives up while the fault
+/// lasts however slow the machine; the test then moves the lab's clock past
+/// it (`cu-roll lab advance`) instead of waiting.
+const HOLD: &str = "2m";
 
-/// plans/lab.toml with fast lab timings, short policy timeouts, and `extra`
-/// appended (fault sections, policy overrides).
-pub(crate) fn plan_with(extra: &str, min_healthy_copies: u32) -> String {
-    let text = std::fs::read_to_string(repo().join("plans/lab.toml")).unwrap();
-    let text = text
-        .replace(
-            "drain = \"2m\"\nsetup = \"5m\"\nreboot = \"2m\"\nhealth = \"2m\"\nmove_databases = \"2m\"",
-            "drain = \"2s\"\nsetup = \"3s\"\nreboot = \"2s\"\nhealth = \"2s\"\nmove_databases = \"2s\"",
-        )
-        .replace("setup = \"3s\"\nreboot = \"1s\"", "setup = \"1s\"\nreboot = \"300ms\"")
-        .replace("security_update = \"1s\"", "security_update = \"300ms\"")
-        .replace("poll_interval = \"200ms\"", "poll_interval = \"100ms\"")
-        .replace("min_healthy_copies = 1", &format!("min_healthy_copies = {min_healthy_copies}"));
-    assert!(
-        text.contains("setup = \"3s\"\nreboot = \"2s\""),
-        "plans/lab.toml timeouts changed: update this test"
-    );
-    format!("{text}\n{extra}\n")
+/// plans/lab.toml with fast lab timings, the timeouts a resumed run
+/// needs (generous: fast work finishes long before them), and `short` —
+/// the `[policy.timeouts]` entry the fault runs into — at 1 s.
+fn plan_with(short: Option<&str>) -> LabPlan {
+    let plan = LabPlan::new().fast().timeouts("20s");
+    match short {
+        Some(key) => plan.timeout(key, "1s"),
+        None => plan,
+    }
 }
 
 pub(crate) fn journal(env: &Env) -> Vec<Value> {
@@ -43,12 +33,12 @@ pub(crate) fn journal(env: &Env) -> Vec<Value> {
         .collect()
 }
 
-/// Runs the plan twice (sleeping `pause` between), asserting the first run
-/// stops naming `expect` (all substrings) and the second completes without
-/// repeating finished steps.
-fn fail_then_resume(name: &str, fault: &str, min_copies: u32, expect: &[&str], pause: Duration) {
+/// Runs `plan` twice (moving the lab's clock past every fault's hold
+/// between), asserting the first run stops naming `expect` (all
+/// substrings) and the second completes without repeating finished steps.
+fn fail_then_resume(name: &str, plan: LabPlan, expect: &[&str]) {
     let env = Env::new();
-    let plan = env.write_plan(&format!("{name}.toml"), &plan_with(fault, min_copies));
+    let plan = plan.write(&env, &format!("{name}.toml"));
     let p = plan.to_str().unwrap();
 
     let first = env.run(&["run", p]).expect_code(1);
@@ -79,7 +69,7 @@ fn fail_then_resume(name: &str, fault: &str, min_copies: u32, expect: &[&str], p
         "{name}: status shows no failed server: {status:#}"
     );
 
-    std::thread::sleep(pause);
+    env.run(&["lab", "advance", p, HOLD]).expect_code(0);
     let runs_before = journal(&env).len();
     let second = env.run(&["run", p]);
     assert_eq!(
@@ -117,22 +107,17 @@ fn fail_then_resume(name: &str, fault: &str, min_copies: u32, expect: &[&str], p
     assert_rolled(&env, p, "15.2.1748.43");
 }
 
-pub(crate) fn fault(kind: &str, server: &str, more: &str) -> String {
-    format!("[[lab.fault]]\nserver = \"{server}\"\nkind = \"{kind}\"\ntimes = 1\n{more}\n")
-}
-
-fn after_hold() -> Duration {
-    Duration::from_secs(HOLD_SECS)
+/// A `times = 1` fault of `kind` on `server` with the long hold.
+fn held(kind: &str, server: &str) -> Fault {
+    Fault::new(kind, server).once().hold(HOLD)
 }
 
 #[test]
 fn resume_after_setup_fails() {
     fail_then_resume(
         "setup-fails",
-        &fault("setup-fails", "EX02", ""),
-        1,
+        plan_with(None).fault(Fault::new("setup-fails", "EX02").once()),
         &["EX02 setup failed", "[ERROR]"],
-        Duration::ZERO,
     );
 }
 
@@ -140,10 +125,8 @@ fn resume_after_setup_fails() {
 fn resume_after_setup_hangs() {
     fail_then_resume(
         "setup-hangs",
-        &fault("setup-hangs", "EX02", &format!("hold = \"{HOLD}\"")),
-        1,
+        plan_with(Some("setup")).fault(held("setup-hangs", "EX02")),
         &["EX02 setup failed", "still"],
-        after_hold(),
     );
 }
 
@@ -151,10 +134,8 @@ fn resume_after_setup_hangs() {
 fn resume_after_reboot_hangs() {
     fail_then_resume(
         "reboot-hangs",
-        &fault("reboot-hangs", "EX02", &format!("hold = \"{HOLD}\"")),
-        1,
+        plan_with(Some("reboot")).fault(held("reboot-hangs", "EX02")),
         &["EX02 reboot-before-setup failed"],
-        after_hold(),
     );
 }
 
@@ -162,10 +143,8 @@ fn resume_after_reboot_hangs() {
 fn resume_after_queue_stuck() {
     fail_then_resume(
         "queue-stuck",
-        &fault("queue-stuck", "EX02", &format!("hold = \"{HOLD}\"")),
-        1,
+        plan_with(Some("drain")).fault(held("queue-stuck", "EX02")),
         &["EX02 enter-maintenance failed", "queue"],
-        after_hold(),
     );
 }
 
@@ -173,10 +152,8 @@ fn resume_after_queue_stuck() {
 fn resume_after_move_blocked() {
     fail_then_resume(
         "move-blocked",
-        &fault("move-blocked", "EX02", &format!("hold = \"{HOLD}\"")),
-        1,
+        plan_with(Some("move_databases")).fault(held("move-blocked", "EX02")),
         &["EX02 enter-maintenance failed", "DB02"],
-        after_hold(),
     );
 }
 
@@ -184,10 +161,8 @@ fn resume_after_move_blocked() {
 fn resume_after_health_fails() {
     fail_then_resume(
         "health-fails",
-        &fault("health-fails", "EX02", &format!("hold = \"{HOLD}\"")),
-        1,
+        plan_with(Some("health")).fault(held("health-fails", "EX02")),
         &["EX02 health failed"],
-        after_hold(),
     );
 }
 
@@ -198,33 +173,25 @@ fn resume_after_health_fails() {
 fn resume_after_copy_fails_and_the_gate_refuses_mid_rollout() {
     fail_then_resume(
         "copy-fails",
-        &fault(
-            "copy-fails",
-            "EX01",
-            &format!("database = \"DB03\"\nduring = \"EX02:health\"\nhold = \"{HOLD}\""),
+        plan_with(None).policy("min_healthy_copies", 2).fault(
+            held("copy-fails", "EX01")
+                .database("DB03")
+                .during("EX02:health"),
         ),
-        2,
         &["DB03", "EX01"],
-        after_hold(),
     );
 }
 
 #[test]
 fn a_plan_changed_between_runs_stops_and_says_so() {
     let env = Env::new();
-    let text = plan_with(&fault("setup-fails", "EX02", ""), 1);
-    let plan = env.write_plan("changed.toml", &text);
-    let p = plan.to_str().unwrap();
+    let plan = plan_with(None).fault(Fault::new("setup-fails", "EX02").once());
+    let path = plan.write(&env, "changed.toml");
+    let p = path.to_str().unwrap();
     env.run(&["run", p]).expect_code(1);
     // Next quarter's target written into the same plan mid-rollout.
-    env.write_plan(
-        "changed.toml",
-        &text.replacen(
-            "security_update = \"latest\"",
-            "security_update = \"Dec25SU\"",
-            1,
-        ),
-    );
+    plan.rollout("security_update", "Dec25SU")
+        .write(&env, "changed.toml");
     let run = env.run(&["run", p]).expect_code(2);
     assert!(
         run.stderr

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod catalog;
+mod cli_output;
 mod clixml;
 mod faults;
 mod harness;

@@ -5,30 +5,13 @@
 
 use serde_json::Value;
 
-use crate::harness::{repo, Env, Run};
+use crate::harness::{Env, LabPlan, Run};
 use crate::rollout::assert_rolled;
 
-/// plans/lab.toml with fast lab timings and short timeouts, then every
-/// `(from, to)` replacement (each must apply), then `extra` appended.
-fn plan_with(replacements: &[(&str, &str)], extra: &str) -> String {
-    let mut text = std::fs::read_to_string(repo().join("plans/lab.toml"))
-        .unwrap()
-        .replace(
-            "drain = \"2m\"\nsetup = \"5m\"\nreboot = \"2m\"\nhealth = \"2m\"\nmove_databases = \"2m\"",
-            "drain = \"20s\"\nsetup = \"20s\"\nreboot = \"20s\"\nhealth = \"20s\"\nmove_databases = \"20s\"",
-        )
-        .replace("setup = \"3s\"\nreboot = \"1s\"", "setup = \"500ms\"\nreboot = \"300ms\"")
-        .replace("security_update = \"1s\"", "security_update = \"300ms\"")
-        .replace("poll_interval = \"200ms\"", "poll_interval = \"100ms\"");
-    assert!(
-        text.contains("setup = \"500ms\""),
-        "plans/lab.toml lab timings changed: update this test"
-    );
-    for (from, to) in replacements {
-        assert!(text.contains(from), "plans/lab.toml has no {from:?}");
-        text = text.replacen(from, to, 1);
-    }
-    format!("{text}\n{extra}\n")
+/// plans/lab.toml with fast lab timings and timeouts the fast work never
+/// reaches: the variants below say only what they change.
+fn plan() -> LabPlan {
+    LabPlan::new().fast().timeouts("20s")
 }
 
 fn journal(env: &Env) -> Vec<Value> {
@@ -85,13 +68,9 @@ fn blocked_before_any_change(env: &Env, plan: &str, expect: &[&str]) -> Run {
 fn wrong_media_version_blocks_before_any_change() {
     let env = Env::new();
     // The staged Setup.exe is CU14's, not CU15's.
-    let plan = env.write_plan(
-        "wrong-media.toml",
-        &plan_with(
-            &[("build = \"15.2.1748.10\"\n", "build = \"15.2.1544.4\"\n")],
-            "",
-        ),
-    );
+    let plan = plan()
+        .media("D:\\Setup.exe", "build", "15.2.1544.4")
+        .write(&env, "wrong-media.toml");
     let p = plan.to_str().unwrap();
     blocked_before_any_change(
         &env,
@@ -133,16 +112,9 @@ fn wrong_media_version_blocks_before_any_change() {
 fn wrong_setup_sha256_blocks_before_any_change() {
     let env = Env::new();
     let wrong = "0123456789abcdef".repeat(4);
-    let plan = env.write_plan(
-        "wrong-hash.toml",
-        &plan_with(
-            &[(
-                "diagnostic_data = \"off\"",
-                &format!("setup_sha256 = \"{wrong}\"\ndiagnostic_data = \"off\""),
-            )],
-            "",
-        ),
-    );
+    let plan = plan()
+        .rollout("setup_sha256", wrong.as_str())
+        .write(&env, "wrong-hash.toml");
     blocked_before_any_change(
         &env,
         plan.to_str().unwrap(),
@@ -156,41 +128,19 @@ fn the_right_setup_sha256_passes() {
     // docs/lab.md: the lab's default hash of a media file is the SHA-256 of
     // "<path>|<build>"; give it explicitly so the plan can name it.
     let hash = "ab".repeat(32);
-    let plan = env.write_plan(
-        "right-hash.toml",
-        &plan_with(
-            &[
-                (
-                    "diagnostic_data = \"off\"",
-                    &format!("setup_sha256 = \"{hash}\"\ndiagnostic_data = \"off\""),
-                ),
-                (
-                    "build = \"15.2.1748.10\"\n",
-                    &format!(
-                        "build = \"15.2.1748.10\"\nsha256 = \"{}\"\n",
-                        hash.to_uppercase()
-                    ),
-                ),
-            ],
-            "",
-        ),
-    );
+    let plan = plan()
+        .rollout("setup_sha256", hash.as_str())
+        .media("D:\\Setup.exe", "sha256", hash.to_uppercase())
+        .write(&env, "right-hash.toml");
     env.run(&["report", plan.to_str().unwrap()]).expect_code(0);
 }
 
 #[test]
 fn a_missing_security_update_blocks_before_any_change() {
     let env = Env::new();
-    let plan = env.write_plan(
-        "missing-su.toml",
-        &plan_with(
-            &[(
-                "su_path = 'C:\\Updates\\Exchange2019-CU15-Feb26SU.msp'",
-                "su_path = 'C:\\Updates\\Missing.msp'",
-            )],
-            "",
-        ),
-    );
+    let plan = plan()
+        .rollout("su_path", "C:\\Updates\\Missing.msp")
+        .write(&env, "missing-su.toml");
     blocked_before_any_change(
         &env,
         plan.to_str().unwrap(),
@@ -203,19 +153,10 @@ fn su_only_rollout_installs_the_security_update_alone() {
     let env = Env::new();
     // EX02 runs CU15 without any SU, EX03 CU15 Oct25SU; the target is CU15
     // with its latest SU (Feb26SU, 15.2.1748.43).
-    let plan = env.write_plan(
-        "su-only.toml",
-        &plan_with(
-            &[
-                (
-                    "build = \"15.2.1544.39\"           # 2019 CU14 Feb26SU",
-                    "build = \"15.2.1748.10\"",
-                ),
-                ("build = \"15.2.1544.39\"\n", "build = \"15.2.1748.39\"\n"),
-            ],
-            "",
-        ),
-    );
+    let plan = plan()
+        .lab_server("EX02", "build", "15.2.1748.10")
+        .lab_server("EX03", "build", "15.2.1748.39")
+        .write(&env, "su-only.toml");
     let p = plan.to_str().unwrap();
     let run = env.run(&["run", p]).expect_code(0);
     let state = lab_state(&env, p);
@@ -247,12 +188,15 @@ fn su_only_rollout_installs_the_security_update_alone() {
     assert_rolled(&env, p, "15.2.1748.43");
 }
 
-const ORG_BELOW: (&str, &str) = ("org_object_version = 16763", "org_object_version = 16762");
+/// The organisation one object version below what CU15 needs (16763).
+fn org_below() -> LabPlan {
+    plan().ad("org_object_version", 16762)
+}
 
 #[test]
 fn prepare_ad_block_stops_with_the_command_and_where_to_run_it() {
     let env = Env::new();
-    let plan = env.write_plan("ad-block.toml", &plan_with(&[ORG_BELOW], ""));
+    let plan = org_below().write(&env, "ad-block.toml");
     let p = plan.to_str().unwrap();
     blocked_before_any_change(
         &env,
@@ -271,19 +215,10 @@ fn prepare_ad_block_stops_with_the_command_and_where_to_run_it() {
 #[test]
 fn prepare_ad_run_prepares_once_before_the_first_server() {
     let env = Env::new();
-    let plan = env.write_plan(
-        "ad-run.toml",
-        &plan_with(
-            &[
-                ORG_BELOW,
-                (
-                    "prepare_ad = \"block\"",
-                    "prepare_ad = \"run\"\nad_replication_wait = \"200ms\"",
-                ),
-            ],
-            "",
-        ),
-    );
+    let plan = org_below()
+        .policy("prepare_ad", "run")
+        .policy("ad_replication_wait", "200ms")
+        .write(&env, "ad-run.toml");
     let p = plan.to_str().unwrap();
     let first = env.run(&["run", p]).expect_code(0);
     let state = lab_state(&env, p);

@@ -1,6 +1,6 @@
 //! Bad plans exit 2 with a message that names file and line.
 
-use crate::harness::{repo, Env};
+use crate::harness::{repo, Env, LabPlan};
 
 #[test]
 fn every_bad_plan_fixture_exits_2_naming_its_line() {
@@ -40,16 +40,19 @@ fn every_bad_plan_fixture_exits_2_naming_its_line() {
 #[test]
 fn hostile_server_name_is_refused_before_anything_runs() {
     let env = Env::new();
-    let text = std::fs::read_to_string(repo().join("plans/lab.toml"))
-        .unwrap()
-        .replacen(
-            "name = \"EX02\"",
-            "name = \"EX01'; Remove-Item C:\\\\ -Recurse #\"",
-            1,
-        );
-    let plan = env.write_plan("hostile.toml", &text);
+    let plan = LabPlan::new().server("EX02", "name", "EX01'; Remove-Item C:\\ -Recurse #");
+    let line = 1 + plan
+        .text()
+        .lines()
+        .position(|l| l.contains("Remove-Item"))
+        .unwrap();
+    let plan = plan.write(&env, "hostile.toml");
     let run = env.run(&["report", plan.to_str().unwrap()]).expect_code(2);
-    assert!(run.stderr.contains("hostile.toml:42:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("hostile.toml:{line}:")),
+        "{}",
+        run.stderr
+    );
     assert!(
         !env.state_dir().exists(),
         "a refused plan must not create state"
@@ -59,10 +62,9 @@ fn hostile_server_name_is_refused_before_anything_runs() {
 #[test]
 fn unknown_target_is_a_plan_error() {
     let env = Env::new();
-    let text = std::fs::read_to_string(repo().join("plans/lab.toml"))
-        .unwrap()
-        .replacen("target = \"2019-CU15\"", "target = \"2019-CU19\"", 1);
-    let plan = env.write_plan("future.toml", &text);
+    let plan = LabPlan::new()
+        .rollout("target", "2019-CU19")
+        .write(&env, "future.toml");
     let run = env.run(&["report", plan.to_str().unwrap()]).expect_code(2);
     assert!(
         run.stderr.contains("'2019-CU19' is not in the catalogue"),

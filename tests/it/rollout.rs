@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::harness::{Env, Run};
+use crate::harness::{Env, LabPlan, Run};
 
 /// The journal's records, parsed.
 fn journal(env: &Env) -> Vec<Value> {
@@ -72,7 +72,7 @@ fn run_plan(env: &Env, plan: &str) -> Run {
 #[test]
 fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
     let env = Env::new();
-    let plan = env.plan("lab.toml");
+    let plan = LabPlan::new().fast().write(&env, "lab.toml");
     let p = plan.to_str().unwrap();
     let run = run_plan(&env, p).expect_code(0);
     assert!(
@@ -333,10 +333,10 @@ fn backup_writes_a_verified_zip_and_verify_catches_corruption() {
 #[test]
 fn pause_between_refuses_without_a_terminal_unless_yes() {
     let env = Env::new();
-    let text = std::fs::read_to_string(crate::harness::repo().join("plans/lab.toml"))
-        .unwrap()
-        .replace("pause_between = false", "pause_between = true");
-    let plan = env.write_plan("pause.toml", &text);
+    let plan = LabPlan::new()
+        .fast()
+        .policy("pause_between", true)
+        .write(&env, "pause.toml");
     let p = plan.to_str().unwrap();
     let run = run_plan(&env, p).expect_code(2);
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);

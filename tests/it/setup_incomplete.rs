@@ -9,8 +9,8 @@
 
 use serde_json::Value;
 
-use crate::faults::{fault, journal, plan_with};
-use crate::harness::Env;
+use crate::faults::journal;
+use crate::harness::{Env, Fault, LabPlan};
 use crate::rollout::assert_rolled;
 
 fn is(r: &Value, event: &str, server: &str, step: &str) -> bool {
@@ -27,10 +27,11 @@ fn installer_started(r: &Value, server: &str, step: &str) -> bool {
 #[test]
 fn a_setup_that_failed_after_its_file_copy_runs_again_before_the_su_and_the_return_to_service() {
     let env = Env::new();
-    let plan = env.write_plan(
-        "incomplete.toml",
-        &plan_with(&fault("setup-fails", "EX02", ""), 1),
-    );
+    let plan = LabPlan::new()
+        .fast()
+        .timeouts("20s")
+        .fault(Fault::new("setup-fails", "EX02").once())
+        .write(&env, "incomplete.toml");
     let p = plan.to_str().unwrap();
 
     let first = env.run(&["run", p]).expect_code(1);

@@ -2,7 +2,7 @@
 //! CSS-Exchange, MIT) in both formats, the refusals (exit 2), and the log
 //! the lab writes for a failed setup read by the same command.
 
-use crate::harness::{repo, Env};
+use crate::harness::{repo, Env, Fault, LabPlan};
 
 fn real(name: &str) -> String {
     repo()
@@ -140,11 +140,10 @@ fn unreadable_or_foreign_files_are_refused() {
 #[test]
 fn the_labs_failed_setup_log_reads_like_a_real_one() {
     let env = Env::new();
-    let text = std::fs::read_to_string(repo().join("plans/lab.toml")).unwrap();
-    let plan = env.write_plan(
-        "fails.toml",
-        &format!("{text}\n[[lab.fault]]\nserver = \"EX02\"\nkind = \"setup-fails\"\ntimes = 1\n"),
-    );
+    let plan = LabPlan::new()
+        .fast()
+        .fault(Fault::new("setup-fails", "EX02").once())
+        .write(&env, "fails.toml");
     let p = plan.to_str().unwrap();
     let run = env.run(&["run", p]).expect_code(1);
     assert!(run.stderr.contains("EX02 setup failed"), "{}", run.stderr);

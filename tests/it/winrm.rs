@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::harness::{repo, Env};
+use crate::harness::{repo, Env, LabPlan};
 
 /// A run of three consecutive free loopback ports.
 fn free_base_port() -> u16 {
@@ -21,14 +21,6 @@ fn free_base_port() -> u16 {
         }
     }
     panic!("no free run of loopback ports");
-}
-
-/// The plan's text with its loopback ports (the lab's base_port and each
-/// server's port, 15985-15987) moved to `base`, base+1, base+2.
-fn on_ports(text: &str, base: u16) -> String {
-    text.replace("15985", &base.to_string())
-        .replace("15986", &(base + 1).to_string())
-        .replace("15987", &(base + 2).to_string())
 }
 
 struct Serve(Child);
@@ -66,10 +58,10 @@ fn serve(env: &Env, plan: &std::path::Path) -> (Serve, Vec<String>) {
 #[test]
 fn report_over_winrm_matches_the_lab() {
     let env = Env::new();
-    let text = std::fs::read_to_string(repo().join("plans/lab-winrm.toml")).expect("plan");
     let port = free_base_port();
-    let text = on_ports(&text, port);
-    let plan = env.write_plan("lab-winrm.toml", &text);
+    let plan = LabPlan::from_plans("lab-winrm.toml")
+        .ports(port)
+        .write(&env, "lab-winrm.toml");
     let (_serve, lines) = serve(&env, &plan);
     assert_eq!(
         lines,
@@ -104,10 +96,11 @@ fn report_over_winrm_matches_the_lab() {
 #[test]
 fn a_wrong_password_fails_clearly_without_showing_it() {
     let env = Env::new();
-    let text = std::fs::read_to_string(repo().join("plans/lab-winrm.toml")).expect("plan");
     let port = free_base_port();
-    let text = on_ports(&text, port).replace("CUROLL_LAB_PASSWORD", "CUROLL_IT_WRONG_PASSWORD");
-    let plan = env.write_plan("lab-winrm.toml", &text);
+    let plan = LabPlan::from_plans("lab-winrm.toml")
+        .ports(port)
+        .connection("password_env", "CUROLL_IT_WRONG_PASSWORD")
+        .write(&env, "lab-winrm.toml");
     let (_serve, _) = serve(&env, &plan);
     let run = env.run(&[
         "exec",
@@ -129,10 +122,10 @@ fn a_wrong_password_fails_clearly_without_showing_it() {
 #[test]
 fn report_over_sealed_ntlm() {
     let env = Env::new();
-    let text = std::fs::read_to_string(repo().join("plans/lab-winrm-ntlm.toml")).expect("plan");
     let port = free_base_port();
-    let text = on_ports(&text, port);
-    let plan = env.write_plan("lab-winrm-ntlm.toml", &text);
+    let plan = LabPlan::from_plans("lab-winrm-ntlm.toml")
+        .ports(port)
+        .write(&env, "lab-winrm-ntlm.toml");
     let (_serve, lines) = serve(&env, &plan);
     assert_eq!(lines.len(), 3, "{lines:?}");
     let run = env
@@ -151,16 +144,11 @@ fn powershell_transport_through_the_shim() {
     }
     let env = Env::new();
     let lab = env.plan("lab.toml");
-    let text = std::fs::read_to_string(&lab).expect("lab plan");
     let shim = repo().join("tests/winrm/powershell_shim.py");
-    let text = text.replace(
-        "transport = \"lab\"",
-        &format!(
-            "transport = \"powershell\"\npowershell_path = '{}'",
-            shim.display()
-        ),
-    );
-    let plan = env.write_plan("lab-ps.toml", &text);
+    let plan = LabPlan::new()
+        .connection("transport", "powershell")
+        .connection("powershell_path", shim.display().to_string())
+        .write(&env, "lab-ps.toml");
     let shim_env = [
         ("CUROLL_SHIM_BIN", env!("CARGO_BIN_EXE_cu-roll").to_string()),
         ("CUROLL_SHIM_PLAN", lab.display().to_string()),
@@ -203,10 +191,11 @@ fn powershell_transport_through_the_shim() {
 /// an empty availability record.
 fn full_rollout_over(plan_name: &str) {
     let env = Env::new();
-    let text = std::fs::read_to_string(repo().join("plans").join(plan_name)).expect("plan");
     let port = free_base_port();
-    let text = on_ports(&text, port);
-    let plan = env.write_plan(plan_name, &text);
+    let plan = LabPlan::from_plans(plan_name)
+        .fast()
+        .ports(port)
+        .write(&env, plan_name);
     let (_serve, lines) = serve(&env, &plan);
     assert_eq!(lines.len(), 3, "{lines:?}");
     let p = plan.to_str().unwrap();

@@ -36,5 +36,5 @@ pub use spec::{
     LabAd, LabCopyStatus, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec,
     LabTimings, PendingReboot,
 };
-pub use store::{wall_clock_ms, Lab, LabError, WORLD_FILE};
+pub use store::{wall_clock_ms, Lab, LabError, CLOCK_FILE, WORLD_FILE};
 pub use world::{MoveError, Timings, World};

@@ -1,8 +1,11 @@
 //! `Lab`: the persistent, thread-safe front of the simulated DAG. Loads the
 //! world from `<state_dir>/lab-world.json` (or builds it from the plan's
-//! `[lab]`), settles it to the wall clock before every script, runs the
+//! `[lab]`), settles it to the lab's clock before every script, runs the
 //! script on one server and saves the world atomically (temp file, fsync,
-//! rename) so a crash never leaves half a file. No orchestration here.
+//! rename) so a crash never leaves half a file. The lab's clock is the wall
+//! clock plus the offset `cu-roll lab advance` keeps in
+//! `<state_dir>/lab-clock.json`, read afresh at every call so a running
+//! `lab serve` sees an advance too. No orchestration here.
 
 use std::fs;
 use std::io::Write;
@@ -16,6 +19,13 @@ use super::spec::LabSpec;
 use super::world::World;
 
 pub const WORLD_FILE: &str = "lab-world.json";
+
+/// Beside the world: how far `cu-roll lab advance` moved the lab's clock
+/// ahead of the wall clock (`{"offset_ms": N}`; absent = 0). A file of its
+/// own, not a field of the world, because `lab serve` keeps the world in
+/// memory and rewrites the world file after every call: an offset written
+/// into it by another process would be lost, one read from here is not.
+pub const CLOCK_FILE: &str = "lab-clock.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -38,6 +48,13 @@ pub enum LabError {
         source: serde_json::Error,
     },
     #[error(
+        "the lab clock {path} is not valid ({source}); run `cu-roll lab reset PLAN` to start over"
+    )]
+    Clock {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
         "cannot save the lab world to {path}: {source}; check that the state directory is writable"
     )]
     Write {
@@ -48,7 +65,14 @@ pub enum LabError {
 
 pub struct Lab {
     path: PathBuf,
+    clock: PathBuf,
     world: Mutex<World>,
+}
+
+/// What `CLOCK_FILE` holds.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct ClockFile {
+    offset_ms: i64,
 }
 
 /// Milliseconds since 1970 UTC, the world's clock.
@@ -74,25 +98,80 @@ impl Lab {
             })?;
             return Ok(Lab {
                 path,
+                clock: state_dir.join(CLOCK_FILE),
                 world: Mutex::new(world),
             });
         }
         Lab::reset(state_dir, spec, dag)
     }
 
-    /// Builds a fresh world from `spec` and saves it over any previous one.
+    /// Builds a fresh world from `spec` and saves it over any previous one;
+    /// the lab's clock is the wall clock again (no offset).
     pub fn reset(state_dir: &Path, spec: &LabSpec, dag: &str) -> Result<Lab, LabError> {
         let path = state_dir.join(WORLD_FILE);
         fs::create_dir_all(state_dir).map_err(|source| LabError::Write {
             path: path.clone(),
             source,
         })?;
+        let clock = state_dir.join(CLOCK_FILE);
+        match fs::remove_file(&clock) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(LabError::Write {
+                    path: clock,
+                    source,
+                })
+            }
+        }
         let world = World::from_spec(spec, dag, wall_clock_ms());
         save(&path, &world)?;
         Ok(Lab {
             path,
+            clock,
             world: Mutex::new(world),
         })
+    }
+
+    /// How far the lab's clock runs ahead of the wall clock (ms).
+    fn offset_ms(&self) -> Result<i64, LabError> {
+        let text = match fs::read_to_string(&self.clock) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(source) => {
+                return Err(LabError::Read {
+                    path: self.clock.clone(),
+                    source,
+                })
+            }
+        };
+        serde_json::from_str::<ClockFile>(&text)
+            .map(|c| c.offset_ms)
+            .map_err(|source| LabError::Clock {
+                path: self.clock.clone(),
+                source,
+            })
+    }
+
+    /// The lab's "now" for `world`: the wall clock plus the offset, never
+    /// before the time the world was last settled to.
+    fn now_for(&self, world: &World) -> Result<i64, LabError> {
+        Ok(wall_clock_ms()
+            .saturating_add(self.offset_ms()?)
+            .max(world.now_ms))
+    }
+
+    /// Moves the lab's clock `by_ms` further ahead of the wall clock (for
+    /// tests: a fault's hold passes without waiting it out). The world is
+    /// not touched: the next call settles it to the new time, with every
+    /// event due on the way. Returns the whole offset.
+    pub fn advance(&self, by_ms: i64) -> Result<i64, LabError> {
+        let _world = self.lock();
+        let offset = self.offset_ms()?.saturating_add(by_ms.max(0));
+        let text = serde_json::to_string(&ClockFile { offset_ms: offset })
+            .expect("a clock file always serialises");
+        write_atomically(&self.clock, text.as_bytes())?;
+        Ok(offset)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, World> {
@@ -119,14 +198,14 @@ impl Lab {
         })
     }
 
-    /// Runs `f` on the world at the wall clock, then saves whatever it did
+    /// Runs `f` on the world at the lab's clock, then saves whatever it did
     /// (settling included, even when `f` fails).
     fn with_world<R>(
         &self,
         f: impl FnOnce(&mut World, i64) -> Result<R, LabError>,
     ) -> Result<R, LabError> {
         let mut world = self.lock();
-        let now = wall_clock_ms().max(world.now_ms);
+        let now = self.now_for(&world)?;
         let result = f(&mut world, now);
         world.check_availability();
         save(&self.path, &world)?;
@@ -156,10 +235,13 @@ impl Lab {
 
     /// The world as it is now (a settled copy; the saved world is not
     /// changed), as JSON: servers, databases, faults and the top-level
-    /// `availability` record.
+    /// `availability` record. An unreadable clock file counts as no offset.
     pub fn state_json(&self) -> serde_json::Value {
         let mut world = self.lock().clone();
-        world.settle(wall_clock_ms().max(world.now_ms));
+        let now = self
+            .now_for(&world)
+            .unwrap_or_else(|_| wall_clock_ms().max(world.now_ms));
+        world.settle(now);
         serde_json::to_value(&world).unwrap_or(serde_json::Value::Null)
     }
 
@@ -321,16 +403,24 @@ fn schtasks_query(w: &World, i: usize, args: &str) -> Result<String, String> {
     Ok(format!("{}\r\n", quoted.join(",")))
 }
 
-/// Writes `world` to `path` atomically: temp file beside it, fsync, rename.
+/// Writes `world` to `path` atomically.
 fn save(path: &Path, world: &World) -> Result<(), LabError> {
+    let text = serde_json::to_string_pretty(world).map_err(|e| LabError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomically(path, text.as_bytes())
+}
+
+/// Writes `bytes` to `path` atomically: temp file beside it, fsync, rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LabError> {
     let err = |source| LabError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let text = serde_json::to_string_pretty(world).map_err(|e| err(std::io::Error::other(e)))?;
     let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
     let mut f = fs::File::create(&tmp).map_err(err)?;
-    f.write_all(text.as_bytes()).map_err(err)?;
+    f.write_all(bytes).map_err(err)?;
     f.sync_all().map_err(err)?;
     drop(f);
     fs::rename(&tmp, path).map_err(err)?;
@@ -341,4 +431,49 @@ fn save(path: &Path, world: &World) -> Result<(), LabError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::three_member_spec;
+
+    /// `advance` moves the lab's clock, a second `Lab` on the same state
+    /// directory (another process, or `lab serve`) sees it at its next call,
+    /// and `reset` puts the clock back on the wall clock.
+    #[test]
+    fn advance_moves_the_clock_for_every_lab_on_the_state_dir_until_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = three_member_spec();
+        let serving = Lab::open(dir.path(), &spec, "DAG01").unwrap();
+        serving.run_cmd("EX01", "hostname").unwrap();
+        let before = serving.world().now_ms;
+
+        let other = Lab::open(dir.path(), &spec, "DAG01").unwrap();
+        assert_eq!(other.advance(60_000).unwrap(), 60_000);
+        assert_eq!(other.advance(1_000).unwrap(), 61_000);
+
+        serving.run_cmd("EX01", "hostname").unwrap();
+        let after = serving.world().now_ms;
+        assert!(after >= before + 61_000, "{before} -> {after}");
+        assert!(after < wall_clock_ms() + 61_000 + 1_000, "{after}");
+        let shown = serving.state_json()["now_ms"].as_i64().unwrap();
+        assert!(shown >= after, "{shown} < {after}");
+
+        Lab::reset(dir.path(), &spec, "DAG01").unwrap();
+        assert!(!dir.path().join(CLOCK_FILE).exists());
+        let fresh = Lab::open(dir.path(), &spec, "DAG01").unwrap();
+        fresh.run_cmd("EX01", "hostname").unwrap();
+        assert!(fresh.world().now_ms < before + 60_000);
+    }
+
+    #[test]
+    fn a_damaged_clock_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = Lab::open(dir.path(), &three_member_spec(), "DAG01").unwrap();
+        fs::write(dir.path().join(CLOCK_FILE), "not json").unwrap();
+        let err = lab.run_cmd("EX01", "hostname").unwrap_err();
+        assert!(matches!(err, LabError::Clock { .. }), "{err}");
+        assert!(err.to_string().contains(CLOCK_FILE), "{err}");
+    }
 }

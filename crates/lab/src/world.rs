@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::components::{default_components, effective_state, ServiceState};
 use super::filestore::media_sha256;
 use super::model::*;
-use super::spec::{LabAd, LabCopyStatus, LabSpec};
+use super::spec::{LabAd, LabCopyStatus, LabDatabase, LabServer, LabSpec};
 use super::worldinit::{cu_revision, os_version, services_for, setup_log_run};
 
 /// Wall-time durations of simulated work, in milliseconds.
@@ -67,6 +67,104 @@ fn ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A lab server as the spec describes it, booted three days ago (one hour
+/// apart per server) on a build installed `installed_ms`.
+fn initial_server(s: &LabServer, i: usize, now_ms: i64, installed_ms: i64) -> Server {
+    let free = s.system_drive_free_gb * GIB;
+    Server {
+        name: s.name.clone(),
+        fqdn: s.fqdn.clone(),
+        build: s.build,
+        cu_revision: cu_revision(&s.build),
+        install_path: r"C:\Program Files\Microsoft\Exchange Server\V15\".to_string(),
+        dotnet_release: s.dotnet_release,
+        os_caption: s.os.clone(),
+        os_version: os_version(&s.os).to_string(),
+        vcredist_2012: s.vcredist_2012,
+        vcredist_2013: s.vcredist_2013,
+        ucma: s.ucma,
+        url_rewrite: s.url_rewrite,
+        pending_reboot: s.pending_reboot,
+        system_drive_size_bytes: (free + 100 * GIB).max(256 * GIB),
+        system_drive_free_bytes: free,
+        last_boot_ms: now_ms - 3 * DAY_MS - (i as i64) * 3_600_000,
+        installed_ms,
+        services: services_for(s.build.minor),
+        components: default_components(s.build.minor, installed_ms),
+        cluster_node: ClusterNode {
+            id: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            state: NodeState::Up,
+            drain_status: DrainStatus::NotInitiated,
+        },
+        activation_policy: ActivationPolicy::Unrestricted,
+        move_now: false,
+        queues: Vec::new(),
+        drain_carry_ms: 0,
+        redirect_target: None,
+        setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
+        setup_log_written_ms: installed_ms + 2_500_000,
+        app_settings: s.custom_app_settings.clone(),
+        config_files: super::configfiles::initial_files(
+            r"C:\Program Files\Microsoft\Exchange Server\V15\",
+            &s.custom_app_settings,
+            installed_ms,
+        ),
+        files: Vec::new(),
+        directories: Vec::new(),
+        tasks: Vec::new(),
+        batch: None,
+        down_until_ms: None,
+        paused_at_shutdown: false,
+        last_install_ms: installed_ms,
+        partial_setup: None,
+    }
+}
+
+/// A database with its copies in activation-preference order: the active
+/// copy mounted, the others as the spec's `copy_status` says (healthy by
+/// default), all caught up to the same log generation.
+fn initial_database(d: &LabDatabase, i: usize, installed_ms: i64) -> Database {
+    let generated = 40_000 + 1_000 * i as i64;
+    let copies = d
+        .copies
+        .iter()
+        .enumerate()
+        .map(|(p, server)| {
+            let status = if server.eq_ignore_ascii_case(&d.active) {
+                CopyStatus::Mounted
+            } else {
+                d.copy_status
+                    .iter()
+                    .find(|(s, _)| s.eq_ignore_ascii_case(server))
+                    .map_or(CopyStatus::Healthy, |(_, st)| lab_status(*st))
+            };
+            let suspended = matches!(
+                status,
+                CopyStatus::Suspended | CopyStatus::FailedAndSuspended
+            );
+            DbCopy {
+                server: server.clone(),
+                preference: u32::try_from(p + 1).unwrap_or(u32::MAX),
+                status,
+                activation_suspended: suspended,
+                suspend_comment: None,
+                last_log_copied: generated,
+                last_log_inspected: generated,
+                last_log_replayed: generated,
+                last_status_transition_ms: installed_ms,
+                resync_due_ms: None,
+                failed_until_ms: None,
+                held_status: None,
+            }
+        })
+        .collect();
+    Database {
+        name: d.name.clone(),
+        copies,
+        last_log_generated: generated,
+    }
+}
+
 impl World {
     /// Builds the starting world from the plan's `[lab]`; all servers form
     /// one DAG named `dag`. `now_ms` is the wall clock at creation.
@@ -76,102 +174,13 @@ impl World {
             .servers
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                let free = s.system_drive_free_gb * GIB;
-                Server {
-                    name: s.name.clone(),
-                    fqdn: s.fqdn.clone(),
-                    build: s.build,
-                    cu_revision: cu_revision(&s.build),
-                    install_path: r"C:\Program Files\Microsoft\Exchange Server\V15\".to_string(),
-                    dotnet_release: s.dotnet_release,
-                    os_caption: s.os.clone(),
-                    os_version: os_version(&s.os).to_string(),
-                    vcredist_2012: s.vcredist_2012,
-                    vcredist_2013: s.vcredist_2013,
-                    ucma: s.ucma,
-                    url_rewrite: s.url_rewrite,
-                    pending_reboot: s.pending_reboot,
-                    system_drive_size_bytes: (free + 100 * GIB).max(256 * GIB),
-                    system_drive_free_bytes: free,
-                    last_boot_ms: now_ms - 3 * DAY_MS - (i as i64) * 3_600_000,
-                    installed_ms,
-                    services: services_for(s.build.minor),
-                    components: default_components(s.build.minor, installed_ms),
-                    cluster_node: ClusterNode {
-                        id: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                        state: NodeState::Up,
-                        drain_status: DrainStatus::NotInitiated,
-                    },
-                    activation_policy: ActivationPolicy::Unrestricted,
-                    move_now: false,
-                    queues: Vec::new(),
-                    drain_carry_ms: 0,
-                    redirect_target: None,
-                    setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
-                    setup_log_written_ms: installed_ms + 2_500_000,
-                    app_settings: s.custom_app_settings.clone(),
-                    config_files: super::configfiles::initial_files(
-                        r"C:\Program Files\Microsoft\Exchange Server\V15\",
-                        &s.custom_app_settings,
-                        installed_ms,
-                    ),
-                    files: Vec::new(),
-                    directories: Vec::new(),
-                    tasks: Vec::new(),
-                    batch: None,
-                    down_until_ms: None,
-                    paused_at_shutdown: false,
-                    last_install_ms: installed_ms,
-                    partial_setup: None,
-                }
-            })
+            .map(|(i, s)| initial_server(s, i, now_ms, installed_ms))
             .collect::<Vec<_>>();
         let databases = spec
             .databases
             .iter()
             .enumerate()
-            .map(|(i, d)| {
-                let generated = 40_000 + 1_000 * i as i64;
-                let copies = d
-                    .copies
-                    .iter()
-                    .enumerate()
-                    .map(|(p, server)| {
-                        let status = if server.eq_ignore_ascii_case(&d.active) {
-                            CopyStatus::Mounted
-                        } else {
-                            d.copy_status
-                                .iter()
-                                .find(|(s, _)| s.eq_ignore_ascii_case(server))
-                                .map_or(CopyStatus::Healthy, |(_, st)| lab_status(*st))
-                        };
-                        let suspended = matches!(
-                            status,
-                            CopyStatus::Suspended | CopyStatus::FailedAndSuspended
-                        );
-                        DbCopy {
-                            server: server.clone(),
-                            preference: u32::try_from(p + 1).unwrap_or(u32::MAX),
-                            status,
-                            activation_suspended: suspended,
-                            suspend_comment: None,
-                            last_log_copied: generated,
-                            last_log_inspected: generated,
-                            last_log_replayed: generated,
-                            last_status_transition_ms: installed_ms,
-                            resync_due_ms: None,
-                            failed_until_ms: None,
-                            held_status: None,
-                        }
-                    })
-                    .collect();
-                Database {
-                    name: d.name.clone(),
-                    copies,
-                    last_log_generated: generated,
-                }
-            })
+            .map(|(i, d)| initial_database(d, i, installed_ms))
             .collect();
         let mut world = World {
             dag: dag.to_string(),

@@ -6,6 +6,7 @@
 pub mod bind;
 mod command;
 mod console;
+mod control;
 pub mod convert;
 pub mod datetime;
 mod errors;

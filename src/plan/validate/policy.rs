@@ -1,0 +1,70 @@
+//! The `[policy]` section: copy-health thresholds, timeouts, poll interval
+//! and parallelism, each positive and defaulted as documented.
+
+use toml::Spanned;
+
+use crate::plan::model::*;
+use crate::plan::raw::*;
+use planfile::{duration, PlanError, Source};
+
+use super::positive_duration;
+
+fn at_least_one(
+    src: &Source,
+    key: &str,
+    value: Option<&Spanned<u32>>,
+    default: u32,
+) -> Result<u32, PlanError> {
+    match value {
+        Some(v) if *v.get_ref() == 0 => {
+            Err(src.error(v.span(), format!("{key} must be at least 1")))
+        }
+        Some(v) => Ok(*v.get_ref()),
+        None => Ok(default),
+    }
+}
+
+pub(super) fn policy(src: &Source, p: &RawPolicy) -> Result<Policy, PlanError> {
+    let t = &p.timeouts;
+    Ok(Policy {
+        order: match p.order {
+            Some(RawOrder::Plan) => Order::Plan,
+            Some(RawOrder::PassiveFirst) | None => Order::PassiveFirst,
+        },
+        // Zero would let the gate take a database's last healthy copy away.
+        min_healthy_copies: at_least_one(
+            src,
+            "min_healthy_copies",
+            p.min_healthy_copies.as_ref(),
+            1,
+        )?,
+        max_copy_queue: p.max_copy_queue.unwrap_or(10),
+        max_replay_queue: p.max_replay_queue.unwrap_or(50),
+        min_free_space_gb: p.min_free_space_gb.unwrap_or(30),
+        redistribute: match p.redistribute {
+            Some(RawRedistribute::AtEnd) => Redistribute::AtEnd,
+            Some(RawRedistribute::AfterEach) | None => Redistribute::AfterEach,
+        },
+        pause_between: p.pause_between.unwrap_or(false),
+        prepare_ad: match p.prepare_ad {
+            Some(RawPrepareAd::Run) => PrepareAd::Run,
+            Some(RawPrepareAd::Block) | None => PrepareAd::Block,
+        },
+        // Zero is allowed: a single-DC forest has nothing to wait for.
+        ad_replication_wait: duration(src, p.ad_replication_wait.as_ref(), "15m")?,
+        timeouts: Timeouts {
+            drain: positive_duration(src, "drain", t.drain.as_ref(), "30m")?,
+            setup: positive_duration(src, "setup", t.setup.as_ref(), "3h")?,
+            reboot: positive_duration(src, "reboot", t.reboot.as_ref(), "20m")?,
+            health: positive_duration(src, "health", t.health.as_ref(), "15m")?,
+            move_databases: positive_duration(
+                src,
+                "move_databases",
+                t.move_databases.as_ref(),
+                "15m",
+            )?,
+        },
+        poll_interval: positive_duration(src, "poll_interval", p.poll_interval.as_ref(), "5s")?,
+        max_parallel_dags: at_least_one(src, "max_parallel_dags", p.max_parallel_dags.as_ref(), 1)?,
+    })
+}
