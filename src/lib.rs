@@ -2,14 +2,17 @@
 //! Database Availability Group without taking a mailbox database offline.
 //!
 //! Data flows one way: plan → preflight → runbook → exchange → exec. The
-//! simulated DAG is a crate of its own (`lab`), reached only from the
-//! command layer (`app::lab`).
+//! command layer (`commands`) wires each command to the library; its one
+//! error type is `error::Error`, whose `exit_code` picks the process exit
+//! code. The simulated DAG is a crate of its own (`lab`), reached only from
+//! the command layer (`commands::lab`).
 
-pub(crate) mod app;
 pub mod assess;
 pub mod backup;
 pub mod catalog;
 pub mod cli;
+pub(crate) mod commands;
+pub mod error;
 pub mod exchange;
 pub mod exec;
 pub mod exit;
@@ -24,7 +27,11 @@ pub mod runbook;
 pub mod setup_log;
 pub mod tls;
 
-/// Runs the parsed command line; returns the process exit code.
-pub fn run(cli: cli::Cli) -> i32 {
-    app::run(cli)
+pub use error::Error;
+pub use exit::Outcome;
+
+/// Runs the parsed command line: how it came out, or the error that
+/// stopped it (print it once, exit with `Error::exit_code`).
+pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
+    commands::run(cli)
 }

@@ -1,9 +1,17 @@
-//! The `cu-roll` binary: parse the command line, run, exit with the code
-//! the library chose (see `cu_roll::exit`).
+//! The `cu-roll` binary: parse the command line, run, print the error (if
+//! any) once on stderr, and exit with the code the library chose (see
+//! `cu_roll::exit` and `cu_roll::Error::exit_code`).
 
 use clap::Parser;
 
 fn main() {
     let cli = cu_roll::cli::Cli::parse();
-    std::process::exit(cu_roll::run(cli));
+    let code = match cu_roll::run(cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) => {
+            eprintln!("cu-roll: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
 }

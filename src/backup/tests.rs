@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::app::LabExecutor;
+use crate::commands::LabExecutor;
 use crate::plan::Plan;
 
 pub(crate) struct TestLab {

@@ -51,6 +51,14 @@ pub trait Executor: Send + Sync {
 
     /// Runs a cmd.exe command line on `server`.
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError>;
+
+    /// The transport's own account and its password, for a plan whose
+    /// installer runs as the transport's account (`InstallerAccount::Transport`):
+    /// the lab's `[lab] username`. `None` for transports that take their
+    /// account from the plan.
+    fn installer_account(&self) -> Option<(String, crate::plan::Secret)> {
+        None
+    }
 }
 
 /// Errors opening the executor a plan asks for.

@@ -32,13 +32,13 @@ impl LockInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another cu-roll holds the lock {path}: {}{}; if that run is dead, clear it with `cu-roll unlock PLAN --force`", .holder.describe(), if *.stale { " — that process is no longer running, so the lock looks stale" } else { "" })]
+    #[error("another cu-roll holds the lock {path}: {}{}", .holder.describe(), if *.stale { " — that process is no longer running, so the lock looks stale" } else { "" })]
     Held {
         path: PathBuf,
         holder: Box<LockInfo>,
         stale: bool,
     },
-    #[error("the lock {path} exists but cannot be read ({detail}); if no cu-roll is running for this plan, clear it with `cu-roll unlock PLAN --force`")]
+    #[error("the lock {path} exists but cannot be read ({detail})")]
     Unreadable { path: PathBuf, detail: String },
     #[error("cannot {action} the lock {path}: {source}")]
     Io {
@@ -46,6 +46,25 @@ pub enum LockError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl LockError {
+    /// What to do next, naming the plan (the lock lives in the state
+    /// directory and does not know which plan file it guards; the command
+    /// layer does, and appends this to the message).
+    pub fn next_step(&self, plan: &Path) -> Option<String> {
+        match self {
+            LockError::Held { .. } => Some(format!(
+                "if that run is dead, clear it with `cu-roll unlock {} --force`",
+                plan.display()
+            )),
+            LockError::Unreadable { .. } => Some(format!(
+                "if no cu-roll is running for this plan, clear it with `cu-roll unlock {} --force`",
+                plan.display()
+            )),
+            LockError::Io { .. } => None,
+        }
+    }
 }
 
 /// A held lock; released on drop.

@@ -8,6 +8,7 @@
 //! update names are checked against the embedded catalogue, so an unknown
 //! one is an error at its line.
 
+mod installer;
 mod model;
 mod raw;
 mod secret;

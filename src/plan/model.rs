@@ -69,15 +69,20 @@ pub struct Rollout {
 /// The account the installer's scheduled task runs as. Setup needs
 /// Organization Management rights (and Schema/Enterprise Admins for AD
 /// preparation); SYSTEM acts in Active Directory as the server's computer
-/// account, which normally has neither, so on a real server the task should
-/// run as the connecting admin.
+/// account, which has neither, and setup refuses it (Failed
+/// [Rule:DelegatedMailboxFirstInstall], [Rule:GlobalUpdateRequired]: the
+/// CSS-Exchange captures in tests/fixtures/real/setup-logs/). So there is
+/// no SYSTEM here: a plan asking for it is refused when it is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstallerAccount {
-    /// `NT AUTHORITY\SYSTEM` (no password needed).
-    System,
-    /// `[connection] user`, with the connection's password (the task is
-    /// registered with `-User`/`-Password`).
+    /// `[connection] user`, with the connection's password source (the task
+    /// is registered with `-User`/`-Password`). WinRM: the account cu-roll
+    /// logs on as; PowerShell: the installer's account only (the connection
+    /// itself is the signed-in user).
     ConnectionUser,
+    /// The transport's own account, whose password the transport holds
+    /// (`Executor::installer_account`): the lab transport's `[lab] username`.
+    Transport,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,7 @@ fn load_shipped(name: &str) -> Plan {
 fn load_with_lab(path: &Path) -> Result<Plan, PlanError> {
     let text = read(path)?;
     let plan = parse(&text, path)?;
-    crate::app::lab::spec_of(&plan, &text)?;
+    crate::commands::lab::spec_of(&plan, &text)?;
     Ok(plan)
 }
 
@@ -49,6 +49,8 @@ diagnostic_data = "on"
 
 [connection]
 transport = "powershell"
+user = 'CONTOSO\svc-exsetup'
+password_env = "CUROLL_INSTALLER_PASSWORD"
 
 [[server]]
 name = "EX01"
@@ -59,7 +61,7 @@ dag = "DAG01"
 /// Parses `text` as the command layer does: the plan, then its `[lab]`.
 fn parse_str(text: &str) -> Result<Plan, PlanError> {
     let plan = parse(text, Path::new("plans/t.toml"))?;
-    crate::app::lab::spec_of(&plan, text)?;
+    crate::commands::lab::spec_of(&plan, text)?;
     Ok(plan)
 }
 
@@ -79,9 +81,28 @@ fn assert_fails(text: &str, line: usize, needle: &str) {
     }
 }
 
+const PS_TRANSPORT: &str = "transport = \"powershell\"";
+const PS_ACCOUNT: &str =
+    "user = 'CONTOSO\\svc-exsetup'\npassword_env = \"CUROLL_INSTALLER_PASSWORD\"";
+
 /// `MINIMAL` with `from` replaced by `to` (which must exist).
 fn minimal_with(from: &str, to: &str) -> String {
     assert!(MINIMAL.contains(from), "{from:?} not in MINIMAL");
+    // The transport line comes with the installer's account: a test that
+    // rewrites the connection gets the account back unless it gives one.
+    if from == PS_TRANSPORT {
+        let account =
+            if !to.starts_with(PS_TRANSPORT) || to.contains("user =") || to.contains("password_") {
+                String::new()
+            } else {
+                format!("\n{PS_ACCOUNT}")
+            };
+        return MINIMAL.replacen(
+            &format!("{PS_TRANSPORT}\n{PS_ACCOUNT}"),
+            &format!("{to}{account}"),
+            1,
+        );
+    }
     MINIMAL.replacen(from, to, 1)
 }
 
@@ -245,7 +266,14 @@ fn defaults_apply_to_a_minimal_plan() {
         (c.scheme, c.port, c.auth),
         (Scheme::Https, 5986, AuthMethod::Ntlm)
     );
-    assert_eq!(c.secret, SecretSource::None);
+    assert_eq!(
+        c.secret,
+        SecretSource::Env("CUROLL_INSTALLER_PASSWORD".into())
+    );
+    assert_eq!(
+        plan.rollout.installer_account,
+        InstallerAccount::ConnectionUser
+    );
     assert!(!c.allow_unencrypted && !c.insecure_skip_verify);
     assert_eq!(c.operation_timeout, Duration::from_secs(60));
 }
@@ -285,7 +313,7 @@ fn sha256_is_stored_lower_case() {
 fn fqdn_must_match_the_server_name() {
     assert_fails(
         &minimal_with("ex01.contoso.local", "ex02.contoso.local"),
-        11,
+        13,
         "does not belong to server 'EX01'",
     );
 }
@@ -369,20 +397,36 @@ fn connection_secrets_are_checked() {
             "transport = \"powershell\"\nuser = \"x\"",
         ),
         8,
-        "signed-in Windows user",
+        "no password source",
     );
+}
+
+/// The installer never runs as SYSTEM: the PowerShell transport (whose
+/// connection is the signed-in user) needs an account for it, and
+/// `installer_account = "system"` is refused with the rule setup fails.
+#[test]
+fn a_plan_that_would_run_setup_as_system_is_refused() {
+    let bare = MINIMAL.replacen(&format!("{PS_TRANSPORT}\n{PS_ACCOUNT}"), PS_TRANSPORT, 1);
+    assert_fails(&bare, 7, "needs an account for the installer");
+    let system = MINIMAL.replacen(
+        "diagnostic_data = \"on\"",
+        "diagnostic_data = \"on\"\ninstaller_account = \"system\"",
+        1,
+    );
+    assert_fails(&system, 5, "[Rule:DelegatedMailboxFirstInstall]");
+    assert_fails(&system, 5, "Remove installer_account");
 }
 
 #[test]
 fn zero_timeouts_and_counts_are_refused() {
     assert_fails(
         &format!("{MINIMAL}\n[policy]\nmin_healthy_copies = 0\n"),
-        15,
+        17,
         "at least 1",
     );
     assert_fails(
         &format!("{MINIMAL}\n[policy.timeouts]\nreboot = \"0s\"\n"),
-        15,
+        17,
         "longer than zero",
     );
 }
@@ -391,7 +435,7 @@ fn zero_timeouts_and_counts_are_refused() {
 fn unknown_choice_names_the_allowed_values() {
     assert_fails(
         &format!("{MINIMAL}\n[policy]\norder = \"random\"\n"),
-        15,
+        17,
         "'random' is not allowed for 'order'; expected plan or passive-first",
     );
 }

@@ -77,6 +77,8 @@ fn start_task(batch: &str, batch_file: &str, exit_file: &str, task: &str) -> Str
             ("batch_file", Arg::Str(batch_file)),
             ("batch", Arg::Str(batch)),
             ("task", Arg::Str(task)),
+            ("user", Arg::Str("lab\\admin")),
+            ("password", Arg::Str("lab-only-password")),
         ],
     )
 }

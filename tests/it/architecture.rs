@@ -232,7 +232,7 @@ fn only_the_command_layer_reaches_the_lab() {
     let src = repo().join("src");
     for file in rust_files(&src) {
         let rel = file.strip_prefix(&src).expect("under src");
-        if is_test_file(&file) || rel.starts_with("app") {
+        if is_test_file(&file) || rel.starts_with("commands") {
             continue;
         }
         let text = std::fs::read_to_string(&file).expect("source");
@@ -254,7 +254,7 @@ fn the_cycle_finder_finds_a_cycle() {
     ]);
     assert_eq!(cycles(&graph), vec![vec!["a".to_string(), "b".to_string()]]);
     assert_eq!(
-        lab_references("use lab::Lab;\n// lab::x\nlet a = crate::app::lab::spec_of(p);"),
+        lab_references("use lab::Lab;\n// lab::x\nlet a = crate::commands::lab::spec_of(p);"),
         vec!["use lab::Lab;"]
     );
     assert_eq!(

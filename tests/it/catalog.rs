@@ -311,3 +311,28 @@ fn a_broken_stored_catalogue_is_an_error_naming_it() {
     env.run(&["catalog", "update", "--reset"]).expect_code(0);
     env.run(&["catalog"]).expect_code(0);
 }
+
+/// A stdout that refuses the answer (here /dev/full: every write fails with
+/// "no space left") is exit 8, not a panic and not "a step failed".
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stdout_that_cannot_be_written_is_exit_5() {
+    let env = Env::new();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cu-roll"))
+        .arg("catalog")
+        .env("CU_ROLL_CONFIG_DIR", env.config_dir())
+        .stdout(full)
+        .output()
+        .expect("run cu-roll");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    assert!(
+        stderr.starts_with("cu-roll: writing to stdout: "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "printed once: {stderr}");
+}

@@ -272,7 +272,12 @@ fn a_second_run_while_the_lock_is_held_exits_4_naming_the_holder() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("cu-roll unlock"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("clear it with `cu-roll unlock {p} --force`")),
+        "the hint names this plan, not a placeholder: {}",
+        run.stderr
+    );
     env.run(&["unlock", p]).expect_code(2);
     env.run(&["unlock", p, "--force"]).expect_code(0);
     assert!(!env.state_dir().join("lock").exists());

@@ -148,6 +148,9 @@ fn powershell_transport_through_the_shim() {
     let plan = LabPlan::new()
         .connection("transport", "powershell")
         .connection("powershell_path", shim.display().to_string())
+        // The installer's account (never SYSTEM): the lab's.
+        .connection("user", "lab\\admin")
+        .connection("password_env", "CUROLL_LAB_PASSWORD")
         .write(&env, "lab-ps.toml");
     let shim_env = [
         ("CUROLL_SHIM_BIN", env!("CARGO_BIN_EXE_cu-roll").to_string()),

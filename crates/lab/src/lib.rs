@@ -18,6 +18,7 @@ mod registry;
 mod setup;
 mod setup_args;
 mod setup_logging;
+mod setup_rules;
 mod spec;
 mod store;
 mod tasks;

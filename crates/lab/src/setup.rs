@@ -191,7 +191,11 @@ impl World {
         let mut p = match request {
             Ok(_) => {
                 self.append_setup_log(i, build, &[]);
-                base(kind, "ExSetup.exe", pid, self.timings.setup_ms)
+                let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms);
+                if let Some(failure) = self.ad_preparation_account_failure(i) {
+                    (p.failure, p.ends_ms) = (Some(failure), p.started_ms + 1);
+                }
+                p
             }
             Err(message) => {
                 let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms / 10);
@@ -333,6 +337,7 @@ impl World {
         let now = self.now_ms;
         let name = self.servers[i].name.clone();
         let pending = self.servers[i].pending_reboot;
+        let account = self.account_rule_failure(i);
         let Some(p) = self.servers[i]
             .batch
             .as_mut()
@@ -344,6 +349,11 @@ impl World {
         let ProgramKind::MediaSetup { build, .. } = p.kind.clone() else {
             return;
         };
+        if let Some(failure) = account {
+            p.failure = Some(failure);
+            p.ends_ms = now + (p.ends_ms - now).clamp(1, 1_000);
+            return;
+        }
         let rule = match (pending, p.powershell_seen) {
             (Some(kind), _) => Some(match kind {
                 PendingReboot::ComponentBasedServicing | PendingReboot::WindowsUpdate => (

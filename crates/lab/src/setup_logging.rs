@@ -16,6 +16,7 @@ impl World {
     /// writes, then `tail` (outcome lines) and the closing lines.
     pub(crate) fn append_setup_log(&mut self, i: usize, media: &ExchangeBuild, tail: &[&str]) {
         let now = self.now_ms;
+        let user = self.logged_on_user(i);
         let s = &mut self.servers[i];
         let installed = full_version(&s.build, s.cu_revision);
         let previous = s.partial_setup.as_ref().map(|p| p.previous.clone());
@@ -34,7 +35,7 @@ impl World {
                 "Setup version: {}.",
                 full_version(media, cu_revision(media))
             ));
-            line(r"Logged on user: NT AUTHORITY\SYSTEM.");
+            line(&format!("Logged on user: {user}."));
             line("Command Line Parameter Name='mode', Value='Upgrade'.");
             // A run after an unfinished upgrade names the build before it
             // (ExchangeSetup_FIPS_AccessDenied.log line 45).

@@ -50,6 +50,7 @@ pub fn three_member_spec() -> LabSpec {
         base_port: 15985,
         username: "lab\\admin".to_string(),
         password: "lab-only-password".to_string(),
+        org_management: true,
         ad: LabAd {
             schema_range_upper: 17003,
             org_object_version: 16763,

@@ -44,6 +44,10 @@ pub struct World {
     /// scheduled task registered with `-User`/`-Password` is checked against.
     #[serde(default)]
     pub account: Option<(String, String)>,
+    /// Whether `account` is in Organization Management (`[lab]
+    /// org_management`); setup checks it (`setup_rules`).
+    #[serde(default = "crate::setup_rules::default_org_management")]
+    pub account_org_management: bool,
     /// The node owning the cluster's core `Cluster Group`, which makes it
     /// the DAG's Primary Active Manager. The first lab server at creation;
     /// empty in a world saved before this was modelled (read as the first
@@ -226,6 +230,7 @@ impl World {
                 .collect(),
             next_pid: 5000,
             account: Some((spec.username.clone(), spec.password.clone())),
+            account_org_management: spec.org_management,
             cluster_group_owner: spec
                 .servers
                 .first()

@@ -234,15 +234,14 @@ pub struct InstallerTask {
     pub exit_file: &'static str,
 }
 
-/// Whose identity the installer's scheduled task runs under.
-pub enum TaskAccount {
-    System,
-    /// The connecting admin; `password` is the secret itself when running,
-    /// a placeholder for dry-run output.
-    User {
-        user: String,
-        password: String,
-    },
+/// Whose identity the installer's scheduled task runs under: always an
+/// account with Exchange's rights, never SYSTEM (which acts in AD as the
+/// computer account and fails setup's rules; there is deliberately no way
+/// to ask for it). `password` is the secret itself when running, a
+/// placeholder for dry-run output.
+pub struct TaskAccount {
+    pub user: String,
+    pub password: String,
 }
 
 /// The batch the task runs: the installer, then its exit code into the
@@ -265,22 +264,17 @@ pub fn start_installer(
     account: &TaskAccount,
 ) -> Action {
     let batch = batch_text(task, command_line);
-    let mut args = vec![
+    let args = [
         ("exit_file", Arg::Str(task.exit_file)),
         ("batch_file", Arg::Str(task.batch_file)),
         ("batch", Arg::Str(&batch)),
         ("task", Arg::Str(task.task)),
+        ("user", Arg::Str(&account.user)),
+        ("password", Arg::Str(&account.password)),
     ];
-    let template = match account {
-        TaskAccount::System => &templates::START_SETUP_TASK,
-        TaskAccount::User { user, password } => {
-            args.push(("user", Arg::Str(user)));
-            args.push(("password", Arg::Str(password)));
-            &templates::START_TASK_AS_USER
-        }
-    };
     action(
-        template.render("start the installer detached (scheduled task)", &args),
+        templates::START_TASK_AS_USER
+            .render("start the installer detached (scheduled task)", &args),
         vec![Change::InstallerStarted {
             step: step.into(),
             task: task.task.into(),

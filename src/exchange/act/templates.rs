@@ -127,25 +127,18 @@ $settings = New-ScheduledTaskSettingsSet -Priority 4 -AllowStartIfOnBatteries -D
     };
 }
 
-/// Runs the installer detached, as a scheduled task (SYSTEM, highest
-/// privileges), then starts it: a dropped connection or an orchestrator
-/// crash cannot kill setup, and no PowerShell stays open on the server
-/// while setup runs (setup refuses to start while other powershell.exe
-/// processes run: exchange-facts.md, rule ProcessNeedsToBeClosedOnUpgrade).
-/// SYSTEM acts in AD as the computer account: see `START_TASK_AS_USER`.
-pub const START_SETUP_TASK: Template = template!(
-    Target,
-    installer_task_action!(),
-    r#"$principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
-Register-ScheduledTask -TaskName {{task}} -Action $action -Principal $principal -Settings $settings -Force | Out-Null
-Start-ScheduledTask -TaskName {{task}}
-"#
-);
-
-/// The same, run as the connecting admin (`installer_account =
-/// "connection-user"`): setup needs Organization Management rights (and
-/// Schema/Enterprise Admins for AD preparation), which the computer account
-/// SYSTEM acts as does not have; ExchangeDsc's xExchInstall registers its
+/// Runs the installer detached, as a scheduled task, then starts it: a
+/// dropped connection or an orchestrator crash cannot kill setup, and no
+/// PowerShell stays open on the server while setup runs (setup refuses to
+/// start while other powershell.exe processes run: exchange-facts.md, rule
+/// ProcessNeedsToBeClosedOnUpgrade).
+///
+/// The task runs as an account with Exchange's rights (the plan's
+/// `[connection] user`, or the lab transport's account), never SYSTEM:
+/// setup needs Organization Management rights (and Schema/Enterprise Admins
+/// for AD preparation), which the computer account SYSTEM acts as does not
+/// have (CSS-Exchange `ExchangeSetup_ADUpdated_NoOrgMan.log`: Failed
+/// [Rule:DelegatedMailboxFirstInstall] and friends); ExchangeDsc's xExchInstall registers its
 /// setup task with the admin's credential for the same reason. The password
 /// sits on a line of its own, so an error record quoting the failing
 /// `Register-ScheduledTask` line never shows it.

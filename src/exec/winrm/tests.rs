@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
-use crate::app::LabExecutor;
+use crate::commands::LabExecutor;
 use crate::exec::{ExecError, Executor};
 use crate::plan::{Plan, Scheme, Secret};
 use lab::winrm::{start, Running, ServeOptions};

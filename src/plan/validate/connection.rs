@@ -117,20 +117,13 @@ fn credentials(
         };
     match transport {
         Transport::WinRm => check_winrm_credentials(src, c, &user, &secret)?,
-        Transport::PowerShell => {
-            if let Some(span) = [&c.user, &c.password_env, &c.password_file]
-                .into_iter()
-                .flatten()
-                .map(Spanned::span)
-                .next()
-            {
-                return Err(src.error(
-                    span,
-                    "transport = \"powershell\" runs as the signed-in Windows user (Kerberos through \
-                     Invoke-Command) and takes no user or password; remove user, password_env and password_file",
-                ));
-            }
+        // The connection runs as the signed-in Windows user (Kerberos through
+        // Invoke-Command); user and password are the installer's account,
+        // which the plan must give (see `plan::installer`).
+        Transport::PowerShell if user.is_some() || secret != SecretSource::None => {
+            check_winrm_credentials(src, c, &user, &secret)?;
         }
+        Transport::PowerShell => {}
         Transport::Lab => {}
     }
     Ok((user, secret))

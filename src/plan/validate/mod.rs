@@ -39,7 +39,6 @@ pub(super) fn positive_duration(
 pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> {
     let mut rollout = rollout::rollout(src, &file.rollout)?;
     let connection = connection::connection(src, &file.connection)?;
-    rollout.installer_account = rollout::installer_account(src, &file.rollout, &connection)?;
     let policy = policy::policy(src, &file.policy)?;
     let servers = servers::servers(src, &file.server)?;
     // The section itself is the lab crate's to read (at the command edge);
@@ -51,6 +50,13 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
              (see plans/lab.toml)",
         ));
     }
+    // Last, so a plan's other mistakes are reported at their own lines first.
+    rollout.installer_account = crate::plan::installer::installer_account(
+        src,
+        &file.rollout,
+        &connection,
+        &file.connection,
+    )?;
     Ok(Plan {
         path: src.path.to_path_buf(),
         rollout,

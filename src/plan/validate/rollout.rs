@@ -78,39 +78,8 @@ pub(super) fn rollout(src: &Source, r: &RawRollout) -> Result<Rollout, PlanError
             RawDiagnosticData::Off => DiagnosticData::Off,
         },
         // Decided with the connection in `installer_account` below.
-        installer_account: InstallerAccount::System,
+        installer_account: InstallerAccount::ConnectionUser,
     })
-}
-
-/// `[rollout] installer_account`: "system" or "connection-user". The default
-/// is the connection's user whenever the plan has one with a password
-/// (WinRM), because setup run as SYSTEM lacks the Exchange rights it needs.
-pub(super) fn installer_account(
-    src: &Source,
-    r: &RawRollout,
-    c: &Connection,
-) -> Result<InstallerAccount, PlanError> {
-    let has_user = c.user.is_some() && c.secret != SecretSource::None;
-    let Some(v) = &r.installer_account else {
-        return Ok(if has_user {
-            InstallerAccount::ConnectionUser
-        } else {
-            InstallerAccount::System
-        });
-    };
-    match v.get_ref().as_str() {
-        "system" => Ok(InstallerAccount::System),
-        "connection-user" if has_user => Ok(InstallerAccount::ConnectionUser),
-        "connection-user" => Err(src.error(
-            v.span(),
-            "installer_account = \"connection-user\" needs [connection] user and password_env or password_file \
-             (the scheduled task is registered with that account's password)",
-        )),
-        other => Err(src.error(
-            v.span(),
-            format!("'{other}' is not allowed for 'installer_account'; expected system or connection-user"),
-        )),
-    }
 }
 
 /// The span of the `[name]` header line, for errors about a key that is

@@ -135,7 +135,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::app::LabExecutor;
+    use crate::commands::LabExecutor;
     use crate::runbook::{StepEvents, SystemClock};
 
     /// Records what the step reports, as the scheduler would journal it.

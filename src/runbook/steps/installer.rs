@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::exchange::act::{self, Action, InstallerTask};
 use crate::exchange::observe::{self, read_server_facts, templates::CMD_EXSETUP_PROCESS};
+use crate::exec::Executor;
 use crate::journal::Change;
 use crate::plan::{InstallerAccount, Plan, SecretSource};
 use crate::runbook::{PlannedCommand, StepContext, StepError, StepErrorKind, StepId, StepOutcome};
@@ -100,11 +101,21 @@ pub fn check_batch_path(what: &str, path: &str) -> Result<(), StepError> {
     }
 }
 
-/// For running: the plan's choice, with the connection's password read
-/// from its source (never from the plan itself).
-pub fn account_for_run(plan: &Plan) -> Result<TaskAccount, StepError> {
-    if plan.rollout.installer_account == InstallerAccount::System {
-        return Ok(TaskAccount::System);
+/// For running: the plan's choice, with the password read from its source
+/// (never from the plan itself), or the transport's own account.
+pub fn account_for_run(plan: &Plan, exec: &dyn Executor) -> Result<TaskAccount, StepError> {
+    if plan.rollout.installer_account == InstallerAccount::Transport {
+        let (user, secret) = exec.installer_account().ok_or_else(|| {
+            StepError::failed(
+                "the installer runs as the transport's account, but this transport has none; \
+                 give [connection] user and password_env or password_file"
+                    .to_string(),
+            )
+        })?;
+        return Ok(TaskAccount {
+            user,
+            password: secret.expose().to_string(),
+        });
     }
     let user = plan.connection.user.clone().unwrap_or_default();
     let secret = crate::plan::read_secret(&plan.connection.secret)
@@ -118,7 +129,7 @@ pub fn account_for_run(plan: &Plan) -> Result<TaskAccount, StepError> {
                 "the installer task runs as {user}, but the plan gives no password source"
             ))
         })?;
-    Ok(TaskAccount::User {
+    Ok(TaskAccount {
         user,
         password: secret.expose().to_string(),
     })
@@ -126,15 +137,18 @@ pub fn account_for_run(plan: &Plan) -> Result<TaskAccount, StepError> {
 
 /// For dry-run output: the password shown as where it comes from.
 pub fn account_for_display(plan: &Plan) -> TaskAccount {
-    if plan.rollout.installer_account == InstallerAccount::System {
-        return TaskAccount::System;
+    if plan.rollout.installer_account == InstallerAccount::Transport {
+        return TaskAccount {
+            user: "<the lab's [lab] username>".to_string(),
+            password: "<the lab's [lab] password>".to_string(),
+        };
     }
     let source = match &plan.connection.secret {
         SecretSource::Env(name) => format!("password from ${name}"),
         SecretSource::File(path) => format!("password from {}", path.display()),
         SecretSource::None => "no password".to_string(),
     };
-    TaskAccount::User {
+    TaskAccount {
         user: plan.connection.user.clone().unwrap_or_default(),
         password: format!("<{source}>"),
     }
@@ -342,7 +356,7 @@ fn start(
     command_line: &str,
 ) -> Result<(), StepError> {
     ctx.events.progress(&format!("starting {}", spec.what));
-    let action = spec.start(command_line, &account_for_run(ctx.plan)?);
+    let action = spec.start(command_line, &account_for_run(ctx.plan, ctx.exec)?);
     ctx.run_ps_ok(&action.op)?;
     for change in action.changes {
         ctx.events.changed(change)?;
@@ -534,14 +548,14 @@ mod account_tests {
         .unwrap();
         assert_eq!(
             lab.rollout.installer_account,
-            crate::plan::InstallerAccount::System
+            crate::plan::InstallerAccount::Transport
         );
     }
 
     /// The password appears once, on its own line, and never in dry-run output.
     #[test]
     fn the_password_stays_on_its_own_line_and_out_of_dry_runs() {
-        let account = TaskAccount::User {
+        let account = TaskAccount {
             user: "lab\\admin".into(),
             password: "s3cr'et".into(),
         };

@@ -6,7 +6,7 @@
 
 use super::testkit::{context, lab_plan, target, Recorder};
 use super::*;
-use crate::app::LabExecutor;
+use crate::commands::LabExecutor;
 use crate::exchange::exchange_state;
 use crate::runbook::{StepOutcome, SystemClock};
 

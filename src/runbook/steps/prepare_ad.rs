@@ -343,13 +343,15 @@ mod tests {
         plan.policy.prepare_ad = PrepareAdPolicy::Run;
         plan.policy.ad_replication_wait = std::time::Duration::ZERO;
         let text = crate::plan::read(&plan.path).unwrap();
-        let mut spec = crate::app::lab::spec_of(&plan, &text).unwrap().unwrap();
+        let mut spec = crate::commands::lab::spec_of(&plan, &text)
+            .unwrap()
+            .unwrap();
         spec.ad.org_object_version = 16762;
         spec.timings.setup = std::time::Duration::from_millis(300);
         (plan, spec, tempfile::tempdir().unwrap())
     }
 
-    fn org_level(exec: &crate::app::LabExecutor, plan: &Plan) -> u32 {
+    fn org_level(exec: &crate::commands::LabExecutor, plan: &Plan) -> u32 {
         exchange::ad_levels(exec, plan.server("EX02").unwrap())
             .unwrap()
             .org_object_version
@@ -360,7 +362,7 @@ mod tests {
         use super::super::testkit::{context, target, Recorder};
         let (plan, spec, dir) = lab_setup();
         let target = target(&plan);
-        let exec = crate::app::LabExecutor::open(dir.path(), &spec, "DAG01").unwrap();
+        let exec = crate::commands::LabExecutor::open(dir.path(), &spec, "DAG01").unwrap();
         let line = adprep::batch_command(&plan, target.cu.build, PrepSwitch::Ad);
         // The run that crashed: it started the task and journaled that.
         let ex02 = plan.server("EX02").unwrap();
@@ -368,7 +370,13 @@ mod tests {
             &exec,
             ex02,
             PREPARE_AD
-                .start(&line, &installer::TaskAccount::System)
+                .start(
+                    &line,
+                    &installer::TaskAccount {
+                        user: "lab\\admin".into(),
+                        password: "lab-only-password".into(),
+                    },
+                )
                 .op
                 .script
                 .text(),
@@ -428,7 +436,7 @@ mod tests {
         let (mut plan, spec, dir) = lab_setup();
         plan.policy.prepare_ad = PrepareAdPolicy::Block;
         let target = target(&plan);
-        let exec = crate::app::LabExecutor::open(dir.path(), &spec, "DAG01").unwrap();
+        let exec = crate::commands::LabExecutor::open(dir.path(), &spec, "DAG01").unwrap();
         let mut ev = Recorder::default();
         let clock = crate::runbook::SystemClock;
         let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);

@@ -346,6 +346,13 @@ impl Executor for FakeExec {
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
         self.answer(server, Kind::Cmd, command)
     }
+    /// It plays the lab transport of plans/lab.toml: `[lab] username`.
+    fn installer_account(&self) -> Option<(String, crate::plan::Secret)> {
+        Some((
+            "lab\\admin".to_string(),
+            crate::plan::Secret::new("lab-only-password".to_string()),
+        ))
+    }
 }
 
 const COMPONENTS: [&str; 8] = [

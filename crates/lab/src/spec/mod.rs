@@ -21,6 +21,10 @@ pub struct LabSpec {
     /// Lab-only credentials accepted by the lab's WinRM listener.
     pub username: String,
     pub password: String,
+    /// Whether that account is in Organization Management (and, for AD
+    /// preparation, Schema and Enterprise Admins): what the lab's setup
+    /// checks its account rules against (`setup_rules`). Default true.
+    pub org_management: bool,
     /// Active Directory levels the lab's forest starts with.
     pub ad: LabAd,
     pub timings: LabTimings,

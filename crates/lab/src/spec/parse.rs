@@ -81,6 +81,7 @@ fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError> {
         base_port,
         username,
         password,
+        org_management: lab.org_management.unwrap_or(true),
         ad: ad(src, &lab.ad)?,
         timings: LabTimings {
             setup: duration(src, lab.timings.setup.as_ref(), "3s")?,

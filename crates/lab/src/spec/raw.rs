@@ -30,6 +30,7 @@ pub struct RawLab {
     pub base_port: Option<Spanned<u16>>,
     pub username: Option<Text>,
     pub password: Option<Text>,
+    pub org_management: Option<bool>,
     #[serde(default)]
     pub ad: RawLabAd,
     #[serde(default)]

@@ -12,6 +12,20 @@ use crate::exec::{ExecError, ExecOutput, Executor};
 use crate::plan::{Plan, PlanError, Server};
 use lab::{Lab, LabError, LabSpec};
 
+/// The lab crate's errors become `Error::Lab` (exit 2), kept whole as the
+/// error's source: `crate::error` names no lab type, only this seam does.
+impl From<LabError> for crate::error::Error {
+    fn from(e: LabError) -> Self {
+        crate::error::Error::Lab(Box::new(e))
+    }
+}
+
+impl From<lab::winrm::ServeError> for crate::error::Error {
+    fn from(e: lab::winrm::ServeError) -> Self {
+        crate::error::Error::Lab(Box::new(e))
+    }
+}
+
 /// The `[lab]` section of the plan at `plan.path`, read by the lab crate
 /// from the plan's text; with `transport = "lab"` every server must be
 /// simulated. `None` when the plan has no `[lab]`.
@@ -57,12 +71,15 @@ pub fn availability_incidents(plan: &Plan, state: &Path) -> Option<Vec<String>> 
 
 pub struct LabExecutor {
     lab: Lab,
+    /// `[lab] username` and `password`: the account the lab transport acts as.
+    account: (String, String),
 }
 
 impl LabExecutor {
     pub fn open(state_dir: &Path, spec: &LabSpec, dag: &str) -> Result<LabExecutor, LabError> {
         Ok(LabExecutor {
             lab: Lab::open(state_dir, spec, dag)?,
+            account: (spec.username.clone(), spec.password.clone()),
         })
     }
 
@@ -97,6 +114,11 @@ fn lab_error(server: &Server, e: LabError) -> ExecError {
 }
 
 impl Executor for LabExecutor {
+    fn installer_account(&self) -> Option<(String, crate::plan::Secret)> {
+        let (user, password) = &self.account;
+        Some((user.clone(), crate::plan::Secret::new(password.clone())))
+    }
+
     fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
         let out = self
             .lab

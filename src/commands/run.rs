@@ -1,26 +1,26 @@
-//! `cu-roll run` (and `cu-roll PLAN`), `--dry-run`, `status` and `unlock`:
-//! the lock, the journal, the pre-flight gate at a fresh start, the
-//! scheduler, the summary and the run report.
+//! `cu-roll run` (and `cu-roll PLAN`) and `--dry-run`: the lock, the
+//! journal, the pre-flight gate at a fresh start, the scheduler, the
+//! summary and the run report. How the rollout ended becomes an `Outcome`
+//! or an `Error`; the exit code is chosen in `error.rs`.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{load_plan, open_executor, state_dir, Failure};
-use crate::cli::{GlobalArgs, RunFlags, StatusArgs, UnlockArgs};
-use crate::exit;
-use crate::journal::{Journal, Lock, LockError};
+use super::{load_plan, open_executor, output, state_dir};
+use crate::cli::{GlobalArgs, RunFlags};
+use crate::error::Error;
+use crate::exit::Outcome;
+use crate::journal::{Journal, Lock};
 use crate::plan::Plan;
 use crate::plan::ResolvedTarget;
 use crate::preflight;
-use crate::runbook::schedule::{AlwaysYes, Confirm, Rollout, RolloutError, RolloutOutcome};
+use crate::runbook::schedule::{AlwaysYes, Confirm, Rollout, RolloutOutcome};
 use crate::runbook::{self, JournalState, PlannedText, Step, SystemClock};
 
-pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32, Failure> {
+pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Outcome, Error> {
     let plan = load_plan(plan_path)?;
-    let catalog =
-        crate::catalog::Catalog::active().map_err(|e| Failure::bad_input(e.to_string()))?;
-    let target = crate::plan::resolve_target(&plan, catalog)
-        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    let catalog = crate::catalog::Catalog::active()?;
+    let target = crate::plan::resolve_target(&plan, catalog)?;
     let state = state_dir(plan_path, global.state_dir.as_deref());
     let steps = runbook::rollout_steps(&state);
     if flags.dry_run {
@@ -28,27 +28,19 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if plan.policy.pause_between && !flags.yes && !interactive {
-        return Err(Failure::bad_input(format!(
+        return Err(Error::Usage(format!(
             "{} sets pause_between = true, which asks before each next server, but there is no terminal to ask on; \
              run it at a terminal, or pass --yes to go on without asking",
             plan_path.display()
         )));
     }
 
-    let _lock = Lock::acquire(&state, "run").map_err(|e| match e {
-        LockError::Held { .. } | LockError::Unreadable { .. } => Failure {
-            code: exit::LOCKED,
-            message: e.to_string(),
-        },
-        LockError::Io { .. } => Failure::bad_input(e.to_string()),
+    let _lock = Lock::acquire(&state, "run").map_err(|source| Error::Lock {
+        plan: plan_path.to_path_buf(),
+        source,
     })?;
-    let _log = crate::logging::init(&state, global.log_format)
-        .map_err(|e| Failure::bad_input(e.to_string()))?;
-    let journal_failure = |e: crate::journal::JournalError| Failure {
-        code: exit::STEP_FAILED,
-        message: e.to_string(),
-    };
-    let (mut journal, mut loaded) = Journal::open(&state).map_err(journal_failure)?;
+    let _log = crate::logging::init(&state, global.log_format)?;
+    let (mut journal, mut loaded) = Journal::open(&state)?;
     if let Some(torn) = &loaded.torn_tail {
         eprintln!("cu-roll: warning: {torn}");
     }
@@ -59,32 +51,28 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32
         && prior.fingerprint.as_ref() != Some(&runbook::schedule::fingerprint(&plan, &target))
     {
         drop(journal);
-        let archived = archive_journal(&state).map_err(|e| Failure::bad_input(e.to_string()))?;
+        let archived = archive_journal(&state)?;
         eprintln!(
             "cu-roll: the previous rollout finished; its journal is kept as {}",
             archived.display()
         );
-        (journal, loaded) = Journal::open(&state).map_err(journal_failure)?;
+        (journal, loaded) = Journal::open(&state)?;
         prior = JournalState::from_entries(&loaded.entries);
     }
 
     let executor = open_executor(&plan, &state)?;
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
-        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let now = super::now_rfc3339();
         let report = preflight::build_report(&plan, executor.as_ref(), catalog, &target, now);
         if report.verdict == preflight::model::OverallVerdict::Blocked {
-            let mut lines = report.blockers.clone();
+            let mut blockers = report.blockers.clone();
             for s in &report.servers {
-                lines.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
+                blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
             }
-            return Err(Failure {
-                code: exit::GATE_REFUSED,
-                message: format!(
-                    "the pre-flight gate refused to start; nothing was changed:\n  - {}\n(`cu-roll report {}` shows the details)",
-                    lines.join("\n  - "),
-                    plan_path.display()
-                ),
+            return Err(Error::PreflightBlocked {
+                plan: plan_path.to_path_buf(),
+                blockers,
             });
         }
     }
@@ -107,30 +95,18 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<i32
     };
     let outcome = rollout.run(journal, prior, progress.as_mut(), confirm);
     drop(progress);
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e @ RolloutError::PlanChanged { .. }) => return Err(Failure::bad_input(e.to_string())),
-        Err(e @ RolloutError::Journal(_)) => {
-            return Err(Failure {
-                code: exit::STEP_FAILED,
-                message: e.to_string(),
-            })
-        }
-    };
-    finish(&plan, &state, executor.as_ref(), &outcome)
+    finish(&plan, &state, executor.as_ref(), outcome?)
 }
 
-/// Prints the summary, writes the run report, and picks the exit code.
+/// Prints the summary, writes the run report, and says how the rollout
+/// ended.
 fn finish(
     plan: &Plan,
     state: &Path,
     exec: &dyn crate::exec::Executor,
-    outcome: &RolloutOutcome,
-) -> Result<i32, Failure> {
-    let loaded = Journal::load(&Journal::path_in(state)).map_err(|e| Failure {
-        code: exit::STEP_FAILED,
-        message: e.to_string(),
-    })?;
+    outcome: RolloutOutcome,
+) -> Result<Outcome, Error> {
+    let loaded = Journal::load(&Journal::path_in(state))?;
     let availability = lab_availability(plan, state);
     let mut report = crate::report::run::build(&loaded.entries, &plan.servers, availability);
     // What the CU reverted on each server it upgraded (issue: customisations
@@ -167,32 +143,39 @@ fn finish(
         ),
         Err(e) => eprintln!("cu-roll: warning: the run report could not be written: {e}"),
     }
-    print!("{}", crate::report::run::summary_table(&report));
+    // How the rollout ended outranks a lost summary: the run report is on
+    // disk, and the exit code must say whether the servers were rolled.
+    if let Err(e) = output::stdout(&crate::report::run::summary_table(&report)) {
+        eprintln!("cu-roll: warning: {e}");
+    }
+    ended(plan, outcome)
+}
+
+/// The rollout's outcome as the command's: done, or the error that says
+/// why it stopped and how to go on.
+fn ended(plan: &Plan, outcome: RolloutOutcome) -> Result<Outcome, Error> {
     match outcome {
-        RolloutOutcome::Done => Ok(exit::DONE),
-        RolloutOutcome::StepFailed { server, step, error } => Err(Failure {
-            code: exit::STEP_FAILED,
-            message: format!(
-                "stopped: {server} {step} failed: {error}\nThe journal is saved; fix the cause and run the same command again to resume (`cu-roll status {}` shows where it stands).",
-                plan.path.display()
-            ),
+        RolloutOutcome::Done => Ok(Outcome::Done),
+        RolloutOutcome::StepFailed {
+            server,
+            step,
+            error,
+        } => Err(Error::StepFailed {
+            plan: plan.path.clone(),
+            server,
+            step,
+            error,
         }),
-        RolloutOutcome::GateRefused { server, reasons, before_any_change } => Err(Failure {
-            code: if *before_any_change { exit::GATE_REFUSED } else { exit::STEP_FAILED },
-            message: format!(
-                "stopped: the gate refused to take {server} out of service:\n  - {}\n{}",
-                reasons.join("\n  - "),
-                if *before_any_change {
-                    "Nothing was changed."
-                } else {
-                    "Servers already rolled are back in service. The journal is saved; once the DAG is healthy, run the same command again to resume."
-                }
-            ),
+        RolloutOutcome::GateRefused {
+            server,
+            reasons,
+            before_any_change,
+        } => Err(Error::GateRefused {
+            server,
+            reasons,
+            before_any_change,
         }),
-        RolloutOutcome::Paused { before } => Err(Failure {
-            code: exit::STEP_FAILED,
-            message: format!("stopped before {before} at your request; run again to go on"),
-        }),
+        RolloutOutcome::Paused { before } => Err(Error::Paused { before }),
     }
 }
 
@@ -211,13 +194,15 @@ fn lab_availability(plan: &Plan, state: &Path) -> Option<crate::report::run::Ava
     })
 }
 
-fn archive_journal(state: &Path) -> std::io::Result<std::path::PathBuf> {
+/// Keeps a finished rollout's journal under a dated name.
+fn archive_journal(state: &Path) -> Result<std::path::PathBuf, Error> {
     let from = Journal::path_in(state);
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .replace(':', "-");
+    let stamp = super::now_rfc3339().replace(':', "-");
     let to = state.join(format!("journal-{stamp}.jsonl"));
-    std::fs::rename(&from, &to)?;
+    std::fs::rename(&from, &to).map_err(|source| Error::ArchiveJournal {
+        journal: from,
+        source,
+    })?;
     Ok(to)
 }
 
@@ -250,7 +235,7 @@ fn dry_run(
     target: &ResolvedTarget,
     state: &Path,
     steps: &[Box<dyn Step>],
-) -> Result<i32, Failure> {
+) -> Result<Outcome, Error> {
     let executor = open_executor(plan, state)?;
     // A server mid-upgrade gets no PowerShell (setup refuses to run beside it).
     let busy: Vec<String> = plan
@@ -339,8 +324,8 @@ fn dry_run(
             push_commands(&mut out, &step.scripts(plan, target, server, &peers));
         }
     }
-    print!("{out}");
-    Ok(exit::DONE)
+    output::stdout(&out)?;
+    Ok(Outcome::Done)
 }
 
 fn push_commands(out: &mut String, commands: &[runbook::PlannedCommand]) {
@@ -356,45 +341,4 @@ fn push_commands(out: &mut String, commands: &[runbook::PlannedCommand]) {
             PlannedText::Cmd(line) => out.push_str(&format!("cmd> {line}\n")),
         }
     }
-}
-
-pub fn status(args: &StatusArgs, global: &GlobalArgs) -> Result<i32, Failure> {
-    let plan = load_plan(&args.plan)?;
-    let state = state_dir(&args.plan, global.state_dir.as_deref());
-    let loaded =
-        Journal::load(&Journal::path_in(&state)).map_err(|e| Failure::bad_input(e.to_string()))?;
-    if let Some(torn) = &loaded.torn_tail {
-        eprintln!("cu-roll: warning: {torn}");
-    }
-    let holder = Lock::holder(&state);
-    let status = crate::report::status::compute(&loaded.entries, &plan.servers, holder.as_ref());
-    print!("{}", crate::report::status::render(&status, args.format));
-    Ok(exit::DONE)
-}
-
-pub fn unlock(args: &UnlockArgs, global: &GlobalArgs) -> Result<i32, Failure> {
-    load_plan(&args.plan)?;
-    let state = state_dir(&args.plan, global.state_dir.as_deref());
-    if !args.force {
-        let holder = Lock::holder(&state);
-        return Err(Failure::bad_input(match holder {
-            Some(h) => format!(
-                "the lock is held by {} on {} (pid {}) since {}; if that run is dead, run `cu-roll unlock {} --force`",
-                h.owner,
-                h.host,
-                h.pid,
-                h.since,
-                args.plan.display()
-            ),
-            None => "there is no lock to clear (unlock needs --force anyway)".into(),
-        }));
-    }
-    match Lock::force_clear(&state).map_err(|e| Failure::bad_input(e.to_string()))? {
-        Some(h) => eprintln!(
-            "cleared the lock held by {} on {} (pid {}) since {}",
-            h.owner, h.host, h.pid, h.since
-        ),
-        None => eprintln!("there was no lock for {}", args.plan.display()),
-    }
-    Ok(exit::DONE)
 }

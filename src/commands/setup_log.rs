@@ -5,33 +5,28 @@
 
 use std::fs::File;
 
+use super::output;
 use crate::cli::{SetupLogArgs, SetupLogFormat};
-use crate::exit;
+use crate::error::Error;
+use crate::exit::Outcome;
 use crate::setup_log::{review, table, tail};
 
-use super::{write_output, Failure};
-
-pub(super) fn run(args: &SetupLogArgs) -> Result<i32, Failure> {
+pub(super) fn run(args: &SetupLogArgs) -> Result<Outcome, Error> {
     let path = &args.file;
-    let unreadable = |e: std::io::Error| {
-        Failure::bad_input(format!(
-            "cannot read the setup log {}: {e}. Give the path of a copy of ExchangeSetup.log (on the server: %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log)",
-            path.display()
-        ))
+    let unreadable = |source: std::io::Error| Error::SetupLogUnreadable {
+        path: path.clone(),
+        source,
     };
     let mut file = File::open(path).map_err(unreadable)?;
     if !file.metadata().map_err(unreadable)?.is_file() {
-        return Err(Failure::bad_input(format!(
-            "{} is not a file: give the path of ExchangeSetup.log",
-            path.display()
-        )));
+        return Err(Error::SetupLogNotAFile { path: path.clone() });
     }
     let (text, read) = tail::last_run_text(&mut file).map_err(unreadable)?;
     let Some(text) = text else {
-        return Err(Failure::bad_input(format!(
-            "{} is not an Exchange setup log: none of its {read} bytes is a line 'Starting Microsoft Exchange Server <2013|2016|2019|Subscription Edition> Setup'. Give the path of ExchangeSetup.log (on the server: %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log)",
-            path.display()
-        )));
+        return Err(Error::NotASetupLog {
+            path: path.clone(),
+            read,
+        });
     };
     let review = review(&text);
     let out = match args.format {
@@ -43,6 +38,6 @@ pub(super) fn run(args: &SetupLogArgs) -> Result<i32, Failure> {
             json
         }
     };
-    write_output(None, &out)?;
-    Ok(exit::DONE)
+    output::stdout(&out)?;
+    Ok(Outcome::Done)
 }

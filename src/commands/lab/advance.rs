@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::Failure;
+use crate::error::Error;
 
 /// Advances the lab of `spec` in `state` by `by` and says so on stderr.
 pub(super) fn run(
@@ -14,11 +14,10 @@ pub(super) fn run(
     spec: &::lab::LabSpec,
     dag: &str,
     by: Duration,
-) -> Result<(), Failure> {
-    let lab_err = |e: ::lab::LabError| Failure::bad_input(e.to_string());
-    let lab = ::lab::Lab::open(state, spec, dag).map_err(lab_err)?;
+) -> Result<(), Error> {
+    let lab = ::lab::Lab::open(state, spec, dag)?;
     let by_ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-    let offset = lab.advance(by_ms).map_err(lab_err)?;
+    let offset = lab.advance(by_ms)?;
     let ahead = Duration::from_millis(u64::try_from(offset).unwrap_or(0));
     eprintln!(
         "lab clock advanced by {} (now {} ahead of the wall clock; state in {})",

@@ -1,19 +1,21 @@
 //! `cu-roll catalog [list] [--format table|json]` and `cu-roll catalog
 //! update --from URL|FILE [--sha256 HEX] | --reset`: printing the catalogue
-//! in force and turning the update library's results into messages and exit
-//! codes. The checks themselves live in `catalog::update`; this file only
-//! wires and renders.
+//! in force and turning the update library's results into messages. The
+//! checks themselves live in `catalog::update`; this file only wires and
+//! renders (a refused input is exit 2, a network or disk failure exit 1:
+//! `Error::exit_code`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::Failure;
+use super::output;
 use crate::catalog::update::{self, ActiveCatalog, Source, UpdateError};
 use crate::catalog::{Catalog, CuInfo};
 use crate::cli::{CatalogArgs, CatalogCommand, CatalogFormat, CatalogUpdateArgs};
-use crate::exit;
+use crate::error::Error;
+use crate::exit::Outcome;
 
-pub fn run(args: &CatalogArgs) -> Result<i32, Failure> {
+pub fn run(args: &CatalogArgs) -> Result<Outcome, Error> {
     match &args.command {
         None => list(args.list.format),
         Some(CatalogCommand::List(list_args)) => list(list_args.format),
@@ -21,22 +23,8 @@ pub fn run(args: &CatalogArgs) -> Result<i32, Failure> {
     }
 }
 
-/// Refusals of the input (hash, file, compatibility, a broken stored
-/// catalogue) are exit 2 like any bad input; a network or disk failure is
-/// exit 1, worth retrying as it is.
-fn failure(e: UpdateError) -> Failure {
-    Failure {
-        code: if e.is_refusal() {
-            exit::BAD_INPUT
-        } else {
-            exit::STEP_FAILED
-        },
-        message: e.to_string(),
-    }
-}
-
-fn list(format: CatalogFormat) -> Result<i32, Failure> {
-    let active = update::active().map_err(failure)?;
+fn list(format: CatalogFormat) -> Result<Outcome, Error> {
+    let active = update::active()?;
     let text = match format {
         CatalogFormat::Table => render_table(active),
         CatalogFormat::Json => {
@@ -46,18 +34,18 @@ fn list(format: CatalogFormat) -> Result<i32, Failure> {
             text
         }
     };
-    super::write_output(None, &text)?;
-    Ok(exit::DONE)
+    output::stdout(&text)?;
+    Ok(Outcome::Done)
 }
 
-fn config_dir() -> Result<PathBuf, Failure> {
-    update::config_dir().ok_or_else(|| failure(UpdateError::NoConfigDir))
+fn config_dir() -> Result<PathBuf, Error> {
+    Ok(update::config_dir().ok_or(UpdateError::NoConfigDir)?)
 }
 
-fn update(args: &CatalogUpdateArgs) -> Result<i32, Failure> {
+fn update(args: &CatalogUpdateArgs) -> Result<Outcome, Error> {
     let dir = config_dir()?;
     if args.reset {
-        match update::reset(&dir).map_err(failure)? {
+        match update::reset(&dir)? {
             Some(path) => eprintln!(
                 "removed the stored catalogue {}; the built-in catalogue applies again",
                 path.display()
@@ -67,21 +55,20 @@ fn update(args: &CatalogUpdateArgs) -> Result<i32, Failure> {
                 dir.display()
             ),
         }
-        return Ok(exit::DONE);
+        return Ok(Outcome::Done);
     }
     let given = args
         .from
         .as_deref()
-        .ok_or_else(|| Failure::bad_input("catalog update needs --from URL|FILE (or --reset)"))?;
-    let source = Source::parse(given).map_err(failure)?;
+        .ok_or_else(|| Error::Usage("catalog update needs --from URL|FILE (or --reset)".into()))?;
+    let source = Source::parse(given)?;
     if source.is_plain_http() && args.sha256.is_none() {
         eprintln!(
             "warning: {} is plain HTTP and no --sha256 was given: nothing vouches that the file arrived unaltered",
             source.name()
         );
     }
-    let stored = update::update(&source, args.sha256.as_deref(), &dir, Catalog::embedded())
-        .map_err(failure)?;
+    let stored = update::update(&source, args.sha256.as_deref(), &dir, Catalog::embedded())?;
     eprintln!(
         "stored the catalogue from {} in {} (sha256 {}): {} CUs, {} updates; it now overrides the built-in catalogue",
         source.name(),
@@ -95,7 +82,7 @@ fn update(args: &CatalogUpdateArgs) -> Result<i32, Failure> {
     } else {
         eprintln!("new entries: {}", stored.added.join(", "));
     }
-    Ok(exit::DONE)
+    Ok(Outcome::Done)
 }
 
 fn origin(active: &ActiveCatalog) -> String {

@@ -1,0 +1,194 @@
+//! `cu-roll backup`, `backup verify`, `drift` and `restore-config`: the
+//! config files a CU overwrites, saved before, compared after, and one lost
+//! `appSettings` value put back on request (shown first, journaled).
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use super::{load_plan, open_executor, output, select_servers, state_dir};
+use crate::backup::{self, DriftReport};
+use crate::cli::{
+    BackupArgs, BackupCommand, DriftArgs, DriftFormat, GlobalArgs, RestoreConfigArgs,
+};
+use crate::error::Error;
+use crate::exit::Outcome;
+use crate::journal::{Change, Journal, Lock, Record};
+use crate::plan::Server;
+use crate::report::run::{ConfigDrift, RevertedSetting};
+
+pub fn backup(args: &BackupArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
+    if let Some(BackupCommand::Verify { file }) = &args.command {
+        return verify(file);
+    }
+    let plan_path = args.plan.as_deref().ok_or_else(|| {
+        Error::Usage("cu-roll backup PLAN [--server NAME], or cu-roll backup verify FILE".into())
+    })?;
+    let plan = load_plan(plan_path)?;
+    let state = state_dir(plan_path, global.state_dir.as_deref());
+    let exec = open_executor(&plan, &state)?;
+    let mut outcome = Outcome::Done;
+    for server in select_servers(&plan, args.server.as_deref(), plan_path)? {
+        match backup::backup_server(exec.as_ref(), server, &state) {
+            Ok(r) => {
+                output::stdout(&format!(
+                    "{}\t{}\t{} files\tsha256 {}\tverified\n",
+                    server.name,
+                    r.zip.display(),
+                    r.manifest.files.len(),
+                    r.sha256
+                ))?;
+                for w in &r.manifest.warnings {
+                    eprintln!("{}: warning: {w}", server.name);
+                }
+            }
+            Err(e) => {
+                eprintln!("{}: backup failed: {e}", server.name);
+                outcome = Outcome::SomeFailed;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+fn verify(file: &Path) -> Result<Outcome, Error> {
+    let r = backup::verify(file).map_err(|source| Error::Verify {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    output::stdout(&format!(
+        "{}: {} entries verified, sha256 {}\n",
+        file.display(),
+        r.entries_checked,
+        r.sha256
+    ))?;
+    Ok(Outcome::Done)
+}
+
+/// The drift of one server against its newest backup, for the run report.
+pub fn drift_summary(
+    exec: &dyn crate::exec::Executor,
+    server: &Server,
+    state: &Path,
+) -> Option<ConfigDrift> {
+    let zip = backup::latest_backup(state, &server.name).ok().flatten()?;
+    Some(match backup::drift_for_server(exec, server, &zip) {
+        Ok(report) => summarise(&report),
+        Err(e) => ConfigDrift {
+            server: server.name.clone(),
+            backup: zip.display().to_string(),
+            reverted: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    })
+}
+
+fn summarise(report: &DriftReport) -> ConfigDrift {
+    ConfigDrift {
+        server: report.server.clone(),
+        backup: report.backup.clone(),
+        reverted: report
+            .reverted()
+            .into_iter()
+            .map(|(file, s)| RevertedSetting {
+                file: file.to_string(),
+                key: s.key.clone(),
+                backup_value: s.old.clone(),
+                current_value: s.new.clone(),
+            })
+            .collect(),
+        error: None,
+    }
+}
+
+pub fn drift(args: &DriftArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
+    let plan = load_plan(&args.plan)?;
+    let state = state_dir(&args.plan, global.state_dir.as_deref());
+    let exec = open_executor(&plan, &state)?;
+    let mut reports = Vec::new();
+    let mut outcome = Outcome::Done;
+    for server in select_servers(&plan, args.server.as_deref(), &args.plan)? {
+        let Some(zip) = backup::latest_backup(&state, &server.name).map_err(Error::Backup)? else {
+            eprintln!(
+                "{}: no backup in {} (cu-roll backup takes one)",
+                server.name,
+                state.join("backups").display()
+            );
+            continue;
+        };
+        match backup::drift_for_server(exec.as_ref(), server, &zip) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("{}: {e}", server.name);
+                outcome = Outcome::SomeFailed;
+            }
+        }
+    }
+    let text = match args.format {
+        DriftFormat::Text => reports.iter().map(DriftReport::to_text).collect(),
+        DriftFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&reports).expect("drift reports serialise");
+            json.push('\n');
+            json
+        }
+    };
+    output::stdout(&text)?;
+    Ok(outcome)
+}
+
+pub fn restore_config(args: &RestoreConfigArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
+    let plan = load_plan(&args.plan)?;
+    let state = state_dir(&args.plan, global.state_dir.as_deref());
+    let server = select_servers(&plan, Some(&args.server), &args.plan)?[0];
+    let zip = backup::latest_backup(&state, &server.name)
+        .map_err(Error::Backup)?
+        .ok_or_else(|| Error::NoBackup {
+            server: server.name.clone(),
+            dir: state.join(backup::BACKUP_DIR),
+        })?;
+    // One writer per plan: the journal records the restore.
+    let _lock = Lock::acquire(&state, "restore-config").map_err(|source| Error::Lock {
+        plan: args.plan.clone(),
+        source,
+    })?;
+    let exec = open_executor(&plan, &state)?;
+    let planned = backup::plan_restore(
+        exec.as_ref(),
+        server,
+        &zip,
+        &args.key,
+        args.file.as_deref(),
+        &backup::FetchOptions::default(),
+    )
+    .map_err(Error::Backup)?;
+    eprint!("{}", planned.describe());
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Usage(
+                "not applied: pass --yes to apply without a terminal to confirm at".into(),
+            ));
+        }
+        eprint!("Apply this change? [y/N] ");
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            eprintln!("not applied");
+            return Ok(Outcome::Done);
+        }
+    }
+    let outcome = backup::apply_restore(exec.as_ref(), server, &planned).map_err(Error::Restore)?;
+    let (mut journal, _) = Journal::open(&state)?;
+    journal.append(Record::Changed {
+        server: server.name.clone(),
+        step: "restore-config".into(),
+        change: Change::AppSettingRestored {
+            file: outcome.file.clone(),
+            key: args.key.clone(),
+            copy: outcome.copy.clone(),
+        },
+    })?;
+    output::stdout(&format!(
+        "{}: {} restored in {} (the previous file is kept as {})\n",
+        server.name, args.key, outcome.file, outcome.copy
+    ))?;
+    Ok(Outcome::Done)
+}

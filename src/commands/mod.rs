@@ -1,0 +1,116 @@
+//! What each command does, one thin module per command: load the plan,
+//! call the library, render, and return an `Outcome` or a typed `Error`
+//! (`crate::error`), which `main` prints once and turns into the exit code.
+//! This module dispatches and holds what every command loads the same way
+//! (the plan, its state directory, the executor, the servers named on the
+//! command line). No command picks an exit code itself.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use crate::exit::Outcome;
+use crate::plan::{self, Plan};
+
+mod backup;
+mod catalog;
+mod exec;
+pub(crate) mod lab;
+mod output;
+mod report;
+mod run;
+mod setup_log;
+mod status;
+mod unlock;
+
+pub(crate) use self::lab::LabExecutor;
+
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    let state_dir = cli.global.state_dir.as_deref();
+    match cli.command {
+        Some(Command::Report(args)) => report::run(&args, state_dir),
+        Some(Command::Exec(args)) => exec::run(&args, state_dir),
+        Some(Command::Catalog(args)) => catalog::run(&args),
+        Some(Command::SetupLog(args)) => setup_log::run(&args),
+        Some(Command::Lab { command }) => lab::run(&command, state_dir),
+        Some(Command::Run(args)) => run::run(&args.plan, args.flags, &cli.global),
+        Some(Command::Status(args)) => status::run(&args, &cli.global),
+        Some(Command::Unlock(args)) => unlock::run(&args, &cli.global),
+        Some(Command::Backup(args)) => backup::backup(&args, &cli.global),
+        Some(Command::Drift(args)) => backup::drift(&args, &cli.global),
+        Some(Command::RestoreConfig(args)) => backup::restore_config(&args, &cli.global),
+        None => match cli.plan {
+            Some(plan) => run::run(&plan, cli.run_flags, &cli.global),
+            None => Err(Error::Usage(
+                "no plan given: cu-roll PLAN, or cu-roll --help".into(),
+            )),
+        },
+    }
+}
+
+/// The state directory: `--state-dir`, else `<plan stem>.cu-roll` beside the plan.
+pub fn state_dir(plan_path: &Path, explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_path_buf();
+    }
+    let stem = plan_path
+        .file_stem()
+        .map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
+    plan_path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(format!("{stem}.cu-roll"))
+}
+
+/// The plan at `path`, with its `[lab]` section (if any) read by the lab
+/// crate from the same text, so a mistake anywhere in the file is reported
+/// when the plan is loaded.
+fn load_plan_and_lab(path: &Path) -> Result<(Plan, Option<::lab::LabSpec>), Error> {
+    let text = plan::read(path)?;
+    let plan = plan::parse(&text, path)?;
+    let spec = lab::spec_of(&plan, &text)?;
+    Ok((plan, spec))
+}
+
+fn load_plan(path: &Path) -> Result<Plan, Error> {
+    load_plan_and_lab(path).map(|(plan, _)| plan)
+}
+
+/// The executor for the plan's transport: the lab's, built here (the one
+/// seam between the product and the lab), or a remote one from `exec`.
+fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Executor>, Error> {
+    if plan.connection.transport == plan::Transport::Lab {
+        let (_, spec) = load_plan_and_lab(&plan.path)?;
+        let spec = spec.ok_or_else(|| Error::NoLabSection {
+            plan: plan.path.clone(),
+            why: ", which transport = \"lab\" needs: add one, or choose another [connection] transport",
+        })?;
+        let exec = LabExecutor::open(state, &spec, &lab::dag_of(plan))?;
+        return Ok(Box::new(exec));
+    }
+    Ok(crate::exec::open(plan)?)
+}
+
+/// The servers a command acts on: the one named with `--server`, or all.
+fn select_servers<'p>(
+    plan: &'p Plan,
+    name: Option<&str>,
+    plan_path: &Path,
+) -> Result<Vec<&'p plan::Server>, Error> {
+    match name {
+        None => Ok(plan.servers.iter().collect()),
+        Some(n) => plan
+            .server(n)
+            .map(|s| vec![s])
+            .ok_or_else(|| Error::UnknownServer {
+                plan: plan_path.to_path_buf(),
+                name: n.to_string(),
+                known: plan.servers.iter().map(|s| s.name.clone()).collect(),
+            }),
+    }
+}
+
+/// The current time as the reports write it.
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}

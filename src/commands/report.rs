@@ -1,0 +1,41 @@
+//! `cu-roll report PLAN`: the pre-flight report (read-only) as a table,
+//! Markdown, HTML or JSON, to stdout or `--output FILE`. Exit 3 when a
+//! server (or AD preparation) blocks the rollout.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use super::{load_plan, open_executor, output, state_dir};
+use crate::cli::ReportArgs;
+use crate::error::Error;
+use crate::exit::Outcome;
+use crate::preflight::model::OverallVerdict;
+
+pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, Error> {
+    let plan = load_plan(&args.plan)?;
+    let catalog = crate::catalog::Catalog::active()?;
+    let target = crate::plan::resolve_target(&plan, catalog)?;
+    let state = state_dir(&args.plan, state_dir_arg);
+    let executor = open_executor(&plan, &state)?;
+    let report = crate::preflight::build_report(
+        &plan,
+        executor.as_ref(),
+        catalog,
+        &target,
+        super::now_rfc3339(),
+    );
+    let color = args.output.is_none()
+        && args.format == crate::report::Format::Table
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let text = crate::report::render(
+        &report,
+        args.format,
+        &crate::report::RenderOptions { color },
+    );
+    output::write_output(args.output.as_deref(), &text)?;
+    Ok(match report.verdict {
+        OverallVerdict::Ready => Outcome::Done,
+        OverallVerdict::Blocked => Outcome::Blocked,
+    })
+}

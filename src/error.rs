@@ -1,0 +1,290 @@
+//! The command layer's one error type: every way a command can stop early,
+//! typed until `main` prints it, and `Error::exit_code`, the one mapping
+//! from an error to the exit codes defined beside it in `exit.rs` (the
+//! pattern of nextest's `ExpectedError::process_exit_code`). Each message
+//! says what happened, where, and what to do next; the library's own
+//! errors arrive through `#[from]` and keep their words. This module
+//! decides no behaviour and prints nothing.
+
+use std::path::PathBuf;
+
+use crate::catalog::update::UpdateError;
+use crate::exec::OpenError;
+use crate::exit;
+use crate::journal::{JournalError, LockError, LockInfo};
+use crate::logging::LoggingError;
+use crate::plan::{PlanError, TargetError};
+use crate::runbook::schedule::RolloutError;
+use crate::runbook::StepId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // --- the command line or the plan (exit 2) ---
+    /// A command line that cannot be run as given; the message says how to
+    /// call it.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("server '{name}' is not in {}; servers: {}", .plan.display(), .known.join(", "))]
+    UnknownServer {
+        plan: PathBuf,
+        name: String,
+        known: Vec<String>,
+    },
+    /// `why` ends the sentence: what needed the section.
+    #[error("{} has no [lab] section{why}", .plan.display())]
+    NoLabSection { plan: PathBuf, why: &'static str },
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// Loading or updating the catalogue: a refusal of the input is exit 2,
+    /// a network or disk failure exit 1 (worth retrying as it is).
+    #[error(transparent)]
+    Catalog(#[from] UpdateError),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The lab (the simulated DAG) could not open, reset or serve its
+    /// world. Boxed because only the command layer names the lab crate's
+    /// types: `commands::lab` converts them (`From`).
+    #[error(transparent)]
+    Lab(Box<dyn std::error::Error + Send + Sync>),
+    #[error(transparent)]
+    Logging(#[from] LoggingError),
+    #[error("{}", unlock_refusal(.plan, .holder.as_deref()))]
+    UnlockNeedsForce {
+        plan: PathBuf,
+        holder: Option<Box<LockInfo>>,
+    },
+    /// `status` could not read the journal it reports on.
+    #[error(transparent)]
+    ReadJournal(JournalError),
+    #[error("cannot keep the finished rollout's journal {} under a dated name: {source}; move it aside by hand to start the new rollout", .journal.display())]
+    ArchiveJournal {
+        journal: PathBuf,
+        source: std::io::Error,
+    },
+    /// Reading the local backups, or planning a restore from one.
+    #[error(transparent)]
+    Backup(crate::backup::BackupError),
+    #[error("{server} has no backup in {}", .dir.display())]
+    NoBackup { server: String, dir: PathBuf },
+    #[error("cannot read the setup log {}: {source}. Give the path of a copy of ExchangeSetup.log (on the server: %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log)", .path.display())]
+    SetupLogUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a file: give the path of ExchangeSetup.log", .path.display())]
+    SetupLogNotAFile { path: PathBuf },
+    #[error("{} is not an Exchange setup log: none of its {read} bytes is a line 'Starting Microsoft Exchange Server <2013|2016|2019|Subscription Edition> Setup'. Give the path of ExchangeSetup.log (on the server: %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log)", .path.display())]
+    NotASetupLog { path: PathBuf, read: u64 },
+    /// `--output FILE` could not be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    // --- the lock (exit 4, or 2 when the lock file itself fails) ---
+    #[error("{source}{}", .source.next_step(.plan).map(|s| format!("; {s}")).unwrap_or_default())]
+    Lock { plan: PathBuf, source: LockError },
+
+    // --- the pre-flight gate (exit 3) ---
+    #[error("the pre-flight gate refused to start; nothing was changed:\n  - {}\n(`cu-roll report {}` shows the details)", .blockers.join("\n  - "), .plan.display())]
+    PreflightBlocked {
+        plan: PathBuf,
+        blockers: Vec<String>,
+    },
+
+    // --- a rollout or a change that stopped (exit 1; a gate before any change: 3) ---
+    #[error(transparent)]
+    Rollout(#[from] RolloutError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("stopped: {server} {step} failed: {error}\nThe journal is saved; fix the cause and run the same command again to resume (`cu-roll status {}` shows where it stands).", .plan.display())]
+    StepFailed {
+        plan: PathBuf,
+        server: String,
+        step: StepId,
+        error: String,
+    },
+    #[error("stopped: the gate refused to take {server} out of service:\n  - {}\n{}", .reasons.join("\n  - "), if *.before_any_change { "Nothing was changed." } else { "Servers already rolled are back in service. The journal is saved; once the DAG is healthy, run the same command again to resume." })]
+    GateRefused {
+        server: String,
+        reasons: Vec<String>,
+        before_any_change: bool,
+    },
+    #[error("stopped before {before} at your request; run again to go on")]
+    Paused { before: String },
+    /// `restore-config`: applying the restore failed on the server.
+    #[error(transparent)]
+    Restore(crate::backup::BackupError),
+    /// `backup verify FILE`: the zip does not verify.
+    #[error("{}: {source}", .file.display())]
+    Verify {
+        file: PathBuf,
+        source: crate::backup::BackupError,
+    },
+
+    // --- the answer could not be delivered (exit 8) ---
+    #[error("writing to stdout: {0}; the command itself ran — send its output somewhere that accepts it (a file with --output, or a pipe that reads to the end)")]
+    Stdout(std::io::Error),
+}
+
+impl Error {
+    /// The process exit code for this error (the codes are in `exit.rs`,
+    /// documented in `--help` and docs/troubleshooting.md). Exhaustive on
+    /// purpose: a new variant must choose its code here.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_)
+            | Error::Plan(_)
+            | Error::UnknownServer { .. }
+            | Error::NoLabSection { .. }
+            | Error::Target(_)
+            | Error::Open(_)
+            | Error::Lab(_)
+            | Error::Logging(_)
+            | Error::UnlockNeedsForce { .. }
+            | Error::ReadJournal(_)
+            | Error::ArchiveJournal { .. }
+            | Error::Backup(_)
+            | Error::NoBackup { .. }
+            | Error::SetupLogUnreadable { .. }
+            | Error::SetupLogNotAFile { .. }
+            | Error::NotASetupLog { .. }
+            | Error::WriteFile { .. } => exit::BAD_INPUT,
+            Error::Catalog(e) => {
+                if e.is_refusal() {
+                    exit::BAD_INPUT
+                } else {
+                    exit::STEP_FAILED
+                }
+            }
+            Error::Lock { source, .. } => match source {
+                LockError::Held { .. } | LockError::Unreadable { .. } => exit::LOCKED,
+                LockError::Io { .. } => exit::BAD_INPUT,
+            },
+            Error::PreflightBlocked { .. } => exit::GATE_REFUSED,
+            Error::Rollout(e) => match e {
+                RolloutError::PlanChanged { .. } => exit::BAD_INPUT,
+                RolloutError::Journal(_) => exit::STEP_FAILED,
+            },
+            Error::GateRefused {
+                before_any_change, ..
+            } => {
+                if *before_any_change {
+                    exit::GATE_REFUSED
+                } else {
+                    exit::STEP_FAILED
+                }
+            }
+            Error::Journal(_)
+            | Error::StepFailed { .. }
+            | Error::Paused { .. }
+            | Error::Restore(_)
+            | Error::Verify { .. } => exit::STEP_FAILED,
+            Error::Stdout(_) => exit::OUTPUT_FAILED,
+        }
+    }
+}
+
+fn unlock_refusal(plan: &std::path::Path, holder: Option<&LockInfo>) -> String {
+    match holder {
+        Some(h) => format!(
+            "the lock is held by {} on {} (pid {}) since {}; if that run is dead, run `cu-roll unlock {} --force`",
+            h.owner,
+            h.host,
+            h.pid,
+            h.since,
+            plan.display()
+        ),
+        None => "there is no lock to clear (unlock needs --force anyway)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn held() -> LockError {
+        LockError::Held {
+            path: PathBuf::from("/srv/q3.cu-roll/lock"),
+            holder: Box::new(LockInfo {
+                owner: "admin".into(),
+                host: "JUMP01".into(),
+                pid: 42,
+                since: "2026-11-27T10:00:00Z".into(),
+                command: "run".into(),
+            }),
+            stale: false,
+        }
+    }
+
+    #[test]
+    fn a_held_lock_is_exit_4_and_names_the_plan_to_unlock() {
+        let e = Error::Lock {
+            plan: PathBuf::from("/srv/q3.toml"),
+            source: held(),
+        };
+        assert_eq!(e.exit_code(), exit::LOCKED);
+        let text = e.to_string();
+        assert!(
+            text.ends_with(
+                "; if that run is dead, clear it with `cu-roll unlock /srv/q3.toml --force`"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("PLAN"), "{text}");
+    }
+
+    #[test]
+    fn a_lock_file_that_cannot_be_written_is_exit_2_without_an_unlock_hint() {
+        let e = Error::Lock {
+            plan: PathBuf::from("q3.toml"),
+            source: LockError::Io {
+                action: "create",
+                path: PathBuf::from("q3.cu-roll/lock"),
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            },
+        };
+        assert_eq!(e.exit_code(), exit::BAD_INPUT);
+        assert!(!e.to_string().contains("unlock"), "{e}");
+    }
+
+    #[test]
+    fn a_gate_refusal_is_exit_3_only_before_any_change() {
+        let refusal = |before_any_change| Error::GateRefused {
+            server: "EX02".into(),
+            reasons: vec!["DB01 would keep 0 healthy copies".into()],
+            before_any_change,
+        };
+        assert_eq!(refusal(true).exit_code(), exit::GATE_REFUSED);
+        assert_eq!(refusal(false).exit_code(), exit::STEP_FAILED);
+        assert!(refusal(true).to_string().ends_with("Nothing was changed."));
+    }
+
+    #[test]
+    fn a_lost_stdout_has_its_own_code() {
+        let e = Error::Stdout(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert_eq!(e.exit_code(), exit::OUTPUT_FAILED);
+        assert_ne!(exit::OUTPUT_FAILED, exit::STEP_FAILED);
+        assert_ne!(exit::OUTPUT_FAILED, exit::BAD_INPUT);
+    }
+
+    #[test]
+    fn the_unlock_refusal_names_the_plan() {
+        let LockError::Held { holder, .. } = held() else {
+            unreachable!()
+        };
+        let e = Error::UnlockNeedsForce {
+            plan: Path::new("q3.toml").to_path_buf(),
+            holder: Some(holder),
+        };
+        assert_eq!(e.exit_code(), exit::BAD_INPUT);
+        assert!(
+            e.to_string().contains("`cu-roll unlock q3.toml --force`"),
+            "{e}"
+        );
+    }
+}
