@@ -15,6 +15,7 @@ mod reliability;
 mod report;
 mod rollout;
 mod scripts;
+mod setup_incomplete;
 mod setup_log;
 mod shapes;
 mod winrm;
