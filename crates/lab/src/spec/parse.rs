@@ -13,7 +13,10 @@ use planfile::{checked, duration, name_and_fqdn, PlanError, Source, Text};
 use toml::Spanned;
 
 use super::raw::*;
-use super::{LabAd, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings};
+use super::{
+    LabAd, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings,
+    DEFAULT_DAG,
+};
 use crate::build::ExchangeBuild;
 
 /// The `[lab]` section of the plan `text` (read from `path`), validated;
@@ -21,7 +24,10 @@ use crate::build::ExchangeBuild;
 pub fn parse_plan_text(text: &str, path: &Path) -> Result<Option<LabSpec>, PlanError> {
     let src = Source { text, path };
     let doc: Document = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
-    doc.lab.as_ref().map(|lab| validate(&src, lab)).transpose()
+    doc.lab
+        .as_ref()
+        .map(|lab| validate(&src, lab, &doc.server))
+        .transpose()
 }
 
 /// With `transport = "lab"`, every `[[server]]` of the plan `text` must be
@@ -64,7 +70,11 @@ pub const STEP_NAMES: &[&str] = &[
     "health",
 ];
 
-fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError> {
+fn validate(
+    src: &Source,
+    lab: &RawLab,
+    plan_servers: &[Spanned<PlanServer>],
+) -> Result<LabSpec, PlanError> {
     let base_port = match &lab.base_port {
         Some(p) if *p.get_ref() == 0 => {
             return Err(src.error(p.span(), "base_port must be a port number from 1 to 65535"))
@@ -78,6 +88,7 @@ fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError> {
     let databases = databases(src, &lab.database, &servers)?;
     let faults = faults(src, &lab.fault, &servers, &databases)?;
     Ok(LabSpec {
+        dag: dag(src, lab.dag.as_ref(), plan_servers)?,
         base_port,
         username,
         password,
@@ -95,6 +106,37 @@ fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError> {
         databases: databases.into_iter().map(|(d, _)| d).collect(),
         faults,
         media: media(src, &lab.media)?,
+    })
+}
+
+/// The DAG the lab simulates: `[lab] dag`, which must be one the plan's
+/// servers name when they name any (the rollout sends their DAG's name to
+/// the lab); else the first `[[server]] dag`; else [`DEFAULT_DAG`].
+fn dag(
+    src: &Source,
+    raw: Option<&Text>,
+    plan_servers: &[Spanned<PlanServer>],
+) -> Result<String, PlanError> {
+    let named: Vec<&str> = plan_servers
+        .iter()
+        .filter_map(|s| s.get_ref().dag.as_ref().map(|d| d.get_ref().as_str()))
+        .collect();
+    let Some(raw) = raw else {
+        return Ok(named.first().map_or(DEFAULT_DAG, |d| *d).to_string());
+    };
+    checked(src, raw, |t| {
+        check_netbios("lab DAG name", t)?;
+        if named.is_empty() {
+            return Ok(t.to_string());
+        }
+        // The plan's spelling: it is the name the rollout sends.
+        match named.iter().find(|d| d.eq_ignore_ascii_case(t)) {
+            Some(d) => Ok(d.to_string()),
+            None => Err(format!(
+                "dag '{t}' is not a DAG of the plan's servers ({}); the lab simulates one of them",
+                named.join(", ")
+            )),
+        }
     })
 }
 
@@ -659,6 +701,42 @@ mod tests {
             "[[lab.fault]]\nserver = \"EX02\"\nkind = \"setup-hangs\"\nhold = \"soon\"\n",
         )
         .expect_err("bad hold");
+        assert!(e.location().is_some(), "{e}");
+    }
+
+    /// plans/lab.toml with `[lab]` followed by `lab_keys`, and every
+    /// `dag = "DAG01"` of its servers replaced by `server_dag` (a whole
+    /// line, or nothing).
+    fn with_dags(lab_keys: &str, server_dag: &str) -> Result<LabSpec, PlanError> {
+        let text = std::fs::read_to_string(plans_dir().join("lab.toml")).unwrap();
+        assert!(text.contains("\ndag = \"DAG01\"\n") && text.contains("\n[lab]\n"));
+        let text = text
+            .replace("\ndag = \"DAG01\"\n", &format!("\n{server_dag}"))
+            .replace("\n[lab]\n", &format!("\n[lab]\n{lab_keys}"));
+        parse_plan_text(&text, Path::new("plans/t.toml")).map(|s| s.expect("[lab]"))
+    }
+
+    #[test]
+    fn the_lab_dag_is_the_lab_key_else_the_plans_first_else_dag01() {
+        assert_eq!(shipped("lab.toml").0.dag, "DAG01");
+        assert_eq!(with_dags("", "dag = \"DAG07\"\n").unwrap().dag, "DAG07");
+        assert_eq!(with_dags("", "").unwrap().dag, crate::DEFAULT_DAG);
+        assert_eq!(with_dags("dag = \"LABDAG\"\n", "").unwrap().dag, "LABDAG");
+        assert_eq!(
+            with_dags("dag = \"dag07\"\n", "dag = \"DAG07\"\n")
+                .unwrap()
+                .dag,
+            "DAG07"
+        );
+        let e = with_dags("dag = \"DAG02\"\n", "dag = \"DAG07\"\n").expect_err("other DAG");
+        assert!(
+            e.message()
+                .contains("dag 'DAG02' is not a DAG of the plan's servers (DAG07"),
+            "{}",
+            e.message()
+        );
+        assert!(e.location().is_some(), "{e}");
+        let e = with_dags("dag = \"not a name\"\n", "").expect_err("bad name");
         assert!(e.location().is_some(), "{e}");
     }
 }
