@@ -203,7 +203,7 @@ fn test_replication(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
         let name = host.world.servers[i].name.clone();
         // health-fails: while its hold lasts, the Replication service check fails.
         let failing = host.world.trigger_fault("health-fails", &name, None);
-        let checks = replication_checks(&host.world, i, failing);
+        let checks = replication_checks(host.world, i, failing);
         for (check, desc, ok) in checks {
             out.push(
                 PsObject::new("Microsoft.Exchange.Monitoring.ReplicationCheckOutcome")
@@ -376,7 +376,7 @@ fn test_mapi(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsE
     let targets = mapi_targets(host, &b, cmd)?;
     Ok(targets
         .into_iter()
-        .map(|(d, server)| mapi_outcome(&host.world, &b, d, server))
+        .map(|(d, server)| mapi_outcome(host.world, &b, d, server))
         .collect())
 }
 
