@@ -7,9 +7,10 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-/// Largest header block or body accepted (WinRM envelopes are ≤ 500 KiB).
-const MAX_HEADER: usize = 64 * 1024;
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Largest header block (or trailer block) accepted, each line included.
+pub const MAX_HEADER: usize = 64 * 1024;
+/// Largest body accepted (WinRM envelopes are ≤ 500 KiB).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// A byte stream, plain TCP or TLS.
 pub trait Stream: Read + Write + Send {}
@@ -74,38 +75,19 @@ pub fn write_message(
 
 /// Reads one message. `Ok(None)` when the peer closed cleanly before a
 /// new message began (an idle keep-alive connection ending).
+///
+/// Every read is bounded, whatever the peer sends: the header block
+/// (and each of its lines) to [`MAX_HEADER`], a chunk-size line to
+/// [`MAX_CHUNK_LINE`], the body to [`MAX_BODY`] (chunk sizes are added
+/// with overflow checks). A peer that breaks a bound gets an
+/// `InvalidData` error, never a panic or an unbounded allocation.
 pub fn read_message<R: Read>(
     reader: &mut BufReader<R>,
     is_response: bool,
 ) -> io::Result<Option<Message>> {
-    let mut head = Vec::new();
-    loop {
-        let mut line = Vec::new();
-        let n = reader
-            .by_ref()
-            .take(MAX_HEADER as u64)
-            .read_until(b'\n', &mut line)?;
-        if n == 0 {
-            if head.is_empty() {
-                return Ok(None);
-            }
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed inside an HTTP header",
-            ));
-        }
-        if head.is_empty() && (line == b"\r\n" || line == b"\n") {
-            continue; // tolerated blank line between messages
-        }
-        let end = line == b"\r\n" || line == b"\n";
-        head.extend_from_slice(&line);
-        if head.len() > MAX_HEADER {
-            return Err(bad("HTTP header too large"));
-        }
-        if end {
-            break;
-        }
-    }
+    let Some(head) = read_head(reader)? else {
+        return Ok(None);
+    };
     let text = String::from_utf8_lossy(&head);
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("");
@@ -137,41 +119,153 @@ pub fn read_message<R: Read>(
         if len > MAX_BODY {
             return Err(bad("HTTP body too large"));
         }
-        msg.body = vec![0; len];
-        reader.read_exact(&mut msg.body)?;
+        // Read what arrives rather than allocating the announced length up
+        // front: a peer that announces 16 MiB and sends nothing costs nothing.
+        reader
+            .by_ref()
+            .take(len as u64)
+            .read_to_end(&mut msg.body)?;
+        if msg.body.len() != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside an HTTP body",
+            ));
+        }
     } else if is_response && msg.status() != 204 && msg.status() != 304 && msg.wants_close() {
         reader
             .by_ref()
-            .take(MAX_BODY as u64)
+            .take(MAX_BODY as u64 + 1)
             .read_to_end(&mut msg.body)?;
+        if msg.body.len() > MAX_BODY {
+            return Err(bad("HTTP body too large"));
+        }
     }
     Ok(Some(msg))
 }
 
+/// The header block up to and including its blank line; `None` on a clean
+/// close before the first byte.
+fn read_head<R: Read>(reader: &mut BufReader<R>) -> io::Result<Option<Vec<u8>>> {
+    let mut head = Vec::new();
+    loop {
+        let Some(line) = read_line(reader, MAX_HEADER - head.len(), "HTTP header too large")?
+        else {
+            if head.is_empty() {
+                return Ok(None);
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside an HTTP header",
+            ));
+        };
+        let end = line == b"\r\n" || line == b"\n";
+        if head.is_empty() && end {
+            continue; // tolerated blank line between messages
+        }
+        head.extend_from_slice(&line);
+        if end {
+            return Ok(Some(head));
+        }
+    }
+}
+
+/// One line of at most `max` bytes, its `\n` included. `None` at a clean
+/// end of stream; an error when the line would exceed `max` or the stream
+/// ends inside it.
+fn read_line<R: Read>(
+    reader: &mut BufReader<R>,
+    max: usize,
+    too_long: &str,
+) -> io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let n = reader
+        .by_ref()
+        .take(max as u64)
+        .read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return if max == 0 {
+            Err(bad(too_long))
+        } else {
+            Ok(None)
+        };
+    }
+    if line.last() != Some(&b'\n') {
+        return Err(if n >= max {
+            bad(too_long)
+        } else {
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside a line",
+            )
+        });
+    }
+    Ok(Some(line))
+}
+
+/// Largest chunk-size line (the hex size plus chunk extensions).
+pub const MAX_CHUNK_LINE: usize = 1024;
+
 fn read_chunked<R: Read>(reader: &mut BufReader<R>) -> io::Result<Vec<u8>> {
     let mut body = Vec::new();
     loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let size_text = line.trim().split(';').next().unwrap_or("");
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| bad("bad chunk size"))?;
+        let line = read_line(reader, MAX_CHUNK_LINE, "HTTP chunk-size line too long")?
+            .ok_or_else(|| bad("connection closed before a chunk size"))?;
+        let size = chunk_size(&line)?;
         if size == 0 {
-            // Trailers, then the blank line.
-            loop {
-                let mut t = String::new();
-                if reader.read_line(&mut t)? == 0 || t.trim().is_empty() {
-                    return Ok(body);
-                }
-            }
+            read_trailers(reader)?;
+            return Ok(body);
         }
-        if body.len() + size > MAX_BODY {
-            return Err(bad("HTTP body too large"));
-        }
+        let total = body
+            .len()
+            .checked_add(size)
+            .filter(|&t| t <= MAX_BODY)
+            .ok_or_else(|| bad("HTTP body too large"))?;
         let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
+        reader
+            .by_ref()
+            .take((total - start) as u64)
+            .read_to_end(&mut body)?;
+        if body.len() != total {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside an HTTP chunk",
+            ));
+        }
         let mut crlf = [0u8; 2];
         reader.read_exact(&mut crlf)?;
+        if &crlf != b"\r\n" {
+            return Err(bad("HTTP chunk not followed by CRLF"));
+        }
+    }
+}
+
+/// The size of a chunk-size line: hex digits, then optional `;extensions`.
+/// Sizes above [`MAX_BODY`] are refused here, so no sum can overflow.
+fn chunk_size(line: &[u8]) -> io::Result<usize> {
+    let text = std::str::from_utf8(line).map_err(|_| bad("bad chunk size"))?;
+    let digits = text.trim().split(';').next().unwrap_or("").trim();
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("bad chunk size"));
+    }
+    let size = usize::from_str_radix(digits, 16).map_err(|_| bad("bad chunk size"))?;
+    if size > MAX_BODY {
+        return Err(bad("HTTP body too large"));
+    }
+    Ok(size)
+}
+
+/// Trailer lines after the last chunk, up to the blank line, bounded
+/// together like a header block.
+fn read_trailers<R: Read>(reader: &mut BufReader<R>) -> io::Result<()> {
+    let mut total = 0usize;
+    loop {
+        let Some(line) = read_line(reader, MAX_HEADER - total, "HTTP trailer too large")? else {
+            return Ok(()); // closed after the last chunk: the body is whole
+        };
+        if line == b"\r\n" || line == b"\n" {
+            return Ok(());
+        }
+        total += line.len();
     }
 }
 
@@ -231,5 +325,85 @@ mod tests {
     fn eof_inside_header_is_an_error() {
         let wire = b"HTTP/1.1 200 OK\r\nContent-";
         assert!(read_message(&mut BufReader::new(&wire[..]), true).is_err());
+    }
+
+    fn read(wire: &[u8]) -> io::Result<Option<Message>> {
+        read_message(&mut BufReader::new(wire), true)
+    }
+
+    fn error_text(wire: &[u8]) -> String {
+        read(wire).expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn overflowing_chunk_size_is_refused_not_a_panic() {
+        // The review's crash: a 1-byte chunk, then a size that wraps usize.
+        let wire =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\nffffffffffffffff\r\n";
+        assert_eq!(error_text(wire), "bad chunk size");
+        let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000001\r\n";
+        assert_eq!(error_text(wire), "HTTP body too large");
+    }
+
+    #[test]
+    fn chunks_adding_up_past_the_body_limit_are_refused() {
+        let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let chunk = vec![b'x'; MAX_BODY / 2];
+        for _ in 0..2 {
+            wire.extend(format!("{:x}\r\n", chunk.len()).as_bytes());
+            wire.extend(&chunk);
+            wire.extend(b"\r\n");
+        }
+        wire.extend(b"1\r\n");
+        assert_eq!(error_text(&wire), "HTTP body too large");
+    }
+
+    #[test]
+    fn long_lines_are_refused_at_their_bound() {
+        let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        wire.extend(vec![b'0'; MAX_CHUNK_LINE + 10]);
+        assert_eq!(error_text(&wire), "HTTP chunk-size line too long");
+
+        let mut wire = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+        wire.extend(vec![b'a'; MAX_HEADER]);
+        assert_eq!(error_text(&wire), "HTTP header too large");
+
+        // Many short header lines add up to the same bound.
+        let mut wire = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for _ in 0..MAX_HEADER / 8 {
+            wire.extend(b"X: 123\r\n");
+        }
+        assert_eq!(error_text(&wire), "HTTP header too large");
+
+        let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n".to_vec();
+        for _ in 0..MAX_HEADER / 8 {
+            wire.extend(b"X: 123\r\n");
+        }
+        assert_eq!(error_text(&wire), "HTTP trailer too large");
+    }
+
+    #[test]
+    fn truncated_bodies_are_errors() {
+        assert!(read(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").is_err());
+        assert!(read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab").is_err());
+        assert_eq!(
+            error_text(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\naXY0\r\n\r\n"),
+            "HTTP chunk not followed by CRLF"
+        );
+        // A huge announced length is refused before any allocation.
+        assert_eq!(
+            error_text(b"HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775808\r\n\r\n"),
+            "HTTP body too large"
+        );
+        assert_eq!(
+            error_text(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n"),
+            "bad Content-Length"
+        );
+    }
+
+    #[test]
+    fn chunk_extensions_and_trailers_are_read() {
+        let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;name=v\r\nabc\r\n0\r\nX-T: 1\r\n\r\n";
+        assert_eq!(read(wire).unwrap().unwrap().body, b"abc");
     }
 }
