@@ -5,7 +5,8 @@
 //! same socket, as Windows' HTTP.sys requires. Used by the client and by
 //! the lab's WinRM server; knows nothing about SOAP.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
+use std::time::Instant;
 
 /// Largest header block (or trailer block) accepted, each line included.
 pub const MAX_HEADER: usize = 64 * 1024;
@@ -81,10 +82,7 @@ pub fn write_message(
 /// [`MAX_CHUNK_LINE`], the body to [`MAX_BODY`] (chunk sizes are added
 /// with overflow checks). A peer that breaks a bound gets an
 /// `InvalidData` error, never a panic or an unbounded allocation.
-pub fn read_message<R: Read>(
-    reader: &mut BufReader<R>,
-    is_response: bool,
-) -> io::Result<Option<Message>> {
+pub fn read_message<B: BufRead>(reader: &mut B, is_response: bool) -> io::Result<Option<Message>> {
     let Some(head) = read_head(reader)? else {
         return Ok(None);
     };
@@ -97,9 +95,7 @@ pub fn read_message<R: Read>(
         parts.next().unwrap_or("").to_string(),
         parts.next().unwrap_or("").trim_end().to_string(),
     ];
-    if start[1].is_empty() {
-        return Err(bad("malformed HTTP start line"));
-    }
+    check_start_line(&start, first, is_response)?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
@@ -143,9 +139,92 @@ pub fn read_message<R: Read>(
     Ok(Some(msg))
 }
 
+/// A response starts `HTTP/1.x NNN reason`, a request `METHOD target
+/// HTTP/1.x`. Anything else is not HTTP: the error quotes the start of it
+/// (escaped, at most 40 characters) so the admin sees what the peer sent.
+fn check_start_line(start: &[String; 3], line: &str, is_response: bool) -> io::Result<()> {
+    let ok = if is_response {
+        start[0].starts_with("HTTP/")
+            && start[1].len() == 3
+            && start[1].bytes().all(|b| b.is_ascii_digit())
+    } else {
+        !start[1].is_empty() && start[2].starts_with("HTTP/")
+    };
+    if ok {
+        return Ok(());
+    }
+    let shown: String = line.trim_end().chars().take(40).collect();
+    let what = if is_response {
+        "not an HTTP response"
+    } else {
+        "not an HTTP request"
+    };
+    Err(bad(&format!("{what}: it starts {:?}", shown)))
+}
+
+/// [`read_message`] that must complete before `deadline`: a peer that
+/// drips bytes slowly (each read arriving within the socket's own read
+/// timeout) cannot hold the reader for ever. Past the deadline the read
+/// fails with `TimedOut`. A single blocked read is still bounded only by
+/// the socket's read timeout, so set one too.
+pub fn read_message_before<B: BufRead>(
+    reader: &mut B,
+    is_response: bool,
+    deadline: Instant,
+) -> io::Result<Option<Message>> {
+    read_message(
+        &mut Before {
+            inner: reader,
+            deadline,
+        },
+        is_response,
+    )
+}
+
+struct Before<'a, B> {
+    inner: &'a mut B,
+    deadline: Instant,
+}
+
+impl<B: BufRead> Before<'_, B> {
+    fn check(&self) -> io::Result<()> {
+        if Instant::now() >= self.deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the HTTP message did not arrive whole in time",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<B: BufRead> Read for Before<'_, B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<B: BufRead> BufRead for Before<'_, B> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.check()?;
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+    }
+}
+
 /// The header block up to and including its blank line; `None` on a clean
 /// close before the first byte.
-fn read_head<R: Read>(reader: &mut BufReader<R>) -> io::Result<Option<Vec<u8>>> {
+fn read_head<B: BufRead>(reader: &mut B) -> io::Result<Option<Vec<u8>>> {
     let mut head = Vec::new();
     loop {
         let Some(line) = read_line(reader, MAX_HEADER - head.len(), "HTTP header too large")?
@@ -172,8 +251,8 @@ fn read_head<R: Read>(reader: &mut BufReader<R>) -> io::Result<Option<Vec<u8>>> 
 /// One line of at most `max` bytes, its `\n` included. `None` at a clean
 /// end of stream; an error when the line would exceed `max` or the stream
 /// ends inside it.
-fn read_line<R: Read>(
-    reader: &mut BufReader<R>,
+fn read_line<B: BufRead>(
+    reader: &mut B,
     max: usize,
     too_long: &str,
 ) -> io::Result<Option<Vec<u8>>> {
@@ -205,7 +284,7 @@ fn read_line<R: Read>(
 /// Largest chunk-size line (the hex size plus chunk extensions).
 pub const MAX_CHUNK_LINE: usize = 1024;
 
-fn read_chunked<R: Read>(reader: &mut BufReader<R>) -> io::Result<Vec<u8>> {
+fn read_chunked<B: BufRead>(reader: &mut B) -> io::Result<Vec<u8>> {
     let mut body = Vec::new();
     loop {
         let line = read_line(reader, MAX_CHUNK_LINE, "HTTP chunk-size line too long")?
@@ -256,7 +335,7 @@ fn chunk_size(line: &[u8]) -> io::Result<usize> {
 
 /// Trailer lines after the last chunk, up to the blank line, bounded
 /// together like a header block.
-fn read_trailers<R: Read>(reader: &mut BufReader<R>) -> io::Result<()> {
+fn read_trailers<B: BufRead>(reader: &mut B) -> io::Result<()> {
     let mut total = 0usize;
     loop {
         let Some(line) = read_line(reader, MAX_HEADER - total, "HTTP trailer too large")? else {
@@ -276,6 +355,8 @@ fn bad(what: &str) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufReader;
+    use std::time::Duration;
 
     #[test]
     fn request_round_trips() {
@@ -405,5 +486,47 @@ mod tests {
     fn chunk_extensions_and_trailers_are_read() {
         let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;name=v\r\nabc\r\n0\r\nX-T: 1\r\n\r\n";
         assert_eq!(read(wire).unwrap().unwrap().body, b"abc");
+    }
+
+    #[test]
+    fn a_start_line_that_is_not_http_is_named() {
+        let err = read_message(&mut &b"\x00\xff not http at all\r\n\r\n"[..], true).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("not an HTTP response: it starts \""),
+            "{err}"
+        );
+        let err = read_message(&mut &b"HTTP/1.1 2000 OK\r\n\r\n"[..], true).unwrap_err();
+        assert!(err.to_string().contains("not an HTTP response"), "{err}");
+        let err = read_message(&mut &b"hello there\r\n\r\n"[..], false).unwrap_err();
+        assert!(err.to_string().contains("not an HTTP request"), "{err}");
+    }
+
+    /// One byte per read, each well within any socket read timeout.
+    struct Drip(Duration);
+
+    impl Read for Drip {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            std::thread::sleep(self.0);
+            buf[0] = b'a';
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn a_dripping_peer_is_cut_off_at_the_deadline() {
+        let mut r = BufReader::new(Drip(Duration::from_millis(5)));
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(150);
+        let err = read_message_before(&mut r, true, deadline).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // Within the deadline a whole message still reads.
+        let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        let far = Instant::now() + Duration::from_secs(60);
+        let m = read_message_before(&mut &wire[..], true, far)
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.body, b"hi");
     }
 }
