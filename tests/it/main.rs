@@ -15,6 +15,7 @@ mod plans;
 mod report;
 mod rollout;
 mod scripts;
+mod setup_incomplete;
 mod setup_log;
 mod shapes;
 mod winrm;
