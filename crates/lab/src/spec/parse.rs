@@ -84,6 +84,7 @@ fn validate(
     };
     let username = text_or(src, lab.username.as_ref(), "username", "lab\\admin")?;
     let password = text_or(src, lab.password.as_ref(), "password", "lab-only-password")?;
+    check_world_size(src, lab)?;
     let servers = servers(src, &lab.server, base_port)?;
     let databases = databases(src, &lab.database, &servers)?;
     let faults = faults(src, &lab.fault, &servers, &databases)?;
@@ -138,6 +139,54 @@ fn dag(
             )),
         }
     })
+}
+
+/// The most lab servers one lab holds. A DAG has at most 16 members
+/// (https://learn.microsoft.com/exchange/high-availability/database-availability-groups/database-availability-groups);
+/// 64 leaves room for several DAGs.
+pub const MAX_LAB_SERVERS: usize = 64;
+/// The most databases, and the most faults, one lab holds.
+pub const MAX_LAB_DATABASES: usize = 256;
+pub const MAX_LAB_FAULTS: usize = 256;
+
+/// Refuses a world the lab cannot hold: it saves the whole world after
+/// every script, so the cost grows with the square of its size (100
+/// servers took 16 s, 10 000 took `report` to 23 GB). The error points at
+/// the first entry past the limit.
+fn check_world_size(src: &Source, lab: &RawLab) -> Result<(), PlanError> {
+    let limits = [
+        (
+            "[[lab.server]]",
+            lab.server.get(MAX_LAB_SERVERS).map(Spanned::span),
+            lab.server.len(),
+            MAX_LAB_SERVERS,
+        ),
+        (
+            "[[lab.database]]",
+            lab.database.get(MAX_LAB_DATABASES).map(Spanned::span),
+            lab.database.len(),
+            MAX_LAB_DATABASES,
+        ),
+        (
+            "[[lab.fault]]",
+            lab.fault.get(MAX_LAB_FAULTS).map(Spanned::span),
+            lab.fault.len(),
+            MAX_LAB_FAULTS,
+        ),
+    ];
+    for (table, first_over, count, max) in limits {
+        if let Some(span) = first_over {
+            return Err(src.error(
+                span,
+                format!(
+                    "the lab holds at most {max} {table} entries and this plan has {count}: the lab \
+                     saves its whole world after every script, so its cost grows with the square of \
+                     the world's size (10 000 servers took gigabytes); simulate a smaller world"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `[[lab.media]]`: each an absolute local path like `setup_path` (the lab
@@ -600,7 +649,7 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use super::parse_plan_text;
+    use super::{parse_plan_text, MAX_LAB_SERVERS};
     use crate::build::ExchangeBuild;
     use crate::{LabMediaKind, LabSpec};
     use planfile::PlanError;
@@ -687,6 +736,45 @@ mod tests {
             "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\n[[lab.media]]\npath = 'd:\\setup.exe'\nbuild = \"15.2.1748.10\"\n",
             "listed twice",
         );
+    }
+
+    /// The shipped lab plan with copies of its first lab server (EX01)
+    /// added up to `total` lab servers.
+    fn with_lab_servers(text: &str, total: usize) -> String {
+        let first = &text[text.find("[[lab.server]]").unwrap()..];
+        let block = &first[..first.find("\n\n").unwrap()];
+        let shipped = text.matches("[[lab.server]]").count();
+        let mut out = text.to_string();
+        for i in shipped..total {
+            let copy = block
+                .replace("\"EX01\"", &format!("\"X{i}\""))
+                .replace("ex01.contoso.local", &format!("x{i}.contoso.local"));
+            out.push_str(&format!("\n{copy}\n"));
+        }
+        out
+    }
+
+    #[test]
+    fn a_world_larger_than_the_lab_holds_is_refused_at_the_first_entry_over() {
+        let (_, text) = shipped("lab.toml");
+        let at_limit = with_lab_servers(&text, MAX_LAB_SERVERS);
+        let spec = parse_plan_text(&at_limit, Path::new("ok.toml"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(spec.servers.len(), MAX_LAB_SERVERS);
+
+        let big = with_lab_servers(&text, MAX_LAB_SERVERS + 1);
+        let err = parse_plan_text(&big, Path::new("big.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("at most 64 [[lab.server]] entries and this plan has 65"),
+            "{err}"
+        );
+        // The error points at the 65th entry's header (X64).
+        let line: usize = err.split(':').nth(1).unwrap().parse().unwrap();
+        let x64 = big.lines().position(|l| l == "name = \"X64\"").unwrap() + 1;
+        assert_eq!(line + 1, x64, "{err}");
     }
 
     #[test]
