@@ -234,3 +234,55 @@ mod tests {
         assert!(why[0].contains("EX01 cannot be checked"), "{why:?}");
     }
 }
+
+/// When the gate refuses for a server cu-roll itself has already taken
+/// (part way) out of service, the sentence that says so, so the refusal
+/// never reads as if that server were back in service. `changes` are
+/// cu-roll's journaled changes on `server` (intents adopted included), in
+/// order; `None` when none of them still holds.
+pub fn own_maintenance_note(server: &str, changes: &[crate::journal::Change]) -> Option<String> {
+    use crate::journal::Change;
+    let mut held: Vec<String> = Vec::new();
+    let mut node = false;
+    let mut blocked = false;
+    let mut rebooted = false;
+    for c in changes {
+        match c {
+            Change::ComponentState {
+                component, state, ..
+            } => {
+                held.retain(|h| !h.eq_ignore_ascii_case(component));
+                if !state.eq_ignore_ascii_case("Active") {
+                    held.push(component.clone());
+                }
+            }
+            Change::ClusterNodeSuspended => node = true,
+            Change::ClusterNodeResumed => node = false,
+            Change::ActivationPolicy { policy, .. } => {
+                blocked = policy.eq_ignore_ascii_case("Blocked")
+            }
+            Change::RebootRequested { .. } => rebooted = true,
+            _ => {}
+        }
+    }
+    let mut what: Vec<String> = held
+        .iter()
+        .map(|h| format!("{h} held by Maintenance"))
+        .collect();
+    if blocked {
+        what.push("activation Blocked".into());
+    }
+    if node {
+        what.push("cluster node Paused".into());
+    }
+    if what.is_empty() {
+        return None;
+    }
+    if rebooted {
+        what.push("possibly rebooting".into());
+    }
+    Some(format!(
+        "{server} itself is in cu-roll's own maintenance ({}): it stays out of service, with its databases served by the other members, until the gate opens",
+        what.join(", ")
+    ))
+}

@@ -5,6 +5,7 @@ mod architecture;
 mod catalog;
 mod cli_output;
 mod clixml;
+mod crash_harness;
 mod faults;
 mod harness;
 mod hostile_server;

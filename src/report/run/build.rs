@@ -216,6 +216,7 @@ impl Fold {
             Record::ServerDone { .. }
             | Record::ServerSkipped { .. }
             | Record::RunStarted { .. }
+            | Record::Intent { .. }
             | Record::RunFinished { .. } => {}
         }
     }

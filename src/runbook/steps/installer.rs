@@ -357,7 +357,9 @@ fn start(
 ) -> Result<(), StepError> {
     ctx.events.progress(&format!("starting {}", spec.what));
     let action = spec.start(command_line, &account_for_run(ctx.plan, ctx.exec)?);
+    ctx.intend(&action.changes)?;
     ctx.run_ps_ok(&action.op)?;
+    crate::runbook::crash_hook::after_change();
     for change in action.changes {
         ctx.events.changed(change)?;
     }
