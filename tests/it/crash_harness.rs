@@ -226,6 +226,27 @@ fn delays(seed: u64, count: usize, max_ms: u64) -> Vec<u64> {
         .collect()
 }
 
+/// Runs `f` over `items` on `jobs` threads (each trial has its own
+/// directory and processes); results in `items` order.
+fn parallel<T: Sync, R: Send>(jobs: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(item) = items.get(i) else { break };
+                *results[i].lock().unwrap() = Some(f(item));
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.into_inner().unwrap().expect("every trial ran"))
+        .collect()
+}
+
 fn report(trials: &[Trial]) -> String {
     let stuck: Vec<&Trial> = trials.iter().filter(|t| !t.problems.is_empty()).collect();
     let strict = trials.iter().filter(|t| t.strict()).count();
@@ -281,18 +302,8 @@ fn a_crash_between_a_node_pause_and_its_record_resumes_clean() {
 fn a_sample_of_change_boundaries_each_resumes_clean() {
     let all = boundaries();
     let picked: Vec<usize> = (1..=all.len()).step_by(7).collect();
-    let trials: Vec<Trial> = std::thread::scope(|scope| {
-        let handles: Vec<_> = picked
-            .iter()
-            .map(|&n| {
-                let label = &all[n - 1];
-                scope.spawn(move || crash_after_change(n, label))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("trial"))
-            .collect()
+    let trials = parallel(picked.len(), &picked, |&n| {
+        crash_after_change(n, &all[n - 1])
     });
     let summary = report(&trials);
     assert!(trials.iter().all(|t| t.problems.is_empty()), "{summary}");
@@ -311,15 +322,20 @@ fn a_few_random_kills_each_resume_clean() {
 }
 
 /// The full run for docs/reliability.md: every change boundary, then
-/// `CU_ROLL_CRASH_SEEDS` (default 200) random kills. Prints the counts.
+/// `CU_ROLL_CRASH_SEEDS` (default 200) random kills in the first 12 s of
+/// a rollout, `CU_ROLL_CRASH_JOBS` (default 3) trials at a time. Prints
+/// the counts.
 #[test]
 #[ignore = "minutes long: run by hand for docs/reliability.md"]
 fn full() {
+    let jobs: usize = std::env::var("CU_ROLL_CRASH_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let all = boundaries();
     let started = Instant::now();
-    let trials: Vec<Trial> = (1..=all.len())
-        .map(|n| crash_after_change(n, &all[n - 1]))
-        .collect();
+    let every: Vec<usize> = (1..=all.len()).collect();
+    let trials = parallel(jobs, &every, |&n| crash_after_change(n, &all[n - 1]));
     let boundaries_summary = report(&trials);
     eprintln!(
         "boundaries ({} in a rollout, {:.0?}): {boundaries_summary}",
@@ -331,15 +347,14 @@ fn full() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let started = Instant::now();
-    let random: Vec<Trial> = (0..seeds)
-        .map(|seed| {
-            let ms = delays(seed, 1, 3_000)[0];
-            kill_after(
-                Duration::from_millis(ms),
-                format!("seed {seed}: SIGKILL at {ms} ms"),
-            )
-        })
-        .collect();
+    let seed_list: Vec<u64> = (0..seeds).collect();
+    let random = parallel(jobs, &seed_list, |&seed| {
+        let ms = delays(seed, 1, 12_000)[0];
+        kill_after(
+            Duration::from_millis(ms),
+            format!("seed {seed}: SIGKILL at {ms} ms"),
+        )
+    });
     let random_summary = report(&random);
     eprintln!(
         "random ({seeds} seeds, {:.0?}): {random_summary}",

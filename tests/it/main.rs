@@ -9,6 +9,7 @@ mod crash_harness;
 mod faults;
 mod harness;
 mod hostile_server;
+mod journal_history;
 mod lab;
 mod lab_facts;
 mod media_ad;
