@@ -164,7 +164,7 @@ pub fn restore_config(args: &RestoreConfigArgs, global: &GlobalArgs) -> Result<O
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::Usage(
-                "not applied: pass --yes to apply without a terminal to confirm at".into(),
+                "not applied: no terminal to confirm on; pass --yes to apply".into(),
             ));
         }
         eprint!("Apply this change? [y/N] ");
