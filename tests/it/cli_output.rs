@@ -111,3 +111,21 @@ fn full_lab_rollout_output() {
     let run = env.run(&["run", plan.to_str().unwrap()]).expect_code(0);
     filtered(&env, true).bind(|| insta::assert_snapshot!(shown(&run)));
 }
+
+/// `status` exits with the last run's code: 0 before anything ran and
+/// after a finished rollout (1 after a failure: tests/it/faults.rs).
+#[test]
+fn status_exits_with_the_last_runs_code() {
+    let env = Env::new();
+    let plan = LabPlan::new().fast().write(&env, "lab.toml");
+    let p = plan.to_str().unwrap();
+    let before = env.run(&["status", p, "--format", "json"]).expect_code(0);
+    assert_eq!(before.json()["overall"], "not-started");
+    env.run(&["run", p]).expect_code(0);
+    let after = env.run(&["status", p]).expect_code(0);
+    assert!(
+        after.stdout.contains("Every server is done."),
+        "{}",
+        after.stdout
+    );
+}
