@@ -126,7 +126,12 @@ pub fn drift(args: &DriftArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
     let text = match args.format {
         DriftFormat::Text => reports.iter().map(DriftReport::to_text).collect(),
         DriftFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&reports).expect("drift reports serialise");
+            // An object, not a bare array, so that it carries its version.
+            let doc = serde_json::json!({
+                "schema_version": DRIFT_SCHEMA_VERSION,
+                "servers": reports,
+            });
+            let mut json = serde_json::to_string_pretty(&doc).expect("drift reports serialise");
             json.push('\n');
             json
         }
@@ -134,6 +139,10 @@ pub fn drift(args: &DriftArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
     output::stdout(&text)?;
     Ok(outcome)
 }
+
+/// The version of `drift --format json` (`schema_version`): raised when a
+/// field changes meaning or goes away, not when one is added.
+const DRIFT_SCHEMA_VERSION: u32 = 1;
 
 pub fn restore_config(args: &RestoreConfigArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
     let plan = load_plan(&args.plan)?;

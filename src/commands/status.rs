@@ -57,6 +57,7 @@ mod tests {
 
     fn status(overall: Overall, last: Option<&str>) -> Status {
         Status {
+            schema_version: crate::report::status::SCHEMA_VERSION,
             overall,
             runs: 1,
             last_outcome: last.map(str::to_string),

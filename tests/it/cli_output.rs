@@ -121,6 +121,7 @@ fn status_exits_with_the_last_runs_code() {
     let p = plan.to_str().unwrap();
     let before = env.run(&["status", p, "--format", "json"]).expect_code(0);
     assert_eq!(before.json()["overall"], "not-started");
+    assert_eq!(before.json()["schema_version"], 1);
     env.run(&["run", p]).expect_code(0);
     let after = env.run(&["status", p]).expect_code(0);
     assert!(

@@ -150,7 +150,8 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
         .run(&["drift", p, "--server", "EX02", "--format", "json"])
         .expect_code(0)
         .json();
-    assert_eq!(drift[0]["server"], "EX02");
+    assert_eq!(drift["schema_version"], 1);
+    assert_eq!(drift["servers"][0]["server"], "EX02");
     let restore = env
         .run(&[
             "restore-config",
@@ -171,7 +172,7 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
         .run(&["drift", p, "--server", "EX02", "--format", "json"])
         .expect_code(0)
         .json();
-    let reverted: Vec<&Value> = after[0]["files"]
+    let reverted: Vec<&Value> = after["servers"][0]["files"]
         .as_array()
         .unwrap()
         .iter()

@@ -139,8 +139,14 @@ pub struct Totals {
     pub changes: usize,
 }
 
+/// The version of the JSON form (`schema_version`): raised when a field
+/// changes meaning or goes away, not when one is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// `done` when every server is done or skipped, `failed` when a
     /// server's last outcome is a failure, `stopped` otherwise.
     pub outcome: String,
