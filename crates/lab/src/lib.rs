@@ -16,6 +16,8 @@ pub mod model;
 pub mod pwsh;
 mod registry;
 mod setup;
+mod setup_args;
+mod setup_logging;
 mod setup_rules;
 mod spec;
 mod store;
