@@ -124,7 +124,10 @@ pub fn drift(args: &DriftArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
         }
     }
     let text = match args.format {
-        DriftFormat::Text => reports.iter().map(DriftReport::to_text).collect(),
+        DriftFormat::Text => {
+            let plan = args.plan.display().to_string();
+            reports.iter().map(|r| r.to_text(&plan)).collect()
+        }
         DriftFormat::Json => {
             // An object, not a bare array, so that it carries its version.
             let doc = serde_json::json!({

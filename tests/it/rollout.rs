@@ -138,6 +138,11 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
     assert_eq!(ex03["reverted"], Value::Array(vec![]), "{ex03:#}");
     let md = std::fs::read_to_string(env.state_dir().join("run-report.md")).unwrap();
     assert!(md.contains("BackEndProxyTimeout"), "{md}");
+    // The command to put it back names this plan, not `PLAN` (review #17).
+    let put_back = format!("`cu-roll restore-config {p} --server EX02 --key BackEndProxyTimeout`");
+    assert!(md.contains(&put_back), "{md}");
+    let text = env.run(&["drift", p, "--server", "EX02"]).expect_code(0);
+    assert!(text.stdout.contains(&put_back), "{}", text.stdout);
     assert!(
         run.stderr
             .contains("reverted appSettings 'BackEndProxyTimeout'"),

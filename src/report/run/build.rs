@@ -77,6 +77,7 @@ pub fn build(
         totals,
         availability,
         config_drift: Vec::new(),
+        plan: None,
     }
 }
 

@@ -160,6 +160,10 @@ pub struct RunReport {
     /// (filled in by the caller after the rollout; empty when not checked).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config_drift: Vec<ConfigDrift>,
+    /// The plan's path as given to `run` (filled in by the caller, like
+    /// `config_drift`), quoted in the commands the report suggests;
+    /// `null` when the caller did not say.
+    pub plan: Option<String>,
 }
 
 /// The customisations a CU reverted on one server: `appSettings` values in
