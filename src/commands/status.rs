@@ -19,7 +19,11 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
     }
     let holder = Lock::holder(&state);
     let status = crate::report::status::compute(&loaded.entries, &plan.servers, holder.as_ref());
-    output::stdout(&crate::report::status::render(&status, args.format))?;
+    output::stdout(&crate::report::status::render(
+        &status,
+        &plan.path,
+        args.format,
+    ))?;
     // As the scheduler's `any_change` decides it for `run`.
     let changed = loaded
         .entries
