@@ -13,14 +13,16 @@ pub const BAD_INPUT: i32 = 2;
 pub const GATE_REFUSED: i32 = 3;
 /// Another run holds the plan's lock.
 pub const LOCKED: i32 = 4;
+/// Interrupted by Ctrl-C or SIGTERM: stopped at a safe point (or at once
+/// on a second Ctrl-C, between two journal records); the journal is saved
+/// and the run resumable.
+pub const INTERRUPTED: i32 = 5;
 /// The command's output could not be written to stdout (a closed pipe, a
 /// full disk behind a redirect). Its own code, so a script can tell "the
 /// command failed" from "its answer was lost on the way".
-/// 5, 6 and 7 are taken by the design (interrupted, window reached, a run
-/// in progress for `status`), hence 8.
+/// 6 and 7 are taken by the design (below), hence 8.
 pub const OUTPUT_FAILED: i32 = 8;
 
-// `status` passes on the last run's code; these two are its own besides.
 /// The maintenance window (`not_after`) was reached; resumable. `status`:
 /// the last run recorded `window-reached` (`not_after` itself is not built
 /// yet: issue 12).
@@ -36,6 +38,7 @@ Exit codes:
   2  bad command line or plan
   3  the pre-flight gate refused to start (report: a server is blocked)
   4  another run holds the lock for this plan
+  5  interrupted (Ctrl-C, SIGTERM); the journal is saved, run again to resume
   6  the maintenance window (not_after) was reached; run again to resume
   7  status: a run is in progress
   8  the output could not be written to stdout
@@ -53,6 +56,8 @@ pub enum Outcome {
     /// (each failure was printed with its server). `status`: the last run
     /// stopped on a failure.
     SomeFailed,
+    /// `status`: the last run was interrupted (Ctrl-C, SIGTERM).
+    Interrupted,
     /// `status`: the last run stopped at the end of its maintenance window.
     WindowReached,
     /// `status`: a run holds the lock now.
@@ -65,6 +70,7 @@ impl Outcome {
             Outcome::Done => DONE,
             Outcome::Blocked => GATE_REFUSED,
             Outcome::SomeFailed => STEP_FAILED,
+            Outcome::Interrupted => INTERRUPTED,
             Outcome::WindowReached => WINDOW_REACHED,
             Outcome::Running => RUNNING,
         }
@@ -92,6 +98,7 @@ mod tests {
             BAD_INPUT,
             GATE_REFUSED,
             LOCKED,
+            INTERRUPTED,
             WINDOW_REACHED,
             RUNNING,
             OUTPUT_FAILED,

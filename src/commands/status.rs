@@ -1,7 +1,7 @@
 //! `cu-roll status PLAN`: what the journal says about the rollout, and who
 //! holds the lock, as text or JSON. Reads only. Once the journal could be
 //! read, the exit code is the one the rollout's last run exited with
-//! (docs/status.md), or 7 while a run holds the lock.
+//! (docs/status.md): 0, 1, 3, 5 or 6, or 7 while a run holds the lock.
 
 use super::{load_plan, output, state_dir};
 use crate::cli::{GlobalArgs, StatusArgs};
@@ -41,14 +41,18 @@ pub(super) fn outcome(status: &Status, changed: bool) -> Outcome {
         Overall::Running => Outcome::Running,
         Overall::NotStarted | Overall::Done => Outcome::Done,
         Overall::Failed => Outcome::SomeFailed,
+        Overall::Interrupted => Outcome::Interrupted,
         Overall::Stopped => match status.last_outcome.as_deref() {
             Some("gate-refused") if !changed => Outcome::Blocked,
             Some("window-reached") => Outcome::WindowReached,
+            // No outcome at all: the process ended without writing one
+            // (killed, a second Ctrl-C, a crash, the machine rebooted).
+            // Interrupted, not failed: nothing says a step failed, and the
+            // next run resumes.
+            None => Outcome::Interrupted,
             // "step-failed"; "gate-refused" mid-rollout; "paused" (`n` at a
-            // `pause_between` prompt, which `run` exits 1 for until exit 5
-            // lands); no outcome at all (the process ended without writing
-            // one: killed, crashed, the machine rebooted). All resume.
-            _ => Outcome::SomeFailed,
+            // `pause_between` prompt, which `run` exits 1 for).
+            Some(_) => Outcome::SomeFailed,
         },
     }
 }
@@ -78,6 +82,10 @@ mod tests {
     #[test]
     fn status_exits_with_the_last_runs_code() {
         assert_eq!(code(Overall::Done, Some("done"), true), exit::DONE);
+        assert_eq!(
+            code(Overall::Interrupted, Some("interrupted"), true),
+            exit::INTERRUPTED
+        );
         assert_eq!(code(Overall::NotStarted, None, false), exit::DONE);
         assert_eq!(
             code(Overall::Failed, Some("step-failed"), true),
@@ -99,7 +107,7 @@ mod tests {
             code(Overall::Stopped, Some("paused"), true),
             exit::STEP_FAILED
         );
-        assert_eq!(code(Overall::Stopped, None, true), exit::STEP_FAILED);
+        assert_eq!(code(Overall::Stopped, None, true), exit::INTERRUPTED);
     }
 
     #[test]
