@@ -27,6 +27,7 @@ pub mod testkit;
 pub(crate) mod tests;
 mod time;
 pub mod winrm;
+mod quorum;
 mod world;
 mod worldinit;
 

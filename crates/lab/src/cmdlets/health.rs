@@ -228,6 +228,7 @@ fn test_replication(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
                 >= 2
         });
         let available = mine.iter().all(|(d, _)| d.active_server().is_some());
+        let quorum_ok = host.world.has_quorum() && !host.world.witness_failed();
 
         let mut checks: Vec<(&str, &str, bool)> = vec![
             ("ClusterService", "Checks if the cluster service is healthy.", s.service_running("ClusSvc")),
@@ -239,8 +240,9 @@ fn test_replication(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
             ("MonitoringService", "Checks that the Monitoring WCF Service is running and is responding to requests.", s.service_running("MSExchangeRepl")),
             ("DagMembersUp", "Verifies that the members of a database availability group are up and running.", members_up),
             ("ClusterNetwork", "Checks that the networks are healthy.", true),
-            ("QuorumGroup", "Checks that the quorum and witness for the database availability group is healthy.", true),
-            ("FileShareQuorum", "Verifies that the path used for the file share witness can be reached.", true),
+            // Quorum and witness: crate::quorum (the witness can be made unreachable).
+            ("QuorumGroup", "Checks that the quorum and witness for the database availability group is healthy.", quorum_ok),
+            ("FileShareQuorum", "Verifies that the path used for the file share witness can be reached.", !host.world.witness_failed()),
         ];
         if mine.iter().any(|(_, c)| c.status == CopyStatus::Mounted) || !passive.is_empty() {
             checks.push((
