@@ -233,7 +233,10 @@ pub fn configuration_notes(m: &MaintenanceState, copies: &[CopyHealth]) -> Vec<S
             }
         ));
     }
-    for c in copies.iter().filter(|c| c.activation_suspended && !c.lagged) {
+    for c in copies
+        .iter()
+        .filter(|c| c.activation_suspended && !c.lagged)
+    {
         out.push(format!(
             "{} is suspended for activation (Suspend-MailboxDatabaseCopy -ActivationOnly): not an activation target",
             c.name
@@ -325,7 +328,10 @@ mod tests {
             assert!(!m.in_maintenance, "{policy}");
             assert!(maintenance_reasons(&m).is_empty(), "{policy}");
             let notes = configuration_notes(&m, &[]);
-            assert!(notes[0].contains(&format!("is {policy} (a DR member's setting")), "{notes:?}");
+            assert!(
+                notes[0].contains(&format!("is {policy} (a DR member's setting")),
+                "{notes:?}"
+            );
         }
     }
 

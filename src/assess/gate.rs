@@ -49,7 +49,10 @@ pub fn required_copies(running_members: usize, policy: &Policy) -> u32 {
 
 /// Why `required` copies are asked for, as the refusal explains it.
 fn rule_words(required: u32, running_members: usize, policy: &Policy) -> String {
-    let why = if policy.min_healthy_copies.is_some_and(|m| m == required && m > 2) {
+    let why = if policy
+        .min_healthy_copies
+        .is_some_and(|m| m == required && m > 2)
+    {
         "[policy] min_healthy_copies".to_string()
     } else if policy.override_minimum_two_copies {
         format!("{OVERRIDE_KEY} = true, as -overrideMinimumTwoCopies")
@@ -125,13 +128,16 @@ pub fn quorum_refusals(server: &str, others: &[&MemberView]) -> Vec<String> {
     for m in others {
         match &m.quorum {
             None => {}
-            Some(Err(e)) => refusals.push(format!(
-                "quorum as {} sees it cannot be read: {e}",
-                m.name
-            )),
+            Some(Err(e)) => {
+                refusals.push(format!("quorum as {} sees it cannot be read: {e}", m.name))
+            }
             Some(Ok(q)) => {
                 dag.get_or_insert(q);
-                for c in q.checks.iter().filter(|c| !c.result.eq_ignore_ascii_case("Passed")) {
+                for c in q
+                    .checks
+                    .iter()
+                    .filter(|c| !c.result.eq_ignore_ascii_case("Passed"))
+                {
                     refusals.push(format!(
                         "{} fails Test-ReplicationHealth {} ({}{}): quorum might not survive {server} leaving",
                         m.name,
@@ -337,14 +343,31 @@ mod tests {
     #[test]
     fn refuses_when_another_member_is_already_out() {
         let members = vec![
-            offline(member("EX01", vec![copy("DB01", "EX01", "Healthy", false)], "Unrestricted")),
-            member("EX02", vec![copy("DB01", "EX02", "Mounted", true)], "Unrestricted"),
-            member("EX03", vec![copy("DB01", "EX03", "Healthy", false)], "Unrestricted"),
-            member("EX04", vec![copy("DB01", "EX04", "Healthy", false)], "Unrestricted"),
+            offline(member(
+                "EX01",
+                vec![copy("DB01", "EX01", "Healthy", false)],
+                "Unrestricted",
+            )),
+            member(
+                "EX02",
+                vec![copy("DB01", "EX02", "Mounted", true)],
+                "Unrestricted",
+            ),
+            member(
+                "EX03",
+                vec![copy("DB01", "EX03", "Healthy", false)],
+                "Unrestricted",
+            ),
+            member(
+                "EX04",
+                vec![copy("DB01", "EX04", "Healthy", false)],
+                "Unrestricted",
+            ),
         ];
         let why = check("EX02", &members, &policy()).unwrap_err();
         assert!(
-            why.iter().any(|w| w.starts_with("EX01 is out of service (ServerWideOffline Inactive)")),
+            why.iter()
+                .any(|w| w.starts_with("EX01 is out of service (ServerWideOffline Inactive)")),
             "{why:?}"
         );
         // EX03 and EX04 still hold healthy copies, so DB01 itself is fine.
@@ -356,10 +379,26 @@ mod tests {
     #[test]
     fn a_blocked_dr_member_does_not_shut_the_gate() {
         let members = vec![
-            member("EX01", vec![copy("DB01", "EX01", "Mounted", true)], "Unrestricted"),
-            member("EX02", vec![copy("DB01", "EX02", "Healthy", false)], "Unrestricted"),
-            member("EX03", vec![copy("DB01", "EX03", "Healthy", false)], "Unrestricted"),
-            member("EX04", vec![copy("DB01", "EX04", "Healthy", false)], "Blocked"),
+            member(
+                "EX01",
+                vec![copy("DB01", "EX01", "Mounted", true)],
+                "Unrestricted",
+            ),
+            member(
+                "EX02",
+                vec![copy("DB01", "EX02", "Healthy", false)],
+                "Unrestricted",
+            ),
+            member(
+                "EX03",
+                vec![copy("DB01", "EX03", "Healthy", false)],
+                "Unrestricted",
+            ),
+            member(
+                "EX04",
+                vec![copy("DB01", "EX04", "Healthy", false)],
+                "Blocked",
+            ),
         ];
         assert_eq!(check("EX02", &members, &policy()), Ok(()));
         assert_eq!(check("EX04", &members, &policy()), Ok(()));
@@ -371,13 +410,28 @@ mod tests {
     #[test]
     fn two_copies_must_stay_in_a_dag_of_three() {
         let members = vec![
-            member("EX01", vec![copy("DB01", "EX01", "Mounted", true)], "Unrestricted"),
-            member("EX02", vec![copy("DB01", "EX02", "Healthy", false)], "Unrestricted"),
-            member("EX03", vec![copy("DB01", "EX03", "Failed", false)], "Unrestricted"),
+            member(
+                "EX01",
+                vec![copy("DB01", "EX01", "Mounted", true)],
+                "Unrestricted",
+            ),
+            member(
+                "EX02",
+                vec![copy("DB01", "EX02", "Healthy", false)],
+                "Unrestricted",
+            ),
+            member(
+                "EX03",
+                vec![copy("DB01", "EX03", "Failed", false)],
+                "Unrestricted",
+            ),
         ];
         let why = check("EX02", &members, &policy()).unwrap_err();
         assert_eq!(why.len(), 1, "{why:?}");
-        assert!(why[0].contains("database DB01 would keep 1 healthy copy while EX02"), "{why:?}");
+        assert!(
+            why[0].contains("database DB01 would keep 1 healthy copy while EX02"),
+            "{why:?}"
+        );
         assert!(why[0].contains("2 required"), "{why:?}");
         assert!(why[0].contains(OVERRIDE_KEY), "{why:?}");
         let mut p = policy();
@@ -385,10 +439,21 @@ mod tests {
         assert_eq!(check("EX02", &members, &p), Ok(()));
         // Even with the override, no copy left is refused, naming it.
         let mut gone = members.clone();
-        gone[0] = member("EX01", vec![copy("DB01", "EX01", "Failed", false)], "Unrestricted");
-        gone[1] = member("EX02", vec![copy("DB01", "EX02", "Mounted", true)], "Unrestricted");
+        gone[0] = member(
+            "EX01",
+            vec![copy("DB01", "EX01", "Failed", false)],
+            "Unrestricted",
+        );
+        gone[1] = member(
+            "EX02",
+            vec![copy("DB01", "EX02", "Mounted", true)],
+            "Unrestricted",
+        );
         let why = check("EX02", &gone, &p).unwrap_err();
-        assert!(why[0].contains("1 required") && why[0].contains(OVERRIDE_KEY), "{why:?}");
+        assert!(
+            why[0].contains("1 required") && why[0].contains(OVERRIDE_KEY),
+            "{why:?}"
+        );
     }
 
     /// A lagged copy is healthy but never counts (stricter than Microsoft's
@@ -396,9 +461,21 @@ mod tests {
     #[test]
     fn lagged_copies_never_count() {
         let members = vec![
-            member("EX01", vec![copy("DB01", "EX01", "Mounted", true)], "Unrestricted"),
-            member("EX02", vec![copy("DB01", "EX02", "Healthy", false)], "Unrestricted"),
-            member("EX03", vec![lagged(copy("DB01", "EX03", "Healthy", false))], "Unrestricted"),
+            member(
+                "EX01",
+                vec![copy("DB01", "EX01", "Mounted", true)],
+                "Unrestricted",
+            ),
+            member(
+                "EX02",
+                vec![copy("DB01", "EX02", "Healthy", false)],
+                "Unrestricted",
+            ),
+            member(
+                "EX03",
+                vec![lagged(copy("DB01", "EX03", "Healthy", false))],
+                "Unrestricted",
+            ),
         ];
         let why = check("EX02", &members, &policy()).unwrap_err();
         assert!(why[0].contains("would keep 1 healthy copy"), "{why:?}");
@@ -408,7 +485,11 @@ mod tests {
         assert_eq!(check("EX03", &members, &policy()), Ok(()));
     }
 
-    fn quorum(checks: &[(&str, &str)], servers: usize, witness: &str) -> Option<Result<QuorumObs, String>> {
+    fn quorum(
+        checks: &[(&str, &str)],
+        servers: usize,
+        witness: &str,
+    ) -> Option<Result<QuorumObs, String>> {
         Some(Ok(QuorumObs {
             checks: checks
                 .iter()
@@ -433,18 +514,40 @@ mod tests {
         let mut members: Vec<MemberView> = (1..=4)
             .map(|i| {
                 let name = format!("EX0{i}");
-                let mut m = member(&name, vec![copy("DB01", &name, if i == 1 { "Mounted" } else { "Healthy" }, i == 1)], "Unrestricted");
+                let mut m = member(
+                    &name,
+                    vec![copy(
+                        "DB01",
+                        &name,
+                        if i == 1 { "Mounted" } else { "Healthy" },
+                        i == 1,
+                    )],
+                    "Unrestricted",
+                );
                 m.quorum = quorum(&healthy, 4, "Primary");
                 m
             })
             .collect();
         assert_eq!(check("EX02", &members, &policy()), Ok(()));
         for m in &mut members {
-            m.quorum = quorum(&[("QuorumGroup", "*FAILED*"), ("FileShareQuorum", "*FAILED*")], 4, "InvalidConfiguration");
+            m.quorum = quorum(
+                &[("QuorumGroup", "*FAILED*"), ("FileShareQuorum", "*FAILED*")],
+                4,
+                "InvalidConfiguration",
+            );
         }
         let why = check("EX02", &members, &policy()).unwrap_err();
-        assert!(why.iter().any(|w| w.starts_with("EX01 fails Test-ReplicationHealth FileShareQuorum (*FAILED*)")), "{why:?}");
-        assert!(why.iter().any(|w| w.contains("WitnessShareInUse InvalidConfiguration")), "{why:?}");
+        assert!(
+            why.iter()
+                .any(|w| w
+                    .starts_with("EX01 fails Test-ReplicationHealth FileShareQuorum (*FAILED*)")),
+            "{why:?}"
+        );
+        assert!(
+            why.iter()
+                .any(|w| w.contains("WitnessShareInUse InvalidConfiguration")),
+            "{why:?}"
+        );
         // An odd DAG does not vote with its witness.
         members.pop();
         for m in &mut members {

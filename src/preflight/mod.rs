@@ -8,7 +8,8 @@ pub mod media;
 pub mod model;
 
 use crate::assess::checks::{
-    configuration_notes, content_index_ok, copy_health, copy_problem, maintenance, maintenance_reasons,
+    configuration_notes, content_index_ok, copy_health, copy_problem, maintenance,
+    maintenance_reasons,
 };
 use crate::catalog::{self, Catalog, ExchangeBuild};
 use crate::exchange::{self, AdLevelsObs, ExchangeState, QueryError, ServerFacts};

@@ -25,7 +25,10 @@ fn report_calls_the_dr_member_and_the_lagged_copy_normal() {
     let env = Env::new();
     let plan = env.plan("lab-dr.toml");
     let p = plan.to_str().unwrap();
-    let j = env.run(&["report", p, "--format", "json"]).expect_code(0).json();
+    let j = env
+        .run(&["report", p, "--format", "json"])
+        .expect_code(0)
+        .json();
     let ex04 = server(&j, "EX04");
     assert_eq!(ex04["verdict"], "ready", "{ex04:#}");
     assert_eq!(ex04["maintenance"]["in_maintenance"], false);
@@ -44,8 +47,14 @@ fn report_calls_the_dr_member_and_the_lagged_copy_normal() {
         "a lagged copy holds its lag un-replayed: {lagged:#}"
     );
     let warnings = ex04["warnings"].to_string();
-    assert!(warnings.contains("is Blocked (a DR member's setting"), "{warnings}");
-    assert!(warnings.contains("DB01\\\\EX04 is a lagged copy"), "{warnings}");
+    assert!(
+        warnings.contains("is Blocked (a DR member's setting"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("DB01\\\\EX04 is a lagged copy"),
+        "{warnings}"
+    );
 }
 
 #[test]
@@ -56,12 +65,19 @@ fn a_dr_member_and_a_lagged_copy_are_rolled_and_left_as_they_were() {
         .write(&env, "lab-dr.toml");
     let p = plan.to_str().unwrap();
     env.run(&["run", p]).expect_code(0);
-    let j = env.run(&["report", p, "--format", "json"]).expect_code(0).json();
+    let j = env
+        .run(&["report", p, "--format", "json"])
+        .expect_code(0)
+        .json();
     for s in j["servers"].as_array().unwrap() {
         let name = s["name"].as_str().unwrap();
         assert_eq!(s["build"], "15.2.1748.43", "{name}");
         assert_eq!(s["maintenance"]["in_maintenance"], false, "{name}");
-        let policy = if name == "EX04" { "Blocked" } else { "Unrestricted" };
+        let policy = if name == "EX04" {
+            "Blocked"
+        } else {
+            "Unrestricted"
+        };
         assert_eq!(s["maintenance"]["activation_policy"], policy, "{name}");
         for c in s["copies"].as_array().unwrap() {
             assert_eq!(c["ok"], true, "{name}: {c:#}");
@@ -109,7 +125,10 @@ fn an_unreachable_witness_shuts_the_gate_before_any_change() {
     assert_ne!(run.code, 0, "{}", run.stdout);
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(all.contains("FileShareQuorum"), "{all}");
-    assert!(all.contains("WitnessShareInUse InvalidConfiguration"), "{all}");
+    assert!(
+        all.contains("WitnessShareInUse InvalidConfiguration"),
+        "{all}"
+    );
     let j = env.run(&["report", p, "--format", "json"]).json();
     for s in j["servers"].as_array().unwrap() {
         assert_eq!(s["maintenance"]["in_maintenance"], false, "{s:#}");

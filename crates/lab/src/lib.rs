@@ -14,6 +14,7 @@ mod filestore;
 mod host;
 pub mod model;
 pub mod pwsh;
+mod quorum;
 mod registry;
 mod setup;
 mod setup_args;
@@ -27,7 +28,6 @@ pub mod testkit;
 pub(crate) mod tests;
 mod time;
 pub mod winrm;
-mod quorum;
 mod world;
 mod worldinit;
 

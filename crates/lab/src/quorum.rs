@@ -36,7 +36,12 @@ pub fn lagged_logs(lag_ms: i64) -> i64 {
 /// `12:00:00` (days only when there are some).
 pub fn lag_text(lag_ms: i64) -> String {
     let secs = lag_ms / 1000;
-    let (d, h, m, s) = (secs / 86_400, (secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    let (d, h, m, s) = (
+        secs / 86_400,
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+    );
     if d > 0 {
         format!("{d}.{h:02}:{m:02}:{s:02}")
     } else {

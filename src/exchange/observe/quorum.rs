@@ -34,7 +34,9 @@ pub struct QuorumObs {
 impl QuorumObs {
     /// StartDagServerMaintenance.ps1's `$dagServers - $stoppedDagServers`.
     pub fn running_members(&self) -> usize {
-        self.servers.len().saturating_sub(self.stopped_mailbox_servers)
+        self.servers
+            .len()
+            .saturating_sub(self.stopped_mailbox_servers)
     }
 }
 

@@ -361,7 +361,9 @@ impl Rollout<'_> {
                     .dag
                     .as_deref()
                     .filter(|_| !m.name.eq_ignore_ascii_case(&server.name))
-                    .map(|dag| exchange::observe::quorum(self.exec, m, dag).map_err(|e| e.to_string())),
+                    .map(|dag| {
+                        exchange::observe::quorum(self.exec, m, dag).map_err(|e| e.to_string())
+                    }),
             })
             .collect();
         // Our own maintenance on this server (a resumed run, or the second

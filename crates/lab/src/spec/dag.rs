@@ -53,7 +53,9 @@ fn parse_lag(text: &str) -> Result<Duration, String> {
             .and_then(|d| d.checked_mul(86_400))
             .map(Duration::from_secs)
             .ok_or_else(|| format!("replay lag '{text}' is too large"))?,
-        _ => parse_duration(text).map_err(|e| format!("replay lag: {e}, or days such as \"7d\""))?,
+        _ => {
+            parse_duration(text).map_err(|e| format!("replay lag: {e}, or days such as \"7d\""))?
+        }
     };
     if lag.is_zero() {
         return Err(format!(
@@ -184,7 +186,6 @@ pub(super) fn databases(
     Ok(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -249,11 +250,23 @@ mod tests {
             assert!(e.message().contains(needle), "{}", e.message());
             assert!(e.location().is_some(), "{e}");
         };
-        refused("activation_policy = \"Never\"\n", "", "is not a DatabaseCopyAutoActivationPolicy");
-        refused("", "replay_lag = { \"EX02\" = \"15d\" }\n", "more than 14 days");
+        refused(
+            "activation_policy = \"Never\"\n",
+            "",
+            "is not a DatabaseCopyAutoActivationPolicy",
+        );
+        refused(
+            "",
+            "replay_lag = { \"EX02\" = \"15d\" }\n",
+            "more than 14 days",
+        );
         refused("", "replay_lag = { \"EX02\" = \"0s\" }\n", "is zero");
         refused("", "replay_lag = { \"EX02\" = \"soon\" }\n", "replay lag");
         refused("", "replay_lag = { \"EX01\" = \"7d\" }\n", "active copy");
-        refused("", "replay_lag = { \"EX09\" = \"7d\" }\n", "holds no copy of DB04");
+        refused(
+            "",
+            "replay_lag = { \"EX09\" = \"7d\" }\n",
+            "holds no copy of DB04",
+        );
     }
 }

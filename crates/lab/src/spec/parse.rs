@@ -287,7 +287,10 @@ fn servers(
                 queue_messages: s.queue_messages,
                 custom_app_settings,
                 port: s.port.as_ref().map(|p| *p.get_ref()),
-                activation_policy: super::dag::activation_policy(src, s.activation_policy.as_ref())?,
+                activation_policy: super::dag::activation_policy(
+                    src,
+                    s.activation_policy.as_ref(),
+                )?,
             },
             s.name.clone(),
         ));

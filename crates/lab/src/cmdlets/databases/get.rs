@@ -6,12 +6,12 @@ use super::super::exchange::{dc, policy_value, select_servers};
 use super::super::{ad_object_id, exchange_not_found, server_matches, wildcard};
 use super::select_copies;
 use crate::host::ServerHost;
-use crate::quorum::lag_text;
 use crate::model::{CopyStatus, Database, DbCopy};
 use crate::pwsh::bind::bind;
 use crate::pwsh::host::{positional, switch, value};
 use crate::pwsh::host::{Argument, CmdletSpec, ErrorCategory, PsError};
 use crate::pwsh::value::{PsObject, Value};
+use crate::quorum::lag_text;
 
 const GET_COPY_STATUS: CmdletSpec = CmdletSpec {
     name: "Get-MailboxDatabaseCopyStatus",
@@ -163,11 +163,14 @@ fn replay_lag_status(copy: &DbCopy) -> Value {
     let actual = copy.replay_lag_ms * 4 / 10;
     PsObject::new("Microsoft.Exchange.Management.SystemConfigurationTasks.ReplayLagStatus")
         .with("Enabled", true)
-        .with("PlayDownReason", Value::enumv(
-            "Microsoft.Exchange.Management.SystemConfigurationTasks.ReplayLagPlayDownReason",
-            "None",
-            0,
-        ))
+        .with(
+            "PlayDownReason",
+            Value::enumv(
+                "Microsoft.Exchange.Management.SystemConfigurationTasks.ReplayLagPlayDownReason",
+                "None",
+                0,
+            ),
+        )
         .with("Percentage", 40_i64)
         .with("ConfiguredLagTime", enhanced_timespan(copy.replay_lag_ms))
         .with("ActualLagTime", enhanced_timespan(actual))
