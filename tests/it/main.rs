@@ -8,6 +8,7 @@ mod clixml;
 mod dag_config;
 mod faults;
 mod harness;
+mod hostile_server;
 mod lab;
 mod lab_facts;
 mod media_ad;
