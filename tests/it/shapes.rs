@@ -348,7 +348,10 @@ const OTHER_READS: &[(&str, &str)] = &[
     // (`KeyValuePair<ADObjectId,EnhancedTimeSpan>[]`, `[EX03, 7.00:00:00]`).
     ("ReplayLagTimes", "Get-MailboxDatabase"),
     ("Key", "Get-MailboxDatabase ReplayLagTimes (an ADObjectId)"),
-    ("Value", "Get-MailboxDatabase ReplayLagTimes (an EnhancedTimeSpan)"),
+    (
+        "Value",
+        "Get-MailboxDatabase ReplayLagTimes (an EnhancedTimeSpan)",
+    ),
     ("Identity", "Get-Queue"),
     ("DeliveryType", "Get-Queue"),
     ("NextHopDomain", "Get-Queue"),
