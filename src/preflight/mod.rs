@@ -285,8 +285,10 @@ fn apply_state(
     for text in problems {
         r.block(BlockerCode::CopyUnhealthy, text);
     }
-    r.warnings
-        .extend(configuration_notes(&r.maintenance, &r.copies));
+    if let Some(m) = &r.maintenance {
+        let notes = configuration_notes(m, &r.copies);
+        r.warnings.extend(notes);
+    }
     for c in r
         .copies
         .iter()
