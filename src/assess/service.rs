@@ -4,7 +4,10 @@
 //! like before cu-roll's maintenance (journaled with the first write-ahead
 //! intent): every component Active unless it was held before (or is
 //! inactive by design), the activation policy and MoveNow as before, the
-//! cluster node Up unless it was not Up before. Pure; observes nothing.
+//! cluster node Up unless it was not Up before. And, for the gate's
+//! refusal, whether cu-roll's own changes still hold a server out of
+//! service (so the message never calls it back in service). Pure;
+//! observes nothing.
 
 use super::checks::maintenance;
 use crate::exchange::ExchangeState;
@@ -46,6 +49,58 @@ pub fn not_as_before(now: &ExchangeState, before: &Baseline) -> Vec<String> {
         ));
     }
     out
+}
+
+/// When the gate refuses for a server cu-roll itself has already taken
+/// (part way) out of service, the sentence that says so, so the refusal
+/// never reads as if that server were back in service. `changes` are
+/// cu-roll's journaled changes on `server` (intents adopted included), in
+/// order; `None` when none of them still holds.
+pub fn own_maintenance_note(server: &str, changes: &[crate::journal::Change]) -> Option<String> {
+    use crate::journal::Change;
+    let mut held: Vec<String> = Vec::new();
+    let mut node = false;
+    let mut blocked = false;
+    let mut rebooted = false;
+    for c in changes {
+        match c {
+            Change::ComponentState {
+                component, state, ..
+            } => {
+                held.retain(|h| !h.eq_ignore_ascii_case(component));
+                if !state.eq_ignore_ascii_case("Active") {
+                    held.push(component.clone());
+                }
+            }
+            Change::ClusterNodeSuspended => node = true,
+            Change::ClusterNodeResumed => node = false,
+            Change::ActivationPolicy { policy, .. } => {
+                blocked = policy.eq_ignore_ascii_case("Blocked")
+            }
+            Change::RebootRequested { .. } => rebooted = true,
+            _ => {}
+        }
+    }
+    let mut what: Vec<String> = held
+        .iter()
+        .map(|h| format!("{h} held by Maintenance"))
+        .collect();
+    if blocked {
+        what.push("activation Blocked".into());
+    }
+    if node {
+        what.push("cluster node Paused".into());
+    }
+    if what.is_empty() {
+        return None;
+    }
+    if rebooted {
+        what.push("possibly rebooting".into());
+    }
+    Some(format!(
+        "{server} itself is in cu-roll's own maintenance ({}): it stays out of service, with its databases served by the other members, until the gate opens",
+        what.join(", ")
+    ))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod catalog;
 mod cli_output;
 mod clixml;
 mod crash_harness;
+mod dag_config;
 mod faults;
 mod harness;
 mod hostile_server;

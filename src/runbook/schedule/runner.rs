@@ -115,7 +115,13 @@ impl Rollout<'_> {
         crate::pool::for_each_bounded(&groups, workers, |group| {
             self.roll_group(group, &shared);
         });
-        self.final_check(&ordered, &shared);
+        if !shared.stopped() && !self.clock.interrupted() {
+            let state = &shared.state;
+            if let Some(failed) = super::final_check::check(self, &ordered, state, &shared.recorder)
+            {
+                shared.fail(failed);
+            }
+        }
         finish(shared, started)
     }
 
@@ -143,60 +149,6 @@ impl Rollout<'_> {
                 .unwrap_or_else(|_| "unknown".into()),
             pid: std::process::id(),
             order: order.to_vec(),
-        }
-    }
-
-    /// A run that would end "done" says so only once every server is
-    /// observed at the target and, where cu-roll took it out of service,
-    /// back as it was before (`assess::service`); otherwise it fails at
-    /// the first server that is not, journaled, naming what differs.
-    fn final_check(&self, ordered: &[&Server], shared: &Shared<'_>) {
-        if shared.stopped() || self.clock.interrupted() {
-            return;
-        }
-        for server in ordered {
-            let mut problems = Vec::new();
-            let before = shared
-                .state
-                .baseline(&server.name)
-                .or_else(|| shared.recorder.baseline_this_run(&server.name));
-            // A server cu-roll never took out of service that cannot be
-            // read now was judged when it was skipped or rolled.
-            match exchange::server_facts(self.exec, server).map(|f| f.build()) {
-                Ok(Some(b)) if b >= self.target.build() => {}
-                Ok(Some(b)) => problems.push(format!(
-                    "it runs {b}, below the target {}",
-                    self.target.build()
-                )),
-                Ok(None) => problems.push("its Exchange build cannot be read".into()),
-                Err(e) if before.is_some() => problems.push(format!("it cannot be observed: {e}")),
-                Err(_) => {}
-            }
-            if let Some(b) = before {
-                match exchange::exchange_state(self.exec, server) {
-                    Ok(now) => problems.extend(crate::assess::service::not_as_before(&now, &b)),
-                    Err(e) => problems.push(format!("its state cannot be observed: {e}")),
-                }
-            }
-            if problems.is_empty() {
-                continue;
-            }
-            let error = format!(
-                "the final check observed {} not at the target and back in service as before cu-roll: {}",
-                server.name,
-                problems.join("; ")
-            );
-            let _ = shared.recorder.append(Record::Observed {
-                server: server.name.clone(),
-                step: StepId::Health.id().into(),
-                what: error.clone(),
-            });
-            shared.fail(RolloutOutcome::StepFailed {
-                server: server.name.clone(),
-                step: StepId::Health,
-                error,
-            });
-            return;
         }
     }
 
@@ -449,6 +401,14 @@ impl Rollout<'_> {
             .map(|m| MemberView {
                 name: m.name.clone(),
                 state: exchange::exchange_state(self.exec, m).map_err(|e| e.to_string()),
+                // Quorum as each remaining member sees it (gate::quorum_refusals).
+                quorum: server
+                    .dag
+                    .as_deref()
+                    .filter(|_| !m.name.eq_ignore_ascii_case(&server.name))
+                    .map(|dag| {
+                        exchange::observe::quorum(self.exec, m, dag).map_err(|e| e.to_string())
+                    }),
             })
             .collect();
         // Our own maintenance on this server (a resumed run, or the second
@@ -458,7 +418,10 @@ impl Rollout<'_> {
         };
         let mut own = shared.state.changes_for(&server.name);
         own.extend(shared.recorder.changes_this_run(&server.name));
-        reasons.extend(gate::own_maintenance_note(&server.name, &own));
+        reasons.extend(crate::assess::service::own_maintenance_note(
+            &server.name,
+            &own,
+        ));
         let before_any_change = shared.before_any_change();
         for r in &reasons {
             shared.recorder.emit(RunEvent::Note {
