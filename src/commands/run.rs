@@ -240,10 +240,10 @@ fn below_target(
     plan.servers
         .iter()
         .filter(|s| {
-            !crate::exchange::server_facts(exec, s)
+            crate::exchange::server_facts(exec, s)
                 .ok()
                 .and_then(|f| f.build())
-                .is_some_and(|b| b >= target.build())
+                .is_none_or(|b| b < target.build())
         })
         .map(|s| s.name.clone())
         .collect()
