@@ -9,7 +9,9 @@
 //! Exchange server or AD.
 
 mod build;
+mod guard;
 mod identify;
+mod licence;
 mod load;
 mod model;
 mod raw;
@@ -18,6 +20,7 @@ pub mod update;
 
 pub use build::{BuildParseError, ExchangeBuild};
 pub use identify::{BuildIdentity, CANNOT_VERIFY};
+pub use licence::takes_diagnostic_data_switch;
 pub use load::{Catalog, CatalogError, SUPPORTED_FORMAT};
 pub use model::{
     dotnet_name, AdLevels, CuInfo, Prerequisites, Product, SuInfo, UpdateKind, WindowsServer,

@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use crate::catalog::ExchangeBuild;
 use crate::exchange::act::{self, Action, InstallerTask};
 use crate::exchange::observe::{self, read_server_facts, templates::CMD_EXSETUP_PROCESS};
 use crate::exec::Executor;
@@ -273,7 +272,7 @@ pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<Pla
             &read_server_facts(),
         ),
         PlannedCommand::ps(
-            "if the build is below the target: write the batch and start it as a scheduled task",
+            "if there is something to install: write the batch and start it as a scheduled task",
             &spec.start(command_line, &account_for_display(plan)).op,
         ),
         PlannedCommand::ps(
@@ -286,40 +285,11 @@ pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<Pla
 
 /// The whole mechanism: observe (cmd only), skip, start, re-attach, wait,
 /// then `evaluate` the exit code (it may use PowerShell: the installer has
-/// ended) and clean up. `target` is the build that makes the step done.
-pub fn drive(
-    ctx: &mut StepContext<'_>,
-    spec: &InstallerSpec,
-    command_line: &str,
-    target: ExchangeBuild,
-    timeout: Duration,
-    evaluate: impl FnOnce(&mut StepContext<'_>, i32) -> Result<String, StepError>,
-) -> Result<StepOutcome, StepError> {
-    drive_until(
-        ctx,
-        spec,
-        command_line,
-        timeout,
-        |ctx| {
-            let build = ctx.build()?;
-            Ok(if build >= target {
-                Ok(format!(
-                    "{} is at {build} (≥ {target}): nothing to install",
-                    ctx.server.name
-                ))
-            } else {
-                Err(format!("the build is still {build}"))
-            })
-        },
-        evaluate,
-    )
-}
-
-/// `drive` with its own idea of "already done": `done` runs (with
-/// PowerShell, so only once nothing runs) and answers `Ok(detail)` when
-/// there is nothing to install, `Err(why)` when the installer must run
-/// (`why` completes "… left no exit code, and …"). `prepare-ad` judges by
-/// the AD levels instead of the build.
+/// ended) and clean up. `done` runs (with PowerShell, so only once nothing
+/// runs) and answers `Ok(detail)` when there is nothing to install,
+/// `Err(why)` when the installer must run (`why` completes "… left no exit
+/// code, and …"). `setup` judges by the build and the role keys, the
+/// security update by its build, `prepare-ad` by the AD levels.
 pub fn drive_until(
     ctx: &mut StepContext<'_>,
     spec: &InstallerSpec,
