@@ -61,10 +61,12 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     }
 
     let executor = open_executor(&plan, &state)?;
+    let credential = super::exchange_credential(&plan, executor.as_ref())?;
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
         let now = super::now_rfc3339();
-        let report = preflight::build_report(&plan, executor.as_ref(), catalog, &target, now);
+        let report =
+            preflight::build_report(&plan, executor.as_ref(), &credential, catalog, &target, now);
         if report.verdict == preflight::model::OverallVerdict::Blocked {
             let mut blockers = report.blockers.clone();
             for s in &report.servers {
@@ -89,6 +91,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         plan: &plan,
         target: &target,
         exec: executor.as_ref(),
+        credential: &credential,
         steps: &steps,
         clock: &SystemClock,
         run_id: run_id(),
@@ -237,6 +240,7 @@ fn dry_run(
     steps: &[Box<dyn Step>],
 ) -> Result<Outcome, Error> {
     let executor = open_executor(plan, state)?;
+    let credential = super::exchange_credential(plan, executor.as_ref())?;
     // A server mid-upgrade gets no PowerShell (setup refuses to run beside it).
     let busy: Vec<String> = plan
         .servers
@@ -244,6 +248,8 @@ fn dry_run(
         .filter(|s| crate::exchange::setup_running(executor.as_ref(), s).unwrap_or(false))
         .map(|s| s.name.clone())
         .collect();
+    let mut reach = crate::exchange::Reach::new(executor.as_ref(), &credential, &plan.servers);
+    reach.out_of_service = busy.clone();
     let is_busy = |name: &str| busy.iter().any(|b| b.eq_ignore_ascii_case(name));
     let states: Vec<_> = plan
         .servers
@@ -252,7 +258,7 @@ fn dry_run(
             let state = if is_busy(&s.name) {
                 None
             } else {
-                crate::exchange::exchange_state(executor.as_ref(), s).ok()
+                crate::exchange::exchange_state(&reach, s).ok()
             };
             (s.name.clone(), state)
         })
@@ -281,7 +287,7 @@ fn dry_run(
             ));
             continue;
         }
-        let build = crate::exchange::server_facts(executor.as_ref(), server)
+        let build = crate::exchange::server_facts(&reach, server)
             .ok()
             .and_then(|f| f.ex_setup_version)
             .and_then(|v| v.parse::<crate::catalog::ExchangeBuild>().ok());

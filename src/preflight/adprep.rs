@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use crate::catalog::{self, AdLevels, PrepNeed};
 use crate::exchange::{self, Operation, QueryError};
-use crate::exec::Executor;
 use crate::plan::{DiagnosticData, Plan, Server};
 use crate::ps::Script;
 
@@ -137,8 +136,11 @@ pub fn schema_master_script() -> Script {
     )
 }
 
-pub fn schema_master(exec: &dyn Executor, server: &Server) -> Result<SchemaMasterObs, QueryError> {
-    exchange::query(exec, server, &Operation::on_target(schema_master_script()))
+pub fn schema_master(
+    reach: &exchange::Reach<'_>,
+    server: &Server,
+) -> Result<SchemaMasterObs, QueryError> {
+    exchange::query(reach, server, &Operation::on_target(schema_master_script()))
 }
 
 /// The plan-wide blocker for `prepare_ad = "block"`: the exact commands,

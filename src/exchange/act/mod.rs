@@ -55,23 +55,20 @@ fn on_server(t: &super::Template, purpose: &'static str, server: &str) -> Operat
 
 // ------------------------------------------------------ enter-maintenance
 
-/// Runbook §2.1–2.2: HubTransport Draining, then the transport restart.
+/// Runbook §2.1: HubTransport Draining ([`restart_transport`] follows).
 pub fn drain_hub_transport(server: &str) -> Action {
     action(
         on_server(
             &templates::DRAIN_HUB_TRANSPORT,
-            "HubTransport Draining and transport restart",
+            "HubTransport Draining",
             server,
         ),
-        vec![
-            component("HubTransport", "Draining", MAINTENANCE),
-            transport_restarted(),
-        ],
+        vec![component("HubTransport", "Draining", MAINTENANCE)],
     )
 }
 
-/// The transport restart alone (a HubTransport change whose restart a
-/// crash prevented).
+/// The transport restart on the server itself, after each HubTransport
+/// change (and alone when a crash came between the two).
 pub fn restart_transport() -> Action {
     action(
         templates::RESTART_TRANSPORT.render(
@@ -368,18 +365,15 @@ pub fn resume_copy(copy: &str) -> Action {
     )
 }
 
-/// Runbook §4.7: HubTransport Active, then the transport restart.
+/// Runbook §4.7: HubTransport Active ([`restart_transport`] follows).
 pub fn hub_transport_active(server: &str) -> Action {
     action(
         on_server(
             &templates::HUB_TRANSPORT_ACTIVE,
-            "HubTransport Active and transport restart",
+            "HubTransport Active",
             server,
         ),
-        vec![
-            component("HubTransport", "Active", MAINTENANCE),
-            transport_restarted(),
-        ],
+        vec![component("HubTransport", "Active", MAINTENANCE)],
     )
 }
 
@@ -430,27 +424,24 @@ mod tests {
             redirect_messages("EX02", "ex01.contoso.local").op.placement,
             Placement::ExchangeSession
         );
-        assert!(!suspend_cluster_node("EX02")
+        assert_eq!(
+            drain_hub_transport("EX02").op.placement,
+            Placement::ExchangeSession
+        );
+        assert!(!drain_hub_transport("EX02")
             .op
             .script
             .text()
-            .contains("Add-PSSnapin"));
-        assert!(move_now_on("EX02")
-            .op
-            .script
-            .text()
-            .contains("Add-PSSnapin"));
+            .contains("Restart-Service"));
     }
 
     #[test]
     fn an_action_says_what_it_changes() {
         assert_eq!(
             drain_hub_transport("EX02").changes,
-            vec![
-                component("HubTransport", "Draining", MAINTENANCE),
-                transport_restarted()
-            ]
+            vec![component("HubTransport", "Draining", MAINTENANCE)]
         );
+        assert_eq!(restart_transport().changes, vec![transport_restarted()]);
         assert_eq!(
             block_activation("EX02", Some("IntrasiteOnly")).changes,
             vec![Change::ActivationPolicy {

@@ -6,30 +6,28 @@
 //! is not yet done, and the journal can record each change; the typed
 //! constructors in `act` say which change that is.
 //!
-//! Every script runs on the server being rolled (`S`), over the plan's
-//! transport: `Suspend-ClusterNode` must run on `S` itself (runbook §2.5),
-//! and the Exchange cmdlets run locally after loading the snap-in, which
-//! `template!` adds to the `ExchangeSession` templates. Two of those also
-//! restart `MSExchangeTransport`, Windows-level work on `S`
-//! (`DRAIN_HUB_TRANSPORT`, `HUB_TRANSPORT_ACTIVE`): sent through an
-//! Exchange remote session they would have to be split.
+//! The `Target` templates run in a shell on the server being rolled:
+//! `Suspend-ClusterNode` must run on `S` itself (runbook §2.5), and so do
+//! services, tasks and the reboot. The `ExchangeSession` templates are
+//! Exchange cmdlets only, sent in an Exchange remote session from a peer
+//! in service (`exchange::Reach`), naming `S` with `-Identity`/`-Server`.
+//! A HubTransport change takes effect when transport restarts: that
+//! restart is [`RESTART_TRANSPORT`], a `Target` template sent right after.
 
 use crate::exchange::Template;
 
 // ------------------------------------------------------ enter-maintenance
 
-/// Runbook §2.1–2.2: drain transport, then restart it so draining takes
-/// effect (the restart is Target work inside an Exchange template).
+/// Runbook §2.1: drain transport ([`RESTART_TRANSPORT`] follows, §2.2).
 pub const DRAIN_HUB_TRANSPORT: Template = template!(
     ExchangeSession,
-    r#"Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'
-Restart-Service -Name 'MSExchangeTransport'
-"#
+    "Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'\n"
 );
 
-/// The transport restart alone, for a resumed run whose HubTransport
-/// change was journaled but whose restart was not (a crash between the
-/// two): the component change takes effect only on restart.
+/// Runbook §2.2 and §4.7: the transport restart on the server itself,
+/// after each HubTransport change (the change takes effect only on
+/// restart), and alone for a resumed run whose HubTransport change was
+/// journaled but whose restart was not (a crash between the two).
 pub const RESTART_TRANSPORT: Template =
     template!(Target, "Restart-Service -Name 'MSExchangeTransport'\n");
 
@@ -193,13 +191,10 @@ pub const RESUME_COPY: Template = template!(
     "Resume-MailboxDatabaseCopy -Identity {{copy}}\n"
 );
 
-/// Runbook §4.7: transport back, restarted so it takes effect (the restart
-/// is Target work inside an Exchange template).
+/// Runbook §4.7: transport back ([`RESTART_TRANSPORT`] follows).
 pub const HUB_TRANSPORT_ACTIVE: Template = template!(
     ExchangeSession,
-    r#"Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Active' -Requester 'Maintenance'
-Restart-Service -Name 'MSExchangeTransport'
-"#
+    "Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Active' -Requester 'Maintenance'\n"
 );
 
 /// Runbook §4.8: a component a failed or interrupted setup left Inactive
@@ -213,10 +208,15 @@ pub const CLEAR_FUNCTIONAL: Template = template!(
 
 /// Runbook §5: every database back on its most preferred healthy copy.
 /// The script prompts per move unless `-Confirm:$false` (cmdlets.md §12).
-/// It is a file of the Exchange installation on the server, run in the
-/// Exchange shell there.
+/// It is a file of the Exchange installation on the server and loads the
+/// Exchange snap-in itself, so it cannot run in an Exchange remote session
+/// (no-language mode, KB5001779): it runs in the shell on the server.
+/// KNOWN GAP: that shell is a WinRM network logon, where the snap-in's
+/// cmdlets reach AD without credentials (the second hop); it belongs in a
+/// scheduled task registered with the admin's credential, like setup, and
+/// is not moved there yet (docs/rollout.md "Known limitations").
 pub const REDISTRIBUTE: Template = template!(
-    ExchangeSession,
+    Target,
     r#"$script = Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts\RedistributeActiveDatabases.ps1'
 & $script -DagName {{dag}} -BalanceDbsByActivationPreference -Confirm:$false | Out-Null
 "#

@@ -84,9 +84,10 @@ pub fn exit_actions(state: &ExchangeState, prior: &[Change]) -> (Vec<ExitAction>
             out.push(ResumeCopy(copy.name.clone()));
         }
     }
-    // HUB_TRANSPORT_ACTIVE restarts transport itself.
+    // The restart (on the server itself) follows the change in the session.
     if ours_and_held("HubTransport") {
         out.push(HubTransportActive);
+        out.push(RestartTransport);
     } else if transport_restart_pending(prior, "Active") {
         out.push(RestartTransport);
     }
@@ -187,7 +188,7 @@ impl ExitAction {
             MoveNowOff => "if cu-roll set DatabaseCopyActivationDisabledAndMoveNow and it is still $true".into(),
             ResumeCopy(copy) => format!("for each copy on the server that is Suspended or FailedAndSuspended (e.g. {copy})"),
             HubTransportActive => "if cu-roll drained HubTransport and it still is".into(),
-            RestartTransport => "if cu-roll set HubTransport Active earlier but the restart did not follow".into(),
+            RestartTransport => "on the server itself, right after HubTransport Active (the change takes effect on restart), or if cu-roll set it Active earlier but the restart did not follow".into(),
             ClearFunctional(c) => format!("for each component held Inactive by requester Functional (e.g. {c} after a failed setup)"),
         }
     }

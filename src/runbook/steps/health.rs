@@ -115,7 +115,7 @@ impl Step for Health {
             ctx.plan.policy.timeouts.health,
             |ctx| {
                 let observed = (|| -> Result<Vec<String>, StepError> {
-                    let tests = observe::health_tests(ctx.exec, ctx.server)?;
+                    let tests = observe::health_tests(&ctx.exchange, ctx.server)?;
                     let state = ctx.exchange_state()?;
                     let build = ctx.build()?;
                     Ok(health_problems(

@@ -48,7 +48,7 @@ fn levels_text(l: AdLevels) -> String {
 }
 
 fn read_levels(ctx: &StepContext<'_>) -> Result<AdLevels, StepError> {
-    let l = exchange::ad_levels(ctx.exec, ctx.server)?;
+    let l = exchange::ad_levels(&ctx.exchange, ctx.server)?;
     Ok(AdLevels {
         schema_range_upper: l.schema_range_upper,
         org_object_version: l.org_object_version,
@@ -72,7 +72,7 @@ fn started_before(changes: &[Change]) -> bool {
 /// and reports why.
 pub fn preparation_server<'s>(
     target: &ResolvedTarget,
-    exec: &dyn crate::exec::Executor,
+    reach: &exchange::Reach<'_>,
     ordered: &[&'s Server],
     state: &JournalState,
 ) -> Option<&'s Server> {
@@ -91,12 +91,12 @@ pub fn preparation_server<'s>(
     }
     let first = ordered.iter().copied().find(|s| {
         !state.server_done(&s.name)
-            && exchange::server_facts(exec, s)
+            && exchange::server_facts(reach, s)
                 .ok()
                 .and_then(|f| f.build())
                 .is_some_and(|b| b < target.build())
     })?;
-    match exchange::ad_levels(exec, first) {
+    match exchange::ad_levels(reach, first) {
         Ok(l) => {
             let found = AdLevels {
                 schema_range_upper: l.schema_range_upper,
@@ -116,7 +116,7 @@ fn blocked(ctx: &StepContext<'_>, switches: &[PrepSwitch]) -> StepError {
         .iter()
         .map(|s| adprep::admin_command(ctx.plan, *s))
         .collect();
-    let place = adprep::schema_master(ctx.exec, ctx.server).ok();
+    let place = adprep::schema_master(&ctx.exchange, ctx.server).ok();
     StepError::new(
         StepErrorKind::GateRefused,
         adprep::block_message(&ctx.target.cu.display_name(), &commands, place.as_ref()),
@@ -352,9 +352,12 @@ mod tests {
     }
 
     fn org_level(exec: &crate::commands::LabExecutor, plan: &Plan) -> u32 {
-        exchange::ad_levels(exec, plan.server("EX02").unwrap())
-            .unwrap()
-            .org_object_version
+        exchange::ad_levels(
+            &super::super::testkit::reach(exec, plan),
+            plan.server("EX02").unwrap(),
+        )
+        .unwrap()
+        .org_object_version
     }
 
     #[test]

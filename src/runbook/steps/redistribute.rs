@@ -93,7 +93,7 @@ fn observe_members(ctx: &StepContext<'_>) -> Result<Vec<ExchangeState>, StepErro
     for peer in &ctx.peers {
         // A member that does not answer has no eligible copy; the
         // balance is judged over the members that do.
-        if let Ok(s) = observe::exchange_state(ctx.exec, peer) {
+        if let Ok(s) = observe::exchange_state(&ctx.exchange, peer) {
             out.push(s);
         }
     }

@@ -96,6 +96,40 @@ fn follows_dry_run(bench: &Bench, step: &dyn Step, sent: &[Sent]) -> Result<(), 
     Ok(())
 }
 
+/// Exchange cmdlets go to another member in an Exchange session with the
+/// secret on stdin; Windows-level work goes to EX02 itself; no script
+/// carries the secret or loads the snap-in.
+#[test]
+fn exchange_cmdlets_reach_a_peer_in_a_session_and_windows_work_stays_on_the_target() {
+    let bench = Bench::lab();
+    let exec = dag_exec("15.02.1544.039");
+    bench.ok(&EnterMaintenance, &exec, vec![]);
+    let sent = exec.sent();
+    let session: Vec<&Sent> = sent.iter().filter(|s| s.via.is_some()).collect();
+    assert!(session.iter().any(|s| s.text.contains("Set-MailboxServer")));
+    for s in &session {
+        let (peer, secret) = s.via.as_ref().unwrap();
+        assert_eq!(peer, "EX01", "the first other member in plan order");
+        assert_eq!(secret, "lab-only-password");
+        assert!(s.text.contains("New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri 'http://ex01."), "{}", s.text);
+        assert!(!s.text.contains("Restart-Service") && !s.text.contains("Get-ClusterNode"));
+    }
+    for s in sent.iter().filter(|s| s.via.is_none()) {
+        assert_eq!(s.server, "EX02");
+        assert!(
+            crate::exchange::exchange_cmdlets_in(&s.text).is_empty(),
+            "{}",
+            s.text
+        );
+    }
+    assert!(sent.iter().any(|s| s.via.is_none()
+        && s.text
+            .contains("Restart-Service -Name 'MSExchangeTransport'")));
+    for s in &sent {
+        assert!(!s.text.contains("lab-only-password") && !s.text.contains("Add-PSSnapin"));
+    }
+}
+
 #[test]
 fn a_command_the_dry_run_does_not_list_is_caught() {
     let bench = Bench::lab();
