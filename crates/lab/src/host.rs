@@ -19,6 +19,10 @@ pub struct ServerHost<'a> {
     pub(crate) errors: Vec<PsError>,
     /// `Restart-Computer` ran: the server reboots once the script has ended.
     pub(crate) reboot_requested: bool,
+    /// How the script's process logged on (`remoting/logon.rs`).
+    pub(crate) logon: super::remoting::Logon,
+    /// The PSSessions the script opened and the proxies it imported.
+    pub(crate) remoting: super::remoting::State,
 }
 
 /// Why a host could not be made.
@@ -44,6 +48,8 @@ impl<'a> ServerHost<'a> {
             exchange_snapin: false,
             errors: Vec::new(),
             reboot_requested: false,
+            logon: super::remoting::Logon::default(),
+            remoting: super::remoting::State::default(),
         })
     }
 

@@ -15,6 +15,7 @@ mod host;
 pub mod model;
 pub mod pwsh;
 mod registry;
+mod remoting;
 mod setup;
 mod setup_rules;
 mod spec;

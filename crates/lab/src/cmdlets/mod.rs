@@ -32,6 +32,10 @@ pub(crate) fn dispatch(
     input: Vec<Value>,
 ) -> Result<Vec<Value>, PsError> {
     let lname = name.to_ascii_lowercase();
+    // Sessions to Exchange's /PowerShell and the proxies they imported.
+    if let Some(r) = crate::remoting::dispatch(host, &lname, args, &input) {
+        return r;
+    }
     if let Some(r) = scripts::dispatch(host, &lname, args) {
         return r;
     }

@@ -34,6 +34,8 @@ pub enum ErrorCategory {
     WriteError,
     /// An item that already exists (New-Item without -Force).
     ResourceExists,
+    /// A connection that could not be opened (New-PSSession).
+    OpenError,
 }
 
 impl ErrorCategory {
@@ -51,6 +53,7 @@ impl ErrorCategory {
             ErrorCategory::OperationStopped => "OperationStopped",
             ErrorCategory::WriteError => "WriteError",
             ErrorCategory::ResourceExists => "ResourceExists",
+            ErrorCategory::OpenError => "OpenError",
         }
     }
 }

@@ -8,6 +8,7 @@ mod command;
 mod console;
 mod control;
 pub mod convert;
+pub(crate) mod credential;
 pub mod datetime;
 mod errors;
 mod eval;
@@ -16,6 +17,7 @@ mod files;
 pub mod host;
 pub mod json;
 mod members;
+pub(crate) mod nolanguage;
 mod ops;
 mod parse;
 mod records;
@@ -24,6 +26,7 @@ mod utility;
 pub mod value;
 
 pub use console::reads_console_in;
+pub(crate) use members::type_of;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,223 @@
+//! Remoting through the interpreter: the contract's script (issue 9 §1)
+//! opening a session to a peer with a credential read from stdin, the
+//! deserialized results, no-language mode, and every refusal.
+
+use crate::host::ServerHost;
+use crate::model::ServiceStatus;
+use crate::pwsh::{self, ScriptOutput};
+use crate::testkit::{three_member_spec, T0};
+use crate::world::World;
+
+fn world() -> World {
+    World::from_spec(&three_member_spec(), "DAG01", T0)
+}
+
+fn stdin_secret(password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "{}\r\n",
+        base64::engine::general_purpose::STANDARD.encode(password.as_bytes())
+    )
+}
+
+/// The contract's script shape, opening a session to `uri_host` as `user`
+/// and running `body` between Import-PSSession and Remove-PSSession.
+fn contract_script(user: &str, uri_host: &str, commands: &str, body: &str) -> String {
+    format!(
+        r#"$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$secret = New-Object -TypeName System.Security.SecureString
+foreach ($c in [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadLine())).ToCharArray()) {{ $secret.AppendChar($c) }}
+$secret.MakeReadOnly()
+$credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList '{user}', $secret
+$session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri 'http://{uri_host}/PowerShell/' -Authentication 'Kerberos' -Credential $credential
+try {{
+    $null = Import-PSSession -Session $session -CommandName {commands} -DisableNameChecking -AllowClobber
+{body}
+}} finally {{
+    Remove-PSSession -Session $session
+}}
+"#
+    )
+}
+
+fn run_on(w: &mut World, server: &str, script: &str, stdin: &str) -> ScriptOutput {
+    let mut host = ServerHost::new(w, server, T0).unwrap();
+    pwsh::run_with_stdin(script, stdin, &mut host)
+}
+
+#[test]
+fn the_contract_script_reaches_a_peer_and_gets_deserialized_objects() {
+    let mut w = world();
+    let script = contract_script(
+        "LAB\\admin",
+        "ex02.contoso.local",
+        "'Get-MailboxServer', 'Get-ServerComponentState'",
+        r#"    $m = Get-MailboxServer -Identity 'EX03'
+    $m.Name
+    $m.DatabaseCopyAutoActivationPolicy.ToString()
+    $m.DatabaseCopyAutoActivationPolicy.GetType().FullName
+    $m.PSComputerName
+    (Get-ServerComponentState -Identity 'EX03' -Component 'HubTransport').State.ToString()
+    (Get-PSSession).State.ToString()"#,
+    );
+    let out = run_on(&mut w, "EX01", &script, &stdin_secret("lab-only-password"));
+    assert_eq!(out.stderr, "", "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "EX03",
+            "Unrestricted",
+            "Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.DatabaseCopyAutoActivationPolicyType",
+            "ex02.contoso.local",
+            "Active",
+            "Opened",
+        ],
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_secure_string_and_credential_never_show_their_text() {
+    let mut w = world();
+    let script = r#"$s = New-Object System.Security.SecureString
+foreach ($c in 'p4ss'.ToCharArray()) { $s.AppendChar($c) }
+$s.MakeReadOnly()
+"$s"
+$s.Length
+$cred = New-Object System.Management.Automation.PSCredential -ArgumentList 'LAB\admin', $s
+$cred.UserName
+$cred.GetNetworkCredential().Password
+$cred | ConvertTo-Json -Compress
+$s.AppendChar('x')
+"#;
+    let out = run_on(&mut w, "EX01", script, "");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[..4],
+        ["System.Security.SecureString", "4", "LAB\\admin", "p4ss"]
+    );
+    assert!(!lines[4].contains("p4ss"), "{}", lines[4]);
+    assert!(out.stderr.contains("Instance is read-only."), "{out:?}");
+}
+
+/// A script that only opens a session; its stderr.
+fn refused(w: &mut World, user: &str, host: &str, password: &str) -> String {
+    let script = contract_script(user, host, "'Get-MailboxServer'", "    'connected'");
+    let out = run_on(w, "EX01", &script, &stdin_secret(password));
+    assert_eq!(out.exit_code, 1, "{out:?}");
+    assert!(!out.stdout.contains("connected"), "{out:?}");
+    out.stderr
+}
+
+#[test]
+fn a_wrong_credential_is_access_denied() {
+    let mut w = world();
+    let e = refused(&mut w, "LAB\\admin", "ex02.contoso.local", "wrong");
+    assert!(e.contains("Connecting to remote server ex02.contoso.local failed with the following error message : Access is denied."), "{e}");
+    assert!(e.contains("AccessDenied,PSSessionOpenFailed"), "{e}");
+    let e = refused(
+        &mut w,
+        "LAB\\someone",
+        "ex02.contoso.local",
+        "lab-only-password",
+    );
+    assert!(e.contains("Access is denied."), "{e}");
+}
+
+#[test]
+fn a_server_that_is_down_or_unknown_refuses() {
+    let mut w = world();
+    w.servers[1].down_until_ms = Some(T0 + 60_000);
+    let e = refused(
+        &mut w,
+        "LAB\\admin",
+        "ex02.contoso.local",
+        "lab-only-password",
+    );
+    assert!(e.contains("WinRM cannot complete the operation."), "{e}");
+    let e = refused(
+        &mut w,
+        "LAB\\admin",
+        "ex09.contoso.local",
+        "lab-only-password",
+    );
+    assert!(
+        e.contains("Cannot find the computer ex09.contoso.local."),
+        "{e}"
+    );
+}
+
+#[test]
+fn stopped_iis_or_exchange_services_refuse() {
+    for (service, text) in [
+        ("W3SVC", "WinRM cannot complete the operation."),
+        ("MSExchangeADTopology", "HTTP server error status (500)"),
+        ("MSExchangeServiceHost", "HTTP server error status (500)"),
+    ] {
+        let mut w = world();
+        let svc = w.servers[1]
+            .services
+            .iter_mut()
+            .find(|s| s.name == service)
+            .unwrap();
+        svc.status = ServiceStatus::Stopped;
+        let e = refused(
+            &mut w,
+            "LAB\\admin",
+            "ex02.contoso.local",
+            "lab-only-password",
+        );
+        assert!(e.contains(text), "{service}: {e}");
+    }
+}
+
+#[test]
+fn a_session_needs_the_exchange_configuration_and_an_explicit_credential() {
+    let mut w = world();
+    let out = run_on(
+        &mut w,
+        "EX01",
+        "$ErrorActionPreference = 'Stop'\nNew-PSSession -ConnectionUri 'http://ex02.contoso.local/PowerShell/' -ConfigurationName Microsoft.PowerShell -Authentication Kerberos",
+        "",
+    );
+    assert!(out.stderr.contains("PSSessionOpenFailed"), "{out:?}");
+    // In a WinRM network logon the process has no credential to pass on.
+    let out = run_on(
+        &mut w,
+        "EX01",
+        "$ErrorActionPreference = 'Stop'\nNew-PSSession -ConnectionUri 'http://ex02.contoso.local/PowerShell/' -ConfigurationName Microsoft.Exchange -Authentication Kerberos",
+        "",
+    );
+    assert!(out.stderr.contains("Access is denied."), "{out:?}");
+}
+
+#[test]
+fn invoke_command_runs_one_literal_command_and_refuses_script() {
+    let mut w = world();
+    let script = contract_script(
+        "admin@contoso.local",
+        "ex03.contoso.local",
+        "'Get-Queue'",
+        r#"    (Invoke-Command -Session $session -ScriptBlock { Get-MailboxServer -Identity 'EX01' }).Name
+    Invoke-Command -Session $session -ScriptBlock { Get-MailboxServer -Identity 'EX01' | Select-Object Name }"#,
+    );
+    let out = run_on(&mut w, "EX02", &script, &stdin_secret("lab-only-password"));
+    assert_eq!(out.stdout.lines().next(), Some("EX01"), "{out:?}");
+    assert!(out.stderr.contains("The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode."), "{out:?}");
+    assert!(out.stderr.contains("ScriptsNotAllowed"), "{out:?}");
+}
+
+#[test]
+fn a_proxy_fails_once_its_session_is_removed_or_its_server_goes_down() {
+    let mut w = world();
+    let script = contract_script(
+        "LAB\\admin",
+        "ex02.contoso.local",
+        "'Get-MailboxServer'",
+        "    Remove-PSSession -Session $session\n    Get-MailboxServer -Identity EX01",
+    );
+    let out = run_on(&mut w, "EX01", &script, &stdin_secret("lab-only-password"));
+    assert!(out.stderr.contains("has been removed"), "{out:?}");
+}
