@@ -20,6 +20,7 @@ mod setup;
 mod setup_rules;
 mod spec;
 mod store;
+mod taskps;
 mod tasks;
 pub mod testkit;
 #[cfg(test)]

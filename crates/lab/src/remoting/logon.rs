@@ -64,6 +64,25 @@ const AD_MODULE_CMDLETS: [&str; 4] = [
     "Get-ADDomainController",
 ];
 
+/// Microsoft's DAG scripts the lab runs (`cmdlets/scripts.rs`).
+const DAG_SCRIPTS: [&str; 3] = [
+    "RedistributeActiveDatabases.ps1",
+    "StartDagServerMaintenance.ps1",
+    "StopDagServerMaintenance.ps1",
+];
+
+/// The Exchange error for a directory call without usable credentials
+/// (UNVERIFIED wording, see `second_hop`).
+fn ad_failed(command: &str) -> PsError {
+    PsError::new(
+        ErrorCategory::NotSpecified,
+        &format!("ADOperationException,{command}"),
+        format!("Active Directory operation failed on {LAB_DC}. This error is not retriable. Additional information: The supplied credential is invalid."),
+    )
+    .in_command(command)
+    .terminating()
+}
+
 /// The domain controller every lab error names.
 pub(crate) const LAB_DC: &str = "dc01.contoso.local";
 
@@ -75,23 +94,26 @@ pub(crate) const LAB_DC: &str = "dc01.contoso.local";
 /// The message is UNVERIFIED (no capture shows what the snap-in prints in
 /// a network logon); it follows the contract's Active Directory
 /// "operation failed / credential" shape.
-pub(crate) fn second_hop(logon: Logon, name: &str, args: &[Argument]) -> Option<PsError> {
+pub(crate) fn second_hop(
+    logon: Logon,
+    snapin: bool,
+    name: &str,
+    args: &[Argument],
+) -> Option<PsError> {
     if logon != Logon::Network {
         return None;
     }
     if let Some((canon, true)) = EXCHANGE_CMDLETS
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .find(|(n, _)| snapin && n.eq_ignore_ascii_case(name))
     {
-        return Some(
-            PsError::new(
-                ErrorCategory::NotSpecified,
-                &format!("ADOperationException,{canon}"),
-                format!("Active Directory operation failed on {LAB_DC}. This error is not retriable. Additional information: The supplied credential is invalid."),
-            )
-            .in_command(canon)
-            .terminating(),
-        );
+        return Some(ad_failed(canon));
+    }
+    // Microsoft's DAG scripts ($exscripts) call Get-DatabaseAvailabilityGroup
+    // and friends first thing: the same hop.
+    let file = name.rsplit(['\\', '/']).next().unwrap_or(name);
+    if file != name && DAG_SCRIPTS.iter().any(|s| s.eq_ignore_ascii_case(file)) {
+        return Some(ad_failed(file));
     }
     let ad = AD_MODULE_CMDLETS
         .iter()

@@ -221,3 +221,84 @@ fn a_proxy_fails_once_its_session_is_removed_or_its_server_goes_down() {
     let out = run_on(&mut w, "EX01", &script, &stdin_secret("lab-only-password"));
     assert!(out.stderr.contains("has been removed"), "{out:?}");
 }
+
+// ------------------------------------------------------------ second hop
+
+const SECOND_HOP: &str = "Active Directory operation failed on dc01.contoso.local. This error is not retriable. Additional information: The supplied credential is invalid.";
+
+#[test]
+fn in_a_winrm_logon_the_snapin_loads_but_cmdlets_that_need_ad_fail() {
+    let mut w = world();
+    let out = run_on(
+        &mut w,
+        "EX01",
+        "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn\n(Get-Queue -Server EX01 | Measure-Object).Count -gt 0\n(Get-Service W3SVC).Status.ToString()\nGet-MailboxServer -Identity EX01\n'after'",
+        "",
+    );
+    // A statement-terminating error: the script goes on.
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["True", "Running", "after"],
+        "{out:?}"
+    );
+    assert!(out.stderr.contains(SECOND_HOP), "{out:?}");
+    for cmd in [
+        "Get-ServerComponentState -Identity EX01",
+        "Set-ServerComponentState -Identity EX01 -Component HubTransport -State Draining -Requester Maintenance",
+        "Get-MailboxDatabaseCopyStatus -Server EX01",
+        "Move-ActiveMailboxDatabase -Server EX01 -Confirm:$false",
+        "Get-ExchangeServer EX01",
+        "Get-DatabaseAvailabilityGroup",
+        "Redirect-Message -Server EX01 -Target ex02.contoso.local -Confirm:$false",
+        "Test-ServiceHealth EX01",
+        "& 'C:\\Program Files\\Microsoft\\Exchange Server\\V15\\Scripts\\RedistributeActiveDatabases.ps1' -DagName DAG01 -BalanceDbsByActivationPreference -Confirm:$false",
+    ] {
+        let out = run_on(
+            &mut w,
+            "EX01",
+            &format!("Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn\n{cmd}"),
+            "",
+        );
+        assert!(out.stderr.contains(SECOND_HOP), "{cmd}: {out:?}");
+    }
+}
+
+#[test]
+fn ad_module_cmdlets_need_an_explicit_credential_in_a_winrm_logon() {
+    let mut w = world();
+    let out = run_on(
+        &mut w,
+        "EX01",
+        "Import-Module ActiveDirectory\nGet-ADForest",
+        "",
+    );
+    assert!(
+        out.stderr.contains("Unable to contact the server."),
+        "{out:?}"
+    );
+    let script = "Import-Module ActiveDirectory
+$p = New-Object System.Security.SecureString
+foreach ($c in 'lab-only-password'.ToCharArray()) { $p.AppendChar($c) }
+$cred = New-Object System.Management.Automation.PSCredential -ArgumentList 'LAB\\admin', $p
+(Get-ADForest -Credential $cred).Name";
+    let out = run_on(&mut w, "EX01", script, "");
+    assert_eq!(out.stderr, "", "{out:?}");
+}
+
+#[test]
+fn a_task_registered_with_a_password_is_no_network_logon() {
+    let mut w = world();
+    let script = r#"New-Item -ItemType Directory -Path 'C:\Temp' -Force | Out-Null
+$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument '-NoProfile -NonInteractive -Command "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; Set-Content -Path C:\Temp\task.txt -Value (Get-MailboxServer -Identity EX03).Name"'
+Register-ScheduledTask -TaskName 'cu-roll-test' -Action $action -User 'LAB\admin' -Password 'lab-only-password' -Force | Out-Null
+Start-ScheduledTask -TaskName 'cu-roll-test'
+(Get-ScheduledTaskInfo -TaskName 'cu-roll-test').LastTaskResult
+"#;
+    let out = run_on(&mut w, "EX01", script, "");
+    assert_eq!(out.stdout.trim(), "0", "{out:?}");
+    let i = w.server_index("EX01").unwrap();
+    let file = w
+        .file(i, r"C:\Temp\task.txt")
+        .expect("the task wrote its output");
+    assert_eq!(file.content.trim(), "EX03");
+}
