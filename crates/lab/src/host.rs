@@ -94,6 +94,18 @@ impl CommandHost for ServerHost<'_> {
         cmdlets::write_file_bytes(self, path, bytes)
     }
 
+    fn log_script_block(&mut self, text: &str) {
+        let now = self.now_ms;
+        self.this_mut().powershell_log.script_block(now, text);
+    }
+
+    fn log_invocation(&mut self, name: &str, args: &[Argument], input: &[Value]) {
+        let now = self.now_ms;
+        self.this_mut()
+            .powershell_log
+            .invocation(now, name, args, input);
+    }
+
     fn take_non_terminating(&mut self) -> Vec<PsError> {
         std::mem::take(&mut self.errors)
     }

@@ -8,6 +8,7 @@ pub mod build;
 mod cmdlets;
 pub mod components;
 pub mod configfiles;
+pub mod eventlog;
 pub mod facts;
 mod faults;
 mod filestore;

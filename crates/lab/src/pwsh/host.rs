@@ -294,6 +294,18 @@ pub trait CommandHost {
         Err(format!("Access to the path '{path}' is denied."))
     }
 
+    /// Script block logging (event 4104): PowerShell compiled `text`. A
+    /// host without a log ignores it.
+    fn log_script_block(&mut self, text: &str) {
+        let _ = text;
+    }
+
+    /// Module logging (event 4103): `name` is about to run with these
+    /// arguments and pipeline input. A host without a log ignores it.
+    fn log_invocation(&mut self, name: &str, args: &[Argument], input: &[Value]) {
+        let _ = (name, args, input);
+    }
+
     /// The signature of a host command, when the host knows it. The
     /// interpreter uses it only to tell a switch (`-Force x`: `x` is
     /// positional) from a parameter that takes the next token as its value,

@@ -76,6 +76,10 @@ impl Interp<'_> {
             if let Some(r) = super::files::static_method(&mut *self.host, &ty, &name, &args)
                 .or_else(|| super::console::static_method(&ty, &name, &args))
             {
+                // `[scriptblock]::Create(text)` compiles: script block logging sees it.
+                if let Ok(Value::ScriptBlock(text)) = &r {
+                    self.host.log_script_block(text);
+                }
                 return r.map_err(|m| err(m, self));
             }
             return match super::types::static_method(&ty, &name, &args) {

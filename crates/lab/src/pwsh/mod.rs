@@ -66,6 +66,7 @@ pub fn run_with_stdin(script: &str, stdin: &str, host: &mut dyn host::CommandHos
             exit_code: 1,
         };
     }
+    host.log_script_block(script);
     let parsed = std::rc::Rc::new(parsed);
     let mut interp = eval::Interp::new(host);
     interp.stdin = stdin.to_string();

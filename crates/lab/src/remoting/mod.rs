@@ -419,6 +419,8 @@ fn run_remote(
         ServerHost::new(host.world, &server, now).map_err(|e| PsError::command_not_found(&e.0))?;
     remote.exchange_snapin = true;
     remote.logon = Logon::ExchangeEndpoint;
+    // The endpoint on the peer logs what it runs, as any runspace does.
+    remote.log_invocation(name, args, &input);
     let result = remote.invoke(name, args, input);
     let errors = remote.take_non_terminating();
     host.errors.extend(errors);

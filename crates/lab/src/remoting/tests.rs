@@ -302,3 +302,62 @@ Start-ScheduledTask -TaskName 'cu-roll-test'
         .expect("the task wrote its output");
     assert_eq!(file.content.trim(), "EX03");
 }
+
+// ------------------------------------------------------------ 4104 / 4103
+
+/// Every PowerShell log event of every server, as `lab state` shows them.
+fn logs_of(lab: &crate::Lab) -> (String, String) {
+    let state = lab.state_json();
+    let mut blocks = String::new();
+    let mut invocations = String::new();
+    for s in state["servers"].as_array().unwrap() {
+        let log = &s["powershell_log"];
+        for e in log["script_blocks"].as_array().unwrap() {
+            blocks.push_str(e["message"].as_str().unwrap());
+        }
+        for e in log["invocations"].as_array().unwrap() {
+            invocations.push_str(e["message"].as_str().unwrap());
+        }
+    }
+    (blocks, invocations)
+}
+
+#[test]
+fn a_secret_on_stdin_leaves_no_trace_in_either_log_a_parameter_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = crate::Lab::open(dir.path(), &three_member_spec(), "DAG01").unwrap();
+    let secret = "lab-only-password";
+    let script = contract_script(
+        "LAB\\admin",
+        "ex02.contoso.local",
+        "'Get-ServerComponentState'",
+        "    (Get-ServerComponentState -Identity 'EX01' -Component 'HubTransport').State.ToString()",
+    );
+    let out = lab
+        .run_ps_with_stdin("EX01", &script, &stdin_secret(secret))
+        .unwrap();
+    assert_eq!(out.stdout.trim(), "Active", "{out:?}");
+    let (blocks, invocations) = logs_of(&lab);
+    // The logs are there: the script's text, the cmdlets with their values,
+    // the proxied cmdlet on the peer.
+    assert!(blocks.contains("New-PSSession -ConfigurationName 'Microsoft.Exchange'"));
+    assert!(invocations.contains("ParameterBinding(New-PSSession): name=\"Credential\"; value=\"System.Management.Automation.PSCredential\""), "{invocations}");
+    assert!(invocations.contains(
+        "ParameterBinding(Get-ServerComponentState): name=\"Component\"; value=\"HubTransport\""
+    ));
+    assert!(!blocks.contains(secret) && !invocations.contains(secret));
+
+    // The same secret read from stdin but passed as a parameter value.
+    let leaky =
+        "$p = [Console]::In.ReadLine()\nGet-Service -Name $p -ErrorAction SilentlyContinue\n";
+    lab.run_ps_with_stdin("EX03", leaky, &format!("{secret}\r\n"))
+        .unwrap();
+    let (blocks, invocations) = logs_of(&lab);
+    assert!(!blocks.contains(secret), "4104 holds the text only");
+    assert!(
+        invocations.contains(&format!(
+            "ParameterBinding(Get-Service): name=\"Name\"; value=\"{secret}\""
+        )),
+        "{invocations}"
+    );
+}
