@@ -69,6 +69,9 @@ pub struct Server {
     /// A failed setup run left this build unpacked but not configured
     /// (registry `UnpackedVersion`, `Action`, `Watermark`).
     pub partial_setup: Option<ExchangeBuild>,
+    /// Script block (4104) and module (4103) logging (`eventlog.rs`).
+    #[serde(default)]
+    pub powershell_log: super::eventlog::PowerShellLog,
 }
 
 impl Server {
