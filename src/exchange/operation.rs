@@ -29,6 +29,12 @@ macro_rules! template {
             text: concat!(prelude!(), $($text)+),
         }
     };
+    (TargetWithCredential, $($text:tt)+) => {
+        $crate::exchange::Template {
+            placement: $crate::exchange::Placement::TargetWithCredential,
+            text: concat!($($text)+),
+        }
+    };
     (ExchangeSession, $($text:tt)+) => {
         $crate::exchange::Template {
             placement: $crate::exchange::Placement::ExchangeSession,
@@ -51,8 +57,18 @@ macro_rules! template {
 pub enum Placement {
     /// Windows-level work on the server being rolled: services, the cluster
     /// node and groups, scheduled tasks, files, the registry, a reboot,
-    /// Active Directory reads. It must run there. No Exchange cmdlet.
+    /// Active Directory reads. It must run there. No Exchange cmdlet, no
+    /// Active Directory call (the second hop: no credential to present).
     Target,
+    /// Windows-level work on the server being rolled that needs the
+    /// admin's credential: Active Directory reads (`-Credential
+    /// $credential`, Microsoft Learn "Making the second hop in PowerShell
+    /// Remoting": pass credentials explicitly) and scheduled tasks
+    /// registered with it (a task's batch logon holds it: setup, and
+    /// Microsoft's DAG scripts, which load the snap-in themselves). The
+    /// body is sent after a head that builds `$credential` from the secret
+    /// on stdin ([`Operation::credential_script`]).
+    TargetWithCredential,
     /// Exchange cmdlets, run in an Exchange remote session
     /// (`http://<peer>/PowerShell/`) opened from a WinRM shell on an
     /// Exchange peer in service (`exchange::Reach` picks it); `-Identity`
@@ -122,12 +138,26 @@ impl Operation {
         Script::around(head, &self.script, SESSION_TAIL)
     }
 
+    /// The script sent for a `TargetWithCredential` operation: the
+    /// prelude, `$credential` (PSCredential of `user`) built from the
+    /// secret on stdin as in the session head, then the body. The secret
+    /// is in no script text and no cmdlet parameter.
+    pub fn credential_script(&self, user: &str) -> Script {
+        let head = Script::render(
+            self.script.purpose,
+            CREDENTIAL_HEAD,
+            &[("user", Arg::Str(user))],
+        );
+        Script::around(head, &self.script, "")
+    }
+
     /// What the dry run shows for this operation: a `Target` script as
-    /// sent; an `ExchangeSession` one inside its session, with the peer
-    /// and the account named by what decides them at run time.
+    /// sent; the others with their head, the peer and the account named
+    /// by what decides them at run time.
     pub fn shown(&self) -> Script {
         match self.placement {
             Placement::Target => self.script.clone(),
+            Placement::TargetWithCredential => self.credential_script("<[connection] user>"),
             Placement::ExchangeSession => {
                 self.session_script("<an Exchange peer in service>", "<[connection] user>")
             }
@@ -164,14 +194,27 @@ pub fn session_text_for_command(peer_fqdn: &str, user: &str, command: &str) -> S
     format!("{}{}\n{SESSION_TAIL}", head.text(), command.trim_end())
 }
 
-/// The session wrapper's head (the contract's exact shape).
-const SESSION_HEAD: &str = concat!(
-    prelude!(),
-    r#"$secret = New-Object -TypeName System.Security.SecureString
+/// The credential from the secret's stdin line (base64 of UTF-8): a
+/// SecureString filled a character at a time, so no cmdlet takes the plain
+/// text (ConvertTo-SecureString -AsPlainText would, and 4103 logs it).
+macro_rules! credential_lines {
+    () => {
+        r#"$secret = New-Object -TypeName System.Security.SecureString
 foreach ($c in [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadLine())).ToCharArray()) { $secret.AppendChar($c) }
 $secret.MakeReadOnly()
 $credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList {{user}}, $secret
-$session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri {{uri}} -Authentication 'Kerberos' -Credential $credential
+"#
+    };
+}
+
+/// The head of a `TargetWithCredential` script.
+const CREDENTIAL_HEAD: &str = concat!(prelude!(), credential_lines!());
+
+/// The session wrapper's head (the contract's exact shape).
+const SESSION_HEAD: &str = concat!(
+    prelude!(),
+    credential_lines!(),
+    r#"$session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri {{uri}} -Authentication 'Kerberos' -Credential $credential
 try {
 $null = Import-PSSession -Session $session -CommandName {{commands}} -DisableNameChecking -AllowClobber
 "#

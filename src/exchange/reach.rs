@@ -112,6 +112,12 @@ impl<'a> Reach<'a> {
 pub fn run(reach: &Reach<'_>, server: &Server, op: &Operation) -> Result<ExecOutput, ExecError> {
     match op.placement {
         Placement::Target => reach.exec.run_ps(server, op.script.text()),
+        Placement::TargetWithCredential => {
+            let script = op.credential_script(&reach.credential.user);
+            reach
+                .exec
+                .run_ps_with_secret(server, script.text(), &reach.credential.secret)
+        }
         Placement::ExchangeSession => {
             let peer = reach.peer_for(server)?;
             let script = op.session_script(&peer.fqdn, &reach.credential.user);

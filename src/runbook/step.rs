@@ -243,6 +243,30 @@ impl StepContext<'_> {
         }
     }
 
+    /// [`StepContext::run_ps_ok`] with another account's credential for
+    /// a `TargetWithCredential` operation (the installer's task account).
+    pub fn run_ps_ok_as(
+        &self,
+        op: &Operation,
+        credential: &exchange::Credential,
+    ) -> Result<ExecOutput, StepError> {
+        let reach = exchange::Reach {
+            credential,
+            ..self.exchange.clone()
+        };
+        let out = exchange::run(&reach, self.server, op)?;
+        if out.success() {
+            return Ok(out);
+        }
+        Err(StepError::failed(format!(
+            "{} failed on {} (exit code {}): {}",
+            op.script.purpose,
+            self.server.name,
+            out.exit_code,
+            crate::exchange::first_error_line(&out.stderr)
+        )))
+    }
+
     /// Sends `action` (failing the step on a non-zero exit) and journals
     /// its changes right after it succeeded; `made` collects them for the
     /// undo hint of a later failure.
@@ -356,6 +380,23 @@ impl PlannedCommand {
             when: when.into(),
             command: PlannedText::PowerShell(op.shown()),
         }
+    }
+
+    /// The reads `exchange::exchange_state` sends about `server`: its
+    /// Exchange state in a session, then (for a DAG member) its cluster
+    /// node's state on the server itself.
+    pub fn exchange_state(when: impl Into<String>, server: &str) -> [PlannedCommand; 2] {
+        let when = when.into();
+        [
+            PlannedCommand::ps(
+                when.clone(),
+                &crate::exchange::observe::read_exchange_state(server),
+            ),
+            PlannedCommand::ps(
+                format!("{when} (then, for a DAG member, its cluster node on {server} itself)"),
+                &crate::exchange::observe::read_cluster_node_state(server),
+            ),
+        ]
     }
 
     /// A cmd.exe line.

@@ -804,9 +804,7 @@ fn every_property_the_scripts_read_is_in_the_table() {
         )
         .text()
         .to_string(),
-        cu_roll::preflight::adprep::schema_master_script()
-            .text()
-            .to_string(),
+        cu_roll::preflight::adprep::SCHEMA_MASTER.text.to_string(),
     ];
     let known: BTreeSet<&str> = READS
         .iter()

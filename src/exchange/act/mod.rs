@@ -267,7 +267,6 @@ pub fn start_installer(
         ("batch", Arg::Str(&batch)),
         ("task", Arg::Str(task.task)),
         ("user", Arg::Str(&account.user)),
-        ("password", Arg::Str(&account.password)),
     ];
     action(
         templates::START_TASK_AS_USER
@@ -393,12 +392,28 @@ pub fn clear_functional(server: &str, component_name: &str) -> Action {
 
 // ------------------------------------------------------------ redistribute
 
-/// Runbook §5: `RedistributeActiveDatabases.ps1` over DAG `dag`.
-pub fn redistribute(dag: &str) -> Action {
+/// What the redistribution task's powershell.exe runs for DAG `dag`.
+pub fn redistribute_command(dag: &str) -> crate::ps::Script {
+    crate::ps::Script::render(
+        "RedistributeActiveDatabases.ps1",
+        templates::REDISTRIBUTE_COMMAND,
+        &[("dag", Arg::Str(dag))],
+    )
+}
+
+/// Runbook §5: `RedistributeActiveDatabases.ps1` over DAG `dag`, in a
+/// scheduled task waited for at most `timeout` (templates::REDISTRIBUTE).
+pub fn redistribute(dag: &str, timeout: std::time::Duration) -> Action {
+    let command = redistribute_command(dag);
+    let encoded = wsman::encoding::encode_command(command.text());
+    let timeout_s = i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX);
     action(
         templates::REDISTRIBUTE.render(
-            "RedistributeActiveDatabases.ps1 -BalanceDbsByActivationPreference",
-            &[("dag", Arg::Str(dag))],
+            "RedistributeActiveDatabases.ps1 -BalanceDbsByActivationPreference (scheduled task)",
+            &[
+                ("encoded", Arg::Str(&encoded)),
+                ("timeout_s", Arg::Int(timeout_s)),
+            ],
         ),
         vec![Change::ActiveDatabasesRedistributed { dag: dag.into() }],
     )

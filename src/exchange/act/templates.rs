@@ -137,13 +137,16 @@ $settings = New-ScheduledTaskSettingsSet -Priority 4 -AllowStartIfOnBatteries -D
 /// for AD preparation), which the computer account SYSTEM acts as does not
 /// have (CSS-Exchange `ExchangeSetup_ADUpdated_NoOrgMan.log`: Failed
 /// [Rule:DelegatedMailboxFirstInstall] and friends); ExchangeDsc's xExchInstall registers its
-/// setup task with the admin's credential for the same reason. The password
-/// sits on a line of its own, so an error record quoting the failing
-/// `Register-ScheduledTask` line never shows it.
+/// setup task with the admin's credential for the same reason. The
+/// password arrives on stdin (`TargetWithCredential`: `$credential`), so
+/// no script text (4104) holds it. KNOWN GAP: `Register-ScheduledTask
+/// -Password` takes plain text, which module logging (4103) records;
+/// registering through the Task Scheduler COM API would not
+/// (docs/rollout.md "Known limitations").
 pub const START_TASK_AS_USER: Template = template!(
-    Target,
+    TargetWithCredential,
     installer_task_action!(),
-    r#"$password = {{password}}
+    r#"$password = $credential.GetNetworkCredential().Password
 Register-ScheduledTask -TaskName {{task}} -Action $action -User {{user}} -Password $password -RunLevel Highest -Settings $settings -Force | Out-Null
 Start-ScheduledTask -TaskName {{task}}
 "#
@@ -208,16 +211,44 @@ pub const CLEAR_FUNCTIONAL: Template = template!(
 
 /// Runbook §5: every database back on its most preferred healthy copy.
 /// The script prompts per move unless `-Confirm:$false` (cmdlets.md §12).
-/// It is a file of the Exchange installation on the server and loads the
-/// Exchange snap-in itself, so it cannot run in an Exchange remote session
-/// (no-language mode, KB5001779): it runs in the shell on the server.
-/// KNOWN GAP: that shell is a WinRM network logon, where the snap-in's
-/// cmdlets reach AD without credentials (the second hop); it belongs in a
-/// scheduled task registered with the admin's credential, like setup, and
-/// is not moved there yet (docs/rollout.md "Known limitations").
+/// It is a file of the Exchange installation that loads the Exchange
+/// snap-in itself, so it cannot run in an Exchange remote session
+/// (no-language mode, KB5001779), nor in the WinRM shell on the server: a
+/// network logon, where the snap-in's cmdlets reach AD without credentials
+/// (the second hop, Microsoft Learn "Making the second hop in PowerShell
+/// Remoting"; KB 2827611). So it runs as a scheduled task registered with
+/// the admin's credential (a batch logon that holds it, as setup's task),
+/// started and waited for here, at most `{{timeout_s}}` seconds; the
+/// task's `LastTaskResult` is the script's exit code. `{{encoded}}` is the
+/// `-EncodedCommand` form of [`REDISTRIBUTE_COMMAND`]. How soon a started
+/// task reports `Running` is UNVERIFIED: the script waits a second first.
+/// KNOWN GAP: `Register-ScheduledTask -Password` (see
+/// [`START_TASK_AS_USER`]).
 pub const REDISTRIBUTE: Template = template!(
-    Target,
-    r#"$script = Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts\RedistributeActiveDatabases.ps1'
-& $script -DagName {{dag}} -BalanceDbsByActivationPreference -Confirm:$false | Out-Null
+    TargetWithCredential,
+    r#"$task = 'cu-roll-redistribute'
+$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument ('-NoProfile -NonInteractive -EncodedCommand ' + {{encoded}})
+$password = $credential.GetNetworkCredential().Password
+Register-ScheduledTask -TaskName $task -Action $action -User ($credential.UserName) -Password $password -RunLevel Highest -Force | Out-Null
+try {
+    Start-ScheduledTask -TaskName $task
+    Start-Sleep -Seconds 1
+    $waited = 0
+    while ((Get-ScheduledTask -TaskName $task).State.ToString() -eq 'Running') {
+        if ($waited -ge {{timeout_s}}) { throw ('RedistributeActiveDatabases.ps1 still runs after ' + $waited + ' seconds (scheduled task ' + $task + ')') }
+        Start-Sleep -Seconds 2
+        $waited += 2
+    }
+    $result = (Get-ScheduledTaskInfo -TaskName $task).LastTaskResult
+} finally {
+    Unregister-ScheduledTask -TaskName $task -Confirm:$false
+}
+if ($result -ne 0) { throw ('RedistributeActiveDatabases.ps1 ended with exit code ' + $result) }
 "#
 );
+
+/// What the redistribution task's powershell.exe runs (for DAG
+/// `{{dag}}`): Microsoft's script from the Exchange installation.
+pub const REDISTRIBUTE_COMMAND: &str = r#"$script = Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts\RedistributeActiveDatabases.ps1'
+& $script -DagName {{dag}} -BalanceDbsByActivationPreference -Confirm:$false | Out-Null
+"#;

@@ -128,14 +128,17 @@ catch { $nodeError = $_.Exception.Message }
 /// The forest's Exchange AD levels, read as SetupAssist reads them: schema
 /// `ms-Exch-Schema-Version-Pt` rangeUpper, the organisation container's
 /// objectVersion, and the domain's `Microsoft Exchange System Objects`
-/// objectVersion (exchange-facts.md §3).
+/// objectVersion (exchange-facts.md §3). In a WinRM network logon the
+/// ActiveDirectory module has no credential to present to a domain
+/// controller (the second hop): every call passes the admin's
+/// `$credential` (built from stdin by the `TargetWithCredential` head).
 pub const AD_LEVELS: Template = template!(
-    Target,
+    TargetWithCredential,
     r#"Import-Module -Name 'ActiveDirectory'
-$rootDse = Get-ADRootDSE
-$schema = Get-ADObject -Identity ('CN=ms-Exch-Schema-Version-Pt,' + $rootDse.schemaNamingContext) -Properties 'rangeUpper'
-$org = @(Get-ADObject -SearchBase ('CN=Microsoft Exchange,CN=Services,' + $rootDse.configurationNamingContext) -SearchScope 'OneLevel' -LDAPFilter '(objectClass=msExchOrganizationContainer)' -Properties 'objectVersion')
-$domain = Get-ADObject -Identity ('CN=Microsoft Exchange System Objects,' + $rootDse.defaultNamingContext) -Properties 'objectVersion'
+$rootDse = Get-ADRootDSE -Credential $credential
+$schema = Get-ADObject -Identity ('CN=ms-Exch-Schema-Version-Pt,' + $rootDse.schemaNamingContext) -Properties 'rangeUpper' -Credential $credential
+$org = @(Get-ADObject -SearchBase ('CN=Microsoft Exchange,CN=Services,' + $rootDse.configurationNamingContext) -SearchScope 'OneLevel' -LDAPFilter '(objectClass=msExchOrganizationContainer)' -Properties 'objectVersion' -Credential $credential)
+$domain = Get-ADObject -Identity ('CN=Microsoft Exchange System Objects,' + $rootDse.defaultNamingContext) -Properties 'objectVersion' -Credential $credential
 [pscustomobject]@{
     SchemaRangeUpper = $schema.rangeUpper
     OrganizationName = $org[0].Name

@@ -63,14 +63,17 @@ impl Shared<'_> {
 
 impl Rollout<'_> {
     /// How Exchange is reached right now: every plan server a candidate
-    /// peer but those being rolled (in cu-roll's maintenance), apart from
-    /// `own` (a step's own server, its peer only when alone in the plan).
+    /// peer but those being rolled (in cu-roll's maintenance), so a server
+    /// in maintenance never serves another's Exchange cmdlets. `own` (a
+    /// step's own server) stays in service only when it is the plan's only
+    /// server: then it is its own peer (the contract), in maintenance or not.
     fn reach(&self, shared: &Shared<'_>, own: Option<&str>) -> crate::exchange::Reach<'_> {
+        let alone = self.plan.servers.len() == 1;
         let mut reach = crate::exchange::Reach::new(self.exec, self.credential, &self.plan.servers);
         reach.out_of_service = shared
             .rolling()
             .iter()
-            .filter(|n| own.is_none_or(|o| !o.eq_ignore_ascii_case(n)))
+            .filter(|n| !(alone && own.is_some_and(|o| o.eq_ignore_ascii_case(n))))
             .cloned()
             .collect();
         reach

@@ -8,7 +8,7 @@
 //! order: `run` sends those [`enter_actions`] keeps, the dry run lists all.
 
 use crate::exchange::act::{self, Action, ClusterGroupMove, MoveResultObs, CORE_CLUSTER_GROUP};
-use crate::exchange::observe::{self, read_exchange_state, read_server_facts};
+use crate::exchange::observe::{self, read_server_facts};
 use crate::exchange::{same, ExchangeState, MAINTENANCE};
 use crate::journal::Change;
 use crate::plan::{Plan, ResolvedTarget, Server};
@@ -491,15 +491,16 @@ impl Step for EnterMaintenance {
             policy_before: None,
             redirect_to: &redirect_to,
         };
-        let mut out = vec![
-            PlannedCommand::ps("first: read the build (Exchange 2016 also drains UMCallRouter)", &read_server_facts()),
-            PlannedCommand::ps("first, and at every poll while waiting: observe components, policy, node, copies and queues", &read_exchange_state(&server.name)),
-        ];
+        let mut out = vec![PlannedCommand::ps(
+            "first: read the build (Exchange 2016 also drains UMCallRouter)",
+            &read_server_facts(),
+        )];
+        out.extend(PlannedCommand::exchange_state("first, and at every poll while waiting: observe components, policy, node, copies and queues", &server.name));
         for a in EnterAction::ALL {
             if a == EnterAction::RedirectMessages && server.redirect_to.is_none() {
-                out.extend(peers.iter().map(|p| PlannedCommand::ps(
+                out.extend(peers.iter().flat_map(|p| PlannedCommand::exchange_state(
                     format!("if messages are queued and no redirect was made yet: is {} healthy enough to take them?", p.name),
-                    &read_exchange_state(&p.name),
+                    &p.name,
                 )));
             }
             out.push(PlannedCommand::ps(

@@ -8,7 +8,6 @@
 //! by the same `ExitAction::action`.
 
 use crate::exchange::act::{self, Action};
-use crate::exchange::observe::read_exchange_state;
 use crate::exchange::{same, ExchangeState, FUNCTIONAL, MAINTENANCE};
 use crate::journal::Change;
 use crate::plan::{Plan, ResolvedTarget, Server};
@@ -296,10 +295,11 @@ impl Step for ExitMaintenance {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        let mut out = vec![PlannedCommand::ps(
+        let mut out = PlannedCommand::exchange_state(
             "first, and again to verify: components, policy, node, copies",
-            &read_exchange_state(&server.name),
-        )];
+            &server.name,
+        )
+        .to_vec();
         out.extend(
             ExitAction::samples(&server.name)
                 .iter()

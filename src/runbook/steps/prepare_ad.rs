@@ -11,9 +11,9 @@
 //! exact commands and where to run them.
 
 use crate::catalog::AdLevels;
+use crate::exchange;
 use crate::exchange::observe::read_ad_levels;
 use crate::exchange::observe::templates::CMD_SETUP_LOG;
-use crate::exchange::{self, Operation};
 use crate::journal::Change;
 use crate::plan::{Plan, PrepareAd as PrepareAdPolicy, ResolvedTarget, Server};
 use crate::preflight::adprep::{self, PrepSwitch};
@@ -260,7 +260,7 @@ impl Step for PrepareAd {
         if plan.policy.prepare_ad == PrepareAdPolicy::Block {
             out.push(PlannedCommand::ps(
                 "when a preparation is needed (prepare_ad = \"block\": refuse, naming where to run it)",
-                &Operation::on_target(adprep::schema_master_script()),
+                &adprep::schema_master_op(),
             ));
             return out;
         }
@@ -369,7 +369,7 @@ mod tests {
         let line = adprep::batch_command(&plan, PrepSwitch::Ad);
         // The run that crashed: it started the task and journaled that.
         let ex02 = plan.server("EX02").unwrap();
-        let out = crate::exec::Executor::run_ps(
+        let out = crate::exec::Executor::run_ps_with_secret(
             &exec,
             ex02,
             PREPARE_AD
@@ -377,12 +377,13 @@ mod tests {
                     &line,
                     &installer::TaskAccount {
                         user: "lab\\admin".into(),
-                        password: "lab-only-password".into(),
+                        password: String::new(),
                     },
                 )
                 .op
-                .script
+                .credential_script("lab\\admin")
                 .text(),
+            &crate::plan::Secret::new("lab-only-password".into()),
         )
         .unwrap();
         assert!(out.success(), "{}", out.stderr);

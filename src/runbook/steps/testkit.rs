@@ -105,6 +105,17 @@ impl FakeExec {
                 None => Reply::Unreachable,
             }
         });
+        // The cluster node's state, read on the server itself apart from
+        // the Exchange session (observe::exchange_state).
+        f.on_ps(None, "Get-ClusterNode -Name", |w, server, _| {
+            match w.state.get(server) {
+                Some(v) => Reply::ok(
+                    json!({ "State": v["ClusterNodeState"], "Error": v["ClusterNodeError"] })
+                        .to_string(),
+                ),
+                None => Reply::Unreachable,
+            }
+        });
         f.on_ps(None, "MsiInstallPath", |w, server, _| {
             match w.facts.get(server) {
                 Some(v) => Reply::ok(v.to_string()),
@@ -179,6 +190,7 @@ impl FakeExec {
     pub fn actions(&self) -> Vec<String> {
         let observe = [
             "Get-ServerComponentState",
+            "Get-ClusterNode -Name",
             "MsiInstallPath",
             "Win32_OperatingSystem",
             "Test-ServiceHealth",
@@ -586,7 +598,9 @@ pub fn context<'a>(
             .filter(|s| s.name != server.name && s.dag == server.dag)
             .collect(),
         exec,
-        exchange: reach(exec, plan),
+        // As the scheduler sees it: the server being rolled serves no
+        // other's Exchange cmdlets.
+        exchange: reach(exec, plan).without(&[server.name.as_str()]),
         clock,
         events,
         prior_changes: prior,
