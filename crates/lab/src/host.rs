@@ -53,6 +53,14 @@ impl<'a> ServerHost<'a> {
         })
     }
 
+    /// This host as Exchange's `/PowerShell` endpoint runs a cmdlet (AD
+    /// reachable): for tests that call the lab's Exchange cmdlets directly
+    /// to look at their objects, not at how a script logged on.
+    pub fn as_exchange_endpoint(mut self) -> Self {
+        self.logon = super::remoting::Logon::ExchangeEndpoint;
+        self
+    }
+
     /// The whole world, for tests that change it behind the scripts' back
     /// (an admin's hand edit, a CU reverting a customisation).
     pub fn world_mut(&mut self) -> &mut World {
