@@ -219,6 +219,8 @@ fn full_rollout_over(plan_name: &str) {
     for s in state["servers"].as_array().unwrap() {
         assert_eq!(s["build"], "15.2.1748.43", "{}", s["name"]);
     }
+    let logged = crate::rollout::assert_no_secret_logged(&state, "lab-only-password");
+    assert!(logged > 100, "the lab logged {logged} events");
 }
 
 #[test]
