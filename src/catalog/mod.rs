@@ -10,6 +10,7 @@
 
 mod build;
 mod identify;
+mod licence;
 mod load;
 mod model;
 mod raw;
@@ -18,6 +19,7 @@ pub mod update;
 
 pub use build::{BuildParseError, ExchangeBuild};
 pub use identify::{BuildIdentity, CANNOT_VERIFY};
+pub use licence::takes_diagnostic_data_switch;
 pub use load::{Catalog, CatalogError, SUPPORTED_FORMAT};
 pub use model::{
     dotnet_name, AdLevels, CuInfo, Prerequisites, Product, SuInfo, UpdateKind, WindowsServer,

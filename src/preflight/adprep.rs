@@ -8,7 +8,7 @@
 
 use serde::Deserialize;
 
-use crate::catalog::{self, AdLevels, PrepNeed};
+use crate::catalog::{self, AdLevels, ExchangeBuild, PrepNeed};
 use crate::exchange::{self, Operation, QueryError};
 use crate::plan::{DiagnosticData, Plan, Server};
 
@@ -52,33 +52,39 @@ pub fn switches(need: PrepNeed) -> Vec<PrepSwitch> {
         .collect()
 }
 
-/// The licence switch every unattended setup run needs; the plain
-/// `/IAcceptExchangeServerLicenseTerms` fails since the September 2021 CUs
-/// (exchange-facts.md §4).
-pub fn licence_switch(plan: &Plan) -> &'static str {
+/// The licence switch every unattended setup run needs, for setup media of
+/// build `media`: `_DiagnosticDataON|OFF` (the plan's choice) from the
+/// September 2021 CUs on, the plain `/IAcceptExchangeServerLicenseTerms`
+/// on older media, which do not know the new ones
+/// (`catalog::takes_diagnostic_data_switch` gives the sources).
+pub fn licence_switch(plan: &Plan, media: ExchangeBuild) -> &'static str {
+    if !catalog::takes_diagnostic_data_switch(media) {
+        return "/IAcceptExchangeServerLicenseTerms";
+    }
     match plan.rollout.diagnostic_data {
         DiagnosticData::On => "/IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
         DiagnosticData::Off => "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF",
     }
 }
 
-/// The command as an admin types it: `D:\Setup.exe /PrepareAD /IAccept…OFF`.
-pub fn admin_command(plan: &Plan, switch: PrepSwitch) -> String {
+/// The command as an admin types it: `D:\Setup.exe /PrepareAD /IAccept…OFF`
+/// (`media` = the setup media's build, the target CU's).
+pub fn admin_command(plan: &Plan, media: ExchangeBuild, switch: PrepSwitch) -> String {
     format!(
         "{} {} {}",
         plan.rollout.setup_path,
         switch.switch(),
-        licence_switch(plan)
+        licence_switch(plan, media)
     )
 }
 
 /// The same, as the batch line the rollout runs (path quoted for cmd.exe).
-pub fn batch_command(plan: &Plan, switch: PrepSwitch) -> String {
+pub fn batch_command(plan: &Plan, media: ExchangeBuild, switch: PrepSwitch) -> String {
     format!(
         "\"{}\" {} {}",
         plan.rollout.setup_path,
         switch.switch(),
-        licence_switch(plan)
+        licence_switch(plan, media)
     )
 }
 

@@ -1,5 +1,7 @@
 //! The pre-flight decisions, as plain functions over what was observed:
-//! prerequisites, the installed build's identity, and the verdict. No I/O
+//! prerequisites, the installed build's identity, whether setup must run
+//! (also what the setup, security-update and exit-maintenance steps ask),
+//! and the verdict. No I/O
 //! here, so every rule is tested without a server. The maintenance and
 //! copy-health assessments that the rollout's gate uses too live in
 //! [`crate::assess::checks`].
@@ -128,6 +130,28 @@ pub fn dotnet_warning(facts: &ServerFacts, target: &ResolvedTarget) -> Option<St
     })
 }
 
+/// The text every place that finds an unfinished upgrade says it with.
+pub const PREVIOUS_UPGRADE_INCOMPLETE: &str = "previous upgrade incomplete";
+
+/// Why setup must (still) run on a server at `build` for a `target` build,
+/// or `None` when it need not. An earlier upgrade that stopped after its
+/// file copy leaves ExSetup.exe at the new build with the role keys
+/// unfinished (`ServerFacts::setup_incomplete`): that server is not up to
+/// date whatever its build says (real-exchange review #1; ExchangeDsc runs
+/// setup again in that case, `Get-ExchangeInstallStatus`).
+pub fn setup_pending(
+    facts: &ServerFacts,
+    build: ExchangeBuild,
+    target: ExchangeBuild,
+) -> Option<String> {
+    if let Some(why) = facts.setup_incomplete() {
+        return Some(format!(
+            "{PREVIOUS_UPGRADE_INCOMPLETE} ({why}); setup /Mode:Upgrade must run again to finish it"
+        ));
+    }
+    (build < target).then(|| format!("the build is {build}, below {target}"))
+}
+
 /// The verdict from what blocks and whether an upgrade is needed.
 pub fn verdict(blockers: &[String], needs_upgrade: bool) -> Verdict {
     if !blockers.is_empty() {
@@ -179,6 +203,7 @@ mod tests {
             system_drive_free_bytes: Some(100 << 30),
             products,
             pending_reboot: vec![],
+            setup_roles: vec![],
         }
     }
 
@@ -250,6 +275,32 @@ mod tests {
                 .ok
         );
         assert!(dotnet_warning(&f, &target()).unwrap().contains("4.8.1"));
+    }
+
+    /// A failed upgrade leaves ExSetup.exe at the target build: the role
+    /// keys, not the build, say setup must run.
+    #[test]
+    fn an_unfinished_upgrade_needs_setup_whatever_the_build() {
+        let cu15: ExchangeBuild = "15.2.1748.10".parse().unwrap();
+        let mut f = facts(
+            Some(533_320),
+            "Microsoft Windows Server 2022 Datacenter",
+            vec![],
+        );
+        assert_eq!(setup_pending(&f, cu15, cu15), None);
+        f.setup_roles = serde_json::from_str(
+            r#"[{"Role":"MailboxRole","UnpackedVersion":"15.2.1748.10","ConfiguredVersion":null,"Action":"BuildToBuildUpgrade","Watermark":"BridgeheadRoleSetterComponent___115c"}]"#,
+        )
+        .unwrap();
+        let why = setup_pending(&f, cu15, cu15).unwrap();
+        assert!(
+            why.starts_with("previous upgrade incomplete (MailboxRole"),
+            "{why}"
+        );
+        assert!(
+            why.contains("Watermark is 'BridgeheadRoleSetterComponent___115c'"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -133,11 +133,10 @@ fn observe(
     }
     let facts = exchange::server_facts(reach, server);
     // Media matter only where something will be installed.
-    let below = facts
-        .as_ref()
-        .ok()
-        .and_then(ServerFacts::build)
-        .is_some_and(|b| b < target.build());
+    let below = facts.as_ref().ok().is_some_and(|f| {
+        f.build()
+            .is_some_and(|b| checks::setup_pending(f, b, target.build()).is_some())
+    });
     Observed {
         media: below.then(|| media::observe_media(reach, plan, server)),
         facts,
@@ -228,8 +227,16 @@ fn apply_facts(
     let (name, unknown) = checks::identify(catalog, build);
     r.build_name = Some(name);
     r.blockers.extend(unknown);
-    r.needs_upgrade = build < target.build();
+    let incomplete = facts.setup_incomplete();
+    r.needs_upgrade = checks::setup_pending(facts, build, target.build()).is_some();
     r.prerequisites = checks::prerequisites(facts, target);
+    if let Some(why) = incomplete {
+        r.warnings.push(format!(
+            "{}: {} ({why}); the rollout runs setup /Mode:Upgrade again on it, and neither installs the security update nor returns it to service before setup completes",
+            r.name,
+            checks::PREVIOUS_UPGRADE_INCOMPLETE
+        ));
+    }
     if r.needs_upgrade {
         if let Err(why) = catalog::check_upgrade_path(build, &target.cu, catalog) {
             r.blockers.push(why);
@@ -362,7 +369,9 @@ fn apply_media(
         return;
     };
     let Some(build) = facts.build() else { return };
-    let needs = media::MediaNeeds::of(plan, target, build, ad_prep_runs);
+    let mut needs = media::MediaNeeds::of(plan, target, build, ad_prep_runs);
+    // An unfinished upgrade needs the setup media whatever the build says.
+    needs.setup |= facts.setup_incomplete().is_some();
     match found {
         Ok(m) => r.blockers.extend(media::media_blockers(
             plan, target, catalog, &r.name, m, needs,
@@ -436,7 +445,7 @@ fn ad_preparation(
             prep.needs_prepare_domain = need.domain;
             prep.commands = adprep::switches(need)
                 .into_iter()
-                .map(|sw| adprep::admin_command(plan, sw))
+                .map(|sw| adprep::admin_command(plan, target.cu.build, sw))
                 .collect();
         }
         Err(e) => prep.error = Some(e.to_string()),

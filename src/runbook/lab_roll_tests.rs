@@ -578,8 +578,25 @@ fn setup_fails_leaves_services_disabled_and_components_inactive_then_a_rerun_suc
     ));
     assert!(last.contains("The Exchange Server setup operation didn't complete."));
     assert!(!last.contains("completed successfully"));
+    // The failure came after the file copy: ExSetup.exe is at the new build
+    // (as on a real server) and only the role keys say setup did not finish.
     let ex02 = sim.server("EX02");
-    assert_eq!(ex02.build.to_string(), "15.2.1544.39");
+    assert_eq!(ex02.build.to_string(), "15.2.1748.10");
+    let facts: crate::exchange::ServerFacts = serde_json::from_str(
+        sim.ps(
+            "EX02",
+            crate::exchange::observe::read_server_facts().script.text(),
+        )
+        .stdout
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(facts.build().unwrap().to_string(), "15.2.1748.10");
+    let why = facts
+        .setup_incomplete()
+        .expect("role keys show the upgrade unfinished");
+    assert!(why.contains("MailboxRole Watermark is"), "{why}");
+    let ex02 = sim.server("EX02");
     let svc = ex02.service("MSExchangeIS").unwrap();
     assert_eq!(
         (svc.status, svc.start_type),
@@ -601,6 +618,21 @@ fn setup_fails_leaves_services_disabled_and_components_inactive_then_a_rerun_suc
     assert!(!sim.server("EX02").service_running("MSExchangeIS"));
     // The next run succeeds and restores services and components.
     assert_eq!(run_setup(&mut sim, "EX02", SETUP_BATCH_OK), "0\r\n");
+    // Its log says what a real re-run says (CSS-Exchange ExchangeSetup_FIPS_AccessDenied.log).
+    let log = sim.cmd("EX02", s::CMD_SETUP_LOG).unwrap().stdout;
+    let rerun = &log[log.rfind("Starting Microsoft").unwrap()..];
+    assert!(
+        rerun.contains(
+            "] [0] The backup copy of the previously installed version is '15.2.1544.4'."
+        ),
+        "{rerun}"
+    );
+    assert!(
+        rerun.contains("] [0] The locally installed version is 15.2.1748.10."),
+        "{rerun}"
+    );
+    assert!(crate::setup_log::review(&log).previous_attempt_incomplete);
+    assert!(!log.contains("[0] [1]"), "{log}");
     let ex02 = sim.server("EX02");
     assert!(ex02.service_running("MSExchangeIS"));
     assert_eq!(

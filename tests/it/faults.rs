@@ -25,7 +25,7 @@ fn plan_with(short: Option<&str>) -> LabPlan {
     }
 }
 
-fn journal(env: &Env) -> Vec<Value> {
+pub(crate) fn journal(env: &Env) -> Vec<Value> {
     std::fs::read_to_string(env.state_dir().join("journal.jsonl"))
         .unwrap()
         .lines()

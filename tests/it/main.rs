@@ -14,6 +14,7 @@ mod plans;
 mod report;
 mod rollout;
 mod scripts;
+mod setup_incomplete;
 mod setup_log;
 mod shapes;
 mod winrm;

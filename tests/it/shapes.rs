@@ -374,6 +374,18 @@ const OTHER_READS: &[(&str, &str)] = &[
     ("Hash", "the media script's own list, Get-FileHash"),
     ("Length", "Get-Item (media file size)"),
     ("Exists", "the media script's own result"),
+    // No capture holds the role keys: the names are ExchangeDsc's
+    // (Test-ExchangeSetupPartiallyCompleted, ExchangeDscHelper.psm1).
+    (
+        "UnpackedVersion",
+        "the role keys v15\\<Role>Role (SERVER_FACTS)",
+    ),
+    (
+        "ConfiguredVersion",
+        "the role keys v15\\<Role>Role (SERVER_FACTS)",
+    ),
+    ("Action", "the role keys v15\\<Role>Role (SERVER_FACTS)"),
+    ("Watermark", "the role keys v15\\<Role>Role (SERVER_FACTS)"),
 ];
 
 // ------------------------------------------------------------ walking

@@ -1,7 +1,8 @@
 //! What the lab knows about Exchange builds, each row with its source: the
 //! CU base builds (so `AdminDisplayVersion` can show a CU's revision under
 //! an SU) and the Active Directory levels a CU's `/PrepareSchema`,
-//! `/PrepareAD` and `/PrepareDomain` reach. This table is the lab's own:
+//! `/PrepareAD` and `/PrepareDomain` reach, and which licence switch a
+//! CU's setup takes. This table is the lab's own:
 //! the product's catalogue says the same things for its own reasons, and a
 //! product test (`tests/it/lab_facts.rs`) compares the two so a wrong entry
 //! in either is caught instead of being agreed with.
@@ -109,6 +110,33 @@ pub const CUS: &[CuFacts] = &[
     ),
 ];
 
+/// Microsoft Learn, "Upgrade Exchange to the latest Cumulative Update": "The
+/// previous /IAcceptExchangeServerLicenseTerms switch will not work starting
+/// with the September 2021 Cumulative Updates (CUs). You now must use either
+/// /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or
+/// /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF"; and "Diagnostic
+/// Data collected for Exchange Server".
+const LICENCE_SWITCH: &str =
+    "https://learn.microsoft.com/exchange/plan-and-deploy/install-cumulative-updates";
+
+/// The September 2021 CUs, the first media whose setup takes the
+/// `_DiagnosticDataON|OFF` licence switches and no longer the plain one
+/// (source: [`LICENCE_SWITCH`]): Exchange 2016 CU22 and 2019 CU11. Older
+/// media know only `/IAcceptExchangeServerLicenseTerms` (CSS-Exchange
+/// `ExchangeSetup_DomainPrepRequired.log`: media 15.2.922.7, 2019 CU10).
+pub const DIAGNOSTIC_DATA_SWITCH_FROM: [(ExchangeBuild, &str); 2] = [
+    (ExchangeBuild::new(15, 1, 2375, 7), LICENCE_SWITCH),
+    (ExchangeBuild::new(15, 2, 986, 5), LICENCE_SWITCH),
+];
+
+/// Whether setup media of `media`'s build takes the `_DiagnosticData*`
+/// licence switches (and refuses the plain one).
+pub fn takes_diagnostic_data_switch(media: &ExchangeBuild) -> bool {
+    DIAGNOSTIC_DATA_SWITCH_FROM.iter().any(|(from, _)| {
+        media.major == from.major && media.minor == from.minor && media.build >= from.build
+    })
+}
+
 /// The CU whose build line (`major.minor.build`) `build` belongs to.
 pub fn cu_of(build: &ExchangeBuild) -> Option<&'static CuFacts> {
     CUS.iter().find(|c| {
@@ -134,5 +162,20 @@ mod tests {
             assert_eq!(cu_revision(&su), c.build.revision);
         }
         assert_eq!(cu_revision(&ExchangeBuild::new(15, 2, 1, 5)), 5);
+    }
+
+    #[test]
+    fn the_diagnostic_data_switch_starts_with_the_september_2021_cus() {
+        let takes = |name: &str| {
+            let c = CUS.iter().find(|c| c.name == name).unwrap();
+            takes_diagnostic_data_switch(&c.build)
+        };
+        assert!(!takes("Exchange Server 2019 CU10"));
+        assert!(takes("Exchange Server 2019 CU11"));
+        assert!(takes("Exchange Server 2016 CU23"));
+        assert!(takes("Exchange Server SE RTM"));
+        assert!(!takes_diagnostic_data_switch(&ExchangeBuild::new(
+            15, 1, 2308, 8
+        )));
     }
 }

@@ -18,6 +18,8 @@ pub mod pwsh;
 mod registry;
 mod remoting;
 mod setup;
+mod setup_args;
+mod setup_logging;
 mod setup_rules;
 mod spec;
 mod store;

@@ -66,12 +66,22 @@ pub struct Server {
     /// When setup or an update last finished installing (tells a reboot
     /// after setup from one before it).
     pub last_install_ms: i64,
-    /// A failed setup run left this build unpacked but not configured
-    /// (registry `UnpackedVersion`, `Action`, `Watermark`).
-    pub partial_setup: Option<ExchangeBuild>,
+    /// An upgrade began and has not finished: its build is unpacked but not
+    /// configured (registry `UnpackedVersion`, `Action`, `Watermark`).
+    pub partial_setup: Option<PartialSetup>,
     /// Script block (4104) and module (4103) logging (`eventlog.rs`).
     #[serde(default)]
     pub powershell_log: super::eventlog::PowerShellLog,
+}
+
+/// What an upgrade that has not finished leaves behind (see `setup.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialSetup {
+    /// The build installed before it, with its CU revision
+    /// (`15.2.1544.4`): setup's "backup copy of the previously installed version".
+    pub previous: String,
+    /// The media build being installed.
+    pub unpacked: ExchangeBuild,
 }
 
 impl Server {

@@ -102,17 +102,22 @@ pub fn keys(server: &Server) -> Vec<RegKey> {
             ],
         ),
         key(r"SOFTWARE\Microsoft\ExchangeServer\v15\MailboxRole", {
-            // A failed upgrade leaves the new build unpacked but not
-            // configured, with the step it stopped at (ExchangeDsc
-            // Test-ExchangeSetupPartiallyCompleted reads exactly these).
+            // An upgrade under way or failed leaves the new build unpacked
+            // but not configured, with the step it stopped at (ExchangeDsc
+            // Test-ExchangeSetupPartiallyCompleted reads exactly these: any
+            // Action or Watermark means unfinished). That ConfiguredVersion
+            // keeps the build before it is UNVERIFIED.
             match &server.partial_setup {
                 Some(p) => vec![
-                    ("ConfiguredVersion", s(&cu_version)),
+                    ("ConfiguredVersion", s(&p.previous)),
                     (
                         "UnpackedVersion",
                         s(format!(
                             "{}.{}.{}.{}",
-                            p.major, p.minor, p.build, p.revision
+                            p.unpacked.major,
+                            p.unpacked.minor,
+                            p.unpacked.build,
+                            p.unpacked.revision
                         )),
                     ),
                     ("Action", s("BuildToBuildUpgrade")),

@@ -3,13 +3,19 @@
 //! `msiexec /update <.msp>`. Each is a `Program` with a start, a readiness
 //! milestone (setup's prerequisite analysis) and an end, applied by
 //! `settle`; what each milestone changes follows exchange-facts.md §4 and
-//! the real logs in microsoft/CSS-Exchange `Setup/Tests`.
+//! the real logs in microsoft/CSS-Exchange `Setup/Tests`. What a command
+//! line asks for is `setup_args`; what a run writes to ExchangeSetup.log
+//! is `setup_logging`.
 
 use super::components::{ServiceState, StateStore};
-use super::model::{AdPrepScope, Program, ProgramKind, ServiceStatus, SetupFailure, StartType};
+use super::model::{
+    AdPrepScope, PartialSetup, Program, ProgramKind, ServiceStatus, SetupFailure, StartType,
+};
+use super::setup_args::{prepare_request, setup_command_line_error};
+use super::setup_logging::{full_version, msi_log};
 use super::spec::{LabMediaKind, PendingReboot};
 use super::world::World;
-use super::worldinit::{cu_revision, product_name, services_for, stamp};
+use super::worldinit::{cu_revision, services_for};
 use crate::build::ExchangeBuild;
 
 /// Exit code of a failed Exchange setup run.
@@ -52,117 +58,6 @@ fn is_exchange_service(name: &str) -> bool {
     name.to_ascii_lowercase().starts_with("msexchange")
 }
 
-/// A setup switch: `/name[:value]` or `-name[:value]`, name lower-cased.
-fn switch(arg: &str) -> Option<(String, String)> {
-    let body = arg.strip_prefix('/').or_else(|| arg.strip_prefix('-'))?;
-    let (n, v) = body.split_once(':').unwrap_or((body, ""));
-    Some((n.to_ascii_lowercase(), v.to_string()))
-}
-
-/// Setup's command line: a problem the console reports before anything runs.
-fn setup_command_line_error(args: &[String]) -> Option<String> {
-    let mut mode = None;
-    let mut license = false;
-    let mut plain_license = false;
-    for a in args {
-        let Some((name, value)) = switch(a) else {
-            return Some(format!(
-                "The following command-line parameter is not valid: '{a}'."
-            ));
-        };
-        match name.as_str() {
-            "mode" | "m" => mode = Some(value.to_ascii_lowercase()),
-            "iacceptexchangeserverlicenseterms_diagnosticdataon"
-            | "iacceptexchangeserverlicenseterms_diagnosticdataoff" => license = true,
-            "iacceptexchangeserverlicenseterms" => plain_license = true,
-            "domaincontroller"
-            | "dc"
-            | "enableerrorreporting"
-            | "donotenableep"
-            | "donotenableep_feews"
-            | "sourcedir"
-            | "updatesdir"
-            | "customerfeedbackenabled" => {}
-            _ => {
-                return Some(format!(
-                    "The following command-line parameter is not valid: '{a}'."
-                ))
-            }
-        }
-    }
-    // From the September 2021 CUs the plain switch is gone (learn.microsoft.com,
-    // "Diagnostic Data collected for Exchange Server"); the console wording is UNVERIFIED.
-    if plain_license && !license {
-        return Some(
-            "The /IAcceptExchangeServerLicenseTerms switch is no longer valid. To accept the license terms, use \
-             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
-                .to_string(),
-        );
-    }
-    if !license {
-        return Some(
-            "To run Exchange Server setup unattended, you must accept the license terms with \
-             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
-                .to_string(),
-        );
-    }
-    match mode.as_deref() {
-        Some("upgrade") => None,
-        Some(other) => Some(format!(
-            "The mode '{other}' is not valid for this server: Exchange is already installed; use /Mode:Upgrade."
-        )),
-        None => Some(
-            "Exchange Server is already installed on this computer; to install a Cumulative Update use /Mode:Upgrade."
-                .to_string(),
-        ),
-    }
-}
-
-/// A `/Prepare*` command line: `None` when it asks for no preparation,
-/// else the scope or the console's complaint. Setup prepares one thing per
-/// run; the licence switch is needed as for an upgrade (exchange-facts.md §4).
-fn prepare_request(args: &[String]) -> Option<Result<AdPrepScope, String>> {
-    let mut scopes = Vec::new();
-    let mut license = false;
-    let mut other = None;
-    for a in args {
-        let Some((name, _)) = switch(a) else {
-            other.get_or_insert_with(|| a.clone());
-            continue;
-        };
-        match name.as_str() {
-            "prepareschema" | "ps" => scopes.push(AdPrepScope::Schema),
-            "preparead" | "p" => scopes.push(AdPrepScope::Ad),
-            "preparealldomains" | "pad" | "preparedomain" | "pd" => {
-                scopes.push(AdPrepScope::Domain);
-            }
-            "iacceptexchangeserverlicenseterms_diagnosticdataon"
-            | "iacceptexchangeserverlicenseterms_diagnosticdataoff" => license = true,
-            "organizationname" | "on" | "domaincontroller" | "dc" => {}
-            _ => {
-                other.get_or_insert_with(|| a.clone());
-            }
-        }
-    }
-    let first = *scopes.first()?;
-    Some(if let Some(a) = other {
-        Err(format!(
-            "The following command-line parameter is not valid: '{a}'."
-        ))
-    } else if scopes.len() > 1 {
-        // UNVERIFIED wording: setup runs one preparation per invocation.
-        Err("Only one of /PrepareSchema, /PrepareAD, /PrepareAllDomains or /PrepareDomain can be given per setup run.".to_string())
-    } else if !license {
-        Err(
-            "To run Exchange Server setup unattended, you must accept the license terms with \
-             /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF."
-                .to_string(),
-        )
-    } else {
-        Ok(first)
-    })
-}
-
 impl World {
     fn take_pid(&mut self) -> u32 {
         self.next_pid += 4;
@@ -203,7 +98,7 @@ impl World {
             .filter(|m| m.kind == LabMediaKind::Setup)
             .cloned()
         {
-            if let Some(request) = prepare_request(&argv) {
+            if let Some(request) = prepare_request(&m.build, &argv) {
                 let pid = self.take_pid();
                 return Ok(self.start_ad_preparation(i, pid, &m.build, request, base));
             }
@@ -213,7 +108,7 @@ impl World {
                 build: m.build,
                 path: m.path.clone(),
             };
-            if let Some(message) = setup_command_line_error(&argv) {
+            if let Some(message) = setup_command_line_error(&m.build, &argv) {
                 let mut p = base(kind, "ExSetup.exe", pid, self.timings.setup_ms / 10);
                 p.readiness_done = true;
                 p.failure = Some(SetupFailure::CommandLine { message });
@@ -226,7 +121,8 @@ impl World {
                 p.failure = Some(SetupFailure::Downgrade { installed });
                 return Ok(p);
             }
-            if m.build.build == installed.build && m.build.minor == installed.minor {
+            let resuming = self.servers[i].partial_setup.is_some();
+            if m.build.build == installed.build && m.build.minor == installed.minor && !resuming {
                 // The same CU: "The installed MSI is current for this version of Setup." — nothing to do.
                 let mut p = base(
                     ProgramKind::InstalledSetup,
@@ -262,7 +158,8 @@ impl World {
                 self.timings.setup_ms / 5,
             );
             p.readiness_done = true;
-            if let Some(message) = setup_command_line_error(&argv) {
+            let installed = self.servers[i].build;
+            if let Some(message) = setup_command_line_error(&installed, &argv) {
                 p.failure = Some(SetupFailure::CommandLine { message });
             } else {
                 let b = self.servers[i].build;
@@ -493,7 +390,16 @@ impl World {
                 p.failure = Some(SetupFailure::Injected);
             }
         }
-        self.servers[i].partial_setup = Some(build);
+        // The upgrade proper begins: the role keys carry the new build as
+        // unpacked, with an action and watermark, until setup finishes. A
+        // resumed run keeps the first attempt's "previous" build.
+        let s = &mut self.servers[i];
+        if s.partial_setup.is_none() {
+            s.partial_setup = Some(PartialSetup {
+                previous: full_version(&s.build, s.cu_revision),
+                unpacked: build,
+            });
+        }
         self.stop_exchange_services(i, true);
     }
 
@@ -571,8 +477,16 @@ impl World {
                 0
             }
             (ProgramKind::MediaSetup { build, .. }, Some(SetupFailure::Injected)) => {
-                // A critical task failed: services stay Disabled, the
+                // A critical task failed after the file copy: the new MSI and
+                // binaries, ExSetup.exe included, are installed, the roles are
+                // not configured (watermark kept), services stay Disabled, the
                 // components stay Inactive under Functional (exchange-facts.md §5).
+                // A re-run then logs "The locally installed version is <new>"
+                // (CSS-Exchange ExchangeSetup_FIPS_AccessDenied.log lines 45-55).
+                let s = &mut self.servers[i];
+                s.build = *build;
+                s.cu_revision = cu_revision(build);
+                s.last_install_ms = now;
                 let lines = [
                     "[ERROR] The following error was generated when \"$error.Clear(); Start-SetupService -ServiceName MSExchangeTransport\" was run: \"System.TimeoutException: Service 'MSExchangeTransport' failed to reach status 'Running' on this server.\".",
                     "[ERROR] Service 'MSExchangeTransport' failed to reach status 'Running' on this server.",
@@ -657,117 +571,5 @@ impl World {
                 code
             }
         }
-    }
-
-    /// Appends one setup run to ExchangeSetup.log: the header every run
-    /// writes, then `tail` (outcome lines) and the closing lines.
-    fn append_setup_log(&mut self, i: usize, media: &ExchangeBuild, tail: &[&str]) {
-        let now = self.now_ms;
-        let user = self.logged_on_user(i);
-        let s = &mut self.servers[i];
-        let installed = format!(
-            "{}.{}.{}.{}",
-            s.build.major, s.build.minor, s.build.build, s.cu_revision
-        );
-        let mut out = String::new();
-        let mut line = |text: &str| out.push_str(&format!("{} [0] {text}\r\n", stamp(now)));
-        if tail.is_empty() {
-            // A run's opening lines (CSS-Exchange test logs, exchange-facts.md §4).
-            line("**********************************************");
-            line(&format!("Starting {} Setup", product_name(media)));
-            line("**********************************************");
-            line("Local time zone: (UTC) Coordinated Universal Time.");
-            line("Operating system version: Microsoft Windows NT 6.2.9200.0.");
-            line(&format!(
-                "Setup version: {}.{}.{}.{}.",
-                media.major,
-                media.minor,
-                media.build,
-                cu_revision(media)
-            ));
-            line(&format!("Logged on user: {user}."));
-            line("Command Line Parameter Name='mode', Value='Upgrade'.");
-            line(&format!("The locally installed version is {installed}."));
-            line("The installation mode is set to: 'BuildToBuildUpgrade'.");
-            line("Performing Microsoft Exchange Server Prerequisite Check");
-        } else {
-            for t in tail {
-                line(t);
-            }
-            line("End of Setup");
-            line("**********************************************");
-        }
-        s.setup_log.push_str(&out);
-        s.setup_log_written_ms = now;
-    }
-}
-
-/// The verbose msiexec log the lab writes for `/l*v <file>`.
-fn msi_log(p: &Program, code: i32, now: i64) -> String {
-    let when = stamp(now);
-    let mut out = format!("=== Verbose logging started: {when}  Build type: SHIP UNICODE 5.00.10011.00  Calling process: C:\\Windows\\system32\\msiexec.exe ===\r\n");
-    out.push_str(&format!(
-        "MSI (c) {when}: Command line: {}\r\n",
-        p.command_line
-    ));
-    if code == MSI_PATCH_TARGET_NOT_FOUND {
-        out.push_str(&format!("MSI (c) {when}: Product: Microsoft Exchange Server -- {PATCH_TARGET_NOT_FOUND_TEXT}\r\n"));
-    }
-    out.push_str(&format!(
-        "MSI (c) {when}: MainEngineThread is returning {code}\r\n=== Verbose logging stopped: {when} ===\r\n"
-    ));
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(line: &str) -> Vec<String> {
-        super::super::batch::arguments(line)
-    }
-
-    #[test]
-    fn prepare_switches_and_their_short_forms() {
-        let lic = "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF";
-        for (switch, scope) in [
-            ("/PrepareSchema", AdPrepScope::Schema),
-            ("/ps", AdPrepScope::Schema),
-            ("/PrepareAD", AdPrepScope::Ad),
-            ("/p", AdPrepScope::Ad),
-            ("/PrepareAllDomains", AdPrepScope::Domain),
-            ("/PrepareDomain:contoso.local", AdPrepScope::Domain),
-        ] {
-            assert_eq!(
-                prepare_request(&args(&format!("{switch} {lic}"))),
-                Some(Ok(scope)),
-                "{switch}"
-            );
-        }
-        assert_eq!(
-            prepare_request(&args(&format!("/Mode:Upgrade {lic}"))),
-            None
-        );
-    }
-
-    #[test]
-    fn a_prepare_run_needs_the_licence_switch_and_one_action() {
-        let no_licence = prepare_request(&args("/PrepareAD")).unwrap().unwrap_err();
-        assert!(
-            no_licence.contains("accept the license terms"),
-            "{no_licence}"
-        );
-        let two = prepare_request(&args(
-            "/PrepareSchema /PrepareAD /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
-        ))
-        .unwrap()
-        .unwrap_err();
-        assert!(two.contains("Only one"), "{two}");
-        let mode = prepare_request(&args(
-            "/PrepareAD /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataON",
-        ))
-        .unwrap()
-        .unwrap_err();
-        assert!(mode.contains("not valid: '/Mode:Upgrade'"), "{mode}");
     }
 }

@@ -136,9 +136,15 @@ pub fn setup_log_run(
     let mode = if fresh { "Install" } else { "Upgrade" };
     let mut t = start_ms;
     let mut out = String::new();
+    // Each line on thread [0] (setup's console), or on [1] (the readiness
+    // rules and component tasks) when `text` starts with "[1] ".
     let mut line = |delta_ms: i64, text: &str| {
         t += delta_ms;
-        out.push_str(&format!("{} [0] {text}\r\n", stamp(t)));
+        let (thread, text) = match text.strip_prefix("[1] ") {
+            Some(task) => (1, task),
+            None => (0, text),
+        };
+        out.push_str(&format!("{} [{thread}] {text}\r\n", stamp(t)));
     };
     line(0, "**********************************************");
     line(0, &format!("Starting {} Setup", product_name(build)));
@@ -163,7 +169,7 @@ pub fn setup_log_run(
     }
     line(1_200, "Setup will run from path 'D:\\'.");
     line(900, "Validating options for the 1 requested roles.");
-    line(45_000, "Evaluated [Rule:PendingRebootWindowsComponents] [Value:\"False\"] [ParentValue:\"<NULL>\"] [Thread:4] [Duration:00:00:00.0156250]");
+    line(45_000, "[1] Evaluated [Rule:PendingRebootWindowsComponents] [Value:\"False\"] [ParentValue:\"<NULL>\"] [Thread:4] [Duration:00:00:00.0156250]");
     line(
         600_000,
         "[1] Setup is completing the installation of the Mailbox role.",
@@ -201,5 +207,9 @@ mod tests {
         assert!(log.contains("Starting Microsoft Exchange Server 2019 Setup"));
         assert!(log.contains("Setup version: 15.2.1544.4."));
         assert!(log.contains("The Exchange Server setup operation completed successfully."));
+        // One thread number a line; the rules and tasks on [1] as real logs have them.
+        assert!(!log.contains("] [0] [1]"), "{log}");
+        assert!(log.contains("] [1] Evaluated [Rule:PendingRebootWindowsComponents]"));
+        assert!(log.contains("] [1] Setup is completing the installation of the Mailbox role."));
     }
 }

@@ -1,12 +1,16 @@
 //! Read-only observations, typed: server facts (build, prerequisites,
-//! pending reboot), boot time and services, the health tests, AD levels and
+//! pending reboot, the role keys that say whether setup finished:
+//! `setup_roles`), boot time and services, the health tests, AD levels and
 //! the owner of the core cluster group, plus the maintenance state in
 //! `state`. Each has the [`Operation`] that reads it (`read_*`, also what
 //! the dry run prints) and a function that sends it and parses the answer.
 //! The templates are in `templates`. Field names mirror the JSON the
 //! scripts print. Nothing here changes a server or decides anything.
 
+mod setup_roles;
 pub mod templates;
+
+pub use setup_roles::{incomplete_reasons, RoleKeyObs};
 
 use serde::Deserialize;
 
@@ -42,12 +46,23 @@ pub struct ServerFacts {
     pub products: Vec<InstalledProduct>,
     #[serde(default, deserialize_with = "one_or_many")]
     pub pending_reboot: Vec<String>,
+    /// The role keys' setup values (`setup_roles`).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub setup_roles: Vec<RoleKeyObs>,
 }
 
 impl ServerFacts {
     /// The build `ExSetup.exe` reports (SU included), when readable.
     pub fn build(&self) -> Option<crate::catalog::ExchangeBuild> {
         self.ex_setup_version.as_deref()?.parse().ok()
+    }
+
+    /// `Some(why)` when the role keys say an earlier setup started and did
+    /// not finish (ExchangeDsc `Test-ExchangeSetupPartiallyCompleted`): the
+    /// build is then no proof of anything, and setup must run again.
+    pub fn setup_incomplete(&self) -> Option<String> {
+        let why = incomplete_reasons(&self.setup_roles);
+        (!why.is_empty()).then(|| why.join(", "))
     }
 }
 

@@ -16,10 +16,20 @@ use crate::exchange::Template;
 /// ExSetup.exe's ProductVersion under MsiInstallPath (includes the SU), the
 /// .NET 4.x `Release` DWORD, the Uninstall keys (VC++ runtimes, UCMA,
 /// URL Rewrite) and the pending-reboot indicators of
-/// `Shared/Get-ServerRebootPending.ps1`.
+/// `Shared/Get-ServerRebootPending.ps1`; and the setup values of the role
+/// keys ExchangeDsc's `Test-ExchangeSetupPartiallyCompleted` reads
+/// (`source/Modules/ExchangeDscHelper/ExchangeDscHelper.psm1`, formerly
+/// `xExchangeHelper.psm1`): a failed upgrade leaves ExSetup.exe at the new
+/// build, so the build alone cannot say that setup finished.
 pub const SERVER_FACTS: Template = template!(
     Target,
     r#"$setupKey = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup'
+$roles = @(foreach ($role in @('CafeRole', 'ClientAccessRole', 'FrontendTransportRole', 'HubTransportRole', 'MailboxRole', 'UnifiedMessagingRole')) {
+    $key = Get-ItemProperty -Path ('HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\' + $role) -ErrorAction SilentlyContinue
+    if ($null -ne $key) {
+        [pscustomobject]@{ Role = $role; UnpackedVersion = $key.UnpackedVersion; ConfiguredVersion = $key.ConfiguredVersion; Action = $key.Action; Watermark = $key.Watermark }
+    }
+})
 $exSetup = Get-Item -LiteralPath (Join-Path -Path $setupKey.MsiInstallPath -ChildPath 'bin\ExSetup.exe')
 $ndp = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full' -ErrorAction SilentlyContinue
 $os = Get-CimInstance -ClassName 'Win32_OperatingSystem'
@@ -42,6 +52,7 @@ if (Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Updates\UpdateExeVolatile' 
     SystemDriveFreeBytes = $disk.FreeSpace
     Products = $products
     PendingReboot = $pending
+    SetupRoles = $roles
 } | ConvertTo-Json -Depth 4 -Compress
 "#
 );

@@ -1,13 +1,19 @@
 //! `exit-maintenance` (runbook §4): undo what cu-roll itself set, in the
 //! runbook's order, each only where the observation says it still holds;
 //! resume copies left suspended; clear components a setup left Inactive
-//! under requester `Functional` (and say so). Maintenance cu-roll found in
+//! under requester `Functional` (and say so), but only once setup is
+//! verified complete: the role keys show no unfinished upgrade and the last
+//! setup cu-roll ran ended with exit 0 (the setup step has checked its
+//! success line). Otherwise those markers are what says the server is
+//! broken: the step fails before it changes anything, and the server stays
+//! out of service. Maintenance cu-roll found in
 //! place and did not set is reported, never cleared: the journal
 //! (`prior_changes`) is what tells the two apart. The actions are
 //! `exchange::act` operations; the dry run lists one of each kind, built
 //! by the same `ExitAction::action`.
 
 use crate::exchange::act::{self, Action};
+use crate::exchange::observe::read_server_facts;
 use crate::exchange::{same, ExchangeState, FUNCTIONAL, MAINTENANCE};
 use crate::journal::Change;
 use crate::plan::{Plan, ResolvedTarget, Server};
@@ -240,12 +246,44 @@ fn send_all(
     Ok((copy_failures, cleared))
 }
 
+/// Why setup does not count as verified complete, if it does not: an
+/// unfinished upgrade in the role keys (`facts`), or a last setup run of
+/// cu-roll's (`InstallerFinished` for `setup`) that ended non-zero.
+pub fn setup_unverified(facts: &crate::exchange::ServerFacts, prior: &[Change]) -> Option<String> {
+    if let Some(why) = facts.setup_incomplete() {
+        return Some(format!(
+            "{} ({why})",
+            crate::preflight::checks::PREVIOUS_UPGRADE_INCOMPLETE
+        ));
+    }
+    let last = prior.iter().rev().find_map(|c| match c {
+        Change::InstallerFinished { step, exit_code } if step == StepId::Setup.id() => {
+            Some(*exit_code)
+        }
+        _ => None,
+    });
+    match last {
+        Some(code) if code != 0 => Some(format!(
+            "the last setup cu-roll ran ended with exit code {code} and none has succeeded since"
+        )),
+        _ => None,
+    }
+}
+
 impl Step for ExitMaintenance {
     fn id(&self) -> StepId {
         StepId::ExitMaintenance
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
+        let facts = ctx.server_facts()?;
+        if let Some(why) = setup_unverified(&facts, &ctx.prior_changes) {
+            return Err(StepError::failed(format!(
+                "{} stays out of service: {why}. The components setup holds Inactive under requester Functional say the server is not fit for service, so cu-roll neither clears them nor resumes the server. Run cu-roll again: its setup step runs setup /Mode:Upgrade again first. {}",
+                ctx.server.name,
+                left_on(ctx, &[])
+            )));
+        }
         let state = ctx.exchange_state()?;
         let (actions, notes) = exit_actions(&state, &ctx.prior_changes);
         for note in &notes {
@@ -295,11 +333,14 @@ impl Step for ExitMaintenance {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        let mut out = PlannedCommand::exchange_state(
-            "first, and again to verify: components, policy, node, copies",
+        let mut out = vec![PlannedCommand::ps(
+            "first: the role keys (an unfinished setup keeps the server out of service)",
+            &read_server_facts(),
+        )];
+        out.extend(PlannedCommand::exchange_state(
+            "then, and again to verify: components, policy, node, copies",
             &server.name,
-        )
-        .to_vec();
+        ));
         out.extend(
             ExitAction::samples(&server.name)
                 .iter()

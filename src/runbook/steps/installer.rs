@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use crate::catalog::ExchangeBuild;
 use crate::exchange::act::{self, Action, InstallerTask};
 use crate::exchange::observe::{self, read_server_facts, templates::CMD_EXSETUP_PROCESS};
 use crate::exec::Executor;
@@ -275,7 +274,7 @@ pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<Pla
         {
             let account = account_for_display(plan);
             PlannedCommand::ps(
-                format!("if the build is below the target: write the batch and start it as a scheduled task as {} (the password on the script's stdin: {})", account.user, account.password),
+                format!("if there is something to install: write the batch and start it as a scheduled task as {} (the password on the script's stdin: {})", account.user, account.password),
                 &spec.start(command_line, &account).op,
             )
         },
@@ -289,40 +288,11 @@ pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<Pla
 
 /// The whole mechanism: observe (cmd only), skip, start, re-attach, wait,
 /// then `evaluate` the exit code (it may use PowerShell: the installer has
-/// ended) and clean up. `target` is the build that makes the step done.
-pub fn drive(
-    ctx: &mut StepContext<'_>,
-    spec: &InstallerSpec,
-    command_line: &str,
-    target: ExchangeBuild,
-    timeout: Duration,
-    evaluate: impl FnOnce(&mut StepContext<'_>, i32) -> Result<String, StepError>,
-) -> Result<StepOutcome, StepError> {
-    drive_until(
-        ctx,
-        spec,
-        command_line,
-        timeout,
-        |ctx| {
-            let build = ctx.build()?;
-            Ok(if build >= target {
-                Ok(format!(
-                    "{} is at {build} (≥ {target}): nothing to install",
-                    ctx.server.name
-                ))
-            } else {
-                Err(format!("the build is still {build}"))
-            })
-        },
-        evaluate,
-    )
-}
-
-/// `drive` with its own idea of "already done": `done` runs (with
-/// PowerShell, so only once nothing runs) and answers `Ok(detail)` when
-/// there is nothing to install, `Err(why)` when the installer must run
-/// (`why` completes "… left no exit code, and …"). `prepare-ad` judges by
-/// the AD levels instead of the build.
+/// ended) and clean up. `done` runs (with PowerShell, so only once nothing
+/// runs) and answers `Ok(detail)` when there is nothing to install,
+/// `Err(why)` when the installer must run (`why` completes "… left no exit
+/// code, and …"). `setup` judges by the build and the role keys, the
+/// security update by its build, `prepare-ad` by the AD levels.
 pub fn drive_until(
     ctx: &mut StepContext<'_>,
     spec: &InstallerSpec,

@@ -114,7 +114,7 @@ pub fn preparation_server<'s>(
 fn blocked(ctx: &StepContext<'_>, switches: &[PrepSwitch]) -> StepError {
     let commands: Vec<String> = switches
         .iter()
-        .map(|s| adprep::admin_command(ctx.plan, *s))
+        .map(|s| adprep::admin_command(ctx.plan, ctx.target.cu.build, *s))
         .collect();
     let place = adprep::schema_master(&ctx.exchange, ctx.server).ok();
     StepError::new(
@@ -129,7 +129,7 @@ fn run_switch(
     switch: PrepSwitch,
     required: AdLevels,
 ) -> Result<StepOutcome, StepError> {
-    let line = adprep::batch_command(ctx.plan, switch);
+    let line = adprep::batch_command(ctx.plan, ctx.target.cu.build, switch);
     let timeout = ctx.plan.policy.timeouts.setup;
     installer::drive_until(
         ctx,
@@ -249,7 +249,7 @@ impl Step for PrepareAd {
     fn scripts(
         &self,
         plan: &Plan,
-        _target: &ResolvedTarget,
+        target: &ResolvedTarget,
         _server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
@@ -266,7 +266,7 @@ impl Step for PrepareAd {
         }
         // The installer's plan, with "done" judged by the AD levels.
         out.extend(
-            installer::planned(plan, &PREPARE_AD, &adprep::batch_command(plan, PrepSwitch::Ad))
+            installer::planned(plan, &PREPARE_AD, &adprep::batch_command(plan, target.cu.build, PrepSwitch::Ad))
                 .into_iter()
                 .map(|mut c| {
                     if c.when.starts_with("when nothing runs") {
@@ -274,7 +274,7 @@ impl Step for PrepareAd {
                             "when nothing runs and no exit code waits: the forest's levels again",
                             &read_ad_levels(),
                         );
-                    } else if c.when.starts_with("if the build is below") {
+                    } else if c.when.starts_with("if there is something to install") {
                         c.when = "if a preparation is still needed (the first of /PrepareSchema, /PrepareAD, /PrepareAllDomains; /PrepareAD shown): write the batch and start it as a scheduled task".into();
                     }
                     c
@@ -366,7 +366,7 @@ mod tests {
         let (plan, spec, dir) = lab_setup();
         let target = target(&plan);
         let exec = crate::commands::LabExecutor::open(dir.path(), &spec, "DAG01").unwrap();
-        let line = adprep::batch_command(&plan, PrepSwitch::Ad);
+        let line = adprep::batch_command(&plan, target.cu.build, PrepSwitch::Ad);
         // The run that crashed: it started the task and journaled that.
         let ex02 = plan.server("EX02").unwrap();
         let out = crate::exec::Executor::run_ps_with_secret(

@@ -1,9 +1,12 @@
 //! `security-update`: the SU `.msp` for the new CU, when the target has one
 //! and the plan gives its path — `msiexec /update "<su_path>" /quiet
 //! /norestart`, run detached like setup (see `installer`). Skipped when the
-//! build is already at or past the SU's. Exit 0, or 3010 (success, reboot
-//! required: `reboot-after-setup` follows), and the build then equal to the
-//! SU's build.
+//! build is already at or past the SU's. Never installed over an upgrade
+//! the role keys show unfinished (a failed CU leaves ExSetup.exe at the new
+//! build, and msiexec would take the SU: "the installed MSI is current"):
+//! the step fails and `setup` runs again on the next run. Exit 0, or 3010
+//! (success, reboot required: `reboot-after-setup` follows), and the build
+//! then equal to the SU's build.
 
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
@@ -51,12 +54,34 @@ impl Step for SecurityUpdate {
         check_batch_path("su_path", &path)?;
         let line = command_line(&path);
         let timeout = ctx.plan.policy.timeouts.setup;
-        installer::drive(
+        installer::drive_until(
             ctx,
             &SECURITY_UPDATE,
             &line,
-            su.build,
             timeout,
+            |ctx| {
+                let facts = ctx.server_facts()?;
+                if let Some(why) = facts.setup_incomplete() {
+                    return Err(StepError::failed(format!(
+                        "{}: {} ({why}): the security update is not installed over an unfinished Cumulative Update. Run cu-roll again: its setup step runs setup /Mode:Upgrade again first. {}",
+                        ctx.server.name,
+                        crate::preflight::checks::PREVIOUS_UPGRADE_INCOMPLETE,
+                        left_on(ctx, &[])
+                    )));
+                }
+                let build = match facts.build() {
+                    Some(b) => b,
+                    None => ctx.build()?,
+                };
+                Ok(if build >= su.build {
+                    Ok(format!(
+                        "{} is at {build} (≥ {}): nothing to install",
+                        ctx.server.name, su.build
+                    ))
+                } else {
+                    Err(format!("the build is still {build}"))
+                })
+            },
             |ctx, code| {
                 let build = ctx.build()?;
                 let exit_ok = code == 0 || code == 3010;

@@ -1,12 +1,17 @@
 //! `setup` (runbook §3): the media's `Setup.exe` by absolute path with
-//! `/Mode:Upgrade` and the plan's diagnostic-data licence switch, run
-//! detached (see `installer`). Skipped when the build is already at or past
-//! the target CU. Success = exit code 0, the success line in the last run
-//! of `ExchangeSetup.log`, and the build now at the target CU; a failure
-//! quotes the last run's `[ERROR]` lines.
+//! `/Mode:Upgrade` and the licence switch the media takes, run detached
+//! (see `installer`). Skipped only when the build is at or past the target
+//! CU *and* the role keys say no earlier upgrade stopped half-way (a failed
+//! upgrade leaves ExSetup.exe at the new build: `checks::setup_pending`).
+//! Success = exit code 0, the success line in the last run of
+//! `ExchangeSetup.log`, no unfinished role key, and the build at the target
+//! CU; a failure quotes the last run's `[ERROR]` lines.
 
+use crate::catalog::ExchangeBuild;
 use crate::exchange::observe::templates::CMD_SETUP_LOG;
-use crate::plan::{DiagnosticData, Plan, ResolvedTarget, Server};
+use crate::exchange::ServerFacts;
+use crate::plan::{Plan, ResolvedTarget, Server};
+use crate::preflight::{adprep, checks};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
 use super::installer::{self, check_batch_path, SETUP};
@@ -15,27 +20,26 @@ use crate::setup_log::{self, Outcome, SetupLogReview};
 
 pub struct Setup;
 
-/// `"D:\Setup.exe" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF`.
-/// The plain `/IAcceptExchangeServerLicenseTerms` fails since the
-/// September 2021 CUs (exchange-facts.md §4).
-pub fn command_line(plan: &Plan) -> String {
-    let licence = match plan.rollout.diagnostic_data {
-        DiagnosticData::On => "ON",
-        DiagnosticData::Off => "OFF",
-    };
+/// `"D:\Setup.exe" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF`
+/// for media of build `media` (the target CU): the plain
+/// `/IAcceptExchangeServerLicenseTerms` below the September 2021 CUs
+/// (`adprep::licence_switch`).
+pub fn command_line(plan: &Plan, media: ExchangeBuild) -> String {
     format!(
-        "\"{}\" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticData{licence}",
-        plan.rollout.setup_path
+        "\"{}\" /Mode:Upgrade {}",
+        plan.rollout.setup_path,
+        adprep::licence_switch(plan, media)
     )
 }
 
 /// Why a finished setup does not count as success, if it does not. `log`
-/// is the review of ExchangeSetup.log (`crate::setup_log`).
+/// is the review of ExchangeSetup.log (`crate::setup_log`), `facts` what
+/// the server says now (build and role keys).
 pub fn setup_verdict(
     exit_code: i32,
     log: &SetupLogReview,
-    build: crate::catalog::ExchangeBuild,
-    target: crate::catalog::ExchangeBuild,
+    facts: &ServerFacts,
+    target: ExchangeBuild,
 ) -> Result<(), String> {
     let mut why = Vec::new();
     if exit_code != 0 {
@@ -47,13 +51,25 @@ pub fn setup_verdict(
         _ => why.push("the last run in ExchangeSetup.log has no line 'The Exchange Server setup operation completed successfully.'".to_string()),
     }
     why.extend(log_failures(log));
+    // A watermark left behind means a role was not configured, whatever
+    // the exit code said (ExchangeDsc Test-ExchangeSetupPartiallyCompleted).
+    if let Some(incomplete) = facts.setup_incomplete() {
+        why.push(format!(
+            "the role keys say setup did not finish ({incomplete})"
+        ));
+    }
     // `>=` rather than `==`: a resumed run may find the SU already on top.
     // A build below the target after a "successful" run is the trap of a
     // setup.exe that was not the media's (exchange-facts.md, traps).
-    if build < target {
-        why.push(format!(
+    match facts.build() {
+        Some(build) if build < target => why.push(format!(
             "the build is {build}, below the target CU's {target}"
-        ));
+        )),
+        Some(_) => {}
+        None => why.push(format!(
+            "the build cannot be read (ExSetup.exe ProductVersion {:?})",
+            facts.ex_setup_version
+        )),
     }
     if why.is_empty() {
         Ok(())
@@ -101,32 +117,61 @@ impl Step for Setup {
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
         check_batch_path("setup_path", &ctx.plan.rollout.setup_path)?;
-        let line = command_line(ctx.plan);
         let target = ctx.target.cu.build;
+        let line = command_line(ctx.plan, target);
         let timeout = ctx.plan.policy.timeouts.setup;
-        installer::drive(ctx, &SETUP, &line, target, timeout, |ctx, code| {
-            let log = review_log(&ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?);
-            let build = ctx.build()?;
-            match setup_verdict(code, &log, build, target) {
-                Ok(()) => Ok(format!("{} upgraded to {build}", ctx.server.name)),
-                Err(why) => Err(StepError::failed(format!(
-                    "setup failed on {}: {why}. A failed setup leaves Exchange services Disabled and components Inactive under requester Functional; the server stays out of service. Read %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log on {}, fix the cause, then run cu-roll again: it starts setup again, and /Mode:Upgrade resumes a partial upgrade. {}",
-                    ctx.server.name,
-                    ctx.server.name,
-                    left_on(ctx, &[])
-                ))),
-            }
-        })
+        installer::drive_until(
+            ctx,
+            &SETUP,
+            &line,
+            timeout,
+            |ctx| {
+                let facts = ctx.server_facts()?;
+                let build = match facts.build() {
+                    Some(b) => b,
+                    None => ctx.build()?,
+                };
+                Ok(match checks::setup_pending(&facts, build, target) {
+                    None => Ok(format!(
+                        "{} is at {build} (≥ {target}) and its role keys show setup complete: nothing to install",
+                        ctx.server.name
+                    )),
+                    Some(why) => {
+                        if facts.setup_incomplete().is_some() {
+                            ctx.events.observed(format!("{}: {why}", ctx.server.name))?;
+                        }
+                        Err(why)
+                    }
+                })
+            },
+            |ctx, code| {
+                let log = review_log(&ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?);
+                let facts = ctx.server_facts()?;
+                match setup_verdict(code, &log, &facts, target) {
+                    Ok(()) => Ok(format!(
+                        "{} upgraded to {}",
+                        ctx.server.name,
+                        facts.build().map_or_else(String::new, |b| b.to_string())
+                    )),
+                    Err(why) => Err(StepError::failed(format!(
+                        "setup failed on {}: {why}. A failed setup leaves Exchange services Disabled and components Inactive under requester Functional; the server stays out of service. Read %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log on {}, fix the cause, then run cu-roll again: the role keys show the upgrade unfinished, so it starts setup again (/Mode:Upgrade resumes it) before any security update or return to service. {}",
+                        ctx.server.name,
+                        ctx.server.name,
+                        left_on(ctx, &[])
+                    ))),
+                }
+            },
+        )
     }
 
     fn scripts(
         &self,
         plan: &Plan,
-        _target: &ResolvedTarget,
+        target: &ResolvedTarget,
         _server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        let mut out = installer::planned(plan, &SETUP, &command_line(plan));
+        let mut out = installer::planned(plan, &SETUP, &command_line(plan, target.cu.build));
         out.insert(
             out.len() - 1,
             PlannedCommand::cmd(
@@ -141,24 +186,37 @@ impl Step for Setup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::ExchangeBuild;
 
     const CU15: ExchangeBuild = ExchangeBuild::new(15, 2, 1748, 10);
+
+    /// What SERVER_FACTS prints for a server at `build`, with the role keys
+    /// a failed upgrade leaves when `unfinished`.
+    fn facts(build: &str, unfinished: bool) -> ServerFacts {
+        let roles = if unfinished {
+            r#"[{"Role":"MailboxRole","UnpackedVersion":"15.2.1748.10","ConfiguredVersion":null,"Action":"BuildToBuildUpgrade","Watermark":"BridgeheadRoleSetterComponent___115c"}]"#
+        } else {
+            r#"[{"Role":"MailboxRole","UnpackedVersion":"15.2.1748.10","ConfiguredVersion":"15.2.1748.10"}]"#
+        };
+        serde_json::from_str(&format!(
+            r#"{{"ComputerName":"EX02","ExSetupVersion":"{build}","SetupRoles":{roles}}}"#
+        ))
+        .unwrap()
+    }
 
     const LOG_OK: &str = "[02/10/2026 10:12:03.0219] [0] Starting Microsoft Exchange Server 2019 Setup\r\n[02/10/2026 11:40:51.0777] [0] The Exchange Server setup operation completed successfully.\r\n";
 
     #[test]
     fn success_needs_exit_zero_log_line_and_build() {
         let ok = setup_log::review(LOG_OK);
-        assert_eq!(setup_verdict(0, &ok, CU15, CU15), Ok(()));
-        let old = ExchangeBuild::new(15, 2, 1544, 39);
-        let e = setup_verdict(0, &ok, old, CU15).unwrap_err();
+        let at_target = facts("15.02.1748.010", false);
+        assert_eq!(setup_verdict(0, &ok, &at_target, CU15), Ok(()));
+        let e = setup_verdict(0, &ok, &facts("15.02.1544.039", false), CU15).unwrap_err();
         assert!(e.contains("below the target CU's 15.2.1748.10"), "{e}");
         let no_line = setup_log::review(&LOG_OK.replace("completed successfully", "was stopped"));
-        assert!(setup_verdict(0, &no_line, CU15, CU15)
+        assert!(setup_verdict(0, &no_line, &at_target, CU15)
             .unwrap_err()
             .contains("no line"));
-        assert!(setup_verdict(0, &setup_log::review(""), CU15, CU15)
+        assert!(setup_verdict(0, &setup_log::review(""), &at_target, CU15)
             .unwrap_err()
             .contains("has no run of setup"));
     }
@@ -166,9 +224,36 @@ mod tests {
     #[test]
     fn failure_quotes_exit_code_and_errors() {
         let log = setup_log::review("[02/10/2026 10:12:03.0219] [0] Starting Microsoft Exchange Server 2019 Setup\r\n[02/10/2026 10:40:10.0100] [2] [ERROR] Access is denied.\r\n");
-        let e = setup_verdict(1603, &log, ExchangeBuild::new(15, 2, 1544, 39), CU15).unwrap_err();
+        let e = setup_verdict(1603, &log, &facts("15.02.1544.039", false), CU15).unwrap_err();
         assert!(e.starts_with("setup exited with code 1603"), "{e}");
         assert!(e.contains("its [ERROR] lines: Access is denied."), "{e}");
+    }
+
+    /// Exit 0 and the success line are not enough when a role key still
+    /// carries a watermark: that role was never configured.
+    #[test]
+    fn a_watermark_left_behind_fails_setup() {
+        let ok = setup_log::review(LOG_OK);
+        let e = setup_verdict(0, &ok, &facts("15.02.1748.010", true), CU15).unwrap_err();
+        assert!(
+            e.contains("the role keys say setup did not finish (MailboxRole"),
+            "{e}"
+        );
+    }
+
+    /// The licence switch follows the media: plain below 2019 CU11.
+    #[test]
+    fn the_licence_switch_follows_the_media_build() {
+        let plan = crate::plan::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/plans/lab.toml"
+        )))
+        .unwrap();
+        assert!(command_line(&plan, CU15)
+            .ends_with(" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF"));
+        let cu10 = ExchangeBuild::new(15, 2, 922, 7);
+        assert!(command_line(&plan, cu10)
+            .ends_with(" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms"));
     }
 
     /// A run stopped by the prerequisite analysis has no `[ERROR]` line: its
@@ -180,7 +265,7 @@ mod tests {
 [02/10/2026 09:02:40.0934] [1] Failed [Rule:RebootPending] [Message:Setup can't continue because a restart is pending.]\r
 [02/10/2026 09:02:40.0934] [1] [REQUIRED] Setup can't continue because a restart is pending.\r
 ");
-        let e = setup_verdict(1, &log, CU15, CU15).unwrap_err();
+        let e = setup_verdict(1, &log, &facts("15.02.1748.010", false), CU15).unwrap_err();
         assert!(
             e.contains("its failed prerequisite rules: RebootPending: Setup can't continue because a restart is pending."),
             "{e}"
