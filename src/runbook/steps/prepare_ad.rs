@@ -363,7 +363,10 @@ mod tests {
     #[test]
     fn a_preparation_left_running_by_a_crash_is_re_attached_not_restarted() {
         use super::super::testkit::{context, target, Recorder};
-        let (plan, spec, dir) = lab_setup();
+        let (plan, mut spec, dir) = lab_setup();
+        // Long enough to still run when the step first looks, on a loaded
+        // machine (each look is an Exchange session script now).
+        spec.timings.setup = std::time::Duration::from_secs(2);
         let target = target(&plan);
         let exec = crate::commands::LabExecutor::open(dir.path(), &spec, "DAG01").unwrap();
         let line = adprep::batch_command(&plan, target.cu.build, PrepSwitch::Ad);
