@@ -301,6 +301,10 @@ pub struct CatalogUpdateArgs {
     /// The file's expected SHA-256 (64 hex digits); a mismatch is refused.
     #[arg(long, value_name = "HEX", requires = "from")]
     pub sha256: Option<String>,
+    /// Store the file even when it lowers a CU's prerequisites or AD levels
+    /// against the built-in catalogue (refused otherwise).
+    #[arg(long, requires = "from")]
+    pub allow_lower: bool,
     /// Remove the stored catalogue: the built-in one applies again.
     #[arg(long)]
     pub reset: bool,

@@ -22,6 +22,9 @@ pub enum TlsError {
     Config(String),
 }
 
+/// The largest `ca_file` read: a whole system CA bundle is about 200 KiB.
+const MAX_CA_FILE: u64 = 1024 * 1024;
+
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
@@ -48,8 +51,11 @@ pub fn client_config(
                 path: path.display().to_string(),
                 detail,
             };
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|e| err(e.to_string()))?
+            // A regular file of bounded size: `/dev/zero` or a FIFO must not
+            // read forever (or abort on allocation).
+            let pem =
+                planfile::file::read_regular(path, MAX_CA_FILE).map_err(|e| err(e.to_string()))?;
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<_, _>>()
                 .map_err(|e| err(e.to_string()))?;
             if certs.is_empty() {
@@ -126,5 +132,37 @@ impl ServerCertVerifier for NoVerification {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(path: &Path) -> String {
+        client_config(Some(path), false)
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn a_device_a_directory_or_a_huge_ca_file_is_refused_before_reading() {
+        if Path::new("/dev/zero").exists() {
+            let e = refused(Path::new("/dev/zero"));
+            assert!(
+                e.contains("/dev/zero") && e.contains("not a regular file"),
+                "{e}"
+            );
+        }
+        let dir = std::env::temp_dir().join(format!("cu-roll-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(refused(&dir).contains("a directory"));
+        let big = dir.join("big.pem");
+        std::fs::write(&big, vec![b'#'; MAX_CA_FILE as usize + 1]).unwrap();
+        assert!(refused(&big).contains("larger than 1 MiB"));
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, b"not a certificate\n").unwrap();
+        assert!(refused(&empty).contains("holds no PEM certificate"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

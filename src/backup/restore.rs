@@ -119,40 +119,7 @@ pub fn plan_restore(
     let backup = archive::read_archive(backup_zip)?;
     let now = fetch_configs(exec, server, options)?;
     let report = drift::drift_between(&backup, &now, backup_zip);
-    let wanted = |entry: &str, path: &str| {
-        file.is_none_or(|f| {
-            let f = f.replace('\\', "/");
-            entry.eq_ignore_ascii_case(&f) || path.replace('\\', "/").eq_ignore_ascii_case(&f)
-        })
-    };
-    let hits: Vec<(&drift::FileDrift, &drift::SettingChange)> = report
-        .files
-        .iter()
-        .filter(|f| wanted(&f.entry, &f.path))
-        .flat_map(|f| f.app_settings.iter().map(move |s| (f, s)))
-        .filter(|(_, s)| s.reverted && s.key == key)
-        .collect();
-    let (fd, change) = match hits.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(BackupError::Restore(format!(
-                "appSettings key '{key}' was not reverted on {}{} since the backup {}: nothing to restore \
-                 (`cu-roll drift PLAN` lists what was)",
-                server.name,
-                file.map(|f| format!(" in {f}")).unwrap_or_default(),
-                backup_zip.display()
-            )))
-        }
-        many => {
-            let files: Vec<&str> = many.iter().map(|(f, _)| f.entry.as_str()).collect();
-            return Err(BackupError::Restore(format!(
-                "appSettings key '{key}' was reverted in {} files on {} ({}); name one with --file",
-                many.len(),
-                server.name,
-                files.join(", ")
-            )));
-        }
-    };
+    let (fd, change) = reverted_setting(&report, server, backup_zip, key, file)?;
     let restored = change.old.clone().unwrap_or_default();
     let current = now
         .files
@@ -177,9 +144,72 @@ pub fn plan_restore(
         .filter(|c| *c != '-' && *c != ':')
         .collect();
     let suffix = format!(".cu-roll-{stamp}.bak");
-    let takes_effect = if fd.entry.to_ascii_lowercase().ends_with(".exe.config") {
-        let service = fd
-            .entry
+    let takes_effect = takes_effect(&fd.entry);
+    Ok(RestorePlan {
+        server: server.name.clone(),
+        file: fd.path.clone(),
+        entry: fd.entry.clone(),
+        key: key.to_string(),
+        current: change.new.clone(),
+        restored,
+        new_sha256: sha256_hex(&new_bytes),
+        script: restore_app_setting_script(&fd.path, &current_sha256, &suffix, &new_bytes),
+        current_sha256,
+        preview,
+        takes_effect,
+    })
+}
+
+/// The one reverted setting `key` of the drift `report`, in the file
+/// `file` when given: an error when there is none, or several to choose
+/// from.
+fn reverted_setting<'r>(
+    report: &'r drift::DriftReport,
+    server: &Server,
+    backup_zip: &std::path::Path,
+    key: &str,
+    file: Option<&str>,
+) -> Result<(&'r drift::FileDrift, &'r drift::SettingChange), BackupError> {
+    let wanted = |entry: &str, path: &str| {
+        file.is_none_or(|f| {
+            let f = f.replace('\\', "/");
+            entry.eq_ignore_ascii_case(&f) || path.replace('\\', "/").eq_ignore_ascii_case(&f)
+        })
+    };
+    let hits: Vec<(&drift::FileDrift, &drift::SettingChange)> = report
+        .files
+        .iter()
+        .filter(|f| wanted(&f.entry, &f.path))
+        .flat_map(|f| f.app_settings.iter().map(move |s| (f, s)))
+        .filter(|(_, s)| s.reverted && s.key == key)
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(*one),
+        [] => {
+            Err(BackupError::Restore(format!(
+                "appSettings key '{key}' was not reverted on {}{} since the backup {}: nothing to restore \
+                 (`cu-roll drift PLAN` lists what was)",
+                server.name,
+                file.map(|f| format!(" in {f}")).unwrap_or_default(),
+                backup_zip.display()
+            )))
+        }
+        many => {
+            let files: Vec<&str> = many.iter().map(|(f, _)| f.entry.as_str()).collect();
+            Err(BackupError::Restore(format!(
+                "appSettings key '{key}' was reverted in {} files on {} ({}); name one with --file",
+                many.len(),
+                server.name,
+                files.join(", ")
+            )))
+        }
+    }
+}
+
+/// What makes the restored value take effect, for the file `entry`.
+fn takes_effect(entry: &str) -> String {
+    if entry.to_ascii_lowercase().ends_with(".exe.config") {
+        let service = entry
             .rsplit('/')
             .next()
             .unwrap_or_default()
@@ -194,20 +224,7 @@ pub fn plan_restore(
         )
     } else {
         "IIS notices the changed web.config and restarts that application by itself.".to_string()
-    };
-    Ok(RestorePlan {
-        server: server.name.clone(),
-        file: fd.path.clone(),
-        entry: fd.entry.clone(),
-        key: key.to_string(),
-        current: change.new.clone(),
-        restored,
-        new_sha256: sha256_hex(&new_bytes),
-        script: restore_app_setting_script(&fd.path, &current_sha256, &suffix, &new_bytes),
-        current_sha256,
-        preview,
-        takes_effect,
-    })
+    }
 }
 
 #[derive(Deserialize)]
@@ -306,66 +323,8 @@ pub(crate) fn set_app_setting(
         .find(|c| c.tag_name().name() == "add" && c.attribute("key") == Some(key));
     let mut out = String::with_capacity(text.len() + 64);
     let preview = match last_add {
-        Some(node) => {
-            let old_line = line_at(text, node.range().start).to_string();
-            match node.attributes().find(|a| a.name() == "value") {
-                Some(attr) => {
-                    let r = attr.range_value();
-                    out.push_str(&text[..r.start]);
-                    out.push_str(&xml_attr(value));
-                    out.push_str(&text[r.end..]);
-                }
-                None => {
-                    // `<add key="K" />`: add the attribute after the key.
-                    let r = node
-                        .attributes()
-                        .find(|a| a.name() == "key")
-                        .map(|a| a.range())
-                        .ok_or("its <add> has no key attribute")?;
-                    out.push_str(&text[..r.end]);
-                    out.push_str(&format!(" value=\"{}\"", xml_attr(value)));
-                    out.push_str(&text[r.end..]);
-                }
-            }
-            let new_line = line_at(&out, node.range().start).to_string();
-            format!("- {}\n+ {}", old_line.trim(), new_line.trim())
-        }
-        None => {
-            let range = section.range();
-            let element = &text[range.clone()];
-            if element.trim_end().ends_with("/>") {
-                return Err("its appSettings element is empty and self-closing".into());
-            }
-            let close = range.start
-                + element
-                    .rfind("</")
-                    .ok_or("its appSettings element has no closing tag")?;
-            // Indent like the last child, on its own line before the closing tag.
-            let indent = children
-                .last()
-                .map(|c| {
-                    let l = line_at(text, c.range().start);
-                    l[..l.len() - l.trim_start().len()].to_string()
-                })
-                .unwrap_or_else(|| "    ".to_string());
-            let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
-            let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
-            let own_line = text[line_start..close].trim().is_empty();
-            let insert_at = if own_line { line_start } else { close };
-            let added = format!(
-                "<add key=\"{}\" value=\"{}\" />",
-                xml_attr(key),
-                xml_attr(value)
-            );
-            out.push_str(&text[..insert_at]);
-            if own_line {
-                out.push_str(&format!("{indent}{added}{newline}"));
-            } else {
-                out.push_str(&added);
-            }
-            out.push_str(&text[insert_at..]);
-            format!("+ {added}")
-        }
+        Some(node) => replace_value(text, *node, value, &mut out)?,
+        None => insert_add(text, *section, &children, key, value, &mut out)?,
     };
     // The edit must mean exactly what was asked: parse it back.
     let check = drift::diff_file("", "", Some(body), Some(out.as_bytes()));
@@ -379,6 +338,85 @@ pub(crate) fn set_app_setting(
     let mut bytes_out = bom.to_vec();
     bytes_out.extend_from_slice(out.as_bytes());
     Ok((bytes_out, preview))
+}
+
+/// Replaces (or adds) the `value` attribute of `node`, the key's last
+/// `<add>`, writing the edited `text` into `out`; returns the preview.
+fn replace_value(
+    text: &str,
+    node: roxmltree::Node,
+    value: &str,
+    out: &mut String,
+) -> Result<String, String> {
+    let old_line = line_at(text, node.range().start).to_string();
+    match node.attributes().find(|a| a.name() == "value") {
+        Some(attr) => {
+            let r = attr.range_value();
+            out.push_str(&text[..r.start]);
+            out.push_str(&xml_attr(value));
+            out.push_str(&text[r.end..]);
+        }
+        None => {
+            // `<add key="K" />`: add the attribute after the key.
+            let r = node
+                .attributes()
+                .find(|a| a.name() == "key")
+                .map(|a| a.range())
+                .ok_or("its <add> has no key attribute")?;
+            out.push_str(&text[..r.end]);
+            out.push_str(&format!(" value=\"{}\"", xml_attr(value)));
+            out.push_str(&text[r.end..]);
+        }
+    }
+    let new_line = line_at(out, node.range().start).to_string();
+    Ok(format!("- {}\n+ {}", old_line.trim(), new_line.trim()))
+}
+
+/// Adds `<add key value />` as the last child of `section` (whose element
+/// children are `children`), writing the edited `text` into `out`; returns
+/// the preview.
+fn insert_add(
+    text: &str,
+    section: roxmltree::Node,
+    children: &[roxmltree::Node],
+    key: &str,
+    value: &str,
+    out: &mut String,
+) -> Result<String, String> {
+    let range = section.range();
+    let element = &text[range.clone()];
+    if element.trim_end().ends_with("/>") {
+        return Err("its appSettings element is empty and self-closing".into());
+    }
+    let close = range.start
+        + element
+            .rfind("</")
+            .ok_or("its appSettings element has no closing tag")?;
+    // Indent like the last child, on its own line before the closing tag.
+    let indent = children
+        .last()
+        .map(|c| {
+            let l = line_at(text, c.range().start);
+            l[..l.len() - l.trim_start().len()].to_string()
+        })
+        .unwrap_or_else(|| "    ".to_string());
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let line_start = text[..close].rfind('\n').map_or(0, |i| i + 1);
+    let own_line = text[line_start..close].trim().is_empty();
+    let insert_at = if own_line { line_start } else { close };
+    let added = format!(
+        "<add key=\"{}\" value=\"{}\" />",
+        xml_attr(key),
+        xml_attr(value)
+    );
+    out.push_str(&text[..insert_at]);
+    if own_line {
+        out.push_str(&format!("{indent}{added}{newline}"));
+    } else {
+        out.push_str(&added);
+    }
+    out.push_str(&text[insert_at..]);
+    Ok(format!("+ {added}"))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! Exchange server or AD.
 
 mod build;
+mod guard;
 mod identify;
 mod licence;
 mod load;

@@ -102,11 +102,51 @@ pub(super) fn validate_cu(
     }
     check_date(raw.released.get_ref()).map_err(|m| invalid(line_of(raw.released.span()), m))?;
 
+    let security_updates = validate_updates(
+        raw.updates,
+        (build, raw.released.get_ref(), &raw.cu),
+        line_of,
+        &invalid,
+    )?;
+    let prerequisites = validate_prerequisites(raw.prerequisites, cu_line, &invalid)?;
+    if raw.supported_os.is_empty() {
+        return Err(invalid(cu_line, "supported_os is empty".to_string()));
+    }
+    Ok(CuInfo {
+        id: id.clone(),
+        product: raw.product,
+        cu: raw.cu,
+        build,
+        released: raw.released.into_inner(),
+        support: raw.support,
+        security_updates,
+        prerequisites,
+        ad: AdLevels {
+            schema_range_upper: raw.ad.schema_range_upper,
+            org_object_version: raw.ad.org_object_version,
+            domain_object_version: raw.ad.domain_object_version,
+        },
+        supported_os: raw.supported_os,
+        enables_extended_protection: raw.enables_extended_protection,
+        sources: raw.sources,
+    })
+}
+
+/// A CU's updates (SUs and HUs), oldest first: each inside the CU `cu`
+/// (its build, release date and name), strictly ascending, named once,
+/// of the kind its name says, released no earlier than the one before.
+fn validate_updates(
+    updates: Vec<RawUpdate>,
+    cu: (ExchangeBuild, &str, &str),
+    line_of: &impl Fn(Range<usize>) -> usize,
+    invalid: &impl Fn(usize, String) -> CatalogError,
+) -> Result<Vec<SuInfo>, CatalogError> {
+    let (build, cu_released, cu_name) = cu;
     let mut previous_build = build;
-    let mut previous_date = raw.released.get_ref().clone();
-    let mut previous_name = raw.cu.clone();
-    let mut security_updates: Vec<SuInfo> = Vec::with_capacity(raw.updates.len());
-    for update in raw.updates {
+    let mut previous_date = cu_released.to_string();
+    let mut previous_name = cu_name.to_string();
+    let mut security_updates: Vec<SuInfo> = Vec::with_capacity(updates.len());
+    for update in updates {
         let line = line_of(update.name.span());
         let name = update.name.into_inner();
         let su_build = *update.build.get_ref();
@@ -160,8 +200,15 @@ pub(super) fn validate_cu(
             domain_object_version: update.domain_object_version,
         });
     }
+    Ok(security_updates)
+}
 
-    let pre = raw.prerequisites;
+/// A CU's prerequisites: no recommended .NET below the minimum.
+fn validate_prerequisites(
+    pre: RawPrerequisites,
+    cu_line: usize,
+    invalid: &impl Fn(usize, String) -> CatalogError,
+) -> Result<Prerequisites, CatalogError> {
     let dotnet_recommended = pre
         .dotnet_recommended
         .iter()
@@ -179,34 +226,14 @@ pub(super) fn validate_cu(
             ),
         ));
     }
-    if raw.supported_os.is_empty() {
-        return Err(invalid(cu_line, "supported_os is empty".to_string()));
-    }
-    Ok(CuInfo {
-        id: id.clone(),
-        product: raw.product,
-        cu: raw.cu,
-        build,
-        released: raw.released.into_inner(),
-        support: raw.support,
-        security_updates,
-        prerequisites: Prerequisites {
-            dotnet_min_release: pre.dotnet_min_release,
-            dotnet_min_name: dotnet_name(pre.dotnet_min_release),
-            dotnet_recommended,
-            vcredist_2012_min: pre.vcredist_2012_min,
-            vcredist_2013_min: pre.vcredist_2013_min,
-            ucma: pre.ucma,
-            url_rewrite: pre.url_rewrite,
-        },
-        ad: AdLevels {
-            schema_range_upper: raw.ad.schema_range_upper,
-            org_object_version: raw.ad.org_object_version,
-            domain_object_version: raw.ad.domain_object_version,
-        },
-        supported_os: raw.supported_os,
-        enables_extended_protection: raw.enables_extended_protection,
-        sources: raw.sources,
+    Ok(Prerequisites {
+        dotnet_min_release: pre.dotnet_min_release,
+        dotnet_min_name: dotnet_name(pre.dotnet_min_release),
+        dotnet_recommended,
+        vcredist_2012_min: pre.vcredist_2012_min,
+        vcredist_2013_min: pre.vcredist_2013_min,
+        ucma: pre.ucma,
+        url_rewrite: pre.url_rewrite,
     })
 }
 

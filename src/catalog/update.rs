@@ -31,7 +31,7 @@ pub const OVERRIDE_FILE: &str = "catalog.toml";
 /// cap keeps a wrong URL (an ISO, a log) from filling memory.
 pub const MAX_CATALOG_BYTES: u64 = 4 * 1024 * 1024;
 
-/// How long a download may take, connecting included.
+/// How long a download may take in all: connecting, headers and body.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Why a catalogue update, reset or the stored catalogue was refused. Every
@@ -69,6 +69,11 @@ pub enum UpdateError {
     },
     #[error("{source_name} is older than the catalogue built into this cu-roll ({detail}); nothing stored. A catalogue update must list everything the built-in one does")]
     Older { source_name: String, detail: String },
+    #[error("{source_name} lowers what the built-in catalogue requires, which would switch off cu-roll's checks: {}; nothing stored. If that is intended (Microsoft lowered a requirement), run again with --allow-lower", lowered.join("; "))]
+    Lowers {
+        source_name: String,
+        lowered: Vec<String>,
+    },
     #[error("cannot store the catalogue in {path}: {detail}; check that the directory is writable or set {CONFIG_DIR_ENV}")]
     Store { path: String, detail: String },
     #[error("cannot remove the stored catalogue {path}: {detail}")]
@@ -198,38 +203,71 @@ pub fn fetch(source: &Source) -> Result<Vec<u8>, UpdateError> {
                 path: path.display().to_string(),
                 detail: e.to_string(),
             };
+            // Only a regular file: a FIFO with no writer would block for
+            // ever, a device such as /dev/zero would read without end.
+            let meta = std::fs::metadata(path).map_err(err)?;
+            if !meta.is_file() {
+                return Err(UpdateError::ReadFile {
+                    path: path.display().to_string(),
+                    detail: "it is not a regular file (a directory, FIFO or device?)".into(),
+                });
+            }
             let file = std::fs::File::open(path).map_err(err)?;
             read_capped(file, &source.name()).map_err(|e| e.unwrap_or_else(err))
         }
-        Source::Url(url) => {
-            let fetch_err = |detail: String| UpdateError::Fetch {
-                url: url.clone(),
-                detail,
-            };
-            let client = http_client().map_err(fetch_err)?;
-            let response = client
-                .get(url)
-                .send()
-                .map_err(|e| fetch_err(error_chain(&e)))?;
-            let status = response.status();
-            if !status.is_success() {
-                return Err(UpdateError::HttpStatus {
-                    url: url.clone(),
-                    status: status.as_u16(),
-                });
-            }
-            read_capped(response, url).map_err(|e| e.unwrap_or_else(|io| fetch_err(io.to_string())))
-        }
+        Source::Url(url) => fetch_url_within(url, FETCH_TIMEOUT),
     }
+}
+
+/// Downloads `url` within `deadline` in all: connecting, the headers and
+/// every byte of the body. reqwest's own timeout restarts with each read,
+/// so a server dripping one byte a second would keep it alive for ever;
+/// the download runs on its own thread and is abandoned at the deadline
+/// (the process ends soon after; nothing is stored).
+fn fetch_url_within(url: &str, deadline: Duration) -> Result<Vec<u8>, UpdateError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = url.to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send(fetch_url(&owned, deadline));
+    });
+    rx.recv_timeout(deadline).unwrap_or_else(|_| {
+        Err(UpdateError::Fetch {
+            url: url.to_string(),
+            detail: format!(
+                "the download did not complete within {} s",
+                deadline.as_secs_f64()
+            ),
+        })
+    })
+}
+
+fn fetch_url(url: &str, timeout: Duration) -> Result<Vec<u8>, UpdateError> {
+    let fetch_err = |detail: String| UpdateError::Fetch {
+        url: url.to_string(),
+        detail,
+    };
+    let client = http_client(timeout).map_err(fetch_err)?;
+    let response = client
+        .get(url)
+        .send()
+        .map_err(|e| fetch_err(error_chain(&e)))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(UpdateError::HttpStatus {
+            url: url.to_string(),
+            status: status.as_u16(),
+        });
+    }
+    read_capped(response, url).map_err(|e| e.unwrap_or_else(|io| fetch_err(io.to_string())))
 }
 
 /// A blocking client using the project's TLS setup (rustls with `ring`,
 /// the system's trusted roots), the same as WinRM over HTTPS uses.
-fn http_client() -> Result<reqwest::blocking::Client, String> {
+fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
     let tls = crate::tls::client_config(None, false).map_err(|e| e.to_string())?;
     reqwest::blocking::Client::builder()
         .tls_backend_preconfigured(std::sync::Arc::unwrap_or_clone(tls))
-        .timeout(FETCH_TIMEOUT)
+        .timeout(timeout)
         .user_agent(concat!("cu-roll/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| error_chain(&e))
@@ -333,11 +371,15 @@ pub struct Stored {
 /// the exact bytes in `dir` atomically (temporary file + rename, so a
 /// reader never sees half a catalogue). Nothing is written unless every
 /// check passed.
+///
+/// A candidate that lowers a requirement of the baseline (a prerequisite
+/// or an AD level, see [`super::guard`]) is refused unless `allow_lower`.
 pub fn update(
     source: &Source,
     sha256: Option<&str>,
     dir: &Path,
     baseline: &Catalog,
+    allow_lower: bool,
 ) -> Result<Stored, UpdateError> {
     let expected = sha256.map(parse_sha256).transpose()?;
     let bytes = fetch(source)?;
@@ -362,6 +404,13 @@ pub fn update(
         source_name: source.name(),
         detail,
     })?;
+    let lowered = super::guard::lowered_requirements(&candidate, baseline);
+    if !lowered.is_empty() && !allow_lower {
+        return Err(UpdateError::Lowers {
+            source_name: source.name(),
+            lowered,
+        });
+    }
     let path = store(dir, &bytes)?;
     Ok(Stored {
         path,
@@ -484,214 +533,4 @@ pub fn active() -> Result<&'static ActiveCatalog, UpdateError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const EMBEDDED: &str = include_str!("../../data/catalog.toml");
-
-    const AUG26SU: &str = "  { name = \"Aug26SU\", kind = \"SU\", build = \"15.2.1748.49\", released = \"2026-08-11\", verified = false },\n";
-
-    /// The embedded file plus a fabricated SU (test data, not a real build).
-    fn newer() -> String {
-        assert!(EMBEDDED.contains(AUG26SU), "fixture anchor missing");
-        EMBEDDED.replacen(
-            AUG26SU,
-            &format!("{AUG26SU}  {{ name = \"Zzz99SU\", kind = \"SU\", build = \"15.2.1748.60\", released = \"2026-09-08\" }},\n"),
-            1,
-        )
-    }
-
-    fn write(dir: &Path, name: &str, text: &str) -> Source {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        Source::File(path)
-    }
-
-    #[test]
-    fn source_kinds() {
-        assert_eq!(
-            Source::parse("https://contoso.local/catalog.toml").unwrap(),
-            Source::Url("https://contoso.local/catalog.toml".into())
-        );
-        assert!(Source::parse("HTTP://contoso.local/c.toml")
-            .unwrap()
-            .is_plain_http());
-        assert_eq!(
-            Source::parse("data/catalog.toml").unwrap(),
-            Source::File("data/catalog.toml".into())
-        );
-        let err = Source::parse("ftp://contoso.local/c.toml").unwrap_err();
-        assert!(err.to_string().contains("ftp:// is not supported"), "{err}");
-        assert!(Source::parse("").is_err());
-    }
-
-    #[test]
-    fn sha256_argument_and_digest() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(
-            parse_sha256(" BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD ")
-                .unwrap(),
-            sha256_hex(b"abc")
-        );
-        assert!(matches!(
-            parse_sha256("abc"),
-            Err(UpdateError::BadSha256 { .. })
-        ));
-        assert!(parse_sha256(&"g".repeat(64)).is_err());
-    }
-
-    #[test]
-    fn older_catalogues_are_refused() {
-        let embedded = Catalog::embedded();
-        assert_eq!(check_not_older(embedded, embedded), Ok(()));
-        let newer = Catalog::from_toml(&newer()).unwrap();
-        assert_eq!(check_not_older(&newer, embedded), Ok(()));
-        assert_eq!(
-            added_entries(&newer, embedded),
-            ["2019-CU15 Zzz99SU".to_string()]
-        );
-        // The newer one has an SU the embedded one lacks: embedded is older.
-        assert_eq!(
-            check_not_older(embedded, &newer).unwrap_err(),
-            "it does not list 2019-CU15 Zzz99SU"
-        );
-        let without_aug = EMBEDDED.replace(AUG26SU, "");
-        assert_ne!(without_aug, EMBEDDED, "fixture must remove an entry");
-        let fewer = Catalog::from_toml(&without_aug).unwrap();
-        assert_eq!(
-            check_not_older(&fewer, embedded).unwrap_err(),
-            "it does not list 2019-CU15 Aug26SU"
-        );
-    }
-
-    #[test]
-    fn update_stores_exact_bytes_and_reset_removes_them() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = tmp.path().join("config");
-        let text = newer();
-        let source = write(tmp.path(), "new.toml", &text);
-        let stored = update(
-            &source,
-            Some(&sha256_hex(text.as_bytes())),
-            &config,
-            Catalog::embedded(),
-        )
-        .unwrap();
-        assert_eq!(stored.path, config.join("catalog.toml"));
-        assert_eq!(std::fs::read_to_string(&stored.path).unwrap(), text);
-        assert_eq!(stored.added, ["2019-CU15 Zzz99SU"]);
-        assert_eq!(stored.cus, 8);
-
-        let active = ActiveCatalog::load(Some(&config)).unwrap();
-        assert_eq!(active.override_path(), Some(stored.path.as_path()));
-        assert!(active
-            .catalog()
-            .cu_by_id("2019-CU15")
-            .unwrap()
-            .su_by_name("Zzz99SU")
-            .is_some());
-
-        assert_eq!(reset(&config).unwrap(), Some(stored.path.clone()));
-        assert_eq!(reset(&config).unwrap(), None);
-        let active = ActiveCatalog::load(Some(&config)).unwrap();
-        assert_eq!(active.override_path(), None);
-        assert!(std::ptr::eq(active.catalog(), Catalog::embedded()));
-    }
-
-    #[test]
-    fn refusals_store_nothing() {
-        let tmp = tempfile::tempdir().unwrap();
-        let config = tmp.path().join("config");
-        let text = newer();
-        let source = write(tmp.path(), "new.toml", &text);
-        let wrong = "0".repeat(64);
-        let err = update(&source, Some(&wrong), &config, Catalog::embedded()).unwrap_err();
-        match &err {
-            UpdateError::HashMismatch {
-                expected, actual, ..
-            } => {
-                assert_eq!(expected, &wrong);
-                assert_eq!(actual, &sha256_hex(text.as_bytes()));
-            }
-            other => panic!("expected HashMismatch, got {other:?}"),
-        }
-
-        let future = write(
-            tmp.path(),
-            "future.toml",
-            &text.replace("cu_roll = \">=0.1\"", "cu_roll = \">=9\""),
-        );
-        let err = update(&future, None, &config, Catalog::embedded()).unwrap_err();
-        assert!(
-            matches!(
-                &err,
-                UpdateError::Invalid {
-                    error: CatalogError::Compatibility { .. },
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-
-        let older = write(
-            tmp.path(),
-            "older.toml",
-            &EMBEDDED.replace("\"Aug26SU\"", "\"Aug26SUv2\""),
-        );
-        let err = update(&older, None, &config, Catalog::embedded()).unwrap_err();
-        assert!(matches!(&err, UpdateError::Older { .. }), "{err:?}");
-        assert!(err.to_string().contains("does not list 2019-CU15 Aug26SU"));
-
-        let binary = tmp.path().join("binary.toml");
-        std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
-        let err = update(&Source::File(binary), None, &config, Catalog::embedded()).unwrap_err();
-        assert!(matches!(err, UpdateError::NotText { .. }), "{err:?}");
-
-        let missing = Source::File(tmp.path().join("missing.toml"));
-        let err = update(&missing, None, &config, Catalog::embedded()).unwrap_err();
-        assert!(matches!(err, UpdateError::ReadFile { .. }), "{err:?}");
-
-        assert!(!config.exists(), "a refused update must store nothing");
-    }
-
-    #[test]
-    fn oversized_file_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let big = tmp.path().join("big.toml");
-        let file = std::fs::File::create(&big).unwrap();
-        file.set_len(MAX_CATALOG_BYTES + 1).unwrap();
-        let err = fetch(&Source::File(big)).unwrap_err();
-        assert!(matches!(err, UpdateError::TooLarge { .. }), "{err:?}");
-    }
-
-    #[test]
-    fn broken_or_stale_override_is_an_error_naming_it() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = override_path(tmp.path());
-        std::fs::write(&path, "format = 1\ncu_roll = \">=0.1\"\ncu = [\n").unwrap();
-        let err = ActiveCatalog::load(Some(tmp.path())).unwrap_err();
-        assert!(matches!(err, UpdateError::BrokenOverride { .. }), "{err:?}");
-        let message = err.to_string();
-        assert!(message.contains(&path.display().to_string()), "{message}");
-        assert!(message.contains("catalogue line"), "{message}");
-        assert!(message.contains("--reset"), "{message}");
-
-        std::fs::write(&path, EMBEDDED.replace("\"Aug26SU\"", "\"Aug26SUv2\"")).unwrap();
-        let err = ActiveCatalog::load(Some(tmp.path())).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("older than the catalogue built into"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn no_directory_means_embedded() {
-        let active = ActiveCatalog::load(None).unwrap();
-        assert!(std::ptr::eq(active.catalog(), Catalog::embedded()));
-        assert_eq!(active.override_path(), None);
-    }
-}
+mod tests;

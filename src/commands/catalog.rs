@@ -68,7 +68,13 @@ fn update(args: &CatalogUpdateArgs) -> Result<Outcome, Error> {
             source.name()
         );
     }
-    let stored = update::update(&source, args.sha256.as_deref(), &dir, Catalog::embedded())?;
+    let stored = update::update(
+        &source,
+        args.sha256.as_deref(),
+        &dir,
+        Catalog::embedded(),
+        args.allow_lower,
+    )?;
     eprintln!(
         "stored the catalogue from {} in {} (sha256 {}): {} CUs, {} updates; it now overrides the built-in catalogue",
         source.name(),

@@ -85,7 +85,7 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
             plan: plan.path.clone(),
             why: ", which transport = \"lab\" needs: add one, or choose another [connection] transport",
         })?;
-        let exec = LabExecutor::open(state, &spec, &lab::dag_of(plan))?;
+        let exec = LabExecutor::open(state, &spec, &spec.dag)?;
         return Ok(Box::new(exec));
     }
     Ok(crate::exec::open(plan)?)

@@ -15,7 +15,7 @@ use crate::plan::Plan;
 use crate::plan::ResolvedTarget;
 use crate::preflight;
 use crate::runbook::schedule::{AlwaysYes, Confirm, Rollout, RolloutOutcome};
-use crate::runbook::{self, JournalState, PlannedText, Step, SystemClock};
+use crate::runbook::{self, JournalState, Step, SystemClock};
 
 pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Outcome, Error> {
     let plan = load_plan(plan_path)?;
@@ -138,7 +138,7 @@ fn finish(
             report.config_drift.push(drift);
         }
     }
-    match crate::report::run::write(state, &report) {
+    match crate::report::run::write(state, &plan.path, &report) {
         Ok(written) => eprintln!(
             "run report: {} and {}",
             written.json.display(),
@@ -231,8 +231,8 @@ impl Confirm for AskAtTerminal {
 }
 
 /// Prints, per server in order, every step and the exact commands it would
-/// send. Reads the servers (to choose the order and skip those already at
-/// the target) but changes nothing and writes no journal.
+/// send (`runbook::dry_run` decides, `report::dry_run` renders). Changes
+/// nothing and writes no journal.
 fn dry_run(
     plan: &Plan,
     target: &ResolvedTarget,
@@ -241,110 +241,7 @@ fn dry_run(
 ) -> Result<Outcome, Error> {
     let executor = open_executor(plan, state)?;
     let credential = super::exchange_credential(plan, executor.as_ref())?;
-    // A server mid-upgrade gets no PowerShell (setup refuses to run beside it).
-    let busy: Vec<String> = plan
-        .servers
-        .iter()
-        .filter(|s| crate::exchange::setup_running(executor.as_ref(), s).unwrap_or(false))
-        .map(|s| s.name.clone())
-        .collect();
-    let mut reach = crate::exchange::Reach::new(executor.as_ref(), &credential, &plan.servers);
-    reach.out_of_service = busy.clone();
-    let is_busy = |name: &str| busy.iter().any(|b| b.eq_ignore_ascii_case(name));
-    let states: Vec<_> = plan
-        .servers
-        .iter()
-        .map(|s| {
-            let state = if is_busy(&s.name) {
-                None
-            } else {
-                crate::exchange::exchange_state(&reach, s).ok()
-            };
-            (s.name.clone(), state)
-        })
-        .collect();
-    let order = runbook::schedule::choose_order(plan, &states);
-    let mut out = String::new();
-    out.push_str(&format!(
-        "cu-roll dry run of {}: {} ({})\nNothing is changed. Order ({}): {}\n",
-        plan.path.display(),
-        target.name(),
-        target.build(),
-        match plan.policy.order {
-            crate::plan::Order::Plan => "plan order",
-            crate::plan::Order::PassiveFirst => "passive-first: fewest active databases first",
-        },
-        order.join(", ")
-    ));
-    for name in &order {
-        let Some(server) = plan.server(name) else {
-            continue;
-        };
-        if is_busy(&server.name) {
-            out.push_str(&format!(
-                "\n=== {}: Exchange setup is running there now; not queried (setup refuses to run beside PowerShell)\n",
-                server.name
-            ));
-            continue;
-        }
-        let build = crate::exchange::server_facts(&reach, server)
-            .ok()
-            .and_then(|f| f.ex_setup_version)
-            .and_then(|v| v.parse::<crate::catalog::ExchangeBuild>().ok());
-        out.push_str(&format!(
-            "\n=== {} ({}, DAG {})\n",
-            server.name,
-            server.fqdn,
-            server.dag.as_deref().unwrap_or("none")
-        ));
-        if build.is_some_and(|b| b >= target.build()) {
-            out.push_str(&format!(
-                "already at {} or later: nothing to do\n",
-                target.build()
-            ));
-            continue;
-        }
-        let peers: Vec<&crate::plan::Server> = server
-            .dag
-            .as_deref()
-            .map(|d| {
-                plan.dag_members(d)
-                    .filter(|p| p.name != server.name)
-                    .collect()
-            })
-            .unwrap_or_default();
-        for step in steps.iter().filter(|s| s.applies(plan, target)) {
-            if step.id() == runbook::StepId::Redistribute
-                && plan.policy.redistribute == crate::plan::Redistribute::AtEnd
-            {
-                out.push_str("\n--- redistribute: once for the whole DAG after its last server (redistribute = \"at-end\")\n");
-                continue;
-            }
-            out.push_str(&format!("\n--- {}\n", step.id()));
-            if matches!(
-                step.id(),
-                runbook::StepId::EnterMaintenance | runbook::StepId::RebootBeforeSetup
-            ) {
-                out.push_str("# gate first: every other DAG member in service, every database keeps enough healthy copies\n");
-            }
-            push_commands(&mut out, &step.scripts(plan, target, server, &peers));
-        }
-    }
-    output::stdout(&out)?;
+    let dry = runbook::dry_run::plan(plan, target, executor.as_ref(), &credential, steps);
+    output::stdout(&crate::report::dry_run::render(&dry))?;
     Ok(Outcome::Done)
-}
-
-fn push_commands(out: &mut String, commands: &[runbook::PlannedCommand]) {
-    for cmd in commands {
-        out.push_str(&format!("# {}\n", cmd.when));
-        match &cmd.command {
-            PlannedText::PowerShell(script) => {
-                out.push_str(script.text());
-                if !script.text().ends_with('\n') {
-                    out.push('\n');
-                }
-            }
-            PlannedText::Cmd(line) => out.push_str(&format!("cmd> {line}\n")),
-        }
-    }
 }

@@ -17,6 +17,10 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
     }
     let holder = Lock::holder(&state);
     let status = crate::report::status::compute(&loaded.entries, &plan.servers, holder.as_ref());
-    output::stdout(&crate::report::status::render(&status, args.format))?;
+    output::stdout(&crate::report::status::render(
+        &status,
+        &plan.path,
+        args.format,
+    ))?;
     Ok(Outcome::Done)
 }

@@ -30,12 +30,10 @@ pub fn load(path: &Path) -> Result<Plan, PlanError> {
 }
 
 /// The plan file's text (for `parse`, and for the lab crate, which reads
-/// the `[lab]` section from the same text).
+/// the `[lab]` section from the same text): a regular file of at most
+/// 1 MiB, UTF-8 (a bad byte is reported at its line and column).
 pub fn read(path: &Path) -> Result<String, PlanError> {
-    std::fs::read_to_string(path).map_err(|source| PlanError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
+    planfile::file::read_plan(path)
 }
 
 /// Validates plan `text`; `path` is where it came from (used in errors and

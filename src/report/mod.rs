@@ -7,6 +7,7 @@
 //! the text goes (`--output FILE` or stdout). Every value that came from a
 //! server is treated as hostile text and escaped for the format it lands in.
 
+pub mod dry_run;
 mod html;
 mod markdown;
 pub mod progress;

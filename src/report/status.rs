@@ -10,6 +10,7 @@
 //! (docs/status.md): fields are only added, never renamed.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -275,10 +276,11 @@ pub fn compute(entries: &[Entry], servers: &[Server], lock: Option<&LockInfo>) -
     }
 }
 
-/// Renders `status`; the text always ends with a newline.
-pub fn render(status: &Status, format: StatusFormat) -> String {
+/// Renders `status` of the plan at `plan` (the path as given, named in the
+/// advice); the text always ends with a newline.
+pub fn render(status: &Status, plan: &Path, format: StatusFormat) -> String {
     match format {
-        StatusFormat::Table => render_table(status),
+        StatusFormat::Table => render_table(status, plan),
         StatusFormat::Json => render_json(status),
     }
 }
@@ -302,15 +304,16 @@ fn describe_lock(lock: &LockInfo) -> String {
 }
 
 /// The status as text for a person: the rollout's line and the lock, one
-/// row per server, then errors, servers the plan dropped and what to do next.
-pub fn render_table(status: &Status) -> String {
+/// row per server, then errors, servers the plan dropped and what to do next
+/// (naming the plan at `plan`).
+pub fn render_table(status: &Status, plan: &Path) -> String {
     let mut out = headline(status);
     out.push('\n');
     out.push_str(&server_grid(&status.servers));
     errors(&mut out, &status.servers);
     dropped_servers(&mut out, &status.servers);
     out.push('\n');
-    out.push_str(advice(status.overall));
+    out.push_str(&advice(status.overall, plan));
     out.push('\n');
     out
 }
@@ -390,14 +393,17 @@ fn dropped_servers(out: &mut String, servers: &[ServerStatus]) {
     }
 }
 
-/// What the admin does next, for each overall state.
-fn advice(overall: Overall) -> &'static str {
+/// What the admin does next, for each overall state of the plan at `plan`.
+fn advice(overall: Overall, plan: &Path) -> String {
     match overall {
-        Overall::NotStarted => "Nothing has run for this plan yet.",
-        Overall::Running => "A run is in progress; if its process is gone, clear the lock with `cu-roll unlock PLAN --force`.",
-        Overall::Stopped => "The rollout stopped before the end; run the same command again to resume.",
-        Overall::Done => "Every server is done.",
-        Overall::Failed => "Fix the cause shown above, then run the same command again to resume where it stopped.",
+        Overall::NotStarted => "Nothing has run for this plan yet.".to_string(),
+        Overall::Running => format!(
+            "A run is in progress; if its process is gone, clear the lock with `cu-roll unlock {} --force`.",
+            plan.display()
+        ),
+        Overall::Stopped => "The rollout stopped before the end; run the same command again to resume.".to_string(),
+        Overall::Done => "Every server is done.".to_string(),
+        Overall::Failed => "Fix the cause shown above, then run the same command again to resume where it stopped.".to_string(),
     }
 }
 

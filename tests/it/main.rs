@@ -7,6 +7,7 @@ mod cli_output;
 mod clixml;
 mod faults;
 mod harness;
+mod hostile_server;
 mod lab;
 mod lab_facts;
 mod media_ad;

@@ -224,9 +224,43 @@ fn mem(kb: u64) -> String {
     format!("{out} K")
 }
 
+/// tasklist's options that the lab reads.
+struct TasklistArgs {
+    /// `/FO TABLE|CSV|LIST`, upper-cased (checked when rows are printed).
+    format: String,
+    /// `/NH`.
+    no_header: bool,
+    /// `/FI "IMAGENAME eq x"`.
+    image_filter: Option<String>,
+}
+
 /// tasklist's options that the lab reads: `/FI "IMAGENAME eq x"`, `/FO
 /// TABLE|CSV|LIST`, `/NH`. Returns stdout (exit code is always 0).
 pub fn tasklist(args: &str, rows: &[ProcessRow]) -> Result<String, String> {
+    let TasklistArgs {
+        format,
+        no_header,
+        image_filter,
+    } = tasklist_args(args)?;
+    let shown: Vec<&ProcessRow> = rows
+        .iter()
+        .filter(|r| {
+            image_filter
+                .as_ref()
+                .is_none_or(|f| super::cmdlets::wildcard(f, &r.image))
+        })
+        .collect();
+    if shown.is_empty() {
+        // Printed on stdout; tasklist still exits 0.
+        return Ok(
+            "INFO: No tasks are running which match the specified criteria.\r\n".to_string(),
+        );
+    }
+    render_tasklist(&format, no_header, &shown)
+}
+
+/// Reads tasklist's command line; `Err` is the text tasklist prints.
+fn tasklist_args(args: &str) -> Result<TasklistArgs, String> {
     let argv = arguments(args);
     let mut format = "TABLE".to_string();
     let mut no_header = false;
@@ -272,22 +306,17 @@ pub fn tasklist(args: &str, rows: &[ProcessRow]) -> Result<String, String> {
         }
         i += 1;
     }
-    let shown: Vec<&ProcessRow> = rows
-        .iter()
-        .filter(|r| {
-            image_filter
-                .as_ref()
-                .is_none_or(|f| super::cmdlets::wildcard(f, &r.image))
-        })
-        .collect();
-    if shown.is_empty() {
-        // Printed on stdout; tasklist still exits 0.
-        return Ok(
-            "INFO: No tasks are running which match the specified criteria.\r\n".to_string(),
-        );
-    }
+    Ok(TasklistArgs {
+        format,
+        no_header,
+        image_filter,
+    })
+}
+
+/// The `shown` rows in `format` (`TABLE`, `CSV` or `LIST`).
+fn render_tasklist(format: &str, no_header: bool, shown: &[&ProcessRow]) -> Result<String, String> {
     let mut out = String::new();
-    match format.as_str() {
+    match format {
         "CSV" => {
             if !no_header {
                 out.push_str(

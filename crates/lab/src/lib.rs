@@ -35,7 +35,9 @@ mod worldinit;
 
 pub use filestore::{sha256_hex_upper, FileError};
 pub use host::{ServerHost, UnknownServer};
-pub use spec::{check_plan_servers_simulated, parse_plan_text, FAULT_KINDS, STEP_NAMES};
+pub use spec::{
+    check_plan_servers_simulated, parse_plan_text, DEFAULT_DAG, FAULT_KINDS, STEP_NAMES,
+};
 pub use spec::{
     LabAd, LabCopyStatus, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec,
     LabTimings, PendingReboot,

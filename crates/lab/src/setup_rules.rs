@@ -226,7 +226,7 @@ Start-ScheduledTask -TaskName 'cu-roll-setup'
         let mut spec = crate::testkit::three_member_spec();
         spec.org_management = org_management;
         let t0 = crate::testkit::T0;
-        let mut world = World::from_spec(&spec, "DAG01", t0);
+        let mut world = World::from_spec(&spec, &spec.dag, t0);
         start_setup(&mut world, t0, register);
         let later = t0 + 10_000;
         let exit = crate::store::run_cmd_in(
@@ -291,7 +291,7 @@ Start-ScheduledTask -TaskName 'cu-roll-setup'
     fn prepare_ad_as_system_fails_global_update_required() {
         let spec = crate::testkit::three_member_spec();
         let t0 = crate::testkit::T0;
-        let mut world = World::from_spec(&spec, "DAG01", t0);
+        let mut world = World::from_spec(&spec, &spec.dag, t0);
         let before = world.ad.clone();
         let register = AS_SYSTEM.to_string();
         let script = format!(

@@ -446,11 +446,11 @@ mod tests {
     fn advance_moves_the_clock_for_every_lab_on_the_state_dir_until_reset() {
         let dir = tempfile::tempdir().unwrap();
         let spec = three_member_spec();
-        let serving = Lab::open(dir.path(), &spec, "DAG01").unwrap();
+        let serving = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
         serving.run_cmd("EX01", "hostname").unwrap();
         let before = serving.world().now_ms;
 
-        let other = Lab::open(dir.path(), &spec, "DAG01").unwrap();
+        let other = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
         assert_eq!(other.advance(60_000).unwrap(), 60_000);
         assert_eq!(other.advance(1_000).unwrap(), 61_000);
 
@@ -461,9 +461,9 @@ mod tests {
         let shown = serving.state_json()["now_ms"].as_i64().unwrap();
         assert!(shown >= after, "{shown} < {after}");
 
-        Lab::reset(dir.path(), &spec, "DAG01").unwrap();
+        Lab::reset(dir.path(), &spec, &spec.dag).unwrap();
         assert!(!dir.path().join(CLOCK_FILE).exists());
-        let fresh = Lab::open(dir.path(), &spec, "DAG01").unwrap();
+        let fresh = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
         fresh.run_cmd("EX01", "hostname").unwrap();
         assert!(fresh.world().now_ms < before + 60_000);
     }

@@ -47,6 +47,7 @@ pub fn three_member_spec() -> LabSpec {
     let mut ex02 = server("EX02", "15.2.1544.39", 95, 12);
     ex02.custom_app_settings = vec![("BackEndProxyTimeout".to_string(), "00:05:00".to_string())];
     LabSpec {
+        dag: crate::spec::DEFAULT_DAG.to_string(),
         base_port: 15985,
         username: "lab\\admin".to_string(),
         password: "lab-only-password".to_string(),

@@ -70,13 +70,14 @@ pub struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// 1-based (line, column) of a byte offset.
+    /// 1-based (line, column) of a byte offset. A line ends at LF, CRLF or
+    /// a lone CR (old Mac line endings), so a CR-only file still gets
+    /// useful positions.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, before[line_start..].chars().count() + 1)
+        let line = line_breaks(self.text).take_while(|&i| i < offset).count() + 1;
+        let line_start = self.line_bounds(offset).start;
+        (line, self.text[line_start..offset].chars().count() + 1)
     }
 
     /// An error pointing at `span`.
@@ -119,10 +120,13 @@ impl Source<'_> {
 
     fn line_bounds(&self, offset: usize) -> Range<usize> {
         let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
-        let start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
-        let end = self.text[offset..]
-            .find('\n')
-            .map_or(self.text.len(), |i| offset + i);
+        let start = line_breaks(self.text)
+            .take_while(|&i| i < offset)
+            .last()
+            .map_or(0, |i| i + 1);
+        let end = line_breaks(self.text)
+            .find(|&i| i >= offset)
+            .unwrap_or(self.text.len());
         start..end
     }
 
@@ -152,7 +156,7 @@ impl Source<'_> {
                 .map(|(parent, _)| format!("[{parent}]"));
         }
         self.text[..bounds.start]
-            .lines()
+            .split(['\n', '\r'])
             .rev()
             .find_map(|l| header_line(l).map(str::to_string))
     }
@@ -201,6 +205,15 @@ impl Source<'_> {
                 .key_at(span.start)
                 .map_or(String::new(), |k| format!("'{k}': "));
             format!("{key}{raw}")
+        } else if self.text[floor_char_boundary(self.text, span.start.min(self.text.len()))..]
+            .starts_with('\r')
+        {
+            // `toml` gives a bare CR an empty message.
+            "a carriage return (CR) without a line feed: TOML lines end with LF or CRLF; \
+             save the plan with Unix (LF) or Windows (CRLF) line endings"
+                .to_string()
+        } else if raw.is_empty() {
+            "invalid TOML here".to_string()
         } else {
             raw.to_string()
         };
@@ -234,6 +247,14 @@ fn split_expected(rest: &str) -> (String, String) {
     (name.trim_matches('`').to_string(), expected)
 }
 
+/// Byte offsets of line ends: every LF, and every CR not followed by LF.
+fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        (b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))).then_some(i)
+    })
+}
+
 fn floor_char_boundary(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
         i -= 1;
@@ -259,6 +280,30 @@ mod tests {
         assert_eq!(s.line_col(6), (2, 1));
         // 'é' is two bytes but one column.
         assert_eq!(s.line_col(9), (2, 3));
+    }
+
+    #[test]
+    fn cr_only_line_endings_count_as_lines() {
+        let s = src("a = 1\rbe = 2\r\nc = 3\n");
+        assert_eq!(s.line_col(6), (2, 1));
+        assert_eq!(s.line_col(8), (2, 3));
+        assert_eq!(s.line_col(14), (3, 1));
+        assert_eq!(
+            s.error(8..9, "x").to_string().lines().nth(2),
+            Some("2 | be = 2")
+        );
+    }
+
+    #[test]
+    fn a_cr_only_plan_gets_a_message() {
+        let text = "[rollout]\rtarget = \"2019-CU15\"\r";
+        let err = toml::from_str::<toml::Table>(text).unwrap_err();
+        let shown = src(text).toml_error(&err).to_string();
+        assert!(
+            shown.contains("carriage return (CR) without a line feed"),
+            "{shown}"
+        );
+        assert!(shown.starts_with("plans/x.toml:1:10: "), "{shown}");
     }
 
     #[test]

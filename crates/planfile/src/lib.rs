@@ -1,11 +1,13 @@
 //! A plan file's text, shared by the product's plan loader and the lab's
 //! `[lab]` section: errors that point at `file:line:column` with an excerpt
-//! (`error`), the value checks both use (`values`), and the two helpers that
-//! join them. It knows TOML spans and strings, nothing of Exchange, cu-roll's
+//! (`error`), the value checks both use (`values`), bounded reading of the
+//! plan and the files it names (`file`), and the two helpers that join
+//! them. It knows TOML spans and strings, nothing of Exchange, cu-roll's
 //! rollout or the lab: so the lab can parse its own section without
 //! depending on the product.
 
 pub mod error;
+pub mod file;
 pub mod values;
 
 use std::time::Duration;

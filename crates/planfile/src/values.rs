@@ -133,6 +133,9 @@ fn hostile_path_char(c: char) -> bool {
     ) || c.is_control()
 }
 
+/// MAX_PATH (260) less the terminating NUL.
+pub const MAX_WINDOWS_PATH: usize = 259;
+
 /// An absolute local Windows path such as `D:\Setup.exe` whose file name
 /// ends in `extension` (e.g. ".exe"). UNC paths are refused: over WinRM the
 /// remote session cannot pass the admin's credentials on to a file server
@@ -150,6 +153,26 @@ pub fn check_local_windows_path(what: &str, text: &str, extension: &str) -> Resu
         return Err(format!(
             "{what} {text:?} contains {c:?}; quotes, backticks and the characters $ ; % ! & ^ | and control characters \
              are not allowed in paths (they would need escaping, and no real media path needs them)"
+        ));
+    }
+    // cu-roll runs setup and the SU from a batch file written with
+    // `Set-Content -Encoding ASCII` (runbook/steps/installer.rs), which turns
+    // every other character into '?': refuse here, before any server is
+    // touched, rather than at the setup step with the server in maintenance.
+    if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+        return Err(format!(
+            "{what} '{text}' contains {c:?}; only ASCII characters are supported in media paths \
+             (setup runs from a batch file written in ASCII, where {c:?} would become '?'). \
+             Copy the media to a folder whose path is plain ASCII, e.g. 'D:\\Media\\Setup.exe'"
+        ));
+    }
+    // Windows' MAX_PATH, which cmd.exe (running the batch file) observes:
+    // https://learn.microsoft.com/windows/win32/fileio/maximum-file-path-limitation
+    if text.len() > MAX_WINDOWS_PATH {
+        return Err(format!(
+            "{what} is {} characters long; Windows paths are limited to {MAX_WINDOWS_PATH} \
+             characters (MAX_PATH) where setup runs",
+            text.len()
         ));
     }
     let bytes = text.as_bytes();
@@ -382,6 +405,30 @@ mod tests {
                 "{bad:?} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn non_ascii_and_overlong_media_paths_are_refused() {
+        for (bad, c) in [
+            ("D:\\Médias\\Setup.exe", 'é'),
+            ("C:\\Updates\\日本\\SU.msp", '日'),
+            ("D:\\Müller\\Setup.exe", 'ü'),
+        ] {
+            let e = check_local_windows_path("setup_path", bad, &bad[bad.len() - 4..]).unwrap_err();
+            assert!(
+                e.contains(&format!("contains {c:?}")) && e.contains("only ASCII"),
+                "{e}"
+            );
+        }
+        let long = format!("D:\\{}\\Setup.exe", "a".repeat(MAX_WINDOWS_PATH));
+        let e = check_local_windows_path("setup_path", &long, ".exe").unwrap_err();
+        assert!(e.contains("MAX_PATH"), "{e}");
+        let fits = format!("D:\\{}\\Setup.exe", "a".repeat(MAX_WINDOWS_PATH - 13));
+        assert_eq!(fits.len(), MAX_WINDOWS_PATH);
+        assert_eq!(
+            check_local_windows_path("setup_path", &fits, ".exe"),
+            Ok(())
+        );
     }
 
     #[test]

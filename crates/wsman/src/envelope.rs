@@ -85,7 +85,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     if !num.is_empty() {
         return None;
     }
-    Some(Duration::from_secs_f64(total))
+    // `from_secs_f64` panics past Duration's range (`PT1e400S` is a
+    // peer's to send): out of range is simply not a duration.
+    Duration::try_from_secs_f64(total).ok()
 }
 
 /// What every request header carries besides its action.

@@ -113,7 +113,7 @@ fn field(msg: &[u8], at: usize) -> Option<&[u8]> {
     if len == 0 {
         return Some(&[]);
     }
-    msg.get(off..off + len)
+    msg.get(off..off.checked_add(len)?)
 }
 
 fn u32_at(msg: &[u8], at: usize) -> Option<u32> {
@@ -473,10 +473,11 @@ pub fn unwrap(session: &mut Session, body: &[u8]) -> Result<Vec<u8>, NtlmError> 
             .try_into()
             .map_err(|_| bad())?,
     ) as usize;
-    let sig = rest.get(4..4 + sig_len).ok_or_else(bad)?;
-    let sealed = rest
-        .get(4 + sig_len..4 + sig_len + length)
-        .ok_or_else(bad)?;
+    // Both lengths come from the peer: add them with overflow checks.
+    let sig_end = sig_len.checked_add(4).ok_or_else(bad)?;
+    let sealed_end = sig_end.checked_add(length).ok_or_else(bad)?;
+    let sig = rest.get(4..sig_end).ok_or_else(bad)?;
+    let sealed = rest.get(sig_end..sealed_end).ok_or_else(bad)?;
     session.unseal(sealed, sig)
 }
 

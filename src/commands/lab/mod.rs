@@ -14,7 +14,7 @@ use crate::plan;
 mod advance;
 mod seam;
 
-pub use seam::{availability_incidents, dag_of, spec_of, LabExecutor};
+pub use seam::{availability_incidents, spec_of, LabExecutor};
 
 pub fn run(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<Outcome, Error> {
     let (LabCommand::Reset { plan: plan_path }
@@ -31,10 +31,10 @@ pub fn run(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<Outcome
         why: ": only a lab plan can be served, reset or shown",
     })?;
     let state = state_dir(plan_path, state_dir_arg);
-    let dag = dag_of(&plan);
+    let dag = &spec.dag;
     match command {
         LabCommand::Reset { .. } => {
-            ::lab::Lab::reset(&state, &spec, &dag)?;
+            ::lab::Lab::reset(&state, &spec, dag)?;
             eprintln!(
                 "lab world reset from {} (state in {})",
                 plan_path.display(),
@@ -47,11 +47,11 @@ pub fn run(command: &LabCommand, state_dir_arg: Option<&Path>) -> Result<Outcome
                 plan::Scheme::Https => ::lab::winrm::Scheme::Https,
             };
             let options = ::lab::winrm::ServeOptions::new(scheme);
-            ::lab::winrm::serve(&spec, &dag, &state, options, &mut std::io::stdout())?;
+            ::lab::winrm::serve(&spec, dag, &state, options, &mut std::io::stdout())?;
         }
-        LabCommand::Advance { by, .. } => advance::run(&state, &spec, &dag, *by)?,
+        LabCommand::Advance { by, .. } => advance::run(&state, &spec, dag, *by)?,
         LabCommand::State { .. } => {
-            let lab = ::lab::Lab::open(&state, &spec, &dag)?;
+            let lab = ::lab::Lab::open(&state, &spec, dag)?;
             let mut text = serde_json::to_string_pretty(&lab.state_json())
                 .expect("a JSON value always serialises");
             text.push('\n');

@@ -39,21 +39,13 @@ pub fn spec_of(plan: &Plan, text: &str) -> Result<Option<LabSpec>, PlanError> {
     Ok(spec)
 }
 
-/// The DAG the lab simulates: the plan's (first) DAG.
-pub fn dag_of(plan: &Plan) -> String {
-    plan.dags()
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| "DAG01".to_string())
-}
-
 /// The lab's availability record after a run (every moment a database had
 /// no mounted copy, two members were out together, or a copy was activated
 /// on a Blocked server); `None` when the lab cannot be opened.
 pub fn availability_incidents(plan: &Plan, state: &Path) -> Option<Vec<String>> {
     let text = crate::plan::read(&plan.path).ok()?;
     let spec = spec_of(plan, &text).ok()??;
-    let lab = Lab::open(state, &spec, &dag_of(plan)).ok()?;
+    let lab = Lab::open(state, &spec, &spec.dag).ok()?;
     let incidents = lab.state_json()["availability"]
         .as_array()
         .map(|events| {
@@ -88,7 +80,7 @@ impl LabExecutor {
     pub fn for_plan(state_dir: &Path, plan: &Plan) -> LabExecutor {
         let text = crate::plan::read(&plan.path).expect("plan file");
         let spec = spec_of(plan, &text).expect("valid [lab]").expect("[lab]");
-        LabExecutor::open(state_dir, &spec, &dag_of(plan)).expect("lab opens")
+        LabExecutor::open(state_dir, &spec, &spec.dag).expect("lab opens")
     }
 
     #[cfg(test)]

@@ -215,8 +215,11 @@ impl Client {
         ];
         all.extend(headers.iter().cloned());
         let conn = self.conn.as_mut().expect("opened above");
+        // The whole answer within the socket's read timeout, so a server
+        // dripping bytes cannot hold the client for ever.
+        let deadline = Instant::now() + self.options.poll_timeout + Duration::from_secs(30);
         let result = http::write_message(conn.get_mut(), "POST /wsman HTTP/1.1", &all, body)
-            .and_then(|()| http::read_message(conn, true));
+            .and_then(|()| http::read_message_before(conn, true, deadline));
         match result {
             Ok(Some(m)) => {
                 if m.wants_close() {

@@ -292,7 +292,8 @@ fn write_puts_both_files_in_the_state_directory_and_replaces_them() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let r = build(&realistic(), &lab_servers(), None);
-    let written = write(&state, &r).unwrap();
+    let plan = std::path::Path::new("plans/lab.toml");
+    let written = write(&state, plan, &r).unwrap();
     assert_eq!(written.json, state.join(JSON_FILE));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&written.json).unwrap()).unwrap();
@@ -300,7 +301,7 @@ fn write_puts_both_files_in_the_state_directory_and_replaces_them() {
     let md = std::fs::read_to_string(&written.markdown).unwrap();
     assert!(md.starts_with("# cu-roll run report"));
     // A second write replaces both and leaves no temporary file behind.
-    write(&state, &build(&[], &lab_servers(), None)).unwrap();
+    write(&state, plan, &build(&[], &lab_servers(), None)).unwrap();
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&written.json).unwrap()).unwrap();
     assert_eq!(v["outcome"], "stopped");
@@ -309,6 +310,25 @@ fn write_puts_both_files_in_the_state_directory_and_replaces_them() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn a_failed_write_names_the_report_and_the_real_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the state directory should be: nothing can be written.
+    let state = dir.path().join("state");
+    std::fs::write(&state, "not a directory").unwrap();
+    let plan = std::path::Path::new("plans/lab.toml");
+    let err = write(&state, plan, &build(&[], &lab_servers(), None)).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&state.join(JSON_FILE).display().to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains("`cu-roll status plans/lab.toml` still shows the outcome"),
+        "{text}"
+    );
 }
 
 #[test]

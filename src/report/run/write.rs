@@ -15,9 +15,11 @@ pub const MARKDOWN_FILE: &str = "run-report.md";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunReportError {
-    #[error("cannot write the run report {path}: {source}; the journal is intact, so `cu-roll status PLAN` still shows the outcome")]
+    #[error("cannot write the run report {path}: {source}; the journal is intact, so `cu-roll status {plan}` still shows the outcome", plan = plan.display())]
     Write {
         path: PathBuf,
+        /// The plan the report is of, named in the advice.
+        plan: PathBuf,
         source: std::io::Error,
     },
 }
@@ -31,18 +33,24 @@ pub struct WrittenReport {
 
 /// Writes `run-report.json` and `run-report.md` into `state_dir`, each
 /// through a temporary file renamed over the old one, so a reader sees the
-/// previous report or the new one, never a mix.
-pub fn write(state_dir: &Path, report: &RunReport) -> Result<WrittenReport, RunReportError> {
+/// previous report or the new one, never a mix. `plan` is the plan file the
+/// report is of, named in the error.
+pub fn write(
+    state_dir: &Path,
+    plan: &Path,
+    report: &RunReport,
+) -> Result<WrittenReport, RunReportError> {
     let json = state_dir.join(JSON_FILE);
     let markdown = state_dir.join(MARKDOWN_FILE);
-    write_atomic(state_dir, &json, &render_json(report))?;
-    write_atomic(state_dir, &markdown, &render_markdown(report))?;
+    write_atomic(state_dir, plan, &json, &render_json(report))?;
+    write_atomic(state_dir, plan, &markdown, &render_markdown(report))?;
     Ok(WrittenReport { json, markdown })
 }
 
-fn write_atomic(dir: &Path, path: &Path, text: &str) -> Result<(), RunReportError> {
+fn write_atomic(dir: &Path, plan: &Path, path: &Path, text: &str) -> Result<(), RunReportError> {
     let err = |source| RunReportError::Write {
         path: path.to_path_buf(),
+        plan: plan.to_path_buf(),
         source,
     };
     std::fs::create_dir_all(dir).map_err(err)?;

@@ -143,7 +143,7 @@ fn servers_only_the_journal_names_are_listed_after_the_plan() {
     let s = compute(&j.entries, &lab_servers()[..1], None);
     assert_eq!(s.servers.len(), 2);
     assert!(!s.servers[1].in_plan);
-    assert!(render_table(&s).contains("no longer lists: EX09"));
+    assert!(render_table(&s, Path::new("plans/lab.toml")).contains("no longer lists: EX09"));
 }
 
 #[test]
@@ -151,6 +151,7 @@ fn json_has_the_documented_fields() {
     let j = failed_at_ex02_setup();
     let out = render(
         &compute(&j.entries, &lab_servers(), None),
+        Path::new("plans/lab.toml"),
         StatusFormat::Json,
     );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -184,15 +185,25 @@ fn json_has_the_documented_fields() {
 #[test]
 fn table_snapshot_of_a_failure_with_the_lock_free() {
     let j = failed_at_ex02_setup();
-    insta::assert_snapshot!(render_table(&compute(&j.entries, &lab_servers(), None)));
+    insta::assert_snapshot!(render_table(
+        &compute(&j.entries, &lab_servers(), None),
+        Path::new("plans/lab.toml")
+    ));
 }
 
 #[test]
 fn table_names_the_lock_holder_while_running() {
     let mut j = Builder::new();
     j.run_started("r1").started("EX01", "setup");
-    let out = render_table(&compute(&j.entries, &lab_servers(), Some(&lock())));
+    let out = render_table(
+        &compute(&j.entries, &lab_servers(), Some(&lock())),
+        Path::new("plans/lab.toml"),
+    );
     assert!(out.starts_with("Rollout: running, 1 run"), "{out}");
+    assert!(
+        out.contains("clear the lock with `cu-roll unlock plans/lab.toml --force`"),
+        "the advice names the real plan: {out}"
+    );
     assert!(
         out.contains("Lock:    held by alice on ADMIN01 (pid 4242, `cu-roll run`) since 2026-11-27T10:00:00Z"),
         "{out}"

@@ -9,7 +9,7 @@ use crate::host::ServerHost;
 use crate::model::{CopyStatus, Database, DbCopy};
 use crate::pwsh::bind::bind;
 use crate::pwsh::host::{positional, switch, value};
-use crate::pwsh::host::{Argument, CmdletSpec, ErrorCategory, PsError};
+use crate::pwsh::host::{Argument, Bound, CmdletSpec, ErrorCategory, PsError};
 use crate::pwsh::value::{PsObject, Value};
 
 pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) -> Answer {
@@ -203,82 +203,7 @@ fn test_replication(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
         let name = host.world.servers[i].name.clone();
         // health-fails: while its hold lasts, the Replication service check fails.
         let failing = host.world.trigger_fault("health-fails", &name, None);
-        let s = &host.world.servers[i];
-        let mine: Vec<(&Database, &DbCopy)> = host
-            .world
-            .databases
-            .iter()
-            .filter_map(|d| d.copy_on(&name).map(|c| (d, c)))
-            .collect();
-        let passive: Vec<&DbCopy> = mine
-            .iter()
-            .filter(|(_, c)| c.status != CopyStatus::Mounted)
-            .map(|(_, c)| *c)
-            .collect();
-        let members_up = host
-            .world
-            .servers
-            .iter()
-            .all(|m| m.cluster_node.state != crate::model::NodeState::Down);
-        let redundant = mine.iter().all(|(d, _)| {
-            d.copies
-                .iter()
-                .filter(|c| matches!(c.status, CopyStatus::Healthy | CopyStatus::Mounted))
-                .count()
-                >= 2
-        });
-        let available = mine.iter().all(|(d, _)| d.active_server().is_some());
-
-        let mut checks: Vec<(&str, &str, bool)> = vec![
-            ("ClusterService", "Checks if the cluster service is healthy.", s.service_running("ClusSvc")),
-            ("ReplayService", "Checks if the Microsoft Exchange Replication service is running.", s.service_running("MSExchangeRepl") && !failing),
-            ("ActiveManager", "Checks that Active Manager is running and has a valid role.", s.service_running("MSExchangeRepl")),
-            ("TasksRpcListener", "Checks that the Tasks RPC Listener is running and is responding to remote requests.", s.service_running("MSExchangeRepl")),
-            ("TcpListener", "Checks that the TCP Listener is running and is responding to requests.", s.service_running("MSExchangeRepl")),
-            ("ServerLocatorService", "Checks that the Server Locator Service is running and is responding to requests.", s.service_running("MSExchangeRepl")),
-            ("MonitoringService", "Checks that the Monitoring WCF Service is running and is responding to requests.", s.service_running("MSExchangeRepl")),
-            ("DagMembersUp", "Verifies that the members of a database availability group are up and running.", members_up),
-            ("ClusterNetwork", "Checks that the networks are healthy.", true),
-            ("QuorumGroup", "Checks that the quorum and witness for the database availability group is healthy.", true),
-            ("FileShareQuorum", "Verifies that the path used for the file share witness can be reached.", true),
-        ];
-        if mine.iter().any(|(_, c)| c.status == CopyStatus::Mounted) || !passive.is_empty() {
-            checks.push((
-                "DatabaseRedundancy",
-                "Checks whether there are at least two healthy copies of each database.",
-                redundant,
-            ));
-            checks.push((
-                "DatabaseAvailability",
-                "Checks whether there is at least one healthy copy available for each database.",
-                available,
-            ));
-        }
-        if !passive.is_empty() {
-            let any = |st: &[CopyStatus]| passive.iter().any(|c| st.contains(&c.status));
-            checks.push((
-                "DBCopySuspended",
-                "Checks if any database copies are in the 'Suspended' state.",
-                !any(&[CopyStatus::Suspended, CopyStatus::FailedAndSuspended]),
-            ));
-            checks.push((
-                "DBCopyFailed",
-                "Checks if any database copies are in the 'Failed' state.",
-                !any(&[CopyStatus::Failed, CopyStatus::FailedAndSuspended]),
-            ));
-            checks.push((
-                "DBInitializing",
-                "Checks if any database copies are in the 'Initializing' state.",
-                !any(&[CopyStatus::Initializing]),
-            ));
-            checks.push((
-                "DBDisconnected",
-                "Checks if any database copies are in the 'Disconnected' state.",
-                true,
-            ));
-            checks.push(("DBLogCopyKeepingUp", "Verifies that log copying and inspection by the passive database copies is able to keep up with log generation activity on the active copy.", true));
-            checks.push(("DBLogReplayKeepingUp", "Verifies that replay activity for the passive database copies is able to keep up with log copying and inspection activity.", true));
-        }
+        let checks = replication_checks(host.world, i, failing);
         for (check, desc, ok) in checks {
             out.push(
                 PsObject::new("Microsoft.Exchange.Monitoring.ReplicationCheckOutcome")
@@ -301,6 +226,141 @@ fn test_replication(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
     Ok(out)
 }
 
+/// One Test-ReplicationHealth check: name, description, passed.
+type Check = (&'static str, &'static str, bool);
+
+/// The checks Test-ReplicationHealth runs on server `i`; `failing` is the
+/// `health-fails` fault (the Replication service check fails).
+fn replication_checks(world: &crate::world::World, i: usize, failing: bool) -> Vec<Check> {
+    let s = &world.servers[i];
+    let name = &s.name;
+    let mine: Vec<(&Database, &DbCopy)> = world
+        .databases
+        .iter()
+        .filter_map(|d| d.copy_on(name).map(|c| (d, c)))
+        .collect();
+    let passive: Vec<&DbCopy> = mine
+        .iter()
+        .filter(|(_, c)| c.status != CopyStatus::Mounted)
+        .map(|(_, c)| *c)
+        .collect();
+    let members_up = world
+        .servers
+        .iter()
+        .all(|m| m.cluster_node.state != crate::model::NodeState::Down);
+    let redundant = mine.iter().all(|(d, _)| {
+        d.copies
+            .iter()
+            .filter(|c| matches!(c.status, CopyStatus::Healthy | CopyStatus::Mounted))
+            .count()
+            >= 2
+    });
+    let available = mine.iter().all(|(d, _)| d.active_server().is_some());
+
+    let mut checks: Vec<Check> = vec![
+        (
+            "ClusterService",
+            "Checks if the cluster service is healthy.",
+            s.service_running("ClusSvc"),
+        ),
+        (
+            "ReplayService",
+            "Checks if the Microsoft Exchange Replication service is running.",
+            s.service_running("MSExchangeRepl") && !failing,
+        ),
+        (
+            "ActiveManager",
+            "Checks that Active Manager is running and has a valid role.",
+            s.service_running("MSExchangeRepl"),
+        ),
+        (
+            "TasksRpcListener",
+            "Checks that the Tasks RPC Listener is running and is responding to remote requests.",
+            s.service_running("MSExchangeRepl"),
+        ),
+        (
+            "TcpListener",
+            "Checks that the TCP Listener is running and is responding to requests.",
+            s.service_running("MSExchangeRepl"),
+        ),
+        (
+            "ServerLocatorService",
+            "Checks that the Server Locator Service is running and is responding to requests.",
+            s.service_running("MSExchangeRepl"),
+        ),
+        (
+            "MonitoringService",
+            "Checks that the Monitoring WCF Service is running and is responding to requests.",
+            s.service_running("MSExchangeRepl"),
+        ),
+        (
+            "DagMembersUp",
+            "Verifies that the members of a database availability group are up and running.",
+            members_up,
+        ),
+        (
+            "ClusterNetwork",
+            "Checks that the networks are healthy.",
+            true,
+        ),
+        (
+            "QuorumGroup",
+            "Checks that the quorum and witness for the database availability group is healthy.",
+            true,
+        ),
+        (
+            "FileShareQuorum",
+            "Verifies that the path used for the file share witness can be reached.",
+            true,
+        ),
+    ];
+    if mine.iter().any(|(_, c)| c.status == CopyStatus::Mounted) || !passive.is_empty() {
+        checks.push((
+            "DatabaseRedundancy",
+            "Checks whether there are at least two healthy copies of each database.",
+            redundant,
+        ));
+        checks.push((
+            "DatabaseAvailability",
+            "Checks whether there is at least one healthy copy available for each database.",
+            available,
+        ));
+    }
+    if !passive.is_empty() {
+        checks.extend(copy_checks(&passive));
+    }
+    checks
+}
+
+/// The database copy checks, run when the server holds passive copies.
+fn copy_checks(passive: &[&DbCopy]) -> Vec<Check> {
+    let any = |st: &[CopyStatus]| passive.iter().any(|c| st.contains(&c.status));
+    vec![
+        (
+            "DBCopySuspended",
+            "Checks if any database copies are in the 'Suspended' state.",
+            !any(&[CopyStatus::Suspended, CopyStatus::FailedAndSuspended]),
+        ),
+        (
+            "DBCopyFailed",
+            "Checks if any database copies are in the 'Failed' state.",
+            !any(&[CopyStatus::Failed, CopyStatus::FailedAndSuspended]),
+        ),
+        (
+            "DBInitializing",
+            "Checks if any database copies are in the 'Initializing' state.",
+            !any(&[CopyStatus::Initializing]),
+        ),
+        (
+            "DBDisconnected",
+            "Checks if any database copies are in the 'Disconnected' state.",
+            true,
+        ),
+        ("DBLogCopyKeepingUp", "Verifies that log copying and inspection by the passive database copies is able to keep up with log generation activity on the active copy.", true),
+        ("DBLogReplayKeepingUp", "Verifies that replay activity for the passive database copies is able to keep up with log copying and inspection activity.", true),
+    ]
+}
+
 fn test_mapi(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let cmd = "Test-MAPIConnectivity";
     let b = bind(&TEST_MAPI, args)?;
@@ -313,6 +373,21 @@ fn test_mapi(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsE
         .in_command(cmd)
         .terminating());
     }
+    let targets = mapi_targets(host, &b, cmd)?;
+    Ok(targets
+        .into_iter()
+        .map(|(d, server)| mapi_outcome(host.world, &b, d, server))
+        .collect())
+}
+
+/// The (database, server) pairs Test-MAPIConnectivity tests: `-Database`
+/// on `-CopyOnServer` or its active server, else every mounted (with
+/// `-IncludePassive`, every) copy on `-Server` or the local server.
+fn mapi_targets(
+    host: &mut ServerHost,
+    b: &Bound,
+    cmd: &str,
+) -> Result<Vec<(usize, String)>, PsError> {
     let mut targets: Vec<(usize, String)> = Vec::new();
     if let Some(db) = b.string("Database") {
         let Some(d) = host.world.database_index(&db) else {
@@ -348,65 +423,63 @@ fn test_mapi(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsE
             }
         }
     }
-    let mut out = Vec::new();
-    for (d, server) in targets {
-        let db = &host.world.databases[d];
-        let copy = db.copy_on(&server);
-        let active = copy.is_some_and(|c| c.status == CopyStatus::Mounted);
-        let store_up = host
-            .world
-            .server(&server)
-            .is_some_and(|s| s.service_running("MSExchangeIS"));
-        let (res, n, err) = match (
-            store_up,
-            copy.is_some()
-                && (active || b.switch("IncludePassive") || b.get("CopyOnServer").is_some()),
-        ) {
-            (false, _) => (
-                "*FAILURE*",
-                4,
-                "The Microsoft Exchange Information Store service isn't running.".to_string(),
+    Ok(targets)
+}
+
+/// Test-MAPIConnectivity's outcome for database `d` on `server`: success
+/// on a mounted or healthy copy while the store service runs.
+fn mapi_outcome(world: &crate::world::World, b: &Bound, d: usize, server: String) -> Value {
+    let db = &world.databases[d];
+    let copy = db.copy_on(&server);
+    let active = copy.is_some_and(|c| c.status == CopyStatus::Mounted);
+    let store_up = world
+        .server(&server)
+        .is_some_and(|s| s.service_running("MSExchangeIS"));
+    let (res, n, err) = match (
+        store_up,
+        copy.is_some() && (active || b.switch("IncludePassive") || b.get("CopyOnServer").is_some()),
+    ) {
+        (false, _) => (
+            "*FAILURE*",
+            4,
+            "The Microsoft Exchange Information Store service isn't running.".to_string(),
+        ),
+        (true, true) if active || copy.is_some_and(|c| c.status == CopyStatus::Healthy) => {
+            ("Success", 1, String::new())
+        }
+        _ => (
+            "*FAILURE*",
+            2,
+            format!(
+                "Database '{}' is not available on server '{server}'.",
+                db.name
             ),
-            (true, true) if active || copy.is_some_and(|c| c.status == CopyStatus::Healthy) => {
-                ("Success", 1, String::new())
-            }
-            _ => (
-                "*FAILURE*",
-                2,
-                format!(
-                    "Database '{}' is not available on server '{server}'.",
-                    db.name
-                ),
+        ),
+    };
+    PsObject::new("Microsoft.Exchange.Monitoring.MapiTransactionOutcome")
+        .with("Server", server.clone())
+        .with("Database", db.name.clone())
+        .with(
+            "Mailbox",
+            format!(
+                "SystemMailbox{{{}}}",
+                "e0dc1c29-89c3-4034-b678-e6c29d823ed9"
             ),
-        };
-        out.push(
-            PsObject::new("Microsoft.Exchange.Monitoring.MapiTransactionOutcome")
-                .with("Server", server.clone())
-                .with("Database", db.name.clone())
-                .with(
-                    "Mailbox",
-                    format!(
-                        "SystemMailbox{{{}}}",
-                        "e0dc1c29-89c3-4034-b678-e6c29d823ed9"
-                    ),
-                )
-                .with("IsArchive", false)
-                .with("IsDatabaseCopyActive", active)
-                .with(
-                    "Result",
-                    PsObject::new("Microsoft.Exchange.Monitoring.MapiTransactionResult")
-                        .with("Value", n)
-                        .display(res),
-                )
-                .with(
-                    "Latency",
-                    PsObject::new("System.TimeSpan")
-                        .with("TotalMilliseconds", 12.0)
-                        .display("00:00:00.0120000"),
-                )
-                .with("Error", err)
-                .into(),
-        );
-    }
-    Ok(out)
+        )
+        .with("IsArchive", false)
+        .with("IsDatabaseCopyActive", active)
+        .with(
+            "Result",
+            PsObject::new("Microsoft.Exchange.Monitoring.MapiTransactionResult")
+                .with("Value", n)
+                .display(res),
+        )
+        .with(
+            "Latency",
+            PsObject::new("System.TimeSpan")
+                .with("TotalMilliseconds", 12.0)
+                .display("00:00:00.0120000"),
+        )
+        .with("Error", err)
+        .into()
 }

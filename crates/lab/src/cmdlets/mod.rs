@@ -13,6 +13,7 @@ mod items;
 mod provider;
 mod scripts;
 mod system;
+mod task_objects;
 mod tasks;
 mod transport;
 

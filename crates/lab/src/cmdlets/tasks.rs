@@ -3,9 +3,10 @@
 //! ScheduledTask and Get-ScheduledTaskInfo (MicrosoftDocs
 //! windows-powershell-docs `scheduledtasks/*.md`), and Restart-Computer.
 //! Outputs are the CIM objects with their real class names and enums;
-//! running a task is the world's business (`tasks.rs`).
+//! running a task is the world's business (`tasks.rs`). The New-* cmdlets
+//! that only build objects live in `task_objects`.
 
-use super::{identity_string, missing_mandatory, wildcard, Answer};
+use super::{identity_string, missing_mandatory, task_objects, wildcard, Answer};
 use crate::host::ServerHost;
 use crate::model::ScheduledTask;
 use crate::pwsh::bind::bind;
@@ -14,55 +15,14 @@ use crate::pwsh::host::{Argument, CmdletSpec, ConfirmImpact, ErrorCategory, PsEr
 use crate::pwsh::value::{PsObject, Value};
 use crate::tasks::TASK_HAS_NOT_RUN;
 
-const CIM: &str =
+pub(super) const CIM: &str =
     "Microsoft.Management.Infrastructure.CimInstance#Root/Microsoft/Windows/TaskScheduler";
-const GENERATED: &str = "Microsoft.PowerShell.Cmdletization.GeneratedTypes.ScheduledTask";
+pub(super) const GENERATED: &str =
+    "Microsoft.PowerShell.Cmdletization.GeneratedTypes.ScheduledTask";
 
 /// `LastRunTime` of a task that never ran: 11/30/1999 00:00:00.
 const NEVER_RAN_MS: i64 = 943_920_000_000;
 
-const NEW_ACTION: CmdletSpec = CmdletSpec {
-    name: "New-ScheduledTaskAction",
-    params: &[
-        positional("Execute", 0),
-        positional("Argument", 1),
-        positional("WorkingDirectory", 2),
-        value("Id"),
-        value("CimSession"),
-    ],
-    should_process: None,
-};
-/// A subset of New-ScheduledTaskSettingsSet's parameters (the ones cu-roll
-/// and admins use for installer tasks); the rest fail as unknown.
-const NEW_SETTINGS: CmdletSpec = CmdletSpec {
-    name: "New-ScheduledTaskSettingsSet",
-    params: &[
-        value("Priority"),
-        value("ExecutionTimeLimit"),
-        switch("AllowStartIfOnBatteries"),
-        switch("DontStopIfGoingOnBatteries"),
-        switch("StartWhenAvailable"),
-        switch("Hidden"),
-        value("MultipleInstances"),
-        value("CimSession"),
-    ],
-    should_process: None,
-};
-
-const NEW_PRINCIPAL: CmdletSpec = CmdletSpec {
-    name: "New-ScheduledTaskPrincipal",
-    params: &[
-        positional("UserId", 0),
-        value("GroupId"),
-        value("LogonType"),
-        value("RunLevel"),
-        value("ProcessTokenSidType"),
-        value("RequiredPrivilege"),
-        value("Id"),
-        value("CimSession"),
-    ],
-    should_process: None,
-};
 const REGISTER: CmdletSpec = CmdletSpec {
     name: "Register-ScheduledTask",
     params: &[
@@ -138,17 +98,6 @@ const RESTART_COMPUTER: CmdletSpec = CmdletSpec {
     should_process: Some(ConfirmImpact::NoPrompt),
 };
 
-const LOGON_TYPES: &[&str] = &[
-    "None",
-    "Password",
-    "S4U",
-    "Interactive",
-    "Group",
-    "ServiceAccount",
-    "InteractiveOrPassword",
-];
-const RUN_LEVELS: &[&str] = &["Limited", "Highest"];
-
 pub(crate) fn dispatch(
     host: &mut ServerHost,
     lname: &str,
@@ -156,9 +105,9 @@ pub(crate) fn dispatch(
     input: &[Value],
 ) -> Answer {
     Some(match lname {
-        "new-scheduledtaskaction" => new_action(args),
-        "new-scheduledtaskprincipal" => new_principal(args),
-        "new-scheduledtasksettingsset" => new_settings(args),
+        "new-scheduledtaskaction" => task_objects::new_action(args),
+        "new-scheduledtaskprincipal" => task_objects::new_principal(args),
+        "new-scheduledtasksettingsset" => task_objects::new_settings(args),
         "register-scheduledtask" => register(host, args),
         "start-scheduledtask" => start(host, args, input),
         "get-scheduledtask" => get(host, args),
@@ -167,132 +116,6 @@ pub(crate) fn dispatch(
         "restart-computer" => restart_computer(host, args),
         _ => return None,
     })
-}
-
-fn enum_arg(
-    cmd: &str,
-    param: &str,
-    v: &str,
-    names: &[&str],
-    type_name: &str,
-) -> Result<(String, i64), PsError> {
-    match names.iter().position(|n| n.eq_ignore_ascii_case(v)) {
-        Some(i) => Ok((names[i].to_string(), i64::try_from(i).unwrap_or(0))),
-        None => Err(PsError::new(
-            ErrorCategory::InvalidArgument,
-            &format!("CannotConvertArgumentNoMessage,{cmd}"),
-            format!(
-                "Cannot bind parameter '{param}'. Cannot convert value \"{v}\" to type \"{type_name}\". Error: \
-                 \"Unable to match the identifier name {v} to a valid enumerator name. Specify one of the following \
-                 enumerator names and try again:\r\n{}\"",
-                names.join(", ")
-            ),
-        )
-        .in_command(cmd)
-        .terminating()),
-    }
-}
-
-fn new_action(args: &[Argument]) -> Result<Vec<Value>, PsError> {
-    let cmd = NEW_ACTION.name;
-    let b = bind(&NEW_ACTION, args)?;
-    let execute = b
-        .string("Execute")
-        .ok_or_else(|| missing_mandatory(cmd, &["Execute"]))?;
-    Ok(vec![PsObject::new(&format!("{CIM}/MSFT_TaskExecAction"))
-        .with("Id", b.get("Id").cloned().unwrap_or(Value::Null))
-        .with(
-            "Arguments",
-            b.get("Argument").cloned().unwrap_or(Value::Null),
-        )
-        .with("Execute", execute)
-        .with(
-            "WorkingDirectory",
-            b.get("WorkingDirectory").cloned().unwrap_or(Value::Null),
-        )
-        .with("PSComputerName", Value::Null)
-        .display("MSFT_TaskExecAction")
-        .into()])
-}
-
-fn new_settings(args: &[Argument]) -> Result<Vec<Value>, PsError> {
-    let b = bind(&NEW_SETTINGS, args)?;
-    // Task Scheduler priorities run 0 (realtime) to 10 (idle); 7 is the default.
-    let priority = match b.get("Priority") {
-        None => 7,
-        Some(v) => match crate::pwsh::convert::to_ps_string(v).parse::<i64>() {
-            Ok(p) if (0..=10).contains(&p) => p,
-            _ => {
-                return Err(PsError::new(
-                    ErrorCategory::InvalidData,
-                    &format!("ParameterArgumentValidationError,{}", NEW_SETTINGS.name),
-                    "Cannot validate argument on parameter 'Priority'. The argument is not in the range 0 to 10.",
-                )
-                .in_command(NEW_SETTINGS.name)
-                .terminating())
-            }
-        },
-    };
-    Ok(vec![PsObject::new(&format!("{CIM}/MSFT_TaskSettings3"))
-        .with("Priority", priority)
-        .with(
-            "DisallowStartIfOnBatteries",
-            !b.switch("AllowStartIfOnBatteries"),
-        )
-        .with(
-            "StopIfGoingOnBatteries",
-            !b.switch("DontStopIfGoingOnBatteries"),
-        )
-        .with("ExecutionTimeLimit", "PT72H")
-        .display("MSFT_TaskSettings3")
-        .into()])
-}
-
-fn new_principal(args: &[Argument]) -> Result<Vec<Value>, PsError> {
-    let cmd = NEW_PRINCIPAL.name;
-    let b = bind(&NEW_PRINCIPAL, args)?;
-    let user = b.string("UserId");
-    let group = b.string("GroupId");
-    if user.is_none() && group.is_none() {
-        return Err(missing_mandatory(cmd, &["UserId"]));
-    }
-    let logon = match b.string("LogonType") {
-        Some(v) => enum_arg(
-            cmd,
-            "LogonType",
-            &v,
-            LOGON_TYPES,
-            &format!("{GENERATED}.LogonTypeEnum"),
-        )?,
-        None if group.is_some() => ("Group".to_string(), 4),
-        None => ("Interactive".to_string(), 3),
-    };
-    let run = match b.string("RunLevel") {
-        Some(v) => enum_arg(
-            cmd,
-            "RunLevel",
-            &v,
-            RUN_LEVELS,
-            &format!("{GENERATED}.RunLevelEnum"),
-        )?,
-        None => ("Limited".to_string(), 0),
-    };
-    Ok(vec![PsObject::new(&format!("{CIM}/MSFT_TaskPrincipal2"))
-        .with("DisplayName", Value::Null)
-        .with("GroupId", group.map_or(Value::Null, Value::str))
-        .with("Id", b.string("Id").unwrap_or_else(|| "Author".to_string()))
-        .with(
-            "LogonType",
-            Value::enumv(&format!("{GENERATED}.LogonTypeEnum"), &logon.0, logon.1),
-        )
-        .with(
-            "RunLevel",
-            Value::enumv(&format!("{GENERATED}.RunLevelEnum"), &run.0, run.1),
-        )
-        .with("UserId", user.map_or(Value::Null, Value::str))
-        .with("PSComputerName", Value::Null)
-        .display("MSFT_TaskPrincipal2")
-        .into()])
 }
 
 fn state_value(t: &ScheduledTask) -> Value {

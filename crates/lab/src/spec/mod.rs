@@ -14,8 +14,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::build::ExchangeBuild;
 
+/// The lab's DAG name when neither `[lab] dag` nor any `[[server]] dag`
+/// names one.
+pub const DEFAULT_DAG: &str = "DAG01";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabSpec {
+    /// The name of the one DAG the lab simulates (its cluster has the same
+    /// name): `[lab] dag`, or the first `[[server]] dag` of the plan, or
+    /// [`DEFAULT_DAG`].
+    pub dag: String,
     /// First loopback port for `cu-roll lab serve` (one port per server).
     pub base_port: u16,
     /// Lab-only credentials accepted by the lab's WinRM listener.

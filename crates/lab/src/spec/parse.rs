@@ -13,7 +13,10 @@ use planfile::{checked, duration, name_and_fqdn, PlanError, Source, Text};
 use toml::Spanned;
 
 use super::raw::*;
-use super::{LabAd, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings};
+use super::{
+    LabAd, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings,
+    DEFAULT_DAG,
+};
 use crate::build::ExchangeBuild;
 
 /// The `[lab]` section of the plan `text` (read from `path`), validated;
@@ -21,7 +24,10 @@ use crate::build::ExchangeBuild;
 pub fn parse_plan_text(text: &str, path: &Path) -> Result<Option<LabSpec>, PlanError> {
     let src = Source { text, path };
     let doc: Document = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
-    doc.lab.as_ref().map(|lab| validate(&src, lab)).transpose()
+    doc.lab
+        .as_ref()
+        .map(|lab| validate(&src, lab, &doc.server))
+        .transpose()
 }
 
 /// With `transport = "lab"`, every `[[server]]` of the plan `text` must be
@@ -64,7 +70,11 @@ pub const STEP_NAMES: &[&str] = &[
     "health",
 ];
 
-fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError> {
+fn validate(
+    src: &Source,
+    lab: &RawLab,
+    plan_servers: &[Spanned<PlanServer>],
+) -> Result<LabSpec, PlanError> {
     let base_port = match &lab.base_port {
         Some(p) if *p.get_ref() == 0 => {
             return Err(src.error(p.span(), "base_port must be a port number from 1 to 65535"))
@@ -74,10 +84,12 @@ fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError> {
     };
     let username = text_or(src, lab.username.as_ref(), "username", "lab\\admin")?;
     let password = text_or(src, lab.password.as_ref(), "password", "lab-only-password")?;
+    check_world_size(src, lab)?;
     let servers = servers(src, &lab.server, base_port)?;
     let databases = databases(src, &lab.database, &servers)?;
     let faults = faults(src, &lab.fault, &servers, &databases)?;
     Ok(LabSpec {
+        dag: dag(src, lab.dag.as_ref(), plan_servers)?,
         base_port,
         username,
         password,
@@ -96,6 +108,85 @@ fn validate(src: &Source, lab: &RawLab) -> Result<LabSpec, PlanError> {
         faults,
         media: media(src, &lab.media)?,
     })
+}
+
+/// The DAG the lab simulates: `[lab] dag`, which must be one the plan's
+/// servers name when they name any (the rollout sends their DAG's name to
+/// the lab); else the first `[[server]] dag`; else [`DEFAULT_DAG`].
+fn dag(
+    src: &Source,
+    raw: Option<&Text>,
+    plan_servers: &[Spanned<PlanServer>],
+) -> Result<String, PlanError> {
+    let named: Vec<&str> = plan_servers
+        .iter()
+        .filter_map(|s| s.get_ref().dag.as_ref().map(|d| d.get_ref().as_str()))
+        .collect();
+    let Some(raw) = raw else {
+        return Ok(named.first().map_or(DEFAULT_DAG, |d| *d).to_string());
+    };
+    checked(src, raw, |t| {
+        check_netbios("lab DAG name", t)?;
+        if named.is_empty() {
+            return Ok(t.to_string());
+        }
+        // The plan's spelling: it is the name the rollout sends.
+        match named.iter().find(|d| d.eq_ignore_ascii_case(t)) {
+            Some(d) => Ok(d.to_string()),
+            None => Err(format!(
+                "dag '{t}' is not a DAG of the plan's servers ({}); the lab simulates one of them",
+                named.join(", ")
+            )),
+        }
+    })
+}
+
+/// The most lab servers one lab holds. A DAG has at most 16 members
+/// (https://learn.microsoft.com/exchange/high-availability/database-availability-groups/database-availability-groups);
+/// 64 leaves room for several DAGs.
+pub const MAX_LAB_SERVERS: usize = 64;
+/// The most databases, and the most faults, one lab holds.
+pub const MAX_LAB_DATABASES: usize = 256;
+pub const MAX_LAB_FAULTS: usize = 256;
+
+/// Refuses a world the lab cannot hold: it saves the whole world after
+/// every script, so the cost grows with the square of its size (100
+/// servers took 16 s, 10 000 took `report` to 23 GB). The error points at
+/// the first entry past the limit.
+fn check_world_size(src: &Source, lab: &RawLab) -> Result<(), PlanError> {
+    let limits = [
+        (
+            "[[lab.server]]",
+            lab.server.get(MAX_LAB_SERVERS).map(Spanned::span),
+            lab.server.len(),
+            MAX_LAB_SERVERS,
+        ),
+        (
+            "[[lab.database]]",
+            lab.database.get(MAX_LAB_DATABASES).map(Spanned::span),
+            lab.database.len(),
+            MAX_LAB_DATABASES,
+        ),
+        (
+            "[[lab.fault]]",
+            lab.fault.get(MAX_LAB_FAULTS).map(Spanned::span),
+            lab.fault.len(),
+            MAX_LAB_FAULTS,
+        ),
+    ];
+    for (table, first_over, count, max) in limits {
+        if let Some(span) = first_over {
+            return Err(src.error(
+                span,
+                format!(
+                    "the lab holds at most {max} {table} entries and this plan has {count}: the lab \
+                     saves its whole world after every script, so its cost grows with the square of \
+                     the world's size (10 000 servers took gigabytes); simulate a smaller world"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `[[lab.media]]`: each an absolute local path like `setup_path` (the lab
@@ -558,7 +649,7 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use super::parse_plan_text;
+    use super::{parse_plan_text, MAX_LAB_SERVERS};
     use crate::build::ExchangeBuild;
     use crate::{LabMediaKind, LabSpec};
     use planfile::PlanError;
@@ -647,6 +738,45 @@ mod tests {
         );
     }
 
+    /// The shipped lab plan with copies of its first lab server (EX01)
+    /// added up to `total` lab servers.
+    fn with_lab_servers(text: &str, total: usize) -> String {
+        let first = &text[text.find("[[lab.server]]").unwrap()..];
+        let block = &first[..first.find("\n\n").unwrap()];
+        let shipped = text.matches("[[lab.server]]").count();
+        let mut out = text.to_string();
+        for i in shipped..total {
+            let copy = block
+                .replace("\"EX01\"", &format!("\"X{i}\""))
+                .replace("ex01.contoso.local", &format!("x{i}.contoso.local"));
+            out.push_str(&format!("\n{copy}\n"));
+        }
+        out
+    }
+
+    #[test]
+    fn a_world_larger_than_the_lab_holds_is_refused_at_the_first_entry_over() {
+        let (_, text) = shipped("lab.toml");
+        let at_limit = with_lab_servers(&text, MAX_LAB_SERVERS);
+        let spec = parse_plan_text(&at_limit, Path::new("ok.toml"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(spec.servers.len(), MAX_LAB_SERVERS);
+
+        let big = with_lab_servers(&text, MAX_LAB_SERVERS + 1);
+        let err = parse_plan_text(&big, Path::new("big.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("at most 64 [[lab.server]] entries and this plan has 65"),
+            "{err}"
+        );
+        // The error points at the 65th entry's header (X64).
+        let line: usize = err.split(':').nth(1).unwrap().parse().unwrap();
+        let x64 = big.lines().position(|l| l == "name = \"X64\"").unwrap() + 1;
+        assert_eq!(line + 1, x64, "{err}");
+    }
+
     #[test]
     fn fault_hold_is_a_duration() {
         let lab = with_media(
@@ -659,6 +789,42 @@ mod tests {
             "[[lab.fault]]\nserver = \"EX02\"\nkind = \"setup-hangs\"\nhold = \"soon\"\n",
         )
         .expect_err("bad hold");
+        assert!(e.location().is_some(), "{e}");
+    }
+
+    /// plans/lab.toml with `[lab]` followed by `lab_keys`, and every
+    /// `dag = "DAG01"` of its servers replaced by `server_dag` (a whole
+    /// line, or nothing).
+    fn with_dags(lab_keys: &str, server_dag: &str) -> Result<LabSpec, PlanError> {
+        let text = std::fs::read_to_string(plans_dir().join("lab.toml")).unwrap();
+        assert!(text.contains("\ndag = \"DAG01\"\n") && text.contains("\n[lab]\n"));
+        let text = text
+            .replace("\ndag = \"DAG01\"\n", &format!("\n{server_dag}"))
+            .replace("\n[lab]\n", &format!("\n[lab]\n{lab_keys}"));
+        parse_plan_text(&text, Path::new("plans/t.toml")).map(|s| s.expect("[lab]"))
+    }
+
+    #[test]
+    fn the_lab_dag_is_the_lab_key_else_the_plans_first_else_dag01() {
+        assert_eq!(shipped("lab.toml").0.dag, "DAG01");
+        assert_eq!(with_dags("", "dag = \"DAG07\"\n").unwrap().dag, "DAG07");
+        assert_eq!(with_dags("", "").unwrap().dag, crate::DEFAULT_DAG);
+        assert_eq!(with_dags("dag = \"LABDAG\"\n", "").unwrap().dag, "LABDAG");
+        assert_eq!(
+            with_dags("dag = \"dag07\"\n", "dag = \"DAG07\"\n")
+                .unwrap()
+                .dag,
+            "DAG07"
+        );
+        let e = with_dags("dag = \"DAG02\"\n", "dag = \"DAG07\"\n").expect_err("other DAG");
+        assert!(
+            e.message()
+                .contains("dag 'DAG02' is not a DAG of the plan's servers (DAG07"),
+            "{}",
+            e.message()
+        );
+        assert!(e.location().is_some(), "{e}");
+        let e = with_dags("dag = \"not a name\"\n", "").expect_err("bad name");
         assert!(e.location().is_some(), "{e}");
     }
 }

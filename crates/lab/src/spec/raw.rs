@@ -17,16 +17,19 @@ pub struct Document {
     pub server: Vec<Spanned<PlanServer>>,
 }
 
-/// A `[[server]]` of the plan: the name and FQDN a lab server must match.
+/// A `[[server]]` of the plan: the name and FQDN a lab server must match,
+/// and its DAG (the lab's DAG defaults to the first one named).
 #[derive(Debug, Deserialize)]
 pub struct PlanServer {
     pub name: Text,
     pub fqdn: Text,
+    pub dag: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLab {
+    pub dag: Option<Text>,
     pub base_port: Option<Spanned<u16>>,
     pub username: Option<Text>,
     pub password: Option<Text>,
