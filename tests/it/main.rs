@@ -12,6 +12,7 @@ mod lab;
 mod lab_facts;
 mod media_ad;
 mod plans;
+mod reliability;
 mod report;
 mod rollout;
 mod scripts;
