@@ -211,6 +211,11 @@ impl LabPlan {
         self.set(&["policy", "timeouts"], key, d)
     }
 
+    /// One `[lab]` key (e.g. `witness_reachable`).
+    pub fn lab(self, key: &str, value: impl Into<toml_edit::Value>) -> LabPlan {
+        self.set(&["lab"], key, value)
+    }
+
     /// One `[policy]` key.
     pub fn policy(self, key: &str, value: impl Into<toml_edit::Value>) -> LabPlan {
         self.set(&["policy"], key, value)

@@ -5,6 +5,7 @@ mod architecture;
 mod catalog;
 mod cli_output;
 mod clixml;
+mod dag_config;
 mod faults;
 mod harness;
 mod hostile_server;

@@ -15,6 +15,7 @@ mod filestore;
 mod host;
 pub mod model;
 pub mod pwsh;
+mod quorum;
 mod registry;
 mod remoting;
 mod setup;

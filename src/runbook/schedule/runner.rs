@@ -418,6 +418,14 @@ impl Rollout<'_> {
             .map(|m| MemberView {
                 name: m.name.clone(),
                 state: exchange::exchange_state(&reach, m).map_err(|e| e.to_string()),
+                // Quorum as each remaining member sees it (gate::quorum_refusals).
+                quorum: server
+                    .dag
+                    .as_deref()
+                    .filter(|_| !m.name.eq_ignore_ascii_case(&server.name))
+                    .map(|dag| {
+                        exchange::observe::quorum(&reach, m, dag).map_err(|e| e.to_string())
+                    }),
             })
             .collect();
         // Our own maintenance on this server (a resumed run, or the second
