@@ -220,7 +220,12 @@ mod tests {
         let text = a.describe(cu("2019-CU1"), cu("2019-CU15"));
         assert!(text.starts_with("no .NET Framework version is supported by both Exchange Server 2019 CU1 (.NET 4.7.2) and Exchange Server 2019 CU15 (.NET 4.8, 4.8.1)"), "{text}");
         assert!(text.contains("install .NET 4.7.2 and upgrade to Exchange Server 2019 CU3, then install .NET 4.8 and upgrade to Exchange Server 2019 CU15"), "{text}");
-        assert!(text.contains("the interval between, Exchange Server 2019 CU1 on .NET 4.8, is unsupported"), "{text}");
+        assert!(
+            text.contains(
+                "the interval between, Exchange Server 2019 CU1 on .NET 4.8, is unsupported"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

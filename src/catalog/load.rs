@@ -126,10 +126,12 @@ impl Catalog {
 
         let current_to = match raw.current_to {
             Some(date) => {
-                super::raw::check_date(date.get_ref()).map_err(|message| CatalogError::Invalid {
-                    line: line_of(date.span()),
-                    cu: "current_to".to_string(),
-                    message,
+                super::raw::check_date(date.get_ref()).map_err(|message| {
+                    CatalogError::Invalid {
+                        line: line_of(date.span()),
+                        cu: "current_to".to_string(),
+                        message,
+                    }
                 })?;
                 Some(date.into_inner())
             }

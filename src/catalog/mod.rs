@@ -25,7 +25,8 @@ pub use identify::{BuildIdentity, CANNOT_VERIFY};
 pub use licence::takes_diagnostic_data_switch;
 pub use load::{Catalog, CatalogError, SUPPORTED_FORMAT};
 pub use model::{
-    dotnet_name, dotnet_version, dotnet_version_name, AdLevels, CuInfo, Prerequisites, Product, SuInfo, UpdateKind, WindowsServer,
+    dotnet_name, dotnet_version, dotnet_version_name, AdLevels, CuInfo, Prerequisites, Product,
+    SuInfo, UpdateKind, WindowsServer,
 };
 pub use rules::{check_upgrade_path, prep_needed, PrepNeed};
 pub use update::UpdateError;
@@ -56,10 +57,7 @@ mod tests {
             .chain(std::iter::once("SE-RTM".to_string()))
             .collect();
         assert_eq!(ids, expected);
-        assert_eq!(
-            cu("2013-cu23").display_name(),
-            "Exchange Server 2013 CU23"
-        );
+        assert_eq!(cu("2013-cu23").display_name(), "Exchange Server 2013 CU23");
         assert_eq!(cu("se-rtm").display_name(), "Exchange Server SE RTM");
         assert_eq!(cu("2019-cu15").display_name(), "Exchange Server 2019 CU15");
         assert_eq!(cu("2019-CU9").build.to_string(), "15.2.858.5");

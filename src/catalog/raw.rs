@@ -240,9 +240,7 @@ fn validate_prerequisites(
             format!("dotnet_supported lists {bad}, which is not the Release minimum of a .NET Framework 4.x version (e.g. 528040 for 4.8)"),
         ));
     }
-    if !pre.dotnet_supported.is_empty()
-        && !pre.dotnet_supported.contains(&pre.dotnet_min_release)
-    {
+    if !pre.dotnet_supported.is_empty() && !pre.dotnet_supported.contains(&pre.dotnet_min_release) {
         return Err(invalid(
             cu_line,
             format!(

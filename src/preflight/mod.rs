@@ -222,8 +222,9 @@ fn apply_facts(
         r.blockers
             .extend(checks::dotnet_path_blocker(catalog, facts, build, target));
         r.warnings.extend(checks::dotnet_warning(facts, target));
-        r.warnings
-            .extend(checks::dotnet_interval_warning(catalog, facts, build, target));
+        r.warnings.extend(checks::dotnet_interval_warning(
+            catalog, facts, build, target,
+        ));
         if let Some(free) = r.system_drive_free_gb {
             if free < plan.policy.min_free_space_gb as f64 {
                 r.blockers.push(format!(

@@ -186,11 +186,10 @@ fn every_2016_cu_is_named_and_older_cus_are_ready_when_dotnet_allows() {
     let interval = server(&j, "EX2016CU10NET48");
     assert_eq!(interval["verdict"], "ready", "{interval:#}");
     assert!(
-        interval["warnings"]
-            .as_array()
+        interval["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
             .unwrap()
-            .iter()
-            .any(|w| w.as_str().unwrap().contains("a combination Microsoft does not support")),
+            .contains("a combination Microsoft does not support")),
         "{interval:#}"
     );
     let ex2013 = server(&j, "EX2013CU23");
@@ -242,7 +241,11 @@ fn every_2019_cu_and_se_is_named_and_cu9_to_cu15_is_ready() {
                 cu.id
             );
         } else {
-            let expected = if cu.id == "2019-CU15" { "up-to-date" } else { "ready" };
+            let expected = if cu.id == "2019-CU15" {
+                "up-to-date"
+            } else {
+                "ready"
+            };
             assert_eq!(s["verdict"], expected, "{}: {b:#?}", cu.id);
             assert!(b.is_empty(), "{}: {b:#?}", cu.id);
         }
