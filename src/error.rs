@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use crate::catalog::update::UpdateError;
 use crate::exec::OpenError;
 use crate::exit;
-use crate::journal::{JournalError, LockError, LockInfo};
+use crate::journal::{JournalError, LockError, LockState};
 use crate::logging::LoggingError;
 use crate::plan::{PlanError, TargetError};
 use crate::runbook::schedule::RolloutError;
@@ -50,11 +50,8 @@ pub enum Error {
     Lab(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Logging(#[from] LoggingError),
-    #[error("{}", unlock_refusal(.plan, .holder.as_deref()))]
-    UnlockNeedsForce {
-        plan: PathBuf,
-        holder: Option<Box<LockInfo>>,
-    },
+    #[error("{}", unlock_refusal(.plan, .lock))]
+    UnlockNeedsForce { plan: PathBuf, lock: Box<LockState> },
     /// `status` could not read the journal it reports on.
     #[error(transparent)]
     ReadJournal(JournalError),
@@ -115,6 +112,14 @@ pub enum Error {
     },
     #[error("stopped before {before} at your request; run again to go on")]
     Paused { before: String },
+
+    // --- interrupted by the operator (exit 5) ---
+    #[error("{}", interrupted_message(.plan, .at.as_ref(), .still_running))]
+    Interrupted {
+        plan: PathBuf,
+        at: Option<(String, StepId)>,
+        still_running: Vec<String>,
+    },
     /// `restore-config`: applying the restore failed on the server.
     #[error(transparent)]
     Restore(crate::backup::BackupError),
@@ -161,9 +166,10 @@ impl Error {
                 }
             }
             Error::Lock { source, .. } => match source {
-                LockError::Held { .. } | LockError::Unreadable { .. } => exit::LOCKED,
+                LockError::Held { .. } | LockError::HolderAlive { .. } => exit::LOCKED,
                 LockError::Io { .. } => exit::BAD_INPUT,
             },
+            Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::PreflightBlocked { .. } => exit::GATE_REFUSED,
             Error::Rollout(e) => match e {
                 RolloutError::PlanChanged { .. } => exit::BAD_INPUT,
@@ -188,41 +194,70 @@ impl Error {
     }
 }
 
-fn unlock_refusal(plan: &std::path::Path, holder: Option<&LockInfo>) -> String {
-    match holder {
-        Some(h) => format!(
-            "the lock is held by {} on {} (pid {}) since {}; if that run is dead, run `cu-roll unlock {} --force`",
+/// `Interrupted during EX02 setup; setup keeps running on EX02 (…). Run … to resume.`
+fn interrupted_message(
+    plan: &std::path::Path,
+    at: Option<&(String, StepId)>,
+    still_running: &[String],
+) -> String {
+    let place = match at {
+        Some((server, step)) => format!("Interrupted during {server} {step}"),
+        None => "Interrupted before the next server".to_string(),
+    };
+    let running = if still_running.is_empty() {
+        "; nothing cu-roll started is still running on a server (a server it had taken out of service stays so)".to_string()
+    } else {
+        format!("; {}", still_running.join("; "))
+    };
+    format!(
+        "{place}{running}.\nThe journal is saved and the lock released; run `cu-roll run {}` to resume (`cu-roll status {}` shows where it stands).",
+        plan.display(),
+        plan.display()
+    )
+}
+
+/// `unlock` without `--force`: who holds the lock, and whether `--force`
+/// would clear anything.
+fn unlock_refusal(plan: &std::path::Path, lock: &LockState) -> String {
+    match lock {
+        LockState::Held(Some(h)) => format!(
+            "the lock is held by a running cu-roll: {} on {} (pid {}) since {}; stop that run first (`unlock --force` refuses while it runs)",
+            h.owner, h.host, h.pid, h.since
+        ),
+        LockState::Held(None) => "the lock is held by a running cu-roll whose owner record is not readable; stop that run first (`unlock --force` refuses while it runs)".into(),
+        LockState::Stale(h) => format!(
+            "the lock record left by {} on {} (pid {}) since {} belongs to no running process (the next run takes it over); clear it with `cu-roll unlock {} --force`",
             h.owner,
             h.host,
             h.pid,
             h.since,
             plan.display()
         ),
-        None => "there is no lock to clear (unlock needs --force anyway)".into(),
+        LockState::Free => "there is no lock to clear (unlock needs --force anyway)".into(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::LockInfo;
     use std::path::Path;
 
     fn held() -> LockError {
         LockError::Held {
             path: PathBuf::from("/srv/q3.cu-roll/lock"),
-            holder: Box::new(LockInfo {
+            holder: Some(Box::new(LockInfo {
                 owner: "admin".into(),
                 host: "JUMP01".into(),
                 pid: 42,
                 since: "2026-11-27T10:00:00Z".into(),
                 command: "run".into(),
-            }),
-            stale: false,
+            })),
         }
     }
 
     #[test]
-    fn a_held_lock_is_exit_4_and_names_the_plan_to_unlock() {
+    fn a_held_lock_is_exit_4_and_names_the_plan_for_status() {
         let e = Error::Lock {
             plan: PathBuf::from("/srv/q3.toml"),
             source: held(),
@@ -230,9 +265,7 @@ mod tests {
         assert_eq!(e.exit_code(), exit::LOCKED);
         let text = e.to_string();
         assert!(
-            text.ends_with(
-                "; if that run is dead, clear it with `cu-roll unlock /srv/q3.toml --force`"
-            ),
+            text.ends_with("`cu-roll status /srv/q3.toml` shows where it stands"),
             "{text}"
         );
         assert!(!text.contains("PLAN"), "{text}");
@@ -265,6 +298,25 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupt_is_exit_5_and_says_what_keeps_running() {
+        let e = Error::Interrupted {
+            plan: PathBuf::from("plans/lab.toml"),
+            at: Some(("EX02".into(), StepId::Setup)),
+            still_running: vec!["setup keeps running on EX02 (scheduled task cu-roll-setup)".into()],
+        };
+        assert_eq!(e.exit_code(), exit::INTERRUPTED);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("Interrupted during EX02 setup; setup keeps running on EX02"),
+            "{text}"
+        );
+        assert!(
+            text.contains("run `cu-roll run plans/lab.toml` to resume"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_lost_stdout_has_its_own_code() {
         let e = Error::Stdout(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
         assert_eq!(e.exit_code(), exit::OUTPUT_FAILED);
@@ -273,18 +325,31 @@ mod tests {
     }
 
     #[test]
-    fn the_unlock_refusal_names_the_plan() {
-        let LockError::Held { holder, .. } = held() else {
+    fn the_unlock_refusal_names_the_plan_for_a_dead_runs_record_only() {
+        let LockError::Held {
+            holder: Some(holder),
+            ..
+        } = held()
+        else {
             unreachable!()
         };
-        let e = Error::UnlockNeedsForce {
+        let refusal = |lock| Error::UnlockNeedsForce {
             plan: Path::new("q3.toml").to_path_buf(),
-            holder: Some(holder),
+            lock: Box::new(lock),
         };
-        assert_eq!(e.exit_code(), exit::BAD_INPUT);
+        let stale = refusal(LockState::Stale(*holder.clone()));
+        assert_eq!(stale.exit_code(), exit::BAD_INPUT);
         assert!(
-            e.to_string().contains("`cu-roll unlock q3.toml --force`"),
-            "{e}"
+            stale
+                .to_string()
+                .contains("`cu-roll unlock q3.toml --force`"),
+            "{stale}"
         );
+        let live = refusal(LockState::Held(Some(*holder))).to_string();
+        assert!(
+            live.contains("held by a running cu-roll: admin on JUMP01 (pid 42)"),
+            "{live}"
+        );
+        assert!(!live.contains("cu-roll unlock q3.toml"), "{live}");
     }
 }

@@ -13,11 +13,15 @@ pub const BAD_INPUT: i32 = 2;
 pub const GATE_REFUSED: i32 = 3;
 /// Another run holds the plan's lock.
 pub const LOCKED: i32 = 4;
+/// Interrupted by Ctrl-C or SIGTERM: stopped at a safe point (or at once
+/// on a second Ctrl-C, between two journal records); the journal is saved
+/// and the run resumable.
+pub const INTERRUPTED: i32 = 5;
 /// The command's output could not be written to stdout (a closed pipe, a
 /// full disk behind a redirect). Its own code, so a script can tell "the
 /// command failed" from "its answer was lost on the way".
-/// 5, 6 and 7 are taken by the design (interrupted, window reached, a run
-/// in progress for `status`), hence 8.
+/// 6 and 7 are taken by the design (window reached, a run in progress for
+/// `status`), hence 8.
 pub const OUTPUT_FAILED: i32 = 8;
 
 /// The table shown at the end of `--help`.
@@ -28,6 +32,7 @@ Exit codes:
   2  bad command line or plan
   3  the pre-flight gate refused to start (report: a server is blocked)
   4  another run holds the lock for this plan
+  5  interrupted (Ctrl-C, SIGTERM); the journal is saved, run again to resume
   8  the output could not be written to stdout";
 
 /// How a command that ran to its end came out. A command that stops early

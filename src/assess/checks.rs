@@ -1,6 +1,12 @@
 //! Pure assessments of one server's observed Exchange state: is it (partly)
 //! in maintenance, and which of its database copies are healthy under the
-//! policy. Pre-flight reports them and the rollout's availability gate
+//! policy. Legitimate configurations are not maintenance and not ill
+//! health (review real-exchange.md #10): a `DatabaseCopyAutoActivationPolicy`
+//! of `Blocked` or `IntrasiteOnly` is a setting (a DR-site member keeps it
+//! for good; Microsoft's StartDagServerMaintenance.ps1 and DagCommonLibrary's
+//! critical-resource checks judge redundancy, not the policy), and an
+//! activation-suspended or lagged copy is "not an activation target", not
+//! unhealthy. Pre-flight reports them and the rollout's availability gate
 //! ([`super::gate`]) decides on them, so both judge a server by the same
 //! rules. No I/O and no verdicts here: callers decide what a finding blocks.
 //!
@@ -22,7 +28,9 @@ pub struct MaintenanceState {
     /// Components whose effective state is not Active, except the ones
     /// Inactive by design (ForwardSyncDaemon, ProvisioningRps).
     pub inactive_components: Vec<ComponentState>,
-    /// `DatabaseCopyAutoActivationPolicy`: Unrestricted, IntrasiteOnly or Blocked.
+    /// `DatabaseCopyAutoActivationPolicy`: Unrestricted, IntrasiteOnly or
+    /// Blocked. Shown, never a reason for `in_maintenance`: a permanent
+    /// Blocked or IntrasiteOnly is a configuration (a DR member).
     pub activation_policy: Option<String>,
     pub activation_disabled_and_move_now: Option<bool>,
     /// Cluster node state: Up, Down, Paused, Joining, Unknown.
@@ -51,7 +59,23 @@ pub struct CopyHealth {
     pub replay_queue_length: Option<u64>,
     /// Healthy, NotApplicable (2019/SE), Failed, … (ContentIndexState name).
     pub content_index_state: String,
+    /// Suspended for activation (`-ActivationOnly`): not an activation
+    /// target, and no reason for `ok` to be false.
+    pub activation_suspended: bool,
+    /// A lagged copy (`ReplayLagTime` > 0): exempt from the replay-queue
+    /// limit, and never counted as redundancy by the gate.
+    pub lagged: bool,
     pub ok: bool,
+}
+
+impl CopyHealth {
+    /// Whether the availability gate counts this copy as one of the
+    /// healthy copies a database keeps: healthy and not lagged. Stricter
+    /// than StartDagServerMaintenance.ps1, which leaves the count to Active
+    /// Manager (whether that counts lagged copies is UNVERIFIED).
+    pub fn counts_as_redundancy(&self) -> bool {
+        self.ok && !self.lagged
+    }
 }
 
 /// What the server's maintenance state is, as an admin reads it.
@@ -71,14 +95,12 @@ pub fn maintenance(state: &ExchangeState) -> MaintenanceState {
             requesters: c.holding_requesters(),
         })
         .collect();
-    let blocked = !state.activation_policy.eq_ignore_ascii_case("Unrestricted");
     let node_down = state
         .cluster_node_state
         .as_deref()
         .is_some_and(|n| !n.eq_ignore_ascii_case("Up"));
     MaintenanceState {
         in_maintenance: !inactive_components.is_empty()
-            || blocked
             || state.activation_disabled_and_move_now
             || node_down,
         inactive_components,
@@ -106,13 +128,6 @@ pub fn maintenance_reasons(m: &MaintenanceState) -> Vec<String> {
             }
         })
         .collect();
-    if let Some(p) = m
-        .activation_policy
-        .as_deref()
-        .filter(|p| !p.eq_ignore_ascii_case("Unrestricted"))
-    {
-        r.push(format!("DatabaseCopyAutoActivationPolicy {p}"));
-    }
     if m.activation_disabled_and_move_now == Some(true) {
         r.push("DatabaseCopyActivationDisabledAndMoveNow True".into());
     }
@@ -126,9 +141,10 @@ pub fn maintenance_reasons(m: &MaintenanceState) -> Vec<String> {
     r
 }
 
-/// A copy is healthy when mounted (active) or Healthy (passive), its queues
-/// are within the policy, and it is not activation-suspended. Lagged copies
-/// are exempt from the replay-queue limit (exchange-facts.md §5).
+/// A copy is healthy when mounted (active) or Healthy (passive) and its
+/// queues are within the policy. Lagged copies are exempt from the
+/// replay-queue limit (exchange-facts.md §5); activation suspension is the
+/// usual protection of a lagged copy, not a fault.
 pub fn copy_health(state: &ExchangeState, policy: &Policy) -> Vec<CopyHealth> {
     state
         .copies
@@ -140,8 +156,8 @@ pub fn copy_health(state: &ExchangeState, policy: &Policy) -> Vec<CopyHealth> {
                 c.status.eq_ignore_ascii_case("Healthy")
             };
             let copy_ok = c.copy_queue_length.unwrap_or(0) <= policy.max_copy_queue;
-            let replay_ok = c.replay_lag_enabled
-                || c.replay_queue_length.unwrap_or(0) <= policy.max_replay_queue;
+            let replay_ok =
+                c.lagged() || c.replay_queue_length.unwrap_or(0) <= policy.max_replay_queue;
             CopyHealth {
                 name: c.name.clone(),
                 database: c.database_name.clone(),
@@ -151,7 +167,9 @@ pub fn copy_health(state: &ExchangeState, policy: &Policy) -> Vec<CopyHealth> {
                 copy_queue_length: c.copy_queue_length,
                 replay_queue_length: c.replay_queue_length,
                 content_index_state: c.content_index_state.clone(),
-                ok: status_ok && copy_ok && replay_ok && !c.activation_suspended,
+                activation_suspended: c.activation_suspended,
+                lagged: c.lagged(),
+                ok: status_ok && copy_ok && replay_ok,
             }
         })
         .collect()
@@ -179,23 +197,58 @@ pub fn copy_problem(c: &CopyHealth, policy: &Policy) -> String {
             policy.max_copy_queue
         ));
     }
-    if c.replay_queue_length.unwrap_or(0) > policy.max_replay_queue {
+    if !c.lagged && c.replay_queue_length.unwrap_or(0) > policy.max_replay_queue {
         why.push(format!(
             "has ReplayQueueLength {} (limit {})",
             c.replay_queue_length.unwrap_or(0),
             policy.max_replay_queue
         ));
     }
-    if why.is_empty() {
-        why.push("is suspended for activation".into());
-    }
     format!("database copy {} {}", c.name, why.join(" and "))
+}
+
+/// What an admin should know about a server's legitimate configuration:
+/// an activation policy other than Unrestricted and copies that are not
+/// activation targets. Never blockers.
+pub fn configuration_notes(m: &MaintenanceState, copies: &[CopyHealth]) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p) = m
+        .activation_policy
+        .as_deref()
+        .filter(|p| !p.eq_ignore_ascii_case("Unrestricted"))
+    {
+        out.push(format!(
+            "DatabaseCopyAutoActivationPolicy is {p} (a DR member's setting, not maintenance): \
+             cu-roll sets Blocked while it rolls this server and puts {p} back afterwards"
+        ));
+    }
+    for c in copies.iter().filter(|c| c.lagged) {
+        out.push(format!(
+            "{} is a lagged copy{}: never counted as one of the healthy copies a database keeps",
+            c.name,
+            if c.activation_suspended {
+                ", suspended for activation"
+            } else {
+                ""
+            }
+        ));
+    }
+    for c in copies
+        .iter()
+        .filter(|c| c.activation_suspended && !c.lagged)
+    {
+        out.push(format!(
+            "{} is suspended for activation (Suspend-MailboxDatabaseCopy -ActivationOnly): not an activation target",
+            c.name
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{ComponentObs, RequesterObs};
+    use crate::exchange::{ComponentObs, CopyObs, RequesterObs};
 
     #[test]
     fn someone_elses_maintenance_is_seen_with_its_requester() {
@@ -229,6 +282,7 @@ mod tests {
         };
         let m = maintenance(&state);
         assert!(m.in_maintenance);
+        assert_eq!(m.activation_policy.as_deref(), Some("Blocked"));
         assert_eq!(
             m.inactive_components.len(),
             1,
@@ -239,9 +293,76 @@ mod tests {
             reasons,
             [
                 "HubTransport Inactive (requester Maintenance)",
-                "DatabaseCopyAutoActivationPolicy Blocked",
                 "cluster node Paused"
-            ]
+            ],
+            "the policy is a setting, not a reason"
         );
+    }
+
+    fn in_service(policy: &str, copies: Vec<CopyObs>) -> ExchangeState {
+        ExchangeState {
+            components: vec![ComponentObs {
+                component: "ServerWideOffline".into(),
+                state: "Active".into(),
+                local_states: vec![],
+                remote_states: vec![],
+            }],
+            activation_policy: policy.into(),
+            activation_disabled_and_move_now: false,
+            database_availability_group: Some("DAG01".into()),
+            cluster_node_state: Some("Up".into()),
+            copies,
+            queues: vec![],
+            queues_error: None,
+            cluster_node_error: None,
+        }
+    }
+
+    /// Review #10: a DR member Blocked or IntrasiteOnly for good, with all
+    /// components Active and its node Up, is in service (the old rule
+    /// called any policy but Unrestricted maintenance).
+    #[test]
+    fn a_permanent_activation_policy_is_not_maintenance() {
+        for policy in ["Blocked", "IntrasiteOnly"] {
+            let m = maintenance(&in_service(policy, vec![]));
+            assert!(!m.in_maintenance, "{policy}");
+            assert!(maintenance_reasons(&m).is_empty(), "{policy}");
+            let notes = configuration_notes(&m, &[]);
+            assert!(
+                notes[0].contains(&format!("is {policy} (a DR member's setting")),
+                "{notes:?}"
+            );
+        }
+    }
+
+    /// Review #10/#11: an activation-suspended lagged copy with a long
+    /// replay queue is healthy, and never counts as redundancy.
+    #[test]
+    fn a_lagged_activation_suspended_copy_is_healthy_but_not_redundancy() {
+        let policy = crate::plan::parse(
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/plans/lab.toml"))
+                .unwrap(),
+            std::path::Path::new("plans/lab.toml"),
+        )
+        .unwrap()
+        .policy;
+        let lagged = CopyObs {
+            name: "DB01\\EX04".into(),
+            database_name: "DB01".into(),
+            mailbox_server: "EX04".into(),
+            status: "Healthy".into(),
+            active_copy: false,
+            activation_suspended: true,
+            activation_preference: Some(4),
+            copy_queue_length: Some(0),
+            replay_queue_length: Some(3360),
+            content_index_state: "NotApplicable".into(),
+            replay_lag_enabled: false,
+            replay_lag_time: Some("7.00:00:00".into()),
+        };
+        let c = &copy_health(&in_service("Blocked", vec![lagged]), &policy)[0];
+        assert!(c.ok, "{c:?}");
+        assert!(c.lagged && c.activation_suspended);
+        assert!(!c.counts_as_redundancy());
     }
 }

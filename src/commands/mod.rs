@@ -15,6 +15,7 @@ use crate::plan::{self, Plan};
 mod backup;
 mod catalog;
 mod exec;
+mod interrupt;
 pub(crate) mod lab;
 mod output;
 mod report;

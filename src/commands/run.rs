@@ -14,8 +14,8 @@ use crate::journal::{Journal, Lock};
 use crate::plan::Plan;
 use crate::plan::ResolvedTarget;
 use crate::preflight;
-use crate::runbook::schedule::{AlwaysYes, Confirm, Rollout, RolloutOutcome};
-use crate::runbook::{self, JournalState, Step, SystemClock};
+use crate::runbook::schedule::{AlwaysYes, Confirm, InterruptibleClock, Rollout, RolloutOutcome};
+use crate::runbook::{self, JournalState, Step};
 
 pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Outcome, Error> {
     let plan = load_plan(plan_path)?;
@@ -35,10 +35,18 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         )));
     }
 
-    let _lock = Lock::acquire(&state, "run").map_err(|source| Error::Lock {
+    let lock = Lock::acquire(&state, "run").map_err(|source| Error::Lock {
         plan: plan_path.to_path_buf(),
         source,
     })?;
+    if let Some(dead) = &lock.replaced {
+        eprintln!(
+            "cu-roll: the run of {} on {} (pid {}, since {}) ended without releasing the lock (killed, or its console closed); this run takes over and resumes",
+            dead.owner, dead.host, dead.pid, dead.since
+        );
+    }
+    // From here a signal stops the run at a safe point (exit 5).
+    let clock = InterruptibleClock::new(super::interrupt::install());
     let _log = crate::logging::init(&state, global.log_format)?;
     let (mut journal, mut loaded) = Journal::open(&state)?;
     if let Some(torn) = &loaded.torn_tail {
@@ -90,12 +98,16 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         target: &target,
         exec: executor.as_ref(),
         steps: &steps,
-        clock: &SystemClock,
+        clock: &clock,
         run_id: run_id(),
     };
     let outcome = rollout.run(journal, prior, progress.as_mut(), confirm);
     drop(progress);
-    finish(&plan, &state, executor.as_ref(), outcome?)
+    let result = finish(&plan, &state, executor.as_ref(), outcome?);
+    // Released before the last message is printed: a script that runs
+    // again on exit 5 finds the plan free.
+    drop(lock);
+    result
 }
 
 /// Prints the summary, writes the run report, and says how the rollout
@@ -176,6 +188,11 @@ fn ended(plan: &Plan, outcome: RolloutOutcome) -> Result<Outcome, Error> {
             before_any_change,
         }),
         RolloutOutcome::Paused { before } => Err(Error::Paused { before }),
+        RolloutOutcome::Interrupted { at, still_running } => Err(Error::Interrupted {
+            plan: plan.path.clone(),
+            at,
+            still_running,
+        }),
     }
 }
 

@@ -92,6 +92,24 @@ pub struct CopyObs {
     pub content_index_state: String,
     #[serde(default)]
     pub replay_lag_enabled: bool,
+    /// This copy's `ReplayLagTime` from Get-MailboxDatabase's
+    /// `ReplayLagTimes` (`7.00:00:00`; `00:00:00` when not lagged).
+    #[serde(default)]
+    pub replay_lag_time: Option<String>,
+}
+
+impl CopyObs {
+    /// A lagged copy: a `ReplayLagTime` above zero is configured, or the
+    /// replication service reports its lag enabled (exchange-facts.md §5:
+    /// "`ReplayLagTime` > 0"). A lag being played down still counts: the
+    /// configuration says the copy is meant to lag.
+    pub fn lagged(&self) -> bool {
+        self.replay_lag_enabled
+            || self
+                .replay_lag_time
+                .as_deref()
+                .is_some_and(|t| t.bytes().any(|b| b.is_ascii_digit() && b != b'0'))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

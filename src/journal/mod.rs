@@ -2,22 +2,30 @@
 //! written, flushed and fsynced before the step it describes goes on, one
 //! journal and one lock per plan in the state directory.
 //!
-//! A crash can leave at most the last line torn (a partial write); loading
-//! tolerates that with a warning and the next append cuts the torn bytes
-//! off first. Any other unreadable line is corruption and is reported with
-//! its line number — a record is never dropped or rewritten silently.
+//! Records carry sequence numbers 1, 2, 3… that loading checks. A crash can
+//! leave at most the last line torn (a partial write, even one that splits
+//! a character, or binary garbage a crash left behind); loading tolerates
+//! that with a warning naming the record lost, and the next append cuts the
+//! torn bytes off first. Any other unreadable or out-of-sequence line is
+//! corruption and is reported with its line number — a record is never
+//! dropped or rewritten silently (`parse`). Appends are serialised process
+//! wide, so a second Ctrl-C can end the process between two of them
+//! ([`exit_between_appends`]).
 //!
 //! This module stores and reads records; deciding what they mean for a
 //! resumed run is the runbook's job.
 
 mod lock;
+mod parse;
 mod record;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
-pub use lock::{Lock, LockError, LockInfo};
+pub use lock::{Lock, LockError, LockInfo, LockState};
+use parse::parse;
 pub use record::{Change, Entry, PlanFingerprint, Record};
 
 /// The journal file's name inside the state directory.
@@ -71,11 +79,11 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
             Err(e) => return Err(io("open", e)),
         };
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         BufReader::new(file)
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .map_err(|e| io("read", e))?;
-        parse(path, &text)
+        parse(path, &bytes)
     }
 
     /// Opens (creating) the journal for appending, cutting a torn last line
@@ -94,16 +102,16 @@ impl Journal {
             .create(true)
             .open(&path)
             .map_err(|e| io("open", e))?;
-        let mut text = String::new();
-        file.read_to_string(&mut text).map_err(|e| io("read", e))?;
-        let loaded = parse(&path, &text)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(|e| io("read", e))?;
+        let loaded = parse(&path, &bytes)?;
         if loaded.torn_tail.is_some() {
-            let keep = text.rfind('\n').map_or(0, |i| i + 1) as u64;
+            let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) as u64;
             file.set_len(keep)
                 .map_err(|e| io("truncate the torn last line of", e))?;
             file.sync_all().map_err(|e| io("sync", e))?;
             file.seek(SeekFrom::End(0)).map_err(|e| io("seek", e))?;
-        } else if !text.is_empty() && !text.ends_with('\n') {
+        } else if !bytes.is_empty() && !bytes.ends_with(b"\n") {
             // A complete record whose newline was lost: end its line first.
             file.write_all(b"\n").map_err(|e| io("append to", e))?;
             file.sync_data().map_err(|e| io("sync", e))?;
@@ -134,6 +142,7 @@ impl Journal {
             path: self.path.clone(),
             source,
         };
+        let _one_at_a_time = APPENDS.lock().unwrap_or_else(PoisonError::into_inner);
         self.file
             .write_all(line.as_bytes())
             .map_err(|e| io("append to", e))?;
@@ -148,34 +157,16 @@ impl Journal {
     }
 }
 
-fn parse(path: &Path, text: &str) -> Result<Loaded, JournalError> {
-    let mut loaded = Loaded::default();
-    let complete = text.ends_with('\n') || text.is_empty();
-    let all: Vec<&str> = text.split_terminator('\n').collect();
-    for (i, line) in all.iter().enumerate() {
-        let last = i + 1 == all.len();
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Entry>(line) {
-            Ok(e) => loaded.entries.push(e),
-            Err(e) if last && !complete => {
-                loaded.torn_tail = Some(format!(
-                    "the last line of {} ({} bytes) was cut off by a crash and is ignored: {e}",
-                    path.display(),
-                    line.len()
-                ));
-            }
-            Err(e) => {
-                return Err(JournalError::Corrupt {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    detail: e.to_string(),
-                })
-            }
-        }
-    }
-    Ok(loaded)
+/// Held while a record is written and synced, in any journal of the
+/// process.
+static APPENDS: Mutex<()> = Mutex::new(());
+
+/// Ends the process at once with `code`, but not in the middle of an
+/// append: a record being written is finished and synced first, so the
+/// journal stays whole (the second Ctrl-C).
+pub fn exit_between_appends(code: i32) -> ! {
+    let _held = APPENDS.lock().unwrap_or_else(PoisonError::into_inner);
+    std::process::exit(code)
 }
 
 pub(crate) fn now_rfc3339() -> String {

@@ -160,7 +160,13 @@ pub struct Timeouts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub order: Order,
-    pub min_healthy_copies: u32,
+    /// Healthy copies every database must keep on the other members while
+    /// a server is out, when more than StartDagServerMaintenance.ps1's
+    /// rule asks (`assess::gate::required_copies`); it never lowers it.
+    pub min_healthy_copies: Option<u32>,
+    /// `-overrideMinimumTwoCopies` of StartDagServerMaintenance.ps1: one
+    /// healthy copy left is enough, whatever the DAG's size.
+    pub override_minimum_two_copies: bool,
     /// Largest CopyQueueLength a healthy copy may have (default 10).
     pub max_copy_queue: u64,
     /// Largest ReplayQueueLength a healthy non-lagged copy may have (default 50).

@@ -63,6 +63,7 @@ pub struct RawConnection {
 pub struct RawPolicy {
     pub order: Option<RawOrder>,
     pub min_healthy_copies: Option<Spanned<u32>>,
+    pub override_minimum_two_copies: Option<bool>,
     pub max_copy_queue: Option<u64>,
     pub max_replay_queue: Option<u64>,
     pub min_free_space_gb: Option<u64>,

@@ -243,7 +243,11 @@ fn defaults_apply_to_a_minimal_plan() {
             p.max_replay_queue,
             p.min_free_space_gb
         ),
-        (1, 10, 50, 30)
+        (None, 10, 50, 30)
+    );
+    assert!(
+        !p.override_minimum_two_copies,
+        "StartDagServerMaintenance.ps1's default: two copies left"
     );
     assert_eq!(p.redistribute, Redistribute::AfterEach);
     assert!(!p.pause_between);

@@ -8,7 +8,8 @@ pub mod media;
 pub mod model;
 
 use crate::assess::checks::{
-    content_index_ok, copy_health, copy_problem, maintenance, maintenance_reasons,
+    configuration_notes, content_index_ok, copy_health, copy_problem, maintenance,
+    maintenance_reasons,
 };
 use crate::catalog::{self, Catalog, ExchangeBuild};
 use crate::exchange::{self, AdLevelsObs, ExchangeState, QueryError, ServerFacts};
@@ -268,6 +269,8 @@ fn apply_state(
     for c in r.copies.iter().filter(|c| !c.ok) {
         r.blockers.push(copy_problem(c, &plan.policy));
     }
+    r.warnings
+        .extend(configuration_notes(&r.maintenance, &r.copies));
     for c in r
         .copies
         .iter()
@@ -285,8 +288,11 @@ fn apply_state(
     }
 }
 
-/// Databases that would keep fewer than `min_healthy_copies` healthy copies
-/// on the other members while this server is down.
+/// Databases that would keep fewer healthy copies on the other members of
+/// the server's DAG than the gate asks for while this server is down
+/// (`assess::gate::redundancy_refusals`). The pre-flight counts the plan's
+/// members of the DAG as running; the gate reads the DAG's own `Servers`
+/// and `StoppedMailboxServers`.
 fn redundancy_blockers(
     plan: &Plan,
     server: &Server,
@@ -294,39 +300,18 @@ fn redundancy_blockers(
     all: &[Observed],
     servers: &[Server],
 ) -> Vec<String> {
-    let mut out = Vec::new();
-    for copy in &state.copies {
-        let mut healthy_elsewhere = Vec::new();
-        let mut others = Vec::new();
-        for (other, obs) in servers.iter().zip(all) {
-            if other.name.eq_ignore_ascii_case(&server.name) {
-                continue;
-            }
-            let Ok(st) = &obs.state else { continue };
-            let in_maintenance = maintenance(st).in_maintenance;
-            for c in copy_health(st, &plan.policy)
-                .into_iter()
-                .filter(|c| c.database.eq_ignore_ascii_case(&copy.database_name))
-            {
-                others.push(format!("{} {}", other.name, c.status));
-                if c.ok && !in_maintenance {
-                    healthy_elsewhere.push(other.name.clone());
-                }
-            }
-        }
-        if (healthy_elsewhere.len() as u32) < plan.policy.min_healthy_copies {
-            out.push(format!(
-                "database {} would keep {} healthy cop{} while {} is down (min_healthy_copies = {}; other copies: {})",
-                copy.database_name,
-                healthy_elsewhere.len(),
-                if healthy_elsewhere.len() == 1 { "y" } else { "ies" },
-                server.name,
-                plan.policy.min_healthy_copies,
-                if others.is_empty() { "none".to_string() } else { others.join(", ") }
-            ));
-        }
-    }
-    out
+    let same_dag = |other: &Server| match (&server.dag, &other.dag) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => true,
+    };
+    let others: Vec<(&str, &ExchangeState)> = servers
+        .iter()
+        .zip(all)
+        .filter(|(other, _)| !other.name.eq_ignore_ascii_case(&server.name) && same_dag(other))
+        .filter_map(|(other, obs)| obs.state.as_ref().ok().map(|st| (other.name.as_str(), st)))
+        .collect();
+    let running = servers.iter().filter(|o| same_dag(o)).count();
+    crate::assess::gate::redundancy_refusals(&server.name, state, &others, running, &plan.policy)
 }
 
 /// The media check's blockers (server below the target only).

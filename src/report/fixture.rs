@@ -130,6 +130,8 @@ fn copy(db: &str, server: &str, status: &str, active: bool, ap: u32) -> CopyHeal
         copy_queue_length: Some(0),
         replay_queue_length: Some(0),
         content_index_state: "NotApplicable".to_owned(),
+        activation_suspended: false,
+        lagged: false,
         ok: true,
     }
 }

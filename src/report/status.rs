@@ -1,7 +1,8 @@
 //! `cu-roll status PLAN`: what the journal says about a rollout — per
 //! server its state (pending, in progress, done, failed, skipped), the
 //! current or last step, the error if it failed, and when it started and
-//! finished — and the rollout's overall state.
+//! finished — and the rollout's overall state (running, stopped,
+//! interrupted, failed, done).
 //!
 //! Pure functions over journal entries, the plan's servers and the lock's
 //! holder: this module reads no file and queries no server (the caller
@@ -71,6 +72,9 @@ pub enum Overall {
     Done,
     /// No run holds the lock and a server's last outcome is a failure.
     Failed,
+    /// No run holds the lock and the last run ended on Ctrl-C or SIGTERM
+    /// (exit 5): resumable.
+    Interrupted,
 }
 
 impl Overall {
@@ -81,6 +85,7 @@ impl Overall {
             Overall::Stopped => "stopped",
             Overall::Done => "done",
             Overall::Failed => "failed",
+            Overall::Interrupted => "interrupted",
         }
     }
 }
@@ -263,6 +268,8 @@ pub fn compute(entries: &[Entry], servers: &[Server], lock: Option<&LockInfo>) -
         Overall::Done
     } else if servers.iter().any(|s| s.state == ServerState::Failed) {
         Overall::Failed
+    } else if last_outcome.as_deref() == Some("interrupted") {
+        Overall::Interrupted
     } else {
         Overall::Stopped
     };
@@ -398,12 +405,13 @@ fn advice(overall: Overall, plan: &Path) -> String {
     match overall {
         Overall::NotStarted => "Nothing has run for this plan yet.".to_string(),
         Overall::Running => format!(
-            "A run is in progress; if its process is gone, clear the lock with `cu-roll unlock {} --force`.",
+            "A run is in progress: its process holds the lock (the lock dies with it). To stop it, press Ctrl-C in its terminal (it stops at a safe point); `cu-roll unlock {} --force` refuses while it runs.",
             plan.display()
         ),
         Overall::Stopped => "The rollout stopped before the end; run the same command again to resume.".to_string(),
         Overall::Done => "Every server is done.".to_string(),
         Overall::Failed => "Fix the cause shown above, then run the same command again to resume where it stopped.".to_string(),
+        Overall::Interrupted => "The last run was interrupted (Ctrl-C or SIGTERM) at a safe point; run the same command again to resume.".to_string(),
     }
 }
 

@@ -114,6 +114,9 @@ pub enum StepErrorKind {
     GateRefused,
     /// The server answered something cu-roll cannot understand.
     BadOutput,
+    /// Ctrl-C or SIGTERM: the step stopped at a safe point (a wait); the
+    /// message says what still runs on the server.
+    Interrupted,
 }
 
 impl StepError {
@@ -129,10 +132,16 @@ impl StepError {
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::new(StepErrorKind::Timeout, message)
     }
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        Self::new(StepErrorKind::Interrupted, message)
+    }
 
-    /// Appends `extra` to the message, keeping the kind.
+    /// Appends `extra` to the message, keeping the kind. An interrupt's
+    /// message stays as it is: the context a wait adds explains a timeout
+    /// or a failure (a stuck queue, a hung reboot), not a stop the operator
+    /// asked for.
     pub fn with_context(mut self, extra: &str) -> Self {
-        if !extra.is_empty() {
+        if !extra.is_empty() && self.kind != StepErrorKind::Interrupted {
             self.message = format!("{}. {}", self.message.trim_end_matches('.'), extra);
         }
         self
@@ -183,10 +192,16 @@ pub trait StepEvents {
     fn progress(&mut self, message: &str);
 }
 
-/// Time, as waits see it: real in production, fake in unit tests.
+/// Time, as waits see it: real in production, fake in unit tests. It also
+/// carries the operator's interrupt (Ctrl-C, SIGTERM), because a wait is
+/// where a step can stop safely.
 pub trait Clock: Send + Sync {
     fn sleep(&self, d: Duration);
     fn now(&self) -> std::time::Instant;
+    /// True once the run was asked to stop at its next safe point.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
 
 /// The system clock.
@@ -287,7 +302,8 @@ impl StepContext<'_> {
     }
 
     /// Polls `check` every `poll_interval` until it returns `Some`, or fails
-    /// with `what` after `timeout`.
+    /// with `what` after `timeout`, or with an `Interrupted` error once the
+    /// run is asked to stop (a wait is a safe point).
     pub fn wait_until<T>(
         &mut self,
         what: &str,
@@ -296,6 +312,12 @@ impl StepContext<'_> {
     ) -> Result<T, StepError> {
         let start = self.clock.now();
         loop {
+            if self.clock.interrupted() {
+                return Err(StepError::interrupted(format!(
+                    "stopped while {what} on {}; what cu-roll changed there is journaled, and the next run observes where it stands and carries on",
+                    self.server.name
+                )));
+            }
             if let Some(v) = check(self)? {
                 return Ok(v);
             }

@@ -254,36 +254,6 @@ fn dry_run_prints_every_command_and_changes_nothing() {
 }
 
 #[test]
-fn a_second_run_while_the_lock_is_held_exits_4_naming_the_holder() {
-    let env = Env::new();
-    let plan = env.plan("lab.toml");
-    let p = plan.to_str().unwrap();
-    std::fs::create_dir_all(env.state_dir()).unwrap();
-    std::fs::write(
-        env.state_dir().join("lock"),
-        r#"{"owner":"alice","host":"mgmt01","pid":4242,"since":"2026-11-27T01:00:00Z","command":"run"}"#,
-    )
-    .unwrap();
-    let run = run_plan(&env, p).expect_code(4);
-    assert!(
-        run.stderr.contains("alice")
-            && run.stderr.contains("mgmt01")
-            && run.stderr.contains("4242"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains(&format!("clear it with `cu-roll unlock {p} --force`")),
-        "the hint names this plan, not a placeholder: {}",
-        run.stderr
-    );
-    env.run(&["unlock", p]).expect_code(2);
-    env.run(&["unlock", p, "--force"]).expect_code(0);
-    assert!(!env.state_dir().join("lock").exists());
-}
-
-#[test]
 fn status_before_any_run_says_not_started() {
     let env = Env::new();
     let plan = env.plan("lab.toml");

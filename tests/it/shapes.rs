@@ -344,6 +344,14 @@ const OTHER_READS: &[(&str, &str)] = &[
     ("ContentIndexState", "Get-MailboxDatabaseCopyStatus"),
     ("ReplayLagStatus", "Get-MailboxDatabaseCopyStatus"),
     ("Enabled", "Get-MailboxDatabaseCopyStatus ReplayLagStatus"),
+    // No capture holds a DAG member's Get-MailboxDatabase: cmdlets.md §3
+    // (`KeyValuePair<ADObjectId,EnhancedTimeSpan>[]`, `[EX03, 7.00:00:00]`).
+    ("ReplayLagTimes", "Get-MailboxDatabase"),
+    ("Key", "Get-MailboxDatabase ReplayLagTimes (an ADObjectId)"),
+    (
+        "Value",
+        "Get-MailboxDatabase ReplayLagTimes (an EnhancedTimeSpan)",
+    ),
     ("Identity", "Get-Queue"),
     ("DeliveryType", "Get-Queue"),
     ("NextHopDomain", "Get-Queue"),

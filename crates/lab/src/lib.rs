@@ -14,6 +14,7 @@ mod filestore;
 mod host;
 pub mod model;
 pub mod pwsh;
+mod quorum;
 mod registry;
 mod setup;
 mod setup_args;

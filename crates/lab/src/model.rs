@@ -471,6 +471,9 @@ pub struct DbCopy {
     pub failed_until_ms: Option<i64>,
     /// A suspended status kept while the Replication service is away.
     pub held_status: Option<CopyStatus>,
+    /// `ReplayLagTime` of this copy in ms; 0 = not lagged.
+    #[serde(default)]
+    pub replay_lag_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

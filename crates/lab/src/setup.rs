@@ -549,8 +549,15 @@ impl World {
                 Some(_),
             ) => SETUP_FAILED,
             (ProgramKind::SecurityUpdate { build, log, .. }, failure) => {
+                // Applicability is judged from what is installed, never from the
+                // run's length (at <= 200 ms an SU looked "already installed"):
+                // learn.microsoft.com/windows/win32/msi/patching-initial-installations
+                // ("/p ... compares the applications currently installed ...").
+                let applies = build.minor == self.servers[i].build.minor
+                    && build.build == self.servers[i].build.build
+                    && build.revision > self.servers[i].build.revision;
                 let code = match failure {
-                    None if p.ends_ms - p.started_ms > 200 => {
+                    None if applies => {
                         let s = &mut self.servers[i];
                         s.build = *build;
                         s.last_install_ms = now;

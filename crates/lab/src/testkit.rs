@@ -29,6 +29,7 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         queue_messages: queue,
         custom_app_settings: Vec::new(),
         port: None,
+        activation_policy: crate::model::ActivationPolicy::Unrestricted,
     }
 }
 
@@ -38,6 +39,7 @@ fn db(name: &str, copies: [&str; 3]) -> LabDatabase {
         copies: copies.iter().map(|s| s.to_string()).collect(),
         active: copies[0].to_string(),
         copy_status: Vec::new(),
+        replay_lag: Vec::new(),
     }
 }
 
@@ -52,6 +54,7 @@ pub fn three_member_spec() -> LabSpec {
         username: "lab\\admin".to_string(),
         password: "lab-only-password".to_string(),
         org_management: true,
+        witness_reachable: true,
         ad: LabAd {
             schema_range_upper: 17003,
             org_object_version: 16763,

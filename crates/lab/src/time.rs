@@ -159,7 +159,8 @@ impl World {
                 copy.last_status_transition_ms = now;
                 copy.last_log_copied = generated;
                 copy.last_log_inspected = generated;
-                copy.last_log_replayed = generated;
+                // A lagged copy keeps its lag's logs un-replayed.
+                copy.last_log_replayed = generated - crate::quorum::lagged_logs(copy.replay_lag_ms);
             }
             // A database nobody could mount comes back on the best copy
             // Active Manager may activate.

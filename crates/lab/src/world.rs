@@ -54,6 +54,10 @@ pub struct World {
     /// server, see `cluster_group_owner`).
     #[serde(default)]
     pub cluster_group_owner: String,
+    /// Whether the DAG's file share witness answers (`[lab]
+    /// witness_reachable`); see `quorum.rs`.
+    #[serde(default = "crate::quorum::reachable_by_default")]
+    pub witness_reachable: bool,
 }
 
 /// A fault's hold when the plan gives none: long enough that a rollout
@@ -100,7 +104,7 @@ fn initial_server(s: &LabServer, i: usize, now_ms: i64, installed_ms: i64) -> Se
             state: NodeState::Up,
             drain_status: DrainStatus::NotInitiated,
         },
-        activation_policy: ActivationPolicy::Unrestricted,
+        activation_policy: s.activation_policy,
         move_now: false,
         queues: Vec::new(),
         drain_carry_ms: 0,
@@ -142,10 +146,20 @@ fn initial_database(d: &LabDatabase, i: usize, installed_ms: i64) -> Database {
                     .find(|(s, _)| s.eq_ignore_ascii_case(server))
                     .map_or(CopyStatus::Healthy, |(_, st)| lab_status(*st))
             };
-            let suspended = matches!(
-                status,
-                CopyStatus::Suspended | CopyStatus::FailedAndSuspended
-            );
+            let lag = d
+                .replay_lag
+                .iter()
+                .find(|(s, _)| s.eq_ignore_ascii_case(server))
+                .map_or(0, |(_, l)| ms(*l));
+            // A lagged copy is activation-suspended, as admins protect lag
+            // copies (`Suspend-MailboxDatabaseCopy -ActivationOnly`), and
+            // holds the logs of its lag un-replayed (cmdlets.md §2:
+            // "Healthy with a large ReplayQueueLength").
+            let suspended = lag > 0
+                || matches!(
+                    status,
+                    CopyStatus::Suspended | CopyStatus::FailedAndSuspended
+                );
             DbCopy {
                 server: server.clone(),
                 preference: u32::try_from(p + 1).unwrap_or(u32::MAX),
@@ -154,11 +168,12 @@ fn initial_database(d: &LabDatabase, i: usize, installed_ms: i64) -> Database {
                 suspend_comment: None,
                 last_log_copied: generated,
                 last_log_inspected: generated,
-                last_log_replayed: generated,
+                last_log_replayed: generated - crate::quorum::lagged_logs(lag),
                 last_status_transition_ms: installed_ms,
                 resync_due_ms: None,
                 failed_until_ms: None,
                 held_status: None,
+                replay_lag_ms: lag,
             }
         })
         .collect();
@@ -236,6 +251,7 @@ impl World {
                 .first()
                 .map(|s| s.name.clone())
                 .unwrap_or_default(),
+            witness_reachable: spec.witness_reachable,
         };
         let counts: Vec<u32> = spec.servers.iter().map(|s| s.queue_messages).collect();
         for (i, count) in counts.into_iter().enumerate() {

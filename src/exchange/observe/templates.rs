@@ -86,6 +86,14 @@ if ($dag) {
     try { $nodeState = (Get-ClusterNode -Name $server).State.ToString() }
     catch { $nodeError = $_.Exception.Message }
 }
+# ReplayLagTimes (AD configuration): which copies here are lagged, even
+# while the replication service reports no lag status.
+$lagTimes = @{}
+foreach ($database in @(Get-MailboxDatabase -Server $server)) {
+    foreach ($lag in @($database.ReplayLagTimes)) {
+        if ([string]$lag.Key.Name -eq $server) { $lagTimes[[string]$database.Name] = $lag.Value.ToString() }
+    }
+}
 $copies = @(Get-MailboxDatabaseCopyStatus -Server $server | ForEach-Object {
     [pscustomobject]@{
         Name = $_.Name
@@ -99,6 +107,7 @@ $copies = @(Get-MailboxDatabaseCopyStatus -Server $server | ForEach-Object {
         ReplayQueueLength = $_.ReplayQueueLength
         ContentIndexState = $_.ContentIndexState.ToString()
         ReplayLagEnabled = [bool]($_.ReplayLagStatus -and $_.ReplayLagStatus.Enabled)
+        ReplayLagTime = $lagTimes[[string]$_.DatabaseName]
     }
 })
 $queues = @()
@@ -195,6 +204,28 @@ $replication = @(Test-ReplicationHealth -Identity $server | ForEach-Object {
     ServiceHealth = $serviceHealth
     MapiConnectivity = $mapi
     ReplicationHealth = $replication
+} | ConvertTo-Json -Depth 4 -Compress
+"#
+);
+
+/// Quorum as DAG member `{{server}}` sees it, before another member leaves:
+/// its `Test-ReplicationHealth` QuorumGroup and FileShareQuorum checks, and
+/// DAG `{{dag}}`'s members, stopped members and `WitnessShareInUse` from
+/// `Get-DatabaseAvailabilityGroup -Status` (the witness values are blank
+/// without `-Status`: Microsoft Learn, Get-DatabaseAvailabilityGroup).
+pub const QUORUM: Template = template!(
+    ExchangeSession,
+    r#"$server = {{server}}
+$checks = @(Test-ReplicationHealth -Identity $server | Where-Object { $_.Check -eq 'QuorumGroup' -or $_.Check -eq 'FileShareQuorum' } | ForEach-Object {
+    [pscustomobject]@{ Check = $_.Check; Result = $_.Result.ToString(); Error = $_.Error }
+})
+$dag = Get-DatabaseAvailabilityGroup -Identity {{dag}} -Status
+[pscustomobject]@{
+    Checks = $checks
+    Servers = @($dag.Servers | ForEach-Object { [string]$_.Name })
+    StoppedMailboxServers = @($dag.StoppedMailboxServers).Count
+    WitnessServer = [string]$dag.WitnessServer
+    WitnessShareInUse = [string]$dag.WitnessShareInUse
 } | ConvertTo-Json -Depth 4 -Compress
 "#
 );

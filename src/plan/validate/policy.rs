@@ -32,12 +32,13 @@ pub(super) fn policy(src: &Source, p: &RawPolicy) -> Result<Policy, PlanError> {
             Some(RawOrder::PassiveFirst) | None => Order::PassiveFirst,
         },
         // Zero would let the gate take a database's last healthy copy away.
-        min_healthy_copies: at_least_one(
-            src,
-            "min_healthy_copies",
-            p.min_healthy_copies.as_ref(),
-            1,
-        )?,
+        // Absent: StartDagServerMaintenance.ps1's rule alone decides.
+        min_healthy_copies: p
+            .min_healthy_copies
+            .as_ref()
+            .map(|v| at_least_one(src, "min_healthy_copies", Some(v), 1))
+            .transpose()?,
+        override_minimum_two_copies: p.override_minimum_two_copies.unwrap_or(false),
         max_copy_queue: p.max_copy_queue.unwrap_or(10),
         max_replay_queue: p.max_replay_queue.unwrap_or(50),
         min_free_space_gb: p.min_free_space_gb.unwrap_or(30),

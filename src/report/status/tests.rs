@@ -68,6 +68,24 @@ fn mid_run_shows_the_step_in_progress() {
     );
 }
 
+/// A run stopped by Ctrl-C or SIGTERM wrote `interrupted` as its outcome.
+#[test]
+fn an_interrupted_run_shows_as_interrupted_until_a_run_holds_the_lock() {
+    let mut j = Builder::new();
+    j.run_started("r1").whole_server("EX01", 5);
+    j.started("EX02", "setup")
+        .observed("EX02", "setup", "setup keeps running on EX02")
+        .run_finished("interrupted");
+    let s = compute(&j.entries, &lab_servers(), None);
+    assert_eq!(s.overall, Overall::Interrupted);
+    assert_eq!(s.servers[1].state, ServerState::InProgress);
+    assert!(render_table(&s, Path::new("plans/lab.toml")).contains("Rollout: interrupted"));
+    assert_eq!(
+        compute(&j.entries, &lab_servers(), Some(&lock())).overall,
+        Overall::Running
+    );
+}
+
 #[test]
 fn failure_at_ex02_setup_is_reported_with_its_error() {
     let j = failed_at_ex02_setup();
@@ -201,7 +219,7 @@ fn table_names_the_lock_holder_while_running() {
     );
     assert!(out.starts_with("Rollout: running, 1 run"), "{out}");
     assert!(
-        out.contains("clear the lock with `cu-roll unlock plans/lab.toml --force`"),
+        out.contains("`cu-roll unlock plans/lab.toml --force` refuses while it runs"),
         "the advice names the real plan: {out}"
     );
     assert!(

@@ -9,13 +9,16 @@
 //! order servers roll in, the DAG groups); `runner` drives a run (one
 //! worker per DAG through [`crate::pool`], journal appends, gate
 //! observation); `events` carries what a step reports to the journal and
-//! the progress display. Steps themselves live in `super::steps` and never
-//! see the journal.
+//! the progress display; `interrupt` the clock that carries Ctrl-C and
+//! SIGTERM to the runner and to waits. Steps themselves live in
+//! `super::steps` and never see the journal.
 
 mod events;
+mod interrupt;
 mod order;
 mod runner;
 
+pub use interrupt::InterruptibleClock;
 pub use order::{choose_order, fingerprint};
 
 use crate::exec::Executor;
@@ -44,6 +47,14 @@ pub enum RolloutOutcome {
     },
     /// The user declined to go on at a `pause_between` prompt.
     Paused { before: String },
+    /// Ctrl-C or SIGTERM: the run stopped at a safe point. `at` is the
+    /// server and step it stopped in or before (none when it stopped
+    /// before any server); `still_running` says, per stopped step, what
+    /// goes on on a server without cu-roll (an installer, a restart).
+    Interrupted {
+        at: Option<(String, StepId)>,
+        still_running: Vec<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -111,6 +111,7 @@ mod tests {
                     replay_queue_length: Some(0),
                     content_index_state: "NotApplicable".into(),
                     replay_lag_enabled: false,
+                    replay_lag_time: None,
                 })
                 .collect(),
             queues: vec![],

@@ -4,8 +4,10 @@
 //! side by side up to `max_parallel_dags`), observing the DAG for the
 //! availability gate before a server leaves service, and journals every
 //! step before and after. The first failure anywhere stops every DAG at
-//! its next server. Decisions it takes from `order` and `assess::gate`;
-//! it spawns no threads of its own.
+//! its next server. An interrupt (Ctrl-C, SIGTERM, seen through the
+//! clock) stops every DAG at a safe point: before its next step, or in a
+//! step's wait. Decisions it takes from `order` and `assess::gate`; it
+//! spawns no threads of its own.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -36,12 +38,26 @@ struct Shared<'p> {
 }
 
 impl Shared<'_> {
-    /// Records the first failure; later ones (other DAGs) are kept out.
+    /// Records the first failure; later ones (other DAGs) are kept out,
+    /// except that every DAG's interrupt adds what it leaves running.
     fn fail(&self, outcome: RolloutOutcome) {
         self.stop.store(true, Ordering::SeqCst);
         let mut o = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
-        if o.is_none() {
-            *o = Some(outcome);
+        match (o.as_mut(), outcome) {
+            (None, outcome) => *o = Some(outcome),
+            (
+                Some(RolloutOutcome::Interrupted { at, still_running }),
+                RolloutOutcome::Interrupted {
+                    at: later,
+                    still_running: more,
+                },
+            ) => {
+                if at.is_none() {
+                    *at = later;
+                }
+                still_running.extend(more);
+            }
+            _ => {}
         }
     }
 
@@ -150,6 +166,10 @@ impl Rollout<'_> {
             if shared.stopped() {
                 return;
             }
+            if self.clock.interrupted() {
+                shared.fail(interrupted_before(None));
+                return;
+            }
             if shared.state.server_done(&server.name) {
                 shared.recorder.emit(RunEvent::ServerSkipped {
                     server: server.name.clone(),
@@ -163,7 +183,10 @@ impl Rollout<'_> {
             }
             previous = Some(server);
         }
-        if self.plan.policy.redistribute == Redistribute::AtEnd && !shared.stopped() {
+        if self.plan.policy.redistribute == Redistribute::AtEnd
+            && !shared.stopped()
+            && !self.clock.interrupted()
+        {
             if let Some(last) = group.last() {
                 if let Err(e) = self.run_step(StepId::Redistribute, last, group, shared, true) {
                     shared.fail(e);
@@ -207,6 +230,9 @@ impl Rollout<'_> {
             }
             if id == StepId::Redistribute && self.plan.policy.redistribute == Redistribute::AtEnd {
                 continue;
+            }
+            if self.clock.interrupted() {
+                return Err(interrupted_before_step(shared, server, id));
             }
             self.run_step(id, server, group, shared, false)?;
         }
@@ -300,6 +326,9 @@ impl Rollout<'_> {
         let started = Instant::now();
         match self.run_in_context(step, server, group, shared) {
             Ok(outcome) => step_done(shared, server, id, &outcome, started),
+            Err(err) if err.kind == StepErrorKind::Interrupted => {
+                Err(step_interrupted(shared, server, id, err))
+            }
             Err(err) => Err(step_failed(shared, server, id, err, started)),
         }
     }
@@ -356,6 +385,14 @@ impl Rollout<'_> {
             .map(|m| MemberView {
                 name: m.name.clone(),
                 state: exchange::exchange_state(self.exec, m).map_err(|e| e.to_string()),
+                // Quorum as each remaining member sees it (gate::quorum_refusals).
+                quorum: server
+                    .dag
+                    .as_deref()
+                    .filter(|_| !m.name.eq_ignore_ascii_case(&server.name))
+                    .map(|dag| {
+                        exchange::observe::quorum(self.exec, m, dag).map_err(|e| e.to_string())
+                    }),
             })
             .collect();
         // Our own maintenance on this server (a resumed run, or the second
@@ -447,6 +484,53 @@ fn step_failed(
     }
 }
 
+/// Stopped by an interrupt before the next server: nothing runs on a
+/// server on cu-roll's behalf.
+fn interrupted_before(at: Option<(String, StepId)>) -> RolloutOutcome {
+    RolloutOutcome::Interrupted {
+        at,
+        still_running: Vec::new(),
+    }
+}
+
+/// Stopped by an interrupt between two steps of a server: journaled, so
+/// the journal says where the run stopped; nothing was started for `id`.
+fn interrupted_before_step(shared: &Shared<'_>, server: &Server, id: StepId) -> RolloutOutcome {
+    let _ = shared.recorder.append(Record::Observed {
+        server: server.name.clone(),
+        step: id.id().into(),
+        what: format!(
+            "interrupted before this step began: nothing was started for it on {}",
+            server.name
+        ),
+    });
+    interrupted_before(Some((server.name.clone(), id)))
+}
+
+/// Journals a step stopped by an interrupt in a wait. It is not a failure:
+/// the step stays in progress, and a resumed run picks it up where its
+/// observations say it stands (an installer is re-attached to).
+fn step_interrupted(
+    shared: &Shared<'_>,
+    server: &Server,
+    id: StepId,
+    err: StepError,
+) -> RolloutOutcome {
+    let _ = shared.recorder.append(Record::Observed {
+        server: server.name.clone(),
+        step: id.id().into(),
+        what: err.message.clone(),
+    });
+    shared.recorder.emit(RunEvent::Note {
+        server: Some(server.name.clone()),
+        message: err.message.clone(),
+    });
+    RolloutOutcome::Interrupted {
+        at: Some((server.name.clone(), id)),
+        still_running: vec![err.message],
+    }
+}
+
 /// Journals how the run ended and shows it; the run's outcome.
 fn finish(shared: Shared<'_>, started: Instant) -> Result<RolloutOutcome, RolloutError> {
     let outcome = shared
@@ -496,6 +580,18 @@ fn summary(outcome: &RolloutOutcome) -> (bool, String, &'static str) {
             format!("stopped before {before} at your request"),
             "paused",
         ),
+        RolloutOutcome::Interrupted { at, still_running } => {
+            let place = match at {
+                Some((server, step)) => format!(" during {server} {step}"),
+                None => " before the next server".to_string(),
+            };
+            let running = if still_running.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", still_running.join("; "))
+            };
+            (false, format!("interrupted{place}{running}"), "interrupted")
+        }
     }
 }
 
@@ -623,13 +719,22 @@ mod tests {
             exec: &dyn Executor,
             steps: &[Box<dyn Step>],
         ) -> (Result<RolloutOutcome, RolloutError>, Vec<RunEvent>) {
+            self.run_on(exec, steps, &SystemClock)
+        }
+
+        fn run_on(
+            &self,
+            exec: &dyn Executor,
+            steps: &[Box<dyn Step>],
+            clock: &dyn crate::runbook::Clock,
+        ) -> (Result<RolloutOutcome, RolloutError>, Vec<RunEvent>) {
             let (journal, loaded) = Journal::open(self.dir.path()).unwrap();
             let rollout = Rollout {
                 plan: &self.plan,
                 target: &self.target,
                 exec,
                 steps,
-                clock: &SystemClock,
+                clock,
                 run_id: "test".into(),
             };
             let mut shown = Shown::default();
@@ -681,6 +786,49 @@ mod tests {
             matches!(shown.last(), Some(RunEvent::Finished { ok: true, .. })),
             "{shown:?}"
         );
+    }
+
+    /// Ctrl-C while EX01's first step runs: the run stops before the
+    /// next step, journals where (an `observed` record at EX01 setup, then
+    /// `run-finished interrupted`), and a resume picks up at that step.
+    #[test]
+    fn an_interrupt_stops_before_the_next_step_and_the_journal_says_where() {
+        use std::sync::Arc;
+        let f = fixture();
+        let flag = Arc::new(AtomicBool::new(false));
+        let set = flag.clone();
+        let backup = FakeStep {
+            id: StepId::BackupConfig,
+            body: Box::new(move |_| {
+                set.store(true, Ordering::SeqCst);
+                Ok(StepOutcome::Done {
+                    detail: "fine".into(),
+                })
+            }),
+        };
+        let setup = steps(&[StepId::Setup], None).pop().unwrap();
+        let both: Vec<Box<dyn Step>> = vec![Box::new(backup), setup];
+        let clock = super::super::InterruptibleClock::new(flag);
+        let (outcome, _) = f.run_on(&Unreachable, &both, &clock);
+        assert_eq!(
+            outcome.unwrap(),
+            RolloutOutcome::Interrupted {
+                at: Some(("EX01".into(), StepId::Setup)),
+                still_running: Vec::new(),
+            }
+        );
+        let trail = f.trail();
+        assert_eq!(
+            trail[trail.len() - 3..],
+            [
+                "step-done EX01 backup-config",
+                "observed EX01 setup",
+                "run-finished interrupted"
+            ]
+        );
+        let (outcome, _) = f.run(&Unreachable, &steps(&[StepId::Setup], None));
+        assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
+        assert_eq!(f.trail()[trail.len() + 1], "step-started EX01 setup");
     }
 
     #[test]

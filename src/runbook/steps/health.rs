@@ -71,7 +71,8 @@ pub fn health_problems(
                 c.name, policy.max_copy_queue
             ));
         }
-        if !c.replay_lag_enabled {
+        // A lagged copy's replay queue is its lag (CopyObs::lagged).
+        if !c.lagged() {
             if let Some(q) = c
                 .replay_queue_length
                 .filter(|q| *q > policy.max_replay_queue)

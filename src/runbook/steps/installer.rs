@@ -394,6 +394,14 @@ fn wait_exit(
         },
     );
     waited.map_err(|e| {
+        if e.kind == StepErrorKind::Interrupted {
+            // By design: an installer killed half-way can leave Exchange
+            // unusable, so cu-roll never stops one (design principle 4).
+            return StepError::interrupted(format!(
+                "{} keeps running on {} (scheduled task {}); cu-roll never stops an installer, and the next run re-attaches to it and waits for its exit code",
+                spec.what, ctx.server.name, spec.task
+            ));
+        }
         let still = match is_running(ctx, spec) {
             Ok(Some(true)) => "it is still running",
             Ok(Some(false)) => "it no longer runs but wrote no exit code (was the server rebooted, or the task stopped?)",

@@ -225,6 +225,14 @@ impl Step for PrepareAd {
                 humantime::format_duration(wait)
             ));
             ctx.clock.sleep(wait);
+            if ctx.clock.interrupted() {
+                // The sleep ended early: reading the levels now would call
+                // an unfinished replication a failure.
+                return Err(StepError::interrupted(format!(
+                    "stopped while waiting for Active Directory replication after the preparation from {}; the next run reads the levels again",
+                    ctx.server.name
+                )));
+            }
         }
         let found = read_levels(ctx)?;
         if adprep::need(found, required).any() {

@@ -471,6 +471,21 @@ fn set_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
     Ok(Vec::new())
 }
 
+/// The lab domain's DNS name (`contoso.local` from `DC=contoso,DC=local`).
+fn domain(host: &ServerHost) -> String {
+    host.world
+        .ad
+        .domain_dn
+        .split(',')
+        .filter_map(|p| p.trim().get(3..))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn witness_server(host: &ServerHost) -> String {
+    format!("fs01.{}", domain(host))
+}
+
 fn get_dag(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&GET_DAG, args)?;
     let dag = host.world.dag.clone();
@@ -499,7 +514,16 @@ fn get_dag(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsErr
         "Microsoft.Exchange.Data.Directory.SystemConfiguration.DatabaseAvailabilityGroup",
     )
     .with("Name", dag.clone())
-    .with("Servers", Value::Array(servers));
+    .with("Servers", Value::Array(servers))
+    // The lab's witness: a file server outside the DAG (crate::quorum).
+    .with("WitnessServer", witness_server(host))
+    .with(
+        "WitnessDirectory",
+        format!(r"C:\DAGFileShareWitnesses\{dag}.{}", domain(host)),
+    )
+    // MultiValuedProperty<string>: the lab never stops a member's DAG role
+    // (Stop-DatabaseAvailabilityGroup is not modelled).
+    .with("StoppedMailboxServers", Value::Array(Vec::new()));
     if b.switch("Status") {
         let operational: Vec<Value> = host
             .world
@@ -513,6 +537,20 @@ fn get_dag(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsErr
             .with(
                 "PrimaryActiveManager",
                 pam.map(|p| ad_object_id(&p, server_dn(host, &p))),
+            )
+            .with(
+                "WitnessShareInUse",
+                // Type name and numbers UNVERIFIED; the names are the
+                // documented values of the property.
+                Value::enumv(
+                    "Microsoft.Exchange.Data.Directory.SystemConfiguration.WitnessShareUsage",
+                    host.world.witness_share_in_use(),
+                    match host.world.witness_share_in_use() {
+                        "Primary" => 1,
+                        "InvalidConfiguration" => 3,
+                        _ => 0,
+                    },
+                ),
             );
     }
     Ok(vec![o

@@ -303,15 +303,16 @@ fn replication_checks(world: &crate::world::World, i: usize, failing: bool) -> V
             "Checks that the networks are healthy.",
             true,
         ),
+        // Quorum and witness: crate::quorum (the witness can be made unreachable).
         (
             "QuorumGroup",
             "Checks that the quorum and witness for the database availability group is healthy.",
-            true,
+            world.has_quorum() && !world.witness_failed(),
         ),
         (
             "FileShareQuorum",
             "Verifies that the path used for the file share witness can be reached.",
-            true,
+            !world.witness_failed(),
         ),
     ];
     if mine.iter().any(|(_, c)| c.status == CopyStatus::Mounted) || !passive.is_empty() {

@@ -3,6 +3,7 @@
 //! (names, references, builds), with `file:line:column` errors;
 //! `World::from_spec` turns it into live servers and databases.
 
+mod dag;
 mod parse;
 mod raw;
 
@@ -33,6 +34,10 @@ pub struct LabSpec {
     /// preparation, Schema and Enterprise Admins): what the lab's setup
     /// checks its account rules against (`setup_rules`). Default true.
     pub org_management: bool,
+    /// Whether the DAG's file share witness can be reached (`[lab]
+    /// witness_reachable`, default true). When it cannot, a DAG with an
+    /// even number of members has lost its tie-breaking vote.
+    pub witness_reachable: bool,
     /// Active Directory levels the lab's forest starts with.
     pub ad: LabAd,
     pub timings: LabTimings,
@@ -144,6 +149,9 @@ pub struct LabServer {
     pub custom_app_settings: Vec<(String, String)>,
     /// Port for `lab serve`; defaults to base_port + index.
     pub port: Option<u16>,
+    /// `DatabaseCopyAutoActivationPolicy` at the start: a DR-site member
+    /// is often `Blocked` or `IntrasiteOnly` for good.
+    pub activation_policy: crate::model::ActivationPolicy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +176,9 @@ pub struct LabDatabase {
     pub active: String,
     /// Starting status overrides for passive copies: (server, status).
     pub copy_status: Vec<(String, LabCopyStatus)>,
+    /// Lagged passive copies: (server, `ReplayLagTime`). A lagged copy
+    /// starts activation-suspended, the usual protection of a lag copy.
+    pub replay_lag: Vec<(String, Duration)>,
 }
 
 /// Starting states a passive copy may be given in the lab.

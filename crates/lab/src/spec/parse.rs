@@ -86,7 +86,7 @@ fn validate(
     let password = text_or(src, lab.password.as_ref(), "password", "lab-only-password")?;
     check_world_size(src, lab)?;
     let servers = servers(src, &lab.server, base_port)?;
-    let databases = databases(src, &lab.database, &servers)?;
+    let databases = super::dag::databases(src, &lab.database, &servers)?;
     let faults = faults(src, &lab.fault, &servers, &databases)?;
     Ok(LabSpec {
         dag: dag(src, lab.dag.as_ref(), plan_servers)?,
@@ -94,6 +94,7 @@ fn validate(
         username,
         password,
         org_management: lab.org_management.unwrap_or(true),
+        witness_reachable: lab.witness_reachable.unwrap_or(true),
         ad: ad(src, &lab.ad)?,
         timings: LabTimings {
             setup: duration(src, lab.timings.setup.as_ref(), "3s")?,
@@ -377,6 +378,10 @@ fn servers(
                 queue_messages: s.queue_messages,
                 custom_app_settings,
                 port: s.port.as_ref().map(|p| *p.get_ref()),
+                activation_policy: super::dag::activation_policy(
+                    src,
+                    s.activation_policy.as_ref(),
+                )?,
             },
             s.name.clone(),
         ));
@@ -385,7 +390,7 @@ fn servers(
 }
 
 /// The lab server a reference names (case-insensitively), or an error at it.
-fn lab_server<'a>(
+pub(super) fn lab_server<'a>(
     src: &Source,
     servers: &'a [(LabServer, Text)],
     reference: &Text,
@@ -411,90 +416,6 @@ fn lab_server<'a>(
                 ),
             )
         })
-}
-
-fn databases(
-    src: &Source,
-    raw: &[Spanned<RawLabDatabase>],
-    servers: &[(LabServer, Text)],
-) -> Result<Vec<(LabDatabase, Text)>, PlanError> {
-    let mut out: Vec<(LabDatabase, Text)> = Vec::new();
-    for entry in raw {
-        let d = entry.get_ref();
-        checked(src, &d.name, |t| check_display_name("database name", t))?;
-        if out
-            .iter()
-            .any(|(o, _)| o.name.eq_ignore_ascii_case(d.name.get_ref()))
-        {
-            return Err(src.error(
-                d.name.span(),
-                format!("database '{}' is listed twice", d.name.get_ref()),
-            ));
-        }
-        if d.copies.get_ref().is_empty() {
-            return Err(src.error(
-                d.copies.span(),
-                "copies is empty; list the servers holding a copy, in activation-preference order",
-            ));
-        }
-        let mut copies: Vec<String> = Vec::new();
-        for copy in d.copies.get_ref() {
-            let server = lab_server(src, servers, copy, "database copy server")?;
-            if copies.iter().any(|c| c.eq_ignore_ascii_case(&server.name)) {
-                return Err(src.error(
-                    copy.span(),
-                    format!(
-                        "'{}' holds a copy of {} twice",
-                        copy.get_ref(),
-                        d.name.get_ref()
-                    ),
-                ));
-            }
-            copies.push(server.name.clone());
-        }
-        let active = lab_server(src, servers, &d.active, "active server")?
-            .name
-            .clone();
-        if !copies.contains(&active) {
-            return Err(src.error(
-                d.active.span(),
-                format!(
-                    "active '{}' holds no copy of {}; it must be one of copies",
-                    d.active.get_ref(),
-                    d.name.get_ref()
-                ),
-            ));
-        }
-        let mut copy_status = Vec::with_capacity(d.copy_status.len());
-        for (server, status) in &d.copy_status {
-            let Some(name) = copies.iter().find(|c| c.eq_ignore_ascii_case(server)) else {
-                return Err(src.error(
-                    status.span(),
-                    format!(
-                        "copy_status names '{server}', which holds no copy of {}",
-                        d.name.get_ref()
-                    ),
-                ));
-            };
-            if *name == active {
-                return Err(src.error(
-                    status.span(),
-                    format!("copy_status may not be given for the active copy on '{server}': it is Mounted; set statuses of passive copies only"),
-                ));
-            }
-            copy_status.push((name.clone(), *status.get_ref()));
-        }
-        out.push((
-            LabDatabase {
-                name: d.name.get_ref().clone(),
-                copies,
-                active,
-                copy_status,
-            },
-            d.name.clone(),
-        ));
-    }
-    Ok(out)
 }
 
 fn faults(

@@ -34,6 +34,8 @@ pub struct RawLab {
     pub username: Option<Text>,
     pub password: Option<Text>,
     pub org_management: Option<bool>,
+    /// Whether the DAG's file share witness answers (default true).
+    pub witness_reachable: Option<bool>,
     #[serde(default)]
     pub ad: RawLabAd,
     #[serde(default)]
@@ -96,6 +98,8 @@ pub struct RawLabServer {
     #[serde(default)]
     pub custom_app_settings: IndexMap<String, Text>,
     pub port: Option<Spanned<u16>>,
+    /// `DatabaseCopyAutoActivationPolicy` at the start (default Unrestricted).
+    pub activation_policy: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +110,9 @@ pub struct RawLabDatabase {
     pub active: Text,
     #[serde(default)]
     pub copy_status: IndexMap<String, Spanned<super::LabCopyStatus>>,
+    /// Lagged copies: server → replay lag (`"7d"`, `"12h"`).
+    #[serde(default)]
+    pub replay_lag: IndexMap<String, Text>,
 }
 
 #[derive(Debug, Deserialize)]

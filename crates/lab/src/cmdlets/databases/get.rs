@@ -11,6 +11,7 @@ use crate::pwsh::bind::bind;
 use crate::pwsh::host::{positional, switch, value};
 use crate::pwsh::host::{Argument, CmdletSpec, ErrorCategory, PsError};
 use crate::pwsh::value::{PsObject, Value};
+use crate::quorum::lag_text;
 
 const GET_COPY_STATUS: CmdletSpec = CmdletSpec {
     name: "Get-MailboxDatabaseCopyStatus",
@@ -104,7 +105,7 @@ fn copy_status_entry(host: &ServerHost, db: &Database, copy: &DbCopy) -> Value {
         .with("LastStatusTransitionTime", Value::DateTime(t))
         .with("ContentIndexState", ci)
         .with("ContentIndexErrorMessage", Value::Null)
-        .with("ReplayLagStatus", Value::Null)
+        .with("ReplayLagStatus", replay_lag_status(copy))
         .with(
             "AutoActivationPolicy",
             server.map_or(Value::Null, |s| policy_value(s.activation_policy)),
@@ -123,6 +124,62 @@ fn copy_status_entry(host: &ServerHost, db: &Database, copy: &DbCopy) -> Value {
         )
         .with("Identity", name.clone())
         .display(name)
+        .into()
+}
+
+/// An `EnhancedTimeSpan` (Exchange's TimeSpan wrapper): TimeSpan's parts
+/// and totals, shown as `7.00:00:00`.
+fn enhanced_timespan(ms: i64) -> Value {
+    let t = ms as f64;
+    PsObject::new("Microsoft.Exchange.Data.EnhancedTimeSpan")
+        .with("Days", ms / 86_400_000)
+        .with("Hours", (ms / 3_600_000) % 24)
+        .with("Minutes", (ms / 60_000) % 60)
+        .with("Seconds", (ms / 1000) % 60)
+        .with("TotalHours", t / 3_600_000.0)
+        .with("TotalSeconds", t / 1000.0)
+        .display(lag_text(ms))
+        .into()
+}
+
+/// One `ReplayLagTimes` entry: `KeyValuePair<ADObjectId, EnhancedTimeSpan>`,
+/// shown `[EX03, 7.00:00:00]` (cmdlets.md §3); every copy has one, 0 when
+/// not lagged.
+fn lag_pair(server: &str, lag_ms: i64) -> Value {
+    PsObject::new("System.Collections.Generic.KeyValuePair`2[[Microsoft.Exchange.Data.Directory.ADObjectId],[Microsoft.Exchange.Data.EnhancedTimeSpan]]")
+        .with("Key", ad_object_id(server, format!("CN={server}")))
+        .with("Value", enhanced_timespan(lag_ms))
+        .display(format!("[{server}, {}]", lag_text(lag_ms)))
+        .into()
+}
+
+/// `ReplayLagStatus` (cmdlets.md §2): for a lagged copy, Enabled with its
+/// configured and actual lag; `$null` for a copy without lag (UNVERIFIED:
+/// real servers may report a disabled status object instead of null).
+fn replay_lag_status(copy: &DbCopy) -> Value {
+    if copy.replay_lag_ms <= 0 {
+        return Value::Null;
+    }
+    let actual = copy.replay_lag_ms * 4 / 10;
+    PsObject::new("Microsoft.Exchange.Management.SystemConfigurationTasks.ReplayLagStatus")
+        .with("Enabled", true)
+        .with(
+            "PlayDownReason",
+            Value::enumv(
+                "Microsoft.Exchange.Management.SystemConfigurationTasks.ReplayLagPlayDownReason",
+                "None",
+                0,
+            ),
+        )
+        .with("Percentage", 40_i64)
+        .with("ConfiguredLagTime", enhanced_timespan(copy.replay_lag_ms))
+        .with("ActualLagTime", enhanced_timespan(actual))
+        .with("DisabledReason", Value::Null)
+        .display(format!(
+            "Enabled:True; PlayDownReason:None; Percentage:40; Configured:{}; Actual:{}",
+            lag_text(copy.replay_lag_ms),
+            lag_text(actual)
+        ))
         .into()
 }
 
@@ -277,6 +334,15 @@ fn mailbox_database(host: &ServerHost, db: &Database, dag: &str, status: bool) -
                 ),
             )
             .with("ActivationPreference", Value::Array(prefs))
+            .with(
+                "ReplayLagTimes",
+                Value::Array(
+                    db.copies
+                        .iter()
+                        .map(|c| lag_pair(&c.server, c.replay_lag_ms))
+                        .collect(),
+                ),
+            )
             .with(
                 "ReplicationType",
                 Value::enumv(
