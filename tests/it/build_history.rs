@@ -36,7 +36,8 @@ fn member(cu: &CuInfo, os: &'static str) -> Member {
     }
 }
 
-/// A lab plan: one DAG with every member, DB01 on the first two, the target
+/// A lab plan: one DAG with every member, DB01 on the first three (two
+/// healthy copies stay while one is upgraded, as a large DAG needs), the target
 /// media, AD prepared for the target.
 fn plan(target: &CuInfo, members: &[Member]) -> String {
     let mut text = format!(
@@ -72,7 +73,7 @@ build = "{build}"
 
 [[lab.database]]
 name = "DB01"
-copies = ["{first}", "{second}"]
+copies = ["{first}", "{second}", "{third}"]
 active = "{first}"
 "#,
         id = target.id,
@@ -82,6 +83,7 @@ active = "{first}"
         build = target.build,
         first = members[0].name,
         second = members[1].name,
+        third = members[2].name,
     );
     for m in members {
         let fqdn = format!("{}.contoso.local", m.name.to_ascii_lowercase());
@@ -138,7 +140,7 @@ fn every_2016_cu_is_named_and_older_cus_are_ready_when_dotnet_allows() {
     let all = cus(Product::Exchange2016);
     assert_eq!(all.len(), 23, "2016 CU1–CU23");
     let target = *all.last().unwrap();
-    // CU23 and CU22 first: they hold DB01.
+    // CU23, CU22 and CU21 first: they hold DB01.
     let mut members: Vec<Member> = all.iter().rev().map(|c| member(c, WS2016)).collect();
     // A server already in the unsupported interval: CU10 on .NET 4.8.
     let mut interval = member(Catalog::embedded().cu_by_id("2016-CU10").unwrap(), WS2016);
