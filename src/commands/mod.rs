@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs, RunFlags};
 use crate::error::Error;
 use crate::exit::Outcome;
 use crate::plan::{self, Plan};
@@ -34,18 +34,38 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Catalog(args)) => catalog::run(&args),
         Some(Command::SetupLog(args)) => setup_log::run(&args),
         Some(Command::Lab { command }) => lab::run(&command, state_dir),
-        Some(Command::Run(args)) => run::run(&args.plan, args.flags, &cli.global),
+        Some(Command::Run(args)) => {
+            run::run(&args.plan, args.flags, &with_log(&cli.global, args.flags))
+        }
         Some(Command::Status(args)) => status::run(&args, &cli.global),
         Some(Command::Unlock(args)) => unlock::run(&args, &cli.global),
         Some(Command::Backup(args)) => backup::backup(&args, &cli.global),
         Some(Command::Drift(args)) => backup::drift(&args, &cli.global),
         Some(Command::RestoreConfig(args)) => backup::restore_config(&args, &cli.global),
+        Some(Command::Completions { shell }) => {
+            output::stdout(&String::from_utf8_lossy(&crate::cli::completions(shell)))?;
+            Ok(Outcome::Done)
+        }
+        Some(Command::Man) => {
+            let page = crate::cli::man_page().map_err(Error::Stdout)?;
+            output::stdout(&String::from_utf8_lossy(&page))?;
+            Ok(Outcome::Done)
+        }
         None => match cli.plan {
-            Some(plan) => run::run(&plan, cli.run_flags, &cli.global),
+            Some(plan) => run::run(&plan, cli.run_flags, &with_log(&cli.global, cli.run_flags)),
             None => Err(Error::Usage(
                 "no plan given: cu-roll PLAN, or cu-roll --help".into(),
             )),
         },
+    }
+}
+
+/// `--log-format` belongs to `run` (the only command that logs); the run
+/// reads it with the global options.
+fn with_log(global: &GlobalArgs, flags: RunFlags) -> GlobalArgs {
+    GlobalArgs {
+        state_dir: global.state_dir.clone(),
+        log_format: flags.log_format,
     }
 }
 

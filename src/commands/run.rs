@@ -121,6 +121,7 @@ fn finish(
     let loaded = Journal::load(&Journal::path_in(state))?;
     let availability = lab_availability(plan, state);
     let mut report = crate::report::run::build(&loaded.entries, &plan.servers, availability);
+    report.plan = Some(plan.path.display().to_string());
     // What the CU reverted on each server it upgraded (issue: customisations
     // silently overwritten): compared with the backup-config zip.
     for s in report

@@ -105,6 +105,7 @@ fn update_over_http_overrides_every_command_until_reset() {
     let before = env.run(&["catalog", "--format", "json"]).expect_code(0);
     let before = before.json();
     assert_eq!(before["source"], "built-in");
+    assert_eq!(before["schema_version"], 1);
     assert_eq!(cu15_update(&before, "Jun26SU").unwrap()["verified"], false);
     assert!(cu15_update(&before, "Sep26SU").is_none());
 

@@ -138,6 +138,11 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
     assert_eq!(ex03["reverted"], Value::Array(vec![]), "{ex03:#}");
     let md = std::fs::read_to_string(env.state_dir().join("run-report.md")).unwrap();
     assert!(md.contains("BackEndProxyTimeout"), "{md}");
+    // The command to put it back names this plan, not `PLAN` (review #17).
+    let put_back = format!("`cu-roll restore-config {p} --server EX02 --key BackEndProxyTimeout`");
+    assert!(md.contains(&put_back), "{md}");
+    let text = env.run(&["drift", p, "--server", "EX02"]).expect_code(0);
+    assert!(text.stdout.contains(&put_back), "{}", text.stdout);
     assert!(
         run.stderr
             .contains("reverted appSettings 'BackEndProxyTimeout'"),
@@ -150,7 +155,8 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
         .run(&["drift", p, "--server", "EX02", "--format", "json"])
         .expect_code(0)
         .json();
-    assert_eq!(drift[0]["server"], "EX02");
+    assert_eq!(drift["schema_version"], 1);
+    assert_eq!(drift["servers"][0]["server"], "EX02");
     let restore = env
         .run(&[
             "restore-config",
@@ -171,7 +177,7 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
         .run(&["drift", p, "--server", "EX02", "--format", "json"])
         .expect_code(0)
         .json();
-    let reverted: Vec<&Value> = after[0]["files"]
+    let reverted: Vec<&Value> = after["servers"][0]["files"]
         .as_array()
         .unwrap()
         .iter()
