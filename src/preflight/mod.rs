@@ -265,7 +265,13 @@ fn apply_facts(
             );
             r.block(p.blocker_code(), text);
         }
+        if let Some(text) = checks::dotnet_path_blocker(catalog, facts, build, target) {
+            r.block(BlockerCode::DotnetPath, text);
+        }
         r.warnings.extend(checks::dotnet_warning(facts, target));
+        r.warnings.extend(checks::dotnet_interval_warning(
+            catalog, facts, build, target,
+        ));
         if let Some(free) = r.system_drive_free_gb {
             if free < plan.policy.min_free_space_gb as f64 {
                 let text = format!(
@@ -488,6 +494,29 @@ fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Cata
                 target.cu.display_name()
             ));
         }
+    }
+    let newer: Vec<&str> = servers
+        .iter()
+        .filter(|s| {
+            s.build
+                .as_deref()
+                .and_then(|v| v.parse::<ExchangeBuild>().ok())
+                .is_some_and(|b| {
+                    matches!(
+                        catalog.identify(b),
+                        catalog::BuildIdentity::UnknownNewer { .. }
+                    )
+                })
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    if !newer.is_empty() {
+        notes.push(format!(
+            "cu-roll's catalogue{} is older than the newest update a server shows ({} run{} a build newer than anything it lists): update the catalogue with `cu-roll catalog update`",
+            checks::catalog_date(catalog),
+            newer.join(", "),
+            if newer.len() == 1 { "s" } else { "" }
+        ));
     }
     TargetInfo {
         name: target.name(),
