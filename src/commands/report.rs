@@ -20,9 +20,11 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
         eprintln!("{note}");
     }
     let executor = open_executor(&plan, &state)?;
+    let credential = super::exchange_credential(&plan, executor.as_ref())?;
     let report = crate::preflight::build_report(
         &plan,
         executor.as_ref(),
+        &credential,
         catalog,
         &target,
         super::now_rfc3339(),

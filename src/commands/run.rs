@@ -54,13 +54,15 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     }
     let mut prior = JournalState::from_entries(&loaded.entries);
     let executor = open_executor(&plan, &state)?;
+    let credential = super::exchange_credential(&plan, executor.as_ref())?;
     // The journal is history, not truth: after a finished rollout, observe
     // the servers. All at the target: nothing to do, and nothing is
     // written (the night's journal and run report stay as they are). One
     // below it again (restored, rebuilt, next quarter's CU): a new rollout
     // with a new journal; the finished one is kept under a dated name.
     if prior.finished_ok {
-        let below = below_target(&plan, &target, executor.as_ref());
+        let reach = crate::exchange::Reach::new(executor.as_ref(), &credential, &plan.servers);
+        let below = below_target(&plan, &target, &reach);
         if below.is_empty() {
             eprintln!(
                 "cu-roll: the rollout journaled in {} finished, and every server is observed at {} or later now: nothing to do (its journal and run report are kept as they are)",
@@ -85,7 +87,8 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
         let now = super::now_rfc3339();
-        let report = preflight::build_report(&plan, executor.as_ref(), catalog, &target, now);
+        let report =
+            preflight::build_report(&plan, executor.as_ref(), &credential, catalog, &target, now);
         if report.verdict == preflight::model::OverallVerdict::Blocked {
             let mut blockers = report.blockers.clone();
             for s in &report.servers {
@@ -110,6 +113,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         plan: &plan,
         target: &target,
         exec: executor.as_ref(),
+        credential: &credential,
         steps: &steps,
         clock: &clock,
         run_id: run_id(),
@@ -235,12 +239,12 @@ fn lab_availability(plan: &Plan, state: &Path) -> Option<crate::report::run::Ava
 fn below_target(
     plan: &Plan,
     target: &ResolvedTarget,
-    exec: &dyn crate::exec::Executor,
+    reach: &crate::exchange::Reach<'_>,
 ) -> Vec<String> {
     plan.servers
         .iter()
         .filter(|s| {
-            crate::exchange::server_facts(exec, s)
+            crate::exchange::server_facts(reach, s)
                 .ok()
                 .and_then(|f| f.build())
                 .is_none_or(|b| b < target.build())
@@ -313,7 +317,8 @@ fn dry_run(
         eprintln!("{note}");
     }
     let executor = open_executor(plan, state)?;
-    let dry = runbook::dry_run::plan(plan, target, executor.as_ref(), steps);
+    let credential = super::exchange_credential(plan, executor.as_ref())?;
+    let dry = runbook::dry_run::plan(plan, target, executor.as_ref(), &credential, steps);
     output::stdout(&crate::report::dry_run::render(&dry))?;
     Ok(Outcome::Done)
 }

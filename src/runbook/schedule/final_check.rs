@@ -7,15 +7,16 @@
 //! server; no installer of cu-roll's runs by then); decides nothing else.
 
 use super::events::Recorder;
-use super::{Rollout, RolloutOutcome};
-use crate::exchange;
+use super::RolloutOutcome;
+use crate::exchange::{self, Reach};
 use crate::journal::Record;
-use crate::plan::Server;
+use crate::plan::{ResolvedTarget, Server};
 use crate::runbook::{JournalState, StepId};
 
 /// `None` when every server passes; the run's failure otherwise.
 pub(super) fn check(
-    rollout: &Rollout<'_>,
+    target: &ResolvedTarget,
+    reach: &Reach<'_>,
     ordered: &[&Server],
     state: &JournalState,
     recorder: &Recorder<'_>,
@@ -27,18 +28,17 @@ pub(super) fn check(
         let mut problems = Vec::new();
         // A server cu-roll never took out of service that cannot be read
         // now was judged when it was skipped or rolled.
-        match exchange::server_facts(rollout.exec, server).map(|f| f.build()) {
-            Ok(Some(b)) if b >= rollout.target.build() => {}
-            Ok(Some(b)) => problems.push(format!(
-                "it runs {b}, below the target {}",
-                rollout.target.build()
-            )),
+        match exchange::server_facts(reach, server).map(|f| f.build()) {
+            Ok(Some(b)) if b >= target.build() => {}
+            Ok(Some(b)) => {
+                problems.push(format!("it runs {b}, below the target {}", target.build()))
+            }
             Ok(None) => problems.push("its Exchange build cannot be read".into()),
             Err(e) if before.is_some() => problems.push(format!("it cannot be observed: {e}")),
             Err(_) => {}
         }
         if let Some(b) = before {
-            match exchange::exchange_state(rollout.exec, server) {
+            match exchange::exchange_state(reach, server) {
                 Ok(now) => problems.extend(crate::assess::service::not_as_before(&now, &b)),
                 Err(e) => problems.push(format!("its state cannot be observed: {e}")),
             }
