@@ -212,6 +212,10 @@ pub enum BlockerCode {
     Redundancy,
     /// Setup or SU media missing, of the wrong version, or a hash mismatch.
     Media,
+    /// An expired certificate is bound to an IIS site: setup stops on it.
+    CertificateIisExpired,
+    /// The organisation's Exchange Auth certificate has expired.
+    CertificateAuthExpired,
     /// Plan-wide: Active Directory preparation must run first.
     AdPreparation,
     /// Plan-wide: the AD levels could not be read.
@@ -220,7 +224,7 @@ pub enum BlockerCode {
 
 impl BlockerCode {
     /// Every code, in the order docs/report.md lists them.
-    pub const ALL: [BlockerCode; 16] = [
+    pub const ALL: [BlockerCode; 18] = [
         BlockerCode::Unreachable,
         BlockerCode::NoExchange,
         BlockerCode::UnknownBuild,
@@ -235,6 +239,8 @@ impl BlockerCode {
         BlockerCode::CopyUnhealthy,
         BlockerCode::Redundancy,
         BlockerCode::Media,
+        BlockerCode::CertificateIisExpired,
+        BlockerCode::CertificateAuthExpired,
         BlockerCode::AdPreparation,
         BlockerCode::AdUnreadable,
     ];
@@ -255,6 +261,8 @@ impl BlockerCode {
             BlockerCode::CopyUnhealthy => "copy-unhealthy",
             BlockerCode::Redundancy => "redundancy",
             BlockerCode::Media => "media",
+            BlockerCode::CertificateIisExpired => "certificate.iis-expired",
+            BlockerCode::CertificateAuthExpired => "certificate.auth-expired",
             BlockerCode::AdPreparation => "ad-preparation",
             BlockerCode::AdUnreadable => "ad-unreadable",
         }

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod catalog;
+mod certificates;
 mod cli_output;
 mod clixml;
 mod dag_config;

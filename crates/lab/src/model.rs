@@ -210,6 +210,13 @@ pub enum SetupFailure {
     Rule { rule: String, message: String },
     /// The injected `setup-fails` fault: a critical task failed mid-run.
     Injected,
+    /// An expired certificate is bound to IIS (`setup_certs`): mid-run too.
+    ExpiredCertificate {
+        issuer: String,
+        subject: String,
+        not_before_ms: i64,
+        not_after_ms: i64,
+    },
     /// The media is older than the installed CU.
     Downgrade { installed: ExchangeBuild },
     /// msiexec: the .msp belongs to another CU (exit 1642).

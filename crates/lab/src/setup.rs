@@ -12,7 +12,8 @@ use super::model::{
     AdPrepScope, PartialSetup, Program, ProgramKind, ServiceStatus, SetupFailure, StartType,
 };
 use super::setup_args::{prepare_request, setup_command_line_error};
-use super::setup_logging::{full_version, msi_log};
+use super::setup_certs::expired_certificate_lines;
+use super::setup_logging::{full_version, msi_log, FAILURE_TAIL, INJECTED_FAILURE};
 use super::spec::{LabMediaKind, PendingReboot};
 use super::world::World;
 use super::worldinit::{cu_revision, services_for};
@@ -381,13 +382,18 @@ impl World {
             p.ends_ms = now + (p.ends_ms - now).clamp(1, 1_000);
             return;
         }
-        if self.fire_fault("setup-fails", &name, None).is_some() {
+        let failure = if self.fire_fault("setup-fails", &name, None).is_some() {
+            Some(SetupFailure::Injected)
+        } else {
+            self.expired_iis_certificate(i)
+        };
+        if let Some(failure) = failure {
             if let Some(p) = self.servers[i]
                 .batch
                 .as_mut()
                 .and_then(|b| b.program.as_mut())
             {
-                p.failure = Some(SetupFailure::Injected);
+                p.failure = Some(failure);
             }
         }
         // The upgrade proper begins: the role keys carry the new build as
@@ -476,7 +482,10 @@ impl World {
                 self.append_setup_log(i, build, &[SETUP_SUCCEEDED]);
                 0
             }
-            (ProgramKind::MediaSetup { build, .. }, Some(SetupFailure::Injected)) => {
+            (
+                ProgramKind::MediaSetup { build, .. },
+                Some(f @ (SetupFailure::Injected | SetupFailure::ExpiredCertificate { .. })),
+            ) => {
                 // A critical task failed after the file copy: the new MSI and
                 // binaries, ExSetup.exe included, are installed, the roles are
                 // not configured (watermark kept), services stay Disabled, the
@@ -487,14 +496,18 @@ impl World {
                 s.build = *build;
                 s.cu_revision = cu_revision(build);
                 s.last_install_ms = now;
-                let lines = [
-                    "[ERROR] The following error was generated when \"$error.Clear(); Start-SetupService -ServiceName MSExchangeTransport\" was run: \"System.TimeoutException: Service 'MSExchangeTransport' failed to reach status 'Running' on this server.\".",
-                    "[ERROR] Service 'MSExchangeTransport' failed to reach status 'Running' on this server.",
-                    "[ERROR-REFERENCE] Id=BridgeheadRoleSetterComponent___115c1108e99e4560bd2c03c0fec99908 Component=EXCHANGE14:\\Current\\Release\\Shared\\Datacenter\\Setup",
-                    "Setup is stopping now because of one or more critical errors.",
-                    "Finished executing component tasks.",
-                    SETUP_DIDNT_COMPLETE,
-                ];
+                let mut lines: Vec<String> = match f {
+                    SetupFailure::ExpiredCertificate {
+                        issuer,
+                        subject,
+                        not_before_ms,
+                        not_after_ms,
+                    } => expired_certificate_lines(issuer, subject, *not_before_ms, *not_after_ms)
+                        .to_vec(),
+                    _ => INJECTED_FAILURE.iter().map(|l| l.to_string()).collect(),
+                };
+                lines.extend(FAILURE_TAIL.iter().map(|l| l.to_string()));
+                let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
                 self.append_setup_log(i, build, &lines);
                 SETUP_FAILED
             }

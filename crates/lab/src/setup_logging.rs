@@ -98,6 +98,21 @@ pub(crate) fn msi_log(p: &Program, code: i32, now: i64) -> String {
     out
 }
 
+/// The `setup-fails` fault's error lines: a critical task fails after the
+/// file copy (the transport service does not start).
+pub(crate) const INJECTED_FAILURE: [&str; 3] = [
+    "[ERROR] The following error was generated when \"$error.Clear(); Start-SetupService -ServiceName MSExchangeTransport\" was run: \"System.TimeoutException: Service 'MSExchangeTransport' failed to reach status 'Running' on this server.\".",
+    "[ERROR] Service 'MSExchangeTransport' failed to reach status 'Running' on this server.",
+    "[ERROR-REFERENCE] Id=BridgeheadRoleSetterComponent___115c1108e99e4560bd2c03c0fec99908 Component=EXCHANGE14:\\Current\\Release\\Shared\\Datacenter\\Setup",
+];
+
+/// What setup logs after a critical error mid-run.
+pub(crate) const FAILURE_TAIL: [&str; 3] = [
+    "Setup is stopping now because of one or more critical errors.",
+    "Finished executing component tasks.",
+    crate::setup::SETUP_DIDNT_COMPLETE,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

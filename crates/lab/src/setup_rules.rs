@@ -163,7 +163,7 @@ impl World {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -225,8 +225,13 @@ Start-ScheduledTask -TaskName 'cu-roll-setup'
     fn setup_as(org_management: bool, register: &str) -> (String, String) {
         let mut spec = crate::testkit::three_member_spec();
         spec.org_management = org_management;
+        setup_in(&spec, register)
+    }
+
+    /// Runs setup on EX02 of the lab `spec` under `register` (see `setup_as`).
+    pub(crate) fn setup_in(spec: &crate::spec::LabSpec, register: &str) -> (String, String) {
         let t0 = crate::testkit::T0;
-        let mut world = World::from_spec(&spec, &spec.dag, t0);
+        let mut world = World::from_spec(spec, &spec.dag, t0);
         start_setup(&mut world, t0, register);
         let later = t0 + 10_000;
         let exit = crate::store::run_cmd_in(
@@ -246,7 +251,7 @@ Start-ScheduledTask -TaskName 'cu-roll-setup'
     }
 
     const AS_SYSTEM: &str = "$principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest\nRegister-ScheduledTask -TaskName 'cu-roll-setup' -Action $action -Principal $principal -Force | Out-Null";
-    const AS_LAB_ADMIN: &str = "$password = 'lab-only-password'\nRegister-ScheduledTask -TaskName 'cu-roll-setup' -Action $action -User 'lab\\admin' -Password $password -RunLevel Highest -Force | Out-Null";
+    pub(crate) const AS_LAB_ADMIN: &str = "$password = 'lab-only-password'\nRegister-ScheduledTask -TaskName 'cu-roll-setup' -Action $action -User 'lab\\admin' -Password $password -RunLevel Highest -Force | Out-Null";
 
     /// The task cu-roll registered before this change (SYSTEM): setup acts
     /// as the computer account and fails the Organization Management rules

@@ -58,6 +58,9 @@ pub struct World {
     /// witness_reachable`); see `quorum.rs`.
     #[serde(default = "crate::quorum::reachable_by_default")]
     pub witness_reachable: bool,
+    /// Exchange certificates (`[[lab.certificate]]`; see `cmdlets::certs`).
+    #[serde(default)]
+    pub certificates: Vec<crate::spec::LabCertificate>,
 }
 
 /// A fault's hold when the plan gives none: long enough that a rollout
@@ -252,6 +255,7 @@ impl World {
                 .map(|s| s.name.clone())
                 .unwrap_or_default(),
             witness_reachable: spec.witness_reachable,
+            certificates: spec.certificates.clone(),
         };
         let counts: Vec<u32> = spec.servers.iter().map(|s| s.queue_messages).collect();
         for (i, count) in counts.into_iter().enumerate() {

@@ -230,6 +230,59 @@ $dag = Get-DatabaseAvailabilityGroup -Identity {{dag}} -Status
 "#
 );
 
+/// The Exchange certificates of server `{{server}}` and the organisation's
+/// current Auth certificate (`exchange::observe::certs`). `Expired` is
+/// judged with the clock of the machine running the cmdlets, as
+/// CSS-Exchange's MonitorExchangeAuthCertificate does. With Serialization
+/// Data Signing on and the Auth certificate expired, `Get-ExchangeCertificate`
+/// returns `RawData` only (CSS-Exchange
+/// `Shared/CertificateFunctions/Import-ExchangeCertificateFromRawData.ps1`;
+/// the E19 `GetExchangeCertificate.xml` capture has only `RawData` too): the
+/// certificate is then rebuilt from it as that script does, and `Services`
+/// is empty.
+pub const EXCHANGE_CERTIFICATES: Template = template!(
+    ExchangeSession,
+    r#"$server = {{server}}
+$now = Get-Date
+$auth = Get-AuthConfig
+$certificates = @(Get-ExchangeCertificate -Server $server | ForEach-Object {
+    $c = $_
+    if ($null -eq $c.Thumbprint -and $null -ne $c.RawData) {
+        $c = New-Object -TypeName 'System.Security.Cryptography.X509Certificates.X509Certificate2'
+        $c.Import($_.RawData)
+    }
+    [pscustomobject]@{
+        Thumbprint = [string]$c.Thumbprint
+        Subject = [string]$c.Subject
+        Issuer = [string]$c.Issuer
+        NotAfter = $c.NotAfter.ToUniversalTime().ToString('o')
+        Expired = ($c.NotAfter -lt $now)
+        Services = [string]$c.Services
+    }
+})
+[pscustomobject]@{
+    AuthCertificateThumbprint = [string]$auth.CurrentCertificateThumbprint
+    Certificates = $certificates
+} | ConvertTo-Json -Depth 3 -Compress
+"#
+);
+
+/// IIS's https bindings that carry a certificate, on the server the script
+/// runs on (WebAdministration; `ItemXPath` names the site).
+pub const IIS_BINDINGS: Template = template!(
+    Target,
+    r#"Import-Module -Name 'WebAdministration'
+$bindings = @(Get-WebBinding -Protocol 'https' | Where-Object { $_.certificateHash } | ForEach-Object {
+    [pscustomobject]@{
+        ItemXPath = [string]$_.ItemXPath
+        BindingInformation = [string]$_.bindingInformation
+        CertificateHash = [string]$_.certificateHash
+    }
+})
+[pscustomobject]@{ Bindings = $bindings } | ConvertTo-Json -Depth 3 -Compress
+"#
+);
+
 /// cmd.exe: the exit code file written by the batch (absent while running).
 pub const CMD_READ_EXIT_CODE: &str = r#"type "%SystemDrive%\cu-roll\{exit_file}""#;
 

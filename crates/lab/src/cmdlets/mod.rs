@@ -4,6 +4,7 @@
 //! cmdlets; none of them parses PowerShell.
 
 mod ad;
+mod certs;
 mod cluster;
 mod databases;
 mod exchange;
@@ -54,6 +55,9 @@ pub(crate) fn dispatch(
     if let Some(r) = ad::dispatch(host, &lname, args) {
         return r;
     }
+    if let Some(r) = certs::dispatch_iis(host, &lname, args) {
+        return r;
+    }
     // Exchange cmdlets exist only once the snap-in is loaded, as in a plain
     // powershell.exe on a real server.
     if host.exchange_snapin {
@@ -62,6 +66,7 @@ pub(crate) fn dispatch(
             databases::dispatch,
             health::dispatch,
             transport::dispatch,
+            certs::dispatch,
         ] {
             if let Some(r) = module(host, &lname, args) {
                 return r;

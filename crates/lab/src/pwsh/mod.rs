@@ -27,7 +27,7 @@ pub use console::reads_console_in;
 
 #[cfg(test)]
 mod tests;
-mod types;
+pub(crate) mod types;
 
 /// What running a script produced, as `powershell.exe -NonInteractive` would
 /// leave it: text on stdout, error records rendered as 5.1 renders them on
