@@ -164,8 +164,15 @@ pub struct ExecArgs {
     #[arg(long)]
     pub all: bool,
     /// COMMAND is PowerShell (otherwise a cmd.exe command line).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "exchange")]
     pub ps: bool,
+    /// COMMAND is an Exchange command, run as the rollout runs Exchange
+    /// cmdlets: in a WinRM shell on the server, inside an Exchange remote
+    /// session to that server (http://<fqdn>/PowerShell/, Kerberos) opened
+    /// with the plan's account. Proves access before the night, e.g.
+    /// `--exchange Get-ExchangeServer`.
+    #[arg(long)]
+    pub exchange: bool,
     /// The command to run there, as one argument (quote it).
     #[arg(value_name = "COMMAND")]
     pub command: String,

@@ -112,6 +112,29 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
     Ok(crate::exec::open(plan)?)
 }
 
+/// The account Exchange remote sessions are opened with, read once here:
+/// the transport's own account where it has one (the lab's `[lab]
+/// username`), else `[connection] user` with the password from its source.
+fn exchange_credential(
+    plan: &Plan,
+    exec: &dyn crate::exec::Executor,
+) -> Result<crate::exchange::Credential, Error> {
+    if let Some((user, secret)) = exec.installer_account() {
+        return Ok(crate::exchange::Credential { user, secret });
+    }
+    let missing = || {
+        Error::Usage(format!(
+            "{}: Exchange cmdlets run in an Exchange remote session opened with an explicit account;              give [connection] user (a member of Organization Management) and password_env or password_file",
+            plan.path.display()
+        ))
+    };
+    let user = plan.connection.user.clone().ok_or_else(missing)?;
+    let secret = plan::read_secret(&plan.connection.secret)
+        .map_err(|e| Error::Usage(format!("{}: {e}", plan.path.display())))?
+        .ok_or_else(missing)?;
+    Ok(crate::exchange::Credential { user, secret })
+}
+
 /// The servers a command acts on: the one named with `--server`, or all.
 fn select_servers<'p>(
     plan: &'p Plan,

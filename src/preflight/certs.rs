@@ -20,8 +20,7 @@ use super::model::BlockerCode;
 use crate::exchange::observe::{
     exchange_certificates, iis_bindings, CertificateObs, ExchangeCertificatesObs, IisBindingsObs,
 };
-use crate::exchange::QueryError;
-use crate::exec::Executor;
+use crate::exchange::{QueryError, Reach};
 use crate::plan::Server;
 
 /// What was read about one server's certificates.
@@ -31,10 +30,10 @@ pub struct CertsObs {
 }
 
 /// Reads the certificates and IIS's bindings of `server`.
-pub fn observe(exec: &dyn Executor, server: &Server) -> CertsObs {
+pub fn observe(reach: &Reach<'_>, server: &Server) -> CertsObs {
     CertsObs {
-        exchange: exchange_certificates(exec, server),
-        iis: iis_bindings(exec, server),
+        exchange: exchange_certificates(reach, server),
+        iis: iis_bindings(reach, server),
     }
 }
 

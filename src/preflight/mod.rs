@@ -34,15 +34,20 @@ struct Observed {
 }
 
 /// Queries every server (concurrently, bounded) and builds the report.
+/// Exchange cmdlets go through an Exchange session on a peer: any other
+/// server that answers cmd and is not running setup (the target itself
+/// only when alone), with `credential`.
 pub fn build_report(
     plan: &Plan,
     exec: &dyn Executor,
+    credential: &exchange::Credential,
     catalog: &Catalog,
     target: &ResolvedTarget,
     generated_at: String,
 ) -> Report {
-    let observed = observe_all(plan, exec, target);
-    let ad = ad_preparation(plan, exec, target, &observed);
+    let reach = reachable(plan, exec, credential);
+    let observed = observe_all(plan, &reach, target);
+    let ad = ad_preparation(plan, &reach, target, &observed);
     let ad_prep_runs = plan.policy.prepare_ad == PrepareAd::Run && !ad.commands.is_empty();
     let servers: Vec<ServerReport> = plan
         .servers
@@ -70,7 +75,7 @@ pub fn build_report(
     if plan.policy.prepare_ad == PrepareAd::Block && !report.ad_preparation.commands.is_empty() {
         // Where to run it: best effort, the commands are the blocker.
         let place =
-            first_reachable(plan, &observed).and_then(|s| adprep::schema_master(exec, s).ok());
+            first_reachable(plan, &observed).and_then(|s| adprep::schema_master(&reach, s).ok());
         let text = adprep::block_message(
             &target.cu.display_name(),
             &report.ad_preparation.commands,
@@ -90,14 +95,41 @@ pub fn build_report(
     report
 }
 
-fn observe_all(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget) -> Vec<Observed> {
+/// The servers that answer cmd and run no setup are the candidate peers;
+/// cmd only, so a server mid-upgrade gets no PowerShell.
+fn reachable<'a>(
+    plan: &'a Plan,
+    exec: &'a dyn Executor,
+    credential: &'a exchange::Credential,
+) -> exchange::Reach<'a> {
+    let busy = crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
+        exchange::setup_running(exec, server).unwrap_or(true)
+    });
+    let mut reach = exchange::Reach::new(exec, credential, &plan.servers);
+    reach.out_of_service = plan
+        .servers
+        .iter()
+        .zip(busy)
+        .filter(|(_, busy)| *busy)
+        .map(|(s, _)| s.name.clone())
+        .collect();
+    reach
+}
+
+fn observe_all(plan: &Plan, reach: &exchange::Reach<'_>, target: &ResolvedTarget) -> Vec<Observed> {
     crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
-        observe(plan, exec, target, server)
+        observe(plan, reach, target, server)
     })
 }
 
 /// Everything the report needs from one server.
-fn observe(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget, server: &Server) -> Observed {
+fn observe(
+    plan: &Plan,
+    reach: &exchange::Reach<'_>,
+    target: &ResolvedTarget,
+    server: &Server,
+) -> Observed {
+    let exec = reach.exec;
     // A server mid-upgrade gets no PowerShell at all: setup would refuse to
     // go on beside it.
     if exchange::setup_running(exec, server).unwrap_or(false) {
@@ -111,17 +143,17 @@ fn observe(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget, server: &S
             state: Err(busy()),
         };
     }
-    let facts = exchange::server_facts(exec, server);
+    let facts = exchange::server_facts(reach, server);
     // Media matter only where something will be installed.
     let below = facts.as_ref().ok().is_some_and(|f| {
         f.build()
             .is_some_and(|b| checks::setup_pending(f, b, target.build()).is_some())
     });
     Observed {
-        media: below.then(|| media::observe_media(exec, plan, server)),
-        certs: below.then(|| certs::observe(exec, server)),
+        media: below.then(|| media::observe_media(reach, plan, server)),
+        certs: below.then(|| certs::observe(reach, server)),
         facts,
-        state: exchange::exchange_state(exec, server),
+        state: exchange::exchange_state(reach, server),
     }
 }
 
@@ -239,7 +271,13 @@ fn apply_facts(
             );
             r.block(p.blocker_code(), text);
         }
+        if let Some(text) = checks::dotnet_path_blocker(catalog, facts, build, target) {
+            r.block(BlockerCode::DotnetPath, text);
+        }
         r.warnings.extend(checks::dotnet_warning(facts, target));
+        r.warnings.extend(checks::dotnet_interval_warning(
+            catalog, facts, build, target,
+        ));
         if let Some(free) = r.system_drive_free_gb {
             if free < plan.policy.min_free_space_gb as f64 {
                 let text = format!(
@@ -394,7 +432,7 @@ fn first_reachable<'p>(plan: &'p Plan, observed: &[Observed]) -> Option<&'p Serv
 
 fn ad_preparation(
     plan: &Plan,
-    exec: &dyn Executor,
+    reach: &exchange::Reach<'_>,
     target: &ResolvedTarget,
     observed: &[Observed],
 ) -> AdPreparation {
@@ -418,7 +456,7 @@ fn ad_preparation(
         prep.error = Some("no server could be reached".into());
         return prep;
     };
-    match exchange::ad_levels(exec, server) {
+    match exchange::ad_levels(reach, server) {
         Ok(AdLevelsObs {
             schema_range_upper,
             org_object_version,
@@ -475,6 +513,29 @@ fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Cata
             ));
         }
     }
+    let newer: Vec<&str> = servers
+        .iter()
+        .filter(|s| {
+            s.build
+                .as_deref()
+                .and_then(|v| v.parse::<ExchangeBuild>().ok())
+                .is_some_and(|b| {
+                    matches!(
+                        catalog.identify(b),
+                        catalog::BuildIdentity::UnknownNewer { .. }
+                    )
+                })
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    if !newer.is_empty() {
+        notes.push(format!(
+            "cu-roll's catalogue{} is older than the newest update a server shows ({} run{} a build newer than anything it lists): update the catalogue with `cu-roll catalog update`",
+            checks::catalog_date(catalog),
+            newer.join(", "),
+            if newer.len() == 1 { "s" } else { "" }
+        ));
+    }
     TargetInfo {
         name: target.name(),
         build: target.build().to_string(),
@@ -510,6 +571,14 @@ mod tests {
                 exit_code: 1,
             })
         }
+        fn run_ps_with_secret(
+            &self,
+            server: &Server,
+            script: &str,
+            _: &crate::plan::Secret,
+        ) -> Result<ExecOutput, ExecError> {
+            self.run_ps(server, script)
+        }
         fn run_cmd(&self, server: &Server, _: &str) -> Result<ExecOutput, ExecError> {
             let stdout = if server.name == "EX02" {
                 "\"ExSetup.exe\",\"4242\",\"Services\",\"0\",\"312,004 K\"\r\n"
@@ -538,7 +607,11 @@ mod tests {
         let exec = MidUpgrade {
             ps_to_ex02: 0.into(),
         };
-        let report = build_report(&plan, &exec, catalog, &target, "now".into());
+        let credential = exchange::Credential {
+            user: "lab\\admin".into(),
+            secret: crate::plan::Secret::new("lab-only-password".into()),
+        };
+        let report = build_report(&plan, &exec, &credential, catalog, &target, "now".into());
         assert_eq!(exec.ps_to_ex02.load(std::sync::atomic::Ordering::SeqCst), 0);
         let ex02 = report.servers.iter().find(|s| s.name == "EX02").unwrap();
         assert!(

@@ -197,6 +197,9 @@ pub enum BlockerCode {
     /// No supported path from the installed build to the target.
     UpgradePath,
     PrereqDotnet,
+    /// The installed CU and the target share no supported .NET version:
+    /// an intermediate CU (or Microsoft's documented shortcut) comes first.
+    DotnetPath,
     PrereqVcredist,
     PrereqUcma,
     PrereqUrlRewrite,
@@ -224,12 +227,13 @@ pub enum BlockerCode {
 
 impl BlockerCode {
     /// Every code, in the order docs/report.md lists them.
-    pub const ALL: [BlockerCode; 18] = [
+    pub const ALL: [BlockerCode; 19] = [
         BlockerCode::Unreachable,
         BlockerCode::NoExchange,
         BlockerCode::UnknownBuild,
         BlockerCode::UpgradePath,
         BlockerCode::PrereqDotnet,
+        BlockerCode::DotnetPath,
         BlockerCode::PrereqVcredist,
         BlockerCode::PrereqUcma,
         BlockerCode::PrereqUrlRewrite,
@@ -252,6 +256,7 @@ impl BlockerCode {
             BlockerCode::UnknownBuild => "unknown-build",
             BlockerCode::UpgradePath => "upgrade-path",
             BlockerCode::PrereqDotnet => "prereq.dotnet",
+            BlockerCode::DotnetPath => "dotnet-path",
             BlockerCode::PrereqVcredist => "prereq.vcredist",
             BlockerCode::PrereqUcma => "prereq.ucma",
             BlockerCode::PrereqUrlRewrite => "prereq.url-rewrite",

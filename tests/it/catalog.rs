@@ -337,3 +337,26 @@ fn a_stdout_that_cannot_be_written_is_exit_5() {
     );
     assert_eq!(stderr.lines().count(), 1, "printed once: {stderr}");
 }
+
+/// `data/catalog.toml` is generated: the checked-in file must be exactly
+/// what `scripts/gen-catalog` makes from HealthChecker's table and
+/// `data/sources/catalog-extra.toml`, so no hand edit drifts from its
+/// sources. Needs python3 (3.11, for tomllib), as `./scripts/test` does.
+#[test]
+fn the_catalogue_is_what_the_generator_makes() {
+    let repo = crate::harness::repo();
+    let Ok(out) = std::process::Command::new("python3")
+        .arg(repo.join("scripts/gen-catalog"))
+        .arg("--check")
+        .output()
+    else {
+        eprintln!("SKIPPED: python3 is not installed");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -155,7 +155,10 @@ fn lab_call(cmd: &str) -> Vec<lab::pwsh::value::Value> {
         servers: Vec::new(),
     }];
     let mut w = lab::World::from_spec(&spec, &spec.dag, lab::testkit::T0);
-    let mut h = lab::ServerHost::new(&mut w, "EX03", lab::testkit::T0).expect("EX03");
+    // Inside Exchange's endpoint, as the session's proxies run it.
+    let mut h = lab::ServerHost::new(&mut w, "EX03", lab::testkit::T0)
+        .expect("EX03")
+        .as_exchange_endpoint();
     h.invoke(
         "Add-PSSnapin",
         &[lab::pwsh::host::Argument::Positional(

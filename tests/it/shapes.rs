@@ -556,7 +556,9 @@ fn call(h: &mut ServerHost, cmd: &str, args: &[Argument]) -> Vec<Value> {
 /// The lab's objects for `source`, read on EX02 of the shipped lab DAG
 /// after `prepare` ran there.
 fn lab_objects(w: &mut World, source: Source) -> Vec<Value> {
-    let mut h = ServerHost::new(w, "EX02", T0).expect("EX02");
+    let mut h = ServerHost::new(w, "EX02", T0)
+        .expect("EX02")
+        .as_exchange_endpoint();
     call(
         &mut h,
         "Add-PSSnapin",
@@ -609,7 +611,9 @@ fn lab_objects(w: &mut World, source: Source) -> Vec<Value> {
 /// requester entries in both stores.
 fn lab_world() -> World {
     let mut w = World::from_spec(&three_member_spec(), "DAG01", T0);
-    let mut h = ServerHost::new(&mut w, "EX02", T0).expect("EX02");
+    let mut h = ServerHost::new(&mut w, "EX02", T0)
+        .expect("EX02")
+        .as_exchange_endpoint();
     call(
         &mut h,
         "Add-PSSnapin",
@@ -709,7 +713,9 @@ fn the_lab_carries_every_property_read_with_the_captures_kind() {
 #[test]
 fn the_labs_enum_numbers_are_the_real_ones() {
     let mut w = World::from_spec(&three_member_spec(), "DAG01", T0);
-    let mut h = ServerHost::new(&mut w, "EX02", T0).expect("EX02");
+    let mut h = ServerHost::new(&mut w, "EX02", T0)
+        .expect("EX02")
+        .as_exchange_endpoint();
     call(
         &mut h,
         "Add-PSSnapin",
@@ -842,9 +848,7 @@ fn every_property_the_scripts_read_is_in_the_table() {
         )
         .text()
         .to_string(),
-        cu_roll::preflight::adprep::schema_master_script()
-            .text()
-            .to_string(),
+        cu_roll::preflight::adprep::SCHEMA_MASTER.text.to_string(),
     ];
     let known: BTreeSet<&str> = READS
         .iter()

@@ -153,6 +153,8 @@ fn powershell_transport_through_the_shim() {
         .connection("password_env", "CUROLL_LAB_PASSWORD")
         .write(&env, "lab-ps.toml");
     let shim_env = [
+        // The session's and the installer's password (the lab's).
+        ("CUROLL_LAB_PASSWORD", "lab-only-password".to_string()),
         ("CUROLL_SHIM_BIN", env!("CARGO_BIN_EXE_cu-roll").to_string()),
         ("CUROLL_SHIM_PLAN", lab.display().to_string()),
         (
@@ -217,6 +219,8 @@ fn full_rollout_over(plan_name: &str) {
     for s in state["servers"].as_array().unwrap() {
         assert_eq!(s["build"], "15.2.1748.43", "{}", s["name"]);
     }
+    let logged = crate::rollout::assert_no_secret_logged(&state, "lab-only-password");
+    assert!(logged > 100, "the lab logged {logged} events");
 }
 
 #[test]

@@ -17,9 +17,9 @@
 use serde::Deserialize;
 
 use super::super::query::{one_or_many, query};
+use super::super::Reach;
 use super::super::{Operation, QueryError};
 use super::templates::{EXCHANGE_CERTIFICATES, IIS_BINDINGS};
-use crate::exec::Executor;
 use crate::plan::Server;
 use crate::ps::Arg;
 
@@ -102,14 +102,14 @@ pub fn read_iis_bindings() -> Operation {
 }
 
 pub fn exchange_certificates(
-    exec: &dyn Executor,
+    reach: &Reach<'_>,
     server: &Server,
 ) -> Result<ExchangeCertificatesObs, QueryError> {
-    query(exec, server, &read_exchange_certificates(&server.name))
+    query(reach, server, &read_exchange_certificates(&server.name))
 }
 
-pub fn iis_bindings(exec: &dyn Executor, server: &Server) -> Result<IisBindingsObs, QueryError> {
-    query(exec, server, &read_iis_bindings())
+pub fn iis_bindings(reach: &Reach<'_>, server: &Server) -> Result<IisBindingsObs, QueryError> {
+    query(reach, server, &read_iis_bindings())
 }
 
 #[cfg(test)]

@@ -271,10 +271,13 @@ pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<Pla
             "when nothing runs and no exit code waits: read the build",
             &read_server_facts(),
         ),
-        PlannedCommand::ps(
-            "if there is something to install: write the batch and start it as a scheduled task",
-            &spec.start(command_line, &account_for_display(plan)).op,
-        ),
+        {
+            let account = account_for_display(plan);
+            PlannedCommand::ps(
+                format!("if there is something to install: write the batch and start it as a scheduled task as {} (the password on the script's stdin: {})", account.user, account.password),
+                &spec.start(command_line, &account).op,
+            )
+        },
         PlannedCommand::ps(
             "after the exit code is read and evaluated",
             &spec.remove().op,
@@ -356,8 +359,14 @@ fn start(
     command_line: &str,
 ) -> Result<(), StepError> {
     ctx.events.progress(&format!("starting {}", spec.what));
-    let action = spec.start(command_line, &account_for_run(ctx.plan, ctx.exec)?);
-    ctx.run_ps_ok(&action.op)?;
+    let account = account_for_run(ctx.plan, ctx.exec)?;
+    let action = spec.start(command_line, &account);
+    // The password goes on the script's stdin, never in its text.
+    let credential = crate::exchange::Credential {
+        user: account.user.clone(),
+        secret: crate::plan::Secret::new(account.password),
+    };
+    ctx.run_ps_ok_as(&action.op, &credential)?;
     for change in action.changes {
         ctx.events.changed(change)?;
     }
@@ -560,37 +569,38 @@ mod account_tests {
         );
     }
 
-    /// The password appears once, on its own line, and never in dry-run output.
+    /// The password is in no script text (it arrives on stdin, in
+    /// `$credential`), sent or shown; the dry run says where it comes from.
     #[test]
-    fn the_password_stays_on_its_own_line_and_out_of_dry_runs() {
+    fn the_password_is_in_no_script_text_and_out_of_dry_runs() {
         let account = TaskAccount {
             user: "lab\\admin".into(),
             password: "s3cr'et".into(),
         };
-        let script = SETUP
-            .start("\"D:\\Setup.exe\" /Mode:Upgrade", &account)
-            .op
-            .script;
-        let lines: Vec<&str> = script
+        let op = SETUP.start("\"D:\\Setup.exe\" /Mode:Upgrade", &account).op;
+        assert_eq!(
+            op.placement,
+            crate::exchange::Placement::TargetWithCredential
+        );
+        let sent = op.credential_script(&account.user);
+        assert!(!sent.text().contains("s3cr"), "{}", sent.text());
+        assert!(sent
             .text()
-            .lines()
-            .filter(|l| l.contains("s3cr"))
-            .collect();
-        assert_eq!(lines, ["$password = 's3cr''et'"]);
-        assert!(script
+            .contains("$password = $credential.GetNetworkCredential().Password"));
+        assert!(sent
             .text()
             .contains("-User 'lab\\admin' -Password $password"));
-        assert!(lab::pwsh::syntax_check(script.text()).is_ok());
-        let shown = SETUP
-            .start("x", &account_for_display(&winrm_plan()))
-            .op
-            .script;
+        assert!(lab::pwsh::syntax_check(sent.text()).is_ok());
+        let plan = winrm_plan();
+        let planned = planned(&plan, &SETUP, "x");
+        let start = planned
+            .iter()
+            .find(|p| p.when.contains("start it as a scheduled task"))
+            .unwrap();
         assert!(
-            shown
-                .text()
-                .contains("$password = '<password from $CUROLL_LAB_PASSWORD>'"),
+            start.when.contains("<password from $CUROLL_LAB_PASSWORD>"),
             "{}",
-            shown.text()
+            start.when
         );
     }
 }
