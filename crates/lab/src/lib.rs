@@ -16,6 +16,7 @@ pub mod model;
 pub mod pwsh;
 mod quorum;
 mod registry;
+mod security_update;
 mod setup;
 mod setup_args;
 mod setup_logging;

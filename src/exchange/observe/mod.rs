@@ -9,10 +9,14 @@
 //! scripts print. Nothing here changes a server or decides anything.
 
 mod quorum;
+mod services;
 mod setup_roles;
 pub mod templates;
 
 pub use quorum::{quorum, read_quorum, QuorumObs};
+pub use services::{
+    read_service_set, service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES,
+};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};
 
 use serde::Deserialize;

@@ -364,11 +364,23 @@ fn start(
     Ok(())
 }
 
+/// In the message of an installer that ended without an exit code (the
+/// machine restarted under it, or its task was stopped).
+pub const INTERRUPTED: &str = "ended without writing an exit code";
+
 fn wait_exit(
     ctx: &mut StepContext<'_>,
     spec: &InstallerSpec,
     timeout: Duration,
 ) -> Result<i32, StepError> {
+    // Polls in a row that found no exit code and the task not running: two
+    // are needed, and the file is read again, so a task seen between its
+    // start and "Running" is not taken for an ended one.
+    // Only after the server dropped out during the wait (restarted under
+    // the installer) is that taken as an interruption; otherwise the
+    // timeout decides, as before.
+    let mut gone = 0;
+    let mut dropped = false;
     let waited = ctx.wait_until(
         &format!("waiting for {} to finish", spec.what),
         timeout,
@@ -378,6 +390,7 @@ fn wait_exit(
             // (the timeout still bounds the wait).
             let code = match read_exit_code(ctx, spec) {
                 Err(e) if e.kind == crate::runbook::StepErrorKind::Unreachable => {
+                    dropped = true;
                     ctx.events.progress(&format!(
                         "{} does not answer while {} runs ({}); polling again",
                         ctx.server.name, spec.what, e.message
@@ -386,6 +399,18 @@ fn wait_exit(
                 }
                 other => other?,
             };
+            if code.is_none() && dropped {
+                gone = match is_running(ctx, spec) {
+                    Ok(Some(false)) => gone + 1,
+                    _ => 0,
+                };
+                if gone >= 2 && read_exit_code(ctx, spec)?.is_none() {
+                    return Err(StepError::failed(format!(
+                        "{} on {} {INTERRUPTED} (the server restarted under it and scheduled task {} no longer runs)",
+                        spec.what, ctx.server.name, spec.task
+                    )));
+                }
+            }
             if code.is_none() {
                 ctx.events
                     .progress(&format!("{} running on {}", spec.what, ctx.server.name));
@@ -529,68 +554,5 @@ mod tests {
 }
 
 #[cfg(test)]
-mod account_tests {
-    use super::*;
-
-    fn winrm_plan() -> crate::plan::Plan {
-        crate::plan::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/plans/lab-winrm.toml"
-        )))
-        .unwrap()
-    }
-
-    /// Setup as SYSTEM acts in AD as the computer account: a plan with
-    /// WinRM credentials runs the task as that admin by default.
-    #[test]
-    fn a_winrm_plan_runs_the_installer_as_the_connecting_admin() {
-        let plan = winrm_plan();
-        assert_eq!(
-            plan.rollout.installer_account,
-            crate::plan::InstallerAccount::ConnectionUser
-        );
-        let lab = crate::plan::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/plans/lab.toml"
-        )))
-        .unwrap();
-        assert_eq!(
-            lab.rollout.installer_account,
-            crate::plan::InstallerAccount::Transport
-        );
-    }
-
-    /// The password appears once, on its own line, and never in dry-run output.
-    #[test]
-    fn the_password_stays_on_its_own_line_and_out_of_dry_runs() {
-        let account = TaskAccount {
-            user: "lab\\admin".into(),
-            password: "s3cr'et".into(),
-        };
-        let script = SETUP
-            .start("\"D:\\Setup.exe\" /Mode:Upgrade", &account)
-            .op
-            .script;
-        let lines: Vec<&str> = script
-            .text()
-            .lines()
-            .filter(|l| l.contains("s3cr"))
-            .collect();
-        assert_eq!(lines, ["$password = 's3cr''et'"]);
-        assert!(script
-            .text()
-            .contains("-User 'lab\\admin' -Password $password"));
-        assert!(lab::pwsh::syntax_check(script.text()).is_ok());
-        let shown = SETUP
-            .start("x", &account_for_display(&winrm_plan()))
-            .op
-            .script;
-        assert!(
-            shown
-                .text()
-                .contains("$password = '<password from $CUROLL_LAB_PASSWORD>'"),
-            "{}",
-            shown.text()
-        );
-    }
-}
+#[path = "installer_account_tests.rs"]
+mod account_tests;

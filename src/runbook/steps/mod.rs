@@ -20,6 +20,8 @@ pub mod prepare_ad;
 mod reboot;
 mod redistribute;
 mod security_update;
+mod services;
+mod su_reboot;
 mod setup;
 #[cfg(test)]
 mod testkit;
