@@ -33,8 +33,7 @@
 use super::model::{Program, ProgramKind, ServiceStatus, SetupFailure, StartType};
 use super::setup::{
     MSI_INSTALL_ALREADY_RUNNING, MSI_INSTALL_FAILURE, MSI_INVALID_COMMAND_LINE,
-    MSI_PACKAGE_OPEN_FAILED, MSI_PATCH_TARGET_NOT_FOUND, MSI_REBOOT_INITIATED,
-    MSI_REBOOT_REQUIRED,
+    MSI_PACKAGE_OPEN_FAILED, MSI_PATCH_TARGET_NOT_FOUND, MSI_REBOOT_INITIATED, MSI_REBOOT_REQUIRED,
 };
 use super::setup_logging::msi_log;
 use super::spec::{LabMediaKind, PendingReboot};

@@ -49,9 +49,15 @@ pub fn services_for(exchange_minor: u16) -> Vec<Service> {
     let mut list = vec![
         auto("ClusSvc", "Cluster Service"),
         auto("FMS", "Microsoft Filtering Management Service"),
-        auto("HostControllerService", "Microsoft Exchange Search Host Controller"),
+        auto(
+            "HostControllerService",
+            "Microsoft Exchange Search Host Controller",
+        ),
         auto("MpsSvc", "Windows Defender Firewall"),
-        auto("MSExchangeAntispamUpdate", "Microsoft Exchange Anti-spam Update"),
+        auto(
+            "MSExchangeAntispamUpdate",
+            "Microsoft Exchange Anti-spam Update",
+        ),
         auto("MSExchangeDagMgmt", "Microsoft Exchange DAG Management"),
         auto("MSExchangeDiagnostics", "Microsoft Exchange Diagnostics"),
         auto("MSExchangeFastSearch", "Microsoft Exchange Search"),

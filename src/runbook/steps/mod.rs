@@ -21,8 +21,8 @@ mod reboot;
 mod redistribute;
 mod security_update;
 mod services;
-mod su_reboot;
 mod setup;
+mod su_reboot;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]

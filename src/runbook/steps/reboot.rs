@@ -205,7 +205,10 @@ pub(super) fn send_restart(
 /// Polls until the server answers with a boot time newer than
 /// `previous_boot` and every automatic Exchange service runs; that boot
 /// time.
-pub(super) fn wait_back(ctx: &mut StepContext<'_>, previous_boot: &str) -> Result<String, StepError> {
+pub(super) fn wait_back(
+    ctx: &mut StepContext<'_>,
+    previous_boot: &str,
+) -> Result<String, StepError> {
     let mut last = String::from("no answer yet");
     let waited = ctx.wait_until(
         "waiting for the server to come back from its reboot with Exchange running",

@@ -286,8 +286,16 @@ fn interrupted(ctx: &mut StepContext<'_>, e: StepError) -> StepError {
             let disabled: Vec<&str> = obs.disabled().iter().map(|s| s.name.as_str()).collect();
             format!(
                 "services left Disabled: {}; leftover files: {}",
-                if disabled.is_empty() { "none".into() } else { disabled.join(", ") },
-                if obs.leftover_files.is_empty() { "none".into() } else { obs.leftover_files.join(", ") }
+                if disabled.is_empty() {
+                    "none".into()
+                } else {
+                    disabled.join(", ")
+                },
+                if obs.leftover_files.is_empty() {
+                    "none".into()
+                } else {
+                    obs.leftover_files.join(", ")
+                }
             )
         }
         Err(read) => format!("the services could not be read ({})", read.message),

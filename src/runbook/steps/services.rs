@@ -44,7 +44,11 @@ pub fn installer_ran(prior: &[Change]) -> bool {
     })
 }
 
-pub fn service_verdict(obs: &ServiceSetObs, installer_ran: bool, may_repair: bool) -> ServiceVerdict {
+pub fn service_verdict(
+    obs: &ServiceSetObs,
+    installer_ran: bool,
+    may_repair: bool,
+) -> ServiceVerdict {
     let mut v = ServiceVerdict::default();
     for f in &obs.leftover_files {
         v.refuse.push(format!(

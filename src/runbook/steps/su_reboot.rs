@@ -55,17 +55,26 @@ pub fn pre_su(prior: &[Change], pending: bool, current_boot: Option<&str>) -> Pr
 
 /// Reads the keys and reboots when any is set (module comment). Nothing
 /// when the build is already the SU's or past it.
-pub fn reboot_if_pending(ctx: &mut StepContext<'_>, su_build: ExchangeBuild) -> Result<(), StepError> {
+pub fn reboot_if_pending(
+    ctx: &mut StepContext<'_>,
+    su_build: ExchangeBuild,
+) -> Result<(), StepError> {
     let facts = match ctx.server_facts() {
         Ok(f) => Some(f),
         // Unreachable: maybe our own reboot is still under way.
         Err(e) if e.kind == crate::runbook::StepErrorKind::Unreachable => None,
         Err(e) => return Err(e),
     };
-    if facts.as_ref().and_then(|f| f.build()).is_some_and(|b| b >= su_build) {
+    if facts
+        .as_ref()
+        .and_then(|f| f.build())
+        .is_some_and(|b| b >= su_build)
+    {
         return Ok(());
     }
-    let pending = facts.as_ref().map_or(Vec::new(), |f| f.pending_reboot.clone());
+    let pending = facts
+        .as_ref()
+        .map_or(Vec::new(), |f| f.pending_reboot.clone());
     let boot = facts.as_ref().and_then(|f| f.last_boot_up_time.clone());
     let decision = pre_su(&ctx.prior_changes, !pending.is_empty(), boot.as_deref());
     let previous_boot = match decision {

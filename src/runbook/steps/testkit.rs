@@ -113,7 +113,13 @@ impl FakeExec {
             }
         });
         f.on_ps(None, "Service*.xml", |w, server, _| {
-            Reply::ok(w.services.get(server).cloned().unwrap_or_else(services_ok).to_string())
+            Reply::ok(
+                w.services
+                    .get(server)
+                    .cloned()
+                    .unwrap_or_else(services_ok)
+                    .to_string(),
+            )
         });
         f.on_ps(None, "MsiInstallPath", |w, server, _| {
             match w.facts.get(server) {
