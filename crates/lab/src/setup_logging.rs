@@ -94,7 +94,7 @@ pub(crate) fn msi_log(p: &Program, code: i32, now: i64) -> String {
         // standard wording: a custom action's error, "Return value 3", the
         // product line with the error code).
         out.push_str(&format!("MSI (s) {when}: Executing op: ActionStart(Name=StopServices,Description=Stopping Exchange services)\r\n"));
-        out.push_str(&format!("CustomAction StopServices returned actual error code 1603 (note this may not be 100% accurate if translation happened inside sandbox)\r\n"));
+        out.push_str("CustomAction StopServices returned actual error code 1603 (note this may not be 100% accurate if translation happened inside sandbox)\r\n");
         out.push_str(&format!(
             "Action ended {when}: InstallFinalize. Return value 3.\r\n"
         ));
