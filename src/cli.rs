@@ -1,9 +1,12 @@
-//! The command line: clap definitions only. Parsing ends here; `lib::run`
-//! turns a `Cli` into work.
+//! The command line: clap definitions, and what is generated from them
+//! alone (shell completions, the man page, the "did you mean" for a
+//! mistyped command). Parsing ends here; `lib::run` turns a `Cli` into
+//! work. Every argument carries help text (a test walks them all).
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -12,7 +15,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Rolls an Exchange Server Cumulative Update across the members of a DAG without taking a database offline",
     after_help = crate::exit::HELP,
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    arg_required_else_help = true
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -39,8 +43,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
-    /// Format of the log file in the state directory.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// Format of the log file: set from `run`'s `--log-format`, the only
+    /// command that writes a log (`commands` fills it in).
+    #[arg(skip)]
     pub log_format: LogFormat,
 }
 
@@ -75,10 +80,20 @@ pub enum Command {
         #[command(subcommand)]
         command: LabCommand,
     },
+    /// Print a shell completion script, e.g. `cu-roll completions bash >
+    /// /etc/bash_completion.d/cu-roll`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_name = "SHELL", value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `cu-roll man > /usr/local/share/man/man1/cu-roll.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// The plan file (TOML; see docs/plan.md).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
     #[command(flatten)]
@@ -94,18 +109,24 @@ pub struct RunFlags {
     /// to run such a plan without a terminal.
     #[arg(long)]
     pub yes: bool,
+    /// Format of the log file (`cu-roll.log` in the state directory).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// The plan file (TOML; see docs/plan.md).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+    /// How to print it: aligned text, or JSON for scripts (docs/status.md).
     #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
     pub format: StatusFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
+    /// The plan file (TOML; see docs/plan.md).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
     /// Required: clearing a lock a live run holds would let two runs collide.
@@ -115,8 +136,10 @@ pub struct UnlockArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
+    /// The plan file (TOML; see docs/plan.md).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+    /// How to print it (docs/report.md).
     #[arg(long, value_enum, default_value_t = crate::report::Format::Table)]
     pub format: crate::report::Format,
     /// Write the report to FILE instead of standard output.
@@ -126,6 +149,7 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// The plan file (TOML; see docs/plan.md).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
     /// The server to run on (a `[[server]]` name).
@@ -140,8 +164,16 @@ pub struct ExecArgs {
     #[arg(long)]
     pub all: bool,
     /// COMMAND is PowerShell (otherwise a cmd.exe command line).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "exchange")]
     pub ps: bool,
+    /// COMMAND is an Exchange command, run as the rollout runs Exchange
+    /// cmdlets: in a WinRM shell on the server, inside an Exchange remote
+    /// session to that server (http://<fqdn>/PowerShell/, Kerberos) opened
+    /// with the plan's account. Proves access before the night, e.g.
+    /// `--exchange Get-ExchangeServer`.
+    #[arg(long)]
+    pub exchange: bool,
+    /// The command to run there, as one argument (quote it).
     #[arg(value_name = "COMMAND")]
     pub command: String,
 }
@@ -151,18 +183,22 @@ pub struct SetupLogArgs {
     /// The log, e.g. a copy of `%SystemDrive%\ExchangeSetupLogs\ExchangeSetup.log`.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// How to print the verdict: aligned text, or JSON for scripts.
     #[arg(long, value_enum, default_value_t = SetupLogFormat::Table)]
     pub format: SetupLogFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SetupLogFormat {
+    /// Aligned text for a person.
     Table,
+    /// Pretty JSON for scripts.
     Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StateFormat {
+    /// Pretty JSON (the only form).
     Json,
 }
 
@@ -171,24 +207,29 @@ pub enum LabCommand {
     /// Serve every lab server over WinRM on loopback until stopped; prints
     /// one `NAME URL` line per server.
     Serve {
+        /// The plan file with a [lab] section.
         #[arg(value_name = "PLAN")]
         plan: PathBuf,
     },
     /// Start the lab's world over from the plan.
     Reset {
+        /// The plan file with a [lab] section.
         #[arg(value_name = "PLAN")]
         plan: PathBuf,
     },
     /// Print the lab's world (servers, databases, availability record).
     State {
+        /// The plan file with a [lab] section.
         #[arg(value_name = "PLAN")]
         plan: PathBuf,
+        /// How to print it.
         #[arg(long, value_enum, default_value_t = StateFormat::Json)]
         format: StateFormat,
     },
     /// Move the lab's clock forward (e.g. past a fault's hold) without
     /// waiting; `lab reset` puts it back on the wall clock.
     Advance {
+        /// The plan file with a [lab] section.
         #[arg(value_name = "PLAN")]
         plan: PathBuf,
         /// How far, e.g. `30s`, `2m`, `1500ms`.
@@ -202,6 +243,7 @@ pub enum LabCommand {
 pub struct BackupArgs {
     #[command(subcommand)]
     pub command: Option<BackupCommand>,
+    /// The plan file (TOML; see docs/plan.md).
     #[arg(value_name = "PLAN")]
     pub plan: Option<PathBuf>,
     /// Only this server (default: every server in the plan).
@@ -213,6 +255,7 @@ pub struct BackupArgs {
 pub enum BackupCommand {
     /// Re-read a backup zip and re-hash every file against its manifest.
     Verify {
+        /// The backup zip (`<server>-<time>.zip` in the state directory's `backups`).
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
@@ -220,24 +263,31 @@ pub enum BackupCommand {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DriftFormat {
+    /// Lines for a person.
     Text,
+    /// Pretty JSON for scripts.
     Json,
 }
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
+    /// The plan file (TOML; see docs/plan.md).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+    /// Only this server (default: every server in the plan).
     #[arg(long, value_name = "NAME")]
     pub server: Option<String>,
+    /// How to print the comparison.
     #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
     pub format: DriftFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct RestoreConfigArgs {
+    /// The plan file (TOML; see docs/plan.md).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+    /// The server to restore on (a `[[server]]` name).
     #[arg(long, value_name = "NAME")]
     pub server: String,
     /// The appSettings key to put back, as it was in the newest backup.
@@ -271,13 +321,16 @@ pub enum CatalogCommand {
 
 #[derive(Debug, Clone, Copy, Args)]
 pub struct CatalogListArgs {
+    /// How to print the list.
     #[arg(long, value_enum, default_value_t = CatalogFormat::Table)]
     pub format: CatalogFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CatalogFormat {
+    /// Aligned text for a person.
     Table,
+    /// Pretty JSON for scripts.
     Json,
 }
 
@@ -302,3 +355,90 @@ pub struct CatalogUpdateArgs {
     #[arg(long)]
     pub reset: bool,
 }
+
+/// Parses the process's command line; on a mistake prints clap's error
+/// (with a "did you mean" for a mistyped command) and exits 2, and with no
+/// argument at all prints the help.
+pub fn parse() -> Cli {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if let Some(err) = mistyped_command(&args) {
+        err.exit();
+    }
+    Cli::parse_from(args)
+}
+
+/// `cu-roll repot plans/lab.toml`: the first word is neither a command nor
+/// a file, and (unlike a plan path with a typo, which the plan loader
+/// reports with its path) it looks like a command, or more words follow it.
+/// Without this, clap reads it as `<PLAN>` and complains about the next word.
+fn mistyped_command(args: &[OsString]) -> Option<clap::Error> {
+    let (index, word) = first_positional(args)?;
+    let word = word.to_str()?;
+    let mut cmd = Cli::command();
+    // Built, so that clap's own `help` command is among the names.
+    cmd.build();
+    if cmd.find_subcommand(word).is_some() || Path::new(word).exists() {
+        return None;
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let similar = names
+        .iter()
+        .map(|n| (strsim::jaro(word, n), n))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n);
+    let more_words = args[index + 1..]
+        .iter()
+        .any(|a| !a.to_string_lossy().starts_with('-'));
+    let hint = match similar {
+        Some(name) => format!("did you mean '{name}'?"),
+        None if more_words => format!("the commands are: {}", names.join(", ")),
+        None => return None,
+    };
+    Some(cmd.error(
+        clap::error::ErrorKind::InvalidSubcommand,
+        format!("'{word}' is not a command or a plan file; {hint}"),
+    ))
+}
+
+/// The first argument that is not an option or an option's value.
+fn first_positional(args: &[OsString]) -> Option<(usize, &OsString)> {
+    // The options of the top level that take a separate value.
+    const WITH_VALUE: [&str; 2] = ["--state-dir", "--log-format"];
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        if a == "--" {
+            return args.get(i + 1).map(|w| (i + 1, w));
+        }
+        if WITH_VALUE.contains(&a.as_ref()) {
+            i += 2;
+            continue;
+        }
+        if !a.starts_with('-') {
+            return Some((i, &args[i]));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The completion script for `shell`, generated from these definitions.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "cu-roll", &mut out);
+    out
+}
+
+/// The man page (roff), generated from these definitions.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -20,9 +20,15 @@ pub const INTERRUPTED: i32 = 5;
 /// The command's output could not be written to stdout (a closed pipe, a
 /// full disk behind a redirect). Its own code, so a script can tell "the
 /// command failed" from "its answer was lost on the way".
-/// 6 and 7 are taken by the design (window reached, a run in progress for
-/// `status`), hence 8.
+/// 6 and 7 are taken by the design (below), hence 8.
 pub const OUTPUT_FAILED: i32 = 8;
+
+/// The maintenance window (`not_after`) was reached; resumable. `status`:
+/// the last run recorded `window-reached` (`not_after` itself is not built
+/// yet: issue 12).
+pub const WINDOW_REACHED: i32 = 6;
+/// `status` only: a run holds the plan's lock now.
+pub const RUNNING: i32 = 7;
 
 /// The table shown at the end of `--help`.
 pub const HELP: &str = "\
@@ -33,7 +39,10 @@ Exit codes:
   3  the pre-flight gate refused to start (report: a server is blocked)
   4  another run holds the lock for this plan
   5  interrupted (Ctrl-C, SIGTERM); the journal is saved, run again to resume
-  8  the output could not be written to stdout";
+  6  the maintenance window (not_after) was reached; run again to resume
+  7  status: a run is in progress
+  8  the output could not be written to stdout
+status exits with the code of the rollout's last run, or 7 while one runs.";
 
 /// How a command that ran to its end came out. A command that stops early
 /// returns an `Error` instead.
@@ -44,8 +53,15 @@ pub enum Outcome {
     /// `report`: a server (or AD preparation) blocks the rollout.
     Blocked,
     /// `exec`, `backup`, `drift`: the command failed on at least one server
-    /// (each failure was printed with its server).
+    /// (each failure was printed with its server). `status`: the last run
+    /// stopped on a failure.
     SomeFailed,
+    /// `status`: the last run was interrupted (Ctrl-C, SIGTERM).
+    Interrupted,
+    /// `status`: the last run stopped at the end of its maintenance window.
+    WindowReached,
+    /// `status`: a run holds the lock now.
+    Running,
 }
 
 impl Outcome {
@@ -54,6 +70,45 @@ impl Outcome {
             Outcome::Done => DONE,
             Outcome::Blocked => GATE_REFUSED,
             Outcome::SomeFailed => STEP_FAILED,
+            Outcome::Interrupted => INTERRUPTED,
+            Outcome::WindowReached => WINDOW_REACHED,
+            Outcome::Running => RUNNING,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The leading numbers of `lines` that start with `prefix` then a code.
+    fn codes(text: &str, prefix: &str) -> Vec<i32> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn help_and_troubleshooting_list_the_same_codes() {
+        let docs = include_str!("../docs/troubleshooting.md");
+        let mut defined = vec![
+            DONE,
+            STEP_FAILED,
+            BAD_INPUT,
+            GATE_REFUSED,
+            LOCKED,
+            INTERRUPTED,
+            WINDOW_REACHED,
+            RUNNING,
+            OUTPUT_FAILED,
+        ];
+        defined.sort_unstable();
+        assert_eq!(codes(HELP, "  "), defined, "--help's table");
+        assert_eq!(
+            codes(docs, "| "),
+            defined,
+            "docs/troubleshooting.md's table"
+        );
     }
 }

@@ -2,10 +2,8 @@
 //! any) once on stderr, and exit with the code the library chose (see
 //! `cu_roll::exit` and `cu_roll::Error::exit_code`).
 
-use clap::Parser;
-
 fn main() {
-    let cli = cu_roll::cli::Cli::parse();
+    let cli = cu_roll::cli::parse();
     let code = match cu_roll::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {

@@ -140,13 +140,19 @@ fn drift_after_the_cu_reverted_the_customisation_names_it() {
         .unwrap();
     let after = drift_for_server_with(&lab.exec, ex02, &backup.zip, &small_chunks()).unwrap();
     let reverted = after.reverted();
-    assert_eq!(reverted.len(), 1, "{}", after.to_text());
+    assert_eq!(reverted.len(), 1, "{}", after.to_text("p.toml"));
     let (file, setting) = reverted[0];
     assert_eq!(file, "ClientAccess/Owa/web.config");
     assert_eq!(setting.key, "BackEndProxyTimeout");
     assert_eq!(setting.old.as_deref(), Some("00:05:00"));
     assert_eq!(setting.new, None);
-    assert!(after.to_text().contains("REVERTED  BackEndProxyTimeout"));
+    let text = after.to_text("plans/q3.toml");
+    assert!(text.contains("REVERTED  BackEndProxyTimeout"));
+    // One key reverted: the command names the plan and that key.
+    assert!(
+        text.contains("Re-apply it with `cu-roll restore-config plans/q3.toml --server EX02 --key BackEndProxyTimeout`"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -182,7 +188,7 @@ fn restore_config_shows_then_reapplies_one_lost_value() {
     assert_eq!(outcome.sha256, plan.new_sha256);
     assert!(outcome.copy.ends_with(".bak"));
     let fixed = drift_for_server(&lab.exec, ex02, &backup.zip).unwrap();
-    assert!(fixed.reverted().is_empty(), "{}", fixed.to_text());
+    assert!(fixed.reverted().is_empty(), "{}", fixed.to_text("p.toml"));
 
     // The same plan again is refused: the file changed since it was computed.
     let err = apply_restore(&lab.exec, ex02, &plan).unwrap_err();

@@ -137,24 +137,29 @@ mod tests {
             cu15.prerequisites.dotnet_min_release,
             cu15.ad.org_object_version,
         );
-        let text = EMBEDDED
+        // Lower them in 2019 CU15's entry (and let the lowered .NET minimum
+        // stay one of its supported versions: 4.7.2).
+        let (head, tail) = EMBEDDED.split_once("id = \"2019-CU15\"").unwrap();
+        let tail = tail
             .replacen(
                 &format!("dotnet_min_release = {dotnet}"),
-                "dotnet_min_release = 1",
+                "dotnet_min_release = 461808",
                 1,
             )
+            .replacen("dotnet_supported = [", "dotnet_supported = [461808, ", 1)
             .replacen(
                 &format!("org_object_version = {org}"),
                 "org_object_version = 1",
                 1,
             );
+        let text = format!("{head}id = \"2019-CU15\"{tail}");
         assert_ne!(text, EMBEDDED, "anchors found");
         let candidate = Catalog::from_toml(&text).unwrap();
         let lowered = lowered_requirements(&candidate, Catalog::embedded());
         assert!(
             lowered
                 .iter()
-                .any(|l| l.contains(".NET minimum release") && l.ends_with("→ 1")),
+                .any(|l| l.contains(".NET minimum release") && l.ends_with("→ 461808")),
             "{lowered:?}"
         );
         assert!(

@@ -30,7 +30,7 @@ pub enum BuildIdentity<'a> {
     UnknownWithinCu { cu: &'a CuInfo, name: String },
     /// Exchange 2016/2019/SE, but older than every CU in the catalogue.
     UnknownOlder { product: Product, name: String },
-    /// Not Exchange Server 2016, 2019 or SE at all (e.g. 15.0 = 2013).
+    /// Not Exchange Server 2013, 2016, 2019 or SE at all (e.g. 14.3 = 2010).
     Unknown { name: String },
 }
 
@@ -90,7 +90,7 @@ impl Catalog {
     pub fn identify(&self, build: ExchangeBuild) -> BuildIdentity<'_> {
         let Some(product) = Product::of_build(build) else {
             return BuildIdentity::Unknown {
-                name: format!("build {build} is not Exchange Server 2016, 2019 or SE"),
+                name: format!("build {build} is not Exchange Server 2013, 2016, 2019 or SE"),
             };
         };
         let Some(cu) = self.cu_for_build(build) else {
@@ -174,8 +174,9 @@ mod tests {
                 checked += 1;
             }
         }
-        // 8 CUs, 84 verified updates, 3 unverified.
-        assert_eq!(checked, 95);
+        // 63 CUs (2013 CU1–CU23, 2016 CU1–CU23, 2019 RTM–CU15, SE RTM),
+        // 216 verified updates, 3 unverified.
+        assert_eq!(checked, 282);
     }
 
     #[test]
@@ -252,24 +253,31 @@ mod tests {
     #[test]
     fn older_and_foreign_builds() {
         let catalog = Catalog::embedded();
-        let id = catalog.identify(b("15.2.858.5"));
+        // 2019 CU9 and 2013 CU23 are named (issue 14), not "unknown".
+        assert_eq!(name_of("15.2.858.5"), "Exchange Server 2019 CU9");
+        assert_eq!(name_of("15.2.858.15"), "Exchange Server 2019 CU9 Jul21SU");
+        assert_eq!(name_of("15.0.1497.48"), "Exchange Server 2013 CU23 Mar23SU");
+        assert_eq!(name_of("15.2.221.12"), "Exchange Server 2019 RTM");
+        // Below the first catalogue CU of a product (2016 RTM, not in
+        // HealthChecker's table): older than any CU.
+        let id = catalog.identify(b("15.1.225.42"));
         assert!(matches!(
             id,
             BuildIdentity::UnknownOlder {
-                product: Product::Exchange2019,
+                product: Product::Exchange2016,
                 ..
             }
         ));
         assert_eq!(
             id.name(),
-            "Exchange Server 2019 build 15.2.858.5, older than any CU in the catalogue"
+            "Exchange Server 2016 build 15.1.225.42, older than any CU in the catalogue"
         );
-        let id = catalog.identify(b("15.0.1497.2"));
+        let id = catalog.identify(b("14.3.123.4"));
         assert!(matches!(id, BuildIdentity::Unknown { .. }));
         assert!(id.cu().is_none());
         assert_eq!(
             id.name(),
-            "build 15.0.1497.2 is not Exchange Server 2016, 2019 or SE"
+            "build 14.3.123.4 is not Exchange Server 2013, 2016, 2019 or SE"
         );
     }
 
@@ -292,7 +300,11 @@ mod tests {
             catalog.cu_for_build(b("15.2.2562.17")).unwrap().id,
             "SE-RTM"
         );
-        assert!(catalog.cu_for_build(b("15.1.2375.7")).is_none());
+        assert_eq!(
+            catalog.cu_for_build(b("15.1.2375.7")).unwrap().id,
+            "2016-CU22"
+        );
+        assert!(catalog.cu_for_build(b("15.1.225.42")).is_none());
     }
 
     #[test]
@@ -302,6 +314,6 @@ mod tests {
         assert!(known.is_known());
         assert_eq!(known.su().map(|s| s.name.as_str()), Some("Feb26SU"));
         assert_eq!(known.cu().map(|c| c.id.as_str()), Some("2019-CU14"));
-        assert!(!catalog.identify(b("15.0.1497.2")).is_known());
+        assert!(!catalog.identify(b("14.3.123.4")).is_known());
     }
 }

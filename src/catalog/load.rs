@@ -58,6 +58,7 @@ pub enum CatalogError {
 pub struct Catalog {
     format: u32,
     cu_roll: String,
+    current_to: Option<String>,
     cus: Vec<CuInfo>,
 }
 
@@ -123,6 +124,19 @@ impl Catalog {
             }
         }
 
+        let current_to = match raw.current_to {
+            Some(date) => {
+                super::raw::check_date(date.get_ref()).map_err(|message| {
+                    CatalogError::Invalid {
+                        line: line_of(date.span()),
+                        cu: "current_to".to_string(),
+                        message,
+                    }
+                })?;
+                Some(date.into_inner())
+            }
+            None => None,
+        };
         let mut first_line_of_id: HashMap<String, usize> = HashMap::new();
         let mut cus = Vec::with_capacity(raw.cu.len());
         for raw_cu in raw.cu {
@@ -141,6 +155,7 @@ impl Catalog {
         Ok(Catalog {
             format: SUPPORTED_FORMAT,
             cu_roll: requirement,
+            current_to,
             cus,
         })
     }
@@ -153,6 +168,12 @@ impl Catalog {
     /// The file's `cu_roll` requirement, e.g. `>=0.1`.
     pub fn cu_roll_requirement(&self) -> &str {
         &self.cu_roll
+    }
+
+    /// The date (`YYYY-MM-DD`) the catalogue is current to, when the file
+    /// says: builds released after it are unknown to it.
+    pub fn current_to(&self) -> Option<&str> {
+        self.current_to.as_deref()
     }
 
     /// Every CU, in file order.
@@ -241,7 +262,8 @@ url_rewrite = true
     #[test]
     fn embedded_catalogue_parses() {
         let catalog = Catalog::from_toml(EMBEDDED).expect("data/catalog.toml must parse");
-        assert_eq!(catalog.cus().len(), 8);
+        assert_eq!(catalog.cus().len(), 63);
+        assert_eq!(catalog.current_to(), Some("2026-05-29"));
         assert_eq!(catalog.format_version(), 1);
         assert_eq!(catalog.cu_roll_requirement(), ">=0.1");
         assert!(std::ptr::eq(Catalog::embedded(), Catalog::embedded()));

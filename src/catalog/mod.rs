@@ -9,6 +9,7 @@
 //! Exchange server or AD.
 
 mod build;
+mod dotnet_path;
 mod guard;
 mod identify;
 mod licence;
@@ -19,11 +20,13 @@ mod rules;
 pub mod update;
 
 pub use build::{BuildParseError, ExchangeBuild};
+pub use dotnet_path::{dotnet_advice, DotnetAdvice};
 pub use identify::{BuildIdentity, CANNOT_VERIFY};
 pub use licence::takes_diagnostic_data_switch;
 pub use load::{Catalog, CatalogError, SUPPORTED_FORMAT};
 pub use model::{
-    dotnet_name, AdLevels, CuInfo, Prerequisites, Product, SuInfo, UpdateKind, WindowsServer,
+    dotnet_name, dotnet_version, dotnet_version_name, AdLevels, CuInfo, Prerequisites, Product,
+    SuInfo, UpdateKind, WindowsServer,
 };
 pub use rules::{check_upgrade_path, prep_needed, PrepNeed};
 pub use update::UpdateError;
@@ -46,22 +49,19 @@ mod tests {
             .iter()
             .map(|c| c.id.as_str())
             .collect();
-        assert_eq!(
-            ids,
-            [
-                "2016-CU23",
-                "2019-CU10",
-                "2019-CU11",
-                "2019-CU12",
-                "2019-CU13",
-                "2019-CU14",
-                "2019-CU15",
-                "SE-RTM"
-            ]
-        );
+        let expected: Vec<String> = (1..=23)
+            .map(|n| format!("2013-CU{n}"))
+            .chain((1..=23).map(|n| format!("2016-CU{n}")))
+            .chain(std::iter::once("2019-RTM".to_string()))
+            .chain((1..=15).map(|n| format!("2019-CU{n}")))
+            .chain(std::iter::once("SE-RTM".to_string()))
+            .collect();
+        assert_eq!(ids, expected);
+        assert_eq!(cu("2013-cu23").display_name(), "Exchange Server 2013 CU23");
         assert_eq!(cu("se-rtm").display_name(), "Exchange Server SE RTM");
         assert_eq!(cu("2019-cu15").display_name(), "Exchange Server 2019 CU15");
-        assert!(Catalog::embedded().cu_by_id("2019-CU9").is_none());
+        assert_eq!(cu("2019-CU9").build.to_string(), "15.2.858.5");
+        assert!(Catalog::embedded().cu_by_id("2016-RTM").is_none());
         assert_eq!(
             Catalog::embedded()
                 .latest_cu(Product::Exchange2019)
@@ -130,20 +130,53 @@ mod tests {
 
     #[test]
     fn prerequisites_per_cu() {
+        let number = |c: &CuInfo| c.cu.trim_start_matches("CU").parse::<u32>().unwrap_or(0);
         for info in Catalog::embedded().cus() {
             let p = &info.prerequisites;
-            assert_eq!(
-                (p.dotnet_min_release, p.dotnet_min_name.as_str()),
-                (528040, "4.8"),
-                "{}",
-                info.id
-            );
+            let n = number(info);
+            // .NET 4.8 is the minimum from 2016 CU15 and 2019 CU4 (supportability matrix).
+            let from_48 = match info.product {
+                Product::Exchange2013 => false,
+                Product::Exchange2016 => n >= 15,
+                Product::Exchange2019 => n >= 4,
+                Product::ExchangeSe => true,
+            };
+            if from_48 {
+                assert_eq!(
+                    (p.dotnet_min_release, p.dotnet_min_name.as_str()),
+                    (528040, "4.8"),
+                    "{}",
+                    info.id
+                );
+            } else {
+                assert!(p.dotnet_min_release < 528040, "{}", info.id);
+            }
             assert_eq!(p.vcredist_2012_min, Some(184610406));
             assert_eq!(p.vcredist_2013_min, Some(201367256));
             assert!(p.ucma);
-            assert_eq!(p.url_rewrite, info.id != "2019-CU10", "{}", info.id);
+            let url_rewrite = match info.product {
+                Product::Exchange2013 => false,
+                Product::Exchange2016 => n >= 22,
+                Product::Exchange2019 => n >= 11,
+                Product::ExchangeSe => true,
+            };
+            assert_eq!(p.url_rewrite, url_rewrite, "{}", info.id);
             assert!(!info.sources.is_empty());
+            assert!(!p.dotnet_supported.is_empty(), "{}", info.id);
         }
+        // The matrix's columns, spot-checked: 4.5.2 = 379893, 4.6.1 = 394254,
+        // 4.6.2 = 394802, 4.7.1 = 461308, 4.7.2 = 461808, 4.8.1 = 533320.
+        let supported = |id: &str| cu(id).prerequisites.dotnet_supported.clone();
+        assert_eq!(supported("2016-CU1"), [379893]);
+        assert_eq!(supported("2016-CU4"), [379893, 394254, 394802]);
+        assert_eq!(supported("2016-CU10"), [461308]);
+        assert_eq!(supported("2016-CU13"), [461808, 528040]);
+        assert_eq!(supported("2016-CU23"), [528040]);
+        assert_eq!(supported("2019-RTM"), [461808]);
+        assert_eq!(supported("2019-CU3"), [461808, 528040]);
+        assert_eq!(supported("2019-CU9"), [528040]);
+        assert_eq!(supported("2019-CU15"), [528040, 533320]);
+        assert_eq!(supported("2013-CU23"), [461808, 528040]);
         let cu15 = &cu("2019-CU15").prerequisites;
         assert_eq!(
             cu15.dotnet_recommended_for(WindowsServer::Ws2022),

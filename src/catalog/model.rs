@@ -12,6 +12,9 @@ use super::build::ExchangeBuild;
 /// The Exchange product a build belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 pub enum Product {
+    /// Exchange Server 2013 (15.0): named, never a target nor upgradable in
+    /// place to a later product.
+    Exchange2013,
     Exchange2016,
     Exchange2019,
     #[serde(rename = "ExchangeSE")]
@@ -25,9 +28,10 @@ pub(crate) const SE_FIRST_BUILD: u32 = 2562;
 
 impl Product {
     /// The product a build belongs to, by major.minor (and build for SE);
-    /// `None` for anything that is not 2016, 2019 or SE (e.g. 15.0 = 2013).
+    /// `None` for anything that is not 2013, 2016, 2019 or SE.
     pub fn of_build(build: ExchangeBuild) -> Option<Product> {
         match (build.major, build.minor) {
+            (15, 0) => Some(Product::Exchange2013),
             (15, 1) => Some(Product::Exchange2016),
             (15, 2) if build.build >= SE_FIRST_BUILD => Some(Product::ExchangeSe),
             (15, 2) => Some(Product::Exchange2019),
@@ -39,6 +43,7 @@ impl Product {
 impl fmt::Display for Product {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Product::Exchange2013 => "Exchange Server 2013",
             Product::Exchange2016 => "Exchange Server 2016",
             Product::Exchange2019 => "Exchange Server 2019",
             Product::ExchangeSe => "Exchange Server SE",
@@ -164,6 +169,10 @@ pub struct Prerequisites {
     pub dotnet_min_release: u32,
     /// `dotnet_name(dotnet_min_release)`, e.g. `4.8`.
     pub dotnet_min_name: String,
+    /// Every .NET version the CU supports, as the `Release` minimum of each
+    /// version (supportability matrix), oldest first; empty when the
+    /// catalogue file does not say (then no upgrade-path advice is given).
+    pub dotnet_supported: Vec<u32>,
     /// Recommended `Release` per supported OS, with its name.
     pub dotnet_recommended: Vec<(WindowsServer, u32, String)>,
     /// Least Visual C++ 2012 runtime `Version` DWORD, when required.
@@ -177,6 +186,16 @@ pub struct Prerequisites {
 }
 
 impl Prerequisites {
+    /// Whether the installed `release` is a .NET version this CU supports
+    /// (by version: any `Release` of 4.8 counts as 4.8). `None` when the
+    /// catalogue lists no supported versions for the CU.
+    pub fn supports_dotnet(&self, release: u32) -> Option<bool> {
+        if self.dotnet_supported.is_empty() {
+            return None;
+        }
+        Some(dotnet_version(release).is_some_and(|v| self.dotnet_supported.contains(&v)))
+    }
+
     /// The recommended .NET `Release` and name for `os`; the minimum when
     /// the catalogue has no recommendation for that OS (an OS the CU does
     /// not support, which the OS check reports on its own).
@@ -264,6 +283,43 @@ impl CuInfo {
     }
 }
 
+/// The `Release` minimum of every .NET Framework 4.x version, oldest first
+/// (Microsoft, "How to determine which .NET Framework versions are
+/// installed": "Minimum value of the Release DWORD").
+const DOTNET_VERSIONS: [(u32, &str); 11] = [
+    (378389, "4.5"),
+    (378675, "4.5.1"),
+    (379893, "4.5.2"),
+    (393295, "4.6"),
+    (394254, "4.6.1"),
+    (394802, "4.6.2"),
+    (460798, "4.7"),
+    (461308, "4.7.1"),
+    (461808, "4.7.2"),
+    (528040, "4.8"),
+    (533320, "4.8.1"),
+];
+
+/// The version a `Release` value belongs to, as that version's minimum
+/// `Release` (528449 → 528040): the newest version whose minimum is not
+/// above it. `None` below 4.5.
+pub fn dotnet_version(release: u32) -> Option<u32> {
+    DOTNET_VERSIONS
+        .iter()
+        .rev()
+        .find(|(min, _)| *min <= release)
+        .map(|(min, _)| *min)
+}
+
+/// The name of a version given by its minimum `Release` (`528040` → `4.8`);
+/// for the exact values of an installed .NET, see [`dotnet_name`].
+pub fn dotnet_version_name(min_release: u32) -> String {
+    DOTNET_VERSIONS
+        .iter()
+        .find(|(min, _)| *min == min_release)
+        .map_or_else(|| dotnet_name(min_release), |(_, n)| n.to_string())
+}
+
 /// The .NET Framework version a `Release` DWORD stands for (Microsoft,
 /// "How to determine which .NET Framework versions are installed"). Exact
 /// values only: an unlisted value is reported as unknown rather than guessed.
@@ -275,6 +331,10 @@ pub fn dotnet_name(release: u32) -> String {
         461308 | 461310 => "4.7.1".to_string(),
         460798 | 460805 => "4.7".to_string(),
         394802 | 394806 => "4.6.2".to_string(),
+        394254 | 394271 => "4.6.1".to_string(),
+        379893 => "4.5.2".to_string(),
+        378675 | 378758 => "4.5.1".to_string(),
+        378389 => "4.5".to_string(),
         other => format!("unknown (Release {other})"),
     }
 }
@@ -302,7 +362,11 @@ mod tests {
             Product::of_build(b("15.2.2562.17")),
             Some(Product::ExchangeSe)
         );
-        assert_eq!(Product::of_build(b("15.0.1497.2")), None);
+        assert_eq!(
+            Product::of_build(b("15.0.1497.2")),
+            Some(Product::Exchange2013)
+        );
+        assert_eq!(Product::of_build(b("14.3.123.4")), None);
         assert_eq!(Product::ExchangeSe.to_string(), "Exchange Server SE");
         assert_eq!(Product::Exchange2016.to_string(), "Exchange Server 2016");
     }
@@ -320,7 +384,14 @@ mod tests {
         assert_eq!(dotnet_name(461308), "4.7.1");
         assert_eq!(dotnet_name(460805), "4.7");
         assert_eq!(dotnet_name(394802), "4.6.2");
-        assert_eq!(dotnet_name(378389), "unknown (Release 378389)");
+        assert_eq!(dotnet_name(379893), "4.5.2");
+        assert_eq!(dotnet_name(394271), "4.6.1");
+        assert_eq!(dotnet_name(378000), "unknown (Release 378000)");
+        assert_eq!(dotnet_version(528449), Some(528040));
+        assert_eq!(dotnet_version(533509), Some(533320));
+        assert_eq!(dotnet_version(461814), Some(461808));
+        assert_eq!(dotnet_version(1), None);
+        assert_eq!(dotnet_version_name(461308), "4.7.1");
     }
 
     #[test]

@@ -19,6 +19,8 @@ use super::model::{
 pub(super) struct RawCatalog {
     pub(super) format: Spanned<u32>,
     pub(super) cu_roll: Spanned<String>,
+    /// The newest source date the catalogue was checked against.
+    pub(super) current_to: Option<Spanned<String>>,
     pub(super) cu: Vec<RawCu>,
 }
 
@@ -67,6 +69,8 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPrerequisites {
     pub(super) dotnet_min_release: u32,
+    #[serde(default)]
+    pub(super) dotnet_supported: Vec<u32>,
     pub(super) dotnet_recommended: Vec<RawDotnet>,
     pub(super) vcredist_2012_min: Option<u32>,
     pub(super) vcredist_2013_min: Option<u32>,
@@ -97,7 +101,7 @@ pub(super) fn validate_cu(
     if Product::of_build(build) != Some(raw.product) {
         return Err(invalid(
             line_of(raw.build.span()),
-            format!("build {build} is not an {} build (15.1 = 2016, 15.2 below 2562 = 2019, 15.2 from 2562 = SE)", raw.product),
+            format!("build {build} is not an {} build (15.0 = 2013, 15.1 = 2016, 15.2 below 2562 = 2019, 15.2 from 2562 = SE)", raw.product),
         ));
     }
     check_date(raw.released.get_ref()).map_err(|m| invalid(line_of(raw.released.span()), m))?;
@@ -226,8 +230,28 @@ fn validate_prerequisites(
             ),
         ));
     }
+    if let Some(bad) = pre
+        .dotnet_supported
+        .iter()
+        .find(|r| super::model::dotnet_version(**r) != Some(**r))
+    {
+        return Err(invalid(
+            cu_line,
+            format!("dotnet_supported lists {bad}, which is not the Release minimum of a .NET Framework 4.x version (e.g. 528040 for 4.8)"),
+        ));
+    }
+    if !pre.dotnet_supported.is_empty() && !pre.dotnet_supported.contains(&pre.dotnet_min_release) {
+        return Err(invalid(
+            cu_line,
+            format!(
+                "dotnet_min_release {} is not one of dotnet_supported",
+                pre.dotnet_min_release
+            ),
+        ));
+    }
     Ok(Prerequisites {
         dotnet_min_release: pre.dotnet_min_release,
+        dotnet_supported: pre.dotnet_supported,
         dotnet_min_name: dotnet_name(pre.dotnet_min_release),
         dotnet_recommended,
         vcredist_2012_min: pre.vcredist_2012_min,
@@ -239,7 +263,7 @@ fn validate_prerequisites(
 
 /// `YYYY-MM-DD` with a plausible month and day; the catalogue compares dates
 /// as strings, which is only sound in this exact shape.
-fn check_date(value: &str) -> Result<(), String> {
+pub(super) fn check_date(value: &str) -> Result<(), String> {
     let b = value.as_bytes();
     let shape_ok = b.len() == 10
         && b[4] == b'-'

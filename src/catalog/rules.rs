@@ -31,6 +31,11 @@ pub fn check_upgrade_path(
             "{from_name}: cu-roll only upgrades Exchange Server 2016, 2019 and SE; {target} cannot be installed over it"
         ));
     };
+    if to.product == Product::Exchange2013 {
+        return Err(format!(
+            "{target} is Exchange Server 2013, which cu-roll does not roll out"
+        ));
+    }
     let from_cu = (from.major, from.minor, from.build);
     let to_cu = (to.build.major, to.build.minor, to.build.build);
     match (from_product, to.product) {
@@ -44,6 +49,10 @@ pub fn check_upgrade_path(
                 Ok(())
             }
         }
+        (Product::Exchange2013, _) => Err(format!(
+            "the server runs {from_name}: Exchange Server 2013 is a different product and cannot be upgraded in place to {target}; install new {} servers, move the mailboxes and decommission this one (a migration, not a CU roll)",
+            to.product
+        )),
         (Product::Exchange2016, _) => Err(format!(
             "the server runs {from_name}: Exchange Server 2016 cannot be upgraded in place to {target}; install new {} servers, move the mailboxes and decommission this one (a migration, not a CU roll)",
             to.product
@@ -150,11 +159,34 @@ mod tests {
             err.contains("Exchange Server SE RTM May26HU") && err.contains("cannot be downgraded"),
             "{err}"
         );
-        let err = path("15.0.1497.2", "2019-CU15").unwrap_err();
+        let err = path("14.3.123.4", "2019-CU15").unwrap_err();
         assert!(
             err.contains("only upgrades Exchange Server 2016, 2019 and SE"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn exchange_2013_is_a_different_product() {
+        for to in ["2016-CU23", "2019-CU15", "SE-RTM"] {
+            let err = path("15.0.1497.48", to).unwrap_err();
+            assert!(
+                err.contains("Exchange Server 2013 CU23 Mar23SU")
+                    && err.contains("different product")
+                    && err.contains("migration"),
+                "{err}"
+            );
+        }
+        let err = path("15.0.1497.2", "2013-CU23").unwrap_err();
+        assert!(err.contains("does not roll out"), "{err}");
+    }
+
+    #[test]
+    fn older_cus_of_the_same_product_go_forward() {
+        assert_eq!(path("15.2.858.5", "2019-CU15"), Ok(()));
+        assert_eq!(path("15.2.221.12", "2019-CU15"), Ok(()));
+        assert_eq!(path("15.1.396.30", "2016-CU23"), Ok(()));
+        assert_eq!(path("15.1.2375.37", "2016-CU23"), Ok(()));
     }
 
     fn ad(id: &str) -> AdLevels {

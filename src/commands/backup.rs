@@ -124,9 +124,17 @@ pub fn drift(args: &DriftArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
         }
     }
     let text = match args.format {
-        DriftFormat::Text => reports.iter().map(DriftReport::to_text).collect(),
+        DriftFormat::Text => {
+            let plan = args.plan.display().to_string();
+            reports.iter().map(|r| r.to_text(&plan)).collect()
+        }
         DriftFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&reports).expect("drift reports serialise");
+            // An object, not a bare array, so that it carries its version.
+            let doc = serde_json::json!({
+                "schema_version": DRIFT_SCHEMA_VERSION,
+                "servers": reports,
+            });
+            let mut json = serde_json::to_string_pretty(&doc).expect("drift reports serialise");
             json.push('\n');
             json
         }
@@ -134,6 +142,10 @@ pub fn drift(args: &DriftArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
     output::stdout(&text)?;
     Ok(outcome)
 }
+
+/// The version of `drift --format json` (`schema_version`): raised when a
+/// field changes meaning or goes away, not when one is added.
+const DRIFT_SCHEMA_VERSION: u32 = 1;
 
 pub fn restore_config(args: &RestoreConfigArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
     let plan = load_plan(&args.plan)?;
@@ -164,7 +176,7 @@ pub fn restore_config(args: &RestoreConfigArgs, global: &GlobalArgs) -> Result<O
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::Usage(
-                "not applied: pass --yes to apply without a terminal to confirm at".into(),
+                "not applied: no terminal to confirm on; pass --yes to apply".into(),
             ));
         }
         eprint!("Apply this change? [y/N] ");

@@ -196,6 +196,8 @@ fn render_json(active: &ActiveCatalog) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({
+        // The version of this JSON form (not of the catalogue file: `format`).
+        "schema_version": 1,
         "source": if active.override_path().is_some() { "stored" } else { "built-in" },
         "path": active.override_path().map(|p| p.display().to_string()),
         "format": catalog.format_version(),

@@ -1,7 +1,9 @@
-//! `cu-roll exec PLAN --server NAME | --all [--ps] COMMAND`: runs one
-//! command line (or PowerShell script) through the plan's transport, on
-//! one server (its output as it came) or on all at once (one line each).
-//! Exit 1 when it failed on at least one server.
+//! `cu-roll exec PLAN --server NAME | --all [--ps | --exchange] COMMAND`:
+//! runs one command line (or PowerShell script, or Exchange command in an
+//! Exchange remote session to the server itself, the rollout's wrapper)
+//! through the plan's transport, on one server (its output as it came) or
+//! on all at once (one line each). Exit 1 when it failed on at least one
+//! server.
 
 use std::path::Path;
 
@@ -22,8 +24,16 @@ pub fn run(args: &ExecArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, Err
     let servers = select_servers(&plan, named, &args.plan)?;
     let state = state_dir(&args.plan, state_dir_arg);
     let executor = open_executor(&plan, &state)?;
+    let credential = if args.exchange {
+        Some(super::exchange_credential(&plan, executor.as_ref())?)
+    } else {
+        None
+    };
     let results = crate::pool::for_each_bounded(&servers, crate::pool::SERVER_FAN_OUT, |s| {
-        if args.ps {
+        if let Some(c) = &credential {
+            let script = crate::exchange::session_text_for_command(&s.fqdn, &c.user, &args.command);
+            executor.run_ps_with_secret(s, &script, &c.secret)
+        } else if args.ps {
             executor.run_ps(s, &args.command)
         } else {
             executor.run_cmd(s, &args.command)

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs, RunFlags};
 use crate::error::Error;
 use crate::exit::Outcome;
 use crate::plan::{self, Plan};
@@ -34,18 +34,38 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Catalog(args)) => catalog::run(&args),
         Some(Command::SetupLog(args)) => setup_log::run(&args),
         Some(Command::Lab { command }) => lab::run(&command, state_dir),
-        Some(Command::Run(args)) => run::run(&args.plan, args.flags, &cli.global),
+        Some(Command::Run(args)) => {
+            run::run(&args.plan, args.flags, &with_log(&cli.global, args.flags))
+        }
         Some(Command::Status(args)) => status::run(&args, &cli.global),
         Some(Command::Unlock(args)) => unlock::run(&args, &cli.global),
         Some(Command::Backup(args)) => backup::backup(&args, &cli.global),
         Some(Command::Drift(args)) => backup::drift(&args, &cli.global),
         Some(Command::RestoreConfig(args)) => backup::restore_config(&args, &cli.global),
+        Some(Command::Completions { shell }) => {
+            output::stdout(&String::from_utf8_lossy(&crate::cli::completions(shell)))?;
+            Ok(Outcome::Done)
+        }
+        Some(Command::Man) => {
+            let page = crate::cli::man_page().map_err(Error::Stdout)?;
+            output::stdout(&String::from_utf8_lossy(&page))?;
+            Ok(Outcome::Done)
+        }
         None => match cli.plan {
-            Some(plan) => run::run(&plan, cli.run_flags, &cli.global),
+            Some(plan) => run::run(&plan, cli.run_flags, &with_log(&cli.global, cli.run_flags)),
             None => Err(Error::Usage(
                 "no plan given: cu-roll PLAN, or cu-roll --help".into(),
             )),
         },
+    }
+}
+
+/// `--log-format` belongs to `run` (the only command that logs); the run
+/// reads it with the global options.
+fn with_log(global: &GlobalArgs, flags: RunFlags) -> GlobalArgs {
+    GlobalArgs {
+        state_dir: global.state_dir.clone(),
+        log_format: flags.log_format,
     }
 }
 
@@ -90,6 +110,29 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
         return Ok(Box::new(exec));
     }
     Ok(crate::exec::open(plan)?)
+}
+
+/// The account Exchange remote sessions are opened with, read once here:
+/// the transport's own account where it has one (the lab's `[lab]
+/// username`), else `[connection] user` with the password from its source.
+fn exchange_credential(
+    plan: &Plan,
+    exec: &dyn crate::exec::Executor,
+) -> Result<crate::exchange::Credential, Error> {
+    if let Some((user, secret)) = exec.installer_account() {
+        return Ok(crate::exchange::Credential { user, secret });
+    }
+    let missing = || {
+        Error::Usage(format!(
+            "{}: Exchange cmdlets run in an Exchange remote session opened with an explicit account;              give [connection] user (a member of Organization Management) and password_env or password_file",
+            plan.path.display()
+        ))
+    };
+    let user = plan.connection.user.clone().ok_or_else(missing)?;
+    let secret = plan::read_secret(&plan.connection.secret)
+        .map_err(|e| Error::Usage(format!("{}: {e}", plan.path.display())))?
+        .ok_or_else(missing)?;
+    Ok(crate::exchange::Credential { user, secret })
 }
 
 /// The servers a command acts on: the one named with `--server`, or all.

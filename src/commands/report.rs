@@ -17,9 +17,11 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
     let target = crate::plan::resolve_target(&plan, catalog)?;
     let state = state_dir(&args.plan, state_dir_arg);
     let executor = open_executor(&plan, &state)?;
+    let credential = super::exchange_credential(&plan, executor.as_ref())?;
     let report = crate::preflight::build_report(
         &plan,
         executor.as_ref(),
+        &credential,
         catalog,
         &target,
         super::now_rfc3339(),

@@ -69,10 +69,12 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     }
 
     let executor = open_executor(&plan, &state)?;
+    let credential = super::exchange_credential(&plan, executor.as_ref())?;
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
         let now = super::now_rfc3339();
-        let report = preflight::build_report(&plan, executor.as_ref(), catalog, &target, now);
+        let report =
+            preflight::build_report(&plan, executor.as_ref(), &credential, catalog, &target, now);
         if report.verdict == preflight::model::OverallVerdict::Blocked {
             let mut blockers = report.blockers.clone();
             for s in &report.servers {
@@ -97,6 +99,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         plan: &plan,
         target: &target,
         exec: executor.as_ref(),
+        credential: &credential,
         steps: &steps,
         clock: &clock,
         run_id: run_id(),
@@ -121,6 +124,7 @@ fn finish(
     let loaded = Journal::load(&Journal::path_in(state))?;
     let availability = lab_availability(plan, state);
     let mut report = crate::report::run::build(&loaded.entries, &plan.servers, availability);
+    report.plan = Some(plan.path.display().to_string());
     // What the CU reverted on each server it upgraded (issue: customisations
     // silently overwritten): compared with the backup-config zip.
     for s in report
@@ -254,7 +258,8 @@ fn dry_run(
     steps: &[Box<dyn Step>],
 ) -> Result<Outcome, Error> {
     let executor = open_executor(plan, state)?;
-    let dry = runbook::dry_run::plan(plan, target, executor.as_ref(), steps);
+    let credential = super::exchange_credential(plan, executor.as_ref())?;
+    let dry = runbook::dry_run::plan(plan, target, executor.as_ref(), &credential, steps);
     output::stdout(&crate::report::dry_run::render(&dry))?;
     Ok(Outcome::Done)
 }

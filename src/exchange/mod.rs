@@ -13,6 +13,7 @@ mod operation;
 pub mod act;
 pub mod observe;
 mod query;
+mod reach;
 mod state;
 
 pub use observe::{
@@ -20,8 +21,11 @@ pub use observe::{
     BootState, HealthTestsObs, InstalledProduct, MapiObs, ReplicationCheckObs, ServerFacts,
     ServiceHealthObs, ServiceObs,
 };
-pub use operation::{run, Operation, Placement, Template};
+pub use operation::{
+    exchange_cmdlets_in, session_text_for_command, Operation, Placement, Template, EXCHANGE_CMDLETS,
+};
 pub use query::{query, query_list};
+pub use reach::{run, Credential, Reach};
 pub use state::{
     same, ComponentObs, CopyObs, ExchangeState, QueueObs, RequesterObs, FUNCTIONAL, MAINTENANCE,
 };

@@ -1,37 +1,84 @@
-//! Where an operation runs, and the one place a script's prelude is
-//! written. Every template cu-roll sends is a [`Template`] made by the
-//! `template!` macro, which opens it by its [`Placement`]: stop on the
-//! first error and no progress records for all of them, plus the Exchange
-//! snap-in for [`Placement::ExchangeSession`]. Rendering a template gives
-//! an [`Operation`] (script + placement), and [`run`] is the one function
-//! that sends one. This file owns no template and decides nothing.
+//! Where an operation runs, and the one place a script's prelude and the
+//! Exchange session around it are written. Every template cu-roll sends
+//! is a [`Template`] made by the `template!` macro: a `Target` template
+//! opens with the prelude (stop on the first error, no progress records);
+//! an `ExchangeSession` template is the body alone, which
+//! [`Operation::session_script`] places inside the Exchange remote session
+//! (prelude, credential from stdin, `New-PSSession`, `Import-PSSession` of
+//! exactly the Exchange cmdlets the body calls, `Remove-PSSession`).
+//! This file owns no template, sends nothing and decides nothing.
 
-use crate::exec::{ExecError, ExecOutput, Executor};
-use crate::plan::Server;
 use crate::ps::{Arg, Script};
+
+/// Opens every script: stop on the first error, no progress records on
+/// the wire.
+macro_rules! prelude {
+    () => {
+        "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n"
+    };
+}
+
+/// A [`Template`]: a `Target` one opens with the prelude; an
+/// `ExchangeSession` one is its body alone (the session wrapper, with the
+/// prelude, is added when it is sent). No template loads the Exchange
+/// snap-in.
+macro_rules! template {
+    (Target, $($text:tt)+) => {
+        $crate::exchange::Template {
+            placement: $crate::exchange::Placement::Target,
+            text: concat!(prelude!(), $($text)+),
+        }
+    };
+    (TargetWithCredential, $($text:tt)+) => {
+        $crate::exchange::Template {
+            placement: $crate::exchange::Placement::TargetWithCredential,
+            text: concat!($($text)+),
+        }
+    };
+    (ExchangeSession, $($text:tt)+) => {
+        $crate::exchange::Template {
+            placement: $crate::exchange::Placement::ExchangeSession,
+            text: concat!($($text)+),
+        }
+    };
+}
 
 /// Where an operation must run.
 ///
-/// Today both placements run on the server being rolled, exactly alike but
-/// for the snap-in. They are apart because Microsoft supports only Exchange
-/// remote PowerShell for Exchange cmdlets, not a loaded snap-in (KB 2827611,
+/// Microsoft supports Exchange cmdlets only through Exchange remote
+/// PowerShell, not a snap-in loaded in a remote shell (KB 2827611,
 /// <https://learn.microsoft.com/exchange/troubleshoot/development/develop-apps-by-using-exchange-powershell>),
-/// and inside a WinRM network logon the snap-in reaches Active Directory
-/// without credentials (the second hop): the `ExchangeSession` operations
-/// are the ones to send through an Exchange remote session instead.
+/// and inside a WinRM network logon a loaded snap-in reaches Active
+/// Directory without credentials (the second hop, Microsoft Learn "Making
+/// the second hop in PowerShell Remoting"). So Exchange cmdlets run in an
+/// Exchange remote session opened with an explicit credential, and only
+/// Windows-level work runs in the shell on the server being rolled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
     /// Windows-level work on the server being rolled: services, the cluster
     /// node and groups, scheduled tasks, files, the registry, a reboot,
-    /// Active Directory reads. It must run there.
+    /// Active Directory reads. It must run there. No Exchange cmdlet, no
+    /// Active Directory call (the second hop: no credential to present).
     Target,
-    /// Exchange cmdlets (today after `Add-PSSnapin` on the server being
-    /// rolled). Any Exchange server of the organisation could run them.
+    /// Windows-level work on the server being rolled that needs the
+    /// admin's credential: Active Directory reads (`-Credential
+    /// $credential`, Microsoft Learn "Making the second hop in PowerShell
+    /// Remoting": pass credentials explicitly) and scheduled tasks
+    /// registered with it (a task's batch logon holds it: setup, and
+    /// Microsoft's DAG scripts, which load the snap-in themselves). The
+    /// body is sent after a head that builds `$credential` from the secret
+    /// on stdin ([`Operation::credential_script`]).
+    TargetWithCredential,
+    /// Exchange cmdlets, run in an Exchange remote session
+    /// (`http://<peer>/PowerShell/`) opened from a WinRM shell on an
+    /// Exchange peer in service (`exchange::Reach` picks it); `-Identity`
+    /// and `-Server` in the body name the server being rolled.
     ExchangeSession,
 }
 
-/// A script template and where it runs. `text` already holds the prelude
-/// its placement needs (see `template!`); holes are `{{name}}`.
+/// A script template and where it runs. For `Target`, `text` already
+/// holds the prelude (see `template!`); for `ExchangeSession` it is the
+/// body the session wrapper surrounds. Holes are `{{name}}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Template {
     pub placement: Placement,
@@ -46,10 +93,17 @@ impl Template {
             script: Script::render(purpose, self.text, args),
         }
     }
+
+    /// The Exchange cmdlets this template's body calls (what the session
+    /// imports); empty for `Target` templates.
+    pub fn exchange_cmdlets(&self) -> Vec<&'static str> {
+        exchange_cmdlets_in(self.text)
+    }
 }
 
 /// A rendered script and where it must run: what observations and actions
-/// send, and what the dry run prints.
+/// send, and what the dry run prints. For `ExchangeSession`, `script` is
+/// the body; [`Operation::session_script`] gives what is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
     pub placement: Placement,
@@ -65,46 +119,146 @@ impl Operation {
             script,
         }
     }
-}
 
-/// Sends `op` for `server`. Both placements go to `server` itself for now;
-/// this is the one function that will route an `ExchangeSession`
-/// operation elsewhere.
-pub fn run(exec: &dyn Executor, server: &Server, op: &Operation) -> Result<ExecOutput, ExecError> {
-    match op.placement {
-        Placement::Target | Placement::ExchangeSession => exec.run_ps(server, op.script.text()),
+    /// The script sent for an `ExchangeSession` operation: the contract's
+    /// exact shape (Microsoft Learn "Connect to Exchange servers using
+    /// remote PowerShell": `New-PSSession -ConfigurationName
+    /// Microsoft.Exchange -ConnectionUri http://<fqdn>/PowerShell/
+    /// -Authentication Kerberos -Credential …`, then `Import-PSSession`).
+    /// The credential's secret is read from the first line of stdin (base64
+    /// of UTF-8), never written here; `user` and `peer_fqdn` are quoted
+    /// literals. `-CommandName` lists the Exchange cmdlets the body calls,
+    /// so nothing else is imported. The body runs in the local
+    /// powershell.exe on deserialized results (the session's own runspace
+    /// is in no-language mode since KB5001779: only the imported proxies
+    /// are called there).
+    pub fn session_script(&self, peer_fqdn: &str, user: &str) -> Script {
+        let cmdlets = exchange_cmdlets_in(self.script.text());
+        let head = session_head(self.script.purpose, peer_fqdn, user, &cmdlets);
+        Script::around(head, &self.script, SESSION_TAIL)
+    }
+
+    /// The script sent for a `TargetWithCredential` operation: the
+    /// prelude, `$credential` (PSCredential of `user`) built from the
+    /// secret on stdin as in the session head, then the body. The secret
+    /// is in no script text and no cmdlet parameter.
+    pub fn credential_script(&self, user: &str) -> Script {
+        let head = Script::render(
+            self.script.purpose,
+            CREDENTIAL_HEAD,
+            &[("user", Arg::Str(user))],
+        );
+        Script::around(head, &self.script, "")
+    }
+
+    /// What the dry run shows for this operation: a `Target` script as
+    /// sent; the others with their head, the peer and the account named
+    /// by what decides them at run time.
+    pub fn shown(&self) -> Script {
+        match self.placement {
+            Placement::Target => self.script.clone(),
+            Placement::TargetWithCredential => self.credential_script("<[connection] user>"),
+            Placement::ExchangeSession => {
+                self.session_script("<an Exchange peer in service>", "<[connection] user>")
+            }
+        }
     }
 }
 
-/// Opens every script: stop on the first error, no progress records on
-/// the wire.
-macro_rules! prelude {
+/// The session wrapper's head for `cmdlets`, opened to `peer_fqdn` as `user`.
+fn session_head(purpose: &'static str, peer_fqdn: &str, user: &str, cmdlets: &[&str]) -> Script {
+    let uri = format!("http://{peer_fqdn}/PowerShell/");
+    Script::render(
+        purpose,
+        SESSION_HEAD,
+        &[
+            ("user", Arg::Str(user)),
+            ("uri", Arg::Str(&uri)),
+            ("commands", Arg::List(cmdlets)),
+        ],
+    )
+}
+
+/// `cu-roll exec --exchange`: the admin's own `command` in the same
+/// session wrapper, importing the command's first word (the cmdlet it
+/// calls) and any of [`EXCHANGE_CMDLETS`] it names. The command is the
+/// admin's text, as `exec --ps` sends it.
+pub fn session_text_for_command(peer_fqdn: &str, user: &str, command: &str) -> String {
+    let mut cmdlets: Vec<&str> = command.split_whitespace().take(1).collect();
+    for c in exchange_cmdlets_in(command) {
+        if !cmdlets.iter().any(|x| x.eq_ignore_ascii_case(c)) {
+            cmdlets.push(c);
+        }
+    }
+    let head = session_head("cu-roll exec --exchange", peer_fqdn, user, &cmdlets);
+    format!("{}{}\n{SESSION_TAIL}", head.text(), command.trim_end())
+}
+
+/// The credential from the secret's stdin line (base64 of UTF-8): a
+/// SecureString filled a character at a time, so no cmdlet takes the plain
+/// text (ConvertTo-SecureString -AsPlainText would, and 4103 logs it).
+macro_rules! credential_lines {
     () => {
-        "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n"
+        r#"$secret = New-Object -TypeName System.Security.SecureString
+foreach ($c in [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadLine())).ToCharArray()) { $secret.AppendChar($c) }
+$secret.MakeReadOnly()
+$credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList {{user}}, $secret
+"#
     };
 }
 
-/// A [`Template`] whose text opens with the prelude of its placement. The
-/// Exchange snap-in is loaded here and nowhere else, for
-/// `ExchangeSession` templates only (as Microsoft's own DAG scripts load
-/// it, so the cmdlets run locally on the server over WinRM).
-macro_rules! template {
-    (Target, $($text:tt)+) => {
-        $crate::exchange::Template {
-            placement: $crate::exchange::Placement::Target,
-            text: concat!(prelude!(), $($text)+),
-        }
-    };
-    (ExchangeSession, $($text:tt)+) => {
-        $crate::exchange::Template {
-            placement: $crate::exchange::Placement::ExchangeSession,
-            text: concat!(
-                prelude!(),
-                "Add-PSSnapin -Name 'Microsoft.Exchange.Management.PowerShell.SnapIn'\n",
-                $($text)+
-            ),
-        }
-    };
+/// The head of a `TargetWithCredential` script.
+const CREDENTIAL_HEAD: &str = concat!(prelude!(), credential_lines!());
+
+/// The session wrapper's head (the contract's exact shape).
+const SESSION_HEAD: &str = concat!(
+    prelude!(),
+    credential_lines!(),
+    r#"$session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri {{uri}} -Authentication 'Kerberos' -Credential $credential
+try {
+$null = Import-PSSession -Session $session -CommandName {{commands}} -DisableNameChecking -AllowClobber
+"#
+);
+
+/// The session wrapper's tail: the session is removed however the body ended.
+const SESSION_TAIL: &str = "} finally {\nRemove-PSSession -Session $session\n}\n";
+
+/// Every Exchange cmdlet cu-roll calls (cmdlets.md). An `ExchangeSession`
+/// body imports those it names; a `Target` body names none (a test checks
+/// both against every template).
+pub const EXCHANGE_CMDLETS: &[&str] = &[
+    "Get-ServerComponentState",
+    "Set-ServerComponentState",
+    "Get-MailboxServer",
+    "Set-MailboxServer",
+    "Get-MailboxDatabaseCopyStatus",
+    "Resume-MailboxDatabaseCopy",
+    "Move-ActiveMailboxDatabase",
+    "Get-MailboxDatabase",
+    "Get-DatabaseAvailabilityGroup",
+    "Get-ExchangeServer",
+    "Get-Queue",
+    "Redirect-Message",
+    "Test-ServiceHealth",
+    "Test-MAPIConnectivity",
+    "Test-ReplicationHealth",
+];
+
+/// The Exchange cmdlets `text` calls, in [`EXCHANGE_CMDLETS`] order: a
+/// name counts where it stands as a whole word (not inside a longer name).
+pub fn exchange_cmdlets_in(text: &str) -> Vec<&'static str> {
+    EXCHANGE_CMDLETS
+        .iter()
+        .copied()
+        .filter(|name| {
+            text.match_indices(name).any(|(i, _)| {
+                let before = text[..i].chars().next_back();
+                let after = text[i + name.len()..].chars().next();
+                let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-');
+                !word(before) && !word(after)
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -112,17 +266,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_snap_in_is_loaded_for_exchange_session_templates_only() {
+    fn exchange_session_templates_are_bodies_and_no_template_loads_the_snap_in() {
         const T: Template = template!(Target, "Get-Service\n");
         const E: Template = template!(ExchangeSession, "Get-MailboxServer\n");
         assert_eq!(
             T.text,
             "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\nGet-Service\n"
         );
-        assert!(E
-            .text
-            .contains("Add-PSSnapin -Name 'Microsoft.Exchange.Management.PowerShell.SnapIn'\nGet-MailboxServer\n"));
-        assert!(!T.text.contains("Add-PSSnapin"));
+        assert_eq!(E.text, "Get-MailboxServer\n");
         assert_eq!(E.render("t", &[]).placement, Placement::ExchangeSession);
+        assert_eq!(E.exchange_cmdlets(), vec!["Get-MailboxServer"]);
+        assert!(T.exchange_cmdlets().is_empty());
+    }
+
+    #[test]
+    fn the_session_script_has_the_contracts_shape() {
+        const E: Template = template!(
+            ExchangeSession,
+            "Get-ServerComponentState -Identity {{server}} | ForEach-Object { $_.State.ToString() }\nGet-MailboxServer -Identity {{server}}\n"
+        );
+        let op = E.render("t", &[("server", Arg::Str("EX02"))]);
+        let s = op.session_script("ex01.contoso.local", "CONTOSO\\admin");
+        let expected = "$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$secret = New-Object -TypeName System.Security.SecureString
+foreach ($c in [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadLine())).ToCharArray()) { $secret.AppendChar($c) }
+$secret.MakeReadOnly()
+$credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList 'CONTOSO\\admin', $secret
+$session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri 'http://ex01.contoso.local/PowerShell/' -Authentication 'Kerberos' -Credential $credential
+try {
+$null = Import-PSSession -Session $session -CommandName 'Get-ServerComponentState', 'Get-MailboxServer' -DisableNameChecking -AllowClobber
+Get-ServerComponentState -Identity 'EX02' | ForEach-Object { $_.State.ToString() }
+Get-MailboxServer -Identity 'EX02'
+} finally {
+Remove-PSSession -Session $session
+}
+";
+        assert_eq!(s.text(), expected);
+        assert!(lab::pwsh::syntax_check(s.text()).is_ok());
+        assert_eq!(s.purpose, "t");
+    }
+
+    #[test]
+    fn a_cmdlet_counts_only_as_a_whole_name() {
+        assert_eq!(
+            exchange_cmdlets_in("Get-MailboxDatabaseCopyStatus -Server $s"),
+            vec!["Get-MailboxDatabaseCopyStatus"]
+        );
+        assert!(exchange_cmdlets_in("Get-QueueDigest").is_empty());
     }
 }

@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Deserializer};
 
-use super::{first_error_line, run, Operation, QueryError};
-use crate::exec::{ExecOutput, Executor};
+use super::{first_error_line, run, Operation, QueryError, Reach};
+use crate::exec::ExecOutput;
 use crate::plan::Server;
 
 /// Accepts `null`, a bare value or an array where PowerShell may have
@@ -32,8 +32,8 @@ where
 }
 
 /// Sends `op` and fails when it exits non-zero, quoting the first error line.
-fn run_ok(exec: &dyn Executor, server: &Server, op: &Operation) -> Result<ExecOutput, QueryError> {
-    let out = run(exec, server, op)?;
+fn run_ok(reach: &Reach<'_>, server: &Server, op: &Operation) -> Result<ExecOutput, QueryError> {
+    let out = run(reach, server, op)?;
     if !out.success() {
         return Err(QueryError::ScriptFailed {
             server: server.name.clone(),
@@ -47,11 +47,11 @@ fn run_ok(exec: &dyn Executor, server: &Server, op: &Operation) -> Result<ExecOu
 
 /// Runs `op` on `server` and parses the one JSON value it prints.
 pub fn query<T: serde::de::DeserializeOwned>(
-    exec: &dyn Executor,
+    reach: &Reach<'_>,
     server: &Server,
     op: &Operation,
 ) -> Result<T, QueryError> {
-    let out = run_ok(exec, server, op)?;
+    let out = run_ok(reach, server, op)?;
     crate::ps::parse_json(&out.stdout).map_err(|source| QueryError::BadOutput {
         server: server.name.clone(),
         purpose: op.script.purpose,
@@ -62,14 +62,14 @@ pub fn query<T: serde::de::DeserializeOwned>(
 /// Like [`query`], for scripts that print nothing when there is nothing
 /// (5.1's `ConvertTo-Json` of an empty array prints no output at all).
 pub fn query_list<T: serde::de::DeserializeOwned>(
-    exec: &dyn Executor,
+    reach: &Reach<'_>,
     server: &Server,
     op: &Operation,
 ) -> Result<Vec<T>, QueryError> {
     #[derive(Deserialize)]
     #[serde(transparent, bound = "T: serde::de::DeserializeOwned")]
     struct List<T>(#[serde(deserialize_with = "one_or_many")] Vec<T>);
-    let out = run_ok(exec, server, op)?;
+    let out = run_ok(reach, server, op)?;
     if out.stdout.trim_start_matches('\u{feff}').trim().is_empty() {
         return Ok(Vec::new());
     }

@@ -36,6 +36,8 @@ pub enum ExecError {
     AuthFailed { server: String, user: String },
     #[error("{server} did not answer within {timeout:?}; the server may be overloaded or the network slow: run again, or raise [connection] operation_timeout")]
     Timeout { server: String, timeout: Duration },
+    #[error("no Exchange server in service to open an Exchange remote session for {server} (tried: {tried}); Exchange cmdlets run in a session to another server of the plan that is up and not in maintenance: bring one back into service, or run again when one is")]
+    NoExchangePeer { server: String, tried: String },
     #[error("transport error talking to {server}: {detail}; run `cu-roll exec PLAN --server {server} hostname` to check access")]
     Transport { server: String, detail: String },
 }
@@ -49,6 +51,17 @@ pub trait Executor: Send + Sync {
     /// not be run at all.
     fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError>;
 
+    /// Runs a PowerShell script on `server` with `secret` as the first
+    /// line of its standard input (base64 of its UTF-8, then CRLF), for a
+    /// script that reads it with `[Console]::In.ReadLine()`: the secret is
+    /// never in the script's text, on a command line or in a log.
+    fn run_ps_with_secret(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: &crate::plan::Secret,
+    ) -> Result<ExecOutput, ExecError>;
+
     /// Runs a cmd.exe command line on `server`.
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError>;
 
@@ -59,6 +72,15 @@ pub trait Executor: Send + Sync {
     fn installer_account(&self) -> Option<(String, crate::plan::Secret)> {
         None
     }
+}
+
+/// The line a secret travels as on standard input: base64 of its UTF-8,
+/// then CRLF (what `run_ps_with_secret` sends first).
+pub fn secret_line(secret: &crate::plan::Secret) -> String {
+    use base64::Engine;
+    let mut line = base64::engine::general_purpose::STANDARD.encode(secret.expose().as_bytes());
+    line.push_str("\r\n");
+    line
 }
 
 /// Errors opening the executor a plan asks for.

@@ -10,9 +10,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-
-use super::winrm::client::STDIN_BOOTSTRAP;
+use super::winrm::client::{bootstrap_stdin, STDIN_BOOTSTRAP};
 use super::winrm::encoding;
 use super::{ExecError, ExecOutput, Executor};
 use crate::plan::{Plan, Server};
@@ -62,11 +60,25 @@ impl PowerShellExecutor {
         let (arg, stdin) = if encoded.len() <= MAX_INLINE_ENCODED {
             (encoded, None)
         } else {
-            let payload = base64::engine::general_purpose::STANDARD.encode(wrapper.as_bytes());
-            (encoding::encode_command(STDIN_BOOTSTRAP), Some(payload))
+            (
+                encoding::encode_command(STDIN_BOOTSTRAP),
+                Some(bootstrap_stdin(wrapper, None)),
+            )
         };
+        self.spawn(server, &arg, stdin, cmd_marker)
+    }
+
+    /// Starts the local powershell.exe with `-EncodedCommand arg` and
+    /// `stdin` (never logged), and reads its result.
+    fn spawn(
+        &self,
+        server: &Server,
+        arg: &str,
+        stdin: Option<String>,
+        cmd_marker: bool,
+    ) -> Result<ExecOutput, ExecError> {
         let mut child = Command::new(&self.program)
-            .args(["-NoProfile", "-NonInteractive", "-EncodedCommand", &arg])
+            .args(["-NoProfile", "-NonInteractive", "-EncodedCommand", arg])
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -145,6 +157,34 @@ pub fn ps_wrapper(fqdn: &str, script: &str) -> String {
     )
 }
 
+/// The wrapper that runs `script` on `fqdn` with a secret on its stdin.
+/// The local powershell.exe reads the secret's line from its own stdin
+/// (behind [`STDIN_BOOTSTRAP`], after the wrapper's line) into a
+/// SecureString, which remoting carries encrypted as an argument; on the
+/// server the line is piped into a child powershell.exe running `script`,
+/// whose `[Console]::In.ReadLine()` reads it. The secret is never in a
+/// script text, a command line or a plain cmdlet argument. UNVERIFIED on
+/// Windows (no capture): the lab does not run this transport.
+pub fn ps_secret_wrapper(fqdn: &str, script: &str) -> String {
+    let remote = format!(
+        "param($line)\n\
+         $plain = [Runtime.InteropServices.Marshal]::PtrToStringBSTR([Runtime.InteropServices.Marshal]::SecureStringToBSTR($line))\n\
+         $plain | powershell.exe -NoProfile -NonInteractive -EncodedCommand {}\n\
+         if ($LASTEXITCODE -ne 0) {{ throw ('the script exited with code ' + $LASTEXITCODE) }}\n",
+        quote(&encoding::encode_command(script))
+    );
+    format!(
+        "[Console]::OutputEncoding = [Text.Encoding]::UTF8\n\
+         $ProgressPreference = 'SilentlyContinue'\n\
+         $line = New-Object -TypeName System.Security.SecureString\n\
+         foreach ($c in [Console]::In.ReadLine().ToCharArray()) {{ $line.AppendChar($c) }}\n\
+         Invoke-Command -ComputerName {} -ArgumentList $line -ScriptBlock ([scriptblock]::Create({}))\n\
+         if (-not $?) {{ exit 1 }}\n",
+        quote(fqdn),
+        quote(&remote)
+    )
+}
+
 /// The wrapper that runs a cmd.exe line on `fqdn` and prints its exit code last.
 pub fn cmd_wrapper(fqdn: &str, command: &str) -> String {
     let inner = format!(
@@ -211,6 +251,22 @@ impl Executor for PowerShellExecutor {
         self.run(server, &ps_wrapper(&server.fqdn, script), false)
     }
 
+    fn run_ps_with_secret(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: &crate::plan::Secret,
+    ) -> Result<ExecOutput, ExecError> {
+        let wrapper = ps_secret_wrapper(&server.fqdn, script);
+        let boot = encoding::encode_command(STDIN_BOOTSTRAP);
+        self.spawn(
+            server,
+            &boot,
+            Some(bootstrap_stdin(&wrapper, Some(secret))),
+            false,
+        )
+    }
+
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
         self.run(server, &cmd_wrapper(&server.fqdn, command), true)
     }
@@ -244,6 +300,21 @@ mod tests {
         // A typographic quote cannot close the literal either.
         assert!(cmd_wrapper("ex01.contoso.local", "type C:\\a\u{2019}b.log")
             .contains("a\u{2019}\u{2019}\u{2019}\u{2019}b"));
+    }
+
+    #[test]
+    fn the_secret_wrapper_carries_no_secret_and_parses() {
+        let w = ps_secret_wrapper(
+            "ex01.contoso.local",
+            "$x = [Console]::In.ReadLine()\n'it''s'",
+        );
+        assert!(lab::pwsh::syntax_check(&w).is_ok(), "{w}");
+        assert!(w.contains("Invoke-Command -ComputerName 'ex01.contoso.local' -ArgumentList $line"));
+        let stdin = bootstrap_stdin(&w, Some(&crate::plan::Secret::new("pa$$w0rd".into())));
+        let lines: Vec<&str> = stdin.split("\r\n").collect();
+        assert_eq!(lines.len(), 3, "script line, secret line, end");
+        assert_eq!(lines[1], "cGEkJHcwcmQ=");
+        assert!(!w.contains("pa$$w0rd") && !w.contains("cGEkJHcwcmQ="));
     }
 
     #[test]

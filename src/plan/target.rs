@@ -55,9 +55,23 @@ pub enum TargetError {
     },
     #[error("{plan}: the target is the exact build {build}; security_update must be \"none\" with an exact build (the build already says which update)")]
     BuildWithSu { plan: String, build: ExchangeBuild },
+    #[error("{plan}: the target {name} is Exchange Server 2013, which cu-roll does not roll out (out of support since 2023-04-11); target Exchange Server 2016, 2019 or SE")]
+    Exchange2013 { plan: String, name: String },
 }
 
 pub fn resolve_target(plan: &Plan, catalog: &Catalog) -> Result<ResolvedTarget, TargetError> {
+    let target = resolve_any(plan, catalog)?;
+    if target.cu.product == crate::catalog::Product::Exchange2013 {
+        return Err(TargetError::Exchange2013 {
+            plan: plan.path.display().to_string(),
+            name: target.name(),
+        });
+    }
+    Ok(target)
+}
+
+/// The target the plan names, whatever its product.
+fn resolve_any(plan: &Plan, catalog: &Catalog) -> Result<ResolvedTarget, TargetError> {
     let plan_name = plan.path.display().to_string();
     match &plan.rollout.target {
         TargetSpec::CuId(id) => {

@@ -10,9 +10,7 @@ use serde::Deserialize;
 
 use crate::catalog::{self, AdLevels, ExchangeBuild, PrepNeed};
 use crate::exchange::{self, Operation, QueryError};
-use crate::exec::Executor;
 use crate::plan::{DiagnosticData, Plan, Server};
-use crate::ps::Script;
 
 /// One `/Prepare*` switch, in the order they must run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,31 +118,34 @@ impl SchemaMasterObs {
 }
 
 /// `Get-ADForest` names the schema master (FSMO role holder);
-/// `Get-ADDomainController -Identity` gives its domain and site.
-pub const SCHEMA_MASTER: &str = r#"$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-Import-Module -Name 'ActiveDirectory'
-$forest = Get-ADForest
+/// `Get-ADDomainController -Identity` gives its domain and site. Both with
+/// the admin's `-Credential` (the second hop: a WinRM network logon has no
+/// credential to present to a domain controller).
+pub const SCHEMA_MASTER: exchange::Template = exchange::Template {
+    placement: exchange::Placement::TargetWithCredential,
+    text: r#"Import-Module -Name 'ActiveDirectory'
+$forest = Get-ADForest -Credential $credential
 # -Server: without it the lookup searches only this server's domain, and
 # fails when the schema master sits in another domain of the forest.
-$dc = Get-ADDomainController -Identity $forest.SchemaMaster -Server $forest.SchemaMaster
+$dc = Get-ADDomainController -Identity $forest.SchemaMaster -Server $forest.SchemaMaster -Credential $credential
 [pscustomobject]@{
     SchemaMaster = [string]$forest.SchemaMaster
     Domain = [string]$dc.Domain
     Site = [string]$dc.Site
 } | ConvertTo-Json -Compress
-"#;
+"#,
+};
 
-pub fn schema_master_script() -> Script {
-    Script::render(
-        "reading the schema master's domain and site",
-        SCHEMA_MASTER,
-        &[],
-    )
+/// The schema master read (sent on the server with the credential).
+pub fn schema_master_op() -> Operation {
+    SCHEMA_MASTER.render("reading the schema master's domain and site", &[])
 }
 
-pub fn schema_master(exec: &dyn Executor, server: &Server) -> Result<SchemaMasterObs, QueryError> {
-    exchange::query(exec, server, &Operation::on_target(schema_master_script()))
+pub fn schema_master(
+    reach: &exchange::Reach<'_>,
+    server: &Server,
+) -> Result<SchemaMasterObs, QueryError> {
+    exchange::query(reach, server, &schema_master_op())
 }
 
 /// The plan-wide blocker for `prepare_ad = "block"`: the exact commands,

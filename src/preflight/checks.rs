@@ -168,14 +168,81 @@ pub fn identify(catalog: &Catalog, build: ExchangeBuild) -> (String, Option<Stri
     let id = catalog.identify(build);
     let name = id.name().to_string();
     let blocker = match id {
-        catalog::BuildIdentity::UnknownNewer { .. }
-        | catalog::BuildIdentity::UnknownOlder { .. }
+        catalog::BuildIdentity::UnknownNewer { .. } => Some(format!(
+            "installed build {build} is newer than everything in cu-roll's catalogue{} ({name}); cu-roll cannot verify what is installed — update the catalogue (cu-roll catalog update) or check the server by hand",
+            catalog_date(catalog)
+        )),
+        catalog::BuildIdentity::UnknownOlder { .. }
         | catalog::BuildIdentity::Unknown { .. } => Some(format!(
             "installed build {build} is not in cu-roll's catalogue ({name}); cu-roll cannot verify what is installed — update the catalogue or check the server by hand"
         )),
         _ => None,
     };
     (name, blocker)
+}
+
+/// ", which is current to 2026-05-29" when the catalogue says.
+pub fn catalog_date(catalog: &Catalog) -> String {
+    catalog
+        .current_to()
+        .map(|d| format!(", which is current to {d}"))
+        .unwrap_or_default()
+}
+
+/// The .NET advice for a server whose installed .NET is below the target's
+/// and shares no version with its installed CU: a blocker naming the
+/// intermediate CUs and Microsoft's documented path (see
+/// `catalog::dotnet_advice`). `None` when the plain prerequisite blocker
+/// says all there is to say.
+pub fn dotnet_path_blocker(
+    catalog: &Catalog,
+    facts: &ServerFacts,
+    build: ExchangeBuild,
+    target: &ResolvedTarget,
+) -> Option<String> {
+    let installed = facts.dot_net_release?;
+    if installed >= target.cu.prerequisites.dotnet_min_release {
+        return None;
+    }
+    let from = catalog.cu_for_build(build)?;
+    let os = facts
+        .os_caption
+        .as_deref()
+        .and_then(WindowsServer::from_caption);
+    match catalog::dotnet_advice(catalog, from, &target.cu, os)? {
+        advice @ catalog::DotnetAdvice::Bridge { .. } => Some(format!(
+            "{} runs {} with .NET Framework {}: {}",
+            facts.computer_name,
+            from.display_name(),
+            catalog::dotnet_name(installed),
+            advice.describe(from, &target.cu)
+        )),
+        catalog::DotnetAdvice::InstallFirst { .. } => None,
+    }
+}
+
+/// A warning when the installed .NET meets the target but the installed CU
+/// does not support it: the server already sits in the unsupported interval
+/// of Microsoft's documented path and should be upgraded without delay.
+pub fn dotnet_interval_warning(
+    catalog: &Catalog,
+    facts: &ServerFacts,
+    build: ExchangeBuild,
+    target: &ResolvedTarget,
+) -> Option<String> {
+    let installed = facts.dot_net_release?;
+    let from = catalog.cu_for_build(build)?;
+    let target_ok = target.cu.prerequisites.supports_dotnet(installed)?;
+    let from_ok = from.prerequisites.supports_dotnet(installed)?;
+    (target_ok && !from_ok).then(|| {
+        format!(
+            "{} runs {} on .NET Framework {}, a combination Microsoft does not support (the interval of its documented path): upgrade it to {} without delay",
+            facts.computer_name,
+            from.display_name(),
+            catalog::dotnet_name(installed),
+            target.cu.display_name()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use crate::catalog::{Catalog, ExchangeBuild};
 use crate::exchange::{self, Operation, QueryError};
-use crate::exec::Executor;
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::ps::{Arg, Script};
 
@@ -131,11 +130,11 @@ pub fn media_script(plan: &Plan) -> Script {
 
 /// Runs the media check on one server.
 pub fn observe_media(
-    exec: &dyn Executor,
+    reach: &exchange::Reach<'_>,
     plan: &Plan,
     server: &Server,
 ) -> Result<MediaObs, QueryError> {
-    exchange::query(exec, server, &Operation::on_target(media_script(plan)))
+    exchange::query(reach, server, &Operation::on_target(media_script(plan)))
 }
 
 /// Which media this server needs: `setup` when it is below the target CU

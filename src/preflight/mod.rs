@@ -15,7 +15,9 @@ use crate::catalog::{self, Catalog, ExchangeBuild};
 use crate::exchange::{self, AdLevelsObs, ExchangeState, QueryError, ServerFacts};
 use crate::exec::Executor;
 use crate::plan::{Plan, PrepareAd, ResolvedTarget, Server};
-use model::{AdLevels, AdPreparation, OverallVerdict, Report, ServerReport, TargetInfo, Verdict};
+use model::{
+    AdLevels, AdPreparation, BlockerCode, OverallVerdict, Report, ServerReport, TargetInfo, Verdict,
+};
 
 /// How many servers are queried at once.
 const MAX_CONCURRENT_QUERIES: usize = crate::pool::SERVER_FAN_OUT;
@@ -29,15 +31,20 @@ struct Observed {
 }
 
 /// Queries every server (concurrently, bounded) and builds the report.
+/// Exchange cmdlets go through an Exchange session on a peer: any other
+/// server that answers cmd and is not running setup (the target itself
+/// only when alone), with `credential`.
 pub fn build_report(
     plan: &Plan,
     exec: &dyn Executor,
+    credential: &exchange::Credential,
     catalog: &Catalog,
     target: &ResolvedTarget,
     generated_at: String,
 ) -> Report {
-    let observed = observe_all(plan, exec, target);
-    let ad = ad_preparation(plan, exec, target, &observed);
+    let reach = reachable(plan, exec, credential);
+    let observed = observe_all(plan, &reach, target);
+    let ad = ad_preparation(plan, &reach, target, &observed);
     let ad_prep_runs = plan.policy.prepare_ad == PrepareAd::Run && !ad.commands.is_empty();
     let servers: Vec<ServerReport> = plan
         .servers
@@ -49,45 +56,76 @@ pub fn build_report(
             r
         })
         .collect();
-    let mut blockers = Vec::new();
-    if plan.policy.prepare_ad == PrepareAd::Block && !ad.commands.is_empty() {
-        // Where to run it: best effort, the commands are the blocker.
-        let place =
-            first_reachable(plan, &observed).and_then(|s| adprep::schema_master(exec, s).ok());
-        blockers.push(adprep::block_message(
-            &target.cu.display_name(),
-            &ad.commands,
-            place.as_ref(),
-        ));
-    }
-    if let Some(e) = &ad.error {
-        blockers.push(format!("could not read the Active Directory levels: {e}"));
-    }
-    let verdict = if blockers.is_empty() && servers.iter().all(|s| s.verdict != Verdict::Blocked) {
-        OverallVerdict::Ready
-    } else {
-        OverallVerdict::Blocked
-    };
-    Report {
+    let mut report = Report {
+        schema_version: model::SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         generated_at,
         plan: plan.path.display().to_string(),
         target: target_info(target, &servers, catalog),
         ad_preparation: ad,
         servers,
-        blockers,
-        verdict,
+        blockers: Vec::new(),
+        blocker_codes: Vec::new(),
+        verdict: OverallVerdict::Blocked,
+    };
+    if plan.policy.prepare_ad == PrepareAd::Block && !report.ad_preparation.commands.is_empty() {
+        // Where to run it: best effort, the commands are the blocker.
+        let place =
+            first_reachable(plan, &observed).and_then(|s| adprep::schema_master(&reach, s).ok());
+        let text = adprep::block_message(
+            &target.cu.display_name(),
+            &report.ad_preparation.commands,
+            place.as_ref(),
+        );
+        report.block(BlockerCode::AdPreparation, text);
     }
+    if let Some(e) = report.ad_preparation.error.clone() {
+        report.block(
+            BlockerCode::AdUnreadable,
+            format!("could not read the Active Directory levels: {e}"),
+        );
+    }
+    if report.blockers.is_empty() && report.servers.iter().all(|s| s.verdict != Verdict::Blocked) {
+        report.verdict = OverallVerdict::Ready;
+    }
+    report
 }
 
-fn observe_all(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget) -> Vec<Observed> {
+/// The servers that answer cmd and run no setup are the candidate peers;
+/// cmd only, so a server mid-upgrade gets no PowerShell.
+fn reachable<'a>(
+    plan: &'a Plan,
+    exec: &'a dyn Executor,
+    credential: &'a exchange::Credential,
+) -> exchange::Reach<'a> {
+    let busy = crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
+        exchange::setup_running(exec, server).unwrap_or(true)
+    });
+    let mut reach = exchange::Reach::new(exec, credential, &plan.servers);
+    reach.out_of_service = plan
+        .servers
+        .iter()
+        .zip(busy)
+        .filter(|(_, busy)| *busy)
+        .map(|(s, _)| s.name.clone())
+        .collect();
+    reach
+}
+
+fn observe_all(plan: &Plan, reach: &exchange::Reach<'_>, target: &ResolvedTarget) -> Vec<Observed> {
     crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
-        observe(plan, exec, target, server)
+        observe(plan, reach, target, server)
     })
 }
 
 /// Everything the report needs from one server.
-fn observe(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget, server: &Server) -> Observed {
+fn observe(
+    plan: &Plan,
+    reach: &exchange::Reach<'_>,
+    target: &ResolvedTarget,
+    server: &Server,
+) -> Observed {
+    let exec = reach.exec;
     // A server mid-upgrade gets no PowerShell at all: setup would refuse to
     // go on beside it.
     if exchange::setup_running(exec, server).unwrap_or(false) {
@@ -100,16 +138,16 @@ fn observe(plan: &Plan, exec: &dyn Executor, target: &ResolvedTarget, server: &S
             state: Err(busy()),
         };
     }
-    let facts = exchange::server_facts(exec, server);
+    let facts = exchange::server_facts(reach, server);
     // Media matter only where something will be installed.
     let below = facts.as_ref().ok().is_some_and(|f| {
         f.build()
             .is_some_and(|b| checks::setup_pending(f, b, target.build()).is_some())
     });
     Observed {
-        media: below.then(|| media::observe_media(exec, plan, server)),
+        media: below.then(|| media::observe_media(reach, plan, server)),
         facts,
-        state: exchange::exchange_state(exec, server),
+        state: exchange::exchange_state(reach, server),
     }
 }
 
@@ -127,44 +165,45 @@ fn server_report(
         dag: server.dag.clone(),
         build: None,
         build_name: None,
-        needs_upgrade: false,
+        needs_upgrade: None,
         os: None,
         prerequisites: Vec::new(),
-        pending_reboot: false,
+        pending_reboot: None,
         pending_reboot_reasons: Vec::new(),
         system_drive_free_gb: None,
-        maintenance: model::MaintenanceState {
-            in_maintenance: false,
-            inactive_components: Vec::new(),
-            activation_policy: None,
-            activation_disabled_and_move_now: None,
-            cluster_node: None,
-        },
+        maintenance: None,
         copies: Vec::new(),
         queued_messages: None,
         verdict: Verdict::Blocked,
         blockers: Vec::new(),
+        blocker_codes: Vec::new(),
         warnings: Vec::new(),
         error: None,
     };
-    let mut errors = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut note = |e: &QueryError| {
+        // Facts and state fail alike when the server is unreachable: say it once.
+        let text = e.to_string();
+        if !errors.contains(&text) {
+            errors.push(text);
+        }
+    };
     match &obs.facts {
         Ok(facts) => apply_facts(plan, catalog, target, facts, &mut report),
-        Err(e) => errors.push(e.to_string()),
+        Err(e) => note(e),
     }
     match &obs.state {
         Ok(state) => apply_state(plan, server, state, &mut report, all, &plan.servers),
-        Err(e) => errors.push(e.to_string()),
+        Err(e) => note(e),
     }
     if !errors.is_empty() {
-        report.blockers.push(format!(
-            "could not read {}: {}",
-            server.name,
-            errors.join("; ")
-        ));
+        report.block(
+            BlockerCode::Unreachable,
+            format!("could not read the server: {}", errors.join("; ")),
+        );
         report.error = Some(errors.join("; "));
     }
-    report.verdict = checks::verdict(&report.blockers, report.needs_upgrade);
+    report.verdict = checks::verdict(&report.blockers, report.needs_upgrade_known());
     report
 }
 
@@ -177,7 +216,7 @@ fn apply_facts(
 ) {
     r.os = facts.os_caption.clone();
     r.pending_reboot_reasons = facts.pending_reboot.clone();
-    r.pending_reboot = !facts.pending_reboot.is_empty();
+    r.pending_reboot = Some(!facts.pending_reboot.is_empty());
     r.system_drive_free_gb = facts
         .system_drive_free_bytes
         .map(|b| (b as f64 / 1_073_741_824.0 * 10.0).round() / 10.0);
@@ -186,18 +225,22 @@ fn apply_facts(
         .as_deref()
         .and_then(|v| v.parse::<ExchangeBuild>().ok())
     else {
-        r.blockers.push(format!(
-            "{} reports no readable ExSetup.exe version ({:?}): is Exchange installed?",
-            r.name, facts.ex_setup_version
-        ));
+        let text = format!(
+            "no readable ExSetup.exe version ({:?}): is Exchange installed?",
+            facts.ex_setup_version
+        );
+        r.block(BlockerCode::NoExchange, text);
         return;
     };
     r.build = Some(build.to_string());
     let (name, unknown) = checks::identify(catalog, build);
     r.build_name = Some(name);
-    r.blockers.extend(unknown);
+    if let Some(text) = unknown {
+        r.block(BlockerCode::UnknownBuild, text);
+    }
     let incomplete = facts.setup_incomplete();
-    r.needs_upgrade = checks::setup_pending(facts, build, target.build()).is_some();
+    let needs_upgrade = checks::setup_pending(facts, build, target.build()).is_some();
+    r.needs_upgrade = Some(needs_upgrade);
     r.prerequisites = checks::prerequisites(facts, target);
     if let Some(why) = incomplete {
         r.warnings.push(format!(
@@ -206,30 +249,39 @@ fn apply_facts(
             checks::PREVIOUS_UPGRADE_INCOMPLETE
         ));
     }
-    if r.needs_upgrade {
+    if needs_upgrade {
         if let Err(why) = catalog::check_upgrade_path(build, &target.cu, catalog) {
-            r.blockers.push(why);
+            r.block(BlockerCode::UpgradePath, why);
         }
-        for p in r.prerequisites.iter().filter(|p| !p.ok) {
-            r.blockers.push(format!(
-                "{} {} does not meet {}: found {}, requires {}",
-                r.name,
+        let unmet: Vec<_> = r.prerequisites.iter().filter(|p| !p.ok).cloned().collect();
+        for p in unmet {
+            // The text names no server: every place that shows it does.
+            let text = format!(
+                "{} does not meet {}: found {}, requires {}",
                 p.name,
                 target.cu.display_name(),
                 p.found,
                 p.required
-            ));
+            );
+            r.block(p.blocker_code(), text);
+        }
+        if let Some(text) = checks::dotnet_path_blocker(catalog, facts, build, target) {
+            r.block(BlockerCode::DotnetPath, text);
         }
         r.warnings.extend(checks::dotnet_warning(facts, target));
+        r.warnings.extend(checks::dotnet_interval_warning(
+            catalog, facts, build, target,
+        ));
         if let Some(free) = r.system_drive_free_gb {
             if free < plan.policy.min_free_space_gb as f64 {
-                r.blockers.push(format!(
+                let text = format!(
                     "only {free} GB free on the system drive; the policy asks for at least {} GB before setup",
                     plan.policy.min_free_space_gb
-                ));
+                );
+                r.block(BlockerCode::DiskSpace, text);
             }
         }
-        if r.pending_reboot {
+        if r.pending_reboot == Some(true) {
             // The rollout reboots before setup (runbook §3), which clears it.
             r.warnings.push(format!(
                 "a reboot is pending ({}); the rollout reboots the server before setup",
@@ -252,20 +304,29 @@ fn apply_state(
     all: &[Observed],
     servers: &[Server],
 ) {
-    r.maintenance = maintenance(state);
-    if r.maintenance.in_maintenance {
-        r.blockers.push(format!(
-            "{} is already in maintenance ({}): finish or undo that maintenance before a rollout starts; cu-roll does not clear maintenance it did not start",
-            r.name,
-            maintenance_reasons(&r.maintenance).join("; ")
-        ));
+    let m = maintenance(state);
+    if m.in_maintenance {
+        let text = format!(
+            "already in maintenance ({}): finish or undo that maintenance before a rollout starts; cu-roll does not clear maintenance it did not start",
+            maintenance_reasons(&m).join("; ")
+        );
+        r.block(BlockerCode::InMaintenance, text);
     }
+    r.maintenance = Some(m);
     r.copies = copy_health(state, &plan.policy);
-    for c in r.copies.iter().filter(|c| !c.ok) {
-        r.blockers.push(copy_problem(c, &plan.policy));
+    let problems: Vec<String> = r
+        .copies
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| copy_problem(c, &plan.policy))
+        .collect();
+    for text in problems {
+        r.block(BlockerCode::CopyUnhealthy, text);
     }
-    r.warnings
-        .extend(configuration_notes(&r.maintenance, &r.copies));
+    if let Some(m) = &r.maintenance {
+        let notes = configuration_notes(m, &r.copies);
+        r.warnings.extend(notes);
+    }
     for c in r
         .copies
         .iter()
@@ -277,9 +338,10 @@ fn apply_state(
         ));
     }
     r.queued_messages = Some(state.queued_messages());
-    if r.needs_upgrade {
-        r.blockers
-            .extend(redundancy_blockers(plan, server, state, all, servers));
+    if r.needs_upgrade_known() {
+        for text in redundancy_blockers(plan, server, state, all, servers) {
+            r.block(BlockerCode::Redundancy, text);
+        }
     }
 }
 
@@ -325,17 +387,20 @@ fn apply_media(
     let mut needs = media::MediaNeeds::of(plan, target, build, ad_prep_runs);
     // An unfinished upgrade needs the setup media whatever the build says.
     needs.setup |= facts.setup_incomplete().is_some();
-    match found {
-        Ok(m) => r.blockers.extend(media::media_blockers(
-            plan, target, catalog, &r.name, m, needs,
-        )),
-        Err(e) if needs.setup || needs.su => r.blockers.push(format!(
-            "could not check the setup media on {}: {e}",
-            r.name
-        )),
-        Err(_) => {}
+    let texts = match found {
+        Ok(m) => media::media_blockers(plan, target, catalog, &r.name, m, needs),
+        Err(e) if needs.setup || needs.su => {
+            vec![format!(
+                "could not check the setup media on {}: {e}",
+                r.name
+            )]
+        }
+        Err(_) => Vec::new(),
+    };
+    for text in texts {
+        r.block(BlockerCode::Media, text);
     }
-    r.verdict = checks::verdict(&r.blockers, r.needs_upgrade);
+    r.verdict = checks::verdict(&r.blockers, r.needs_upgrade_known());
 }
 
 /// The first server whose facts could be read (AD is read through it).
@@ -349,7 +414,7 @@ fn first_reachable<'p>(plan: &'p Plan, observed: &[Observed]) -> Option<&'p Serv
 
 fn ad_preparation(
     plan: &Plan,
-    exec: &dyn Executor,
+    reach: &exchange::Reach<'_>,
     target: &ResolvedTarget,
     observed: &[Observed],
 ) -> AdPreparation {
@@ -362,9 +427,9 @@ fn ad_preparation(
     let mut prep = AdPreparation {
         found: None,
         required,
-        needs_prepare_schema: false,
-        needs_prepare_ad: false,
-        needs_prepare_domain: false,
+        needs_prepare_schema: None,
+        needs_prepare_ad: None,
+        needs_prepare_domain: None,
         commands: Vec::new(),
         error: None,
     };
@@ -373,7 +438,7 @@ fn ad_preparation(
         prep.error = Some("no server could be reached".into());
         return prep;
     };
-    match exchange::ad_levels(exec, server) {
+    match exchange::ad_levels(reach, server) {
         Ok(AdLevelsObs {
             schema_range_upper,
             org_object_version,
@@ -393,9 +458,9 @@ fn ad_preparation(
                 },
                 target.cu.ad_with(target.su.as_ref()),
             );
-            prep.needs_prepare_schema = need.schema;
-            prep.needs_prepare_ad = need.ad;
-            prep.needs_prepare_domain = need.domain;
+            prep.needs_prepare_schema = Some(need.schema);
+            prep.needs_prepare_ad = Some(need.ad);
+            prep.needs_prepare_domain = Some(need.domain);
             prep.commands = adprep::switches(need)
                 .into_iter()
                 .map(|sw| adprep::admin_command(plan, target.cu.build, sw))
@@ -416,7 +481,7 @@ fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Cata
         ));
     }
     if target.cu.enables_extended_protection {
-        let from_older = servers.iter().filter(|s| s.needs_upgrade).any(|s| {
+        let from_older = servers.iter().filter(|s| s.needs_upgrade_known()).any(|s| {
             s.build
                 .as_deref()
                 .and_then(|v| v.parse::<ExchangeBuild>().ok())
@@ -429,6 +494,29 @@ fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Cata
                 target.cu.display_name()
             ));
         }
+    }
+    let newer: Vec<&str> = servers
+        .iter()
+        .filter(|s| {
+            s.build
+                .as_deref()
+                .and_then(|v| v.parse::<ExchangeBuild>().ok())
+                .is_some_and(|b| {
+                    matches!(
+                        catalog.identify(b),
+                        catalog::BuildIdentity::UnknownNewer { .. }
+                    )
+                })
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    if !newer.is_empty() {
+        notes.push(format!(
+            "cu-roll's catalogue{} is older than the newest update a server shows ({} run{} a build newer than anything it lists): update the catalogue with `cu-roll catalog update`",
+            checks::catalog_date(catalog),
+            newer.join(", "),
+            if newer.len() == 1 { "s" } else { "" }
+        ));
     }
     TargetInfo {
         name: target.name(),
@@ -465,6 +553,14 @@ mod tests {
                 exit_code: 1,
             })
         }
+        fn run_ps_with_secret(
+            &self,
+            server: &Server,
+            script: &str,
+            _: &crate::plan::Secret,
+        ) -> Result<ExecOutput, ExecError> {
+            self.run_ps(server, script)
+        }
         fn run_cmd(&self, server: &Server, _: &str) -> Result<ExecOutput, ExecError> {
             let stdout = if server.name == "EX02" {
                 "\"ExSetup.exe\",\"4242\",\"Services\",\"0\",\"312,004 K\"\r\n"
@@ -493,7 +589,11 @@ mod tests {
         let exec = MidUpgrade {
             ps_to_ex02: 0.into(),
         };
-        let report = build_report(&plan, &exec, catalog, &target, "now".into());
+        let credential = exchange::Credential {
+            user: "lab\\admin".into(),
+            secret: crate::plan::Secret::new("lab-only-password".into()),
+        };
+        let report = build_report(&plan, &exec, &credential, catalog, &target, "now".into());
         assert_eq!(exec.ps_to_ex02.load(std::sync::atomic::Ordering::SeqCst), 0);
         let ex02 = report.servers.iter().find(|s| s.name == "EX02").unwrap();
         assert!(

@@ -24,6 +24,9 @@ pub enum Arg<'a> {
     Int(i64),
     /// Rendered as `$true` / `$false`.
     Bool(bool),
+    /// Rendered as single-quoted literals separated by `, ` (an array
+    /// argument, e.g. `-CommandName 'A', 'B'`).
+    List(&'a [&'a str]),
 }
 
 impl Script {
@@ -55,6 +58,10 @@ impl Script {
                 Arg::Str(s) => text.push_str(&quote(s)),
                 Arg::Int(n) => text.push_str(&n.to_string()),
                 Arg::Bool(b) => text.push_str(super::bool_literal(*b)),
+                Arg::List(items) => {
+                    let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
+                    text.push_str(&quoted.join(", "));
+                }
             }
             rest = &after[end + 2..];
         }
@@ -68,6 +75,18 @@ impl Script {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// `body` placed between the rendered `head` and the constant `tail`:
+    /// still nothing but templates of this crate and quoted literals.
+    pub fn around(head: Script, body: &Script, tail: &'static str) -> Script {
+        let mut text = head.text;
+        text.push_str(&body.text);
+        text.push_str(tail);
+        Script {
+            purpose: body.purpose,
+            text,
+        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! A realistic report for the renderers' tests: a 3-member DAG on its way
 //! from Exchange 2019 CU14 Feb26SU to CU15 Feb26SU, where EX01 is ready,
-//! EX02 is already at the target and EX03 is blocked (old .NET, pending
-//! reboot, someone else's maintenance, a lagging copy).
+//! EX02 is already at the target and EX03 is blocked (old .NET, someone
+//! else's maintenance, a lagging copy; its pending reboot only warns, as
+//! the rollout reboots before setup).
 
 use crate::preflight::model::{
-    AdLevels, AdPreparation, ComponentState, CopyHealth, MaintenanceState, OverallVerdict,
-    Prerequisite, Report, ServerReport, TargetInfo, Verdict,
+    AdLevels, AdPreparation, BlockerCode, ComponentState, CopyHealth, MaintenanceState,
+    OverallVerdict, Prerequisite, Report, ServerReport, TargetInfo, Verdict,
 };
 
 /// Which AD situation the report describes.
@@ -27,9 +28,9 @@ pub fn report(ad: Ad) -> Report {
         Ad::Prepared => AdPreparation {
             found: Some(required),
             required,
-            needs_prepare_schema: false,
-            needs_prepare_ad: false,
-            needs_prepare_domain: false,
+            needs_prepare_schema: Some(false),
+            needs_prepare_ad: Some(false),
+            needs_prepare_domain: Some(false),
             commands: Vec::new(),
             error: None,
         },
@@ -39,15 +40,19 @@ pub fn report(ad: Ad) -> Report {
                 ..required
             }),
             required,
-            needs_prepare_schema: false,
-            needs_prepare_ad: true,
-            needs_prepare_domain: false,
+            needs_prepare_schema: Some(false),
+            needs_prepare_ad: Some(true),
+            needs_prepare_domain: Some(false),
             commands: vec![
                 r"D:\Setup.exe /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF /PrepareAD"
                     .to_owned(),
             ],
             error: None,
         },
+    };
+    let blocker_codes = match ad {
+        Ad::Prepared => Vec::new(),
+        Ad::NeedsPrepareAd => vec![BlockerCode::AdPreparation],
     };
     let blockers = match ad {
         Ad::Prepared => Vec::new(),
@@ -59,6 +64,7 @@ pub fn report(ad: Ad) -> Report {
         ],
     };
     Report {
+        schema_version: crate::preflight::model::SCHEMA_VERSION,
         tool_version: "0.1.0".to_owned(),
         generated_at: "2026-03-02T08:15:00Z".to_owned(),
         plan: "plans/lab-blocked.toml".to_owned(),
@@ -79,6 +85,7 @@ pub fn report(ad: Ad) -> Report {
         ad_preparation,
         servers: vec![ex01_ready(), ex02_up_to_date(), ex03_blocked()],
         blockers,
+        blocker_codes,
         verdict: OverallVerdict::Blocked,
     }
 }
@@ -93,7 +100,7 @@ fn prereqs(dotnet_found: &str, dotnet_ok: bool) -> Vec<Prerequisite> {
     vec![
         p(
             ".NET Framework",
-            "4.8.1 (Release 533320) or later",
+            "4.8 (Release 528040) or later",
             dotnet_found,
             dotnet_ok,
         ),
@@ -143,13 +150,13 @@ fn ex01_ready() -> ServerReport {
         dag: Some("DAG01".to_owned()),
         build: Some("15.2.1544.39".to_owned()),
         build_name: Some("Exchange Server 2019 CU14 Feb26SU".to_owned()),
-        needs_upgrade: true,
+        needs_upgrade: Some(true),
         os: Some("Windows Server 2022".to_owned()),
         prerequisites: prereqs("4.8.1 (Release 533320)", true),
-        pending_reboot: false,
+        pending_reboot: Some(false),
         pending_reboot_reasons: Vec::new(),
         system_drive_free_gb: Some(61.4),
-        maintenance: healthy_maintenance(),
+        maintenance: Some(healthy_maintenance()),
         copies: vec![
             copy("DB01", "EX01", "Mounted", true, 1),
             copy("DB02", "EX01", "Healthy", false, 2),
@@ -158,6 +165,7 @@ fn ex01_ready() -> ServerReport {
         queued_messages: Some(0),
         verdict: Verdict::Ready,
         blockers: Vec::new(),
+        blocker_codes: Vec::new(),
         warnings: Vec::new(),
         error: None,
     }
@@ -170,13 +178,13 @@ fn ex02_up_to_date() -> ServerReport {
         dag: Some("DAG01".to_owned()),
         build: Some("15.2.1748.43".to_owned()),
         build_name: Some("Exchange Server 2019 CU15 Feb26SU".to_owned()),
-        needs_upgrade: false,
+        needs_upgrade: Some(false),
         os: Some("Windows Server 2022".to_owned()),
         prerequisites: prereqs("4.8.1 (Release 533320)", true),
-        pending_reboot: false,
+        pending_reboot: Some(false),
         pending_reboot_reasons: Vec::new(),
         system_drive_free_gb: Some(112.0),
-        maintenance: healthy_maintenance(),
+        maintenance: Some(healthy_maintenance()),
         copies: vec![
             copy("DB01", "EX02", "Healthy", false, 2),
             copy("DB02", "EX02", "Mounted", true, 1),
@@ -185,6 +193,7 @@ fn ex02_up_to_date() -> ServerReport {
         queued_messages: Some(0),
         verdict: Verdict::UpToDate,
         blockers: Vec::new(),
+        blocker_codes: Vec::new(),
         warnings: Vec::new(),
         error: None,
     }
@@ -201,16 +210,16 @@ fn ex03_blocked() -> ServerReport {
         dag: Some("DAG01".to_owned()),
         build: Some("15.2.1544.39".to_owned()),
         build_name: Some("Exchange Server 2019 CU14 Feb26SU".to_owned()),
-        needs_upgrade: true,
+        needs_upgrade: Some(true),
         os: Some("Windows Server 2022".to_owned()),
-        prerequisites: prereqs("4.8 (Release 528449)", false),
-        pending_reboot: true,
+        prerequisites: prereqs("4.7.2 (Release 461814)", false),
+        pending_reboot: Some(true),
         pending_reboot_reasons: vec![
             r"HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\PendingFileRenameOperations"
                 .to_owned(),
         ],
         system_drive_free_gb: Some(38.2),
-        maintenance: MaintenanceState {
+        maintenance: Some(MaintenanceState {
             in_maintenance: true,
             inactive_components: vec![
                 ComponentState {
@@ -227,7 +236,7 @@ fn ex03_blocked() -> ServerReport {
             activation_policy: Some("Blocked".to_owned()),
             activation_disabled_and_move_now: Some(true),
             cluster_node: Some("Paused".to_owned()),
-        },
+        }),
         copies: vec![
             copy("DB01", "EX03", "Healthy", false, 3),
             lagging,
@@ -236,17 +245,24 @@ fn ex03_blocked() -> ServerReport {
         queued_messages: Some(3),
         verdict: Verdict::Blocked,
         blockers: vec![
-            ".NET Framework 4.8 (Release 528449) is too old: Exchange Server 2019 CU15 needs \
-             4.8.1 (Release 533320) or later on Windows Server 2022"
+            ".NET Framework does not meet Exchange Server 2019 CU15: found 4.7.2 \
+             (Release 461814), requires 4.8 (Release 528040) or later"
                 .to_owned(),
-            "a reboot is pending (PendingFileRenameOperations): restart the server before setup"
-                .to_owned(),
-            "the server is already in maintenance (ServerWideOffline Inactive by Maintenance, \
-             Functional; activation Blocked; cluster node Paused): someone else may be working on it"
+            "already in maintenance (ServerWideOffline Inactive by Maintenance, \
+             Functional; activation Blocked; cluster node Paused): finish or undo that \
+             maintenance before a rollout starts; cu-roll does not clear maintenance it did not start"
                 .to_owned(),
             r"database copy DB03\EX03 has a replay queue of 250 logs (limit 50)".to_owned(),
         ],
+        blocker_codes: vec![
+            BlockerCode::PrereqDotnet,
+            BlockerCode::InMaintenance,
+            BlockerCode::CopyUnhealthy,
+        ],
         warnings: vec![
+            "a reboot is pending (PendingFileRenameOperations); the rollout reboots the server \
+             before setup"
+                .to_owned(),
             "3 messages are queued; they are drained to other members before setup".to_owned(),
             r"database copy DB03\EX03 has a copy queue of 12 logs".to_owned(),
         ],

@@ -281,9 +281,13 @@ fn server_details(out: &mut String, index: usize, s: &ServerReport, target_build
     }
     properties(out, &rows::server_properties(s, target_build));
 
-    if !s.maintenance.inactive_components.is_empty() {
+    if let Some(m) = s
+        .maintenance
+        .as_ref()
+        .filter(|m| !m.inactive_components.is_empty())
+    {
         out.push_str("<h3>Components not Active</h3>\n");
-        let components = rows::components(&s.maintenance);
+        let components = rows::components(m);
         cells(out, &rows::COMPONENT_COLUMNS, &[], &components);
     }
 

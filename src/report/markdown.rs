@@ -177,9 +177,13 @@ fn server_section(out: &mut String, s: &ServerReport, target_build: &str) {
     }
     properties(out, &rows::server_properties(s, target_build));
 
-    if !s.maintenance.inactive_components.is_empty() {
+    if let Some(m) = s
+        .maintenance
+        .as_ref()
+        .filter(|m| !m.inactive_components.is_empty())
+    {
         let _ = writeln!(out, "Components not Active:\n");
-        let components = rows::components(&s.maintenance);
+        let components = rows::components(m);
         cells(out, &rows::COMPONENT_COLUMNS, &components);
     }
 

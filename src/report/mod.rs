@@ -155,13 +155,13 @@ impl fmt::Display for Counts {
 /// (schema before organisation before domain, as SetupAssist decides).
 fn ad_steps(ad: &AdPreparation) -> Vec<&'static str> {
     let mut steps = Vec::new();
-    if ad.needs_prepare_schema {
+    if ad.needs_prepare_schema == Some(true) {
         steps.push("/PrepareSchema");
     }
-    if ad.needs_prepare_ad {
+    if ad.needs_prepare_ad == Some(true) {
         steps.push("/PrepareAD");
     }
-    if ad.needs_prepare_domain {
+    if ad.needs_prepare_domain == Some(true) {
         steps.push("/PrepareDomain");
     }
     steps
@@ -313,13 +313,13 @@ mod tests {
         s.copies.clear();
         s.system_drive_free_gb = None;
         s.queued_messages = None;
-        s.maintenance.activation_policy = None;
-        s.maintenance.activation_disabled_and_move_now = None;
-        s.maintenance.cluster_node = None;
-        s.needs_upgrade = false;
+        s.maintenance = None;
+        s.pending_reboot = None;
+        s.needs_upgrade = None;
         s.verdict = Verdict::Blocked;
         s.error = Some("WinRM: the connection to ex02.contoso.local:5986 timed out".to_owned());
         s.blockers = vec!["the server could not be reached".to_owned()];
+        s.blocker_codes = vec![crate::preflight::model::BlockerCode::Unreachable];
         report.ad_preparation.found = None;
         report.ad_preparation.error = Some("no domain controller answered".to_owned());
         for format in [Format::Table, Format::Json, Format::Markdown, Format::Html] {

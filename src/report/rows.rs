@@ -135,7 +135,7 @@ pub(crate) fn servers(report: &Report) -> Vec<Vec<Cell>> {
                 Cell::opt(s.dag.as_deref()),
                 Cell::opt_mono(s.build.as_deref()),
                 Cell::opt(s.build_name.as_deref()),
-                Cell::text(yes_no(s.needs_upgrade)),
+                Cell::text(s.needs_upgrade.map_or("unknown", yes_no)),
                 Cell(vec![Part::Verdict(s.verdict)]),
             ]
         })
@@ -145,14 +145,14 @@ pub(crate) fn servers(report: &Report) -> Vec<Vec<Cell>> {
 /// One server's properties, from DAG to cluster node; `target_build` is
 /// the build an upgrade would reach.
 pub(crate) fn server_properties(s: &ServerReport, target_build: &str) -> Vec<Property> {
-    let m = &s.maintenance;
-    let needs_upgrade = if s.needs_upgrade {
-        Cell(vec![
+    let m = s.maintenance.as_ref();
+    let needs_upgrade = match s.needs_upgrade {
+        Some(true) => Cell(vec![
             Part::Text("yes, to ".to_owned()),
             Part::Mono(target_build.to_owned()),
-        ])
-    } else {
-        Cell::text("no")
+        ]),
+        Some(false) => Cell::text("no"),
+        None => Cell::text("unknown"),
     };
     let free_space = s
         .system_drive_free_gb
@@ -169,20 +169,26 @@ pub(crate) fn server_properties(s: &ServerReport, target_build: &str) -> Vec<Pro
         ("Maintenance", maintenance(m)),
         (
             "Activation policy",
-            Cell::opt(m.activation_policy.as_deref()),
+            Cell::opt(m.and_then(|m| m.activation_policy.as_deref())),
         ),
         (
             "Activation disabled and move now",
-            Cell::opt(m.activation_disabled_and_move_now.map(yes_no)),
+            Cell::opt(m.and_then(|m| m.activation_disabled_and_move_now.map(yes_no))),
         ),
-        ("Cluster node", Cell::opt(m.cluster_node.as_deref())),
+        (
+            "Cluster node",
+            Cell::opt(m.and_then(|m| m.cluster_node.as_deref())),
+        ),
     ]
 }
 
-/// `yes` flagged, with the reasons when Windows gave any; or `no`.
+/// `yes` flagged, with the reasons when Windows gave any; `no`; or
+/// `unknown` when the server could not be read.
 fn pending_reboot(s: &ServerReport) -> Cell {
-    if !s.pending_reboot {
-        return Cell::text("no");
+    match s.pending_reboot {
+        None => return Cell::text("unknown"),
+        Some(false) => return Cell::text("no"),
+        Some(true) => {}
     }
     let mut parts = vec![Part::Flag("yes".to_owned())];
     if !s.pending_reboot_reasons.is_empty() {
@@ -191,11 +197,11 @@ fn pending_reboot(s: &ServerReport) -> Cell {
     Cell(parts)
 }
 
-fn maintenance(m: &MaintenanceState) -> Cell {
-    if m.in_maintenance {
-        Cell(vec![Part::Flag("in maintenance".to_owned())])
-    } else {
-        Cell::text("not in maintenance")
+fn maintenance(m: Option<&MaintenanceState>) -> Cell {
+    match m {
+        Some(m) if m.in_maintenance => Cell(vec![Part::Flag("in maintenance".to_owned())]),
+        Some(_) => Cell::text("not in maintenance"),
+        None => Cell::text("unknown"),
     }
 }
 

@@ -109,8 +109,14 @@ pub struct ServerStatus {
     pub in_plan: bool,
 }
 
+/// The version of the JSON form (`schema_version`): raised when a field
+/// changes meaning or goes away, not when one is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Status {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub overall: Overall,
     /// How many runs (first run and resumes) the journal holds.
     pub runs: usize,
@@ -274,6 +280,7 @@ pub fn compute(entries: &[Entry], servers: &[Server], lock: Option<&LockInfo>) -
         Overall::Stopped
     };
     Status {
+        schema_version: SCHEMA_VERSION,
         overall,
         runs,
         last_outcome,

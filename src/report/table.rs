@@ -303,7 +303,7 @@ fn summary(out: &mut String, report: &Report, p: Painter) {
                 opt_cell(s.dag.as_deref()),
                 opt_cell(s.build.as_deref()),
                 opt_cell(s.build_name.as_deref()),
-                Cell::plain(yes_no(s.needs_upgrade)),
+                Cell::plain(s.needs_upgrade.map_or("unknown", yes_no)),
                 Cell::styled(verdict_label(s.verdict), Style::of_verdict(s.verdict)),
             ]
         })
@@ -327,7 +327,9 @@ fn summary(out: &mut String, report: &Report, p: Painter) {
 fn server_block(out: &mut String, s: &ServerReport, target_build: &str, p: Painter) {
     heading(out, &format!("{} ({})", s.name, s.fqdn), p);
     fields(out, "  ", &server_fields(s, target_build), p);
-    components(out, &s.maintenance, p);
+    if let Some(m) = &s.maintenance {
+        components(out, m, p);
+    }
     prerequisites(out, s, p);
     copies(out, s, p);
     verdict(out, s, p);
@@ -336,7 +338,7 @@ fn server_block(out: &mut String, s: &ServerReport, target_build: &str, p: Paint
 /// The server's `label: value` lines, from the error (when it could not be
 /// queried) to the cluster node.
 fn server_fields(s: &ServerReport, target_build: &str) -> Vec<(&'static str, Cell)> {
-    let m = &s.maintenance;
+    let m = s.maintenance.as_ref();
     let mut items = Vec::new();
     if let Some(error) = &s.error {
         items.push((
@@ -350,10 +352,10 @@ fn server_fields(s: &ServerReport, target_build: &str) -> Vec<(&'static str, Cel
         (None, Some(n)) => format!("unknown ({n})"),
         (None, None) => "unknown".to_owned(),
     };
-    let maintenance = if m.in_maintenance {
-        Cell::styled("IN MAINTENANCE", Style::Yellow)
-    } else {
-        Cell::plain("not in maintenance")
+    let maintenance = match m {
+        Some(m) if m.in_maintenance => Cell::styled("IN MAINTENANCE", Style::Yellow),
+        Some(_) => Cell::plain("not in maintenance"),
+        None => Cell::plain("unknown"),
     };
     items.extend([
         ("DAG", opt_cell(s.dag.as_deref())),
@@ -361,10 +363,10 @@ fn server_fields(s: &ServerReport, target_build: &str) -> Vec<(&'static str, Cel
         ("Build", Cell::plain(build)),
         (
             "Needs upgrade",
-            Cell::plain(if s.needs_upgrade {
-                format!("yes, to {target_build}")
-            } else {
-                "no".to_owned()
+            Cell::plain(match s.needs_upgrade {
+                Some(true) => format!("yes, to {target_build}"),
+                Some(false) => "no".to_owned(),
+                None => "unknown".to_owned(),
             }),
         ),
         ("Pending reboot", pending_reboot(s)),
@@ -379,21 +381,26 @@ fn server_fields(s: &ServerReport, target_build: &str) -> Vec<(&'static str, Cel
         ("Maintenance", maintenance),
         (
             "Activation policy",
-            opt_cell(m.activation_policy.as_deref()),
+            opt_cell(m.and_then(|m| m.activation_policy.as_deref())),
         ),
         (
             "Activation disabled and move now",
-            opt_cell(m.activation_disabled_and_move_now.map(yes_no)),
+            opt_cell(m.and_then(|m| m.activation_disabled_and_move_now.map(yes_no))),
         ),
-        ("Cluster node", opt_cell(m.cluster_node.as_deref())),
+        (
+            "Cluster node",
+            opt_cell(m.and_then(|m| m.cluster_node.as_deref())),
+        ),
     ]);
     items
 }
 
 /// `yes (reasons)` in yellow, or `no`.
 fn pending_reboot(s: &ServerReport) -> Cell {
-    if !s.pending_reboot {
-        return Cell::plain("no");
+    match s.pending_reboot {
+        None => return Cell::plain("unknown"),
+        Some(false) => return Cell::plain("no"),
+        Some(true) => {}
     }
     let reasons = if s.pending_reboot_reasons.is_empty() {
         String::new()

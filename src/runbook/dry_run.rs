@@ -67,11 +67,13 @@ pub enum PlannedStep {
 }
 
 /// The dry run of `steps` for `plan` and `target`, reading the servers
-/// through `exec`.
+/// through `exec` (Exchange cmdlets in a session opened with `credential`
+/// on a peer where no setup runs).
 pub fn plan(
     plan: &Plan,
     target: &ResolvedTarget,
     exec: &dyn Executor,
+    credential: &crate::exchange::Credential,
     steps: &[Box<dyn Step>],
 ) -> DryRun {
     // A server mid-upgrade gets no PowerShell (setup refuses to run beside it).
@@ -82,6 +84,9 @@ pub fn plan(
         .map(|s| s.name.clone())
         .collect();
     let is_busy = |name: &str| busy.iter().any(|b| b.eq_ignore_ascii_case(name));
+    // A busy server serves no Exchange session either.
+    let mut reach = crate::exchange::Reach::new(exec, credential, &plan.servers);
+    reach.out_of_service = busy.clone();
     let states: Vec<_> = plan
         .servers
         .iter()
@@ -89,7 +94,7 @@ pub fn plan(
             let state = if is_busy(&s.name) {
                 None
             } else {
-                crate::exchange::exchange_state(exec, s).ok()
+                crate::exchange::exchange_state(&reach, s).ok()
             };
             (s.name.clone(), state)
         })
@@ -105,7 +110,7 @@ pub fn plan(
             plan: if is_busy(&server.name) {
                 ServerPlan::SetupRunning
             } else {
-                server_plan(plan, target, exec, steps, server)
+                server_plan(plan, target, &reach, steps, server)
             },
         })
         .collect();
@@ -123,11 +128,11 @@ pub fn plan(
 fn server_plan(
     plan: &Plan,
     target: &ResolvedTarget,
-    exec: &dyn Executor,
+    reach: &crate::exchange::Reach<'_>,
     steps: &[Box<dyn Step>],
     server: &Server,
 ) -> ServerPlan {
-    let build = crate::exchange::server_facts(exec, server)
+    let build = crate::exchange::server_facts(reach, server)
         .ok()
         .and_then(|f| f.ex_setup_version)
         .and_then(|v| v.parse::<ExchangeBuild>().ok());

@@ -9,7 +9,7 @@ use crate::ps::{Arg, Script};
 use crate::runbook::scripts as s;
 use lab::model::{CopyStatus, NodeState, ServiceStatus, StartType};
 use lab::pwsh::ScriptOutput;
-use lab::testkit::{run_cmd_in, run_ps_in, three_member_spec as lab_plan, T0};
+use lab::testkit::{run_cmd_in, run_ps_fed, run_ps_in, three_member_spec as lab_plan, T0};
 use lab::*;
 
 const SETUP_BATCH_OK: &str = "@echo off\r\n\"D:\\Setup.exe\" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF\r\n(echo %ERRORLEVEL%)> \"C:\\cu-roll\\setup.exit\"\r\n";
@@ -29,8 +29,51 @@ impl Sim {
         }
     }
 
+    /// Runs `script` about `server` as the product sends it: Windows-level
+    /// work on `server` itself; a script that calls Exchange cmdlets in an
+    /// Exchange remote session opened from the first other member that
+    /// accepts one (the secret on stdin); a script that reads
+    /// `$credential` after its credential head, on `server`.
     fn try_ps(&mut self, server: &str, script: &str) -> Result<ScriptOutput, LabError> {
-        run_ps_in(&mut self.w, server, script, self.t)
+        // A test's own text as a template (leaked: tests are short-lived).
+        let body = Script::render("test", Box::leak(script.to_string().into_boxed_str()), &[]);
+        if script.contains("[Console]::In.ReadLine()") {
+            return run_ps_fed(&mut self.w, server, script, SECRET_LINE, self.t);
+        }
+        if script.contains("$credential") {
+            let op = crate::exchange::Operation {
+                placement: crate::exchange::Placement::TargetWithCredential,
+                script: body,
+            };
+            let sent = op.credential_script(LAB_USER);
+            return run_ps_fed(&mut self.w, server, sent.text(), SECRET_LINE, self.t);
+        }
+        if crate::exchange::exchange_cmdlets_in(script).is_empty() {
+            return run_ps_in(&mut self.w, server, script, self.t);
+        }
+        let op = crate::exchange::Operation {
+            placement: crate::exchange::Placement::ExchangeSession,
+            script: body,
+        };
+        let peers: Vec<(String, String)> = self
+            .w
+            .servers
+            .iter()
+            .filter(|s| !s.name.eq_ignore_ascii_case(server))
+            .map(|s| (s.name.clone(), s.fqdn.clone()))
+            .collect();
+        let mut last = None;
+        for (peer, fqdn) in peers {
+            let sent = op.session_script(&fqdn, LAB_USER);
+            match run_ps_fed(&mut self.w, &peer, sent.text(), SECRET_LINE, self.t) {
+                Ok(out) if out.stderr.contains("Connecting to remote server") => {
+                    last = Some(Ok(out))
+                }
+                Err(e) => last = Some(Err(e)),
+                done => return done,
+            }
+        }
+        last.expect("a peer")
     }
 
     #[track_caller]
@@ -61,6 +104,10 @@ impl Sim {
     }
 }
 
+const LAB_USER: &str = "lab\\admin";
+/// `lab-only-password` as `run_ps_with_secret` sends it (base64, CRLF).
+const SECRET_LINE: &str = "bGFiLW9ubHktcGFzc3dvcmQ=\r\n";
+
 fn render(template: &'static str, args: &[(&str, Arg<'_>)]) -> String {
     Script::render("test", template, args).text().to_string()
 }
@@ -69,8 +116,10 @@ fn on(template: &'static str, server: &str) -> String {
     render(template, &[("server", Arg::Str(server))])
 }
 
+/// The installer task's start as sent: its credential head, then the body
+/// (run it with `SECRET_LINE` on stdin).
 fn start_task(batch: &str, batch_file: &str, exit_file: &str, task: &str) -> String {
-    render(
+    let body = render(
         s::START_SETUP_TASK,
         &[
             ("exit_file", Arg::Str(exit_file)),
@@ -78,9 +127,15 @@ fn start_task(batch: &str, batch_file: &str, exit_file: &str, task: &str) -> Str
             ("batch", Arg::Str(batch)),
             ("task", Arg::Str(task)),
             ("user", Arg::Str("lab\\admin")),
-            ("password", Arg::Str("lab-only-password")),
         ],
-    )
+    );
+    crate::exchange::Operation {
+        placement: crate::exchange::Placement::TargetWithCredential,
+        script: Script::render("test", Box::leak(body.into_boxed_str()), &[]),
+    }
+    .credential_script(LAB_USER)
+    .text()
+    .to_string()
 }
 
 fn exit_file(sim: &mut Sim, server: &str, name: &str) -> Result<String, String> {
@@ -252,7 +307,10 @@ fn full_manual_upgrade_of_ex02_keeps_availability_empty() {
     sim.wait(1_000);
     sim.ps(
         "EX02",
-        &render(s::REDISTRIBUTE, &[("dag", Arg::Str("DAG01"))]),
+        crate::exchange::act::redistribute("DAG01", std::time::Duration::from_secs(60))
+            .op
+            .script
+            .text(),
     );
     let health = sim.ps("EX02", &on(s::HEALTH_TESTS, "EX02")).stdout;
     let j: serde_json::Value = serde_json::from_str(&health).unwrap();
@@ -281,7 +339,7 @@ fn full_manual_upgrade_of_ex02_keeps_availability_empty() {
     assert_eq!(sim.active("DB02"), "EX02");
     let adv = sim.ps(
         "EX01",
-        "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; (Get-ExchangeServer EX02).AdminDisplayVersion.ToString()",
+        "(Get-ExchangeServer EX02).AdminDisplayVersion.ToString()",
     );
     assert_eq!(adv.stdout.trim(), "Version 15.2 (Build 1748.10)");
     assert!(sim.w.availability.is_empty(), "{:?}", sim.w.availability);
@@ -455,7 +513,7 @@ fn reboot_refuses_connections_and_fails_over_mounted_copies() {
     assert_eq!(sim.active("DB03"), "EX01");
     let st = sim.ps(
         "EX01",
-        "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; (Get-MailboxDatabaseCopyStatus -Identity 'DB03\\EX03').Status.ToString()",
+        "(Get-MailboxDatabaseCopyStatus -Identity 'DB03\\EX03').Status.ToString()",
     );
     assert_eq!(st.stdout.trim(), "ServiceDown");
     assert_eq!(sim.server("EX03").cluster_node.state, NodeState::Down);
@@ -548,13 +606,16 @@ fn setup_fails_leaves_services_disabled_and_components_inactive_then_a_rerun_suc
         (svc.status, svc.start_type),
         (ServiceStatus::Stopped, StartType::Disabled)
     );
+    // The component in a session from a peer, the service on EX02 itself.
+    let states = sim.ps(
+        "EX02",
+        "(Get-ServerComponentState -Identity EX02 -Component Monitoring).LocalStates | Where-Object { $_.Requester -eq 'Functional' } | ForEach-Object { $_.State.ToString() }",
+    );
+    assert!(states.stdout.starts_with("Inactive"), "{}", states.stdout);
     let out = sim.ps(
         "EX02",
-        "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn
-(Get-ServerComponentState -Identity EX02 -Component Monitoring).LocalStates | Where-Object { $_.Requester -eq 'Functional' } | ForEach-Object { $_.State.ToString() }
-try { Start-Service -Name MSExchangeIS -ErrorAction Stop } catch { $_.Exception.Message }",
+        "try { Start-Service -Name MSExchangeIS -ErrorAction Stop } catch { $_.Exception.Message }",
     );
-    assert!(out.stdout.starts_with("Inactive"), "{}", out.stdout);
     assert!(out.stdout.contains("Service 'Microsoft Exchange Information Store (MSExchangeIS)' cannot be started due to the following error: Cannot start service MSExchangeIS on computer '.'."), "{}", out.stdout);
     // A reboot leaves Disabled services stopped.
     reboot_quietly(&mut sim, "EX02");
@@ -747,15 +808,19 @@ fn security_update_for_another_cu_is_refused() {
 #[test]
 fn services_wildcards_startup_type_and_service_health() {
     let mut sim = Sim::new(&lab_plan());
-    let out = sim.ps(
+    let windows = sim.ps(
         "EX01",
         "@(Get-Service -Name 'MSExchange*').Count
 Set-Service -Name MSExchangeRepl -StartupType Disabled
-Stop-Service -Name MSExchangeRepl
-Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn
-(Test-ServiceHealth -Server EX01)[0].ServicesNotRunning",
+Stop-Service -Name MSExchangeRepl",
     );
-    let lines: Vec<&str> = out.stdout.lines().collect();
+    // Test-ServiceHealth in a session from a peer, naming EX01.
+    let health = sim.ps(
+        "EX01",
+        "(Test-ServiceHealth -Server EX01)[0].ServicesNotRunning",
+    );
+    let both = format!("{}{}", windows.stdout, health.stdout);
+    let lines: Vec<&str> = both.lines().collect();
     // Test-ServiceHealth's, FrontEndTransport, HM, POP3/IMAP4 and the
     // ones CSS-Exchange SetupAssist Test-ExchangeServices adds.
     assert_eq!(lines[0], "21");
@@ -772,9 +837,10 @@ fn an_in_flight_setup_survives_reopening_the_lab() {
     {
         let lab = Lab::open(dir.path(), &spec, "DAG01").unwrap();
         let out = lab
-            .run_ps(
+            .run_ps_with_stdin(
                 "EX02",
                 &start_task(SETUP_BATCH_OK, "setup.cmd", "setup.exit", "t"),
+                SECRET_LINE,
             )
             .unwrap();
         assert_eq!(out.exit_code, 0, "{}", out.stderr);

@@ -225,6 +225,9 @@ pub struct StepContext<'a> {
     /// The other members of its DAG, in plan order.
     pub peers: Vec<&'a Server>,
     pub exec: &'a dyn Executor,
+    /// How Exchange cmdlets reach Exchange: the session credential and the
+    /// servers the scheduler believes in service (peer choice).
+    pub exchange: exchange::Reach<'a>,
     pub clock: &'a dyn Clock,
     pub events: &'a mut dyn StepEvents,
     /// Changes cu-roll journaled for this server earlier in this rollout
@@ -235,7 +238,7 @@ pub struct StepContext<'a> {
 impl StepContext<'_> {
     /// Sends `op` for the server being rolled.
     pub fn run_ps(&self, op: &Operation) -> Result<ExecOutput, StepError> {
-        Ok(exchange::run(self.exec, self.server, op)?)
+        Ok(exchange::run(&self.exchange, self.server, op)?)
     }
 
     /// Sends `op` and fails the step when it exits non-zero, quoting the
@@ -255,6 +258,30 @@ impl StepContext<'_> {
         }
     }
 
+    /// [`StepContext::run_ps_ok`] with another account's credential for
+    /// a `TargetWithCredential` operation (the installer's task account).
+    pub fn run_ps_ok_as(
+        &self,
+        op: &Operation,
+        credential: &exchange::Credential,
+    ) -> Result<ExecOutput, StepError> {
+        let reach = exchange::Reach {
+            credential,
+            ..self.exchange.clone()
+        };
+        let out = exchange::run(&reach, self.server, op)?;
+        if out.success() {
+            return Ok(out);
+        }
+        Err(StepError::failed(format!(
+            "{} failed on {} (exit code {}): {}",
+            op.script.purpose,
+            self.server.name,
+            out.exit_code,
+            crate::exchange::first_error_line(&out.stderr)
+        )))
+    }
+
     /// Sends `action` (failing the step on a non-zero exit) and journals
     /// its changes right after it succeeded; `made` collects them for the
     /// undo hint of a later failure.
@@ -270,15 +297,15 @@ impl StepContext<'_> {
 
     /// Sends `op` and parses the one JSON value it prints.
     pub fn query<T: serde::de::DeserializeOwned>(&self, op: &Operation) -> Result<T, StepError> {
-        Ok(exchange::query(self.exec, self.server, op)?)
+        Ok(exchange::query(&self.exchange, self.server, op)?)
     }
 
     pub fn exchange_state(&self) -> Result<ExchangeState, StepError> {
-        Ok(exchange::exchange_state(self.exec, self.server)?)
+        Ok(exchange::exchange_state(&self.exchange, self.server)?)
     }
 
     pub fn server_facts(&self) -> Result<ServerFacts, StepError> {
-        Ok(exchange::server_facts(self.exec, self.server)?)
+        Ok(exchange::server_facts(&self.exchange, self.server)?)
     }
 
     /// The build ExSetup.exe reports, or a BadOutput error naming the server.
@@ -368,12 +395,30 @@ pub struct PlannedCommand {
 }
 
 impl PlannedCommand {
-    /// An observation or action sent with PowerShell.
+    /// An observation or action sent with PowerShell: as sent, for an
+    /// Exchange one inside its session (`Operation::shown`).
     pub fn ps(when: impl Into<String>, op: &Operation) -> PlannedCommand {
         PlannedCommand {
             when: when.into(),
-            command: PlannedText::PowerShell(op.script.clone()),
+            command: PlannedText::PowerShell(op.shown()),
         }
+    }
+
+    /// The reads `exchange::exchange_state` sends about `server`: its
+    /// Exchange state in a session, then (for a DAG member) its cluster
+    /// node's state on the server itself.
+    pub fn exchange_state(when: impl Into<String>, server: &str) -> [PlannedCommand; 2] {
+        let when = when.into();
+        [
+            PlannedCommand::ps(
+                when.clone(),
+                &crate::exchange::observe::read_exchange_state(server),
+            ),
+            PlannedCommand::ps(
+                format!("{when} (then, for a DAG member, its cluster node on {server} itself)"),
+                &crate::exchange::observe::read_cluster_node_state(server),
+            ),
+        ]
     }
 
     /// A cmd.exe line.

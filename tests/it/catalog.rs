@@ -105,6 +105,7 @@ fn update_over_http_overrides_every_command_until_reset() {
     let before = env.run(&["catalog", "--format", "json"]).expect_code(0);
     let before = before.json();
     assert_eq!(before["source"], "built-in");
+    assert_eq!(before["schema_version"], 1);
     assert_eq!(cu15_update(&before, "Jun26SU").unwrap()["verified"], false);
     assert!(cu15_update(&before, "Sep26SU").is_none());
 
@@ -335,4 +336,27 @@ fn a_stdout_that_cannot_be_written_is_exit_5() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "printed once: {stderr}");
+}
+
+/// `data/catalog.toml` is generated: the checked-in file must be exactly
+/// what `scripts/gen-catalog` makes from HealthChecker's table and
+/// `data/sources/catalog-extra.toml`, so no hand edit drifts from its
+/// sources. Needs python3 (3.11, for tomllib), as `./scripts/test` does.
+#[test]
+fn the_catalogue_is_what_the_generator_makes() {
+    let repo = crate::harness::repo();
+    let Ok(out) = std::process::Command::new("python3")
+        .arg(repo.join("scripts/gen-catalog"))
+        .arg("--check")
+        .output()
+    else {
+        eprintln!("SKIPPED: python3 is not installed");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

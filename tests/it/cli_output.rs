@@ -111,3 +111,65 @@ fn full_lab_rollout_output() {
     let run = env.run(&["run", plan.to_str().unwrap()]).expect_code(0);
     filtered(&env, true).bind(|| insta::assert_snapshot!(shown(&run)));
 }
+
+/// A mistyped command, and a word that is neither a command nor a plan,
+/// followed by a plan: a suggestion or the list of commands (exit 2), not
+/// clap's "the subcommand 'PLAN' cannot be used with '<PLAN>'".
+#[test]
+fn a_mistyped_command_gets_a_suggestion() {
+    let env = Env::new();
+    let plan = env.plan("lab.toml");
+    let p = plan.to_str().unwrap();
+    let typo = env.run(&["repot", p]).expect_code(2);
+    let unlike = env.run(&["frobnicate", p]).expect_code(2);
+    filtered(&env, false).bind(|| {
+        insta::assert_snapshot!(format!("{}\n{}", shown(&typo), shown(&unlike)));
+    });
+}
+
+/// `completions SHELL` and `man` print what clap_complete and clap_mangen
+/// generate from the command line's definitions.
+#[test]
+fn completions_and_the_man_page() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = env.run(&["completions", shell]).expect_code(0);
+        assert!(
+            run.stdout.contains("restore-config"),
+            "{shell}: {}",
+            run.stdout
+        );
+    }
+    let bash = env.run(&["completions", "bash"]).expect_code(0);
+    assert!(
+        bash.stdout.contains("complete -F _cu__roll"),
+        "{}",
+        bash.stdout
+    );
+    let man = env.run(&["man"]).expect_code(0);
+    assert!(man.stdout.contains(".TH cu-roll 1"), "{}", man.stdout);
+    assert!(
+        man.stdout.contains("Exit codes:"),
+        "the exit codes belong in the man page"
+    );
+    env.run(&["completions", "tcsh"]).expect_code(2);
+}
+
+/// `status` exits with the last run's code: 0 before anything ran and
+/// after a finished rollout (1 after a failure: tests/it/faults.rs).
+#[test]
+fn status_exits_with_the_last_runs_code() {
+    let env = Env::new();
+    let plan = LabPlan::new().fast().write(&env, "lab.toml");
+    let p = plan.to_str().unwrap();
+    let before = env.run(&["status", p, "--format", "json"]).expect_code(0);
+    assert_eq!(before.json()["overall"], "not-started");
+    assert_eq!(before.json()["schema_version"], 1);
+    env.run(&["run", p]).expect_code(0);
+    let after = env.run(&["status", p]).expect_code(0);
+    assert!(
+        after.stdout.contains("Every server is done."),
+        "{}",
+        after.stdout
+    );
+}

@@ -34,7 +34,7 @@ fn misspelled_cmdlet_and_parameter_fail_as_powershell_does() {
     let plan = env.plan("lab.toml");
     let p = plan.to_str().unwrap();
     let run = env
-        .run(&["exec", p, "--server", "EX01", "--ps", "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; Set-ServerComonentState EX01 -Component HubTransport -State Draining -Requester Maintenance"])
+        .run(&["exec", p, "--server", "EX01", "--ps", "Set-ServerComonentState EX01 -Component HubTransport -State Draining -Requester Maintenance"])
         .expect_code(1);
     assert!(
         run.stderr
@@ -43,7 +43,14 @@ fn misspelled_cmdlet_and_parameter_fail_as_powershell_does() {
         run.stderr
     );
     let run = env
-        .run(&["exec", p, "--server", "EX01", "--ps", "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; Get-MailboxDatabaseCopyStatus -Servr EX01"])
+        .run(&[
+            "exec",
+            p,
+            "--server",
+            "EX01",
+            "--exchange",
+            "Get-MailboxDatabaseCopyStatus -Servr EX01",
+        ])
         .expect_code(1);
     assert!(
         run.stderr
@@ -59,8 +66,12 @@ fn lab_state_persists_and_reset_starts_over() {
     let plan = env.plan("lab.toml");
     let p = plan.to_str().unwrap();
     env.run(&[
-        "exec", p, "--server", "EX03", "--ps",
-        "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; Set-MailboxServer EX03 -DatabaseCopyAutoActivationPolicy Blocked",
+        "exec",
+        p,
+        "--server",
+        "EX03",
+        "--exchange",
+        "Set-MailboxServer EX03 -DatabaseCopyAutoActivationPolicy Blocked",
     ])
     .expect_code(0);
     let ex03 = |report: &serde_json::Value| {

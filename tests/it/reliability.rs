@@ -81,9 +81,12 @@ mod signals {
         )
     }
 
-    fn status(env: &Env, plan: &str) -> serde_json::Value {
+    /// `status` as JSON; `code` is the exit code it must give (the last
+    /// run's: 5 interrupted, also when it ended without recording how;
+    /// 7 running).
+    fn status(env: &Env, plan: &str, code: i32) -> serde_json::Value {
         env.run(&["status", plan, "--format", "json"])
-            .expect_code(0)
+            .expect_code(code)
             .json()
     }
 
@@ -142,7 +145,7 @@ mod signals {
             })
             .collect();
         assert_eq!(at_setup.len(), 1, "{:?}", observed(&env));
-        let s = status(&env, p);
+        let s = status(&env, p, 5);
         assert_eq!(s["overall"], "interrupted", "{s:#}");
         assert!(s["lock"].is_null(), "{s:#}");
         assert!(!env.state_dir().join("lock").exists());
@@ -203,7 +206,7 @@ mod signals {
             "{:?}",
             observed(&env)
         );
-        assert_eq!(status(&env, p)["overall"], "interrupted");
+        assert_eq!(status(&env, p, 5)["overall"], "interrupted");
 
         env.run(&["lab", "advance", p, "3m"]).expect_code(0);
         env.run(&["run", p, "--yes"]).expect_code(0);
@@ -240,7 +243,7 @@ mod signals {
         for (i, r) in journal(&env).iter().enumerate() {
             assert_eq!(r["seq"], i as u64 + 1, "{r}");
         }
-        assert!(status(&env, p)["lock"].is_null());
+        assert!(status(&env, p, 5)["lock"].is_null());
     }
 
     /// The lock is the OS's: `unlock --force` refuses while the run lives,
@@ -291,11 +294,12 @@ mod signals {
             "{}",
             third.stderr
         );
-        assert_eq!(status(&env, p)["overall"], "running");
+        assert_eq!(status(&env, p, 7)["overall"], "running");
         kill(&child, "KILL");
         let (code, _, _) = finish(child);
         assert_eq!(code, -1, "killed by SIGKILL");
-        assert!(status(&env, p)["lock"].is_null());
+        // Killed before it could record how it ended: interrupted (5).
+        assert!(status(&env, p, 5)["lock"].is_null());
         env.run(&["unlock", p, "--force"]).expect_code(0);
     }
 

@@ -92,6 +92,14 @@ fn blocked_plan_shows_all_three_verdicts_and_exits_3() {
             .any(|b| b.as_str().unwrap().contains(".NET Framework")),
         "{blockers:#?}"
     );
+    // The code beside each blocker, for scripts; the text does not repeat
+    // the server's name (every place that shows it does).
+    assert_eq!(j["schema_version"], 1);
+    assert_eq!(ex03["blocker_codes"], serde_json::json!(["prereq.dotnet"]));
+    assert!(blockers
+        .iter()
+        .all(|b| !b.as_str().unwrap().contains("EX03")));
+    assert_eq!(j["blocker_codes"], serde_json::json!([]));
 }
 
 #[test]

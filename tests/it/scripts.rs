@@ -1,17 +1,24 @@
 //! Every script the report sends is snapshotted and parses under the real
 //! PowerShell grammar.
 
-use cu_roll::exchange::observe::{read_ad_levels, read_exchange_state, read_server_facts};
+use cu_roll::exchange::observe::{
+    read_ad_levels, read_cluster_node_state, read_exchange_state, read_server_facts,
+};
 use cu_roll::preflight::{adprep, media};
 use cu_roll::ps::Script;
 
 /// Every script `cu-roll report` sends, rendered for a sample server
-/// `EX01`, named for snapshots and grammar checks.
+/// `EX01` as sent (an Exchange one inside its session, an AD read after
+/// its credential head), named for snapshots and grammar checks.
 fn scripts_for_report() -> Vec<(&'static str, Script)> {
     vec![
-        ("report_server_facts", read_server_facts().script),
-        ("report_exchange_state", read_exchange_state("EX01").script),
-        ("report_ad_levels", read_ad_levels().script),
+        ("report_server_facts", read_server_facts().shown()),
+        ("report_exchange_state", read_exchange_state("EX01").shown()),
+        (
+            "report_cluster_node_state",
+            read_cluster_node_state("EX01").shown(),
+        ),
+        ("report_ad_levels", read_ad_levels().shown()),
         (
             "report_media",
             media::media_script_for(
@@ -21,7 +28,7 @@ fn scripts_for_report() -> Vec<(&'static str, Script)> {
                 true,
             ),
         ),
-        ("report_schema_master", adprep::schema_master_script()),
+        ("report_schema_master", adprep::schema_master_op().shown()),
     ]
 }
 

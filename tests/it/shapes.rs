@@ -540,7 +540,9 @@ fn call(h: &mut ServerHost, cmd: &str, args: &[Argument]) -> Vec<Value> {
 /// The lab's objects for `source`, read on EX02 of the shipped lab DAG
 /// after `prepare` ran there.
 fn lab_objects(w: &mut World, source: Source) -> Vec<Value> {
-    let mut h = ServerHost::new(w, "EX02", T0).expect("EX02");
+    let mut h = ServerHost::new(w, "EX02", T0)
+        .expect("EX02")
+        .as_exchange_endpoint();
     call(
         &mut h,
         "Add-PSSnapin",
@@ -593,7 +595,9 @@ fn lab_objects(w: &mut World, source: Source) -> Vec<Value> {
 /// requester entries in both stores.
 fn lab_world() -> World {
     let mut w = World::from_spec(&three_member_spec(), "DAG01", T0);
-    let mut h = ServerHost::new(&mut w, "EX02", T0).expect("EX02");
+    let mut h = ServerHost::new(&mut w, "EX02", T0)
+        .expect("EX02")
+        .as_exchange_endpoint();
     call(
         &mut h,
         "Add-PSSnapin",
@@ -693,7 +697,9 @@ fn the_lab_carries_every_property_read_with_the_captures_kind() {
 #[test]
 fn the_labs_enum_numbers_are_the_real_ones() {
     let mut w = World::from_spec(&three_member_spec(), "DAG01", T0);
-    let mut h = ServerHost::new(&mut w, "EX02", T0).expect("EX02");
+    let mut h = ServerHost::new(&mut w, "EX02", T0)
+        .expect("EX02")
+        .as_exchange_endpoint();
     call(
         &mut h,
         "Add-PSSnapin",
@@ -824,9 +830,7 @@ fn every_property_the_scripts_read_is_in_the_table() {
         )
         .text()
         .to_string(),
-        cu_roll::preflight::adprep::schema_master_script()
-            .text()
-            .to_string(),
+        cu_roll::preflight::adprep::SCHEMA_MASTER.text.to_string(),
     ];
     let known: BTreeSet<&str> = READS
         .iter()

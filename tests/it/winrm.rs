@@ -153,6 +153,8 @@ fn powershell_transport_through_the_shim() {
         .connection("password_env", "CUROLL_LAB_PASSWORD")
         .write(&env, "lab-ps.toml");
     let shim_env = [
+        // The session's and the installer's password (the lab's).
+        ("CUROLL_LAB_PASSWORD", "lab-only-password".to_string()),
         ("CUROLL_SHIM_BIN", env!("CARGO_BIN_EXE_cu-roll").to_string()),
         ("CUROLL_SHIM_PLAN", lab.display().to_string()),
         (
@@ -217,6 +219,8 @@ fn full_rollout_over(plan_name: &str) {
     for s in state["servers"].as_array().unwrap() {
         assert_eq!(s["build"], "15.2.1748.43", "{}", s["name"]);
     }
+    let logged = crate::rollout::assert_no_secret_logged(&state, "lab-only-password");
+    assert!(logged > 100, "the lab logged {logged} events");
 }
 
 #[test]
@@ -227,4 +231,35 @@ fn full_rollout_over_winrm_basic() {
 #[test]
 fn full_rollout_over_winrm_sealed_ntlm() {
     full_rollout_over("lab-winrm-ntlm.toml");
+}
+
+/// Nothing listens on the plan's ports: every server is unreachable. What
+/// could not be read is `null` (not `false`), each blocker has its code,
+/// and the error is said once.
+#[test]
+fn unreachable_servers_are_null_where_nothing_is_known() {
+    let env = Env::new();
+    let port = free_base_port();
+    let plan = LabPlan::from_plans("lab-winrm.toml")
+        .ports(port)
+        .write(&env, "lab-winrm.toml");
+    let run = env
+        .run(&["report", plan.to_str().unwrap(), "--format", "json"])
+        .expect_code(3);
+    let j = run.json();
+    assert_eq!(j["schema_version"], 1);
+    for s in j["servers"].as_array().unwrap() {
+        for field in ["needs_upgrade", "pending_reboot", "maintenance", "build"] {
+            assert!(s[field].is_null(), "{field}: {s:#}");
+        }
+        assert_eq!(
+            s["blocker_codes"],
+            serde_json::json!(["unreachable"]),
+            "{s:#}"
+        );
+        let error = s["error"].as_str().expect("an error");
+        let first = error.split("; ").next().unwrap();
+        assert_eq!(error.matches(first).count(), 1, "said twice: {error}");
+    }
+    assert!(j["ad_preparation"]["needs_prepare_ad"].is_null(), "{j:#}");
 }

@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 BOOTSTRAP = (
-    "$s=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadToEnd()));"
+    "$s=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadLine()));"
     "& ([scriptblock]::Create($s))"
 )
 QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -29,6 +29,17 @@ WRAPPER = re.compile(
     r"\A\[Console\]::OutputEncoding = \[Text\.Encoding\]::UTF8\n"
     r"\$ProgressPreference = 'SilentlyContinue'\n"
     r"Invoke-Command -ComputerName " + LITERAL + r" -ScriptBlock \(\[scriptblock\]::Create\(" + LITERAL + r"\)\)\n"
+    r"if \(-not \$\?\) \{ exit 1 \}\n\Z",
+    re.S,
+)
+# `ps_secret_wrapper`: the secret's line follows the wrapper's on stdin and
+# reaches the script's own stdin through a SecureString argument.
+SECRET_WRAPPER = re.compile(
+    r"\A\[Console\]::OutputEncoding = \[Text\.Encoding\]::UTF8\n"
+    r"\$ProgressPreference = 'SilentlyContinue'\n"
+    r"\$line = New-Object -TypeName System\.Security\.SecureString\n"
+    r"foreach \(\$c in \[Console\]::In\.ReadLine\(\)\.ToCharArray\(\)\) \{ \$line\.AppendChar\(\$c\) \}\n"
+    r"Invoke-Command -ComputerName " + LITERAL + r" -ArgumentList \$line -ScriptBlock \(\[scriptblock\]::Create\(" + LITERAL + r"\)\)\n"
     r"if \(-not \$\?\) \{ exit 1 \}\n\Z",
     re.S,
 )
@@ -44,13 +55,24 @@ def main(argv):
         sys.stderr.write("shim: unexpected arguments %r\n" % (argv,))
         return 64
     wrapper = base64.b64decode(argv[3]).decode("utf-16-le")
+    stdin_lines = []
     if wrapper == BOOTSTRAP:
-        wrapper = base64.b64decode(sys.stdin.read()).decode("utf-8")
+        stdin_lines = sys.stdin.read().split("\r\n")
+        wrapper = base64.b64decode(stdin_lines[0]).decode("utf-8")
     m = WRAPPER.match(wrapper)
-    if not m:
+    secret = SECRET_WRAPPER.match(wrapper)
+    if m:
+        fqdn, script = unquote(m.group(1)), unquote(m.group(2))
+    elif secret and len(stdin_lines) > 1:
+        fqdn, remote = unquote(secret.group(1)), unquote(secret.group(2))
+        inner = re.search(r"-EncodedCommand " + LITERAL, remote)
+        script = base64.b64decode(unquote(inner.group(1))).decode("utf-16-le")
+        # `cu-roll exec` has no stdin for the script: the shim (a test
+        # stand-in for Windows) puts the secret's line in as a literal.
+        script = script.replace("[Console]::In.ReadLine()", "'%s'" % stdin_lines[1])
+    else:
         sys.stderr.write("shim: not cu-roll's Invoke-Command wrapper:\n%s\n" % wrapper)
         return 64
-    fqdn, script = unquote(m.group(1)), unquote(m.group(2))
     server = fqdn.split(".")[0].upper()
     cmd = CMD.match(script)
     args = [os.environ["CUROLL_SHIM_BIN"], "exec", os.environ["CUROLL_SHIM_PLAN"], "--server", server]

@@ -25,9 +25,19 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.environ.get("CUROLL_BIN", os.path.join(REPO, "target", "debug", "cu-roll"))
 USER = "lab\\admin"
 PASSWORD = "lab-only-password"
-# A real server needs the Exchange snap-in loaded in a plain powershell.exe;
-# the lab enforces the same, so the test sends what a real server needs.
-SNAPIN = "Add-PSSnapin Microsoft.Exchange.Management.PowerShell.SnapIn; "
+# In a WinRM network logon the Exchange snap-in cannot reach AD (the second
+# hop); Exchange cmdlets run in an Exchange remote session, as on a real
+# server (the lab enforces both). Test-only: the lab's password as a literal.
+def exchange_session(fqdn):
+    return (
+        "$p = New-Object System.Security.SecureString; "
+        "foreach ($c in 'lab-only-password'.ToCharArray()) { $p.AppendChar($c) }; "
+        "$cred = New-Object System.Management.Automation.PSCredential -ArgumentList 'lab\\admin', $p; "
+        "$s = New-PSSession -ConfigurationName Microsoft.Exchange -ConnectionUri 'http://%s/PowerShell/' "
+        "-Authentication Kerberos -Credential $cred; "
+        "$null = Import-PSSession -Session $s -CommandName Get-MailboxDatabaseCopyStatus -DisableNameChecking -AllowClobber; "
+        % fqdn
+    )
 
 
 def free_base_port(count):
@@ -108,7 +118,8 @@ class PyWinRmAgainstTheLab(unittest.TestCase):
 
     def test_basic_run_ps_copy_status(self):
         r = self.session("EX01", "basic").run_ps(
-            SNAPIN + "Get-MailboxDatabaseCopyStatus -Server EX01 | ConvertTo-Json"
+            exchange_session("ex01.contoso.local")
+            + "Get-MailboxDatabaseCopyStatus -Server EX01 | ConvertTo-Json"
         )
         self.assertEqual(r.status_code, 0, r.std_err)
         copies = json.loads(r.std_out.decode())
@@ -133,7 +144,10 @@ class PyWinRmAgainstTheLab(unittest.TestCase):
         r = s.run_cmd("hostname")
         self.assertEqual((r.status_code, r.std_out.decode().strip()), (0, "EX03"))
         self.assertIsNotNone(s.protocol.transport.encryption, "pywinrm did not seal")
-        r = s.run_ps(SNAPIN + "Get-MailboxDatabaseCopyStatus -Server EX03 | ConvertTo-Json")
+        r = s.run_ps(
+            exchange_session("ex03.contoso.local")
+            + "Get-MailboxDatabaseCopyStatus -Server EX03 | ConvertTo-Json"
+        )
         self.assertEqual(r.status_code, 0, r.std_err)
         names = sorted(c["Name"] for c in json.loads(r.std_out.decode()))
         self.assertEqual(names, ["DB01\\EX03", "DB02\\EX03", "DB03\\EX03", "DB04\\EX03"])

@@ -52,6 +52,22 @@ const fn cu(
 
 /// Every CU the lab can install or prepare AD for.
 pub const CUS: &[CuFacts] = &[
+    // 2016 CU22 and 2019 CU9: the common far-behind starting points
+    // (issue 14), so a lab server on them can be prepared and upgraded.
+    cu(
+        "Exchange Server 2016 CU22",
+        ExchangeBuild::new(15, 1, 2375, 7),
+        15334,
+        16222,
+        13242,
+    ),
+    cu(
+        "Exchange Server 2019 CU9",
+        ExchangeBuild::new(15, 2, 858, 5),
+        17002,
+        16757,
+        13240,
+    ),
     cu(
         "Exchange Server 2016 CU23",
         ExchangeBuild::new(15, 1, 2507, 6),

@@ -19,6 +19,10 @@ pub struct ServerHost<'a> {
     pub(crate) errors: Vec<PsError>,
     /// `Restart-Computer` ran: the server reboots once the script has ended.
     pub(crate) reboot_requested: bool,
+    /// How the script's process logged on (`remoting/logon.rs`).
+    pub(crate) logon: super::remoting::Logon,
+    /// The PSSessions the script opened and the proxies it imported.
+    pub(crate) remoting: super::remoting::State,
 }
 
 /// Why a host could not be made.
@@ -44,7 +48,17 @@ impl<'a> ServerHost<'a> {
             exchange_snapin: false,
             errors: Vec::new(),
             reboot_requested: false,
+            logon: super::remoting::Logon::default(),
+            remoting: super::remoting::State::default(),
         })
+    }
+
+    /// This host as Exchange's `/PowerShell` endpoint runs a cmdlet (AD
+    /// reachable): for tests that call the lab's Exchange cmdlets directly
+    /// to look at their objects, not at how a script logged on.
+    pub fn as_exchange_endpoint(mut self) -> Self {
+        self.logon = super::remoting::Logon::ExchangeEndpoint;
+        self
     }
 
     /// The whole world, for tests that change it behind the scripts' back
@@ -86,6 +100,18 @@ impl CommandHost for ServerHost<'_> {
 
     fn write_file_bytes(&mut self, path: &str, bytes: &[u8]) -> Result<(), String> {
         cmdlets::write_file_bytes(self, path, bytes)
+    }
+
+    fn log_script_block(&mut self, text: &str) {
+        let now = self.now_ms;
+        self.this_mut().powershell_log.script_block(now, text);
+    }
+
+    fn log_invocation(&mut self, name: &str, args: &[Argument], input: &[Value]) {
+        let now = self.now_ms;
+        self.this_mut()
+            .powershell_log
+            .invocation(now, name, args, input);
     }
 
     fn take_non_terminating(&mut self) -> Vec<PsError> {

@@ -69,6 +69,9 @@ pub struct Server {
     /// An upgrade began and has not finished: its build is unpacked but not
     /// configured (registry `UnpackedVersion`, `Action`, `Watermark`).
     pub partial_setup: Option<PartialSetup>,
+    /// Script block (4104) and module (4103) logging (`eventlog.rs`).
+    #[serde(default)]
+    pub powershell_log: super::eventlog::PowerShellLog,
 }
 
 /// What an upgrade that has not finished leaves behind (see `setup.rs`).

@@ -279,7 +279,8 @@ pub fn run_ps_in(
     run_ps_fed(world, server, script, "", now)
 }
 
-fn run_ps_fed(
+/// `run_ps_in` for a process whose standard input held `stdin`.
+pub fn run_ps_fed(
     world: &mut World,
     server: &str,
     script: &str,

@@ -178,6 +178,12 @@ impl World {
                 .iter()
                 .find(|r| r.handle == 1)
                 .map(|r| r.path.clone());
+            if let Some(code) = self.run_powershell_action(i, &prog, &args, &cmd.redirects) {
+                if let Some(b) = self.servers[i].batch.as_mut() {
+                    b.errorlevel = code;
+                }
+                continue;
+            }
             match self.start_program(i, &prog, &args, stdout_to) {
                 Ok(p) => {
                     if let Some(b) = self.servers[i].batch.as_mut() {

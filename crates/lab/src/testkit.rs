@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-pub use crate::store::{run_cmd_in, run_ps_in};
+pub use crate::store::{run_cmd_in, run_ps_fed, run_ps_in};
 use crate::{LabAd, LabDatabase, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings};
 
 /// A fixed start time (ms since the Unix epoch, 2026-02-02).

@@ -30,9 +30,18 @@ fn pos(v: impl Into<Value>) -> Argument {
     Argument::Positional(v.into())
 }
 
+/// A host on `server` as Exchange's own endpoint runs cmdlets: AD is
+/// reachable (the second hop a WinRM logon meets is `remoting/tests.rs`'s
+/// subject, not these tests').
+fn endpoint<'a>(w: &'a mut World, server: &str) -> ServerHost<'a> {
+    let mut h = ServerHost::new(w, server, T0).unwrap();
+    h.logon = crate::remoting::Logon::ExchangeEndpoint;
+    h
+}
+
 /// A host on `server` with the Exchange snap-in loaded.
 fn ems<'a>(w: &'a mut World, server: &str) -> ServerHost<'a> {
-    let mut h = ServerHost::new(w, server, T0).unwrap();
+    let mut h = endpoint(w, server);
     h.invoke(
         "Add-PSSnapin",
         &[pos("Microsoft.Exchange.Management.PowerShell.SnapIn")],
@@ -82,7 +91,7 @@ fn world_from_the_lab_plan() {
 #[test]
 fn exchange_cmdlets_need_the_snapin() {
     let mut w = world();
-    let mut h = ServerHost::new(&mut w, "EX01", T0).unwrap();
+    let mut h = endpoint(&mut w, "EX01");
     let e = h.invoke("Get-ExchangeServer", &[], vec![]).unwrap_err();
     assert_eq!(e.fully_qualified_error_id, "CommandNotFoundException");
     h.invoke(
@@ -232,7 +241,7 @@ fn read_cmdlets_give_real_enum_numbers() {
 #[test]
 fn registry_files_and_cim_are_derived_from_the_world() {
     let mut w = world();
-    let mut h = ServerHost::new(&mut w, "EX02", T0).unwrap();
+    let mut h = endpoint(&mut w, "EX02");
     let setup = run(
         &mut h,
         "Get-ItemProperty",
@@ -333,7 +342,7 @@ fn registry_files_and_cim_are_derived_from_the_world() {
 #[test]
 fn ad_levels_are_readable() {
     let mut w = world();
-    let mut h = ServerHost::new(&mut w, "EX01", T0).unwrap();
+    let mut h = endpoint(&mut w, "EX01");
     let dse = &run(&mut h, "Get-ADRootDSE", &[])[0];
     let schema = super::pwsh::convert::to_ps_string(&prop(dse, "schemaNamingContext"));
     let attr = &run(

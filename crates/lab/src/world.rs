@@ -125,6 +125,7 @@ fn initial_server(s: &LabServer, i: usize, now_ms: i64, installed_ms: i64) -> Se
         paused_at_shutdown: false,
         last_install_ms: installed_ms,
         partial_setup: None,
+        powershell_log: Default::default(),
     }
 }
 

@@ -228,7 +228,7 @@ fn the_text_rendering_marks_reverted_keys_and_says_how_to_restore() {
         ],
         warnings: vec![],
     };
-    let text = report.to_text();
+    let text = report.to_text("plans/q3.toml");
     assert!(
         text.contains("REVERTED  LogonTimeout: '720' -> '480'"),
         "{text}"
@@ -239,7 +239,10 @@ fn the_text_rendering_marks_reverted_keys_and_says_how_to_restore() {
         .contains("~ /configuration/system.web/httpRuntime/@maxRequestLength: '65536' -> '35000'"));
     assert!(text.contains("1 file(s) unchanged."));
     assert!(text.contains("2 setting(s) in 1 file(s)"));
-    assert!(text.contains("cu-roll restore-config PLAN --server EX02 --key KEY"));
+    // Two keys: the plan's real path, and KEY for the one to choose.
+    assert!(text.contains(
+        "Re-apply one with `cu-roll restore-config plans/q3.toml --server EX02 --key KEY`"
+    ));
     assert_eq!(report.reverted().len(), 2);
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["files"][0]["app_settings"][0]["reverted"], true);

@@ -4,8 +4,9 @@
 use super::{ChangeKind, DriftReport, FileStatus};
 
 impl DriftReport {
-    /// The report as text, for the terminal and the run report.
-    pub fn to_text(&self) -> String {
+    /// The report as text, for the terminal; `plan` is the plan's path as
+    /// given, quoted in the command that puts a setting back.
+    pub fn to_text(&self, plan: &str) -> String {
         let mut out = format!(
             "Config drift on {} since the backup {} (taken {})\n",
             self.server, self.backup, self.backup_created
@@ -32,9 +33,14 @@ impl DriftReport {
         } else {
             let files: std::collections::BTreeSet<&str> =
                 reverted.iter().map(|(f, _)| *f).collect();
+            // The real key when there is only one to choose (review #17).
+            let (one, key) = match reverted.as_slice() {
+                [(_, setting)] => ("it", setting.key.as_str()),
+                _ => ("one", "KEY"),
+            };
             out.push_str(&format!(
-                "Reverted since the backup: {} setting(s) in {} file(s). Re-apply one with \
-                 `cu-roll restore-config PLAN --server {} --key KEY`.\n",
+                "Reverted since the backup: {} setting(s) in {} file(s). Re-apply {one} with \
+                 `cu-roll restore-config {plan} --server {} --key {key}`.\n",
                 reverted.len(),
                 files.len(),
                 self.server

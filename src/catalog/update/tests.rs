@@ -5,14 +5,22 @@ use super::*;
 
 const EMBEDDED: &str = include_str!("../../../data/catalog.toml");
 
-const AUG26SU: &str = "  { name = \"Aug26SU\", kind = \"SU\", build = \"15.2.1748.49\", released = \"2026-08-11\", verified = false },\n";
+/// The whole line of the (unverified) 2019 CU15 Aug26SU entry, its
+/// provenance comment included.
+fn aug26su() -> &'static str {
+    let start = EMBEDDED
+        .find("  { name = \"Aug26SU\", kind = \"SU\", build = \"15.2.1748.49\"")
+        .expect("fixture anchor missing");
+    let len = EMBEDDED[start..].find('\n').unwrap() + 1;
+    &EMBEDDED[start..start + len]
+}
 
 /// The embedded file plus a fabricated SU (test data, not a real build).
 fn newer() -> String {
-    assert!(EMBEDDED.contains(AUG26SU), "fixture anchor missing");
+    let line = aug26su();
     EMBEDDED.replacen(
-        AUG26SU,
-        &format!("{AUG26SU}  {{ name = \"Zzz99SU\", kind = \"SU\", build = \"15.2.1748.60\", released = \"2026-09-08\" }},\n"),
+        line,
+        &format!("{line}  {{ name = \"Zzz99SU\", kind = \"SU\", build = \"15.2.1748.60\", released = \"2026-09-08\" }},\n"),
         1,
     )
 }
@@ -73,7 +81,7 @@ fn older_catalogues_are_refused() {
         check_not_older(embedded, &newer).unwrap_err(),
         "it does not list 2019-CU15 Zzz99SU"
     );
-    let without_aug = EMBEDDED.replace(AUG26SU, "");
+    let without_aug = EMBEDDED.replace(aug26su(), "");
     assert_ne!(without_aug, EMBEDDED, "fixture must remove an entry");
     let fewer = Catalog::from_toml(&without_aug).unwrap();
     assert_eq!(
@@ -99,7 +107,7 @@ fn update_stores_exact_bytes_and_reset_removes_them() {
     assert_eq!(stored.path, config.join("catalog.toml"));
     assert_eq!(std::fs::read_to_string(&stored.path).unwrap(), text);
     assert_eq!(stored.added, ["2019-CU15 Zzz99SU"]);
-    assert_eq!(stored.cus, 8);
+    assert_eq!(stored.cus, 63);
 
     let active = ActiveCatalog::load(Some(&config)).unwrap();
     assert_eq!(active.override_path(), Some(stored.path.as_path()));

@@ -123,6 +123,25 @@ impl Executor for LabExecutor {
         })
     }
 
+    /// The secret's line is the process's stdin (`Lab::run_ps_with_stdin`),
+    /// as the WinRM transport delivers it; the lab logs no stdin.
+    fn run_ps_with_secret(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: &crate::plan::Secret,
+    ) -> Result<ExecOutput, ExecError> {
+        let out = self
+            .lab
+            .run_ps_with_stdin(&server.name, script, &crate::exec::secret_line(secret))
+            .map_err(|e| lab_error(server, e))?;
+        Ok(ExecOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit_code: out.exit_code,
+        })
+    }
+
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
         let out = self
             .lab

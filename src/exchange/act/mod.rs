@@ -55,23 +55,20 @@ fn on_server(t: &super::Template, purpose: &'static str, server: &str) -> Operat
 
 // ------------------------------------------------------ enter-maintenance
 
-/// Runbook §2.1–2.2: HubTransport Draining, then the transport restart.
+/// Runbook §2.1: HubTransport Draining ([`restart_transport`] follows).
 pub fn drain_hub_transport(server: &str) -> Action {
     action(
         on_server(
             &templates::DRAIN_HUB_TRANSPORT,
-            "HubTransport Draining and transport restart",
+            "HubTransport Draining",
             server,
         ),
-        vec![
-            component("HubTransport", "Draining", MAINTENANCE),
-            transport_restarted(),
-        ],
+        vec![component("HubTransport", "Draining", MAINTENANCE)],
     )
 }
 
-/// The transport restart alone (a HubTransport change whose restart a
-/// crash prevented).
+/// The transport restart on the server itself, after each HubTransport
+/// change (and alone when a crash came between the two).
 pub fn restart_transport() -> Action {
     action(
         templates::RESTART_TRANSPORT.render(
@@ -287,7 +284,6 @@ pub fn start_installer(
         ("batch", Arg::Str(&batch)),
         ("task", Arg::Str(task.task)),
         ("user", Arg::Str(&account.user)),
-        ("password", Arg::Str(&account.password)),
     ];
     action(
         templates::START_TASK_AS_USER
@@ -385,18 +381,15 @@ pub fn resume_copy(copy: &str) -> Action {
     )
 }
 
-/// Runbook §4.7: HubTransport Active, then the transport restart.
+/// Runbook §4.7: HubTransport Active ([`restart_transport`] follows).
 pub fn hub_transport_active(server: &str) -> Action {
     action(
         on_server(
             &templates::HUB_TRANSPORT_ACTIVE,
-            "HubTransport Active and transport restart",
+            "HubTransport Active",
             server,
         ),
-        vec![
-            component("HubTransport", "Active", MAINTENANCE),
-            transport_restarted(),
-        ],
+        vec![component("HubTransport", "Active", MAINTENANCE)],
     )
 }
 
@@ -416,12 +409,28 @@ pub fn clear_functional(server: &str, component_name: &str) -> Action {
 
 // ------------------------------------------------------------ redistribute
 
-/// Runbook §5: `RedistributeActiveDatabases.ps1` over DAG `dag`.
-pub fn redistribute(dag: &str) -> Action {
+/// What the redistribution task's powershell.exe runs for DAG `dag`.
+pub fn redistribute_command(dag: &str) -> crate::ps::Script {
+    crate::ps::Script::render(
+        "RedistributeActiveDatabases.ps1",
+        templates::REDISTRIBUTE_COMMAND,
+        &[("dag", Arg::Str(dag))],
+    )
+}
+
+/// Runbook §5: `RedistributeActiveDatabases.ps1` over DAG `dag`, in a
+/// scheduled task waited for at most `timeout` (templates::REDISTRIBUTE).
+pub fn redistribute(dag: &str, timeout: std::time::Duration) -> Action {
+    let command = redistribute_command(dag);
+    let encoded = wsman::encoding::encode_command(command.text());
+    let timeout_s = i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX);
     action(
         templates::REDISTRIBUTE.render(
-            "RedistributeActiveDatabases.ps1 -BalanceDbsByActivationPreference",
-            &[("dag", Arg::Str(dag))],
+            "RedistributeActiveDatabases.ps1 -BalanceDbsByActivationPreference (scheduled task)",
+            &[
+                ("encoded", Arg::Str(&encoded)),
+                ("timeout_s", Arg::Int(timeout_s)),
+            ],
         ),
         vec![Change::ActiveDatabasesRedistributed { dag: dag.into() }],
     )
@@ -447,27 +456,24 @@ mod tests {
             redirect_messages("EX02", "ex01.contoso.local").op.placement,
             Placement::ExchangeSession
         );
-        assert!(!suspend_cluster_node("EX02")
+        assert_eq!(
+            drain_hub_transport("EX02").op.placement,
+            Placement::ExchangeSession
+        );
+        assert!(!drain_hub_transport("EX02")
             .op
             .script
             .text()
-            .contains("Add-PSSnapin"));
-        assert!(move_now_on("EX02")
-            .op
-            .script
-            .text()
-            .contains("Add-PSSnapin"));
+            .contains("Restart-Service"));
     }
 
     #[test]
     fn an_action_says_what_it_changes() {
         assert_eq!(
             drain_hub_transport("EX02").changes,
-            vec![
-                component("HubTransport", "Draining", MAINTENANCE),
-                transport_restarted()
-            ]
+            vec![component("HubTransport", "Draining", MAINTENANCE)]
         );
+        assert_eq!(restart_transport().changes, vec![transport_restarted()]);
         assert_eq!(
             block_activation("EX02", Some("IntrasiteOnly")).changes,
             vec![Change::ActivationPolicy {

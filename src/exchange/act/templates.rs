@@ -6,30 +6,28 @@
 //! is not yet done, and the journal can record each change; the typed
 //! constructors in `act` say which change that is.
 //!
-//! Every script runs on the server being rolled (`S`), over the plan's
-//! transport: `Suspend-ClusterNode` must run on `S` itself (runbook §2.5),
-//! and the Exchange cmdlets run locally after loading the snap-in, which
-//! `template!` adds to the `ExchangeSession` templates. Two of those also
-//! restart `MSExchangeTransport`, Windows-level work on `S`
-//! (`DRAIN_HUB_TRANSPORT`, `HUB_TRANSPORT_ACTIVE`): sent through an
-//! Exchange remote session they would have to be split.
+//! The `Target` templates run in a shell on the server being rolled:
+//! `Suspend-ClusterNode` must run on `S` itself (runbook §2.5), and so do
+//! services, tasks and the reboot. The `ExchangeSession` templates are
+//! Exchange cmdlets only, sent in an Exchange remote session from a peer
+//! in service (`exchange::Reach`), naming `S` with `-Identity`/`-Server`.
+//! A HubTransport change takes effect when transport restarts: that
+//! restart is [`RESTART_TRANSPORT`], a `Target` template sent right after.
 
 use crate::exchange::Template;
 
 // ------------------------------------------------------ enter-maintenance
 
-/// Runbook §2.1–2.2: drain transport, then restart it so draining takes
-/// effect (the restart is Target work inside an Exchange template).
+/// Runbook §2.1: drain transport ([`RESTART_TRANSPORT`] follows, §2.2).
 pub const DRAIN_HUB_TRANSPORT: Template = template!(
     ExchangeSession,
-    r#"Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'
-Restart-Service -Name 'MSExchangeTransport'
-"#
+    "Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'\n"
 );
 
-/// The transport restart alone, for a resumed run whose HubTransport
-/// change was journaled but whose restart was not (a crash between the
-/// two): the component change takes effect only on restart.
+/// Runbook §2.2 and §4.7: the transport restart on the server itself,
+/// after each HubTransport change (the change takes effect only on
+/// restart), and alone for a resumed run whose HubTransport change was
+/// journaled but whose restart was not (a crash between the two).
 pub const RESTART_TRANSPORT: Template =
     template!(Target, "Restart-Service -Name 'MSExchangeTransport'\n");
 
@@ -147,13 +145,16 @@ $settings = New-ScheduledTaskSettingsSet -Priority 4 -AllowStartIfOnBatteries -D
 /// for AD preparation), which the computer account SYSTEM acts as does not
 /// have (CSS-Exchange `ExchangeSetup_ADUpdated_NoOrgMan.log`: Failed
 /// [Rule:DelegatedMailboxFirstInstall] and friends); ExchangeDsc's xExchInstall registers its
-/// setup task with the admin's credential for the same reason. The password
-/// sits on a line of its own, so an error record quoting the failing
-/// `Register-ScheduledTask` line never shows it.
+/// setup task with the admin's credential for the same reason. The
+/// password arrives on stdin (`TargetWithCredential`: `$credential`), so
+/// no script text (4104) holds it. KNOWN GAP: `Register-ScheduledTask
+/// -Password` takes plain text, which module logging (4103) records;
+/// registering through the Task Scheduler COM API would not
+/// (docs/rollout.md "Known limitations").
 pub const START_TASK_AS_USER: Template = template!(
-    Target,
+    TargetWithCredential,
     installer_task_action!(),
-    r#"$password = {{password}}
+    r#"$password = $credential.GetNetworkCredential().Password
 Register-ScheduledTask -TaskName {{task}} -Action $action -User {{user}} -Password $password -RunLevel Highest -Settings $settings -Force | Out-Null
 Start-ScheduledTask -TaskName {{task}}
 "#
@@ -201,13 +202,10 @@ pub const RESUME_COPY: Template = template!(
     "Resume-MailboxDatabaseCopy -Identity {{copy}}\n"
 );
 
-/// Runbook §4.7: transport back, restarted so it takes effect (the restart
-/// is Target work inside an Exchange template).
+/// Runbook §4.7: transport back ([`RESTART_TRANSPORT`] follows).
 pub const HUB_TRANSPORT_ACTIVE: Template = template!(
     ExchangeSession,
-    r#"Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Active' -Requester 'Maintenance'
-Restart-Service -Name 'MSExchangeTransport'
-"#
+    "Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Active' -Requester 'Maintenance'\n"
 );
 
 /// Runbook §4.8: a component a failed or interrupted setup left Inactive
@@ -221,11 +219,44 @@ pub const CLEAR_FUNCTIONAL: Template = template!(
 
 /// Runbook §5: every database back on its most preferred healthy copy.
 /// The script prompts per move unless `-Confirm:$false` (cmdlets.md §12).
-/// It is a file of the Exchange installation on the server, run in the
-/// Exchange shell there.
+/// It is a file of the Exchange installation that loads the Exchange
+/// snap-in itself, so it cannot run in an Exchange remote session
+/// (no-language mode, KB5001779), nor in the WinRM shell on the server: a
+/// network logon, where the snap-in's cmdlets reach AD without credentials
+/// (the second hop, Microsoft Learn "Making the second hop in PowerShell
+/// Remoting"; KB 2827611). So it runs as a scheduled task registered with
+/// the admin's credential (a batch logon that holds it, as setup's task),
+/// started and waited for here, at most `{{timeout_s}}` seconds; the
+/// task's `LastTaskResult` is the script's exit code. `{{encoded}}` is the
+/// `-EncodedCommand` form of [`REDISTRIBUTE_COMMAND`]. How soon a started
+/// task reports `Running` is UNVERIFIED: the script waits a second first.
+/// KNOWN GAP: `Register-ScheduledTask -Password` (see
+/// [`START_TASK_AS_USER`]).
 pub const REDISTRIBUTE: Template = template!(
-    ExchangeSession,
-    r#"$script = Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts\RedistributeActiveDatabases.ps1'
-& $script -DagName {{dag}} -BalanceDbsByActivationPreference -Confirm:$false | Out-Null
+    TargetWithCredential,
+    r#"$task = 'cu-roll-redistribute'
+$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument ('-NoProfile -NonInteractive -EncodedCommand ' + {{encoded}})
+$password = $credential.GetNetworkCredential().Password
+Register-ScheduledTask -TaskName $task -Action $action -User ($credential.UserName) -Password $password -RunLevel Highest -Force | Out-Null
+try {
+    Start-ScheduledTask -TaskName $task
+    Start-Sleep -Seconds 1
+    $waited = 0
+    while ((Get-ScheduledTask -TaskName $task).State.ToString() -eq 'Running') {
+        if ($waited -ge {{timeout_s}}) { throw ('RedistributeActiveDatabases.ps1 still runs after ' + $waited + ' seconds (scheduled task ' + $task + ')') }
+        Start-Sleep -Seconds 2
+        $waited += 2
+    }
+    $result = (Get-ScheduledTaskInfo -TaskName $task).LastTaskResult
+} finally {
+    Unregister-ScheduledTask -TaskName $task -Confirm:$false
+}
+if ($result -ne 0) { throw ('RedistributeActiveDatabases.ps1 ended with exit code ' + $result) }
 "#
 );
+
+/// What the redistribution task's powershell.exe runs (for DAG
+/// `{{dag}}`): Microsoft's script from the Exchange installation.
+pub const REDISTRIBUTE_COMMAND: &str = r#"$script = Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts\RedistributeActiveDatabases.ps1'
+& $script -DagName {{dag}} -BalanceDbsByActivationPreference -Confirm:$false | Out-Null
+"#;

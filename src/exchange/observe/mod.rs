@@ -14,15 +14,13 @@ mod setup_roles;
 pub mod templates;
 
 pub use quorum::{quorum, read_quorum, QuorumObs};
-pub use services::{
-    read_service_set, service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES,
-};
+pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};
 
 use serde::Deserialize;
 
 use super::query::{one_or_many, query};
-use super::{ExchangeState, Operation, QueryError};
+use super::{ExchangeState, Operation, QueryError, Reach};
 use crate::exec::{ExecError, Executor};
 use crate::plan::Server;
 use crate::ps::Arg;
@@ -171,6 +169,15 @@ pub fn read_exchange_state(server: &str) -> Operation {
     )
 }
 
+/// Reads the cluster node state of `server` on the server itself
+/// (`exchange_state` for a DAG member).
+pub fn read_cluster_node_state(server: &str) -> Operation {
+    templates::CLUSTER_NODE_STATE.render(
+        "reading the cluster node state",
+        &[("server", Arg::Str(server))],
+    )
+}
+
 /// Reads the forest's Exchange levels (`ad_levels`).
 pub fn read_ad_levels() -> Operation {
     templates::AD_LEVELS.render("reading Active Directory levels", &[])
@@ -201,34 +208,57 @@ pub fn task_status_cmd(task: &str) -> String {
     templates::CMD_TASK_STATUS.replace("{task}", task)
 }
 
-pub fn server_facts(exec: &dyn Executor, server: &Server) -> Result<ServerFacts, QueryError> {
-    query(exec, server, &read_server_facts())
+pub fn server_facts(reach: &Reach<'_>, server: &Server) -> Result<ServerFacts, QueryError> {
+    query(reach, server, &read_server_facts())
 }
 
-pub fn exchange_state(exec: &dyn Executor, server: &Server) -> Result<ExchangeState, QueryError> {
-    query(exec, server, &read_exchange_state(&server.name))
+/// The Exchange part in a session (via a peer), then, for a DAG member,
+/// its cluster node's state on the server itself. Either failing fails the
+/// observation, as one script on the server did before.
+pub fn exchange_state(reach: &Reach<'_>, server: &Server) -> Result<ExchangeState, QueryError> {
+    let mut state: ExchangeState = query(reach, server, &read_exchange_state(&server.name))?;
+    if state
+        .database_availability_group
+        .as_deref()
+        .is_some_and(|d| !d.is_empty())
+    {
+        let node: ClusterNodeObs = query(reach, server, &read_cluster_node_state(&server.name))?;
+        state.cluster_node_state = node.state;
+        state.cluster_node_error = node.error;
+    }
+    Ok(state)
 }
 
-pub fn ad_levels(exec: &dyn Executor, server: &Server) -> Result<AdLevelsObs, QueryError> {
-    query(exec, server, &read_ad_levels())
+/// What `CLUSTER_NODE_STATE` prints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ClusterNodeObs {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
 }
 
-pub fn boot_state(exec: &dyn Executor, server: &Server) -> Result<BootState, QueryError> {
-    query(exec, server, &read_boot_state())
+pub fn ad_levels(reach: &Reach<'_>, server: &Server) -> Result<AdLevelsObs, QueryError> {
+    query(reach, server, &read_ad_levels())
 }
 
-pub fn health_tests(exec: &dyn Executor, server: &Server) -> Result<HealthTestsObs, QueryError> {
-    query(exec, server, &run_health_tests(&server.name))
+pub fn boot_state(reach: &Reach<'_>, server: &Server) -> Result<BootState, QueryError> {
+    query(reach, server, &read_boot_state())
+}
+
+pub fn health_tests(reach: &Reach<'_>, server: &Server) -> Result<HealthTestsObs, QueryError> {
+    query(reach, server, &run_health_tests(&server.name))
 }
 
 /// The node that owns `Cluster Group`, as the cluster names it (lower-case).
-pub fn cluster_group_owner(exec: &dyn Executor, server: &Server) -> Result<String, QueryError> {
+pub fn cluster_group_owner(reach: &Reach<'_>, server: &Server) -> Result<String, QueryError> {
     #[derive(Deserialize)]
     struct Owner {
         #[serde(rename = "Owner")]
         owner: String,
     }
-    let o: Owner = query(exec, server, &read_cluster_group_owner())?;
+    let o: Owner = query(reach, server, &read_cluster_group_owner())?;
     Ok(o.owner)
 }
 

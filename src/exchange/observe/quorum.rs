@@ -5,9 +5,9 @@
 use serde::Deserialize;
 
 use super::super::query::{one_or_many, query};
+use super::super::reach::Reach;
 use super::super::{Operation, QueryError};
 use super::{templates, ReplicationCheckObs};
-use crate::exec::Executor;
 use crate::plan::Server;
 use crate::ps::Arg;
 
@@ -48,8 +48,8 @@ pub fn read_quorum(server: &str, dag: &str) -> Operation {
     )
 }
 
-pub fn quorum(exec: &dyn Executor, server: &Server, dag: &str) -> Result<QuorumObs, QueryError> {
-    query(exec, server, &read_quorum(&server.name, dag))
+pub fn quorum(reach: &Reach<'_>, server: &Server, dag: &str) -> Result<QuorumObs, QueryError> {
+    query(reach, server, &read_quorum(&server.name, dag))
 }
 
 #[cfg(test)]

@@ -15,11 +15,9 @@
 
 use serde::Deserialize;
 
-use super::super::query::{one_or_many, query};
-use super::super::{Operation, QueryError};
+use super::super::query::one_or_many;
+use super::super::Operation;
 use super::{templates, ServiceObs};
-use crate::exec::Executor;
-use crate::plan::Server;
 
 /// Test-ExchangeServices' list, then W3SVC and IISAdmin (UNVERIFIED). The
 /// start type each must have on a working Mailbox server: Automatic
@@ -96,10 +94,6 @@ pub fn read_service_set() -> Operation {
         "reading the services an installer disables, and its Service*.xml files",
         &[],
     )
-}
-
-pub fn service_set(exec: &dyn Executor, server: &Server) -> Result<ServiceSetObs, QueryError> {
-    query(exec, server, &read_service_set())
 }
 
 #[cfg(test)]

@@ -58,12 +58,14 @@ if (Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Updates\UpdateExeVolatile' 
 );
 
 /// Maintenance state, database copies and queues of server `{{server}}`,
-/// read on that server. Requester entries are sent raw (both lists, with
-/// timestamps) so the effective state and who holds it can be worked out
-/// the way Exchange does (cmdlets.md §5). An `ExchangeSession` template,
-/// but `Get-ClusterNode` in it is Windows-level work (the FailoverClusters
-/// module on the server itself): an Exchange remote session would need it
-/// read apart.
+/// read in an Exchange session. Requester entries are sent raw (both
+/// lists, with timestamps) so the effective state and who holds it can be
+/// worked out the way Exchange does (cmdlets.md §5). Results arrive
+/// deserialized (cmdlets.md "Deserialized objects"): enums are read with
+/// `.ToString()`, and `Identity`/`DatabaseAvailabilityGroup` with
+/// `[string]`. The cluster node's state is Windows-level work, read apart
+/// on the server itself ([`CLUSTER_NODE_STATE`]); `ClusterNodeState` is
+/// filled from it.
 pub const EXCHANGE_STATE: Template = template!(
     ExchangeSession,
     r#"$server = {{server}}
@@ -77,15 +79,6 @@ $components = @(Get-ServerComponentState -Identity $server | ForEach-Object {
 })
 $mailboxServer = Get-MailboxServer -Identity $server
 $dag = [string]$mailboxServer.DatabaseAvailabilityGroup
-# Get-ClusterNode and Get-Queue fail while the cluster or transport service
-# is restarting (e.g. right after the transport restart of maintenance):
-# report that, rather than losing the whole observation.
-$nodeState = $null
-$nodeError = $null
-if ($dag) {
-    try { $nodeState = (Get-ClusterNode -Name $server).State.ToString() }
-    catch { $nodeError = $_.Exception.Message }
-}
 # ReplayLagTimes (AD configuration): which copies here are lagged, even
 # while the replication service reports no lag status.
 $lagTimes = @{}
@@ -96,9 +89,9 @@ foreach ($database in @(Get-MailboxDatabase -Server $server)) {
 }
 $copies = @(Get-MailboxDatabaseCopyStatus -Server $server | ForEach-Object {
     [pscustomobject]@{
-        Name = $_.Name
-        DatabaseName = $_.DatabaseName
-        MailboxServer = $_.MailboxServer
+        Name = [string]$_.Name
+        DatabaseName = [string]$_.DatabaseName
+        MailboxServer = [string]$_.MailboxServer
         Status = $_.Status.ToString()
         ActiveCopy = $_.ActiveCopy
         ActivationSuspended = $_.ActivationSuspended
@@ -110,6 +103,9 @@ $copies = @(Get-MailboxDatabaseCopyStatus -Server $server | ForEach-Object {
         ReplayLagTime = $lagTimes[[string]$_.DatabaseName]
     }
 })
+# Get-Queue fails while the transport service is restarting (e.g. right
+# after the transport restart of maintenance): report that, rather than
+# losing the whole observation.
 $queues = @()
 $queuesError = $null
 try {
@@ -117,7 +113,7 @@ try {
         [pscustomobject]@{
             Identity = $_.Identity.ToString()
             DeliveryType = $_.DeliveryType.ToString()
-            NextHopDomain = $_.NextHopDomain
+            NextHopDomain = [string]$_.NextHopDomain
             MessageCount = $_.MessageCount
         }
     })
@@ -128,8 +124,6 @@ catch { $queuesError = $_.Exception.Message }
     ActivationPolicy = $mailboxServer.DatabaseCopyAutoActivationPolicy.ToString()
     ActivationDisabledAndMoveNow = $mailboxServer.DatabaseCopyActivationDisabledAndMoveNow
     DatabaseAvailabilityGroup = $dag
-    ClusterNodeState = $nodeState
-    ClusterNodeError = $nodeError
     Copies = $copies
     Queues = $queues
     QueuesError = $queuesError
@@ -137,17 +131,34 @@ catch { $queuesError = $_.Exception.Message }
 "#
 );
 
+/// The failover cluster node state of `{{server}}`, read on the server
+/// itself (the FailoverClusters module: Windows-level, no Exchange cmdlet).
+/// `Get-ClusterNode` fails while the cluster service restarts: that is
+/// reported as `Error`, rather than losing the observation.
+pub const CLUSTER_NODE_STATE: Template = template!(
+    Target,
+    r#"$state = $null
+$nodeError = $null
+try { $state = (Get-ClusterNode -Name {{server}}).State.ToString() }
+catch { $nodeError = $_.Exception.Message }
+[pscustomobject]@{ State = $state; Error = $nodeError } | ConvertTo-Json -Compress
+"#
+);
+
 /// The forest's Exchange AD levels, read as SetupAssist reads them: schema
 /// `ms-Exch-Schema-Version-Pt` rangeUpper, the organisation container's
 /// objectVersion, and the domain's `Microsoft Exchange System Objects`
-/// objectVersion (exchange-facts.md §3).
+/// objectVersion (exchange-facts.md §3). In a WinRM network logon the
+/// ActiveDirectory module has no credential to present to a domain
+/// controller (the second hop): every call passes the admin's
+/// `$credential` (built from stdin by the `TargetWithCredential` head).
 pub const AD_LEVELS: Template = template!(
-    Target,
+    TargetWithCredential,
     r#"Import-Module -Name 'ActiveDirectory'
-$rootDse = Get-ADRootDSE
-$schema = Get-ADObject -Identity ('CN=ms-Exch-Schema-Version-Pt,' + $rootDse.schemaNamingContext) -Properties 'rangeUpper'
-$org = @(Get-ADObject -SearchBase ('CN=Microsoft Exchange,CN=Services,' + $rootDse.configurationNamingContext) -SearchScope 'OneLevel' -LDAPFilter '(objectClass=msExchOrganizationContainer)' -Properties 'objectVersion')
-$domain = Get-ADObject -Identity ('CN=Microsoft Exchange System Objects,' + $rootDse.defaultNamingContext) -Properties 'objectVersion'
+$rootDse = Get-ADRootDSE -Credential $credential
+$schema = Get-ADObject -Identity ('CN=ms-Exch-Schema-Version-Pt,' + $rootDse.schemaNamingContext) -Properties 'rangeUpper' -Credential $credential
+$org = @(Get-ADObject -SearchBase ('CN=Microsoft Exchange,CN=Services,' + $rootDse.configurationNamingContext) -SearchScope 'OneLevel' -LDAPFilter '(objectClass=msExchOrganizationContainer)' -Properties 'objectVersion' -Credential $credential)
+$domain = Get-ADObject -Identity ('CN=Microsoft Exchange System Objects,' + $rootDse.defaultNamingContext) -Properties 'objectVersion' -Credential $credential
 [pscustomobject]@{
     SchemaRangeUpper = $schema.rangeUpper
     OrganizationName = $org[0].Name

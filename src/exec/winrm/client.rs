@@ -362,11 +362,24 @@ fn parse_with<T>(
 /// longer than about 2,600 characters go through stdin instead.
 pub const MAX_INLINE_ENCODED: usize = 7_800;
 
-/// The fixed script run when the real one comes on stdin: read all of stdin
-/// (base64 of the script's UTF-8, so no console code page can mangle it),
-/// decode it, run it as a script block. `exit N` inside still ends
+/// The fixed script run when the real one comes on stdin: read the first
+/// line of stdin (base64 of the script's UTF-8, so no console code page can
+/// mangle it), decode it, run it as a script block. Whatever follows on
+/// stdin (the secret line of [`Shell::run_ps_with_secret`]) is left for the
+/// script's own `[Console]::In.ReadLine()`. `exit N` inside still ends
 /// powershell.exe with N.
-pub const STDIN_BOOTSTRAP: &str = "$s=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadToEnd()));& ([scriptblock]::Create($s))";
+pub const STDIN_BOOTSTRAP: &str = "$s=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadLine()));& ([scriptblock]::Create($s))";
+
+/// What goes on stdin behind [`STDIN_BOOTSTRAP`]: the script's line, then
+/// (for a script that reads one) the secret's line.
+pub fn bootstrap_stdin(script: &str, secret: Option<&Secret>) -> String {
+    let mut stdin = base64::engine::general_purpose::STANDARD.encode(script.as_bytes());
+    stdin.push_str("\r\n");
+    if let Some(secret) = secret {
+        stdin.push_str(&crate::exec::secret_line(secret));
+    }
+    stdin
+}
 
 /// An open remote shell. Dropping it deletes it on the server.
 pub struct Shell {
@@ -409,16 +422,37 @@ impl Shell {
                 None,
             )?
         } else {
-            let boot = encoding::encode_command(STDIN_BOOTSTRAP);
-            let payload = base64::engine::general_purpose::STANDARD.encode(script.as_bytes());
-            self.run(
-                "powershell.exe",
-                &["-NoProfile", "-NonInteractive", "-EncodedCommand", &boot],
-                Some(payload.as_bytes()),
-            )?
+            self.run_behind_bootstrap(script, None)?
         };
         out.stderr = encoding::clixml_to_text(&out.stderr);
         Ok(out)
+    }
+
+    /// Runs a PowerShell script behind [`STDIN_BOOTSTRAP`] with `secret`'s
+    /// line after the script's on stdin: the secret is in no command line
+    /// and no script text. Nothing logs what is sent.
+    pub fn run_ps_with_secret(
+        &mut self,
+        script: &str,
+        secret: &Secret,
+    ) -> Result<ExecOutput, ExecError> {
+        let mut out = self.run_behind_bootstrap(script, Some(secret))?;
+        out.stderr = encoding::clixml_to_text(&out.stderr);
+        Ok(out)
+    }
+
+    fn run_behind_bootstrap(
+        &mut self,
+        script: &str,
+        secret: Option<&Secret>,
+    ) -> Result<ExecOutput, ExecError> {
+        let boot = encoding::encode_command(STDIN_BOOTSTRAP);
+        let stdin = bootstrap_stdin(script, secret);
+        self.run(
+            "powershell.exe",
+            &["-NoProfile", "-NonInteractive", "-EncodedCommand", &boot],
+            Some(stdin.as_bytes()),
+        )
     }
 
     /// Runs a cmd.exe command line.

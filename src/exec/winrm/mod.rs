@@ -113,6 +113,15 @@ impl Executor for WinRmExecutor {
         self.session(server)?.run_ps(script)
     }
 
+    fn run_ps_with_secret(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: &crate::plan::Secret,
+    ) -> Result<ExecOutput, ExecError> {
+        self.session(server)?.run_ps_with_secret(script, secret)
+    }
+
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
         self.session(server)?.run_cmd(command)
     }

@@ -92,20 +92,29 @@ fn answers_match_the_in_process_lab() {
     let served = tempfile::tempdir().unwrap();
     let running = serve(&spec, served.path(), Scheme::Http, true);
     let remote = executor(&running, PASSWORD, None);
+    let credential = crate::exchange::Credential {
+        user: spec.username.clone(),
+        secret: crate::plan::Secret::new(spec.password.clone()),
+    };
+    let remote_reach = crate::exchange::Reach::new(&remote, &credential, &plan.servers);
     let over_winrm: Vec<String> = plan
         .servers
         .iter()
         .map(|s| {
-            let facts = crate::exchange::server_facts(&remote, s).expect("facts over WinRM");
-            let state = crate::exchange::exchange_state(&remote, s).expect("state over WinRM");
+            let facts = crate::exchange::server_facts(&remote_reach, s).expect("facts over WinRM");
+            let state =
+                crate::exchange::exchange_state(&remote_reach, s).expect("state over WinRM");
             format!("{facts:?}\n{state:?}")
         })
         .collect();
     // The same saved world, read in process (same boot times and queues).
     let in_process = LabExecutor::open(served.path(), &spec, "DAG01").unwrap();
+    let in_process_reach = crate::exchange::Reach::new(&in_process, &credential, &plan.servers);
     for (server, remote_answer) in plan.servers.iter().zip(&over_winrm) {
-        let facts = crate::exchange::server_facts(&in_process, server).expect("facts in process");
-        let state = crate::exchange::exchange_state(&in_process, server).expect("state in process");
+        let facts =
+            crate::exchange::server_facts(&in_process_reach, server).expect("facts in process");
+        let state =
+            crate::exchange::exchange_state(&in_process_reach, server).expect("state in process");
         assert_eq!(
             remote_answer,
             &format!("{facts:?}\n{state:?}"),

@@ -69,6 +69,7 @@ pub fn build(
     }
     let totals = settle(&mut servers, runs.len().max(1));
     RunReport {
+        schema_version: super::model::SCHEMA_VERSION,
         outcome: outcome(&totals).to_string(),
         target,
         runs,
@@ -76,6 +77,7 @@ pub fn build(
         totals,
         availability,
         config_drift: Vec::new(),
+        plan: None,
     }
 }
 

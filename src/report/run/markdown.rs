@@ -26,7 +26,7 @@ pub fn render_markdown(report: &RunReport) -> String {
         &rows,
     );
     incidents(&mut out, report);
-    config_drift(&mut out, &report.config_drift);
+    config_drift(&mut out, &report.config_drift, report.plan.as_deref());
     for s in &report.servers {
         server_section(&mut out, s);
     }
@@ -98,7 +98,8 @@ fn incidents(out: &mut String, report: &RunReport) {
     out.push('\n');
 }
 
-fn config_drift(out: &mut String, drift: &[ConfigDrift]) {
+/// `plan`: the plan's path for the command quoted (`PLAN` when unknown).
+fn config_drift(out: &mut String, drift: &[ConfigDrift], plan: Option<&str>) {
     if drift.is_empty() {
         return;
     }
@@ -119,14 +120,18 @@ fn config_drift(out: &mut String, drift: &[ConfigDrift]) {
                 |v: Option<&str>| v.map_or("(absent)".to_string(), |v| format!("'{}'", md(v)));
             let _ = writeln!(
                 out,
-                "- **{}** `{}` appSettings `{}`: was {}, now {} — `cu-roll restore-config PLAN --server {} --key {}` puts it back",
+                "- **{}** `{}` appSettings `{}`: was {}, now {} — {} puts it back",
                 md(&d.server),
                 md(&r.file),
                 md(&r.key),
                 value(r.backup_value.as_deref()),
                 value(r.current_value.as_deref()),
-                md(&d.server),
-                md(&r.key)
+                code_span(&format!(
+                    "cu-roll restore-config {} --server {} --key {}",
+                    plan.unwrap_or("PLAN"),
+                    d.server,
+                    r.key
+                ))
             );
         }
     }
@@ -267,4 +272,19 @@ fn runs(out: &mut String, report: &RunReport) {
         ],
         &rows,
     );
+}
+
+/// `text` as one Markdown code span, copied as it is: backslash escapes do
+/// not work inside one, so the fence is longer than any run of backticks in
+/// the text (CommonMark 6.1), and line breaks become spaces.
+pub(super) fn code_span(text: &str) -> String {
+    let text = text.replace(['\r', '\n'], " ");
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }

@@ -139,8 +139,14 @@ pub struct Totals {
     pub changes: usize,
 }
 
+/// The version of the JSON form (`schema_version`): raised when a field
+/// changes meaning or goes away, not when one is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// `done` when every server is done or skipped, `failed` when a
     /// server's last outcome is a failure, `stopped` otherwise.
     pub outcome: String,
@@ -154,6 +160,10 @@ pub struct RunReport {
     /// (filled in by the caller after the rollout; empty when not checked).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config_drift: Vec<ConfigDrift>,
+    /// The plan's path as given to `run` (filled in by the caller, like
+    /// `config_drift`), quoted in the commands the report suggests;
+    /// `null` when the caller did not say.
+    pub plan: Option<String>,
 }
 
 /// The customisations a CU reverted on one server: `appSettings` values in

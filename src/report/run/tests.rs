@@ -367,3 +367,28 @@ fn every_json_field_is_documented() {
         .collect();
     assert!(missing.is_empty(), "undocumented: {missing:?}");
 }
+
+/// The command that puts a reverted setting back names the plan's real
+/// path (review #17), copyable as it is: a code span, not escaped text.
+#[test]
+fn the_restore_command_names_the_plan() {
+    let mut r = build(&realistic(), &lab_servers(), None);
+    r.config_drift.push(ConfigDrift {
+        server: "EX02".into(),
+        backup: "EX02-20260110T083000Z.zip".into(),
+        reverted: vec![RevertedSetting {
+            file: "ClientAccess/Owa/web.config".into(),
+            key: "BackEndProxyTimeout".into(),
+            backup_value: Some("00:05:00".into()),
+            current_value: None,
+        }],
+        error: None,
+    });
+    let command =
+        "cu-roll restore-config plans/q3_prod.toml --server EX02 --key BackEndProxyTimeout";
+    assert!(render_markdown(&r).contains("`cu-roll restore-config PLAN --server EX02"));
+    r.plan = Some("plans/q3_prod.toml".into());
+    let md = render_markdown(&r);
+    assert!(md.contains(&format!("`{command}` puts it back")), "{md}");
+    assert_eq!(super::markdown::code_span("a`b"), "``a`b``");
+}

@@ -85,6 +85,8 @@ pub struct Rollout<'a> {
     pub plan: &'a Plan,
     pub target: &'a ResolvedTarget,
     pub exec: &'a dyn Executor,
+    /// The account Exchange remote sessions are opened with.
+    pub credential: &'a crate::exchange::Credential,
     pub steps: &'a [Box<dyn Step>],
     pub clock: &'a dyn Clock,
     pub run_id: String,

@@ -10,7 +10,7 @@
 //! spawns no threads of its own.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::events::{Recorder, StepReports};
@@ -35,6 +35,9 @@ struct Shared<'p> {
     state: JournalState,
     /// True once this rollout (this run or an earlier one) changed anything.
     changed_anything: AtomicBool,
+    /// Servers between their first step and done (or failed): in cu-roll's
+    /// maintenance, so never the Exchange peer of another server.
+    rolling: Mutex<Vec<String>>,
 }
 
 impl Shared<'_> {
@@ -68,9 +71,30 @@ impl Shared<'_> {
     fn before_any_change(&self) -> bool {
         !self.changed_anything.load(Ordering::SeqCst)
     }
+
+    fn rolling(&self) -> MutexGuard<'_, Vec<String>> {
+        self.rolling.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Rollout<'_> {
+    /// How Exchange is reached right now: every plan server a candidate
+    /// peer but those being rolled (in cu-roll's maintenance), so a server
+    /// in maintenance never serves another's Exchange cmdlets. `own` (a
+    /// step's own server) stays in service only when it is the plan's only
+    /// server: then it is its own peer (the contract), in maintenance or not.
+    fn reach(&self, shared: &Shared<'_>, own: Option<&str>) -> crate::exchange::Reach<'_> {
+        let alone = self.plan.servers.len() == 1;
+        let mut reach = crate::exchange::Reach::new(self.exec, self.credential, &self.plan.servers);
+        reach.out_of_service = shared
+            .rolling()
+            .iter()
+            .filter(|n| !(alone && own.is_some_and(|o| o.eq_ignore_ascii_case(n))))
+            .cloned()
+            .collect();
+        reach
+    }
+
     /// Runs (or resumes) the rollout. The caller holds the plan's lock and
     /// has passed the pre-flight gate for a fresh start.
     pub fn run(
@@ -98,6 +122,7 @@ impl Rollout<'_> {
             stop: AtomicBool::new(false),
             outcome: Mutex::new(None),
             changed_anything: AtomicBool::new(prior.any_change),
+            rolling: Mutex::new(Vec::new()),
             state: prior,
         };
         shared.recorder.append(self.run_started(fp, &order))?;
@@ -123,11 +148,12 @@ impl Rollout<'_> {
         if !prior.order.is_empty() {
             return prior.order.clone();
         }
+        let reach = crate::exchange::Reach::new(self.exec, self.credential, &self.plan.servers);
         let states: Vec<(String, Option<ExchangeState>)> = self
             .plan
             .servers
             .iter()
-            .map(|s| (s.name.clone(), exchange::exchange_state(self.exec, s).ok()))
+            .map(|s| (s.name.clone(), exchange::exchange_state(&reach, s).ok()))
             .collect();
         choose_order(self.plan, &states)
     }
@@ -148,9 +174,12 @@ impl Rollout<'_> {
     /// Before the first server: Active Directory preparation, once per
     /// rollout, on the first server to be rolled (steps::prepare_ad).
     fn prepare_ad(&self, ordered: &[&Server], shared: &Shared<'_>) {
-        let Some(first) =
-            steps::prepare_ad::preparation_server(self.target, self.exec, ordered, &shared.state)
-        else {
+        let Some(first) = steps::prepare_ad::preparation_server(
+            self.target,
+            &self.reach(shared, None),
+            ordered,
+            &shared.state,
+        ) else {
             return;
         };
         if let Err(e) = self.run_given(&steps::PrepareAd, first, &[first], shared, false) {
@@ -220,6 +249,7 @@ impl Rollout<'_> {
             }
         }
         let start = Instant::now();
+        shared.rolling().push(server.name.clone());
         shared.recorder.emit(RunEvent::ServerStarted {
             server: server.name.clone(),
         });
@@ -242,6 +272,7 @@ impl Rollout<'_> {
                 server: server.name.clone(),
             })
             .map_err(|e| journal_failure(server, StepId::Health, &e))?;
+        shared.rolling().retain(|n| n != &server.name);
         shared.recorder.emit(RunEvent::ServerFinished {
             server: server.name.clone(),
             elapsed: start.elapsed(),
@@ -252,7 +283,7 @@ impl Rollout<'_> {
     /// True (journaled and shown) when `server` is already at the target:
     /// nothing to do on it.
     fn skip_if_at_target(&self, server: &Server, shared: &Shared<'_>) -> bool {
-        let Ok(facts) = exchange::server_facts(self.exec, server) else {
+        let Ok(facts) = exchange::server_facts(&self.reach(shared, None), server) else {
             return false;
         };
         let build = facts
@@ -361,6 +392,7 @@ impl Rollout<'_> {
             server,
             peers,
             exec: self.exec,
+            exchange: self.reach(shared, Some(&server.name)),
             clock: self.clock,
             events: &mut events,
             prior_changes,
@@ -380,18 +412,19 @@ impl Rollout<'_> {
             Some(dag) => self.plan.dag_members(dag).collect(),
             None => group.to_vec(),
         };
+        let reach = self.reach(shared, None);
         let views: Vec<MemberView> = members
             .iter()
             .map(|m| MemberView {
                 name: m.name.clone(),
-                state: exchange::exchange_state(self.exec, m).map_err(|e| e.to_string()),
+                state: exchange::exchange_state(&reach, m).map_err(|e| e.to_string()),
                 // Quorum as each remaining member sees it (gate::quorum_refusals).
                 quorum: server
                     .dag
                     .as_deref()
                     .filter(|_| !m.name.eq_ignore_ascii_case(&server.name))
                     .map(|dag| {
-                        exchange::observe::quorum(self.exec, m, dag).map_err(|e| e.to_string())
+                        exchange::observe::quorum(&reach, m, dag).map_err(|e| e.to_string())
                     }),
             })
             .collect();
@@ -627,6 +660,14 @@ mod tests {
                 detail: "test".into(),
             })
         }
+        fn run_ps_with_secret(
+            &self,
+            server: &Server,
+            script: &str,
+            _: &crate::plan::Secret,
+        ) -> Result<ExecOutput, ExecError> {
+            self.run_ps(server, script)
+        }
         fn run_cmd(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
             self.run_ps(server, script)
         }
@@ -729,10 +770,15 @@ mod tests {
             clock: &dyn crate::runbook::Clock,
         ) -> (Result<RolloutOutcome, RolloutError>, Vec<RunEvent>) {
             let (journal, loaded) = Journal::open(self.dir.path()).unwrap();
+            let credential = crate::exchange::Credential {
+                user: "lab\\admin".into(),
+                secret: crate::plan::Secret::new("lab-only-password".into()),
+            };
             let rollout = Rollout {
                 plan: &self.plan,
                 target: &self.target,
                 exec,
+                credential: &credential,
                 steps,
                 clock,
                 run_id: "test".into(),

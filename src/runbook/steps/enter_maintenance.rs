@@ -8,7 +8,7 @@
 //! order: `run` sends those [`enter_actions`] keeps, the dry run lists all.
 
 use crate::exchange::act::{self, Action, ClusterGroupMove, MoveResultObs, CORE_CLUSTER_GROUP};
-use crate::exchange::observe::{self, read_exchange_state, read_server_facts};
+use crate::exchange::observe::{self, read_server_facts};
 use crate::exchange::{same, ExchangeState, MAINTENANCE};
 use crate::journal::Change;
 use crate::plan::{Plan, ResolvedTarget, Server};
@@ -64,9 +64,11 @@ impl EnterAction {
         use EnterAction::*;
         match self {
             DrainHubTransport => !state.held_by_maintenance("HubTransport"),
+            // Right after cu-roll's own drain (DrainHubTransport needed), or
+            // owed from an earlier run that crashed between the two.
             RestartTransport => {
-                state.held_by_maintenance("HubTransport")
-                    && transport_restart_pending(prior, "Draining")
+                !state.held_by_maintenance("HubTransport")
+                    || transport_restart_pending(prior, "Draining")
             }
             DrainUmCallRouter => is_2016 && !state.held_by_maintenance("UMCallRouter"),
             RedirectMessages => {
@@ -102,7 +104,7 @@ impl EnterAction {
         use EnterAction::*;
         match self {
             DrainHubTransport => "if HubTransport is not yet held by requester Maintenance".into(),
-            RestartTransport => "if cu-roll drained HubTransport earlier but the restart did not follow (a crash between them)".into(),
+            RestartTransport => "on the server itself, right after the drain (the change takes effect on restart), or if cu-roll drained HubTransport earlier but the restart did not follow (a crash between them)".into(),
             DrainUmCallRouter => "Exchange 2016 only, if UMCallRouter is not yet held by requester Maintenance".into(),
             RedirectMessages => format!("if messages are queued and no redirect was made yet (to the plan's redirect_to, else the first healthy member; here {redirect_to})"),
             SuspendClusterNode => "if the cluster node is not Paused".into(),
@@ -219,7 +221,7 @@ fn redirect_target(ctx: &mut StepContext<'_>) -> Result<String, StepError> {
     }
     let mut refused = Vec::new();
     for peer in ctx.peers.clone() {
-        match observe::exchange_state(ctx.exec, peer) {
+        match observe::exchange_state(&ctx.exchange, peer) {
             Ok(s) => {
                 let up = s
                     .cluster_node_state
@@ -344,7 +346,8 @@ fn wait_copies_moved(ctx: &mut StepContext<'_>, made: &[Change]) -> Result<bool,
 fn explicit_move(ctx: &mut StepContext<'_>) -> Result<String, StepError> {
     let action = act::move_active_databases(&ctx.server.name);
     ctx.events.progress(action.op.script.purpose);
-    let results = crate::exchange::query_list::<MoveResultObs>(ctx.exec, ctx.server, &action.op);
+    let results =
+        crate::exchange::query_list::<MoveResultObs>(&ctx.exchange, ctx.server, &action.op);
     let summary = match results {
         Ok(results) if results.is_empty() => "no database moved".to_string(),
         Ok(results) => results
@@ -415,7 +418,7 @@ fn wait_drained(ctx: &mut StepContext<'_>, made: &[Change]) -> Result<(), StepEr
 /// of the core cluster group when all pass.
 fn verify(ctx: &StepContext<'_>, made: &[Change]) -> Result<String, StepError> {
     let mut problems = verify_problems(&ctx.exchange_state()?);
-    let owner = observe::cluster_group_owner(ctx.exec, ctx.server)?;
+    let owner = observe::cluster_group_owner(&ctx.exchange, ctx.server)?;
     problems.extend(pam_problem(&ctx.server.name, &owner));
     if !problems.is_empty() {
         return Err(StepError::failed(format!(
@@ -488,15 +491,16 @@ impl Step for EnterMaintenance {
             policy_before: None,
             redirect_to: &redirect_to,
         };
-        let mut out = vec![
-            PlannedCommand::ps("first: read the build (Exchange 2016 also drains UMCallRouter)", &read_server_facts()),
-            PlannedCommand::ps("first, and at every poll while waiting: observe components, policy, node, copies and queues", &read_exchange_state(&server.name)),
-        ];
+        let mut out = vec![PlannedCommand::ps(
+            "first: read the build (Exchange 2016 also drains UMCallRouter)",
+            &read_server_facts(),
+        )];
+        out.extend(PlannedCommand::exchange_state("first, and at every poll while waiting: observe components, policy, node, copies and queues", &server.name));
         for a in EnterAction::ALL {
             if a == EnterAction::RedirectMessages && server.redirect_to.is_none() {
-                out.extend(peers.iter().map(|p| PlannedCommand::ps(
+                out.extend(peers.iter().flat_map(|p| PlannedCommand::exchange_state(
                     format!("if messages are queued and no redirect was made yet: is {} healthy enough to take them?", p.name),
-                    &read_exchange_state(&p.name),
+                    &p.name,
                 )));
             }
             out.push(PlannedCommand::ps(

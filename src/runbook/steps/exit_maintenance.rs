@@ -15,7 +15,7 @@
 //! them Disabled, repaired (`services`).
 
 use crate::exchange::act::{self, Action};
-use crate::exchange::observe::{read_exchange_state, read_server_facts};
+use crate::exchange::observe::read_server_facts;
 use crate::exchange::{same, ExchangeState, FUNCTIONAL, MAINTENANCE};
 use crate::journal::Change;
 use crate::plan::{Plan, ResolvedTarget, Server};
@@ -91,9 +91,10 @@ pub fn exit_actions(state: &ExchangeState, prior: &[Change]) -> (Vec<ExitAction>
             out.push(ResumeCopy(copy.name.clone()));
         }
     }
-    // HUB_TRANSPORT_ACTIVE restarts transport itself.
+    // The restart (on the server itself) follows the change in the session.
     if ours_and_held("HubTransport") {
         out.push(HubTransportActive);
+        out.push(RestartTransport);
     } else if transport_restart_pending(prior, "Active") {
         out.push(RestartTransport);
     }
@@ -194,7 +195,7 @@ impl ExitAction {
             MoveNowOff => "if cu-roll set DatabaseCopyActivationDisabledAndMoveNow and it is still $true".into(),
             ResumeCopy(copy) => format!("for each copy on the server that is Suspended or FailedAndSuspended (e.g. {copy})"),
             HubTransportActive => "if cu-roll drained HubTransport and it still is".into(),
-            RestartTransport => "if cu-roll set HubTransport Active earlier but the restart did not follow".into(),
+            RestartTransport => "on the server itself, right after HubTransport Active (the change takes effect on restart), or if cu-roll set it Active earlier but the restart did not follow".into(),
             ClearFunctional(c) => format!("for each component held Inactive by requester Functional (e.g. {c} after a failed setup)"),
         }
     }
@@ -358,11 +359,11 @@ impl Step for ExitMaintenance {
                 "for each of them left Disabled after cu-roll's own installer (journaled first; e.g. RemoteRegistry)",
                 &act::set_service_start_type("RemoteRegistry", "Disabled", "Automatic").op,
             ),
-            PlannedCommand::ps(
-                "then, and again to verify: components, policy, node, copies",
-                &read_exchange_state(&server.name),
-            ),
         ];
+        out.extend(PlannedCommand::exchange_state(
+            "then, and again to verify: components, policy, node, copies",
+            &server.name,
+        ));
         out.extend(
             ExitAction::samples(&server.name)
                 .iter()

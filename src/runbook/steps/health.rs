@@ -8,7 +8,7 @@
 //! a reboot), then names every failing check. It changes nothing.
 
 use crate::catalog::ExchangeBuild;
-use crate::exchange::observe::{self, read_exchange_state, read_server_facts, run_health_tests};
+use crate::exchange::observe::{self, read_server_facts, run_health_tests};
 use crate::exchange::{same, ExchangeState, HealthTestsObs};
 use crate::plan::{Plan, Policy, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
@@ -116,7 +116,7 @@ impl Step for Health {
             ctx.plan.policy.timeouts.health,
             |ctx| {
                 let observed = (|| -> Result<Vec<String>, StepError> {
-                    let tests = observe::health_tests(ctx.exec, ctx.server)?;
+                    let tests = observe::health_tests(&ctx.exchange, ctx.server)?;
                     let state = ctx.exchange_state()?;
                     let build = ctx.build()?;
                     Ok(health_problems(
@@ -159,13 +159,10 @@ impl Step for Health {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        [
-            run_health_tests(&server.name),
-            read_exchange_state(&server.name),
-            read_server_facts(),
-        ]
-        .iter()
-        .map(|op| PlannedCommand::ps("at every poll until healthy", op))
-        .collect()
+        let when = "at every poll until healthy";
+        let mut out = vec![PlannedCommand::ps(when, &run_health_tests(&server.name))];
+        out.extend(PlannedCommand::exchange_state(when, &server.name));
+        out.push(PlannedCommand::ps(when, &read_server_facts()));
+        out
     }
 }

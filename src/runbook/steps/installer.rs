@@ -271,10 +271,13 @@ pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<Pla
             "when nothing runs and no exit code waits: read the build",
             &read_server_facts(),
         ),
-        PlannedCommand::ps(
-            "if there is something to install: write the batch and start it as a scheduled task",
-            &spec.start(command_line, &account_for_display(plan)).op,
-        ),
+        {
+            let account = account_for_display(plan);
+            PlannedCommand::ps(
+                format!("if there is something to install: write the batch and start it as a scheduled task as {} (the password on the script's stdin: {})", account.user, account.password),
+                &spec.start(command_line, &account).op,
+            )
+        },
         PlannedCommand::ps(
             "after the exit code is read and evaluated",
             &spec.remove().op,
@@ -356,8 +359,14 @@ fn start(
     command_line: &str,
 ) -> Result<(), StepError> {
     ctx.events.progress(&format!("starting {}", spec.what));
-    let action = spec.start(command_line, &account_for_run(ctx.plan, ctx.exec)?);
-    ctx.run_ps_ok(&action.op)?;
+    let account = account_for_run(ctx.plan, ctx.exec)?;
+    let action = spec.start(command_line, &account);
+    // The password goes on the script's stdin, never in its text.
+    let credential = crate::exchange::Credential {
+        user: account.user.clone(),
+        secret: crate::plan::Secret::new(account.password),
+    };
+    ctx.run_ps_ok_as(&action.op, &credential)?;
     for change in action.changes {
         ctx.events.changed(change)?;
     }

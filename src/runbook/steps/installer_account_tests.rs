@@ -1,5 +1,5 @@
 //! The installer task's account: which one a plan runs it as, and that
-//! its password stays out of dry runs.
+//! its password stays out of every script text and dry run.
 
 use super::*;
 
@@ -31,36 +31,37 @@ fn a_winrm_plan_runs_the_installer_as_the_connecting_admin() {
     );
 }
 
-/// The password appears once, on its own line, and never in dry-run output.
+/// The password is in no script text (it arrives on stdin, in
+/// `$credential`), sent or shown; the dry run says where it comes from.
 #[test]
-fn the_password_stays_on_its_own_line_and_out_of_dry_runs() {
+fn the_password_is_in_no_script_text_and_out_of_dry_runs() {
     let account = TaskAccount {
         user: "lab\\admin".into(),
         password: "s3cr'et".into(),
     };
-    let script = SETUP
-        .start("\"D:\\Setup.exe\" /Mode:Upgrade", &account)
-        .op
-        .script;
-    let lines: Vec<&str> = script
+    let op = SETUP.start("\"D:\\Setup.exe\" /Mode:Upgrade", &account).op;
+    assert_eq!(
+        op.placement,
+        crate::exchange::Placement::TargetWithCredential
+    );
+    let sent = op.credential_script(&account.user);
+    assert!(!sent.text().contains("s3cr"), "{}", sent.text());
+    assert!(sent
         .text()
-        .lines()
-        .filter(|l| l.contains("s3cr"))
-        .collect();
-    assert_eq!(lines, ["$password = 's3cr''et'"]);
-    assert!(script
+        .contains("$password = $credential.GetNetworkCredential().Password"));
+    assert!(sent
         .text()
         .contains("-User 'lab\\admin' -Password $password"));
-    assert!(lab::pwsh::syntax_check(script.text()).is_ok());
-    let shown = SETUP
-        .start("x", &account_for_display(&winrm_plan()))
-        .op
-        .script;
+    assert!(lab::pwsh::syntax_check(sent.text()).is_ok());
+    let plan = winrm_plan();
+    let planned = planned(&plan, &SETUP, "x");
+    let start = planned
+        .iter()
+        .find(|p| p.when.contains("start it as a scheduled task"))
+        .unwrap();
     assert!(
-        shown
-            .text()
-            .contains("$password = '<password from $CUROLL_LAB_PASSWORD>'"),
+        start.when.contains("<password from $CUROLL_LAB_PASSWORD>"),
         "{}",
-        shown.text()
+        start.when
     );
 }

@@ -4,7 +4,7 @@
 //! Reboots, setup and the SU arrive in the lab separately; their steps
 //! are covered by the `FakeExec` tests until then.
 
-use super::testkit::{context, lab_plan, target, Recorder};
+use super::testkit::{context, lab_plan, reach, target, Recorder};
 use super::*;
 use crate::commands::LabExecutor;
 use crate::exchange::exchange_state;
@@ -23,7 +23,7 @@ fn maintenance_in_and_out_and_a_balance_on_the_lab() {
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
     let out = EnterMaintenance.run(&mut ctx);
     assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
-    let s = exchange_state(&exec, ex02).unwrap();
+    let s = exchange_state(&reach(&exec, &plan), ex02).unwrap();
     assert_eq!(s.activation_policy, "Blocked");
     assert_eq!(s.cluster_node_state.as_deref(), Some("Paused"));
     assert!(s.copies.iter().all(|c| c.status != "Mounted"));
@@ -59,7 +59,7 @@ fn maintenance_in_and_out_and_a_balance_on_the_lab() {
     );
     let out = ExitMaintenance.run(&mut ctx);
     assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
-    let s = exchange_state(&exec, ex02).unwrap();
+    let s = exchange_state(&reach(&exec, &plan), ex02).unwrap();
     assert_eq!(s.activation_policy, "Unrestricted");
     assert_eq!(s.cluster_node_state.as_deref(), Some("Up"));
     assert!(!s.activation_disabled_and_move_now);
@@ -69,7 +69,7 @@ fn maintenance_in_and_out_and_a_balance_on_the_lab() {
     let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev4, prior);
     let out = Redistribute.run(&mut ctx);
     assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
-    let s = exchange_state(&exec, ex02).unwrap();
+    let s = exchange_state(&reach(&exec, &plan), ex02).unwrap();
     let db02 = s.copies.iter().find(|c| c.database_name == "DB02").unwrap();
     assert_eq!(
         db02.status, "Mounted",

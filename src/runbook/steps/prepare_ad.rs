@@ -11,9 +11,9 @@
 //! exact commands and where to run them.
 
 use crate::catalog::AdLevels;
+use crate::exchange;
 use crate::exchange::observe::read_ad_levels;
 use crate::exchange::observe::templates::CMD_SETUP_LOG;
-use crate::exchange::{self, Operation};
 use crate::journal::Change;
 use crate::plan::{Plan, PrepareAd as PrepareAdPolicy, ResolvedTarget, Server};
 use crate::preflight::adprep::{self, PrepSwitch};
@@ -48,7 +48,7 @@ fn levels_text(l: AdLevels) -> String {
 }
 
 fn read_levels(ctx: &StepContext<'_>) -> Result<AdLevels, StepError> {
-    let l = exchange::ad_levels(ctx.exec, ctx.server)?;
+    let l = exchange::ad_levels(&ctx.exchange, ctx.server)?;
     Ok(AdLevels {
         schema_range_upper: l.schema_range_upper,
         org_object_version: l.org_object_version,
@@ -72,7 +72,7 @@ fn started_before(changes: &[Change]) -> bool {
 /// and reports why.
 pub fn preparation_server<'s>(
     target: &ResolvedTarget,
-    exec: &dyn crate::exec::Executor,
+    reach: &exchange::Reach<'_>,
     ordered: &[&'s Server],
     state: &JournalState,
 ) -> Option<&'s Server> {
@@ -91,12 +91,12 @@ pub fn preparation_server<'s>(
     }
     let first = ordered.iter().copied().find(|s| {
         !state.server_done(&s.name)
-            && exchange::server_facts(exec, s)
+            && exchange::server_facts(reach, s)
                 .ok()
                 .and_then(|f| f.build())
                 .is_some_and(|b| b < target.build())
     })?;
-    match exchange::ad_levels(exec, first) {
+    match exchange::ad_levels(reach, first) {
         Ok(l) => {
             let found = AdLevels {
                 schema_range_upper: l.schema_range_upper,
@@ -116,7 +116,7 @@ fn blocked(ctx: &StepContext<'_>, switches: &[PrepSwitch]) -> StepError {
         .iter()
         .map(|s| adprep::admin_command(ctx.plan, ctx.target.cu.build, *s))
         .collect();
-    let place = adprep::schema_master(ctx.exec, ctx.server).ok();
+    let place = adprep::schema_master(&ctx.exchange, ctx.server).ok();
     StepError::new(
         StepErrorKind::GateRefused,
         adprep::block_message(&ctx.target.cu.display_name(), &commands, place.as_ref()),
@@ -268,7 +268,7 @@ impl Step for PrepareAd {
         if plan.policy.prepare_ad == PrepareAdPolicy::Block {
             out.push(PlannedCommand::ps(
                 "when a preparation is needed (prepare_ad = \"block\": refuse, naming where to run it)",
-                &Operation::on_target(adprep::schema_master_script()),
+                &adprep::schema_master_op(),
             ));
             return out;
         }
@@ -360,21 +360,27 @@ mod tests {
     }
 
     fn org_level(exec: &crate::commands::LabExecutor, plan: &Plan) -> u32 {
-        exchange::ad_levels(exec, plan.server("EX02").unwrap())
-            .unwrap()
-            .org_object_version
+        exchange::ad_levels(
+            &super::super::testkit::reach(exec, plan),
+            plan.server("EX02").unwrap(),
+        )
+        .unwrap()
+        .org_object_version
     }
 
     #[test]
     fn a_preparation_left_running_by_a_crash_is_re_attached_not_restarted() {
         use super::super::testkit::{context, target, Recorder};
-        let (plan, spec, dir) = lab_setup();
+        let (plan, mut spec, dir) = lab_setup();
+        // Long enough to still run when the step first looks, on a loaded
+        // machine (each look is an Exchange session script now).
+        spec.timings.setup = std::time::Duration::from_secs(2);
         let target = target(&plan);
         let exec = crate::commands::LabExecutor::open(dir.path(), &spec, "DAG01").unwrap();
         let line = adprep::batch_command(&plan, target.cu.build, PrepSwitch::Ad);
         // The run that crashed: it started the task and journaled that.
         let ex02 = plan.server("EX02").unwrap();
-        let out = crate::exec::Executor::run_ps(
+        let out = crate::exec::Executor::run_ps_with_secret(
             &exec,
             ex02,
             PREPARE_AD
@@ -382,12 +388,13 @@ mod tests {
                     &line,
                     &installer::TaskAccount {
                         user: "lab\\admin".into(),
-                        password: "lab-only-password".into(),
+                        password: String::new(),
                     },
                 )
                 .op
-                .script
+                .credential_script("lab\\admin")
                 .text(),
+            &crate::plan::Secret::new("lab-only-password".into()),
         )
         .unwrap();
         assert!(out.success(), "{}", out.stderr);

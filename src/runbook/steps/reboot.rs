@@ -106,7 +106,7 @@ impl Step for Reboot {
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
-        let first = observe::boot_state(ctx.exec, ctx.server);
+        let first = observe::boot_state(&ctx.exchange, ctx.server);
         let current = first.as_ref().ok().map(|b| b.last_boot_up_time.clone());
         let decision = reboot_decision(&ctx.prior_changes, self.id, current.as_deref());
         if let (RebootDecision::Request, Err(e)) = (&decision, first) {
@@ -213,7 +213,7 @@ pub(super) fn wait_back(
     let waited = ctx.wait_until(
         "waiting for the server to come back from its reboot with Exchange running",
         ctx.plan.policy.timeouts.reboot,
-        |ctx| match observe::boot_state(ctx.exec, ctx.server) {
+        |ctx| match observe::boot_state(&ctx.exchange, ctx.server) {
             Ok(b) if !boot_is_newer(&b.last_boot_up_time, previous_boot) => {
                 last = format!("still reports the old boot time {}", b.last_boot_up_time);
                 Ok(None)

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::exchange::act;
-use crate::exchange::observe::{self, read_exchange_state};
+use crate::exchange::observe;
 use crate::exchange::{same, CopyObs, ExchangeState};
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
@@ -93,7 +93,7 @@ fn observe_members(ctx: &StepContext<'_>) -> Result<Vec<ExchangeState>, StepErro
     for peer in &ctx.peers {
         // A member that does not answer has no eligible copy; the
         // balance is judged over the members that do.
-        if let Ok(s) = observe::exchange_state(ctx.exec, peer) {
+        if let Ok(s) = observe::exchange_state(&ctx.exchange, peer) {
             out.push(s);
         }
     }
@@ -144,7 +144,10 @@ impl Step for Redistribute {
         }
         ctx.events
             .observed(format!("{dag} unbalanced: {}", before.join("; ")))?;
-        ctx.act(&act::redistribute(&dag), &mut Vec::new())?;
+        ctx.act(
+            &act::redistribute(&dag, ctx.plan.policy.timeouts.move_databases),
+            &mut Vec::new(),
+        )?;
         let mut left = Vec::new();
         let waited = ctx.wait_until(
             "waiting for every database to be active on its most preferred healthy copy",
@@ -167,7 +170,7 @@ impl Step for Redistribute {
 
     fn scripts(
         &self,
-        _plan: &Plan,
+        plan: &Plan,
         _target: &ResolvedTarget,
         server: &Server,
         peers: &[&Server],
@@ -175,23 +178,30 @@ impl Step for Redistribute {
         let Some(dag) = &server.dag else {
             return Vec::new();
         };
-        let mut out = vec![PlannedCommand::ps(
+        let mut out = PlannedCommand::exchange_state(
             "first, and at every poll: copies and activation state of this member",
-            &read_exchange_state(&server.name),
-        )];
+            &server.name,
+        )
+        .to_vec();
         for p in peers {
-            out.push(PlannedCommand::ps(
+            out.extend(PlannedCommand::exchange_state(
                 format!(
                     "first, and at every poll: copies and activation state of {}",
                     p.name
                 ),
-                &read_exchange_state(&p.name),
+                &p.name,
             ));
         }
-        out.push(PlannedCommand::ps(
-            "if a database is not active on its most preferred healthy copy",
-            &act::redistribute(dag).op,
-        ));
+        out.extend([
+            PlannedCommand::ps(
+                "if a database is not active on its most preferred healthy copy: a scheduled task registered with the admin's credential (password on the script's stdin) runs Microsoft's script, waited for",
+                &act::redistribute(dag, plan.policy.timeouts.move_databases).op,
+            ),
+            PlannedCommand {
+                when: "what that task's powershell.exe runs (its -EncodedCommand)".into(),
+                command: crate::runbook::PlannedText::PowerShell(act::redistribute_command(dag)),
+            },
+        ]);
         out
     }
 }

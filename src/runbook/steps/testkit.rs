@@ -27,9 +27,14 @@ pub enum Kind {
 
 #[derive(Debug, Clone)]
 pub struct Sent {
+    /// The server the script addresses (for an Exchange session script,
+    /// the one its cmdlets name, not the peer it ran on).
     pub server: String,
     pub kind: Kind,
     pub text: String,
+    /// For an Exchange session script: the peer it was sent to, and the
+    /// secret that arrived on its stdin.
+    pub via: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +126,17 @@ impl FakeExec {
                     .to_string(),
             )
         });
+        // The cluster node's state, read on the server itself apart from
+        // the Exchange session (observe::exchange_state).
+        f.on_ps(None, "Get-ClusterNode -Name", |w, server, _| {
+            match w.state.get(server) {
+                Some(v) => Reply::ok(
+                    json!({ "State": v["ClusterNodeState"], "Error": v["ClusterNodeError"] })
+                        .to_string(),
+                ),
+                None => Reply::Unreachable,
+            }
+        });
         f.on_ps(None, "MsiInstallPath", |w, server, _| {
             match w.facts.get(server) {
                 Some(v) => Reply::ok(v.to_string()),
@@ -195,6 +211,7 @@ impl FakeExec {
     pub fn actions(&self) -> Vec<String> {
         let observe = [
             "Get-ServerComponentState",
+            "Get-ClusterNode -Name",
             "MsiInstallPath",
             "Win32_OperatingSystem",
             "Test-ServiceHealth",
@@ -211,10 +228,21 @@ impl FakeExec {
     }
 
     fn answer(&self, server: &Server, kind: Kind, text: &str) -> Result<ExecOutput, ExecError> {
+        self.answer_via(server, kind, text, None)
+    }
+
+    fn answer_via(
+        &self,
+        server: &Server,
+        kind: Kind,
+        text: &str,
+        via: Option<(String, String)>,
+    ) -> Result<ExecOutput, ExecError> {
         self.sent.lock().unwrap().push(Sent {
             server: server.name.clone(),
             kind,
             text: text.to_string(),
+            via,
         });
         let mut rules = self.rules.lock().unwrap();
         let rule = rules.iter_mut().rev().find(|r| {
@@ -364,6 +392,25 @@ pub fn pam_owner(w: &FakeWorld) -> String {
 impl Executor for FakeExec {
     fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
         self.answer(server, Kind::Ps, script)
+    }
+    /// An Exchange session script sent to peer `server`: answered as the
+    /// server its cmdlets name (`$server = '…'`, `-Identity '…'`,
+    /// `-Server '…'`), since the session acts on that server's objects.
+    fn run_ps_with_secret(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: &crate::plan::Secret,
+    ) -> Result<ExecOutput, ExecError> {
+        let addressed = Regex::new(r"(?:\$server = |-Identity |-Server )'(?:[^'\\]*\\)?([^'\\]+)'")
+            .unwrap()
+            .captures(script)
+            .map(|c| c[1].to_string())
+            .unwrap_or_else(|| server.name.clone());
+        let mut target = server.clone();
+        target.name = addressed;
+        let via = Some((server.name.clone(), secret.expose().to_string()));
+        self.answer_via(&target, Kind::Ps, script, via)
     }
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
         self.answer(server, Kind::Cmd, command)
@@ -573,10 +620,25 @@ pub fn context<'a>(
             .filter(|s| s.name != server.name && s.dag == server.dag)
             .collect(),
         exec,
+        // As the scheduler sees it: the server being rolled serves no
+        // other's Exchange cmdlets.
+        exchange: reach(exec, plan).without(&[server.name.as_str()]),
         clock,
         events,
         prior_changes: prior,
     }
+}
+
+/// How tests reach Exchange: every plan server a candidate peer, with the
+/// transport's own account (the lab's, or `FakeExec`'s) as the session
+/// credential (leaked: a test lives as long as the process).
+pub fn reach<'a>(exec: &'a dyn Executor, plan: &'a Plan) -> crate::exchange::Reach<'a> {
+    let (user, secret) = exec
+        .installer_account()
+        .expect("the test transport has an account");
+    let credential: &'static crate::exchange::Credential =
+        Box::leak(Box::new(crate::exchange::Credential { user, secret }));
+    crate::exchange::Reach::new(exec, credential, &plan.servers)
 }
 
 /// A step run for EX02 of the lab plan on a `FakeClock`: the plan, target,

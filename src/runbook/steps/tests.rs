@@ -56,13 +56,14 @@ fn follows_dry_run(bench: &Bench, step: &dyn Step, sent: &[Sent]) -> Result<(), 
     let reads: Vec<String> = [
         read_server_facts(),
         read_exchange_state("EX02"),
+        read_cluster_node_state("EX02"),
         read_boot_state(),
         run_health_tests("EX02"),
         read_cluster_group_owner(),
         read_ad_levels(),
     ]
     .iter()
-    .map(|op| shape(op.script.text()))
+    .map(|op| shape(op.shown().text()))
     .collect();
     let mut last = 0;
     for s in sent {
@@ -94,6 +95,54 @@ fn follows_dry_run(bench: &Bench, step: &dyn Step, sent: &[Sent]) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Exchange cmdlets go to another member in an Exchange session with the
+/// secret on stdin; Windows-level work goes to EX02 itself; no script
+/// carries the secret or loads the snap-in.
+#[test]
+fn exchange_cmdlets_reach_a_peer_in_a_session_and_windows_work_stays_on_the_target() {
+    let bench = Bench::lab();
+    let exec = dag_exec("15.02.1544.039");
+    bench.ok(&EnterMaintenance, &exec, vec![]);
+    let sent = exec.sent();
+    let session: Vec<&Sent> = sent
+        .iter()
+        .filter(|s| s.text.contains("New-PSSession"))
+        .collect();
+    assert!(session.iter().any(|s| s.text.contains("Set-MailboxServer")));
+    for s in &session {
+        let (peer, secret) = s.via.as_ref().expect("the secret on stdin");
+        assert_ne!(peer, "EX02", "the server being rolled serves no session");
+        assert_ne!(peer, &s.server, "a peer, not the server the cmdlets name");
+        if s.server == "EX02" {
+            assert_eq!(peer, "EX01", "the first other member in plan order");
+        }
+        assert_eq!(secret, "lab-only-password");
+        let uri = format!(
+            "-ConnectionUri 'http://{}.contoso.local/PowerShell/'",
+            peer.to_ascii_lowercase()
+        );
+        assert!(s.text.contains(&uri), "{}", s.text);
+        assert!(!s.text.contains("Restart-Service") && !s.text.contains("Get-ClusterNode"));
+    }
+    for s in sent.iter().filter(|s| !s.text.contains("New-PSSession")) {
+        assert!(
+            s.server == "EX02" || s.text.contains("Get-ClusterNode -Name"),
+            "Windows-level work on EX02 (or a peer's own node state): {s:?}"
+        );
+        assert!(
+            crate::exchange::exchange_cmdlets_in(&s.text).is_empty(),
+            "{}",
+            s.text
+        );
+    }
+    assert!(sent.iter().any(|s| s.via.is_none()
+        && s.text
+            .contains("Restart-Service -Name 'MSExchangeTransport'")));
+    for s in &sent {
+        assert!(!s.text.contains("lab-only-password") && !s.text.contains("Add-PSSnapin"));
+    }
 }
 
 #[test]
@@ -434,10 +483,12 @@ fn no_healthy_peer_for_queued_mail_stops_before_pausing_anything() {
         err.message
     );
     assert_eq!(exec.count("Suspend-ClusterNode"), 0);
+    // The Exchange read about each (the cluster node read follows only
+    // when it answered).
     let asked: Vec<String> = exec
         .sent()
         .into_iter()
-        .filter(|s| s.server != "EX02")
+        .filter(|s| s.server != "EX02" && s.text.contains("Get-ServerComponentState"))
         .map(|s| s.server)
         .collect();
     assert_eq!(
@@ -464,15 +515,15 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
     let (out, ev) = bench.ok(&ExitMaintenance, &exec, prior.clone());
     assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
     let actions = &exec.actions()[n..];
-    assert_eq!(actions.len(), 5, "{actions:#?}");
+    assert_eq!(actions.len(), 6, "{actions:#?}");
     assert!(actions[0].contains("'ServerWideOffline' -State 'Active' -Requester 'Maintenance'"));
     assert!(actions[1].contains("Resume-ClusterNode -Name 'EX02'"));
     assert!(actions[2].contains("-DatabaseCopyAutoActivationPolicy 'Unrestricted'"));
     assert!(actions[3].contains("MoveNow $false"));
-    assert!(
-        actions[4].contains("'HubTransport' -State 'Active'")
-            && actions[4].contains("Restart-Service")
-    );
+    // The component in the session, then the restart on the server itself.
+    assert!(actions[4].contains("'HubTransport' -State 'Active'"));
+    assert!(!actions[4].contains("Restart-Service"));
+    assert!(actions[5].contains("Restart-Service -Name 'MSExchangeTransport'"));
 
     // Again: everything is already back.
     let mut all = prior;
@@ -482,7 +533,7 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
         matches!(again, StepOutcome::AlreadyDone { .. }),
         "{again:?}"
     );
-    assert_eq!(exec.actions().len(), n + 5);
+    assert_eq!(exec.actions().len(), n + 6);
 }
 
 #[test]
@@ -1032,14 +1083,27 @@ fn redistribute_balances_only_when_needed() {
             healthy_state("EX03", &[("DB01", 3, false), ("DB02", 2, true)], 0),
         );
     }
-    exec.on_ps(None, "RedistributeActiveDatabases.ps1", |w, _, text| {
-        assert!(text.contains("-DagName 'DAG01' -BalanceDbsByActivationPreference -Confirm:$false"));
-        w.state.get_mut("EX03").unwrap()["Copies"][1]["Status"] = json!("Healthy");
-        w.state.get_mut("EX03").unwrap()["Copies"][1]["ActiveCopy"] = json!(false);
-        w.state.get_mut("EX02").unwrap()["Copies"][1]["Status"] = json!("Mounted");
-        w.state.get_mut("EX02").unwrap()["Copies"][1]["ActiveCopy"] = json!(true);
-        Reply::ok("")
-    });
+    let command = crate::exchange::act::redistribute_command("DAG01");
+    assert!(command
+        .text()
+        .contains("-DagName 'DAG01' -BalanceDbsByActivationPreference -Confirm:$false"));
+    let encoded = wsman::encoding::encode_command(command.text());
+    exec.on_ps(
+        None,
+        "RedistributeActiveDatabases.ps1",
+        move |w, _, text| {
+            assert!(
+                text.contains(&encoded),
+                "the task runs Microsoft's script for DAG01"
+            );
+            assert!(text.contains("Register-ScheduledTask") && !text.contains("Add-PSSnapin"));
+            w.state.get_mut("EX03").unwrap()["Copies"][1]["Status"] = json!("Healthy");
+            w.state.get_mut("EX03").unwrap()["Copies"][1]["ActiveCopy"] = json!(false);
+            w.state.get_mut("EX02").unwrap()["Copies"][1]["Status"] = json!("Mounted");
+            w.state.get_mut("EX02").unwrap()["Copies"][1]["ActiveCopy"] = json!(true);
+            Reply::ok("")
+        },
+    );
     let (out, ev) = bench.ok(&Redistribute, &exec, vec![]);
     assert!(matches!(out, StepOutcome::Done { .. }));
     assert_eq!(

@@ -33,6 +33,16 @@ pub(crate) fn dispatch(
     input: Vec<Value>,
 ) -> Result<Vec<Value>, PsError> {
     let lname = name.to_ascii_lowercase();
+    // Sessions to Exchange's /PowerShell and the proxies they imported.
+    if let Some(r) = crate::remoting::dispatch(host, &lname, args, &input) {
+        return r;
+    }
+    // The second hop: what a WinRM network logon cannot reach (logon.rs).
+    if let Some(e) =
+        crate::remoting::logon::second_hop(host.logon, host.exchange_snapin, name, args)
+    {
+        return Err(e);
+    }
     if let Some(r) = scripts::dispatch(host, &lname, args) {
         return r;
     }

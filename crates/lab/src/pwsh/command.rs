@@ -53,11 +53,13 @@ impl Interp<'_> {
         if let Some(canon) = super::utility::canonical(&name) {
             let spec = super::utility::spec(canon);
             let a = self.build_args(elements, s, Some(&spec))?;
+            self.host.log_invocation(canon, &a.args, &input);
             let ea = self.error_action_of(&a);
             return self.run_utility(canon, &spec, a, input, piped, &ea, n, s);
         }
         let spec = self.host.command_spec(&name);
         let a = self.build_args(elements, s, spec.as_ref())?;
+        self.host.log_invocation(&name, &a.args, &input);
         let ea = self.error_action_of(&a);
         let result = self.host.invoke(&name, &a.args, input);
         let pending = self.host.take_non_terminating();
@@ -117,6 +119,7 @@ impl Interp<'_> {
             }
             Value::String(name) => {
                 let a = self.build_args(elements, s, None)?;
+                self.host.log_invocation(&name, &a.args, &input);
                 let ea = self.error_action_of(&a);
                 let r = self.host.invoke(&name, &a.args, input);
                 let pending = self.host.take_non_terminating();

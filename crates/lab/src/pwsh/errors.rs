@@ -115,6 +115,10 @@ fn exception_name(e: &PsError) -> String {
         | "CannotConvertArgument" => "ParameterBindingException".into(),
         "HostFunctionNotImplemented" => "PSInvalidOperationException".into(),
         "LabNotSupported" => "NotSupportedException".into(),
+        "ScriptsNotAllowed" => "ParseException".into(),
+        _ if e.fully_qualified_error_id.ends_with(",PSSessionOpenFailed") => {
+            "PSRemotingTransportException".into()
+        }
         "Microsoft.PowerShell.Commands.WriteErrorException" => "WriteErrorException".into(),
         _ if id.ends_with("Exception") && !id.contains(' ') => id.to_string(),
         _ => "RuntimeException".into(),

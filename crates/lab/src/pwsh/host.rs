@@ -34,6 +34,8 @@ pub enum ErrorCategory {
     WriteError,
     /// An item that already exists (New-Item without -Force).
     ResourceExists,
+    /// A connection that could not be opened (New-PSSession).
+    OpenError,
 }
 
 impl ErrorCategory {
@@ -51,6 +53,7 @@ impl ErrorCategory {
             ErrorCategory::OperationStopped => "OperationStopped",
             ErrorCategory::WriteError => "WriteError",
             ErrorCategory::ResourceExists => "ResourceExists",
+            ErrorCategory::OpenError => "OpenError",
         }
     }
 }
@@ -289,6 +292,18 @@ pub trait CommandHost {
     fn write_file_bytes(&mut self, path: &str, bytes: &[u8]) -> Result<(), String> {
         let _ = bytes;
         Err(format!("Access to the path '{path}' is denied."))
+    }
+
+    /// Script block logging (event 4104): PowerShell compiled `text`. A
+    /// host without a log ignores it.
+    fn log_script_block(&mut self, text: &str) {
+        let _ = text;
+    }
+
+    /// Module logging (event 4103): `name` is about to run with these
+    /// arguments and pipeline input. A host without a log ignores it.
+    fn log_invocation(&mut self, name: &str, args: &[Argument], input: &[Value]) {
+        let _ = (name, args, input);
     }
 
     /// The signature of a host command, when the host knows it. The

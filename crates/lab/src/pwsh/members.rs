@@ -76,6 +76,10 @@ impl Interp<'_> {
             if let Some(r) = super::files::static_method(&mut *self.host, &ty, &name, &args)
                 .or_else(|| super::console::static_method(&ty, &name, &args))
             {
+                // `[scriptblock]::Create(text)` compiles: script block logging sees it.
+                if let Ok(Value::ScriptBlock(text)) = &r {
+                    self.host.log_script_block(text);
+                }
                 return r.map_err(|m| err(m, self));
             }
             return match super::types::static_method(&ty, &name, &args) {
@@ -94,6 +98,16 @@ impl Interp<'_> {
             let (updated, ret) = mutate(v, &lname, &args).map_err(|m| err(m, self))?;
             self.set_var(&var, updated);
             return Ok(ret);
+        }
+        if target.kind() == "variable" {
+            if let Some(r) = super::credential::mutate(&v, &lname, &args) {
+                let updated = r.map_err(|m| err(m, self))?;
+                self.set_var(&var_name(text(target, &s.src)), updated);
+                return Ok(Value::Null);
+            }
+        }
+        if let Some(r) = super::credential::method(&v, &lname) {
+            return Ok(r);
         }
         if let Some(r) = super::console::method(&mut self.stdin, &v, &name, &args) {
             return r.map_err(|m| err(m, self));
@@ -443,6 +457,7 @@ fn string_method(s: &str, l: &str, args: &[Value]) -> Option<Result<Value, Strin
         "endswith" => Value::Bool(s.ends_with(&a0)),
         "indexof" => Value::Int(s.find(&a0).map_or(-1, |i| s[..i].chars().count() as i64)),
         "replace" => Value::String(s.replace(&a0, &arg_str(args, 1))),
+        "tochararray" => Value::Array(s.chars().map(|c| Value::String(c.to_string())).collect()),
         "split" => {
             let seps: Vec<char> = if args.is_empty() {
                 vec![' ']

@@ -8,6 +8,7 @@ mod command;
 mod console;
 mod control;
 pub mod convert;
+pub(crate) mod credential;
 pub mod datetime;
 mod errors;
 mod eval;
@@ -16,6 +17,7 @@ mod files;
 pub mod host;
 pub mod json;
 mod members;
+pub(crate) mod nolanguage;
 mod ops;
 mod parse;
 mod records;
@@ -24,6 +26,7 @@ mod utility;
 pub mod value;
 
 pub use console::reads_console_in;
+pub(crate) use members::type_of;
 
 #[cfg(test)]
 mod tests;
@@ -63,6 +66,7 @@ pub fn run_with_stdin(script: &str, stdin: &str, host: &mut dyn host::CommandHos
             exit_code: 1,
         };
     }
+    host.log_script_block(script);
     let parsed = std::rc::Rc::new(parsed);
     let mut interp = eval::Interp::new(host);
     interp.stdin = stdin.to_string();

@@ -23,6 +23,10 @@ pub struct PsObject {
     pub props: IndexMap<String, Value>,
     /// What `.ToString()` (and string conversion) returns; `None` = the type name.
     pub display: Option<String>,
+    /// State the .NET object keeps private (a SecureString's characters, a
+    /// PSSession's lab id): never a property, so neither Get-Member,
+    /// ConvertTo-Json, rendering nor the lab's logs show it.
+    pub internal: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +53,7 @@ impl PsObject {
             type_names: vec![type_name.to_string(), "System.Object".to_string()],
             props: IndexMap::new(),
             display: None,
+            internal: None,
         }
     }
 

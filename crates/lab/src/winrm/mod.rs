@@ -20,7 +20,7 @@ mod auth;
 mod jobs;
 mod listener;
 mod reply;
-mod shell;
+pub(crate) mod shell;
 mod soap;
 mod tls;
 

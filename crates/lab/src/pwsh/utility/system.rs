@@ -57,6 +57,22 @@ pub(super) fn new_object(b: &Bound, n: Node, s: &Src) -> R<Vec<Value>> {
         "collections.arraylist" => Ok(vec![Value::Array(vec![])]),
         _ if t.starts_with("collections.generic.list") => Ok(vec![Value::Array(vec![])]),
         "collections.hashtable" => Ok(vec![Value::Hashtable(IndexMap::new())]),
+        "security.securestring" => Ok(vec![super::super::credential::new_secure_string()]),
+        "management.automation.pscredential" | "pscredential" => {
+            let args = b.get("ArgumentList").cloned().unwrap_or(Value::Null);
+            super::super::credential::new_credential(&args)
+                .map(|c| vec![c])
+                .map_err(|m| {
+                    terminating(
+                        "New-Object",
+                        "ConstructorInvokedThrowException",
+                        ErrorCategory::InvalidOperation,
+                        m,
+                        n,
+                        s,
+                    )
+                })
+        }
         _ => Err(super::super::errors::unsupported(
             &format!("New-Object -TypeName {t}"),
             n,

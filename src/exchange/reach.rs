@@ -1,0 +1,207 @@
+//! How an [`Operation`] reaches its server: a `Target` operation runs in a
+//! shell on the server being rolled; an `ExchangeSession` one in a shell on
+//! an Exchange peer in service, inside an Exchange remote session to that
+//! peer opened with the admin's credential, whose secret goes on the
+//! script's stdin (`Executor::run_ps_with_secret`). [`Reach`] carries what
+//! that needs (the executor, the credential, the servers the caller
+//! believes in service); the caller (a step, the scheduler, pre-flight)
+//! decides which servers those are. Nothing here decides whether to act.
+
+use crate::exec::{ExecError, ExecOutput, Executor};
+use crate::plan::{Secret, Server};
+
+use super::{Operation, Placement};
+
+/// The account Exchange remote sessions are opened with (`[connection]
+/// user` and its password, or the lab transport's `[lab] username`).
+/// `Debug` never shows the secret.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub user: String,
+    pub secret: Secret,
+}
+
+/// What an operation needs to reach Exchange.
+#[derive(Clone)]
+pub struct Reach<'a> {
+    pub exec: &'a dyn Executor,
+    pub credential: &'a Credential,
+    /// The servers that may serve as the Exchange peer, in plan order.
+    pub servers: Vec<&'a Server>,
+    /// Servers the caller believes down or in cu-roll's maintenance: never
+    /// chosen as the peer.
+    pub out_of_service: Vec<String>,
+}
+
+impl<'a> Reach<'a> {
+    /// Every server of `servers` a candidate peer, none known out of service.
+    pub fn new(exec: &'a dyn Executor, credential: &'a Credential, servers: &'a [Server]) -> Self {
+        Reach {
+            exec,
+            credential,
+            servers: servers.iter().collect(),
+            out_of_service: Vec::new(),
+        }
+    }
+
+    /// The same, with `names` also out of service.
+    pub fn without(&self, names: &[&str]) -> Reach<'a> {
+        let mut r = self.clone();
+        r.out_of_service
+            .extend(names.iter().map(|n| (*n).to_string()));
+        r
+    }
+
+    fn in_service(&self, s: &Server) -> bool {
+        !self
+            .out_of_service
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&s.name))
+    }
+
+    /// The Exchange peer for operations about `target`: the first other
+    /// server in service of the same DAG, in plan order, then of the rest
+    /// of the plan; `target` itself only when it is the plan's only server
+    /// and in service. Else an error naming the servers tried.
+    pub fn peer_for(&self, target: &Server) -> Result<&'a Server, ExecError> {
+        let others: Vec<&'a Server> = self
+            .servers
+            .iter()
+            .copied()
+            .filter(|s| !s.name.eq_ignore_ascii_case(&target.name))
+            .collect();
+        let same_dag = |s: &&Server| target.dag.is_some() && s.dag == target.dag;
+        let ordered = others
+            .iter()
+            .copied()
+            .filter(same_dag)
+            .chain(others.iter().copied().filter(|s| !same_dag(s)));
+        let mut tried = Vec::new();
+        for s in ordered {
+            if self.in_service(s) {
+                return Ok(s);
+            }
+            tried.push(s.name.clone());
+        }
+        if others.is_empty() {
+            if let Some(me) = self
+                .servers
+                .iter()
+                .copied()
+                .find(|s| s.name.eq_ignore_ascii_case(&target.name))
+                .filter(|s| self.in_service(s))
+            {
+                return Ok(me);
+            }
+            tried.push(target.name.clone());
+        }
+        Err(ExecError::NoExchangePeer {
+            server: target.name.clone(),
+            tried: if tried.is_empty() {
+                "no other server in the plan".to_string()
+            } else {
+                tried.join(", ")
+            },
+        })
+    }
+}
+
+/// Sends `op` about `server`: a `Target` operation to `server`; an
+/// `ExchangeSession` one, wrapped in its session, to the peer
+/// [`Reach::peer_for`] picks, with the credential's secret on stdin.
+pub fn run(reach: &Reach<'_>, server: &Server, op: &Operation) -> Result<ExecOutput, ExecError> {
+    match op.placement {
+        Placement::Target => reach.exec.run_ps(server, op.script.text()),
+        Placement::TargetWithCredential => {
+            let script = op.credential_script(&reach.credential.user);
+            reach
+                .exec
+                .run_ps_with_secret(server, script.text(), &reach.credential.secret)
+        }
+        Placement::ExchangeSession => {
+            let peer = reach.peer_for(server)?;
+            let script = op.session_script(&peer.fqdn, &reach.credential.user);
+            reach
+                .exec
+                .run_ps_with_secret(peer, script.text(), &reach.credential.secret)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(name: &str, dag: Option<&str>) -> Server {
+        Server {
+            name: name.into(),
+            fqdn: format!("{}.contoso.local", name.to_ascii_lowercase()),
+            dag: dag.map(str::to_string),
+            redirect_to: None,
+            address: None,
+            port: None,
+        }
+    }
+
+    struct Nothing;
+    impl Executor for Nothing {
+        fn run_ps(&self, _: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+            unreachable!()
+        }
+        fn run_ps_with_secret(
+            &self,
+            _: &Server,
+            _: &str,
+            _: &Secret,
+        ) -> Result<ExecOutput, ExecError> {
+            unreachable!()
+        }
+        fn run_cmd(&self, _: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn the_peer_is_the_first_other_server_in_service_same_dag_first() {
+        let servers = vec![
+            server("EX09", Some("DAG02")),
+            server("EX01", Some("DAG01")),
+            server("EX02", Some("DAG01")),
+            server("EX03", Some("DAG01")),
+        ];
+        let cred = Credential {
+            user: "CONTOSO\\admin".into(),
+            secret: Secret::new("x".into()),
+        };
+        let reach = Reach::new(&Nothing, &cred, &servers);
+        let name = |r: &Reach<'_>, t: usize| r.peer_for(&servers[t]).map(|s| s.name.clone());
+        assert_eq!(name(&reach, 2).unwrap(), "EX01");
+        assert_eq!(name(&reach, 1).unwrap(), "EX02");
+        assert_eq!(
+            name(&reach, 0).unwrap(),
+            "EX01",
+            "another DAG when alone in its own"
+        );
+        assert_eq!(name(&reach.without(&["EX01"]), 2).unwrap(), "EX03");
+        assert_eq!(name(&reach.without(&["EX01", "EX03"]), 2).unwrap(), "EX09");
+        let err = reach
+            .without(&["EX01", "EX03", "EX09"])
+            .peer_for(&servers[2])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("for EX02 (tried: EX01, EX03, EX09)"), "{err}");
+    }
+
+    #[test]
+    fn the_target_serves_itself_only_when_alone() {
+        let servers = vec![server("EX01", None)];
+        let cred = Credential {
+            user: "u".into(),
+            secret: Secret::new("x".into()),
+        };
+        let reach = Reach::new(&Nothing, &cred, &servers);
+        assert_eq!(reach.peer_for(&servers[0]).unwrap().name, "EX01");
+        let err = reach.without(&["EX01"]).peer_for(&servers[0]).unwrap_err();
+        assert!(err.to_string().contains("tried: EX01"), "{err}");
+    }
+}
