@@ -19,6 +19,7 @@ mod reliability;
 mod report;
 mod rollout;
 mod scripts;
+mod security_update;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;

@@ -18,6 +18,7 @@ pub mod pwsh;
 mod quorum;
 mod registry;
 mod remoting;
+mod security_update;
 mod setup;
 mod setup_args;
 mod setup_certs;

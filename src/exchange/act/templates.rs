@@ -101,6 +101,14 @@ pub const SERVER_WIDE_OFFLINE: Template = template!(
 /// Runbook §3: reboot the server. Run on the server itself; the connection
 /// drops while it goes down, so the step then polls `BOOT_STATE` until the
 /// boot time changes.
+/// A service an installer left Disabled: its start type back, then started
+/// (CSS-Exchange SetupAssist Test-ExchangeServices: "Set the service to
+/// Automatic and start it"). Windows-level: on the target.
+pub const SET_SERVICE_START_TYPE: Template = template!(
+    Target,
+    "Set-Service -Name {{service}} -StartupType {{start_type}}\nStart-Service -Name {{service}}\n"
+);
+
 pub const RESTART_COMPUTER: Template = template!(Target, "Restart-Computer -Force\n");
 
 // ------------------------------------------------------------------ setup

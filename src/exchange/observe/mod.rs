@@ -11,6 +11,7 @@
 
 mod certs;
 mod quorum;
+mod services;
 mod setup_roles;
 pub mod templates;
 
@@ -19,6 +20,7 @@ pub use certs::{
     CertificateObs, ExchangeCertificatesObs, IisBindingObs, IisBindingsObs,
 };
 pub use quorum::{quorum, read_quorum, QuorumObs};
+pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};
 
 use serde::Deserialize;

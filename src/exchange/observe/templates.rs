@@ -190,6 +190,27 @@ $services = @(Get-Service -Name 'MSExchange*' | ForEach-Object {
 "#
 );
 
+/// The services an Exchange installer disables (CSS-Exchange SetupAssist
+/// `Test-ExchangeServices`, plus W3SVC and IISAdmin) and ServiceControl's
+/// leftover `C:\ExchangeSetupLogs\Service*.xml` files (`observe::services`).
+/// The list is `services::INSTALLER_SERVICES` (a test keeps them equal).
+pub const SERVICE_SET: Template = template!(
+    Target,
+    r#"$names = @('MpsSvc', 'FMS', 'HostControllerService', 'MSExchangeADTopology', 'MSExchangeAntispamUpdate', 'MSExchangeDagMgmt', 'MSExchangeDelivery', 'MSExchangeDiagnostics', 'MSExchangeEdgeSync', 'MSExchangeFastSearch', 'MSExchangeFrontEndTransport', 'MSExchangeHM', 'MSExchangeIS', 'MSExchangeMailboxAssistants', 'MSExchangeMailboxReplication', 'MSExchangeRepl', 'MSExchangeRPC', 'MSExchangeServiceHost', 'MSExchangeSubmission', 'MSExchangeThrottling', 'MSExchangeTransport', 'MSExchangeTransportLogSearch', 'RemoteRegistry', 'WinMgmt', 'W3SVC', 'IISAdmin')
+$services = @(Get-Service | Where-Object { $names -contains $_.Name } | ForEach-Object {
+    [pscustomobject]@{ Name = $_.Name; Status = $_.Status.ToString(); StartType = $_.StartType.ToString() }
+})
+$leftover = @()
+if (Test-Path -LiteralPath 'C:\ExchangeSetupLogs') {
+    $leftover = @(Get-ChildItem -Path 'C:\ExchangeSetupLogs' -Filter 'Service*.xml' | ForEach-Object { $_.FullName })
+}
+[pscustomobject]@{
+    Services = $services
+    LeftoverFiles = $leftover
+} | ConvertTo-Json -Depth 3 -Compress
+"#
+);
+
 /// Which node owns the core `Cluster Group` (the PAM), for verification.
 pub const CLUSTER_GROUP_OWNER: Template = template!(
     Target,

@@ -52,6 +52,10 @@ pub const FAULT_KINDS: &[&str] = &[
     "copy-fails",
     "health-fails",
     "winrm-drops",
+    "su-fails",
+    "su-busy",
+    "su-restarts",
+    "su-interrupted",
 ];
 
 /// The rollout steps the lab recognises from what a client sends (how, per
