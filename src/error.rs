@@ -104,7 +104,7 @@ pub enum Error {
         step: StepId,
         error: String,
     },
-    #[error("stopped: the gate refused to take {server} out of service:\n  - {}\n{}", .reasons.join("\n  - "), if *.before_any_change { "Nothing was changed." } else { "Servers already rolled are back in service. The journal is saved; once the DAG is healthy, run the same command again to resume." })]
+    #[error("stopped: the gate refused to take {server} out of service:\n  - {}\n{}", .reasons.join("\n  - "), if *.before_any_change { "Nothing was changed." } else { "Servers finished earlier are back in service. The journal is saved; once the DAG is healthy, run the same command again to resume." })]
     GateRefused {
         server: String,
         reasons: Vec<String>,

@@ -16,6 +16,7 @@ mod backup;
 mod catalog;
 mod exec;
 mod interrupt;
+mod journal_note;
 pub(crate) mod lab;
 mod output;
 mod report;

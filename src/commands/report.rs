@@ -16,6 +16,9 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
     let catalog = crate::catalog::Catalog::active()?;
     let target = crate::plan::resolve_target(&plan, catalog)?;
     let state = state_dir(&args.plan, state_dir_arg);
+    for note in super::journal_note::notes(&state) {
+        eprintln!("{note}");
+    }
     let executor = open_executor(&plan, &state)?;
     let credential = super::exchange_credential(&plan, executor.as_ref())?;
     let report = crate::preflight::build_report(

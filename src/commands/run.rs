@@ -53,23 +53,37 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         eprintln!("cu-roll: warning: {torn}");
     }
     let mut prior = JournalState::from_entries(&loaded.entries);
-    // A finished rollout whose plan has changed since (next quarter's CU):
-    // keep its journal under a dated name and start a new one.
-    if prior.finished_ok
-        && prior.fingerprint.as_ref() != Some(&runbook::schedule::fingerprint(&plan, &target))
-    {
+    let executor = open_executor(&plan, &state)?;
+    let credential = super::exchange_credential(&plan, executor.as_ref())?;
+    // The journal is history, not truth: after a finished rollout, observe
+    // the servers. All at the target: nothing to do, and nothing is
+    // written (the night's journal and run report stay as they are). One
+    // below it again (restored, rebuilt, next quarter's CU): a new rollout
+    // with a new journal; the finished one is kept under a dated name.
+    if prior.finished_ok {
+        let reach = crate::exchange::Reach::new(executor.as_ref(), &credential, &plan.servers);
+        let below = below_target(&plan, &target, &reach);
+        if below.is_empty() {
+            eprintln!(
+                "cu-roll: the rollout journaled in {} finished, and every server is observed at {} or later now: nothing to do (its journal and run report are kept as they are)",
+                journal.path().display(),
+                target.build()
+            );
+            drop(lock);
+            return Ok(Outcome::Done);
+        }
         drop(journal);
         let archived = archive_journal(&state)?;
         eprintln!(
-            "cu-roll: the previous rollout finished; its journal is kept as {}",
-            archived.display()
+            "cu-roll: the previous rollout finished (its journal is kept as {}), but {} {} below {} now: a new rollout begins",
+            archived.display(),
+            below.join(", "),
+            if below.len() == 1 { "is" } else { "are" },
+            target.build()
         );
         (journal, loaded) = Journal::open(&state)?;
         prior = JournalState::from_entries(&loaded.entries);
     }
-
-    let executor = open_executor(&plan, &state)?;
-    let credential = super::exchange_credential(&plan, executor.as_ref())?;
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
         let now = super::now_rfc3339();
@@ -106,7 +120,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     };
     let outcome = rollout.run(journal, prior, progress.as_mut(), confirm);
     drop(progress);
-    let result = finish(&plan, &state, executor.as_ref(), outcome?);
+    let result = finish(&plan, &state, executor.as_ref(), outcome?, &rollout.run_id);
     // Released before the last message is printed: a script that runs
     // again on exit 5 finds the plan free.
     drop(lock);
@@ -120,6 +134,7 @@ fn finish(
     state: &Path,
     exec: &dyn crate::exec::Executor,
     outcome: RolloutOutcome,
+    run_id: &str,
 ) -> Result<Outcome, Error> {
     let loaded = Journal::load(&Journal::path_in(state))?;
     let availability = lab_availability(plan, state);
@@ -152,11 +167,14 @@ fn finish(
         }
     }
     match crate::report::run::write(state, &plan.path, &report) {
-        Ok(written) => eprintln!(
-            "run report: {} and {}",
-            written.json.display(),
-            written.markdown.display()
-        ),
+        Ok(written) => {
+            eprintln!(
+                "run report: {} and {}",
+                written.json.display(),
+                written.markdown.display()
+            );
+            keep_per_run(state, run_id, &[&written.json, &written.markdown]);
+        }
         Err(e) => eprintln!("cu-roll: warning: the run report could not be written: {e}"),
     }
     // How the rollout ended outranks a lost summary: the run report is on
@@ -215,6 +233,44 @@ fn lab_availability(plan: &Plan, state: &Path) -> Option<crate::report::run::Ava
     })
 }
 
+/// The servers observed below the target (or whose build cannot be read).
+/// Only called once a rollout has finished, so no installer of cu-roll's
+/// runs on any of them.
+fn below_target(
+    plan: &Plan,
+    target: &ResolvedTarget,
+    reach: &crate::exchange::Reach<'_>,
+) -> Vec<String> {
+    plan.servers
+        .iter()
+        .filter(|s| {
+            crate::exchange::server_facts(reach, s)
+                .ok()
+                .and_then(|f| f.build())
+                .is_none_or(|b| b < target.build())
+        })
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+/// Keeps a copy of this run's report under `runs/<run id>/`, so a later
+/// run never overwrites it (the files beside the journal are the latest).
+fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) {
+    let dir = state.join("runs").join(run_id);
+    let copied = std::fs::create_dir_all(&dir).and_then(|()| {
+        files.iter().try_for_each(|f| {
+            let name = f.file_name().unwrap_or_default();
+            std::fs::copy(f, dir.join(name)).map(|_| ())
+        })
+    });
+    if let Err(e) = copied {
+        eprintln!(
+            "cu-roll: warning: could not keep this run's report under {}: {e}",
+            dir.display()
+        );
+    }
+}
+
 /// Keeps a finished rollout's journal under a dated name.
 fn archive_journal(state: &Path) -> Result<std::path::PathBuf, Error> {
     let from = Journal::path_in(state);
@@ -257,6 +313,9 @@ fn dry_run(
     state: &Path,
     steps: &[Box<dyn Step>],
 ) -> Result<Outcome, Error> {
+    for note in super::journal_note::notes(state) {
+        eprintln!("{note}");
+    }
     let executor = open_executor(plan, state)?;
     let credential = super::exchange_credential(plan, executor.as_ref())?;
     let dry = runbook::dry_run::plan(plan, target, executor.as_ref(), &credential, steps);

@@ -26,7 +26,7 @@ use std::sync::{Mutex, PoisonError};
 
 pub use lock::{Lock, LockError, LockInfo, LockState};
 use parse::parse;
-pub use record::{Change, Entry, PlanFingerprint, Record};
+pub use record::{Baseline, Change, Entry, HeldComponent, PlanFingerprint, Record};
 
 /// The journal file's name inside the state directory.
 pub const JOURNAL_FILE: &str = "journal.jsonl";

@@ -120,6 +120,68 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// True for a change that puts something back in service (a component
+    /// set Active, the node resumed, the activation policy set to anything
+    /// but Blocked, MoveNow cleared). A write-ahead intent of such a change
+    /// whose outcome is missing is not adopted on resume: the observation
+    /// shows whether it happened, and the earlier change it undoes still
+    /// says whose the maintenance is.
+    pub fn restores_service(&self) -> bool {
+        match self {
+            Change::ComponentState { state, .. } => state.eq_ignore_ascii_case("Active"),
+            Change::ClusterNodeResumed => true,
+            Change::ActivationPolicy { policy, .. } => !policy.eq_ignore_ascii_case("Blocked"),
+            Change::ActivationDisabledAndMoveNow { value } => !value,
+            _ => false,
+        }
+    }
+}
+
+/// What a server looked like before cu-roll's maintenance, as first
+/// observed by `enter-maintenance` (journaled with the first write-ahead
+/// intent on that server): exit-maintenance restores and verifies every
+/// value against it, and on resume it is what tells cu-roll's own
+/// maintenance from someone else's when a change record is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// `DatabaseCopyAutoActivationPolicy` (Unrestricted, IntrasiteOnly, Blocked).
+    pub activation_policy: String,
+    /// `DatabaseCopyActivationDisabledAndMoveNow`.
+    pub move_now: bool,
+    /// The cluster node's state (Up, Paused…), when the server is in a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_node: Option<String>,
+    /// Every component held non-Active, by whom.
+    #[serde(default)]
+    pub held: Vec<HeldComponent>,
+}
+
+/// One requester holding one component non-Active.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldComponent {
+    pub component: String,
+    pub requester: String,
+    pub state: String,
+}
+
+impl Baseline {
+    /// Whether `component` was held by `requester` before cu-roll.
+    pub fn held_by(&self, component: &str, requester: &str) -> bool {
+        self.held.iter().any(|h| {
+            h.component.eq_ignore_ascii_case(component)
+                && h.requester.eq_ignore_ascii_case(requester)
+        })
+    }
+
+    /// Whether the cluster node was Paused before cu-roll.
+    pub fn node_paused(&self) -> bool {
+        self.cluster_node
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case("Paused"))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Record {
@@ -144,6 +206,18 @@ pub enum Record {
         server: String,
         step: String,
         what: String,
+    },
+    /// Write-ahead: journaled (and synced) *before* the command that makes
+    /// `changes` is sent. Its outcome is the `changed` records that follow;
+    /// an intent without them (a crash in between) means "observe, then
+    /// adopt or finish" on resume, never someone else's maintenance.
+    /// `before` is what the step observed before its first change.
+    Intent {
+        server: String,
+        step: String,
+        changes: Vec<Change>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<Baseline>,
     },
     Changed {
         server: String,

@@ -239,6 +239,7 @@ pub(super) fn track_servers(entries: &[Entry], servers: &[Server]) -> Vec<Tracke
             Record::RunStarted { .. }
             | Record::RunFinished { .. }
             | Record::Observed { .. }
+            | Record::Intent { .. }
             | Record::Changed { .. } => {}
         }
     }

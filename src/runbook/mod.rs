@@ -3,6 +3,7 @@
 //! health, journaled so a crashed or interrupted run resumes where it
 //! stopped.
 
+pub mod crash_hook;
 pub mod dry_run;
 pub mod events;
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::catalog::ExchangeBuild;
 use crate::exchange::act::Action;
 use crate::exchange::{self, ExchangeState, Operation, ServerFacts};
 use crate::exec::{ExecError, ExecOutput, Executor};
-use crate::journal::Change;
+use crate::journal::{Baseline, Change};
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::ps::Script;
 
@@ -183,6 +183,10 @@ impl From<crate::exchange::QueryError> for StepError {
 /// Where a step reports what it does; the scheduler journals `changed` and
 /// `observed` durably before the step goes on, and shows `progress`.
 pub trait StepEvents {
+    /// Write-ahead: record what the next command will change (and what
+    /// the server looked like before cu-roll's maintenance, when known),
+    /// durably, *before* it is sent.
+    fn intent(&mut self, changes: &[Change], before: Option<&Baseline>) -> Result<(), StepError>;
     /// Record a change cu-roll made, *before* making it would be too late
     /// to undo: call it right after the command that made it succeeded.
     fn changed(&mut self, change: Change) -> Result<(), StepError>;
@@ -233,6 +237,10 @@ pub struct StepContext<'a> {
     /// Changes cu-roll journaled for this server earlier in this rollout
     /// (including before a crash): a step undoes only these.
     pub prior_changes: Vec<Change>,
+    /// What the server looked like before cu-roll's maintenance: from the
+    /// journal, or set by `enter-maintenance` from its first observation.
+    /// Exit-maintenance restores and verifies every value against it.
+    pub observed_before: Option<Baseline>,
 }
 
 impl StepContext<'_> {
@@ -282,12 +290,25 @@ impl StepContext<'_> {
         )))
     }
 
-    /// Sends `action` (failing the step on a non-zero exit) and journals
-    /// its changes right after it succeeded; `made` collects them for the
-    /// undo hint of a later failure.
+    /// Journals the intent to make `changes` (write-ahead), with the
+    /// baseline when known: call it right before sending the command.
+    pub fn intend(&mut self, changes: &[Change]) -> Result<(), StepError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.events.intent(changes, self.observed_before.as_ref())
+    }
+
+    /// Journals the intent (write-ahead), sends `action` (failing the step
+    /// on a non-zero exit) and journals its changes right after it
+    /// succeeded; `made` collects them for the undo hint of a later failure.
     pub fn act(&mut self, action: &Action, made: &mut Vec<Change>) -> Result<(), StepError> {
         self.events.progress(action.op.script.purpose);
+        self.intend(&action.changes)?;
         self.run_ps_ok(&action.op)?;
+        if !action.changes.is_empty() {
+            crate::runbook::crash_hook::after_change();
+        }
         for change in &action.changes {
             self.events.changed(change.clone())?;
             made.push(change.clone());

@@ -88,6 +88,19 @@ impl Env {
             .expect("start cu-roll")
     }
 
+    /// Runs cu-roll with extra environment variables (e.g. a test-only
+    /// hook such as `CU_ROLL_TEST_CRASH_AFTER_CHANGE`).
+    pub fn run_env(&self, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut command = self.command(&self.state_dir(), args);
+        command.envs(vars.iter().copied());
+        let out = command.output().expect("run cu-roll");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Runs cu-roll with another state directory (e.g. the one `lab serve` uses).
     pub fn run_with_state(&self, state_dir: &Path, args: &[&str]) -> Run {
         let out = self.command(state_dir, args).output().expect("run cu-roll");

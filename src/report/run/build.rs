@@ -218,6 +218,7 @@ impl Fold {
             Record::ServerDone { .. }
             | Record::ServerSkipped { .. }
             | Record::RunStarted { .. }
+            | Record::Intent { .. }
             | Record::RunFinished { .. } => {}
         }
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::journal::{Change, Journal, JournalError, Record};
+use crate::journal::{Baseline, Change, Journal, JournalError, Record};
 use crate::runbook::{Progress, RunEvent, StepError, StepEvents, StepId};
 
 /// The journal and the progress display, shared by the run's threads.
@@ -18,6 +18,8 @@ pub(super) struct Recorder<'p> {
     progress: Mutex<&'p mut dyn Progress>,
     /// Changes made by this run, per server (upper-cased), in order.
     run_changes: Mutex<HashMap<String, Vec<Change>>>,
+    /// Baselines first journaled by this run, per server (upper-cased).
+    run_baselines: Mutex<HashMap<String, Baseline>>,
 }
 
 impl<'p> Recorder<'p> {
@@ -26,6 +28,7 @@ impl<'p> Recorder<'p> {
             journal: Mutex::new(journal),
             progress: Mutex::new(progress),
             run_changes: Mutex::new(HashMap::new()),
+            run_baselines: Mutex::new(HashMap::new()),
         }
     }
 
@@ -52,6 +55,23 @@ impl<'p> Recorder<'p> {
             .get(&server.to_ascii_uppercase())
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The baseline this run journaled for `server`, if any.
+    pub(super) fn baseline_this_run(&self, server: &str) -> Option<Baseline> {
+        self.run_baselines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&server.to_ascii_uppercase())
+            .cloned()
+    }
+
+    fn remember_baseline(&self, server: &str, before: &Baseline) {
+        self.run_baselines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(server.to_ascii_uppercase())
+            .or_insert_with(|| before.clone());
     }
 
     fn remember_change(&self, server: &str, change: Change) {
@@ -90,6 +110,26 @@ pub(super) struct StepReports<'s, 'p> {
 }
 
 impl StepEvents for StepReports<'_, '_> {
+    fn intent(&mut self, changes: &[Change], before: Option<&Baseline>) -> Result<(), StepError> {
+        self.changed_anything.store(true, Ordering::SeqCst);
+        self.recorder
+            .append(Record::Intent {
+                server: self.server.clone(),
+                step: self.step.id().into(),
+                changes: changes.to_vec(),
+                before: before.cloned(),
+            })
+            .map_err(|e| {
+                StepError::failed(format!(
+                    "the journal could not record what cu-roll was about to change (nothing was sent): {e}"
+                ))
+            })?;
+        if let Some(b) = before {
+            self.recorder.remember_baseline(&self.server, b);
+        }
+        Ok(())
+    }
+
     fn changed(&mut self, change: Change) -> Result<(), StepError> {
         self.changed_anything.store(true, Ordering::SeqCst);
         self.recorder

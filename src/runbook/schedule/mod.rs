@@ -10,10 +10,12 @@
 //! worker per DAG through [`crate::pool`], journal appends, gate
 //! observation); `events` carries what a step reports to the journal and
 //! the progress display; `interrupt` the clock that carries Ctrl-C and
-//! SIGTERM to the runner and to waits. Steps themselves live in
+//! SIGTERM to the runner and to waits; `final_check` the observation a
+//! run must pass before it may say every server is at the target. Steps themselves live in
 //! `super::steps` and never see the journal.
 
 mod events;
+mod final_check;
 mod interrupt;
 mod order;
 mod runner;

@@ -140,6 +140,18 @@ impl Rollout<'_> {
         crate::pool::for_each_bounded(&groups, workers, |group| {
             self.roll_group(group, &shared);
         });
+        if !shared.stopped() && !self.clock.interrupted() {
+            let state = &shared.state;
+            if let Some(failed) = super::final_check::check(
+                self.target,
+                &self.reach(&shared, None),
+                &ordered,
+                state,
+                &shared.recorder,
+            ) {
+                shared.fail(failed);
+            }
+        }
         finish(shared, started)
     }
 
@@ -340,7 +352,12 @@ impl Rollout<'_> {
             });
             return Ok(());
         }
-        if matches!(id, StepId::EnterMaintenance | StepId::RebootBeforeSetup) {
+        // A reboot cu-roll already asked for (journaled before it was
+        // sent) passed its gate then: the server is down by cu-roll's own
+        // hand, in progress, and the step waits for it to come back.
+        if matches!(id, StepId::EnterMaintenance | StepId::RebootBeforeSetup)
+            && !shared.state.reboot_requested(&server.name, id.id())
+        {
             self.gate(id, server, group, shared)?;
         }
         shared
@@ -396,6 +413,10 @@ impl Rollout<'_> {
             clock: self.clock,
             events: &mut events,
             prior_changes,
+            observed_before: shared
+                .state
+                .baseline(&server.name)
+                .or_else(|| shared.recorder.baseline_this_run(&server.name)),
         };
         step.run(&mut ctx)
     }
@@ -430,9 +451,15 @@ impl Rollout<'_> {
             .collect();
         // Our own maintenance on this server (a resumed run, or the second
         // gate) is expected: only the others must be in service.
-        let Err(reasons) = gate::check(&server.name, &views, &self.plan.policy) else {
+        let Err(mut reasons) = gate::check(&server.name, &views, &self.plan.policy) else {
             return Ok(());
         };
+        let mut own = shared.state.changes_for(&server.name);
+        own.extend(shared.recorder.changes_this_run(&server.name));
+        reasons.extend(crate::assess::service::own_maintenance_note(
+            &server.name,
+            &own,
+        ));
         let before_any_change = shared.before_any_change();
         for r in &reasons {
             shared.recorder.emit(RunEvent::Note {

@@ -146,6 +146,13 @@ mod tests {
     }
 
     impl StepEvents for Recorder {
+        fn intent(
+            &mut self,
+            _: &[Change],
+            _: Option<&crate::journal::Baseline>,
+        ) -> Result<(), StepError> {
+            Ok(())
+        }
         fn changed(&mut self, change: Change) -> Result<(), StepError> {
             self.changes.push(change);
             Ok(())
@@ -201,6 +208,7 @@ mod tests {
                 clock: &SystemClock,
                 events: &mut events,
                 prior_changes: prior,
+                observed_before: None,
             };
             step.run(&mut ctx)
         };
@@ -274,6 +282,7 @@ mod tests {
             clock: &SystemClock,
             events: &mut events,
             prior_changes: Vec::new(),
+            observed_before: None,
         };
         let err = step.run(&mut ctx).unwrap_err();
         assert!(err.message.contains("EX09"), "{err}");

@@ -10,11 +10,11 @@
 use crate::exchange::act::{self, Action, ClusterGroupMove, MoveResultObs, CORE_CLUSTER_GROUP};
 use crate::exchange::observe::{self, read_server_facts};
 use crate::exchange::{same, ExchangeState, MAINTENANCE};
-use crate::journal::Change;
+use crate::journal::{Baseline, Change};
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
-use super::undo::{left_on, transport_restart_pending, Outstanding};
+use super::undo::{baseline_of, left_on, transport_restart_pending, Outstanding};
 
 pub struct EnterMaintenance;
 
@@ -125,8 +125,13 @@ pub fn enter_actions(state: &ExchangeState, prior: &[Change], is_2016: bool) -> 
 
 /// Maintenance found in place that cu-roll did not set: reported, and
 /// left for the admin (exit-maintenance undoes only cu-roll's changes).
-pub fn preexisting(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
-    let own = Outstanding::of(prior);
+/// With the server's baseline, what differs from it is cu-roll's own.
+pub fn preexisting(
+    state: &ExchangeState,
+    prior: &[Change],
+    before: Option<&Baseline>,
+) -> Vec<String> {
+    let own = Outstanding::owned(prior, before, state);
     let mut out = Vec::new();
     for c in ["HubTransport", "UMCallRouter", "ServerWideOffline"] {
         if state.held_by_maintenance(c) && !own.holds_component(c, MAINTENANCE) {
@@ -445,7 +450,13 @@ impl Step for EnterMaintenance {
         }
         let build = ctx.build()?;
         let state = ctx.exchange_state()?;
-        for note in preexisting(&state, &ctx.prior_changes) {
+        // The baseline: what the server looked like before cu-roll's
+        // maintenance, journaled with the first intent. Only a first
+        // observation that follows no change of cu-roll's here is one.
+        if ctx.observed_before.is_none() && Outstanding::of(&ctx.prior_changes).is_empty() {
+            ctx.observed_before = Some(baseline_of(&state));
+        }
+        for note in preexisting(&state, &ctx.prior_changes, ctx.observed_before.as_ref()) {
             ctx.events.observed(note)?;
         }
         let mut made = Vec::new();

@@ -17,7 +17,7 @@
 use crate::exchange::act::{self, Action};
 use crate::exchange::observe::read_server_facts;
 use crate::exchange::{same, ExchangeState, FUNCTIONAL, MAINTENANCE};
-use crate::journal::Change;
+use crate::journal::{Baseline, Change};
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
@@ -47,9 +47,15 @@ pub enum ExitAction {
 }
 
 /// What to do, in runbook §4 order, and what to report instead of doing.
-pub fn exit_actions(state: &ExchangeState, prior: &[Change]) -> (Vec<ExitAction>, Vec<String>) {
+/// `before` is the server's baseline: what differs from it is cu-roll's own
+/// maintenance even when a change record is missing.
+pub fn exit_actions(
+    state: &ExchangeState,
+    prior: &[Change],
+    before: Option<&Baseline>,
+) -> (Vec<ExitAction>, Vec<String>) {
     use ExitAction::*;
-    let own = Outstanding::of(prior);
+    let own = Outstanding::owned(prior, before, state);
     let mut out = Vec::new();
     let mut notes = Vec::new();
     let ours_and_held =
@@ -126,8 +132,13 @@ pub fn exit_actions(state: &ExchangeState, prior: &[Change]) -> (Vec<ExitAction>
 
 /// What verification finds wrong (runbook §4.8): components not Active
 /// (but those inactive by design), the policy not what cu-roll restores,
-/// MoveNow on, the node not Up.
-pub fn verify_problems(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
+/// MoveNow on, the node not Up; with the baseline, every value recorded
+/// before maintenance.
+pub fn verify_problems(
+    state: &ExchangeState,
+    prior: &[Change],
+    before: Option<&Baseline>,
+) -> Vec<String> {
     let mut out: Vec<String> = state
         .components
         .iter()
@@ -148,7 +159,12 @@ pub fn verify_problems(state: &ExchangeState, prior: &[Change]) -> Vec<String> {
             }
         })
         .collect();
-    if let Some(p) = Outstanding::of(prior).policy_restore {
+    // The value recorded before maintenance (the baseline), else the one
+    // journaled with cu-roll's own policy change.
+    let restore = before
+        .map(|b| b.activation_policy.clone())
+        .or(Outstanding::of(prior).policy_restore);
+    if let Some(p) = restore {
         if !same(&p, &state.activation_policy) {
             out.push(format!(
                 "activation policy is {}, not {p} as before",
@@ -293,13 +309,14 @@ impl Step for ExitMaintenance {
         let repaired = super::services::check_and_repair(ctx, true, &mut made)
             .map_err(|e| e.with_context(&left_on(ctx, &made)))?;
         let state = ctx.exchange_state()?;
-        let (actions, notes) = exit_actions(&state, &ctx.prior_changes);
+        let before = ctx.observed_before.clone();
+        let (actions, notes) = exit_actions(&state, &ctx.prior_changes, before.as_ref());
         for note in &notes {
             ctx.events.observed(note.clone())?;
         }
         let (copy_failures, cleared) = send_all(ctx, &actions, &mut made)?;
         let state = ctx.exchange_state()?;
-        let mut problems = verify_problems(&state, &ctx.all_changes(&made));
+        let mut problems = verify_problems(&state, &ctx.all_changes(&made), before.as_ref());
         problems.extend(copy_failures.iter().map(|f| {
             format!("copy {f} (a FailedAndSuspended copy may need Update-MailboxDatabaseCopy to reseed)")
         }));

@@ -366,7 +366,9 @@ fn start(
         user: account.user.clone(),
         secret: crate::plan::Secret::new(account.password),
     };
+    ctx.intend(&action.changes)?;
     ctx.run_ps_ok_as(&action.op, &credential)?;
+    crate::runbook::crash_hook::after_change();
     for change in action.changes {
         ctx.events.changed(change)?;
     }

@@ -69,7 +69,8 @@ fn started_before(changes: &[Change]) -> bool {
 /// preparation an earlier run started is resumed on the server it started
 /// on; otherwise the first server (in rollout order, not yet done) below
 /// the target runs it. When the levels cannot be read the step runs anyway
-/// and reports why.
+/// and reports why. While an installer cu-roll started may still run on a
+/// server, nothing is sent to any server here (and `None` is answered).
 pub fn preparation_server<'s>(
     target: &ResolvedTarget,
     reach: &exchange::Reach<'_>,
@@ -88,6 +89,19 @@ pub fn preparation_server<'s>(
         .find(|s| started_before(&state.changes_for(&s.name)))
     {
         return Some(s);
+    }
+    // An installer cu-roll started and has not evaluated (setup, the SU)
+    // may still run: no PowerShell may reach that server (setup's rule
+    // ProcessNeedsToBeClosedOnUpgrade fails beside one), and a rollout
+    // that got as far as an installer has already decided on AD
+    // preparation before its first server.
+    if ordered.iter().any(|s| {
+        let changes = state.changes_for(&s.name);
+        [StepId::Setup, StepId::SecurityUpdate]
+            .iter()
+            .any(|step| super::installer::installer_pending(&changes, step.id()))
+    }) {
+        return None;
     }
     let first = ordered.iter().copied().find(|s| {
         !state.server_done(&s.name)

@@ -14,7 +14,7 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use crate::exec::{ExecError, ExecOutput, Executor};
-use crate::journal::Change;
+use crate::journal::{Baseline, Change};
 use crate::plan::ResolvedTarget;
 use crate::plan::{Plan, Server};
 use crate::runbook::{Clock, Step, StepContext, StepError, StepEvents, StepOutcome};
@@ -571,11 +571,17 @@ impl Clock for FakeClock {
 #[derive(Default)]
 pub struct Recorder {
     pub changes: Vec<Change>,
+    /// Write-ahead intents, with the baseline each carried.
+    pub intents: Vec<(Vec<Change>, Option<Baseline>)>,
     pub observed: Vec<String>,
     pub progress: Vec<String>,
 }
 
 impl StepEvents for Recorder {
+    fn intent(&mut self, changes: &[Change], before: Option<&Baseline>) -> Result<(), StepError> {
+        self.intents.push((changes.to_vec(), before.cloned()));
+        Ok(())
+    }
     fn changed(&mut self, change: Change) -> Result<(), StepError> {
         self.changes.push(change);
         Ok(())
@@ -626,6 +632,7 @@ pub fn context<'a>(
         clock,
         events,
         prior_changes: prior,
+        observed_before: None,
     }
 }
 

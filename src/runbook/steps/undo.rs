@@ -5,8 +5,8 @@
 //! with those. Pure functions over `Change`s; nothing here sends anything.
 
 use crate::exchange::act::TRANSPORT_SERVICE;
-use crate::exchange::{same, MAINTENANCE};
-use crate::journal::Change;
+use crate::exchange::{same, ExchangeState, MAINTENANCE};
+use crate::journal::{Baseline, Change, HeldComponent};
 use crate::runbook::StepContext;
 
 /// Whether the last `HubTransport` change under Maintenance set `state` and
@@ -72,6 +72,41 @@ impl Outstanding {
                 _ => {}
             }
         }
+        o
+    }
+
+    /// What cu-roll owns on a server now: its journaled changes, plus,
+    /// when the server's baseline (what it looked like before cu-roll's
+    /// maintenance) is known, every maintenance value observed now that
+    /// was not so before. The second part is what keeps cu-roll's own
+    /// half-made maintenance its own when a change record is missing (a
+    /// crash between a command and its record, a torn journal).
+    pub fn owned(
+        changes: &[Change],
+        before: Option<&Baseline>,
+        now: &ExchangeState,
+    ) -> Outstanding {
+        let mut o = Outstanding::of(changes);
+        let Some(b) = before else { return o };
+        for c in MAINTENANCE_COMPONENTS {
+            if now.held_by_maintenance(c)
+                && !b.held_by(c, MAINTENANCE)
+                && !o.holds_component(c, MAINTENANCE)
+            {
+                let state = now
+                    .component(c)
+                    .and_then(|x| x.requester_state(MAINTENANCE))
+                    .unwrap_or("Inactive")
+                    .to_string();
+                o.components
+                    .push((c.to_string(), MAINTENANCE.to_string(), state));
+            }
+        }
+        o.node_suspended |= now.node_paused() && !b.node_paused();
+        if o.policy_restore.is_none() && !same(&now.activation_policy, &b.activation_policy) {
+            o.policy_restore = Some(b.activation_policy.clone());
+        }
+        o.move_now |= now.activation_disabled_and_move_now && !b.move_now;
         o
     }
 
@@ -155,6 +190,34 @@ impl Outstanding {
             set.join(", "),
             self.undo_commands(server).join("; ")
         )
+    }
+}
+
+/// The components maintenance holds under requester Maintenance (runbook
+/// §2: HubTransport, UMCallRouter on 2016, ServerWideOffline).
+pub const MAINTENANCE_COMPONENTS: [&str; 3] = ["HubTransport", "UMCallRouter", "ServerWideOffline"];
+
+/// The server as `enter-maintenance` first observes it, before any change
+/// of cu-roll's: journaled with the first write-ahead intent.
+pub fn baseline_of(state: &ExchangeState) -> Baseline {
+    let mut held = Vec::new();
+    for comp in &state.components {
+        for requester in comp.holding_requesters() {
+            held.push(HeldComponent {
+                component: comp.component.clone(),
+                state: comp
+                    .requester_state(&requester)
+                    .unwrap_or("Inactive")
+                    .to_string(),
+                requester,
+            });
+        }
+    }
+    Baseline {
+        activation_policy: state.activation_policy.clone(),
+        move_now: state.activation_disabled_and_move_now,
+        cluster_node: state.cluster_node_state.clone(),
+        held,
     }
 }
 
