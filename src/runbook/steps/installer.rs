@@ -587,9 +587,11 @@ mod account_tests {
         assert!(sent
             .text()
             .contains("$password = $credential.GetNetworkCredential().Password"));
+        assert!(sent.text().contains("$user = 'lab\\admin'"));
         assert!(sent
             .text()
-            .contains("-User 'lab\\admin' -Password $password"));
+            .contains("RegisterTaskDefinition($task, $definition, 6, $user, $password, 1)"));
+        assert!(!sent.text().contains("Register-ScheduledTask"));
         assert!(lab::pwsh::syntax_check(sent.text()).is_ok());
         let plan = winrm_plan();
         let planned = planned(&plan, &SETUP, "x");
