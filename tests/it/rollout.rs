@@ -105,6 +105,43 @@ pub fn assert_no_secret_logged(state: &Value, password: &str) -> usize {
     events
 }
 
+/// The logs keep the newest 128 events of each kind per server, so after
+/// a whole rollout the task registrations have scrolled out of them. A run
+/// stopped by `fault` on EX02 keeps the one that names `task` (by cmdlet
+/// or COM object) in EX02's 4103 log, and no event holds the password.
+fn registration_logs_no_password(fault: &str, task: &str) {
+    let env = Env::new();
+    let plan = LabPlan::new()
+        .fast()
+        .fault(crate::harness::Fault::new(fault, "EX02").once())
+        .write(&env, "lab.toml");
+    let p = plan.to_str().unwrap();
+    run_plan(&env, p).expect_code(1);
+    let state = lab_state(&env, p);
+    let ex02 = state["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "EX02")
+        .unwrap();
+    let calls: Vec<&str> = ex02["powershell_log"]["invocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        calls.iter().any(|m| m.contains(task)),
+        "the registration of {task} is still in the log: {calls:#?}"
+    );
+    assert_no_secret_logged(&state, "lab-only-password");
+}
+
+#[test]
+fn the_installer_task_registration_logs_no_password() {
+    registration_logs_no_password("setup-fails", "cu-roll-setup");
+}
+
 fn run_plan(env: &Env, plan: &str) -> Run {
     env.run(&["run", plan])
 }
