@@ -253,6 +253,16 @@ Start-ScheduledTask -TaskName 'cu-roll-setup'
     const AS_SYSTEM: &str = "$principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest\nRegister-ScheduledTask -TaskName 'cu-roll-setup' -Action $action -Principal $principal -Force | Out-Null";
     pub(crate) const AS_LAB_ADMIN: &str = "$password = 'lab-only-password'\nRegister-ScheduledTask -TaskName 'cu-roll-setup' -Action $action -User 'lab\\admin' -Password $password -RunLevel Highest -Force | Out-Null";
 
+    /// How cu-roll registers it now: the Task Scheduler's COM objects.
+    const AS_LAB_ADMIN_COM: &str = r"$password = 'lab-only-password'
+$service = New-Object -ComObject 'Schedule.Service'
+$service.Connect()
+$definition = $service.NewTask(0)
+$definition.Principal.RunLevel = 1
+$exec = $definition.Actions.Create(0)
+$exec.Path = $batch
+$null = $service.GetFolder('\').RegisterTaskDefinition('cu-roll-setup', $definition, 6, 'lab\admin', $password, 1)";
+
     /// The task cu-roll registered before this change (SYSTEM): setup acts
     /// as the computer account and fails the Organization Management rules
     /// with the capture's lines, as real setup does.
@@ -280,6 +290,19 @@ Start-ScheduledTask -TaskName 'cu-roll-setup'
         assert_eq!(exit, "0", "{log}");
         assert!(log.contains("Logged on user: lab\\admin."), "{log}");
         assert!(!log.contains("[Rule:Delegated"), "{log}");
+    }
+
+    #[test]
+    fn setup_run_as_the_lab_admin_through_the_com_api_passes_them() {
+        let (exit, log) = setup_as(true, AS_LAB_ADMIN_COM);
+        assert_eq!(exit, "0", "{log}");
+        assert!(log.contains("Logged on user: lab\\admin."), "{log}");
+        let (exit, log) = setup_as(false, AS_LAB_ADMIN_COM);
+        assert_eq!(exit, "1", "{log}");
+        assert!(
+            log.contains("Failed [Rule:DelegatedMailboxFirstInstall]"),
+            "{log}"
+        );
     }
 
     #[test]

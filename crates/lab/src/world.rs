@@ -41,7 +41,7 @@ pub struct World {
     /// The next process id handed to a program the lab starts.
     pub next_pid: u32,
     /// The lab's one domain account (`[lab] username`/`password`): what a
-    /// scheduled task registered with `-User`/`-Password` is checked against.
+    /// scheduled task registered with an account and password (cmdlet or COM) is checked against.
     #[serde(default)]
     pub account: Option<(String, String)>,
     /// Whether `account` is in Organization Management (`[lab]

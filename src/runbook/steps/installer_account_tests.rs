@@ -49,9 +49,11 @@ fn the_password_is_in_no_script_text_and_out_of_dry_runs() {
     assert!(sent
         .text()
         .contains("$password = $credential.GetNetworkCredential().Password"));
+    assert!(sent.text().contains("$user = 'lab\\admin'"));
     assert!(sent
         .text()
-        .contains("-User 'lab\\admin' -Password $password"));
+        .contains("RegisterTaskDefinition($task, $definition, 6, $user, $password, 1)"));
+    assert!(!sent.text().contains("Register-ScheduledTask"));
     assert!(lab::pwsh::syntax_check(sent.text()).is_ok());
     let plan = winrm_plan();
     let planned = planned(&plan, &SETUP, "x");

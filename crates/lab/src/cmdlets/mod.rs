@@ -14,6 +14,8 @@ mod items;
 mod provider;
 mod scripts;
 mod system;
+#[cfg(test)]
+mod task_com_tests;
 mod task_objects;
 mod tasks;
 mod transport;
@@ -23,6 +25,7 @@ use super::pwsh::convert::to_ps_string;
 use super::pwsh::host::{Argument, Bound, ErrorCategory, PsError};
 use super::pwsh::value::{PsObject, Value};
 pub(crate) use files::{read_bytes as read_file_bytes, write_bytes as write_file_bytes};
+pub(crate) use tasks::register_definition;
 
 /// What a command module answers: `None` = not mine.
 pub(crate) type Answer = Option<Result<Vec<Value>, PsError>>;

@@ -4,6 +4,7 @@
 //! are not part of the language go to a `CommandHost`.
 
 pub mod bind;
+mod com;
 mod command;
 mod console;
 mod control;
