@@ -242,6 +242,8 @@ pub const EXCHANGE_CMDLETS: &[&str] = &[
     "Test-ServiceHealth",
     "Test-MAPIConnectivity",
     "Test-ReplicationHealth",
+    "Get-ExchangeCertificate",
+    "Get-AuthConfig",
 ];
 
 /// The Exchange cmdlets `text` calls, in [`EXCHANGE_CMDLETS`] order: a

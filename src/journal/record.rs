@@ -105,6 +105,15 @@ pub enum Change {
         key: String,
         copy: String,
     },
+    /// cu-roll set service `service` from start type `from` (what it found,
+    /// journaled *before* the change) to `to` and started it: a service an
+    /// installer left Disabled. `Set-Service -Name <service> -StartupType
+    /// <from>` reverses it.
+    ServiceStartType {
+        service: String,
+        from: String,
+        to: String,
+    },
     /// Anything else, described in words.
     Other {
         what: String,

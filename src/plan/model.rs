@@ -76,7 +76,7 @@ pub struct Rollout {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstallerAccount {
     /// `[connection] user`, with the connection's password source (the task
-    /// is registered with `-User`/`-Password`). WinRM: the account cu-roll
+    /// is registered with the account and its password). WinRM: the account cu-roll
     /// logs on as; PowerShell: the installer's account only (the connection
     /// itself is the signed-in user).
     ConnectionUser,

@@ -3,6 +3,7 @@
 //! module only sends the observation scripts of `exchange`.
 
 pub mod adprep;
+pub mod certs;
 pub mod checks;
 pub mod media;
 pub mod model;
@@ -28,6 +29,8 @@ struct Observed {
     state: Result<ExchangeState, QueryError>,
     /// The media check, on servers below the target only.
     media: Option<Result<media::MediaObs, QueryError>>,
+    /// The certificates, on servers below the target only.
+    certs: Option<certs::CertsObs>,
 }
 
 /// Queries every server (concurrently, bounded) and builds the report.
@@ -52,6 +55,7 @@ pub fn build_report(
         .zip(&observed)
         .map(|(server, obs)| {
             let mut r = server_report(plan, catalog, target, server, obs, &observed);
+            apply_certs(obs, &mut r);
             apply_media(plan, catalog, target, obs, ad_prep_runs, &mut r);
             r
         })
@@ -134,6 +138,7 @@ fn observe(
         };
         return Observed {
             media: None,
+            certs: None,
             facts: Err(busy()),
             state: Err(busy()),
         };
@@ -146,6 +151,7 @@ fn observe(
     });
     Observed {
         media: below.then(|| media::observe_media(reach, plan, server)),
+        certs: below.then(|| certs::observe(reach, server)),
         facts,
         state: exchange::exchange_state(reach, server),
     }
@@ -369,6 +375,18 @@ fn redundancy_blockers(
         .collect();
     let running = servers.iter().filter(|o| same_dag(o)).count();
     crate::assess::gate::redundancy_refusals(&server.name, state, &others, running, &plan.policy)
+}
+
+/// The certificate checks' blockers and warnings (server below the target
+/// only: setup and the update are what an expired certificate breaks).
+fn apply_certs(obs: &Observed, r: &mut ServerReport) {
+    let Some(found) = &obs.certs else { return };
+    let f = certs::findings(found);
+    for (code, text) in f.blockers {
+        r.block(code, text);
+    }
+    r.warnings.extend(f.warnings);
+    r.verdict = checks::verdict(&r.blockers, r.needs_upgrade_known());
 }
 
 /// The media check's blockers (server below the target only).

@@ -215,6 +215,10 @@ pub enum BlockerCode {
     Redundancy,
     /// Setup or SU media missing, of the wrong version, or a hash mismatch.
     Media,
+    /// An expired certificate is bound to an IIS site: setup stops on it.
+    CertificateIisExpired,
+    /// The organisation's Exchange Auth certificate has expired.
+    CertificateAuthExpired,
     /// Plan-wide: Active Directory preparation must run first.
     AdPreparation,
     /// Plan-wide: the AD levels could not be read.
@@ -223,7 +227,7 @@ pub enum BlockerCode {
 
 impl BlockerCode {
     /// Every code, in the order docs/report.md lists them.
-    pub const ALL: [BlockerCode; 17] = [
+    pub const ALL: [BlockerCode; 19] = [
         BlockerCode::Unreachable,
         BlockerCode::NoExchange,
         BlockerCode::UnknownBuild,
@@ -239,6 +243,8 @@ impl BlockerCode {
         BlockerCode::CopyUnhealthy,
         BlockerCode::Redundancy,
         BlockerCode::Media,
+        BlockerCode::CertificateIisExpired,
+        BlockerCode::CertificateAuthExpired,
         BlockerCode::AdPreparation,
         BlockerCode::AdUnreadable,
     ];
@@ -260,6 +266,8 @@ impl BlockerCode {
             BlockerCode::CopyUnhealthy => "copy-unhealthy",
             BlockerCode::Redundancy => "redundancy",
             BlockerCode::Media => "media",
+            BlockerCode::CertificateIisExpired => "certificate.iis-expired",
+            BlockerCode::CertificateAuthExpired => "certificate.auth-expired",
             BlockerCode::AdPreparation => "ad-preparation",
             BlockerCode::AdUnreadable => "ad-unreadable",
         }

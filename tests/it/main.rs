@@ -4,6 +4,7 @@
 mod architecture;
 mod build_history;
 mod catalog;
+mod certificates;
 mod cli_output;
 mod clixml;
 mod crash_harness;
@@ -20,6 +21,7 @@ mod reliability;
 mod report;
 mod rollout;
 mod scripts;
+mod security_update;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;

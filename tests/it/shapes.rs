@@ -326,6 +326,22 @@ const REQUESTER_DETAILS: &str =
 /// cluster, services, copies, queues, the health tests, the media files),
 /// with whose they are. A new name in a script must go here or in [`READS`].
 const OTHER_READS: &[(&str, &str)] = &[
+    // Certificates: captured in E19/GetExchangeCertificate.xml (RawData
+    // only, the rest in its ToString), E19/IIS_GetWebBinding.xml and
+    // E19/AuthCert_GetAuthConfig.xml; checked in `certificates.rs`.
+    ("Thumbprint", "Get-ExchangeCertificate (X509Certificate2)"),
+    ("Subject", "Get-ExchangeCertificate (X509Certificate2)"),
+    ("Issuer", "Get-ExchangeCertificate (X509Certificate2)"),
+    ("NotAfter", "Get-ExchangeCertificate (X509Certificate2)"),
+    ("Services", "Get-ExchangeCertificate (AllowedServices)"),
+    (
+        "RawData",
+        "Get-ExchangeCertificate deserialised without its properties",
+    ),
+    ("CurrentCertificateThumbprint", "Get-AuthConfig"),
+    ("ItemXPath", "Get-WebBinding"),
+    ("bindingInformation", "Get-WebBinding"),
+    ("certificateHash", "Get-WebBinding"),
     (
         "Name",
         "Get-ADObject organisation, ClusterGroup.OwnerNode, Get-MailboxDatabaseCopyStatus",
@@ -822,6 +838,8 @@ fn every_property_the_scripts_read_is_in_the_table() {
         t::BOOT_STATE.text.to_string(),
         t::CLUSTER_GROUP_OWNER.text.to_string(),
         t::HEALTH_TESTS.text.to_string(),
+        t::EXCHANGE_CERTIFICATES.text.to_string(),
+        t::IIS_BINDINGS.text.to_string(),
         cu_roll::preflight::media::media_script_for(
             "D:\\Setup.exe",
             true,

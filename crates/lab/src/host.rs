@@ -102,6 +102,12 @@ impl CommandHost for ServerHost<'_> {
         cmdlets::write_file_bytes(self, path, bytes)
     }
 
+    fn register_task(&mut self, task: &crate::pwsh::host::TaskRegistration) -> Result<(), String> {
+        let r = cmdlets::register_definition(self, task);
+        self.world.check_availability();
+        r
+    }
+
     fn log_script_block(&mut self, text: &str) {
         let now = self.now_ms;
         self.this_mut().powershell_log.script_block(now, text);

@@ -18,8 +18,10 @@ pub mod pwsh;
 mod quorum;
 mod registry;
 mod remoting;
+mod security_update;
 mod setup;
 mod setup_args;
+mod setup_certs;
 mod setup_logging;
 mod setup_rules;
 mod spec;
@@ -40,8 +42,8 @@ pub use spec::{
     check_plan_servers_simulated, parse_plan_text, DEFAULT_DAG, FAULT_KINDS, STEP_NAMES,
 };
 pub use spec::{
-    LabAd, LabCopyStatus, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec,
-    LabTimings, PendingReboot,
+    LabAd, LabCertificate, LabCopyStatus, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer,
+    LabSpec, LabTimings, PendingReboot,
 };
 pub use store::{wall_clock_ms, Lab, LabError, CLOCK_FILE, WORLD_FILE};
 pub use world::{MoveError, Timings, World};

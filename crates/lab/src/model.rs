@@ -213,12 +213,32 @@ pub enum SetupFailure {
     Rule { rule: String, message: String },
     /// The injected `setup-fails` fault: a critical task failed mid-run.
     Injected,
+    /// An expired certificate is bound to IIS (`setup_certs`): mid-run too.
+    ExpiredCertificate {
+        issuer: String,
+        subject: String,
+        not_before_ms: i64,
+        not_after_ms: i64,
+    },
     /// The media is older than the installed CU.
     Downgrade { installed: ExchangeBuild },
     /// msiexec: the .msp belongs to another CU (exit 1642).
     PatchTargetNotFound,
     /// msiexec: the .msp is not there (exit 1619).
     PackageNotFound,
+    /// The `su-fails` fault: exit 1603, the services left Disabled.
+    MsiFatal,
+    /// The `su-busy` fault: another installation runs (exit 1618).
+    MsiBusy,
+    /// The `su-restarts` fault: the SU installs, then restarts the
+    /// machine itself (exit 1641).
+    MsiRestartInitiated,
+    /// The `su-interrupted` fault: the machine restarts part-way; no exit
+    /// code, the services left Disabled.
+    MsiInterrupted,
+    /// Started while a reboot was pending: exit 3010 with the build raised,
+    /// but the services left Disabled (UNVERIFIED, `security_update`).
+    MsiRebootPending,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +279,15 @@ impl StartType {
             StartType::Automatic => 2,
             StartType::Manual => 3,
             StartType::Disabled => 4,
+        }
+    }
+
+    /// As `ServiceStartMode.ToString()` writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartType::Automatic => "Automatic",
+            StartType::Manual => "Manual",
+            StartType::Disabled => "Disabled",
         }
     }
 

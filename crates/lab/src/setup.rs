@@ -12,7 +12,8 @@ use super::model::{
     AdPrepScope, PartialSetup, Program, ProgramKind, ServiceStatus, SetupFailure, StartType,
 };
 use super::setup_args::{prepare_request, setup_command_line_error};
-use super::setup_logging::{full_version, msi_log};
+use super::setup_certs::expired_certificate_lines;
+use super::setup_logging::{full_version, FAILURE_TAIL, INJECTED_FAILURE};
 use super::spec::{LabMediaKind, PendingReboot};
 use super::world::World;
 use super::worldinit::{cu_revision, services_for};
@@ -28,6 +29,12 @@ pub const MSI_PATCH_TARGET_NOT_FOUND: i32 = 1642;
 pub const MSI_PACKAGE_OPEN_FAILED: i32 = 1619;
 /// msiexec: bad command line (ERROR_INVALID_COMMAND_LINE).
 pub const MSI_INVALID_COMMAND_LINE: i32 = 1639;
+/// msiexec: fatal error during installation (ERROR_INSTALL_FAILURE).
+pub const MSI_INSTALL_FAILURE: i32 = 1603;
+/// msiexec: another installation is in progress (ERROR_INSTALL_ALREADY_RUNNING).
+pub const MSI_INSTALL_ALREADY_RUNNING: i32 = 1618;
+/// msiexec: success, the installer has initiated a restart (ERROR_SUCCESS_REBOOT_INITIATED).
+pub const MSI_REBOOT_INITIATED: i32 = 1641;
 
 /// The console failure line setup prints and logs (CSS-Exchange test logs).
 pub const SETUP_DIDNT_COMPLETE: &str = "The Exchange Server setup operation didn't complete.  More details can be found in ExchangeSetup.log located in the <SystemDrive>:\\ExchangeSetupLogs folder.";
@@ -59,7 +66,7 @@ fn is_exchange_service(name: &str) -> bool {
 }
 
 impl World {
-    fn take_pid(&mut self) -> u32 {
+    pub(crate) fn take_pid(&mut self) -> u32 {
         self.next_pid += 4;
         self.next_pid
     }
@@ -225,93 +232,6 @@ impl World {
         Some(())
     }
 
-    fn start_msiexec(
-        &mut self,
-        i: usize,
-        argv: &[String],
-        stdout_to: Option<String>,
-        command_line: String,
-    ) -> Program {
-        let now = self.now_ms;
-        let pid = self.take_pid();
-        let mut package: Option<String> = None;
-        let mut log: Option<String> = None;
-        let mut silent = false;
-        let mut k = 0;
-        while k < argv.len() {
-            let a = argv[k].to_ascii_lowercase();
-            match a.as_str() {
-                "/update" | "/p" => {
-                    package = argv.get(k + 1).cloned();
-                    k += 1;
-                }
-                "/quiet" | "/qn" | "/passive" | "/qb" | "/qb-" => silent = true,
-                "/norestart" | "/promptrestart" | "/forcerestart" => {}
-                l if l.starts_with("/l") || l == "/log" => {
-                    log = argv.get(k + 1).cloned();
-                    k += 1;
-                }
-                _ => {}
-            }
-            k += 1;
-        }
-        let media = package
-            .as_deref()
-            .and_then(|p| self.media_at(p))
-            .filter(|m| m.kind == LabMediaKind::SecurityUpdate)
-            .cloned();
-        let build = media.as_ref().map_or(self.servers[i].build, |m| m.build);
-        let mut p = Program {
-            kind: ProgramKind::SecurityUpdate {
-                build,
-                path: package.clone().unwrap_or_default(),
-                log,
-            },
-            image: "msiexec.exe".to_string(),
-            pid,
-            command_line,
-            started_ms: now,
-            readiness_ms: now,
-            readiness_done: true,
-            ends_ms: now + 200,
-            failure: None,
-            powershell_seen: None,
-            stdout_to,
-        };
-        let installed = self.servers[i].build;
-        match (&package, &media) {
-            (None, _) => {
-                p.failure = Some(SetupFailure::CommandLine {
-                    message: "msiexec: no /update package given".to_string(),
-                });
-            }
-            (Some(_), None) => p.failure = Some(SetupFailure::PackageNotFound),
-            (Some(_), Some(m))
-                if m.build.build != installed.build || m.build.minor != installed.minor =>
-            {
-                p.failure = Some(SetupFailure::PatchTargetNotFound);
-                p.ends_ms = now + 1_000.min(self.timings.security_update_ms.max(1));
-            }
-            (Some(_), Some(m)) if m.build.revision <= installed.revision => {
-                // Already installed: Windows Installer has nothing to apply (UNVERIFIED exit code 0).
-            }
-            (Some(_), Some(_)) => {
-                let name = self.servers[i].name.clone();
-                // Without a silent switch msiexec waits for a click no one can
-                // give in session 0: it never ends.
-                p.ends_ms = if silent {
-                    now + self.timings.security_update_ms.max(1)
-                } else {
-                    i64::MAX / 4
-                };
-                self.step_event(&name, "security-update");
-                // The SU stops the Exchange services while it patches (not disabling them).
-                self.stop_exchange_services(i, false);
-            }
-        }
-        p
-    }
-
     /// A powershell.exe (pid) runs on server `i` now. During setup's
     /// prerequisite analysis rule ProcessNeedsToBeClosedOnUpgrade sees it.
     pub fn note_powershell(&mut self, i: usize, pid: u32) {
@@ -381,13 +301,18 @@ impl World {
             p.ends_ms = now + (p.ends_ms - now).clamp(1, 1_000);
             return;
         }
-        if self.fire_fault("setup-fails", &name, None).is_some() {
+        let failure = if self.fire_fault("setup-fails", &name, None).is_some() {
+            Some(SetupFailure::Injected)
+        } else {
+            self.expired_iis_certificate(i)
+        };
+        if let Some(failure) = failure {
             if let Some(p) = self.servers[i]
                 .batch
                 .as_mut()
                 .and_then(|b| b.program.as_mut())
             {
-                p.failure = Some(SetupFailure::Injected);
+                p.failure = Some(failure);
             }
         }
         // The upgrade proper begins: the role keys carry the new build as
@@ -400,25 +325,8 @@ impl World {
                 unpacked: build,
             });
         }
-        self.stop_exchange_services(i, true);
-    }
-
-    /// Stops the Exchange services and IIS (disabling the Exchange ones
-    /// when `disable`, as setup does); the copies go ServiceDown.
-    fn stop_exchange_services(&mut self, i: usize, disable: bool) {
-        for svc in &mut self.servers[i].services {
-            if is_exchange_service(&svc.name) {
-                svc.status = ServiceStatus::Stopped;
-                if disable {
-                    svc.start_type = StartType::Disabled;
-                }
-            } else if svc.name.eq_ignore_ascii_case("W3SVC")
-                || svc.name.eq_ignore_ascii_case("IISAdmin")
-            {
-                svc.status = ServiceStatus::Stopped;
-            }
-        }
-        self.replication_stopped(i);
+        // ServiceControl.ps1 Save, DisableServices, Stop (`security_update`).
+        self.service_control_disable(i);
     }
 
     /// Services back as a working install has them: Exchange services at
@@ -453,9 +361,13 @@ impl World {
     }
 
     /// The program ends: its effects, its log, and its exit code (returned).
-    pub(crate) fn finish_program(&mut self, i: usize, p: &Program) -> i32 {
+    /// `None`: the machine went down under it and no exit code is written.
+    pub(crate) fn finish_program(&mut self, i: usize, p: &Program) -> Option<i32> {
         let now = self.now_ms;
-        match (&p.kind, &p.failure) {
+        if matches!(p.kind, ProgramKind::SecurityUpdate { .. }) {
+            return self.finish_security_update(i, p);
+        }
+        Some(match (&p.kind, &p.failure) {
             (ProgramKind::MediaSetup { build, .. }, None) => {
                 let s = &mut self.servers[i];
                 s.build = *build;
@@ -471,12 +383,19 @@ impl World {
                 // customisations are lost (runbook.md §1).
                 let name = s.name.clone();
                 self.revert_customisations(&name);
+                // ServiceControl.ps1's saved start types back (a re-run
+                // after a failure saved "Disabled"), then the Exchange
+                // services at the new build's defaults.
+                self.service_control_restore(i);
                 self.restore_services(i);
                 self.set_setup_components(i, ServiceState::Active);
                 self.append_setup_log(i, build, &[SETUP_SUCCEEDED]);
                 0
             }
-            (ProgramKind::MediaSetup { build, .. }, Some(SetupFailure::Injected)) => {
+            (
+                ProgramKind::MediaSetup { build, .. },
+                Some(f @ (SetupFailure::Injected | SetupFailure::ExpiredCertificate { .. })),
+            ) => {
                 // A critical task failed after the file copy: the new MSI and
                 // binaries, ExSetup.exe included, are installed, the roles are
                 // not configured (watermark kept), services stay Disabled, the
@@ -487,14 +406,18 @@ impl World {
                 s.build = *build;
                 s.cu_revision = cu_revision(build);
                 s.last_install_ms = now;
-                let lines = [
-                    "[ERROR] The following error was generated when \"$error.Clear(); Start-SetupService -ServiceName MSExchangeTransport\" was run: \"System.TimeoutException: Service 'MSExchangeTransport' failed to reach status 'Running' on this server.\".",
-                    "[ERROR] Service 'MSExchangeTransport' failed to reach status 'Running' on this server.",
-                    "[ERROR-REFERENCE] Id=BridgeheadRoleSetterComponent___115c1108e99e4560bd2c03c0fec99908 Component=EXCHANGE14:\\Current\\Release\\Shared\\Datacenter\\Setup",
-                    "Setup is stopping now because of one or more critical errors.",
-                    "Finished executing component tasks.",
-                    SETUP_DIDNT_COMPLETE,
-                ];
+                let mut lines: Vec<String> = match f {
+                    SetupFailure::ExpiredCertificate {
+                        issuer,
+                        subject,
+                        not_before_ms,
+                        not_after_ms,
+                    } => expired_certificate_lines(issuer, subject, *not_before_ms, *not_after_ms)
+                        .to_vec(),
+                    _ => INJECTED_FAILURE.iter().map(|l| l.to_string()).collect(),
+                };
+                lines.extend(FAILURE_TAIL.iter().map(|l| l.to_string()));
+                let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
                 self.append_setup_log(i, build, &lines);
                 SETUP_FAILED
             }
@@ -548,35 +471,7 @@ impl World {
                 | ProgramKind::AdPreparation { .. },
                 Some(_),
             ) => SETUP_FAILED,
-            (ProgramKind::SecurityUpdate { build, log, .. }, failure) => {
-                // Applicability is judged from what is installed, never from the
-                // run's length (at <= 200 ms an SU looked "already installed"):
-                // learn.microsoft.com/windows/win32/msi/patching-initial-installations
-                // ("/p ... compares the applications currently installed ...").
-                let applies = build.minor == self.servers[i].build.minor
-                    && build.build == self.servers[i].build.build
-                    && build.revision > self.servers[i].build.revision;
-                let code = match failure {
-                    None if applies => {
-                        let s = &mut self.servers[i];
-                        s.build = *build;
-                        s.last_install_ms = now;
-                        s.pending_reboot = Some(PendingReboot::FileRename);
-                        self.restore_services(i);
-                        MSI_REBOOT_REQUIRED
-                    }
-                    None => 0,
-                    Some(SetupFailure::PatchTargetNotFound) => MSI_PATCH_TARGET_NOT_FOUND,
-                    Some(SetupFailure::PackageNotFound) => MSI_PACKAGE_OPEN_FAILED,
-                    Some(_) => MSI_INVALID_COMMAND_LINE,
-                };
-                if let Some(path) = log {
-                    let text = msi_log(p, code, now);
-                    // An unwritable log path makes msiexec fail in reality; the lab just skips it.
-                    let _ = self.write_file(i, path, &text, false, now);
-                }
-                code
-            }
-        }
+            (ProgramKind::SecurityUpdate { .. }, _) => MSI_INVALID_COMMAND_LINE,
+        })
     }
 }

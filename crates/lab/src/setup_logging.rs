@@ -8,8 +8,8 @@ use super::model::Program;
 use super::world::World;
 use super::worldinit::{cu_revision, product_name, stamp};
 use crate::build::ExchangeBuild;
-use crate::setup::MSI_PATCH_TARGET_NOT_FOUND;
 use crate::setup::PATCH_TARGET_NOT_FOUND_TEXT;
+use crate::setup::{MSI_INSTALL_ALREADY_RUNNING, MSI_INSTALL_FAILURE, MSI_PATCH_TARGET_NOT_FOUND};
 
 impl World {
     /// Appends one setup run to ExchangeSetup.log: the header every run
@@ -89,6 +89,20 @@ pub(crate) fn msi_log(p: &Program, code: i32, now: i64) -> String {
         "MSI (c) {when}: Command line: {}\r\n",
         p.command_line
     ));
+    if code == MSI_INSTALL_FAILURE {
+        // The lines a failed patch's verbose log carries (Windows Installer's
+        // standard wording: a custom action's error, "Return value 3", the
+        // product line with the error code).
+        out.push_str(&format!("MSI (s) {when}: Executing op: ActionStart(Name=StopServices,Description=Stopping Exchange services)\r\n"));
+        out.push_str("CustomAction StopServices returned actual error code 1603 (note this may not be 100% accurate if translation happened inside sandbox)\r\n");
+        out.push_str(&format!(
+            "Action ended {when}: InstallFinalize. Return value 3.\r\n"
+        ));
+        out.push_str(&format!("MSI (s) {when}: Product: Microsoft Exchange Server - Update could not be installed. Error code 1603.\r\n"));
+    }
+    if code == MSI_INSTALL_ALREADY_RUNNING {
+        out.push_str(&format!("MSI (c) {when}: Another installation is in progress. You must complete that installation before continuing this one.\r\n"));
+    }
     if code == MSI_PATCH_TARGET_NOT_FOUND {
         out.push_str(&format!("MSI (c) {when}: Product: Microsoft Exchange Server -- {PATCH_TARGET_NOT_FOUND_TEXT}\r\n"));
     }
@@ -97,6 +111,21 @@ pub(crate) fn msi_log(p: &Program, code: i32, now: i64) -> String {
     ));
     out
 }
+
+/// The `setup-fails` fault's error lines: a critical task fails after the
+/// file copy (the transport service does not start).
+pub(crate) const INJECTED_FAILURE: [&str; 3] = [
+    "[ERROR] The following error was generated when \"$error.Clear(); Start-SetupService -ServiceName MSExchangeTransport\" was run: \"System.TimeoutException: Service 'MSExchangeTransport' failed to reach status 'Running' on this server.\".",
+    "[ERROR] Service 'MSExchangeTransport' failed to reach status 'Running' on this server.",
+    "[ERROR-REFERENCE] Id=BridgeheadRoleSetterComponent___115c1108e99e4560bd2c03c0fec99908 Component=EXCHANGE14:\\Current\\Release\\Shared\\Datacenter\\Setup",
+];
+
+/// What setup logs after a critical error mid-run.
+pub(crate) const FAILURE_TAIL: [&str; 3] = [
+    "Setup is stopping now because of one or more critical errors.",
+    "Finished executing component tasks.",
+    crate::setup::SETUP_DIDNT_COMPLETE,
+];
 
 #[cfg(test)]
 mod tests {

@@ -163,7 +163,7 @@ impl World {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -225,8 +225,13 @@ Start-ScheduledTask -TaskName 'cu-roll-setup'
     fn setup_as(org_management: bool, register: &str) -> (String, String) {
         let mut spec = crate::testkit::three_member_spec();
         spec.org_management = org_management;
+        setup_in(&spec, register)
+    }
+
+    /// Runs setup on EX02 of the lab `spec` under `register` (see `setup_as`).
+    pub(crate) fn setup_in(spec: &crate::spec::LabSpec, register: &str) -> (String, String) {
         let t0 = crate::testkit::T0;
-        let mut world = World::from_spec(&spec, &spec.dag, t0);
+        let mut world = World::from_spec(spec, &spec.dag, t0);
         start_setup(&mut world, t0, register);
         let later = t0 + 10_000;
         let exit = crate::store::run_cmd_in(
@@ -246,7 +251,17 @@ Start-ScheduledTask -TaskName 'cu-roll-setup'
     }
 
     const AS_SYSTEM: &str = "$principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest\nRegister-ScheduledTask -TaskName 'cu-roll-setup' -Action $action -Principal $principal -Force | Out-Null";
-    const AS_LAB_ADMIN: &str = "$password = 'lab-only-password'\nRegister-ScheduledTask -TaskName 'cu-roll-setup' -Action $action -User 'lab\\admin' -Password $password -RunLevel Highest -Force | Out-Null";
+    pub(crate) const AS_LAB_ADMIN: &str = "$password = 'lab-only-password'\nRegister-ScheduledTask -TaskName 'cu-roll-setup' -Action $action -User 'lab\\admin' -Password $password -RunLevel Highest -Force | Out-Null";
+
+    /// How cu-roll registers it now: the Task Scheduler's COM objects.
+    const AS_LAB_ADMIN_COM: &str = r"$password = 'lab-only-password'
+$service = New-Object -ComObject 'Schedule.Service'
+$service.Connect()
+$definition = $service.NewTask(0)
+$definition.Principal.RunLevel = 1
+$exec = $definition.Actions.Create(0)
+$exec.Path = $batch
+$null = $service.GetFolder('\').RegisterTaskDefinition('cu-roll-setup', $definition, 6, 'lab\admin', $password, 1)";
 
     /// The task cu-roll registered before this change (SYSTEM): setup acts
     /// as the computer account and fails the Organization Management rules
@@ -275,6 +290,19 @@ Start-ScheduledTask -TaskName 'cu-roll-setup'
         assert_eq!(exit, "0", "{log}");
         assert!(log.contains("Logged on user: lab\\admin."), "{log}");
         assert!(!log.contains("[Rule:Delegated"), "{log}");
+    }
+
+    #[test]
+    fn setup_run_as_the_lab_admin_through_the_com_api_passes_them() {
+        let (exit, log) = setup_as(true, AS_LAB_ADMIN_COM);
+        assert_eq!(exit, "0", "{log}");
+        assert!(log.contains("Logged on user: lab\\admin."), "{log}");
+        let (exit, log) = setup_as(false, AS_LAB_ADMIN_COM);
+        assert_eq!(exit, "1", "{log}");
+        assert!(
+            log.contains("Failed [Rule:DelegatedMailboxFirstInstall]"),
+            "{log}"
+        );
     }
 
     #[test]

@@ -223,7 +223,11 @@ impl World {
         else {
             return;
         };
-        let code = self.finish_program(i, &p);
+        let Some(code) = self.finish_program(i, &p) else {
+            // Interrupted: the machine restarts under the installer.
+            self.begin_reboot(i);
+            return;
+        };
         if let Some(to) = &p.stdout_to {
             let now = self.now_ms;
             let text = if code == 0 || code == super::setup::MSI_REBOOT_REQUIRED {
@@ -242,6 +246,11 @@ impl World {
             b.errorlevel = code;
         }
         self.run_batch(i);
+        if p.image == "msiexec.exe" && code == super::setup::MSI_REBOOT_INITIATED {
+            // 1641: msiexec has initiated the restart; the batch writes its
+            // exit code in the seconds before the machine goes down.
+            self.begin_reboot(i);
+        }
     }
 
     /// What tasklist shows on server `i`.

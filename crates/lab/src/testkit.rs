@@ -96,5 +96,6 @@ pub fn three_member_spec() -> LabSpec {
                 sha256: None,
             },
         ],
+        certificates: Vec::new(),
     }
 }

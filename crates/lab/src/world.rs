@@ -41,7 +41,7 @@ pub struct World {
     /// The next process id handed to a program the lab starts.
     pub next_pid: u32,
     /// The lab's one domain account (`[lab] username`/`password`): what a
-    /// scheduled task registered with `-User`/`-Password` is checked against.
+    /// scheduled task registered with an account and password (cmdlet or COM) is checked against.
     #[serde(default)]
     pub account: Option<(String, String)>,
     /// Whether `account` is in Organization Management (`[lab]
@@ -58,6 +58,9 @@ pub struct World {
     /// witness_reachable`); see `quorum.rs`.
     #[serde(default = "crate::quorum::reachable_by_default")]
     pub witness_reachable: bool,
+    /// Exchange certificates (`[[lab.certificate]]`; see `cmdlets::certs`).
+    #[serde(default)]
+    pub certificates: Vec<crate::spec::LabCertificate>,
 }
 
 /// A fault's hold when the plan gives none: long enough that a rollout
@@ -253,6 +256,7 @@ impl World {
                 .map(|s| s.name.clone())
                 .unwrap_or_default(),
             witness_reachable: spec.witness_reachable,
+            certificates: spec.certificates.clone(),
         };
         let counts: Vec<u32> = spec.servers.iter().map(|s| s.queue_messages).collect();
         for (i, count) in counts.into_iter().enumerate() {

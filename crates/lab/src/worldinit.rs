@@ -44,8 +44,23 @@ pub fn services_for(exchange_minor: u16) -> Vec<Service> {
         status: ServiceStatus::Running,
         start_type: StartType::Automatic,
     };
+    // With the services CSS-Exchange SetupAssist Test-ExchangeServices
+    // checks (MpsSvc, FMS, HostControllerService, …).
     let mut list = vec![
         auto("ClusSvc", "Cluster Service"),
+        auto("FMS", "Microsoft Filtering Management Service"),
+        auto(
+            "HostControllerService",
+            "Microsoft Exchange Search Host Controller",
+        ),
+        auto("MpsSvc", "Windows Defender Firewall"),
+        auto(
+            "MSExchangeAntispamUpdate",
+            "Microsoft Exchange Anti-spam Update",
+        ),
+        auto("MSExchangeDagMgmt", "Microsoft Exchange DAG Management"),
+        auto("MSExchangeDiagnostics", "Microsoft Exchange Diagnostics"),
+        auto("MSExchangeFastSearch", "Microsoft Exchange Search"),
         auto("IISAdmin", "IIS Admin Service"),
         auto(
             "MSExchangeADTopology",
@@ -102,12 +117,12 @@ pub fn services_for(exchange_minor: u16) -> Vec<Service> {
     ];
     if exchange_minor == 1 {
         list.push(auto("MSExchangeUM", "Microsoft Exchange Unified Messaging"));
-        list.sort_by(|a, b| {
-            a.name
-                .to_ascii_lowercase()
-                .cmp(&b.name.to_ascii_lowercase())
-        });
     }
+    list.sort_by(|a, b| {
+        a.name
+            .to_ascii_lowercase()
+            .cmp(&b.name.to_ascii_lowercase())
+    });
     list
 }
 

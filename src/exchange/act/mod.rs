@@ -220,6 +220,23 @@ pub fn restart_computer(step: &str, previous_boot: &str) -> Action {
     )
 }
 
+/// Sets `service` (found with start type `from`) to `to` and starts it.
+/// Its change must be journaled *before* sending (the before-state is what
+/// makes it reversible).
+pub fn set_service_start_type(service: &str, from: &str, to: &str) -> Action {
+    action(
+        templates::SET_SERVICE_START_TYPE.render(
+            "set a service an installer left Disabled back to its start type, and start it",
+            &[("service", Arg::Str(service)), ("start_type", Arg::Str(to))],
+        ),
+        vec![Change::ServiceStartType {
+            service: service.into(),
+            from: from.into(),
+            to: to.into(),
+        }],
+    )
+}
+
 // ------------------------------------------------------------- installers
 
 /// The names on the server of one detached installer: its scheduled task,

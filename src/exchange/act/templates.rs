@@ -101,16 +101,62 @@ pub const SERVER_WIDE_OFFLINE: Template = template!(
 /// Runbook §3: reboot the server. Run on the server itself; the connection
 /// drops while it goes down, so the step then polls `BOOT_STATE` until the
 /// boot time changes.
+/// A service an installer left Disabled: its start type back, then started
+/// (CSS-Exchange SetupAssist Test-ExchangeServices: "Set the service to
+/// Automatic and start it"). Windows-level: on the target.
+pub const SET_SERVICE_START_TYPE: Template = template!(
+    Target,
+    "Set-Service -Name {{service}} -StartupType {{start_type}}\nStart-Service -Name {{service}}\n"
+);
+
 pub const RESTART_COMPUTER: Template = template!(Target, "Restart-Computer -Force\n");
 
 // ------------------------------------------------------------------ setup
 
+/// Opens the Task Scheduler's COM service (Microsoft Learn, "Task
+/// Scheduler Scripting Objects": `TaskService.Connect`, `NewTask(0)`: its
+/// flags are reserved, 0) and starts a task definition whose principal runs
+/// with the highest privileges (`RunLevel` 1 = TASK_RUNLEVEL_HIGHEST,
+/// "Principal.RunLevel property"), as `-RunLevel Highest` did. Shared by
+/// the templates that register a task with the admin's credential.
+macro_rules! task_definition {
+    () => {
+        r#"$service = New-Object -ComObject 'Schedule.Service'
+$service.Connect()
+$definition = $service.NewTask(0)
+$definition.Principal.RunLevel = 1
+"#
+    };
+}
+
+/// Registers `$definition` as task `$task` in the root folder for the
+/// account `$user` with the password from `$credential` (stdin):
+/// `TaskFolder.RegisterTaskDefinition(path, definition, flags, userId,
+/// password, logonType)` with flags 6 = TASK_CREATE_OR_UPDATE (the
+/// cmdlet's `-Force`) and logon type 1 = TASK_LOGON_PASSWORD (Microsoft
+/// Learn, "TaskFolder.RegisterTaskDefinition method", TASK_CREATION and
+/// TASK_LOGON_TYPE enumerations). The password goes to a method call, not
+/// a cmdlet parameter: module logging (4103) records command invocations
+/// and their parameter bindings (Microsoft Learn, about_Logging_Windows);
+/// that a .NET/COM method call's arguments are not logged there is
+/// UNVERIFIED (no source says so for method calls; the lab assumes it).
+/// Script block logging (4104) records only this text, which holds no
+/// secret.
+macro_rules! register_task_definition {
+    () => {
+        r#"$password = $credential.GetNetworkCredential().Password
+$null = $service.GetFolder('\').RegisterTaskDefinition($task, $definition, 6, $user, $password, 1)
+"#
+    };
+}
+
 /// Writes the batch file that runs the installer and records its exit
-/// code, and prepares the scheduled task's action and settings: priority 4
-/// (normal), as ExchangeDsc uses, rather than the default 7 (below normal
-/// CPU, low I/O) for an install that can take hours; and no battery
-/// conditions. Shared by the two
-/// `START_*_TASK` templates; `{{batch}}` is the whole batch text, rendered
+/// code, and prepares the scheduled task's definition: its action runs the
+/// batch file; priority 4 (normal), as ExchangeDsc uses, rather than the
+/// default 7 (below normal CPU, low I/O) for an install that can take
+/// hours; and no battery conditions (`TaskSettings.Priority`,
+/// `DisallowStartIfOnBatteries`, `StopIfGoingOnBatteries`: Microsoft Learn,
+/// "TaskSettings object"). `{{batch}}` is the whole batch text, rendered
 /// by the step from validated paths.
 macro_rules! installer_task_action {
     () => {
@@ -119,8 +165,6 @@ New-Item -ItemType Directory -Path $dir -Force | Out-Null
 Remove-Item -Path (Join-Path -Path $dir -ChildPath {{exit_file}}) -Force -ErrorAction SilentlyContinue
 $batch = Join-Path -Path $dir -ChildPath {{batch_file}}
 Set-Content -Path $batch -Value {{batch}} -Encoding ASCII
-$action = New-ScheduledTaskAction -Execute $batch
-$settings = New-ScheduledTaskSettingsSet -Priority 4 -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
 "#
     };
 }
@@ -139,16 +183,23 @@ $settings = New-ScheduledTaskSettingsSet -Priority 4 -AllowStartIfOnBatteries -D
 /// [Rule:DelegatedMailboxFirstInstall] and friends); ExchangeDsc's xExchInstall registers its
 /// setup task with the admin's credential for the same reason. The
 /// password arrives on stdin (`TargetWithCredential`: `$credential`), so
-/// no script text (4104) holds it. KNOWN GAP: `Register-ScheduledTask
-/// -Password` takes plain text, which module logging (4103) records;
-/// registering through the Task Scheduler COM API would not
-/// (docs/rollout.md "Known limitations").
+/// no script text (4104) holds it, and it is registered through the Task
+/// Scheduler's COM objects, not `Register-ScheduledTask -Password`, whose
+/// plain-text parameter module logging (4103) would record.
 pub const START_TASK_AS_USER: Template = template!(
     TargetWithCredential,
     installer_task_action!(),
-    r#"$password = $credential.GetNetworkCredential().Password
-Register-ScheduledTask -TaskName {{task}} -Action $action -User {{user}} -Password $password -RunLevel Highest -Settings $settings -Force | Out-Null
-Start-ScheduledTask -TaskName {{task}}
+    task_definition!(),
+    r#"$task = {{task}}
+$user = {{user}}
+$definition.Settings.Priority = 4
+$definition.Settings.DisallowStartIfOnBatteries = $false
+$definition.Settings.StopIfGoingOnBatteries = $false
+$exec = $definition.Actions.Create(0)
+$exec.Path = $batch
+"#,
+    register_task_definition!(),
+    r#"Start-ScheduledTask -TaskName $task
 "#
 );
 
@@ -222,15 +273,20 @@ pub const CLEAR_FUNCTIONAL: Template = template!(
 /// task's `LastTaskResult` is the script's exit code. `{{encoded}}` is the
 /// `-EncodedCommand` form of [`REDISTRIBUTE_COMMAND`]. How soon a started
 /// task reports `Running` is UNVERIFIED: the script waits a second first.
-/// KNOWN GAP: `Register-ScheduledTask -Password` (see
-/// [`START_TASK_AS_USER`]).
+/// The task is registered through the Task Scheduler's COM objects (see
+/// [`START_TASK_AS_USER`]), so no logged cmdlet parameter holds the password.
 pub const REDISTRIBUTE: Template = template!(
     TargetWithCredential,
     r#"$task = 'cu-roll-redistribute'
-$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument ('-NoProfile -NonInteractive -EncodedCommand ' + {{encoded}})
-$password = $credential.GetNetworkCredential().Password
-Register-ScheduledTask -TaskName $task -Action $action -User ($credential.UserName) -Password $password -RunLevel Highest -Force | Out-Null
-try {
+$user = $credential.UserName
+"#,
+    task_definition!(),
+    r#"$exec = $definition.Actions.Create(0)
+$exec.Path = 'powershell.exe'
+$exec.Arguments = '-NoProfile -NonInteractive -EncodedCommand ' + {{encoded}}
+"#,
+    register_task_definition!(),
+    r#"try {
     Start-ScheduledTask -TaskName $task
     Start-Sleep -Seconds 1
     $waited = 0

@@ -2,17 +2,25 @@
 //! pending reboot, the role keys that say whether setup finished:
 //! `setup_roles`), boot time and services, the health tests, AD levels and
 //! the owner of the core cluster group, quorum as a DAG member sees it
-//! (`quorum`), plus the maintenance state in
+//! (`quorum`), the certificates and where they are bound (`certs`), plus
+//! the maintenance state in
 //! `state`. Each has the [`Operation`] that reads it (`read_*`, also what
 //! the dry run prints) and a function that sends it and parses the answer.
 //! The templates are in `templates`. Field names mirror the JSON the
 //! scripts print. Nothing here changes a server or decides anything.
 
+mod certs;
 mod quorum;
+mod services;
 mod setup_roles;
 pub mod templates;
 
+pub use certs::{
+    exchange_certificates, iis_bindings, read_exchange_certificates, read_iis_bindings,
+    CertificateObs, ExchangeCertificatesObs, IisBindingObs, IisBindingsObs,
+};
 pub use quorum::{quorum, read_quorum, QuorumObs};
+pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};
 
 use serde::Deserialize;

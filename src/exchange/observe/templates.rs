@@ -190,6 +190,27 @@ $services = @(Get-Service -Name 'MSExchange*' | ForEach-Object {
 "#
 );
 
+/// The services an Exchange installer disables (CSS-Exchange SetupAssist
+/// `Test-ExchangeServices`, plus W3SVC and IISAdmin) and ServiceControl's
+/// leftover `C:\ExchangeSetupLogs\Service*.xml` files (`observe::services`).
+/// The list is `services::INSTALLER_SERVICES` (a test keeps them equal).
+pub const SERVICE_SET: Template = template!(
+    Target,
+    r#"$names = @('MpsSvc', 'FMS', 'HostControllerService', 'MSExchangeADTopology', 'MSExchangeAntispamUpdate', 'MSExchangeDagMgmt', 'MSExchangeDelivery', 'MSExchangeDiagnostics', 'MSExchangeEdgeSync', 'MSExchangeFastSearch', 'MSExchangeFrontEndTransport', 'MSExchangeHM', 'MSExchangeIS', 'MSExchangeMailboxAssistants', 'MSExchangeMailboxReplication', 'MSExchangeRepl', 'MSExchangeRPC', 'MSExchangeServiceHost', 'MSExchangeSubmission', 'MSExchangeThrottling', 'MSExchangeTransport', 'MSExchangeTransportLogSearch', 'RemoteRegistry', 'WinMgmt', 'W3SVC', 'IISAdmin')
+$services = @(Get-Service | Where-Object { $names -contains $_.Name } | ForEach-Object {
+    [pscustomobject]@{ Name = $_.Name; Status = $_.Status.ToString(); StartType = $_.StartType.ToString() }
+})
+$leftover = @()
+if (Test-Path -LiteralPath 'C:\ExchangeSetupLogs') {
+    $leftover = @(Get-ChildItem -Path 'C:\ExchangeSetupLogs' -Filter 'Service*.xml' | ForEach-Object { $_.FullName })
+}
+[pscustomobject]@{
+    Services = $services
+    LeftoverFiles = $leftover
+} | ConvertTo-Json -Depth 3 -Compress
+"#
+);
+
 /// Which node owns the core `Cluster Group` (the PAM), for verification.
 pub const CLUSTER_GROUP_OWNER: Template = template!(
     Target,
@@ -238,6 +259,59 @@ $dag = Get-DatabaseAvailabilityGroup -Identity {{dag}} -Status
     WitnessServer = [string]$dag.WitnessServer
     WitnessShareInUse = [string]$dag.WitnessShareInUse
 } | ConvertTo-Json -Depth 4 -Compress
+"#
+);
+
+/// The Exchange certificates of server `{{server}}` and the organisation's
+/// current Auth certificate (`exchange::observe::certs`). `Expired` is
+/// judged with the clock of the machine running the cmdlets, as
+/// CSS-Exchange's MonitorExchangeAuthCertificate does. With Serialization
+/// Data Signing on and the Auth certificate expired, `Get-ExchangeCertificate`
+/// returns `RawData` only (CSS-Exchange
+/// `Shared/CertificateFunctions/Import-ExchangeCertificateFromRawData.ps1`;
+/// the E19 `GetExchangeCertificate.xml` capture has only `RawData` too): the
+/// certificate is then rebuilt from it as that script does, and `Services`
+/// is empty.
+pub const EXCHANGE_CERTIFICATES: Template = template!(
+    ExchangeSession,
+    r#"$server = {{server}}
+$now = Get-Date
+$auth = Get-AuthConfig
+$certificates = @(Get-ExchangeCertificate -Server $server | ForEach-Object {
+    $c = $_
+    if ($null -eq $c.Thumbprint -and $null -ne $c.RawData) {
+        $c = New-Object -TypeName 'System.Security.Cryptography.X509Certificates.X509Certificate2'
+        $c.Import($_.RawData)
+    }
+    [pscustomobject]@{
+        Thumbprint = [string]$c.Thumbprint
+        Subject = [string]$c.Subject
+        Issuer = [string]$c.Issuer
+        NotAfter = $c.NotAfter.ToUniversalTime().ToString('o')
+        Expired = ($c.NotAfter -lt $now)
+        Services = [string]$c.Services
+    }
+})
+[pscustomobject]@{
+    AuthCertificateThumbprint = [string]$auth.CurrentCertificateThumbprint
+    Certificates = $certificates
+} | ConvertTo-Json -Depth 3 -Compress
+"#
+);
+
+/// IIS's https bindings that carry a certificate, on the server the script
+/// runs on (WebAdministration; `ItemXPath` names the site).
+pub const IIS_BINDINGS: Template = template!(
+    Target,
+    r#"Import-Module -Name 'WebAdministration'
+$bindings = @(Get-WebBinding -Protocol 'https' | Where-Object { $_.certificateHash } | ForEach-Object {
+    [pscustomobject]@{
+        ItemXPath = [string]$_.ItemXPath
+        BindingInformation = [string]$_.bindingInformation
+        CertificateHash = [string]$_.certificateHash
+    }
+})
+[pscustomobject]@{ Bindings = $bindings } | ConvertTo-Json -Depth 3 -Compress
 "#
 );
 

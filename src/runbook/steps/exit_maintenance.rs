@@ -10,7 +10,9 @@
 //! place and did not set is reported, never cleared: the journal
 //! (`prior_changes`) is what tells the two apart. The actions are
 //! `exchange::act` operations; the dry run lists one of each kind, built
-//! by the same `ExitAction::action`.
+//! by the same `ExitAction::action`. First of all, the services an
+//! installer disables are checked and, where cu-roll's own installer left
+//! them Disabled, repaired (`services`).
 
 use crate::exchange::act::{self, Action};
 use crate::exchange::observe::read_server_facts;
@@ -300,13 +302,18 @@ impl Step for ExitMaintenance {
                 left_on(ctx, &[])
             )));
         }
+        // The services an installer disables, before anything else: a
+        // server with Exchange or its Windows dependencies Disabled is not
+        // back (review real-exchange.md #6; policy in `services`).
+        let mut made = Vec::new();
+        let repaired = super::services::check_and_repair(ctx, true, &mut made)
+            .map_err(|e| e.with_context(&left_on(ctx, &made)))?;
         let state = ctx.exchange_state()?;
         let before = ctx.observed_before.clone();
         let (actions, notes) = exit_actions(&state, &ctx.prior_changes, before.as_ref());
         for note in &notes {
             ctx.events.observed(note.clone())?;
         }
-        let mut made = Vec::new();
         let (copy_failures, cleared) = send_all(ctx, &actions, &mut made)?;
         let state = ctx.exchange_state()?;
         let mut problems = verify_problems(&state, &ctx.all_changes(&made), before.as_ref());
@@ -329,13 +336,19 @@ impl Step for ExitMaintenance {
             "{} back in service: components Active, activation {}, node Up",
             ctx.server.name, state.activation_policy
         );
+        if !repaired.is_empty() {
+            detail.push_str(&format!(
+                "; set {} back to Automatic and started them (left Disabled by an installer)",
+                repaired.join(", ")
+            ));
+        }
         if !cleared.is_empty() {
             detail.push_str(&format!(
                 "; cleared requester Functional on {} (left by setup)",
                 cleared.join(", ")
             ));
         }
-        Ok(if actions.is_empty() {
+        Ok(if actions.is_empty() && repaired.is_empty() {
             StepOutcome::AlreadyDone { detail }
         } else {
             StepOutcome::Done { detail }
@@ -350,10 +363,20 @@ impl Step for ExitMaintenance {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        let mut out = vec![PlannedCommand::ps(
-            "first: the role keys (an unfinished setup keeps the server out of service)",
-            &read_server_facts(),
-        )];
+        let mut out = vec![
+            PlannedCommand::ps(
+                "first: the role keys (an unfinished setup keeps the server out of service)",
+                &read_server_facts(),
+            ),
+            PlannedCommand::ps(
+                "then: the services an installer disables, and its Service*.xml files",
+                &crate::exchange::observe::read_service_set(),
+            ),
+            PlannedCommand::ps(
+                "for each of them left Disabled after cu-roll's own installer (journaled first; e.g. RemoteRegistry)",
+                &act::set_service_start_type("RemoteRegistry", "Disabled", "Automatic").op,
+            ),
+        ];
         out.extend(PlannedCommand::exchange_state(
             "then, and again to verify: components, policy, node, copies",
             &server.name,

@@ -375,11 +375,23 @@ fn start(
     Ok(())
 }
 
+/// In the message of an installer that ended without an exit code (the
+/// machine restarted under it, or its task was stopped).
+pub const INTERRUPTED: &str = "ended without writing an exit code";
+
 fn wait_exit(
     ctx: &mut StepContext<'_>,
     spec: &InstallerSpec,
     timeout: Duration,
 ) -> Result<i32, StepError> {
+    // Polls in a row that found no exit code and the task not running: two
+    // are needed, and the file is read again, so a task seen between its
+    // start and "Running" is not taken for an ended one.
+    // Only after the server dropped out during the wait (restarted under
+    // the installer) is that taken as an interruption; otherwise the
+    // timeout decides, as before.
+    let mut gone = 0;
+    let mut dropped = false;
     let waited = ctx.wait_until(
         &format!("waiting for {} to finish", spec.what),
         timeout,
@@ -389,6 +401,7 @@ fn wait_exit(
             // (the timeout still bounds the wait).
             let code = match read_exit_code(ctx, spec) {
                 Err(e) if e.kind == crate::runbook::StepErrorKind::Unreachable => {
+                    dropped = true;
                     ctx.events.progress(&format!(
                         "{} does not answer while {} runs ({}); polling again",
                         ctx.server.name, spec.what, e.message
@@ -397,6 +410,18 @@ fn wait_exit(
                 }
                 other => other?,
             };
+            if code.is_none() && dropped {
+                gone = match is_running(ctx, spec) {
+                    Ok(Some(false)) => gone + 1,
+                    _ => 0,
+                };
+                if gone >= 2 && read_exit_code(ctx, spec)?.is_none() {
+                    return Err(StepError::failed(format!(
+                        "{} on {} {INTERRUPTED} (the server restarted under it and scheduled task {} no longer runs)",
+                        spec.what, ctx.server.name, spec.task
+                    )));
+                }
+            }
             if code.is_none() {
                 ctx.events
                     .progress(&format!("{} running on {}", spec.what, ctx.server.name));
@@ -540,69 +565,5 @@ mod tests {
 }
 
 #[cfg(test)]
-mod account_tests {
-    use super::*;
-
-    fn winrm_plan() -> crate::plan::Plan {
-        crate::plan::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/plans/lab-winrm.toml"
-        )))
-        .unwrap()
-    }
-
-    /// Setup as SYSTEM acts in AD as the computer account: a plan with
-    /// WinRM credentials runs the task as that admin by default.
-    #[test]
-    fn a_winrm_plan_runs_the_installer_as_the_connecting_admin() {
-        let plan = winrm_plan();
-        assert_eq!(
-            plan.rollout.installer_account,
-            crate::plan::InstallerAccount::ConnectionUser
-        );
-        let lab = crate::plan::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/plans/lab.toml"
-        )))
-        .unwrap();
-        assert_eq!(
-            lab.rollout.installer_account,
-            crate::plan::InstallerAccount::Transport
-        );
-    }
-
-    /// The password is in no script text (it arrives on stdin, in
-    /// `$credential`), sent or shown; the dry run says where it comes from.
-    #[test]
-    fn the_password_is_in_no_script_text_and_out_of_dry_runs() {
-        let account = TaskAccount {
-            user: "lab\\admin".into(),
-            password: "s3cr'et".into(),
-        };
-        let op = SETUP.start("\"D:\\Setup.exe\" /Mode:Upgrade", &account).op;
-        assert_eq!(
-            op.placement,
-            crate::exchange::Placement::TargetWithCredential
-        );
-        let sent = op.credential_script(&account.user);
-        assert!(!sent.text().contains("s3cr"), "{}", sent.text());
-        assert!(sent
-            .text()
-            .contains("$password = $credential.GetNetworkCredential().Password"));
-        assert!(sent
-            .text()
-            .contains("-User 'lab\\admin' -Password $password"));
-        assert!(lab::pwsh::syntax_check(sent.text()).is_ok());
-        let plan = winrm_plan();
-        let planned = planned(&plan, &SETUP, "x");
-        let start = planned
-            .iter()
-            .find(|p| p.when.contains("start it as a scheduled task"))
-            .unwrap();
-        assert!(
-            start.when.contains("<password from $CUROLL_LAB_PASSWORD>"),
-            "{}",
-            start.when
-        );
-    }
-}
+#[path = "installer_account_tests.rs"]
+mod account_tests;

@@ -20,7 +20,9 @@ pub mod prepare_ad;
 mod reboot;
 mod redistribute;
 mod security_update;
+mod services;
 mod setup;
+mod su_reboot;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]

@@ -53,11 +53,20 @@ pub fn reboot_decision(
     step: StepId,
     current_boot: Option<&str>,
 ) -> RebootDecision {
+    reboot_decision_for(prior, step.id(), current_boot)
+}
+
+/// `reboot_decision` for the reboot journaled under `key`.
+pub fn reboot_decision_for(
+    prior: &[Change],
+    key: &str,
+    current_boot: Option<&str>,
+) -> RebootDecision {
     let requested = prior.iter().rev().find_map(|c| match c {
         Change::RebootRequested {
             step: s,
             previous_boot,
-        } if s == step.id() => Some(previous_boot.clone()),
+        } if s == key => Some(previous_boot.clone()),
         _ => None,
     });
     match (requested, current_boot) {
@@ -153,41 +162,53 @@ impl Reboot {
         act::restart_computer(self.id.id(), previous_boot)
     }
 
-    /// Sends `Restart-Computer -Force`, first journaling the request when
-    /// `journal` (a resend was journaled already): afterwards the
-    /// connection is gone. The connection dropping under it is the
-    /// expected outcome, not a failure.
     fn send_restart(
         &self,
         ctx: &mut StepContext<'_>,
         previous_boot: &str,
         journal: bool,
     ) -> Result<(), StepError> {
-        let action = self.restart(previous_boot);
-        if journal {
-            for change in &action.changes {
-                ctx.events.changed(change.clone())?;
-            }
+        send_restart(ctx, self.id.id(), previous_boot, journal)
+    }
+}
+
+/// Sends `Restart-Computer -Force` for the reboot journaled under `key` (a
+/// step id), first journaling the request when `journal` (a resend was
+/// journaled already): afterwards the connection is gone. The connection
+/// dropping under it is the expected outcome, not a failure.
+pub(super) fn send_restart(
+    ctx: &mut StepContext<'_>,
+    key: &str,
+    previous_boot: &str,
+    journal: bool,
+) -> Result<(), StepError> {
+    let action = act::restart_computer(key, previous_boot);
+    if journal {
+        for change in &action.changes {
+            ctx.events.changed(change.clone())?;
         }
-        ctx.events.progress(action.op.script.purpose);
-        match ctx.run_ps(&action.op) {
-            Ok(out) if out.success() => Ok(()),
-            Ok(out) => Err(StepError::failed(format!(
-                "Restart-Computer failed on {} (exit code {}): {}; nothing else was changed — fix the cause (e.g. another user's session blocking shutdown) and run cu-roll again",
-                ctx.server.name,
-                out.exit_code,
-                crate::exchange::first_error_line(&out.stderr)
-            ))),
-            Err(e) if e.kind == StepErrorKind::Unreachable => Ok(()),
-            Err(e) => Err(e),
-        }
+    }
+    ctx.events.progress(action.op.script.purpose);
+    match ctx.run_ps(&action.op) {
+        Ok(out) if out.success() => Ok(()),
+        Ok(out) => Err(StepError::failed(format!(
+            "Restart-Computer failed on {} (exit code {}): {}; nothing else was changed — fix the cause (e.g. another user's session blocking shutdown) and run cu-roll again",
+            ctx.server.name,
+            out.exit_code,
+            crate::exchange::first_error_line(&out.stderr)
+        ))),
+        Err(e) if e.kind == StepErrorKind::Unreachable => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
 /// Polls until the server answers with a boot time newer than
 /// `previous_boot` and every automatic Exchange service runs; that boot
 /// time.
-fn wait_back(ctx: &mut StepContext<'_>, previous_boot: &str) -> Result<String, StepError> {
+pub(super) fn wait_back(
+    ctx: &mut StepContext<'_>,
+    previous_boot: &str,
+) -> Result<String, StepError> {
     let mut last = String::from("no answer yet");
     let waited = ctx.wait_until(
         "waiting for the server to come back from its reboot with Exchange running",

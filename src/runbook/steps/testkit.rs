@@ -73,6 +73,18 @@ pub struct FakeWorld {
     pub tick: u64,
     /// Free-form marks rules set and read (e.g. "the task was started").
     pub marks: std::collections::HashSet<String>,
+    /// What `SERVICE_SET` prints per server; absent: every service of the
+    /// set Automatic and running, no leftover files.
+    pub services: HashMap<String, Value>,
+}
+
+/// `SERVICE_SET`'s answer for a healthy server.
+pub fn services_ok() -> Value {
+    let services: Vec<Value> = crate::exchange::observe::INSTALLER_SERVICES
+        .iter()
+        .map(|n| json!({"Name": n, "Status": "Running", "StartType": "Automatic"}))
+        .collect();
+    json!({"Services": services, "LeftoverFiles": []})
 }
 
 type Handler = Box<dyn FnMut(&mut FakeWorld, &str, &str) -> Reply + Send>;
@@ -104,6 +116,15 @@ impl FakeExec {
                 Some(v) => Reply::ok(v.to_string()),
                 None => Reply::Unreachable,
             }
+        });
+        f.on_ps(None, "Service*.xml", |w, server, _| {
+            Reply::ok(
+                w.services
+                    .get(server)
+                    .cloned()
+                    .unwrap_or_else(services_ok)
+                    .to_string(),
+            )
         });
         // The cluster node's state, read on the server itself apart from
         // the Exchange session (observe::exchange_state).
@@ -194,6 +215,7 @@ impl FakeExec {
             "MsiInstallPath",
             "Win32_OperatingSystem",
             "Test-ServiceHealth",
+            "Service*.xml",
             // Observes the PAM; moves it only when the server owns it (the
             // tests judge that move by the journaled change).
             "Get-ClusterGroup",

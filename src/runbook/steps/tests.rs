@@ -796,7 +796,7 @@ fn finishes_with(
     code: &'static str,
     after: &'static str,
 ) {
-    exec.on_ps(None, "Register-ScheduledTask", move |w, _, _| {
+    exec.on_ps(None, "RegisterTaskDefinition", move |w, _, _| {
         w.facts.insert("EX02".into(), facts(after));
         w.marks.insert("started".into());
         Reply::ok("")
@@ -827,7 +827,7 @@ fn setup_is_skipped_at_the_target_without_powershell_first() {
     let (out, _) = bench.ok(&Setup, &exec, vec![]);
     assert!(matches!(out, StepOutcome::AlreadyDone { .. }), "{out:?}");
     assert_eq!(exec.sent()[0].kind, Kind::Cmd, "cmd before any PowerShell");
-    assert_eq!(exec.count("Register-ScheduledTask"), 0);
+    assert_eq!(exec.count("RegisterTaskDefinition"), 0);
 }
 
 #[test]
@@ -840,7 +840,7 @@ fn setup_runs_detached_and_is_polled_with_cmd_only() {
     let sent = exec.sent();
     let start = sent
         .iter()
-        .position(|s| s.text.contains("Register-ScheduledTask"))
+        .position(|s| s.text.contains("RegisterTaskDefinition"))
         .unwrap();
     let batch = &sent[start].text;
     assert!(
@@ -935,7 +935,7 @@ fn a_resumed_setup_that_still_runs_is_re_attached_not_restarted() {
         .facts
         .insert("EX02".into(), facts("15.02.1748.010"));
     let (_, ev) = bench.ok(&Setup, &exec, vec![started()]);
-    assert_eq!(exec.count("Register-ScheduledTask"), 0);
+    assert_eq!(exec.count("RegisterTaskDefinition"), 0);
     assert!(ev.observed.iter().any(|o| o.contains("re-attaching")));
     assert_eq!(exec.sent()[0].kind, Kind::Cmd);
 }
@@ -947,7 +947,7 @@ fn a_resumed_setup_that_finished_is_evaluated_from_its_exit_file() {
     exec.replies(Kind::Cmd, "setup.exitcode", vec![Reply::ok("0\r\n")]);
     let (out, _) = bench.ok(&Setup, &exec, vec![started()]);
     assert!(matches!(out, StepOutcome::Done { .. }));
-    assert_eq!(exec.count("Register-ScheduledTask"), 0);
+    assert_eq!(exec.count("RegisterTaskDefinition"), 0);
     assert_eq!(exec.count("ExchangeSetup.log"), 1);
 }
 
@@ -957,7 +957,7 @@ fn a_resumed_setup_that_died_is_started_again() {
     let exec = setup_exec("15.02.1544.039");
     finishes_with(&exec, no_file(), 0, "0", "15.02.1748.010");
     let (_, ev) = bench.ok(&Setup, &exec, vec![started()]);
-    assert_eq!(exec.count("Register-ScheduledTask"), 1);
+    assert_eq!(exec.count("RegisterTaskDefinition"), 1);
     assert!(ev.observed.iter().any(|o| o.contains("starting it again")));
     assert_eq!(follows_dry_run(&bench, &Setup, &exec.sent()), Ok(()));
 }
@@ -976,14 +976,14 @@ fn an_exit_code_already_evaluated_does_not_stop_a_new_attempt() {
     // The failed attempt's exit file is still there until the new start.
     finishes_with(&exec, Reply::ok("1\r\n"), 0, "0", "15.02.1748.010");
     bench.ok(&Setup, &exec, prior);
-    assert_eq!(exec.count("Register-ScheduledTask"), 1);
+    assert_eq!(exec.count("RegisterTaskDefinition"), 1);
 }
 
 #[test]
 fn a_setup_that_outlives_its_timeout_is_left_running_and_explained() {
     let bench = Bench::lab();
     let exec = setup_exec("15.02.1544.039");
-    exec.on_ps(None, "Register-ScheduledTask", |_, _, _| Reply::ok(""));
+    exec.on_ps(None, "RegisterTaskDefinition", |_, _, _| Reply::ok(""));
     let (err, _) = bench.err(&Setup, &exec, vec![]);
     assert_eq!(err.kind, StepErrorKind::Timeout);
     assert!(
@@ -1019,7 +1019,7 @@ fn the_security_update_accepts_3010_and_checks_the_build() {
             Reply::ok("3010\r\n"),
         ],
     );
-    exec.on_ps(None, "Register-ScheduledTask", |w, _, _| {
+    exec.on_ps(None, "RegisterTaskDefinition", |w, _, _| {
         w.facts.insert("EX02".into(), facts("15.02.1748.043"));
         Reply::ok("")
     });
@@ -1096,7 +1096,7 @@ fn redistribute_balances_only_when_needed() {
                 text.contains(&encoded),
                 "the task runs Microsoft's script for DAG01"
             );
-            assert!(text.contains("Register-ScheduledTask") && !text.contains("Add-PSSnapin"));
+            assert!(text.contains("RegisterTaskDefinition") && !text.contains("Add-PSSnapin"));
             w.state.get_mut("EX03").unwrap()["Copies"][1]["Status"] = json!("Healthy");
             w.state.get_mut("EX03").unwrap()["Copies"][1]["ActiveCopy"] = json!(false);
             w.state.get_mut("EX02").unwrap()["Copies"][1]["Status"] = json!("Mounted");

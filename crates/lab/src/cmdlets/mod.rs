@@ -4,6 +4,7 @@
 //! cmdlets; none of them parses PowerShell.
 
 mod ad;
+mod certs;
 mod cluster;
 mod databases;
 mod exchange;
@@ -13,6 +14,8 @@ mod items;
 mod provider;
 mod scripts;
 mod system;
+#[cfg(test)]
+mod task_com_tests;
 mod task_objects;
 mod tasks;
 mod transport;
@@ -22,6 +25,7 @@ use super::pwsh::convert::to_ps_string;
 use super::pwsh::host::{Argument, Bound, ErrorCategory, PsError};
 use super::pwsh::value::{PsObject, Value};
 pub(crate) use files::{read_bytes as read_file_bytes, write_bytes as write_file_bytes};
+pub(crate) use tasks::register_definition;
 
 /// What a command module answers: `None` = not mine.
 pub(crate) type Answer = Option<Result<Vec<Value>, PsError>>;
@@ -64,6 +68,9 @@ pub(crate) fn dispatch(
     if let Some(r) = ad::dispatch(host, &lname, args) {
         return r;
     }
+    if let Some(r) = certs::dispatch_iis(host, &lname, args) {
+        return r;
+    }
     // Exchange cmdlets exist only once the snap-in is loaded, as in a plain
     // powershell.exe on a real server.
     if host.exchange_snapin {
@@ -72,6 +79,7 @@ pub(crate) fn dispatch(
             databases::dispatch,
             health::dispatch,
             transport::dispatch,
+            certs::dispatch,
         ] {
             if let Some(r) = module(host, &lname, args) {
                 return r;

@@ -359,13 +359,20 @@ fn control_service(
             );
             continue;
         }
+        let was_running = svc.status == ServiceStatus::Running;
         svc.status = if spec.name == "Stop-Service" {
             ServiceStatus::Stopped
         } else {
             ServiceStatus::Running
         };
+        let started = !was_running && svc.status == ServiceStatus::Running;
         if b.switch("PassThru") {
             out.push(service_object(svc));
+        }
+        // The Replication service started: its copies resynchronise.
+        if started && n.eq_ignore_ascii_case("MSExchangeRepl") {
+            let me = host.server;
+            host.world.replication_started(me);
         }
     }
     Ok(out)

@@ -53,7 +53,7 @@ const NEW_PRINCIPAL: CmdletSpec = CmdletSpec {
     ],
     should_process: None,
 };
-const LOGON_TYPES: &[&str] = &[
+pub(super) const LOGON_TYPES: &[&str] = &[
     "None",
     "Password",
     "S4U",

@@ -11,7 +11,9 @@ use crate::host::ServerHost;
 use crate::model::ScheduledTask;
 use crate::pwsh::bind::bind;
 use crate::pwsh::host::{positional, switch, value};
-use crate::pwsh::host::{Argument, CmdletSpec, ConfirmImpact, ErrorCategory, PsError};
+use crate::pwsh::host::{
+    Argument, CmdletSpec, ConfirmImpact, ErrorCategory, PsError, TaskRegistration,
+};
 use crate::pwsh::value::{PsObject, Value};
 use crate::tasks::TASK_HAS_NOT_RUN;
 
@@ -220,16 +222,11 @@ fn register(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsEr
     // A task registered with a password logs on as that account: Windows
     // checks the password at registration (HRESULT 0x8007052E).
     if let Some(password) = b.string("Password") {
-        let user = b.string("User").unwrap_or_default();
-        let known = host.world.account.as_ref().is_some_and(|(u, p)| {
-            let short = |x: &str| x.rsplit('\\').next().unwrap_or(x).to_ascii_lowercase();
-            short(u) == short(&user) && *p == password
-        });
-        if !known {
+        if !known_account(host, &b.string("User").unwrap_or_default(), &password) {
             return Err(PsError::new(
                 ErrorCategory::PermissionDenied,
                 &format!("HRESULT 0x8007052e,{cmd}"),
-                "The user name or password is incorrect.",
+                BAD_ACCOUNT,
             )
             .in_command(cmd)
             .terminating());
@@ -263,28 +260,104 @@ fn register(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsEr
         last_run_ms: None,
         last_result: TASK_HAS_NOT_RUN,
     };
-    let tasks = &mut host.this_mut().tasks;
-    if let Some(pos) = tasks
-        .iter()
-        .position(|t| t.name.eq_ignore_ascii_case(&name))
-    {
-        if !b.switch("Force") {
-            return Err(PsError::new(
-                ErrorCategory::ResourceExists,
-                &format!("HRESULT 0x800700b7,{cmd}"),
-                "Cannot create a file when that file already exists.",
-            )
-            .in_command(cmd)
-            .terminating());
-        }
-        // -Force replaces the definition; a running instance keeps running.
-        let running = tasks[pos].running;
-        tasks[pos] = ScheduledTask { running, ..task };
-    } else {
-        tasks.push(task);
+    if host.world.task(host.server, &name).is_some() && !b.switch("Force") {
+        return Err(PsError::new(
+            ErrorCategory::ResourceExists,
+            &format!("HRESULT 0x800700b7,{cmd}"),
+            EXISTS,
+        )
+        .in_command(cmd)
+        .terminating());
     }
+    // -Force replaces the definition; a running instance keeps running.
+    store(host, task);
     let t = host.world.task(host.server, &name).cloned();
     Ok(t.iter().map(task_object).collect())
+}
+
+const BAD_ACCOUNT: &str = "The user name or password is incorrect.";
+const EXISTS: &str = "Cannot create a file when that file already exists.";
+const NOT_FOUND: &str = "The system cannot find the file specified.";
+
+/// Whether `user` (any domain prefix) with `password` is the lab's account.
+fn known_account(host: &ServerHost, user: &str, password: &str) -> bool {
+    host.world.account.as_ref().is_some_and(|(u, p)| {
+        let short = |x: &str| x.rsplit('\\').next().unwrap_or(x).to_ascii_lowercase();
+        short(u) == short(user) && *p == password
+    })
+}
+
+/// `TaskFolder.RegisterTaskDefinition` (Microsoft Learn,
+/// "TaskFolder.RegisterTaskDefinition method" and ITaskFolder's): the same
+/// task `Register-ScheduledTask` registers, so setup judges the same
+/// account (`setup_rules`). Flags are TASK_CREATION (2 create, 4 update, 6
+/// create or update, 1 validate only); logon types TASK_LOGON_TYPE, in the
+/// order of the cmdlets' LogonTypeEnum (1 = password); run level 1 =
+/// TASK_RUNLEVEL_HIGHEST. A wrong password fails as Windows checks it at
+/// registration: 0x8007052E (the message texts are Windows' for those
+/// HRESULTs; how the COM exception words them is UNVERIFIED).
+pub(crate) fn register_definition(
+    host: &mut ServerHost,
+    reg: &TaskRegistration,
+) -> Result<(), String> {
+    let hresult = |m: &str, h: &str| format!("{m} (Exception from HRESULT: {h})");
+    let logon = usize::try_from(reg.logon_type)
+        .ok()
+        .and_then(|i| task_objects::LOGON_TYPES.get(i))
+        .ok_or_else(|| hresult("The parameter is incorrect.", "0x80070057 (E_INVALIDARG)"))?;
+    if reg.logon_type == 1 || (reg.logon_type == 6 && reg.password.is_some()) {
+        let user = reg.user.clone().unwrap_or_default();
+        if !known_account(host, &user, reg.password.as_deref().unwrap_or_default()) {
+            return Err(hresult(BAD_ACCOUNT, "0x8007052E"));
+        }
+    }
+    let exists = host.world.task(host.server, &reg.name).is_some();
+    if exists && reg.flags & 4 == 0 {
+        return Err(hresult(EXISTS, "0x800700B7"));
+    }
+    if !exists && reg.flags & 2 == 0 {
+        return Err(hresult(NOT_FOUND, "0x80070002"));
+    }
+    if reg.flags & 1 != 0 {
+        return Ok(());
+    }
+    let task = ScheduledTask {
+        name: reg.name.clone(),
+        execute: reg.execute.clone(),
+        arguments: reg.arguments.clone(),
+        user_id: reg
+            .user
+            .clone()
+            .unwrap_or_else(|| "Administrator".to_string()),
+        logon_type: (*logon).to_string(),
+        run_level: if reg.run_level == 1 {
+            "Highest"
+        } else {
+            "Limited"
+        }
+        .to_string(),
+        running: false,
+        last_run_ms: None,
+        last_result: TASK_HAS_NOT_RUN,
+    };
+    store(host, task);
+    Ok(())
+}
+
+/// Adds `task`, or replaces the definition of the one of that name (a
+/// running instance keeps running).
+fn store(host: &mut ServerHost, task: ScheduledTask) {
+    let tasks = &mut host.this_mut().tasks;
+    match tasks
+        .iter()
+        .position(|t| t.name.eq_ignore_ascii_case(&task.name))
+    {
+        Some(pos) => {
+            let running = tasks[pos].running;
+            tasks[pos] = ScheduledTask { running, ..task };
+        }
+        None => tasks.push(task),
+    }
 }
 
 fn start(host: &mut ServerHost, args: &[Argument], input: &[Value]) -> Result<Vec<Value>, PsError> {

@@ -37,6 +37,8 @@ pub(crate) struct Interp<'h> {
     /// What a block run by `&` output before a terminating error or `exit`
     /// unwound it: powershell.exe had already sent it on (see invoke_block).
     pub unwound: Vec<Value>,
+    /// The COM objects this process created (`com.rs`).
+    pub com: super::com::Objects,
 }
 
 impl<'h> Interp<'h> {
@@ -56,6 +58,7 @@ impl<'h> Interp<'h> {
             errors_written: 0,
             stdin: String::new(),
             unwound: Vec::new(),
+            com: super::com::Objects::default(),
         }
     }
 
@@ -276,6 +279,20 @@ impl<'h> Interp<'h> {
             "member_access" | "element_access" => {
                 let kids = named(target);
                 let base = unwrap(kids[0]);
+                if target.kind() == "member_access" {
+                    if let Some(id) = self.com_handle(base, s)? {
+                        let key = text(kids[kids.len() - 1], &s.src).to_string();
+                        return self.com.set(id, &key, value).map_err(|m| {
+                            super::errors::runtime(
+                                ErrorCategory::InvalidOperation,
+                                "PropertyAssignmentException",
+                                m,
+                                target,
+                                &s.src,
+                            )
+                        });
+                    }
+                }
                 if base.kind() != "variable" {
                     return Err(unsupported("assigning into a non-variable", target, &s.src));
                 }
@@ -305,6 +322,18 @@ impl<'h> Interp<'h> {
             }
             _ => Err(unsupported("this assignment target", target, &s.src)),
         }
+    }
+
+    /// The COM object `base` evaluates to, when it is one (its value is a
+    /// reference: assigning to its member changes the object, not a copy).
+    fn com_handle(&mut self, base: Node, s: &Src) -> R<Option<usize>> {
+        if !matches!(
+            base.kind(),
+            "variable" | "member_access" | "invokation_expression"
+        ) {
+            return Ok(None);
+        }
+        Ok(super::com::id_of(&self.eval(base, s)?))
     }
 
     /// Runs a script block value with `$_` bound (Where-Object, ForEach-Object,

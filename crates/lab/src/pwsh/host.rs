@@ -314,4 +314,29 @@ pub trait CommandHost {
         let _ = name;
         None
     }
+
+    /// `TaskFolder.RegisterTaskDefinition` through the Task Scheduler's COM
+    /// objects (`com.rs`): registers the task, or returns the COM
+    /// exception's message. A host without a Task Scheduler has none.
+    fn register_task(&mut self, task: &TaskRegistration) -> Result<(), String> {
+        let _ = task;
+        Err("The service has not been started. (Exception from HRESULT: 0x800704DD)".to_string())
+    }
+}
+
+/// What a script asked `TaskFolder.RegisterTaskDefinition` to register:
+/// the definition's first exec action, its principal's run level and its
+/// settings' priority, and the call's flags (TASK_CREATION), account,
+/// password and logon type (TASK_LOGON_TYPE) as numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRegistration {
+    pub name: String,
+    pub execute: String,
+    pub arguments: Option<String>,
+    pub flags: i64,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub logon_type: i64,
+    pub run_level: i64,
+    pub priority: i64,
 }

@@ -39,6 +39,9 @@ impl Interp<'_> {
                 .ok_or_else(|| unsupported(&format!("[{ty}]::{name}"), n, &s.src));
         }
         let v = self.eval(kids[0], s)?;
+        if let Some(id) = super::com::id_of(&v) {
+            return Ok(self.com.get(id, &name));
+        }
         Ok(get_member(&v, &name))
     }
 
@@ -89,6 +92,18 @@ impl Interp<'_> {
         }
         let target = unwrap(kids[0]);
         let v = self.eval(target, s)?;
+        if let Some(id) = super::com::id_of(&v) {
+            return match self.com.call(&mut *self.host, id, &name, &args) {
+                Some(r) => r.map_err(|m| err(m, self)),
+                None => Err(runtime(
+                    ErrorCategory::InvalidOperation,
+                    "MethodNotFound",
+                    format!("Method invocation failed because [System.__ComObject] does not contain a method named '{name}'."),
+                    n,
+                    &s.src,
+                )),
+            };
+        }
         // Mutating collection methods write back to the variable.
         let lname = name.to_ascii_lowercase();
         if matches!(lname.as_str(), "add" | "remove" | "clear" | "insert")

@@ -4,6 +4,7 @@
 //! are not part of the language go to a `CommandHost`.
 
 pub mod bind;
+mod com;
 mod command;
 mod console;
 mod control;
@@ -30,7 +31,7 @@ pub(crate) use members::type_of;
 
 #[cfg(test)]
 mod tests;
-mod types;
+pub(crate) mod types;
 
 /// What running a script produced, as `powershell.exe -NonInteractive` would
 /// leave it: text on stdout, error records rendered as 5.1 renders them on

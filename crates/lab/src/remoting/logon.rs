@@ -29,7 +29,7 @@ pub enum Logon {
 /// The lab's Exchange cmdlets (canonical names) and whether each reads or
 /// writes Active Directory. Only `Get-Queue` asks the local transport
 /// service and nothing else (exchange/cmdlets.md; the contract, issue 9 §1).
-pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 16] = [
+pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 18] = [
     ("Get-ExchangeServer", true),
     ("Get-MailboxServer", true),
     ("Set-MailboxServer", true),
@@ -46,6 +46,11 @@ pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 16] = [
     ("Test-MAPIConnectivity", true),
     ("Redirect-Message", true),
     ("Get-Queue", false),
+    // Both read the configuration in AD (the server object, the Auth
+    // configuration object); UNVERIFIED for Get-ExchangeCertificate, whose
+    // certificates come from the server's store.
+    ("Get-ExchangeCertificate", true),
+    ("Get-AuthConfig", true),
 ];
 
 /// The canonical name of an Exchange cmdlet, if `name` is one.

@@ -3,6 +3,7 @@
 //! (names, references, builds), with `file:line:column` errors;
 //! `World::from_spec` turns it into live servers and databases.
 
+mod certs;
 mod dag;
 mod parse;
 mod raw;
@@ -46,6 +47,37 @@ pub struct LabSpec {
     pub faults: Vec<LabFault>,
     /// Installation media present as files on every lab server.
     pub media: Vec<LabMedia>,
+    /// Exchange certificates (`[[lab.certificate]]`), none by default.
+    #[serde(default)]
+    pub certificates: Vec<LabCertificate>,
+}
+
+/// One `[[lab.certificate]]`: what `Get-ExchangeCertificate` shows on the
+/// servers holding it, and where it is bound (IIS's `Default Web Site`
+/// https binding, `Get-AuthConfig`'s `CurrentCertificateThumbprint`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabCertificate {
+    /// 40 upper-case hex digits.
+    pub thumbprint: String,
+    pub subject: String,
+    /// The issuer (the subject when self-signed, the default).
+    pub issuer: String,
+    /// Validity, ms since 1970 UTC.
+    pub not_before_ms: i64,
+    pub not_after_ms: i64,
+    /// Bound to IIS's `Default Web Site` https binding.
+    pub iis: bool,
+    /// The organisation's current Auth certificate.
+    pub auth: bool,
+    /// Lab servers holding it; empty = every lab server.
+    pub servers: Vec<String>,
+}
+
+impl LabCertificate {
+    /// Whether server `name` holds this certificate.
+    pub fn on(&self, name: &str) -> bool {
+        self.servers.is_empty() || self.servers.iter().any(|s| s.eq_ignore_ascii_case(name))
+    }
 }
 
 impl LabSpec {

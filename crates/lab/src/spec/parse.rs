@@ -52,6 +52,10 @@ pub const FAULT_KINDS: &[&str] = &[
     "copy-fails",
     "health-fails",
     "winrm-drops",
+    "su-fails",
+    "su-busy",
+    "su-restarts",
+    "su-interrupted",
 ];
 
 /// The rollout steps the lab recognises from what a client sends (how, per
@@ -88,6 +92,7 @@ fn validate(
     let servers = servers(src, &lab.server, base_port)?;
     let databases = super::dag::databases(src, &lab.database, &servers)?;
     let faults = faults(src, &lab.fault, &servers, &databases)?;
+    let certificates = super::certs::certificates(src, &lab.certificate, &servers)?;
     Ok(LabSpec {
         dag: dag(src, lab.dag.as_ref(), plan_servers)?,
         base_port,
@@ -108,6 +113,7 @@ fn validate(
         databases: databases.into_iter().map(|(d, _)| d).collect(),
         faults,
         media: media(src, &lab.media)?,
+        certificates,
     })
 }
 

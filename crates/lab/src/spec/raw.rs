@@ -48,6 +48,23 @@ pub struct RawLab {
     pub fault: Vec<Spanned<RawLabFault>>,
     #[serde(default)]
     pub media: Vec<Spanned<RawLabMedia>>,
+    #[serde(default)]
+    pub certificate: Vec<Spanned<RawLabCertificate>>,
+}
+
+/// A `[[lab.certificate]]`: an Exchange certificate on some or all lab
+/// servers, bound to IIS and/or the organisation's Auth configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabCertificate {
+    pub thumbprint: Text,
+    pub subject: Text,
+    pub issuer: Option<Text>,
+    pub not_before: Option<Text>,
+    pub not_after: Text,
+    #[serde(default)]
+    pub bound_to: Vec<Text>,
+    pub servers: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Deserialize)]

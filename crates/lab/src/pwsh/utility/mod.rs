@@ -130,6 +130,8 @@ const NEW_OBJECT: &[ParamSpec] = &[
     positional("TypeName", 0),
     positional("ArgumentList", 1),
     value("Property"),
+    value("ComObject"),
+    switch("Strict"),
 ];
 const STRICT: &[ParamSpec] = &[value("Version"), switch("Off")];
 
@@ -277,7 +279,19 @@ impl Interp<'_> {
             "Split-Path" => Ok(system::split_path(&b)),
             "Get-Date" => self.get_date(canon, &b, n, s),
             "Start-Sleep" => self.start_sleep(&b),
-            "New-Object" => system::new_object(&b, n, s),
+            "New-Object" => match b.string("ComObject") {
+                Some(prog_id) => self.com.create(&prog_id).map(|v| vec![v]).map_err(|m| {
+                    terminating(
+                        canon,
+                        "NoCOMClassIdentified",
+                        ErrorCategory::ResourceUnavailable,
+                        m,
+                        n,
+                        s,
+                    )
+                }),
+                None => system::new_object(&b, n, s),
+            },
             _ => Err(super::errors::unsupported(canon, n, &s.src)),
         }
     }
