@@ -18,6 +18,7 @@ pub mod exec;
 pub mod exit;
 pub mod journal;
 pub mod logging;
+pub mod notify;
 pub mod plan;
 pub mod pool;
 pub mod preflight;

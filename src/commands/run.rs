@@ -48,6 +48,8 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     // From here a signal stops the run at a safe point (exit 5).
     let clock = InterruptibleClock::new(super::interrupt::install());
     let _log = crate::logging::init(&state, global.log_format)?;
+    let run_id = run_id();
+    let notifier = start_notifier(&plan, plan_path, &target, &run_id)?;
     let (mut journal, mut loaded) = Journal::open(&state)?;
     if let Some(torn) = &loaded.torn_tail {
         eprintln!("cu-roll: warning: {torn}");
@@ -94,6 +96,8 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
             for s in &report.servers {
                 blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
             }
+            notifier.blocked(&blockers);
+            warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
             return Err(Error::PreflightBlocked {
                 plan: plan_path.to_path_buf(),
                 blockers,
@@ -101,7 +105,10 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         }
     }
 
-    let mut progress = crate::report::progress::progress_for_stderr();
+    let mut progress = crate::notify::NotifyingProgress::new(
+        crate::report::progress::progress_for_stderr(),
+        &notifier,
+    );
     let mut ask = AskAtTerminal;
     let mut yes = AlwaysYes;
     let confirm: &mut dyn Confirm = if plan.policy.pause_between && !flags.yes {
@@ -116,15 +123,47 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         credential: &credential,
         steps: &steps,
         clock: &clock,
-        run_id: run_id(),
+        run_id,
     };
-    let outcome = rollout.run(journal, prior, progress.as_mut(), confirm);
+    let outcome = rollout.run(journal, prior, &mut progress, confirm);
     drop(progress);
-    let result = finish(&plan, &state, executor.as_ref(), outcome?, &rollout.run_id);
+    notifier.outcome(&outcome);
+    let result = finish(
+        &plan,
+        &state,
+        executor.as_ref(),
+        outcome?,
+        &rollout.run_id,
+        &notifier,
+    );
     // Released before the last message is printed: a script that runs
     // again on exit 5 finds the plan free.
     drop(lock);
+    warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
     result
+}
+
+/// Starts the plan's webhook notifications (none without `[[notify]]`);
+/// a secret that cannot be read stops the run before anything changes.
+fn start_notifier(
+    plan: &Plan,
+    plan_path: &Path,
+    target: &ResolvedTarget,
+    run_id: &str,
+) -> Result<crate::notify::Notifier, Error> {
+    let context = crate::notify::RunContext {
+        run_id: run_id.to_string(),
+        plan: plan_path.display().to_string(),
+        target: target.name(),
+    };
+    crate::notify::Notifier::start(plan, context)
+        .map_err(|e| Error::Usage(format!("{}: {e}", plan_path.display())))
+}
+
+fn warn_notifications(warnings: Vec<String>) {
+    for w in warnings {
+        eprintln!("cu-roll: warning: {w}");
+    }
 }
 
 /// Prints the summary, writes the run report, and says how the rollout
@@ -135,6 +174,7 @@ fn finish(
     exec: &dyn crate::exec::Executor,
     outcome: RolloutOutcome,
     run_id: &str,
+    notifier: &crate::notify::Notifier,
 ) -> Result<Outcome, Error> {
     let loaded = Journal::load(&Journal::path_in(state))?;
     let availability = lab_availability(plan, state);
@@ -177,6 +217,7 @@ fn finish(
         }
         Err(e) => eprintln!("cu-roll: warning: the run report could not be written: {e}"),
     }
+    notifier.end(&report, None);
     // How the rollout ended outranks a lost summary: the run report is on
     // disk, and the exit code must say whether the servers were rolled.
     if let Err(e) = output::stdout(&crate::report::run::summary_table(&report)) {

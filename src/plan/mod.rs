@@ -10,6 +10,7 @@
 
 mod installer;
 mod model;
+mod notify;
 mod raw;
 mod secret;
 mod target;
@@ -19,6 +20,7 @@ mod values;
 use std::path::Path;
 
 pub use model::*;
+pub use notify::DEFAULT_SECRET_HEADER;
 pub use planfile::values::parse_duration;
 pub use planfile::{Location, PlanError};
 pub use secret::{read_secret, Secret, SecretError};

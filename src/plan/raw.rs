@@ -20,6 +20,9 @@ pub struct PlanFile {
     pub policy: RawPolicy,
     #[serde(default)]
     pub server: Vec<Spanned<RawServer>>,
+    /// `[[notify]]`: its shape and checks live in `plan::notify`.
+    #[serde(default)]
+    pub notify: Vec<Spanned<super::notify::RawNotify>>,
     /// `[lab]` belongs to the lab crate, which parses and checks it from
     /// the same text; the product only notes that it is there.
     pub lab: Option<serde::de::IgnoredAny>,

@@ -15,7 +15,7 @@ mod rows;
 pub mod run;
 pub mod status;
 mod table;
-mod text;
+pub(crate) mod text;
 
 #[cfg(test)]
 mod fixture;
