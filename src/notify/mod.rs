@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 pub use message::{Message, RunContext, Summary};
 pub use progress::NotifyingProgress;
 
-use crate::plan::{NotifyEvent, NotifyTarget, Plan, Secret};
+use crate::plan::{NotifyEvent, NotifyTarget, Plan, Secret, SecretError};
 use crate::report::run::RunReport;
 use crate::runbook::schedule::{RolloutError, RolloutOutcome};
 
@@ -44,11 +44,11 @@ pub const DRAIN_BOUND: Duration = Duration::from_secs(10);
 /// Why notifications could not be set up (before anything changed).
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    #[error("[[notify]] number {number} ({url}): {source}")]
+    #[error("[[notify]] number {number} ({url}): {detail}")]
     Secret {
         number: usize,
         url: String,
-        source: crate::plan::SecretError,
+        detail: String,
     },
     #[error("[[notify]] number {number} ({url}): cannot set up the HTTP client: {detail}")]
     Client {
@@ -93,10 +93,10 @@ impl Notifier {
         for (i, target) in plan.notify.iter().enumerate() {
             let shown = target.url.shown();
             let secret =
-                crate::plan::read_secret(&target.secret).map_err(|source| NotifyError::Secret {
+                crate::plan::read_secret(&target.secret).map_err(|e| NotifyError::Secret {
                     number: i + 1,
                     url: shown.clone(),
-                    source,
+                    detail: secret_problem(e),
                 })?;
             let client =
                 send::Client::new(REQUEST_TIMEOUT).map_err(|detail| NotifyError::Client {
@@ -249,6 +249,23 @@ impl Notifier {
             }
         }
         warnings
+    }
+}
+
+/// Why the secret header's value could not be read, in the words of a
+/// webhook secret (the plan's reader speaks of the connection password).
+fn secret_problem(e: SecretError) -> String {
+    match e {
+        SecretError::EnvMissing(name) => format!(
+            "the secret header's value is read from the environment variable {name}, which is not set; \
+             export it before running cu-roll"
+        ),
+        SecretError::File { path, detail } => format!(
+            "cannot read the secret file {path}: {detail}; its first line must be the header's value"
+        ),
+        SecretError::FileEmpty(path) => {
+            format!("the secret file {path} is empty; its first line must be the header's value")
+        }
     }
 }
 
