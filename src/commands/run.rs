@@ -206,18 +206,26 @@ fn finish(
             report.config_drift.push(drift);
         }
     }
-    match crate::report::run::write(state, &plan.path, &report) {
+    let html = match crate::report::run::write(state, &plan.path, &report) {
         Ok(written) => {
             eprintln!(
-                "run report: {} and {}",
+                "run report: {}, {} and {}",
                 written.json.display(),
-                written.markdown.display()
+                written.markdown.display(),
+                written.html.display()
             );
-            keep_per_run(state, run_id, &[&written.json, &written.markdown]);
+            keep_per_run(
+                state,
+                run_id,
+                &[&written.json, &written.markdown, &written.html],
+            )
         }
-        Err(e) => eprintln!("cu-roll: warning: the run report could not be written: {e}"),
-    }
-    notifier.end(&report, None);
+        Err(e) => {
+            eprintln!("cu-roll: warning: the run report could not be written: {e}");
+            None
+        }
+    };
+    notifier.end(&report, html.as_deref());
     // How the rollout ended outranks a lost summary: the run report is on
     // disk, and the exit code must say whether the servers were rolled.
     if let Err(e) = output::stdout(&crate::report::run::summary_table(&report)) {
@@ -296,7 +304,8 @@ fn below_target(
 
 /// Keeps a copy of this run's report under `runs/<run id>/`, so a later
 /// run never overwrites it (the files beside the journal are the latest).
-fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) {
+/// Returns the kept HTML report (the last of `files`), when kept.
+fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) -> Option<std::path::PathBuf> {
     let dir = state.join("runs").join(run_id);
     let copied = std::fs::create_dir_all(&dir).and_then(|()| {
         files.iter().try_for_each(|f| {
@@ -304,11 +313,18 @@ fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) {
             std::fs::copy(f, dir.join(name)).map(|_| ())
         })
     });
-    if let Err(e) = copied {
-        eprintln!(
-            "cu-roll: warning: could not keep this run's report under {}: {e}",
-            dir.display()
-        );
+    match copied {
+        Ok(()) => files
+            .last()
+            .and_then(|f| f.file_name())
+            .map(|name| dir.join(name)),
+        Err(e) => {
+            eprintln!(
+                "cu-roll: warning: could not keep this run's report under {}: {e}",
+                dir.display()
+            );
+            None
+        }
     }
 }
 

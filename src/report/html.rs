@@ -14,6 +14,7 @@ use super::rows::{self, render_rows, Cell, Part, Property};
 use super::{ad_steps, overall_label, verdict_label, Counts};
 use crate::preflight::model::{OverallVerdict, Report, ServerReport, Verdict};
 
+/// The pages' one style sheet (the run report's page uses it too).
 const STYLE: &str = r#"
 :root { color-scheme: light; }
 body { font-family: "Segoe UI", system-ui, -apple-system, Helvetica, Arial, sans-serif;
@@ -52,7 +53,7 @@ details[open] > summary { margin-bottom: .6em; }
 "#;
 
 /// Escapes text for HTML element content and quoted attribute values.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -126,7 +127,7 @@ fn properties(out: &mut String, props: &[Property]) {
 }
 
 /// A table whose cells are already HTML; `numeric` marks right-aligned columns.
-fn table(out: &mut String, headers: &[&str], numeric: &[usize], rows: &[Vec<String>]) {
+pub(crate) fn table(out: &mut String, headers: &[&str], numeric: &[usize], rows: &[Vec<String>]) {
     out.push_str("<table>\n<thead><tr>");
     for h in headers {
         let _ = write!(out, "<th>{h}</th>");
@@ -147,7 +148,7 @@ fn table(out: &mut String, headers: &[&str], numeric: &[usize], rows: &[Vec<Stri
 }
 
 /// A two-column label/value table; values are already HTML.
-fn kv(out: &mut String, rows: &[(&str, String)]) {
+pub(crate) fn kv(out: &mut String, rows: &[(&str, String)]) {
     out.push_str("<table class=\"kv\">\n");
     for (label, value) in rows {
         let _ = writeln!(out, "<tr><th>{label}</th><td>{value}</td></tr>");
@@ -155,7 +156,8 @@ fn kv(out: &mut String, rows: &[(&str, String)]) {
     out.push_str("</table>\n");
 }
 
-fn list(out: &mut String, class: &str, items: &[String]) {
+/// A list of escaped text items.
+pub(crate) fn list(out: &mut String, class: &str, items: &[String]) {
     let _ = writeln!(out, r#"<ul class="{class}">"#);
     for item in items {
         let _ = writeln!(out, "<li>{}</li>", esc(item));
@@ -163,17 +165,19 @@ fn list(out: &mut String, class: &str, items: &[String]) {
     out.push_str("</ul>\n");
 }
 
+/// The start of a page, up to and including `<body>`: charset, viewport,
+/// the escaped `title` and the inline style sheet.
+pub(crate) fn page_start(out: &mut String, title: &str) {
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(out, "<title>{}</title>", esc(title));
+    let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
+}
+
 pub(super) fn render(report: &Report) -> String {
     let t = &report.target;
     let mut out = String::new();
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(
-        out,
-        "<title>cu-roll pre-flight report — {}</title>",
-        esc(&t.name)
-    );
-    let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
+    page_start(&mut out, &format!("cu-roll pre-flight report — {}", t.name));
 
     let _ = writeln!(out, "<h1>cu-roll pre-flight report — {}</h1>", esc(&t.name));
     let _ = writeln!(
