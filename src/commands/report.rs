@@ -33,11 +33,20 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
         && args.format == crate::report::Format::Table
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    let text = crate::report::render(
-        &report,
-        args.format,
-        &crate::report::RenderOptions { color },
-    );
+    let text = if args.format == crate::report::Format::Html {
+        // The change board's "what will happen": the dry run reads the order.
+        let steps = crate::runbook::rollout_steps(&state);
+        let dry =
+            crate::runbook::dry_run::plan(&plan, &target, executor.as_ref(), &credential, &steps);
+        let what = crate::report::WhatWillHappen::of(&plan, &report, &dry);
+        crate::report::render_html(&report, &what)
+    } else {
+        crate::report::render(
+            &report,
+            args.format,
+            &crate::report::RenderOptions { color },
+        )
+    };
     output::write_output(args.output.as_deref(), &text)?;
     Ok(match report.verdict {
         OverallVerdict::Ready => Outcome::Done,

@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use super::rows::{self, render_rows, Cell, Part, Property};
+use super::what_will_happen::WhatWillHappen;
 use super::{ad_steps, overall_label, verdict_label, Counts};
 use crate::preflight::model::{OverallVerdict, Report, ServerReport, Verdict};
 
@@ -174,7 +175,8 @@ pub(crate) fn page_start(out: &mut String, title: &str) {
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
 }
 
-pub(super) fn render(report: &Report) -> String {
+/// The page; with `what`, a "What will happen" section after the servers.
+pub(super) fn render(report: &Report, what: Option<&WhatWillHappen>) -> String {
     let t = &report.target;
     let mut out = String::new();
     page_start(&mut out, &format!("cu-roll pre-flight report — {}", t.name));
@@ -203,6 +205,9 @@ pub(super) fn render(report: &Report) -> String {
     }
 
     summary(&mut out, report);
+    if let Some(what) = what {
+        what_will_happen(&mut out, what);
+    }
     target(&mut out, report);
     ad_preparation(&mut out, report);
 
@@ -214,9 +219,133 @@ pub(super) fn render(report: &Report) -> String {
     out
 }
 
+/// The overview, with a "Why" column: each blocker's reason (or why the
+/// server could not be read), so the table alone answers "can we go?".
 fn summary(out: &mut String, report: &Report) {
     out.push_str("<h2>Servers</h2>\n");
-    cells(out, &rows::SERVER_COLUMNS, &[], &rows::servers(report));
+    let mut headers = rows::SERVER_COLUMNS.to_vec();
+    headers.push("Why");
+    let mut html = render_rows(&rows::servers(report), part);
+    for (row, s) in html.iter_mut().zip(&report.servers) {
+        row.push(why(s));
+    }
+    table(out, &headers, &[], &html);
+}
+
+/// The reasons a server is blocked, one per line; its read error when it
+/// has no blocker of its own.
+fn why(s: &ServerReport) -> String {
+    let mut reasons: Vec<String> = s.blockers.iter().map(|b| esc(b)).collect();
+    if reasons.is_empty() {
+        if let Some(e) = &s.error {
+            reasons.push(esc(e));
+        }
+    }
+    reasons.join("<br>\n")
+}
+
+fn what_will_happen(out: &mut String, what: &WhatWillHappen) {
+    out.push_str("<h2>What will happen</h2>\n");
+    if what.blocked {
+        out.push_str("<p><span class=\"badge blocked\">blocked</span> Nothing starts until the blockers above are fixed; then:</p>\n");
+    }
+    let rolled = what.servers.iter().filter(|s| s.skipped.is_none()).count();
+    let _ = writeln!(
+        out,
+        "<p>{rolled} server{} to upgrade, expected to take about <strong>{}</strong> in all.</p>",
+        if rolled == 1 { "" } else { "s" },
+        esc(&super::text::format_duration(what.estimate))
+    );
+    out.push_str("<h3>Order</h3>\n<ol>\n");
+    for s in &what.servers {
+        let dag = s
+            .dag
+            .as_deref()
+            .map_or_else(String::new, |d| format!(" ({})", esc(d)));
+        match &s.skipped {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "<li><strong>{}</strong>{dag}: upgraded, about {}</li>",
+                    esc(&s.name),
+                    esc(&super::text::format_duration(s.estimate))
+                );
+            }
+            Some(why) => {
+                let _ = writeln!(
+                    out,
+                    "<li>{}{dag}: <span class=\"badge up-to-date\">skipped</span> {}</li>",
+                    esc(&s.name),
+                    esc(why)
+                );
+            }
+        }
+    }
+    out.push_str("</ol>\n");
+    if !what.steps.is_empty() {
+        out.push_str("<h3>Steps on each server</h3>\n");
+        let rows: Vec<Vec<String>> = what
+            .steps
+            .iter()
+            .map(|st| {
+                vec![
+                    format!("<code>{}</code>", esc(&st.step)),
+                    if st.gated {
+                        "after the gate passes"
+                    } else {
+                        ""
+                    }
+                    .to_string(),
+                    st.estimate.map_or_else(
+                        || "once per DAG, after its last server".to_string(),
+                        |d| esc(&super::text::format_duration(d)),
+                    ),
+                ]
+            })
+            .collect();
+        table(out, &["Step", "Gate", "Expected time"], &[], &rows);
+    }
+    out.push_str("<h3>Availability policy</h3>\n");
+    list(out, "policy", &what.policy);
+    out.push_str("<h3>Impact: active databases that move</h3>\n");
+    if what.moves.is_empty() {
+        out.push_str("<p>None: no server that rolls holds an active database now.</p>\n");
+    } else {
+        let rows: Vec<Vec<String>> = what
+            .moves
+            .iter()
+            .map(|m| {
+                vec![
+                    esc(&m.server),
+                    esc(&m.database),
+                    m.to.as_deref().map_or_else(
+                        || r#"<span class="fail">no healthy copy elsewhere</span>"#.to_string(),
+                        esc,
+                    ),
+                    if m.back_after {
+                        "yes, after the server"
+                    } else {
+                        "at the end of its DAG"
+                    }
+                    .to_string(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "While out of service",
+                "Database",
+                "Expected to move to",
+                "Moves back",
+            ],
+            &[],
+            &rows,
+        );
+        out.push_str("<p class=\"meta\">Exchange's Active Manager picks the copy (best copy selection); this is the expected choice: the healthiest copy by activation preference.</p>\n");
+    }
+    out.push_str("<h3>Backup and rollback</h3>\n");
+    list(out, "rollback", &what.rollback);
 }
 
 fn target(out: &mut String, report: &Report) {
@@ -347,14 +476,14 @@ mod tests {
 
     #[test]
     fn html_with_ad_preparation_needed() {
-        let out = render(&fixture::report(Ad::NeedsPrepareAd));
+        let out = render(&fixture::report(Ad::NeedsPrepareAd), None);
         assert_self_contained(&out);
         insta::assert_snapshot!(out);
     }
 
     #[test]
     fn html_with_ad_prepared() {
-        let out = render(&fixture::report(Ad::Prepared));
+        let out = render(&fixture::report(Ad::Prepared), None);
         assert_self_contained(&out);
         assert!(out.contains(r#"<meta charset="utf-8">"#));
         assert!(out.contains(
@@ -369,7 +498,7 @@ mod tests {
         report.servers[0].name = "<script>alert(1)</script>".to_owned();
         report.servers[1].fqdn = r#"ex02" onmouseover="x'"#.to_owned();
         report.servers[2].blockers[0] = "see https://evil.example/a.js & <img src=x>".to_owned();
-        let out = render(&report);
+        let out = render(&report, None);
         assert_self_contained(&out);
         assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(out.contains("ex02&quot; onmouseover&#61;&quot;x&#39;"));
@@ -378,7 +507,7 @@ mod tests {
 
     #[test]
     fn servers_needing_attention_start_expanded() {
-        let out = render(&fixture::report(Ad::Prepared));
+        let out = render(&fixture::report(Ad::Prepared), None);
         assert!(out.contains(r#"<details id="server-1">"#));
         assert!(out.contains(r#"<details id="server-2">"#));
         assert!(out.contains(r#"<details id="server-3" open>"#));

@@ -16,6 +16,9 @@ pub mod run;
 pub mod status;
 mod table;
 pub(crate) mod text;
+mod what_will_happen;
+
+pub use what_will_happen::WhatWillHappen;
 
 #[cfg(test)]
 mod fixture;
@@ -92,8 +95,14 @@ pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> String {
         Format::Table => table::render(report, opts.color),
         Format::Json => render_json(report),
         Format::Markdown => markdown::render(report),
-        Format::Html => html::render(report),
+        Format::Html => html::render(report, None),
     }
+}
+
+/// The HTML page with its "What will happen" section (order, steps,
+/// expected duration, impact, rollback).
+pub fn render_html(report: &Report, what: &WhatWillHappen) -> String {
+    html::render(report, Some(what))
 }
 
 fn render_json(report: &Report) -> String {
