@@ -221,13 +221,17 @@ pub(super) fn render(report: &Report, what: Option<&WhatWillHappen>) -> String {
 
 /// The overview, with a "Why" column: each blocker's reason (or why the
 /// server could not be read), so the table alone answers "can we go?".
+/// The column is left out when no server has a reason.
 fn summary(out: &mut String, report: &Report) {
     out.push_str("<h2>Servers</h2>\n");
     let mut headers = rows::SERVER_COLUMNS.to_vec();
-    headers.push("Why");
     let mut html = render_rows(&rows::servers(report), part);
-    for (row, s) in html.iter_mut().zip(&report.servers) {
-        row.push(why(s));
+    let reasons: Vec<String> = report.servers.iter().map(why).collect();
+    if reasons.iter().any(|r| !r.is_empty()) {
+        headers.push("Why");
+        for (row, why) in html.iter_mut().zip(reasons) {
+            row.push(why);
+        }
     }
     table(out, &headers, &[], &html);
 }
