@@ -301,3 +301,49 @@ fn a_missing_notification_secret_stops_before_anything_changes() {
     assert!(!env.state_dir().join("journal.jsonl").exists());
     assert!(good.received().is_empty());
 }
+
+/// Ctrl-C during setup (a safe stop, exit 5): `interrupted` names the
+/// server and step, and `end` says the run was interrupted.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_rollout_notifies_the_interruption_and_the_end() {
+    let env = Env::new();
+    let good = Receiver::start("/hook");
+    let text = LabPlan::new().fast().timing("setup", "20s").text()
+        + &notify_table(&good.url, "json", false);
+    let plan = env.write_plan("interrupt.toml", &text);
+    let child = env.spawn(&["run", plan.to_str().unwrap(), "--yes"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(env.state_dir().join("journal.jsonl"))
+        .unwrap_or_default()
+        .contains("\"installer-started\"")
+    {
+        assert!(Instant::now() < deadline, "setup never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(good.events(), ["start", "interrupted", "end"]);
+    let got = good.received();
+    let interrupted = &got[1].body;
+    assert_eq!(interrupted["server"], "EX02");
+    assert_eq!(interrupted["step"], "setup");
+    assert!(
+        interrupted["message"]
+            .as_str()
+            .unwrap()
+            .contains("again to resume"),
+        "{interrupted}"
+    );
+    assert_eq!(got[2].body["outcome"], "interrupted");
+}
