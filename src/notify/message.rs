@@ -108,17 +108,7 @@ impl Summary {
 
     /// `2 done, 1 skipped, 0 failed, 0 in progress, 0 pending; 42 changes`.
     pub fn counts(&self) -> String {
-        let t = &self.totals;
-        format!(
-            "{} done, {} skipped, {} failed, {} in progress, {} pending; {} change{}",
-            t.servers_done,
-            t.servers_skipped,
-            t.servers_failed,
-            t.servers_in_progress,
-            t.servers_pending,
-            t.changes,
-            if t.changes == 1 { "" } else { "s" }
-        )
+        crate::report::run::counts(&self.totals)
     }
 }
 

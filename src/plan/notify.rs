@@ -15,7 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::plan::SecretSource;
-use planfile::values::check_local_path;
+use planfile::values::{check_env_var, check_local_path};
 use planfile::{checked, PlanError, Source, Text};
 
 /// One `[[notify]]` table as written.
@@ -159,7 +159,7 @@ fn target(src: &Source, entry: &Spanned<RawNotify>) -> Result<NotifyTarget, Plan
             ))
         }
         (Some(e), None) => SecretSource::Env(checked(src, e, |t| {
-            check_secret_env(t).map(|()| t.to_string())
+            check_env_var("secret_env", "CUROLL_WEBHOOK_TOKEN", t).map(|()| t.to_string())
         })?),
         (None, Some(f)) => {
             checked(src, f, |t| check_local_path("secret_file", t))?;
@@ -239,22 +239,6 @@ fn is_loopback(url: &reqwest::Url) -> bool {
             .is_ok_and(|a| a.is_loopback())
 }
 
-fn check_secret_env(text: &str) -> Result<(), String> {
-    let mut bytes = text.bytes();
-    let ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "secret_env '{text}' is not an environment variable name; expected letters, digits and \
-             underscores, e.g. \"CUROLL_WEBHOOK_TOKEN\""
-        ))
-    }
-}
-
 /// An HTTP field name (RFC 9110 §5.1: a token), and not one cu-roll sets
 /// itself.
 fn check_header_name(text: &str) -> Result<(), String> {
@@ -292,21 +276,8 @@ mod tests {
     use super::*;
     use crate::plan::{parse, PlanError};
 
-    const BASE: &str = r#"[rollout]
-target = "2019-CU15"
-setup_path = 'D:\Setup.exe'
-diagnostic_data = "on"
-
-[connection]
-transport = "powershell"
-user = 'CONTOSO\svc-exsetup'
-password_env = "CUROLL_INSTALLER_PASSWORD"
-
-[[server]]
-name = "EX01"
-fqdn = "ex01.contoso.local"
-dag = "DAG01"
-"#;
+    /// The plan tests' smallest valid plan.
+    const BASE: &str = crate::plan::tests::MINIMAL;
 
     fn with(notify: &str) -> Result<Vec<NotifyTarget>, PlanError> {
         parse(&format!("{BASE}\n{notify}"), Path::new("p.toml")).map(|p| p.notify)

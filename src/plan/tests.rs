@@ -41,8 +41,8 @@ fn lab_str(text: &str) -> LabSpec {
         .expect("[lab]")
 }
 
-/// A small valid plan; tests change one thing in it.
-const MINIMAL: &str = r#"[rollout]
+/// A small valid plan; tests change one thing in it (`plan::notify`'s too).
+pub(super) const MINIMAL: &str = r#"[rollout]
 target = "2019-CU15"
 setup_path = 'D:\Setup.exe'
 diagnostic_data = "on"

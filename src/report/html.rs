@@ -456,27 +456,30 @@ fn server_details(out: &mut String, index: usize, s: &ServerReport, target_build
     out.push_str("</details>\n");
 }
 
+/// Asserts the page makes no request when opened (the run report's and
+/// "what will happen"'s tests use it too).
+#[cfg(test)]
+pub(crate) fn assert_self_contained(out: &str) {
+    let lower = out.to_ascii_lowercase();
+    for forbidden in [
+        "http://",
+        "https://",
+        "<link",
+        "src=",
+        "<script",
+        "<img",
+        "@import",
+        "url(",
+        "@font-face",
+    ] {
+        assert!(!lower.contains(forbidden), "html contains {forbidden:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixture::{self, Ad};
     use super::*;
-
-    fn assert_self_contained(out: &str) {
-        let lower = out.to_ascii_lowercase();
-        for forbidden in [
-            "http://",
-            "https://",
-            "<link",
-            "src=",
-            "<script",
-            "<img",
-            "@import",
-            "url(",
-            "@font-face",
-        ] {
-            assert!(!lower.contains(forbidden), "html contains {forbidden:?}");
-        }
-    }
 
     #[test]
     fn html_with_ad_preparation_needed() {

@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use super::summary::secs_text;
+use super::summary::{restore_command, secs_text};
 use super::{ConfigDrift, RunReport, ServerReport, StepOutcome};
 use crate::report::html::{esc, kv, list, page_start, table};
 use crate::report::status::ServerState;
@@ -197,12 +197,7 @@ fn config_drift(out: &mut String, drift: &[ConfigDrift], plan: Option<&str>) {
                 esc(&r.key),
                 value(r.backup_value.as_deref()),
                 value(r.current_value.as_deref()),
-                esc(&format!(
-                    "cu-roll restore-config {} --server {} --key {}",
-                    plan.unwrap_or("PLAN"),
-                    d.server,
-                    r.key
-                ))
+                esc(&restore_command(plan, &d.server, &r.key))
             );
         }
     }

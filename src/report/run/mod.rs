@@ -30,7 +30,7 @@ pub use model::{
     AvailabilityVerdict, ChangeReport, ConfigDrift, ObservationReport, RevertedSetting, RunInfo,
     RunReport, ServerReport, StepOutcome, StepReport, Target, Totals,
 };
-pub use summary::summary_table;
+pub use summary::{counts, summary_table};
 pub use write::{write, RunReportError, WrittenReport, HTML_FILE, JSON_FILE, MARKDOWN_FILE};
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::journal::{Change, Entry};
+use crate::report::html::assert_self_contained;
 use crate::report::journal_fixture::{failed_at_ex02_setup, lab_servers, Builder, SETUP_ERROR};
 use crate::report::status::ServerState;
 
@@ -402,24 +403,6 @@ fn html_snapshot() {
     let html = render_html(&r);
     assert_self_contained(&html);
     insta::assert_snapshot!(html);
-}
-
-/// No request when opened, as the pre-flight page (report::html's tests).
-fn assert_self_contained(html: &str) {
-    let lower = html.to_ascii_lowercase();
-    for forbidden in [
-        "http://",
-        "https://",
-        "<link",
-        "src=",
-        "<script",
-        "<img",
-        "@import",
-        "url(",
-        "@font-face",
-    ] {
-        assert!(!lower.contains(forbidden), "html contains {forbidden:?}");
-    }
 }
 
 #[test]
