@@ -1,7 +1,7 @@
 //! The `[[notify]]` tables: where a rollout's webhook notifications go,
 //! in one module for both stages (the raw TOML shape and its validation
 //! into [`NotifyTarget`]), so the section has one place to change. It
-//! checks values only: sending is `crate::notify`'s business, and the
+//! checks values only: sending is the `notify` module's business, and the
 //! secret (`secret_env`/`secret_file`) is only named here, read at the
 //! command edge like the connection's password.
 //!
