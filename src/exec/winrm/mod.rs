@@ -2,17 +2,29 @@
 //! that runs cmd.exe command lines and PowerShell scripts in a Windows
 //! Remote Shell, as `winrs` and Windows PowerShell remoting's plumbing do.
 //! It only moves text and exit codes: it never interprets a script.
-//! `envelope` builds and reads SOAP, `http` moves bytes on one kept-alive
-//! connection, `auth` signs requests, `client` runs the operation flow.
+//! `conn` moves HTTP on one kept-alive connection (hyper on the tokio
+//! runtime), `auth` authenticates it, `client` runs the operations and
+//! `shell` the command flow; the executor keeps one client per server
+//! across calls, so a connection (and its NTLM session) serves many, and
+//! `stats` counts what that saves.
 
 pub mod auth;
 pub mod client;
+mod conn;
+pub mod shell;
+pub mod stats;
 
 #[cfg(test)]
 mod tests;
 
-pub use client::{AuthKind, Client, Credentials, Endpoint, Options, Shell};
+pub use client::{AuthKind, Client, Credentials, Endpoint, Options};
+pub use shell::Shell;
+pub use stats::{Stats, Totals};
 pub use wsman::encoding;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::{ExecError, ExecOutput, Executor};
 use crate::plan::{read_secret, AuthMethod, Plan, Scheme, SecretError, Server};
@@ -29,13 +41,29 @@ pub enum SetupError {
     Tls(#[from] tls::TlsError),
 }
 
-/// Runs every call in a fresh shell on the server's endpoint; `session`
-/// gives callers that run several commands (a rollout step) one shell.
-#[derive(Debug)]
+/// Runs every call in a fresh shell on the server's endpoint, over a
+/// client (connection) kept per server between calls; `session` gives
+/// callers that run several commands (a rollout step) one shell.
 pub struct WinRmExecutor {
     endpoints: Vec<Endpoint>,
     creds: Credentials,
     options: Options,
+    /// Clients between calls, by server name (lower case). A call takes
+    /// one (or makes one) and puts it back after, so two calls to one
+    /// server at once each have a connection of their own.
+    idle: Mutex<HashMap<String, Vec<Client>>>,
+    stats: Arc<Stats>,
+}
+
+impl std::fmt::Debug for WinRmExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WinRmExecutor")
+            .field("endpoints", &self.endpoints)
+            .field("user", &self.creds.user)
+            .field("options", &self.options)
+            .field("stats", &self.stats.totals())
+            .finish_non_exhaustive()
+    }
 }
 
 impl WinRmExecutor {
@@ -44,7 +72,14 @@ impl WinRmExecutor {
             endpoints,
             creds,
             options,
+            idle: Mutex::default(),
+            stats: Arc::default(),
         }
+    }
+
+    /// What the transport has cost so far.
+    pub fn totals(&self) -> Totals {
+        self.stats.totals()
     }
 
     /// The executor the plan describes: each server at its `address`
@@ -101,16 +136,74 @@ impl WinRmExecutor {
             })
     }
 
-    /// Opens a shell on `server` for several commands.
+    /// Opens a shell on `server` for several commands, on a kept client
+    /// when one is idle.
     pub fn session(&self, server: &Server) -> Result<Shell, ExecError> {
-        let ep = self.endpoint(server)?.clone();
-        Client::new(ep, self.creds.clone(), self.options.clone()).open_shell()
+        let ep = self.endpoint(server)?;
+        let kept = lock(&self.idle)
+            .get_mut(&ep.server.to_lowercase())
+            .and_then(Vec::pop);
+        let client = kept.unwrap_or_else(|| {
+            Client::new(ep.clone(), self.creds.clone(), self.options.clone())
+                .with_stats(self.stats.clone())
+        });
+        client.open_shell()
+    }
+
+    /// Deletes `shell` and keeps its client for the next call.
+    fn finish(&self, shell: Shell) {
+        let client = shell.close();
+        let key = client.endpoint().server.to_lowercase();
+        lock(&self.idle).entry(key).or_default().push(client);
+    }
+
+    /// `f` in a shell of `server`'s, the shell deleted after and the
+    /// connection kept.
+    fn in_shell<T>(
+        &self,
+        server: &Server,
+        f: impl FnOnce(&mut Shell) -> Result<T, ExecError>,
+    ) -> Result<T, ExecError> {
+        let mut shell = self.session(server)?;
+        let result = f(&mut shell);
+        self.finish(shell);
+        result
+    }
+
+    /// `run_ps` abandoned after `timeout` (`None`: `[connection]
+    /// operation_timeout`).
+    pub fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        self.in_shell(server, |shell| shell.run_ps_timed(script, timeout))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Drop for WinRmExecutor {
+    fn drop(&mut self) {
+        let t = self.stats.totals();
+        if t != Totals::default() {
+            tracing::info!(
+                connections = t.connections,
+                requests = t.requests,
+                shells = t.shells,
+                commands = t.commands,
+                "winrm transport totals"
+            );
+        }
     }
 }
 
 impl Executor for WinRmExecutor {
     fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
-        self.session(server)?.run_ps(script)
+        self.run_ps_timed(server, script, None)
     }
 
     fn run_ps_with_secret(
@@ -119,10 +212,10 @@ impl Executor for WinRmExecutor {
         script: &str,
         secret: &crate::plan::Secret,
     ) -> Result<ExecOutput, ExecError> {
-        self.session(server)?.run_ps_with_secret(script, secret)
+        self.in_shell(server, |shell| shell.run_ps_with_secret(script, secret))
     }
 
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
-        self.session(server)?.run_cmd(command)
+        self.in_shell(server, |shell| shell.run_cmd(command))
     }
 }

@@ -11,6 +11,7 @@ use crate::commands::LabExecutor;
 use crate::exec::{ExecError, Executor};
 use crate::plan::{Plan, Scheme, Secret};
 use lab::winrm::{start, Running, ServeOptions};
+use stats::Totals;
 use wsman::envelope;
 
 const PASSWORD: &str = "lab-only-password";
@@ -137,7 +138,7 @@ fn one_shell_runs_several_commands_and_long_scripts_go_through_stdin() {
     assert_eq!(short.stdout.trim_end(), "héllo wörld");
     // Padding makes the encoded command far longer than a command line allows.
     let long = format!("# {}\n$x = 40 + 2\n$x", "pad ".repeat(2_000));
-    assert!(encoding::encode_command(&long).len() > client::MAX_INLINE_ENCODED);
+    assert!(encoding::encode_command(&long).len() > shell::MAX_INLINE_ENCODED);
     let out = shell.run_ps(&long).unwrap();
     assert_eq!(
         (out.stdout.trim_end(), out.exit_code),
@@ -435,4 +436,48 @@ fn ntlm_over_https_needs_no_sealing() {
         .run_cmd(&plan.servers[0], "hostname")
         .unwrap();
     assert_eq!(out.stdout, "EX01\r\n");
+}
+
+/// The executor keeps one client per server: five calls travel on one
+/// connection, NTLM negotiates once for all of them, and each call costs
+/// its shell's five requests (Create, Command, Receive, Signal, Delete).
+#[test]
+fn calls_share_one_connection_and_one_ntlm_handshake() {
+    let (plan, spec) = lab_plan("");
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&spec, dir.path(), Scheme::Http, false);
+    let exec = executor_with(&running, AuthKind::Ntlm, PASSWORD, None);
+    for _ in 0..5 {
+        let out = exec.run_cmd(&plan.servers[0], "hostname").unwrap();
+        assert_eq!(out.stdout, "EX01\r\n");
+    }
+    let out = exec.run_ps(&plan.servers[1], "6 * 7").unwrap();
+    assert_eq!(out.stdout.trim_end(), "42");
+    assert_eq!(
+        exec.totals(),
+        Totals {
+            connections: 2,
+            requests: 2 * 2 + 6 * 5,
+            shells: 6,
+            commands: 6,
+        }
+    );
+}
+
+/// A connection the server dropped is reopened (and NTLM negotiated on
+/// it again) without the caller seeing anything.
+#[test]
+fn a_dropped_connection_is_reopened_and_authenticated_again() {
+    let (plan, spec) =
+        lab_plan("[[lab.fault]]\nserver = \"EX01\"\nkind = \"winrm-drops\"\ntimes = 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&spec, dir.path(), Scheme::Http, false);
+    let exec = executor_with(&running, AuthKind::Ntlm, PASSWORD, None);
+    for _ in 0..3 {
+        let out = exec.run_cmd(&plan.servers[0], "hostname").unwrap();
+        assert_eq!(out.stdout, "EX01\r\n");
+    }
+    let t = exec.totals();
+    // The first connection, then the one after the drop, for all three calls.
+    assert_eq!((t.connections, t.shells, t.commands), (2, 3, 3), "{t:?}");
 }
