@@ -4,9 +4,10 @@
 //! It only moves text and exit codes: it never interprets a script.
 //! `conn` moves HTTP on one kept-alive connection (hyper on the tokio
 //! runtime), `auth` authenticates it, `client` runs the operations and
-//! `shell` the command flow; the executor keeps one client per server
-//! across calls, so a connection (and its NTLM session) serves many, and
-//! `stats` counts what that saves.
+//! `shell` the command flow; the executor keeps a shell (with its client
+//! and connection) per server across calls, so one connection, one NTLM
+//! session and one shell serve many commands, and `stats` counts what that
+//! saves.
 
 pub mod auth;
 pub mod client;
@@ -41,17 +42,17 @@ pub enum SetupError {
     Tls(#[from] tls::TlsError),
 }
 
-/// Runs every call in a fresh shell on the server's endpoint, over a
-/// client (connection) kept per server between calls; `session` gives
-/// callers that run several commands (a rollout step) one shell.
+/// Runs every call in a shell kept per server between calls (a new one
+/// when the server lost it: a reboot, an idle timeout); `session` gives
+/// a caller a shell of its own.
 pub struct WinRmExecutor {
     endpoints: Vec<Endpoint>,
     creds: Credentials,
     options: Options,
-    /// Clients between calls, by server name (lower case). A call takes
-    /// one (or makes one) and puts it back after, so two calls to one
-    /// server at once each have a connection of their own.
-    idle: Mutex<HashMap<String, Vec<Client>>>,
+    /// Shells between calls, by server name (lower case). A call takes
+    /// one (or opens one) and puts it back after, so two calls to one
+    /// server at once each have a shell and a connection of their own.
+    idle: Mutex<HashMap<String, Vec<Shell>>>,
     stats: Arc<Stats>,
 }
 
@@ -136,37 +137,44 @@ impl WinRmExecutor {
             })
     }
 
-    /// Opens a shell on `server` for several commands, on a kept client
-    /// when one is idle.
+    /// Opens a new shell on `server` for several commands.
     pub fn session(&self, server: &Server) -> Result<Shell, ExecError> {
-        let ep = self.endpoint(server)?;
+        let ep = self.endpoint(server)?.clone();
+        Client::new(ep, self.creds.clone(), self.options.clone())
+            .with_stats(self.stats.clone())
+            .open_shell()
+    }
+
+    /// A kept shell of `server`'s (`true`), or a new one.
+    fn take(&self, server: &Server) -> Result<(Shell, bool), ExecError> {
         let kept = lock(&self.idle)
-            .get_mut(&ep.server.to_lowercase())
+            .get_mut(&server.name.to_lowercase())
             .and_then(Vec::pop);
-        let client = kept.unwrap_or_else(|| {
-            Client::new(ep.clone(), self.creds.clone(), self.options.clone())
-                .with_stats(self.stats.clone())
-        });
-        client.open_shell()
+        match kept {
+            Some(shell) => Ok((shell, true)),
+            None => Ok((self.session(server)?, false)),
+        }
     }
 
-    /// Deletes `shell` and keeps its client for the next call.
-    fn finish(&self, shell: Shell) {
-        let client = shell.close();
-        let key = client.endpoint().server.to_lowercase();
-        lock(&self.idle).entry(key).or_default().push(client);
-    }
-
-    /// `f` in a shell of `server`'s, the shell deleted after and the
-    /// connection kept.
+    /// `f` in a kept shell of `server`'s, kept again after unless the
+    /// server lost it. A kept shell found gone before its command started
+    /// is replaced and `f` runs once more in the new one: nothing ran.
     fn in_shell<T>(
         &self,
         server: &Server,
-        f: impl FnOnce(&mut Shell) -> Result<T, ExecError>,
+        f: impl Fn(&mut Shell) -> Result<T, ExecError>,
     ) -> Result<T, ExecError> {
-        let mut shell = self.session(server)?;
-        let result = f(&mut shell);
-        self.finish(shell);
+        let (mut shell, kept) = self.take(server)?;
+        let mut result = f(&mut shell);
+        if kept && shell.lost_at() == Some(client::Op::Command) {
+            tracing::debug!(server = %server.name, "the kept WinRM shell is gone; opening another");
+            shell = self.session(server)?;
+            result = f(&mut shell);
+        }
+        if shell.lost_at().is_none() {
+            let key = shell.server().to_lowercase();
+            lock(&self.idle).entry(key).or_default().push(shell);
+        }
         result
     }
 
@@ -188,6 +196,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Drop for WinRmExecutor {
     fn drop(&mut self) {
+        // Deletes the kept shells on their servers (best effort).
+        lock(&self.idle).clear();
         let t = self.stats.totals();
         if t != Totals::default() {
             tracing::info!(

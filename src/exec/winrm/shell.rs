@@ -39,19 +39,24 @@ pub fn bootstrap_stdin(script: &str, secret: Option<&Secret>) -> String {
     stdin
 }
 
-/// An open remote shell. Dropping it deletes it on the server; [`Shell::close`]
-/// deletes it and gives the client (and its connection) back for reuse.
+/// An open remote shell. Dropping it deletes it on the server. The
+/// executor keeps one per server between calls, so a shell outlives many
+/// commands; a shell the server no longer knows (it rebooted, or the
+/// shell sat idle past WinRS's `IdleTimeout`) says so through
+/// [`Shell::lost_at`], and the executor opens another.
 pub struct Shell {
-    /// `None` only once `close` has taken it.
-    client: Option<Client>,
+    client: Client,
     shell_id: String,
+    /// The operation at which the server said it had no such shell.
+    lost: Option<Op>,
 }
 
 impl Shell {
     pub(crate) fn new(client: Client, shell_id: String) -> Shell {
         Shell {
-            client: Some(client),
+            client,
             shell_id,
+            lost: None,
         }
     }
 
@@ -59,10 +64,16 @@ impl Shell {
         &self.shell_id
     }
 
-    fn client(&mut self) -> &mut Client {
-        self.client
-            .as_mut()
-            .expect("a shell holds its client until closed")
+    /// The plan's name of the shell's server.
+    pub fn server(&self) -> &str {
+        &self.client.endpoint().server
+    }
+
+    /// `Some(op)` once the server answered `op` with "no such shell":
+    /// the shell is gone. `Some(Op::Command)` means the command did not
+    /// start, so it may be run again in a new shell.
+    pub fn lost_at(&self) -> Option<Op> {
+        self.lost
     }
 
     fn op(
@@ -72,16 +83,24 @@ impl Shell {
         body: &dyn Fn(&Header<'_>) -> String,
     ) -> Result<String, ExecError> {
         let shell = self.shell_id.clone();
-        let client = self.client();
-        let to = client.endpoint().url();
-        client.operation(op, &|id| {
+        let to = self.client.endpoint().url();
+        let result = self.client.operation_raw(op, &|id| {
             body(&Header {
                 to: &to,
                 message_id: id,
                 operation_timeout: timeout,
                 shell_id: Some(&shell),
             })
-        })
+        });
+        result.map_err(|(f, n)| self.failed(op, f, n))
+    }
+
+    /// The failure as an `ExecError`, noting a vanished shell.
+    fn failed(&mut self, op: Op, f: Failure, attempts: u32) -> ExecError {
+        if matches!(&f, Failure::Fault(fault) if is_shell_gone(fault)) {
+            self.lost.get_or_insert(op);
+        }
+        self.client.exec_error(op, f, attempts)
     }
 
     /// Runs a PowerShell script as `powershell.exe -NoProfile
@@ -166,11 +185,11 @@ impl Shell {
         stdin: Option<&[u8]>,
         timeout: Option<Duration>,
     ) -> Result<ExecOutput, ExecError> {
-        let poll = self.client().options().poll_timeout;
-        let timeout = timeout.unwrap_or(self.client().options().command_timeout);
+        let poll = self.client.options().poll_timeout;
+        let timeout = timeout.unwrap_or(self.client.options().command_timeout);
         let text = self.op(Op::Command, poll, &|h| envelope::command(h, command, args))?;
-        self.client().stats().command_started();
-        let command_id = parse_with(self.client(), Op::Command, &text, |d| {
+        self.client.stats().command_started();
+        let command_id = parse_with(&self.client, Op::Command, &text, |d| {
             envelope::command_id(d)
         })?;
         let result = self.drive(&command_id, stdin, timeout);
@@ -188,7 +207,7 @@ impl Shell {
         stdin: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<ExecOutput, ExecError> {
-        let poll = self.client().options().poll_timeout;
+        let poll = self.client.options().poll_timeout;
         if let Some(data) = stdin {
             // Stay well under MaxEnvelopeSize once base64 grows the chunk.
             const CHUNK: usize = 64 * 1024;
@@ -210,9 +229,8 @@ impl Shell {
         let mut stderr = StreamBuffer::default();
         loop {
             let shell = self.shell_id.clone();
-            let client = self.client();
-            let to = client.endpoint().url();
-            let reply = client.operation_raw(Op::Receive, &|id| {
+            let to = self.client.endpoint().url();
+            let reply = self.client.operation_raw(Op::Receive, &|id| {
                 envelope::receive(
                     &Header {
                         to: &to,
@@ -225,7 +243,7 @@ impl Shell {
             });
             match reply {
                 Ok(text) => {
-                    let r = parse_with(client, Op::Receive, &text, envelope::received)?;
+                    let r = parse_with(&self.client, Op::Receive, &text, envelope::received)?;
                     stdout.push(&r.stdout);
                     stderr.push(&r.stderr);
                     if let Some(exit_code) = r.exit_code {
@@ -236,34 +254,39 @@ impl Shell {
                         });
                     }
                 }
-                // The long-poll ended with nothing new: poll again.
                 Err((Failure::Fault(f), _)) if f.is_timed_out() => {}
-                Err((f, n)) => return Err(client.exec_error(Op::Receive, f, n)),
+                Err((f, n)) => return Err(self.failed(Op::Receive, f, n)),
             }
             if started.elapsed() > timeout {
                 return Err(ExecError::Timeout {
-                    server: self.client().endpoint().server.clone(),
+                    server: self.client.endpoint().server.clone(),
                     timeout,
                 });
             }
         }
     }
 
-    /// Deletes the shell on the server (best effort) and gives the client
-    /// back with its connection, for the next shell.
-    pub fn close(mut self) -> Client {
-        self.delete();
-        self.client
-            .take()
-            .expect("a shell holds its client until closed")
-    }
-
     fn delete(&mut self) {
-        if self.client.is_some() {
-            let poll = self.client().options().poll_timeout;
+        if self.lost.is_none() {
+            let poll = self.client.options().poll_timeout;
             let _ = self.op(Op::Delete, poll, &|h| envelope::delete_shell(h));
         }
     }
+}
+
+/// The fault WinRM answers for a ShellId it does not know: subcode
+/// `w:InvalidSelectors`, WSManFault code 2150858843 (0x8033805B), "the
+/// shell was not found on the server". That is the lab's answer
+/// (crates/lab/src/winrm/soap.rs, `no_shell`), written after the message
+/// Windows gives; the exact fault after a real reboot is UNVERIFIED
+/// against a capture, hence the three ways to recognise it.
+pub(crate) fn is_shell_gone(fault: &envelope::Fault) -> bool {
+    fault.code.as_deref() == Some("2150858843")
+        || fault
+            .subcode
+            .as_deref()
+            .is_some_and(|s| s.ends_with("InvalidSelectors"))
+        || fault.message.contains("shell was not found")
 }
 
 impl Drop for Shell {

@@ -438,9 +438,10 @@ fn ntlm_over_https_needs_no_sealing() {
     assert_eq!(out.stdout, "EX01\r\n");
 }
 
-/// The executor keeps one client per server: five calls travel on one
-/// connection, NTLM negotiates once for all of them, and each call costs
-/// its shell's five requests (Create, Command, Receive, Signal, Delete).
+/// The executor keeps a shell per server: five calls travel on one
+/// connection in one shell, NTLM negotiates once for all of them, and each
+/// call costs three requests (Command, Receive, Signal) after the shell's
+/// Create.
 #[test]
 fn calls_share_one_connection_and_one_ntlm_handshake() {
     let (plan, spec) = lab_plan("");
@@ -457,8 +458,8 @@ fn calls_share_one_connection_and_one_ntlm_handshake() {
         exec.totals(),
         Totals {
             connections: 2,
-            requests: 2 * 2 + 6 * 5,
-            shells: 6,
+            requests: 2 * 2 + 2 + 6 * 3,
+            shells: 2,
             commands: 6,
         }
     );
@@ -479,5 +480,44 @@ fn a_dropped_connection_is_reopened_and_authenticated_again() {
     }
     let t = exec.totals();
     // The first connection, then the one after the drop, for all three calls.
-    assert_eq!((t.connections, t.shells, t.commands), (2, 3, 3), "{t:?}");
+    assert_eq!((t.connections, t.shells, t.commands), (2, 1, 3), "{t:?}");
+}
+
+/// A kept shell the server no longer knows (as after a reboot) is
+/// replaced, and the command runs in the new one.
+#[test]
+fn a_kept_shell_the_server_lost_is_replaced() {
+    let (plan, spec) = lab_plan("");
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&spec, dir.path(), Scheme::Http, true);
+    let exec = executor(&running, PASSWORD, None);
+    assert_eq!(
+        exec.run_cmd(&plan.servers[0], "hostname").unwrap().stdout,
+        "EX01\r\n"
+    );
+    // Delete the kept shell behind the executor's back.
+    let kept = exec.idle.lock().unwrap()["ex01"][0].id().to_string();
+    let mut other = Client::new(
+        exec.endpoints[0].clone(),
+        exec.creds.clone(),
+        exec.options.clone(),
+    );
+    let to = other.endpoint().url();
+    other
+        .call(&envelope::delete_shell(&envelope::Header {
+            to: &to,
+            message_id: "uuid:1",
+            operation_timeout: Duration::from_secs(5),
+            shell_id: Some(&kept),
+        }))
+        .ok()
+        .unwrap();
+    assert_eq!(
+        exec.run_cmd(&plan.servers[0], "hostname").unwrap().stdout,
+        "EX01\r\n"
+    );
+    let t = exec.totals();
+    assert_eq!((t.shells, t.commands), (2, 2), "{t:?}");
+    let now = exec.idle.lock().unwrap()["ex01"][0].id().to_string();
+    assert_ne!(now, kept);
 }
