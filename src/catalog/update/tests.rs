@@ -287,6 +287,39 @@ fn a_slowly_dripped_body_is_cut_off_at_the_total_deadline() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
+/// A download past the cap is refused whether or not the server announces
+/// its length: the body is read chunk by chunk and counted.
+#[test]
+fn an_oversized_download_is_refused() {
+    use std::io::{BufRead, BufReader};
+    for announce in [true, false] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let size = MAX_CATALOG_BYTES as usize + 1;
+            let head = if announce {
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n")
+            } else {
+                "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_string()
+            };
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&vec![b'#'; size]);
+        });
+        let err = fetch_url_within(
+            &format!("http://{addr}/catalog.toml"),
+            Duration::from_secs(20),
+        )
+        .unwrap_err();
+        assert!(matches!(&err, UpdateError::TooLarge { .. }), "{err:?}");
+    }
+}
+
 #[test]
 fn lowering_a_requirement_is_refused_unless_allowed() {
     let tmp = tempfile::tempdir().unwrap();
