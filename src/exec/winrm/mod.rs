@@ -17,6 +17,8 @@ pub mod stats;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_reauth;
 
 pub use client::{AuthKind, Client, Credentials, Endpoint, Options};
 pub use shell::Shell;
