@@ -4,9 +4,9 @@
 //! run` end with an error naming the server and what it did, with an
 //! ordinary exit code (src/exit.rs), never a panic (exit 101), and a run
 //! leaves a journal that is still whole. (A server that stalls or drips
-//! is cut off by the client's read deadline, tested in
-//! crates/wsman/src/http.rs: at the product's timeouts it takes 50 s per
-//! attempt, too long for this suite.)
+//! is cut off by the client's answer deadline, tested with short timeouts
+//! in src/exec/winrm/tests_fake_servers.rs: at the product's timeouts it takes
+//! 50 s per attempt, too long for this suite.)
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -65,6 +65,9 @@ pub struct Options {
     /// The `OperationTimeout` of each Receive long-poll.
     pub poll_timeout: Duration,
     pub connect_timeout: Duration,
+    /// How much longer than `poll_timeout` a whole answer may take to
+    /// arrive (a server dripping bytes is cut off at the sum).
+    pub answer_slack: Duration,
     /// How many times an operation that is safe to repeat (Create, Signal,
     /// Delete) is retried after its connection dropped.
     pub retries: u32,
@@ -76,6 +79,7 @@ impl Default for Options {
             command_timeout: Duration::from_secs(3600),
             poll_timeout: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(10),
+            answer_slack: Duration::from_secs(30),
             retries: 3,
         }
     }
@@ -198,7 +202,7 @@ impl Client {
         all.extend(headers.iter().cloned());
         // The whole answer in bounded time, so a server dripping bytes
         // cannot hold the client for ever.
-        let max_wait = self.options.poll_timeout + Duration::from_secs(30);
+        let max_wait = self.options.poll_timeout + self.options.answer_slack;
         let stats = self.stats.clone();
         match crate::runtime::block_on(conn.post(&all, body.to_vec(), max_wait, &stats)) {
             Ok(m) => {

@@ -18,7 +18,7 @@ pub mod stats;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_reauth;
+mod tests_fake_servers;
 
 pub use client::{AuthKind, Client, Credentials, Endpoint, Options};
 pub use shell::Shell;

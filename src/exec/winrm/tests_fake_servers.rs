@@ -1,6 +1,7 @@
-//! NTLM re-authentication and the client's own HTTP limits, against small
-//! servers written here (the lab's server never forgets a connection's
-//! authentication, and never sends an oversized body).
+//! NTLM re-authentication, the client's own HTTP limits and its answer
+//! deadline, against small servers written here (the lab's server never
+//! forgets a connection's authentication, never sends an oversized body
+//! and never drips).
 
 use std::io::{BufReader, Write};
 use std::net::TcpListener;
@@ -196,4 +197,56 @@ fn chunks_past_the_body_limit_are_refused() {
         Err(Failure::Dropped(d)) => assert!(d.contains("HTTP body too large"), "{d}"),
         other => panic!("expected the body limit, got {other:?}"),
     }
+}
+
+/// A server that drips its answer a byte at a time, each byte well within
+/// any read timeout, is cut off when the whole answer is late.
+#[test]
+fn a_dripping_server_is_cut_off_at_the_answer_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut out = stream.try_clone().unwrap();
+        let _ = read_message(&mut BufReader::new(stream), false);
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: "
+            .iter()
+            .chain([b'a'; 1000].iter())
+        {
+            if out.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let mut client = Client::new(
+        Endpoint {
+            server: "EX01".into(),
+            host: "127.0.0.1".into(),
+            port,
+            tls: None,
+        },
+        Credentials {
+            kind: AuthKind::Basic,
+            user: USER.into(),
+            password: Secret::new(PASSWORD.into()),
+        },
+        Options {
+            poll_timeout: Duration::from_millis(300),
+            answer_slack: Duration::ZERO,
+            ..Options::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    match client.call("<envelope/>") {
+        Err(Failure::Dropped(d)) => assert!(d.contains("no answer in time"), "{d}"),
+        other => panic!("expected the deadline, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
