@@ -100,24 +100,49 @@ fn serve_ntlm(stream: std::net::TcpStream, forget: std::ops::Range<usize>, seen:
     }
 }
 
-fn ntlm_client(port: u16) -> Client {
+/// A client of the fake server on `port`.
+fn client(kind: AuthKind, port: u16, options: Options) -> Client {
+    let endpoint = Endpoint {
+        server: "EX01".into(),
+        host: "127.0.0.1".into(),
+        port,
+        tls: None,
+    };
+    let password = Secret::new(PASSWORD.into());
+    let user = USER.into();
     Client::new(
-        Endpoint {
-            server: "EX01".into(),
-            host: "127.0.0.1".into(),
-            port,
-            tls: None,
-        },
+        endpoint,
         Credentials {
-            kind: AuthKind::Ntlm,
-            user: USER.into(),
-            password: Secret::new(PASSWORD.into()),
+            kind,
+            user,
+            password,
         },
-        Options {
-            poll_timeout: Duration::from_secs(2),
-            ..Options::default()
-        },
+        options,
     )
+}
+
+fn ntlm_client(port: u16) -> Client {
+    let options = Options {
+        poll_timeout: Duration::from_secs(2),
+        ..Options::default()
+    };
+    client(AuthKind::Ntlm, port, options)
+}
+
+/// Accepts one connection, reads one request, and hands the socket to
+/// `answer`.
+fn answer_once(answer: impl FnOnce(std::net::TcpStream) + Send + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let out = stream.try_clone().unwrap();
+        let _ = read_message(&mut BufReader::new(stream), false);
+        answer(out);
+    });
+    port
 }
 
 #[test]
@@ -153,14 +178,7 @@ fn a_401_right_after_negotiating_is_a_refused_account() {
 /// client however the server splits it.
 #[test]
 fn chunks_past_the_body_limit_are_refused() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let Ok((stream, _)) = listener.accept() else {
-            return;
-        };
-        let mut out = stream.try_clone().unwrap();
-        let _ = read_message(&mut BufReader::new(stream), false);
+    let port = answer_once(|mut out| {
         let _ = out.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
         let chunk = vec![b'x'; 1 << 20];
         for _ in 0..17 {
@@ -175,24 +193,12 @@ fn chunks_past_the_body_limit_are_refused() {
         }
         let _ = out.write_all(b"0\r\n\r\n");
     });
-    let mut client = Client::new(
-        Endpoint {
-            server: "EX01".into(),
-            host: "127.0.0.1".into(),
-            port,
-            tls: None,
-        },
-        Credentials {
-            kind: AuthKind::Basic,
-            user: USER.into(),
-            password: Secret::new(PASSWORD.into()),
-        },
-        Options {
-            poll_timeout: Duration::from_secs(2),
-            retries: 0,
-            ..Options::default()
-        },
-    );
+    let options = Options {
+        poll_timeout: Duration::from_secs(2),
+        retries: 0,
+        ..Options::default()
+    };
+    let mut client = client(AuthKind::Basic, port, options);
     match client.call("<envelope/>") {
         Err(Failure::Dropped(d)) => assert!(d.contains("HTTP body too large"), "{d}"),
         other => panic!("expected the body limit, got {other:?}"),
@@ -203,14 +209,7 @@ fn chunks_past_the_body_limit_are_refused() {
 /// any read timeout, is cut off when the whole answer is late.
 #[test]
 fn a_dripping_server_is_cut_off_at_the_answer_deadline() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let Ok((stream, _)) = listener.accept() else {
-            return;
-        };
-        let mut out = stream.try_clone().unwrap();
-        let _ = read_message(&mut BufReader::new(stream), false);
+    let port = answer_once(|mut out| {
         for byte in b"HTTP/1.1 200 OK\r\nX-Slow: "
             .iter()
             .chain([b'a'; 1000].iter())
@@ -221,24 +220,12 @@ fn a_dripping_server_is_cut_off_at_the_answer_deadline() {
             std::thread::sleep(Duration::from_millis(20));
         }
     });
-    let mut client = Client::new(
-        Endpoint {
-            server: "EX01".into(),
-            host: "127.0.0.1".into(),
-            port,
-            tls: None,
-        },
-        Credentials {
-            kind: AuthKind::Basic,
-            user: USER.into(),
-            password: Secret::new(PASSWORD.into()),
-        },
-        Options {
-            poll_timeout: Duration::from_millis(300),
-            answer_slack: Duration::ZERO,
-            ..Options::default()
-        },
-    );
+    let options = Options {
+        poll_timeout: Duration::from_millis(300),
+        answer_slack: Duration::ZERO,
+        ..Options::default()
+    };
+    let mut client = client(AuthKind::Basic, port, options);
     let started = std::time::Instant::now();
     match client.call("<envelope/>") {
         Err(Failure::Dropped(d)) => assert!(d.contains("no answer in time"), "{d}"),
