@@ -120,6 +120,19 @@ pub enum Error {
         at: Option<(String, StepId)>,
         still_running: Vec<String>,
     },
+
+    // --- the maintenance window was reached (exit 6) ---
+    #[error(
+        "stopped: the maintenance window ends at {not_after}, and {before}'s roll is estimated at {} (policy.server_estimate), so it was not started; every server before it is finished and back in service.\nThe journal is saved; run `cu-roll run {}` in the next window to resume (with a later not_after in [policy]).",
+        humantime::format_duration(*.estimate),
+        .plan.display()
+    )]
+    WindowReached {
+        plan: PathBuf,
+        before: String,
+        not_after: String,
+        estimate: std::time::Duration,
+    },
     /// `restore-config`: applying the restore failed on the server.
     #[error(transparent)]
     Restore(crate::backup::BackupError),
@@ -170,6 +183,7 @@ impl Error {
                 LockError::Io { .. } => exit::BAD_INPUT,
             },
             Error::Interrupted { .. } => exit::INTERRUPTED,
+            Error::WindowReached { .. } => exit::WINDOW_REACHED,
             Error::PreflightBlocked { .. } => exit::GATE_REFUSED,
             Error::Rollout(e) => match e {
                 RolloutError::PlanChanged { .. } => exit::BAD_INPUT,

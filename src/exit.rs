@@ -23,9 +23,9 @@ pub const INTERRUPTED: i32 = 5;
 /// 6 and 7 are taken by the design (below), hence 8.
 pub const OUTPUT_FAILED: i32 = 8;
 
-/// The maintenance window (`not_after`) was reached; resumable. `status`:
-/// the last run recorded `window-reached` (`not_after` itself is not built
-/// yet: issue 12).
+/// The maintenance window (`[policy] not_after`) was reached: the server in
+/// progress was finished, no other started; resumable. `status`: the last
+/// run recorded `window-reached`.
 pub const WINDOW_REACHED: i32 = 6;
 /// `status` only: a run holds the plan's lock now.
 pub const RUNNING: i32 = 7;

@@ -24,6 +24,7 @@ mod run;
 mod setup_log;
 mod status;
 mod unlock;
+mod window;
 
 pub(crate) use self::lab::LabExecutor;
 

@@ -46,7 +46,8 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         );
     }
     // From here a signal stops the run at a safe point (exit 5).
-    let clock = InterruptibleClock::new(super::interrupt::install());
+    let clock = InterruptibleClock::new(super::interrupt::install())
+        .with_wall_offset(super::window::lab_wall_offset(&plan, &state));
     let _log = crate::logging::init(&state, global.log_format)?;
     let (mut journal, mut loaded) = Journal::open(&state)?;
     if let Some(torn) = &loaded.torn_tail {
@@ -210,6 +211,16 @@ fn ended(plan: &Plan, outcome: RolloutOutcome) -> Result<Outcome, Error> {
             before_any_change,
         }),
         RolloutOutcome::Paused { before } => Err(Error::Paused { before }),
+        RolloutOutcome::WindowReached {
+            before,
+            not_after,
+            estimate,
+        } => Err(Error::WindowReached {
+            plan: plan.path.clone(),
+            before,
+            not_after,
+            estimate,
+        }),
         RolloutOutcome::Interrupted { at, still_running } => Err(Error::Interrupted {
             plan: plan.path.clone(),
             at,

@@ -15,6 +15,7 @@ mod secret;
 mod target;
 mod validate;
 mod values;
+mod window;
 
 use std::path::Path;
 
@@ -23,6 +24,7 @@ pub use planfile::values::parse_duration;
 pub use planfile::{Location, PlanError};
 pub use secret::{read_secret, Secret, SecretError};
 pub use target::{resolve_target, ResolvedTarget, TargetError};
+pub use window::{parse_window_end, WindowEnd};
 
 /// Reads and validates the plan at `path`.
 pub fn load(path: &Path) -> Result<Plan, PlanError> {

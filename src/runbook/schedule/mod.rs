@@ -20,7 +20,7 @@ mod interrupt;
 mod order;
 mod runner;
 
-pub use interrupt::InterruptibleClock;
+pub use interrupt::{InterruptibleClock, WallOffset};
 pub use order::{choose_order, fingerprint};
 
 use crate::exec::Executor;
@@ -56,6 +56,14 @@ pub enum RolloutOutcome {
     Interrupted {
         at: Option<(String, StepId)>,
         still_running: Vec<String>,
+    },
+    /// The maintenance window (`not_after`) leaves no room for `before`'s
+    /// estimated roll: nothing was started on it; the servers before it are
+    /// finished. Resumable (exit 6).
+    WindowReached {
+        before: String,
+        not_after: String,
+        estimate: std::time::Duration,
     },
 }
 

@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::events::{Recorder, StepReports};
-use super::order::{choose_order, dag_groups, fingerprint, fingerprint_difference};
+use super::order::{choose_order, dag_groups, fingerprint, fingerprint_difference, window_refusal};
 use super::{Confirm, Rollout, RolloutError, RolloutOutcome};
 use crate::assess::gate::{self, MemberView};
 use crate::exchange::{self, ExchangeState};
@@ -246,6 +246,11 @@ impl Rollout<'_> {
         if !shared.state.server_in_progress(&server.name) {
             if self.skip_if_at_target(server, shared) {
                 return Ok(());
+            }
+            // The window is judged before a server starts, never during
+            // one: the server in progress is always finished.
+            if let Some(stop) = window_refusal(self.plan, self.clock.wall_ms(), &server.name) {
+                return Err(stop);
             }
             if let Some(done) = previous {
                 let go_on = shared
@@ -652,6 +657,18 @@ fn summary(outcome: &RolloutOutcome) -> (bool, String, &'static str) {
             };
             (false, format!("interrupted{place}{running}"), "interrupted")
         }
+        RolloutOutcome::WindowReached {
+            before,
+            not_after,
+            estimate,
+        } => (
+            false,
+            format!(
+                "maintenance window ends at {not_after}: {before} was not started (its roll is estimated at {})",
+                humantime::format_duration(*estimate)
+            ),
+            "window-reached",
+        ),
     }
 }
 
@@ -1015,5 +1032,65 @@ mod tests {
         })];
         let (outcome, _) = f.run(&Unreachable, &steps);
         assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
+    }
+
+    /// `not_after`: EX01's roll fits the window and runs to its end even
+    /// though it ends near the window's end; EX02's estimated roll would
+    /// end after it, so EX02 is not started (journaled `window-reached`,
+    /// exit 6). With a later window, the same journal resumes at EX02.
+    #[test]
+    fn the_window_finishes_the_server_in_progress_and_starts_none_that_would_overrun() {
+        use std::sync::atomic::AtomicI64;
+        use std::sync::Arc;
+        let mut f = fixture();
+        let start = crate::runbook::system_wall_ms();
+        let window = |after_min: i64| crate::plan::WindowEnd {
+            text: format!("start+{after_min}m"),
+            unix_ms: start + after_min * 60_000,
+        };
+        f.plan.policy.not_after = Some(window(90));
+        f.plan.policy.server_estimate = Some(Duration::from_secs(3600));
+        // Each server's roll takes 40 minutes of the window's clock.
+        let ahead = Arc::new(AtomicI64::new(0));
+        let moved = ahead.clone();
+        let setup = FakeStep {
+            id: StepId::Setup,
+            body: Box::new(move |_| {
+                moved.fetch_add(40 * 60_000, Ordering::SeqCst);
+                Ok(StepOutcome::Done {
+                    detail: "fine".into(),
+                })
+            }),
+        };
+        let steps: Vec<Box<dyn Step>> = vec![Box::new(setup)];
+        let read = ahead.clone();
+        let clock = super::super::InterruptibleClock::new(Arc::new(AtomicBool::new(false)))
+            .with_wall_offset(Some(Box::new(move || read.load(Ordering::SeqCst))));
+        let (outcome, _) = f.run_on(&Unreachable, &steps, &clock);
+        assert_eq!(
+            outcome.unwrap(),
+            RolloutOutcome::WindowReached {
+                before: "EX02".into(),
+                not_after: "start+90m".into(),
+                estimate: Duration::from_secs(3600),
+            }
+        );
+        let trail = f.trail();
+        assert_eq!(
+            trail,
+            [
+                "run-started",
+                "step-started EX01 setup",
+                "step-done EX01 setup",
+                "server-done EX01",
+                "run-finished window-reached"
+            ]
+        );
+        // The next window: a later not_after resumes where it stopped.
+        f.plan.policy.not_after = Some(window(24 * 60));
+        let (outcome, _) = f.run_on(&Unreachable, &steps, &clock);
+        assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
+        let resumed = &f.trail()[trail.len()..];
+        assert_eq!(resumed[1], "step-started EX02 setup", "{resumed:#?}");
     }
 }
