@@ -100,7 +100,7 @@ pub struct RunArgs {
     pub flags: RunFlags,
 }
 
-#[derive(Debug, Clone, Copy, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct RunFlags {
     /// Print every step and the exact PowerShell it would send; change nothing.
     #[arg(long)]
@@ -112,6 +112,18 @@ pub struct RunFlags {
     /// Format of the log file (`cu-roll.log` in the state directory).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Roll only these servers (names from the plan, space- or
+    /// comma-separated); the gates still judge the whole DAG. Journaled: a
+    /// resumed run keeps it unless given --only, --exclude or --all.
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    pub only: Vec<String>,
+    /// Roll every server but these (names from the plan); journaled like --only.
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    pub exclude: Vec<String>,
+    /// Roll every server, dropping an --only/--exclude an earlier run of
+    /// this rollout journaled.
+    #[arg(long, conflicts_with_all = ["only", "exclude"])]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -26,7 +26,9 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Plan(#[from] PlanError),
-    #[error("server '{name}' is not in {}; servers: {}", .plan.display(), .known.join(", "))]
+    #[error("server '{name}' is not in {}{}; servers: {}", .plan.display(),
+        crate::plan::did_you_mean(.name, .known).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default(),
+        .known.join(", "))]
     UnknownServer {
         plan: PathBuf,
         name: String,
@@ -365,5 +367,19 @@ mod tests {
             "{live}"
         );
         assert!(!live.contains("cu-roll unlock q3.toml"), "{live}");
+    }
+
+    #[test]
+    fn an_unknown_server_gets_a_did_you_mean_when_one_is_close() {
+        let e = Error::UnknownServer {
+            plan: PathBuf::from("plans/lab.toml"),
+            name: "ex2".into(),
+            known: vec!["EX01".into(), "EX02".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "server 'ex2' is not in plans/lab.toml (did you mean 'EX02'?); servers: EX01, EX02"
+        );
+        assert_eq!(e.exit_code(), exit::BAD_INPUT);
     }
 }

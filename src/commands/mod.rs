@@ -21,6 +21,7 @@ pub(crate) mod lab;
 mod output;
 mod report;
 mod run;
+mod selection;
 mod setup_log;
 mod status;
 mod unlock;
@@ -37,7 +38,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::SetupLog(args)) => setup_log::run(&args),
         Some(Command::Lab { command }) => lab::run(&command, state_dir),
         Some(Command::Run(args)) => {
-            run::run(&args.plan, args.flags, &with_log(&cli.global, args.flags))
+            let global = with_log(&cli.global, &args.flags);
+            run::run(&args.plan, args.flags, &global)
         }
         Some(Command::Status(args)) => status::run(&args, &cli.global),
         Some(Command::Unlock(args)) => unlock::run(&args, &cli.global),
@@ -54,7 +56,10 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             Ok(Outcome::Done)
         }
         None => match cli.plan {
-            Some(plan) => run::run(&plan, cli.run_flags, &with_log(&cli.global, cli.run_flags)),
+            Some(plan) => {
+                let global = with_log(&cli.global, &cli.run_flags);
+                run::run(&plan, cli.run_flags, &global)
+            }
             None => Err(Error::Usage(
                 "no plan given: cu-roll PLAN, or cu-roll --help".into(),
             )),
@@ -64,7 +69,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 
 /// `--log-format` belongs to `run` (the only command that logs); the run
 /// reads it with the global options.
-fn with_log(global: &GlobalArgs, flags: RunFlags) -> GlobalArgs {
+fn with_log(global: &GlobalArgs, flags: &RunFlags) -> GlobalArgs {
     GlobalArgs {
         state_dir: global.state_dir.clone(),
         log_format: flags.log_format,

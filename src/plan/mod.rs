@@ -12,6 +12,7 @@ mod installer;
 mod model;
 mod raw;
 mod secret;
+mod selection;
 mod target;
 mod validate;
 mod values;
@@ -23,6 +24,7 @@ pub use model::*;
 pub use planfile::values::parse_duration;
 pub use planfile::{Location, PlanError};
 pub use secret::{read_secret, Secret, SecretError};
+pub use selection::{did_you_mean, Selection, SelectionError};
 pub use target::{resolve_target, ResolvedTarget, TargetError};
 pub use window::{parse_window_end, WindowEnd};
 

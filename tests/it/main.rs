@@ -22,6 +22,7 @@ mod report;
 mod rollout;
 mod scripts;
 mod security_update;
+mod selection;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;

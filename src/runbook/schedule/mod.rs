@@ -100,4 +100,7 @@ pub struct Rollout<'a> {
     pub steps: &'a [Box<dyn Step>],
     pub clock: &'a dyn Clock,
     pub run_id: String,
+    /// Which servers roll (`--only`/`--exclude`, journaled); the gates and
+    /// the steps' peers still see every server of the plan.
+    pub selection: crate::plan::Selection,
 }

@@ -126,7 +126,14 @@ impl Rollout<'_> {
             state: prior,
         };
         shared.recorder.append(self.run_started(fp, &order))?;
-        let ordered: Vec<&Server> = order.iter().filter_map(|n| self.plan.server(n)).collect();
+        let everyone: Vec<&Server> = order.iter().filter_map(|n| self.plan.server(n)).collect();
+        // Only the selected servers roll; DAG groups keep every member, so
+        // a step's peers are the whole DAG.
+        let ordered: Vec<&Server> = everyone
+            .iter()
+            .copied()
+            .filter(|s| self.selection.includes(&s.name))
+            .collect();
         shared.recorder.emit(RunEvent::Started {
             servers: ordered
                 .iter()
@@ -134,8 +141,23 @@ impl Rollout<'_> {
                 .collect(),
             resumed,
         });
+        let left_out: Vec<&str> = everyone
+            .iter()
+            .filter(|s| !self.selection.includes(&s.name))
+            .map(|s| s.name.as_str())
+            .collect();
+        if !left_out.is_empty() {
+            shared.recorder.emit(RunEvent::Note {
+                server: None,
+                message: format!(
+                    "not rolled in this run ({}): {}; the gates still count them as DAG members",
+                    self.selection.describe(),
+                    left_out.join(", ")
+                ),
+            });
+        }
         self.prepare_ad(&ordered, &shared);
-        let groups = dag_groups(&ordered);
+        let groups = dag_groups(&everyone);
         let workers = self.plan.policy.max_parallel_dags as usize;
         crate::pool::for_each_bounded(&groups, workers, |group| {
             self.roll_group(group, &shared);
@@ -180,6 +202,8 @@ impl Rollout<'_> {
                 .unwrap_or_else(|_| "unknown".into()),
             pid: std::process::id(),
             order: order.to_vec(),
+            only: self.selection.only.clone(),
+            exclude: self.selection.exclude.clone(),
         }
     }
 
@@ -207,6 +231,9 @@ impl Rollout<'_> {
             if shared.stopped() {
                 return;
             }
+            if !self.selection.includes(&server.name) {
+                continue;
+            }
             if self.clock.interrupted() {
                 shared.fail(interrupted_before(None));
                 return;
@@ -228,7 +255,11 @@ impl Rollout<'_> {
             && !shared.stopped()
             && !self.clock.interrupted()
         {
-            if let Some(last) = group.last() {
+            let rolled = group
+                .iter()
+                .rev()
+                .find(|s| self.selection.includes(&s.name));
+            if let Some(last) = rolled {
                 if let Err(e) = self.run_step(StepId::Redistribute, last, group, shared, true) {
                     shared.fail(e);
                 }
@@ -779,6 +810,7 @@ mod tests {
         plan: Plan,
         target: ResolvedTarget,
         dir: tempfile::TempDir,
+        selection: crate::plan::Selection,
     }
 
     fn fixture() -> Fixture {
@@ -794,6 +826,7 @@ mod tests {
             plan,
             target,
             dir: tempfile::tempdir().unwrap(),
+            selection: crate::plan::Selection::all(),
         }
     }
 
@@ -826,6 +859,7 @@ mod tests {
                 steps,
                 clock,
                 run_id: "test".into(),
+                selection: self.selection.clone(),
             };
             let mut shown = Shown::default();
             let outcome = rollout.run(
@@ -1092,5 +1126,59 @@ mod tests {
         assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
         let resumed = &f.trail()[trail.len()..];
         assert_eq!(resumed[1], "step-started EX02 setup", "{resumed:#?}");
+    }
+
+    /// `--exclude EX02`: EX02 rolls not, yet it stays EX01's and EX03's
+    /// peer (the steps and the gates see the whole DAG), and the journal
+    /// records the selection for a resumed run.
+    #[test]
+    fn an_excluded_server_is_not_rolled_but_stays_a_peer_and_the_selection_is_journaled() {
+        let mut f = fixture();
+        f.selection = crate::plan::Selection::resolve(&f.plan, &[], &["ex02".into()]).unwrap();
+        let peers_seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let seen = peers_seen.clone();
+        let setup = FakeStep {
+            id: StepId::Setup,
+            body: Box::new(move |ctx| {
+                let peers: Vec<String> = ctx.peers.iter().map(|p| p.name.clone()).collect();
+                seen.lock().unwrap().push((ctx.server.name.clone(), peers));
+                Ok(StepOutcome::Done {
+                    detail: "fine".into(),
+                })
+            }),
+        };
+        let (outcome, shown) = f.run(&Unreachable, &[Box::new(setup) as Box<dyn Step>]);
+        assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
+        assert_eq!(
+            *peers_seen.lock().unwrap(),
+            [
+                (
+                    "EX01".to_string(),
+                    vec!["EX02".to_string(), "EX03".to_string()]
+                ),
+                (
+                    "EX03".to_string(),
+                    vec!["EX01".to_string(), "EX02".to_string()]
+                ),
+            ]
+        );
+        assert!(
+            !f.trail().iter().any(|l| l.contains("EX02")),
+            "{:#?}",
+            f.trail()
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|e| matches!(e, RunEvent::Note { message, .. }
+                if message.starts_with("not rolled in this run (--exclude EX02): EX02"))),
+            "{shown:#?}"
+        );
+        let journal = Journal::load(&Journal::path_in(f.dir.path())).unwrap();
+        let state = JournalState::from_entries(&journal.entries);
+        assert_eq!(
+            (state.only.len(), state.exclude.as_slice()),
+            (0, ["EX02".to_string()].as_slice())
+        );
     }
 }
