@@ -16,6 +16,7 @@ mod journal_history;
 mod lab;
 mod lab_facts;
 mod media_ad;
+mod membership;
 mod plans;
 mod reliability;
 mod report;
