@@ -9,6 +9,7 @@ mod cli_output;
 mod clixml;
 mod crash_harness;
 mod dag_config;
+mod drift_baseline;
 mod faults;
 mod harness;
 mod hostile_server;
