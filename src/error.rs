@@ -52,6 +52,8 @@ pub enum Error {
     Lab(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Logging(#[from] LoggingError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     #[error("{}", unlock_refusal(.plan, .lock))]
     UnlockNeedsForce { plan: PathBuf, lock: Box<LockState> },
     /// `status` could not read the journal it reports on.
@@ -164,6 +166,7 @@ impl Error {
             | Error::Open(_)
             | Error::Lab(_)
             | Error::Logging(_)
+            | Error::Audit(_)
             | Error::UnlockNeedsForce { .. }
             | Error::ReadJournal(_)
             | Error::ArchiveJournal { .. }

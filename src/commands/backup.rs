@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{load_plan, open_executor, output, select_servers, state_dir};
+use super::{load_plan, open_audited, output, select_servers, state_dir};
 use crate::backup::{self, DriftReport};
 use crate::cli::{
     BackupArgs, BackupCommand, DriftArgs, DriftFormat, GlobalArgs, RestoreConfigArgs,
@@ -25,7 +25,7 @@ pub fn backup(args: &BackupArgs, global: &GlobalArgs) -> Result<Outcome, Error> 
     })?;
     let plan = load_plan(plan_path)?;
     let state = state_dir(plan_path, global.state_dir.as_deref());
-    let exec = open_executor(&plan, &state)?;
+    let exec = open_audited(&plan, &state, "backup")?;
     let mut outcome = Outcome::Done;
     for server in select_servers(&plan, args.server.as_deref(), plan_path)? {
         match backup::backup_server(exec.as_ref(), server, &state) {
@@ -104,7 +104,7 @@ fn summarise(report: &DriftReport) -> ConfigDrift {
 pub fn drift(args: &DriftArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
     let plan = load_plan(&args.plan)?;
     let state = state_dir(&args.plan, global.state_dir.as_deref());
-    let exec = open_executor(&plan, &state)?;
+    let exec = open_audited(&plan, &state, "drift")?;
     let mut reports = Vec::new();
     let mut outcome = Outcome::Done;
     for server in select_servers(&plan, args.server.as_deref(), &args.plan)? {
@@ -180,7 +180,7 @@ pub fn restore_config(args: &RestoreConfigArgs, global: &GlobalArgs) -> Result<O
         plan: args.plan.clone(),
         source,
     })?;
-    let exec = open_executor(&plan, &state)?;
+    let exec = open_audited(&plan, &state, "restore-config")?;
     let planned = backup::plan_restore(
         exec.as_ref(),
         server,

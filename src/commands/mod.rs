@@ -119,6 +119,19 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
     Ok(crate::exec::open(plan)?)
 }
 
+/// `open_executor` for a command that reaches servers outside a rollout
+/// (`exec`, `backup`, `restore-config`, `report`, `drift`): every script it
+/// sends is written to the state directory's audit log (`crate::audit`).
+fn open_audited(
+    plan: &Plan,
+    state: &Path,
+    command: &'static str,
+) -> Result<Box<dyn crate::exec::Executor>, Error> {
+    let exec = open_executor(plan, state)?;
+    let audit = crate::audit::Audit::open(state, command, plan)?;
+    Ok(Box::new(crate::audit::AuditedExecutor::new(exec, audit)))
+}
+
 /// The account Exchange remote sessions are opened with, read once here:
 /// the transport's own account where it has one (the lab's `[lab]
 /// username`), else `[connection] user` with the password from its source.

@@ -27,14 +27,16 @@ fn a_backup_after_the_cu_does_not_hide_what_the_cu_reverted() {
         drift.stdout
     );
     assert!(
-        drift
-            .stdout
-            .contains(&format!("`cu-roll restore-config {p} --server EX02 --key BackEndProxyTimeout`")),
+        drift.stdout.contains(&format!(
+            "`cu-roll restore-config {p} --server EX02 --key BackEndProxyTimeout`"
+        )),
         "the reverted setting is still found: {}",
         drift.stdout
     );
     assert!(
-        drift.stderr.contains("warning: EX02: compared with the backup the rollout took before the CU")
+        drift
+            .stderr
+            .contains("warning: EX02: compared with the backup the rollout took before the CU")
             && drift.stderr.contains(&newer),
         "{}",
         drift.stderr
@@ -71,7 +73,9 @@ fn a_backup_after_the_cu_does_not_hide_what_the_cu_reverted() {
         ])
         .expect_code(0);
     assert!(
-        restore.stderr.contains("the backup the rollout took before this server's CU")
+        restore
+            .stderr
+            .contains("the backup the rollout took before this server's CU")
             && restore.stderr.contains("00:05:00"),
         "{}",
         restore.stderr
