@@ -76,18 +76,37 @@ fn with_log(global: &GlobalArgs, flags: &RunFlags) -> GlobalArgs {
     }
 }
 
-/// The state directory: `--state-dir`, else `<plan stem>.cu-roll` beside the plan.
+/// Where state directories go when `--state-dir` is not given: a folder
+/// `<plan stem>.cu-roll` inside it (one per plan, so two plans never share
+/// a journal), instead of beside the plan. For a plan on a read-only share,
+/// or one state root that a scheduled task and the console both use.
+pub const STATE_DIR_ENV: &str = "CU_ROLL_STATE_DIR";
+
+/// The state directory: `--state-dir`, else `<plan stem>.cu-roll` in
+/// `$CU_ROLL_STATE_DIR` (when set and not empty), else beside the plan.
 pub fn state_dir(plan_path: &Path, explicit: Option<&Path>) -> PathBuf {
+    state_dir_with(plan_path, explicit, std::env::var_os(STATE_DIR_ENV))
+}
+
+fn state_dir_with(
+    plan_path: &Path,
+    explicit: Option<&Path>,
+    root: Option<std::ffi::OsString>,
+) -> PathBuf {
     if let Some(dir) = explicit {
         return dir.to_path_buf();
     }
     let stem = plan_path
         .file_stem()
         .map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
-    plan_path
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join(format!("{stem}.cu-roll"))
+    let parent = match root.filter(|r| !r.is_empty()) {
+        Some(root) => PathBuf::from(root),
+        None => plan_path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .to_path_buf(),
+    };
+    parent.join(format!("{stem}.cu-roll"))
 }
 
 /// The plan at `path`, with its `[lab]` section (if any) read by the lab
@@ -177,4 +196,31 @@ fn select_servers<'p>(
 /// The current time as the reports write it.
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_dir_is_explicit_else_under_the_env_root_else_beside_the_plan() {
+        let plan = Path::new("plans/prod.toml");
+        let explicit = Path::new("/srv/state");
+        assert_eq!(
+            state_dir_with(plan, Some(explicit), Some("/x".into())),
+            explicit
+        );
+        assert_eq!(
+            state_dir_with(plan, None, Some("/var/lib/cu-roll".into())),
+            Path::new("/var/lib/cu-roll/prod.cu-roll")
+        );
+        assert_eq!(
+            state_dir_with(plan, None, Some("".into())),
+            Path::new("plans/prod.cu-roll")
+        );
+        assert_eq!(
+            state_dir_with(plan, None, None),
+            Path::new("plans/prod.cu-roll")
+        );
+    }
 }

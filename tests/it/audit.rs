@@ -28,7 +28,9 @@ fn commands_that_reach_servers_log_what_they_sent_where_with_a_run_id_and_no_sec
     let lines = audit(&env);
     let mut runs: Vec<(&str, &str)> = Vec::new();
     for l in &lines {
-        let run_id = l["run_id"].as_str().unwrap_or_else(|| panic!("no run_id: {l}"));
+        let run_id = l["run_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no run_id: {l}"));
         let command = l["command"].as_str().unwrap();
         assert!(l["time"].is_string(), "{l}");
         if l["event"] == "started" {
@@ -54,7 +56,9 @@ fn commands_that_reach_servers_log_what_they_sent_where_with_a_run_id_and_no_sec
     let mut servers: Vec<&str> = sent.iter().map(|l| l["server"].as_str().unwrap()).collect();
     servers.sort_unstable();
     assert_eq!(servers, ["EX01", "EX02", "EX03"]);
-    assert!(sent.iter().all(|l| l["kind"] == "cmd" && l["first_line"] == "hostname"));
+    assert!(sent
+        .iter()
+        .all(|l| l["kind"] == "cmd" && l["first_line"] == "hostname"));
     assert_eq!(
         lines
             .iter()
