@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::exit::Outcome;
 use crate::plan::{self, Plan};
 
+mod auth_guard;
 mod backup;
 mod catalog;
 mod exec;
@@ -133,9 +134,11 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
             why: ", which transport = \"lab\" needs: add one, or choose another [connection] transport",
         })?;
         let exec = LabExecutor::open(state, &spec, &spec.dag)?;
-        return Ok(Box::new(exec));
+        return Ok(Box::new(auth_guard::AuthGuard::new(Box::new(exec))));
     }
-    Ok(crate::exec::open(plan)?)
+    Ok(Box::new(auth_guard::AuthGuard::new(crate::exec::open(
+        plan,
+    )?)))
 }
 
 /// `open_executor` for a command that reaches servers outside a rollout

@@ -465,7 +465,13 @@ fn ad_preparation(
     };
     // Read AD from the first server that answered at all.
     let Some(server) = first_reachable(plan, observed) else {
-        prep.error = Some("no server could be reached".into());
+        // Why the first server could not be read (a refused password is
+        // not "no server could be reached": review #7).
+        let why = observed
+            .iter()
+            .find_map(|o| o.facts.as_ref().err())
+            .map_or(String::new(), |e| format!(": {e}"));
+        prep.error = Some(format!("no server could be queried{why}"));
         return prep;
     };
     match exchange::ad_levels(reach, server) {
