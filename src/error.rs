@@ -187,7 +187,9 @@ impl Error {
                 LockError::Held { .. } | LockError::HolderAlive { .. } => exit::LOCKED,
                 LockError::Io { .. } => exit::BAD_INPUT,
             },
-            Error::Interrupted { .. } => exit::INTERRUPTED,
+            // `n` at a pause_between prompt is not a failure: the operator
+            // stopped the run at a safe point, as with Ctrl-C (issue 12).
+            Error::Interrupted { .. } | Error::Paused { .. } => exit::INTERRUPTED,
             Error::WindowReached { .. } => exit::WINDOW_REACHED,
             Error::PreflightBlocked { .. } => exit::GATE_REFUSED,
             Error::Rollout(e) => match e {
@@ -205,7 +207,6 @@ impl Error {
             }
             Error::Journal(_)
             | Error::StepFailed { .. }
-            | Error::Paused { .. }
             | Error::Restore(_)
             | Error::Verify { .. } => exit::STEP_FAILED,
             Error::Stdout(_) => exit::OUTPUT_FAILED,
