@@ -8,7 +8,8 @@
 //! The rooms: `order` holds the pure decisions (the plan's fingerprint, the
 //! order servers roll in, the DAG groups); `runner` drives a run (one
 //! worker per DAG through [`crate::pool`], journal appends, gate
-//! observation); `events` carries what a step reports to the journal and
+//! observation); `outcome` the state the workers share and how a step and
+//! the run end (journaled and shown); `events` carries what a step reports to the journal and
 //! the progress display; `interrupt` the clock that carries Ctrl-C and
 //! SIGTERM to the runner and to waits; `final_check` the observation a
 //! run must pass before it may say every server is at the target. Steps themselves live in
@@ -18,6 +19,7 @@ mod events;
 mod final_check;
 mod interrupt;
 mod order;
+mod outcome;
 mod runner;
 
 pub use interrupt::{InterruptibleClock, WallOffset};
