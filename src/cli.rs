@@ -62,7 +62,7 @@ pub enum Command {
     /// Save the config files a CU overwrites into a verified zip per server
     /// (`backup verify FILE` re-checks one).
     Backup(BackupArgs),
-    /// Compare the config files now with their newest backup: what did the CU revert?
+    /// Compare the config files now with the backup taken before the CU: what did the CU revert?
     Drift(DriftArgs),
     /// Put back one `appSettings` value a CU reverted, after showing the change.
     RestoreConfig(RestoreConfigArgs),
@@ -100,7 +100,7 @@ pub struct RunArgs {
     pub flags: RunFlags,
 }
 
-#[derive(Debug, Clone, Copy, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct RunFlags {
     /// Print every step and the exact PowerShell it would send; change nothing.
     #[arg(long)]
@@ -112,6 +112,18 @@ pub struct RunFlags {
     /// Format of the log file (`cu-roll.log` in the state directory).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Roll only these servers (names from the plan, space- or
+    /// comma-separated); the gates still judge the whole DAG. Journaled: a
+    /// resumed run keeps it unless given --only, --exclude or --all.
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    pub only: Vec<String>,
+    /// Roll every server but these (names from the plan); journaled like --only.
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    pub exclude: Vec<String>,
+    /// Roll every server, dropping an --only/--exclude an earlier run of
+    /// this rollout journaled.
+    #[arg(long, conflicts_with_all = ["only", "exclude"])]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -280,6 +292,10 @@ pub struct DriftArgs {
     /// How to print the comparison.
     #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
     pub format: DriftFormat,
+    /// Compare with this backup zip [default: the backup the rollout took
+    /// before the server's CU, else the newest].
+    #[arg(long, value_name = "FILE")]
+    pub backup: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -290,9 +306,14 @@ pub struct RestoreConfigArgs {
     /// The server to restore on (a `[[server]]` name).
     #[arg(long, value_name = "NAME")]
     pub server: String,
-    /// The appSettings key to put back, as it was in the newest backup.
+    /// The appSettings key to put back, as it was in the backup (the one
+    /// the rollout took before the server's CU, unless --backup names one).
     #[arg(long, value_name = "KEY")]
     pub key: String,
+    /// Take the value from this backup zip [default: the backup the
+    /// rollout took before the server's CU, else the newest].
+    #[arg(long, value_name = "FILE")]
+    pub backup: Option<PathBuf>,
     /// The file, when the key was reverted in several (e.g. `ClientAccess/Owa/web.config`).
     #[arg(long, value_name = "ENTRY")]
     pub file: Option<String>,

@@ -8,6 +8,7 @@
 //! the command layer (`commands::lab`).
 
 pub mod assess;
+pub mod audit;
 pub mod backup;
 pub mod catalog;
 pub mod cli;

@@ -147,8 +147,10 @@ impl Source {
 }
 
 /// The directory holding the stored catalogue: `$CU_ROLL_CONFIG_DIR` when
-/// set (and not empty), else `<config dir>/cu-roll` (`~/.config/cu-roll` on
-/// Linux, `%APPDATA%\cu-roll` on Windows). `None` when neither is known.
+/// set (and not empty); on Windows `%ProgramData%\cu-roll`, which a
+/// scheduled task running as SYSTEM and the admin at the console both see
+/// (each has its own `%APPDATA%`: review #16); elsewhere
+/// `<config dir>/cu-roll` (`~/.config/cu-roll`). `None` when none is known.
 pub fn config_dir() -> Option<PathBuf> {
     match std::env::var_os(CONFIG_DIR_ENV) {
         Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
@@ -158,7 +160,16 @@ pub fn config_dir() -> Option<PathBuf> {
 
 #[cfg(not(test))]
 fn platform_config_dir() -> Option<PathBuf> {
-    dirs::config_dir().map(|d| d.join("cu-roll"))
+    system_config_dir(cfg!(windows), std::env::var_os("ProgramData"))
+        .or_else(|| dirs::config_dir().map(|d| d.join("cu-roll")))
+}
+
+/// The machine-wide directory: `%ProgramData%\cu-roll` on Windows (the
+/// folder every account reads; `C:\ProgramData` by default), none elsewhere.
+fn system_config_dir(windows: bool, program_data: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    program_data
+        .filter(|d| windows && !d.is_empty())
+        .map(|d| PathBuf::from(d).join("cu-roll"))
 }
 
 /// Unit tests must not depend on whatever catalogue the developer running

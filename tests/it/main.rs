@@ -2,6 +2,7 @@
 //! on exit codes, output and the lab's world.
 
 mod architecture;
+mod audit;
 mod build_history;
 mod catalog;
 mod certificates;
@@ -9,6 +10,7 @@ mod cli_output;
 mod clixml;
 mod crash_harness;
 mod dag_config;
+mod drift_baseline;
 mod faults;
 mod harness;
 mod hostile_server;
@@ -16,13 +18,16 @@ mod journal_history;
 mod lab;
 mod lab_facts;
 mod media_ad;
+mod membership;
 mod plans;
 mod reliability;
 mod report;
 mod rollout;
 mod scripts;
 mod security_update;
+mod selection;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;
+mod window;
 mod winrm;

@@ -135,22 +135,7 @@ impl Lab {
 
     /// How far the lab's clock runs ahead of the wall clock (ms).
     fn offset_ms(&self) -> Result<i64, LabError> {
-        let text = match fs::read_to_string(&self.clock) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(source) => {
-                return Err(LabError::Read {
-                    path: self.clock.clone(),
-                    source,
-                })
-            }
-        };
-        serde_json::from_str::<ClockFile>(&text)
-            .map(|c| c.offset_ms)
-            .map_err(|source| LabError::Clock {
-                path: self.clock.clone(),
-                source,
-            })
+        clock_offset_ms_at(&self.clock)
     }
 
     /// The lab's "now" for `world`: the wall clock plus the offset, never
@@ -432,6 +417,33 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LabError> {
         }
     }
     Ok(())
+}
+
+/// How far the lab's clock in `state_dir` runs ahead of the wall clock
+/// (ms; 0 before any `cu-roll lab advance`). The product's maintenance
+/// window reads it (through the command layer) to judge `not_after` by
+/// the lab's time.
+pub fn clock_offset_ms(state_dir: &Path) -> Result<i64, LabError> {
+    clock_offset_ms_at(&state_dir.join(CLOCK_FILE))
+}
+
+fn clock_offset_ms_at(clock: &Path) -> Result<i64, LabError> {
+    let text = match fs::read_to_string(clock) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => {
+            return Err(LabError::Read {
+                path: clock.to_path_buf(),
+                source,
+            })
+        }
+    };
+    serde_json::from_str::<ClockFile>(&text)
+        .map(|c| c.offset_ms)
+        .map_err(|source| LabError::Clock {
+            path: clock.to_path_buf(),
+            source,
+        })
 }
 
 #[cfg(test)]

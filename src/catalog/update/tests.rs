@@ -331,3 +331,17 @@ fn lowering_a_requirement_is_refused_unless_allowed() {
     let stored = update(&source, None, &config, Catalog::embedded(), true).unwrap();
     assert_eq!(std::fs::read_to_string(stored.path).unwrap(), ucma_off);
 }
+
+/// Review #16: on Windows the catalogue lives in %ProgramData%\cu-roll, so
+/// a scheduled task as SYSTEM and the admin at the console see the same;
+/// elsewhere the per-user configuration directory stays.
+#[test]
+fn windows_keeps_the_catalogue_where_every_account_sees_it() {
+    assert_eq!(
+        system_config_dir(true, Some(r"C:\ProgramData".into())),
+        Some(PathBuf::from(r"C:\ProgramData").join("cu-roll"))
+    );
+    assert_eq!(system_config_dir(true, Some("".into())), None);
+    assert_eq!(system_config_dir(true, None), None);
+    assert_eq!(system_config_dir(false, Some("/x".into())), None);
+}
