@@ -8,6 +8,7 @@ pub mod build;
 mod cmdlets;
 pub mod components;
 pub mod configfiles;
+pub mod costs;
 pub mod eventlog;
 pub mod facts;
 mod faults;
@@ -36,6 +37,7 @@ pub mod winrm;
 mod world;
 mod worldinit;
 
+pub use costs::CallCosts;
 pub use filestore::{sha256_hex_upper, FileError};
 pub use host::{ServerHost, UnknownServer};
 pub use spec::{

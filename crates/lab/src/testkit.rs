@@ -69,6 +69,9 @@ pub fn three_member_spec() -> LabSpec {
             database_move: Duration::from_millis(300),
             security_update: Duration::from_secs(1),
             resync: Duration::from_millis(300),
+            call_latency: Duration::ZERO,
+            powershell_start: Duration::ZERO,
+            exchange_session: Duration::ZERO,
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),

@@ -21,6 +21,13 @@ pub struct Timings {
     pub database_move_ms: i64,
     pub security_update_ms: i64,
     pub resync_ms: i64,
+    /// Per-call costs (`crate::costs`); absent in a world saved before them.
+    #[serde(default)]
+    pub call_latency_ms: i64,
+    #[serde(default)]
+    pub powershell_start_ms: i64,
+    #[serde(default)]
+    pub exchange_session_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +223,9 @@ impl World {
                 database_move_ms: ms(spec.timings.database_move),
                 security_update_ms: ms(spec.timings.security_update),
                 resync_ms: ms(spec.timings.resync),
+                call_latency_ms: ms(spec.timings.call_latency),
+                powershell_start_ms: ms(spec.timings.powershell_start),
+                exchange_session_ms: ms(spec.timings.exchange_session),
             },
             servers,
             databases,

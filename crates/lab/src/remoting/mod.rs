@@ -49,6 +49,14 @@ pub(crate) struct State {
     next_id: u32,
 }
 
+impl State {
+    /// How many sessions the script opened (what `[lab.timings]
+    /// exchange_session` charges).
+    pub(crate) fn opened(&self) -> usize {
+        self.sessions.len()
+    }
+}
+
 const PSSESSION: &str = "System.Management.Automation.Runspaces.PSSession";
 
 const NEW_PSSESSION: CmdletSpec = CmdletSpec {

@@ -155,6 +155,16 @@ pub struct LabTimings {
     /// Time a copy stays `Initializing` after its server's replication
     /// service starts again, before it is `Healthy`.
     pub resync: Duration,
+    /// What every call costs the caller before it runs, on top of the
+    /// work it does: one network round trip (`call_latency`: charged once
+    /// per call in-process, once per HTTP request by `lab serve`), a new
+    /// `powershell.exe` (`powershell_start`, PowerShell calls only), and
+    /// each Exchange remote session the script opens (`exchange_session`).
+    /// Zero unless the plan sets them; `CallCosts::REALISTIC` and
+    /// docs/lab.md give estimates (see `crate::costs`).
+    pub call_latency: Duration,
+    pub powershell_start: Duration,
+    pub exchange_session: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
