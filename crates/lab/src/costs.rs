@@ -6,8 +6,11 @@
 //! shared clock instead would add concurrent costs up, and the world's
 //! clock does not bound the orchestrator's own waits). A plan that leaves
 //! them out pays nothing, which keeps tests as fast as before; a bench
-//! divides realistic values by a time scale. No orchestration here.
+//! divides realistic values by a time scale. `Counters` count what was
+//! paid for (calls, sessions, requests, bytes) for `cu-roll bench`. No
+//! orchestration here.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -63,6 +66,56 @@ pub(crate) fn pay(ms: i64) {
     if let Ok(ms) = u64::try_from(ms) {
         if ms > 0 {
             std::thread::sleep(Duration::from_millis(ms));
+        }
+    }
+}
+
+/// What a lab has answered since it was opened (`Lab::counts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Executor calls: PowerShell scripts and cmd.exe command lines.
+    pub calls: u64,
+    /// Exchange remote sessions the scripts opened.
+    pub sessions: u64,
+    /// HTTP requests `lab serve` answered (0 in-process).
+    pub requests: u64,
+    /// HTTP body bytes received and sent by `lab serve` (the SOAP
+    /// envelopes; headers not counted).
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+/// The live counters behind `Counts`.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    calls: AtomicU64,
+    sessions: AtomicU64,
+    requests: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn call(&self, sessions: usize) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.sessions
+            .fetch_add(u64::try_from(sessions).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    pub(crate) fn request(&self, bytes_in: usize, bytes_out: usize) {
+        let n = |b: usize| u64::try_from(b).unwrap_or(u64::MAX);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.bytes_in.fetch_add(n(bytes_in), Ordering::Relaxed);
+        self.bytes_out.fetch_add(n(bytes_out), Ordering::Relaxed);
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        Counts {
+            calls: self.calls.load(Ordering::Relaxed),
+            sessions: self.sessions.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
         }
     }
 }

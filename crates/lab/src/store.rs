@@ -75,6 +75,7 @@ pub struct Lab {
     /// `call_latency` is paid once per call (in-process), or by whoever
     /// answers requests (`lab serve`, once per HTTP request).
     latency_per_call: bool,
+    counters: costs::Counters,
 }
 
 /// The live world and what was last written to disk, to tell a call that
@@ -190,6 +191,7 @@ impl Lab {
             world: Mutex::new(Worlds::new(world)),
             costs,
             latency_per_call: true,
+            counters: costs::Counters::default(),
         }
     }
 
@@ -208,6 +210,16 @@ impl Lab {
     /// One request's round trip (`lab serve`).
     pub fn pay_request_latency(&self) {
         costs::pay(self.costs.call_latency_ms);
+    }
+
+    /// Counts one HTTP request `lab serve` answered, with its body sizes.
+    pub fn count_request(&self, bytes_in: usize, bytes_out: usize) {
+        self.counters.request(bytes_in, bytes_out);
+    }
+
+    /// What this lab has answered since it was opened.
+    pub fn counts(&self) -> costs::Counts {
+        self.counters.counts()
     }
 
     /// What a call pays before it runs: the round trip (in-process), and
@@ -232,6 +244,7 @@ impl Lab {
         self.pay_start(true);
         let (out, sessions) =
             self.with_world(|world, now| run_ps_counted(world, server, script, stdin, now))?;
+        self.counters.call(sessions);
         let sessions = i64::try_from(sessions).unwrap_or(i64::MAX);
         costs::pay(self.costs.exchange_session_ms.saturating_mul(sessions));
         Ok(out)
@@ -344,6 +357,7 @@ impl Lab {
     /// Runs a cmd.exe command line on `server` (see `run_cmd_in`).
     pub fn run_cmd(&self, server: &str, command: &str) -> Result<ScriptOutput, LabError> {
         self.pay_start(false);
+        self.counters.call(0);
         self.with_world(|world, now| run_cmd_in(world, server, command, now))
     }
 

@@ -163,6 +163,7 @@ fn serve_connection(state: &Listener, stream: Box<dyn Stream>, peer: &str) {
             404 => "Not Found",
             _ => "Internal Server Error",
         };
+        state.lab.count_request(req.body.len(), body.len());
         let mut all = headers;
         all.push(("Server", "Microsoft-HTTPAPI/2.0".into()));
         if http::write_message(
