@@ -13,6 +13,7 @@ use crate::exit::Outcome;
 use crate::plan::{self, Plan};
 
 mod backup;
+mod bench;
 mod catalog;
 mod exec;
 mod interrupt;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Catalog(args)) => catalog::run(&args),
         Some(Command::SetupLog(args)) => setup_log::run(&args),
         Some(Command::Lab { command }) => lab::run(&command, state_dir),
+        Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Run(args)) => {
             run::run(&args.plan, args.flags, &with_log(&cli.global, args.flags))
         }

@@ -2,6 +2,7 @@
 //! on exit codes, output and the lab's world.
 
 mod architecture;
+mod bench;
 mod build_history;
 mod catalog;
 mod certificates;

@@ -19,7 +19,10 @@ fn span(records: &[serde_json::Value], members: &[&str]) -> (String, String) {
             .map(|r| r["at"].as_str().unwrap().to_string())
             .collect()
     };
-    let start = at("step-started").into_iter().min().expect("a step started");
+    let start = at("step-started")
+        .into_iter()
+        .min()
+        .expect("a step started");
     let end = at("step-done").into_iter().max().expect("a step finished");
     (start, end)
 }

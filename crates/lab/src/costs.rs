@@ -98,8 +98,10 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn call(&self, sessions: usize) {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.sessions
-            .fetch_add(u64::try_from(sessions).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.sessions.fetch_add(
+            u64::try_from(sessions).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     pub(crate) fn request(&self, bytes_in: usize, bytes_out: usize) {

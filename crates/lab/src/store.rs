@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::costs::{self, CallCosts};
 use super::host::ServerHost;
 use super::pwsh::{self, ScriptOutput};
 use super::spec::LabSpec;
-use super::costs::{self, CallCosts};
 use super::world::World;
 
 mod persist;
@@ -240,7 +240,12 @@ impl Lab {
 
     /// A PowerShell script, its costs paid: start-up before, each Exchange
     /// session it opened after (the lab learns of them by running it).
-    fn run_ps_paid(&self, server: &str, script: &str, stdin: &str) -> Result<ScriptOutput, LabError> {
+    fn run_ps_paid(
+        &self,
+        server: &str,
+        script: &str,
+        stdin: &str,
+    ) -> Result<ScriptOutput, LabError> {
         self.pay_start(true);
         let (out, sessions) =
             self.with_world(|world, now| run_ps_counted(world, server, script, stdin, now))?;
@@ -621,8 +626,11 @@ mod tests {
         lab.run_ps("EX01", "Get-Date | Out-Null").unwrap();
         assert_eq!(fs::read(&file).unwrap(), written, "a query wrote the world");
 
-        lab.run_ps("EX02", "New-Item -ItemType Directory -Path C:\\cu-roll-test | Out-Null")
-            .unwrap();
+        lab.run_ps(
+            "EX02",
+            "New-Item -ItemType Directory -Path C:\\cu-roll-test | Out-Null",
+        )
+        .unwrap();
         let changed = fs::read(&file).unwrap();
         assert_ne!(changed, written, "a change was not saved");
         let saved: World = serde_json::from_slice(&changed).unwrap();

@@ -53,7 +53,8 @@ impl State {
     /// How many sessions the script opened (what `[lab.timings]
     /// exchange_session` charges).
     pub(crate) fn opened(&self) -> usize {
-        self.sessions.len()
+        // Ids count up from 1 per session opened (removed ones included).
+        usize::try_from(self.next_id).unwrap_or(usize::MAX)
     }
 }
 

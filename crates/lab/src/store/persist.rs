@@ -51,7 +51,9 @@ mod tests {
         let saved = without_logs(&live);
         live.now_ms += 5_000;
         live.next_pid += 4;
-        live.servers[1].powershell_log.script_block(live.now_ms, "Get-Date");
+        live.servers[1]
+            .powershell_log
+            .script_block(live.now_ms, "Get-Date");
         assert!(!changed(&mut live, &saved));
         assert_eq!(live.servers[1].powershell_log.script_blocks.len(), 1);
         assert_eq!(live.now_ms, crate::testkit::T0 + 5_000);
