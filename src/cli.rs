@@ -80,6 +80,9 @@ pub enum Command {
         #[command(subcommand)]
         command: LabCommand,
     },
+    /// Measure the performance figures of docs/performance.md on generated
+    /// lab worlds (takes minutes; `--quick` for a tiny estate).
+    Bench(BenchArgs),
     /// Print a shell completion script, e.g. `cu-roll completions bash >
     /// /etc/bash_completion.d/cu-roll`.
     Completions {
@@ -89,6 +92,22 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `cu-roll man > /usr/local/share/man/man1/cu-roll.1`.
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Real-world durations (setup, reboots, per-call costs, polls) are
+    /// divided by this, so an hour of setup takes 3600/SCALE seconds
+    /// [default: 300, or 6000 with --quick].
+    #[arg(long, value_name = "SCALE")]
+    pub scale: Option<u32>,
+    /// A tiny estate (2 DAGs x 2 members, one upgraded in each; a 4-server pre-flight): the same
+    /// lines in seconds, not figures to quote.
+    #[arg(long)]
+    pub quick: bool,
+    /// Keep the generated plans, journals and logs (the path is printed).
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ use crate::plan::{self, Plan};
 
 mod auth_guard;
 mod backup;
+mod bench;
 mod catalog;
 mod exec;
 mod interrupt;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Catalog(args)) => catalog::run(&args),
         Some(Command::SetupLog(args)) => setup_log::run(&args),
         Some(Command::Lab { command }) => lab::run(&command, state_dir),
+        Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Run(args)) => {
             let global = with_log(&cli.global, &args.flags);
             run::run(&args.plan, args.flags, &global)

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod audit;
+mod bench;
 mod build_history;
 mod catalog;
 mod certificates;
@@ -30,4 +31,5 @@ mod setup_incomplete;
 mod setup_log;
 mod shapes;
 mod window;
+mod two_dag;
 mod winrm;
