@@ -26,6 +26,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     if flags.dry_run {
         return dry_run(&plan, &target, &state, &steps);
     }
+    let given = super::selection::given(&plan, &flags)?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if plan.policy.pause_between && !flags.yes && !interactive {
         return Err(Error::Usage(format!(
@@ -46,7 +47,8 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         );
     }
     // From here a signal stops the run at a safe point (exit 5).
-    let clock = InterruptibleClock::new(super::interrupt::install());
+    let clock = InterruptibleClock::new(super::interrupt::install())
+        .with_wall_offset(super::window::lab_wall_offset(&plan, &state));
     let _log = crate::logging::init(&state, global.log_format)?;
     let run_id = run_id();
     let notifier = start_notifier(&plan, plan_path, &target, &run_id)?;
@@ -86,6 +88,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         (journal, loaded) = Journal::open(&state)?;
         prior = JournalState::from_entries(&loaded.entries);
     }
+    let selection = super::selection::choose(&plan, given, &flags, &prior)?;
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
         let now = super::now_rfc3339();
@@ -93,15 +96,23 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
             preflight::build_report(&plan, executor.as_ref(), &credential, catalog, &target, now);
         if report.verdict == preflight::model::OverallVerdict::Blocked {
             let mut blockers = report.blockers.clone();
-            for s in &report.servers {
+            // A blocked server left out by --only/--exclude does not block
+            // the others; plan-wide blockers (AD, the DAG) still do.
+            for s in report
+                .servers
+                .iter()
+                .filter(|s| selection.includes(&s.name))
+            {
                 blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
             }
-            notifier.blocked(&blockers);
-            warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
-            return Err(Error::PreflightBlocked {
-                plan: plan_path.to_path_buf(),
-                blockers,
-            });
+            if !blockers.is_empty() {
+                notifier.blocked(&blockers);
+                warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
+                return Err(Error::PreflightBlocked {
+                    plan: plan_path.to_path_buf(),
+                    blockers,
+                });
+            }
         }
     }
 
@@ -124,6 +135,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         steps: &steps,
         clock: &clock,
         run_id,
+        selection,
     };
     let outcome = rollout.run(journal, prior, &mut progress, confirm);
     drop(progress);
@@ -259,6 +271,16 @@ fn ended(plan: &Plan, outcome: RolloutOutcome) -> Result<Outcome, Error> {
             before_any_change,
         }),
         RolloutOutcome::Paused { before } => Err(Error::Paused { before }),
+        RolloutOutcome::WindowReached {
+            before,
+            not_after,
+            estimate,
+        } => Err(Error::WindowReached {
+            plan: plan.path.clone(),
+            before,
+            not_after,
+            estimate,
+        }),
         RolloutOutcome::Interrupted { at, still_running } => Err(Error::Interrupted {
             plan: plan.path.clone(),
             at,

@@ -2,6 +2,8 @@
 //! on exit codes, output and the lab's world.
 
 mod architecture;
+mod audit;
+mod bench;
 mod browser;
 mod build_history;
 mod catalog;
@@ -10,6 +12,7 @@ mod cli_output;
 mod clixml;
 mod crash_harness;
 mod dag_config;
+mod drift_baseline;
 mod faults;
 mod harness;
 mod hostile_server;
@@ -17,6 +20,7 @@ mod journal_history;
 mod lab;
 mod lab_facts;
 mod media_ad;
+mod membership;
 mod notify;
 mod plans;
 mod reliability;
@@ -24,7 +28,10 @@ mod report;
 mod rollout;
 mod scripts;
 mod security_update;
+mod selection;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;
+mod window;
+mod two_dag;
 mod winrm;
