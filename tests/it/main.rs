@@ -32,6 +32,6 @@ mod selection;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;
-mod window;
 mod two_dag;
+mod window;
 mod winrm;
