@@ -449,6 +449,7 @@ fn ad_preparation(
         needs_prepare_ad: None,
         needs_prepare_domain: None,
         commands: Vec::new(),
+        after_security_update: None,
         error: None,
     };
     // Read AD from the first server that answered at all.
@@ -479,14 +480,28 @@ fn ad_preparation(
             prep.needs_prepare_schema = Some(need.schema);
             prep.needs_prepare_ad = Some(need.ad);
             prep.needs_prepare_domain = Some(need.domain);
-            prep.commands = adprep::switches(need)
+            // What the media can reach runs before the first server; an
+            // SU-raised domain level only after the first SU (adprep).
+            let media_need = adprep::need(catalog_levels(found), adprep::media_levels(target));
+            prep.commands = adprep::switches(media_need)
                 .into_iter()
                 .map(|sw| adprep::admin_command(plan, target.cu.build, sw))
                 .collect();
+            if adprep::after_su_needed(catalog_levels(found), target) {
+                prep.after_security_update = Some(adprep::after_su_instruction(plan, target));
+            }
         }
         Err(e) => prep.error = Some(e.to_string()),
     }
     prep
+}
+
+fn catalog_levels(l: AdLevels) -> catalog::AdLevels {
+    catalog::AdLevels {
+        schema_range_upper: l.schema_range_upper,
+        org_object_version: l.org_object_version,
+        domain_object_version: l.domain_object_version,
+    }
 }
 
 fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Catalog) -> TargetInfo {

@@ -1,6 +1,7 @@
 //! Integration tests: the real `cu-roll` binary against the lab, asserting
 //! on exit codes, output and the lab's world.
 
+mod ad_after_su;
 mod architecture;
 mod build_history;
 mod catalog;

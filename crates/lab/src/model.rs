@@ -174,8 +174,10 @@ pub enum ProgramKind {
     /// The installed `<install>\bin\Setup.exe` (a bare `setup.exe`): it
     /// "succeeds" without upgrading anything.
     InstalledSetup,
-    /// The media's Setup.exe preparing Active Directory (`/PrepareSchema`,
-    /// `/PrepareAD`, `/PrepareAllDomains`) to `build`'s levels.
+    /// A Setup.exe preparing Active Directory (`/PrepareSchema`,
+    /// `/PrepareAD`, `/PrepareAllDomains`) to the levels setup of `build`
+    /// reaches: the media's (its CU's), or the installed `bin\Setup.exe`'s
+    /// (its build's, an SU's domain level included).
     AdPreparation {
         build: ExchangeBuild,
         scope: AdPrepScope,
