@@ -344,6 +344,17 @@ fn apply_state(
         ));
     }
     r.queued_messages = Some(state.queued_messages());
+    if server.dag.is_none() && r.needs_upgrade_known() && !r.copies.is_empty() {
+        r.warnings.push(format!(
+            "in no DAG (downtime = \"announced\"): {} offline while {} is rolled",
+            r.copies
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            server.name
+        ));
+    }
     if r.needs_upgrade_known() {
         for text in redundancy_blockers(plan, server, state, all, servers) {
             r.block(BlockerCode::Redundancy, text);
@@ -363,6 +374,11 @@ fn redundancy_blockers(
     all: &[Observed],
     servers: &[Server],
 ) -> Vec<String> {
+    // In no DAG: its databases have one copy, and the plan acknowledged
+    // their downtime (plan::validate::downtime); the report says so.
+    if server.dag.is_none() {
+        return Vec::new();
+    }
     let same_dag = |other: &Server| match (&server.dag, &other.dag) {
         (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
         _ => true,

@@ -26,4 +26,5 @@ mod security_update;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;
+mod standalone;
 mod winrm;

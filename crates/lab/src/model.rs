@@ -36,6 +36,9 @@ pub struct Server {
     pub components: Vec<ComponentState>,
     pub cluster_node: ClusterNode,
     pub activation_policy: ActivationPolicy,
+    /// In no DAG (`standalone.rs`).
+    #[serde(default)]
+    pub standalone: bool,
     pub move_now: bool,
     pub queues: Vec<Queue>,
     /// Wall time spent draining not yet turned into a delivered message.

@@ -353,5 +353,6 @@ impl World {
                 c.resync_due_ms = Some(now + resync);
             }
         }
+        self.mount_standalone(i);
     }
 }

@@ -108,6 +108,7 @@ fn initial_server(s: &LabServer, i: usize, now_ms: i64, installed_ms: i64) -> Se
             drain_status: DrainStatus::NotInitiated,
         },
         activation_policy: s.activation_policy,
+        standalone: s.standalone,
         move_now: false,
         queues: Vec::new(),
         drain_carry_ms: 0,
@@ -509,7 +510,9 @@ impl World {
         let out: Vec<&str> = self
             .servers
             .iter()
-            .filter(|s| self.out_of_service(s))
+            // Members of the DAG: a standalone server out with a member is
+            // no DAG's second member out (standalone.rs).
+            .filter(|s| !s.standalone && self.out_of_service(s))
             .map(|s| s.name.as_str())
             .collect();
         if out.len() >= 2 {

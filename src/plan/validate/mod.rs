@@ -9,6 +9,7 @@
 //! `connection` (transport, TLS, credentials), `policy`, `servers`.
 
 mod connection;
+mod downtime;
 mod policy;
 mod rollout;
 mod servers;
@@ -41,6 +42,7 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
     let connection = connection::connection(src, &file.connection)?;
     let policy = policy::policy(src, &file.policy)?;
     let servers = servers::servers(src, &file.server)?;
+    downtime::downtime(src, &file.server)?;
     // The section itself is the lab crate's to read (at the command edge);
     // the plan only checks that the transport has one to talk to.
     if connection.transport == Transport::Lab && file.lab.is_none() {

@@ -461,6 +461,11 @@ impl Rollout<'_> {
         group: &[&Server],
         shared: &Shared<'_>,
     ) -> Result<(), RolloutOutcome> {
+        // In no DAG: no other copy to keep, no member to wait for; the
+        // plan acknowledged the downtime (plan::validate::downtime).
+        if server.dag.is_none() {
+            return Ok(());
+        }
         let members: Vec<&Server> = match &server.dag {
             Some(dag) => self.plan.dag_members(dag).collect(),
             None => group.to_vec(),

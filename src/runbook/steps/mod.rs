@@ -23,6 +23,7 @@ mod redistribute;
 mod security_update;
 mod services;
 mod setup;
+mod standalone;
 mod su_reboot;
 #[cfg(test)]
 mod testkit;

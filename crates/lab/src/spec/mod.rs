@@ -6,7 +6,7 @@
 mod certs;
 mod dag;
 mod parse;
-mod raw;
+pub(crate) mod raw;
 
 pub use parse::{check_plan_servers_simulated, parse_plan_text, FAULT_KINDS, STEP_NAMES};
 
@@ -184,6 +184,10 @@ pub struct LabServer {
     /// `DatabaseCopyAutoActivationPolicy` at the start: a DR-site member
     /// is often `Blocked` or `IntrasiteOnly` for good.
     pub activation_policy: crate::model::ActivationPolicy,
+    /// A Mailbox server in no DAG: no cluster node, not among the DAG's
+    /// servers, its databases have one copy (`standalone.rs`).
+    #[serde(default)]
+    pub standalone: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -388,6 +388,7 @@ fn servers(
                     src,
                     s.activation_policy.as_ref(),
                 )?,
+                standalone: s.standalone.unwrap_or(false),
             },
             s.name.clone(),
         ));
