@@ -99,6 +99,8 @@ pub struct RawServer {
     /// `"announced"`: the admin has announced the downtime of a server in
     /// no DAG (`validate::downtime`).
     pub downtime: Option<Text>,
+    /// `"mailbox"` (default) or `"edge"` (`validate::edge`).
+    pub role: Option<Text>,
 }
 
 // The choice keys below mirror the `model` enums; serde names their allowed

@@ -10,6 +10,7 @@
 
 mod connection;
 mod downtime;
+mod edge;
 mod policy;
 mod rollout;
 mod servers;
@@ -42,6 +43,7 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
     let connection = connection::connection(src, &file.connection)?;
     let policy = policy::policy(src, &file.policy)?;
     let servers = servers::servers(src, &file.server)?;
+    edge::role(src, &file.server)?;
     downtime::downtime(src, &file.server)?;
     // The section itself is the lab crate's to read (at the command edge);
     // the plan only checks that the transport has one to talk to.
