@@ -8,6 +8,7 @@
 //! the command layer (`commands::lab`).
 
 pub mod assess;
+pub mod audit;
 pub mod backup;
 pub mod catalog;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod preflight;
 pub mod ps;
 pub mod report;
 pub mod runbook;
+pub mod runtime;
 pub mod setup_log;
 pub mod tls;
 

@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{load_plan, open_executor, output, state_dir};
+use super::{load_plan, open_audited, output, state_dir};
 use crate::cli::ReportArgs;
 use crate::error::Error;
 use crate::exit::Outcome;
@@ -19,7 +19,7 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
     for note in super::journal_note::notes(&state) {
         eprintln!("{note}");
     }
-    let executor = open_executor(&plan, &state)?;
+    let executor = open_audited(&plan, &state, "report")?;
     let credential = super::exchange_credential(&plan, executor.as_ref())?;
     let report = crate::preflight::build_report(
         &plan,

@@ -26,6 +26,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     if flags.dry_run {
         return dry_run(&plan, &target, &state, &steps);
     }
+    let given = super::selection::given(&plan, &flags)?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if plan.policy.pause_between && !flags.yes && !interactive {
         return Err(Error::Usage(format!(
@@ -46,7 +47,8 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         );
     }
     // From here a signal stops the run at a safe point (exit 5).
-    let clock = InterruptibleClock::new(super::interrupt::install());
+    let clock = InterruptibleClock::new(super::interrupt::install())
+        .with_wall_offset(super::window::lab_wall_offset(&plan, &state));
     let _log = crate::logging::init(&state, global.log_format)?;
     let (mut journal, mut loaded) = Journal::open(&state)?;
     if let Some(torn) = &loaded.torn_tail {
@@ -84,6 +86,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         (journal, loaded) = Journal::open(&state)?;
         prior = JournalState::from_entries(&loaded.entries);
     }
+    let selection = super::selection::choose(&plan, given, &flags, &prior)?;
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
         let now = super::now_rfc3339();
@@ -91,13 +94,21 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
             preflight::build_report(&plan, executor.as_ref(), &credential, catalog, &target, now);
         if report.verdict == preflight::model::OverallVerdict::Blocked {
             let mut blockers = report.blockers.clone();
-            for s in &report.servers {
+            // A blocked server left out by --only/--exclude does not block
+            // the others; plan-wide blockers (AD, the DAG) still do.
+            for s in report
+                .servers
+                .iter()
+                .filter(|s| selection.includes(&s.name))
+            {
                 blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
             }
-            return Err(Error::PreflightBlocked {
-                plan: plan_path.to_path_buf(),
-                blockers,
-            });
+            if !blockers.is_empty() {
+                return Err(Error::PreflightBlocked {
+                    plan: plan_path.to_path_buf(),
+                    blockers,
+                });
+            }
         }
     }
 
@@ -117,6 +128,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         steps: &steps,
         clock: &clock,
         run_id: run_id(),
+        selection,
     };
     let outcome = rollout.run(journal, prior, progress.as_mut(), confirm);
     drop(progress);
@@ -210,6 +222,16 @@ fn ended(plan: &Plan, outcome: RolloutOutcome) -> Result<Outcome, Error> {
             before_any_change,
         }),
         RolloutOutcome::Paused { before } => Err(Error::Paused { before }),
+        RolloutOutcome::WindowReached {
+            before,
+            not_after,
+            estimate,
+        } => Err(Error::WindowReached {
+            plan: plan.path.clone(),
+            before,
+            not_after,
+            estimate,
+        }),
         RolloutOutcome::Interrupted { at, still_running } => Err(Error::Interrupted {
             plan: plan.path.clone(),
             at,

@@ -184,6 +184,12 @@ pub struct Policy {
     pub poll_interval: Duration,
     /// How many DAGs may roll at once (one member per DAG at a time).
     pub max_parallel_dags: u32,
+    /// The end of the maintenance window: no server starts whose estimated
+    /// roll would end after it (`super::window`).
+    pub not_after: Option<super::window::WindowEnd>,
+    /// How long one server's roll is expected to take, when the plan says
+    /// (`Policy::estimated_server_duration` has the default).
+    pub server_estimate: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -73,6 +73,8 @@ pub struct RawPolicy {
     pub ad_replication_wait: Option<Text>,
     pub poll_interval: Option<Text>,
     pub max_parallel_dags: Option<Spanned<u32>>,
+    pub not_after: Option<Text>,
+    pub server_estimate: Option<Text>,
     #[serde(default)]
     pub timeouts: RawTimeouts,
 }

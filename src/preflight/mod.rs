@@ -6,6 +6,7 @@ pub mod adprep;
 pub mod certs;
 pub mod checks;
 pub mod media;
+mod membership;
 pub mod model;
 
 use crate::assess::checks::{
@@ -57,6 +58,7 @@ pub fn build_report(
             let mut r = server_report(plan, catalog, target, server, obs, &observed);
             apply_certs(obs, &mut r);
             apply_media(plan, catalog, target, obs, ad_prep_runs, &mut r);
+            membership::apply(server, obs.state.as_ref().ok(), &mut r);
             r
         })
         .collect();
@@ -88,6 +90,16 @@ pub fn build_report(
             BlockerCode::AdUnreadable,
             format!("could not read the Active Directory levels: {e}"),
         );
+    }
+    let answered: Vec<&str> = plan
+        .servers
+        .iter()
+        .zip(&observed)
+        .filter(|(_, o)| o.state.is_ok())
+        .map(|(s, _)| s.name.as_str())
+        .collect();
+    for text in membership::dag_blockers(plan, &reach, &answered) {
+        report.block(BlockerCode::DagMembership, text);
     }
     if report.blockers.is_empty() && report.servers.iter().all(|s| s.verdict != Verdict::Blocked) {
         report.verdict = OverallVerdict::Ready;
@@ -470,7 +482,13 @@ fn ad_preparation(
     };
     // Read AD from the first server that answered at all.
     let Some(server) = first_reachable(plan, observed) else {
-        prep.error = Some("no server could be reached".into());
+        // Why the first server could not be read (a refused password is
+        // not "no server could be reached": review #7).
+        let why = observed
+            .iter()
+            .find_map(|o| o.facts.as_ref().err())
+            .map_or(String::new(), |e| format!(": {e}"));
+        prep.error = Some(format!("no server could be queried{why}"));
         return prep;
     };
     match exchange::ad_levels(reach, server) {

@@ -229,11 +229,15 @@ pub enum BlockerCode {
     AdPreparation,
     /// Plan-wide: the AD levels could not be read.
     AdUnreadable,
+    /// A DAG's members (Get-DatabaseAvailabilityGroup) differ from the
+    /// plan's (plan-wide), or a server's DAG (Get-MailboxServer) differs
+    /// from its `dag` in the plan (per server).
+    DagMembership,
 }
 
 impl BlockerCode {
     /// Every code, in the order docs/report.md lists them.
-    pub const ALL: [BlockerCode; 19] = [
+    pub const ALL: [BlockerCode; 20] = [
         BlockerCode::Unreachable,
         BlockerCode::NoExchange,
         BlockerCode::UnknownBuild,
@@ -253,6 +257,7 @@ impl BlockerCode {
         BlockerCode::CertificateAuthExpired,
         BlockerCode::AdPreparation,
         BlockerCode::AdUnreadable,
+        BlockerCode::DagMembership,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -276,6 +281,7 @@ impl BlockerCode {
             BlockerCode::CertificateAuthExpired => "certificate.auth-expired",
             BlockerCode::AdPreparation => "ad-preparation",
             BlockerCode::AdUnreadable => "ad-unreadable",
+            BlockerCode::DagMembership => "dag-membership",
         }
     }
 }

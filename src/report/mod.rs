@@ -8,6 +8,7 @@
 //! server is treated as hostile text and escaped for the format it lands in.
 
 pub mod dry_run;
+pub mod glyphs;
 mod html;
 mod markdown;
 pub mod progress;

@@ -212,6 +212,18 @@ pub trait Clock: Send + Sync {
     fn interrupted(&self) -> bool {
         false
     }
+    /// The wall-clock time in ms since the Unix epoch, as the maintenance
+    /// window (`not_after`) is judged by: the system's, or the lab's.
+    fn wall_ms(&self) -> i64 {
+        system_wall_ms()
+    }
+}
+
+/// The system's wall clock in ms since the Unix epoch.
+pub fn system_wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The system clock.

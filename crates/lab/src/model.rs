@@ -12,6 +12,10 @@ use crate::build::ExchangeBuild;
 pub struct Server {
     pub name: String,
     pub fqdn: String,
+    /// The DAG (and failover cluster) it is a member of; empty in a world
+    /// saved before several DAGs were modelled (= `World::dag`).
+    #[serde(default)]
+    pub dag: String,
     /// What ExSetup.exe reports (includes the SU revision).
     pub build: ExchangeBuild,
     /// The CU's own revision: `AdminDisplayVersion` shows `Build <build>.<cu_revision>`.

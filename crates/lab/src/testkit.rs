@@ -31,6 +31,7 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         port: None,
         activation_policy: crate::model::ActivationPolicy::Unrestricted,
         standalone: false,
+        dag: String::new(),
     }
 }
 
@@ -70,6 +71,9 @@ pub fn three_member_spec() -> LabSpec {
             database_move: Duration::from_millis(300),
             security_update: Duration::from_secs(1),
             resync: Duration::from_millis(300),
+            call_latency: Duration::ZERO,
+            powershell_start: Duration::ZERO,
+            exchange_session: Duration::ZERO,
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),

@@ -94,6 +94,9 @@ pub struct RawLabTimings {
     pub database_move: Option<Text>,
     pub security_update: Option<Text>,
     pub resync: Option<Text>,
+    pub call_latency: Option<Text>,
+    pub powershell_start: Option<Text>,
+    pub exchange_session: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
