@@ -101,6 +101,11 @@ pub struct RawServer {
     pub redirect_to: Option<Text>,
     pub address: Option<Text>,
     pub port: Option<Spanned<u16>>,
+    /// `"announced"`: the admin has announced the downtime of a server in
+    /// no DAG (`validate::downtime`).
+    pub downtime: Option<Text>,
+    /// `"mailbox"` (default) or `"edge"` (`validate::edge`).
+    pub role: Option<Text>,
 }
 
 // The choice keys below mirror the `model` enums; serde names their allowed

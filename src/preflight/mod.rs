@@ -356,6 +356,17 @@ fn apply_state(
         ));
     }
     r.queued_messages = Some(state.queued_messages());
+    if server.dag.is_none() && r.needs_upgrade_known() && !r.copies.is_empty() {
+        r.warnings.push(format!(
+            "in no DAG (downtime = \"announced\"): {} offline while {} is rolled",
+            r.copies
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            server.name
+        ));
+    }
     if r.needs_upgrade_known() {
         for text in redundancy_blockers(plan, server, state, all, servers) {
             r.block(BlockerCode::Redundancy, text);
@@ -375,6 +386,11 @@ fn redundancy_blockers(
     all: &[Observed],
     servers: &[Server],
 ) -> Vec<String> {
+    // In no DAG: its databases have one copy, and the plan acknowledged
+    // their downtime (plan::validate::downtime); the report says so.
+    if server.dag.is_none() {
+        return Vec::new();
+    }
     let same_dag = |other: &Server| match (&server.dag, &other.dag) {
         (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
         _ => true,
@@ -461,6 +477,7 @@ fn ad_preparation(
         needs_prepare_ad: None,
         needs_prepare_domain: None,
         commands: Vec::new(),
+        after_security_update: None,
         error: None,
     };
     // Read AD from the first server that answered at all.
@@ -497,14 +514,28 @@ fn ad_preparation(
             prep.needs_prepare_schema = Some(need.schema);
             prep.needs_prepare_ad = Some(need.ad);
             prep.needs_prepare_domain = Some(need.domain);
-            prep.commands = adprep::switches(need)
+            // What the media can reach runs before the first server; an
+            // SU-raised domain level only after the first SU (adprep).
+            let media_need = adprep::need(catalog_levels(found), adprep::media_levels(target));
+            prep.commands = adprep::switches(media_need)
                 .into_iter()
                 .map(|sw| adprep::admin_command(plan, target.cu.build, sw))
                 .collect();
+            if adprep::after_su_needed(catalog_levels(found), target) {
+                prep.after_security_update = Some(adprep::after_su_instruction(plan, target));
+            }
         }
         Err(e) => prep.error = Some(e.to_string()),
     }
     prep
+}
+
+fn catalog_levels(l: AdLevels) -> catalog::AdLevels {
+    catalog::AdLevels {
+        schema_range_upper: l.schema_range_upper,
+        org_object_version: l.org_object_version,
+        domain_object_version: l.domain_object_version,
+    }
 }
 
 fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Catalog) -> TargetInfo {

@@ -67,6 +67,12 @@ pub struct AdPreparation {
     pub needs_prepare_domain: Option<bool>,
     /// The exact commands to run, in order, with the licence switch.
     pub commands: Vec<String>,
+    /// The preparation for a domain level the target's SU raises, which
+    /// only the installed `Bin\Setup.exe` of a server with the SU reaches
+    /// (`preflight::adprep::after_su_needed`): when, where and the command.
+    /// Absent when not needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_security_update: Option<String>,
     /// Why the levels could not be read, when they could not.
     pub error: Option<String>,
 }

@@ -33,6 +33,11 @@ pub enum StepId {
     /// scheduler runs it once, on the first server to be rolled, before
     /// that server's first step, and journals it under that server.
     PrepareAd,
+    /// Active Directory preparation for a domain level the target's SU
+    /// raises (`%ExchangeInstallPath%Bin\Setup.exe /PrepareAllDomains`):
+    /// not a per-server step either; the scheduler runs it once, on the
+    /// first server that reached the target, before it is journaled done.
+    PrepareAdSu,
 }
 
 impl StepId {
@@ -60,13 +65,14 @@ impl StepId {
             StepId::Redistribute => "redistribute",
             StepId::Health => "health",
             StepId::PrepareAd => "prepare-ad",
+            StepId::PrepareAdSu => "prepare-ad-su",
         }
     }
 
     pub fn from_id(id: &str) -> Option<StepId> {
         StepId::ALL
             .into_iter()
-            .chain([StepId::PrepareAd])
+            .chain([StepId::PrepareAd, StepId::PrepareAdSu])
             .find(|s| s.id() == id)
     }
 }

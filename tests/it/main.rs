@@ -1,6 +1,7 @@
 //! Integration tests: the real `cu-roll` binary against the lab, asserting
 //! on exit codes, output and the lab's world.
 
+mod ad_after_su;
 mod architecture;
 mod audit;
 mod bench;
@@ -32,6 +33,7 @@ mod selection;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;
+mod standalone;
 mod two_dag;
 mod window;
 mod winrm;

@@ -63,7 +63,8 @@ impl World {
     /// Indices of the members of `dag`, in lab order.
     pub fn members(&self, dag: &str) -> Vec<usize> {
         (0..self.servers.len())
-            .filter(|&i| self.dag_of(i).eq_ignore_ascii_case(dag))
+            // A standalone server is in no DAG (standalone.rs).
+            .filter(|&i| !self.servers[i].standalone && self.dag_of(i).eq_ignore_ascii_case(dag))
             .collect()
     }
 

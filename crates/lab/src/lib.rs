@@ -27,6 +27,7 @@ mod setup_certs;
 mod setup_logging;
 mod setup_rules;
 mod spec;
+mod standalone;
 mod store;
 mod taskps;
 mod tasks;

@@ -40,6 +40,9 @@ pub struct Server {
     pub components: Vec<ComponentState>,
     pub cluster_node: ClusterNode,
     pub activation_policy: ActivationPolicy,
+    /// In no DAG (`standalone.rs`).
+    #[serde(default)]
+    pub standalone: bool,
     pub move_now: bool,
     pub queues: Vec<Queue>,
     /// Wall time spent draining not yet turned into a delivered message.
@@ -178,8 +181,10 @@ pub enum ProgramKind {
     /// The installed `<install>\bin\Setup.exe` (a bare `setup.exe`): it
     /// "succeeds" without upgrading anything.
     InstalledSetup,
-    /// The media's Setup.exe preparing Active Directory (`/PrepareSchema`,
-    /// `/PrepareAD`, `/PrepareAllDomains`) to `build`'s levels.
+    /// A Setup.exe preparing Active Directory (`/PrepareSchema`,
+    /// `/PrepareAD`, `/PrepareAllDomains`) to the levels setup of `build`
+    /// reaches: the media's (its CU's), or the installed `bin\Setup.exe`'s
+    /// (its build's, an SU's domain level included).
     AdPreparation {
         build: ExchangeBuild,
         scope: AdPrepScope,

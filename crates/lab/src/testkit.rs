@@ -30,6 +30,7 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         custom_app_settings: Vec::new(),
         port: None,
         activation_policy: crate::model::ActivationPolicy::Unrestricted,
+        standalone: false,
         dag: String::new(),
     }
 }

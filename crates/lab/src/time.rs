@@ -354,5 +354,6 @@ impl World {
                 c.resync_due_ms = Some(now + resync);
             }
         }
+        self.mount_standalone(i);
     }
 }

@@ -117,6 +117,7 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
             drain_status: DrainStatus::NotInitiated,
         },
         activation_policy: s.activation_policy,
+        standalone: s.standalone,
         move_now: false,
         queues: Vec::new(),
         drain_carry_ms: 0,
@@ -498,7 +499,8 @@ impl World {
             let out: Vec<&str> = self
                 .servers
                 .iter()
-                .filter(|s| s.dag_is(&dag, &self.dag) && self.out_of_service(s))
+                // A standalone server is no DAG's member (standalone.rs).
+                .filter(|s| !s.standalone && s.dag_is(&dag, &self.dag) && self.out_of_service(s))
                 .map(|s| s.name.as_str())
                 .collect();
             if out.len() >= 2 {

@@ -175,6 +175,37 @@ impl Rollout<'_> {
         }
     }
 
+    /// After the first server reached the target: the domain level its SU
+    /// raises, from its installed Setup.exe (steps::prepare_ad_su); with
+    /// `prepare_ad = "block"`, the command to run instead.
+    fn prepare_ad_after_su(
+        &self,
+        server: &Server,
+        shared: &Shared<'_>,
+    ) -> Result<(), RolloutOutcome> {
+        let reach = self.reach(shared, None);
+        if let Some(message) =
+            steps::prepare_ad_su::block_note(self.plan, self.target, &reach, server)
+        {
+            shared.recorder.emit(RunEvent::Note {
+                server: Some(server.name.clone()),
+                message,
+            });
+            return Ok(());
+        }
+        if steps::prepare_ad_su::needed_on(self.plan, self.target, &reach, server)
+            || shared.state.server_in_progress(&server.name)
+                && shared
+                    .state
+                    .changes_for(&server.name)
+                    .iter()
+                    .any(|c| matches!(c, crate::journal::Change::InstallerStarted { step, .. } if step == StepId::PrepareAdSu.id()))
+        {
+            return self.run_given(&steps::PrepareAdSu, server, &[server], shared, false);
+        }
+        Ok(())
+    }
+
     /// Rolls one DAG's members in order; stops at the first failure
     /// (anywhere) after finishing nothing half-way it could avoid.
     fn roll_group(&self, group: &[&Server], shared: &Shared<'_>) {
@@ -266,6 +297,7 @@ impl Rollout<'_> {
             }
             self.run_step(id, server, group, shared, false)?;
         }
+        self.prepare_ad_after_su(server, shared)?;
         shared
             .recorder
             .append(Record::ServerDone {
@@ -417,6 +449,11 @@ impl Rollout<'_> {
         group: &[&Server],
         shared: &Shared<'_>,
     ) -> Result<(), RolloutOutcome> {
+        // In no DAG: no other copy to keep, no member to wait for; the
+        // plan acknowledged the downtime (plan::validate::downtime).
+        if server.dag.is_none() {
+            return Ok(());
+        }
         let members: Vec<&Server> = match &server.dag {
             Some(dag) => self.plan.dag_members(dag).collect(),
             None => group.to_vec(),

@@ -214,7 +214,7 @@ fn get_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
                 .with("Name", s.name.clone())
                 .with("DatabaseCopyAutoActivationPolicy", policy_value(s.activation_policy))
                 .with("DatabaseCopyActivationDisabledAndMoveNow", s.move_now)
-                .with("DatabaseAvailabilityGroup", ad_object_id(dag, format!("CN={dag}")))
+                .with("DatabaseAvailabilityGroup", crate::standalone::dag_of(s, dag))
                 .with("AutoDatabaseMountDial", Value::enumv("Microsoft.Exchange.Data.Directory.SystemConfiguration.AutoDatabaseMountDial", "GoodAvailability", 6))
                 .with("MaximumActiveDatabases", Value::Null)
                 .with("MaximumPreferredActiveDatabases", Value::Null)

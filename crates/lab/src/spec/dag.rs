@@ -178,6 +178,7 @@ pub(super) fn databases(
             }
             copies.push(server.name.clone());
         }
+        super::super::standalone::check_copies(src, servers, d, &copies)?;
         let active = lab_server(src, servers, &d.active, "active server")?
             .name
             .clone();

@@ -6,7 +6,7 @@
 mod certs;
 mod dag;
 mod parse;
-mod raw;
+pub(crate) mod raw;
 
 pub use parse::{
     check_plan_servers_simulated, parse_plan_text, parse_plan_text_up_to, FAULT_KINDS,
@@ -202,6 +202,10 @@ pub struct LabServer {
     /// `dag`, else the lab's `dag`. Empty = the lab's `dag`.
     #[serde(default)]
     pub dag: String,
+    /// A Mailbox server in no DAG: no cluster node, not among the DAG's
+    /// servers, its databases have one copy (`standalone.rs`).
+    #[serde(default)]
+    pub standalone: bool,
 }
 
 impl LabSpec {

@@ -406,6 +406,7 @@ fn servers(
                     src,
                     s.activation_policy.as_ref(),
                 )?,
+                standalone: s.standalone.unwrap_or(false),
                 // Filled in by `dag::assign_dags` once the DAGs are known.
                 dag: String::new(),
             },

@@ -120,6 +120,8 @@ pub struct RawLabServer {
     pub port: Option<Spanned<u16>>,
     /// `DatabaseCopyAutoActivationPolicy` at the start (default Unrestricted).
     pub activation_policy: Option<Text>,
+    /// A Mailbox server in no DAG (`standalone.rs`); default false.
+    pub standalone: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
