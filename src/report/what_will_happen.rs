@@ -127,7 +127,7 @@ fn typical(id: StepId, plan: &Plan) -> Duration {
         StepId::ExitMaintenance => minutes(5).min(t.health),
         StepId::Redistribute => minutes(5).min(t.move_databases),
         StepId::Health => minutes(5).min(t.health),
-        StepId::PrepareAd => minutes(30).min(t.setup),
+        StepId::PrepareAd | StepId::PrepareAdSu => minutes(30).min(t.setup),
     }
 }
 
