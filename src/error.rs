@@ -97,7 +97,7 @@ pub enum Error {
     Rollout(#[from] RolloutError),
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error("stopped: {server} {step} failed: {error}\nThe journal is saved; fix the cause and run the same command again to resume (`cu-roll status {}` shows where it stands).", .plan.display())]
+    #[error("stopped: {server} {step} failed:\n{}The journal is saved; fix the cause and run the same command again to resume (`cu-roll status {}` shows where it stands).", crate::report::progress::failure_block(.error, "  "), .plan.display())]
     StepFailed {
         plan: PathBuf,
         server: String,
@@ -110,8 +110,11 @@ pub enum Error {
         reasons: Vec<String>,
         before_any_change: bool,
     },
-    #[error("stopped before {before} at your request; run again to go on")]
+    #[error("stopped before {before} at your request; the journal is saved, run the same command again to go on")]
     Paused { before: String },
+    /// "no" at the confirmation after the plan view: nothing started.
+    #[error("not started at your request; nothing was changed")]
+    Declined,
 
     // --- interrupted by the operator (exit 5) ---
     #[error("{}", interrupted_message(.plan, .at.as_ref(), .still_running))]
@@ -169,7 +172,9 @@ impl Error {
                 LockError::Held { .. } | LockError::HolderAlive { .. } => exit::LOCKED,
                 LockError::Io { .. } => exit::BAD_INPUT,
             },
-            Error::Interrupted { .. } => exit::INTERRUPTED,
+            // "no" at a question is the operator stopping the run at a
+            // safe point, as Ctrl-C does: not a failure, resumable.
+            Error::Interrupted { .. } | Error::Paused { .. } | Error::Declined => exit::INTERRUPTED,
             Error::PreflightBlocked { .. } => exit::GATE_REFUSED,
             Error::Rollout(e) => match e {
                 RolloutError::PlanChanged { .. } => exit::BAD_INPUT,
@@ -186,7 +191,6 @@ impl Error {
             }
             Error::Journal(_)
             | Error::StepFailed { .. }
-            | Error::Paused { .. }
             | Error::Restore(_)
             | Error::Verify { .. } => exit::STEP_FAILED,
             Error::Stdout(_) => exit::OUTPUT_FAILED,

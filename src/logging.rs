@@ -214,3 +214,35 @@ mod tests {
         assert!(err.to_string().contains("not-a-dir"), "{err}");
     }
 }
+
+// --- the console: stderr's own lines when they are a log, not a terminal ---
+
+/// Set once a rollout's console is a log (stderr not a terminal): every
+/// line `run` prints itself (and the final error `main` prints) then
+/// starts with its UTC time, like the plain progress lines.
+static STAMP_CONSOLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stamps this process's console lines from now on when stderr is not a
+/// terminal (`run` calls it at its start).
+pub fn stamp_console() {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        STAMP_CONSOLE.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Prints `text` on stderr, each line stamped with the UTC time when the
+/// console is stamped (see [`stamp_console`]).
+pub fn say(text: &str) {
+    let stamp = STAMP_CONSOLE
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .then(|| {
+            format!(
+                "{} ",
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            )
+        });
+    for line in text.lines() {
+        eprintln!("{}{line}", stamp.as_deref().unwrap_or(""));
+    }
+}

@@ -14,6 +14,7 @@ use crate::plan::{self, Plan};
 
 mod backup;
 mod catalog;
+mod confirm;
 mod exec;
 mod interrupt;
 mod journal_note;

@@ -17,6 +17,14 @@ use crate::preflight;
 use crate::runbook::schedule::{AlwaysYes, Confirm, InterruptibleClock, Rollout, RolloutOutcome};
 use crate::runbook::{self, JournalState, Step};
 
+/// A line for stderr, stamped like the progress lines when stderr is a
+/// log (`logging::say`).
+macro_rules! say {
+    ($($t:tt)*) => {
+        crate::logging::say(&format!($($t)*))
+    };
+}
+
 pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Outcome, Error> {
     let plan = load_plan(plan_path)?;
     let catalog = crate::catalog::Catalog::active()?;
@@ -24,14 +32,21 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     let state = state_dir(plan_path, global.state_dir.as_deref());
     let steps = runbook::rollout_steps(&state);
     if flags.dry_run {
-        return dry_run(&plan, &target, &state, &steps);
+        return dry_run(&plan, &target, &state, &steps, flags.scripts);
     }
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if plan.policy.pause_between && !flags.yes && !interactive {
+    crate::logging::stamp_console();
+    // Like `terraform apply`: a run asks before it changes anything, so
+    // without a terminal to ask on it needs --yes.
+    if !flags.yes && !super::confirm::interactive() {
         return Err(Error::Usage(format!(
-            "{} sets pause_between = true, which asks before each next server, but there is no terminal to ask on; \
-             run it at a terminal, or pass --yes to go on without asking",
-            plan_path.display()
+            "nothing started: there is no terminal to confirm the rollout of {} on{}; \
+             pass --yes to start it without asking (a scheduled task, CI, a pipe)",
+            plan_path.display(),
+            if plan.policy.pause_between {
+                " (nor to ask before each next server, as pause_between = true wants)"
+            } else {
+                ""
+            }
         )));
     }
 
@@ -40,7 +55,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         source,
     })?;
     if let Some(dead) = &lock.replaced {
-        eprintln!(
+        say!(
             "cu-roll: the run of {} on {} (pid {}, since {}) ended without releasing the lock (killed, or its console closed); this run takes over and resumes",
             dead.owner, dead.host, dead.pid, dead.since
         );
@@ -50,7 +65,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     let _log = crate::logging::init(&state, global.log_format)?;
     let (mut journal, mut loaded) = Journal::open(&state)?;
     if let Some(torn) = &loaded.torn_tail {
-        eprintln!("cu-roll: warning: {torn}");
+        say!("cu-roll: warning: {torn}");
     }
     let mut prior = JournalState::from_entries(&loaded.entries);
     let executor = open_executor(&plan, &state)?;
@@ -64,7 +79,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         let reach = crate::exchange::Reach::new(executor.as_ref(), &credential, &plan.servers);
         let below = below_target(&plan, &target, &reach);
         if below.is_empty() {
-            eprintln!(
+            say!(
                 "cu-roll: the rollout journaled in {} finished, and every server is observed at {} or later now: nothing to do (its journal and run report are kept as they are)",
                 journal.path().display(),
                 target.build()
@@ -74,7 +89,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         }
         drop(journal);
         let archived = archive_journal(&state)?;
-        eprintln!(
+        say!(
             "cu-roll: the previous rollout finished (its journal is kept as {}), but {} {} below {} now: a new rollout begins",
             archived.display(),
             below.join(", "),
@@ -101,8 +116,33 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         }
     }
 
+    // The plan view, then the question (or, with --yes, the view alone on
+    // a terminal). The run takes the order the operator was shown.
+    if !flags.yes || std::io::stderr().is_terminal() {
+        let view = runbook::dry_run::plan(
+            &plan,
+            &target,
+            executor.as_ref(),
+            &credential,
+            &steps,
+            &prior,
+        );
+        eprint!("{}", crate::report::dry_run::plan_view(&view));
+        if prior.order.is_empty() {
+            prior.order.clone_from(&view.order);
+        }
+        let rolled = view.rolled();
+        if !flags.yes
+            && !rolled.is_empty()
+            && !super::confirm::ask(&format!("Roll {} to {}?", rolled.join(", "), target.name()))
+        {
+            drop(lock);
+            return Err(Error::Declined);
+        }
+    }
+
     let mut progress = crate::report::progress::progress_for_stderr();
-    let mut ask = AskAtTerminal;
+    let mut ask = super::confirm::AskAtTerminal;
     let mut yes = AlwaysYes;
     let confirm: &mut dyn Confirm = if plan.policy.pause_between && !flags.yes {
         &mut ask
@@ -152,7 +192,7 @@ fn finish(
         };
         if let Some(drift) = super::backup::drift_summary(exec, server, state) {
             for r in &drift.reverted {
-                eprintln!(
+                say!(
                     "cu-roll: {}: the upgrade reverted appSettings '{}' in {} (was {}); `cu-roll restore-config {} --server {} --key {}` puts it back",
                     drift.server,
                     r.key,
@@ -168,19 +208,19 @@ fn finish(
     }
     match crate::report::run::write(state, &plan.path, &report) {
         Ok(written) => {
-            eprintln!(
+            say!(
                 "run report: {} and {}",
                 written.json.display(),
                 written.markdown.display()
             );
             keep_per_run(state, run_id, &[&written.json, &written.markdown]);
         }
-        Err(e) => eprintln!("cu-roll: warning: the run report could not be written: {e}"),
+        Err(e) => say!("cu-roll: warning: the run report could not be written: {e}"),
     }
     // How the rollout ended outranks a lost summary: the run report is on
     // disk, and the exit code must say whether the servers were rolled.
     if let Err(e) = output::stdout(&crate::report::run::summary_table(&report)) {
-        eprintln!("cu-roll: warning: {e}");
+        say!("cu-roll: warning: {e}");
     }
     ended(plan, outcome)
 }
@@ -264,7 +304,7 @@ fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) {
         })
     });
     if let Err(e) = copied {
-        eprintln!(
+        say!(
             "cu-roll: warning: could not keep this run's report under {}: {e}",
             dir.display()
         );
@@ -290,35 +330,38 @@ fn run_id() -> String {
     format!("{}-{}", now.as_millis(), std::process::id())
 }
 
-/// `pause_between`: asks at the terminal before each next server.
-struct AskAtTerminal;
-
-impl Confirm for AskAtTerminal {
-    fn next_server(&mut self, done: &str, next: &str) -> bool {
-        eprint!("{done} is done. Go on with {next}? [y/N] ");
-        let mut answer = String::new();
-        if std::io::stdin().read_line(&mut answer).is_err() {
-            return false;
-        }
-        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-    }
-}
-
-/// Prints, per server in order, every step and the exact commands it would
-/// send (`runbook::dry_run` decides, `report::dry_run` renders). Changes
-/// nothing and writes no journal.
+/// Prints the plan view, then per server every step with its commands
+/// (one line each, or the exact scripts with `--scripts`);
+/// `runbook::dry_run` decides, `report::dry_run` renders. It reads the
+/// journal as a run would, but changes nothing and writes nothing.
 fn dry_run(
     plan: &Plan,
     target: &ResolvedTarget,
     state: &Path,
     steps: &[Box<dyn Step>],
+    scripts: bool,
 ) -> Result<Outcome, Error> {
     for note in super::journal_note::notes(state) {
-        eprintln!("{note}");
+        say!("{note}");
     }
+    let journal = Journal::load(&Journal::path_in(state))
+        .map(|l| JournalState::from_entries(&l.entries))
+        .unwrap_or_default();
     let executor = open_executor(plan, state)?;
     let credential = super::exchange_credential(plan, executor.as_ref())?;
-    let dry = runbook::dry_run::plan(plan, target, executor.as_ref(), &credential, steps);
-    output::stdout(&crate::report::dry_run::render(&dry))?;
+    let dry = runbook::dry_run::plan(
+        plan,
+        target,
+        executor.as_ref(),
+        &credential,
+        steps,
+        &journal,
+    );
+    let detail = if scripts {
+        crate::report::dry_run::Detail::Scripts
+    } else {
+        crate::report::dry_run::Detail::Summary
+    };
+    output::stdout(&crate::report::dry_run::render(&dry, detail))?;
     Ok(Outcome::Done)
 }

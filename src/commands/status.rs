@@ -50,8 +50,10 @@ pub(super) fn outcome(status: &Status, changed: bool) -> Outcome {
             // Interrupted, not failed: nothing says a step failed, and the
             // next run resumes.
             None => Outcome::Interrupted,
-            // "step-failed"; "gate-refused" mid-rollout; "paused" (`n` at a
-            // `pause_between` prompt, which `run` exits 1 for).
+            // "no" at a `pause_between` question: stopped by the
+            // operator, as `run` exits (5), not a failure.
+            Some("paused") => Outcome::Interrupted,
+            // "step-failed"; "gate-refused" mid-rollout.
             Some(_) => Outcome::SomeFailed,
         },
     }
@@ -105,7 +107,7 @@ mod tests {
         );
         assert_eq!(
             code(Overall::Stopped, Some("paused"), true),
-            exit::STEP_FAILED
+            exit::INTERRUPTED
         );
         assert_eq!(code(Overall::Stopped, None, true), exit::INTERRUPTED);
     }

@@ -143,7 +143,7 @@ fn the_installer_task_registration_logs_no_password() {
 }
 
 fn run_plan(env: &Env, plan: &str) -> Run {
-    env.run(&["run", plan])
+    env.run(&["run", plan, "--yes"])
 }
 
 #[test]
@@ -388,18 +388,27 @@ fn backup_writes_a_verified_zip_and_verify_catches_corruption() {
     assert!(bad.stderr.contains(&zip), "{}", bad.stderr);
 }
 
-/// pause_between asks at a terminal before each next server; without one it
-/// refuses to start unless --yes says not to ask.
+/// A run asks at a terminal before it changes anything (and, with
+/// pause_between, before each next server); without one it refuses to
+/// start unless --yes says not to ask.
 #[test]
-fn pause_between_refuses_without_a_terminal_unless_yes() {
+fn a_run_without_a_terminal_refuses_to_start_unless_yes() {
     let env = Env::new();
     let plan = LabPlan::new()
         .fast()
         .policy("pause_between", true)
         .write(&env, "pause.toml");
     let p = plan.to_str().unwrap();
-    let run = run_plan(&env, p).expect_code(2);
-    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    let run = env.run(&["run", p]).expect_code(2);
+    assert!(
+        run.stderr.contains("no terminal to confirm")
+            && run.stderr.contains("pass --yes")
+            && run.stderr.contains("pause_between"),
+        "{}",
+        run.stderr
+    );
+    // The bare form too.
+    env.run(&[p]).expect_code(2);
     assert!(
         !env.state_dir().join("journal.jsonl").exists(),
         "refused before the journal"

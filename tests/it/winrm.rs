@@ -204,7 +204,7 @@ fn full_rollout_over(plan_name: &str) {
     let (_serve, lines) = serve(&env, &plan);
     assert_eq!(lines.len(), 3, "{lines:?}");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]).expect_code(0);
+    let run = env.run(&["run", p, "--yes"]).expect_code(0);
     assert!(run.stdout.contains("done"), "{}", run.stdout);
     let state = env
         .run_with_state(&env.path().join("served-state"), &["lab", "state", p])

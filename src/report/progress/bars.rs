@@ -16,6 +16,8 @@ use crate::runbook::{Progress, RunEvent};
 
 /// Spinner ticks while a server works.
 const TICK: Duration = Duration::from_millis(120);
+/// The overall bar's redraw while the rollout runs (its clock).
+const CLOCK_TICK: Duration = Duration::from_secs(1);
 
 /// The per-server line while waiting its turn.
 const WAITING_TEMPLATE: &str = "  {prefix} {wide_msg:.dim}";
@@ -190,6 +192,7 @@ impl BarsProgress {
                 line.bar.abandon();
             }
         }
+        self.overall.disable_steady_tick();
         // `finish` would fill the bar; a stopped rollout keeps its count.
         if ok {
             self.overall.finish_with_message("done");
@@ -204,6 +207,9 @@ impl Progress for BarsProgress {
         match event {
             RunEvent::Started { servers, .. } => {
                 self.list_servers(servers);
+                // The overall clock moves while a server works, not only
+                // when one finishes.
+                self.overall.enable_steady_tick(CLOCK_TICK);
                 self.note(&event_line(event));
             }
             RunEvent::Note { .. } => self.note(&event_line(event)),

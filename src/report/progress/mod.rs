@@ -10,6 +10,7 @@
 //! tells the run's story without the terminal.
 
 mod bars;
+mod failure;
 mod log;
 mod plain;
 
@@ -18,6 +19,7 @@ use std::io::IsTerminal;
 use indicatif::ProgressDrawTarget;
 
 pub use bars::BarsProgress;
+pub use failure::{failure_block, headline};
 pub use log::{log_event, Logged};
 pub use plain::{PlainProgress, WallClock};
 
@@ -94,10 +96,10 @@ pub fn event_line(event: &RunEvent) -> String {
             error,
             elapsed,
         } => format!(
-            "{} {step} FAILED after {}: {}",
+            "{} {step} FAILED after {}: {} (the whole text is printed at the end)",
             one_line(server),
             format_duration(*elapsed),
-            one_line(error)
+            one_line(&headline(error, 160))
         ),
         RunEvent::ServerFinished { server, elapsed } => {
             format!(
