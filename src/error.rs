@@ -74,6 +74,9 @@ pub enum Error {
     SetupLogNotAFile { path: PathBuf },
     #[error("{} is not an Exchange setup log: none of its {read} bytes is a line 'Starting Microsoft Exchange Server <2013|2016|2019|Subscription Edition> Setup'. Give the path of ExchangeSetup.log (on the server: %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log)", .path.display())]
     NotASetupLog { path: PathBuf, read: u64 },
+    /// A server refused the plan's account; no other was tried (lockout).
+    #[error("{0}")]
+    AuthRefused(String),
     /// `--output FILE` could not be written.
     #[error("cannot write {}: {source}", .path.display())]
     WriteFile {
@@ -160,7 +163,8 @@ impl Error {
             | Error::SetupLogUnreadable { .. }
             | Error::SetupLogNotAFile { .. }
             | Error::NotASetupLog { .. }
-            | Error::WriteFile { .. } => exit::BAD_INPUT,
+            | Error::WriteFile { .. }
+            | Error::AuthRefused(_) => exit::BAD_INPUT,
             Error::Catalog(e) => {
                 if e.is_refusal() {
                     exit::BAD_INPUT

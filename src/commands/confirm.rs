@@ -25,11 +25,13 @@ pub fn ask(question: &str) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-/// `pause_between`: asks at the terminal before each next server.
-pub struct AskAtTerminal;
+/// `pause_between`: asks at the terminal before each next server, with
+/// the board hidden meanwhile.
+pub struct AskAtTerminal(pub crate::report::progress::Suspend);
 
 impl Confirm for AskAtTerminal {
     fn next_server(&mut self, done: &str, next: &str) -> bool {
-        ask(&format!("{done} is done. Go on with {next}?"))
+        self.0
+            .run(|| ask(&format!("{done} is done. Go on with {next}?")))
     }
 }

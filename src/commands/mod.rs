@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::exit::Outcome;
 use crate::plan::{self, Plan};
 
+mod auth_guard;
 mod backup;
 mod catalog;
 mod confirm;
@@ -100,8 +101,15 @@ fn load_plan(path: &Path) -> Result<Plan, Error> {
 }
 
 /// The executor for the plan's transport: the lab's, built here (the one
-/// seam between the product and the lab), or a remote one from `exec`.
+/// seam between the product and the lab), or a remote one from `exec`;
+/// either behind the guard that stops at the first refused logon.
 fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Executor>, Error> {
+    Ok(open_guarded(plan, state)?)
+}
+
+/// [`open_executor`], keeping the guard's type: `report` and `run` ask it
+/// whether the account was refused.
+fn open_guarded(plan: &Plan, state: &Path) -> Result<Box<auth_guard::AuthGuard>, Error> {
     if plan.connection.transport == plan::Transport::Lab {
         let (_, spec) = load_plan_and_lab(&plan.path)?;
         let spec = spec.ok_or_else(|| Error::NoLabSection {
@@ -109,9 +117,11 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
             why: ", which transport = \"lab\" needs: add one, or choose another [connection] transport",
         })?;
         let exec = LabExecutor::open(state, &spec, &spec.dag)?;
-        return Ok(Box::new(exec));
+        return Ok(Box::new(auth_guard::AuthGuard::new(Box::new(exec))));
     }
-    Ok(crate::exec::open(plan)?)
+    Ok(Box::new(auth_guard::AuthGuard::new(crate::exec::open(
+        plan,
+    )?)))
 }
 
 /// The account Exchange remote sessions are opened with, read once here:

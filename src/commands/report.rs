@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{load_plan, open_executor, output, state_dir};
+use super::{load_plan, open_guarded, output, state_dir};
 use crate::cli::ReportArgs;
 use crate::error::Error;
 use crate::exit::Outcome;
@@ -19,7 +19,7 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
     for note in super::journal_note::notes(&state) {
         eprintln!("{note}");
     }
-    let executor = open_executor(&plan, &state)?;
+    let executor = open_guarded(&plan, &state)?;
     let credential = super::exchange_credential(&plan, executor.as_ref())?;
     let report = crate::preflight::build_report(
         &plan,
@@ -29,6 +29,10 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
         &target,
         super::now_rfc3339(),
     );
+    // A refused account: one message, not one per server (lockout).
+    if let Some(refusal) = executor.refusal() {
+        return Err(Error::AuthRefused(refusal));
+    }
     let color = args.output.is_none()
         && args.format == crate::report::Format::Table
         && std::io::stdout().is_terminal()

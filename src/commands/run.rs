@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{load_plan, open_executor, output, state_dir};
+use super::{load_plan, open_guarded, output, state_dir};
 use crate::cli::{GlobalArgs, RunFlags};
 use crate::error::Error;
 use crate::exit::Outcome;
@@ -68,7 +68,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         say!("cu-roll: warning: {torn}");
     }
     let mut prior = JournalState::from_entries(&loaded.entries);
-    let executor = open_executor(&plan, &state)?;
+    let executor = open_guarded(&plan, &state)?;
     let credential = super::exchange_credential(&plan, executor.as_ref())?;
     // The journal is history, not truth: after a finished rollout, observe
     // the servers. All at the target: nothing to do, and nothing is
@@ -78,6 +78,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     if prior.finished_ok {
         let reach = crate::exchange::Reach::new(executor.as_ref(), &credential, &plan.servers);
         let below = below_target(&plan, &target, &reach);
+        refused(&executor)?;
         if below.is_empty() {
             say!(
                 "cu-roll: the rollout journaled in {} finished, and every server is observed at {} or later now: nothing to do (its journal and run report are kept as they are)",
@@ -104,6 +105,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         let now = super::now_rfc3339();
         let report =
             preflight::build_report(&plan, executor.as_ref(), &credential, catalog, &target, now);
+        refused(&executor)?;
         if report.verdict == preflight::model::OverallVerdict::Blocked {
             let mut blockers = report.blockers.clone();
             for s in &report.servers {
@@ -141,8 +143,8 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         }
     }
 
-    let mut progress = crate::report::progress::progress_for_stderr();
-    let mut ask = super::confirm::AskAtTerminal;
+    let (mut progress, suspend) = crate::report::progress::progress_for_stderr();
+    let mut ask = super::confirm::AskAtTerminal(suspend);
     let mut yes = AlwaysYes;
     let confirm: &mut dyn Confirm = if plan.policy.pause_between && !flags.yes {
         &mut ask
@@ -293,6 +295,14 @@ fn below_target(
         .collect()
 }
 
+/// Stops with one message when a server refused the plan's account (no
+/// other server was tried: `auth_guard`).
+fn refused(executor: &super::auth_guard::AuthGuard) -> Result<(), Error> {
+    executor
+        .refusal()
+        .map_or(Ok(()), |r| Err(Error::AuthRefused(r)))
+}
+
 /// Keeps a copy of this run's report under `runs/<run id>/`, so a later
 /// run never overwrites it (the files beside the journal are the latest).
 fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) {
@@ -347,7 +357,7 @@ fn dry_run(
     let journal = Journal::load(&Journal::path_in(state))
         .map(|l| JournalState::from_entries(&l.entries))
         .unwrap_or_default();
-    let executor = open_executor(plan, state)?;
+    let executor = open_guarded(plan, state)?;
     let credential = super::exchange_credential(plan, executor.as_ref())?;
     let dry = runbook::dry_run::plan(
         plan,
@@ -357,6 +367,7 @@ fn dry_run(
         steps,
         &journal,
     );
+    refused(&executor)?;
     let detail = if scripts {
         crate::report::dry_run::Detail::Scripts
     } else {

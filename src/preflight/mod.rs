@@ -453,7 +453,17 @@ fn ad_preparation(
     };
     // Read AD from the first server that answered at all.
     let Some(server) = first_reachable(plan, observed) else {
-        prep.error = Some("no server could be reached".into());
+        // Say why: "reached" is not the only way to fail (a refused
+        // account, a timeout, an answer cu-roll cannot read).
+        let first = plan
+            .servers
+            .iter()
+            .zip(observed)
+            .find_map(|(s, o)| o.facts.as_ref().err().map(|e| format!("{}: {e}", s.name)));
+        prep.error = Some(match first {
+            Some(why) => format!("no server's facts could be read (the first: {why})"),
+            None => "the plan has no server to read them through".into(),
+        });
         return prep;
     };
     match exchange::ad_levels(reach, server) {

@@ -77,7 +77,7 @@ pub fn plan_view(dry: &DryRun) -> String {
     }
     let _ = writeln!(
         out,
-        "Gates: before a server leaves service (and again before setup), every other member of its DAG is in service and every database keeps {} elsewhere.",
+        "Gates: before a server leaves service (and again before setup), every other member of its DAG is in service and every database keeps, on the other members, {}.",
         match dry.min_healthy_copies {
             Some(n) => format!("at least {n} healthy copies (min_healthy_copies), never fewer than StartDagServerMaintenance.ps1 asks"),
             None => "as many healthy copies as StartDagServerMaintenance.ps1 asks".to_string(),
@@ -231,7 +231,12 @@ fn command_line(cmd: &PlannedCommand) -> String {
                     .text()
                     .lines()
                     .map(str::trim)
-                    .find(|l| !l.is_empty() && !l.starts_with('#'))
+                    .find(|l| {
+                        !l.is_empty()
+                            && !l.starts_with('#')
+                            && !l.starts_with("$ErrorActionPreference")
+                            && !l.starts_with("$ProgressPreference")
+                    })
                     .unwrap_or("");
                 return format!("PowerShell: {}", clip(&one_line(first), 100));
             }

@@ -25,4 +25,5 @@ mod security_update;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;
+mod terminal;
 mod winrm;

@@ -293,13 +293,57 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
     }
 }
 
+/// The dry run knows the journal: after a finished rollout it shows no
+/// server being rolled, as the run itself then does nothing.
+#[test]
+fn after_a_finished_rollout_the_dry_run_has_nothing_to_do() {
+    let env = Env::new();
+    let plan = LabPlan::new().fast().write(&env, "lab.toml");
+    let p = plan.to_str().unwrap();
+    run_plan(&env, p).expect_code(0);
+    let dry = env.run(&["run", p, "--dry-run"]).expect_code(0);
+    assert!(
+        dry.stdout.contains("The journal holds a finished rollout")
+            && dry
+                .stdout
+                .contains("Nothing to do: no server would be changed."),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("==="), "{}", dry.stdout);
+}
+
 #[test]
 fn dry_run_prints_every_command_and_changes_nothing() {
     let env = Env::new();
     let plan = env.plan("lab.toml");
     let p = plan.to_str().unwrap();
     let before = report(&env, p);
+    // By default: the plan view, then each step's intent and its commands
+    // one line each.
     let run = env.run(&["run", p, "--dry-run"]).expect_code(0);
+    for expected in [
+        "Order (passive-first: fewest active databases first):",
+        "EX01  DAG01  skipped: already at 15.2.1748.43 or later",
+        "Expected duration: up to about",
+        "--- enter-maintenance: drain transport",
+        "if HubTransport is not yet held by requester Maintenance: Set-ServerComponentState",
+        "Suspend-ClusterNode",
+        "Redirect-Message",
+        "--- setup: run Setup.exe /Mode:Upgrade",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "dry run lacks {expected:?}:\n{}",
+            run.stdout
+        );
+    }
+    assert!(!run.stdout.contains("=== EX01"), "EX01 has nothing to do");
+    assert!(run.stdout.lines().count() < 200, "{}", run.stdout);
+    // --scripts: the exact commands, and none for another Exchange version.
+    let scripts = env
+        .run(&["run", p, "--dry-run", "--scripts"])
+        .expect_code(0);
     for expected in [
         "Set-ServerComponentState -Identity 'EX02' -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'",
         "Redirect-Message -Server 'EX02'",
@@ -309,9 +353,12 @@ fn dry_run_prints_every_command_and_changes_nothing() {
         "RedistributeActiveDatabases.ps1",
         "Test-ReplicationHealth",
     ] {
-        assert!(run.stdout.contains(expected), "dry run lacks {expected:?}:\n{}", run.stdout);
+        assert!(scripts.stdout.contains(expected), "--scripts lacks {expected:?}:\n{}", scripts.stdout);
     }
-    assert!(run.stdout.contains("EX01") && run.stdout.contains("nothing to do"));
+    assert!(
+        !scripts.stdout.contains("# Exchange 2016"),
+        "an Exchange 2016 branch for a 2019 target"
+    );
     assert!(
         !env.state_dir().join("journal.jsonl").exists(),
         "dry run wrote a journal"

@@ -41,6 +41,8 @@ pub(super) struct ServerLine {
     pub(super) bar: ProgressBar,
     pub(super) step: Option<String>,
     steps_done: usize,
+    /// Steps a resumed run found done in an earlier run.
+    steps_earlier: usize,
 }
 
 /// The terminal board: one line per server and an overall bar; notes and
@@ -67,6 +69,11 @@ impl BarsProgress {
             name_width: 0,
             dag_width: 0,
         }
+    }
+
+    /// The board's handle, to hide it while a question is asked.
+    pub(super) fn multi(&self) -> MultiProgress {
+        self.multi.clone()
     }
 
     fn note(&self, text: &str) {
@@ -102,6 +109,7 @@ impl BarsProgress {
             bar,
             step: None,
             steps_done: 0,
+            steps_earlier: 0,
         });
         self.overall.set_length(self.servers.len() as u64);
         self.servers.len() - 1
@@ -159,22 +167,30 @@ impl BarsProgress {
         }
     }
 
-    /// A step of `server` finished (now or in an earlier run): count it and
-    /// show `text` on its line.
-    fn step_counted(&mut self, server: &str, text: String) {
+    /// A step of `server` finished, in this run or (`earlier`) in an
+    /// earlier one: count it and show `text` on its line.
+    fn step_counted(&mut self, server: &str, earlier: bool, text: String) {
         let line = self.line(server);
-        line.steps_done += 1;
+        if earlier {
+            line.steps_earlier += 1;
+        } else {
+            line.steps_done += 1;
+        }
         line.bar.set_message(text);
     }
 
     fn server_finished(&mut self, server: &str, elapsed: Duration) {
         let line = self.line(server);
         let steps = line.steps_done;
+        let earlier = match line.steps_earlier {
+            0 => String::new(),
+            n => format!("; {n} done in an earlier run"),
+        };
         Self::ended(
             line,
             "✓",
             &format!(
-                "done in {} ({steps} step{})",
+                "done in {} ({steps} step{}{earlier})",
                 format_duration(elapsed),
                 if steps == 1 { "" } else { "s" }
             ),
@@ -252,10 +268,10 @@ impl Progress for BarsProgress {
                     "done"
                 };
                 let text = format!("{step} {done} in {}", format_duration(*elapsed));
-                self.step_counted(server, text);
+                self.step_counted(server, false, text);
             }
             RunEvent::StepSkipped { server, step, .. } => {
-                self.step_counted(server, format!("{step} done in an earlier run"));
+                self.step_counted(server, true, format!("{step} done in an earlier run"));
             }
             RunEvent::StepFailed {
                 server,

@@ -27,12 +27,30 @@ use super::text::{format_duration, one_line};
 use crate::runbook::{Progress, RunEvent};
 
 /// The display for this process: bars when stderr is a terminal, plain
-/// lines otherwise; both also log every event through `tracing`.
-pub fn progress_for_stderr() -> Box<dyn Progress> {
+/// lines otherwise; both also log every event through `tracing`. With it,
+/// what hides the board while a question is asked at the terminal.
+pub fn progress_for_stderr() -> (Box<dyn Progress>, Suspend) {
     if std::io::stderr().is_terminal() {
-        Box::new(Logged(BarsProgress::new(ProgressDrawTarget::stderr())))
+        let bars = BarsProgress::new(ProgressDrawTarget::stderr());
+        let suspend = Suspend(Some(bars.multi()));
+        (Box::new(Logged(bars)), suspend)
     } else {
-        Box::new(Logged(PlainProgress::new(Box::new(std::io::stderr()))))
+        let plain = PlainProgress::new(Box::new(std::io::stderr()));
+        (Box::new(Logged(plain)), Suspend(None))
+    }
+}
+
+/// Hides the board while something else writes to the terminal (the
+/// `pause_between` question), so the board is not drawn over it or twice.
+#[derive(Clone, Default)]
+pub struct Suspend(Option<indicatif::MultiProgress>);
+
+impl Suspend {
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(multi) => multi.suspend(f),
+            None => f(),
+        }
     }
 }
 

@@ -208,7 +208,10 @@ fn bars_track_each_server_and_the_overall_count() {
     assert_eq!(bars.overall.position(), 1);
     let ex01 = &bars.servers[0];
     assert!(ex01.bar.is_finished());
-    assert_eq!(ex01.bar.message(), "✓ EX01  DAG01 done in 1m02s (2 steps)");
+    assert_eq!(
+        ex01.bar.message(),
+        "✓ EX01  DAG01 done in 1m02s (1 step; 1 done in an earlier run)"
+    );
     let ex02 = &bars.servers[1];
     assert!(!ex02.bar.is_finished());
     assert_eq!(ex02.bar.prefix(), "EX02  DAG01");
