@@ -75,11 +75,17 @@ pub fn plan_view(dry: &DryRun) -> String {
         out.push_str("Nothing to do: no server would be changed.\n");
         return out;
     }
+    if let Some(ids) = dry.servers.iter().find_map(|s| match &s.plan {
+        ServerPlan::Steps { steps, done: 0 } => Some(step_ids(steps)),
+        _ => None,
+    }) {
+        let _ = writeln!(out, "Steps on each server: {}.", ids.join(", "));
+    }
     let _ = writeln!(
         out,
-        "Gates: before a server leaves service (and again before setup), every other member of its DAG is in service and every database keeps, on the other members, {}.",
+        "Gates, before a server leaves service and again before setup:\n  every other member of its DAG in service; every database keeps {} on the other members.",
         match dry.min_healthy_copies {
-            Some(n) => format!("at least {n} healthy copies (min_healthy_copies), never fewer than StartDagServerMaintenance.ps1 asks"),
+            Some(n) => format!("at least {n} healthy copies (min_healthy_copies; never fewer than StartDagServerMaintenance.ps1 asks)"),
             None => "as many healthy copies as StartDagServerMaintenance.ps1 asks".to_string(),
         }
     );
@@ -115,27 +121,38 @@ fn server_line(dry: &DryRun, s: &ServerDryRun) -> String {
         }
         ServerPlan::DoneInJournal => "skipped: finished earlier in this rollout".to_string(),
         ServerPlan::Steps { steps, done } => {
-            let ids: Vec<String> = steps
-                .iter()
-                .filter_map(|p| match p {
-                    PlannedStep::Step { id, .. } => Some(id.to_string()),
-                    PlannedStep::RedistributeAtEnd => None,
-                })
-                .collect();
+            let ids = step_ids(steps);
+            // A resumed server's steps differ from the others': listed.
             let resumed = if *done > 0 {
-                format!("resumes after {done} finished step{}; ", plural(*done))
+                format!(
+                    "resumes after {done} finished step{}; left: {}",
+                    plural(*done),
+                    ids.join(", ")
+                )
             } else {
                 String::new()
             };
             format!(
-                "{resumed}{} step{}, about {}: {}",
+                "{} step{}, about {}{}{resumed}",
                 ids.len(),
                 plural(ids.len()),
                 rough(s.plan.estimate()),
-                ids.join(", ")
+                if resumed.is_empty() { "" } else { "; " }
             )
         }
     }
+}
+
+/// The ids of the steps a server takes (redistribute at the end of its
+/// DAG is not one of them).
+fn step_ids(steps: &[PlannedStep]) -> Vec<String> {
+    steps
+        .iter()
+        .filter_map(|p| match p {
+            PlannedStep::Step { id, .. } => Some(id.to_string()),
+            PlannedStep::RedistributeAtEnd => None,
+        })
+        .collect()
 }
 
 fn plural(n: usize) -> &'static str {

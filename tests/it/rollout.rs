@@ -313,6 +313,48 @@ fn after_a_finished_rollout_the_dry_run_has_nothing_to_do() {
     assert!(!dry.stdout.contains("==="), "{}", dry.stdout);
 }
 
+/// Mid-rollout, the dry run shows the rollout resumed: its order, and
+/// what is left of the server in progress.
+#[test]
+fn mid_rollout_the_dry_run_shows_what_a_resume_would_do() {
+    let env = Env::new();
+    let plan = LabPlan::new().fast().write(&env, "lab.toml");
+    let p = plan.to_str().unwrap();
+    // Dies right after EX02's third change, in enter-maintenance.
+    let crashed = env.run_env(
+        &[("CU_ROLL_TEST_CRASH_AFTER_CHANGE", "3")],
+        &["run", p, "--yes"],
+    );
+    assert_ne!(crashed.code, 0, "{}", crashed.stderr);
+    let dry = env.run(&["run", p, "--dry-run"]).expect_code(0);
+    assert!(
+        dry.stdout
+            .contains("The journal holds this rollout unfinished"),
+        "{}",
+        dry.stdout
+    );
+    let ex02 = dry
+        .stdout
+        .lines()
+        .find(|l| l.contains("1. EX02"))
+        .unwrap_or_else(|| panic!("{}", dry.stdout));
+    assert!(
+        ex02.contains("8 steps")
+            && ex02.contains("resumes after 1 finished step; left: enter-maintenance,"),
+        "{ex02}"
+    );
+    let ex02_steps = dry
+        .stdout
+        .split("=== EX02")
+        .nth(1)
+        .and_then(|rest| rest.split("=== EX03").next())
+        .unwrap_or_else(|| panic!("{}", dry.stdout));
+    assert!(
+        !ex02_steps.contains("--- backup-config") && ex02_steps.contains("--- enter-maintenance"),
+        "{ex02_steps}"
+    );
+}
+
 #[test]
 fn dry_run_prints_every_command_and_changes_nothing() {
     let env = Env::new();
@@ -325,6 +367,7 @@ fn dry_run_prints_every_command_and_changes_nothing() {
     for expected in [
         "Order (passive-first: fewest active databases first):",
         "EX01  DAG01  skipped: already at 15.2.1748.43 or later",
+        "Steps on each server: backup-config, enter-maintenance,",
         "Expected duration: up to about",
         "--- enter-maintenance: drain transport",
         "if HubTransport is not yet held by requester Maintenance: Set-ServerComponentState",

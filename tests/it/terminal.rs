@@ -150,7 +150,7 @@ fn at_a_terminal_the_run_shows_its_plan_asks_shows_the_board_and_stops_at_ctrl_c
     for expected in [
         "Order (passive-first",
         "EX01  DAG01  skipped: already at",
-        "Gates: before a server leaves service",
+        "Gates, before a server leaves service",
         "Expected duration: up to about",
         "Roll EX02, EX03 to Exchange Server 2019 CU15",
     ] {
@@ -262,4 +262,40 @@ fn without_a_terminal_only_state_changes_are_printed_each_stamped() {
         "{}",
         run.stderr
     );
+}
+
+/// `pause_between`: after the confirmation, a question before each next
+/// server, asked with the board hidden; "no" stops before that server,
+/// exit 5 (not a failure), and `status` says 5 too.
+#[test]
+fn at_a_terminal_no_at_a_pause_stops_before_the_next_server_with_exit_5() {
+    if !tmux_available() {
+        return;
+    }
+    let env = Env::new();
+    let plan = LabPlan::new()
+        .fast()
+        .policy("pause_between", true)
+        .write(&env, "pause.toml");
+    let session = format!("cu-roll-it-pause-{}", std::process::id());
+    let code = env.path().join("pause.code");
+    let tmux = Tmux::start(&session, env.path(), &shell(&env, &plan, &code));
+    let screen = tmux.wait_for("the question", |s| s.contains("[y/N]"));
+    assert!(
+        screen.contains("asks before each next server (pause_between)"),
+        "{screen}"
+    );
+    tmux.keys(&["y", "Enter"]);
+    tmux.wait_for("the pause", |s| {
+        s.contains("EX02 is done. Go on with EX03? [y/N]")
+    });
+    tmux.keys(&["n", "Enter"]);
+    assert_eq!(exit_code(&code), 5, "{}", tmux.screen());
+    let screen = tmux.wait_for("the stop", |s| {
+        s.contains("stopped before EX03 at your request")
+    });
+    let bars = screen.lines().filter(|l| l.contains(" servers  ")).count();
+    assert_eq!(bars, 1, "the overall bar drawn {bars} times:\n{screen}");
+    drop(tmux);
+    env.run(&["status", plan.to_str().unwrap()]).expect_code(5);
 }
