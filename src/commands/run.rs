@@ -3,7 +3,6 @@
 //! summary and the run report. How the rollout ended becomes an `Outcome`
 //! or an `Error`; the exit code is chosen in `error.rs`.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
 use super::{load_plan, open_guarded, output, state_dir};
@@ -35,20 +34,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         return dry_run(&plan, &target, &state, &steps, flags.scripts);
     }
     crate::logging::stamp_console();
-    // Like `terraform apply`: a run asks before it changes anything, so
-    // without a terminal to ask on it needs --yes.
-    if !flags.yes && !super::confirm::interactive() {
-        return Err(Error::Usage(format!(
-            "nothing started: there is no terminal to confirm the rollout of {} on{}; \
-             pass --yes to start it without asking (a scheduled task, CI, a pipe)",
-            plan_path.display(),
-            if plan.policy.pause_between {
-                " (nor to ask before each next server, as pause_between = true wants)"
-            } else {
-                ""
-            }
-        )));
-    }
+    super::confirm::terminal_or_yes(plan_path, plan.policy.pause_between, flags.yes)?;
 
     let lock = Lock::acquire(&state, "run").map_err(|source| Error::Lock {
         plan: plan_path.to_path_buf(),
@@ -102,46 +88,18 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     }
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
-        let now = super::now_rfc3339();
-        let report =
-            preflight::build_report(&plan, executor.as_ref(), &credential, catalog, &target, now);
-        refused(&executor)?;
-        if report.verdict == preflight::model::OverallVerdict::Blocked {
-            let mut blockers = report.blockers.clone();
-            for s in &report.servers {
-                blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
-            }
-            return Err(Error::PreflightBlocked {
-                plan: plan_path.to_path_buf(),
-                blockers,
-            });
-        }
+        preflight_gate(&plan, &executor, &credential, catalog, &target)?;
     }
 
-    // The plan view, then the question (or, with --yes, the view alone on
-    // a terminal). The run takes the order the operator was shown.
-    if !flags.yes || std::io::stderr().is_terminal() {
-        let view = runbook::dry_run::plan(
-            &plan,
-            &target,
-            executor.as_ref(),
-            &credential,
-            &steps,
-            &prior,
-        );
-        eprint!("{}", crate::report::dry_run::plan_view(&view));
-        if prior.order.is_empty() {
-            prior.order.clone_from(&view.order);
-        }
-        let rolled = view.rolled();
-        if !flags.yes
-            && !rolled.is_empty()
-            && !super::confirm::ask(&format!("Roll {} to {}?", rolled.join(", "), target.name()))
-        {
-            drop(lock);
-            return Err(Error::Declined);
-        }
-    }
+    super::confirm::plan_view_and_question(
+        &plan,
+        &target,
+        executor.as_ref(),
+        &credential,
+        &steps,
+        &mut prior,
+        flags.yes,
+    )?;
 
     let (mut progress, suspend) = crate::report::progress::progress_for_stderr();
     let mut ask = super::confirm::AskAtTerminal(suspend);
@@ -167,6 +125,30 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     // again on exit 5 finds the plan free.
     drop(lock);
     result
+}
+
+/// The pre-flight gate of a fresh start: every blocker, or nothing.
+fn preflight_gate(
+    plan: &Plan,
+    executor: &super::auth_guard::AuthGuard,
+    credential: &crate::exchange::Credential,
+    catalog: &crate::catalog::Catalog,
+    target: &ResolvedTarget,
+) -> Result<(), Error> {
+    let now = super::now_rfc3339();
+    let report = preflight::build_report(plan, executor, credential, catalog, target, now);
+    refused(executor)?;
+    if report.verdict != preflight::model::OverallVerdict::Blocked {
+        return Ok(());
+    }
+    let mut blockers = report.blockers.clone();
+    for s in &report.servers {
+        blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
+    }
+    Err(Error::PreflightBlocked {
+        plan: plan.path.clone(),
+        blockers,
+    })
 }
 
 /// Prints the summary, writes the run report, and says how the rollout
