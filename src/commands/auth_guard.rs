@@ -66,35 +66,36 @@ impl AuthGuard {
             .clone()
     }
 
+    /// Once the account is judged: `Ok` to call the server, or the
+    /// refusal for `server` (not tried). `None` while unproven.
+    fn settled(&self, server: &Server) -> Option<Result<(), ExecError>> {
+        match self.proof() {
+            Proof::Accepted => Some(Ok(())),
+            Proof::Refused {
+                server: first,
+                user,
+            } => Some(Err(ExecError::Transport {
+                server: server.name.clone(),
+                detail: format!(
+                    "not tried: {first} refused the account {user} (authentication failed), and trying it on more servers risks locking it out"
+                ),
+            })),
+            Proof::Unproven => None,
+        }
+    }
+
     fn call(
         &self,
         server: &Server,
         f: impl FnOnce() -> Result<ExecOutput, ExecError>,
     ) -> Result<ExecOutput, ExecError> {
-        let refused = |first: &str, user: &str| {
-            ExecError::Transport {
-            server: server.name.clone(),
-            detail: format!(
-                "not tried: {first} refused the account {user} (authentication failed), and trying it on more servers risks locking it out"
-            ),
-        }
-        };
-        match self.proof() {
-            Proof::Accepted => return f(),
-            Proof::Refused {
-                server: first,
-                user,
-            } => return Err(refused(&first, &user)),
-            Proof::Unproven => {}
+        if let Some(settled) = self.settled(server) {
+            return settled.and_then(|()| f());
         }
         let _one_at_a_time = self.first.lock().unwrap_or_else(PoisonError::into_inner);
-        match self.proof() {
-            Proof::Accepted => return f(),
-            Proof::Refused {
-                server: first,
-                user,
-            } => return Err(refused(&first, &user)),
-            Proof::Unproven => {}
+        // Another server may have settled it while this one waited.
+        if let Some(settled) = self.settled(server) {
+            return settled.and_then(|()| f());
         }
         let result = f();
         let learned = match &result {

@@ -193,37 +193,11 @@ pub fn render(dry: &DryRun, detail: Detail) -> String {
         );
         if let ServerPlan::Steps { steps, .. } = &server.plan {
             for step in steps {
-                match detail {
-                    Detail::Summary => push_step_summary(&mut out, step),
-                    Detail::Scripts => push_step(&mut out, step),
-                }
+                push_step(&mut out, step, detail);
             }
         }
     }
     out
-}
-
-fn push_step_summary(out: &mut String, step: &PlannedStep) {
-    match step {
-        PlannedStep::RedistributeAtEnd => out.push_str(
-            "--- redistribute: once for the whole DAG after its last server (redistribute = \"at-end\")\n",
-        ),
-        PlannedStep::Step {
-            id,
-            gated,
-            intent,
-            commands,
-            ..
-        } => {
-            let _ = writeln!(out, "--- {id}: {intent}");
-            if *gated {
-                out.push_str("    gate first\n");
-            }
-            for cmd in commands {
-                let _ = writeln!(out, "    {}: {}", one_line(&cmd.when), command_line(cmd));
-            }
-        }
-    }
 }
 
 /// One command in one line: the cmdlets a script calls (in order, each
@@ -294,11 +268,17 @@ fn clip(text: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
-fn push_step(out: &mut String, step: &PlannedStep) {
+/// One step: its intent, then its commands one line each (`Summary`) or
+/// as the exact scripts (`Scripts`).
+fn push_step(out: &mut String, step: &PlannedStep, detail: Detail) {
+    let gap = if detail == Detail::Scripts { "\n" } else { "" };
     match step {
-        PlannedStep::RedistributeAtEnd => out.push_str(
-            "\n--- redistribute: once for the whole DAG after its last server (redistribute = \"at-end\")\n",
-        ),
+        PlannedStep::RedistributeAtEnd => {
+            let _ = writeln!(
+                out,
+                "{gap}--- redistribute: once for the whole DAG after its last server (redistribute = \"at-end\")"
+            );
+        }
         PlannedStep::Step {
             id,
             gated,
@@ -306,11 +286,23 @@ fn push_step(out: &mut String, step: &PlannedStep) {
             commands,
             ..
         } => {
-            let _ = write!(out, "\n--- {id}: {intent}\n");
-            if *gated {
-                out.push_str("# gate first: every other DAG member in service, every database keeps enough healthy copies\n");
+            let _ = writeln!(out, "{gap}--- {id}: {intent}");
+            match detail {
+                Detail::Summary => {
+                    if *gated {
+                        out.push_str("    gate first\n");
+                    }
+                    for cmd in commands {
+                        let _ = writeln!(out, "    {}: {}", one_line(&cmd.when), command_line(cmd));
+                    }
+                }
+                Detail::Scripts => {
+                    if *gated {
+                        out.push_str("# gate first: every other DAG member in service, every database keeps enough healthy copies\n");
+                    }
+                    push_commands(out, commands);
+                }
             }
-            push_commands(out, commands);
         }
     }
 }
