@@ -24,6 +24,7 @@ pub mod preflight;
 pub mod ps;
 pub mod report;
 pub mod runbook;
+pub mod runtime;
 pub mod setup_log;
 pub mod tls;
 

@@ -220,36 +220,36 @@ pub fn fetch(source: &Source) -> Result<Vec<u8>, UpdateError> {
 }
 
 /// Downloads `url` within `deadline` in all: connecting, the headers and
-/// every byte of the body. reqwest's own timeout restarts with each read,
-/// so a server dripping one byte a second would keep it alive for ever;
-/// the download runs on its own thread and is abandoned at the deadline
-/// (the process ends soon after; nothing is stored).
+/// every byte of the body, so a server dripping one byte a second cannot
+/// keep it alive: the whole download is one future on the process's
+/// runtime, dropped (its connection closed) at the deadline. (The client
+/// has no timeout of its own, which would race this one's message.)
 fn fetch_url_within(url: &str, deadline: Duration) -> Result<Vec<u8>, UpdateError> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let owned = url.to_string();
-    std::thread::spawn(move || {
-        let _ = tx.send(fetch_url(&owned, deadline));
-    });
-    rx.recv_timeout(deadline).unwrap_or_else(|_| {
-        Err(UpdateError::Fetch {
-            url: url.to_string(),
-            detail: format!(
-                "the download did not complete within {} s",
-                deadline.as_secs_f64()
-            ),
-        })
+    crate::runtime::block_on(async {
+        tokio::time::timeout(deadline, fetch_url(url))
+            .await
+            .unwrap_or_else(|_| {
+                Err(UpdateError::Fetch {
+                    url: url.to_string(),
+                    detail: format!(
+                        "the download did not complete within {} s",
+                        deadline.as_secs_f64()
+                    ),
+                })
+            })
     })
 }
 
-fn fetch_url(url: &str, timeout: Duration) -> Result<Vec<u8>, UpdateError> {
+async fn fetch_url(url: &str) -> Result<Vec<u8>, UpdateError> {
     let fetch_err = |detail: String| UpdateError::Fetch {
         url: url.to_string(),
         detail,
     };
-    let client = http_client(timeout).map_err(fetch_err)?;
-    let response = client
+    let client = http_client().map_err(fetch_err)?;
+    let mut response = client
         .get(url)
         .send()
+        .await
         .map_err(|e| fetch_err(error_chain(&e)))?;
     let status = response.status();
     if !status.is_success() {
@@ -258,16 +258,31 @@ fn fetch_url(url: &str, timeout: Duration) -> Result<Vec<u8>, UpdateError> {
             status: status.as_u16(),
         });
     }
-    read_capped(response, url).map_err(|e| e.unwrap_or_else(|io| fetch_err(io.to_string())))
+    // At most the cap, whatever the server announces or sends.
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| fetch_err(error_chain(&e)))?
+    {
+        if (bytes.len() + chunk.len()) as u64 > MAX_CATALOG_BYTES {
+            return Err(UpdateError::TooLarge {
+                source_name: url.to_string(),
+                limit: MAX_CATALOG_BYTES,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
-/// A blocking client using the project's TLS setup (rustls with `ring`,
-/// the system's trusted roots), the same as WinRM over HTTPS uses.
-fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
+/// A client on the process's runtime using the project's TLS setup
+/// (rustls with `ring`, the system's trusted roots), the same as WinRM over
+/// HTTPS uses.
+fn http_client() -> Result<reqwest::Client, String> {
     let tls = crate::tls::client_config(None, false).map_err(|e| e.to_string())?;
-    reqwest::blocking::Client::builder()
+    reqwest::Client::builder()
         .tls_backend_preconfigured(std::sync::Arc::unwrap_or_clone(tls))
-        .timeout(timeout)
         .user_agent(concat!("cu-roll/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| error_chain(&e))
