@@ -217,6 +217,10 @@ impl Executor for AuditedExecutor {
     fn installer_account(&self) -> Option<(String, Secret)> {
         self.inner.installer_account()
     }
+
+    fn refusal(&self) -> Option<String> {
+        self.inner.refusal()
+    }
 }
 
 #[cfg(test)]
