@@ -67,7 +67,7 @@ fn the_su_raised_domain_level_is_prepared_from_the_installed_setup_after_the_su(
     let env = Env::new();
     let plan = cu11_may22su("run").write(&env, "cu11-may22su.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]);
+    let run = env.run(&["run", p, "--yes"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(domain_level(&env, p), 13243);
     assert_rolled(&env, p, MAY22SU);
@@ -107,7 +107,7 @@ fn the_su_raised_domain_level_is_prepared_from_the_installed_setup_after_the_su(
 
     // A second run prepares nothing again.
     let before = journal(&env).len();
-    env.run(&["run", p]).expect_code(0);
+    env.run(&["run", p, "--yes"]).expect_code(0);
     assert!(
         !journal(&env)[before..]
             .iter()

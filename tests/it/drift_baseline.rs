@@ -13,7 +13,7 @@ fn a_backup_after_the_cu_does_not_hide_what_the_cu_reverted() {
         .timeouts("20s")
         .write(&env, "lab.toml");
     let p = p.to_str().unwrap();
-    env.run(&["run", p]).expect_code(0);
+    env.run(&["run", p, "--yes"]).expect_code(0);
     // After the CU: a new backup, now the newest.
     let after = env.run(&["backup", p, "--server", "EX02"]).expect_code(0);
     let newer = after.stdout.split('\t').nth(1).unwrap().to_string();

@@ -34,7 +34,7 @@ fn a_dag_member_missing_from_the_plan_blocks_with_both_lists() {
             && text.contains("Servers): EX01, EX02, EX03; the plan's DAG01: EX01, EX02"),
         "{text}"
     );
-    let run = env.run(&["run", p]).expect_code(3);
+    let run = env.run(&["run", p, "--yes"]).expect_code(3);
     assert!(
         run.stderr
             .contains("EX03 is a member the plan does not list"),

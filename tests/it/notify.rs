@@ -167,7 +167,7 @@ fn a_full_lab_rollout_notifies_start_each_server_and_the_end_despite_dead_receiv
     let plan = env.write_plan("notify.toml", &text);
     let p = plan.to_str().unwrap();
 
-    let run = env.run_env(&[("CUROLL_TEST_HOOK_SECRET", SECRET)], &["run", p]);
+    let run = env.run_env(&[("CUROLL_TEST_HOOK_SECRET", SECRET)], &["run", p, "--yes"]);
     let exited = Instant::now();
     let run = run.expect_code(0);
 
@@ -244,7 +244,7 @@ fn a_failed_rollout_notifies_the_failure_and_the_end_in_json_and_teams() {
     let plan = env.write_plan("fails.toml", &text);
     let p = plan.to_str().unwrap();
 
-    env.run_env(&[("CUROLL_TEST_HOOK_SECRET", SECRET)], &["run", p])
+    env.run_env(&[("CUROLL_TEST_HOOK_SECRET", SECRET)], &["run", p, "--yes"])
         .expect_code(1);
 
     assert_eq!(json.events(), ["start", "failure", "end"]);
@@ -290,7 +290,9 @@ fn a_missing_notification_secret_stops_before_anything_changes() {
     let good = Receiver::start("/hook");
     let text = LabPlan::new().fast().text() + &notify_table(&good.url, "json", true);
     let plan = env.write_plan("nosecret.toml", &text);
-    let run = env.run(&["run", plan.to_str().unwrap()]).expect_code(2);
+    let run = env
+        .run(&["run", plan.to_str().unwrap(), "--yes"])
+        .expect_code(2);
     assert!(
         run.stderr.contains(
             "secret header's value is read from the environment variable CUROLL_TEST_HOOK_SECRET"

@@ -17,7 +17,7 @@ fn an_unknown_name_is_a_usage_error_with_a_suggestion() {
     let env = Env::new();
     let p = LabPlan::new().fast().write(&env, "lab.toml");
     let run = env
-        .run(&["run", p.to_str().unwrap(), "--only", "EX2"])
+        .run(&["run", p.to_str().unwrap(), "--yes", "--only", "EX2"])
         .expect_code(2);
     assert!(
         run.stderr.contains("--only EX2:") && run.stderr.contains("did you mean 'EX02'?"),
@@ -39,8 +39,10 @@ fn a_blocked_server_left_out_lets_the_others_roll() {
         .timeouts("20s")
         .write(&env, "lab-blocked.toml");
     let p = p.to_str().unwrap();
-    env.run(&["run", p]).expect_code(3);
-    let run = env.run(&["run", p, "--exclude", "ex03"]).expect_code(0);
+    env.run(&["run", p, "--yes"]).expect_code(3);
+    let run = env
+        .run(&["run", p, "--yes", "--exclude", "ex03"])
+        .expect_code(0);
     assert!(
         run.stderr
             .contains("not rolled in this run (--exclude EX03): EX03"),
@@ -53,7 +55,7 @@ fn a_blocked_server_left_out_lets_the_others_roll() {
     // EX01 is at the target already (skipped); EX02 is rolled.
     assert!(started_on(&env, "EX02"));
     assert!(!started_on(&env, "EX03"));
-    let again = env.run(&["run", p]).expect_code(3);
+    let again = env.run(&["run", p, "--yes"]).expect_code(3);
     assert!(again.stderr.contains("EX03"), "{}", again.stderr);
 }
 
@@ -69,9 +71,12 @@ fn a_resume_keeps_the_journaled_selection_and_refuses_to_leave_a_half_rolled_ser
         .fault(Fault::new("setup-fails", "EX02").once())
         .write(&env, "lab.toml");
     let p = p.to_str().unwrap();
-    env.run(&["run", p, "--exclude", "EX01"]).expect_code(1);
+    env.run(&["run", p, "--yes", "--exclude", "EX01"])
+        .expect_code(1);
 
-    let refused = env.run(&["run", p, "--only", "EX03"]).expect_code(2);
+    let refused = env
+        .run(&["run", p, "--yes", "--only", "EX03"])
+        .expect_code(2);
     assert!(
         refused
             .stderr
@@ -86,7 +91,7 @@ fn a_resume_keeps_the_journaled_selection_and_refuses_to_leave_a_half_rolled_ser
         refused.stderr
     );
 
-    let resumed = env.run(&["run", p]).expect_code(0);
+    let resumed = env.run(&["run", p, "--yes"]).expect_code(0);
     assert!(
         resumed
             .stderr

@@ -37,7 +37,7 @@ fn two_dags_roll_in_parallel_with_an_empty_availability_record() {
         .timing("setup", "400ms")
         .write(&env, "lab-two-dag.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]).expect_code(0);
+    let run = env.run(&["run", p, "--yes"]).expect_code(0);
     assert!(run.stdout.contains("EX12"), "{}", run.stdout);
 
     let state = env.run(&["lab", "state", p]).expect_code(0).json();

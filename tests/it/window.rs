@@ -33,7 +33,7 @@ fn local_time(after: Duration) -> String {
 /// started (journaled `installer-started`), moves the lab's clock 45
 /// minutes on, so that setup ends at once.
 fn run_advancing(env: &Env, plan: &str) -> (i32, String) {
-    let child = env.spawn(&["run", plan]);
+    let child = env.spawn(&["run", plan, "--yes"]);
     let mut advanced = 0;
     let mut child = child;
     loop {
