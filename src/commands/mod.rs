@@ -107,7 +107,8 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
             plan: plan.path.clone(),
             why: ", which transport = \"lab\" needs: add one, or choose another [connection] transport",
         })?;
-        let exec = LabExecutor::open(state, &spec, &spec.dag)?;
+        let exec = LabExecutor::open(state, &spec, &spec.dag)?
+            .with_operation_timeout(plan.connection.operation_timeout);
         return Ok(Box::new(exec));
     }
     Ok(crate::exec::open(plan)?)

@@ -15,6 +15,7 @@ mod hostile_server;
 mod journal_history;
 mod lab;
 mod lab_facts;
+mod long_commands;
 mod media_ad;
 mod plans;
 mod reliability;

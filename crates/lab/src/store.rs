@@ -31,6 +31,10 @@ pub const CLOCK_FILE: &str = "lab-clock.json";
 pub enum LabError {
     #[error("the lab has no server named '{0}': use one of the plan's [[lab.server]] names")]
     UnknownServer(String),
+    /// The script ran past the caller's deadline: its process was killed
+    /// there, with whatever its commands had done by then.
+    #[error("the script on {server} was still running after {after_ms} ms and was stopped")]
+    TimedOut { server: String, after_ms: i64 },
     /// The server is rebooting: connections are refused, as a real server's
     /// WinRM listener is gone while it restarts.
     #[error("{server} refused the connection (it is restarting; back in about {back_in_ms} ms)")]
@@ -228,6 +232,20 @@ impl Lab {
         self.with_world(|world, now| run_ps_fed(world, server, script, stdin, now))
     }
 
+    /// `run_ps_with_stdin` killed once its commands have taken more than
+    /// `budget_ms` (`None`: no deadline): what a transport's command
+    /// timeout does to a slow script. The time is charged against the
+    /// budget only; the lab's clock does not move for it.
+    pub fn run_ps_within(
+        &self,
+        server: &str,
+        script: &str,
+        stdin: &str,
+        budget_ms: Option<i64>,
+    ) -> Result<ScriptOutput, LabError> {
+        self.with_world(|world, now| run_ps_budget(world, server, script, stdin, now, budget_ms))
+    }
+
     /// Runs a cmd.exe command line on `server` (see `run_cmd_in`).
     pub fn run_cmd(&self, server: &str, command: &str) -> Result<ScriptOutput, LabError> {
         self.with_world(|world, now| run_cmd_in(world, server, command, now))
@@ -287,19 +305,39 @@ pub fn run_ps_fed(
     stdin: &str,
     now: i64,
 ) -> Result<ScriptOutput, LabError> {
+    run_ps_budget(world, server, script, stdin, now, None)
+}
+
+/// `run_ps_fed` within `budget_ms` of command time (see `Lab::run_ps_within`).
+pub fn run_ps_budget(
+    world: &mut World,
+    server: &str,
+    script: &str,
+    stdin: &str,
+    now: i64,
+    budget_ms: Option<i64>,
+) -> Result<ScriptOutput, LabError> {
     let i = enter(world, server, now)?;
     world.next_pid += 4;
     let pid = world.next_pid;
     world.note_powershell(i, pid);
     let name = world.servers[i].name.clone();
     let mut host = ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
+    host.budget_ms = budget_ms;
     let out = pwsh::run_with_stdin(script, stdin, &mut host);
-    let reboot = host.reboot_requested;
+    let reboot = host.reboot_requested && !host.killed;
+    let killed = host.killed.then_some(host.spent_ms);
     if reboot {
         world.begin_reboot(i);
     }
     world.check_availability();
-    Ok(out)
+    match killed {
+        Some(after_ms) => Err(LabError::TimedOut {
+            server: name,
+            after_ms,
+        }),
+        None => Ok(out),
+    }
 }
 
 /// Runs a cmd.exe command line on `server` at `now`, `%VAR%` expanded:

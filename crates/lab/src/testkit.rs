@@ -69,6 +69,8 @@ pub fn three_member_spec() -> LabSpec {
             database_move: Duration::from_millis(300),
             security_update: Duration::from_secs(1),
             resync: Duration::from_millis(300),
+            transport_restart: Duration::from_secs(90),
+            transport_startup: Duration::from_secs(1),
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),

@@ -21,6 +21,12 @@ pub struct Timings {
     pub database_move_ms: i64,
     pub security_update_ms: i64,
     pub resync_ms: i64,
+    /// `[lab.timings] transport_restart` (see `LabTimings`).
+    #[serde(default)]
+    pub transport_restart_ms: i64,
+    /// `[lab.timings] transport_startup` (see `LabTimings`).
+    #[serde(default)]
+    pub transport_startup_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +118,7 @@ fn initial_server(s: &LabServer, i: usize, now_ms: i64, installed_ms: i64) -> Se
         queues: Vec::new(),
         drain_carry_ms: 0,
         redirect_target: None,
+        transport_ready_ms: None,
         setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
         setup_log_written_ms: installed_ms + 2_500_000,
         app_settings: s.custom_app_settings.clone(),
@@ -216,6 +223,8 @@ impl World {
                 database_move_ms: ms(spec.timings.database_move),
                 security_update_ms: ms(spec.timings.security_update),
                 resync_ms: ms(spec.timings.resync),
+                transport_restart_ms: ms(spec.timings.transport_restart),
+                transport_startup_ms: ms(spec.timings.transport_startup),
             },
             servers,
             databases,

@@ -125,4 +125,24 @@ impl Executor for WinRmExecutor {
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
         self.session(server)?.run_cmd(command)
     }
+
+    /// The command's own deadline replaces `command_timeout` for this call.
+    fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: Option<&crate::plan::Secret>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        let mut options = self.options.clone();
+        if let Some(t) = timeout {
+            options.command_timeout = t;
+        }
+        let ep = self.endpoint(server)?.clone();
+        let mut shell = Client::new(ep, self.creds.clone(), options).open_shell()?;
+        match secret {
+            Some(secret) => shell.run_ps_with_secret(script, secret),
+            None => shell.run_ps(script),
+        }
+    }
 }

@@ -71,12 +71,11 @@ impl EnterAction {
                     || transport_restart_pending(prior, "Draining")
             }
             DrainUmCallRouter => is_2016 && !state.held_by_maintenance("UMCallRouter"),
-            RedirectMessages => {
-                !prior
-                    .iter()
-                    .any(|c| matches!(c, Change::MessagesRedirected { .. }))
-                    && state.queued_messages() > 0
-            }
+            // Always, as manage-dags does (not only when the pre-drain
+            // observation saw mail: Get-Queue may not have answered then).
+            RedirectMessages => !prior
+                .iter()
+                .any(|c| matches!(c, Change::MessagesRedirected { .. })),
             SuspendClusterNode => !state.node_paused(),
             MoveClusterGroupOff => true,
             MoveNowOn => !state.activation_disabled_and_move_now,
@@ -106,7 +105,7 @@ impl EnterAction {
             DrainHubTransport => "if HubTransport is not yet held by requester Maintenance".into(),
             RestartTransport => "on the server itself, right after the drain (the change takes effect on restart), or if cu-roll drained HubTransport earlier but the restart did not follow (a crash between them)".into(),
             DrainUmCallRouter => "Exchange 2016 only, if UMCallRouter is not yet held by requester Maintenance".into(),
-            RedirectMessages => format!("if messages are queued and no redirect was made yet (to the plan's redirect_to, else the first healthy member; here {redirect_to})"),
+            RedirectMessages => format!("if no redirect was made yet, once Get-Queue answers on the server again (transport's bootloader is ready), retried until it succeeds within timeouts.drain (to the plan's redirect_to, else the first member in service; here {redirect_to})"),
             SuspendClusterNode => "if the cluster node is not Paused".into(),
             MoveClusterGroupOff => "after the pause: if this server owns Cluster Group (it is the PAM), move the group to another node (undo by hand, if wanted once the server is back: Move-ClusterGroup -Name 'Cluster Group' -Node <node>)".into(),
             MoveNowOn => "if DatabaseCopyActivationDisabledAndMoveNow is not yet $true".into(),
@@ -278,15 +277,16 @@ fn act_before_waiting(
     is_2016: bool,
     made: &mut Vec<Change>,
 ) -> Result<bool, StepError> {
-    let mut redirect_to = String::new();
     let mut sent = false;
     for a in enter_actions(state, &ctx.prior_changes, is_2016) {
         if a == EnterAction::RedirectMessages {
-            redirect_to = redirect_target(ctx)?;
+            redirect_when_ready(ctx, made)?;
+            sent = true;
+            continue;
         }
         let inputs = EnterInputs {
             policy_before: Some(&state.activation_policy),
-            redirect_to: &redirect_to,
+            redirect_to: "",
         };
         let action = a.action(&ctx.server.name, &inputs);
         if a == EnterAction::MoveClusterGroupOff {
@@ -297,6 +297,57 @@ fn act_before_waiting(
         }
     }
     Ok(sent)
+}
+
+/// Runbook §2.4 after the transport restart: waits until Get-Queue answers
+/// on the server (its bootloader is ready: ExchangeDsc waits for it before
+/// any queue call, DSC_ExchMaintenanceMode.psm1 "If we're checking queues
+/// too soon after restarting Transport, Get-Queue may fail. Wait for
+/// bootloader"), then sends Redirect-Message to a member in service,
+/// choosing it again and retrying while it fails, within timeouts.drain
+/// (review real-exchange.md #5). The intent is journaled once, before the
+/// first attempt; the change once one succeeded.
+fn redirect_when_ready(ctx: &mut StepContext<'_>, made: &mut Vec<Change>) -> Result<(), StepError> {
+    let mut last = String::new();
+    let mut intended = false;
+    let timeout = ctx.plan.policy.timeouts.drain;
+    let done = ctx.wait_until("redirecting queued mail", timeout, |ctx| {
+        if let Some(e) = ctx.exchange_state()?.queues_error {
+            last = format!("Get-Queue does not answer yet: {e}");
+            ctx.events
+                .progress(&format!("{last} ({})", ctx.server.name));
+            return Ok(None);
+        }
+        let target = redirect_target(ctx)?;
+        let action = act::redirect_messages(&ctx.server.name, &target);
+        if !intended {
+            ctx.events.progress(action.op.script.purpose);
+            ctx.intend(&action.changes)?;
+            intended = true;
+        }
+        let out = ctx.run_ps(&action.op)?;
+        if !out.success() {
+            last = format!(
+                "Redirect-Message to {target} failed: {}",
+                crate::exchange::first_error_line(&out.stderr)
+            );
+            ctx.events.progress(&format!("{last} (retrying)"));
+            return Ok(None);
+        }
+        Ok(Some(action.changes))
+    });
+    let changes = done.map_err(|e| {
+        e.with_context(&format!(
+            "Last: {last}. The server is drained but its queued mail was not handed over. {}",
+            left_on(ctx, made)
+        ))
+    })?;
+    crate::runbook::crash_hook::after_change();
+    for change in changes {
+        ctx.events.changed(change.clone())?;
+        made.push(change);
+    }
+    Ok(())
 }
 
 /// What a timeout leaves, for its message.

@@ -274,6 +274,10 @@ fn get_queue(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsE
         };
     let mut out = Vec::new();
     for i in servers {
+        if let Err(e) = transport_answers(host, i, "Get-Queue", "GetQueueInfo") {
+            host.write_error(e);
+            continue;
+        }
         let s = &host.world.servers[i];
         for q in &s.queues {
             if identity
@@ -322,8 +326,89 @@ fn redirect_message(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
     if b.what_if {
         return Ok(Vec::new());
     }
+    for &i in &ids {
+        transport_answers(host, i, cmd, "RedirectMessage").map_err(PsError::terminating)?;
+    }
+    for t in &targets {
+        check_redirect_target(host, &ids, t)?;
+    }
     for i in ids {
         host.world.servers[i].redirect_target = Some(targets.join(","));
     }
     Ok(Vec::new())
+}
+
+/// Whether server `i`'s transport answers queue-viewer calls: the service
+/// runs and its bootloader is ready (`Server::transport_ready_ms`). ExchangeDsc
+/// waits for the bootloader before Get-Queue for this reason
+/// (DSC_ExchMaintenanceMode.psm1, "Get-Queue may fail. Wait for
+/// bootloader"). The error's wording is UNVERIFIED.
+fn transport_answers(host: &ServerHost, i: usize, cmd: &str, class: &str) -> Result<(), PsError> {
+    let s = &host.world.servers[i];
+    let ready = s.service_running("MSExchangeTransport")
+        && s.transport_ready_ms.is_none_or(|t| host.now_ms >= t);
+    if ready {
+        return Ok(());
+    }
+    Err(PsError::new(
+        ErrorCategory::ResourceUnavailable,
+        &format!("{cmd}Exception,Microsoft.Exchange.Management.QueueViewerTasks.{class}"),
+        format!(
+            "Failed to connect to the Microsoft Exchange Transport service on computer \"{}\". Verify that a valid computer name was used and the Microsoft Exchange Transport service is started.",
+            s.fqdn
+        ),
+    )
+    .in_command(cmd))
+}
+
+/// `-Target` of Redirect-Message: the FQDN of another Mailbox server, which
+/// must take the mail (manage-dags: "Redirect-Message -Server <ServerName>
+/// -Target <Server FQDN>"). A target that is not a server's FQDN, is the
+/// source itself, or is in maintenance (ServerWideOffline or HubTransport
+/// not Active) or has transport stopped is refused. The wording of the
+/// errors is UNVERIFIED.
+fn check_redirect_target(
+    host: &ServerHost,
+    sources: &[usize],
+    target: &str,
+) -> Result<(), PsError> {
+    let fail = |why: String| {
+        PsError::new(
+            ErrorCategory::InvalidArgument,
+            "RedirectMessageTargetInvalid,Microsoft.Exchange.Management.QueueViewerTasks.RedirectMessage",
+            format!("The target server \"{target}\" can't be used: {why}"),
+        )
+        .in_command("Redirect-Message")
+        .terminating()
+    };
+    let Some(t) = host
+        .world
+        .servers
+        .iter()
+        .position(|s| s.fqdn.eq_ignore_ascii_case(target))
+    else {
+        return Err(fail(
+            "it isn't the fully qualified domain name of a Mailbox server".into(),
+        ));
+    };
+    if sources.contains(&t) {
+        return Err(fail(
+            "it is the server whose messages are redirected".into(),
+        ));
+    }
+    let s = &host.world.servers[t];
+    let active = |c: &str| {
+        crate::components::effective_state(&s.components, c)
+            .is_none_or(|st| st == crate::components::ServiceState::Active)
+    };
+    if !active("ServerWideOffline")
+        || !active("HubTransport")
+        || !s.service_running("MSExchangeTransport")
+    {
+        return Err(fail(format!(
+            "{} isn't accepting messages (in maintenance or its transport is stopped)",
+            s.name
+        )));
+    }
+    Ok(())
 }

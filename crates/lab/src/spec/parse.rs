@@ -108,6 +108,8 @@ fn validate(
             database_move: duration(src, lab.timings.database_move.as_ref(), "300ms")?,
             security_update: duration(src, lab.timings.security_update.as_ref(), "1s")?,
             resync: duration(src, lab.timings.resync.as_ref(), "300ms")?,
+            transport_restart: duration(src, lab.timings.transport_restart.as_ref(), "90s")?,
+            transport_startup: duration(src, lab.timings.transport_startup.as_ref(), "1s")?,
         },
         servers: servers.into_iter().map(|(s, _)| s).collect(),
         databases: databases.into_iter().map(|(d, _)| d).collect(),

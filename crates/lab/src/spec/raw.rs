@@ -94,6 +94,8 @@ pub struct RawLabTimings {
     pub database_move: Option<Text>,
     pub security_update: Option<Text>,
     pub resync: Option<Text>,
+    pub transport_restart: Option<Text>,
+    pub transport_startup: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
