@@ -252,6 +252,7 @@ pub const EXCHANGE_CMDLETS: &[&str] = &[
     "Get-DatabaseAvailabilityGroup",
     "Get-ExchangeServer",
     "Get-Queue",
+    "Retry-Queue",
     "Redirect-Message",
     "Test-ServiceHealth",
     "Test-MAPIConnectivity",

@@ -55,6 +55,16 @@ fn a_transport_restart_longer_than_the_operation_timeout_completes() {
     let run = env.run(&["run", p]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_rolled(&env, p, TARGET);
+    // Review #14: the members dropped their shadow copies of each rolled
+    // server's mail before it went down (ExchangeDsc's discard heartbeat).
+    for s in world(&env)["servers"].as_array().unwrap() {
+        for q in s["queues"].as_array().unwrap() {
+            let hop = q["next_hop_domain"].as_str().unwrap();
+            if q["kind"] == "Shadow" && hop != "ex01.contoso.local" {
+                assert_eq!(q["message_count"], 0, "{} shadow for {hop}", s["name"]);
+            }
+        }
+    }
 }
 
 /// The same restart cut by a deadline shorter than it: the lab kills the

@@ -11,6 +11,7 @@ mod crash_harness;
 mod dag_config;
 mod faults;
 mod harness;
+mod health_order;
 mod hostile_server;
 mod journal_history;
 mod lab;

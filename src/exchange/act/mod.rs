@@ -119,6 +119,19 @@ pub fn redirect_messages(server: &str, target: &str) -> Action {
     )
 }
 
+/// A shadow-redundancy heartbeat on `peer` for `primary_fqdn`
+/// (`templates::SHADOW_HEARTBEAT`); it changes nothing cu-roll undoes.
+pub fn shadow_heartbeat(peer: &str, primary_fqdn: &str) -> Action {
+    let filter = super::observe::shadow_filter(primary_fqdn);
+    action(
+        templates::SHADOW_HEARTBEAT.render(
+            "Retry-Queue: a member's shadow queue for this server (discards come back)",
+            &[("peer", Arg::Str(peer)), ("filter", Arg::Str(&filter))],
+        ),
+        Vec::new(),
+    )
+}
+
 /// Runbook §2.5.
 pub fn suspend_cluster_node(server: &str) -> Action {
     action(

@@ -55,6 +55,19 @@ pub const REDIRECT_MESSAGES: Template = template!(
     "Redirect-Message -Server {{server}} -Target {{target}} -Confirm:$false\n"
 );
 
+/// After the drain, before the long outage: a heartbeat on member
+/// `{{peer}}`'s shadow queues for this server, which brings back this
+/// server's discard notifications so the member drops its shadow copies
+/// (ExchangeDsc TransportMaintenance.psm1 `Drain-DiscardEvents`: "Forcing
+/// heart-beat", `Retry-Queue -server $_ -Filter $filter`). Not part of
+/// Microsoft's documented procedure (manage-dags has no such step); a CU
+/// can outlast the default ShadowResubmitTimeSpan (3 h), after which the
+/// member would resubmit its shadows (review real-exchange.md #14).
+pub const SHADOW_HEARTBEAT: Template = template!(
+    ExchangeSession,
+    "Retry-Queue -Server {{peer}} -Filter {{filter}}\n"
+);
+
 /// Runbook §2.5: the node cannot become the PAM while paused.
 pub const SUSPEND_CLUSTER_NODE: Template =
     template!(Target, "Suspend-ClusterNode -Name {{server}} | Out-Null\n");

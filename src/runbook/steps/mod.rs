@@ -22,6 +22,7 @@ mod redistribute;
 mod security_update;
 mod services;
 mod setup;
+mod shadow;
 mod su_reboot;
 #[cfg(test)]
 mod testkit;
@@ -49,7 +50,8 @@ pub fn all_steps() -> Vec<Box<dyn Step>> {
         Box::new(SecurityUpdate),
         Box::new(Reboot::after_setup()),
         Box::new(ExitMaintenance),
-        Box::new(Redistribute),
+        // Health before the databases move back (review real-exchange.md #12).
         Box::new(Health),
+        Box::new(Redistribute),
     ]
 }

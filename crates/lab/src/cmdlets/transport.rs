@@ -1,5 +1,6 @@
 //! Transport cmdlets: Get-Queue (with the OPATH `-Filter` forms the
-//! runbook uses) and Redirect-Message (cmdlets.md §7).
+//! runbook uses), Redirect-Message (cmdlets.md §7) and Retry-Queue (the
+//! shadow-redundancy heartbeat ExchangeDsc forces before maintenance).
 
 use super::exchange::{dc, select_servers};
 use super::{need, string_list, wildcard, Answer};
@@ -35,10 +36,25 @@ const REDIRECT_MESSAGE: CmdletSpec = CmdletSpec {
     should_process: Some(ConfirmImpact::High),
 };
 
+/// Microsoft Learn, Retry-Queue: `-Identity` or `-Filter` (with `-Server`),
+/// `-Resubmit`, `-Confirm`, `-WhatIf`, `-DomainController`.
+const RETRY_QUEUE: CmdletSpec = CmdletSpec {
+    name: "Retry-Queue",
+    params: &[
+        positional("Identity", 0),
+        value("Filter"),
+        value("Server"),
+        value("Resubmit"),
+        value("DomainController"),
+    ],
+    should_process: Some(ConfirmImpact::NoPrompt),
+};
+
 pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) -> Answer {
     Some(match lname {
         "get-queue" => get_queue(host, args),
         "redirect-message" => redirect_message(host, args),
+        "retry-queue" => retry_queue(host, args),
         _ => return None,
     })
 }
@@ -334,6 +350,63 @@ fn redirect_message(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
     }
     for i in ids {
         host.world.servers[i].redirect_target = Some(targets.join(","));
+    }
+    Ok(Vec::new())
+}
+
+/// Retry-Queue on a server's shadow queues: a connection to each queue's
+/// next hop (the primary server), which carries the primary's discard
+/// notifications back (ExchangeDsc TransportMaintenance.psm1
+/// `Drain-DiscardEvents`: "Forcing heart-beat" with `Retry-Queue -Server
+/// <shadow server> -Filter "{DeliveryType -eq 'ShadowRedundancy' -and
+/// NextHopDomain -like '<primary>*'}"`). In the lab a shadow queue empties
+/// when its primary has delivered everything it held (nothing left that
+/// counts for a drain); the real discard timing is UNVERIFIED. Other
+/// queues: nothing to model (the retry happens at once).
+fn retry_queue(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let cmd = "Retry-Queue";
+    let b = bind(&RETRY_QUEUE, args)?;
+    let clauses = match b.string("Filter") {
+        Some(f) => parse_filter(&f)?,
+        None => Vec::new(),
+    };
+    let identity = b.string("Identity");
+    if identity.is_none() && b.get("Filter").is_none() {
+        return Err(super::missing_mandatory(cmd, &["Identity"]));
+    }
+    let servers = match b.string("Server") {
+        Some(sv) => select_servers(host, Some(sv), cmd, "QueueViewerTasks.RetryQueue", true)?,
+        None => vec![host.server],
+    };
+    if b.what_if {
+        return Ok(Vec::new());
+    }
+    for i in servers {
+        transport_answers(host, i, cmd, "RetryQueue").map_err(PsError::terminating)?;
+        let name = host.world.servers[i].name.clone();
+        let discarded: Vec<usize> = host.world.servers[i]
+            .queues
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.kind == QueueKind::Shadow)
+            .filter(|(_, q)| {
+                identity
+                    .as_ref()
+                    .is_none_or(|id| wildcard(id, &queue_identity(&name, q)))
+                    && clauses.iter().all(|c| clause_matches(c, &name, q))
+            })
+            .filter(|(_, q)| {
+                host.world.server(&q.next_hop_domain).is_some_and(|p| {
+                    p.queues
+                        .iter()
+                        .all(|pq| !pq.counts_for_drain() || pq.message_count == 0)
+                })
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for k in discarded {
+            host.world.servers[i].queues[k].message_count = 0;
+        }
     }
     Ok(Vec::new())
 }

@@ -51,6 +51,7 @@ pub const FAULT_KINDS: &[&str] = &[
     "move-blocked",
     "copy-fails",
     "health-fails",
+    "mapi-fails",
     "winrm-drops",
     "su-fails",
     "su-busy",
@@ -70,8 +71,8 @@ pub const STEP_NAMES: &[&str] = &[
     "security-update",
     "reboot-after-setup",
     "exit-maintenance",
-    "redistribute",
     "health",
+    "redistribute",
 ];
 
 fn validate(
