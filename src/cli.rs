@@ -62,7 +62,7 @@ pub enum Command {
     /// Save the config files a CU overwrites into a verified zip per server
     /// (`backup verify FILE` re-checks one).
     Backup(BackupArgs),
-    /// Compare the config files now with their newest backup: what did the CU revert?
+    /// Compare the config files now with the backup taken before the CU: what did the CU revert?
     Drift(DriftArgs),
     /// Put back one `appSettings` value a CU reverted, after showing the change.
     RestoreConfig(RestoreConfigArgs),
@@ -80,6 +80,9 @@ pub enum Command {
         #[command(subcommand)]
         command: LabCommand,
     },
+    /// Measure the performance figures of docs/performance.md on generated
+    /// lab worlds (takes minutes; `--quick` for a tiny estate).
+    Bench(BenchArgs),
     /// Print a shell completion script, e.g. `cu-roll completions bash >
     /// /etc/bash_completion.d/cu-roll`.
     Completions {
@@ -92,6 +95,22 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Real-world durations (setup, reboots, per-call costs, polls) are
+    /// divided by this, so an hour of setup takes 3600/SCALE seconds
+    /// [default: 300, or 6000 with --quick].
+    #[arg(long, value_name = "SCALE")]
+    pub scale: Option<u32>,
+    /// A tiny estate (2 DAGs x 2 members, one upgraded in each; a 4-server pre-flight): the same
+    /// lines in seconds, not figures to quote.
+    #[arg(long)]
+    pub quick: bool,
+    /// Keep the generated plans, journals and logs (the path is printed).
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     /// The plan file (TOML; see docs/plan.md).
     #[arg(value_name = "PLAN")]
@@ -100,7 +119,7 @@ pub struct RunArgs {
     pub flags: RunFlags,
 }
 
-#[derive(Debug, Clone, Copy, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct RunFlags {
     /// Print every step and the exact PowerShell it would send; change nothing.
     #[arg(long)]
@@ -112,6 +131,18 @@ pub struct RunFlags {
     /// Format of the log file (`cu-roll.log` in the state directory).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Roll only these servers (names from the plan, space- or
+    /// comma-separated); the gates still judge the whole DAG. Journaled: a
+    /// resumed run keeps it unless given --only, --exclude or --all.
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    pub only: Vec<String>,
+    /// Roll every server but these (names from the plan); journaled like --only.
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    pub exclude: Vec<String>,
+    /// Roll every server, dropping an --only/--exclude an earlier run of
+    /// this rollout journaled.
+    #[arg(long, conflicts_with_all = ["only", "exclude"])]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -280,6 +311,10 @@ pub struct DriftArgs {
     /// How to print the comparison.
     #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
     pub format: DriftFormat,
+    /// Compare with this backup zip [default: the backup the rollout took
+    /// before the server's CU, else the newest].
+    #[arg(long, value_name = "FILE")]
+    pub backup: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -290,9 +325,14 @@ pub struct RestoreConfigArgs {
     /// The server to restore on (a `[[server]]` name).
     #[arg(long, value_name = "NAME")]
     pub server: String,
-    /// The appSettings key to put back, as it was in the newest backup.
+    /// The appSettings key to put back, as it was in the backup (the one
+    /// the rollout took before the server's CU, unless --backup names one).
     #[arg(long, value_name = "KEY")]
     pub key: String,
+    /// Take the value from this backup zip [default: the backup the
+    /// rollout took before the server's CU, else the newest].
+    #[arg(long, value_name = "FILE")]
+    pub backup: Option<PathBuf>,
     /// The file, when the key was reverted in several (e.g. `ClientAccess/Owa/web.config`).
     #[arg(long, value_name = "ENTRY")]
     pub file: Option<String>,

@@ -26,7 +26,9 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Plan(#[from] PlanError),
-    #[error("server '{name}' is not in {}; servers: {}", .plan.display(), .known.join(", "))]
+    #[error("server '{name}' is not in {}{}; servers: {}", .plan.display(),
+        crate::plan::did_you_mean(.name, .known).map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default(),
+        .known.join(", "))]
     UnknownServer {
         plan: PathBuf,
         name: String,
@@ -50,6 +52,8 @@ pub enum Error {
     Lab(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Logging(#[from] LoggingError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     #[error("{}", unlock_refusal(.plan, .lock))]
     UnlockNeedsForce { plan: PathBuf, lock: Box<LockState> },
     /// `status` could not read the journal it reports on.
@@ -120,6 +124,19 @@ pub enum Error {
         at: Option<(String, StepId)>,
         still_running: Vec<String>,
     },
+
+    // --- the maintenance window was reached (exit 6) ---
+    #[error(
+        "stopped: the maintenance window ends at {not_after}, and {before}'s roll is estimated at {} (policy.server_estimate), so it was not started; every server before it is finished and back in service.\nThe journal is saved; run `cu-roll run {}` in the next window to resume (with a later not_after in [policy]).",
+        humantime::format_duration(*.estimate),
+        .plan.display()
+    )]
+    WindowReached {
+        plan: PathBuf,
+        before: String,
+        not_after: String,
+        estimate: std::time::Duration,
+    },
     /// `restore-config`: applying the restore failed on the server.
     #[error(transparent)]
     Restore(crate::backup::BackupError),
@@ -149,6 +166,7 @@ impl Error {
             | Error::Open(_)
             | Error::Lab(_)
             | Error::Logging(_)
+            | Error::Audit(_)
             | Error::UnlockNeedsForce { .. }
             | Error::ReadJournal(_)
             | Error::ArchiveJournal { .. }
@@ -169,7 +187,10 @@ impl Error {
                 LockError::Held { .. } | LockError::HolderAlive { .. } => exit::LOCKED,
                 LockError::Io { .. } => exit::BAD_INPUT,
             },
-            Error::Interrupted { .. } => exit::INTERRUPTED,
+            // `n` at a pause_between prompt is not a failure: the operator
+            // stopped the run at a safe point, as with Ctrl-C (issue 12).
+            Error::Interrupted { .. } | Error::Paused { .. } => exit::INTERRUPTED,
+            Error::WindowReached { .. } => exit::WINDOW_REACHED,
             Error::PreflightBlocked { .. } => exit::GATE_REFUSED,
             Error::Rollout(e) => match e {
                 RolloutError::PlanChanged { .. } => exit::BAD_INPUT,
@@ -186,7 +207,6 @@ impl Error {
             }
             Error::Journal(_)
             | Error::StepFailed { .. }
-            | Error::Paused { .. }
             | Error::Restore(_)
             | Error::Verify { .. } => exit::STEP_FAILED,
             Error::Stdout(_) => exit::OUTPUT_FAILED,
@@ -351,5 +371,19 @@ mod tests {
             "{live}"
         );
         assert!(!live.contains("cu-roll unlock q3.toml"), "{live}");
+    }
+
+    #[test]
+    fn an_unknown_server_gets_a_did_you_mean_when_one_is_close() {
+        let e = Error::UnknownServer {
+            plan: PathBuf::from("plans/lab.toml"),
+            name: "ex2".into(),
+            known: vec!["EX01".into(), "EX02".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "server 'ex2' is not in plans/lab.toml (did you mean 'EX02'?); servers: EX01, EX02"
+        );
+        assert_eq!(e.exit_code(), exit::BAD_INPUT);
     }
 }

@@ -14,8 +14,8 @@ pub const GATE_REFUSED: i32 = 3;
 /// Another run holds the plan's lock.
 pub const LOCKED: i32 = 4;
 /// Interrupted by Ctrl-C or SIGTERM: stopped at a safe point (or at once
-/// on a second Ctrl-C, between two journal records); the journal is saved
-/// and the run resumable.
+/// on a second Ctrl-C, between two journal records), or `n` answered at a
+/// `pause_between` prompt; the journal is saved and the run resumable.
 pub const INTERRUPTED: i32 = 5;
 /// The command's output could not be written to stdout (a closed pipe, a
 /// full disk behind a redirect). Its own code, so a script can tell "the
@@ -23,9 +23,9 @@ pub const INTERRUPTED: i32 = 5;
 /// 6 and 7 are taken by the design (below), hence 8.
 pub const OUTPUT_FAILED: i32 = 8;
 
-/// The maintenance window (`not_after`) was reached; resumable. `status`:
-/// the last run recorded `window-reached` (`not_after` itself is not built
-/// yet: issue 12).
+/// The maintenance window (`[policy] not_after`) was reached: the server in
+/// progress was finished, no other started; resumable. `status`: the last
+/// run recorded `window-reached`.
 pub const WINDOW_REACHED: i32 = 6;
 /// `status` only: a run holds the plan's lock now.
 pub const RUNNING: i32 = 7;
@@ -38,7 +38,7 @@ Exit codes:
   2  bad command line or plan
   3  the pre-flight gate refused to start (report: a server is blocked)
   4  another run holds the lock for this plan
-  5  interrupted (Ctrl-C, SIGTERM); the journal is saved, run again to resume
+  5  interrupted (Ctrl-C, SIGTERM, or n at a pause); the journal is saved, run again to resume
   6  the maintenance window (not_after) was reached; run again to resume
   7  status: a run is in progress
   8  the output could not be written to stdout

@@ -8,6 +8,7 @@
 //! the command layer (`commands::lab`).
 
 pub mod assess;
+pub mod audit;
 pub mod backup;
 pub mod catalog;
 pub mod cli;
@@ -18,12 +19,14 @@ pub mod exec;
 pub mod exit;
 pub mod journal;
 pub mod logging;
+pub mod notify;
 pub mod plan;
 pub mod pool;
 pub mod preflight;
 pub mod ps;
 pub mod report;
 pub mod runbook;
+pub mod runtime;
 pub mod setup_log;
 pub mod tls;
 

@@ -2,8 +2,13 @@
 //! std threads over a list, results in input order. Pre-flight queries every
 //! server through it, the scheduler rolls its DAGs through it, and
 //! `exec --all` runs its command through it. Nothing else in the crate
-//! spawns threads for fan-out; when the transport moves to async (tokio),
-//! this function is the seam to replace, and its callers keep their shape.
+//! spawns threads for fan-out. The network I/O under these calls runs on
+//! the tokio runtime (`crate::runtime`), entered from these threads; the
+//! fan-out itself stays on scoped threads because its work is synchronous
+//! and borrows the caller's data, while tokio's blocking pool accepts only
+//! `'static` work. When the `Executor` trait becomes async, this function
+//! is the seam to replace (a Semaphore-bounded set of tasks), and its
+//! callers keep their shape.
 //!
 //! It owns no I/O and no policy: the caller chooses the limit and what each
 //! item does. A panic in `f` propagates to the caller, as a plain loop would.

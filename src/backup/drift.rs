@@ -106,6 +106,9 @@ pub struct DriftReport {
     pub backup: String,
     /// When the backup was taken.
     pub backup_created: String,
+    /// Why this backup was compared with (`baseline::Baseline::describe`);
+    /// empty when the caller gave no reason.
+    pub baseline: String,
     pub files: Vec<FileDrift>,
     /// Warnings from fetching the files now.
     pub warnings: Vec<String>,
@@ -159,6 +162,7 @@ pub(crate) fn drift_between(backup: &Backup, now: &Fetched, zip: &Path) -> Drift
         server: backup.manifest.server.clone(),
         backup: zip.display().to_string(),
         backup_created: backup.manifest.created.clone(),
+        baseline: String::new(),
         files,
         warnings: now.warnings.clone(),
     }
@@ -202,6 +206,7 @@ pub fn diff_file(path: &str, entry: &str, old: Option<&[u8]>, new: Option<&[u8]>
     drift
 }
 
+pub mod baseline;
 mod compare;
 mod text;
 mod xml;

@@ -19,6 +19,7 @@ mod restore;
 use std::path::{Path, PathBuf};
 
 pub use archive::{verify, write_archive, Manifest, ManifestFile, VerifyReport, MANIFEST_NAME};
+pub use drift::baseline::{Baseline, BaselineSource};
 pub use drift::{
     diff_file, ChangeKind, DriftReport, FileDrift, FileStatus, Location, OtherChanges,
     SettingChange,

@@ -147,8 +147,10 @@ impl Source {
 }
 
 /// The directory holding the stored catalogue: `$CU_ROLL_CONFIG_DIR` when
-/// set (and not empty), else `<config dir>/cu-roll` (`~/.config/cu-roll` on
-/// Linux, `%APPDATA%\cu-roll` on Windows). `None` when neither is known.
+/// set (and not empty); on Windows `%ProgramData%\cu-roll`, which a
+/// scheduled task running as SYSTEM and the admin at the console both see
+/// (each has its own `%APPDATA%`: review #16); elsewhere
+/// `<config dir>/cu-roll` (`~/.config/cu-roll`). `None` when none is known.
 pub fn config_dir() -> Option<PathBuf> {
     match std::env::var_os(CONFIG_DIR_ENV) {
         Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
@@ -158,7 +160,16 @@ pub fn config_dir() -> Option<PathBuf> {
 
 #[cfg(not(test))]
 fn platform_config_dir() -> Option<PathBuf> {
-    dirs::config_dir().map(|d| d.join("cu-roll"))
+    system_config_dir(cfg!(windows), std::env::var_os("ProgramData"))
+        .or_else(|| dirs::config_dir().map(|d| d.join("cu-roll")))
+}
+
+/// The machine-wide directory: `%ProgramData%\cu-roll` on Windows (the
+/// folder every account reads; `C:\ProgramData` by default), none elsewhere.
+fn system_config_dir(windows: bool, program_data: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    program_data
+        .filter(|d| windows && !d.is_empty())
+        .map(|d| PathBuf::from(d).join("cu-roll"))
 }
 
 /// Unit tests must not depend on whatever catalogue the developer running
@@ -220,36 +231,36 @@ pub fn fetch(source: &Source) -> Result<Vec<u8>, UpdateError> {
 }
 
 /// Downloads `url` within `deadline` in all: connecting, the headers and
-/// every byte of the body. reqwest's own timeout restarts with each read,
-/// so a server dripping one byte a second would keep it alive for ever;
-/// the download runs on its own thread and is abandoned at the deadline
-/// (the process ends soon after; nothing is stored).
+/// every byte of the body, so a server dripping one byte a second cannot
+/// keep it alive: the whole download is one future on the process's
+/// runtime, dropped (its connection closed) at the deadline. (The client
+/// has no timeout of its own, which would race this one's message.)
 fn fetch_url_within(url: &str, deadline: Duration) -> Result<Vec<u8>, UpdateError> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let owned = url.to_string();
-    std::thread::spawn(move || {
-        let _ = tx.send(fetch_url(&owned, deadline));
-    });
-    rx.recv_timeout(deadline).unwrap_or_else(|_| {
-        Err(UpdateError::Fetch {
-            url: url.to_string(),
-            detail: format!(
-                "the download did not complete within {} s",
-                deadline.as_secs_f64()
-            ),
-        })
+    crate::runtime::block_on(async {
+        tokio::time::timeout(deadline, fetch_url(url))
+            .await
+            .unwrap_or_else(|_| {
+                Err(UpdateError::Fetch {
+                    url: url.to_string(),
+                    detail: format!(
+                        "the download did not complete within {} s",
+                        deadline.as_secs_f64()
+                    ),
+                })
+            })
     })
 }
 
-fn fetch_url(url: &str, timeout: Duration) -> Result<Vec<u8>, UpdateError> {
+async fn fetch_url(url: &str) -> Result<Vec<u8>, UpdateError> {
     let fetch_err = |detail: String| UpdateError::Fetch {
         url: url.to_string(),
         detail,
     };
-    let client = http_client(timeout).map_err(fetch_err)?;
-    let response = client
+    let client = http_client().map_err(fetch_err)?;
+    let mut response = client
         .get(url)
         .send()
+        .await
         .map_err(|e| fetch_err(error_chain(&e)))?;
     let status = response.status();
     if !status.is_success() {
@@ -258,16 +269,31 @@ fn fetch_url(url: &str, timeout: Duration) -> Result<Vec<u8>, UpdateError> {
             status: status.as_u16(),
         });
     }
-    read_capped(response, url).map_err(|e| e.unwrap_or_else(|io| fetch_err(io.to_string())))
+    // At most the cap, whatever the server announces or sends.
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| fetch_err(error_chain(&e)))?
+    {
+        if (bytes.len() + chunk.len()) as u64 > MAX_CATALOG_BYTES {
+            return Err(UpdateError::TooLarge {
+                source_name: url.to_string(),
+                limit: MAX_CATALOG_BYTES,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
-/// A blocking client using the project's TLS setup (rustls with `ring`,
-/// the system's trusted roots), the same as WinRM over HTTPS uses.
-fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
+/// A client on the process's runtime using the project's TLS setup
+/// (rustls with `ring`, the system's trusted roots), the same as WinRM over
+/// HTTPS uses.
+fn http_client() -> Result<reqwest::Client, String> {
     let tls = crate::tls::client_config(None, false).map_err(|e| e.to_string())?;
-    reqwest::blocking::Client::builder()
+    reqwest::Client::builder()
         .tls_backend_preconfigured(std::sync::Arc::unwrap_or_clone(tls))
-        .timeout(timeout)
         .user_agent(concat!("cu-roll/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| error_chain(&e))

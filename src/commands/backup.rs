@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{load_plan, open_executor, output, select_servers, state_dir};
+use super::{load_plan, open_audited, output, select_servers, state_dir};
 use crate::backup::{self, DriftReport};
 use crate::cli::{
     BackupArgs, BackupCommand, DriftArgs, DriftFormat, GlobalArgs, RestoreConfigArgs,
@@ -25,7 +25,7 @@ pub fn backup(args: &BackupArgs, global: &GlobalArgs) -> Result<Outcome, Error> 
     })?;
     let plan = load_plan(plan_path)?;
     let state = state_dir(plan_path, global.state_dir.as_deref());
-    let exec = open_executor(&plan, &state)?;
+    let exec = open_audited(&plan, &state, "backup")?;
     let mut outcome = Outcome::Done;
     for server in select_servers(&plan, args.server.as_deref(), plan_path)? {
         match backup::backup_server(exec.as_ref(), server, &state) {
@@ -64,13 +64,14 @@ fn verify(file: &Path) -> Result<Outcome, Error> {
     Ok(Outcome::Done)
 }
 
-/// The drift of one server against its newest backup, for the run report.
+/// The drift of one server against the backup the rollout took before its
+/// CU (`baseline`), for the run report.
 pub fn drift_summary(
     exec: &dyn crate::exec::Executor,
     server: &Server,
     state: &Path,
 ) -> Option<ConfigDrift> {
-    let zip = backup::latest_backup(state, &server.name).ok().flatten()?;
+    let zip = baseline(state, server, None).ok().flatten()?.zip;
     Some(match backup::drift_for_server(exec, server, &zip) {
         Ok(report) => summarise(&report),
         Err(e) => ConfigDrift {
@@ -103,11 +104,11 @@ fn summarise(report: &DriftReport) -> ConfigDrift {
 pub fn drift(args: &DriftArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
     let plan = load_plan(&args.plan)?;
     let state = state_dir(&args.plan, global.state_dir.as_deref());
-    let exec = open_executor(&plan, &state)?;
+    let exec = open_audited(&plan, &state, "drift")?;
     let mut reports = Vec::new();
     let mut outcome = Outcome::Done;
     for server in select_servers(&plan, args.server.as_deref(), &args.plan)? {
-        let Some(zip) = backup::latest_backup(&state, &server.name).map_err(Error::Backup)? else {
+        let Some(base) = baseline(&state, server, args.backup.as_deref())? else {
             eprintln!(
                 "{}: no backup in {} (cu-roll backup takes one)",
                 server.name,
@@ -115,8 +116,19 @@ pub fn drift(args: &DriftArgs, global: &GlobalArgs) -> Result<Outcome, Error> {
             );
             continue;
         };
-        match backup::drift_for_server(exec.as_ref(), server, &zip) {
-            Ok(r) => reports.push(r),
+        if let Some(newer) = &base.newer_ignored {
+            eprintln!(
+                "cu-roll: warning: {}: compared with the backup the rollout took before the CU, {}; the newer {} was taken after it and would hide what the CU reverted (--backup FILE compares with another)",
+                server.name,
+                base.zip.display(),
+                newer.display()
+            );
+        }
+        match backup::drift_for_server(exec.as_ref(), server, &base.zip) {
+            Ok(mut r) => {
+                r.baseline = base.describe();
+                reports.push(r);
+            }
             Err(e) => {
                 eprintln!("{}: {e}", server.name);
                 outcome = Outcome::SomeFailed;
@@ -151,18 +163,24 @@ pub fn restore_config(args: &RestoreConfigArgs, global: &GlobalArgs) -> Result<O
     let plan = load_plan(&args.plan)?;
     let state = state_dir(&args.plan, global.state_dir.as_deref());
     let server = select_servers(&plan, Some(&args.server), &args.plan)?[0];
-    let zip = backup::latest_backup(&state, &server.name)
-        .map_err(Error::Backup)?
-        .ok_or_else(|| Error::NoBackup {
+    let base =
+        baseline(&state, server, args.backup.as_deref())?.ok_or_else(|| Error::NoBackup {
             server: server.name.clone(),
             dir: state.join(backup::BACKUP_DIR),
         })?;
+    eprintln!(
+        "{}: restoring from {}: {}",
+        server.name,
+        base.zip.display(),
+        base.describe()
+    );
+    let zip = base.zip;
     // One writer per plan: the journal records the restore.
     let _lock = Lock::acquire(&state, "restore-config").map_err(|source| Error::Lock {
         plan: args.plan.clone(),
         source,
     })?;
-    let exec = open_executor(&plan, &state)?;
+    let exec = open_audited(&plan, &state, "restore-config")?;
     let planned = backup::plan_restore(
         exec.as_ref(),
         server,
@@ -203,4 +221,61 @@ pub fn restore_config(args: &RestoreConfigArgs, global: &GlobalArgs) -> Result<O
         server.name, args.key, outcome.file, outcome.copy
     ))?;
     Ok(Outcome::Done)
+}
+
+/// The backup `drift` and `restore-config` compare with
+/// (`backup::drift::baseline`): `given`, else the backup the rollout took
+/// of `server` before its CU (the newest `config-backed-up` in the journal,
+/// else in the archived journals of earlier rollouts), else the newest.
+fn baseline(
+    state: &Path,
+    server: &Server,
+    given: Option<&Path>,
+) -> Result<Option<backup::Baseline>, Error> {
+    let newest = backup::latest_backup(state, &server.name).map_err(Error::Backup)?;
+    Ok(backup::drift::baseline::choose(
+        given,
+        rollout_backup(state, &server.name),
+        newest,
+    ))
+}
+
+/// The zip of the newest `config-backed-up` journaled for `server`: in the
+/// current journal, else in archived ones (`journal-<time>.jsonl`, newest
+/// first). A zip no longer where the journal says is looked for in the
+/// state directory's `backups` by its name (a state directory reached by
+/// another relative path). Unreadable journals count as none.
+fn rollout_backup(state: &Path, server: &str) -> Option<std::path::PathBuf> {
+    let mut journals = vec![Journal::path_in(state)];
+    let mut archived: Vec<std::path::PathBuf> = std::fs::read_dir(state)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("journal-") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    archived.sort();
+    journals.extend(archived.into_iter().rev());
+    journals.iter().find_map(|path| {
+        let loaded = Journal::load(path).ok()?;
+        loaded.entries.iter().rev().find_map(|e| match &e.record {
+            Record::Changed {
+                server: s,
+                change: Change::ConfigBackedUp { zip, .. },
+                ..
+            } if s.eq_ignore_ascii_case(server) => {
+                let zip = std::path::PathBuf::from(zip);
+                if zip.exists() {
+                    return Some(zip);
+                }
+                let here = state.join(backup::BACKUP_DIR).join(zip.file_name()?);
+                here.exists().then_some(here)
+            }
+            _ => None,
+        })
+    })
 }

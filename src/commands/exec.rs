@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::{load_plan, open_executor, output, select_servers, state_dir};
+use super::{load_plan, open_audited, output, select_servers, state_dir};
 use crate::cli::ExecArgs;
 use crate::error::Error;
 use crate::exec::{ExecError, ExecOutput};
@@ -23,7 +23,7 @@ pub fn run(args: &ExecArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, Err
     };
     let servers = select_servers(&plan, named, &args.plan)?;
     let state = state_dir(&args.plan, state_dir_arg);
-    let executor = open_executor(&plan, &state)?;
+    let executor = open_audited(&plan, &state, "exec")?;
     let credential = if args.exchange {
         Some(super::exchange_credential(&plan, executor.as_ref())?)
     } else {

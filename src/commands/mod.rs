@@ -12,7 +12,9 @@ use crate::error::Error;
 use crate::exit::Outcome;
 use crate::plan::{self, Plan};
 
+mod auth_guard;
 mod backup;
+mod bench;
 mod catalog;
 mod exec;
 mod interrupt;
@@ -21,9 +23,11 @@ pub(crate) mod lab;
 mod output;
 mod report;
 mod run;
+mod selection;
 mod setup_log;
 mod status;
 mod unlock;
+mod window;
 
 pub(crate) use self::lab::LabExecutor;
 
@@ -35,8 +39,10 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Catalog(args)) => catalog::run(&args),
         Some(Command::SetupLog(args)) => setup_log::run(&args),
         Some(Command::Lab { command }) => lab::run(&command, state_dir),
+        Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Run(args)) => {
-            run::run(&args.plan, args.flags, &with_log(&cli.global, args.flags))
+            let global = with_log(&cli.global, &args.flags);
+            run::run(&args.plan, args.flags, &global)
         }
         Some(Command::Status(args)) => status::run(&args, &cli.global),
         Some(Command::Unlock(args)) => unlock::run(&args, &cli.global),
@@ -53,7 +59,10 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             Ok(Outcome::Done)
         }
         None => match cli.plan {
-            Some(plan) => run::run(&plan, cli.run_flags, &with_log(&cli.global, cli.run_flags)),
+            Some(plan) => {
+                let global = with_log(&cli.global, &cli.run_flags);
+                run::run(&plan, cli.run_flags, &global)
+            }
             None => Err(Error::Usage(
                 "no plan given: cu-roll PLAN, or cu-roll --help".into(),
             )),
@@ -63,25 +72,44 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 
 /// `--log-format` belongs to `run` (the only command that logs); the run
 /// reads it with the global options.
-fn with_log(global: &GlobalArgs, flags: RunFlags) -> GlobalArgs {
+fn with_log(global: &GlobalArgs, flags: &RunFlags) -> GlobalArgs {
     GlobalArgs {
         state_dir: global.state_dir.clone(),
         log_format: flags.log_format,
     }
 }
 
-/// The state directory: `--state-dir`, else `<plan stem>.cu-roll` beside the plan.
+/// Where state directories go when `--state-dir` is not given: a folder
+/// `<plan stem>.cu-roll` inside it (one per plan, so two plans never share
+/// a journal), instead of beside the plan. For a plan on a read-only share,
+/// or one state root that a scheduled task and the console both use.
+pub const STATE_DIR_ENV: &str = "CU_ROLL_STATE_DIR";
+
+/// The state directory: `--state-dir`, else `<plan stem>.cu-roll` in
+/// `$CU_ROLL_STATE_DIR` (when set and not empty), else beside the plan.
 pub fn state_dir(plan_path: &Path, explicit: Option<&Path>) -> PathBuf {
+    state_dir_with(plan_path, explicit, std::env::var_os(STATE_DIR_ENV))
+}
+
+fn state_dir_with(
+    plan_path: &Path,
+    explicit: Option<&Path>,
+    root: Option<std::ffi::OsString>,
+) -> PathBuf {
     if let Some(dir) = explicit {
         return dir.to_path_buf();
     }
     let stem = plan_path
         .file_stem()
         .map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
-    plan_path
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join(format!("{stem}.cu-roll"))
+    let parent = match root.filter(|r| !r.is_empty()) {
+        Some(root) => PathBuf::from(root),
+        None => plan_path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .to_path_buf(),
+    };
+    parent.join(format!("{stem}.cu-roll"))
 }
 
 /// The plan at `path`, with its `[lab]` section (if any) read by the lab
@@ -109,9 +137,24 @@ fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Execu
         })?;
         let exec = LabExecutor::open(state, &spec, &spec.dag)?
             .with_operation_timeout(plan.connection.operation_timeout);
-        return Ok(Box::new(exec));
+        return Ok(Box::new(auth_guard::AuthGuard::new(Box::new(exec))));
     }
-    Ok(crate::exec::open(plan)?)
+    Ok(Box::new(auth_guard::AuthGuard::new(crate::exec::open(
+        plan,
+    )?)))
+}
+
+/// `open_executor` for a command that reaches servers outside a rollout
+/// (`exec`, `backup`, `restore-config`, `report`, `drift`): every script it
+/// sends is written to the state directory's audit log (`crate::audit`).
+fn open_audited(
+    plan: &Plan,
+    state: &Path,
+    command: &'static str,
+) -> Result<Box<dyn crate::exec::Executor>, Error> {
+    let exec = open_executor(plan, state)?;
+    let audit = crate::audit::Audit::open(state, command, plan)?;
+    Ok(Box::new(crate::audit::AuditedExecutor::new(exec, audit)))
 }
 
 /// The account Exchange remote sessions are opened with, read once here:
@@ -159,4 +202,31 @@ fn select_servers<'p>(
 /// The current time as the reports write it.
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_dir_is_explicit_else_under_the_env_root_else_beside_the_plan() {
+        let plan = Path::new("plans/prod.toml");
+        let explicit = Path::new("/srv/state");
+        assert_eq!(
+            state_dir_with(plan, Some(explicit), Some("/x".into())),
+            explicit
+        );
+        assert_eq!(
+            state_dir_with(plan, None, Some("/var/lib/cu-roll".into())),
+            Path::new("/var/lib/cu-roll/prod.cu-roll")
+        );
+        assert_eq!(
+            state_dir_with(plan, None, Some("".into())),
+            Path::new("plans/prod.cu-roll")
+        );
+        assert_eq!(
+            state_dir_with(plan, None, None),
+            Path::new("plans/prod.cu-roll")
+        );
+    }
 }

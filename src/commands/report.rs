@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{load_plan, open_executor, output, state_dir};
+use super::{load_plan, open_audited, output, state_dir};
 use crate::cli::ReportArgs;
 use crate::error::Error;
 use crate::exit::Outcome;
@@ -19,7 +19,7 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
     for note in super::journal_note::notes(&state) {
         eprintln!("{note}");
     }
-    let executor = open_executor(&plan, &state)?;
+    let executor = open_audited(&plan, &state, "report")?;
     let credential = super::exchange_credential(&plan, executor.as_ref())?;
     let report = crate::preflight::build_report(
         &plan,
@@ -33,11 +33,20 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
         && args.format == crate::report::Format::Table
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    let text = crate::report::render(
-        &report,
-        args.format,
-        &crate::report::RenderOptions { color },
-    );
+    let text = if args.format == crate::report::Format::Html {
+        // The change board's "what will happen": the dry run reads the order.
+        let steps = crate::runbook::rollout_steps(&state);
+        let dry =
+            crate::runbook::dry_run::plan(&plan, &target, executor.as_ref(), &credential, &steps);
+        let what = crate::report::WhatWillHappen::of(&plan, &report, &dry);
+        crate::report::render_html(&report, &what)
+    } else {
+        crate::report::render(
+            &report,
+            args.format,
+            &crate::report::RenderOptions { color },
+        )
+    };
     output::write_output(args.output.as_deref(), &text)?;
     Ok(match report.verdict {
         OverallVerdict::Ready => Outcome::Done,

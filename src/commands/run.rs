@@ -26,6 +26,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     if flags.dry_run {
         return dry_run(&plan, &target, &state, &steps);
     }
+    let given = super::selection::given(&plan, &flags)?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if plan.policy.pause_between && !flags.yes && !interactive {
         return Err(Error::Usage(format!(
@@ -46,8 +47,11 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         );
     }
     // From here a signal stops the run at a safe point (exit 5).
-    let clock = InterruptibleClock::new(super::interrupt::install());
+    let clock = InterruptibleClock::new(super::interrupt::install())
+        .with_wall_offset(super::window::lab_wall_offset(&plan, &state));
     let _log = crate::logging::init(&state, global.log_format)?;
+    let run_id = run_id();
+    let notifier = start_notifier(&plan, plan_path, &target, &run_id)?;
     let (mut journal, mut loaded) = Journal::open(&state)?;
     if let Some(torn) = &loaded.torn_tail {
         eprintln!("cu-roll: warning: {torn}");
@@ -84,6 +88,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         (journal, loaded) = Journal::open(&state)?;
         prior = JournalState::from_entries(&loaded.entries);
     }
+    let selection = super::selection::choose(&plan, given, &flags, &prior)?;
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
         let now = super::now_rfc3339();
@@ -91,17 +96,30 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
             preflight::build_report(&plan, executor.as_ref(), &credential, catalog, &target, now);
         if report.verdict == preflight::model::OverallVerdict::Blocked {
             let mut blockers = report.blockers.clone();
-            for s in &report.servers {
+            // A blocked server left out by --only/--exclude does not block
+            // the others; plan-wide blockers (AD, the DAG) still do.
+            for s in report
+                .servers
+                .iter()
+                .filter(|s| selection.includes(&s.name))
+            {
                 blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
             }
-            return Err(Error::PreflightBlocked {
-                plan: plan_path.to_path_buf(),
-                blockers,
-            });
+            if !blockers.is_empty() {
+                notifier.blocked(&blockers);
+                warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
+                return Err(Error::PreflightBlocked {
+                    plan: plan_path.to_path_buf(),
+                    blockers,
+                });
+            }
         }
     }
 
-    let mut progress = crate::report::progress::progress_for_stderr();
+    let mut progress = crate::notify::NotifyingProgress::new(
+        crate::report::progress::progress_for_stderr(),
+        &notifier,
+    );
     let mut ask = AskAtTerminal;
     let mut yes = AlwaysYes;
     let confirm: &mut dyn Confirm = if plan.policy.pause_between && !flags.yes {
@@ -116,15 +134,48 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         credential: &credential,
         steps: &steps,
         clock: &clock,
-        run_id: run_id(),
+        run_id,
+        selection,
     };
-    let outcome = rollout.run(journal, prior, progress.as_mut(), confirm);
+    let outcome = rollout.run(journal, prior, &mut progress, confirm);
     drop(progress);
-    let result = finish(&plan, &state, executor.as_ref(), outcome?, &rollout.run_id);
+    notifier.outcome(&outcome);
+    let result = finish(
+        &plan,
+        &state,
+        executor.as_ref(),
+        outcome?,
+        &rollout.run_id,
+        &notifier,
+    );
     // Released before the last message is printed: a script that runs
     // again on exit 5 finds the plan free.
     drop(lock);
+    warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
     result
+}
+
+/// Starts the plan's webhook notifications (none without `[[notify]]`);
+/// a secret that cannot be read stops the run before anything changes.
+fn start_notifier(
+    plan: &Plan,
+    plan_path: &Path,
+    target: &ResolvedTarget,
+    run_id: &str,
+) -> Result<crate::notify::Notifier, Error> {
+    let context = crate::notify::RunContext {
+        run_id: run_id.to_string(),
+        plan: plan_path.display().to_string(),
+        target: target.name(),
+    };
+    crate::notify::Notifier::start(plan, context)
+        .map_err(|e| Error::Usage(format!("{}: {e}", plan_path.display())))
+}
+
+fn warn_notifications(warnings: Vec<String>) {
+    for w in warnings {
+        eprintln!("cu-roll: warning: {w}");
+    }
 }
 
 /// Prints the summary, writes the run report, and says how the rollout
@@ -135,6 +186,7 @@ fn finish(
     exec: &dyn crate::exec::Executor,
     outcome: RolloutOutcome,
     run_id: &str,
+    notifier: &crate::notify::Notifier,
 ) -> Result<Outcome, Error> {
     let loaded = Journal::load(&Journal::path_in(state))?;
     let availability = lab_availability(plan, state);
@@ -166,17 +218,26 @@ fn finish(
             report.config_drift.push(drift);
         }
     }
-    match crate::report::run::write(state, &plan.path, &report) {
+    let html = match crate::report::run::write(state, &plan.path, &report) {
         Ok(written) => {
             eprintln!(
-                "run report: {} and {}",
+                "run report: {}, {} and {}",
                 written.json.display(),
-                written.markdown.display()
+                written.markdown.display(),
+                written.html.display()
             );
-            keep_per_run(state, run_id, &[&written.json, &written.markdown]);
+            keep_per_run(
+                state,
+                run_id,
+                &[&written.json, &written.markdown, &written.html],
+            )
         }
-        Err(e) => eprintln!("cu-roll: warning: the run report could not be written: {e}"),
-    }
+        Err(e) => {
+            eprintln!("cu-roll: warning: the run report could not be written: {e}");
+            None
+        }
+    };
+    notifier.end(&report, html.as_deref());
     // How the rollout ended outranks a lost summary: the run report is on
     // disk, and the exit code must say whether the servers were rolled.
     if let Err(e) = output::stdout(&crate::report::run::summary_table(&report)) {
@@ -210,6 +271,16 @@ fn ended(plan: &Plan, outcome: RolloutOutcome) -> Result<Outcome, Error> {
             before_any_change,
         }),
         RolloutOutcome::Paused { before } => Err(Error::Paused { before }),
+        RolloutOutcome::WindowReached {
+            before,
+            not_after,
+            estimate,
+        } => Err(Error::WindowReached {
+            plan: plan.path.clone(),
+            before,
+            not_after,
+            estimate,
+        }),
         RolloutOutcome::Interrupted { at, still_running } => Err(Error::Interrupted {
             plan: plan.path.clone(),
             at,
@@ -255,7 +326,8 @@ fn below_target(
 
 /// Keeps a copy of this run's report under `runs/<run id>/`, so a later
 /// run never overwrites it (the files beside the journal are the latest).
-fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) {
+/// Returns the kept HTML report (the last of `files`), when kept.
+fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) -> Option<std::path::PathBuf> {
     let dir = state.join("runs").join(run_id);
     let copied = std::fs::create_dir_all(&dir).and_then(|()| {
         files.iter().try_for_each(|f| {
@@ -263,11 +335,18 @@ fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) {
             std::fs::copy(f, dir.join(name)).map(|_| ())
         })
     });
-    if let Err(e) = copied {
-        eprintln!(
-            "cu-roll: warning: could not keep this run's report under {}: {e}",
-            dir.display()
-        );
+    match copied {
+        Ok(()) => files
+            .last()
+            .and_then(|f| f.file_name())
+            .map(|name| dir.join(name)),
+        Err(e) => {
+            eprintln!(
+                "cu-roll: warning: could not keep this run's report under {}: {e}",
+                dir.display()
+            );
+            None
+        }
     }
 }
 

@@ -45,13 +45,14 @@ pub(super) fn outcome(status: &Status, changed: bool) -> Outcome {
         Overall::Stopped => match status.last_outcome.as_deref() {
             Some("gate-refused") if !changed => Outcome::Blocked,
             Some("window-reached") => Outcome::WindowReached,
+            // `n` at a `pause_between` prompt: stopped by the operator, as `run` exits.
+            Some("paused") => Outcome::Interrupted,
             // No outcome at all: the process ended without writing one
             // (killed, a second Ctrl-C, a crash, the machine rebooted).
             // Interrupted, not failed: nothing says a step failed, and the
             // next run resumes.
             None => Outcome::Interrupted,
-            // "step-failed"; "gate-refused" mid-rollout; "paused" (`n` at a
-            // `pause_between` prompt, which `run` exits 1 for).
+            // "step-failed"; "gate-refused" mid-rollout.
             Some(_) => Outcome::SomeFailed,
         },
     }
@@ -105,7 +106,7 @@ mod tests {
         );
         assert_eq!(
             code(Overall::Stopped, Some("paused"), true),
-            exit::STEP_FAILED
+            exit::INTERRUPTED
         );
         assert_eq!(code(Overall::Stopped, None, true), exit::INTERRUPTED);
     }

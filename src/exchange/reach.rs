@@ -207,4 +207,62 @@ mod tests {
         let err = reach.without(&["EX01"]).peer_for(&servers[0]).unwrap_err();
         assert!(err.to_string().contains("tried: EX01"), "{err}");
     }
+
+    /// `[[server]] address` is where cu-roll's own connection goes (the
+    /// executor gets the `Server`, and the WinRM transport connects to its
+    /// address); the Exchange session opened there still names the peer by
+    /// its FQDN, for the URI and Kerberos's SPN.
+    #[test]
+    fn an_address_never_reaches_the_exchange_session_uri() {
+        use std::sync::Mutex;
+        struct Recorder(Mutex<Vec<(String, String)>>);
+        impl Executor for Recorder {
+            fn run_ps(&self, _: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+                unreachable!()
+            }
+            fn run_ps_with_secret(
+                &self,
+                on: &Server,
+                script: &str,
+                _: &Secret,
+            ) -> Result<ExecOutput, ExecError> {
+                let to = on.address.clone().unwrap_or_else(|| on.fqdn.clone());
+                self.0.lock().unwrap().push((to, script.to_string()));
+                Ok(ExecOutput {
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    exit_code: 0,
+                })
+            }
+            fn run_cmd(&self, _: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+                unreachable!()
+            }
+        }
+        let mut servers = vec![server("EX01", Some("DAG01")), server("EX02", Some("DAG01"))];
+        servers[0].address = Some("192.0.2.10".into());
+        servers[1].address = Some("192.0.2.20".into());
+        let cred = Credential {
+            user: "CONTOSO\\admin".into(),
+            secret: Secret::new("x".into()),
+        };
+        let exec = Recorder(Mutex::new(Vec::new()));
+        let reach = Reach::new(&exec, &cred, &servers);
+        let op = Operation {
+            placement: Placement::ExchangeSession,
+            script: crate::ps::Script::render("test", "Get-MailboxServer -Identity 'EX02'", &[]),
+            timeout: None,
+        };
+        run(&reach, &servers[1], &op).unwrap();
+        let sent = exec.0.lock().unwrap();
+        let (to, script) = &sent[0];
+        assert_eq!(
+            to, "192.0.2.10",
+            "the connection goes to the peer's address"
+        );
+        assert!(
+            script.contains("-ConnectionUri 'http://ex01.contoso.local/PowerShell/'"),
+            "{script}"
+        );
+        assert!(!script.contains("192.0.2."), "{script}");
+    }
 }

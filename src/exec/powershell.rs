@@ -10,8 +10,8 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::winrm::client::{bootstrap_stdin, STDIN_BOOTSTRAP};
 use super::winrm::encoding;
+use super::winrm::shell::{bootstrap_stdin, STDIN_BOOTSTRAP};
 use super::{ExecError, ExecOutput, Executor};
 use crate::plan::{Plan, Server};
 use crate::ps::quote;

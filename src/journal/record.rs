@@ -195,6 +195,12 @@ pub enum Record {
         /// kept by every resumed one.
         #[serde(default)]
         order: Vec<String>,
+        /// `--only` of this run (empty: no such flag).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        only: Vec<String>,
+        /// `--exclude` of this run (empty: no such flag).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        exclude: Vec<String>,
     },
     StepStarted {
         server: String,

@@ -13,6 +13,8 @@ fn started() -> Record {
         host: "h".into(),
         pid: 1,
         order: vec!["EX01".into()],
+        only: Vec::new(),
+        exclude: Vec::new(),
     }
 }
 

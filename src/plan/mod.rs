@@ -10,19 +10,25 @@
 
 mod installer;
 mod model;
+mod notify;
 mod raw;
 mod secret;
+mod selection;
 mod target;
 mod validate;
 mod values;
+mod window;
 
 use std::path::Path;
 
 pub use model::*;
+pub use notify::DEFAULT_SECRET_HEADER;
 pub use planfile::values::parse_duration;
 pub use planfile::{Location, PlanError};
 pub use secret::{read_secret, Secret, SecretError};
+pub use selection::{did_you_mean, Selection, SelectionError};
 pub use target::{resolve_target, ResolvedTarget, TargetError};
+pub use window::{parse_window_end, WindowEnd};
 
 /// Reads and validates the plan at `path`.
 pub fn load(path: &Path) -> Result<Plan, PlanError> {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::catalog::ExchangeBuild;
+pub use crate::plan::notify::{NotifyEvent, NotifyFormat, NotifyTarget, WebhookUrl};
 
 /// A fully validated rollout plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,8 @@ pub struct Plan {
     pub policy: Policy,
     /// Servers in plan order. Every name is unique (case-insensitive).
     pub servers: Vec<Server>,
+    /// Where webhook notifications go (`[[notify]]`), in plan order.
+    pub notify: Vec<NotifyTarget>,
     /// Whether the plan has a `[lab]` section (the lab crate reads it, at
     /// the command edge; the engine never sees it).
     pub has_lab: bool,
@@ -197,6 +200,12 @@ pub struct Policy {
     pub poll_interval: Duration,
     /// How many DAGs may roll at once (one member per DAG at a time).
     pub max_parallel_dags: u32,
+    /// The end of the maintenance window: no server starts whose estimated
+    /// roll would end after it (`super::window`).
+    pub not_after: Option<super::window::WindowEnd>,
+    /// How long one server's roll is expected to take, when the plan says
+    /// (`Policy::estimated_server_duration` has the default).
+    pub server_estimate: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,6 +20,9 @@ pub struct PlanFile {
     pub policy: RawPolicy,
     #[serde(default)]
     pub server: Vec<Spanned<RawServer>>,
+    /// `[[notify]]`: its shape and checks live in `plan::notify`.
+    #[serde(default)]
+    pub notify: Vec<Spanned<super::notify::RawNotify>>,
     /// `[lab]` belongs to the lab crate, which parses and checks it from
     /// the same text; the product only notes that it is there.
     pub lab: Option<serde::de::IgnoredAny>,
@@ -74,6 +77,8 @@ pub struct RawPolicy {
     pub ad_replication_wait: Option<Text>,
     pub poll_interval: Option<Text>,
     pub max_parallel_dags: Option<Spanned<u32>>,
+    pub not_after: Option<Text>,
+    pub server_estimate: Option<Text>,
     #[serde(default)]
     pub timeouts: RawTimeouts,
 }
@@ -97,6 +102,11 @@ pub struct RawServer {
     pub redirect_to: Option<Text>,
     pub address: Option<Text>,
     pub port: Option<Spanned<u16>>,
+    /// `"announced"`: the admin has announced the downtime of a server in
+    /// no DAG (`validate::downtime`).
+    pub downtime: Option<Text>,
+    /// `"mailbox"` (default) or `"edge"` (`validate::edge`).
+    pub role: Option<Text>,
 }
 
 // The choice keys below mirror the `model` enums; serde names their allowed

@@ -41,8 +41,8 @@ fn lab_str(text: &str) -> LabSpec {
         .expect("[lab]")
 }
 
-/// A small valid plan; tests change one thing in it.
-const MINIMAL: &str = r#"[rollout]
+/// A small valid plan; tests change one thing in it (`plan::notify`'s too).
+pub(super) const MINIMAL: &str = r#"[rollout]
 target = "2019-CU15"
 setup_path = 'D:\Setup.exe'
 diagnostic_data = "on"
@@ -677,5 +677,29 @@ fn ad_replication_wait_defaults_to_15_minutes_and_may_be_zero() {
     assert_eq!(
         parse_str(&zero).expect("valid").policy.ad_replication_wait,
         std::time::Duration::ZERO
+    );
+}
+
+#[test]
+fn not_after_is_read_with_its_zone_and_a_bad_one_is_refused_at_its_line() {
+    let text = format!(
+        "{MINIMAL}\n[policy]\nnot_after = \"2026-12-08T06:00:00+01:00\"\nserver_estimate = \"3h30m\"\n"
+    );
+    let plan = parse_str(&text).unwrap();
+    let end = plan.policy.not_after.clone().expect("not_after");
+    assert_eq!(end.text, "2026-12-08T06:00:00+01:00");
+    assert_eq!(end.unix_ms, 1_796_706_000_000);
+    assert_eq!(
+        plan.policy.estimated_server_duration(),
+        Duration::from_secs(3 * 3600 + 30 * 60)
+    );
+    let last_line = |t: &str| t.lines().count();
+    let bad = format!("{MINIMAL}\n[policy]\nnot_after = \"06:00\"\n");
+    assert_fails(&bad, last_line(&bad), "expected a local time with its zone");
+    let zero = format!("{MINIMAL}\n[policy]\nserver_estimate = \"0s\"\n");
+    assert_fails(
+        &zero,
+        last_line(&zero),
+        "server_estimate must be longer than zero",
     );
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::catalog::{self, AdLevels, ExchangeBuild, PrepNeed};
 use crate::exchange::{self, Operation, QueryError};
-use crate::plan::{DiagnosticData, Plan, Server};
+use crate::plan::{DiagnosticData, Plan, ResolvedTarget, Server};
 
 /// One `/Prepare*` switch, in the order they must run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +85,66 @@ pub fn batch_command(plan: &Plan, media: ExchangeBuild, switch: PrepSwitch) -> S
         plan.rollout.setup_path,
         switch.switch(),
         licence_switch(plan, media)
+    )
+}
+
+/// The levels a preparation from the target CU's **media** reaches: the
+/// CU's own. An SU that raises the domain level (May 2022 on 2016
+/// CU22/CU23 and 2019 CU11/CU12) is reached only from the installed
+/// `Bin\Setup.exe` after that SU ([`after_su_needed`]).
+pub fn media_levels(target: &ResolvedTarget) -> AdLevels {
+    target.cu.ad_with(None)
+}
+
+/// Whether the target's SU raises the domain level above what the media
+/// reaches and the forest (`found`) is below it: then, after the first
+/// server has the SU, `/PrepareAllDomains` must run from that server's
+/// installed `Bin\Setup.exe`. The Exchange team's "Released: May 2022
+/// Exchange Server Security Updates" (CVE-2022-21978): "Install the May
+/// 2022 SU first and then run the following Command Prompt command once
+/// using Setup.exe in your Exchange Server installation path (e.g.,
+/// …\Program Files\Microsoft\Exchange Server\v15\Bin)";
+/// CSS-Exchange HealthChecker, "May 2022 Security Update": "After you have
+/// installed this security fix, you must run /PrepareDomain or
+/// /PrepareAllDomains from the Exchange bin directory".
+pub fn after_su_needed(found: AdLevels, target: &ResolvedTarget) -> bool {
+    let with_su = target.cu.ad_with(target.su.as_ref()).domain_object_version;
+    with_su > media_levels(target).domain_object_version && with_su > found.domain_object_version
+}
+
+/// Whether the target's SU raises the domain level at all (no AD read):
+/// only then does a rollout look for [`after_su_needed`].
+pub fn su_raises_domain(target: &ResolvedTarget) -> bool {
+    target.cu.ad_with(target.su.as_ref()).domain_object_version
+        > media_levels(target).domain_object_version
+}
+
+/// The installed `Setup.exe` as cmd.exe finds it on an Exchange server:
+/// setup sets the machine variable `ExchangeInstallPath` (ending in `\`;
+/// Microsoft's own scripts and CSS-Exchange read `$env:ExchangeInstallPath`).
+pub const INSTALLED_SETUP: &str = r"%ExchangeInstallPath%Bin\Setup.exe";
+
+/// `"%ExchangeInstallPath%Bin\Setup.exe" /PrepareAllDomains /IAccept…`:
+/// the after-SU preparation, as the batch runs it and as an admin types it
+/// in a command prompt on the server (the installed build is the target
+/// CU's, so its licence switch is the media's).
+pub fn after_su_command(plan: &Plan, target: &ResolvedTarget) -> String {
+    format!(
+        "\"{INSTALLED_SETUP}\" {} {}",
+        PrepSwitch::AllDomains.switch(),
+        licence_switch(plan, target.cu.build)
+    )
+}
+
+/// The report's instruction for the after-SU preparation.
+pub fn after_su_instruction(plan: &Plan, target: &ResolvedTarget) -> String {
+    let su = target
+        .su
+        .as_ref()
+        .map_or("the security update", |s| s.name.as_str());
+    format!(
+        "after the first server has {su}, on that server, as a member of Enterprise Admins (Microsoft Learn, \"Prepare Active Directory and domains\"): {}",
+        after_su_command(plan, target)
     )
 }
 

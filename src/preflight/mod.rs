@@ -6,6 +6,7 @@ pub mod adprep;
 pub mod certs;
 pub mod checks;
 pub mod media;
+mod membership;
 pub mod model;
 
 use crate::assess::checks::{
@@ -57,6 +58,7 @@ pub fn build_report(
             let mut r = server_report(plan, catalog, target, server, obs, &observed);
             apply_certs(obs, &mut r);
             apply_media(plan, catalog, target, obs, ad_prep_runs, &mut r);
+            membership::apply(server, obs.state.as_ref().ok(), &mut r);
             r
         })
         .collect();
@@ -88,6 +90,16 @@ pub fn build_report(
             BlockerCode::AdUnreadable,
             format!("could not read the Active Directory levels: {e}"),
         );
+    }
+    let answered: Vec<&str> = plan
+        .servers
+        .iter()
+        .zip(&observed)
+        .filter(|(_, o)| o.state.is_ok())
+        .map(|(s, _)| s.name.as_str())
+        .collect();
+    for text in membership::dag_blockers(plan, &reach, &answered) {
+        report.block(BlockerCode::DagMembership, text);
     }
     if report.blockers.is_empty() && report.servers.iter().all(|s| s.verdict != Verdict::Blocked) {
         report.verdict = OverallVerdict::Ready;
@@ -344,6 +356,17 @@ fn apply_state(
         ));
     }
     r.queued_messages = Some(state.queued_messages());
+    if server.dag.is_none() && r.needs_upgrade_known() && !r.copies.is_empty() {
+        r.warnings.push(format!(
+            "in no DAG (downtime = \"announced\"): {} offline while {} is rolled",
+            r.copies
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            server.name
+        ));
+    }
     if r.needs_upgrade_known() {
         for text in redundancy_blockers(plan, server, state, all, servers) {
             r.block(BlockerCode::Redundancy, text);
@@ -363,6 +386,11 @@ fn redundancy_blockers(
     all: &[Observed],
     servers: &[Server],
 ) -> Vec<String> {
+    // In no DAG: its databases have one copy, and the plan acknowledged
+    // their downtime (plan::validate::downtime); the report says so.
+    if server.dag.is_none() {
+        return Vec::new();
+    }
     let same_dag = |other: &Server| match (&server.dag, &other.dag) {
         (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
         _ => true,
@@ -449,11 +477,18 @@ fn ad_preparation(
         needs_prepare_ad: None,
         needs_prepare_domain: None,
         commands: Vec::new(),
+        after_security_update: None,
         error: None,
     };
     // Read AD from the first server that answered at all.
     let Some(server) = first_reachable(plan, observed) else {
-        prep.error = Some("no server could be reached".into());
+        // Why the first server could not be read (a refused password is
+        // not "no server could be reached": review #7).
+        let why = observed
+            .iter()
+            .find_map(|o| o.facts.as_ref().err())
+            .map_or(String::new(), |e| format!(": {e}"));
+        prep.error = Some(format!("no server could be queried{why}"));
         return prep;
     };
     match exchange::ad_levels(reach, server) {
@@ -479,14 +514,28 @@ fn ad_preparation(
             prep.needs_prepare_schema = Some(need.schema);
             prep.needs_prepare_ad = Some(need.ad);
             prep.needs_prepare_domain = Some(need.domain);
-            prep.commands = adprep::switches(need)
+            // What the media can reach runs before the first server; an
+            // SU-raised domain level only after the first SU (adprep).
+            let media_need = adprep::need(catalog_levels(found), adprep::media_levels(target));
+            prep.commands = adprep::switches(media_need)
                 .into_iter()
                 .map(|sw| adprep::admin_command(plan, target.cu.build, sw))
                 .collect();
+            if adprep::after_su_needed(catalog_levels(found), target) {
+                prep.after_security_update = Some(adprep::after_su_instruction(plan, target));
+            }
         }
         Err(e) => prep.error = Some(e.to_string()),
     }
     prep
+}
+
+fn catalog_levels(l: AdLevels) -> catalog::AdLevels {
+    catalog::AdLevels {
+        schema_range_upper: l.schema_range_upper,
+        org_object_version: l.org_object_version,
+        domain_object_version: l.domain_object_version,
+    }
 }
 
 fn target_info(target: &ResolvedTarget, servers: &[ServerReport], catalog: &Catalog) -> TargetInfo {

@@ -67,6 +67,12 @@ pub struct AdPreparation {
     pub needs_prepare_domain: Option<bool>,
     /// The exact commands to run, in order, with the licence switch.
     pub commands: Vec<String>,
+    /// The preparation for a domain level the target's SU raises, which
+    /// only the installed `Bin\Setup.exe` of a server with the SU reaches
+    /// (`preflight::adprep::after_su_needed`): when, where and the command.
+    /// Absent when not needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_security_update: Option<String>,
     /// Why the levels could not be read, when they could not.
     pub error: Option<String>,
 }
@@ -223,11 +229,15 @@ pub enum BlockerCode {
     AdPreparation,
     /// Plan-wide: the AD levels could not be read.
     AdUnreadable,
+    /// A DAG's members (Get-DatabaseAvailabilityGroup) differ from the
+    /// plan's (plan-wide), or a server's DAG (Get-MailboxServer) differs
+    /// from its `dag` in the plan (per server).
+    DagMembership,
 }
 
 impl BlockerCode {
     /// Every code, in the order docs/report.md lists them.
-    pub const ALL: [BlockerCode; 19] = [
+    pub const ALL: [BlockerCode; 20] = [
         BlockerCode::Unreachable,
         BlockerCode::NoExchange,
         BlockerCode::UnknownBuild,
@@ -247,6 +257,7 @@ impl BlockerCode {
         BlockerCode::CertificateAuthExpired,
         BlockerCode::AdPreparation,
         BlockerCode::AdUnreadable,
+        BlockerCode::DagMembership,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -270,6 +281,7 @@ impl BlockerCode {
             BlockerCode::CertificateAuthExpired => "certificate.auth-expired",
             BlockerCode::AdPreparation => "ad-preparation",
             BlockerCode::AdUnreadable => "ad-unreadable",
+            BlockerCode::DagMembership => "dag-membership",
         }
     }
 }

@@ -32,6 +32,7 @@ pub fn report(ad: Ad) -> Report {
             needs_prepare_ad: Some(false),
             needs_prepare_domain: Some(false),
             commands: Vec::new(),
+            after_security_update: None,
             error: None,
         },
         Ad::NeedsPrepareAd => AdPreparation {
@@ -47,6 +48,7 @@ pub fn report(ad: Ad) -> Report {
                 r"D:\Setup.exe /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF /PrepareAD"
                     .to_owned(),
             ],
+            after_security_update: None,
             error: None,
         },
     };

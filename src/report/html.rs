@@ -11,9 +11,11 @@
 use std::fmt::Write as _;
 
 use super::rows::{self, render_rows, Cell, Part, Property};
+use super::what_will_happen::WhatWillHappen;
 use super::{ad_steps, overall_label, verdict_label, Counts};
 use crate::preflight::model::{OverallVerdict, Report, ServerReport, Verdict};
 
+/// The pages' one style sheet (the run report's page uses it too).
 const STYLE: &str = r#"
 :root { color-scheme: light; }
 body { font-family: "Segoe UI", system-ui, -apple-system, Helvetica, Arial, sans-serif;
@@ -52,7 +54,7 @@ details[open] > summary { margin-bottom: .6em; }
 "#;
 
 /// Escapes text for HTML element content and quoted attribute values.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -126,7 +128,7 @@ fn properties(out: &mut String, props: &[Property]) {
 }
 
 /// A table whose cells are already HTML; `numeric` marks right-aligned columns.
-fn table(out: &mut String, headers: &[&str], numeric: &[usize], rows: &[Vec<String>]) {
+pub(crate) fn table(out: &mut String, headers: &[&str], numeric: &[usize], rows: &[Vec<String>]) {
     out.push_str("<table>\n<thead><tr>");
     for h in headers {
         let _ = write!(out, "<th>{h}</th>");
@@ -147,7 +149,7 @@ fn table(out: &mut String, headers: &[&str], numeric: &[usize], rows: &[Vec<Stri
 }
 
 /// A two-column label/value table; values are already HTML.
-fn kv(out: &mut String, rows: &[(&str, String)]) {
+pub(crate) fn kv(out: &mut String, rows: &[(&str, String)]) {
     out.push_str("<table class=\"kv\">\n");
     for (label, value) in rows {
         let _ = writeln!(out, "<tr><th>{label}</th><td>{value}</td></tr>");
@@ -155,7 +157,8 @@ fn kv(out: &mut String, rows: &[(&str, String)]) {
     out.push_str("</table>\n");
 }
 
-fn list(out: &mut String, class: &str, items: &[String]) {
+/// A list of escaped text items.
+pub(crate) fn list(out: &mut String, class: &str, items: &[String]) {
     let _ = writeln!(out, r#"<ul class="{class}">"#);
     for item in items {
         let _ = writeln!(out, "<li>{}</li>", esc(item));
@@ -163,17 +166,20 @@ fn list(out: &mut String, class: &str, items: &[String]) {
     out.push_str("</ul>\n");
 }
 
-pub(super) fn render(report: &Report) -> String {
-    let t = &report.target;
-    let mut out = String::new();
+/// The start of a page, up to and including `<body>`: charset, viewport,
+/// the escaped `title` and the inline style sheet.
+pub(crate) fn page_start(out: &mut String, title: &str) {
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(
-        out,
-        "<title>cu-roll pre-flight report — {}</title>",
-        esc(&t.name)
-    );
+    let _ = writeln!(out, "<title>{}</title>", esc(title));
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
+}
+
+/// The page; with `what`, a "What will happen" section after the servers.
+pub(super) fn render(report: &Report, what: Option<&WhatWillHappen>) -> String {
+    let t = &report.target;
+    let mut out = String::new();
+    page_start(&mut out, &format!("cu-roll pre-flight report — {}", t.name));
 
     let _ = writeln!(out, "<h1>cu-roll pre-flight report — {}</h1>", esc(&t.name));
     let _ = writeln!(
@@ -199,6 +205,9 @@ pub(super) fn render(report: &Report) -> String {
     }
 
     summary(&mut out, report);
+    if let Some(what) = what {
+        what_will_happen(&mut out, what);
+    }
     target(&mut out, report);
     ad_preparation(&mut out, report);
 
@@ -210,9 +219,137 @@ pub(super) fn render(report: &Report) -> String {
     out
 }
 
+/// The overview, with a "Why" column: each blocker's reason (or why the
+/// server could not be read), so the table alone answers "can we go?".
+/// The column is left out when no server has a reason.
 fn summary(out: &mut String, report: &Report) {
     out.push_str("<h2>Servers</h2>\n");
-    cells(out, &rows::SERVER_COLUMNS, &[], &rows::servers(report));
+    let mut headers = rows::SERVER_COLUMNS.to_vec();
+    let mut html = render_rows(&rows::servers(report), part);
+    let reasons: Vec<String> = report.servers.iter().map(why).collect();
+    if reasons.iter().any(|r| !r.is_empty()) {
+        headers.push("Why");
+        for (row, why) in html.iter_mut().zip(reasons) {
+            row.push(why);
+        }
+    }
+    table(out, &headers, &[], &html);
+}
+
+/// The reasons a server is blocked, one per line; its read error when it
+/// has no blocker of its own.
+fn why(s: &ServerReport) -> String {
+    let mut reasons: Vec<String> = s.blockers.iter().map(|b| esc(b)).collect();
+    if reasons.is_empty() {
+        if let Some(e) = &s.error {
+            reasons.push(esc(e));
+        }
+    }
+    reasons.join("<br>\n")
+}
+
+fn what_will_happen(out: &mut String, what: &WhatWillHappen) {
+    out.push_str("<h2>What will happen</h2>\n");
+    if what.blocked {
+        out.push_str("<p><span class=\"badge blocked\">blocked</span> Nothing starts until the blockers above are fixed; then:</p>\n");
+    }
+    let rolled = what.servers.iter().filter(|s| s.skipped.is_none()).count();
+    let _ = writeln!(
+        out,
+        "<p>{rolled} server{} to upgrade, expected to take about <strong>{}</strong> in all.</p>",
+        if rolled == 1 { "" } else { "s" },
+        esc(&super::text::format_duration(what.estimate))
+    );
+    out.push_str("<h3>Order</h3>\n<ol>\n");
+    for s in &what.servers {
+        let dag = s
+            .dag
+            .as_deref()
+            .map_or_else(String::new, |d| format!(" ({})", esc(d)));
+        match &s.skipped {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "<li><strong>{}</strong>{dag}: upgraded, about {}</li>",
+                    esc(&s.name),
+                    esc(&super::text::format_duration(s.estimate))
+                );
+            }
+            Some(why) => {
+                let _ = writeln!(
+                    out,
+                    "<li>{}{dag}: <span class=\"badge up-to-date\">skipped</span> {}</li>",
+                    esc(&s.name),
+                    esc(why)
+                );
+            }
+        }
+    }
+    out.push_str("</ol>\n");
+    if !what.steps.is_empty() {
+        out.push_str("<h3>Steps on each server</h3>\n");
+        let rows: Vec<Vec<String>> = what
+            .steps
+            .iter()
+            .map(|st| {
+                vec![
+                    format!("<code>{}</code>", esc(&st.step)),
+                    if st.gated {
+                        "after the gate passes"
+                    } else {
+                        ""
+                    }
+                    .to_string(),
+                    st.estimate.map_or_else(
+                        || "once per DAG, after its last server".to_string(),
+                        |d| esc(&super::text::format_duration(d)),
+                    ),
+                ]
+            })
+            .collect();
+        table(out, &["Step", "Gate", "Expected time"], &[], &rows);
+    }
+    out.push_str("<h3>Availability policy</h3>\n");
+    list(out, "policy", &what.policy);
+    out.push_str("<h3>Impact: active databases that move</h3>\n");
+    if what.moves.is_empty() {
+        out.push_str("<p>None: no server that rolls holds an active database now.</p>\n");
+    } else {
+        let rows: Vec<Vec<String>> = what
+            .moves
+            .iter()
+            .map(|m| {
+                vec![
+                    esc(&m.server),
+                    esc(&m.database),
+                    m.to.as_deref().map_or_else(
+                        || r#"<span class="fail">no healthy copy elsewhere</span>"#.to_string(),
+                        esc,
+                    ),
+                    if m.back_after {
+                        "yes, after the server"
+                    } else {
+                        "at the end of its DAG"
+                    }
+                    .to_string(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "While out of service",
+                "Database",
+                "Expected to move to",
+                "Moves back",
+            ],
+            &[],
+            &rows,
+        );
+        out.push_str("<p class=\"meta\">Exchange's Active Manager picks the copy (best copy selection); this is the expected choice: the healthiest copy by activation preference.</p>\n");
+    }
+    out.push_str("<h3>Backup and rollback</h3>\n");
+    list(out, "rollback", &what.rollback);
 }
 
 fn target(out: &mut String, report: &Report) {
@@ -319,38 +456,41 @@ fn server_details(out: &mut String, index: usize, s: &ServerReport, target_build
     out.push_str("</details>\n");
 }
 
+/// Asserts the page makes no request when opened (the run report's and
+/// "what will happen"'s tests use it too).
+#[cfg(test)]
+pub(crate) fn assert_self_contained(out: &str) {
+    let lower = out.to_ascii_lowercase();
+    for forbidden in [
+        "http://",
+        "https://",
+        "<link",
+        "src=",
+        "<script",
+        "<img",
+        "@import",
+        "url(",
+        "@font-face",
+    ] {
+        assert!(!lower.contains(forbidden), "html contains {forbidden:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixture::{self, Ad};
     use super::*;
 
-    fn assert_self_contained(out: &str) {
-        let lower = out.to_ascii_lowercase();
-        for forbidden in [
-            "http://",
-            "https://",
-            "<link",
-            "src=",
-            "<script",
-            "<img",
-            "@import",
-            "url(",
-            "@font-face",
-        ] {
-            assert!(!lower.contains(forbidden), "html contains {forbidden:?}");
-        }
-    }
-
     #[test]
     fn html_with_ad_preparation_needed() {
-        let out = render(&fixture::report(Ad::NeedsPrepareAd));
+        let out = render(&fixture::report(Ad::NeedsPrepareAd), None);
         assert_self_contained(&out);
         insta::assert_snapshot!(out);
     }
 
     #[test]
     fn html_with_ad_prepared() {
-        let out = render(&fixture::report(Ad::Prepared));
+        let out = render(&fixture::report(Ad::Prepared), None);
         assert_self_contained(&out);
         assert!(out.contains(r#"<meta charset="utf-8">"#));
         assert!(out.contains(
@@ -365,7 +505,7 @@ mod tests {
         report.servers[0].name = "<script>alert(1)</script>".to_owned();
         report.servers[1].fqdn = r#"ex02" onmouseover="x'"#.to_owned();
         report.servers[2].blockers[0] = "see https://evil.example/a.js & <img src=x>".to_owned();
-        let out = render(&report);
+        let out = render(&report, None);
         assert_self_contained(&out);
         assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(out.contains("ex02&quot; onmouseover&#61;&quot;x&#39;"));
@@ -374,7 +514,7 @@ mod tests {
 
     #[test]
     fn servers_needing_attention_start_expanded() {
-        let out = render(&fixture::report(Ad::Prepared));
+        let out = render(&fixture::report(Ad::Prepared), None);
         assert!(out.contains(r#"<details id="server-1">"#));
         assert!(out.contains(r#"<details id="server-2">"#));
         assert!(out.contains(r#"<details id="server-3" open>"#));

@@ -66,6 +66,8 @@ impl Builder {
             host: "ADMIN01".to_string(),
             pid: 4242,
             order: vec!["EX01".into(), "EX02".into(), "EX03".into()],
+            only: Vec::new(),
+            exclude: Vec::new(),
         })
     }
 

@@ -8,6 +8,7 @@
 //! server is treated as hostile text and escaped for the format it lands in.
 
 pub mod dry_run;
+pub mod glyphs;
 mod html;
 mod markdown;
 pub mod progress;
@@ -15,7 +16,10 @@ mod rows;
 pub mod run;
 pub mod status;
 mod table;
-mod text;
+pub(crate) mod text;
+mod what_will_happen;
+
+pub use what_will_happen::WhatWillHappen;
 
 #[cfg(test)]
 mod fixture;
@@ -92,8 +96,14 @@ pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> String {
         Format::Table => table::render(report, opts.color),
         Format::Json => render_json(report),
         Format::Markdown => markdown::render(report),
-        Format::Html => html::render(report),
+        Format::Html => html::render(report, None),
     }
+}
+
+/// The HTML page with its "What will happen" section (order, steps,
+/// expected duration, impact, rollback).
+pub fn render_html(report: &Report, what: &WhatWillHappen) -> String {
+    html::render(report, Some(what))
 }
 
 fn render_json(report: &Report) -> String {

@@ -328,7 +328,7 @@ pub fn render_table(status: &Status, plan: &Path) -> String {
     errors(&mut out, &status.servers);
     dropped_servers(&mut out, &status.servers);
     out.push('\n');
-    out.push_str(&advice(status.overall, plan));
+    out.push_str(&advice(status, plan));
     out.push('\n');
     out
 }
@@ -409,13 +409,14 @@ fn dropped_servers(out: &mut String, servers: &[ServerStatus]) {
 }
 
 /// What the admin does next, for each overall state of the plan at `plan`.
-fn advice(overall: Overall, plan: &Path) -> String {
-    match overall {
+fn advice(status: &Status, plan: &Path) -> String {
+    match status.overall {
         Overall::NotStarted => "Nothing has run for this plan yet.".to_string(),
         Overall::Running => format!(
             "A run is in progress: its process holds the lock (the lock dies with it). To stop it, press Ctrl-C in its terminal (it stops at a safe point); `cu-roll unlock {} --force` refuses while it runs.",
             plan.display()
         ),
+        Overall::Stopped if status.last_outcome.as_deref() == Some("window-reached") => "The last run stopped at the end of its maintenance window ([policy] not_after): the server in progress was finished, the next one not started. Run the same command again in the next window (with a later not_after) to resume.".to_string(),
         Overall::Stopped => "The rollout stopped before the end; run the same command again to resume.".to_string(),
         Overall::Done => "Every server is done.".to_string(),
         Overall::Failed => "Fix the cause shown above, then run the same command again to resume where it stopped.".to_string(),

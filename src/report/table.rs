@@ -290,6 +290,13 @@ fn ad_preparation(out: &mut String, report: &Report, p: Painter) {
             let _ = writeln!(out, "    {}", clean(command));
         }
     }
+    if let Some(after) = &ad.after_security_update {
+        let _ = writeln!(
+            out,
+            "  Domain level of the security update: {}",
+            clean(after)
+        );
+    }
 }
 
 fn summary(out: &mut String, report: &Report, p: Painter) {

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 /// Duration as an admin reads it: `3.1s`, `4m05s`, `1h02m`.
-pub(super) fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     let secs = d.as_secs();
     if secs < 60 {
         format!("{:.1}s", d.as_secs_f64())

@@ -13,6 +13,7 @@ mod step;
 pub mod steps;
 
 pub use events::{NoProgress, Progress, RunEvent};
+pub use step::system_wall_ms;
 pub use step::{
     Clock, PlannedCommand, PlannedText, Step, StepContext, StepError, StepErrorKind, StepEvents,
     StepId, StepOutcome, SystemClock,

@@ -40,6 +40,10 @@ pub struct JournalState {
     pub in_flight: HashMap<String, Vec<Change>>,
     /// (server, step) of every `reboot-requested` journaled.
     pub reboots_requested: HashSet<(String, String)>,
+    /// The `--only` and `--exclude` of the last run (both empty: every
+    /// server), which a resumed run keeps unless told otherwise.
+    pub only: Vec<String>,
+    pub exclude: Vec<String>,
 }
 
 impl JournalState {
@@ -47,11 +51,19 @@ impl JournalState {
         let mut s = JournalState::default();
         for e in entries {
             match &e.record {
-                Record::RunStarted { plan, order, .. } => {
+                Record::RunStarted {
+                    plan,
+                    order,
+                    only,
+                    exclude,
+                    ..
+                } => {
                     if s.fingerprint.is_none() {
                         s.fingerprint = Some(plan.clone());
                         s.order.clone_from(order);
                     }
+                    s.only.clone_from(only);
+                    s.exclude.clone_from(exclude);
                     s.finished_ok = false;
                 }
                 Record::StepStarted { server, .. } => {

@@ -33,6 +33,11 @@ pub enum StepId {
     /// scheduler runs it once, on the first server to be rolled, before
     /// that server's first step, and journals it under that server.
     PrepareAd,
+    /// Active Directory preparation for a domain level the target's SU
+    /// raises (`%ExchangeInstallPath%Bin\Setup.exe /PrepareAllDomains`):
+    /// not a per-server step either; the scheduler runs it once, on the
+    /// first server that reached the target, before it is journaled done.
+    PrepareAdSu,
 }
 
 impl StepId {
@@ -60,13 +65,14 @@ impl StepId {
             StepId::Redistribute => "redistribute",
             StepId::Health => "health",
             StepId::PrepareAd => "prepare-ad",
+            StepId::PrepareAdSu => "prepare-ad-su",
         }
     }
 
     pub fn from_id(id: &str) -> Option<StepId> {
         StepId::ALL
             .into_iter()
-            .chain([StepId::PrepareAd])
+            .chain([StepId::PrepareAd, StepId::PrepareAdSu])
             .find(|s| s.id() == id)
     }
 }
@@ -206,6 +212,18 @@ pub trait Clock: Send + Sync {
     fn interrupted(&self) -> bool {
         false
     }
+    /// The wall-clock time in ms since the Unix epoch, as the maintenance
+    /// window (`not_after`) is judged by: the system's, or the lab's.
+    fn wall_ms(&self) -> i64 {
+        system_wall_ms()
+    }
+}
+
+/// The system's wall clock in ms since the Unix epoch.
+pub fn system_wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The system clock.

@@ -4,9 +4,9 @@
 //! run` end with an error naming the server and what it did, with an
 //! ordinary exit code (src/exit.rs), never a panic (exit 101), and a run
 //! leaves a journal that is still whole. (A server that stalls or drips
-//! is cut off by the client's read deadline, tested in
-//! crates/wsman/src/http.rs: at the product's timeouts it takes 50 s per
-//! attempt, too long for this suite.)
+//! is cut off by the client's answer deadline, tested with short timeouts
+//! in src/exec/winrm/tests_fake_servers.rs: at the product's timeouts it takes
+//! 50 s per attempt, too long for this suite.)
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -72,6 +72,11 @@ fn hostile(listeners: Vec<TcpListener>, answer: Vec<u8>) -> Hostile {
 }
 
 /// (what the server does, its answer, what the error must say it did).
+/// The client reads HTTP with hyper (src/exec/winrm/conn.rs) under
+/// cu-roll's limits: a 64 KiB head, a 16 MiB body (announced or summed
+/// over chunks), the whole answer within a deadline. hyper adds up chunk
+/// sizes in a u64 with overflow checks; a chunk-size line of zeros has no
+/// length bound in hyper but holds nothing and ends at the deadline.
 fn answers() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let chunked = b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nTransfer-Encoding: chunked\r\n\r\n";
     let with = |tail: &[u8]| [&chunked[..], tail].concat();
@@ -86,18 +91,23 @@ fn answers() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("endless header line", long_header, "HTTP header too large"),
         (
             "overflowing chunk size",
-            with(b"1\r\na\r\nffffffffffffffff\r\n"),
-            "bad chunk size",
+            with(b"1\r\na\r\nfffffffffffffffff\r\n"),
+            "invalid chunk size: overflow",
         ),
         (
-            "chunk size past the body limit",
+            "chunk size past the body limit, then nothing",
             with(b"7fffffff\r\n"),
+            "connection closed inside an HTTP body",
+        ),
+        (
+            "announced length past the body limit",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2147483647\r\n\r\n<s:Env".to_vec(),
             "HTTP body too large",
         ),
         (
             "endless chunk-size line",
             with(&vec![b'0'; 400 * 1024]),
-            "HTTP chunk-size line too long",
+            "connection closed inside an HTTP body",
         ),
         (
             "truncated body",

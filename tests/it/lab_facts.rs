@@ -65,3 +65,31 @@ fn every_target_of_a_lab_plan_is_simulated_by_the_lab() {
     }
     assert!(checked >= 2, "no lab plans found");
 }
+
+/// The lab's SU-raised domain levels (what its installed Setup.exe
+/// reaches) against the catalogue's `domain_object_version` of that SU.
+#[test]
+fn every_su_raised_domain_level_the_lab_knows_is_the_catalogues() {
+    let catalog = Catalog::embedded();
+    for su in lab::facts::SU_DOMAIN_LEVELS {
+        let build = catalog_build(&su.build);
+        let (cu, update) = catalog
+            .cus()
+            .iter()
+            .find_map(|c| {
+                c.security_updates
+                    .iter()
+                    .find(|u| u.build == build)
+                    .map(|u| (c, u))
+            })
+            .unwrap_or_else(|| panic!("{build} is not an update in the catalogue"));
+        assert_eq!(
+            cu.ad_with(Some(update)).domain_object_version,
+            su.domain_object_version,
+            "{} {}",
+            cu.id,
+            update.name
+        );
+        assert!(cu.ad_with(None).domain_object_version < su.domain_object_version);
+    }
+}

@@ -1,7 +1,11 @@
 //! Integration tests: the real `cu-roll` binary against the lab, asserting
 //! on exit codes, output and the lab's world.
 
+mod ad_after_su;
 mod architecture;
+mod audit;
+mod bench;
+mod browser;
 mod build_history;
 mod catalog;
 mod certificates;
@@ -9,6 +13,7 @@ mod cli_output;
 mod clixml;
 mod crash_harness;
 mod dag_config;
+mod drift_baseline;
 mod faults;
 mod harness;
 mod health_order;
@@ -18,13 +23,19 @@ mod lab;
 mod lab_facts;
 mod long_commands;
 mod media_ad;
+mod membership;
+mod notify;
 mod plans;
 mod reliability;
 mod report;
 mod rollout;
 mod scripts;
 mod security_update;
+mod selection;
 mod setup_incomplete;
 mod setup_log;
 mod shapes;
+mod standalone;
+mod two_dag;
+mod window;
 mod winrm;

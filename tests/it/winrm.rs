@@ -221,6 +221,26 @@ fn full_rollout_over(plan_name: &str) {
     }
     let logged = crate::rollout::assert_no_secret_logged(&state, "lab-only-password");
     assert!(logged > 100, "the lab logged {logged} events");
+    // The client kept a connection and a shell per server across calls:
+    // before it did, every command opened its own of each.
+    let log = std::fs::read_to_string(env.state_dir().join("cu-roll.log")).expect("cu-roll.log");
+    let totals = log
+        .lines()
+        .rfind(|l| l.contains("winrm transport totals"))
+        .unwrap_or_else(|| panic!("no transport totals logged:\n{log}"));
+    let count = |name: &str| -> u64 {
+        let re = regex::Regex::new(&format!(r#"\b{name}\W+(\d+)"#)).unwrap();
+        re.captures(totals)
+            .and_then(|c| c[1].parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {totals}"))
+    };
+    let (connections, shells) = (count("connections"), count("shells"));
+    let commands = count("commands");
+    eprintln!("{plan_name}: {totals}");
+    assert!(
+        commands > 100 && connections * 10 <= commands && shells * 10 <= commands,
+        "{connections} connections and {shells} shells for {commands} commands: {totals}"
+    );
 }
 
 #[test]

@@ -126,6 +126,59 @@ pub const CUS: &[CuFacts] = &[
     ),
 ];
 
+/// The Exchange team's "Released: May 2022 Exchange Server Security
+/// Updates" (CVE-2022-21978): on 2016 CU22/CU23 and 2019 CU11/CU12, "Install
+/// the May 2022 SU first and then run … once using Setup.exe in your
+/// Exchange Server installation path (…\Exchange Server\V15\Bin)"
+/// `/PrepareAllDomains`; CSS-Exchange's HealthChecker page "May 2022
+/// Security Update": "After you have installed this security fix, you must
+/// run /PrepareDomain or /PrepareAllDomains from the Exchange bin directory".
+const MAY22_SU: &str = "https://techcommunity.microsoft.com/t5/exchange-team-blog/released-may-2022-exchange-server-security-updates/ba-p/3301831";
+
+/// A Security Update that raises the domain's objectVersion above its CU's:
+/// only a `/PrepareDomain`/`/PrepareAllDomains` run by the **installed**
+/// `Bin\Setup.exe` of a server with that SU (or a later one of its CU)
+/// reaches it; the CU's media reaches the CU's level only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SuDomainFacts {
+    /// The SU's build (its CU's build line).
+    pub build: ExchangeBuild,
+    pub domain_object_version: u32,
+    pub source: &'static str,
+}
+
+/// The SUs that raise the domain level above their CU's (May 2022 on the
+/// CUs whose own level is below 13243; Microsoft Learn, "Prepare Active
+/// Directory and domains", lists "CU11 May22SU" and "CU22 May22SU" at 13243).
+pub const SU_DOMAIN_LEVELS: &[SuDomainFacts] = &[
+    SuDomainFacts {
+        build: ExchangeBuild::new(15, 1, 2375, 28),
+        domain_object_version: 13243,
+        source: MAY22_SU,
+    },
+    SuDomainFacts {
+        build: ExchangeBuild::new(15, 2, 986, 26),
+        domain_object_version: 13243,
+        source: MAY22_SU,
+    },
+];
+
+/// The levels a `/Prepare*` run by setup of build `build` reaches: its CU's
+/// levels, with the domain level an SU of that CU at or below `build`
+/// raises. `None` when the lab does not know the CU.
+pub fn prepare_levels(build: &ExchangeBuild) -> Option<CuFacts> {
+    let mut levels = *cu_of(build)?;
+    for su in SU_DOMAIN_LEVELS {
+        let same_cu = (su.build.major, su.build.minor, su.build.build)
+            == (build.major, build.minor, build.build);
+        if same_cu && build.revision >= su.build.revision {
+            levels.domain_object_version =
+                levels.domain_object_version.max(su.domain_object_version);
+        }
+    }
+    Some(levels)
+}
+
 /// Microsoft Learn, "Upgrade Exchange to the latest Cumulative Update": "The
 /// previous /IAcceptExchangeServerLicenseTerms switch will not work starting
 /// with the September 2021 Cumulative Updates (CUs). You now must use either
@@ -178,6 +231,25 @@ mod tests {
             assert_eq!(cu_revision(&su), c.build.revision);
         }
         assert_eq!(cu_revision(&ExchangeBuild::new(15, 2, 1, 5)), 5);
+    }
+
+    #[test]
+    fn only_setup_with_the_may_2022_su_reaches_its_domain_level() {
+        let media = ExchangeBuild::new(15, 2, 986, 5);
+        assert_eq!(prepare_levels(&media).unwrap().domain_object_version, 13242);
+        let before = ExchangeBuild::new(15, 2, 986, 22);
+        assert_eq!(
+            prepare_levels(&before).unwrap().domain_object_version,
+            13242
+        );
+        for su in [
+            ExchangeBuild::new(15, 2, 986, 26),
+            ExchangeBuild::new(15, 2, 986, 36),
+        ] {
+            assert_eq!(prepare_levels(&su).unwrap().domain_object_version, 13243);
+        }
+        let cu22 = ExchangeBuild::new(15, 1, 2375, 28);
+        assert_eq!(prepare_levels(&cu22).unwrap().domain_object_version, 13243);
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub mod build;
 mod cmdlets;
 pub mod components;
 pub mod configfiles;
+pub mod costs;
+mod dags;
 pub mod eventlog;
 pub mod facts;
 mod faults;
@@ -25,6 +27,7 @@ mod setup_certs;
 mod setup_logging;
 mod setup_rules;
 mod spec;
+mod standalone;
 mod store;
 mod taskps;
 mod tasks;
@@ -36,14 +39,16 @@ pub mod winrm;
 mod world;
 mod worldinit;
 
+pub use costs::{CallCosts, Counts};
 pub use filestore::{sha256_hex_upper, FileError};
 pub use host::{ServerHost, UnknownServer};
 pub use spec::{
-    check_plan_servers_simulated, parse_plan_text, DEFAULT_DAG, FAULT_KINDS, STEP_NAMES,
+    check_plan_servers_simulated, parse_plan_text, parse_plan_text_up_to, DEFAULT_DAG, FAULT_KINDS,
+    MAX_LAB_SERVERS, STEP_NAMES,
 };
 pub use spec::{
     LabAd, LabCertificate, LabCopyStatus, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer,
     LabSpec, LabTimings, PendingReboot,
 };
-pub use store::{wall_clock_ms, Lab, LabError, CLOCK_FILE, WORLD_FILE};
+pub use store::{clock_offset_ms, wall_clock_ms, Lab, LabError, CLOCK_FILE, WORLD_FILE};
 pub use world::{MoveError, Timings, World};

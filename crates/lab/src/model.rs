@@ -12,6 +12,10 @@ use crate::build::ExchangeBuild;
 pub struct Server {
     pub name: String,
     pub fqdn: String,
+    /// The DAG (and failover cluster) it is a member of; empty in a world
+    /// saved before several DAGs were modelled (= `World::dag`).
+    #[serde(default)]
+    pub dag: String,
     /// What ExSetup.exe reports (includes the SU revision).
     pub build: ExchangeBuild,
     /// The CU's own revision: `AdminDisplayVersion` shows `Build <build>.<cu_revision>`.
@@ -36,6 +40,9 @@ pub struct Server {
     pub components: Vec<ComponentState>,
     pub cluster_node: ClusterNode,
     pub activation_policy: ActivationPolicy,
+    /// In no DAG (`standalone.rs`).
+    #[serde(default)]
+    pub standalone: bool,
     pub move_now: bool,
     pub queues: Vec<Queue>,
     /// Wall time spent draining not yet turned into a delivered message.
@@ -179,8 +186,10 @@ pub enum ProgramKind {
     /// The installed `<install>\bin\Setup.exe` (a bare `setup.exe`): it
     /// "succeeds" without upgrading anything.
     InstalledSetup,
-    /// The media's Setup.exe preparing Active Directory (`/PrepareSchema`,
-    /// `/PrepareAD`, `/PrepareAllDomains`) to `build`'s levels.
+    /// A Setup.exe preparing Active Directory (`/PrepareSchema`,
+    /// `/PrepareAD`, `/PrepareAllDomains`) to the levels setup of `build`
+    /// reaches: the media's (its CU's), or the installed `bin\Setup.exe`'s
+    /// (its build's, an SU's domain level included).
     AdPreparation {
         build: ExchangeBuild,
         scope: AdPrepScope,

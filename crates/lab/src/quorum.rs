@@ -2,7 +2,8 @@
 //! lag of lagged copies: what `Get-DatabaseAvailabilityGroup -Status`
 //! (`WitnessShareInUse`) and `Test-ReplicationHealth` (`QuorumGroup`,
 //! `FileShareQuorum`) report, and whether the cluster still has a majority
-//! of votes. Pure questions over the world; nothing here changes it.
+//! of votes, per DAG (each DAG is a cluster of its own; `dags.rs`). Pure
+//! questions over the world; nothing here changes it.
 //!
 //! Sources: Microsoft Learn, "Database availability groups" (Exchange
 //! Server), section on quorum: a DAG with an even number of members uses
@@ -50,21 +51,21 @@ pub fn lag_text(lag_ms: i64) -> String {
 }
 
 impl World {
-    /// Members that count for quorum: `Servers` minus `StoppedMailboxServers`.
-    pub fn quorum_members(&self) -> usize {
-        self.servers.len()
+    /// Members of `dag` that count for quorum: `Servers` minus `StoppedMailboxServers`.
+    pub fn quorum_members(&self, dag: &str) -> usize {
+        self.members(dag).len()
     }
 
-    /// Whether the file share witness votes (an even number of members).
-    pub fn witness_in_use(&self) -> bool {
-        self.quorum_members() % 2 == 0
+    /// Whether `dag`'s file share witness votes (an even number of members).
+    pub fn witness_in_use(&self, dag: &str) -> bool {
+        self.quorum_members(dag) % 2 == 0
     }
 
     /// `WitnessShareInUse`: `Primary` while the witness votes and answers,
     /// `None` under Node Majority, `InvalidConfiguration` (UNVERIFIED) while
     /// it votes but cannot be reached.
-    pub fn witness_share_in_use(&self) -> &'static str {
-        match (self.witness_in_use(), self.witness_reachable) {
+    pub fn witness_share_in_use(&self, dag: &str) -> &'static str {
+        match (self.witness_in_use(dag), self.witness_reachable) {
             (false, _) => "None",
             (true, true) => "Primary",
             (true, false) => "InvalidConfiguration",
@@ -72,22 +73,23 @@ impl World {
     }
 
     /// Whether the witness votes but cannot be reached.
-    pub fn witness_failed(&self) -> bool {
-        self.witness_in_use() && !self.witness_reachable
+    pub fn witness_failed(&self, dag: &str) -> bool {
+        self.witness_in_use(dag) && !self.witness_reachable
     }
 
     /// Whether the cluster has a majority of its votes: every member whose
     /// cluster service runs (Up or Paused, not rebooting) and the witness
     /// when it votes and answers.
-    pub fn has_quorum(&self) -> bool {
-        let witness = usize::from(self.witness_in_use());
-        let total = self.quorum_members() + witness;
+    pub fn has_quorum(&self, dag: &str) -> bool {
+        let witness = usize::from(self.witness_in_use(dag));
+        let total = self.quorum_members(dag) + witness;
         let up = self
-            .servers
-            .iter()
+            .members(dag)
+            .into_iter()
+            .map(|i| &self.servers[i])
             .filter(|s| s.cluster_node.state != NodeState::Down && !s.is_down())
             .count()
-            + usize::from(self.witness_in_use() && self.witness_reachable);
+            + usize::from(self.witness_in_use(dag) && self.witness_reachable);
         2 * up > total
     }
 }

@@ -158,6 +158,13 @@ impl World {
             // exchange-facts.md: a bare setup.exe resolves through PATH to the
             // installed <install>\bin\Setup.exe, which "succeeds" without upgrading.
             let pid = self.take_pid();
+            let installed = self.servers[i].build;
+            // `/Prepare*` from the installed Setup.exe prepares AD to the
+            // installed build's levels, an SU's domain level included
+            // (facts::SU_DOMAIN_LEVELS): how an SU-raised level is reached.
+            if let Some(request) = prepare_request(&installed, &argv) {
+                return Ok(self.start_ad_preparation(i, pid, &installed, request, base));
+            }
             let mut p = base(
                 ProgramKind::InstalledSetup,
                 "ExSetup.exe",
@@ -165,7 +172,6 @@ impl World {
                 self.timings.setup_ms / 5,
             );
             p.readiness_done = true;
-            let installed = self.servers[i].build;
             if let Some(message) = setup_command_line_error(&installed, &argv) {
                 p.failure = Some(SetupFailure::CommandLine { message });
             } else {
@@ -214,11 +220,12 @@ impl World {
         p
     }
 
-    /// A `/Prepare*` run ends well: the forest's levels rise to the media
-    /// CU's levels in the lab's facts table (never down). `None` when the table does
-    /// not know the media's CU.
+    /// A `/Prepare*` run ends well: the forest's levels rise to the levels
+    /// setup of `build` reaches in the lab's facts table (never down): the
+    /// media CU's, or the installed build's with its SU's domain level.
+    /// `None` when the table does not know the CU.
     fn finish_ad_preparation(&mut self, build: ExchangeBuild, scope: AdPrepScope) -> Option<()> {
-        let levels = crate::facts::cu_of(&build)?;
+        let levels = crate::facts::prepare_levels(&build)?;
         let ad = &mut self.ad;
         if matches!(scope, AdPrepScope::Schema | AdPrepScope::Ad) {
             ad.schema_range_upper = ad.schema_range_upper.max(levels.schema_range_upper);

@@ -13,10 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::costs::{self, CallCosts};
 use super::host::ServerHost;
 use super::pwsh::{self, ScriptOutput};
 use super::spec::LabSpec;
 use super::world::World;
+
+mod persist;
 
 pub const WORLD_FILE: &str = "lab-world.json";
 
@@ -70,7 +73,57 @@ pub enum LabError {
 pub struct Lab {
     path: PathBuf,
     clock: PathBuf,
-    world: Mutex<World>,
+    world: Mutex<Worlds>,
+    /// The world's per-call costs (`[lab.timings]`), paid by the caller.
+    costs: CallCosts,
+    /// `call_latency` is paid once per call (in-process), or by whoever
+    /// answers requests (`lab serve`, once per HTTP request).
+    latency_per_call: bool,
+    counters: costs::Counters,
+}
+
+/// The live world and what was last written to disk, to tell a call that
+/// changed something from a read-only one without serialising anything.
+struct Worlds {
+    live: World,
+    /// The world as saved, without its PowerShell logs (`persist::changed`).
+    saved: World,
+    /// The live world holds PowerShell log events the file does not.
+    logs_unsaved: bool,
+}
+
+impl std::ops::Deref for Worlds {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.live
+    }
+}
+
+impl std::ops::DerefMut for Worlds {
+    fn deref_mut(&mut self) -> &mut World {
+        &mut self.live
+    }
+}
+
+impl Worlds {
+    fn new(live: World) -> Worlds {
+        Worlds {
+            saved: persist::without_logs(&live),
+            live,
+            logs_unsaved: false,
+        }
+    }
+}
+
+impl Drop for Lab {
+    /// Saves the PowerShell log events read-only calls added (nothing
+    /// else is unsaved); a failure here has no one to report to.
+    fn drop(&mut self) {
+        let worlds = self.lock();
+        if worlds.logs_unsaved {
+            let _ = save(&self.path, &worlds.live);
+        }
+    }
 }
 
 /// What `CLOCK_FILE` holds.
@@ -100,11 +153,7 @@ impl Lab {
                 path: path.clone(),
                 source,
             })?;
-            return Ok(Lab {
-                path,
-                clock: state_dir.join(CLOCK_FILE),
-                world: Mutex::new(world),
-            });
+            return Ok(Lab::new(path, state_dir.join(CLOCK_FILE), world));
         }
         Lab::reset(state_dir, spec, dag)
     }
@@ -130,31 +179,91 @@ impl Lab {
         }
         let world = World::from_spec(spec, dag, wall_clock_ms());
         save(&path, &world)?;
-        Ok(Lab {
+        Ok(Lab::new(path, clock, world))
+    }
+
+    fn new(path: PathBuf, clock: PathBuf, world: World) -> Lab {
+        let t = &world.timings;
+        let costs = CallCosts {
+            call_latency_ms: t.call_latency_ms,
+            powershell_start_ms: t.powershell_start_ms,
+            exchange_session_ms: t.exchange_session_ms,
+        };
+        Lab {
             path,
             clock,
-            world: Mutex::new(world),
-        })
+            world: Mutex::new(Worlds::new(world)),
+            costs,
+            latency_per_call: true,
+            counters: costs::Counters::default(),
+        }
+    }
+
+    /// For `lab serve`: calls no longer pay `call_latency`; the listener
+    /// pays it per request (`pay_request_latency`).
+    pub fn latency_per_request(mut self) -> Lab {
+        self.latency_per_call = false;
+        self
+    }
+
+    /// The per-call costs this lab charges.
+    pub fn costs(&self) -> CallCosts {
+        self.costs
+    }
+
+    /// One request's round trip (`lab serve`).
+    pub fn pay_request_latency(&self) {
+        costs::pay(self.costs.call_latency_ms);
+    }
+
+    /// Counts one HTTP request `lab serve` answered, with its body sizes.
+    pub fn count_request(&self, bytes_in: usize, bytes_out: usize) {
+        self.counters.request(bytes_in, bytes_out);
+    }
+
+    /// What this lab has answered since it was opened.
+    pub fn counts(&self) -> costs::Counts {
+        self.counters.counts()
+    }
+
+    /// What a call pays before it runs: the round trip (in-process), and
+    /// a new powershell.exe for PowerShell.
+    fn pay_start(&self, powershell: bool) {
+        let latency = if self.latency_per_call {
+            self.costs.call_latency_ms
+        } else {
+            0
+        };
+        let start = if powershell {
+            self.costs.powershell_start_ms
+        } else {
+            0
+        };
+        costs::pay(latency + start);
+    }
+
+    /// A PowerShell script, its costs paid: start-up before, each Exchange
+    /// session it opened after (the lab learns of them by running it).
+    fn run_ps_paid(
+        &self,
+        server: &str,
+        script: &str,
+        stdin: &str,
+        budget_ms: Option<i64>,
+    ) -> Result<ScriptOutput, LabError> {
+        self.pay_start(true);
+        let (out, sessions) = self.with_world(|world, now| {
+            run_ps_counted(world, server, script, stdin, now, budget_ms)
+        })?;
+        self.counters.call(sessions);
+        let sessions = i64::try_from(sessions).unwrap_or(i64::MAX);
+        costs::pay(self.costs.exchange_session_ms.saturating_mul(sessions));
+        Ok(out)
     }
 
     /// How far the lab's clock runs ahead of the wall clock (ms).
     fn offset_ms(&self) -> Result<i64, LabError> {
-        let text = match fs::read_to_string(&self.clock) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(source) => {
-                return Err(LabError::Read {
-                    path: self.clock.clone(),
-                    source,
-                })
-            }
-        };
-        serde_json::from_str::<ClockFile>(&text)
-            .map(|c| c.offset_ms)
-            .map_err(|source| LabError::Clock {
-                path: self.clock.clone(),
-                source,
-            })
+        clock_offset_ms_at(&self.clock)
     }
 
     /// The lab's "now" for `world`: the wall clock plus the offset, never
@@ -178,7 +287,7 @@ impl Lab {
         Ok(offset)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, World> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Worlds> {
         // A panic in another thread cannot leave the world half-changed on
         // disk (we save only after success), so the in-memory copy is usable.
         self.world
@@ -202,23 +311,32 @@ impl Lab {
         })
     }
 
-    /// Runs `f` on the world at the lab's clock, then saves whatever it did
-    /// (settling included, even when `f` fails).
+    /// Runs `f` on the world at the lab's clock, then saves whatever it
+    /// changed (settling included, even when `f` fails); a call that
+    /// changed nothing but the clock, the pid counter and the PowerShell
+    /// log writes nothing (the log waits for the next save).
     fn with_world<R>(
         &self,
         f: impl FnOnce(&mut World, i64) -> Result<R, LabError>,
     ) -> Result<R, LabError> {
-        let mut world = self.lock();
-        let now = self.now_for(&world)?;
-        let result = f(&mut world, now);
-        world.check_availability();
-        save(&self.path, &world)?;
+        let mut guard = self.lock();
+        let worlds = &mut *guard;
+        let now = self.now_for(&worlds.live)?;
+        let result = f(&mut worlds.live, now);
+        worlds.live.check_availability();
+        if persist::changed(&mut worlds.live, &worlds.saved) {
+            save(&self.path, &worlds.live)?;
+            worlds.saved = persist::without_logs(&worlds.live);
+            worlds.logs_unsaved = false;
+        } else {
+            worlds.logs_unsaved = true;
+        }
         result
     }
 
     /// Runs a PowerShell script on `server` as `powershell.exe -NonInteractive` would.
     pub fn run_ps(&self, server: &str, script: &str) -> Result<ScriptOutput, LabError> {
-        self.with_world(|world, now| run_ps_in(world, server, script, now))
+        self.run_ps_paid(server, script, "", None)
     }
 
     /// `run_ps` for a process whose standard input held `stdin` (what
@@ -229,7 +347,7 @@ impl Lab {
         script: &str,
         stdin: &str,
     ) -> Result<ScriptOutput, LabError> {
-        self.with_world(|world, now| run_ps_fed(world, server, script, stdin, now))
+        self.run_ps_paid(server, script, stdin, None)
     }
 
     /// `run_ps_with_stdin` killed once its commands have taken more than
@@ -243,11 +361,13 @@ impl Lab {
         stdin: &str,
         budget_ms: Option<i64>,
     ) -> Result<ScriptOutput, LabError> {
-        self.with_world(|world, now| run_ps_budget(world, server, script, stdin, now, budget_ms))
+        self.run_ps_paid(server, script, stdin, budget_ms)
     }
 
     /// Runs a cmd.exe command line on `server` (see `run_cmd_in`).
     pub fn run_cmd(&self, server: &str, command: &str) -> Result<ScriptOutput, LabError> {
+        self.pay_start(false);
+        self.counters.call(0);
         self.with_world(|world, now| run_cmd_in(world, server, command, now))
     }
 
@@ -255,7 +375,7 @@ impl Lab {
     /// changed), as JSON: servers, databases, faults and the top-level
     /// `availability` record. An unreadable clock file counts as no offset.
     pub fn state_json(&self) -> serde_json::Value {
-        let mut world = self.lock().clone();
+        let mut world = self.lock().live.clone();
         let now = self
             .now_for(&world)
             .unwrap_or_else(|_| wall_clock_ms().max(world.now_ms));
@@ -265,7 +385,7 @@ impl Lab {
 
     /// A copy of the world as it is now (not settled).
     pub fn world(&self) -> World {
-        self.lock().clone()
+        self.lock().live.clone()
     }
 }
 
@@ -305,18 +425,20 @@ pub fn run_ps_fed(
     stdin: &str,
     now: i64,
 ) -> Result<ScriptOutput, LabError> {
-    run_ps_budget(world, server, script, stdin, now, None)
+    run_ps_counted(world, server, script, stdin, now, None).map(|(out, _)| out)
 }
 
-/// `run_ps_fed` within `budget_ms` of command time (see `Lab::run_ps_within`).
-pub fn run_ps_budget(
+/// `run_ps_fed`, with how many Exchange remote sessions the script opened,
+/// killed once its commands took more than `budget_ms` of command time
+/// (see `Lab::run_ps_within`).
+fn run_ps_counted(
     world: &mut World,
     server: &str,
     script: &str,
     stdin: &str,
     now: i64,
     budget_ms: Option<i64>,
-) -> Result<ScriptOutput, LabError> {
+) -> Result<(ScriptOutput, usize), LabError> {
     let i = enter(world, server, now)?;
     world.next_pid += 4;
     let pid = world.next_pid;
@@ -327,6 +449,7 @@ pub fn run_ps_budget(
     let out = pwsh::run_with_stdin(script, stdin, &mut host);
     let reboot = host.reboot_requested && !host.killed;
     let killed = host.killed.then_some(host.spent_ms);
+    let sessions = host.remoting.opened();
     if reboot {
         world.begin_reboot(i);
     }
@@ -336,7 +459,7 @@ pub fn run_ps_budget(
             server: name,
             after_ms,
         }),
-        None => Ok(out),
+        None => Ok((out, sessions)),
     }
 }
 
@@ -442,16 +565,20 @@ fn schtasks_query(w: &World, i: usize, args: &str) -> Result<String, String> {
     Ok(format!("{}\r\n", quoted.join(",")))
 }
 
-/// Writes `world` to `path` atomically.
+/// Writes `world` to `path` atomically, as compact JSON.
 fn save(path: &Path, world: &World) -> Result<(), LabError> {
-    let text = serde_json::to_string_pretty(world).map_err(|e| LabError::Write {
+    let text = serde_json::to_vec(world).map_err(|e| LabError::Write {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     })?;
-    write_atomically(path, text.as_bytes())
+    write_atomically(path, &text)
 }
 
-/// Writes `bytes` to `path` atomically: temp file beside it, fsync, rename.
+/// Writes `bytes` to `path` atomically: temp file beside it, one fsync of
+/// its data, rename. A killed process leaves the old file or the new one,
+/// never half of either (rename replaces atomically); the directory is not
+/// fsynced, so after a power cut the rename may be undone and the world one
+/// save older — a lab, unlike the journal, may lose its last step there.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LabError> {
     let err = |source| LabError::Write {
         path: path.to_path_buf(),
@@ -460,59 +587,38 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LabError> {
     let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
     let mut f = fs::File::create(&tmp).map_err(err)?;
     f.write_all(bytes).map_err(err)?;
-    f.sync_all().map_err(err)?;
+    f.sync_data().map_err(err)?;
     drop(f);
     fs::rename(&tmp, path).map_err(err)?;
-    if let Some(dir) = path.parent() {
-        // Make the rename itself durable where the platform allows opening a directory.
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testkit::three_member_spec;
-
-    /// `advance` moves the lab's clock, a second `Lab` on the same state
-    /// directory (another process, or `lab serve`) sees it at its next call,
-    /// and `reset` puts the clock back on the wall clock.
-    #[test]
-    fn advance_moves_the_clock_for_every_lab_on_the_state_dir_until_reset() {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = three_member_spec();
-        let serving = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
-        serving.run_cmd("EX01", "hostname").unwrap();
-        let before = serving.world().now_ms;
-
-        let other = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
-        assert_eq!(other.advance(60_000).unwrap(), 60_000);
-        assert_eq!(other.advance(1_000).unwrap(), 61_000);
-
-        serving.run_cmd("EX01", "hostname").unwrap();
-        let after = serving.world().now_ms;
-        assert!(after >= before + 61_000, "{before} -> {after}");
-        assert!(after < wall_clock_ms() + 61_000 + 1_000, "{after}");
-        let shown = serving.state_json()["now_ms"].as_i64().unwrap();
-        assert!(shown >= after, "{shown} < {after}");
-
-        Lab::reset(dir.path(), &spec, &spec.dag).unwrap();
-        assert!(!dir.path().join(CLOCK_FILE).exists());
-        let fresh = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
-        fresh.run_cmd("EX01", "hostname").unwrap();
-        assert!(fresh.world().now_ms < before + 60_000);
-    }
-
-    #[test]
-    fn a_damaged_clock_file_is_an_error_naming_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let lab = Lab::open(dir.path(), &three_member_spec(), "DAG01").unwrap();
-        fs::write(dir.path().join(CLOCK_FILE), "not json").unwrap();
-        let err = lab.run_cmd("EX01", "hostname").unwrap_err();
-        assert!(matches!(err, LabError::Clock { .. }), "{err}");
-        assert!(err.to_string().contains(CLOCK_FILE), "{err}");
-    }
+/// How far the lab's clock in `state_dir` runs ahead of the wall clock
+/// (ms; 0 before any `cu-roll lab advance`). The product's maintenance
+/// window reads it (through the command layer) to judge `not_after` by
+/// the lab's time.
+pub fn clock_offset_ms(state_dir: &Path) -> Result<i64, LabError> {
+    clock_offset_ms_at(&state_dir.join(CLOCK_FILE))
 }
+
+fn clock_offset_ms_at(clock: &Path) -> Result<i64, LabError> {
+    let text = match fs::read_to_string(clock) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => {
+            return Err(LabError::Read {
+                path: clock.to_path_buf(),
+                source,
+            })
+        }
+    };
+    serde_json::from_str::<ClockFile>(&text)
+        .map(|c| c.offset_ms)
+        .map_err(|source| LabError::Clock {
+            path: clock.to_path_buf(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests;

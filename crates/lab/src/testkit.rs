@@ -30,6 +30,8 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         custom_app_settings: Vec::new(),
         port: None,
         activation_policy: crate::model::ActivationPolicy::Unrestricted,
+        standalone: false,
+        dag: String::new(),
     }
 }
 
@@ -69,6 +71,9 @@ pub fn three_member_spec() -> LabSpec {
             database_move: Duration::from_millis(300),
             security_update: Duration::from_secs(1),
             resync: Duration::from_millis(300),
+            call_latency: Duration::ZERO,
+            powershell_start: Duration::ZERO,
+            exchange_session: Duration::ZERO,
             transport_restart: Duration::from_secs(90),
             transport_startup: Duration::from_secs(1),
         },

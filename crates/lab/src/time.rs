@@ -246,9 +246,10 @@ impl World {
         self.step_event(&name, step);
         // The cluster fails its core group over when the owner goes down
         // (the PAM role moves with it); with no other node Up it stays.
-        if self.cluster_group_owner().eq_ignore_ascii_case(&name) {
+        let dag = self.dag_of(i).to_string();
+        if self.cluster_group_owner(&dag).eq_ignore_ascii_case(&name) {
             if let Some(to) = self.cluster_group_target(&name) {
-                self.cluster_group_owner = to;
+                self.set_cluster_group_owner(&dag, to);
             }
         }
         let s = &mut self.servers[i];
@@ -353,5 +354,6 @@ impl World {
                 c.resync_due_ms = Some(now + resync);
             }
         }
+        self.mount_standalone(i);
     }
 }

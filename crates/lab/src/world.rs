@@ -21,6 +21,13 @@ pub struct Timings {
     pub database_move_ms: i64,
     pub security_update_ms: i64,
     pub resync_ms: i64,
+    /// Per-call costs (`crate::costs`); absent in a world saved before them.
+    #[serde(default)]
+    pub call_latency_ms: i64,
+    #[serde(default)]
+    pub powershell_start_ms: i64,
+    #[serde(default)]
+    pub exchange_session_ms: i64,
     /// `[lab.timings] transport_restart` (see `LabTimings`).
     #[serde(default)]
     pub transport_restart_ms: i64,
@@ -31,7 +38,8 @@ pub struct Timings {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct World {
-    /// The DAG every lab server belongs to.
+    /// The lab's first DAG: where a server saved without a `dag` belongs
+    /// (`dags.rs`: each server's `dag` is its cluster).
     pub dag: String,
     /// The clock the world was last settled to (ms since 1970 UTC).
     pub now_ms: i64,
@@ -54,12 +62,12 @@ pub struct World {
     /// org_management`); setup checks it (`setup_rules`).
     #[serde(default = "crate::setup_rules::default_org_management")]
     pub account_org_management: bool,
-    /// The node owning the cluster's core `Cluster Group`, which makes it
-    /// the DAG's Primary Active Manager. The first lab server at creation;
-    /// empty in a world saved before this was modelled (read as the first
-    /// server, see `cluster_group_owner`).
+    /// Per DAG, the node owning its cluster's core `Cluster Group`, which
+    /// makes it the DAG's Primary Active Manager. The DAG's first member at
+    /// creation; a DAG missing here is owned by its first member (see
+    /// `cluster_group_owner` in `dags.rs`).
     #[serde(default)]
-    pub cluster_group_owner: String,
+    pub cluster_group_owners: std::collections::BTreeMap<String, String>,
     /// Whether the DAG's file share witness answers (`[lab]
     /// witness_reachable`); see `quorum.rs`.
     #[serde(default = "crate::quorum::reachable_by_default")]
@@ -86,10 +94,11 @@ fn ms(d: std::time::Duration) -> i64 {
 
 /// A lab server as the spec describes it, booted three days ago (one hour
 /// apart per server) on a build installed `installed_ms`.
-fn initial_server(s: &LabServer, i: usize, now_ms: i64, installed_ms: i64) -> Server {
+fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms: i64) -> Server {
     let free = s.system_drive_free_gb * GIB;
     Server {
         name: s.name.clone(),
+        dag: dag.to_string(),
         fqdn: s.fqdn.clone(),
         build: s.build,
         cu_revision: cu_revision(&s.build),
@@ -114,6 +123,7 @@ fn initial_server(s: &LabServer, i: usize, now_ms: i64, installed_ms: i64) -> Se
             drain_status: DrainStatus::NotInitiated,
         },
         activation_policy: s.activation_policy,
+        standalone: s.standalone,
         move_now: false,
         queues: Vec::new(),
         drain_carry_ms: 0,
@@ -196,15 +206,15 @@ fn initial_database(d: &LabDatabase, i: usize, installed_ms: i64) -> Database {
 }
 
 impl World {
-    /// Builds the starting world from the plan's `[lab]`; all servers form
-    /// one DAG named `dag`. `now_ms` is the wall clock at creation.
+    /// Builds the starting world from the plan's `[lab]`; a server whose
+    /// spec names no DAG is in `dag`. `now_ms` is the wall clock at creation.
     pub fn from_spec(spec: &LabSpec, dag: &str, now_ms: i64) -> World {
         let installed_ms = now_ms - 20 * DAY_MS;
         let servers = spec
             .servers
             .iter()
             .enumerate()
-            .map(|(i, s)| initial_server(s, i, now_ms, installed_ms))
+            .map(|(i, s)| initial_server(s, spec.dag_of(s), i, now_ms, installed_ms))
             .collect::<Vec<_>>();
         let databases = spec
             .databases
@@ -223,6 +233,9 @@ impl World {
                 database_move_ms: ms(spec.timings.database_move),
                 security_update_ms: ms(spec.timings.security_update),
                 resync_ms: ms(spec.timings.resync),
+                call_latency_ms: ms(spec.timings.call_latency),
+                powershell_start_ms: ms(spec.timings.powershell_start),
+                exchange_session_ms: ms(spec.timings.exchange_session),
                 transport_restart_ms: ms(spec.timings.transport_restart),
                 transport_startup_ms: ms(spec.timings.transport_startup),
             },
@@ -259,11 +272,7 @@ impl World {
             next_pid: 5000,
             account: Some((spec.username.clone(), spec.password.clone())),
             account_org_management: spec.org_management,
-            cluster_group_owner: spec
-                .servers
-                .first()
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
+            cluster_group_owners: Default::default(),
             witness_reachable: spec.witness_reachable,
             certificates: spec.certificates.clone(),
         };
@@ -307,7 +316,7 @@ impl World {
         delivery(
             QueueKind::Delivery,
             DeliveryType::SmtpRelayToDag,
-            self.dag.to_ascii_lowercase(),
+            self.dag_of(index).to_ascii_lowercase(),
             &mut queues,
         );
         let deliveries = queues.len() - 1;
@@ -315,7 +324,7 @@ impl World {
             queues[1 + m % deliveries].message_count += 1;
         }
         for (j, peer) in self.servers.iter().enumerate() {
-            if j != index {
+            if j != index && self.same_dag(j, index) {
                 // Shadow copies of this server's outstanding mail held for the
                 // peer; they only go when the peer acknowledges delivery, so
                 // callers must ignore them when judging a drain (runbook §2.8).
@@ -350,26 +359,6 @@ impl World {
         self.databases
             .iter()
             .position(|d| d.name.eq_ignore_ascii_case(name))
-    }
-
-    /// The server owning `Cluster Group` (the PAM).
-    pub fn cluster_group_owner(&self) -> &str {
-        if self.cluster_group_owner.is_empty() {
-            self.servers.first().map_or("", |s| s.name.as_str())
-        } else {
-            &self.cluster_group_owner
-        }
-    }
-
-    /// Where the failover cluster would put `Cluster Group` when it leaves
-    /// `from`: the first other node that is Up (neither Paused nor Down),
-    /// in node id order, as `Move-ClusterGroup` without `-Node` picks "the
-    /// best possible node".
-    pub fn cluster_group_target(&self, from: &str) -> Option<String> {
-        self.servers
-            .iter()
-            .find(|s| !s.name.eq_ignore_ascii_case(from) && s.cluster_node.state == NodeState::Up)
-            .map(|s| s.name.clone())
     }
 
     /// A member is out of service while it is down (rebooting), setup or a
@@ -515,14 +504,17 @@ impl World {
             .filter(|d| d.active_server().is_none())
             .map(|d| (AvailabilityKind::NoMountedCopy, d.name.clone()))
             .collect();
-        let out: Vec<&str> = self
-            .servers
-            .iter()
-            .filter(|s| self.out_of_service(s))
-            .map(|s| s.name.as_str())
-            .collect();
-        if out.len() >= 2 {
-            current.push((AvailabilityKind::MembersOutTogether, out.join(",")));
+        for dag in self.dags() {
+            let out: Vec<&str> = self
+                .servers
+                .iter()
+                // A standalone server is no DAG's member (standalone.rs).
+                .filter(|s| !s.standalone && s.dag_is(&dag, &self.dag) && self.out_of_service(s))
+                .map(|s| s.name.as_str())
+                .collect();
+            if out.len() >= 2 {
+                current.push((AvailabilityKind::MembersOutTogether, out.join(",")));
+            }
         }
         let now = self.now_ms;
         for e in self

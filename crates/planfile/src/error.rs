@@ -182,7 +182,9 @@ impl Source<'_> {
         let message = if let Some(rest) = raw.strip_prefix("unknown field ") {
             let (field, expected) = split_expected(rest);
             let what = if is_header { "table" } else { "key" };
-            format!("unknown {what} '{field}' {in_section}; expected {expected}")
+            let guess = did_you_mean(&field, rest)
+                .map_or(String::new(), |g| format!("; did you mean '{g}'?"));
+            format!("unknown {what} '{field}' {in_section}; expected {expected}{guess}")
         } else if let Some(rest) = raw.strip_prefix("missing field ") {
             // A missing key is reported at its table's header.
             let table = header_line(&self.text[self.line_bounds(span.start)])
@@ -192,7 +194,8 @@ impl Source<'_> {
                 // Only tables live at the top level of a plan.
                 format!("missing section [{name}]")
             } else {
-                format!("missing key '{name}' {table}")
+                let hint = missing_key_hint(name).map_or(String::new(), |h| format!("; {h}"));
+                format!("missing key '{name}' {table}{hint}")
             }
         } else if let Some(rest) = raw.strip_prefix("unknown variant ") {
             let (value, expected) = split_expected(rest);
@@ -219,6 +222,54 @@ impl Source<'_> {
         };
         self.error(span, message)
     }
+}
+
+/// What to write for a required key a newcomer may not know (review #15).
+fn missing_key_hint(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "setup_path" => "the local path of the CU's Setup.exe on every server, e.g. setup_path = 'E:\\ExchangeServer2019-x64-CU15\\Setup.exe' (single quotes keep the backslashes)",
+        "target" => "the CU to roll to, e.g. target = \"2019-CU15\" (`cu-roll catalog` lists them)",
+        "fqdn" => "the server's DNS name, e.g. fqdn = \"ex01.contoso.local\"",
+        "name" => "the server's NetBIOS name as Exchange knows it, e.g. name = \"EX01\"",
+        _ => return None,
+    })
+}
+
+/// The expected name closest to `field` in serde's "`x`, expected one of
+/// `a`, `b`", when it is a likely typo: at most two edits away (a quarter
+/// of its length for a long name), or containing it (review #16).
+fn did_you_mean(field: &str, serde_text: &str) -> Option<String> {
+    let (_, expected) = serde_text.split_once(", expected")?;
+    let field = field.to_ascii_lowercase();
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|c| (edits(&field, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| {
+            *d <= 2.max(field.len() / 4)
+                || (field.len() > 3 && c.to_ascii_lowercase().contains(&field))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.to_string())
+}
+
+/// Levenshtein distance.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
 }
 
 /// `[a.b]` or `[[a.b]]` → `a.b` (with the brackets kept by `header_line`).
@@ -336,5 +387,31 @@ mod tests {
         assert_eq!(s.section_at(37).as_deref(), Some("[[lab.server]]"));
         assert_eq!(s.section_at(45).as_deref(), Some("[policy]"));
         assert_eq!(s.section_at(0), None);
+    }
+
+    #[test]
+    fn a_likely_typo_gets_a_suggestion_and_a_far_one_none() {
+        let serde =
+            "`min_healthy_copy`, expected one of `order`, `min_healthy_copies`, `pause_between`";
+        assert_eq!(
+            did_you_mean("min_healthy_copy", serde).as_deref(),
+            Some("min_healthy_copies")
+        );
+        assert_eq!(
+            did_you_mean("paus_betwen", serde).as_deref(),
+            Some("pause_between")
+        );
+        assert_eq!(did_you_mean("colour", serde), None);
+        assert_eq!(edits("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn a_missing_setup_path_says_what_to_write() {
+        let hint = missing_key_hint("setup_path").unwrap();
+        assert!(
+            hint.contains(r"setup_path = 'E:\ExchangeServer2019-x64-CU15\Setup.exe'"),
+            "{hint}"
+        );
+        assert_eq!(missing_key_hint("su_path"), None);
     }
 }

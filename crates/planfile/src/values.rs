@@ -226,8 +226,14 @@ pub fn check_sha256(text: &str) -> Result<String, String> {
     }
 }
 
-/// An environment variable name (`CUROLL_PASSWORD`).
+/// An environment variable name (`CUROLL_PASSWORD`) for `password_env`.
 pub fn check_env_name(text: &str) -> Result<(), String> {
+    check_env_var("password_env", "CUROLL_PASSWORD", text)
+}
+
+/// An environment variable name for the plan key `key`; `example` is a
+/// good one, shown in the error.
+pub fn check_env_var(key: &str, example: &str, text: &str) -> Result<(), String> {
     let mut bytes = text.bytes();
     let ok = bytes
         .next()
@@ -237,8 +243,8 @@ pub fn check_env_name(text: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "password_env '{text}' is not an environment variable name; expected letters, digits and \
-             underscores, e.g. \"CUROLL_PASSWORD\""
+            "{key} '{text}' is not an environment variable name; expected letters, digits and \
+             underscores, e.g. \"{example}\""
         ))
     }
 }

@@ -2,8 +2,10 @@
 //! time on a kept-alive connection. cu-roll owns the connection (rather than
 //! a pooling HTTP client) because NTLM authenticates the TCP connection, not
 //! the request: the handshake and every sealed message must travel on the
-//! same socket, as Windows' HTTP.sys requires. Used by the client and by
-//! the lab's WinRM server; knows nothing about SOAP.
+//! same socket, as Windows' HTTP.sys requires. The lab's WinRM server
+//! reads and writes with it; cu-roll's client speaks HTTP through hyper
+//! on the same terms (one connection it owns, src/exec/winrm/conn.rs) and
+//! shares `Message` and the limits from here. Knows nothing about SOAP.
 
 use std::io::{self, BufRead, Read, Write};
 use std::time::Instant;

@@ -217,6 +217,7 @@ fn the_text_rendering_marks_reverted_keys_and_says_how_to_restore() {
         server: "EX02".into(),
         backup: "EX02-20260110T083000Z.zip".into(),
         backup_created: "2026-01-10T08:30:00Z".into(),
+        baseline: String::new(),
         files: vec![
             owa_drift(),
             diff_file(

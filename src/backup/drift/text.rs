@@ -11,6 +11,9 @@ impl DriftReport {
             "Config drift on {} since the backup {} (taken {})\n",
             self.server, self.backup, self.backup_created
         );
+        if !self.baseline.is_empty() {
+            out.push_str(&format!("  Compared with {}.\n", self.baseline));
+        }
         let unchanged = self
             .files
             .iter()

@@ -252,18 +252,27 @@ fn a_fifo_or_a_device_is_refused_without_blocking() {
     }
 }
 
-#[test]
-fn a_slowly_dripped_body_is_cut_off_at_the_total_deadline() {
+/// Serves one request on loopback: reads its head, then hands the socket
+/// to `answer`. Returns the catalogue's URL.
+fn serve_once(answer: impl FnOnce(std::net::TcpStream) + Send + 'static) -> String {
     use std::io::{BufRead, BufReader};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
+        let (s, _) = listener.accept().unwrap();
         let mut reader = BufReader::new(s.try_clone().unwrap());
         let mut line = String::new();
         while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
             line.clear();
         }
+        answer(s);
+    });
+    format!("http://{addr}/catalog.toml")
+}
+
+#[test]
+fn a_slowly_dripped_body_is_cut_off_at_the_total_deadline() {
+    let url = serve_once(|mut s| {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
         // One byte every 100 ms: each read succeeds, the whole never ends.
         for _ in 0..600 {
@@ -274,17 +283,33 @@ fn a_slowly_dripped_body_is_cut_off_at_the_total_deadline() {
         }
     });
     let started = std::time::Instant::now();
-    let err = fetch_url_within(
-        &format!("http://{addr}/catalog.toml"),
-        Duration::from_secs(1),
-    )
-    .unwrap_err();
+    let err = fetch_url_within(&url, Duration::from_secs(1)).unwrap_err();
     let took = started.elapsed();
     assert!(
         matches!(&err, UpdateError::Fetch { detail, .. } if detail.contains("did not complete within 1 s")),
         "{err:?}"
     );
     assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+/// A download past the cap is refused whether or not the server announces
+/// its length: the body is read chunk by chunk and counted.
+#[test]
+fn an_oversized_download_is_refused() {
+    for announce in [true, false] {
+        let url = serve_once(move |mut s| {
+            let size = MAX_CATALOG_BYTES as usize + 1;
+            let head = if announce {
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n")
+            } else {
+                "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_string()
+            };
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&vec![b'#'; size]);
+        });
+        let err = fetch_url_within(&url, Duration::from_secs(20)).unwrap_err();
+        assert!(matches!(&err, UpdateError::TooLarge { .. }), "{err:?}");
+    }
 }
 
 #[test]
@@ -305,4 +330,18 @@ fn lowering_a_requirement_is_refused_unless_allowed() {
     assert!(!config.exists(), "nothing stored");
     let stored = update(&source, None, &config, Catalog::embedded(), true).unwrap();
     assert_eq!(std::fs::read_to_string(stored.path).unwrap(), ucma_off);
+}
+
+/// Review #16: on Windows the catalogue lives in %ProgramData%\cu-roll, so
+/// a scheduled task as SYSTEM and the admin at the console see the same;
+/// elsewhere the per-user configuration directory stays.
+#[test]
+fn windows_keeps_the_catalogue_where_every_account_sees_it() {
+    assert_eq!(
+        system_config_dir(true, Some(r"C:\ProgramData".into())),
+        Some(PathBuf::from(r"C:\ProgramData").join("cu-roll"))
+    );
+    assert_eq!(system_config_dir(true, Some("".into())), None);
+    assert_eq!(system_config_dir(true, None), None);
+    assert_eq!(system_config_dir(false, Some("/x".into())), None);
 }

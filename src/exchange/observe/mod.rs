@@ -10,6 +10,7 @@
 //! scripts print. Nothing here changes a server or decides anything.
 
 mod certs;
+mod dag;
 mod quorum;
 mod services;
 mod setup_roles;
@@ -19,6 +20,7 @@ pub use certs::{
     exchange_certificates, iis_bindings, read_exchange_certificates, read_iis_bindings,
     CertificateObs, ExchangeCertificatesObs, IisBindingObs, IisBindingsObs,
 };
+pub use dag::{dag_members, read_dag_members, DagMembersObs};
 pub use quorum::{quorum, read_quorum, QuorumObs};
 pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};

@@ -15,9 +15,11 @@ use wsman::ntlm;
 
 pub const SOAP_CONTENT_TYPE: &str = "application/soap+xml;charset=UTF-8";
 
-/// Sends one envelope with the connection's authentication; the answer's
-/// body comes back unsealed.
+/// Sends one envelope with the connection's authentication, opening a
+/// connection first when there is none (or the last one closed or sat idle
+/// too long); the answer's body comes back unsealed.
 pub(crate) fn exchange(client: &mut Client, body: &[u8]) -> Result<Message, Failure> {
+    client.ensure_connected()?;
     match client.credentials().kind {
         AuthKind::Basic => {
             let auth = basic_header(client.credentials());
@@ -71,11 +73,36 @@ fn handshake(client: &mut Client) -> Result<(), Failure> {
     }
 }
 
+/// NTLM on the kept-alive connection: the handshake once per connection,
+/// then every envelope under its session. A 401 to an envelope on a session
+/// that had already worked means the server forgot the connection's
+/// authentication (HTTP.sys can): the client negotiates again, on a new
+/// connection, once; a 401 then is a refused account.
 fn ntlm_exchange(client: &mut Client, body: &[u8]) -> Result<Message, Failure> {
-    client.ensure_connected()?;
-    if client.ntlm_session().is_none() {
+    let reused = client.ntlm_session().is_some();
+    if !reused {
         handshake(client)?;
     }
+    let reply = sealed_round_trip(client, body)?;
+    if reply.status() != 401 {
+        return Ok(reply);
+    }
+    if !reused {
+        return Err(Failure::Auth);
+    }
+    client.disconnect();
+    client.ensure_connected()?;
+    handshake(client)?;
+    let reply = sealed_round_trip(client, body)?;
+    if reply.status() == 401 {
+        return Err(Failure::Auth);
+    }
+    Ok(reply)
+}
+
+/// One envelope under the connection's NTLM session: sealed over HTTP,
+/// as is over HTTPS; a sealed answer is unsealed.
+fn sealed_round_trip(client: &mut Client, body: &[u8]) -> Result<Message, Failure> {
     let seal = !client.is_tls();
     let (content_type, payload) = if seal {
         let session = client.ntlm_session().as_mut().expect("established above");
@@ -85,7 +112,7 @@ fn ntlm_exchange(client: &mut Client, body: &[u8]) -> Result<Message, Failure> {
     };
     let mut reply = client.round_trip(&[("Content-Type", content_type)], &payload)?;
     if reply.status() == 401 {
-        return Err(Failure::Auth);
+        return Ok(reply);
     }
     let sealed_reply = reply
         .header("Content-Type")

@@ -2,17 +2,32 @@
 //! that runs cmd.exe command lines and PowerShell scripts in a Windows
 //! Remote Shell, as `winrs` and Windows PowerShell remoting's plumbing do.
 //! It only moves text and exit codes: it never interprets a script.
-//! `envelope` builds and reads SOAP, `http` moves bytes on one kept-alive
-//! connection, `auth` signs requests, `client` runs the operation flow.
+//! `conn` moves HTTP on one kept-alive connection (hyper on the tokio
+//! runtime), `auth` authenticates it, `client` runs the operations and
+//! `shell` the command flow; the executor keeps a shell (with its client
+//! and connection) per server across calls, so one connection, one NTLM
+//! session and one shell serve many commands, and `stats` counts what that
+//! saves.
 
 pub mod auth;
 pub mod client;
+mod conn;
+pub mod shell;
+pub mod stats;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fake_servers;
 
-pub use client::{AuthKind, Client, Credentials, Endpoint, Options, Shell};
+pub use client::{AuthKind, Client, Credentials, Endpoint, Options};
+pub use shell::Shell;
+pub use stats::{Stats, Totals};
 pub use wsman::encoding;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::{ExecError, ExecOutput, Executor};
 use crate::plan::{read_secret, AuthMethod, Plan, Scheme, SecretError, Server};
@@ -29,13 +44,29 @@ pub enum SetupError {
     Tls(#[from] tls::TlsError),
 }
 
-/// Runs every call in a fresh shell on the server's endpoint; `session`
-/// gives callers that run several commands (a rollout step) one shell.
-#[derive(Debug)]
+/// Runs every call in a shell kept per server between calls (a new one
+/// when the server lost it: a reboot, an idle timeout); `session` gives
+/// a caller a shell of its own.
 pub struct WinRmExecutor {
     endpoints: Vec<Endpoint>,
     creds: Credentials,
     options: Options,
+    /// Shells between calls, by server name (lower case). A call takes
+    /// one (or opens one) and puts it back after, so two calls to one
+    /// server at once each have a shell and a connection of their own.
+    idle: Mutex<HashMap<String, Vec<Shell>>>,
+    stats: Arc<Stats>,
+}
+
+impl std::fmt::Debug for WinRmExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WinRmExecutor")
+            .field("endpoints", &self.endpoints)
+            .field("user", &self.creds.user)
+            .field("options", &self.options)
+            .field("stats", &self.stats.totals())
+            .finish_non_exhaustive()
+    }
 }
 
 impl WinRmExecutor {
@@ -44,7 +75,14 @@ impl WinRmExecutor {
             endpoints,
             creds,
             options,
+            idle: Mutex::default(),
+            stats: Arc::default(),
         }
+    }
+
+    /// What the transport has cost so far.
+    pub fn totals(&self) -> Totals {
+        self.stats.totals()
     }
 
     /// The executor the plan describes: each server at its `address`
@@ -101,16 +139,83 @@ impl WinRmExecutor {
             })
     }
 
-    /// Opens a shell on `server` for several commands.
+    /// Opens a new shell on `server` for several commands.
     pub fn session(&self, server: &Server) -> Result<Shell, ExecError> {
         let ep = self.endpoint(server)?.clone();
-        Client::new(ep, self.creds.clone(), self.options.clone()).open_shell()
+        Client::new(ep, self.creds.clone(), self.options.clone())
+            .with_stats(self.stats.clone())
+            .open_shell()
+    }
+
+    /// A kept shell of `server`'s (`true`), or a new one.
+    fn take(&self, server: &Server) -> Result<(Shell, bool), ExecError> {
+        let kept = lock(&self.idle)
+            .get_mut(&server.name.to_lowercase())
+            .and_then(Vec::pop);
+        match kept {
+            Some(shell) => Ok((shell, true)),
+            None => Ok((self.session(server)?, false)),
+        }
+    }
+
+    /// `f` in a kept shell of `server`'s, kept again after unless the
+    /// server lost it. A kept shell found gone before its command started
+    /// is replaced and `f` runs once more in the new one: nothing ran.
+    fn in_shell<T>(
+        &self,
+        server: &Server,
+        f: impl Fn(&mut Shell) -> Result<T, ExecError>,
+    ) -> Result<T, ExecError> {
+        let (mut shell, kept) = self.take(server)?;
+        let mut result = f(&mut shell);
+        if kept && shell.lost_at() == Some(client::Op::Command) {
+            tracing::debug!(server = %server.name, "the kept WinRM shell is gone; opening another");
+            shell = self.session(server)?;
+            result = f(&mut shell);
+        }
+        if shell.lost_at().is_none() {
+            let key = shell.server().to_lowercase();
+            lock(&self.idle).entry(key).or_default().push(shell);
+        }
+        result
+    }
+
+    /// `run_ps` abandoned after `timeout` (`None`: `[connection]
+    /// operation_timeout`).
+    pub fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        self.in_shell(server, |shell| shell.run_ps_timed(script, timeout))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Drop for WinRmExecutor {
+    fn drop(&mut self) {
+        // Deletes the kept shells on their servers (best effort).
+        lock(&self.idle).clear();
+        let t = self.stats.totals();
+        if t != Totals::default() {
+            tracing::info!(
+                connections = t.connections,
+                requests = t.requests,
+                shells = t.shells,
+                commands = t.commands,
+                "winrm transport totals"
+            );
+        }
     }
 }
 
 impl Executor for WinRmExecutor {
     fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
-        self.session(server)?.run_ps(script)
+        self.run_ps_timed(server, script, None)
     }
 
     fn run_ps_with_secret(
@@ -119,30 +224,28 @@ impl Executor for WinRmExecutor {
         script: &str,
         secret: &crate::plan::Secret,
     ) -> Result<ExecOutput, ExecError> {
-        self.session(server)?.run_ps_with_secret(script, secret)
+        self.in_shell(server, |shell| shell.run_ps_with_secret(script, secret))
     }
 
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
-        self.session(server)?.run_cmd(command)
+        self.in_shell(server, |shell| shell.run_cmd(command))
     }
 
     /// The command's own deadline replaces `command_timeout` for this call.
+    /// The command's own deadline (`None`: `operation_timeout`), in a kept
+    /// shell like every call.
     fn run_ps_timed(
         &self,
         server: &Server,
         script: &str,
         secret: Option<&crate::plan::Secret>,
-        timeout: Option<std::time::Duration>,
+        timeout: Option<Duration>,
     ) -> Result<ExecOutput, ExecError> {
-        let mut options = self.options.clone();
-        if let Some(t) = timeout {
-            options.command_timeout = t;
-        }
-        let ep = self.endpoint(server)?.clone();
-        let mut shell = Client::new(ep, self.creds.clone(), options).open_shell()?;
         match secret {
-            Some(secret) => shell.run_ps_with_secret(script, secret),
-            None => shell.run_ps(script),
+            Some(secret) => self.in_shell(server, |shell| {
+                shell.run_ps_with_secret_timed(script, secret, timeout)
+            }),
+            None => WinRmExecutor::run_ps_timed(self, server, script, timeout),
         }
     }
 }

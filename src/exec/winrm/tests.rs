@@ -11,6 +11,7 @@ use crate::commands::LabExecutor;
 use crate::exec::{ExecError, Executor};
 use crate::plan::{Plan, Scheme, Secret};
 use lab::winrm::{start, Running, ServeOptions};
+use stats::Totals;
 use wsman::envelope;
 
 const PASSWORD: &str = "lab-only-password";
@@ -137,7 +138,7 @@ fn one_shell_runs_several_commands_and_long_scripts_go_through_stdin() {
     assert_eq!(short.stdout.trim_end(), "héllo wörld");
     // Padding makes the encoded command far longer than a command line allows.
     let long = format!("# {}\n$x = 40 + 2\n$x", "pad ".repeat(2_000));
-    assert!(encoding::encode_command(&long).len() > client::MAX_INLINE_ENCODED);
+    assert!(encoding::encode_command(&long).len() > shell::MAX_INLINE_ENCODED);
     let out = shell.run_ps(&long).unwrap();
     assert_eq!(
         (out.stdout.trim_end(), out.exit_code),
@@ -435,4 +436,88 @@ fn ntlm_over_https_needs_no_sealing() {
         .run_cmd(&plan.servers[0], "hostname")
         .unwrap();
     assert_eq!(out.stdout, "EX01\r\n");
+}
+
+/// The executor keeps a shell per server: five calls travel on one
+/// connection in one shell, NTLM negotiates once for all of them, and each
+/// call costs three requests (Command, Receive, Signal) after the shell's
+/// Create.
+#[test]
+fn calls_share_one_connection_and_one_ntlm_handshake() {
+    let (plan, spec) = lab_plan("");
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&spec, dir.path(), Scheme::Http, false);
+    let exec = executor_with(&running, AuthKind::Ntlm, PASSWORD, None);
+    for _ in 0..5 {
+        let out = exec.run_cmd(&plan.servers[0], "hostname").unwrap();
+        assert_eq!(out.stdout, "EX01\r\n");
+    }
+    let out = exec.run_ps(&plan.servers[1], "6 * 7").unwrap();
+    assert_eq!(out.stdout.trim_end(), "42");
+    assert_eq!(
+        exec.totals(),
+        Totals {
+            connections: 2,
+            requests: 2 * 2 + 2 + 6 * 3,
+            shells: 2,
+            commands: 6,
+        }
+    );
+}
+
+/// A connection the server dropped is reopened (and NTLM negotiated on
+/// it again) without the caller seeing anything.
+#[test]
+fn a_dropped_connection_is_reopened_and_authenticated_again() {
+    let (plan, spec) =
+        lab_plan("[[lab.fault]]\nserver = \"EX01\"\nkind = \"winrm-drops\"\ntimes = 1\n");
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&spec, dir.path(), Scheme::Http, false);
+    let exec = executor_with(&running, AuthKind::Ntlm, PASSWORD, None);
+    for _ in 0..3 {
+        let out = exec.run_cmd(&plan.servers[0], "hostname").unwrap();
+        assert_eq!(out.stdout, "EX01\r\n");
+    }
+    let t = exec.totals();
+    // The first connection, then the one after the drop, for all three calls.
+    assert_eq!((t.connections, t.shells, t.commands), (2, 1, 3), "{t:?}");
+}
+
+/// A kept shell the server no longer knows (as after a reboot) is
+/// replaced, and the command runs in the new one.
+#[test]
+fn a_kept_shell_the_server_lost_is_replaced() {
+    let (plan, spec) = lab_plan("");
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&spec, dir.path(), Scheme::Http, true);
+    let exec = executor(&running, PASSWORD, None);
+    assert_eq!(
+        exec.run_cmd(&plan.servers[0], "hostname").unwrap().stdout,
+        "EX01\r\n"
+    );
+    // Delete the kept shell behind the executor's back.
+    let kept = exec.idle.lock().unwrap()["ex01"][0].id().to_string();
+    let mut other = Client::new(
+        exec.endpoints[0].clone(),
+        exec.creds.clone(),
+        exec.options.clone(),
+    );
+    let to = other.endpoint().url();
+    other
+        .call(&envelope::delete_shell(&envelope::Header {
+            to: &to,
+            message_id: "uuid:1",
+            operation_timeout: Duration::from_secs(5),
+            shell_id: Some(&kept),
+        }))
+        .ok()
+        .unwrap();
+    assert_eq!(
+        exec.run_cmd(&plan.servers[0], "hostname").unwrap().stdout,
+        "EX01\r\n"
+    );
+    let t = exec.totals();
+    assert_eq!((t.shells, t.commands), (2, 2), "{t:?}");
+    let now = exec.idle.lock().unwrap()["ex01"][0].id().to_string();
+    assert_ne!(now, kept);
 }

@@ -9,6 +9,8 @@
 //! `connection` (transport, TLS, credentials), `policy`, `servers`.
 
 mod connection;
+mod downtime;
+mod edge;
 mod policy;
 mod rollout;
 mod servers;
@@ -41,6 +43,9 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
     let connection = connection::connection(src, &file.connection)?;
     let policy = policy::policy(src, &file.policy)?;
     let servers = servers::servers(src, &file.server)?;
+    edge::role(src, &file.server)?;
+    downtime::downtime(src, &file.server)?;
+    let notify = crate::plan::notify::targets(src, &file.notify)?;
     // The section itself is the lab crate's to read (at the command edge);
     // the plan only checks that the transport has one to talk to.
     if connection.transport == Transport::Lab && file.lab.is_none() {
@@ -63,6 +68,7 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
         connection,
         policy,
         servers,
+        notify,
         has_lab: file.lab.is_some(),
     })
 }

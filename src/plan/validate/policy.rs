@@ -5,7 +5,7 @@ use toml::Spanned;
 
 use crate::plan::model::*;
 use crate::plan::raw::*;
-use planfile::{duration, PlanError, Source};
+use planfile::{checked, duration, PlanError, Source};
 
 use super::positive_duration;
 
@@ -67,5 +67,15 @@ pub(super) fn policy(src: &Source, p: &RawPolicy) -> Result<Policy, PlanError> {
         },
         poll_interval: positive_duration(src, "poll_interval", p.poll_interval.as_ref(), "5s")?,
         max_parallel_dags: at_least_one(src, "max_parallel_dags", p.max_parallel_dags.as_ref(), 1)?,
+        not_after: p
+            .not_after
+            .as_ref()
+            .map(|v| checked(src, v, crate::plan::window::parse_window_end))
+            .transpose()?,
+        server_estimate: p
+            .server_estimate
+            .as_ref()
+            .map(|v| positive_duration(src, "server_estimate", Some(v), "1s"))
+            .transpose()?,
     })
 }

@@ -126,7 +126,7 @@ fn check_target_in_catalog(
         return Err(src.error(
             r.target.span(),
             format!(
-                "target '{id}' is not in the catalogue; known: {}",
+                "target '{id}' is not in the catalogue; known: {}. A CU newer than this catalogue needs a newer one: `cu-roll catalog update` installs it (docs/catalog.md)",
                 known.join(", ")
             ),
         ));

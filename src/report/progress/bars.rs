@@ -28,7 +28,11 @@ const OVERALL_TEMPLATE: &str =
     "{bar:30.cyan/blue} {pos}/{len} servers  {elapsed_precise}  {wide_msg}";
 
 fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template).expect("the display's templates are constant and valid")
+    let g = crate::report::glyphs::for_console();
+    ProgressStyle::with_template(template)
+        .expect("the display's templates are constant and valid")
+        .tick_chars(g.spinner)
+        .progress_chars(g.bar)
 }
 
 /// One server's line on the board.
@@ -170,7 +174,7 @@ impl BarsProgress {
         let steps = line.steps_done;
         Self::ended(
             line,
-            "✓",
+            crate::report::glyphs::for_console().done,
             &format!(
                 "done in {} ({steps} step{})",
                 format_duration(elapsed),
@@ -215,7 +219,8 @@ impl Progress for BarsProgress {
             }
             RunEvent::ServerSkipped { server, reason } => {
                 let line = self.line(server);
-                Self::ended(line, "–", &format!("skipped: {}", one_line(reason)));
+                let mark = crate::report::glyphs::for_console().skipped;
+                Self::ended(line, mark, &format!("skipped: {}", one_line(reason)));
                 self.overall.inc(1);
             }
             RunEvent::StepStarted { server, step } => {
@@ -261,7 +266,7 @@ impl Progress for BarsProgress {
                 line.step = Some(step.to_string());
                 Self::ended(
                     line,
-                    "✗",
+                    crate::report::glyphs::for_console().failed,
                     &format!("{step} FAILED after {}", format_duration(*elapsed)),
                 );
                 // The error itself can be long (setup's [ERROR] lines): it

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use super::summary::{secs_text, summary_rows};
+use super::summary::{restore_command, secs_text, summary_rows};
 use super::{ConfigDrift, RunReport, ServerReport, StepOutcome};
 use crate::report::markdown::{esc as md, table as md_table};
 use crate::report::text::short_time;
@@ -126,12 +126,7 @@ fn config_drift(out: &mut String, drift: &[ConfigDrift], plan: Option<&str>) {
                 md(&r.key),
                 value(r.backup_value.as_deref()),
                 value(r.current_value.as_deref()),
-                code_span(&format!(
-                    "cu-roll restore-config {} --server {} --key {}",
-                    plan.unwrap_or("PLAN"),
-                    d.server,
-                    r.key
-                ))
+                code_span(&restore_command(plan, &d.server, &r.key))
             );
         }
     }

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::RunReport;
+use super::{RunReport, Totals};
 use crate::report::text::{format_duration, grid, one_line};
 
 pub(super) fn secs_text(secs: Option<f64>) -> String {
@@ -49,11 +49,15 @@ pub(super) fn summary_rows(
 pub fn summary_table(report: &RunReport) -> String {
     let rows = summary_rows(report, one_line, "-");
     let mut out = grid(&["SERVER", "DAG", "RESULT", "STEPS DONE", "TIME"], &rows);
-    let t = &report.totals;
-    let _ = writeln!(
-        out,
-        "\n{}: {} done, {} skipped, {} failed, {} in progress, {} pending; {} change{} made",
-        report.outcome,
+    let _ = writeln!(out, "\n{}: {} made", report.outcome, counts(&report.totals));
+    out
+}
+
+/// `2 done, 1 skipped, 0 failed, 0 in progress, 0 pending; 42 changes`
+/// (the summary's last line, and the end notification's).
+pub fn counts(t: &Totals) -> String {
+    format!(
+        "{} done, {} skipped, {} failed, {} in progress, {} pending; {} change{}",
         t.servers_done,
         t.servers_skipped,
         t.servers_failed,
@@ -61,6 +65,14 @@ pub fn summary_table(report: &RunReport) -> String {
         t.servers_pending,
         t.changes,
         if t.changes == 1 { "" } else { "s" }
-    );
-    out
+    )
+}
+
+/// The command that puts a reverted setting back; `PLAN` when the plan's
+/// path is not known.
+pub(super) fn restore_command(plan: Option<&str>, server: &str, key: &str) -> String {
+    format!(
+        "cu-roll restore-config {} --server {server} --key {key}",
+        plan.unwrap_or("PLAN")
+    )
 }

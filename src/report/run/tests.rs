@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::journal::{Change, Entry};
+use crate::report::html::assert_self_contained;
 use crate::report::journal_fixture::{failed_at_ex02_setup, lab_servers, Builder, SETUP_ERROR};
 use crate::report::status::ServerState;
 
@@ -288,7 +289,7 @@ fn markdown_escapes_server_text() {
 }
 
 #[test]
-fn write_puts_both_files_in_the_state_directory_and_replaces_them() {
+fn write_puts_the_three_files_in_the_state_directory_and_replaces_them() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let r = build(&realistic(), &lab_servers(), None);
@@ -309,7 +310,9 @@ fn write_puts_both_files_in_the_state_directory_and_replaces_them() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names.len(), 3, "{names:?}");
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
 }
 
 #[test]
@@ -391,4 +394,39 @@ fn the_restore_command_names_the_plan() {
     let md = render_markdown(&r);
     assert!(md.contains(&format!("`{command}` puts it back")), "{md}");
     assert_eq!(super::markdown::code_span("a`b"), "``a`b``");
+}
+
+#[test]
+fn html_snapshot() {
+    let mut r = build(&realistic(), &lab_servers(), verdict_kept());
+    r.plan = Some("plans/lab.toml".into());
+    let html = render_html(&r);
+    assert_self_contained(&html);
+    insta::assert_snapshot!(html);
+}
+
+#[test]
+fn html_of_a_stopped_run_opens_the_failed_server_and_escapes_its_error() {
+    let mut j = Builder::new();
+    j.run_started("r1").started("EX01", "setup").failed(
+        "EX01",
+        "setup",
+        "see https://evil.example/x <script>alert(1)</script>",
+    );
+    let html = render_html(&build(&j.entries, &lab_servers(), None));
+    assert_self_contained(&html);
+    assert!(
+        html.contains(r#"<p class="overall blocked">Outcome: <strong>failed</strong>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<details id="server-1" open>"#), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("https&#58;//evil.example/x"), "{html}");
+    assert!(
+        html.contains(r#"<span class="fail">failed</span>"#),
+        "{html}"
+    );
 }

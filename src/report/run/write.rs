@@ -1,5 +1,5 @@
-//! Writes the run report into the state directory as `run-report.json`
-//! and `run-report.md`, each through a temporary file renamed over the old
+//! Writes the run report into the state directory as `run-report.json`,
+//! `run-report.md` and `run-report.html`, each through a temporary file renamed over the old
 //! one, so a reader sees the previous report or the new one, never a mix.
 //!
 //! The only part of the run report that touches the disk; it never reads
@@ -8,10 +8,11 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{render_json, render_markdown, RunReport};
+use super::{render_html, render_json, render_markdown, RunReport};
 
 pub const JSON_FILE: &str = "run-report.json";
 pub const MARKDOWN_FILE: &str = "run-report.md";
+pub const HTML_FILE: &str = "run-report.html";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunReportError {
@@ -24,14 +25,15 @@ pub enum RunReportError {
     },
 }
 
-/// Where [`write`] put the two files.
+/// Where [`write`] put the three files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrittenReport {
     pub json: PathBuf,
     pub markdown: PathBuf,
+    pub html: PathBuf,
 }
 
-/// Writes `run-report.json` and `run-report.md` into `state_dir`, each
+/// Writes `run-report.json`, `run-report.md` and `run-report.html` into `state_dir`, each
 /// through a temporary file renamed over the old one, so a reader sees the
 /// previous report or the new one, never a mix. `plan` is the plan file the
 /// report is of, named in the error.
@@ -43,8 +45,14 @@ pub fn write(
     let json = state_dir.join(JSON_FILE);
     let markdown = state_dir.join(MARKDOWN_FILE);
     write_atomic(state_dir, plan, &json, &render_json(report))?;
+    let html = state_dir.join(HTML_FILE);
     write_atomic(state_dir, plan, &markdown, &render_markdown(report))?;
-    Ok(WrittenReport { json, markdown })
+    write_atomic(state_dir, plan, &html, &render_html(report))?;
+    Ok(WrittenReport {
+        json,
+        markdown,
+        html,
+    })
 }
 
 fn write_atomic(dir: &Path, plan: &Path, path: &Path, text: &str) -> Result<(), RunReportError> {

@@ -13,14 +13,25 @@ use crate::runbook::Clock;
 /// How long a sleep goes on after the flag is set, at most.
 const SLICE: Duration = Duration::from_millis(100);
 
-/// The system clock, interruptible through `flag`.
+/// How far a wall clock runs ahead of the system's (ms), asked afresh.
+pub type WallOffset = Box<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock, interruptible through `flag`; its wall clock may run
+/// ahead of the system's (the lab's, moved by `cu-roll lab advance`).
 pub struct InterruptibleClock {
     flag: Arc<AtomicBool>,
+    offset: Option<WallOffset>,
 }
 
 impl InterruptibleClock {
     pub fn new(flag: Arc<AtomicBool>) -> Self {
-        InterruptibleClock { flag }
+        InterruptibleClock { flag, offset: None }
+    }
+
+    /// The same clock, its wall time `offset()` ms ahead of the system's.
+    pub fn with_wall_offset(mut self, offset: Option<WallOffset>) -> Self {
+        self.offset = offset;
+        self
     }
 }
 
@@ -42,6 +53,11 @@ impl Clock for InterruptibleClock {
 
     fn interrupted(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
+    }
+
+    fn wall_ms(&self) -> i64 {
+        let ahead = self.offset.as_ref().map_or(0, |f| f());
+        crate::runbook::system_wall_ms().saturating_add(ahead)
     }
 }
 

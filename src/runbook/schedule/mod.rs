@@ -8,7 +8,8 @@
 //! The rooms: `order` holds the pure decisions (the plan's fingerprint, the
 //! order servers roll in, the DAG groups); `runner` drives a run (one
 //! worker per DAG through [`crate::pool`], journal appends, gate
-//! observation); `events` carries what a step reports to the journal and
+//! observation); `outcome` the state the workers share and how a step and
+//! the run end (journaled and shown); `events` carries what a step reports to the journal and
 //! the progress display; `interrupt` the clock that carries Ctrl-C and
 //! SIGTERM to the runner and to waits; `final_check` the observation a
 //! run must pass before it may say every server is at the target. Steps themselves live in
@@ -18,9 +19,10 @@ mod events;
 mod final_check;
 mod interrupt;
 mod order;
+mod outcome;
 mod runner;
 
-pub use interrupt::InterruptibleClock;
+pub use interrupt::{InterruptibleClock, WallOffset};
 pub use order::{choose_order, fingerprint};
 
 use crate::exec::Executor;
@@ -57,6 +59,14 @@ pub enum RolloutOutcome {
         at: Option<(String, StepId)>,
         still_running: Vec<String>,
     },
+    /// The maintenance window (`not_after`) leaves no room for `before`'s
+    /// estimated roll: nothing was started on it; the servers before it are
+    /// finished. Resumable (exit 6).
+    WindowReached {
+        before: String,
+        not_after: String,
+        estimate: std::time::Duration,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,4 +102,7 @@ pub struct Rollout<'a> {
     pub steps: &'a [Box<dyn Step>],
     pub clock: &'a dyn Clock,
     pub run_id: String,
+    /// Which servers roll (`--only`/`--exclude`, journaled); the gates and
+    /// the steps' peers still see every server of the plan.
+    pub selection: crate::plan::Selection,
 }

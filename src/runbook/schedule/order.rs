@@ -3,6 +3,7 @@
 //! group into DAGs that roll side by side. No I/O: the runner observes and
 //! passes in what these functions decide on.
 
+use super::RolloutOutcome;
 use crate::exchange::ExchangeState;
 use crate::journal::PlanFingerprint;
 use crate::plan::ResolvedTarget;
@@ -60,6 +61,20 @@ pub fn choose_order(plan: &Plan, states: &[(String, Option<ExchangeState>)]) -> 
         servers.sort_by_key(|(i, s)| (actives(&s.name), *i));
     }
     servers.into_iter().map(|(_, s)| s.name.clone()).collect()
+}
+
+/// The maintenance window's verdict on starting `next` at `now_ms`: none
+/// when the plan has no `not_after` or the server's estimated roll ends by
+/// then; else the outcome that stops the run before it (exit 6).
+pub(super) fn window_refusal(plan: &Plan, now_ms: i64, next: &str) -> Option<RolloutOutcome> {
+    let end = plan.policy.not_after.as_ref()?;
+    let estimate = plan.policy.estimated_server_duration();
+    let ends = now_ms.saturating_add(i64::try_from(estimate.as_millis()).unwrap_or(i64::MAX));
+    (ends > end.unix_ms).then(|| RolloutOutcome::WindowReached {
+        before: next.to_string(),
+        not_after: end.text.clone(),
+        estimate,
+    })
 }
 
 /// The servers, in roll order, grouped by DAG (groups in the order their
@@ -196,6 +211,49 @@ mod tests {
                 vec!["EDGE1"],
                 vec!["EDGE2"]
             ]
+        );
+    }
+
+    #[test]
+    fn the_window_refuses_only_a_server_whose_estimate_ends_after_it() {
+        let mut plan = plan();
+        assert_eq!(window_refusal(&plan, 0, "EX01"), None, "no not_after");
+        plan.policy.not_after =
+            Some(crate::plan::parse_window_end("2026-12-08T06:00:00+01:00").unwrap());
+        plan.policy.server_estimate = Some(std::time::Duration::from_secs(3600));
+        let end = plan.policy.not_after.as_ref().unwrap().unix_ms;
+        assert_eq!(
+            window_refusal(&plan, end - 3_600_000, "EX01"),
+            None,
+            "ends exactly at it"
+        );
+        let Some(RolloutOutcome::WindowReached {
+            before,
+            not_after,
+            estimate,
+        }) = window_refusal(&plan, end - 3_599_000, "EX02")
+        else {
+            panic!("one second too late must refuse");
+        };
+        assert_eq!(
+            (before.as_str(), not_after.as_str()),
+            ("EX02", "2026-12-08T06:00:00+01:00")
+        );
+        assert_eq!(estimate.as_secs(), 3600);
+        // The default estimate: every wait's timeout (4h40m with the
+        // documented default timeouts).
+        plan.policy.server_estimate = None;
+        let min = |m: u64| std::time::Duration::from_secs(m * 60);
+        plan.policy.timeouts = crate::plan::Timeouts {
+            drain: min(30),
+            setup: min(180),
+            reboot: min(20),
+            health: min(15),
+            move_databases: min(15),
+        };
+        assert_eq!(
+            plan.policy.estimated_server_duration().as_secs(),
+            4 * 3600 + 40 * 60
         );
     }
 }

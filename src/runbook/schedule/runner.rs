@@ -9,73 +9,25 @@
 //! step's wait. Decisions it takes from `order` and `assess::gate`; it
 //! spawns no threads of its own.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use super::events::{Recorder, StepReports};
-use super::order::{choose_order, dag_groups, fingerprint, fingerprint_difference};
+use super::order::{choose_order, dag_groups, fingerprint, fingerprint_difference, window_refusal};
+use super::outcome::{
+    finish, interrupted_before, interrupted_before_step, journal_failure, step_done, step_failed,
+    step_interrupted, Shared,
+};
 use super::{Confirm, Rollout, RolloutError, RolloutOutcome};
 use crate::assess::gate::{self, MemberView};
 use crate::exchange::{self, ExchangeState};
-use crate::journal::{Journal, JournalError, PlanFingerprint, Record};
+use crate::journal::{Journal, PlanFingerprint, Record};
 use crate::plan::{Redistribute, Server};
 use crate::runbook::{
     steps, JournalState, Progress, RunEvent, Step, StepContext, StepError, StepErrorKind, StepId,
     StepOutcome,
 };
-
-/// Shared, lock-protected state of one run.
-struct Shared<'p> {
-    recorder: Recorder<'p>,
-    confirm: Mutex<&'p mut dyn Confirm>,
-    stop: AtomicBool,
-    outcome: Mutex<Option<RolloutOutcome>>,
-    /// What the journal held when this run began.
-    state: JournalState,
-    /// True once this rollout (this run or an earlier one) changed anything.
-    changed_anything: AtomicBool,
-    /// Servers between their first step and done (or failed): in cu-roll's
-    /// maintenance, so never the Exchange peer of another server.
-    rolling: Mutex<Vec<String>>,
-}
-
-impl Shared<'_> {
-    /// Records the first failure; later ones (other DAGs) are kept out,
-    /// except that every DAG's interrupt adds what it leaves running.
-    fn fail(&self, outcome: RolloutOutcome) {
-        self.stop.store(true, Ordering::SeqCst);
-        let mut o = self.outcome.lock().unwrap_or_else(PoisonError::into_inner);
-        match (o.as_mut(), outcome) {
-            (None, outcome) => *o = Some(outcome),
-            (
-                Some(RolloutOutcome::Interrupted { at, still_running }),
-                RolloutOutcome::Interrupted {
-                    at: later,
-                    still_running: more,
-                },
-            ) => {
-                if at.is_none() {
-                    *at = later;
-                }
-                still_running.extend(more);
-            }
-            _ => {}
-        }
-    }
-
-    fn stopped(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
-    }
-
-    fn before_any_change(&self) -> bool {
-        !self.changed_anything.load(Ordering::SeqCst)
-    }
-
-    fn rolling(&self) -> MutexGuard<'_, Vec<String>> {
-        self.rolling.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 impl Rollout<'_> {
     /// How Exchange is reached right now: every plan server a candidate
@@ -126,7 +78,14 @@ impl Rollout<'_> {
             state: prior,
         };
         shared.recorder.append(self.run_started(fp, &order))?;
-        let ordered: Vec<&Server> = order.iter().filter_map(|n| self.plan.server(n)).collect();
+        let everyone: Vec<&Server> = order.iter().filter_map(|n| self.plan.server(n)).collect();
+        // Only the selected servers roll; DAG groups keep every member, so
+        // a step's peers are the whole DAG.
+        let ordered: Vec<&Server> = everyone
+            .iter()
+            .copied()
+            .filter(|s| self.selection.includes(&s.name))
+            .collect();
         shared.recorder.emit(RunEvent::Started {
             servers: ordered
                 .iter()
@@ -134,8 +93,23 @@ impl Rollout<'_> {
                 .collect(),
             resumed,
         });
+        let left_out: Vec<&str> = everyone
+            .iter()
+            .filter(|s| !self.selection.includes(&s.name))
+            .map(|s| s.name.as_str())
+            .collect();
+        if !left_out.is_empty() {
+            shared.recorder.emit(RunEvent::Note {
+                server: None,
+                message: format!(
+                    "not rolled in this run ({}): {}; the gates still count them as DAG members",
+                    self.selection.describe(),
+                    left_out.join(", ")
+                ),
+            });
+        }
         self.prepare_ad(&ordered, &shared);
-        let groups = dag_groups(&ordered);
+        let groups = dag_groups(&everyone);
         let workers = self.plan.policy.max_parallel_dags as usize;
         crate::pool::for_each_bounded(&groups, workers, |group| {
             self.roll_group(group, &shared);
@@ -180,6 +154,8 @@ impl Rollout<'_> {
                 .unwrap_or_else(|_| "unknown".into()),
             pid: std::process::id(),
             order: order.to_vec(),
+            only: self.selection.only.clone(),
+            exclude: self.selection.exclude.clone(),
         }
     }
 
@@ -199,6 +175,37 @@ impl Rollout<'_> {
         }
     }
 
+    /// After the first server reached the target: the domain level its SU
+    /// raises, from its installed Setup.exe (steps::prepare_ad_su); with
+    /// `prepare_ad = "block"`, the command to run instead.
+    fn prepare_ad_after_su(
+        &self,
+        server: &Server,
+        shared: &Shared<'_>,
+    ) -> Result<(), RolloutOutcome> {
+        let reach = self.reach(shared, None);
+        if let Some(message) =
+            steps::prepare_ad_su::block_note(self.plan, self.target, &reach, server)
+        {
+            shared.recorder.emit(RunEvent::Note {
+                server: Some(server.name.clone()),
+                message,
+            });
+            return Ok(());
+        }
+        if steps::prepare_ad_su::needed_on(self.plan, self.target, &reach, server)
+            || shared.state.server_in_progress(&server.name)
+                && shared
+                    .state
+                    .changes_for(&server.name)
+                    .iter()
+                    .any(|c| matches!(c, crate::journal::Change::InstallerStarted { step, .. } if step == StepId::PrepareAdSu.id()))
+        {
+            return self.run_given(&steps::PrepareAdSu, server, &[server], shared, false);
+        }
+        Ok(())
+    }
+
     /// Rolls one DAG's members in order; stops at the first failure
     /// (anywhere) after finishing nothing half-way it could avoid.
     fn roll_group(&self, group: &[&Server], shared: &Shared<'_>) {
@@ -206,6 +213,9 @@ impl Rollout<'_> {
         for server in group {
             if shared.stopped() {
                 return;
+            }
+            if !self.selection.includes(&server.name) {
+                continue;
             }
             if self.clock.interrupted() {
                 shared.fail(interrupted_before(None));
@@ -228,7 +238,11 @@ impl Rollout<'_> {
             && !shared.stopped()
             && !self.clock.interrupted()
         {
-            if let Some(last) = group.last() {
+            let rolled = group
+                .iter()
+                .rev()
+                .find(|s| self.selection.includes(&s.name));
+            if let Some(last) = rolled {
                 if let Err(e) = self.run_step(StepId::Redistribute, last, group, shared, true) {
                     shared.fail(e);
                 }
@@ -246,6 +260,11 @@ impl Rollout<'_> {
         if !shared.state.server_in_progress(&server.name) {
             if self.skip_if_at_target(server, shared) {
                 return Ok(());
+            }
+            // The window is judged before a server starts, never during
+            // one: the server in progress is always finished.
+            if let Some(stop) = window_refusal(self.plan, self.clock.wall_ms(), &server.name) {
+                return Err(stop);
             }
             if let Some(done) = previous {
                 let go_on = shared
@@ -278,6 +297,7 @@ impl Rollout<'_> {
             }
             self.run_step(id, server, group, shared, false)?;
         }
+        self.prepare_ad_after_su(server, shared)?;
         shared
             .recorder
             .append(Record::ServerDone {
@@ -429,6 +449,11 @@ impl Rollout<'_> {
         group: &[&Server],
         shared: &Shared<'_>,
     ) -> Result<(), RolloutOutcome> {
+        // In no DAG: no other copy to keep, no member to wait for; the
+        // plan acknowledged the downtime (plan::validate::downtime).
+        if server.dag.is_none() {
+            return Ok(());
+        }
         let members: Vec<&Server> = match &server.dag {
             Some(dag) => self.plan.dag_members(dag).collect(),
             None => group.to_vec(),
@@ -482,538 +507,5 @@ impl Rollout<'_> {
     }
 }
 
-/// Journals and shows a step that ended well.
-fn step_done(
-    shared: &Shared<'_>,
-    server: &Server,
-    id: StepId,
-    outcome: &StepOutcome,
-    started: Instant,
-) -> Result<(), RolloutOutcome> {
-    let already_done = matches!(outcome, StepOutcome::AlreadyDone { .. });
-    shared
-        .recorder
-        .append(Record::StepDone {
-            server: server.name.clone(),
-            step: id.id().into(),
-            already_done,
-            detail: outcome.detail().to_string(),
-        })
-        .map_err(|e| journal_failure(server, id, &e))?;
-    shared.recorder.emit(RunEvent::StepFinished {
-        server: server.name.clone(),
-        step: id,
-        already_done,
-        detail: outcome.detail().to_string(),
-        elapsed: started.elapsed(),
-    });
-    Ok(())
-}
-
-/// Journals and shows a failed step; what the rollout ends with.
-fn step_failed(
-    shared: &Shared<'_>,
-    server: &Server,
-    id: StepId,
-    err: StepError,
-    started: Instant,
-) -> RolloutOutcome {
-    let _ = shared.recorder.append(Record::StepFailed {
-        server: server.name.clone(),
-        step: id.id().into(),
-        error: err.message.clone(),
-    });
-    shared.recorder.emit(RunEvent::StepFailed {
-        server: server.name.clone(),
-        step: id,
-        error: err.message.clone(),
-        elapsed: started.elapsed(),
-    });
-    if err.kind == StepErrorKind::GateRefused {
-        RolloutOutcome::GateRefused {
-            server: server.name.clone(),
-            reasons: vec![err.message],
-            before_any_change: shared.before_any_change(),
-        }
-    } else {
-        RolloutOutcome::StepFailed {
-            server: server.name.clone(),
-            step: id,
-            error: err.message,
-        }
-    }
-}
-
-/// Stopped by an interrupt before the next server: nothing runs on a
-/// server on cu-roll's behalf.
-fn interrupted_before(at: Option<(String, StepId)>) -> RolloutOutcome {
-    RolloutOutcome::Interrupted {
-        at,
-        still_running: Vec::new(),
-    }
-}
-
-/// Stopped by an interrupt between two steps of a server: journaled, so
-/// the journal says where the run stopped; nothing was started for `id`.
-fn interrupted_before_step(shared: &Shared<'_>, server: &Server, id: StepId) -> RolloutOutcome {
-    let _ = shared.recorder.append(Record::Observed {
-        server: server.name.clone(),
-        step: id.id().into(),
-        what: format!(
-            "interrupted before this step began: nothing was started for it on {}",
-            server.name
-        ),
-    });
-    interrupted_before(Some((server.name.clone(), id)))
-}
-
-/// Journals a step stopped by an interrupt in a wait. It is not a failure:
-/// the step stays in progress, and a resumed run picks it up where its
-/// observations say it stands (an installer is re-attached to).
-fn step_interrupted(
-    shared: &Shared<'_>,
-    server: &Server,
-    id: StepId,
-    err: StepError,
-) -> RolloutOutcome {
-    let _ = shared.recorder.append(Record::Observed {
-        server: server.name.clone(),
-        step: id.id().into(),
-        what: err.message.clone(),
-    });
-    shared.recorder.emit(RunEvent::Note {
-        server: Some(server.name.clone()),
-        message: err.message.clone(),
-    });
-    RolloutOutcome::Interrupted {
-        at: Some((server.name.clone(), id)),
-        still_running: vec![err.message],
-    }
-}
-
-/// Journals how the run ended and shows it; the run's outcome.
-fn finish(shared: Shared<'_>, started: Instant) -> Result<RolloutOutcome, RolloutError> {
-    let outcome = shared
-        .outcome
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
-        .unwrap_or(RolloutOutcome::Done);
-    let (ok, message, label) = summary(&outcome);
-    shared.recorder.finish(
-        Record::RunFinished {
-            outcome: label.to_string(),
-        },
-        RunEvent::Finished {
-            ok,
-            message,
-            elapsed: started.elapsed(),
-        },
-    )?;
-    Ok(outcome)
-}
-
-/// Whether the run ended well, its last line, and its journal label.
-fn summary(outcome: &RolloutOutcome) -> (bool, String, &'static str) {
-    match outcome {
-        RolloutOutcome::Done => (true, "every server is at the target".to_string(), "done"),
-        RolloutOutcome::StepFailed {
-            server,
-            step,
-            error,
-        } => (
-            false,
-            format!("{server} {step} failed: {error}"),
-            "step-failed",
-        ),
-        RolloutOutcome::GateRefused {
-            server, reasons, ..
-        } => (
-            false,
-            format!(
-                "gate refused to take {server} out of service: {}",
-                reasons.join("; ")
-            ),
-            "gate-refused",
-        ),
-        RolloutOutcome::Paused { before } => (
-            false,
-            format!("stopped before {before} at your request"),
-            "paused",
-        ),
-        RolloutOutcome::Interrupted { at, still_running } => {
-            let place = match at {
-                Some((server, step)) => format!(" during {server} {step}"),
-                None => " before the next server".to_string(),
-            };
-            let running = if still_running.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", still_running.join("; "))
-            };
-            (false, format!("interrupted{place}{running}"), "interrupted")
-        }
-    }
-}
-
-fn journal_failure(server: &Server, step: StepId, e: &JournalError) -> RolloutOutcome {
-    RolloutOutcome::StepFailed {
-        server: server.name.clone(),
-        step,
-        error: format!("journal: {e}"),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::AtomicUsize;
-    use std::time::Duration;
-
-    use super::*;
-    use crate::exec::{ExecError, ExecOutput, Executor};
-    use crate::journal::Change;
-    use crate::plan::Plan;
-    use crate::plan::ResolvedTarget;
-    use crate::runbook::{PlannedCommand, SystemClock};
-
-    /// Every server is unreachable: the runner then orders by plan, finds
-    /// no server at the target and no AD preparation to run, and a gate
-    /// cannot see the DAG.
-    struct Unreachable;
-
-    impl Executor for Unreachable {
-        fn run_ps(&self, server: &Server, _: &str) -> Result<ExecOutput, ExecError> {
-            Err(ExecError::Unreachable {
-                server: server.name.clone(),
-                detail: "test".into(),
-            })
-        }
-        fn run_ps_with_secret(
-            &self,
-            server: &Server,
-            script: &str,
-            _: &crate::plan::Secret,
-        ) -> Result<ExecOutput, ExecError> {
-            self.run_ps(server, script)
-        }
-        fn run_cmd(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
-            self.run_ps(server, script)
-        }
-    }
-
-    type Body = dyn Fn(&mut StepContext<'_>) -> Result<StepOutcome, StepError> + Send + Sync;
-
-    /// A step that does what its body says.
-    struct FakeStep {
-        id: StepId,
-        body: Box<Body>,
-    }
-
-    impl Step for FakeStep {
-        fn id(&self) -> StepId {
-            self.id
-        }
-        fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
-            (self.body)(ctx)
-        }
-        fn scripts(
-            &self,
-            _: &Plan,
-            _: &ResolvedTarget,
-            _: &Server,
-            _: &[&Server],
-        ) -> Vec<PlannedCommand> {
-            Vec::new()
-        }
-    }
-
-    /// Steps that journal one change each and succeed, except on `fails_on`.
-    fn steps(ids: &[StepId], fails_on: Option<&'static str>) -> Vec<Box<dyn Step>> {
-        ids.iter()
-            .map(|&id| {
-                let body = move |ctx: &mut StepContext<'_>| {
-                    if fails_on == Some(ctx.server.name.as_str()) {
-                        return Err(StepError::failed(format!("{id} broke")));
-                    }
-                    ctx.events.changed(Change::ServiceRestarted {
-                        service: id.id().into(),
-                    })?;
-                    Ok(StepOutcome::Done {
-                        detail: "fine".into(),
-                    })
-                };
-                Box::new(FakeStep {
-                    id,
-                    body: Box::new(body),
-                }) as Box<dyn Step>
-            })
-            .collect()
-    }
-
-    #[derive(Default)]
-    struct Shown(Vec<RunEvent>);
-
-    impl Progress for Shown {
-        fn event(&mut self, event: &RunEvent) {
-            self.0.push(event.clone());
-        }
-    }
-
-    struct Fixture {
-        plan: Plan,
-        target: ResolvedTarget,
-        dir: tempfile::TempDir,
-    }
-
-    fn fixture() -> Fixture {
-        let mut plan = crate::plan::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/plans/lab.toml"
-        )))
-        .unwrap();
-        plan.policy.redistribute = Redistribute::AfterEach;
-        let target =
-            crate::plan::resolve_target(&plan, crate::catalog::Catalog::embedded()).unwrap();
-        Fixture {
-            plan,
-            target,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    impl Fixture {
-        /// Runs (or resumes, from the journal in `dir`) with `steps`.
-        fn run(
-            &self,
-            exec: &dyn Executor,
-            steps: &[Box<dyn Step>],
-        ) -> (Result<RolloutOutcome, RolloutError>, Vec<RunEvent>) {
-            self.run_on(exec, steps, &SystemClock)
-        }
-
-        fn run_on(
-            &self,
-            exec: &dyn Executor,
-            steps: &[Box<dyn Step>],
-            clock: &dyn crate::runbook::Clock,
-        ) -> (Result<RolloutOutcome, RolloutError>, Vec<RunEvent>) {
-            let (journal, loaded) = Journal::open(self.dir.path()).unwrap();
-            let credential = crate::exchange::Credential {
-                user: "lab\\admin".into(),
-                secret: crate::plan::Secret::new("lab-only-password".into()),
-            };
-            let rollout = Rollout {
-                plan: &self.plan,
-                target: &self.target,
-                exec,
-                credential: &credential,
-                steps,
-                clock,
-                run_id: "test".into(),
-            };
-            let mut shown = Shown::default();
-            let outcome = rollout.run(
-                journal,
-                JournalState::from_entries(&loaded.entries),
-                &mut shown,
-                &mut crate::runbook::schedule::AlwaysYes,
-            );
-            (outcome, shown.0)
-        }
-
-        /// The journal, one `event server step` line per record.
-        fn trail(&self) -> Vec<String> {
-            let path = Journal::path_in(self.dir.path());
-            Journal::load(&path)
-                .unwrap()
-                .entries
-                .iter()
-                .map(|e| {
-                    let v = serde_json::to_value(&e.record).unwrap();
-                    ["event", "server", "step", "outcome"]
-                        .iter()
-                        .filter_map(|k| v.get(*k).and_then(|s| s.as_str()))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect()
-        }
-    }
-
-    #[test]
-    fn every_step_is_journaled_before_and_after_with_its_changes_server_by_server() {
-        let f = fixture();
-        let (outcome, shown) = f.run(&Unreachable, &steps(&[StepId::Setup], None));
-        assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
-        let mut expected = vec!["run-started".to_string()];
-        for s in ["EX01", "EX02", "EX03"] {
-            expected.extend([
-                format!("step-started {s} setup"),
-                format!("changed {s} setup"),
-                format!("step-done {s} setup"),
-                format!("server-done {s}"),
-            ]);
-        }
-        expected.push("run-finished done".into());
-        assert_eq!(f.trail(), expected);
-        assert!(
-            matches!(shown.last(), Some(RunEvent::Finished { ok: true, .. })),
-            "{shown:?}"
-        );
-    }
-
-    /// Ctrl-C while EX01's first step runs: the run stops before the
-    /// next step, journals where (an `observed` record at EX01 setup, then
-    /// `run-finished interrupted`), and a resume picks up at that step.
-    #[test]
-    fn an_interrupt_stops_before_the_next_step_and_the_journal_says_where() {
-        use std::sync::Arc;
-        let f = fixture();
-        let flag = Arc::new(AtomicBool::new(false));
-        let set = flag.clone();
-        let backup = FakeStep {
-            id: StepId::BackupConfig,
-            body: Box::new(move |_| {
-                set.store(true, Ordering::SeqCst);
-                Ok(StepOutcome::Done {
-                    detail: "fine".into(),
-                })
-            }),
-        };
-        let setup = steps(&[StepId::Setup], None).pop().unwrap();
-        let both: Vec<Box<dyn Step>> = vec![Box::new(backup), setup];
-        let clock = super::super::InterruptibleClock::new(flag);
-        let (outcome, _) = f.run_on(&Unreachable, &both, &clock);
-        assert_eq!(
-            outcome.unwrap(),
-            RolloutOutcome::Interrupted {
-                at: Some(("EX01".into(), StepId::Setup)),
-                still_running: Vec::new(),
-            }
-        );
-        let trail = f.trail();
-        assert_eq!(
-            trail[trail.len() - 3..],
-            [
-                "step-done EX01 backup-config",
-                "observed EX01 setup",
-                "run-finished interrupted"
-            ]
-        );
-        let (outcome, _) = f.run(&Unreachable, &steps(&[StepId::Setup], None));
-        assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
-        assert_eq!(f.trail()[trail.len() + 1], "step-started EX01 setup");
-    }
-
-    #[test]
-    fn the_first_failure_stops_the_rollout_and_a_resume_repeats_nothing_done() {
-        let f = fixture();
-        let ids = [StepId::BackupConfig, StepId::Setup];
-        let (outcome, _) = f.run(&Unreachable, &steps(&ids, Some("EX02")));
-        assert_eq!(
-            outcome.unwrap(),
-            RolloutOutcome::StepFailed {
-                server: "EX02".into(),
-                step: StepId::BackupConfig,
-                error: "backup-config broke".into(),
-            }
-        );
-        let trail = f.trail();
-        assert!(!trail.iter().any(|l| l.contains("EX03")), "{trail:#?}");
-        assert_eq!(trail.last().unwrap(), "run-finished step-failed");
-
-        let (outcome, shown) = f.run(&Unreachable, &steps(&ids, None));
-        assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
-        let resumed = &f.trail()[trail.len()..];
-        assert_eq!(resumed[0], "run-started");
-        assert!(
-            !resumed.iter().any(|l| l.contains("EX01")),
-            "EX01 finished in the first run: {resumed:#?}"
-        );
-        assert_eq!(resumed[1], "step-started EX02 backup-config");
-        assert!(
-            shown.contains(&RunEvent::ServerSkipped {
-                server: "EX01".into(),
-                reason: "finished in an earlier run".into(),
-            }),
-            "{shown:#?}"
-        );
-    }
-
-    /// The gate guards enter-maintenance: an unreadable DAG shuts it, and
-    /// since nothing was changed yet the refusal says so (exit 3).
-    #[test]
-    fn a_gate_that_cannot_see_the_dag_refuses_before_any_change() {
-        let f = fixture();
-        let (outcome, _) = f.run(&Unreachable, &steps(&[StepId::EnterMaintenance], None));
-        let RolloutOutcome::GateRefused {
-            server,
-            reasons,
-            before_any_change,
-        } = outcome.unwrap()
-        else {
-            panic!("the gate should refuse");
-        };
-        assert_eq!(server, "EX01");
-        assert!(before_any_change);
-        assert!(
-            reasons.iter().any(|r| r.contains("EX02 cannot be checked")),
-            "{reasons:?}"
-        );
-        assert_eq!(
-            f.trail(),
-            [
-                "run-started",
-                "step-failed EX01 enter-maintenance",
-                "run-finished gate-refused"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_resume_with_a_changed_plan_is_refused_before_anything_runs() {
-        let mut f = fixture();
-        let ids = [StepId::Setup];
-        f.run(&Unreachable, &steps(&ids, Some("EX01"))).0.unwrap();
-        let before = f.trail();
-        f.plan.servers.pop();
-        let (outcome, shown) = f.run(&Unreachable, &steps(&ids, None));
-        let err = outcome.unwrap_err().to_string();
-        assert!(
-            err.contains("servers were [EX01@DAG01, EX02@DAG01, EX03@DAG01]"),
-            "{err}"
-        );
-        assert_eq!(f.trail(), before);
-        assert!(shown.is_empty(), "{shown:?}");
-    }
-
-    #[test]
-    fn dags_roll_side_by_side_up_to_max_parallel_dags() {
-        let mut f = fixture();
-        f.plan.servers.truncate(2);
-        f.plan.servers[1].dag = Some("DAG02".into());
-        f.plan.policy.max_parallel_dags = 2;
-        // Setup returns only when a member of each DAG is in it at the
-        // same time: the runner really rolls the two DAGs side by side.
-        let inside = AtomicUsize::new(0);
-        let meet = move |_: &mut StepContext<'_>| {
-            inside.fetch_add(1, Ordering::SeqCst);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while inside.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            if inside.load(Ordering::SeqCst) >= 2 {
-                Ok(StepOutcome::Done {
-                    detail: "met".into(),
-                })
-            } else {
-                Err(StepError::failed("the other DAG never came"))
-            }
-        };
-        let steps: Vec<Box<dyn Step>> = vec![Box::new(FakeStep {
-            id: StepId::Setup,
-            body: Box::new(meet),
-        })];
-        let (outcome, _) = f.run(&Unreachable, &steps);
-        assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
-    }
-}
+mod tests;

@@ -439,7 +439,7 @@ fn explicit_move(ctx: &mut StepContext<'_>) -> Result<String, StepError> {
 }
 
 /// Runbook §2.8: queues empty, not counting shadow redundancy and poison.
-fn wait_drained(ctx: &mut StepContext<'_>, made: &[Change]) -> Result<(), StepError> {
+pub(super) fn wait_drained(ctx: &mut StepContext<'_>, made: &[Change]) -> Result<(), StepError> {
     let mut queued = 0;
     let drained = ctx.wait_until(
         "draining the transport queues",
@@ -496,11 +496,9 @@ impl Step for EnterMaintenance {
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
+        // In no DAG (downtime announced in the plan): no moves, no cluster.
         if ctx.server.dag.is_none() {
-            return Err(StepError::failed(format!(
-                "{} is not in a DAG: its databases cannot move to another member, so maintenance would take them offline; this version of cu-roll rolls DAG members only",
-                ctx.server.name
-            )));
+            return super::standalone::enter(ctx);
         }
         let build = ctx.build()?;
         let state = ctx.exchange_state()?;
@@ -548,11 +546,14 @@ impl Step for EnterMaintenance {
     /// The same actions `run` sends, every one, with the reads around them.
     fn scripts(
         &self,
-        _plan: &Plan,
+        plan: &Plan,
         _target: &ResolvedTarget,
         server: &Server,
         peers: &[&Server],
     ) -> Vec<PlannedCommand> {
+        if server.dag.is_none() {
+            return super::standalone::enter_scripts(&plan.servers, server);
+        }
         let redirect_to = server
             .redirect_to
             .clone()

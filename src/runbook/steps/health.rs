@@ -187,7 +187,11 @@ impl Step for Health {
             ctx.plan.policy.timeouts.health,
             |ctx| {
                 let observed = (|| -> Result<Vec<String>, StepError> {
-                    let tests = observe::health_tests(&ctx.exchange, ctx.server)?;
+                    let tests = if ctx.server.dag.is_none() {
+                        super::standalone::health_tests(ctx)?
+                    } else {
+                        observe::health_tests(&ctx.exchange, ctx.server)?
+                    };
                     let state = ctx.exchange_state()?;
                     let build = ctx.build()?;
                     let services: ServiceSetObs = ctx.query(&read_service_set())?;
@@ -234,7 +238,12 @@ impl Step for Health {
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
         let when = "at every poll until healthy";
-        let mut out = vec![PlannedCommand::ps(when, &run_health_tests(&server.name))];
+        let tests = if server.dag.is_none() {
+            super::standalone::run_health_tests(&server.name)
+        } else {
+            run_health_tests(&server.name)
+        };
+        let mut out = vec![PlannedCommand::ps(when, &tests)];
         out.extend(PlannedCommand::exchange_state(when, &server.name));
         out.push(PlannedCommand::ps(when, &read_server_facts()));
         out.push(PlannedCommand::ps(when, &read_service_set()));

@@ -17,12 +17,14 @@ mod installer;
 #[cfg(test)]
 mod lab_tests;
 pub mod prepare_ad;
+pub mod prepare_ad_su;
 mod reboot;
 mod redistribute;
 mod security_update;
 mod services;
 mod setup;
 mod shadow;
+mod standalone;
 mod su_reboot;
 #[cfg(test)]
 mod testkit;
@@ -34,6 +36,7 @@ pub use enter_maintenance::EnterMaintenance;
 pub use exit_maintenance::ExitMaintenance;
 pub use health::Health;
 pub use prepare_ad::PrepareAd;
+pub use prepare_ad_su::PrepareAdSu;
 pub use reboot::Reboot;
 pub use redistribute::Redistribute;
 pub use security_update::SecurityUpdate;

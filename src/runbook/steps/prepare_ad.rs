@@ -35,19 +35,21 @@ pub const PREPARE_AD: InstallerSpec = InstallerSpec {
     exsetup: true,
 };
 
-/// The levels the target needs (the SU's domain level included).
+/// The levels this step prepares: what the target CU's media reaches. A
+/// domain level the target's SU raises is reached only after the first
+/// server has the SU, from its installed `Bin\Setup.exe` (`prepare_ad_su`).
 fn required(target: &ResolvedTarget) -> AdLevels {
-    target.cu.ad_with(target.su.as_ref())
+    adprep::media_levels(target)
 }
 
-fn levels_text(l: AdLevels) -> String {
+pub(super) fn levels_text(l: AdLevels) -> String {
     format!(
         "schema rangeUpper {}, organisation objectVersion {}, domain objectVersion {}",
         l.schema_range_upper, l.org_object_version, l.domain_object_version
     )
 }
 
-fn read_levels(ctx: &StepContext<'_>) -> Result<AdLevels, StepError> {
+pub(super) fn read_levels(ctx: &StepContext<'_>) -> Result<AdLevels, StepError> {
     let l = exchange::ad_levels(&ctx.exchange, ctx.server)?;
     Ok(AdLevels {
         schema_range_upper: l.schema_range_upper,
@@ -173,19 +175,64 @@ fn run_switch(
                     ctx.server.name
                 ));
             }
-            let log = super::setup::review_log(&ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?);
-            let errors: String = super::setup::log_failures(&log)
-                .iter()
-                .map(|f| format!("; {f}"))
-                .collect();
-            Err(StepError::failed(format!(
-                "{} failed on {} with exit code {code}{errors}. Nothing on the servers was changed. Read %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log on {}; the account needs Schema Admins and Enterprise Admins, and the server must be in the schema master's domain and site. Fix the cause, then run cu-roll again (it runs the preparation again), or run the command yourself and set prepare_ad = \"block\"",
-                switch.switch(),
-                ctx.server.name,
-                ctx.server.name
-            )))
+            Err(preparation_failed(ctx, switch.switch(), code)?)
         },
     )
+}
+
+/// A `/Prepare*` run that exited `code` (non-zero): the log's failures and
+/// what to do.
+pub(super) fn preparation_failed(
+    ctx: &StepContext<'_>,
+    switch: &str,
+    code: i32,
+) -> Result<StepError, StepError> {
+    let log = super::setup::review_log(&ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?);
+    let errors: String = super::setup::log_failures(&log)
+        .iter()
+        .map(|f| format!("; {f}"))
+        .collect();
+    Ok(StepError::failed(format!(
+        "{switch} failed on {} with exit code {code}{errors}. Nothing on the servers was changed. Read %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log on {}; the account needs Schema Admins and Enterprise Admins, and the server must be in the schema master's domain and site. Fix the cause, then run cu-roll again (it runs the preparation again), or run the command yourself and set prepare_ad = \"block\"",
+        ctx.server.name,
+        ctx.server.name
+    )))
+}
+
+/// After a preparation: waits `ad_replication_wait`, then requires the
+/// levels at `required`. Setup wrote to one domain controller; the servers
+/// read whichever is nearest (exchange-facts.md §3).
+pub(super) fn after_replication(
+    ctx: &mut StepContext<'_>,
+    required: AdLevels,
+) -> Result<AdLevels, StepError> {
+    let wait = ctx.plan.policy.ad_replication_wait;
+    if !wait.is_zero() {
+        ctx.events.progress(&format!(
+            "waiting {} for Active Directory replication",
+            humantime::format_duration(wait)
+        ));
+        ctx.clock.sleep(wait);
+        if ctx.clock.interrupted() {
+            // The sleep ended early: reading the levels now would call
+            // an unfinished replication a failure.
+            return Err(StepError::interrupted(format!(
+                "stopped while waiting for Active Directory replication after the preparation from {}; the next run reads the levels again",
+                ctx.server.name
+            )));
+        }
+    }
+    let found = read_levels(ctx)?;
+    if adprep::need(found, required).any() {
+        return Err(StepError::failed(format!(
+            "after the Active Directory preparation and {} of waiting for replication, {} still reads {} (the target needs {}): wait for replication (repadmin /syncall), then run cu-roll again",
+            humantime::format_duration(wait),
+            ctx.server.name,
+            levels_text(found),
+            levels_text(required)
+        )));
+    }
+    Ok(found)
 }
 
 impl Step for PrepareAd {
@@ -230,34 +277,7 @@ impl Step for PrepareAd {
                 ),
             });
         }
-        // Setup wrote to one domain controller; the servers read whichever
-        // is nearest. Wait, then check again (exchange-facts.md §3).
-        let wait = ctx.plan.policy.ad_replication_wait;
-        if !wait.is_zero() {
-            ctx.events.progress(&format!(
-                "waiting {} for Active Directory replication",
-                humantime::format_duration(wait)
-            ));
-            ctx.clock.sleep(wait);
-            if ctx.clock.interrupted() {
-                // The sleep ended early: reading the levels now would call
-                // an unfinished replication a failure.
-                return Err(StepError::interrupted(format!(
-                    "stopped while waiting for Active Directory replication after the preparation from {}; the next run reads the levels again",
-                    ctx.server.name
-                )));
-            }
-        }
-        let found = read_levels(ctx)?;
-        if adprep::need(found, required).any() {
-            return Err(StepError::failed(format!(
-                "after the Active Directory preparation and {} of waiting for replication, {} still reads {} (the target needs {}): wait for replication (repadmin /syncall), then run cu-roll again",
-                humantime::format_duration(wait),
-                ctx.server.name,
-                levels_text(found),
-                levels_text(required)
-            )));
-        }
+        let found = after_replication(ctx, required)?;
         Ok(StepOutcome::Done {
             detail: format!(
                 "Active Directory prepared for {} from {}: {}",

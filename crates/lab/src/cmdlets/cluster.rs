@@ -141,11 +141,14 @@ fn node_command(
     to: Option<NodeState>,
 ) -> Result<Vec<Value>, PsError> {
     let b = bind(spec, args)?;
-    let cluster = host.world.dag.clone();
-    if let Some(c) = b
-        .string("Cluster")
-        .filter(|c| !c.eq_ignore_ascii_case(&cluster))
-    {
+    // `-Cluster` may name any of the lab's clusters (one per DAG).
+    let named = b.string("Cluster");
+    let cluster = match &named {
+        Some(c) => host.world.find_dag(c),
+        None => Some(host.world.dag_of(host.server).to_string()),
+    };
+    let Some(cluster) = cluster else {
+        let c = named.unwrap_or_default();
         return Err(PsError::new(
             ErrorCategory::ObjectNotFound,
             &format!("ClusterCmdletException,Microsoft.FailoverClusters.PowerShell.{}Command", spec.name.replace('-', "")),
@@ -153,7 +156,7 @@ fn node_command(
         )
         .in_command(spec.name)
         .terminating());
-    }
+    };
     // Suspend/Resume without -Name act on the local node.
     let names = b
         .get("Name")
@@ -168,7 +171,10 @@ fn node_command(
         });
     let mut out = Vec::new();
     for n in names {
-        let hits: Vec<usize> = (0..host.world.servers.len())
+        let hits: Vec<usize> = host
+            .world
+            .members(&cluster)
+            .into_iter()
             .filter(|&i| wildcard(&n, &host.world.servers[i].name))
             .collect();
         if hits.is_empty() {
@@ -219,10 +225,11 @@ fn cluster_error(spec: &CmdletSpec, category: ErrorCategory, message: String) ->
 /// the node name.
 fn group_object(host: &ServerHost) -> Value {
     let w = &host.world;
-    let owner = w.cluster_group_owner().to_string();
+    let dag = w.dag_of(host.server);
+    let owner = w.cluster_group_owner(dag);
     let node = w
         .server_index(&owner)
-        .map(|i| node_object(&w.dag, &w.servers[i]))
+        .map(|i| node_object(dag, &w.servers[i]))
         .unwrap_or_else(|| Value::from(owner.to_ascii_lowercase()));
     PsObject::new("Microsoft.FailoverClusters.PowerShell.ClusterGroup")
         .with("Name", CORE_GROUP)
@@ -261,17 +268,19 @@ fn group_command(
                 ErrorCategory::ObjectNotFound,
                 format!(
                     "The resource group '{n}' does not exist in the cluster '{}'.",
-                    host.world.dag
+                    host.world.dag_of(host.server)
                 ),
             ));
         }
     }
     if move_it {
-        let from = host.world.cluster_group_owner().to_string();
+        let dag = host.world.dag_of(host.server).to_string();
+        let from = host.world.cluster_group_owner(&dag);
         let to = match b.string("Node") {
             Some(node) => host
                 .world
                 .server(&node)
+                .filter(|s| s.dag_is(&dag, &host.world.dag))
                 .filter(|s| s.cluster_node.state == NodeState::Up)
                 .map(|s| s.name.clone()),
             None => host.world.cluster_group_target(&from),
@@ -283,7 +292,7 @@ fn group_command(
                 format!("An error occurred while moving the clustered role '{CORE_GROUP}'.\r\n    A cluster node is not available for this operation."),
             ));
         };
-        host.world.cluster_group_owner = to;
+        host.world.set_cluster_group_owner(&dag, to);
     }
     Ok(vec![group_object(host)])
 }
@@ -325,7 +334,7 @@ mod tests {
         );
         let third = w.servers[2].name.to_ascii_lowercase();
         assert_eq!(out.trim(), third);
-        assert_eq!(w.cluster_group_owner(), w.servers[2].name);
+        assert_eq!(w.cluster_group_owner("DAG01"), w.servers[2].name);
         // Named node.
         let second = w.servers[1].name.clone();
         w.servers[1].cluster_node.state = crate::model::NodeState::Up;
@@ -334,7 +343,7 @@ mod tests {
             &first,
             &format!("Move-ClusterGroup 'Cluster Group' '{second}' | Out-Null"),
         );
-        assert_eq!(w.cluster_group_owner(), second);
+        assert_eq!(w.cluster_group_owner("DAG01"), second);
     }
 
     #[test]
@@ -349,7 +358,7 @@ mod tests {
             out.contains("failed: ") && out.contains("A cluster node is not available"),
             "{out}"
         );
-        assert_eq!(w.cluster_group_owner(), first);
+        assert_eq!(w.cluster_group_owner("DAG01"), first);
     }
 
     #[test]
@@ -357,7 +366,7 @@ mod tests {
         let mut w = lab();
         let first = w.servers[0].name.clone();
         w.begin_reboot(0);
-        assert_ne!(w.cluster_group_owner(), first);
-        assert_eq!(w.cluster_group_owner(), w.servers[1].name);
+        assert_ne!(w.cluster_group_owner("DAG01"), first);
+        assert_eq!(w.cluster_group_owner("DAG01"), w.servers[1].name);
     }
 }

@@ -205,16 +205,16 @@ fn get_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
         "SystemConfigurationTasks.GetMailboxServer",
         false,
     )?;
-    let dag = host.world.dag.clone();
     Ok(ids
         .into_iter()
         .map(|i| {
             let s = &host.world.servers[i];
+            let dag = host.world.dag_of(i);
             PsObject::new("Microsoft.Exchange.Data.Directory.Management.MailboxServer")
                 .with("Name", s.name.clone())
                 .with("DatabaseCopyAutoActivationPolicy", policy_value(s.activation_policy))
                 .with("DatabaseCopyActivationDisabledAndMoveNow", s.move_now)
-                .with("DatabaseAvailabilityGroup", ad_object_id(&dag, format!("CN={dag}")))
+                .with("DatabaseAvailabilityGroup", crate::standalone::dag_of(s, dag))
                 .with("AutoDatabaseMountDial", Value::enumv("Microsoft.Exchange.Data.Directory.SystemConfiguration.AutoDatabaseMountDial", "GoodAvailability", 6))
                 .with("MaximumActiveDatabases", Value::Null)
                 .with("MaximumPreferredActiveDatabases", Value::Null)
@@ -486,34 +486,51 @@ fn witness_server(host: &ServerHost) -> String {
     format!("fs01.{}", domain(host))
 }
 
+/// Get-DatabaseAvailabilityGroup: every DAG of the lab (one per plan
+/// `[[server]] dag`), or those `-Identity` matches.
 fn get_dag(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&GET_DAG, args)?;
-    let dag = host.world.dag.clone();
-    if let Some(id) = b.string("Identity").filter(|id| !super::wildcard(id, &dag)) {
-        host.write_error(exchange_not_found(
-            "Get-DatabaseAvailabilityGroup",
-            "SystemConfigurationTasks.GetDatabaseAvailabilityGroup",
-            &id,
-            &dc(host),
-        ));
+    let id = b.string("Identity");
+    let dags: Vec<String> = host
+        .world
+        .dags()
+        .into_iter()
+        .filter(|d| id.as_ref().is_none_or(|id| super::wildcard(id, d)))
+        .collect();
+    if dags.is_empty() {
+        if let Some(id) = id {
+            host.write_error(exchange_not_found(
+                "Get-DatabaseAvailabilityGroup",
+                "SystemConfigurationTasks.GetDatabaseAvailabilityGroup",
+                &id,
+                &dc(host),
+            ));
+        }
         return Ok(Vec::new());
     }
-    let servers: Vec<Value> = host
-        .world
-        .servers
+    Ok(dags
         .iter()
+        .map(|dag| dag_object(host, dag, b.switch("Status")))
+        .collect())
+}
+
+/// One DAG as Get-DatabaseAvailabilityGroup writes it.
+fn dag_object(host: &ServerHost, dag: &str, status: bool) -> Value {
+    let members = host.world.members(dag);
+    let servers: Vec<Value> = members
+        .iter()
+        .map(|&i| &host.world.servers[i])
         .map(|s| ad_object_id(&s.name, server_dn(host, &s.name)))
         .collect();
-    let pam = host
-        .world
-        .servers
+    let pam = members
         .iter()
+        .map(|&i| &host.world.servers[i])
         .find(|s| s.cluster_node.state == crate::model::NodeState::Up)
         .map(|s| s.name.clone());
     let mut o = PsObject::new(
         "Microsoft.Exchange.Data.Directory.SystemConfiguration.DatabaseAvailabilityGroup",
     )
-    .with("Name", dag.clone())
+    .with("Name", dag.to_string())
     .with("Servers", Value::Array(servers))
     // The lab's witness: a file server outside the DAG (crate::quorum).
     .with("WitnessServer", witness_server(host))
@@ -524,14 +541,14 @@ fn get_dag(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsErr
     // MultiValuedProperty<string>: the lab never stops a member's DAG role
     // (Stop-DatabaseAvailabilityGroup is not modelled).
     .with("StoppedMailboxServers", Value::Array(Vec::new()));
-    if b.switch("Status") {
-        let operational: Vec<Value> = host
-            .world
-            .servers
+    if status {
+        let operational: Vec<Value> = members
             .iter()
+            .map(|&i| &host.world.servers[i])
             .filter(|s| s.cluster_node.state != crate::model::NodeState::Down)
             .map(|s| ad_object_id(&s.name, server_dn(host, &s.name)))
             .collect();
+        let witness = host.world.witness_share_in_use(dag);
         o = o
             .with("OperationalServers", Value::Array(operational))
             .with(
@@ -544,8 +561,8 @@ fn get_dag(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsErr
                 // documented values of the property.
                 Value::enumv(
                     "Microsoft.Exchange.Data.Directory.SystemConfiguration.WitnessShareUsage",
-                    host.world.witness_share_in_use(),
-                    match host.world.witness_share_in_use() {
+                    witness,
+                    match witness {
                         "Primary" => 1,
                         "InvalidConfiguration" => 3,
                         _ => 0,
@@ -553,8 +570,7 @@ fn get_dag(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsErr
                 ),
             );
     }
-    Ok(vec![o
-        .with("Identity", ad_object_id(&dag, format!("CN={dag}")))
-        .display(dag)
-        .into()])
+    o.with("Identity", ad_object_id(dag, format!("CN={dag}")))
+        .display(dag.to_string())
+        .into()
 }

@@ -244,10 +244,11 @@ fn replication_checks(world: &crate::world::World, i: usize, failing: bool) -> V
         .filter(|(_, c)| c.status != CopyStatus::Mounted)
         .map(|(_, c)| *c)
         .collect();
+    let dag = world.dag_of(i).to_string();
     let members_up = world
-        .servers
-        .iter()
-        .all(|m| m.cluster_node.state != crate::model::NodeState::Down);
+        .members(&dag)
+        .into_iter()
+        .all(|m| world.servers[m].cluster_node.state != crate::model::NodeState::Down);
     let redundant = mine.iter().all(|(d, _)| {
         d.copies
             .iter()
@@ -307,12 +308,12 @@ fn replication_checks(world: &crate::world::World, i: usize, failing: bool) -> V
         (
             "QuorumGroup",
             "Checks that the quorum and witness for the database availability group is healthy.",
-            world.has_quorum() && !world.witness_failed(),
+            world.has_quorum(&dag) && !world.witness_failed(&dag),
         ),
         (
             "FileShareQuorum",
             "Verifies that the path used for the file share witness can be reached.",
-            !world.witness_failed(),
+            !world.witness_failed(&dag),
         ),
     ];
     if mine.iter().any(|(_, c)| c.status == CopyStatus::Mounted) || !passive.is_empty() {

@@ -85,16 +85,16 @@ fn script_error(script: &str, msg: String) -> PsError {
 
 fn redistribute(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&REDISTRIBUTE, args)?;
-    let dag = host.world.dag.clone();
-    if let Some(d) = b
-        .string("DagName")
-        .filter(|d| !d.eq_ignore_ascii_case(&dag))
-    {
-        return Err(script_error(
-            REDISTRIBUTE.name,
-            format!("Couldn't find database availability group '{d}'."),
-        ));
-    }
+    // The DAG named (any of the lab's), else the local server's.
+    let dag = match b.string("DagName") {
+        Some(d) => host.world.find_dag(&d).ok_or_else(|| {
+            script_error(
+                REDISTRIBUTE.name,
+                format!("Couldn't find database availability group '{d}'."),
+            )
+        })?,
+        None => host.world.dag_of(host.server).to_string(),
+    };
     if !b.switch("BalanceDbsByActivationPreference")
         && !b.switch("BalanceDbsBySiteAndActivationPreference")
     {
@@ -103,6 +103,9 @@ fn redistribute(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, 
     }
     let mut out = Vec::new();
     for d in 0..host.world.databases.len() {
+        if !host.world.dag_of_database(d).eq_ignore_ascii_case(&dag) {
+            continue;
+        }
         let db = host.world.databases[d].clone();
         let start = db.active_server().unwrap_or_default().to_string();
         let pref_of = |s: &str| db.copy_on(s).map_or(0, |c| i64::from(c.preference));
@@ -152,7 +155,7 @@ fn start_maintenance(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Val
     if b.switch("whatif") {
         return Ok(Vec::new());
     }
-    let members = host.world.servers.len();
+    let members = host.world.members(host.world.dag_of(i)).len();
     let need_copies = if members == 2 || b.switch("overrideMinimumTwoCopies") {
         1
     } else {

@@ -49,6 +49,15 @@ pub(crate) struct State {
     next_id: u32,
 }
 
+impl State {
+    /// How many sessions the script opened (what `[lab.timings]
+    /// exchange_session` charges).
+    pub(crate) fn opened(&self) -> usize {
+        // Ids count up from 1 per session opened (removed ones included).
+        usize::try_from(self.next_id).unwrap_or(usize::MAX)
+    }
+}
+
 const PSSESSION: &str = "System.Management.Automation.Runspaces.PSSession";
 
 const NEW_PSSESSION: CmdletSpec = CmdletSpec {

@@ -1,7 +1,9 @@
 //! The DAG-wide parts of `[lab]` that describe legitimate configurations
 //! rather than faults: `[[lab.database]]` entries with their copies,
 //! starting statuses and lagged copies (`replay_lag`), and a server's
-//! `activation_policy`. Errors point at the plan's `file:line:column`.
+//! `activation_policy`, and which DAG each lab server is a member of
+//! (its plan `[[server]] dag`; a database's copies stay in one DAG).
+//! Errors point at the plan's `file:line:column`.
 //! What the world does with them is `worldinit`'s business.
 
 use std::time::Duration;
@@ -100,6 +102,23 @@ fn replay_lags(
     Ok(out)
 }
 
+/// Gives each lab server its DAG: the `dag` of the plan's `[[server]]`
+/// of the same name (the plan's spelling), else `default` (the lab's DAG).
+pub(super) fn assign_dags(
+    servers: &mut [(LabServer, Text)],
+    default: &str,
+    plan_servers: &[Spanned<PlanServer>],
+) {
+    for (s, _) in servers.iter_mut() {
+        s.dag = plan_servers
+            .iter()
+            .map(Spanned::get_ref)
+            .find(|p| p.name.get_ref().eq_ignore_ascii_case(&s.name))
+            .and_then(|p| p.dag.as_ref())
+            .map_or_else(|| default.to_string(), |d| d.get_ref().clone());
+    }
+}
+
 pub(super) fn databases(
     src: &Source,
     raw: &[Spanned<RawLabDatabase>],
@@ -137,8 +156,29 @@ pub(super) fn databases(
                     ),
                 ));
             }
+            if let Some(first) = copies.first() {
+                let dag_of = |n: &str| {
+                    servers
+                        .iter()
+                        .find(|(s, _)| s.name == n)
+                        .map_or("", |(s, _)| s.dag.as_str())
+                };
+                if !dag_of(first).eq_ignore_ascii_case(&server.dag) {
+                    return Err(src.error(
+                        copy.span(),
+                        format!(
+                            "'{}' is in DAG {} but {first} holds a copy of {} in DAG {}: a database's copies stay in one DAG",
+                            server.name,
+                            server.dag,
+                            d.name.get_ref(),
+                            dag_of(first)
+                        ),
+                    ));
+                }
+            }
             copies.push(server.name.clone());
         }
+        super::super::standalone::check_copies(src, servers, d, &copies)?;
         let active = lab_server(src, servers, &d.active, "active server")?
             .name
             .clone();

@@ -6,9 +6,12 @@
 mod certs;
 mod dag;
 mod parse;
-mod raw;
+pub(crate) mod raw;
 
-pub use parse::{check_plan_servers_simulated, parse_plan_text, FAULT_KINDS, STEP_NAMES};
+pub use parse::{
+    check_plan_servers_simulated, parse_plan_text, parse_plan_text_up_to, FAULT_KINDS,
+    MAX_LAB_SERVERS, STEP_NAMES,
+};
 
 use std::time::Duration;
 
@@ -22,9 +25,10 @@ pub const DEFAULT_DAG: &str = "DAG01";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabSpec {
-    /// The name of the one DAG the lab simulates (its cluster has the same
-    /// name): `[lab] dag`, or the first `[[server]] dag` of the plan, or
-    /// [`DEFAULT_DAG`].
+    /// The lab's first DAG (its cluster has the same name): `[lab] dag`,
+    /// or the first `[[server]] dag` of the plan, or [`DEFAULT_DAG`]. A
+    /// lab server belongs to the DAG its plan `[[server]]` names, else to
+    /// this one (`LabServer::dag`): each DAG is a cluster of its own.
     pub dag: String,
     /// First loopback port for `cu-roll lab serve` (one port per server).
     pub base_port: u16,
@@ -155,6 +159,16 @@ pub struct LabTimings {
     /// Time a copy stays `Initializing` after its server's replication
     /// service starts again, before it is `Healthy`.
     pub resync: Duration,
+    /// What every call costs the caller before it runs, on top of the
+    /// work it does: one network round trip (`call_latency`: charged once
+    /// per call in-process, once per HTTP request by `lab serve`), a new
+    /// `powershell.exe` (`powershell_start`, PowerShell calls only), and
+    /// each Exchange remote session the script opens (`exchange_session`).
+    /// Zero unless the plan sets them; `CallCosts::REALISTIC` and
+    /// docs/lab.md give estimates (see `crate::costs`).
+    pub call_latency: Duration,
+    pub powershell_start: Duration,
+    pub exchange_session: Duration,
     /// Time `Restart-Service`/`Start-Service MSExchangeTransport` waits for
     /// the service to stop and start again. Real servers take minutes
     /// (review real-exchange.md #4; ExchangeDsc's TransportMaintenance
@@ -207,6 +221,25 @@ pub struct LabServer {
     /// `DatabaseCopyAutoActivationPolicy` at the start: a DR-site member
     /// is often `Blocked` or `IntrasiteOnly` for good.
     pub activation_policy: crate::model::ActivationPolicy,
+    /// The DAG (and cluster) it is a member of: its plan `[[server]]`'s
+    /// `dag`, else the lab's `dag`. Empty = the lab's `dag`.
+    #[serde(default)]
+    pub dag: String,
+    /// A Mailbox server in no DAG: no cluster node, not among the DAG's
+    /// servers, its databases have one copy (`standalone.rs`).
+    #[serde(default)]
+    pub standalone: bool,
+}
+
+impl LabSpec {
+    /// The DAG server `s` belongs to.
+    pub fn dag_of<'a>(&'a self, s: &'a LabServer) -> &'a str {
+        if s.dag.is_empty() {
+            &self.dag
+        } else {
+            &s.dag
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

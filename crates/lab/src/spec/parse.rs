@@ -22,11 +22,22 @@ use crate::build::ExchangeBuild;
 /// The `[lab]` section of the plan `text` (read from `path`), validated;
 /// `None` when the plan has none.
 pub fn parse_plan_text(text: &str, path: &Path) -> Result<Option<LabSpec>, PlanError> {
+    parse_plan_text_up_to(text, path, MAX_LAB_SERVERS)
+}
+
+/// `parse_plan_text` holding up to `max_servers` lab servers instead of
+/// [`MAX_LAB_SERVERS`]: for a bench's own generated worlds, never for a
+/// plan a user wrote.
+pub fn parse_plan_text_up_to(
+    text: &str,
+    path: &Path,
+    max_servers: usize,
+) -> Result<Option<LabSpec>, PlanError> {
     let src = Source { text, path };
     let doc: Document = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
     doc.lab
         .as_ref()
-        .map(|lab| validate(&src, lab, &doc.server))
+        .map(|lab| validate(&src, lab, &doc.server, max_servers))
         .transpose()
 }
 
@@ -79,6 +90,7 @@ fn validate(
     src: &Source,
     lab: &RawLab,
     plan_servers: &[Spanned<PlanServer>],
+    max_servers: usize,
 ) -> Result<LabSpec, PlanError> {
     let base_port = match &lab.base_port {
         Some(p) if *p.get_ref() == 0 => {
@@ -89,13 +101,15 @@ fn validate(
     };
     let username = text_or(src, lab.username.as_ref(), "username", "lab\\admin")?;
     let password = text_or(src, lab.password.as_ref(), "password", "lab-only-password")?;
-    check_world_size(src, lab)?;
-    let servers = servers(src, &lab.server, base_port)?;
+    check_world_size(src, lab, max_servers)?;
+    let dag = dag(src, lab.dag.as_ref(), plan_servers)?;
+    let mut servers = servers(src, &lab.server, base_port)?;
+    super::dag::assign_dags(&mut servers, &dag, plan_servers);
     let databases = super::dag::databases(src, &lab.database, &servers)?;
     let faults = faults(src, &lab.fault, &servers, &databases)?;
     let certificates = super::certs::certificates(src, &lab.certificate, &servers)?;
     Ok(LabSpec {
-        dag: dag(src, lab.dag.as_ref(), plan_servers)?,
+        dag,
         base_port,
         username,
         password,
@@ -109,6 +123,9 @@ fn validate(
             database_move: duration(src, lab.timings.database_move.as_ref(), "300ms")?,
             security_update: duration(src, lab.timings.security_update.as_ref(), "1s")?,
             resync: duration(src, lab.timings.resync.as_ref(), "300ms")?,
+            call_latency: duration(src, lab.timings.call_latency.as_ref(), "0ms")?,
+            powershell_start: duration(src, lab.timings.powershell_start.as_ref(), "0ms")?,
+            exchange_session: duration(src, lab.timings.exchange_session.as_ref(), "0ms")?,
             transport_restart: duration(src, lab.timings.transport_restart.as_ref(), "90s")?,
             transport_startup: duration(src, lab.timings.transport_startup.as_ref(), "1s")?,
         },
@@ -159,17 +176,18 @@ pub const MAX_LAB_SERVERS: usize = 64;
 pub const MAX_LAB_DATABASES: usize = 256;
 pub const MAX_LAB_FAULTS: usize = 256;
 
-/// Refuses a world the lab cannot hold: it saves the whole world after
-/// every script, so the cost grows with the square of its size (100
-/// servers took 16 s, 10 000 took `report` to 23 GB). The error points at
-/// the first entry past the limit.
-fn check_world_size(src: &Source, lab: &RawLab) -> Result<(), PlanError> {
+/// Refuses a world the lab cannot hold (hostile input): every change
+/// saves the whole world, so the cost grows with the world's size times
+/// its changes (before saves were limited to changes, 100 servers took
+/// 16 s and 10 000 took `report` to 23 GB). The error points at the first
+/// entry past the limit.
+fn check_world_size(src: &Source, lab: &RawLab, max_servers: usize) -> Result<(), PlanError> {
     let limits = [
         (
             "[[lab.server]]",
-            lab.server.get(MAX_LAB_SERVERS).map(Spanned::span),
+            lab.server.get(max_servers).map(Spanned::span),
             lab.server.len(),
-            MAX_LAB_SERVERS,
+            max_servers,
         ),
         (
             "[[lab.database]]",
@@ -391,6 +409,9 @@ fn servers(
                     src,
                     s.activation_policy.as_ref(),
                 )?,
+                standalone: s.standalone.unwrap_or(false),
+                // Filled in by `dag::assign_dags` once the DAGs are known.
+                dag: String::new(),
             },
             s.name.clone(),
         ));

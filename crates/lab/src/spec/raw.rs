@@ -94,6 +94,9 @@ pub struct RawLabTimings {
     pub database_move: Option<Text>,
     pub security_update: Option<Text>,
     pub resync: Option<Text>,
+    pub call_latency: Option<Text>,
+    pub powershell_start: Option<Text>,
+    pub exchange_session: Option<Text>,
     pub transport_restart: Option<Text>,
     pub transport_startup: Option<Text>,
 }
@@ -119,6 +122,8 @@ pub struct RawLabServer {
     pub port: Option<Spanned<u16>>,
     /// `DatabaseCopyAutoActivationPolicy` at the start (default Unrestricted).
     pub activation_policy: Option<Text>,
+    /// A Mailbox server in no DAG (`standalone.rs`); default false.
+    pub standalone: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -149,6 +149,8 @@ fn serve_connection(state: &Listener, stream: Box<dyn Stream>, peer: &str) {
         // The next request's clock starts at its own first byte (bytes
         // already buffered belong to it and arrived just now).
         reader.get_mut().first_byte = (!reader.buffer().is_empty()).then(Instant::now);
+        // `[lab.timings] call_latency`: this request's round trip.
+        state.lab.pay_request_latency();
         let (status, headers, body) = match handle(state, &mut conn, &req, peer) {
             Answer::Reply(s, h, b) => (s, h, b),
             // Returning drops the stream: the socket closes mid-operation.
@@ -161,6 +163,7 @@ fn serve_connection(state: &Listener, stream: Box<dyn Stream>, peer: &str) {
             404 => "Not Found",
             _ => "Internal Server Error",
         };
+        state.lab.count_request(req.body.len(), body.len());
         let mut all = headers;
         all.push(("Server", "Microsoft-HTTPAPI/2.0".into()));
         if http::write_message(

@@ -141,7 +141,7 @@ pub fn start(
     options: ServeOptions,
 ) -> Result<Running, ServeError> {
     let spec = spec.clone();
-    let lab = Arc::new(Lab::open(state_dir, &spec, dag)?);
+    let lab = Arc::new(Lab::open(state_dir, &spec, dag)?.latency_per_request());
     let (tls_config, ca_file) = match options.scheme {
         Scheme::Http => (None, None),
         Scheme::Https => {

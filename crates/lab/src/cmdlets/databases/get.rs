@@ -260,9 +260,9 @@ pub(super) fn get_mailbox_database(
     let id = b.string("Identity");
     let server = b.string("Server");
     let status = b.switch("Status");
-    let dag = host.world.dag.clone();
     let mut out = Vec::new();
-    for db in &host.world.databases {
+    for (d, db) in host.world.databases.iter().enumerate() {
+        let dag = host.world.dag_of_database(d);
         if id.as_ref().is_some_and(|i| !wildcard(i, &db.name)) {
             continue;
         }

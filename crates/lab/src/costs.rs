@@ -1,0 +1,123 @@
+//! What a call costs the caller beyond the work it does, in wall time:
+//! `[lab.timings] call_latency`, `powershell_start` and `exchange_session`
+//! (docs/lab.md, "Per-call costs"). The lab charges them by sleeping the
+//! calling thread outside the world's lock, so concurrent calls pay them
+//! side by side as they would against real servers (advancing the lab's
+//! shared clock instead would add concurrent costs up, and the world's
+//! clock does not bound the orchestrator's own waits). A plan that leaves
+//! them out pays nothing, which keeps tests as fast as before; a bench
+//! divides realistic values by a time scale. `Counters` count what was
+//! paid for (calls, sessions, requests, bytes) for `cu-roll bench`. No
+//! orchestration here.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Per-call costs in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCosts {
+    /// One network round trip. In-process: once per call (the floor any
+    /// transport pays); `lab serve`: once per HTTP request it answers, so a
+    /// transport that sends five requests per call pays five.
+    pub call_latency_ms: i64,
+    /// Starting `powershell.exe` (every PowerShell call; cmd.exe calls do
+    /// not pay it).
+    pub powershell_start_ms: i64,
+    /// Opening one Exchange remote session (`New-PSSession` to
+    /// `/PowerShell` and importing its commands), per session a script opens.
+    pub exchange_session_ms: i64,
+}
+
+impl CallCosts {
+    /// Estimates of what a real night pays, for benches (not the default):
+    ///
+    /// * `call_latency` 20 ms, UNVERIFIED: a LAN round trip is well under
+    ///   1 ms; the rest is an estimate of the WinRM service's own handling
+    ///   of one WS-Management request. The performance review's loopback
+    ///   proxy measured 0.28–0.30 s per call at 50 ms per request
+    ///   (../shared/review/performance.md §2), which the bench's pre-flight
+    ///   figure uses instead.
+    /// * `powershell_start` 600 ms: Windows PowerShell 5.1 starting with
+    ///   `-NoProfile` took 0.19–0.6 s on Windows 10 and Server 2019 builds
+    ///   (PowerShell/PowerShell issues #4239 and #12843, "600ms for Windows
+    ///   PowerShell 5.1 to startup"; 0.19 s with `-command`); under WinRM
+    ///   the host process (wsmprovhost) adds to it, UNVERIFIED.
+    /// * `exchange_session` 5 s, UNVERIFIED: no measurement was found;
+    ///   connecting with `New-PSSession -ConfigurationName
+    ///   Microsoft.Exchange` (Kerberos, a new runspace on the server's
+    ///   `/PowerShell` application, RBAC evaluation) and importing the
+    ///   commands a step needs is commonly reported as taking seconds.
+    pub const REALISTIC: CallCosts = CallCosts {
+        call_latency_ms: 20,
+        powershell_start_ms: 600,
+        exchange_session_ms: 5_000,
+    };
+
+    /// Whether every cost is zero (nothing to sleep).
+    pub fn is_free(&self) -> bool {
+        *self == CallCosts::default()
+    }
+}
+
+/// Sleeps `ms` milliseconds (nothing for zero or less).
+pub(crate) fn pay(ms: i64) {
+    if let Ok(ms) = u64::try_from(ms) {
+        if ms > 0 {
+            std::thread::sleep(Duration::from_millis(ms));
+        }
+    }
+}
+
+/// What a lab has answered since it was opened (`Lab::counts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Executor calls: PowerShell scripts and cmd.exe command lines.
+    pub calls: u64,
+    /// Exchange remote sessions the scripts opened.
+    pub sessions: u64,
+    /// HTTP requests `lab serve` answered (0 in-process).
+    pub requests: u64,
+    /// HTTP body bytes received and sent by `lab serve` (the SOAP
+    /// envelopes; headers not counted).
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+/// The live counters behind `Counts`.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    calls: AtomicU64,
+    sessions: AtomicU64,
+    requests: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn call(&self, sessions: usize) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.sessions.fetch_add(
+            u64::try_from(sessions).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    pub(crate) fn request(&self, bytes_in: usize, bytes_out: usize) {
+        let n = |b: usize| u64::try_from(b).unwrap_or(u64::MAX);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.bytes_in.fetch_add(n(bytes_in), Ordering::Relaxed);
+        self.bytes_out.fetch_add(n(bytes_out), Ordering::Relaxed);
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        Counts {
+            calls: self.calls.load(Ordering::Relaxed),
+            sessions: self.sessions.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Tests of `Lab`: the clock file, saving only changes.
+
+use super::*;
+use crate::testkit::three_member_spec;
+use std::fs;
+
+/// `advance` moves the lab's clock, a second `Lab` on the same state
+/// directory (another process, or `lab serve`) sees it at its next call,
+/// and `reset` puts the clock back on the wall clock.
+#[test]
+fn advance_moves_the_clock_for_every_lab_on_the_state_dir_until_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = three_member_spec();
+    let serving = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
+    serving.run_cmd("EX01", "hostname").unwrap();
+    let before = serving.world().now_ms;
+
+    let other = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
+    assert_eq!(other.advance(60_000).unwrap(), 60_000);
+    assert_eq!(other.advance(1_000).unwrap(), 61_000);
+
+    serving.run_cmd("EX01", "hostname").unwrap();
+    let after = serving.world().now_ms;
+    assert!(after >= before + 61_000, "{before} -> {after}");
+    assert!(after < wall_clock_ms() + 61_000 + 1_000, "{after}");
+    let shown = serving.state_json()["now_ms"].as_i64().unwrap();
+    assert!(shown >= after, "{shown} < {after}");
+
+    Lab::reset(dir.path(), &spec, &spec.dag).unwrap();
+    assert!(!dir.path().join(CLOCK_FILE).exists());
+    let fresh = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
+    fresh.run_cmd("EX01", "hostname").unwrap();
+    assert!(fresh.world().now_ms < before + 60_000);
+}
+
+/// A query leaves the world file alone; a change rewrites it (compact
+/// JSON); the query's PowerShell log reaches the file with the next
+/// save or when the lab is dropped.
+#[test]
+fn only_a_change_writes_the_world_and_the_log_follows_on_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = three_member_spec();
+    let file = dir.path().join(WORLD_FILE);
+    let lab = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
+    let written = fs::read(&file).unwrap();
+    assert!(!written.contains(&b'\n'), "the world file is compact JSON");
+    lab.run_cmd("EX01", "hostname").unwrap();
+    lab.run_ps("EX01", "Get-Date | Out-Null").unwrap();
+    assert_eq!(fs::read(&file).unwrap(), written, "a query wrote the world");
+
+    lab.run_ps(
+        "EX02",
+        "New-Item -ItemType Directory -Path C:\\cu-roll-test | Out-Null",
+    )
+    .unwrap();
+    let changed = fs::read(&file).unwrap();
+    assert_ne!(changed, written, "a change was not saved");
+    let saved: World = serde_json::from_slice(&changed).unwrap();
+    assert!(saved.servers[0]
+        .powershell_log
+        .script_blocks
+        .iter()
+        .any(|e| e.message.contains("Get-Date")));
+
+    lab.run_ps("EX03", "Get-Date | Out-Null").unwrap();
+    assert_eq!(fs::read(&file).unwrap(), changed);
+    drop(lab);
+    let saved: World = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(saved.servers[2].powershell_log.script_blocks.len(), 1);
+}
+
+#[test]
+fn a_damaged_clock_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::open(dir.path(), &three_member_spec(), "DAG01").unwrap();
+    fs::write(dir.path().join(CLOCK_FILE), "not json").unwrap();
+    let err = lab.run_cmd("EX01", "hostname").unwrap_err();
+    assert!(matches!(err, LabError::Clock { .. }), "{err}");
+    assert!(err.to_string().contains(CLOCK_FILE), "{err}");
+}

@@ -1,0 +1,239 @@
+//! `cu-roll bench`: the performance figures of docs/performance.md, one
+//! line each, measured on generated lab worlds. The lab is served over
+//! WinRM inside this process (so its per-call costs and counters are at
+//! hand); the orchestrator runs as a child `cu-roll run|report` and is
+//! measured alone (`measure`). Rollout durations are real estimates divided
+//! by `--scale` (`fleet::REAL_WORK`, `lab::CallCosts::REALISTIC`), so
+//! makespan ÷ bound is a real-time ratio and seconds × scale are real
+//! seconds; the pre-flight figure runs at its stated latency, unscaled.
+//! Figures, not pass/fail: nothing here judges a target.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::cli::BenchArgs;
+use crate::error::Error;
+use crate::exit::Outcome;
+
+mod fleet;
+mod measure;
+
+/// One line of figures on stdout, flushed (a closed pipe is an error, not a panic).
+macro_rules! say {
+    ($($t:tt)*) => {
+        super::output::stdout(&format!("{}\n", format_args!($($t)*)))?
+    };
+}
+
+use fleet::Fleet;
+use measure::Usage;
+
+/// The sizes one bench measures.
+struct Sizes {
+    dags: usize,
+    members: usize,
+    /// Members per DAG below the target.
+    upgraded: usize,
+    preflight_servers: usize,
+    /// Latency per HTTP request of the pre-flight figure, ms.
+    preflight_latency_ms: u64,
+    /// `Fleet::poll_floor_ms`.
+    poll_floor_ms: u64,
+    /// `--scale` when not given.
+    scale: u32,
+}
+
+const FULL: Sizes = Sizes {
+    dags: 4,
+    members: 4,
+    upgraded: 4,
+    preflight_servers: 200,
+    preflight_latency_ms: 50,
+    poll_floor_ms: 10,
+    scale: 300,
+};
+
+/// `--quick`: the same lines on a tiny estate (for a test, or a first look).
+const QUICK: Sizes = Sizes {
+    dags: 2,
+    members: 2,
+    upgraded: 1,
+    preflight_servers: 4,
+    preflight_latency_ms: 5,
+    poll_floor_ms: 100,
+    scale: 6000,
+};
+
+pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
+    let sizes = if args.quick { &QUICK } else { &FULL };
+    let scale = args.scale.unwrap_or(sizes.scale).max(1);
+    let mut dir =
+        tempfile::tempdir().map_err(|e| bench_error("cannot make a scratch directory", &e))?;
+    if args.keep {
+        dir.disable_cleanup(true);
+        say!("bench: keeping {}", dir.path().display());
+    }
+    say!(
+        "bench: rollout durations are real estimates / {scale} (lab timings, per-call costs, poll interval); \
+         ratios are real-time ratios, seconds x {scale} are real seconds"
+    );
+    let r = lab::CallCosts::REALISTIC;
+    let per = |ms: i64| u64::try_from(ms).unwrap_or(0) / u64::from(scale);
+    let costs = [
+        per(r.call_latency_ms),
+        per(r.powershell_start_ms),
+        per(r.exchange_session_ms),
+    ];
+    let mut footprint = Vec::new();
+    let mut parallel = None;
+    for max_parallel in [1, sizes.dags] {
+        let fleet = Fleet {
+            dags: sizes.dags,
+            members: sizes.members,
+            upgraded: sizes.upgraded,
+            scale,
+            max_parallel_dags: max_parallel,
+            costs_ms: costs,
+            poll_floor_ms: sizes.poll_floor_ms,
+        };
+        let sub = dir.path().join(format!("rollout-{max_parallel}"));
+        let (usage, counts) = served(&fleet, &sub, &["run", "--yes"])?;
+        let bound = Duration::from_millis(fleet.bound_ms());
+        say!(
+            "1. makespan/bound, {} DAGs x {} members ({} upgraded each), max_parallel_dags {max_parallel}: {:.1} s / {:.1} s = {:.2}{}",
+            sizes.dags,
+            sizes.members,
+            sizes.upgraded,
+            usage.wall.as_secs_f64(),
+            bound.as_secs_f64(),
+            usage.wall.as_secs_f64() / bound.as_secs_f64(),
+            failed(&usage)
+        );
+        if max_parallel == sizes.dags {
+            footprint.push((format!("{}x{} rollout", sizes.dags, sizes.members), usage));
+            parallel = Some((counts, sizes.dags * sizes.upgraded));
+        }
+    }
+    let (one, all) = preflight(sizes, &dir.path().join("preflight"))?;
+    let chain = one.wall.as_secs_f64();
+    say!(
+        "2. pre-flight (report) of {} servers at {} ms per HTTP request: {:.2} s / {:.2} s one server's chain = {:.2}; sequential baseline {} x {:.2} s = {:.1} s{}",
+        sizes.preflight_servers,
+        sizes.preflight_latency_ms,
+        all.wall.as_secs_f64(),
+        chain,
+        all.wall.as_secs_f64() / chain,
+        sizes.preflight_servers,
+        chain,
+        chain * sizes.preflight_servers as f64,
+        failed(&all)
+    );
+    if let Some((c, servers)) = parallel {
+        let n = servers as f64;
+        say!(
+            "3. per upgraded server in the {}x{} rollout: {:.0} calls, {:.1} Exchange sessions, {:.0} HTTP requests, {:.0} KiB sent + {:.0} KiB received by the orchestrator",
+            sizes.dags,
+            sizes.members,
+            c.calls as f64 / n,
+            c.sessions as f64 / n,
+            c.requests as f64 / n,
+            c.bytes_in as f64 / n / 1024.0,
+            c.bytes_out as f64 / n / 1024.0
+        );
+    }
+    footprint.insert(
+        0,
+        (format!("{}-server report", sizes.preflight_servers), all),
+    );
+    let shown: Vec<String> = footprint
+        .iter()
+        .map(|(what, u)| format!("{what}: {}", usage_text(u)))
+        .collect();
+    say!(
+        "4. orchestrator footprint (the child process alone): {}",
+        shown.join("; ")
+    );
+    Ok(Outcome::Done)
+}
+
+/// The pre-flight of one server, then of all, at the stated latency.
+fn preflight(sizes: &Sizes, dir: &Path) -> Result<(Usage, Usage), Error> {
+    let fleet = |dags: usize, members: usize| Fleet {
+        dags,
+        members,
+        upgraded: members,
+        scale: 1,
+        max_parallel_dags: 1,
+        costs_ms: [sizes.preflight_latency_ms, 0, 0],
+        poll_floor_ms: sizes.poll_floor_ms,
+    };
+    let (one, _) = served(&fleet(1, 1), &dir.join("one"), &["report"])?;
+    // DAGs of at most 16 members, the most a DAG holds.
+    let members = sizes.preflight_servers.min(16);
+    let dags = sizes.preflight_servers.div_ceil(members);
+    let (all, _) = served(&fleet(dags, members), &dir.join("all"), &["report"])?;
+    Ok((one, all))
+}
+
+/// Serves `fleet`'s lab in this process and runs `command PLAN` as a
+/// child against it; returns the child's usage and what the lab answered.
+fn served(fleet: &Fleet, dir: &Path, command: &[&str]) -> Result<(Usage, lab::Counts), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| bench_error("cannot make a scratch directory", &e))?;
+    let lab_path = dir.join("lab.toml");
+    let text = fleet.lab_plan();
+    let spec = lab::parse_plan_text_up_to(
+        &text,
+        &lab_path,
+        fleet.servers().len().max(lab::MAX_LAB_SERVERS),
+    )
+    .map_err(|e| bench_error("the generated lab plan is invalid", &e))?
+    .ok_or_else(|| bench_error("the generated lab plan has no [lab]", &""))?;
+    let mut options = lab::winrm::ServeOptions::new(lab::winrm::Scheme::Http);
+    options.ephemeral_ports = true;
+    let running = lab::winrm::start(&spec, &spec.dag, &dir.join("lab-state"), options)?;
+    let ports: Vec<u16> = running.urls.iter().map(|(_, url)| port_of(url)).collect();
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, fleet.winrm_plan(&ports))
+        .map_err(|e| bench_error("cannot write the generated plan", &e))?;
+    let state = dir.join("state");
+    let plan_arg = plan.to_string_lossy().into_owned();
+    let state_arg = state.to_string_lossy().into_owned();
+    let mut args: Vec<&str> = vec![command[0], &plan_arg];
+    args.extend(&command[1..]);
+    args.extend(["--state-dir", &state_arg]);
+    let usage = measure::run_self(&args, dir).map_err(|e| bench_error("cannot run cu-roll", &e))?;
+    let counts = running.lab.counts();
+    Ok((usage, counts))
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':')
+        .next()
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
+}
+
+/// " (FAILED: exit N: …)" when the child did not succeed; "" otherwise.
+fn failed(u: &Usage) -> String {
+    match u.exit_code {
+        Some(0) => String::new(),
+        code => format!(" (FAILED: exit {code:?}: {})", u.stderr_tail),
+    }
+}
+
+fn usage_text(u: &Usage) -> String {
+    let rss = u.peak_rss_kib.map_or_else(
+        || "peak RSS not measured".into(),
+        |k| format!("peak RSS {:.1} MiB", k as f64 / 1024.0),
+    );
+    let cpu = u.cpu.map_or_else(
+        || "CPU not measured".into(),
+        |c| format!("CPU {:.2} s", c.as_secs_f64()),
+    );
+    format!("{rss}, {cpu}, wall {:.2} s", u.wall.as_secs_f64())
+}
+
+fn bench_error(what: &str, e: &dyn std::fmt::Display) -> Error {
+    Error::Usage(format!("bench: {what}: {e}"))
+}
