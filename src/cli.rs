@@ -121,11 +121,16 @@ pub struct RunArgs {
 
 #[derive(Debug, Clone, Args, Default)]
 pub struct RunFlags {
-    /// Print every step and the exact PowerShell it would send; change nothing.
+    /// Print the plan view and every step with its commands, one line
+    /// each; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Do not ask before each next server (`pause_between = true`); needed
-    /// to run such a plan without a terminal.
+    /// With --dry-run: print the exact scripts each step may send.
+    #[arg(long, requires = "dry_run")]
+    pub scripts: bool,
+    /// Start without asking: no confirmation after the plan view, no
+    /// question before each next server (`pause_between`). Needed to run
+    /// without a terminal.
     #[arg(long)]
     pub yes: bool,
     /// Format of the log file (`cu-roll.log` in the state directory).

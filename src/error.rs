@@ -78,6 +78,9 @@ pub enum Error {
     SetupLogNotAFile { path: PathBuf },
     #[error("{} is not an Exchange setup log: none of its {read} bytes is a line 'Starting Microsoft Exchange Server <2013|2016|2019|Subscription Edition> Setup'. Give the path of ExchangeSetup.log (on the server: %SystemDrive%\\ExchangeSetupLogs\\ExchangeSetup.log)", .path.display())]
     NotASetupLog { path: PathBuf, read: u64 },
+    /// A server refused the plan's account; no other was tried (lockout).
+    #[error("{0}")]
+    AuthRefused(String),
     /// `--output FILE` could not be written.
     #[error("cannot write {}: {source}", .path.display())]
     WriteFile {
@@ -101,7 +104,7 @@ pub enum Error {
     Rollout(#[from] RolloutError),
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error("stopped: {server} {step} failed: {error}\nThe journal is saved; fix the cause and run the same command again to resume (`cu-roll status {}` shows where it stands).", .plan.display())]
+    #[error("stopped: {server} {step} failed:\n{}The journal is saved; fix the cause and run the same command again to resume (`cu-roll status {}` shows where it stands).", crate::report::progress::failure_block(.error, "  "), .plan.display())]
     StepFailed {
         plan: PathBuf,
         server: String,
@@ -114,8 +117,11 @@ pub enum Error {
         reasons: Vec<String>,
         before_any_change: bool,
     },
-    #[error("stopped before {before} at your request; run again to go on")]
+    #[error("stopped before {before} at your request; the journal is saved, run the same command again to go on")]
     Paused { before: String },
+    /// "no" at the confirmation after the plan view: nothing started.
+    #[error("not started at your request; nothing was changed")]
+    Declined,
 
     // --- interrupted by the operator (exit 5) ---
     #[error("{}", interrupted_message(.plan, .at.as_ref(), .still_running))]
@@ -175,7 +181,8 @@ impl Error {
             | Error::SetupLogUnreadable { .. }
             | Error::SetupLogNotAFile { .. }
             | Error::NotASetupLog { .. }
-            | Error::WriteFile { .. } => exit::BAD_INPUT,
+            | Error::WriteFile { .. }
+            | Error::AuthRefused(_) => exit::BAD_INPUT,
             Error::Catalog(e) => {
                 if e.is_refusal() {
                     exit::BAD_INPUT
@@ -187,9 +194,10 @@ impl Error {
                 LockError::Held { .. } | LockError::HolderAlive { .. } => exit::LOCKED,
                 LockError::Io { .. } => exit::BAD_INPUT,
             },
-            // `n` at a pause_between prompt is not a failure: the operator
-            // stopped the run at a safe point, as with Ctrl-C (issue 12).
-            Error::Interrupted { .. } | Error::Paused { .. } => exit::INTERRUPTED,
+            // "no" at a question (the confirmation or a `pause_between`
+            // pause) is the operator stopping the run at a safe point, as
+            // Ctrl-C does: not a failure, resumable (issue 12).
+            Error::Interrupted { .. } | Error::Paused { .. } | Error::Declined => exit::INTERRUPTED,
             Error::WindowReached { .. } => exit::WINDOW_REACHED,
             Error::PreflightBlocked { .. } => exit::GATE_REFUSED,
             Error::Rollout(e) => match e {

@@ -14,8 +14,9 @@ pub const GATE_REFUSED: i32 = 3;
 /// Another run holds the plan's lock.
 pub const LOCKED: i32 = 4;
 /// Interrupted by Ctrl-C or SIGTERM: stopped at a safe point (or at once
-/// on a second Ctrl-C, between two journal records), or `n` answered at a
-/// `pause_between` prompt; the journal is saved and the run resumable.
+/// on a second Ctrl-C, between two journal records); or the operator
+/// answered "no" at the confirmation or a `pause_between` question. The
+/// journal is saved and the run resumable.
 pub const INTERRUPTED: i32 = 5;
 /// The command's output could not be written to stdout (a closed pipe, a
 /// full disk behind a redirect). Its own code, so a script can tell "the
@@ -38,7 +39,7 @@ Exit codes:
   2  bad command line or plan
   3  the pre-flight gate refused to start (report: a server is blocked)
   4  another run holds the lock for this plan
-  5  interrupted (Ctrl-C, SIGTERM, or n at a pause); the journal is saved, run again to resume
+  5  interrupted (Ctrl-C, SIGTERM, or \"no\" at a question); run again to resume
   6  the maintenance window (not_after) was reached; run again to resume
   7  status: a run is in progress
   8  the output could not be written to stdout

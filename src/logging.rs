@@ -8,6 +8,10 @@
 //! content): callers log names, steps, outcomes and command lines only, and
 //! this module adds nothing of its own beyond the version it starts with.
 //!
+//! It also owns the console's stamping: when a rollout's stderr is a log
+//! and not a terminal, every line `run` prints itself starts with its UTC
+//! time ([`say`]), like the progress lines.
+//!
 //! Verbosity follows the `CU_ROLL_LOG` environment variable (an
 //! `EnvFilter` directive such as `debug` or `cu_roll::run=trace`); the
 //! default is `info`.
@@ -142,6 +146,38 @@ fn subscriber(
                 .with_span_list(false)
                 .finish(),
         ),
+    }
+}
+
+// --- the console: stderr's own lines when they are a log, not a terminal ---
+
+/// Set once a rollout's console is a log (stderr not a terminal): every
+/// line `run` prints itself (and the final error `main` prints) then
+/// starts with its UTC time, like the plain progress lines.
+static STAMP_CONSOLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stamps this process's console lines from now on when stderr is not a
+/// terminal (`run` calls it at its start).
+pub fn stamp_console() {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        STAMP_CONSOLE.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Prints `text` on stderr, each line stamped with the UTC time when the
+/// console is stamped (see [`stamp_console`]).
+pub fn say(text: &str) {
+    let stamp = STAMP_CONSOLE
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .then(|| {
+            format!(
+                "{} ",
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            )
+        });
+    for line in text.lines() {
+        eprintln!("{}{line}", stamp.as_deref().unwrap_or(""));
     }
 }
 

@@ -7,7 +7,8 @@ fn main() {
     let code = match cu_roll::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            eprintln!("cu-roll: {e}");
+            // Stamped like the run's other lines when stderr is a log.
+            cu_roll::logging::say(&format!("cu-roll: {e}"));
             e.exit_code()
         }
     };

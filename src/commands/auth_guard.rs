@@ -1,87 +1,106 @@
-//! One wrong password, one attempt (review #7): a domain account that
-//! fails to authenticate on every server of a plan, in parallel, collects
-//! a bad-password count per server and can be locked out. This executor
-//! decorator lets the first call through alone; once it authenticated,
-//! calls run side by side; when it failed authentication, no further server
-//! is tried and every later call fails at once naming the first failure.
-//! It decides nothing else and changes nothing on a server.
+//! One wrong password, one failed logon: an [`Executor`] wrapper that lets
+//! a single server try the plan's account first, and once that account is
+//! refused (`ExecError::AuthFailed`) tries no other server. Every server
+//! tried with a wrong password is one more failed logon against a domain
+//! account, and a report or a rollout touches every member: a lockout risk
+//! (review operator-experience.md, message 7). `report` and `run` turn the
+//! failure into one message and exit 2.
+//!
+//! Until a server has accepted the account, calls go one at a time (a
+//! server that cannot be reached says nothing about the password, so the
+//! next one is tried); once one has, they run side by side as before.
+//! Owns no transport: it only decides whether to call the one it wraps.
 
 use std::sync::{Mutex, PoisonError};
 
 use crate::exec::{ExecError, ExecOutput, Executor};
 use crate::plan::{Secret, Server};
 
-/// What the first call showed about the credentials.
-enum Known {
-    /// Nothing has answered yet.
-    Unknown,
-    /// A server accepted them (or failed for another reason than them).
+/// What is known about the account so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Proof {
+    /// No server has answered to it yet.
+    Unproven,
+    /// A server accepted it.
     Accepted,
-    /// `user` was refused by `server`.
+    /// `server` refused it for `user`.
     Refused { server: String, user: String },
 }
 
-pub(crate) struct AuthGuard {
+pub struct AuthGuard {
     inner: Box<dyn Executor>,
-    known: Mutex<Known>,
+    proof: Mutex<Proof>,
+    /// Held while the account is unproven: one server tries at a time.
+    first: Mutex<()>,
 }
 
 impl AuthGuard {
-    pub(crate) fn new(inner: Box<dyn Executor>) -> AuthGuard {
+    pub fn new(inner: Box<dyn Executor>) -> AuthGuard {
         AuthGuard {
             inner,
-            known: Mutex::new(Known::Unknown),
+            proof: Mutex::new(Proof::Unproven),
+            first: Mutex::new(()),
         }
     }
 
-    fn guarded(
-        &self,
-        server: &Server,
-        call: impl FnOnce() -> Result<ExecOutput, ExecError>,
-    ) -> Result<ExecOutput, ExecError> {
-        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-        match &*known {
-            Known::Accepted => {
-                drop(known);
-                call()
-            }
-            Known::Refused {
+    fn proof(&self) -> Proof {
+        self.proof
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Once the account is judged: `Ok` to call the server, or the
+    /// refusal for `server` (not tried). `None` while unproven.
+    fn settled(&self, server: &Server) -> Option<Result<(), ExecError>> {
+        match self.proof() {
+            Proof::Accepted => Some(Ok(())),
+            Proof::Refused {
                 server: first,
                 user,
-            } => Err(not_tried(server, first, user)),
-            // The first call runs while the others wait on the lock.
-            Known::Unknown => {
-                let result = call();
-                *known = match &result {
-                    Err(ExecError::AuthFailed { server, user }) => Known::Refused {
-                        server: server.clone(),
-                        user: user.clone(),
-                    },
-                    // Unreachable or timed out: nothing learnt about the
-                    // password; the next call tries again alone.
-                    Err(ExecError::Unreachable { .. } | ExecError::Timeout { .. }) => {
-                        Known::Unknown
-                    }
-                    _ => Known::Accepted,
-                };
-                result
-            }
+            } => Some(Err(ExecError::Transport {
+                server: server.name.clone(),
+                detail: format!(
+                    "not tried: {first} refused the account {user} (authentication failed), and trying it on more servers risks locking it out"
+                ),
+            })),
+            Proof::Unproven => None,
         }
     }
-}
 
-fn not_tried(server: &Server, first: &str, user: &str) -> ExecError {
-    ExecError::Transport {
-        server: server.name.clone(),
-        detail: format!(
-            "not tried: authentication failed for {user} on {first}, and cu-roll tries no further server so that the account is not locked out; check the password source and the DOMAIN\\user form"
-        ),
+    fn call(
+        &self,
+        server: &Server,
+        f: impl FnOnce() -> Result<ExecOutput, ExecError>,
+    ) -> Result<ExecOutput, ExecError> {
+        if let Some(settled) = self.settled(server) {
+            return settled.and_then(|()| f());
+        }
+        let _one_at_a_time = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another server may have settled it while this one waited.
+        if let Some(settled) = self.settled(server) {
+            return settled.and_then(|()| f());
+        }
+        let result = f();
+        let learned = match &result {
+            Ok(_) => Some(Proof::Accepted),
+            Err(ExecError::AuthFailed { server, user }) => Some(Proof::Refused {
+                server: server.clone(),
+                user: user.clone(),
+            }),
+            // Unreachable, a timeout…: the account was not judged.
+            Err(_) => None,
+        };
+        if let Some(p) = learned {
+            *self.proof.lock().unwrap_or_else(PoisonError::into_inner) = p;
+        }
+        result
     }
 }
 
 impl Executor for AuthGuard {
     fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
-        self.guarded(server, || self.inner.run_ps(server, script))
+        self.call(server, || self.inner.run_ps(server, script))
     }
 
     fn run_ps_with_secret(
@@ -90,78 +109,144 @@ impl Executor for AuthGuard {
         script: &str,
         secret: &Secret,
     ) -> Result<ExecOutput, ExecError> {
-        self.guarded(server, || {
+        self.call(server, || {
             self.inner.run_ps_with_secret(server, script, secret)
         })
     }
 
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
-        self.guarded(server, || self.inner.run_cmd(server, command))
+        self.call(server, || self.inner.run_cmd(server, command))
+    }
+
+    /// Keeps the command's own deadline (review real-exchange.md #4).
+    fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: Option<&Secret>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        self.call(server, || {
+            self.inner.run_ps_timed(server, script, secret, timeout)
+        })
     }
 
     fn installer_account(&self) -> Option<(String, Secret)> {
         self.inner.installer_account()
     }
+
+    /// The refusal, when a server refused the account: the one message to
+    /// print (user, server, what to check, and that no other server was
+    /// tried).
+    fn refusal(&self) -> Option<String> {
+        match &*self.proof.lock().unwrap_or_else(PoisonError::into_inner) {
+                Proof::Refused { server, user } => Some(format!(
+                    "{}; stopped before trying the other servers, so that the account is not locked out by failed logons",
+                    ExecError::AuthFailed {
+                        server: server.clone(),
+                        user: user.clone(),
+                    }
+                )),
+                _ => None,
+            }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
 
-    struct Refusing(AtomicUsize);
-    impl Executor for Refusing {
-        fn run_ps(&self, s: &Server, _: &str) -> Result<ExecOutput, ExecError> {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            Err(ExecError::AuthFailed {
-                server: s.name.clone(),
-                user: "CONTOSO\\svc".into(),
-            })
+    /// Refuses every call on `refusing` servers, counting calls.
+    struct Servers {
+        refusing: &'static [&'static str],
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl Executor for Servers {
+        fn run_ps(&self, server: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+            self.run_cmd(server, "")
         }
         fn run_ps_with_secret(
             &self,
-            s: &Server,
-            t: &str,
+            server: &Server,
+            _: &str,
             _: &Secret,
         ) -> Result<ExecOutput, ExecError> {
-            self.run_ps(s, t)
+            self.run_cmd(server, "")
         }
-        fn run_cmd(&self, s: &Server, t: &str) -> Result<ExecOutput, ExecError> {
-            self.run_ps(s, t)
+        fn run_cmd(&self, server: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.refusing.contains(&server.name.as_str()) {
+                return Err(ExecError::AuthFailed {
+                    server: server.name.clone(),
+                    user: "contoso\\admin".into(),
+                });
+            }
+            Ok(ExecOutput {
+                exit_code: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            })
+        }
+    }
+
+    fn guard(refusing: &'static [&'static str]) -> (AuthGuard, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let inner = Servers {
+            refusing,
+            calls: calls.clone(),
+        };
+        (AuthGuard::new(Box::new(inner)), calls)
+    }
+
+    fn server(name: &str) -> Server {
+        Server {
+            name: name.into(),
+            fqdn: format!("{}.contoso.local", name.to_ascii_lowercase()),
+            dag: None,
+            redirect_to: None,
+            address: None,
+            port: None,
         }
     }
 
     #[test]
-    fn a_refused_password_is_tried_on_one_server_only_even_in_parallel() {
-        let plan = crate::plan::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/plans/lab.toml"
-        )))
-        .unwrap();
-        let guard = AuthGuard::new(Box::new(Refusing(AtomicUsize::new(0))));
-        let results = crate::pool::for_each_bounded(&plan.servers, 3, |s| {
-            guard.run_cmd(s, "hostname").unwrap_err().to_string()
+    fn after_the_first_refusal_no_other_server_is_tried() {
+        let (guard, calls) = guard(&["EX01", "EX02", "EX03"]);
+        // A report asks every server at once.
+        std::thread::scope(|s| {
+            for n in ["EX01", "EX02", "EX03"] {
+                let guard = &guard;
+                s.spawn(move || {
+                    let _ = guard.run_ps(&server(n), "hostname");
+                });
+            }
         });
-        let Known::Refused { server, .. } = &*guard.known.lock().unwrap() else {
-            panic!("the refusal is remembered");
-        };
-        let first = server.clone();
-        let tried = results
-            .iter()
-            .filter(|r| r.starts_with("authentication failed"))
-            .count();
-        assert_eq!(tried, 1, "{results:#?}");
-        for r in results
-            .iter()
-            .filter(|r| !r.starts_with("authentication failed"))
-        {
-            assert!(
-                r.contains(&format!(
-                    "not tried: authentication failed for CONTOSO\\svc on {first}"
-                )),
-                "{r}"
-            );
-        }
+        let again = guard.run_cmd(&server("EX02"), "hostname").unwrap_err();
+        assert!(again.to_string().contains("not tried"), "{again}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one failed logon");
+        let refusal = guard.refusal().expect("refused");
+        assert!(
+            refusal.starts_with("authentication failed for contoso\\admin on EX0")
+                && refusal.contains("stopped before trying the other servers"),
+            "{refusal}"
+        );
+    }
+
+    #[test]
+    fn an_accepted_account_lets_every_server_be_tried() {
+        let (guard, calls) = guard(&["EX03"]);
+        assert!(guard.run_cmd(&server("EX01"), "x").is_ok());
+        // A refusal after the account was accepted is that server's own
+        // matter (not a local administrator there): passed through.
+        assert!(matches!(
+            guard.run_cmd(&server("EX03"), "x"),
+            Err(ExecError::AuthFailed { .. })
+        ));
+        assert!(guard.run_cmd(&server("EX02"), "x").is_ok());
+        assert_eq!(guard.refusal(), None);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 }

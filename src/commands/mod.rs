@@ -16,6 +16,7 @@ mod auth_guard;
 mod backup;
 mod bench;
 mod catalog;
+mod confirm;
 mod exec;
 mod interrupt;
 mod journal_note;
@@ -127,8 +128,15 @@ fn load_plan(path: &Path) -> Result<Plan, Error> {
 }
 
 /// The executor for the plan's transport: the lab's, built here (the one
-/// seam between the product and the lab), or a remote one from `exec`.
+/// seam between the product and the lab), or a remote one from `exec`;
+/// either behind the guard that stops at the first refused logon.
 fn open_executor(plan: &Plan, state: &Path) -> Result<Box<dyn crate::exec::Executor>, Error> {
+    Ok(open_guarded(plan, state)?)
+}
+
+/// [`open_executor`], keeping the guard's type: `report` and `run` ask it
+/// whether the account was refused.
+fn open_guarded(plan: &Plan, state: &Path) -> Result<Box<auth_guard::AuthGuard>, Error> {
     if plan.connection.transport == plan::Transport::Lab {
         let (_, spec) = load_plan_and_lab(&plan.path)?;
         let spec = spec.ok_or_else(|| Error::NoLabSection {

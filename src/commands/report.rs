@@ -29,6 +29,10 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
         &target,
         super::now_rfc3339(),
     );
+    // A refused account: one message, not one per server (lockout).
+    if let Some(refusal) = executor.refusal() {
+        return Err(Error::AuthRefused(refusal));
+    }
     let color = args.output.is_none()
         && args.format == crate::report::Format::Table
         && std::io::stdout().is_terminal()
@@ -36,8 +40,18 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
     let text = if args.format == crate::report::Format::Html {
         // The change board's "what will happen": the dry run reads the order.
         let steps = crate::runbook::rollout_steps(&state);
-        let dry =
-            crate::runbook::dry_run::plan(&plan, &target, executor.as_ref(), &credential, &steps);
+        let dry = crate::runbook::dry_run::plan(
+            &plan,
+            &target,
+            executor.as_ref(),
+            &credential,
+            &steps,
+            &crate::runbook::JournalState::from_entries(
+                &crate::journal::Journal::load(&crate::journal::Journal::path_in(&state))
+                    .map(|l| l.entries)
+                    .unwrap_or_default(),
+            ),
+        );
         let what = crate::report::WhatWillHappen::of(&plan, &report, &dry);
         crate::report::render_html(&report, &what)
     } else {

@@ -3,10 +3,9 @@
 //! summary and the run report. How the rollout ended becomes an `Outcome`
 //! or an `Error`; the exit code is chosen in `error.rs`.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
-use super::{load_plan, open_executor, output, state_dir};
+use super::{load_plan, open_guarded, output, state_dir};
 use crate::cli::{GlobalArgs, RunFlags};
 use crate::error::Error;
 use crate::exit::Outcome;
@@ -17,6 +16,14 @@ use crate::preflight;
 use crate::runbook::schedule::{AlwaysYes, Confirm, InterruptibleClock, Rollout, RolloutOutcome};
 use crate::runbook::{self, JournalState, Step};
 
+/// A line for stderr, stamped like the progress lines when stderr is a
+/// log (`logging::say`).
+macro_rules! say {
+    ($($t:tt)*) => {
+        crate::logging::say(&format!($($t)*))
+    };
+}
+
 pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Outcome, Error> {
     let plan = load_plan(plan_path)?;
     let catalog = crate::catalog::Catalog::active()?;
@@ -24,24 +31,18 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     let state = state_dir(plan_path, global.state_dir.as_deref());
     let steps = runbook::rollout_steps(&state);
     if flags.dry_run {
-        return dry_run(&plan, &target, &state, &steps);
+        return dry_run(&plan, &target, &state, &steps, flags.scripts);
     }
     let given = super::selection::given(&plan, &flags)?;
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if plan.policy.pause_between && !flags.yes && !interactive {
-        return Err(Error::Usage(format!(
-            "{} sets pause_between = true, which asks before each next server, but there is no terminal to ask on; \
-             run it at a terminal, or pass --yes to go on without asking",
-            plan_path.display()
-        )));
-    }
+    crate::logging::stamp_console();
+    super::confirm::terminal_or_yes(plan_path, plan.policy.pause_between, flags.yes)?;
 
     let lock = Lock::acquire(&state, "run").map_err(|source| Error::Lock {
         plan: plan_path.to_path_buf(),
         source,
     })?;
     if let Some(dead) = &lock.replaced {
-        eprintln!(
+        say!(
             "cu-roll: the run of {} on {} (pid {}, since {}) ended without releasing the lock (killed, or its console closed); this run takes over and resumes",
             dead.owner, dead.host, dead.pid, dead.since
         );
@@ -54,10 +55,10 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     let notifier = start_notifier(&plan, plan_path, &target, &run_id)?;
     let (mut journal, mut loaded) = Journal::open(&state)?;
     if let Some(torn) = &loaded.torn_tail {
-        eprintln!("cu-roll: warning: {torn}");
+        say!("cu-roll: warning: {torn}");
     }
     let mut prior = JournalState::from_entries(&loaded.entries);
-    let executor = open_executor(&plan, &state)?;
+    let executor = open_guarded(&plan, &state)?;
     let credential = super::exchange_credential(&plan, executor.as_ref())?;
     // The journal is history, not truth: after a finished rollout, observe
     // the servers. All at the target: nothing to do, and nothing is
@@ -67,8 +68,9 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     if prior.finished_ok {
         let reach = crate::exchange::Reach::new(executor.as_ref(), &credential, &plan.servers);
         let below = below_target(&plan, &target, &reach);
+        refused(&executor)?;
         if below.is_empty() {
-            eprintln!(
+            say!(
                 "cu-roll: the rollout journaled in {} finished, and every server is observed at {} or later now: nothing to do (its journal and run report are kept as they are)",
                 journal.path().display(),
                 target.build()
@@ -78,7 +80,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         }
         drop(journal);
         let archived = archive_journal(&state)?;
-        eprintln!(
+        say!(
             "cu-roll: the previous rollout finished (its journal is kept as {}), but {} {} below {} now: a new rollout begins",
             archived.display(),
             below.join(", "),
@@ -91,36 +93,29 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     let selection = super::selection::choose(&plan, given, &flags, &prior)?;
     // Fresh start: the pre-flight gate must pass before anything changes.
     if prior.fingerprint.is_none() {
-        let now = super::now_rfc3339();
-        let report =
-            preflight::build_report(&plan, executor.as_ref(), &credential, catalog, &target, now);
-        if report.verdict == preflight::model::OverallVerdict::Blocked {
-            let mut blockers = report.blockers.clone();
-            // A blocked server left out by --only/--exclude does not block
-            // the others; plan-wide blockers (AD, the DAG) still do.
-            for s in report
-                .servers
-                .iter()
-                .filter(|s| selection.includes(&s.name))
-            {
-                blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
+        if let Err(e) = preflight_gate(&plan, &executor, &credential, catalog, &target, &selection)
+        {
+            if let Error::PreflightBlocked { blockers, .. } = &e {
+                notifier.blocked(blockers);
             }
-            if !blockers.is_empty() {
-                notifier.blocked(&blockers);
-                warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
-                return Err(Error::PreflightBlocked {
-                    plan: plan_path.to_path_buf(),
-                    blockers,
-                });
-            }
+            warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
+            return Err(e);
         }
     }
 
-    let mut progress = crate::notify::NotifyingProgress::new(
-        crate::report::progress::progress_for_stderr(),
-        &notifier,
-    );
-    let mut ask = AskAtTerminal;
+    super::confirm::plan_view_and_question(
+        &plan,
+        &target,
+        executor.as_ref(),
+        &credential,
+        &steps,
+        &mut prior,
+        flags.yes,
+    )?;
+
+    let (progress, suspend) = crate::report::progress::progress_for_stderr();
+    let mut progress = crate::notify::NotifyingProgress::new(progress, &notifier);
+    let mut ask = super::confirm::AskAtTerminal(suspend);
     let mut yes = AlwaysYes;
     let confirm: &mut dyn Confirm = if plan.policy.pause_between && !flags.yes {
         &mut ask
@@ -174,8 +169,42 @@ fn start_notifier(
 
 fn warn_notifications(warnings: Vec<String>) {
     for w in warnings {
-        eprintln!("cu-roll: warning: {w}");
+        say!("cu-roll: warning: {w}");
     }
+}
+
+/// The pre-flight gate of a fresh start: every blocker, or nothing.
+fn preflight_gate(
+    plan: &Plan,
+    executor: &super::auth_guard::AuthGuard,
+    credential: &crate::exchange::Credential,
+    catalog: &crate::catalog::Catalog,
+    target: &ResolvedTarget,
+    selection: &crate::plan::Selection,
+) -> Result<(), Error> {
+    let now = super::now_rfc3339();
+    let report = preflight::build_report(plan, executor, credential, catalog, target, now);
+    refused(executor)?;
+    if report.verdict != preflight::model::OverallVerdict::Blocked {
+        return Ok(());
+    }
+    let mut blockers = report.blockers.clone();
+    // A blocked server left out by --only/--exclude does not block the
+    // others; plan-wide blockers (AD, the DAG) still do.
+    for s in report
+        .servers
+        .iter()
+        .filter(|s| selection.includes(&s.name))
+    {
+        blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
+    }
+    if blockers.is_empty() {
+        return Ok(());
+    }
+    Err(Error::PreflightBlocked {
+        plan: plan.path.clone(),
+        blockers,
+    })
 }
 
 /// Prints the summary, writes the run report, and says how the rollout
@@ -204,7 +233,7 @@ fn finish(
         };
         if let Some(drift) = super::backup::drift_summary(exec, server, state) {
             for r in &drift.reverted {
-                eprintln!(
+                say!(
                     "cu-roll: {}: the upgrade reverted appSettings '{}' in {} (was {}); `cu-roll restore-config {} --server {} --key {}` puts it back",
                     drift.server,
                     r.key,
@@ -220,7 +249,7 @@ fn finish(
     }
     let html = match crate::report::run::write(state, &plan.path, &report) {
         Ok(written) => {
-            eprintln!(
+            say!(
                 "run report: {}, {} and {}",
                 written.json.display(),
                 written.markdown.display(),
@@ -233,7 +262,7 @@ fn finish(
             )
         }
         Err(e) => {
-            eprintln!("cu-roll: warning: the run report could not be written: {e}");
+            say!("cu-roll: warning: the run report could not be written: {e}");
             None
         }
     };
@@ -241,7 +270,7 @@ fn finish(
     // How the rollout ended outranks a lost summary: the run report is on
     // disk, and the exit code must say whether the servers were rolled.
     if let Err(e) = output::stdout(&crate::report::run::summary_table(&report)) {
-        eprintln!("cu-roll: warning: {e}");
+        say!("cu-roll: warning: {e}");
     }
     ended(plan, outcome)
 }
@@ -324,6 +353,15 @@ fn below_target(
         .collect()
 }
 
+/// Stops with one message when a server refused the plan's account (no
+/// other server was tried: `auth_guard`).
+fn refused(executor: &super::auth_guard::AuthGuard) -> Result<(), Error> {
+    use crate::exec::Executor;
+    executor
+        .refusal()
+        .map_or(Ok(()), |r| Err(Error::AuthRefused(r)))
+}
+
 /// Keeps a copy of this run's report under `runs/<run id>/`, so a later
 /// run never overwrites it (the files beside the journal are the latest).
 /// Returns the kept HTML report (the last of `files`), when kept.
@@ -341,7 +379,7 @@ fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) -> Option<std::path
             .and_then(|f| f.file_name())
             .map(|name| dir.join(name)),
         Err(e) => {
-            eprintln!(
+            say!(
                 "cu-roll: warning: could not keep this run's report under {}: {e}",
                 dir.display()
             );
@@ -369,35 +407,39 @@ fn run_id() -> String {
     format!("{}-{}", now.as_millis(), std::process::id())
 }
 
-/// `pause_between`: asks at the terminal before each next server.
-struct AskAtTerminal;
-
-impl Confirm for AskAtTerminal {
-    fn next_server(&mut self, done: &str, next: &str) -> bool {
-        eprint!("{done} is done. Go on with {next}? [y/N] ");
-        let mut answer = String::new();
-        if std::io::stdin().read_line(&mut answer).is_err() {
-            return false;
-        }
-        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-    }
-}
-
-/// Prints, per server in order, every step and the exact commands it would
-/// send (`runbook::dry_run` decides, `report::dry_run` renders). Changes
-/// nothing and writes no journal.
+/// Prints the plan view, then per server every step with its commands
+/// (one line each, or the exact scripts with `--scripts`);
+/// `runbook::dry_run` decides, `report::dry_run` renders. It reads the
+/// journal as a run would, but changes nothing and writes nothing.
 fn dry_run(
     plan: &Plan,
     target: &ResolvedTarget,
     state: &Path,
     steps: &[Box<dyn Step>],
+    scripts: bool,
 ) -> Result<Outcome, Error> {
     for note in super::journal_note::notes(state) {
-        eprintln!("{note}");
+        say!("{note}");
     }
-    let executor = open_executor(plan, state)?;
+    let journal = Journal::load(&Journal::path_in(state))
+        .map(|l| JournalState::from_entries(&l.entries))
+        .unwrap_or_default();
+    let executor = open_guarded(plan, state)?;
     let credential = super::exchange_credential(plan, executor.as_ref())?;
-    let dry = runbook::dry_run::plan(plan, target, executor.as_ref(), &credential, steps);
-    output::stdout(&crate::report::dry_run::render(&dry))?;
+    let dry = runbook::dry_run::plan(
+        plan,
+        target,
+        executor.as_ref(),
+        &credential,
+        steps,
+        &journal,
+    );
+    refused(&executor)?;
+    let detail = if scripts {
+        crate::report::dry_run::Detail::Scripts
+    } else {
+        crate::report::dry_run::Detail::Summary
+    };
+    output::stdout(&crate::report::dry_run::render(&dry, detail))?;
     Ok(Outcome::Done)
 }

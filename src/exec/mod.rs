@@ -91,6 +91,13 @@ pub trait Executor: Send + Sync {
     fn installer_account(&self) -> Option<(String, crate::plan::Secret)> {
         None
     }
+
+    /// When a wrapper stopped calling servers because one refused the
+    /// plan's account (the lockout guard of the command layer): the one
+    /// message to print. `None` for transports, which judge nothing.
+    fn refusal(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The line a secret travels as on standard input: base64 of its UTF-8,

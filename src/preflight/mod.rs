@@ -482,13 +482,17 @@ fn ad_preparation(
     };
     // Read AD from the first server that answered at all.
     let Some(server) = first_reachable(plan, observed) else {
-        // Why the first server could not be read (a refused password is
-        // not "no server could be reached": review #7).
-        let why = observed
+        // Say why: "reached" is not the only way to fail (a refused
+        // account, a timeout, an answer cu-roll cannot read).
+        let first = plan
+            .servers
             .iter()
-            .find_map(|o| o.facts.as_ref().err())
-            .map_or(String::new(), |e| format!(": {e}"));
-        prep.error = Some(format!("no server could be queried{why}"));
+            .zip(observed)
+            .find_map(|(s, o)| o.facts.as_ref().err().map(|e| format!("{}: {e}", s.name)));
+        prep.error = Some(match first {
+            Some(why) => format!("no server's facts could be read (the first: {why})"),
+            None => "the plan has no server to read them through".into(),
+        });
         return prep;
     };
     match exchange::ad_levels(reach, server) {

@@ -81,7 +81,11 @@ impl WhatWillHappen {
                         Some(format!("already at {} or later", dry.target_build)),
                         Duration::ZERO,
                     ),
-                    ServerPlan::Steps(steps) => (None, server_estimate(steps, plan)),
+                    ServerPlan::DoneInJournal => (
+                        Some("finished earlier in this rollout (journal)".into()),
+                        Duration::ZERO,
+                    ),
+                    ServerPlan::Steps { .. } => (None, s.plan.estimate()),
                 };
                 PlannedServer {
                     name: s.name.clone(),
@@ -95,7 +99,7 @@ impl WhatWillHappen {
             .servers
             .iter()
             .find_map(|s| match &s.plan {
-                ServerPlan::Steps(steps) => Some(step_rows(steps, plan)),
+                ServerPlan::Steps { steps, .. } => Some(step_rows(steps, plan)),
                 _ => None,
             })
             .unwrap_or_default();
@@ -111,36 +115,6 @@ impl WhatWillHappen {
     }
 }
 
-/// A step's typical time, capped by the plan's timeout for the wait that
-/// bounds it (a longer wait stops the rollout). The same figures as the
-/// plan view of `run` (UNVERIFIED typical values, except setup: about
-/// three hours per server, docs/plan.md `timeouts.setup`).
-fn typical(id: StepId, plan: &Plan) -> Duration {
-    let t = &plan.policy.timeouts;
-    let minutes = |m: u64| Duration::from_secs(m * 60);
-    match id {
-        StepId::BackupConfig => minutes(1),
-        StepId::EnterMaintenance => minutes(10).min(t.drain + t.move_databases),
-        StepId::RebootBeforeSetup | StepId::RebootAfterSetup => minutes(10).min(t.reboot),
-        StepId::Setup => minutes(180).min(t.setup),
-        StepId::SecurityUpdate => minutes(20).min(t.setup),
-        StepId::ExitMaintenance => minutes(5).min(t.health),
-        StepId::Redistribute => minutes(5).min(t.move_databases),
-        StepId::Health => minutes(5).min(t.health),
-        StepId::PrepareAd | StepId::PrepareAdSu => minutes(30).min(t.setup),
-    }
-}
-
-fn server_estimate(steps: &[PlannedStep], plan: &Plan) -> Duration {
-    steps
-        .iter()
-        .filter_map(|s| match s {
-            PlannedStep::Step { id, .. } => Some(typical(*id, plan)),
-            PlannedStep::RedistributeAtEnd => None,
-        })
-        .sum()
-}
-
 fn step_rows(steps: &[PlannedStep], plan: &Plan) -> Vec<StepRow> {
     steps
         .iter()
@@ -148,7 +122,7 @@ fn step_rows(steps: &[PlannedStep], plan: &Plan) -> Vec<StepRow> {
             PlannedStep::Step { id, gated, .. } => StepRow {
                 step: id.id().to_string(),
                 gated: *gated,
-                estimate: Some(typical(*id, plan)),
+                estimate: Some(crate::runbook::dry_run::estimate(*id, plan)),
             },
             PlannedStep::RedistributeAtEnd => StepRow {
                 step: StepId::Redistribute.id().to_string(),
@@ -274,15 +248,19 @@ mod tests {
         crate::plan::load(&path).expect("plans/lab.toml")
     }
 
-    fn steps() -> Vec<PlannedStep> {
-        StepId::ALL
+    fn steps() -> ServerPlan {
+        let plan = plan();
+        let steps = StepId::ALL
             .iter()
             .map(|id| PlannedStep::Step {
                 id: *id,
                 gated: matches!(id, StepId::EnterMaintenance | StepId::RebootBeforeSetup),
+                intent: "",
+                estimate: crate::runbook::dry_run::estimate(*id, &plan),
                 commands: Vec::new(),
             })
-            .collect()
+            .collect();
+        ServerPlan::Steps { steps, done: 0 }
     }
 
     fn dry(plan: &Plan) -> DryRun {
@@ -299,10 +277,15 @@ mod tests {
             order_policy: plan.policy.order,
             order: vec!["EX01".into(), "EX03".into(), "EX02".into()],
             servers: vec![
-                server("EX01", ServerPlan::Steps(steps())),
-                server("EX03", ServerPlan::Steps(steps())),
+                server("EX01", steps()),
+                server("EX03", steps()),
                 server("EX02", ServerPlan::AlreadyAtTarget),
             ],
+            resumes: false,
+            after_finished: false,
+            min_healthy_copies: plan.policy.min_healthy_copies,
+            max_parallel_dags: plan.policy.max_parallel_dags,
+            pause_between: plan.policy.pause_between,
         }
     }
 

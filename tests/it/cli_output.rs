@@ -108,7 +108,9 @@ fn report_table_of_the_lab_plan() {
 fn full_lab_rollout_output() {
     let env = Env::new();
     let plan = LabPlan::new().fast().write(&env, "lab.toml");
-    let run = env.run(&["run", plan.to_str().unwrap()]).expect_code(0);
+    let run = env
+        .run(&["run", plan.to_str().unwrap(), "--yes"])
+        .expect_code(0);
     filtered(&env, true).bind(|| insta::assert_snapshot!(shown(&run)));
 }
 
@@ -165,7 +167,7 @@ fn status_exits_with_the_last_runs_code() {
     let before = env.run(&["status", p, "--format", "json"]).expect_code(0);
     assert_eq!(before.json()["overall"], "not-started");
     assert_eq!(before.json()["schema_version"], 1);
-    env.run(&["run", p]).expect_code(0);
+    env.run(&["run", p, "--yes"]).expect_code(0);
     let after = env.run(&["status", p]).expect_code(0);
     assert!(
         after.stdout.contains("Every server is done."),

@@ -64,7 +64,7 @@ fn a_dr_member_and_a_lagged_copy_are_rolled_and_left_as_they_were() {
         .fast()
         .write(&env, "lab-dr.toml");
     let p = plan.to_str().unwrap();
-    env.run(&["run", p]).expect_code(0);
+    env.run(&["run", p, "--yes"]).expect_code(0);
     let j = env
         .run(&["report", p, "--format", "json"])
         .expect_code(0)
@@ -121,7 +121,7 @@ fn an_unreachable_witness_shuts_the_gate_before_any_change() {
         .lab("witness_reachable", false)
         .write(&env, "lab-dr.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]);
+    let run = env.run(&["run", p, "--yes"]);
     assert_ne!(run.code, 0, "{}", run.stdout);
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(all.contains("FileShareQuorum"), "{all}");

@@ -41,7 +41,7 @@ fn fail_then_resume(name: &str, plan: LabPlan, expect: &[&str]) {
     let plan = plan.write(&env, &format!("{name}.toml"));
     let p = plan.to_str().unwrap();
 
-    let first = env.run(&["run", p]).expect_code(1);
+    let first = env.run(&["run", p, "--yes"]).expect_code(1);
     for e in expect {
         assert!(
             first.stderr.contains(e),
@@ -72,7 +72,7 @@ fn fail_then_resume(name: &str, plan: LabPlan, expect: &[&str]) {
 
     env.run(&["lab", "advance", p, HOLD]).expect_code(0);
     let runs_before = journal(&env).len();
-    let second = env.run(&["run", p]);
+    let second = env.run(&["run", p, "--yes"]);
     assert_eq!(
         second.code, 0,
         "{name}: second run did not complete:\n{}",
@@ -189,11 +189,11 @@ fn a_plan_changed_between_runs_stops_and_says_so() {
     let plan = plan_with(None).fault(Fault::new("setup-fails", "EX02").once());
     let path = plan.write(&env, "changed.toml");
     let p = path.to_str().unwrap();
-    env.run(&["run", p]).expect_code(1);
+    env.run(&["run", p, "--yes"]).expect_code(1);
     // Next quarter's target written into the same plan mid-rollout.
     plan.rollout("security_update", "Dec25SU")
         .write(&env, "changed.toml");
-    let run = env.run(&["run", p]).expect_code(2);
+    let run = env.run(&["run", p, "--yes"]).expect_code(2);
     assert!(
         run.stderr
             .contains("the plan changed since this rollout began"),

@@ -36,6 +36,7 @@ mod setup_incomplete;
 mod setup_log;
 mod shapes;
 mod standalone;
+mod terminal;
 mod two_dag;
 mod window;
 mod winrm;

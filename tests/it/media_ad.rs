@@ -44,7 +44,7 @@ fn build_of(state: &Value, server: &str) -> String {
 /// still at their starting builds, and every `expect` in the message.
 #[track_caller]
 fn blocked_before_any_change(env: &Env, plan: &str, expect: &[&str]) -> Run {
-    let run = env.run(&["run", plan]).expect_code(3);
+    let run = env.run(&["run", plan, "--yes"]).expect_code(3);
     for e in expect {
         assert!(
             run.stderr.contains(e),
@@ -158,7 +158,7 @@ fn su_only_rollout_installs_the_security_update_alone() {
         .lab_server("EX03", "build", "15.2.1748.39")
         .write(&env, "su-only.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]).expect_code(0);
+    let run = env.run(&["run", p, "--yes"]).expect_code(0);
     let state = lab_state(&env, p);
     assert_eq!(build_of(&state, "EX02"), "15.2.1748.43", "{}", run.stderr);
     assert_eq!(build_of(&state, "EX03"), "15.2.1748.43");
@@ -220,7 +220,7 @@ fn prepare_ad_run_prepares_once_before_the_first_server() {
         .policy("ad_replication_wait", "200ms")
         .write(&env, "ad-run.toml");
     let p = plan.to_str().unwrap();
-    let first = env.run(&["run", p]).expect_code(0);
+    let first = env.run(&["run", p, "--yes"]).expect_code(0);
     let state = lab_state(&env, p);
     assert_eq!(state["ad"]["org_object_version"], 16763, "{}", first.stderr);
     assert_eq!(state["ad"]["schema_range_upper"], 17003);
@@ -260,7 +260,7 @@ fn prepare_ad_run_prepares_once_before_the_first_server() {
 
     // A second run prepares nothing again.
     let before = journal(&env).len();
-    env.run(&["run", p]).expect_code(0);
+    env.run(&["run", p, "--yes"]).expect_code(0);
     assert!(
         !journal(&env)[before..]
             .iter()

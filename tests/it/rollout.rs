@@ -143,7 +143,7 @@ fn the_installer_task_registration_logs_no_password() {
 }
 
 fn run_plan(env: &Env, plan: &str) -> Run {
-    env.run(&["run", plan])
+    env.run(&["run", plan, "--yes"])
 }
 
 #[test]
@@ -293,13 +293,100 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
     }
 }
 
+/// The dry run knows the journal: after a finished rollout it shows no
+/// server being rolled, as the run itself then does nothing.
+#[test]
+fn after_a_finished_rollout_the_dry_run_has_nothing_to_do() {
+    let env = Env::new();
+    let plan = LabPlan::new().fast().write(&env, "lab.toml");
+    let p = plan.to_str().unwrap();
+    run_plan(&env, p).expect_code(0);
+    let dry = env.run(&["run", p, "--dry-run"]).expect_code(0);
+    assert!(
+        dry.stdout.contains("The journal holds a finished rollout")
+            && dry
+                .stdout
+                .contains("Nothing to do: no server would be changed."),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("==="), "{}", dry.stdout);
+}
+
+/// Mid-rollout, the dry run shows the rollout resumed: its order, and
+/// what is left of the server in progress.
+#[test]
+fn mid_rollout_the_dry_run_shows_what_a_resume_would_do() {
+    let env = Env::new();
+    let plan = LabPlan::new().fast().write(&env, "lab.toml");
+    let p = plan.to_str().unwrap();
+    // Dies right after EX02's third change, in enter-maintenance.
+    let crashed = env.run_env(
+        &[("CU_ROLL_TEST_CRASH_AFTER_CHANGE", "3")],
+        &["run", p, "--yes"],
+    );
+    assert_ne!(crashed.code, 0, "{}", crashed.stderr);
+    let dry = env.run(&["run", p, "--dry-run"]).expect_code(0);
+    assert!(
+        dry.stdout
+            .contains("The journal holds this rollout unfinished"),
+        "{}",
+        dry.stdout
+    );
+    let ex02 = dry
+        .stdout
+        .lines()
+        .find(|l| l.contains("1. EX02"))
+        .unwrap_or_else(|| panic!("{}", dry.stdout));
+    assert!(
+        ex02.contains("8 steps")
+            && ex02.contains("resumes after 1 finished step; left: enter-maintenance,"),
+        "{ex02}"
+    );
+    let ex02_steps = dry
+        .stdout
+        .split("=== EX02")
+        .nth(1)
+        .and_then(|rest| rest.split("=== EX03").next())
+        .unwrap_or_else(|| panic!("{}", dry.stdout));
+    assert!(
+        !ex02_steps.contains("--- backup-config") && ex02_steps.contains("--- enter-maintenance"),
+        "{ex02_steps}"
+    );
+}
+
 #[test]
 fn dry_run_prints_every_command_and_changes_nothing() {
     let env = Env::new();
     let plan = env.plan("lab.toml");
     let p = plan.to_str().unwrap();
     let before = report(&env, p);
+    // By default: the plan view, then each step's intent and its commands
+    // one line each.
     let run = env.run(&["run", p, "--dry-run"]).expect_code(0);
+    for expected in [
+        "Order (passive-first: fewest active databases first):",
+        "EX01  DAG01  skipped: already at 15.2.1748.43 or later",
+        "Steps on each server: backup-config, enter-maintenance,",
+        "Expected duration: up to about",
+        "--- enter-maintenance: drain transport",
+        "if HubTransport is not yet held by requester Maintenance: Set-ServerComponentState",
+        "Suspend-ClusterNode",
+        "Redirect-Message",
+        "--- setup: run Setup.exe /Mode:Upgrade",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "dry run lacks {expected:?}:\n{}",
+            run.stdout
+        );
+    }
+    assert!(!run.stdout.contains("=== EX01"), "EX01 has nothing to do");
+    assert!(run.stdout.lines().count() < 200, "{}", run.stdout);
+    // --scripts: the exact commands, and none for another Exchange version.
+    let scripts = env
+        .run(&["run", p, "--dry-run", "--scripts"])
+        .expect_code(0);
     for expected in [
         "Set-ServerComponentState -Identity 'EX02' -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'",
         "Redirect-Message -Server 'EX02'",
@@ -309,9 +396,12 @@ fn dry_run_prints_every_command_and_changes_nothing() {
         "RedistributeActiveDatabases.ps1",
         "Test-ReplicationHealth",
     ] {
-        assert!(run.stdout.contains(expected), "dry run lacks {expected:?}:\n{}", run.stdout);
+        assert!(scripts.stdout.contains(expected), "--scripts lacks {expected:?}:\n{}", scripts.stdout);
     }
-    assert!(run.stdout.contains("EX01") && run.stdout.contains("nothing to do"));
+    assert!(
+        !scripts.stdout.contains("# Exchange 2016"),
+        "an Exchange 2016 branch for a 2019 target"
+    );
     assert!(
         !env.state_dir().join("journal.jsonl").exists(),
         "dry run wrote a journal"
@@ -388,18 +478,27 @@ fn backup_writes_a_verified_zip_and_verify_catches_corruption() {
     assert!(bad.stderr.contains(&zip), "{}", bad.stderr);
 }
 
-/// pause_between asks at a terminal before each next server; without one it
-/// refuses to start unless --yes says not to ask.
+/// A run asks at a terminal before it changes anything (and, with
+/// pause_between, before each next server); without one it refuses to
+/// start unless --yes says not to ask.
 #[test]
-fn pause_between_refuses_without_a_terminal_unless_yes() {
+fn a_run_without_a_terminal_refuses_to_start_unless_yes() {
     let env = Env::new();
     let plan = LabPlan::new()
         .fast()
         .policy("pause_between", true)
         .write(&env, "pause.toml");
     let p = plan.to_str().unwrap();
-    let run = run_plan(&env, p).expect_code(2);
-    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    let run = env.run(&["run", p]).expect_code(2);
+    assert!(
+        run.stderr.contains("no terminal to confirm")
+            && run.stderr.contains("pass --yes")
+            && run.stderr.contains("pause_between"),
+        "{}",
+        run.stderr
+    );
+    // The bare form too.
+    env.run(&[p]).expect_code(2);
     assert!(
         !env.state_dir().join("journal.jsonl").exists(),
         "refused before the journal"

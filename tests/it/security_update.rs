@@ -89,7 +89,7 @@ fn the_su_waits_for_a_reboot_after_the_cu() {
     let env = Env::new();
     let plan = LabPlan::new().fast().timeouts("20s").write(&env, "su.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]);
+    let run = env.run(&["run", p, "--yes"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let j = journal(&env);
     // EX01 is at the target already (skipped).
@@ -130,7 +130,7 @@ fn a_failed_su_shows_its_log_and_the_services_it_left_disabled_are_repaired() {
         .fault(Fault::new("su-fails", "EX02").once())
         .write(&env, "su-fails.toml");
     let p = plan.to_str().unwrap();
-    let first = env.run(&["run", p]).expect_code(1);
+    let first = env.run(&["run", p, "--yes"]).expect_code(1);
     assert!(
         first.stderr.contains("msiexec exited with code 1603"),
         "{}",
@@ -138,7 +138,7 @@ fn a_failed_su_shows_its_log_and_the_services_it_left_disabled_are_repaired() {
     );
     assert!(first.stderr.contains("Return value 3"), "{}", first.stderr);
     let run1 = journal(&env).len();
-    let second = env.run(&["run", p]);
+    let second = env.run(&["run", p, "--yes"]);
     assert_eq!(second.code, 0, "{}", second.stderr);
     let all = journal(&env);
     let repairs = changed(&all[run1..], "EX02", "service-start-type");
@@ -164,7 +164,7 @@ fn another_installation_in_progress_is_waited_out() {
         .fault(Fault::new("su-busy", "EX02").once().hold("2s"))
         .write(&env, "su-busy.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]);
+    let run = env.run(&["run", p, "--yes"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(observed(&journal(&env), "EX02", "1618"));
     assert_rolled(&env, p, TARGET);
@@ -181,7 +181,7 @@ fn a_restart_the_installer_initiated_is_waited_for() {
         .fault(Fault::new("su-restarts", "EX02").once())
         .write(&env, "su-restarts.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]);
+    let run = env.run(&["run", p, "--yes"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let j = journal(&env);
     assert!(observed(&j, "EX02", "1641"));
@@ -221,7 +221,7 @@ fn an_interrupted_su_is_reported_and_installed_again() {
         .fault(Fault::new("su-interrupted", "EX02").once())
         .write(&env, "su-interrupted.toml");
     let p = plan.to_str().unwrap();
-    let first = env.run(&["run", p]).expect_code(1);
+    let first = env.run(&["run", p, "--yes"]).expect_code(1);
     for needle in [
         "ended without writing an exit code",
         "services left Disabled: ",
@@ -230,7 +230,7 @@ fn an_interrupted_su_is_reported_and_installed_again() {
     ] {
         assert!(first.stderr.contains(needle), "{needle}: {}", first.stderr);
     }
-    let second = env.run(&["run", p]);
+    let second = env.run(&["run", p, "--yes"]);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(!changed(&journal(&env), "EX02", "service-start-type").is_empty());
     assert_rolled(&env, p, TARGET);

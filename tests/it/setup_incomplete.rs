@@ -34,7 +34,7 @@ fn a_setup_that_failed_after_its_file_copy_runs_again_before_the_su_and_the_retu
         .write(&env, "incomplete.toml");
     let p = plan.to_str().unwrap();
 
-    let first = env.run(&["run", p]).expect_code(1);
+    let first = env.run(&["run", p, "--yes"]).expect_code(1);
     assert!(
         first.stderr.contains("EX02 setup failed"),
         "{}",
@@ -69,7 +69,7 @@ fn a_setup_that_failed_after_its_file_copy_runs_again_before_the_su_and_the_retu
         "{ex02:#}"
     );
 
-    let second = env.run(&["run", p]);
+    let second = env.run(&["run", p, "--yes"]);
     assert_eq!(second.code, 0, "{}", second.stderr);
     let all = journal(&env);
     let run2 = &all[run1.len()..];

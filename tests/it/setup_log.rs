@@ -145,7 +145,7 @@ fn the_labs_failed_setup_log_reads_like_a_real_one() {
         .fault(Fault::new("setup-fails", "EX02").once())
         .write(&env, "fails.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]).expect_code(1);
+    let run = env.run(&["run", p, "--yes"]).expect_code(1);
     assert!(run.stderr.contains("EX02 setup failed"), "{}", run.stderr);
     let log = env
         .run(&[

@@ -119,6 +119,40 @@ fn a_wrong_password_fails_clearly_without_showing_it() {
     assert!(!run.stderr.contains("not-the-password") && !run.stdout.contains("not-the-password"));
 }
 
+/// A wrong password is tried on one server only (each try is a failed
+/// logon against the account: lockout), and said once, exit 2: by
+/// `report` and by `run`, never as "no server could be reached".
+#[test]
+fn a_wrong_password_stops_at_the_first_server_and_is_said_once() {
+    let env = Env::new();
+    let port = free_base_port();
+    let plan = LabPlan::from_plans("lab-winrm.toml")
+        .ports(port)
+        .connection("password_env", "CUROLL_IT_WRONG_PASSWORD")
+        .write(&env, "lab-winrm.toml");
+    let (_serve, _) = serve(&env, &plan);
+    let p = plan.to_str().unwrap();
+    for args in [vec!["report", p], vec!["run", p, "--yes"]] {
+        let out = env.run(&args).expect_code(2);
+        assert_eq!(
+            out.stderr
+                .matches("authentication failed for lab\\admin")
+                .count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(
+                "stopped before trying the other servers, so that the account is not locked out"
+            ),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("could be reached"), "{}", out.stderr);
+    }
+}
+
 #[test]
 fn report_over_sealed_ntlm() {
     let env = Env::new();
@@ -204,7 +238,7 @@ fn full_rollout_over(plan_name: &str) {
     let (_serve, lines) = serve(&env, &plan);
     assert_eq!(lines.len(), 3, "{lines:?}");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]).expect_code(0);
+    let run = env.run(&["run", p, "--yes"]).expect_code(0);
     assert!(run.stdout.contains("done"), "{}", run.stdout);
     let state = env
         .run_with_state(&env.path().join("served-state"), &["lab", "state", p])

@@ -16,6 +16,8 @@ use crate::runbook::{Progress, RunEvent};
 
 /// Spinner ticks while a server works.
 const TICK: Duration = Duration::from_millis(120);
+/// The overall bar's redraw while the rollout runs (its clock).
+const CLOCK_TICK: Duration = Duration::from_secs(1);
 
 /// The per-server line while waiting its turn.
 const WAITING_TEMPLATE: &str = "  {prefix} {wide_msg:.dim}";
@@ -43,6 +45,8 @@ pub(super) struct ServerLine {
     pub(super) bar: ProgressBar,
     pub(super) step: Option<String>,
     steps_done: usize,
+    /// Steps a resumed run found done in an earlier run.
+    steps_earlier: usize,
 }
 
 /// The terminal board: one line per server and an overall bar; notes and
@@ -69,6 +73,11 @@ impl BarsProgress {
             name_width: 0,
             dag_width: 0,
         }
+    }
+
+    /// The board's handle, to hide it while a question is asked.
+    pub(super) fn multi(&self) -> MultiProgress {
+        self.multi.clone()
     }
 
     fn note(&self, text: &str) {
@@ -104,6 +113,7 @@ impl BarsProgress {
             bar,
             step: None,
             steps_done: 0,
+            steps_earlier: 0,
         });
         self.overall.set_length(self.servers.len() as u64);
         self.servers.len() - 1
@@ -161,22 +171,30 @@ impl BarsProgress {
         }
     }
 
-    /// A step of `server` finished (now or in an earlier run): count it and
-    /// show `text` on its line.
-    fn step_counted(&mut self, server: &str, text: String) {
+    /// A step of `server` finished, in this run or (`earlier`) in an
+    /// earlier one: count it and show `text` on its line.
+    fn step_counted(&mut self, server: &str, earlier: bool, text: String) {
         let line = self.line(server);
-        line.steps_done += 1;
+        if earlier {
+            line.steps_earlier += 1;
+        } else {
+            line.steps_done += 1;
+        }
         line.bar.set_message(text);
     }
 
     fn server_finished(&mut self, server: &str, elapsed: Duration) {
         let line = self.line(server);
         let steps = line.steps_done;
+        let earlier = match line.steps_earlier {
+            0 => String::new(),
+            n => format!("; {n} done in an earlier run"),
+        };
         Self::ended(
             line,
             crate::report::glyphs::for_console().done,
             &format!(
-                "done in {} ({steps} step{})",
+                "done in {} ({steps} step{}{earlier})",
                 format_duration(elapsed),
                 if steps == 1 { "" } else { "s" }
             ),
@@ -194,6 +212,7 @@ impl BarsProgress {
                 line.bar.abandon();
             }
         }
+        self.overall.disable_steady_tick();
         // `finish` would fill the bar; a stopped rollout keeps its count.
         if ok {
             self.overall.finish_with_message("done");
@@ -208,6 +227,9 @@ impl Progress for BarsProgress {
         match event {
             RunEvent::Started { servers, .. } => {
                 self.list_servers(servers);
+                // The overall clock moves while a server works, not only
+                // when one finishes.
+                self.overall.enable_steady_tick(CLOCK_TICK);
                 self.note(&event_line(event));
             }
             RunEvent::Note { .. } => self.note(&event_line(event)),
@@ -251,10 +273,10 @@ impl Progress for BarsProgress {
                     "done"
                 };
                 let text = format!("{step} {done} in {}", format_duration(*elapsed));
-                self.step_counted(server, text);
+                self.step_counted(server, false, text);
             }
             RunEvent::StepSkipped { server, step, .. } => {
-                self.step_counted(server, format!("{step} done in an earlier run"));
+                self.step_counted(server, true, format!("{step} done in an earlier run"));
             }
             RunEvent::StepFailed {
                 server,

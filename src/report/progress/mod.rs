@@ -10,6 +10,7 @@
 //! tells the run's story without the terminal.
 
 mod bars;
+mod failure;
 mod log;
 mod plain;
 
@@ -18,6 +19,7 @@ use std::io::IsTerminal;
 use indicatif::ProgressDrawTarget;
 
 pub use bars::BarsProgress;
+pub use failure::{failure_block, headline};
 pub use log::{log_event, Logged};
 pub use plain::{PlainProgress, WallClock};
 
@@ -25,12 +27,30 @@ use super::text::{format_duration, one_line};
 use crate::runbook::{Progress, RunEvent};
 
 /// The display for this process: bars when stderr is a terminal, plain
-/// lines otherwise; both also log every event through `tracing`.
-pub fn progress_for_stderr() -> Box<dyn Progress> {
+/// lines otherwise; both also log every event through `tracing`. With it,
+/// what hides the board while a question is asked at the terminal.
+pub fn progress_for_stderr() -> (Box<dyn Progress>, Suspend) {
     if std::io::stderr().is_terminal() {
-        Box::new(Logged(BarsProgress::new(ProgressDrawTarget::stderr())))
+        let bars = BarsProgress::new(ProgressDrawTarget::stderr());
+        let suspend = Suspend(Some(bars.multi()));
+        (Box::new(Logged(bars)), suspend)
     } else {
-        Box::new(Logged(PlainProgress::new(Box::new(std::io::stderr()))))
+        let plain = PlainProgress::new(Box::new(std::io::stderr()));
+        (Box::new(Logged(plain)), Suspend(None))
+    }
+}
+
+/// Hides the board while something else writes to the terminal (the
+/// `pause_between` question), so the board is not drawn over it or twice.
+#[derive(Clone, Default)]
+pub struct Suspend(Option<indicatif::MultiProgress>);
+
+impl Suspend {
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(multi) => multi.suspend(f),
+            None => f(),
+        }
     }
 }
 
@@ -94,10 +114,10 @@ pub fn event_line(event: &RunEvent) -> String {
             error,
             elapsed,
         } => format!(
-            "{} {step} FAILED after {}: {}",
+            "{} {step} FAILED after {}: {} (the whole text is printed at the end)",
             one_line(server),
             format_duration(*elapsed),
-            one_line(error)
+            one_line(&headline(error, 160))
         ),
         RunEvent::ServerFinished { server, elapsed } => {
             format!(

@@ -124,9 +124,57 @@ fn plain_display_writes_one_stamped_line_per_event() {
     2026-11-27T10:00:03Z EX02 started
     2026-11-27T10:00:03Z EX02 setup started
     2026-11-27T10:00:03Z EX02 setup done in 3.1s (already done)
-    2026-11-27T10:00:03Z EX02 health FAILED after 2.0s: Test-ServiceHealth: MSExchangeIS not running\nsecond line
+    2026-11-27T10:00:03Z EX02 health FAILED after 2.0s: Test-ServiceHealth: MSExchangeIS not running\nsecond line (the whole text is printed at the end)
     2026-11-27T10:00:03Z rollout STOPPED after 1h02m: EX02 health failed
     ");
+}
+
+/// A clock the test moves.
+fn movable_clock() -> (Arc<Mutex<SystemTime>>, WallClock) {
+    let t = Arc::new(Mutex::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_773_603),
+    ));
+    let read = t.clone();
+    (t, Box::new(move || *read.lock().unwrap()))
+}
+
+#[test]
+fn plain_display_prints_a_poll_only_when_it_changes_and_a_heartbeat_when_it_does_not() {
+    let buf = Shared::default();
+    let (t, clock) = movable_clock();
+    let mut p = PlainProgress::with_clock(Box::new(buf.clone()), clock);
+    let poll = |message: &str| RunEvent::StepProgress {
+        server: s("EX02"),
+        step: StepId::Setup,
+        message: s(message),
+    };
+    p.event(&RunEvent::StepStarted {
+        server: s("EX02"),
+        step: StepId::Setup,
+    });
+    // A 3-hour setup polled every 5 s: 2,160 polls, one message.
+    for _ in 0..2_160 {
+        p.event(&poll("setup running on EX02"));
+        *t.lock().unwrap() += Duration::from_secs(5);
+    }
+    p.event(&poll("setup ended with exit code 0"));
+    let text = buf.text();
+    let lines: Vec<&str> = text.lines().collect();
+    // started, the first poll, one heartbeat per 5 minutes (35 in 3 h),
+    // the change.
+    assert_eq!(lines.len(), 1 + 1 + 35 + 1, "{text}");
+    assert_eq!(
+        lines[1],
+        "2026-11-27T10:00:03Z EX02 setup: setup running on EX02"
+    );
+    assert_eq!(
+        lines[2],
+        "2026-11-27T10:05:03Z EX02 setup: still running after 5m00s: setup running on EX02"
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        &"2026-11-27T13:00:03Z EX02 setup: setup ended with exit code 0"
+    );
 }
 
 #[test]
@@ -160,7 +208,10 @@ fn bars_track_each_server_and_the_overall_count() {
     assert_eq!(bars.overall.position(), 1);
     let ex01 = &bars.servers[0];
     assert!(ex01.bar.is_finished());
-    assert_eq!(ex01.bar.message(), "✓ EX01  DAG01 done in 1m02s (2 steps)");
+    assert_eq!(
+        ex01.bar.message(),
+        "✓ EX01  DAG01 done in 1m02s (1 step; 1 done in an earlier run)"
+    );
     let ex02 = &bars.servers[1];
     assert!(!ex02.bar.is_finished());
     assert_eq!(ex02.bar.prefix(), "EX02  DAG01");

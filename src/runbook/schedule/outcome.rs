@@ -203,23 +203,14 @@ pub(super) fn finish(shared: Shared<'_>, started: Instant) -> Result<RolloutOutc
 fn summary(outcome: &RolloutOutcome) -> (bool, String, &'static str) {
     match outcome {
         RolloutOutcome::Done => (true, "every server is at the target".to_string(), "done"),
-        RolloutOutcome::StepFailed {
-            server,
-            step,
-            error,
-        } => (
+        // The failure's whole text is printed once, at the end of the run
+        // (and is in the journal and the log); this line only names it.
+        RolloutOutcome::StepFailed { server, step, .. } => {
+            (false, format!("{server} {step} failed"), "step-failed")
+        }
+        RolloutOutcome::GateRefused { server, .. } => (
             false,
-            format!("{server} {step} failed: {error}"),
-            "step-failed",
-        ),
-        RolloutOutcome::GateRefused {
-            server, reasons, ..
-        } => (
-            false,
-            format!(
-                "gate refused to take {server} out of service: {}",
-                reasons.join("; ")
-            ),
+            format!("the gate refused to take {server} out of service"),
             "gate-refused",
         ),
         RolloutOutcome::Paused { before } => (
