@@ -214,6 +214,23 @@ impl Executor for AuditedExecutor {
         })
     }
 
+    /// Keeps the command's own deadline (review real-exchange.md #4).
+    fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: Option<&Secret>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        let how = match secret {
+            Some(_) => "powershell, a secret on stdin (not logged)",
+            None => "powershell",
+        };
+        self.logged(server, how, script, || {
+            self.inner.run_ps_timed(server, script, secret, timeout)
+        })
+    }
+
     fn installer_account(&self) -> Option<(String, Secret)> {
         self.inner.installer_account()
     }

@@ -29,6 +29,17 @@ pub fn takes_diagnostic_data_switch(media: ExchangeBuild) -> bool {
     })
 }
 
+/// Whether setup media of `media`'s build takes `/DoNotEnableEP` and
+/// `/DoNotEnableEP_FEEWS`, and turns Extended Protection on by default
+/// without them: Exchange 2019 CU14 (15.2.1544.4) and later, SE included
+/// (Microsoft Learn, "Use unattended mode in Exchange Server", switch
+/// table: "Can be used to skip enabling Extended Protection … Exchange
+/// Server 2019 CU14 (or later)"; Install-Exchange15.ps1 ignores both
+/// switches below CU14 with a warning).
+pub fn takes_extended_protection_switches(media: ExchangeBuild) -> bool {
+    media.major == 15 && media.minor == 2 && media.build >= 1544
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +55,21 @@ mod tests {
         assert!(takes_diagnostic_data_switch(b("15.1.2375.7")), "2016 CU22");
         assert!(takes_diagnostic_data_switch(b("15.1.2507.6")), "2016 CU23");
         assert!(!takes_diagnostic_data_switch(b("15.0.1497.2")), "2013");
+        assert!(
+            !takes_extended_protection_switches(b("15.2.1258.12")),
+            "2019 CU13"
+        );
+        assert!(
+            takes_extended_protection_switches(b("15.2.1544.4")),
+            "2019 CU14"
+        );
+        assert!(
+            takes_extended_protection_switches(b("15.2.2562.17")),
+            "SE RTM"
+        );
+        assert!(
+            !takes_extended_protection_switches(b("15.1.2507.6")),
+            "2016 CU23"
+        );
     }
 }

@@ -22,7 +22,7 @@ pub mod update;
 pub use build::{BuildParseError, ExchangeBuild};
 pub use dotnet_path::{dotnet_advice, DotnetAdvice};
 pub use identify::{BuildIdentity, CANNOT_VERIFY};
-pub use licence::takes_diagnostic_data_switch;
+pub use licence::{takes_diagnostic_data_switch, takes_extended_protection_switches};
 pub use load::{Catalog, CatalogError, SUPPORTED_FORMAT};
 pub use model::{
     dotnet_name, dotnet_version, dotnet_version_name, AdLevels, CuInfo, Prerequisites, Product,

@@ -118,6 +118,19 @@ impl Executor for AuthGuard {
         self.call(server, || self.inner.run_cmd(server, command))
     }
 
+    /// Keeps the command's own deadline (review real-exchange.md #4).
+    fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: Option<&Secret>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        self.call(server, || {
+            self.inner.run_ps_timed(server, script, secret, timeout)
+        })
+    }
+
     fn installer_account(&self) -> Option<(String, Secret)> {
         self.inner.installer_account()
     }

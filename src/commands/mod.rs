@@ -143,7 +143,8 @@ fn open_guarded(plan: &Plan, state: &Path) -> Result<Box<auth_guard::AuthGuard>,
             plan: plan.path.clone(),
             why: ", which transport = \"lab\" needs: add one, or choose another [connection] transport",
         })?;
-        let exec = LabExecutor::open(state, &spec, &spec.dag)?;
+        let exec = LabExecutor::open(state, &spec, &spec.dag)?
+            .with_operation_timeout(plan.connection.operation_timeout);
         return Ok(Box::new(auth_guard::AuthGuard::new(Box::new(exec))));
     }
     Ok(Box::new(auth_guard::AuthGuard::new(crate::exec::open(

@@ -91,6 +91,7 @@ impl Template {
         Operation {
             placement: self.placement,
             script: Script::render(purpose, self.text, args),
+            timeout: None,
         }
     }
 
@@ -108,6 +109,12 @@ impl Template {
 pub struct Operation {
     pub placement: Placement,
     pub script: Script,
+    /// How long the command may run before the transport stops it; `None`
+    /// is the plan's `[connection] operation_timeout`, right for the short
+    /// reads and writes. A command that waits for something slow (a
+    /// service restart, explicit database moves, a task it waits for) sets
+    /// its own (review real-exchange.md #4: one 60 s limit killed them).
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Operation {
@@ -117,7 +124,14 @@ impl Operation {
         Operation {
             placement: Placement::Target,
             script,
+            timeout: None,
         }
+    }
+
+    /// The same operation allowed to run for `timeout`.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Operation {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The script sent for an `ExchangeSession` operation: the contract's
@@ -238,6 +252,7 @@ pub const EXCHANGE_CMDLETS: &[&str] = &[
     "Get-DatabaseAvailabilityGroup",
     "Get-ExchangeServer",
     "Get-Queue",
+    "Retry-Queue",
     "Redirect-Message",
     "Test-ServiceHealth",
     "Test-MAPIConnectivity",

@@ -110,20 +110,23 @@ impl<'a> Reach<'a> {
 /// `ExchangeSession` one, wrapped in its session, to the peer
 /// [`Reach::peer_for`] picks, with the credential's secret on stdin.
 pub fn run(reach: &Reach<'_>, server: &Server, op: &Operation) -> Result<ExecOutput, ExecError> {
+    let secret = Some(&reach.credential.secret);
     match op.placement {
-        Placement::Target => reach.exec.run_ps(server, op.script.text()),
+        Placement::Target => reach
+            .exec
+            .run_ps_timed(server, op.script.text(), None, op.timeout),
         Placement::TargetWithCredential => {
             let script = op.credential_script(&reach.credential.user);
             reach
                 .exec
-                .run_ps_with_secret(server, script.text(), &reach.credential.secret)
+                .run_ps_timed(server, script.text(), secret, op.timeout)
         }
         Placement::ExchangeSession => {
             let peer = reach.peer_for(server)?;
             let script = op.session_script(&peer.fqdn, &reach.credential.user);
             reach
                 .exec
-                .run_ps_with_secret(peer, script.text(), &reach.credential.secret)
+                .run_ps_timed(peer, script.text(), secret, op.timeout)
         }
     }
 }
@@ -247,6 +250,7 @@ mod tests {
         let op = Operation {
             placement: Placement::ExchangeSession,
             script: crate::ps::Script::render("test", "Get-MailboxServer -Identity 'EX02'", &[]),
+            timeout: None,
         };
         run(&reach, &servers[1], &op).unwrap();
         let sent = exec.0.lock().unwrap();

@@ -62,6 +62,25 @@ pub trait Executor: Send + Sync {
         secret: &crate::plan::Secret,
     ) -> Result<ExecOutput, ExecError>;
 
+    /// [`Executor::run_ps`] (with `secret` on stdin as
+    /// [`Executor::run_ps_with_secret`] does) stopped after `timeout`
+    /// instead of the plan's `operation_timeout`, for a command that waits
+    /// for something slow; `None` is the transport's default. A transport
+    /// with no deadline of its own ignores it.
+    fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: Option<&crate::plan::Secret>,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        let _ = timeout;
+        match secret {
+            Some(secret) => self.run_ps_with_secret(server, script, secret),
+            None => self.run_ps(server, script),
+        }
+    }
+
     /// Runs a cmd.exe command line on `server`.
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError>;
 

@@ -270,6 +270,24 @@ impl Executor for PowerShellExecutor {
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
         self.run(server, &cmd_wrapper(&server.fqdn, command), true)
     }
+
+    /// The command's own deadline replaces `operation_timeout` for this call.
+    fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: Option<&crate::plan::Secret>,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        let this = PowerShellExecutor {
+            timeout: timeout.unwrap_or(self.timeout),
+            ..self.clone()
+        };
+        match secret {
+            Some(secret) => this.run_ps_with_secret(server, script, secret),
+            None => this.run_ps(server, script),
+        }
+    }
 }
 
 #[cfg(test)]

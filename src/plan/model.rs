@@ -45,6 +45,17 @@ pub enum SecurityUpdateChoice {
     Named(String),
 }
 
+/// `[rollout] extended_protection`: what 2019 CU14+/SE setup does about
+/// Extended Protection (review real-exchange.md #9): `Enable` is setup's
+/// default; `Skip` passes `/DoNotEnableEP`, `SkipEwsFrontend`
+/// `/DoNotEnableEP_FEEWS` (EP off for EWS on the front end only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtendedProtection {
+    Enable,
+    Skip,
+    SkipEwsFrontend,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiagnosticData {
     On,
@@ -64,6 +75,8 @@ pub struct Rollout {
     /// Lower-case hex sha256 of the SU `.msp`, when given.
     pub su_sha256: Option<String>,
     pub diagnostic_data: DiagnosticData,
+    /// `None`: not said; setup on 2019 CU14+/SE media then turns EP on.
+    pub extended_protection: Option<ExtendedProtection>,
     /// Whose identity the detached installer task (setup, the SU, AD
     /// preparation) runs under.
     pub installer_account: InstallerAccount,

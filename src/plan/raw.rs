@@ -40,6 +40,7 @@ pub struct RawRollout {
     /// Optional here only so its absence gets its own explanation.
     pub diagnostic_data: Option<Spanned<RawDiagnosticData>>,
     pub installer_account: Option<Text>,
+    pub extended_protection: Option<Spanned<RawExtendedProtection>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +153,14 @@ pub enum RawRedistribute {
 pub enum RawPrepareAd {
     Block,
     Run,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawExtendedProtection {
+    Enable,
+    Skip,
+    SkipEwsFrontend,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

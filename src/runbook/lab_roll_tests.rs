@@ -44,6 +44,7 @@ impl Sim {
             let op = crate::exchange::Operation {
                 placement: crate::exchange::Placement::TargetWithCredential,
                 script: body,
+                timeout: None,
             };
             let sent = op.credential_script(LAB_USER);
             return run_ps_fed(&mut self.w, server, sent.text(), SECRET_LINE, self.t);
@@ -54,6 +55,7 @@ impl Sim {
         let op = crate::exchange::Operation {
             placement: crate::exchange::Placement::ExchangeSession,
             script: body,
+            timeout: None,
         };
         let peers: Vec<(String, String)> = self
             .w
@@ -132,6 +134,7 @@ fn start_task(batch: &str, batch_file: &str, exit_file: &str, task: &str) -> Str
     crate::exchange::Operation {
         placement: crate::exchange::Placement::TargetWithCredential,
         script: Script::render("test", Box::leak(body.into_boxed_str()), &[]),
+        timeout: None,
     }
     .credential_script(LAB_USER)
     .text()

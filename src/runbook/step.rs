@@ -26,8 +26,8 @@ pub enum StepId {
     SecurityUpdate,
     RebootAfterSetup,
     ExitMaintenance,
-    Redistribute,
     Health,
+    Redistribute,
     /// Active Directory preparation (`Setup.exe /PrepareSchema|/PrepareAD|
     /// /PrepareAllDomains`): not a per-server step, so not in `ALL`; the
     /// scheduler runs it once, on the first server to be rolled, before
@@ -49,8 +49,8 @@ impl StepId {
         StepId::SecurityUpdate,
         StepId::RebootAfterSetup,
         StepId::ExitMaintenance,
-        StepId::Redistribute,
         StepId::Health,
+        StepId::Redistribute,
     ];
 
     pub fn id(self) -> &'static str {

@@ -186,8 +186,8 @@ fn full_rollout_upgrades_every_server_and_keeps_every_database_mounted() {
                 "security-update",
                 "reboot-after-setup",
                 "exit-maintenance",
-                "redistribute",
-                "health"
+                "health",
+                "redistribute"
             ],
             "{server}"
         );

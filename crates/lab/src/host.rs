@@ -23,6 +23,15 @@ pub struct ServerHost<'a> {
     pub(crate) logon: super::remoting::Logon,
     /// The PSSessions the script opened and the proxies it imported.
     pub(crate) remoting: super::remoting::State,
+    /// Time the script's slow commands took (a transport restart): charged
+    /// against `budget_ms`, not the lab's clock.
+    pub(crate) spent_ms: i64,
+    /// The caller's deadline for the whole script (the transport's command
+    /// timeout), `None` for none.
+    pub(crate) budget_ms: Option<i64>,
+    /// The script ran past `budget_ms`: the transport killed its process,
+    /// so no further command runs.
+    pub(crate) killed: bool,
 }
 
 /// Why a host could not be made.
@@ -50,7 +59,31 @@ impl<'a> ServerHost<'a> {
             reboot_requested: false,
             logon: super::remoting::Logon::default(),
             remoting: super::remoting::State::default(),
+            spent_ms: 0,
+            budget_ms: None,
+            killed: false,
         })
+    }
+
+    /// A command takes `ms` of the script's time. False when that runs
+    /// past the script's budget: the process is killed at the deadline
+    /// (the caller decides what the command had done by then).
+    pub(crate) fn spend(&mut self, ms: i64) -> bool {
+        self.spent_ms = self.spent_ms.saturating_add(ms.max(0));
+        match self.budget_ms {
+            Some(budget) if self.spent_ms > budget => {
+                self.spent_ms = budget;
+                self.killed = true;
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// What is left of the budget, for a nested host (an Exchange session
+    /// runs its command on the peer in a host of its own).
+    pub(crate) fn remaining_budget(&self) -> Option<i64> {
+        self.budget_ms.map(|b| (b - self.spent_ms).max(0))
     }
 
     /// This host as Exchange's `/PowerShell` endpoint runs a cmdlet (AD
@@ -81,6 +114,18 @@ impl<'a> ServerHost<'a> {
     }
 }
 
+/// What a command meets once the transport killed the script's process
+/// (nothing more runs: the caller sees a timeout, not this text).
+fn pipeline_stopped(name: &str) -> PsError {
+    PsError::new(
+        super::pwsh::host::ErrorCategory::OperationStopped,
+        "PipelineStoppedException",
+        "The pipeline has been stopped.",
+    )
+    .in_command(name)
+    .terminating()
+}
+
 impl CommandHost for ServerHost<'_> {
     fn invoke(
         &mut self,
@@ -88,6 +133,9 @@ impl CommandHost for ServerHost<'_> {
         args: &[Argument],
         input: Vec<Value>,
     ) -> Result<Vec<Value>, PsError> {
+        if self.killed {
+            return Err(pipeline_stopped(name));
+        }
         let result = cmdlets::dispatch(self, name, args, input);
         // Cheap, and catches every change a command made.
         self.world.check_availability();

@@ -49,6 +49,11 @@ pub struct Server {
     pub drain_carry_ms: i64,
     /// Target FQDNs given to Redirect-Message, kept for inspection.
     pub redirect_target: Option<String>,
+    /// Until when the transport service's bootloader is not ready after a
+    /// start (`LabTimings::transport_startup`): Get-Queue and
+    /// Redirect-Message on this server fail before it.
+    #[serde(default)]
+    pub transport_ready_ms: Option<i64>,
     pub setup_log: String,
     /// When the setup log was last appended to.
     pub setup_log_written_ms: i64,

@@ -73,6 +73,16 @@ pub(crate) fn setup_command_line_error(media: &ExchangeBuild, args: &[String]) -
             (_, Some(true)) => plain = true,
             (_, Some(false)) => diagnostic = Some(a.as_str()),
             ("mode" | "m", _) => mode = Some(value.to_ascii_lowercase()),
+            // Only 2019 CU14+ (and SE) setup has them (Microsoft Learn, "Use
+            // unattended mode in Exchange Server"); older setup's wording
+            // for them is UNVERIFIED (the unknown-switch text below).
+            ("donotenableep" | "donotenableep_feews", _)
+                if !(media.major == 15 && media.minor == 2 && media.build >= 1544) =>
+            {
+                return Some(format!(
+                    "The following command-line parameter is not valid: '{a}'."
+                ))
+            }
             (
                 "domaincontroller"
                 | "dc"

@@ -34,6 +34,10 @@ pub const CLOCK_FILE: &str = "lab-clock.json";
 pub enum LabError {
     #[error("the lab has no server named '{0}': use one of the plan's [[lab.server]] names")]
     UnknownServer(String),
+    /// The script ran past the caller's deadline: its process was killed
+    /// there, with whatever its commands had done by then.
+    #[error("the script on {server} was still running after {after_ms} ms and was stopped")]
+    TimedOut { server: String, after_ms: i64 },
     /// The server is rebooting: connections are refused, as a real server's
     /// WinRM listener is gone while it restarts.
     #[error("{server} refused the connection (it is restarting; back in about {back_in_ms} ms)")]
@@ -245,10 +249,12 @@ impl Lab {
         server: &str,
         script: &str,
         stdin: &str,
+        budget_ms: Option<i64>,
     ) -> Result<ScriptOutput, LabError> {
         self.pay_start(true);
-        let (out, sessions) =
-            self.with_world(|world, now| run_ps_counted(world, server, script, stdin, now))?;
+        let (out, sessions) = self.with_world(|world, now| {
+            run_ps_counted(world, server, script, stdin, now, budget_ms)
+        })?;
         self.counters.call(sessions);
         let sessions = i64::try_from(sessions).unwrap_or(i64::MAX);
         costs::pay(self.costs.exchange_session_ms.saturating_mul(sessions));
@@ -330,7 +336,7 @@ impl Lab {
 
     /// Runs a PowerShell script on `server` as `powershell.exe -NonInteractive` would.
     pub fn run_ps(&self, server: &str, script: &str) -> Result<ScriptOutput, LabError> {
-        self.run_ps_paid(server, script, "")
+        self.run_ps_paid(server, script, "", None)
     }
 
     /// `run_ps` for a process whose standard input held `stdin` (what
@@ -341,7 +347,21 @@ impl Lab {
         script: &str,
         stdin: &str,
     ) -> Result<ScriptOutput, LabError> {
-        self.run_ps_paid(server, script, stdin)
+        self.run_ps_paid(server, script, stdin, None)
+    }
+
+    /// `run_ps_with_stdin` killed once its commands have taken more than
+    /// `budget_ms` (`None`: no deadline): what a transport's command
+    /// timeout does to a slow script. The time is charged against the
+    /// budget only; the lab's clock does not move for it.
+    pub fn run_ps_within(
+        &self,
+        server: &str,
+        script: &str,
+        stdin: &str,
+        budget_ms: Option<i64>,
+    ) -> Result<ScriptOutput, LabError> {
+        self.run_ps_paid(server, script, stdin, budget_ms)
     }
 
     /// Runs a cmd.exe command line on `server` (see `run_cmd_in`).
@@ -405,16 +425,19 @@ pub fn run_ps_fed(
     stdin: &str,
     now: i64,
 ) -> Result<ScriptOutput, LabError> {
-    run_ps_counted(world, server, script, stdin, now).map(|(out, _)| out)
+    run_ps_counted(world, server, script, stdin, now, None).map(|(out, _)| out)
 }
 
-/// `run_ps_fed`, with how many Exchange remote sessions the script opened.
+/// `run_ps_fed`, with how many Exchange remote sessions the script opened,
+/// killed once its commands took more than `budget_ms` of command time
+/// (see `Lab::run_ps_within`).
 fn run_ps_counted(
     world: &mut World,
     server: &str,
     script: &str,
     stdin: &str,
     now: i64,
+    budget_ms: Option<i64>,
 ) -> Result<(ScriptOutput, usize), LabError> {
     let i = enter(world, server, now)?;
     world.next_pid += 4;
@@ -422,14 +445,22 @@ fn run_ps_counted(
     world.note_powershell(i, pid);
     let name = world.servers[i].name.clone();
     let mut host = ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
+    host.budget_ms = budget_ms;
     let out = pwsh::run_with_stdin(script, stdin, &mut host);
-    let reboot = host.reboot_requested;
+    let reboot = host.reboot_requested && !host.killed;
+    let killed = host.killed.then_some(host.spent_ms);
     let sessions = host.remoting.opened();
     if reboot {
         world.begin_reboot(i);
     }
     world.check_availability();
-    Ok((out, sessions))
+    match killed {
+        Some(after_ms) => Err(LabError::TimedOut {
+            server: name,
+            after_ms,
+        }),
+        None => Ok((out, sessions)),
+    }
 }
 
 /// Runs a cmd.exe command line on `server` at `now`, `%VAR%` expanded:

@@ -74,6 +74,8 @@ pub fn three_member_spec() -> LabSpec {
             call_latency: Duration::ZERO,
             powershell_start: Duration::ZERO,
             exchange_session: Duration::ZERO,
+            transport_restart: Duration::from_secs(90),
+            transport_startup: Duration::from_secs(1),
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),

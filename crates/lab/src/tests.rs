@@ -518,6 +518,8 @@ fn normal_maintenance_keeps_the_availability_record_empty() {
             &sc("HubTransport", "Draining"),
         );
         run(&mut h, "Restart-Service", &[pos("MSExchangeTransport")]);
+        // Transport's bootloader is ready `transport_startup` after the start.
+        h.now_ms += h.world.timings.transport_startup_ms;
         run(
             &mut h,
             "Redirect-Message",
@@ -679,4 +681,40 @@ fn lab_persists_and_reloads_the_same_world() {
         std::fs::read_dir(dir.path()).unwrap().count() == 1,
         "no temp files left behind"
     );
+}
+
+/// Transport's restart and bootloader (review real-exchange.md #4, #5, L4,
+/// L8): Get-Queue and Redirect-Message fail until the bootloader is ready;
+/// a restart past the script's budget is killed with transport Stopped;
+/// Redirect-Message's target must be another member in service.
+#[test]
+fn transport_restarts_take_time_and_redirect_waits_for_the_bootloader() {
+    let mut w = world();
+    let redirect = |target: &str| {
+        vec![
+            named("Server", "EX02"),
+            named("Target", target),
+            named("Confirm", false),
+        ]
+    };
+    {
+        let mut h = ems(&mut w, "EX02");
+        run(&mut h, "Restart-Service", &[pos("MSExchangeTransport")]);
+        assert_eq!(h.spent_ms, h.world.timings.transport_restart_ms);
+        let early = h.invoke("Redirect-Message", &redirect("ex01.contoso.local"), vec![]);
+        assert!(early.unwrap_err().message.contains("Transport service"));
+        h.now_ms += h.world.timings.transport_startup_ms;
+        for bad in ["ex02.contoso.local", "EX01", "mail.contoso.local"] {
+            let e = h.invoke("Redirect-Message", &redirect(bad), vec![]);
+            assert!(e.is_err(), "{bad} is refused as a target");
+        }
+        run(&mut h, "Redirect-Message", &redirect("ex01.contoso.local"));
+    }
+    let mut h = ems(&mut w, "EX02");
+    h.budget_ms = Some(1_000);
+    let _ = h.invoke("Restart-Service", &[pos("MSExchangeTransport")], vec![]);
+    assert!(h.killed);
+    assert!(!h.this().service_running("MSExchangeTransport"));
+    let after = h.invoke("Get-Service", &[], vec![]);
+    assert!(after.is_err(), "nothing runs after the kill");
 }

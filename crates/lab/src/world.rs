@@ -28,6 +28,12 @@ pub struct Timings {
     pub powershell_start_ms: i64,
     #[serde(default)]
     pub exchange_session_ms: i64,
+    /// `[lab.timings] transport_restart` (see `LabTimings`).
+    #[serde(default)]
+    pub transport_restart_ms: i64,
+    /// `[lab.timings] transport_startup` (see `LabTimings`).
+    #[serde(default)]
+    pub transport_startup_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +128,7 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         queues: Vec::new(),
         drain_carry_ms: 0,
         redirect_target: None,
+        transport_ready_ms: None,
         setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
         setup_log_written_ms: installed_ms + 2_500_000,
         app_settings: s.custom_app_settings.clone(),
@@ -229,6 +236,8 @@ impl World {
                 call_latency_ms: ms(spec.timings.call_latency),
                 powershell_start_ms: ms(spec.timings.powershell_start),
                 exchange_session_ms: ms(spec.timings.exchange_session),
+                transport_restart_ms: ms(spec.timings.transport_restart),
+                transport_startup_ms: ms(spec.timings.transport_startup),
             },
             servers,
             databases,

@@ -65,6 +65,10 @@ pub struct LabExecutor {
     lab: Lab,
     /// `[lab] username` and `password`: the account the lab transport acts as.
     account: (String, String),
+    /// The plan's `operation_timeout`: a script whose slow commands (a
+    /// transport restart) take longer is stopped there, as the WinRM
+    /// transport's command timeout stops it. `None`: no deadline.
+    operation_timeout: Option<std::time::Duration>,
 }
 
 impl LabExecutor {
@@ -72,6 +76,41 @@ impl LabExecutor {
         Ok(LabExecutor {
             lab: Lab::open(state_dir, spec, dag)?,
             account: (spec.username.clone(), spec.password.clone()),
+            operation_timeout: None,
+        })
+    }
+
+    /// The same executor stopping scripts after `timeout` by default (the
+    /// plan's `[connection] operation_timeout`).
+    pub fn with_operation_timeout(mut self, timeout: std::time::Duration) -> LabExecutor {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// Runs `script` within `timeout` (else the default), `stdin` fed.
+    fn run_within(
+        &self,
+        server: &Server,
+        script: &str,
+        stdin: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        let deadline = timeout.or(self.operation_timeout);
+        let budget = deadline.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let out = self
+            .lab
+            .run_ps_within(&server.name, script, stdin, budget)
+            .map_err(|e| match e {
+                LabError::TimedOut { .. } => ExecError::Timeout {
+                    server: server.name.clone(),
+                    timeout: deadline.unwrap_or_default(),
+                },
+                other => lab_error(server, other),
+            })?;
+        Ok(ExecOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit_code: out.exit_code,
         })
     }
 
@@ -112,15 +151,18 @@ impl Executor for LabExecutor {
     }
 
     fn run_ps(&self, server: &Server, script: &str) -> Result<ExecOutput, ExecError> {
-        let out = self
-            .lab
-            .run_ps(&server.name, script)
-            .map_err(|e| lab_error(server, e))?;
-        Ok(ExecOutput {
-            stdout: out.stdout,
-            stderr: out.stderr,
-            exit_code: out.exit_code,
-        })
+        self.run_within(server, script, "", None)
+    }
+
+    fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: Option<&crate::plan::Secret>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        let stdin = secret.map(crate::exec::secret_line).unwrap_or_default();
+        self.run_within(server, script, &stdin, timeout)
     }
 
     /// The secret's line is the process's stdin (`Lab::run_ps_with_stdin`),
@@ -131,15 +173,7 @@ impl Executor for LabExecutor {
         script: &str,
         secret: &crate::plan::Secret,
     ) -> Result<ExecOutput, ExecError> {
-        let out = self
-            .lab
-            .run_ps_with_stdin(&server.name, script, &crate::exec::secret_line(secret))
-            .map_err(|e| lab_error(server, e))?;
-        Ok(ExecOutput {
-            stdout: out.stdout,
-            stderr: out.stderr,
-            exit_code: out.exit_code,
-        })
+        self.run_within(server, script, &crate::exec::secret_line(secret), None)
     }
 
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {

@@ -20,6 +20,19 @@ pub const TRANSPORT_SERVICE: &str = "MSExchangeTransport";
 /// The cluster group whose owner is the Primary Active Manager.
 pub const CORE_CLUSTER_GROUP: &str = "Cluster Group";
 
+/// The deadline of a command that waits for something slow: a transport
+/// restart, a service start, explicit database moves. Review
+/// real-exchange.md #4 asks 10-15 minutes; Microsoft's procedure waits as
+/// long as `Restart-Service` does (manage-dags) and ExchangeDsc waits up to
+/// 5 minutes for transport's bootloader after it (TransportMaintenance.psm1
+/// `Wait-BootLoaderReady`), so 15 minutes covers both with room. The
+/// figure itself is UNVERIFIED (no source gives one).
+pub const LONG_COMMAND: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// What a task-waiting script adds to the wait it does itself (starting
+/// the task, registering and removing it).
+const TASK_MARGIN: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
 /// One change to send: `op` says what and where; `changes` are what
 /// cu-roll journals right after it succeeded, in order. `changes` is empty
 /// for the two actions whose effect is known only from what they print
@@ -71,10 +84,12 @@ pub fn drain_hub_transport(server: &str) -> Action {
 /// change (and alone when a crash came between the two).
 pub fn restart_transport() -> Action {
     action(
-        templates::RESTART_TRANSPORT.render(
-            "restart MSExchangeTransport (a HubTransport change takes effect on restart)",
-            &[],
-        ),
+        templates::RESTART_TRANSPORT
+            .render(
+                "restart MSExchangeTransport (a HubTransport change takes effect on restart)",
+                &[],
+            )
+            .with_timeout(LONG_COMMAND),
         vec![transport_restarted()],
     )
 }
@@ -101,6 +116,19 @@ pub fn redirect_messages(server: &str, target: &str) -> Action {
         vec![Change::MessagesRedirected {
             target: target.into(),
         }],
+    )
+}
+
+/// A shadow-redundancy heartbeat on `peer` for `primary_fqdn`
+/// (`templates::SHADOW_HEARTBEAT`); it changes nothing cu-roll undoes.
+pub fn shadow_heartbeat(peer: &str, primary_fqdn: &str) -> Action {
+    let filter = super::observe::shadow_filter(primary_fqdn);
+    action(
+        templates::SHADOW_HEARTBEAT.render(
+            "Retry-Queue: a member's shadow queue for this server (discards come back)",
+            &[("peer", Arg::Str(peer)), ("filter", Arg::Str(&filter))],
+        ),
+        Vec::new(),
     )
 }
 
@@ -174,7 +202,8 @@ pub fn move_active_databases(server: &str) -> Action {
             &templates::MOVE_ACTIVE_DATABASES,
             "Move-ActiveMailboxDatabase: copies still mounted after MoveNow",
             server,
-        ),
+        )
+        .with_timeout(LONG_COMMAND),
         Vec::new(),
     )
 }
@@ -225,10 +254,12 @@ pub fn restart_computer(step: &str, previous_boot: &str) -> Action {
 /// makes it reversible).
 pub fn set_service_start_type(service: &str, from: &str, to: &str) -> Action {
     action(
-        templates::SET_SERVICE_START_TYPE.render(
-            "set a service an installer left Disabled back to its start type, and start it",
-            &[("service", Arg::Str(service)), ("start_type", Arg::Str(to))],
-        ),
+        templates::SET_SERVICE_START_TYPE
+            .render(
+                "set a service an installer left Disabled back to its start type, and start it",
+                &[("service", Arg::Str(service)), ("start_type", Arg::Str(to))],
+            )
+            .with_timeout(LONG_COMMAND),
         vec![Change::ServiceStartType {
             service: service.into(),
             from: from.into(),
@@ -425,13 +456,15 @@ pub fn redistribute(dag: &str, timeout: std::time::Duration) -> Action {
     let encoded = wsman::encoding::encode_command(command.text());
     let timeout_s = i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX);
     action(
-        templates::REDISTRIBUTE.render(
-            "RedistributeActiveDatabases.ps1 -BalanceDbsByActivationPreference (scheduled task)",
-            &[
-                ("encoded", Arg::Str(&encoded)),
-                ("timeout_s", Arg::Int(timeout_s)),
-            ],
-        ),
+        templates::REDISTRIBUTE
+            .render(
+                "RedistributeActiveDatabases.ps1 -BalanceDbsByActivationPreference (scheduled task)",
+                &[
+                    ("encoded", Arg::Str(&encoded)),
+                    ("timeout_s", Arg::Int(timeout_s)),
+                ],
+            )
+            .with_timeout(timeout.saturating_add(TASK_MARGIN)),
         vec![Change::ActiveDatabasesRedistributed { dag: dag.into() }],
     )
 }

@@ -27,9 +27,20 @@ pub const DRAIN_HUB_TRANSPORT: Template = template!(
 /// Runbook §2.2 and §4.7: the transport restart on the server itself,
 /// after each HubTransport change (the change takes effect only on
 /// restart), and alone for a resumed run whose HubTransport change was
-/// journaled but whose restart was not (a crash between the two).
-pub const RESTART_TRANSPORT: Template =
-    template!(Target, "Restart-Service -Name 'MSExchangeTransport'\n");
+/// journaled but whose restart was not (a crash between the two). A
+/// service found stopped (a restart cut off before it started again) is
+/// only started: starting it applies the change as well (review
+/// real-exchange.md #4, "Start the service only when it is not running").
+/// Minutes on a real server: the action carries its own deadline.
+pub const RESTART_TRANSPORT: Template = template!(
+    Target,
+    r#"if ((Get-Service -Name 'MSExchangeTransport').Status -eq 'Running') {
+    Restart-Service -Name 'MSExchangeTransport'
+} else {
+    Start-Service -Name 'MSExchangeTransport'
+}
+"#
+);
 
 /// Runbook §2.3 (Exchange 2016 only).
 pub const DRAIN_UM_CALL_ROUTER: Template = template!(
@@ -42,6 +53,19 @@ pub const DRAIN_UM_CALL_ROUTER: Template = template!(
 pub const REDIRECT_MESSAGES: Template = template!(
     ExchangeSession,
     "Redirect-Message -Server {{server}} -Target {{target}} -Confirm:$false\n"
+);
+
+/// After the drain, before the long outage: a heartbeat on member
+/// `{{peer}}`'s shadow queues for this server, which brings back this
+/// server's discard notifications so the member drops its shadow copies
+/// (ExchangeDsc TransportMaintenance.psm1 `Drain-DiscardEvents`: "Forcing
+/// heart-beat", `Retry-Queue -server $_ -Filter $filter`). Not part of
+/// Microsoft's documented procedure (manage-dags has no such step); a CU
+/// can outlast the default ShadowResubmitTimeSpan (3 h), after which the
+/// member would resubmit its shadows (review real-exchange.md #14).
+pub const SHADOW_HEARTBEAT: Template = template!(
+    ExchangeSession,
+    "Retry-Queue -Server {{peer}} -Filter {{filter}}\n"
 );
 
 /// Runbook §2.5: the node cannot become the PAM while paused.

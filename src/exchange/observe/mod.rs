@@ -206,6 +206,21 @@ pub fn read_cluster_group_owner() -> Operation {
     templates::CLUSTER_GROUP_OWNER.render("which node owns Cluster Group (the PAM)", &[])
 }
 
+/// The OPATH filter for member shadow queues that hold messages whose
+/// primary is `primary_fqdn` (ExchangeDsc `Drain-DiscardEvents`).
+pub fn shadow_filter(primary_fqdn: &str) -> String {
+    format!("DeliveryType -eq 'ShadowRedundancy' -and NextHopDomain -like '{primary_fqdn}*'")
+}
+
+/// Shadow-redundancy messages `peer` holds for `primary_fqdn` (a number).
+pub fn read_shadow_messages(peer: &str, primary_fqdn: &str) -> Operation {
+    let filter = shadow_filter(primary_fqdn);
+    templates::SHADOW_MESSAGES.render(
+        "shadow-redundancy messages a member holds for this server",
+        &[("peer", Arg::Str(peer)), ("filter", Arg::Str(&filter))],
+    )
+}
+
 /// cmd.exe: the exit code file `exit_file` under `%SystemDrive%\cu-roll`.
 pub fn exit_code_cmd(exit_file: &str) -> String {
     templates::CMD_READ_EXIT_CODE.replace("{exit_file}", exit_file)

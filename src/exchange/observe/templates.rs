@@ -211,6 +211,17 @@ if (Test-Path -LiteralPath 'C:\ExchangeSetupLogs') {
 "#
 );
 
+/// How many shadow-redundancy messages member `{{peer}}` still holds for
+/// the primary the `{{filter}}` names (ExchangeDsc TransportMaintenance.psm1
+/// `Drain-DiscardEvents` filter); prints one number.
+pub const SHADOW_MESSAGES: Template = template!(
+    ExchangeSession,
+    r#"$count = 0
+Get-Queue -Server {{peer}} -Filter {{filter}} | ForEach-Object { $count += [int]$_.MessageCount }
+ConvertTo-Json -InputObject $count
+"#
+);
+
 /// Which node owns the core `Cluster Group` (the PAM), for verification.
 pub const CLUSTER_GROUP_OWNER: Template = template!(
     Target,
@@ -220,13 +231,18 @@ pub const CLUSTER_GROUP_OWNER: Template = template!(
 
 /// Runbook §5: Test-ServiceHealth, Test-MAPIConnectivity and
 /// Test-ReplicationHealth, projected with their results as names.
+/// `-IncludePassive`: "If you don't use this switch, the command tests
+/// MAPI connectivity from active database copies only" (Microsoft Learn,
+/// Test-MAPIConnectivity, `-IncludePassive`), and the health step runs before the databases
+/// move back, when the server holds passive copies only (review
+/// real-exchange.md #12).
 pub const HEALTH_TESTS: Template = template!(
     ExchangeSession,
     r#"$server = {{server}}
 $serviceHealth = @(Test-ServiceHealth -Server $server | ForEach-Object {
     [pscustomobject]@{ Role = $_.Role; RequiredServicesRunning = $_.RequiredServicesRunning; ServicesNotRunning = @($_.ServicesNotRunning) }
 })
-$mapi = @(Test-MAPIConnectivity -Server $server | ForEach-Object {
+$mapi = @(Test-MAPIConnectivity -Server $server -IncludePassive | ForEach-Object {
     [pscustomobject]@{ Database = [string]$_.Database; Result = $_.Result.ToString(); Error = $_.Error }
 })
 $replication = @(Test-ReplicationHealth -Identity $server | ForEach-Object {

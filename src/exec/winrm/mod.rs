@@ -230,4 +230,22 @@ impl Executor for WinRmExecutor {
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
         self.in_shell(server, |shell| shell.run_cmd(command))
     }
+
+    /// The command's own deadline replaces `command_timeout` for this call.
+    /// The command's own deadline (`None`: `operation_timeout`), in a kept
+    /// shell like every call.
+    fn run_ps_timed(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: Option<&crate::plan::Secret>,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        match secret {
+            Some(secret) => self.in_shell(server, |shell| {
+                shell.run_ps_with_secret_timed(script, secret, timeout)
+            }),
+            None => WinRmExecutor::run_ps_timed(self, server, script, timeout),
+        }
+    }
 }

@@ -140,7 +140,18 @@ impl Shell {
         script: &str,
         secret: &Secret,
     ) -> Result<ExecOutput, ExecError> {
-        let mut out = self.run_behind_bootstrap(script, Some(secret), None)?;
+        self.run_ps_with_secret_timed(script, secret, None)
+    }
+
+    /// [`Shell::run_ps_with_secret`] abandoned after `timeout` (`None`: the
+    /// client's `command_timeout`).
+    pub fn run_ps_with_secret_timed(
+        &mut self,
+        script: &str,
+        secret: &Secret,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        let mut out = self.run_behind_bootstrap(script, Some(secret), timeout)?;
         out.stderr = encoding::clixml_to_text(&out.stderr);
         Ok(out)
     }

@@ -77,6 +77,11 @@ pub(super) fn rollout(src: &Source, r: &RawRollout) -> Result<Rollout, PlanError
             RawDiagnosticData::On => DiagnosticData::On,
             RawDiagnosticData::Off => DiagnosticData::Off,
         },
+        extended_protection: r.extended_protection.as_ref().map(|e| match e.get_ref() {
+            RawExtendedProtection::Enable => ExtendedProtection::Enable,
+            RawExtendedProtection::Skip => ExtendedProtection::Skip,
+            RawExtendedProtection::SkipEwsFrontend => ExtendedProtection::SkipEwsFrontend,
+        }),
         // Decided with the connection in `installer_account` below.
         installer_account: InstallerAccount::ConnectionUser,
     })

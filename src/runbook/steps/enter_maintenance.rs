@@ -43,17 +43,21 @@ pub struct EnterInputs<'a> {
 }
 
 impl EnterAction {
-    /// Runbook order. The PAM move comes right after the pause, so a
-    /// Paused node is never chosen as the new owner.
+    /// Runbook order. The PAM moves last, once no copy is mounted here:
+    /// Microsoft's StartDagServerMaintenance.ps1 (DagCommonLibrary.ps1
+    /// `Move-CriticalMailboxResources`) moves the databases first and only
+    /// then the Primary Active Manager, so Active Manager does not change
+    /// role while it moves them (review real-exchange.md #13). The node is
+    /// paused by then, so it is never chosen as the new owner.
     pub const ALL: [EnterAction; 8] = [
         EnterAction::DrainHubTransport,
         EnterAction::RestartTransport,
         EnterAction::DrainUmCallRouter,
         EnterAction::RedirectMessages,
         EnterAction::SuspendClusterNode,
-        EnterAction::MoveClusterGroupOff,
         EnterAction::MoveNowOn,
         EnterAction::BlockActivation,
+        EnterAction::MoveClusterGroupOff,
     ];
 
     /// Whether the first observation says this is still to do. `prior`
@@ -71,12 +75,11 @@ impl EnterAction {
                     || transport_restart_pending(prior, "Draining")
             }
             DrainUmCallRouter => is_2016 && !state.held_by_maintenance("UMCallRouter"),
-            RedirectMessages => {
-                !prior
-                    .iter()
-                    .any(|c| matches!(c, Change::MessagesRedirected { .. }))
-                    && state.queued_messages() > 0
-            }
+            // Always, as manage-dags does (not only when the pre-drain
+            // observation saw mail: Get-Queue may not have answered then).
+            RedirectMessages => !prior
+                .iter()
+                .any(|c| matches!(c, Change::MessagesRedirected { .. })),
             SuspendClusterNode => !state.node_paused(),
             MoveClusterGroupOff => true,
             MoveNowOn => !state.activation_disabled_and_move_now,
@@ -106,9 +109,9 @@ impl EnterAction {
             DrainHubTransport => "if HubTransport is not yet held by requester Maintenance".into(),
             RestartTransport => "on the server itself, right after the drain (the change takes effect on restart), or if cu-roll drained HubTransport earlier but the restart did not follow (a crash between them)".into(),
             DrainUmCallRouter => "Exchange 2016 only, if UMCallRouter is not yet held by requester Maintenance".into(),
-            RedirectMessages => format!("if messages are queued and no redirect was made yet (to the plan's redirect_to, else the first healthy member; here {redirect_to})"),
+            RedirectMessages => format!("if no redirect was made yet, once Get-Queue answers on the server again (transport's bootloader is ready), retried until it succeeds within timeouts.drain (to the plan's redirect_to, else the first member in service; here {redirect_to})"),
             SuspendClusterNode => "if the cluster node is not Paused".into(),
-            MoveClusterGroupOff => "after the pause: if this server owns Cluster Group (it is the PAM), move the group to another node (undo by hand, if wanted once the server is back: Move-ClusterGroup -Name 'Cluster Group' -Node <node>)".into(),
+            MoveClusterGroupOff => "once no copy is mounted here (StartDagServerMaintenance.ps1 moves the PAM after the databases): if this server owns Cluster Group (it is the PAM), move the group to another node (undo by hand, if wanted once the server is back: Move-ClusterGroup -Name 'Cluster Group' -Node <node>)".into(),
             MoveNowOn => "if DatabaseCopyActivationDisabledAndMoveNow is not yet $true".into(),
             BlockActivation => "if the activation policy is not Blocked (the old policy is journaled)".into(),
         }
@@ -278,25 +281,76 @@ fn act_before_waiting(
     is_2016: bool,
     made: &mut Vec<Change>,
 ) -> Result<bool, StepError> {
-    let mut redirect_to = String::new();
     let mut sent = false;
     for a in enter_actions(state, &ctx.prior_changes, is_2016) {
         if a == EnterAction::RedirectMessages {
-            redirect_to = redirect_target(ctx)?;
+            redirect_when_ready(ctx, made)?;
+            sent = true;
+            continue;
         }
         let inputs = EnterInputs {
             policy_before: Some(&state.activation_policy),
-            redirect_to: &redirect_to,
+            redirect_to: "",
         };
-        let action = a.action(&ctx.server.name, &inputs);
         if a == EnterAction::MoveClusterGroupOff {
-            sent |= move_pam_off(ctx, &action, made)?;
-        } else {
-            ctx.act(&action, made)?;
-            sent = true;
+            // After the copies have left (`run`).
+            continue;
         }
+        ctx.act(&a.action(&ctx.server.name, &inputs), made)?;
+        sent = true;
     }
     Ok(sent)
+}
+
+/// Runbook §2.4 after the transport restart: waits until Get-Queue answers
+/// on the server (its bootloader is ready: ExchangeDsc waits for it before
+/// any queue call, DSC_ExchMaintenanceMode.psm1 "If we're checking queues
+/// too soon after restarting Transport, Get-Queue may fail. Wait for
+/// bootloader"), then sends Redirect-Message to a member in service,
+/// choosing it again and retrying while it fails, within timeouts.drain
+/// (review real-exchange.md #5). The intent is journaled once, before the
+/// first attempt; the change once one succeeded.
+fn redirect_when_ready(ctx: &mut StepContext<'_>, made: &mut Vec<Change>) -> Result<(), StepError> {
+    let mut last = String::new();
+    let mut intended = false;
+    let timeout = ctx.plan.policy.timeouts.drain;
+    let done = ctx.wait_until("redirecting queued mail", timeout, |ctx| {
+        // Not said while it lasts (seconds, and how many polls varies):
+        // a timeout quotes it.
+        if let Some(e) = ctx.exchange_state()?.queues_error {
+            last = format!("Get-Queue does not answer yet: {e}");
+            return Ok(None);
+        }
+        let target = redirect_target(ctx)?;
+        let action = act::redirect_messages(&ctx.server.name, &target);
+        if !intended {
+            ctx.events.progress(action.op.script.purpose);
+            ctx.intend(&action.changes)?;
+            intended = true;
+        }
+        let out = ctx.run_ps(&action.op)?;
+        if !out.success() {
+            last = format!(
+                "Redirect-Message to {target} failed: {}",
+                crate::exchange::first_error_line(&out.stderr)
+            );
+            ctx.events.progress(&format!("{last} (retrying)"));
+            return Ok(None);
+        }
+        Ok(Some(action.changes))
+    });
+    let changes = done.map_err(|e| {
+        e.with_context(&format!(
+            "Last: {last}. The server is drained but its queued mail was not handed over. {}",
+            left_on(ctx, made)
+        ))
+    })?;
+    crate::runbook::crash_hook::after_change();
+    for change in changes {
+        ctx.events.changed(change.clone())?;
+        made.push(change);
+    }
+    Ok(())
 }
 
 /// What a timeout leaves, for its message.
@@ -462,7 +516,13 @@ impl Step for EnterMaintenance {
         let is_2016 = build.major == 15 && build.minor == 1;
         let mut sent = act_before_waiting(ctx, &state, is_2016, &mut made)?;
         sent |= wait_copies_moved(ctx, &made)?;
+        sent |= move_pam_off(
+            ctx,
+            &act::move_cluster_group_off(&ctx.server.name),
+            &mut made,
+        )?;
         wait_drained(ctx, &made)?;
+        super::shadow::flush(ctx)?;
         // Runbook §2.9.
         if !ctx
             .exchange_state()?
@@ -520,8 +580,15 @@ impl Step for EnterMaintenance {
                 &a.action(&server.name, &inputs).op,
             ));
         }
+        out.extend([PlannedCommand::ps(
+            "once, if copies are still Mounted here after half of timeouts.move_databases",
+            &act::move_active_databases(&server.name).op,
+        )]);
+        for p in peers {
+            out.push(PlannedCommand::ps(format!("after the queues are drained (ExchangeDsc's discard heartbeat, not Microsoft's procedure): on {}", p.name), &act::shadow_heartbeat(&p.name, &server.fqdn).op));
+            out.push(PlannedCommand::ps(format!("then at every poll for up to 2 minutes: shadow copies {} still holds (what remains is reported, not fatal)", p.name), &observe::read_shadow_messages(&p.name, &server.fqdn)));
+        }
         out.extend([
-            PlannedCommand::ps("once, if copies are still Mounted here after half of timeouts.move_databases", &act::move_active_databases(&server.name).op),
             PlannedCommand::ps("after no copy is mounted and the queues are empty, if ServerWideOffline is not yet held by Maintenance", &act::server_wide_offline(&server.name).op),
             PlannedCommand::ps("verification: this server must no longer own Cluster Group", &observe::read_cluster_group_owner()),
         ]);

@@ -23,6 +23,7 @@ mod redistribute;
 mod security_update;
 mod services;
 mod setup;
+mod shadow;
 mod standalone;
 mod su_reboot;
 #[cfg(test)]
@@ -52,7 +53,8 @@ pub fn all_steps() -> Vec<Box<dyn Step>> {
         Box::new(SecurityUpdate),
         Box::new(Reboot::after_setup()),
         Box::new(ExitMaintenance),
-        Box::new(Redistribute),
+        // Health before the databases move back (review real-exchange.md #12).
         Box::new(Health),
+        Box::new(Redistribute),
     ]
 }

@@ -10,7 +10,7 @@
 use crate::catalog::ExchangeBuild;
 use crate::exchange::observe::templates::CMD_SETUP_LOG;
 use crate::exchange::ServerFacts;
-use crate::plan::{Plan, ResolvedTarget, Server};
+use crate::plan::{ExtendedProtection, Plan, ResolvedTarget, Server};
 use crate::preflight::{adprep, checks};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
@@ -25,11 +25,43 @@ pub struct Setup;
 /// `/IAcceptExchangeServerLicenseTerms` below the September 2021 CUs
 /// (`adprep::licence_switch`).
 pub fn command_line(plan: &Plan, media: ExchangeBuild) -> String {
+    let ep = match (
+        plan.rollout.extended_protection,
+        crate::catalog::takes_extended_protection_switches(media),
+    ) {
+        (Some(ExtendedProtection::Skip), true) => " /DoNotEnableEP",
+        (Some(ExtendedProtection::SkipEwsFrontend), true) => " /DoNotEnableEP_FEEWS",
+        _ => "",
+    };
     format!(
-        "\"{}\" /Mode:Upgrade {}",
+        "\"{}\" /Mode:Upgrade {}{ep}",
         plan.rollout.setup_path,
         adprep::licence_switch(plan, media)
     )
+}
+
+/// What `[rollout] extended_protection` means for media of build `media`
+/// (review real-exchange.md #9): `Err` when the plan asks setup to skip EP
+/// on media that has no such switch (below 2019 CU14); `Ok(Some(note))`
+/// when the media turns EP on and the plan did not say so: EP breaks
+/// client access through a load balancer that offloads TLS, which is why
+/// Microsoft documents `/DoNotEnableEP` (Microsoft Learn, "Use unattended
+/// mode in Exchange Server"; "Configure Windows Extended Protection in
+/// Exchange Server": SSL offloading is not supported with EP).
+pub fn extended_protection_check(
+    plan: &Plan,
+    media: ExchangeBuild,
+) -> Result<Option<String>, String> {
+    let takes = crate::catalog::takes_extended_protection_switches(media);
+    match (plan.rollout.extended_protection, takes) {
+        (Some(ExtendedProtection::Skip | ExtendedProtection::SkipEwsFrontend), false) => Err(format!(
+            "[rollout] extended_protection asks setup not to enable Extended Protection, but the target's setup ({media}) has no /DoNotEnableEP switch (Exchange 2019 CU14 and later only): remove the key, or choose a 2019 CU14+ or SE target"
+        )),
+        (None, true) => Ok(Some(format!(
+            "setup of {media} turns Extended Protection on (the default from Exchange 2019 CU14); if TLS is offloaded at a load balancer, client access through it breaks: set [rollout] extended_protection = \"skip\" (or \"skip-ews-frontend\"), else \"enable\" to say so"
+        ))),
+        _ => Ok(None),
+    }
 }
 
 /// Why a finished setup does not count as success, if it does not. `log`
@@ -118,6 +150,11 @@ impl Step for Setup {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
         check_batch_path("setup_path", &ctx.plan.rollout.setup_path)?;
         let target = ctx.target.cu.build;
+        match extended_protection_check(ctx.plan, target) {
+            Err(e) => return Err(StepError::failed(e)),
+            Ok(Some(note)) => ctx.events.observed(note)?,
+            Ok(None) => {}
+        }
         let line = command_line(ctx.plan, target);
         let timeout = ctx.plan.policy.timeouts.setup;
         installer::drive_until(
@@ -254,6 +291,35 @@ mod tests {
         let cu10 = ExchangeBuild::new(15, 2, 922, 7);
         assert!(command_line(&plan, cu10)
             .ends_with(" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms"));
+    }
+
+    /// `extended_protection` becomes setup's EP switch on 2019 CU14+/SE
+    /// media; asking to skip EP on older media is refused; saying nothing
+    /// on CU14+ media is a warning.
+    #[test]
+    fn the_extended_protection_switch_follows_the_plan_and_the_media() {
+        let mut plan = crate::plan::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/plans/lab.toml"
+        )))
+        .unwrap();
+        let cu13 = ExchangeBuild::new(15, 2, 1258, 12);
+        assert!(extended_protection_check(&plan, CU15)
+            .unwrap()
+            .unwrap()
+            .contains("turns Extended Protection on"));
+        assert_eq!(extended_protection_check(&plan, cu13), Ok(None));
+        plan.rollout.extended_protection = Some(ExtendedProtection::Skip);
+        assert!(command_line(&plan, CU15).ends_with("_DiagnosticDataOFF /DoNotEnableEP"));
+        assert!(extended_protection_check(&plan, cu13)
+            .unwrap_err()
+            .contains("no /DoNotEnableEP switch"));
+        plan.rollout.extended_protection = Some(ExtendedProtection::SkipEwsFrontend);
+        assert!(command_line(&plan, CU15).ends_with(" /DoNotEnableEP_FEEWS"));
+        assert!(!command_line(&plan, cu13).contains("DoNotEnableEP"));
+        plan.rollout.extended_protection = Some(ExtendedProtection::Enable);
+        assert!(!command_line(&plan, CU15).contains("DoNotEnableEP"));
+        assert_eq!(extended_protection_check(&plan, CU15), Ok(None));
     }
 
     /// A run stopped by the prerequisite analysis has no `[ERROR]` line: its

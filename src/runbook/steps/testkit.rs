@@ -219,6 +219,10 @@ impl FakeExec {
             // Observes the PAM; moves it only when the server owns it (the
             // tests judge that move by the journaled change).
             "Get-ClusterGroup",
+            // The shadow-redundancy heartbeat and its count change nothing
+            // cu-roll undoes.
+            "Retry-Queue",
+            "$count = 0",
         ];
         self.sent()
             .into_iter()
@@ -292,6 +296,9 @@ impl FakeExec {
             st["Queues"] = json!([]);
             Reply::ok("")
         });
+        // Members hold no shadow copies once asked for a heartbeat.
+        self.on_ps(None, "Retry-Queue", |_, _, _| Reply::ok(""));
+        self.on_ps(None, "$count = 0", |_, _, _| Reply::ok("0"));
         self.on_ps(None, "Suspend-ClusterNode", |w, server, _| {
             w.state.get_mut(server).unwrap()["ClusterNodeState"] = json!("Paused");
             Reply::ok("")

@@ -378,7 +378,13 @@ fn test_mapi(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsE
     let targets = mapi_targets(host, &b, cmd)?;
     Ok(targets
         .into_iter()
-        .map(|(d, server)| mapi_outcome(host.world, &b, d, server))
+        .map(|(d, server)| {
+            // mapi-fails: while its hold lasts, the logon to this database
+            // (the fault's `database`, else any) on the fault's server fails.
+            let name = host.world.databases[d].name.clone();
+            let failing = host.world.trigger_fault("mapi-fails", &server, Some(&name));
+            mapi_outcome(host.world, &b, d, server, failing)
+        })
         .collect())
 }
 
@@ -430,7 +436,13 @@ fn mapi_targets(
 
 /// Test-MAPIConnectivity's outcome for database `d` on `server`: success
 /// on a mounted or healthy copy while the store service runs.
-fn mapi_outcome(world: &crate::world::World, b: &Bound, d: usize, server: String) -> Value {
+fn mapi_outcome(
+    world: &crate::world::World,
+    b: &Bound,
+    d: usize,
+    server: String,
+    failing: bool,
+) -> Value {
     let db = &world.databases[d];
     let copy = db.copy_on(&server);
     let active = copy.is_some_and(|c| c.status == CopyStatus::Mounted);
@@ -445,6 +457,15 @@ fn mapi_outcome(world: &crate::world::World, b: &Bound, d: usize, server: String
             "*FAILURE*",
             4,
             "The Microsoft Exchange Information Store service isn't running.".to_string(),
+        ),
+        // The wording of a failed logon is UNVERIFIED.
+        (true, true) if failing => (
+            "*FAILURE*",
+            2,
+            format!(
+                "Logon to database '{}' on server '{server}' failed (lab fault mapi-fails).",
+                db.name
+            ),
         ),
         (true, true) if active || copy.is_some_and(|c| c.status == CopyStatus::Healthy) => {
             ("Success", 1, String::new())

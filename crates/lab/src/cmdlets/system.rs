@@ -360,6 +360,17 @@ fn control_service(
             continue;
         }
         let was_running = svc.status == ServiceStatus::Running;
+        if is_slow_transport_start(spec.name, &n, was_running) {
+            start_transport(host, i, spec.name);
+            if host.killed {
+                return Ok(out);
+            }
+            if b.switch("PassThru") {
+                out.push(service_object(&host.this().services[i]));
+            }
+            continue;
+        }
+        let svc = &mut host.this_mut().services[i];
         svc.status = if spec.name == "Stop-Service" {
             ServiceStatus::Stopped
         } else {
@@ -376,6 +387,35 @@ fn control_service(
         }
     }
     Ok(out)
+}
+
+/// `Restart-Service` of transport, or `Start-Service` of a stopped one:
+/// the command waits until the service runs again, which takes minutes on
+/// a real server (review real-exchange.md #4, lab item L4; ExchangeDsc's
+/// TransportMaintenance.psm1 waits up to 5 minutes for the bootloader).
+fn is_slow_transport_start(cmdlet: &str, name: &str, was_running: bool) -> bool {
+    name.eq_ignore_ascii_case("MSExchangeTransport")
+        && (cmdlet == "Restart-Service" || (cmdlet == "Start-Service" && !was_running))
+}
+
+/// Starts (or restarts) transport, taking `transport_restart` of the
+/// script's time; its bootloader is then not ready for `transport_startup`.
+/// Killed meanwhile (the caller's deadline passed): a restart is left
+/// Stopped (the stop had happened, the start had not), a start still
+/// completes (the Service Control Manager goes on without the client);
+/// both are UNVERIFIED simplifications of a real kill's timing.
+fn start_transport(host: &mut ServerHost, i: usize, cmdlet: &str) {
+    let wait = host.world.timings.transport_restart_ms;
+    let finished = host.spend(wait);
+    let ready = host.now_ms + host.world.timings.transport_startup_ms;
+    let server = host.this_mut();
+    if !finished && cmdlet == "Restart-Service" {
+        server.services[i].status = ServiceStatus::Stopped;
+        server.transport_ready_ms = None;
+        return;
+    }
+    server.services[i].status = ServiceStatus::Running;
+    server.transport_ready_ms = Some(ready);
 }
 
 fn set_service(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {

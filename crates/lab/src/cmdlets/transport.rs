@@ -1,5 +1,6 @@
 //! Transport cmdlets: Get-Queue (with the OPATH `-Filter` forms the
-//! runbook uses) and Redirect-Message (cmdlets.md §7).
+//! runbook uses), Redirect-Message (cmdlets.md §7) and Retry-Queue (the
+//! shadow-redundancy heartbeat ExchangeDsc forces before maintenance).
 
 use super::exchange::{dc, select_servers};
 use super::{need, string_list, wildcard, Answer};
@@ -35,10 +36,25 @@ const REDIRECT_MESSAGE: CmdletSpec = CmdletSpec {
     should_process: Some(ConfirmImpact::High),
 };
 
+/// Microsoft Learn, Retry-Queue: `-Identity` or `-Filter` (with `-Server`),
+/// `-Resubmit`, `-Confirm`, `-WhatIf`, `-DomainController`.
+const RETRY_QUEUE: CmdletSpec = CmdletSpec {
+    name: "Retry-Queue",
+    params: &[
+        positional("Identity", 0),
+        value("Filter"),
+        value("Server"),
+        value("Resubmit"),
+        value("DomainController"),
+    ],
+    should_process: Some(ConfirmImpact::NoPrompt),
+};
+
 pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) -> Answer {
     Some(match lname {
         "get-queue" => get_queue(host, args),
         "redirect-message" => redirect_message(host, args),
+        "retry-queue" => retry_queue(host, args),
         _ => return None,
     })
 }
@@ -274,6 +290,10 @@ fn get_queue(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsE
         };
     let mut out = Vec::new();
     for i in servers {
+        if let Err(e) = transport_answers(host, i, "Get-Queue", "GetQueueInfo") {
+            host.write_error(e);
+            continue;
+        }
         let s = &host.world.servers[i];
         for q in &s.queues {
             if identity
@@ -322,8 +342,146 @@ fn redirect_message(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Valu
     if b.what_if {
         return Ok(Vec::new());
     }
+    for &i in &ids {
+        transport_answers(host, i, cmd, "RedirectMessage").map_err(PsError::terminating)?;
+    }
+    for t in &targets {
+        check_redirect_target(host, &ids, t)?;
+    }
     for i in ids {
         host.world.servers[i].redirect_target = Some(targets.join(","));
     }
     Ok(Vec::new())
+}
+
+/// Retry-Queue on a server's shadow queues: a connection to each queue's
+/// next hop (the primary server), which carries the primary's discard
+/// notifications back (ExchangeDsc TransportMaintenance.psm1
+/// `Drain-DiscardEvents`: "Forcing heart-beat" with `Retry-Queue -Server
+/// <shadow server> -Filter "{DeliveryType -eq 'ShadowRedundancy' -and
+/// NextHopDomain -like '<primary>*'}"`). In the lab a shadow queue empties
+/// when its primary has delivered everything it held (nothing left that
+/// counts for a drain); the real discard timing is UNVERIFIED. Other
+/// queues: nothing to model (the retry happens at once).
+fn retry_queue(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let cmd = "Retry-Queue";
+    let b = bind(&RETRY_QUEUE, args)?;
+    let clauses = match b.string("Filter") {
+        Some(f) => parse_filter(&f)?,
+        None => Vec::new(),
+    };
+    let identity = b.string("Identity");
+    if identity.is_none() && b.get("Filter").is_none() {
+        return Err(super::missing_mandatory(cmd, &["Identity"]));
+    }
+    let servers = match b.string("Server") {
+        Some(sv) => select_servers(host, Some(sv), cmd, "QueueViewerTasks.RetryQueue", true)?,
+        None => vec![host.server],
+    };
+    if b.what_if {
+        return Ok(Vec::new());
+    }
+    for i in servers {
+        transport_answers(host, i, cmd, "RetryQueue").map_err(PsError::terminating)?;
+        let name = host.world.servers[i].name.clone();
+        let discarded: Vec<usize> = host.world.servers[i]
+            .queues
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.kind == QueueKind::Shadow)
+            .filter(|(_, q)| {
+                identity
+                    .as_ref()
+                    .is_none_or(|id| wildcard(id, &queue_identity(&name, q)))
+                    && clauses.iter().all(|c| clause_matches(c, &name, q))
+            })
+            .filter(|(_, q)| {
+                host.world.server(&q.next_hop_domain).is_some_and(|p| {
+                    p.queues
+                        .iter()
+                        .all(|pq| !pq.counts_for_drain() || pq.message_count == 0)
+                })
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for k in discarded {
+            host.world.servers[i].queues[k].message_count = 0;
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Whether server `i`'s transport answers queue-viewer calls: the service
+/// runs and its bootloader is ready (`Server::transport_ready_ms`). ExchangeDsc
+/// waits for the bootloader before Get-Queue for this reason
+/// (DSC_ExchMaintenanceMode.psm1, "Get-Queue may fail. Wait for
+/// bootloader"). The error's wording is UNVERIFIED.
+fn transport_answers(host: &ServerHost, i: usize, cmd: &str, class: &str) -> Result<(), PsError> {
+    let s = &host.world.servers[i];
+    let ready = s.service_running("MSExchangeTransport")
+        && s.transport_ready_ms.is_none_or(|t| host.now_ms >= t);
+    if ready {
+        return Ok(());
+    }
+    Err(PsError::new(
+        ErrorCategory::ResourceUnavailable,
+        &format!("{cmd}Exception,Microsoft.Exchange.Management.QueueViewerTasks.{class}"),
+        format!(
+            "Failed to connect to the Microsoft Exchange Transport service on computer \"{}\". Verify that a valid computer name was used and the Microsoft Exchange Transport service is started.",
+            s.fqdn
+        ),
+    )
+    .in_command(cmd))
+}
+
+/// `-Target` of Redirect-Message: the FQDN of another Mailbox server, which
+/// must take the mail (manage-dags: "Redirect-Message -Server <ServerName>
+/// -Target <Server FQDN>"). A target that is not a server's FQDN, is the
+/// source itself, or is in maintenance (ServerWideOffline or HubTransport
+/// not Active) or has transport stopped is refused. The wording of the
+/// errors is UNVERIFIED.
+fn check_redirect_target(
+    host: &ServerHost,
+    sources: &[usize],
+    target: &str,
+) -> Result<(), PsError> {
+    let fail = |why: String| {
+        PsError::new(
+            ErrorCategory::InvalidArgument,
+            "RedirectMessageTargetInvalid,Microsoft.Exchange.Management.QueueViewerTasks.RedirectMessage",
+            format!("The target server \"{target}\" can't be used: {why}"),
+        )
+        .in_command("Redirect-Message")
+        .terminating()
+    };
+    let Some(t) = host
+        .world
+        .servers
+        .iter()
+        .position(|s| s.fqdn.eq_ignore_ascii_case(target))
+    else {
+        return Err(fail(
+            "it isn't the fully qualified domain name of a Mailbox server".into(),
+        ));
+    };
+    if sources.contains(&t) {
+        return Err(fail(
+            "it is the server whose messages are redirected".into(),
+        ));
+    }
+    let s = &host.world.servers[t];
+    let active = |c: &str| {
+        crate::components::effective_state(&s.components, c)
+            .is_none_or(|st| st == crate::components::ServiceState::Active)
+    };
+    if !active("ServerWideOffline")
+        || !active("HubTransport")
+        || !s.service_running("MSExchangeTransport")
+    {
+        return Err(fail(format!(
+            "{} isn't accepting messages (in maintenance or its transport is stopped)",
+            s.name
+        )));
+    }
+    Ok(())
 }

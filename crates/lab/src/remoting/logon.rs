@@ -29,7 +29,7 @@ pub enum Logon {
 /// The lab's Exchange cmdlets (canonical names) and whether each reads or
 /// writes Active Directory. Only `Get-Queue` asks the local transport
 /// service and nothing else (exchange/cmdlets.md; the contract, issue 9 §1).
-pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 18] = [
+pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 19] = [
     ("Get-ExchangeServer", true),
     ("Get-MailboxServer", true),
     ("Set-MailboxServer", true),
@@ -46,6 +46,7 @@ pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 18] = [
     ("Test-MAPIConnectivity", true),
     ("Redirect-Message", true),
     ("Get-Queue", false),
+    ("Retry-Queue", false),
     // Both read the configuration in AD (the server object, the Auth
     // configuration object); UNVERIFIED for Get-ExchangeCertificate, whose
     // certificates come from the server's store.

@@ -424,15 +424,20 @@ fn run_remote(
     }
     let server = host.world.servers[s.server].name.clone();
     let now = host.now_ms;
+    let budget = host.remaining_budget();
     let mut remote =
         ServerHost::new(host.world, &server, now).map_err(|e| PsError::command_not_found(&e.0))?;
     remote.exchange_snapin = true;
     remote.logon = Logon::ExchangeEndpoint;
+    remote.budget_ms = budget;
     // The endpoint on the peer logs what it runs, as any runspace does.
     remote.log_invocation(name, args, &input);
     let result = remote.invoke(name, args, input);
     let errors = remote.take_non_terminating();
+    let (spent, killed) = (remote.spent_ms, remote.killed);
     host.errors.extend(errors);
+    host.spend(spent);
+    host.killed |= killed;
     result.map(|out| {
         out.iter()
             .map(|v| deserialize::output(v, &s.computer, &s.runspace_id))

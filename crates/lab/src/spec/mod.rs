@@ -169,6 +169,29 @@ pub struct LabTimings {
     pub call_latency: Duration,
     pub powershell_start: Duration,
     pub exchange_session: Duration,
+    /// Time `Restart-Service`/`Start-Service MSExchangeTransport` waits for
+    /// the service to stop and start again. Real servers take minutes
+    /// (review real-exchange.md #4; ExchangeDsc's TransportMaintenance
+    /// waits up to 5 minutes for the bootloader): the exact figure is
+    /// UNVERIFIED. It is charged against the caller's command deadline,
+    /// not the lab's clock.
+    #[serde(default = "default_transport_restart")]
+    pub transport_restart: Duration,
+    /// After transport reports Running, how long its bootloader is not yet
+    /// ready: Get-Queue and Redirect-Message fail meanwhile (ExchangeDsc
+    /// DSC_ExchMaintenanceMode.psm1: "If we're checking queues too soon
+    /// after restarting Transport, Get-Queue may fail. Wait for
+    /// bootloader"). Lab time; the real length is UNVERIFIED.
+    #[serde(default = "default_transport_startup")]
+    pub transport_startup: Duration,
+}
+
+fn default_transport_restart() -> Duration {
+    Duration::from_secs(90)
+}
+
+fn default_transport_startup() -> Duration {
+    Duration::from_secs(1)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -62,6 +62,7 @@ pub const FAULT_KINDS: &[&str] = &[
     "move-blocked",
     "copy-fails",
     "health-fails",
+    "mapi-fails",
     "winrm-drops",
     "su-fails",
     "su-busy",
@@ -81,8 +82,8 @@ pub const STEP_NAMES: &[&str] = &[
     "security-update",
     "reboot-after-setup",
     "exit-maintenance",
-    "redistribute",
     "health",
+    "redistribute",
 ];
 
 fn validate(
@@ -125,6 +126,8 @@ fn validate(
             call_latency: duration(src, lab.timings.call_latency.as_ref(), "0ms")?,
             powershell_start: duration(src, lab.timings.powershell_start.as_ref(), "0ms")?,
             exchange_session: duration(src, lab.timings.exchange_session.as_ref(), "0ms")?,
+            transport_restart: duration(src, lab.timings.transport_restart.as_ref(), "90s")?,
+            transport_startup: duration(src, lab.timings.transport_startup.as_ref(), "1s")?,
         },
         servers: servers.into_iter().map(|(s, _)| s).collect(),
         databases: databases.into_iter().map(|(d, _)| d).collect(),

@@ -97,6 +97,8 @@ pub struct RawLabTimings {
     pub call_latency: Option<Text>,
     pub powershell_start: Option<Text>,
     pub exchange_session: Option<Text>,
+    pub transport_restart: Option<Text>,
+    pub transport_startup: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
