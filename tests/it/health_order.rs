@@ -42,7 +42,7 @@ fn plan_with(fault: Fault) -> LabPlan {
 fn a_server_that_fails_health_gets_no_database_back() {
     let env = Env::new();
     let plan = plan_with(Fault::new("health-fails", "EX02").hold("10m")).write(&env, "lab.toml");
-    let run = env.run(&["run", plan.to_str().unwrap()]);
+    let run = env.run(&["run", plan.to_str().unwrap(), "--yes"]);
     assert_ne!(run.code, 0, "{}", run.stdout);
     let said = format!("{}{}", run.stdout, run.stderr);
     assert!(said.contains("EX02 health failed"), "{said}");
@@ -63,7 +63,7 @@ fn a_passive_copy_that_fails_its_mapi_logon_stops_the_rollout() {
         .database("DB01")
         .hold("10m");
     let plan = plan_with(fault).write(&env, "lab.toml");
-    let run = env.run(&["run", plan.to_str().unwrap()]);
+    let run = env.run(&["run", plan.to_str().unwrap(), "--yes"]);
     assert_ne!(run.code, 0, "{}", run.stdout);
     let said = format!("{}{}", run.stdout, run.stderr);
     assert!(said.contains("Test-MAPIConnectivity: DB01"), "{said}");

@@ -52,7 +52,7 @@ fn a_transport_restart_longer_than_the_operation_timeout_completes() {
         .connection("operation_timeout", "60s")
         .write(&env, "lab.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]);
+    let run = env.run(&["run", p, "--yes"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_rolled(&env, p, TARGET);
     // Review #14: the members dropped their shadow copies of each rolled
@@ -79,7 +79,7 @@ fn a_restart_cut_off_leaves_transport_stopped_and_the_next_run_starts_it() {
         .timing("transport_restart", "20m")
         .write(&env, "lab.toml");
     let p = slow.to_str().unwrap();
-    let first = env.run(&["run", p]);
+    let first = env.run(&["run", p, "--yes"]);
     assert_ne!(first.code, 0, "{}", first.stdout);
     let said = format!("{}{}", first.stdout, first.stderr);
     assert!(said.contains("did not answer within"), "{said}");
@@ -96,7 +96,7 @@ fn a_restart_cut_off_leaves_transport_stopped_and_the_next_run_starts_it() {
     let mut w = world(&env);
     w["timings"]["transport_restart_ms"] = Value::from(5_000);
     std::fs::write(&path, serde_json::to_string(&w).unwrap()).unwrap();
-    let second = env.run(&["run", p]);
+    let second = env.run(&["run", p, "--yes"]);
     assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
     assert_rolled(&env, p, TARGET);
     let started_again = journal(&env)
@@ -121,7 +121,7 @@ fn every_server_redirects_after_the_bootloader_even_with_empty_queues() {
     }
     let plan = plan.write(&env, "lab.toml");
     let p = plan.to_str().unwrap();
-    let run = env.run(&["run", p]);
+    let run = env.run(&["run", p, "--yes"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_rolled(&env, p, TARGET);
     // EX01 is at the target already (skipped); the two others were rolled.
