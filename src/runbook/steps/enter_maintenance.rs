@@ -311,6 +311,17 @@ fn act_before_waiting(
 /// (review real-exchange.md #5). The intent is journaled once, before the
 /// first attempt; the change once one succeeded.
 fn redirect_when_ready(ctx: &mut StepContext<'_>, made: &mut Vec<Change>) -> Result<(), StepError> {
+    redirect_when_ready_to(ctx, made, redirect_target)
+}
+
+/// [`redirect_when_ready`] with the target chosen by `choose` (a server in
+/// no DAG hands its mail to the plan's `redirect_to` or another Mailbox
+/// server: `standalone`).
+pub(super) fn redirect_when_ready_to(
+    ctx: &mut StepContext<'_>,
+    made: &mut Vec<Change>,
+    mut choose: impl FnMut(&mut StepContext<'_>) -> Result<String, StepError>,
+) -> Result<(), StepError> {
     let mut last = String::new();
     let mut intended = false;
     let timeout = ctx.plan.policy.timeouts.drain;
@@ -321,7 +332,7 @@ fn redirect_when_ready(ctx: &mut StepContext<'_>, made: &mut Vec<Change>) -> Res
             last = format!("Get-Queue does not answer yet: {e}");
             return Ok(None);
         }
-        let target = redirect_target(ctx)?;
+        let target = choose(ctx)?;
         let action = act::redirect_messages(&ctx.server.name, &target);
         if !intended {
             ctx.events.progress(action.op.script.purpose);

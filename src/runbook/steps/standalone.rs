@@ -116,17 +116,20 @@ pub fn enter(ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
         .into_iter()
         .filter(|a| applies(*a))
     {
-        let redirect_to = if a == EnterAction::RedirectMessages {
-            match redirect_target(ctx)? {
-                Some(t) => t,
-                None => continue,
+        if a == EnterAction::RedirectMessages {
+            // As for a DAG member: once Get-Queue answers after the
+            // transport restart, retried within timeouts.drain (review
+            // real-exchange.md #5).
+            if let Some(target) = redirect_target(ctx)? {
+                super::enter_maintenance::redirect_when_ready_to(ctx, &mut made, |_| {
+                    Ok(target.clone())
+                })?;
             }
-        } else {
-            String::new()
-        };
+            continue;
+        }
         let inputs = EnterInputs {
             policy_before: Some(&state.activation_policy),
-            redirect_to: &redirect_to,
+            redirect_to: "",
         };
         ctx.act(&a.action(&ctx.server.name, &inputs), &mut made)?;
     }
