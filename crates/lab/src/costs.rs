@@ -35,9 +35,9 @@ impl CallCosts {
     ///
     /// * `call_latency` 20 ms, UNVERIFIED: a LAN round trip is well under
     ///   1 ms; the rest is an estimate of the WinRM service's own handling
-    ///   of one WS-Management request. The performance review's loopback
-    ///   proxy measured 0.28–0.30 s per call at 50 ms per request
-    ///   (../shared/review/performance.md §2), which the bench's pre-flight
+    ///   of one WS-Management request. The project's performance review
+    ///   measured 0.28–0.30 s per call through a loopback proxy at 50 ms
+    ///   per request (review of 2026, its §2), which the bench's pre-flight
     ///   figure uses instead.
     /// * `powershell_start` 600 ms: Windows PowerShell 5.1 starting with
     ///   `-NoProfile` took 0.19–0.6 s on Windows 10 and Server 2019 builds

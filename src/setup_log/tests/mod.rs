@@ -154,7 +154,7 @@ const FACTS: &[Fact] = &[
     ("ExchangeSetup_Vdir_1.log", Failed, "15.1.2106.2", Some("15.1.2106.2"), B2B, &[], true, "Test-VirtualDirectoryFailure.ps1"),
     ("ExchangeSetup_Vdir_3.log", Failed, "15.1.2106.2", Some("15.1.2106.2"), B2B, &[], true, "Test-VirtualDirectoryFailure.ps1"),
     ("ExchangeSetupmsExchangeSecurityGroupsContainerDeleted.log", Failed, "15.1.2044.4", Some("15.1.1531.3"), INSTALL, &[], false, "Test-MSExchangeSecurityGroupsContainerDeleted.ps1"),
-    // Not among /work/shared/captures' 26: copied from the same commit for
+    // Not among the 26 logs of the project's capture set: copied from the same CSS-Exchange commit for
     // the checks those do not reach.
     ("ExchangeSetup_DC_Site_2.log", PrerequisitesFailed, "15.0.1497.2", Some("15.0.1210.3"), B2B, &["RebootPending", "NotInDC2Site", "DomainControllerIsOutOfSite"], false, "Test-PrerequisiteCheck.ps1"),
     ("ExchangeSetup_InstallFromBin.log", Failed, "15.1.2176.9", Some("15.1.2176.2"), B2B, &[], false, "Test-InstallFromBin.ps1"),

@@ -1,8 +1,7 @@
 //! What crosses a PowerShell remoting session: objects are serialised to
 //! CLIXML on the server and rebuilt on the client as property bags whose
 //! type names carry the prefix `Deserialized.` and whose methods are gone
-//! (about_Remote_Output; MS-PSRP §2.2.5; /work/shared/domain/cmdlets.md
-//! "Deserialized objects"). Primitive types (strings, numbers, booleans,
+//! (about_Remote_Output; MS-PSRP §2.2.5). Primitive types (strings, numbers, booleans,
 //! DateTime) arrive as themselves. An enum arrives as an object whose
 //! ToString is the member's name, type names `Deserialized.<enum type>`;
 //! the lab gives it no number at all, so a client that relies on `[int]`
