@@ -265,6 +265,21 @@ fn unlock_refusal(plan: &std::path::Path, lock: &LockState) -> String {
     }
 }
 
+/// An error and every cause under it, joined with ": ". reqwest's
+/// top-level message ("error sending request") hides the cause (connection
+/// refused, a timeout, an unknown certificate): the catalogue download and
+/// the webhooks show the whole chain.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -261,7 +261,7 @@ async fn fetch_url(url: &str) -> Result<Vec<u8>, UpdateError> {
         .get(url)
         .send()
         .await
-        .map_err(|e| fetch_err(error_chain(&e)))?;
+        .map_err(|e| fetch_err(crate::error::chain(&e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(UpdateError::HttpStatus {
@@ -274,7 +274,7 @@ async fn fetch_url(url: &str) -> Result<Vec<u8>, UpdateError> {
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| fetch_err(error_chain(&e)))?
+        .map_err(|e| fetch_err(crate::error::chain(&e)))?
     {
         if (bytes.len() + chunk.len()) as u64 > MAX_CATALOG_BYTES {
             return Err(UpdateError::TooLarge {
@@ -296,20 +296,7 @@ fn http_client() -> Result<reqwest::Client, String> {
         .tls_backend_preconfigured(std::sync::Arc::unwrap_or_clone(tls))
         .user_agent(concat!("cu-roll/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| error_chain(&e))
-}
-
-/// reqwest's top-level message ("error sending request") hides the cause
-/// (connection refused, certificate unknown): show the whole chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
+        .map_err(|e| crate::error::chain(&e))
 }
 
 /// Reads at most the cap. A file over it is [`UpdateError::TooLarge`]; an

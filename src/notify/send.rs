@@ -30,7 +30,7 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("cu-roll/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| crate::error::chain(&e))?;
         Ok(Client { http })
     }
 
@@ -53,7 +53,9 @@ impl Client {
             v.set_sensitive(true);
             request = request.header(name, v);
         }
-        let response = request.send().map_err(|e| error_chain(&e.without_url()))?;
+        let response = request
+            .send()
+            .map_err(|e| crate::error::chain(&e.without_url()))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -61,17 +63,4 @@ impl Client {
             Err(format!("the receiver answered HTTP {status}"))
         }
     }
-}
-
-/// reqwest's top-level message hides the cause (connection refused, a
-/// timeout): show the whole chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
