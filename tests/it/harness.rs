@@ -209,6 +209,9 @@ impl LabPlan {
             .timing("drain_per_message", "2ms")
             .timing("database_move", "20ms")
             .timing("resync", "20ms")
+            // Transport's bootloader after a restart: at the lab default
+            // (1 s) a test's 1 s drain timeout raced the redirect's wait.
+            .timing("transport_startup", "50ms")
             .policy("poll_interval", "20ms")
     }
 
