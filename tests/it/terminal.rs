@@ -15,14 +15,23 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{Env, LabPlan};
 
-/// A tmux session running one shell command, killed when dropped.
+/// A tmux session running one shell command, on a tmux server of its own
+/// (its own socket, no user config), killed with that server when dropped.
+///
+/// A server per session, because a shared one exits when its last session
+/// is killed, and a `new-session` that reaches it while it exits fails with
+/// "server exited unexpectedly" (seen in CI between the "no" and "yes"
+/// sessions).
 struct Tmux {
     name: String,
+    socket: String,
 }
 
 impl Tmux {
     fn start(name: &str, dir: &Path, command: &str) -> Tmux {
+        let socket = format!("{name}-server");
         let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null"])
             .args(["new-session", "-d", "-s", name, "-x", "120", "-y", "40"])
             .arg("-c")
             .arg(dir)
@@ -32,11 +41,19 @@ impl Tmux {
         assert!(status.success(), "tmux new-session failed");
         Tmux {
             name: name.to_string(),
+            socket,
         }
     }
 
+    fn tmux(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]);
+        command
+    }
+
     fn screen(&self) -> String {
-        let out = Command::new("tmux")
+        let out = self
+            .tmux()
             .args(["capture-pane", "-p", "-t", &self.name])
             .output()
             .expect("tmux capture-pane");
@@ -44,7 +61,8 @@ impl Tmux {
     }
 
     fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
+        let status = self
+            .tmux()
             .args(["send-keys", "-t", &self.name])
             .args(keys)
             .status()
@@ -71,9 +89,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
+        let _ = self.tmux().arg("kill-server").status();
     }
 }
 
@@ -145,7 +161,11 @@ fn at_a_terminal_the_run_shows_its_plan_asks_shows_the_board_and_stops_at_ctrl_c
 
     // "no": nothing starts.
     let declined = env.path().join("declined.code");
-    let tmux = Tmux::start(&session, env.path(), &shell(&env, &plan, &declined));
+    let tmux = Tmux::start(
+        &format!("{session}-no"),
+        env.path(),
+        &shell(&env, &plan, &declined),
+    );
     let screen = tmux.wait_for("the question", |s| s.contains("[y/N]"));
     for expected in [
         "Order (passive-first",
@@ -170,7 +190,11 @@ fn at_a_terminal_the_run_shows_its_plan_asks_shows_the_board_and_stops_at_ctrl_c
 
     // "y": the board, then Ctrl-C during EX02's setup.
     let code = env.path().join("run.code");
-    let tmux = Tmux::start(&session, env.path(), &shell(&env, &plan, &code));
+    let tmux = Tmux::start(
+        &format!("{session}-yes"),
+        env.path(),
+        &shell(&env, &plan, &code),
+    );
     tmux.wait_for("the question", |s| s.contains("[y/N]"));
     tmux.keys(&["y", "Enter"]);
     let board = tmux.wait_for("EX02's setup on the board", |s| {
