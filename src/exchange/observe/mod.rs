@@ -11,6 +11,7 @@
 
 mod certs;
 mod dag;
+mod dag_state;
 mod quorum;
 mod services;
 mod setup_roles;
@@ -21,6 +22,7 @@ pub use certs::{
     CertificateObs, ExchangeCertificatesObs, IisBindingObs, IisBindingsObs,
 };
 pub use dag::{dag_members, read_dag_members, DagMembersObs};
+pub use dag_state::{dag_state, read_dag_state, MemberObservation};
 pub use quorum::{quorum, read_quorum, QuorumObs};
 pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};
