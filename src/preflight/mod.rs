@@ -21,8 +21,9 @@ use model::{
     AdLevels, AdPreparation, BlockerCode, OverallVerdict, Report, ServerReport, TargetInfo, Verdict,
 };
 
-/// How many servers are queried at once.
-const MAX_CONCURRENT_QUERIES: usize = crate::pool::SERVER_FAN_OUT;
+/// How many servers are queried at once: every server of any plan up to
+/// `pool::PREFLIGHT_FAN_OUT` (the calls wait on the network, not the CPU).
+const MAX_CONCURRENT_QUERIES: usize = crate::pool::PREFLIGHT_FAN_OUT;
 
 /// What was read from one server.
 struct Observed {
@@ -46,8 +47,8 @@ pub fn build_report(
     target: &ResolvedTarget,
     generated_at: String,
 ) -> Report {
-    let reach = reachable(plan, exec, credential);
-    let observed = observe_all(plan, &reach, target);
+    let (reach, busy) = reachable(plan, exec, credential);
+    let observed = observe_all(plan, &reach, target, &busy);
     let ad = ad_preparation(plan, &reach, target, &observed);
     let ad_prep_runs = plan.policy.prepare_ad == PrepareAd::Run && !ad.commands.is_empty();
     let servers: Vec<ServerReport> = plan
@@ -108,29 +109,42 @@ pub fn build_report(
 }
 
 /// The servers that answer cmd and run no setup are the candidate peers;
-/// cmd only, so a server mid-upgrade gets no PowerShell.
+/// cmd only, so a server mid-upgrade gets no PowerShell. Also returns what
+/// each server answered (`None`: it did not), which `observe` uses rather
+/// than asking again.
 fn reachable<'a>(
     plan: &'a Plan,
     exec: &'a dyn Executor,
     credential: &'a exchange::Credential,
-) -> exchange::Reach<'a> {
+) -> (exchange::Reach<'a>, Vec<Option<bool>>) {
     let busy = crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
-        exchange::setup_running(exec, server).unwrap_or(true)
+        exchange::setup_running(exec, server).ok()
     });
     let mut reach = exchange::Reach::new(exec, credential, &plan.servers);
     reach.out_of_service = plan
         .servers
         .iter()
-        .zip(busy)
-        .filter(|(_, busy)| *busy)
+        .zip(&busy)
+        .filter(|(_, busy)| busy.unwrap_or(true))
         .map(|(s, _)| s.name.clone())
         .collect();
-    reach
+    (reach, busy)
 }
 
-fn observe_all(plan: &Plan, reach: &exchange::Reach<'_>, target: &ResolvedTarget) -> Vec<Observed> {
-    crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
-        observe(plan, reach, target, server)
+fn observe_all(
+    plan: &Plan,
+    reach: &exchange::Reach<'_>,
+    target: &ResolvedTarget,
+    busy: &[Option<bool>],
+) -> Vec<Observed> {
+    let servers: Vec<(&Server, bool)> = plan
+        .servers
+        .iter()
+        .zip(busy)
+        .map(|(s, b)| (s, b.unwrap_or(false)))
+        .collect();
+    crate::pool::for_each_bounded(&servers, MAX_CONCURRENT_QUERIES, |(server, busy)| {
+        observe(plan, reach, target, server, *busy)
     })
 }
 
@@ -140,11 +154,11 @@ fn observe(
     reach: &exchange::Reach<'_>,
     target: &ResolvedTarget,
     server: &Server,
+    setup_running: bool,
 ) -> Observed {
-    let exec = reach.exec;
     // A server mid-upgrade gets no PowerShell at all: setup would refuse to
-    // go on beside it.
-    if exchange::setup_running(exec, server).unwrap_or(false) {
+    // go on beside it (`reachable` asked it, with cmd only).
+    if setup_running {
         let busy = || QueryError::SetupRunning {
             server: server.name.clone(),
         };
