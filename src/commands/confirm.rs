@@ -33,6 +33,14 @@ pub fn terminal_or_yes(plan_path: &Path, pause_between: bool, yes: bool) -> Resu
     )))
 }
 
+/// How the plan view reads the servers: the executor and the Exchange
+/// account, and the pre-flight's reading it starts from while fresh.
+pub struct ReadWith<'a> {
+    pub exec: &'a dyn Executor,
+    pub credential: &'a crate::exchange::Credential,
+    pub observed: Option<&'a crate::exchange::observe::StartObservation>,
+}
+
 /// The plan view, then the question (or, with `--yes`, the view alone on
 /// a terminal; nothing at all without one). The run takes the order the
 /// operator was shown (`prior.order`, when the journal has none yet).
@@ -40,8 +48,7 @@ pub fn terminal_or_yes(plan_path: &Path, pause_between: bool, yes: bool) -> Resu
 pub fn plan_view_and_question(
     plan: &Plan,
     target: &ResolvedTarget,
-    exec: &dyn Executor,
-    credential: &crate::exchange::Credential,
+    servers: ReadWith<'_>,
     steps: &[Box<dyn Step>],
     prior: &mut JournalState,
     yes: bool,
@@ -49,7 +56,15 @@ pub fn plan_view_and_question(
     if yes && !std::io::stderr().is_terminal() {
         return Ok(());
     }
-    let view = crate::runbook::dry_run::plan(plan, target, exec, credential, steps, prior);
+    let view = crate::runbook::dry_run::plan(
+        plan,
+        target,
+        servers.exec,
+        servers.credential,
+        steps,
+        prior,
+        servers.observed,
+    );
     eprint!("{}", crate::report::dry_run::plan_view(&view));
     if prior.order.is_empty() {
         prior.order.clone_from(&view.order);

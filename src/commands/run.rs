@@ -92,22 +92,28 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     }
     let selection = super::selection::choose(&plan, given, &flags, &prior)?;
     // Fresh start: the pre-flight gate must pass before anything changes.
+    let mut observed = None;
     if prior.fingerprint.is_none() {
-        if let Err(e) = preflight_gate(&plan, &executor, &credential, catalog, &target, &selection)
-        {
-            if let Error::PreflightBlocked { blockers, .. } = &e {
-                notifier.blocked(blockers);
+        match preflight_gate(&plan, &executor, &credential, catalog, &target, &selection) {
+            Ok(o) => observed = Some(o),
+            Err(e) => {
+                if let Error::PreflightBlocked { blockers, .. } = &e {
+                    notifier.blocked(blockers);
+                }
+                warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
+                return Err(e);
             }
-            warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
-            return Err(e);
         }
     }
 
     super::confirm::plan_view_and_question(
         &plan,
         &target,
-        executor.as_ref(),
-        &credential,
+        super::confirm::ReadWith {
+            exec: executor.as_ref(),
+            credential: &credential,
+            observed: observed.as_ref(),
+        },
         &steps,
         &mut prior,
         flags.yes,
@@ -131,6 +137,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         clock: &clock,
         run_id,
         selection,
+        observed: observed.as_ref(),
     };
     let outcome = rollout.run(journal, prior, &mut progress, confirm);
     drop(progress);
@@ -173,7 +180,8 @@ fn warn_notifications(warnings: Vec<String>) {
     }
 }
 
-/// The pre-flight gate of a fresh start: every blocker, or nothing.
+/// The pre-flight gate of a fresh start: every blocker, or what the
+/// pre-flight read (the start of the run's order and plan view).
 fn preflight_gate(
     plan: &Plan,
     executor: &super::auth_guard::AuthGuard,
@@ -181,12 +189,13 @@ fn preflight_gate(
     catalog: &crate::catalog::Catalog,
     target: &ResolvedTarget,
     selection: &crate::plan::Selection,
-) -> Result<(), Error> {
+) -> Result<crate::exchange::observe::StartObservation, Error> {
     let now = super::now_rfc3339();
-    let report = preflight::build_report(plan, executor, credential, catalog, target, now);
+    let (report, observed) =
+        preflight::build_report_observing(plan, executor, credential, catalog, target, now);
     refused(executor)?;
     if report.verdict != preflight::model::OverallVerdict::Blocked {
-        return Ok(());
+        return Ok(observed);
     }
     let mut blockers = report.blockers.clone();
     // A blocked server left out by --only/--exclude does not block the
@@ -199,7 +208,7 @@ fn preflight_gate(
         blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
     }
     if blockers.is_empty() {
-        return Ok(());
+        return Ok(observed);
     }
     Err(Error::PreflightBlocked {
         plan: plan.path.clone(),
@@ -433,6 +442,7 @@ fn dry_run(
         &credential,
         steps,
         &journal,
+        None,
     );
     refused(&executor)?;
     let detail = if scripts {

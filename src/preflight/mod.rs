@@ -47,8 +47,36 @@ pub fn build_report(
     target: &ResolvedTarget,
     generated_at: String,
 ) -> Report {
+    build_report_observing(plan, exec, credential, catalog, target, generated_at).0
+}
+
+/// [`build_report`], also returning every server's state as read, for the
+/// start of the run (`exchange::observe::StartObservation`).
+pub fn build_report_observing(
+    plan: &Plan,
+    exec: &dyn Executor,
+    credential: &exchange::Credential,
+    catalog: &Catalog,
+    target: &ResolvedTarget,
+    generated_at: String,
+) -> (Report, exchange::observe::StartObservation) {
+    let taken = std::time::Instant::now();
     let (reach, busy) = reachable(plan, exec, credential);
     let observed = observe_all(plan, &reach, target, &busy);
+    let start = exchange::observe::StartObservation::new(
+        taken,
+        plan.servers
+            .iter()
+            .zip(&observed)
+            .map(|(s, o)| (s.name.clone(), o.state.as_ref().ok().cloned()))
+            .collect(),
+        plan.servers
+            .iter()
+            .zip(&busy)
+            .filter(|(_, b)| **b == Some(true))
+            .map(|(s, _)| s.name.clone())
+            .collect(),
+    );
     let ad = ad_preparation(plan, &reach, target, &observed);
     let ad_prep_runs = plan.policy.prepare_ad == PrepareAd::Run && !ad.commands.is_empty();
     let servers: Vec<ServerReport> = plan
@@ -105,7 +133,7 @@ pub fn build_report(
     if report.blockers.is_empty() && report.servers.iter().all(|s| s.verdict != Verdict::Blocked) {
         report.verdict = OverallVerdict::Ready;
     }
-    report
+    (report, start)
 }
 
 /// The servers that answer cmd and run no setup are the candidate peers;

@@ -152,35 +152,44 @@ pub fn plan(
     credential: &crate::exchange::Credential,
     steps: &[Box<dyn Step>],
     journal: &JournalState,
+    observed: Option<&crate::exchange::observe::StartObservation>,
 ) -> DryRun {
     // A finished rollout is history: a run judges the servers as they are
     // now, and starts a new rollout for any below the target.
     let after_finished = journal.finished_ok;
     let fresh = JournalState::default();
     let journal = if after_finished { &fresh } else { journal };
+    // The pre-flight's reading while fresh, rather than a second one.
+    let seen = observed.and_then(crate::exchange::observe::StartObservation::fresh);
     // A server mid-upgrade gets no PowerShell (setup refuses to run beside it).
-    let busy: Vec<String> = plan
-        .servers
-        .iter()
-        .filter(|s| crate::exchange::setup_running(exec, s).unwrap_or(false))
-        .map(|s| s.name.clone())
-        .collect();
+    let busy: Vec<String> = match seen {
+        Some(o) => o.busy.clone(),
+        None => plan
+            .servers
+            .iter()
+            .filter(|s| crate::exchange::setup_running(exec, s).unwrap_or(false))
+            .map(|s| s.name.clone())
+            .collect(),
+    };
     let is_busy = |name: &str| busy.iter().any(|b| b.eq_ignore_ascii_case(name));
     // A busy server serves no Exchange session either.
     let mut reach = crate::exchange::Reach::new(exec, credential, &plan.servers);
     reach.out_of_service = busy.clone();
-    let states: Vec<_> = plan
-        .servers
-        .iter()
-        .map(|s| {
-            let state = if is_busy(&s.name) {
-                None
-            } else {
-                crate::exchange::exchange_state(&reach, s).ok()
-            };
-            (s.name.clone(), state)
-        })
-        .collect();
+    let states: Vec<_> = match seen {
+        Some(o) => o.states.clone(),
+        None => plan
+            .servers
+            .iter()
+            .map(|s| {
+                let state = if is_busy(&s.name) {
+                    None
+                } else {
+                    crate::exchange::exchange_state(&reach, s).ok()
+                };
+                (s.name.clone(), state)
+            })
+            .collect(),
+    };
     // A resumed rollout keeps the order its first run chose.
     let order = if journal.order.is_empty() {
         schedule::choose_order(plan, &states)

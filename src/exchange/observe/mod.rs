@@ -15,6 +15,7 @@ mod dag_state;
 mod quorum;
 mod services;
 mod setup_roles;
+mod snapshot;
 pub mod templates;
 
 pub use certs::{
@@ -26,6 +27,7 @@ pub use dag_state::{dag_state, read_dag_state, MemberObservation};
 pub use quorum::{quorum, read_quorum, QuorumObs};
 pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};
+pub use snapshot::StartObservation;
 
 use serde::Deserialize;
 

@@ -21,6 +21,7 @@ use super::outcome::{
 };
 use super::{Confirm, Rollout, RolloutError, RolloutOutcome};
 use crate::assess::gate::{self, MemberView};
+use crate::exchange::observe::StartObservation;
 use crate::exchange::{self, ExchangeState};
 use crate::journal::{Journal, PlanFingerprint, Record};
 use crate::plan::{Redistribute, Server};
@@ -129,10 +130,14 @@ impl Rollout<'_> {
         finish(shared, started)
     }
 
-    /// The order chosen when the rollout began, or a fresh choice.
+    /// The order chosen when the rollout began, or a fresh choice: from
+    /// the pre-flight's reading while fresh, else from a new one.
     fn order(&self, prior: &JournalState) -> Vec<String> {
         if !prior.order.is_empty() {
             return prior.order.clone();
+        }
+        if let Some(seen) = self.observed.and_then(StartObservation::fresh) {
+            return choose_order(self.plan, &seen.states);
         }
         let reach = crate::exchange::Reach::new(self.exec, self.credential, &self.plan.servers);
         let states: Vec<(String, Option<ExchangeState>)> = self
