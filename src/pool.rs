@@ -1,6 +1,7 @@
 //! The one place cu-roll runs work concurrently: a bounded pool of scoped
 //! std threads over a list, results in input order. Pre-flight queries every
-//! server through it, the scheduler rolls its DAGs through it, and
+//! server through it, the scheduler rolls its DAGs through it, the run
+//! compares every upgraded server with its backup through it, and
 //! `exec --all` runs its command through it. Nothing else in the crate
 //! spawns threads for fan-out. The network I/O under these calls runs on
 //! the tokio runtime (`crate::runtime`), entered from these threads; the

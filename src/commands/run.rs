@@ -231,30 +231,32 @@ fn finish(
     let mut report = crate::report::run::build(&loaded.entries, &plan.servers, availability);
     report.plan = Some(plan.path.display().to_string());
     // What the CU reverted on each server it upgraded (issue: customisations
-    // silently overwritten): compared with the backup-config zip.
-    for s in report
+    // silently overwritten): compared with the backup-config zip, every
+    // server at once (issue 13: one after another, this kept a rollout
+    // alive 15 s after "rollout done" at 50 ms per request).
+    let done: Vec<&crate::plan::Server> = report
         .servers
         .iter()
         .filter(|s| s.result == crate::report::status::ServerState::Done)
-    {
-        let Some(server) = plan.server(&s.name) else {
-            continue;
-        };
-        if let Some(drift) = super::backup::drift_summary(exec, server, state) {
-            for r in &drift.reverted {
-                say!(
-                    "cu-roll: {}: the upgrade reverted appSettings '{}' in {} (was {}); `cu-roll restore-config {} --server {} --key {}` puts it back",
-                    drift.server,
-                    r.key,
-                    r.file,
-                    r.backup_value.as_deref().unwrap_or("absent"),
-                    plan.path.display(),
-                    drift.server,
-                    r.key
-                );
-            }
-            report.config_drift.push(drift);
+        .filter_map(|s| plan.server(&s.name))
+        .collect();
+    let drifts = crate::pool::for_each_bounded(&done, crate::pool::SERVER_FAN_OUT, |server| {
+        super::backup::drift_summary(exec, server, state)
+    });
+    for drift in drifts.into_iter().flatten() {
+        for r in &drift.reverted {
+            say!(
+                "cu-roll: {}: the upgrade reverted appSettings '{}' in {} (was {}); `cu-roll restore-config {} --server {} --key {}` puts it back",
+                drift.server,
+                r.key,
+                r.file,
+                r.backup_value.as_deref().unwrap_or("absent"),
+                plan.path.display(),
+                drift.server,
+                r.key
+            );
         }
+        report.config_drift.push(drift);
     }
     let html = match crate::report::run::write(state, &plan.path, &report) {
         Ok(written) => {
