@@ -8,6 +8,7 @@ pub mod checks;
 pub mod media;
 mod membership;
 pub mod model;
+mod observe;
 
 use crate::assess::checks::{
     configuration_notes, content_index_ok, copy_health, copy_problem, maintenance,
@@ -20,20 +21,7 @@ use crate::plan::{Plan, PrepareAd, ResolvedTarget, Server};
 use model::{
     AdLevels, AdPreparation, BlockerCode, OverallVerdict, Report, ServerReport, TargetInfo, Verdict,
 };
-
-/// How many servers are queried at once: every server of any plan up to
-/// `pool::PREFLIGHT_FAN_OUT` (the calls wait on the network, not the CPU).
-const MAX_CONCURRENT_QUERIES: usize = crate::pool::PREFLIGHT_FAN_OUT;
-
-/// What was read from one server.
-struct Observed {
-    facts: Result<ServerFacts, QueryError>,
-    state: Result<ExchangeState, QueryError>,
-    /// The media check, on servers below the target only.
-    media: Option<Result<media::MediaObs, QueryError>>,
-    /// The certificates, on servers below the target only.
-    certs: Option<certs::CertsObs>,
-}
+use observe::{observe_all, reachable, Observed};
 
 /// Queries every server (concurrently, bounded) and builds the report.
 /// Exchange cmdlets go through an Exchange session on a peer: any other
@@ -134,81 +122,6 @@ pub fn build_report_observing(
         report.verdict = OverallVerdict::Ready;
     }
     (report, start)
-}
-
-/// The servers that answer cmd and run no setup are the candidate peers;
-/// cmd only, so a server mid-upgrade gets no PowerShell. Also returns what
-/// each server answered (`None`: it did not), which `observe` uses rather
-/// than asking again.
-fn reachable<'a>(
-    plan: &'a Plan,
-    exec: &'a dyn Executor,
-    credential: &'a exchange::Credential,
-) -> (exchange::Reach<'a>, Vec<Option<bool>>) {
-    let busy = crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
-        exchange::setup_running(exec, server).ok()
-    });
-    let mut reach = exchange::Reach::new(exec, credential, &plan.servers);
-    reach.out_of_service = plan
-        .servers
-        .iter()
-        .zip(&busy)
-        .filter(|(_, busy)| busy.unwrap_or(true))
-        .map(|(s, _)| s.name.clone())
-        .collect();
-    (reach, busy)
-}
-
-fn observe_all(
-    plan: &Plan,
-    reach: &exchange::Reach<'_>,
-    target: &ResolvedTarget,
-    busy: &[Option<bool>],
-) -> Vec<Observed> {
-    let servers: Vec<(&Server, bool)> = plan
-        .servers
-        .iter()
-        .zip(busy)
-        .map(|(s, b)| (s, b.unwrap_or(false)))
-        .collect();
-    crate::pool::for_each_bounded(&servers, MAX_CONCURRENT_QUERIES, |(server, busy)| {
-        observe(plan, reach, target, server, *busy)
-    })
-}
-
-/// Everything the report needs from one server.
-fn observe(
-    plan: &Plan,
-    reach: &exchange::Reach<'_>,
-    target: &ResolvedTarget,
-    server: &Server,
-    setup_running: bool,
-) -> Observed {
-    // A server mid-upgrade gets no PowerShell at all: setup would refuse to
-    // go on beside it (`reachable` asked it, with cmd only).
-    if setup_running {
-        let busy = || QueryError::SetupRunning {
-            server: server.name.clone(),
-        };
-        return Observed {
-            media: None,
-            certs: None,
-            facts: Err(busy()),
-            state: Err(busy()),
-        };
-    }
-    let facts = exchange::server_facts(reach, server);
-    // Media matter only where something will be installed.
-    let below = facts.as_ref().ok().is_some_and(|f| {
-        f.build()
-            .is_some_and(|b| checks::setup_pending(f, b, target.build()).is_some())
-    });
-    Observed {
-        media: below.then(|| media::observe_media(reach, plan, server)),
-        certs: below.then(|| certs::observe(reach, server)),
-        facts,
-        state: exchange::exchange_state(reach, server),
-    }
 }
 
 fn server_report(
