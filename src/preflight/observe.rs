@@ -9,8 +9,7 @@ use crate::exchange::{self, ExchangeState, QueryError, ServerFacts};
 use crate::exec::Executor;
 use crate::plan::{Plan, ResolvedTarget, Server};
 
-/// How many servers are queried at once: every server of any plan up to
-/// `pool::PREFLIGHT_FAN_OUT` (the calls wait on the network, not the CPU).
+/// How many servers are queried at once (`pool::PREFLIGHT_FAN_OUT`).
 const MAX_CONCURRENT_QUERIES: usize = crate::pool::PREFLIGHT_FAN_OUT;
 
 /// What was read from one server.
