@@ -44,12 +44,15 @@ pub fn plan_view_and_question(
     credential: &crate::exchange::Credential,
     steps: &[Box<dyn Step>],
     prior: &mut JournalState,
+    selection: &crate::plan::Selection,
     yes: bool,
 ) -> Result<(), Error> {
     if yes && !std::io::stderr().is_terminal() {
         return Ok(());
     }
-    let view = crate::runbook::dry_run::plan(plan, target, exec, credential, steps, prior);
+    let view = crate::runbook::dry_run::plan(
+        plan, target, exec, credential, steps, prior, selection,
+    );
     eprint!("{}", crate::report::dry_run::plan_view(&view));
     if prior.order.is_empty() {
         prior.order.clone_from(&view.order);
