@@ -104,13 +104,15 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     }
 
     super::confirm::plan_view_and_question(
-        &plan,
-        &target,
-        executor.as_ref(),
-        &credential,
-        &steps,
+        super::confirm::ViewOf {
+            plan: &plan,
+            target: &target,
+            exec: executor.as_ref(),
+            credential: &credential,
+            steps: &steps,
+            selection: &selection,
+        },
         &mut prior,
-        &selection,
         flags.yes,
     )?;
 

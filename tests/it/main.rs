@@ -34,6 +34,7 @@ mod security_update;
 mod selection;
 mod setup_incomplete;
 mod setup_log;
+mod setup_stage;
 mod shapes;
 mod standalone;
 mod terminal;

@@ -138,7 +138,9 @@ fn the_dry_run_shows_only_the_selected_servers_rolled() {
     assert!(dry.stdout.contains("=== EX02"), "{}", dry.stdout);
     assert!(
         dry.stdout.contains("Selection: --exclude EX03")
-            && dry.stdout.contains("the gates still count it as a DAG member"),
+            && dry
+                .stdout
+                .contains("the gates still count it as a DAG member"),
         "{}",
         dry.stdout
     );
