@@ -203,6 +203,38 @@ fn basic_over_http_is_refused_when_unencrypted_traffic_is_off() {
     assert!(matches!(err, ExecError::AuthFailed { .. }), "{err:?}");
 }
 
+/// Review operator-experience.md message 8: a name that does not resolve
+/// is said so, with a DNS hint (not the WinRM/firewall one), and a
+/// refused connection carries its hint once.
+#[test]
+fn an_unresolvable_name_gets_the_dns_hint() {
+    let exec = WinRmExecutor::new(
+        vec![Endpoint {
+            server: "EX01".into(),
+            // RFC 6761: `.invalid` never resolves.
+            host: "exmbx01.contoso.invalid".into(),
+            port: 5985,
+            tls: None,
+        }],
+        Credentials {
+            kind: AuthKind::Basic,
+            user: "lab\\admin".into(),
+            password: Secret::new(PASSWORD.into()),
+        },
+        Options::default(),
+    );
+    let (plan, _) = lab_plan("");
+    let err = exec.run_cmd(&plan.servers[0], "hostname").unwrap_err();
+    assert!(matches!(err, ExecError::Unresolved { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("EX01 is unreachable: cannot resolve exmbx01.contoso.invalid (")
+            && text.contains("check the plan's fqdn (or address) for EX01")
+            && !text.contains("firewall"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_closed_port_is_unreachable() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -230,6 +262,7 @@ fn a_closed_port_is_unreachable() {
             .starts_with("EX01 is unreachable: cannot connect to http://127.0.0.1:"),
         "{err}"
     );
+    assert_eq!(err.to_string().matches("firewall").count(), 1, "{err}");
 }
 
 #[test]
