@@ -327,3 +327,48 @@ fn at_a_terminal_no_at_a_pause_stops_before_the_next_server_with_exit_5() {
     drop(tmux);
     env.run(&["status", plan.to_str().unwrap()]).expect_code(5);
 }
+
+/// Review operator-experience.md message 5: a failed step's whole text is
+/// printed once (the FAILED and STOPPED lines only point to it), split
+/// into lines, each undo command on its own line.
+#[test]
+fn without_a_terminal_a_failure_is_printed_once_with_one_undo_command_per_line() {
+    let env = Env::new();
+    let plan = LabPlan::new()
+        .fast()
+        .fault(crate::harness::Fault::new("setup-fails", "EX02").once())
+        .write(&env, "lab.toml");
+    let run = env
+        .run(&["run", plan.to_str().unwrap(), "--yes"])
+        .expect_code(1);
+    let cause = "A failed setup leaves Exchange services Disabled";
+    assert_eq!(run.stderr.matches(cause).count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("EX02 setup FAILED after")
+            && run
+                .stderr
+                .contains("(the whole text is printed at the end)"),
+        "{}",
+        run.stderr
+    );
+    let bodies: Vec<&str> = run
+        .stderr
+        .lines()
+        .map(|l| l.get(21..).unwrap_or(l).trim())
+        .collect();
+    for undo in [
+        "Resume-ClusterNode -Name EX02",
+        "Set-MailboxServer -Identity EX02 -DatabaseCopyAutoActivationPolicy Unrestricted",
+    ] {
+        assert!(
+            bodies.contains(&undo),
+            "{undo:?} not alone on a line:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        bodies.iter().all(|b| b.len() < 1_000),
+        "a line of 1,000 characters or more (the review found 1,800):\n{}",
+        run.stderr
+    );
+}
