@@ -45,6 +45,16 @@ impl Tmux {
         }
     }
 
+    /// The screen with its colours and attributes as escape sequences.
+    fn screen_escaped(&self) -> String {
+        let out = self
+            .tmux()
+            .args(["capture-pane", "-e", "-p", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane -e");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn tmux(&self) -> Command {
         let mut command = Command::new("tmux");
         command.args(["-L", &self.socket]);
@@ -371,4 +381,51 @@ fn without_a_terminal_a_failure_is_printed_once_with_one_undo_command_per_line()
         "a line of 1,000 characters or more (the review found 1,800):\n{}",
         run.stderr
     );
+}
+
+/// NO_COLOR (no-color.org, documented in README and docs/report.md): the
+/// report table is coloured at a terminal, and not at all with NO_COLOR set.
+#[test]
+fn at_a_terminal_the_report_is_coloured_unless_no_color_is_set() {
+    if !tmux_available() {
+        return;
+    }
+    let env = Env::new();
+    let plan = env.plan("lab.toml");
+    let mut screens = Vec::new();
+    for (i, no_color) in ["", "NO_COLOR=1 "].into_iter().enumerate() {
+        let code = env.path().join(format!("report{i}.code"));
+        let command = format!(
+            "{no_color}CU_ROLL_CONFIG_DIR='{}' '{}' report '{}' --state-dir '{}'; echo $? > '{}'; sleep 600",
+            env.config_dir().display(),
+            env!("CARGO_BIN_EXE_cu-roll"),
+            plan.display(),
+            env.state_dir().display(),
+            code.display()
+        );
+        let tmux = Tmux::start(
+            &format!("cu-roll-it-color-{}-{i}", std::process::id()),
+            env.path(),
+            &command,
+        );
+        assert_eq!(exit_code(&code), 0, "{}", tmux.screen());
+        tmux.wait_for("the report", |s| s.contains("Verdict:"));
+        screens.push(tmux.screen_escaped());
+    }
+    let coloured = |s: &str| {
+        ["30", "31", "32", "33", "34", "35", "36", "37"]
+            .iter()
+            .any(|c| s.contains(&format!("\x1b[{c}m")))
+    };
+    assert!(
+        coloured(&screens[0]),
+        "no colour at a terminal:\n{}",
+        screens[0]
+    );
+    assert!(
+        !coloured(&screens[1]),
+        "colour despite NO_COLOR:\n{}",
+        screens[1]
+    );
+    assert!(!screens[1].contains('\x1b'), "{}", screens[1]);
 }
