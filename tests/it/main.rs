@@ -13,6 +13,7 @@ mod cli_output;
 mod clixml;
 mod crash_harness;
 mod dag_config;
+mod docs_agree;
 mod drift_baseline;
 mod faults;
 mod harness;
