@@ -12,6 +12,19 @@ fn started_on(env: &Env, server: &str) -> bool {
         .any(|r| r["event"] == "step-started" && r["server"] == server)
 }
 
+/// A plan whose EX02 setup fails once, after a run with `--exclude EX01`
+/// stopped on that failure (exit 1).
+fn failed_with_ex01_excluded(env: &Env) -> std::path::PathBuf {
+    let p = LabPlan::new()
+        .fast()
+        .timeouts("20s")
+        .fault(Fault::new("setup-fails", "EX02").once())
+        .write(env, "lab.toml");
+    env.run(&["run", p.to_str().unwrap(), "--yes", "--exclude", "EX01"])
+        .expect_code(1);
+    p
+}
+
 #[test]
 fn an_unknown_name_is_a_usage_error_with_a_suggestion() {
     let env = Env::new();
@@ -65,14 +78,8 @@ fn a_blocked_server_left_out_lets_the_others_roll() {
 #[test]
 fn a_resume_keeps_the_journaled_selection_and_refuses_to_leave_a_half_rolled_server() {
     let env = Env::new();
-    let p = LabPlan::new()
-        .fast()
-        .timeouts("20s")
-        .fault(Fault::new("setup-fails", "EX02").once())
-        .write(&env, "lab.toml");
+    let p = failed_with_ex01_excluded(&env);
     let p = p.to_str().unwrap();
-    env.run(&["run", p, "--yes", "--exclude", "EX01"])
-        .expect_code(1);
 
     let refused = env
         .run(&["run", p, "--yes", "--only", "EX03"])
@@ -160,14 +167,8 @@ fn the_dry_run_shows_only_the_selected_servers_rolled() {
 #[test]
 fn the_dry_run_of_a_resume_keeps_the_journaled_selection() {
     let env = Env::new();
-    let p = LabPlan::new()
-        .fast()
-        .timeouts("20s")
-        .fault(Fault::new("setup-fails", "EX02").once())
-        .write(&env, "lab.toml");
+    let p = failed_with_ex01_excluded(&env);
     let p = p.to_str().unwrap();
-    env.run(&["run", p, "--yes", "--exclude", "EX01"])
-        .expect_code(1);
     let dry = env.run(&["run", p, "--dry-run"]).expect_code(0);
     assert!(
         dry.stdout.contains("Selection: --exclude EX01")

@@ -203,17 +203,14 @@ fn basic_over_http_is_refused_when_unencrypted_traffic_is_off() {
     assert!(matches!(err, ExecError::AuthFailed { .. }), "{err:?}");
 }
 
-/// Review operator-experience.md message 8: a name that does not resolve
-/// is said so, with a DNS hint (not the WinRM/firewall one), and a
-/// refused connection carries its hint once.
-#[test]
-fn an_unresolvable_name_gets_the_dns_hint() {
+/// `hostname` on EX01 at `host:port` over HTTP with Basic, where no
+/// WinRM answers: the error.
+fn hostname_at(host: &str, port: u16) -> ExecError {
     let exec = WinRmExecutor::new(
         vec![Endpoint {
             server: "EX01".into(),
-            // RFC 6761: `.invalid` never resolves.
-            host: "exmbx01.contoso.invalid".into(),
-            port: 5985,
+            host: host.into(),
+            port,
             tls: None,
         }],
         Credentials {
@@ -224,7 +221,16 @@ fn an_unresolvable_name_gets_the_dns_hint() {
         Options::default(),
     );
     let (plan, _) = lab_plan("");
-    let err = exec.run_cmd(&plan.servers[0], "hostname").unwrap_err();
+    exec.run_cmd(&plan.servers[0], "hostname").unwrap_err()
+}
+
+/// Review operator-experience.md message 8: a name that does not resolve
+/// is said so, with a DNS hint (not the WinRM/firewall one), and a
+/// refused connection carries its hint once.
+#[test]
+fn an_unresolvable_name_gets_the_dns_hint() {
+    // RFC 6761: `.invalid` never resolves.
+    let err = hostname_at("exmbx01.contoso.invalid", 5985);
     assert!(matches!(err, ExecError::Unresolved { .. }), "{err:?}");
     let text = err.to_string();
     assert!(
@@ -240,22 +246,7 @@ fn a_closed_port_is_unreachable() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port();
     drop(free);
-    let exec = WinRmExecutor::new(
-        vec![Endpoint {
-            server: "EX01".into(),
-            host: "127.0.0.1".into(),
-            port,
-            tls: None,
-        }],
-        Credentials {
-            kind: AuthKind::Basic,
-            user: "lab\\admin".into(),
-            password: Secret::new(PASSWORD.into()),
-        },
-        Options::default(),
-    );
-    let (plan, _) = lab_plan("");
-    let err = exec.run_cmd(&plan.servers[0], "hostname").unwrap_err();
+    let err = hostname_at("127.0.0.1", port);
     assert!(matches!(err, ExecError::Unreachable { .. }), "{err:?}");
     assert!(
         err.to_string()
