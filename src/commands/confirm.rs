@@ -33,11 +33,16 @@ pub fn terminal_or_yes(plan_path: &Path, pause_between: bool, yes: bool) -> Resu
     )))
 }
 
-/// How the plan view reads the servers: the executor and the Exchange
-/// account, and the pre-flight's reading it starts from while fresh.
-pub struct ReadWith<'a> {
+/// What the plan view is made of: the dry run's inputs.
+pub struct ViewOf<'a> {
+    pub plan: &'a Plan,
+    pub target: &'a ResolvedTarget,
     pub exec: &'a dyn Executor,
     pub credential: &'a crate::exchange::Credential,
+    pub steps: &'a [Box<dyn Step>],
+    /// `--only`/`--exclude`: the servers left out are shown as not rolled.
+    pub selection: &'a crate::plan::Selection,
+    /// The pre-flight's reading, which the view starts from while fresh.
     pub observed: Option<&'a crate::exchange::observe::StartObservation>,
 }
 
@@ -46,10 +51,7 @@ pub struct ReadWith<'a> {
 /// operator was shown (`prior.order`, when the journal has none yet).
 /// "no" is [`Error::Declined`].
 pub fn plan_view_and_question(
-    plan: &Plan,
-    target: &ResolvedTarget,
-    servers: ReadWith<'_>,
-    steps: &[Box<dyn Step>],
+    of: ViewOf<'_>,
     prior: &mut JournalState,
     yes: bool,
 ) -> Result<(), Error> {
@@ -57,13 +59,14 @@ pub fn plan_view_and_question(
         return Ok(());
     }
     let view = crate::runbook::dry_run::plan(
-        plan,
-        target,
-        servers.exec,
-        servers.credential,
-        steps,
+        of.plan,
+        of.target,
+        of.exec,
+        of.credential,
+        of.steps,
         prior,
-        servers.observed,
+        of.selection,
+        of.observed,
     );
     eprint!("{}", crate::report::dry_run::plan_view(&view));
     if prior.order.is_empty() {
@@ -73,7 +76,11 @@ pub fn plan_view_and_question(
     if yes || rolled.is_empty() {
         return Ok(());
     }
-    if ask(&format!("Roll {} to {}?", rolled.join(", "), target.name())) {
+    if ask(&format!(
+        "Roll {} to {}?",
+        rolled.join(", "),
+        of.target.name()
+    )) {
         Ok(())
     } else {
         Err(Error::Declined)

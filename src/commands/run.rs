@@ -30,10 +30,10 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     let target = crate::plan::resolve_target(&plan, catalog)?;
     let state = state_dir(plan_path, global.state_dir.as_deref());
     let steps = runbook::rollout_steps(&state);
-    if flags.dry_run {
-        return dry_run(&plan, &target, &state, &steps, flags.scripts);
-    }
     let given = super::selection::given(&plan, &flags)?;
+    if flags.dry_run {
+        return dry_run(&plan, &target, &state, &steps, given, &flags);
+    }
     crate::logging::stamp_console();
     super::confirm::terminal_or_yes(plan_path, plan.policy.pause_between, flags.yes)?;
 
@@ -107,14 +107,15 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     }
 
     super::confirm::plan_view_and_question(
-        &plan,
-        &target,
-        super::confirm::ReadWith {
+        super::confirm::ViewOf {
+            plan: &plan,
+            target: &target,
             exec: executor.as_ref(),
             credential: &credential,
+            steps: &steps,
+            selection: &selection,
             observed: observed.as_ref(),
         },
-        &steps,
         &mut prior,
         flags.yes,
     )?;
@@ -427,7 +428,8 @@ fn dry_run(
     target: &ResolvedTarget,
     state: &Path,
     steps: &[Box<dyn Step>],
-    scripts: bool,
+    given: crate::plan::Selection,
+    flags: &RunFlags,
 ) -> Result<Outcome, Error> {
     for note in super::journal_note::notes(state) {
         say!("{note}");
@@ -435,6 +437,13 @@ fn dry_run(
     let journal = Journal::load(&Journal::path_in(state))
         .map(|l| JournalState::from_entries(&l.entries))
         .unwrap_or_default();
+    // The selection a run would use: the command line's, or a resumed
+    // rollout's journaled one (a finished rollout's is history).
+    let selection = if journal.finished_ok {
+        given
+    } else {
+        super::selection::choose(plan, given, flags, &journal)?
+    };
     let executor = open_guarded(plan, state)?;
     let credential = super::exchange_credential(plan, executor.as_ref())?;
     let dry = runbook::dry_run::plan(
@@ -444,10 +453,11 @@ fn dry_run(
         &credential,
         steps,
         &journal,
+        &selection,
         None,
     );
     refused(&executor)?;
-    let detail = if scripts {
+    let detail = if flags.scripts {
         crate::report::dry_run::Detail::Scripts
     } else {
         crate::report::dry_run::Detail::Summary
