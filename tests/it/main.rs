@@ -21,6 +21,7 @@ mod hostile_server;
 mod journal_history;
 mod lab;
 mod lab_facts;
+mod lab_serve;
 mod long_commands;
 mod media_ad;
 mod membership;
