@@ -96,46 +96,64 @@ fn journal(env: &Env) -> Vec<Value> {
 fn invariants(world: &World) -> Vec<String> {
     let run = world.lab_state();
     assert_eq!(run.code, 0, "lab state: {}", run.stderr);
-    let world = run.json();
+    world_problems(&run.json(), TARGET)
+}
+
+/// Every problem of a `cu-roll lab state` world: an availability record
+/// that is not empty, and each server not at `build` or not in service.
+pub(crate) fn world_problems(world: &Value, build: &str) -> Vec<String> {
     let mut out = Vec::new();
     if world["availability"] != Value::Array(vec![]) {
         out.push(format!("availability record: {}", world["availability"]));
     }
-    let by_design = ["ForwardSyncDaemon", "ProvisioningRps"];
     for s in world["servers"].as_array().expect("servers") {
-        let name = s["name"].as_str().unwrap_or("?");
-        let mut bad = Vec::new();
-        if s["build"] != TARGET {
-            bad.push(format!("build {}", s["build"]));
-        }
-        for c in s["components"].as_array().into_iter().flatten() {
-            let comp = c["component"].as_str().unwrap_or("?");
-            if by_design.contains(&comp) {
-                continue;
-            }
-            for r in c["local"].as_array().into_iter().flatten() {
-                if r["state"] != "Active" {
-                    bad.push(format!("{comp} {} ({})", r["state"], r["requester"]));
-                }
-            }
-        }
-        if s["activation_policy"] != "Unrestricted" {
-            bad.push(format!("activation policy {}", s["activation_policy"]));
-        }
-        if s["move_now"] == true {
-            bad.push("MoveNow $true".into());
-        }
-        if s["cluster_node"]["state"] != "Up" {
-            bad.push(format!("cluster node {}", s["cluster_node"]["state"]));
-        }
-        if !s["pending_reboot"].is_null() || !s["partial_setup"].is_null() {
-            bad.push("a pending reboot or a partial setup".into());
-        }
+        let bad = server_problems(s, build);
         if !bad.is_empty() {
-            out.push(format!("{name}: {}", bad.join(", ")));
+            out.push(format!(
+                "{}: {}",
+                s["name"].as_str().unwrap_or("?"),
+                bad.join(", ")
+            ));
         }
     }
     out
+}
+
+/// What keeps one server of a `lab state` world from being at `build` and
+/// in service: a component held non-Active by any requester
+/// (ForwardSyncDaemon and ProvisioningRps excepted, by design), activation
+/// policy not Unrestricted (the lab's baseline), MoveNow on, cluster node
+/// not Up, a pending reboot or a half-done setup.
+pub(crate) fn server_problems(s: &Value, build: &str) -> Vec<String> {
+    let by_design = ["ForwardSyncDaemon", "ProvisioningRps"];
+    let mut bad = Vec::new();
+    if s["build"] != build {
+        bad.push(format!("build {}", s["build"]));
+    }
+    for c in s["components"].as_array().into_iter().flatten() {
+        let comp = c["component"].as_str().unwrap_or("?");
+        if by_design.contains(&comp) {
+            continue;
+        }
+        for r in c["local"].as_array().into_iter().flatten() {
+            if r["state"] != "Active" {
+                bad.push(format!("{comp} {} ({})", r["state"], r["requester"]));
+            }
+        }
+    }
+    if s["activation_policy"] != "Unrestricted" {
+        bad.push(format!("activation policy {}", s["activation_policy"]));
+    }
+    if s["move_now"] == true {
+        bad.push("MoveNow $true".into());
+    }
+    if s["cluster_node"]["state"] != "Up" {
+        bad.push(format!("cluster node {}", s["cluster_node"]["state"]));
+    }
+    if !s["pending_reboot"].is_null() || !s["partial_setup"].is_null() {
+        bad.push("a pending reboot or a partial setup".into());
+    }
+    bad
 }
 
 /// One trial's result.
