@@ -320,7 +320,11 @@ fn delays(seed: u64, count: usize, max_ms: u64) -> Vec<u64> {
 
 /// Runs `f` over `items` on `jobs` threads (each trial has its own
 /// directory and processes); results in `items` order.
-fn parallel<T: Sync, R: Send>(jobs: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn parallel<T: Sync, R: Send>(
+    jobs: usize,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::sync::Mutex<Option<R>>> =
         items.iter().map(|_| std::sync::Mutex::new(None)).collect();

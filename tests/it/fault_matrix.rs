@@ -262,34 +262,23 @@ fn every_cell() {
         .iter()
         .flat_map(|k| [(*k, "EX02"), (*k, "EX03")])
         .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..3 {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some((kind, server)) = cells.get(i) else {
-                    break;
-                };
-                let r = cell(kind, server);
-                eprintln!(
-                    "| `{}` | {} | {} | {} | {} | {} |",
-                    r.kind,
-                    r.server,
-                    r.first_exit,
-                    r.said.replace('|', "\\|"),
-                    r.resume_exit,
-                    if r.problems.is_empty() {
-                        "PASS".to_string()
-                    } else {
-                        format!("FAIL {:?}", r.problems)
-                    }
-                );
-                results.lock().unwrap().push(r);
-            });
-        }
+    let results = crate::crash_harness::parallel(3, &cells, |(kind, server)| {
+        let r = cell(kind, server);
+        eprintln!(
+            "| `{}` | {} | {} | {} | {} | {} |",
+            r.kind,
+            r.server,
+            r.first_exit,
+            r.said.replace('|', "\\|"),
+            r.resume_exit,
+            if r.problems.is_empty() {
+                "PASS".to_string()
+            } else {
+                format!("FAIL {:?}", r.problems)
+            }
+        );
+        r
     });
-    let results = results.into_inner().unwrap();
     let failed: Vec<&CellResult> = results.iter().filter(|r| !r.problems.is_empty()).collect();
     assert!(
         failed.is_empty(),
