@@ -497,12 +497,44 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 /// The full run of `over` for docs/reliability.md: every change boundary
-/// (counted from a clean run over the same transport), then
-/// `CU_ROLL_CRASH_SEEDS` (default 200) random kills in the first 12 s of
-/// a rollout, `CU_ROLL_CRASH_JOBS` (default 3) trials at a time. Prints
-/// each trial as it ends, then the counts.
+/// (counted from a clean run over the same transport; skipped with
+/// `CU_ROLL_CRASH_BOUNDARIES=0`), then `CU_ROLL_CRASH_SEEDS` (default 200)
+/// random kills in the first 12 s of a rollout, from seed
+/// `CU_ROLL_CRASH_FIRST_SEED` (default 0; a run split over processes),
+/// `CU_ROLL_CRASH_JOBS` (default 3) trials at a time. Prints each trial as
+/// it ends, then the counts.
 fn full_over(over: Over) {
     let jobs: usize = env_number("CU_ROLL_CRASH_JOBS", 3);
+    let trials = if env_number("CU_ROLL_CRASH_BOUNDARIES", 1) == 1 {
+        every_boundary(over, jobs)
+    } else {
+        Vec::new()
+    };
+    let first: u64 = env_number("CU_ROLL_CRASH_FIRST_SEED", 0);
+    let seeds: u64 = env_number("CU_ROLL_CRASH_SEEDS", 200);
+    let started = Instant::now();
+    let seed_list: Vec<u64> = (first..first + seeds).collect();
+    let random = parallel(jobs, &seed_list, |&seed| {
+        let ms = delays(seed, 1, 12_000)[0];
+        let label = format!("seed {seed}: SIGKILL at {ms} ms");
+        logged(format!("{over:?}: {label}"), move || {
+            kill_after(over, Duration::from_millis(ms), label)
+        })
+    });
+    let random_summary = report(&random);
+    eprintln!(
+        "{over:?} random ({seeds} seeds from {first}, {:.0?}): {random_summary}",
+        started.elapsed()
+    );
+    assert!(
+        trials.iter().chain(&random).all(|t| t.problems.is_empty()),
+        "{}\n{random_summary}",
+        report(&trials)
+    );
+}
+
+/// Every change boundary of a clean run over `over`, each a trial.
+fn every_boundary(over: Over, jobs: usize) -> Vec<Trial> {
     let started = Instant::now();
     let all = boundaries_over(over);
     if over == Over::Serve && all != boundaries() {
@@ -515,31 +547,13 @@ fn full_over(over: Over) {
             crash_after_change(over, n, &label)
         })
     });
-    let boundaries_summary = report(&trials);
     eprintln!(
-        "{over:?} boundaries ({} in a rollout, {:.0?}): {boundaries_summary}",
+        "{over:?} boundaries ({} in a rollout, {:.0?}): {}",
         all.len(),
-        started.elapsed()
+        started.elapsed(),
+        report(&trials)
     );
-    let seeds: u64 = env_number("CU_ROLL_CRASH_SEEDS", 200);
-    let started = Instant::now();
-    let seed_list: Vec<u64> = (0..seeds).collect();
-    let random = parallel(jobs, &seed_list, |&seed| {
-        let ms = delays(seed, 1, 12_000)[0];
-        let label = format!("seed {seed}: SIGKILL at {ms} ms");
-        logged(format!("{over:?}: {label}"), move || {
-            kill_after(over, Duration::from_millis(ms), label)
-        })
-    });
-    let random_summary = report(&random);
-    eprintln!(
-        "{over:?} random ({seeds} seeds, {:.0?}): {random_summary}",
-        started.elapsed()
-    );
-    assert!(
-        trials.iter().chain(&random).all(|t| t.problems.is_empty()),
-        "{boundaries_summary}\n{random_summary}"
-    );
+    trials
 }
 
 /// The full run over the in-process lab.
