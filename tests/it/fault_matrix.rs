@@ -160,10 +160,11 @@ pub fn cell(kind: &str, server: &str) -> CellResult {
     {
         problems.push("first run does not say how to resume".into());
     }
+    // The line that says how the run ended: `… FAILED …` or `rollout STOPPED …`.
     let said = first
         .stderr
         .lines()
-        .find(|l| l.contains(" failed") && l.contains(server))
+        .find(|l| l.contains(" FAILED ") || l.contains("rollout STOPPED"))
         .unwrap_or("")
         .trim()
         .to_string();
