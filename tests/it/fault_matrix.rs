@@ -16,8 +16,8 @@
 
 use serde_json::Value;
 
-use crate::crash_harness::{server_problems, world_problems};
 use crate::harness::{Env, Fault, LabPlan};
+use crate::trials::{server_problems, world_problems};
 
 const TARGET: &str = "15.2.1748.43";
 /// EX02's and EX03's build before the rollout (plans/lab.toml).
@@ -279,7 +279,7 @@ fn every_cell() {
         .filter(|k| only.as_deref().is_none_or(|o| o == **k))
         .flat_map(|k| [(*k, "EX02"), (*k, "EX03")])
         .collect();
-    let results = crate::crash_harness::parallel(3, &cells, |(kind, server)| {
+    let results = crate::trials::parallel(3, &cells, |(kind, server)| {
         let r = cell(kind, server);
         if !r.problems.is_empty() {
             eprintln!(

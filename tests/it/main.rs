@@ -39,6 +39,7 @@ mod setup_log;
 mod shapes;
 mod standalone;
 mod terminal;
+mod trials;
 mod two_dag;
 mod window;
 mod winrm;
