@@ -90,6 +90,11 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         (journal, loaded) = Journal::open(&state)?;
         prior = JournalState::from_entries(&loaded.entries);
     }
+    // This run's own log from here on (a re-run with nothing to do, above,
+    // keeps none and touches no earlier run's files).
+    if let Err(e) = crate::logging::keep_per_run(&per_run_dir(&state, &run_id)) {
+        say!("cu-roll: warning: this run's log is only in the plan's cu-roll.log: {e}");
+    }
     let selection = super::selection::choose(&plan, given, &flags, &prior)?;
     // Fresh start: the pre-flight gate must pass before anything changes.
     let mut observed = None;
@@ -267,10 +272,11 @@ fn finish(
                 written.markdown.display(),
                 written.html.display()
             );
+            let journal = Journal::path_in(state);
             keep_per_run(
                 state,
                 run_id,
-                &[&written.json, &written.markdown, &written.html],
+                &[&journal, &written.json, &written.markdown, &written.html],
             )
         }
         Err(e) => {
@@ -374,11 +380,17 @@ fn refused(executor: &super::auth_guard::AuthGuard) -> Result<(), Error> {
         .map_or(Ok(()), |r| Err(Error::AuthRefused(r)))
 }
 
-/// Keeps a copy of this run's report under `runs/<run id>/`, so a later
-/// run never overwrites it (the files beside the journal are the latest).
-/// Returns the kept HTML report (the last of `files`), when kept.
+/// Where one run's files are kept: `runs/<run id>/` in the state directory.
+fn per_run_dir(state: &Path, run_id: &str) -> std::path::PathBuf {
+    state.join("runs").join(run_id)
+}
+
+/// Keeps a copy of this run's report, and the journal as it stood at this
+/// run's end, under `runs/<run id>/` (beside the run's `cu-roll.log`), so
+/// a later run never overwrites them (the files beside the journal are the
+/// latest). Returns the kept HTML report (the last of `files`), when kept.
 fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) -> Option<std::path::PathBuf> {
-    let dir = state.join("runs").join(run_id);
+    let dir = per_run_dir(state, run_id);
     let copied = std::fs::create_dir_all(&dir).and_then(|()| {
         files.iter().try_for_each(|f| {
             let name = f.file_name().unwrap_or_default();
