@@ -8,15 +8,19 @@
 //! limits (lagged copies exempt from the replay limit) and its content
 //! index Healthy or NotApplicable (on Exchange 2016 `Crawling` and
 //! `HealthyAndUpgrading` are a warning), every component is Active but
-//! those inactive by design, and the build is the target's. It runs before
+//! those inactive by design, every client-access health page
+//! (`/<vdir>/healthcheck.htm`, requested on the server by its FQDN:
+//! `observe::client_access`) answers 200, and the build is the target's.
+//! It runs before
 //! `redistribute` (review real-exchange.md #12: prove the server healthy
 //! before databases move back to it), so it waits up to `timeouts.health`
 //! (copies resynchronise after a reboot), then names every failing check.
 //! It changes nothing.
 
 use crate::catalog::ExchangeBuild;
+use crate::exchange::observe::EXPECTED_START_TYPE;
 use crate::exchange::observe::{self, read_server_facts, read_service_set, run_health_tests};
-use crate::exchange::observe::{ServiceSetObs, EXPECTED_START_TYPE};
+use crate::exchange::observe::{read_health_pages, ClientAccessObs, ServiceSetObs};
 use crate::exchange::{same, ExchangeState, HealthTestsObs};
 use crate::plan::{Plan, Policy, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
@@ -173,6 +177,25 @@ pub fn service_problems(set: &ServiceSetObs) -> Vec<String> {
     out
 }
 
+/// Client-access health pages that did not answer 200 OK (review
+/// real-exchange.md #12): the front end of that protocol is not in service
+/// here, whatever the cmdlets say.
+pub fn client_access_problems(pages: &ClientAccessObs) -> Vec<String> {
+    pages
+        .pages
+        .iter()
+        .filter(|p| !p.ok())
+        .map(|p| {
+            let why = match (p.status_code, p.error.as_deref().filter(|e| !e.is_empty())) {
+                (_, Some(e)) => e.to_string(),
+                (Some(c), None) => format!("HTTP {c}"),
+                (None, None) => "no answer".to_string(),
+            };
+            format!("{} did not answer 200 OK: {why}", p.url)
+        })
+        .collect()
+}
+
 impl Step for Health {
     fn id(&self) -> StepId {
         StepId::Health
@@ -195,8 +218,10 @@ impl Step for Health {
                     let state = ctx.exchange_state()?;
                     let build = ctx.build()?;
                     let services: ServiceSetObs = ctx.query(&read_service_set())?;
+                    let pages: ClientAccessObs = ctx.query(&read_health_pages(&ctx.server.fqdn))?;
                     let mut p = health_problems(&tests, &state, build, target, &ctx.plan.policy);
                     p.extend(service_problems(&services));
+                    p.extend(client_access_problems(&pages));
                     if p.is_empty() {
                         warnings = health_warnings(&state, build);
                     }
@@ -247,6 +272,26 @@ impl Step for Health {
         out.extend(PlannedCommand::exchange_state(when, &server.name));
         out.push(PlannedCommand::ps(when, &read_server_facts()));
         out.push(PlannedCommand::ps(when, &read_service_set()));
+        out.push(PlannedCommand::ps(when, &read_health_pages(&server.fqdn)));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_health_page_not_answering_200_is_named_with_its_error() {
+        let pages: ClientAccessObs = serde_json::from_str(
+            r#"{"Pages":[
+            {"Vdir":"owa","Url":"https://ex01.contoso.local/owa/healthcheck.htm","StatusCode":200,"Error":null},
+            {"Vdir":"ecp","Url":"https://ex01.contoso.local/ecp/healthcheck.htm","StatusCode":null,"Error":"The remote server returned an error: (503) Server Unavailable."}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            client_access_problems(&pages),
+            ["https://ex01.contoso.local/ecp/healthcheck.htm did not answer 200 OK: The remote server returned an error: (503) Server Unavailable."]
+        );
     }
 }

@@ -19,6 +19,7 @@ mod task_com_tests;
 mod task_objects;
 mod tasks;
 mod transport;
+mod web;
 
 use super::host::ServerHost;
 use super::pwsh::convert::to_ps_string;
@@ -69,6 +70,9 @@ pub(crate) fn dispatch(
         return r;
     }
     if let Some(r) = certs::dispatch_iis(host, &lname, args) {
+        return r;
+    }
+    if let Some(r) = web::dispatch(host, &lname, args) {
         return r;
     }
     // Exchange cmdlets exist only once the snap-in is loaded, as in a plain

@@ -63,6 +63,7 @@ pub const FAULT_KINDS: &[&str] = &[
     "copy-fails",
     "health-fails",
     "mapi-fails",
+    "owa-pool-stopped",
     "winrm-drops",
     "su-fails",
     "su-busy",
