@@ -206,6 +206,11 @@ pub struct Policy {
     /// How long one server's roll is expected to take, when the plan says
     /// (`Policy::estimated_server_duration` has the default).
     pub server_estimate: Option<Duration>,
+    /// How long after a server's last boot (the CU's reboot) an Exchange
+    /// 2016 content index may stay `Crawling` or `HealthyAndUpgrading`
+    /// with only a warning; past it `health` fails (review
+    /// real-exchange.md #25). Default 12 hours: a judgement, UNVERIFIED.
+    pub content_index_deadline: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -79,6 +79,7 @@ pub struct RawPolicy {
     pub max_parallel_dags: Option<Spanned<u32>>,
     pub not_after: Option<Text>,
     pub server_estimate: Option<Text>,
+    pub content_index_deadline: Option<Text>,
     #[serde(default)]
     pub timeouts: RawTimeouts,
 }
