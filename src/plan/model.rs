@@ -77,6 +77,10 @@ pub struct Rollout {
     pub diagnostic_data: DiagnosticData,
     /// `None`: not said; setup on 2019 CU14+/SE media then turns EP on.
     pub extended_protection: Option<ExtendedProtection>,
+    /// `[rollout] tls_offloading`: whether the load balancer in front of
+    /// the servers terminates TLS (Extended Protection is not supported
+    /// then). `None`: not said.
+    pub tls_offloading: Option<bool>,
     /// Whose identity the detached installer task (setup, the SU, AD
     /// preparation) runs under.
     pub installer_account: InstallerAccount,

@@ -41,6 +41,7 @@ pub struct RawRollout {
     pub diagnostic_data: Option<Spanned<RawDiagnosticData>>,
     pub installer_account: Option<Text>,
     pub extended_protection: Option<Spanned<RawExtendedProtection>>,
+    pub tls_offloading: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@
 pub mod adprep;
 pub mod certs;
 pub mod checks;
+mod ep;
 pub mod media;
 mod membership;
 pub mod model;
@@ -32,6 +33,8 @@ struct Observed {
     media: Option<Result<media::MediaObs, QueryError>>,
     /// The certificates, on servers below the target only.
     certs: Option<certs::CertsObs>,
+    /// Extended Protection, on servers below the target only.
+    ep: Option<Result<exchange::observe::ExtendedProtectionObs, QueryError>>,
 }
 
 /// Queries every server (concurrently, bounded) and builds the report.
@@ -57,6 +60,7 @@ pub fn build_report(
         .map(|(server, obs)| {
             let mut r = server_report(plan, catalog, target, server, obs, &observed);
             apply_certs(obs, &mut r);
+            apply_ep(plan, target, obs, &mut r);
             apply_media(plan, catalog, target, obs, ad_prep_runs, &mut r);
             membership::apply(server, obs.state.as_ref().ok(), &mut r);
             r
@@ -151,6 +155,7 @@ fn observe(
         return Observed {
             media: None,
             certs: None,
+            ep: None,
             facts: Err(busy()),
             state: Err(busy()),
         };
@@ -164,6 +169,7 @@ fn observe(
     Observed {
         media: below.then(|| media::observe_media(reach, plan, server)),
         certs: below.then(|| certs::observe(reach, server)),
+        ep: below.then(|| ep::observe(reach, server)),
         facts,
         state: exchange::exchange_state(reach, server),
     }
@@ -418,6 +424,17 @@ fn apply_certs(obs: &Observed, r: &mut ServerReport) {
 }
 
 /// The media check's blockers (server below the target only).
+/// Extended Protection (`ep`), on servers that will be upgraded.
+fn apply_ep(plan: &Plan, target: &ResolvedTarget, obs: &Observed, r: &mut ServerReport) {
+    let Some(found) = &obs.ep else { return };
+    let f = ep::findings(plan, target.cu.build, found);
+    for (code, text) in f.blockers {
+        r.block(code, text);
+    }
+    r.warnings.extend(f.warnings);
+    r.verdict = checks::verdict(&r.blockers, r.needs_upgrade_known());
+}
+
 fn apply_media(
     plan: &Plan,
     catalog: &Catalog,

@@ -4,7 +4,8 @@
 //! the owner of the core cluster group, quorum as a DAG member sees it
 //! (`quorum`), the certificates and where they are bound (`certs`), the
 //! client-access health pages (`client_access`), the MAPI test of the
-//! active copies a server hosts (`hosted`), plus
+//! active copies a server hosts (`hosted`), Extended Protection on the
+//! virtual directories (`ep`), plus
 //! the maintenance state in
 //! `state`. Each has the [`Operation`] that reads it (`read_*`, also what
 //! the dry run prints) and a function that sends it and parses the answer.
@@ -14,6 +15,7 @@
 mod certs;
 mod client_access;
 mod dag;
+mod ep;
 mod hosted;
 mod quorum;
 mod services;
@@ -28,6 +30,7 @@ pub use client_access::{
     health_pages, read_health_pages, ClientAccessObs, HealthPageObs, HEALTH_PAGE_VDIRS,
 };
 pub use dag::{dag_members, read_dag_members, DagMembersObs};
+pub use ep::{extended_protection, read_extended_protection, ExtendedProtectionObs, VdirEpObs};
 pub use hosted::{active_mapi, test_active_mapi, ActiveMapiObs};
 pub use quorum::{quorum, read_quorum, QuorumObs};
 pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};

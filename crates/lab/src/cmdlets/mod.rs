@@ -19,6 +19,7 @@ mod task_com_tests;
 mod task_objects;
 mod tasks;
 mod transport;
+mod vdirs;
 mod web;
 
 use super::host::ServerHost;
@@ -27,6 +28,7 @@ use super::pwsh::host::{Argument, Bound, ErrorCategory, PsError};
 use super::pwsh::value::{PsObject, Value};
 pub(crate) use files::{read_bytes as read_file_bytes, write_bytes as write_file_bytes};
 pub(crate) use tasks::register_definition;
+pub use vdirs::ExtendedProtection;
 
 /// What a command module answers: `None` = not mine.
 pub(crate) type Answer = Option<Result<Vec<Value>, PsError>>;
@@ -84,6 +86,7 @@ pub(crate) fn dispatch(
             health::dispatch,
             transport::dispatch,
             certs::dispatch,
+            vdirs::dispatch,
         ] {
             if let Some(r) = module(host, &lname, args) {
                 return r;

@@ -411,6 +411,8 @@ fn servers(
                     s.activation_policy.as_ref(),
                 )?,
                 standalone: s.standalone.unwrap_or(false),
+                extended_protection: s.extended_protection,
+                rpc_ssl_offloading: s.rpc_ssl_offloading.unwrap_or(false),
                 // Filled in by `dag::assign_dags` once the DAGs are known.
                 dag: String::new(),
             },
