@@ -259,6 +259,14 @@ pub const EXCHANGE_CMDLETS: &[&str] = &[
     "Test-ReplicationHealth",
     "Get-ExchangeCertificate",
     "Get-AuthConfig",
+    "Get-OwaVirtualDirectory",
+    "Get-EcpVirtualDirectory",
+    "Get-WebServicesVirtualDirectory",
+    "Get-ActiveSyncVirtualDirectory",
+    "Get-OabVirtualDirectory",
+    "Get-MapiVirtualDirectory",
+    "Get-AutodiscoverVirtualDirectory",
+    "Get-OutlookAnywhere",
 ];
 
 /// The Exchange cmdlets `text` calls, in [`EXCHANGE_CMDLETS`] order: a

@@ -77,6 +77,10 @@ pub struct Rollout {
     pub diagnostic_data: DiagnosticData,
     /// `None`: not said; setup on 2019 CU14+/SE media then turns EP on.
     pub extended_protection: Option<ExtendedProtection>,
+    /// `[rollout] tls_offloading`: whether the load balancer in front of
+    /// the servers terminates TLS (Extended Protection is not supported
+    /// then). `None`: not said.
+    pub tls_offloading: Option<bool>,
     /// Whose identity the detached installer task (setup, the SU, AD
     /// preparation) runs under.
     pub installer_account: InstallerAccount,
@@ -206,6 +210,11 @@ pub struct Policy {
     /// How long one server's roll is expected to take, when the plan says
     /// (`Policy::estimated_server_duration` has the default).
     pub server_estimate: Option<Duration>,
+    /// How long after a server's last boot (the CU's reboot) an Exchange
+    /// 2016 content index may stay `Crawling` or `HealthyAndUpgrading`
+    /// with only a warning; past it `health` fails (review
+    /// real-exchange.md #25). Default 12 hours: a judgement, UNVERIFIED.
+    pub content_index_deadline: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

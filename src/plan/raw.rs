@@ -41,6 +41,7 @@ pub struct RawRollout {
     pub diagnostic_data: Option<Spanned<RawDiagnosticData>>,
     pub installer_account: Option<Text>,
     pub extended_protection: Option<Spanned<RawExtendedProtection>>,
+    pub tls_offloading: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +80,7 @@ pub struct RawPolicy {
     pub max_parallel_dags: Option<Spanned<u32>>,
     pub not_after: Option<Text>,
     pub server_estimate: Option<Text>,
+    pub content_index_deadline: Option<Text>,
     #[serde(default)]
     pub timeouts: RawTimeouts,
 }

@@ -5,6 +5,7 @@
 pub mod adprep;
 pub mod certs;
 pub mod checks;
+mod ep;
 pub mod media;
 mod membership;
 pub mod model;
@@ -74,6 +75,7 @@ pub fn build_report_observing(
         .map(|(server, obs)| {
             let mut r = server_report(plan, catalog, target, server, obs, &observed);
             apply_certs(obs, &mut r);
+            apply_ep(plan, target, obs, &mut r);
             apply_media(plan, catalog, target, obs, ad_prep_runs, &mut r);
             membership::apply(server, obs.state.as_ref().ok(), &mut r);
             r
@@ -373,6 +375,17 @@ fn apply_certs(obs: &Observed, r: &mut ServerReport) {
 }
 
 /// The media check's blockers (server below the target only).
+/// Extended Protection (`ep`), on servers that will be upgraded.
+fn apply_ep(plan: &Plan, target: &ResolvedTarget, obs: &Observed, r: &mut ServerReport) {
+    let Some(found) = &obs.ep else { return };
+    let f = ep::findings(plan, target.cu.build, found);
+    for (code, text) in f.blockers {
+        r.block(code, text);
+    }
+    r.warnings.extend(f.warnings);
+    r.verdict = checks::verdict(&r.blockers, r.needs_upgrade_known());
+}
+
 fn apply_media(
     plan: &Plan,
     catalog: &Catalog,

@@ -225,6 +225,9 @@ pub enum BlockerCode {
     CertificateIisExpired,
     /// The organisation's Exchange Auth certificate has expired.
     CertificateAuthExpired,
+    /// Extended Protection would break client access, or the plan must say
+    /// what setup does about it (`preflight::ep`).
+    ExtendedProtection,
     /// Plan-wide: Active Directory preparation must run first.
     AdPreparation,
     /// Plan-wide: the AD levels could not be read.
@@ -237,7 +240,7 @@ pub enum BlockerCode {
 
 impl BlockerCode {
     /// Every code, in the order docs/report.md lists them.
-    pub const ALL: [BlockerCode; 20] = [
+    pub const ALL: [BlockerCode; 21] = [
         BlockerCode::Unreachable,
         BlockerCode::NoExchange,
         BlockerCode::UnknownBuild,
@@ -255,6 +258,7 @@ impl BlockerCode {
         BlockerCode::Media,
         BlockerCode::CertificateIisExpired,
         BlockerCode::CertificateAuthExpired,
+        BlockerCode::ExtendedProtection,
         BlockerCode::AdPreparation,
         BlockerCode::AdUnreadable,
         BlockerCode::DagMembership,
@@ -279,6 +283,7 @@ impl BlockerCode {
             BlockerCode::Media => "media",
             BlockerCode::CertificateIisExpired => "certificate.iis-expired",
             BlockerCode::CertificateAuthExpired => "certificate.auth-expired",
+            BlockerCode::ExtendedProtection => "extended-protection",
             BlockerCode::AdPreparation => "ad-preparation",
             BlockerCode::AdUnreadable => "ad-unreadable",
             BlockerCode::DagMembership => "dag-membership",

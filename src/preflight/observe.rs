@@ -4,7 +4,7 @@
 //! certificates. Judging what was read is `preflight`'s; nothing here
 //! decides or changes anything.
 
-use super::{certs, checks, media};
+use super::{certs, checks, ep, media};
 use crate::exchange::{self, ExchangeState, QueryError, ServerFacts};
 use crate::exec::Executor;
 use crate::plan::{Plan, ResolvedTarget, Server};
@@ -20,6 +20,8 @@ pub(super) struct Observed {
     pub(super) media: Option<Result<media::MediaObs, QueryError>>,
     /// The certificates, on servers below the target only.
     pub(super) certs: Option<certs::CertsObs>,
+    /// Extended Protection, on servers below the target only.
+    pub(super) ep: Option<Result<crate::exchange::observe::ExtendedProtectionObs, QueryError>>,
 }
 
 /// The servers that answer cmd and run no setup are the candidate peers;
@@ -79,6 +81,7 @@ fn observe(
         return Observed {
             media: None,
             certs: None,
+            ep: None,
             facts: Err(busy()),
             state: Err(busy()),
         };
@@ -92,6 +95,7 @@ fn observe(
     Observed {
         media: below.then(|| media::observe_media(reach, plan, server)),
         certs: below.then(|| certs::observe(reach, server)),
+        ep: below.then(|| ep::observe(reach, server)),
         facts,
         state: exchange::exchange_state(reach, server),
     }

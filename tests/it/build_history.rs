@@ -46,6 +46,9 @@ target = "{id}"
 security_update = "none"
 setup_path = 'D:\Setup.exe'
 diagnostic_data = "off"
+# 2019 CU14+/SE setup turns Extended Protection on; members below CU14 do
+# not run it, so the plan says what it wants (pre-flight `extended-protection`).
+extended_protection = "enable"
 
 [connection]
 transport = "lab"

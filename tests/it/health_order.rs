@@ -5,7 +5,10 @@
 //! documents, tests active copies only without it). On the product before
 //! this change, `redistribute` came first, so a server that failed health
 //! already held its preferred databases again, and a passive copy whose
-//! MAPI logon failed was never tested.
+//! MAPI logon failed was never tested. Health also requests each
+//! protocol's `/<vdir>/healthcheck.htm` on the server (review #12): before
+//! that, a front end that answered 503 (OWA's application pool stopped)
+//! passed every check.
 
 use serde_json::Value;
 
@@ -68,4 +71,49 @@ fn a_passive_copy_that_fails_its_mapi_logon_stops_the_rollout() {
     let said = format!("{}{}", run.stdout, run.stderr);
     assert!(said.contains("Test-MAPIConnectivity: DB01"), "{said}");
     assert!(said.contains("EX02 health failed"), "{said}");
+}
+
+/// OWA's application pool on EX02 is stopped after the CU: its health page
+/// answers 503 while every cmdlet check passes. Health requests the page
+/// and stops the run naming it; before the client-access probe the run
+/// carried on with OWA down on EX02.
+#[test]
+fn a_health_page_that_answers_503_stops_the_rollout() {
+    let env = Env::new();
+    let plan =
+        plan_with(Fault::new("owa-pool-stopped", "EX02").hold("10m")).write(&env, "lab.toml");
+    let run = env.run(&["run", plan.to_str().unwrap(), "--yes"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("https://ex02.contoso.local/owa/healthcheck.htm did not answer 200 OK"),
+        "{said}"
+    );
+    assert!(said.contains("(503) Server Unavailable"), "{said}");
+    assert!(said.contains("EX02 health failed"), "{said}");
+    assert_eq!(world(&env)["availability"], Value::Array(vec![]));
+}
+
+/// EX02's copies pass `health`, then once the balance has made DB02 active
+/// on EX02 its MAPI logon fails. The databases EX02 now hosts are tested
+/// after `redistribute` (without `-IncludePassive`: the active copies), and
+/// the run stops naming DB02. Before this check nothing tested them, and
+/// the run went on to the next server.
+#[test]
+fn a_database_that_fails_its_logon_after_the_balance_stops_the_rollout() {
+    let env = Env::new();
+    let fault = Fault::new("mapi-fails", "EX02")
+        .during("EX02:redistribute")
+        .hold("10m");
+    let plan = plan_with(fault).write(&env, "lab.toml");
+    let run = env.run(&["run", plan.to_str().unwrap(), "--yes"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(said.contains("After the balance"), "{said}");
+    assert!(
+        said.contains("Test-MAPIConnectivity: DB02 on EX02"),
+        "{said}"
+    );
+    assert!(said.contains("EX02 redistribute failed"), "{said}");
+    assert_eq!(world(&env)["availability"], Value::Array(vec![]));
 }

@@ -16,6 +16,7 @@ mod dag_config;
 mod docs_agree;
 mod drift_baseline;
 mod fault_matrix;
+mod extended_protection;
 mod faults;
 mod harness;
 mod health_order;

@@ -39,11 +39,11 @@ impl World {
             return true;
         }
         let now = self.now_ms;
-        let Some(f) = self
-            .faults
-            .iter_mut()
-            .find(|f| matches(f, kind, server, database) && f.remaining != Some(0))
-        else {
+        // A fault with `during` starts only when its step is recognised
+        // (`step_event`), never at a test.
+        let Some(f) = self.faults.iter_mut().find(|f| {
+            matches(f, kind, server, database) && f.remaining != Some(0) && f.during.is_none()
+        }) else {
             return false;
         };
         if let Some(n) = f.remaining.as_mut() {
@@ -82,12 +82,27 @@ impl World {
     }
 
     /// A runbook step became visible on `server` (how the lab recognises
-    /// each step is listed in docs/lab.md). Fires the `copy-fails` faults
-    /// whose `during` names it (without `during`: their own server entering
-    /// maintenance): the fault server's copy of the database goes Failed for
-    /// the hold, then resynchronises.
+    /// each step is listed in docs/lab.md). Starts the hold of the
+    /// `mapi-fails` faults whose `during` names it, and fires the
+    /// `copy-fails` faults whose `during` names it (without `during`: their
+    /// own server entering maintenance): the fault server's copy of the
+    /// database goes Failed for the hold, then resynchronises.
     pub fn step_event(&mut self, server: &str, step: &str) {
         let key = format!("{server}:{step}");
+        let now = self.now_ms;
+        for f in &mut self.faults {
+            if f.kind == "mapi-fails"
+                && f.remaining != Some(0)
+                && f.during
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(&key))
+            {
+                if let Some(n) = f.remaining.as_mut() {
+                    *n -= 1;
+                }
+                f.active_until_ms = Some(now + f.hold_ms);
+            }
+        }
         let hits: Vec<usize> = (0..self.faults.len())
             .filter(|&i| {
                 let f = &self.faults[i];
@@ -101,7 +116,6 @@ impl World {
                     }
             })
             .collect();
-        let now = self.now_ms;
         for i in hits {
             let f = &mut self.faults[i];
             if let Some(n) = f.remaining.as_mut() {

@@ -32,6 +32,9 @@ pub struct ServerHost<'a> {
     /// The script ran past `budget_ms`: the transport killed its process,
     /// so no further command runs.
     pub(crate) killed: bool,
+    /// The process set `[System.Net.ServicePointManager]::ServerCertificateValidationCallback`
+    /// (`cmdlets/web.rs`: the lab's https name check).
+    pub(crate) certificate_callback: bool,
 }
 
 /// Why a host could not be made.
@@ -62,6 +65,7 @@ impl<'a> ServerHost<'a> {
             spent_ms: 0,
             budget_ms: None,
             killed: false,
+            certificate_callback: false,
         })
     }
 
@@ -170,6 +174,10 @@ impl CommandHost for ServerHost<'_> {
 
     fn take_non_terminating(&mut self) -> Vec<PsError> {
         std::mem::take(&mut self.errors)
+    }
+
+    fn set_certificate_callback(&mut self, set: bool) {
+        self.certificate_callback = set;
     }
 
     fn env_var(&self, name: &str) -> Option<String> {

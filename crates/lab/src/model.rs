@@ -84,6 +84,13 @@ pub struct Server {
     /// Script block (4104) and module (4103) logging (`eventlog.rs`).
     #[serde(default)]
     pub powershell_log: super::eventlog::PowerShellLog,
+    /// Extended Protection on the virtual directories (`cmdlets/vdirs.rs`);
+    /// `None` in a world saved before it was modelled (= the build's default).
+    #[serde(default)]
+    pub extended_protection: Option<crate::cmdlets::ExtendedProtection>,
+    /// The RPC (Outlook Anywhere) virtual directory's `SSLOffloading`.
+    #[serde(default)]
+    pub rpc_ssl_offloading: bool,
 }
 
 /// What an upgrade that has not finished leaves behind (see `setup.rs`).

@@ -382,6 +382,11 @@ impl World {
                 s.cu_revision = cu_revision(build);
                 s.last_install_ms = now;
                 s.partial_setup = None;
+                s.extended_protection = Some(crate::cmdlets::ExtendedProtection::after_setup(
+                    *build,
+                    s.extended_protection,
+                    &p.command_line,
+                ));
                 let install = s.install_path.to_ascii_lowercase();
                 s.files
                     .retain(|f| !f.path.to_ascii_lowercase().starts_with(&install));

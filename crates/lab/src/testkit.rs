@@ -31,6 +31,8 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         port: None,
         activation_policy: crate::model::ActivationPolicy::Unrestricted,
         standalone: false,
+        extended_protection: None,
+        rpc_ssl_offloading: false,
         dag: String::new(),
     }
 }

@@ -127,6 +127,11 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         move_now: false,
         queues: Vec::new(),
         drain_carry_ms: 0,
+        extended_protection: Some(crate::cmdlets::ExtendedProtection::initial(
+            s.build,
+            s.extended_protection,
+        )),
+        rpc_ssl_offloading: s.rpc_ssl_offloading,
         redirect_target: None,
         transport_ready_ms: None,
         setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),

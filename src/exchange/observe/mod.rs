@@ -2,7 +2,10 @@
 //! pending reboot, the role keys that say whether setup finished:
 //! `setup_roles`), boot time and services, the health tests, AD levels and
 //! the owner of the core cluster group, quorum as a DAG member sees it
-//! (`quorum`), the certificates and where they are bound (`certs`), plus
+//! (`quorum`), the certificates and where they are bound (`certs`), the
+//! client-access health pages (`client_access`), the MAPI test of the
+//! active copies a server hosts (`hosted`), Extended Protection on the
+//! virtual directories (`ep`), plus
 //! the maintenance state in
 //! `state`. Each has the [`Operation`] that reads it (`read_*`, also what
 //! the dry run prints) and a function that sends it and parses the answer.
@@ -10,8 +13,11 @@
 //! scripts print. Nothing here changes a server or decides anything.
 
 mod certs;
+mod client_access;
 mod dag;
 mod dag_state;
+mod ep;
+mod hosted;
 mod quorum;
 mod services;
 mod setup_roles;
@@ -22,8 +28,13 @@ pub use certs::{
     exchange_certificates, iis_bindings, read_exchange_certificates, read_iis_bindings,
     CertificateObs, ExchangeCertificatesObs, IisBindingObs, IisBindingsObs,
 };
+pub use client_access::{
+    health_pages, read_health_pages, ClientAccessObs, HealthPageObs, HEALTH_PAGE_VDIRS,
+};
 pub use dag::{dag_members, read_dag_members, DagMembersObs};
 pub use dag_state::{dag_state, read_dag_state, MemberObservation};
+pub use ep::{extended_protection, read_extended_protection, ExtendedProtectionObs, VdirEpObs};
+pub use hosted::{active_mapi, test_active_mapi, ActiveMapiObs};
 pub use quorum::{quorum, read_quorum, QuorumObs};
 pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};

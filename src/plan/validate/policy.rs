@@ -77,5 +77,8 @@ pub(super) fn policy(src: &Source, p: &RawPolicy) -> Result<Policy, PlanError> {
             .as_ref()
             .map(|v| positive_duration(src, "server_estimate", Some(v), "1s"))
             .transpose()?,
+        // Zero is allowed: a content index still catching up then fails
+        // health at once, as before review #25.
+        content_index_deadline: duration(src, p.content_index_deadline.as_ref(), "12h")?,
     })
 }

@@ -82,6 +82,7 @@ pub(super) fn rollout(src: &Source, r: &RawRollout) -> Result<Rollout, PlanError
             RawExtendedProtection::Skip => ExtendedProtection::Skip,
             RawExtendedProtection::SkipEwsFrontend => ExtendedProtection::SkipEwsFrontend,
         }),
+        tls_offloading: r.tls_offloading,
         // Decided with the connection in `installer_account` below.
         installer_account: InstallerAccount::ConnectionUser,
     })

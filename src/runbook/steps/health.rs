@@ -8,15 +8,19 @@
 //! limits (lagged copies exempt from the replay limit) and its content
 //! index Healthy or NotApplicable (on Exchange 2016 `Crawling` and
 //! `HealthyAndUpgrading` are a warning), every component is Active but
-//! those inactive by design, and the build is the target's. It runs before
+//! those inactive by design, every client-access health page
+//! (`/<vdir>/healthcheck.htm`, requested on the server by its FQDN:
+//! `observe::client_access`) answers 200, and the build is the target's.
+//! It runs before
 //! `redistribute` (review real-exchange.md #12: prove the server healthy
 //! before databases move back to it), so it waits up to `timeouts.health`
 //! (copies resynchronise after a reboot), then names every failing check.
 //! It changes nothing.
 
 use crate::catalog::ExchangeBuild;
+use crate::exchange::observe::EXPECTED_START_TYPE;
 use crate::exchange::observe::{self, read_server_facts, read_service_set, run_health_tests};
-use crate::exchange::observe::{ServiceSetObs, EXPECTED_START_TYPE};
+use crate::exchange::observe::{read_health_pages, ClientAccessObs, ServiceSetObs};
 use crate::exchange::{same, ExchangeState, HealthTestsObs};
 use crate::plan::{Plan, Policy, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
@@ -25,6 +29,28 @@ use super::exit_maintenance::INACTIVE_BY_DESIGN;
 
 pub struct Health;
 
+/// How far the server is into its content-index allowance: the time since
+/// its last boot (the CU's reboot), when known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinceBoot(pub Option<std::time::Duration>);
+
+impl SinceBoot {
+    /// From `LastBootUpTime` (round-trip UTC) and the wall clock now.
+    pub fn from_facts(last_boot: Option<&str>, now_ms: i64) -> SinceBoot {
+        let booted = last_boot
+            .and_then(|b| humantime::parse_rfc3339_weak(b.trim().trim_end_matches('Z')).ok());
+        let now = std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
+        SinceBoot(booted.and_then(|b| now.duration_since(b).ok()))
+    }
+
+    /// Still within `deadline`; an unknown boot time counts as within (the
+    /// allowance is a warning's, and the boot time is read at every poll).
+    fn within(self, deadline: std::time::Duration) -> bool {
+        self.0.is_none_or(|d| d < deadline)
+    }
+}
+
 /// Every failing check, in words; empty = healthy.
 pub fn health_problems(
     tests: &HealthTestsObs,
@@ -32,6 +58,7 @@ pub fn health_problems(
     build: ExchangeBuild,
     target: ExchangeBuild,
     policy: &Policy,
+    since_boot: SinceBoot,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for r in &tests.service_health {
@@ -95,9 +122,17 @@ pub fn health_problems(
                 ));
             }
         }
-        if !same(&c.content_index_state, "Healthy")
+        let catching_up = content_index_catching_up(c, build);
+        if catching_up && !since_boot.within(policy.content_index_deadline) {
+            out.push(format!(
+                "copy {} content index still {} more than {} after the server booted ([policy] content_index_deadline)",
+                c.name,
+                c.content_index_state,
+                humantime::format_duration(policy.content_index_deadline)
+            ));
+        } else if !same(&c.content_index_state, "Healthy")
             && !same(&c.content_index_state, "NotApplicable")
-            && !content_index_catching_up(c, build)
+            && !catching_up
         {
             out.push(format!(
                 "copy {} content index {}",
@@ -119,8 +154,10 @@ pub fn health_problems(
 /// Exchange 2016 (15.1) re-crawls after a CU: `Crawling` and
 /// `HealthyAndUpgrading` are normal for hours then (review real-exchange.md
 /// #25; DagCommonLibrary's `Test-DagTargetCopy` ignores the content index
-/// unless asked). The pre-flight accepts them too (`preflight/checks.rs`
-/// `content_index_ok`). How long it may last is UNVERIFIED.
+/// unless asked). The pre-flight accepts them too (`assess::checks`
+/// `content_index_ok`). How long it may last is UNVERIFIED: the plan's
+/// `content_index_deadline` after the server's last boot (default 12 h)
+/// turns the warning into a failure.
 fn content_index_catching_up(c: &crate::exchange::CopyObs, build: ExchangeBuild) -> bool {
     build.major == 15
         && build.minor == 1
@@ -129,16 +166,22 @@ fn content_index_catching_up(c: &crate::exchange::CopyObs, build: ExchangeBuild)
 }
 
 /// What is healthy enough to go on but worth saying: the 2016 content
-/// index still catching up after the CU.
-pub fn health_warnings(state: &ExchangeState, build: ExchangeBuild) -> Vec<String> {
+/// index still catching up after the CU, with the deadline it must meet.
+pub fn health_warnings(
+    state: &ExchangeState,
+    build: ExchangeBuild,
+    deadline: std::time::Duration,
+) -> Vec<String> {
     state
         .copies
         .iter()
         .filter(|c| content_index_catching_up(c, build))
         .map(|c| {
             format!(
-                "copy {} content index {} (normal for hours after an Exchange 2016 CU)",
-                c.name, c.content_index_state
+                "copy {} content index {} (normal for hours after an Exchange 2016 CU; health fails if it still is {} after the server booted: [policy] content_index_deadline)",
+                c.name,
+                c.content_index_state,
+                humantime::format_duration(deadline)
             )
         })
         .collect()
@@ -173,6 +216,25 @@ pub fn service_problems(set: &ServiceSetObs) -> Vec<String> {
     out
 }
 
+/// Client-access health pages that did not answer 200 OK (review
+/// real-exchange.md #12): the front end of that protocol is not in service
+/// here, whatever the cmdlets say.
+pub fn client_access_problems(pages: &ClientAccessObs) -> Vec<String> {
+    pages
+        .pages
+        .iter()
+        .filter(|p| !p.ok())
+        .map(|p| {
+            let why = match (p.status_code, p.error.as_deref().filter(|e| !e.is_empty())) {
+                (_, Some(e)) => e.to_string(),
+                (Some(c), None) => format!("HTTP {c}"),
+                (None, None) => "no answer".to_string(),
+            };
+            format!("{} did not answer 200 OK: {why}", p.url)
+        })
+        .collect()
+}
+
 impl Step for Health {
     fn id(&self) -> StepId {
         StepId::Health
@@ -193,12 +255,25 @@ impl Step for Health {
                         observe::health_tests(&ctx.exchange, ctx.server)?
                     };
                     let state = ctx.exchange_state()?;
-                    let build = ctx.build()?;
+                    let facts = ctx.server_facts()?;
+                    let build = facts.build().ok_or_else(|| {
+                        StepError::failed(format!(
+                            "cannot read the Exchange build (ExSetup.exe ProductVersion was {:?})",
+                            facts.ex_setup_version
+                        ))
+                    })?;
+                    let since_boot = SinceBoot::from_facts(
+                        facts.last_boot_up_time.as_deref(),
+                        ctx.clock.wall_ms(),
+                    );
                     let services: ServiceSetObs = ctx.query(&read_service_set())?;
-                    let mut p = health_problems(&tests, &state, build, target, &ctx.plan.policy);
+                    let pages: ClientAccessObs = ctx.query(&read_health_pages(&ctx.server.fqdn))?;
+                    let policy = &ctx.plan.policy;
+                    let mut p = health_problems(&tests, &state, build, target, policy, since_boot);
                     p.extend(service_problems(&services));
+                    p.extend(client_access_problems(&pages));
                     if p.is_empty() {
-                        warnings = health_warnings(&state, build);
+                        warnings = health_warnings(&state, build, policy.content_index_deadline);
                     }
                     Ok(p)
                 })();
@@ -247,6 +322,114 @@ impl Step for Health {
         out.extend(PlannedCommand::exchange_state(when, &server.name));
         out.push(PlannedCommand::ps(when, &read_server_facts()));
         out.push(PlannedCommand::ps(when, &read_service_set()));
+        out.push(PlannedCommand::ps(when, &read_health_pages(&server.fqdn)));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::CopyObs;
+    use std::time::Duration;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn crawling_2016() -> ExchangeState {
+        ExchangeState {
+            components: vec![],
+            activation_policy: "Unrestricted".into(),
+            activation_disabled_and_move_now: false,
+            database_availability_group: Some("DAG01".into()),
+            cluster_node_state: Some("Up".into()),
+            copies: vec![CopyObs {
+                name: "DB01\\EX02".into(),
+                database_name: "DB01".into(),
+                mailbox_server: "EX02".into(),
+                status: "Healthy".into(),
+                active_copy: false,
+                activation_suspended: false,
+                activation_preference: Some(2),
+                copy_queue_length: Some(0),
+                replay_queue_length: Some(0),
+                content_index_state: "Crawling".into(),
+                replay_lag_enabled: false,
+                replay_lag_time: None,
+            }],
+            queues: vec![],
+            queues_error: None,
+            cluster_node_error: None,
+        }
+    }
+
+    fn passing_tests() -> HealthTestsObs {
+        serde_json::from_str(
+            r#"{"ServiceHealth":[],"MapiConnectivity":[{"Database":"DB01","Result":"Success","Error":""}],"ReplicationHealth":[]}"#,
+        )
+        .unwrap()
+    }
+
+    /// Review #25: after a 2016 CU a crawling content index is a warning
+    /// until `content_index_deadline` after the boot, then a failure.
+    #[test]
+    fn a_crawling_2016_content_index_warns_until_its_deadline_then_fails() {
+        let build: ExchangeBuild = "15.1.2507.6".parse().unwrap();
+        let mut policy = super::super::testkit::lab_plan().policy;
+        policy.content_index_deadline = 12 * HOUR;
+        let state = crawling_2016();
+        let check = |since| health_problems(&passing_tests(), &state, build, build, &policy, since);
+        assert!(check(SinceBoot(Some(HOUR))).is_empty());
+        assert!(
+            check(SinceBoot(None)).is_empty(),
+            "boot time unknown: a warning"
+        );
+        assert_eq!(
+            check(SinceBoot(Some(13 * HOUR))),
+            ["copy DB01\\EX02 content index still Crawling more than 12h after the server booted ([policy] content_index_deadline)"]
+        );
+        let w = health_warnings(&state, build, policy.content_index_deadline);
+        assert!(
+            w[0].contains("health fails if it still is 12h after the server booted"),
+            "{w:?}"
+        );
+        // Not on 2019: there Crawling is a failure at once.
+        let e19: ExchangeBuild = "15.2.1748.10".parse().unwrap();
+        assert_eq!(
+            health_problems(
+                &passing_tests(),
+                &state,
+                e19,
+                e19,
+                &policy,
+                SinceBoot(Some(HOUR))
+            ),
+            ["copy DB01\\EX02 content index Crawling"]
+        );
+    }
+
+    #[test]
+    fn the_time_since_boot_comes_from_last_boot_up_time() {
+        let boot = "2026-01-01T10:00:00.0000000Z";
+        let now = 1_767_261_600_000 + 3_600_000; // 2026-01-01T11:00:00Z
+        assert_eq!(
+            SinceBoot::from_facts(Some(boot), now),
+            SinceBoot(Some(HOUR))
+        );
+        assert_eq!(SinceBoot::from_facts(Some("garbage"), now), SinceBoot(None));
+        assert_eq!(SinceBoot::from_facts(None, now), SinceBoot(None));
+    }
+
+    #[test]
+    fn a_health_page_not_answering_200_is_named_with_its_error() {
+        let pages: ClientAccessObs = serde_json::from_str(
+            r#"{"Pages":[
+            {"Vdir":"owa","Url":"https://ex01.contoso.local/owa/healthcheck.htm","StatusCode":200,"Error":null},
+            {"Vdir":"ecp","Url":"https://ex01.contoso.local/ecp/healthcheck.htm","StatusCode":null,"Error":"The remote server returned an error: (503) Server Unavailable."}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            client_access_problems(&pages),
+            ["https://ex01.contoso.local/ecp/healthcheck.htm did not answer 200 OK: The remote server returned an error: (503) Server Unavailable."]
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod backup_config;
 mod enter_maintenance;
 mod exit_maintenance;
 mod health;
+mod health_hosted;
 mod installer;
 #[cfg(test)]
 mod lab_tests;

@@ -4,7 +4,8 @@
 //! on a member that answers, is Up, not Blocked, not MoveNow, with the copy
 //! Mounted or Healthy and activation not suspended. Already balanced →
 //! nothing is sent. When to run it (after each server or at the end) is the
-//! scheduler's choice; this step does one balance.
+//! scheduler's choice; this step does one balance, then proves the
+//! databases now hosted (`health_hosted`).
 
 use std::collections::BTreeMap;
 
@@ -144,6 +145,7 @@ impl Step for Redistribute {
         }
         let before = unbalanced(&observe_members(ctx)?);
         if before.is_empty() {
+            super::health_hosted::verify(ctx)?;
             return Ok(StepOutcome::AlreadyDone {
                 detail: format!(
                     "every database of {dag} is already on its most preferred healthy copy"
@@ -176,6 +178,7 @@ impl Step for Redistribute {
                 left.join("; ")
             ))
         })?;
+        super::health_hosted::verify(ctx)?;
         Ok(StepOutcome::Done {
             detail: format!("{dag} balanced by activation preference"),
         })
@@ -207,6 +210,7 @@ impl Step for Redistribute {
                 command: crate::runbook::PlannedText::PowerShell(act::redistribute_command(dag)),
             },
         ]);
+        out.extend(super::health_hosted::scripts(plan, server, peers));
         out
     }
 }

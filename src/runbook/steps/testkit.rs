@@ -156,6 +156,32 @@ impl FakeExec {
                 None => Reply::Unreachable,
             }
         });
+        // Client-access health pages (observe::client_access): all 200.
+        f.on_ps(None, "/healthcheck.htm", |_, _, _| {
+            let pages: Vec<Value> = crate::exchange::observe::HEALTH_PAGE_VDIRS
+                .iter()
+                .map(|v| json!({"Vdir": v, "Url": format!("https://fqdn/{v}/healthcheck.htm"), "StatusCode": 200, "Error": null}))
+                .collect();
+            Reply::ok(json!({ "Pages": pages }).to_string())
+        });
+        // Test-MAPIConnectivity of the active copies (observe::hosted):
+        // every copy the world shows Mounted on the server passes.
+        f.on_ps(
+            None,
+            "Test-MAPIConnectivity -Server $server |",
+            |w, server, _| {
+                let mapi: Vec<Value> = w
+                .state
+                .get(server)
+                .and_then(|v| v["Copies"].as_array().cloned())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| c["Status"] == "Mounted")
+                .map(|c| json!({"Database": c["DatabaseName"], "Result": "Success", "Error": ""}))
+                .collect();
+                Reply::ok(json!({ "MapiConnectivity": mapi }).to_string())
+            },
+        );
         f.on_ps(None, "MsiInstallPath", |w, server, _| {
             match w.facts.get(server) {
                 Some(v) => Reply::ok(v.to_string()),
@@ -236,6 +262,8 @@ impl FakeExec {
             "Win32_OperatingSystem",
             "Test-ServiceHealth",
             "Service*.xml",
+            "/healthcheck.htm",
+            "Test-MAPIConnectivity -Server $server |",
             // Observes the PAM; moves it only when the server owns it (the
             // tests judge that move by the journaled change).
             "Get-ClusterGroup",

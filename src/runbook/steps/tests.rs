@@ -62,6 +62,9 @@ fn follows_dry_run(bench: &Bench, step: &dyn Step, sent: &[Sent]) -> Result<(), 
         run_health_tests("EX02"),
         read_cluster_group_owner(),
         read_ad_levels(),
+        read_service_set(),
+        read_health_pages("ex02.contoso.local"),
+        test_active_mapi("EX02"),
     ]
     .iter()
     .map(|op| shape(op.shown().text()))

@@ -19,6 +19,8 @@ mod task_com_tests;
 mod task_objects;
 mod tasks;
 mod transport;
+mod vdirs;
+mod web;
 
 use super::host::ServerHost;
 use super::pwsh::convert::to_ps_string;
@@ -26,6 +28,7 @@ use super::pwsh::host::{Argument, Bound, ErrorCategory, PsError};
 use super::pwsh::value::{PsObject, Value};
 pub(crate) use files::{read_bytes as read_file_bytes, write_bytes as write_file_bytes};
 pub(crate) use tasks::register_definition;
+pub use vdirs::ExtendedProtection;
 
 /// What a command module answers: `None` = not mine.
 pub(crate) type Answer = Option<Result<Vec<Value>, PsError>>;
@@ -71,6 +74,9 @@ pub(crate) fn dispatch(
     if let Some(r) = certs::dispatch_iis(host, &lname, args) {
         return r;
     }
+    if let Some(r) = web::dispatch(host, &lname, args) {
+        return r;
+    }
     // Exchange cmdlets exist only once the snap-in is loaded, as in a plain
     // powershell.exe on a real server.
     if host.exchange_snapin {
@@ -80,6 +86,7 @@ pub(crate) fn dispatch(
             health::dispatch,
             transport::dispatch,
             certs::dispatch,
+            vdirs::dispatch,
         ] {
             if let Some(r) = module(host, &lname, args) {
                 return r;

@@ -39,6 +39,9 @@ pub(crate) struct Interp<'h> {
     pub unwound: Vec<Value>,
     /// The COM objects this process created (`com.rs`).
     pub com: super::com::Objects,
+    /// `[System.Net.ServicePointManager]::ServerCertificateValidationCallback`
+    /// in this process (the host is told whether one is set).
+    pub certificate_callback: Value,
 }
 
 impl<'h> Interp<'h> {
@@ -59,6 +62,7 @@ impl<'h> Interp<'h> {
             stdin: String::new(),
             unwound: Vec::new(),
             com: super::com::Objects::default(),
+            certificate_callback: Value::Null,
         }
     }
 
@@ -279,6 +283,13 @@ impl<'h> Interp<'h> {
             "member_access" | "element_access" => {
                 let kids = named(target);
                 let base = unwrap(kids[0]);
+                if target.kind() == "member_access" && self.is_static(target, s) {
+                    let ty = super::expr::type_name(base, s);
+                    let key = text(kids[kids.len() - 1], &s.src).to_string();
+                    return self.set_static(&ty, &key, value).ok_or_else(|| {
+                        unsupported(&format!("assigning [{ty}]::{key}"), target, &s.src)
+                    });
+                }
                 if target.kind() == "member_access" {
                     if let Some(id) = self.com_handle(base, s)? {
                         let key = text(kids[kids.len() - 1], &s.src).to_string();

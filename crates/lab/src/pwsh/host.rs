@@ -264,6 +264,13 @@ pub trait CommandHost {
         Vec::new()
     }
 
+    /// `[System.Net.ServicePointManager]::ServerCertificateValidationCallback`
+    /// was set (`set`) or cleared in this process. A host without HTTP
+    /// ignores it.
+    fn set_certificate_callback(&mut self, set: bool) {
+        let _ = set;
+    }
+
     /// `$env:NAME` on this server (`COMPUTERNAME`, `SystemDrive`, …).
     fn env_var(&self, name: &str) -> Option<String>;
 

@@ -24,7 +24,7 @@ impl Interp<'_> {
         }
     }
 
-    fn is_static(&self, n: Node, s: &Src) -> bool {
+    pub(crate) fn is_static(&self, n: Node, s: &Src) -> bool {
         all(n).iter().any(|k| text(*k, &s.src) == "::")
     }
 
@@ -190,7 +190,23 @@ impl Interp<'_> {
         }
     }
 
+    /// `[Type]::Name = value` for the one static property scripts set:
+    /// the certificate callback of `ServicePointManager` (a client-access
+    /// probe relaxes the name check with it). `None`: not supported.
+    pub(crate) fn set_static(&mut self, ty: &str, name: &str, value: Value) -> Option<()> {
+        if !is_certificate_callback(ty, name) {
+            return None;
+        }
+        self.host
+            .set_certificate_callback(!matches!(value, Value::Null));
+        self.certificate_callback = value;
+        Some(())
+    }
+
     fn static_property(&mut self, ty: &str, name: &str) -> Option<Value> {
+        if is_certificate_callback(ty, name) {
+            return Some(self.certificate_callback.clone());
+        }
         let ty = ty.to_ascii_lowercase();
         let ty = ty.strip_prefix("system.").unwrap_or(&ty);
         let name = name.to_ascii_lowercase();
@@ -212,6 +228,13 @@ impl Interp<'_> {
             _ => return super::console::static_property(ty, &name),
         })
     }
+}
+
+/// `[System.Net.ServicePointManager]::ServerCertificateValidationCallback`.
+fn is_certificate_callback(ty: &str, name: &str) -> bool {
+    let ty = ty.to_ascii_lowercase();
+    ty.strip_prefix("system.").unwrap_or(&ty) == "net.servicepointmanager"
+        && name.eq_ignore_ascii_case("ServerCertificateValidationCallback")
 }
 
 /// `.Name` on a value; on an array (other than its own Count/Length) the

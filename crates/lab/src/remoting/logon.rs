@@ -29,7 +29,7 @@ pub enum Logon {
 /// The lab's Exchange cmdlets (canonical names) and whether each reads or
 /// writes Active Directory. Only `Get-Queue` asks the local transport
 /// service and nothing else (exchange/cmdlets.md; the contract, issue 9 §1).
-pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 19] = [
+pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 27] = [
     ("Get-ExchangeServer", true),
     ("Get-MailboxServer", true),
     ("Set-MailboxServer", true),
@@ -52,6 +52,15 @@ pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 19] = [
     // certificates come from the server's store.
     ("Get-ExchangeCertificate", true),
     ("Get-AuthConfig", true),
+    // With -ADPropertiesOnly the virtual directory cmdlets read AD only.
+    ("Get-OwaVirtualDirectory", true),
+    ("Get-EcpVirtualDirectory", true),
+    ("Get-WebServicesVirtualDirectory", true),
+    ("Get-ActiveSyncVirtualDirectory", true),
+    ("Get-OabVirtualDirectory", true),
+    ("Get-MapiVirtualDirectory", true),
+    ("Get-AutodiscoverVirtualDirectory", true),
+    ("Get-OutlookAnywhere", true),
 ];
 
 /// The canonical name of an Exchange cmdlet, if `name` is one.

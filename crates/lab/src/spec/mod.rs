@@ -229,6 +229,11 @@ pub struct LabServer {
     /// servers, its databases have one copy (`standalone.rs`).
     #[serde(default)]
     pub standalone: bool,
+    /// Extended Protection on its virtual directories at the start
+    /// (`None`: on for 2019 CU14 and later, whose setup turns it on).
+    pub extended_protection: Option<bool>,
+    /// The RPC virtual directory's `SSLOffloading` at the start.
+    pub rpc_ssl_offloading: bool,
 }
 
 impl LabSpec {

@@ -63,6 +63,7 @@ pub const FAULT_KINDS: &[&str] = &[
     "copy-fails",
     "health-fails",
     "mapi-fails",
+    "owa-pool-stopped",
     "winrm-drops",
     "su-fails",
     "su-busy",
@@ -410,6 +411,8 @@ fn servers(
                     s.activation_policy.as_ref(),
                 )?,
                 standalone: s.standalone.unwrap_or(false),
+                extended_protection: s.extended_protection,
+                rpc_ssl_offloading: s.rpc_ssl_offloading.unwrap_or(false),
                 // Filled in by `dag::assign_dags` once the DAGs are known.
                 dag: String::new(),
             },

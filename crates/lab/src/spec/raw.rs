@@ -124,6 +124,10 @@ pub struct RawLabServer {
     pub activation_policy: Option<Text>,
     /// A Mailbox server in no DAG (`standalone.rs`); default false.
     pub standalone: Option<bool>,
+    /// Extended Protection on at the start (default: the build's).
+    pub extended_protection: Option<bool>,
+    /// The RPC virtual directory's `SSLOffloading` (default false).
+    pub rpc_ssl_offloading: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
