@@ -77,6 +77,9 @@ pub struct Counts {
     pub calls: u64,
     /// Exchange remote sessions the scripts opened.
     pub sessions: u64,
+    /// powershell.exe processes started: one per PowerShell call, or one
+    /// per long-lived `-Command -` process however many commands it runs.
+    pub powershell_starts: u64,
     /// HTTP requests `lab serve` answered (0 in-process).
     pub requests: u64,
     /// HTTP body bytes received and sent by `lab serve` (the SOAP
@@ -89,6 +92,7 @@ pub struct Counts {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     calls: AtomicU64,
+    starts: AtomicU64,
     sessions: AtomicU64,
     requests: AtomicU64,
     bytes_in: AtomicU64,
@@ -104,6 +108,11 @@ impl Counters {
         );
     }
 
+    /// A powershell.exe started.
+    pub(crate) fn start(&self) {
+        self.starts.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn request(&self, bytes_in: usize, bytes_out: usize) {
         let n = |b: usize| u64::try_from(b).unwrap_or(u64::MAX);
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -115,6 +124,7 @@ impl Counters {
         Counts {
             calls: self.calls.load(Ordering::Relaxed),
             sessions: self.sessions.load(Ordering::Relaxed),
+            powershell_starts: self.starts.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),

@@ -20,6 +20,9 @@ use super::spec::LabSpec;
 use super::world::World;
 
 mod persist;
+mod process;
+
+pub use process::PsProcess;
 
 pub const WORLD_FILE: &str = "lab-world.json";
 
@@ -252,6 +255,7 @@ impl Lab {
         budget_ms: Option<i64>,
     ) -> Result<ScriptOutput, LabError> {
         self.pay_start(true);
+        self.counters.start();
         let (out, sessions) = self.with_world(|world, now| {
             run_ps_counted(world, server, script, stdin, now, budget_ms)
         })?;

@@ -79,6 +79,74 @@ pub fn run_with_stdin(script: &str, stdin: &str, host: &mut dyn host::CommandHos
     }
 }
 
+/// What a powershell.exe process keeps between the commands it reads
+/// one by one from stdin (`-Command -`): its variables, which of them were
+/// assigned as `$global:`, and whether the last command succeeded (`$?`).
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    vars: Option<std::collections::HashMap<String, value::Value>>,
+    globals: std::collections::HashSet<String>,
+    /// A command ran `exit`: the process has ended.
+    pub exited: bool,
+}
+
+/// Runs one command of a `-Command -` process in `session`: its variables
+/// carry over from the commands before (as in an interactive console),
+/// `$?` is whether the previous command succeeded, and `stdin` is what the
+/// process's standard input still holds after the command's own line:
+/// what the command reads with `[Console]::In` is consumed from it. The
+/// exit code is the command's status: 0, 1 after an error (`$?` false),
+/// or N after `exit N` (which ends the process).
+pub fn run_in_session(
+    script: &str,
+    stdin: &mut String,
+    session: &mut Session,
+    host: &mut dyn host::CommandHost,
+) -> ScriptOutput {
+    let Some(parsed) = parse::parse(script) else {
+        return ScriptOutput {
+            stdout: String::new(),
+            stderr: "The PowerShell grammar could not be loaded.\r\n".into(),
+            exit_code: 1,
+        };
+    };
+    if let Some(first) = parse::syntax_errors(&parsed).first() {
+        session.set_status(false);
+        return ScriptOutput {
+            stdout: String::new(),
+            stderr: render_parse_error(script, first),
+            exit_code: 1,
+        };
+    }
+    host.log_script_block(script);
+    let parsed = std::rc::Rc::new(parsed);
+    let mut interp = eval::Interp::new(host);
+    if let Some(vars) = session.vars.take() {
+        interp.vars = vars;
+    }
+    interp.globals = std::mem::take(&mut session.globals);
+    interp.stdin = std::mem::take(stdin);
+    let exit_code = interp.run_program(&parsed);
+    *stdin = std::mem::take(&mut interp.stdin);
+    session.globals = std::mem::take(&mut interp.globals);
+    session.vars = Some(std::mem::take(&mut interp.vars));
+    session.set_status(exit_code == 0);
+    session.exited = interp.exited;
+    ScriptOutput {
+        stdout: std::mem::take(&mut interp.stdout),
+        stderr: std::mem::take(&mut interp.stderr),
+        exit_code,
+    }
+}
+
+impl Session {
+    fn set_status(&mut self, ok: bool) {
+        if let Some(vars) = self.vars.as_mut() {
+            vars.insert("?".into(), value::Value::Bool(ok));
+        }
+    }
+}
+
 /// 5.1 prints parse errors position first, then the message.
 fn render_parse_error(script: &str, e: &SyntaxError) -> String {
     let line = script
