@@ -73,7 +73,8 @@ pub(crate) fn pay(ms: i64) {
 /// What a lab has answered since it was opened (`Lab::counts`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Executor calls: PowerShell scripts and cmd.exe command lines.
+    /// Executor calls: PowerShell scripts and cmd.exe command lines, and
+    /// for a long-lived process each batch of input it ran (one request).
     pub calls: u64,
     /// Exchange remote sessions the scripts opened.
     pub sessions: u64,
@@ -102,6 +103,15 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn call(&self, sessions: usize) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+        self.sessions.fetch_add(
+            u64::try_from(sessions).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Exchange sessions opened by a command of a long-lived process (its
+    /// call is counted per batch of input, `Lab::end_batch`).
+    pub(crate) fn sessions(&self, sessions: usize) {
         self.sessions.fetch_add(
             u64::try_from(sessions).unwrap_or(u64::MAX),
             Ordering::Relaxed,

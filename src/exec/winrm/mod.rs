@@ -271,6 +271,12 @@ impl Executor for WinRmExecutor {
         self.in_shell(server, |shell| shell.run_cmd(command))
     }
 
+    /// Deletes `server`'s kept shells, which ends their PowerShell hosts.
+    fn end_sessions(&self, server: &Server) {
+        let gone = lock(&self.idle).remove(&server.name.to_lowercase());
+        drop(gone);
+    }
+
     /// The command's own deadline replaces `command_timeout` for this call.
     /// The command's own deadline (`None`: `operation_timeout`), in a kept
     /// shell like every call.

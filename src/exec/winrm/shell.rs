@@ -291,13 +291,16 @@ impl Shell {
         })
     }
 
-    /// Sends `data` to the running command's stdin, in one Send.
+    /// Sends `data` to the running command's stdin without ending it, in
+    /// Sends of at most 64 KiB (well under MaxEnvelopeSize once base64).
     pub(crate) fn send_input(&mut self, command_id: &str, data: &[u8]) -> Result<(), ExecError> {
         let poll = self.client.options().poll_timeout;
-        let b64 = encoding::b64(data);
-        self.op(Op::Send, poll, &|h| {
-            envelope::send(h, command_id, &b64, false)
-        })?;
+        for chunk in data.chunks(64 * 1024) {
+            let b64 = encoding::b64(chunk);
+            self.op(Op::Send, poll, &|h| {
+                envelope::send(h, command_id, &b64, false)
+            })?;
+        }
         Ok(())
     }
 

@@ -113,6 +113,7 @@ fn run_process(lab: &Lab, server: &str, input: &Input, job: &Job) {
                     batch.stderr.push_str(&out.stderr);
                     if process.exited() {
                         batch.exit_code = status;
+                        let _ = lab.end_batch(&mut process);
                         return job.finish(batch);
                     }
                 }
@@ -126,6 +127,9 @@ fn run_process(lab: &Lab, server: &str, input: &Input, job: &Job) {
                     status = 1;
                 }
             }
+        }
+        if let Err(e) = lab.end_batch(&mut process) {
+            batch.stderr.push_str(&format!("{e}\r\n"));
         }
         if last {
             batch.exit_code = status;
