@@ -113,3 +113,55 @@ fn a_deadline_terminates_the_host() {
 }
 
 use super::WinRmExecutor;
+
+/// Setup refuses to run beside another powershell.exe on its server, an
+/// idle one included (rule ProcessNeedsToBeClosedOnUpgrade): the host the
+/// task's registration left behind fails it, and `end_sessions` (which
+/// the installer step calls right after the registration) lets it run.
+#[test]
+fn an_installer_fails_beside_a_kept_host_and_runs_once_it_is_ended() {
+    use crate::exchange::act::{start_installer, InstallerTask, TaskAccount};
+    for end in [false, true] {
+        let (plan, spec) = lab_plan("");
+        let dir = tempfile::tempdir().unwrap();
+        let running = serve(&spec, dir.path(), Scheme::Http, true);
+        let exec = executor(&running, PASSWORD, None);
+        let ex02 = &plan.servers[1];
+        let task = InstallerTask {
+            task: "cu-roll-setup",
+            batch_file: "setup.cmd",
+            exit_file: "setup.exitcode",
+        };
+        let account = TaskAccount {
+            user: "lab\\admin".into(),
+            password: PASSWORD.into(),
+        };
+        let line =
+            "\"D:\\Setup.exe\" /Mode:Upgrade /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF";
+        let action = start_installer("setup", &task, line, &account);
+        let script = action.op.credential_script("lab\\admin");
+        let secret = Secret::new(PASSWORD.into());
+        let out = exec
+            .run_ps_with_secret(ex02, script.text(), &secret)
+            .unwrap();
+        assert_eq!(out.exit_code, 0, "{out:?}");
+        if end {
+            exec.end_sessions(ex02);
+        }
+        // Poll with cmd.exe, as the step does, until the exit code is written.
+        let read = crate::exchange::observe::exit_code_cmd(task.exit_file);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let code = loop {
+            let out = exec.run_cmd(ex02, &read).unwrap();
+            if out.exit_code == 0 && !out.stdout.trim().is_empty() {
+                break out.stdout.trim().to_string();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no exit code: {out:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(code, if end { "0" } else { "1" }, "end_sessions: {end}");
+    }
+}
