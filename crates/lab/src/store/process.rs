@@ -54,30 +54,48 @@ impl Drop for PsProcess {
 /// polling does).
 #[derive(Debug, Default)]
 pub(crate) struct Live {
-    processes: Mutex<Vec<(String, u32, Arc<AtomicBool>)>>,
+    processes: Mutex<Vec<LiveProcess>>,
+}
+
+/// One entry of `Live`: a process, its server, the boot it started in.
+#[derive(Debug)]
+struct LiveProcess {
+    server: String,
+    pid: u32,
+    boot_ms: i64,
+    alive: Arc<AtomicBool>,
 }
 
 impl Live {
-    fn add(&self, server: &str, pid: u32, alive: Arc<AtomicBool>) {
-        self.lock().push((server.to_ascii_lowercase(), pid, alive));
+    fn add(&self, server: &str, pid: u32, boot_ms: i64, alive: Arc<AtomicBool>) {
+        self.lock().push(LiveProcess {
+            server: server.to_string(),
+            pid,
+            boot_ms,
+            alive,
+        });
     }
 
     /// Notes each live process on `server` as a running powershell.exe.
+    /// A process its server's restart ended is gone, even when nobody
+    /// asked its shell since (its entry is dropped here).
     pub(crate) fn show(&self, world: &mut World, server: &str) {
         let mut live = self.lock();
-        live.retain(|(_, _, alive)| alive.load(Ordering::SeqCst));
         let Some(i) = world.server_index(server) else {
             return;
         };
-        for (_, pid, _) in live
-            .iter()
-            .filter(|(s, _, _)| s.eq_ignore_ascii_case(server))
-        {
-            world.note_powershell(i, *pid);
+        let s = &world.servers[i];
+        let (name, boot, up) = (s.name.clone(), s.last_boot_ms, s.down_until_ms.is_none());
+        live.retain(|p| {
+            p.alive.load(Ordering::SeqCst)
+                && !(p.server.eq_ignore_ascii_case(&name) && (!up || p.boot_ms != boot))
+        });
+        for p in live.iter().filter(|p| p.server.eq_ignore_ascii_case(&name)) {
+            world.note_powershell(i, p.pid);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, u32, Arc<AtomicBool>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<LiveProcess>> {
         self.processes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -159,7 +177,7 @@ impl Lab {
         })?;
         self.counters.start();
         let alive = Arc::new(AtomicBool::new(true));
-        self.live.add(&name, pid, alive.clone());
+        self.live.add(&name, pid, boot_ms, alive.clone());
         Ok(PsProcess {
             alive,
             reboot_pending: false,
@@ -212,10 +230,12 @@ impl Lab {
             if world.servers[i].last_boot_ms != process.boot_ms {
                 return Ok(None);
             }
-            // Setup's process check sees the process whenever it runs
-            // something (UNVERIFIED: a real idle powershell.exe is seen
-            // too; see docs/winrm.md, "The PowerShell host").
-            world.note_powershell(i, process.pid);
+            // Setup's process check sees the process when a request
+            // reaches it, as a per-call powershell.exe is seen when it
+            // starts (and, idle, whenever anything else runs: `Live`).
+            if !process.ran_in_batch {
+                world.note_powershell(i, process.pid);
+            }
             let name = world.servers[i].name.clone();
             let mut host =
                 ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
