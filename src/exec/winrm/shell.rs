@@ -242,34 +242,16 @@ impl Shell {
         let mut stdout = StreamBuffer::default();
         let mut stderr = StreamBuffer::default();
         loop {
-            let shell = self.shell_id.clone();
-            let to = self.client.endpoint().url();
-            let reply = self.client.operation_raw(Op::Receive, &|id| {
-                envelope::receive(
-                    &Header {
-                        to: &to,
-                        message_id: id,
-                        operation_timeout: poll,
-                        shell_id: Some(&shell),
-                    },
-                    command_id,
-                )
-            });
-            match reply {
-                Ok(text) => {
-                    let r = parse_with(&self.client, Op::Receive, &text, envelope::received)?;
-                    stdout.push(&r.stdout);
-                    stderr.push(&r.stderr);
-                    if let Some(exit_code) = r.exit_code {
-                        return Ok(ExecOutput {
-                            stdout: stdout.text(),
-                            stderr: stderr.text(),
-                            exit_code,
-                        });
-                    }
+            if let Some(r) = self.receive_once(command_id)? {
+                stdout.push(&r.stdout);
+                stderr.push(&r.stderr);
+                if let Some(exit_code) = r.exit_code {
+                    return Ok(ExecOutput {
+                        stdout: stdout.text(),
+                        stderr: stderr.text(),
+                        exit_code,
+                    });
                 }
-                Err((Failure::Fault(f), _)) if f.is_timed_out() => {}
-                Err((f, n)) => return Err(self.failed(Op::Receive, f, n)),
             }
             if started.elapsed() > timeout {
                 return Err(ExecError::Timeout {

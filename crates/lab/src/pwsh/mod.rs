@@ -53,30 +53,8 @@ pub fn run(script: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
 /// `run`, with `stdin` as the text the process's standard input held:
 /// what `[Console]::In.ReadToEnd()` returns (see `console.rs`).
 pub fn run_with_stdin(script: &str, stdin: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
-    let Some(parsed) = parse::parse(script) else {
-        return ScriptOutput {
-            stdout: String::new(),
-            stderr: "The PowerShell grammar could not be loaded.\r\n".into(),
-            exit_code: 1,
-        };
-    };
-    if let Some(first) = parse::syntax_errors(&parsed).first() {
-        return ScriptOutput {
-            stdout: String::new(),
-            stderr: render_parse_error(script, first),
-            exit_code: 1,
-        };
-    }
-    host.log_script_block(script);
-    let parsed = std::rc::Rc::new(parsed);
-    let mut interp = eval::Interp::new(host);
-    interp.stdin = stdin.to_string();
-    let exit_code = interp.run_program(&parsed);
-    ScriptOutput {
-        stdout: interp.stdout,
-        stderr: interp.stderr,
-        exit_code,
-    }
+    let mut stdin = stdin.to_string();
+    run_in_session(script, &mut stdin, &mut Session::default(), host)
 }
 
 /// What a powershell.exe process keeps between the commands it reads
