@@ -21,7 +21,7 @@ mod tests;
 #[cfg(test)]
 mod tests_fake_servers;
 #[cfg(test)]
-mod tests_host;
+mod host_tests;
 
 pub use client::{AuthKind, Client, Credentials, Endpoint, Options};
 pub use shell::Shell;
