@@ -17,11 +17,11 @@ pub mod shell;
 pub mod stats;
 
 #[cfg(test)]
+mod host_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_fake_servers;
-#[cfg(test)]
-mod host_tests;
 
 pub use client::{AuthKind, Client, Credentials, Endpoint, Options};
 pub use shell::Shell;
