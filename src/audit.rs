@@ -231,6 +231,10 @@ impl Executor for AuditedExecutor {
         })
     }
 
+    fn end_sessions(&self, server: &Server) {
+        self.inner.end_sessions(server);
+    }
+
     fn installer_account(&self) -> Option<(String, Secret)> {
         self.inner.installer_account()
     }

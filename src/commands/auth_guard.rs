@@ -131,6 +131,10 @@ impl Executor for AuthGuard {
         })
     }
 
+    fn end_sessions(&self, server: &Server) {
+        self.inner.end_sessions(server);
+    }
+
     fn installer_account(&self) -> Option<(String, Secret)> {
         self.inner.installer_account()
     }

@@ -224,18 +224,31 @@ $credential = New-Object -TypeName System.Management.Automation.PSCredential -Ar
 /// The head of a `TargetWithCredential` script.
 const CREDENTIAL_HEAD: &str = concat!(prelude!(), credential_lines!());
 
-/// The session wrapper's head (the contract's exact shape).
+/// The session wrapper's head (the contract's shape). In a long-lived
+/// PowerShell host (`exec::winrm::host`, which sets
+/// `$global:CuRollKeepSession`) the session is opened once and kept in
+/// `$global:CuRollExchangeSession` for the host's next requests, opened
+/// again when it is no longer `Opened` (Microsoft Learn, "PSSession.State
+/// / RunspaceState": Broken after the connection is lost) or was opened
+/// to another URI. The credential's line is read first in every case, so
+/// it is never left on stdin.
 const SESSION_HEAD: &str = concat!(
     prelude!(),
     credential_lines!(),
-    r#"$session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri {{uri}} -Authentication 'Kerberos' -Credential $credential
+    r#"$session = $global:CuRollExchangeSession
+if ($null -eq $session -or $session.State -ne 'Opened' -or $global:CuRollExchangeUri -ne {{uri}}) {
+$session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri {{uri}} -Authentication 'Kerberos' -Credential $credential
+if ($global:CuRollKeepSession) { $global:CuRollExchangeSession = $session; $global:CuRollExchangeUri = {{uri}} }
+}
 try {
 $null = Import-PSSession -Session $session -CommandName {{commands}} -DisableNameChecking -AllowClobber
 "#
 );
 
-/// The session wrapper's tail: the session is removed however the body ended.
-const SESSION_TAIL: &str = "} finally {\nRemove-PSSession -Session $session\n}\n";
+/// The session wrapper's tail: the session is removed however the body
+/// ended, unless a long-lived host keeps it.
+const SESSION_TAIL: &str =
+    "} finally {\nif (-not $global:CuRollKeepSession) { Remove-PSSession -Session $session }\n}\n";
 
 /// Every Exchange cmdlet cu-roll calls (cmdlets.md). An `ExchangeSession`
 /// body imports those it names; a `Target` body names none (a test checks
@@ -318,13 +331,17 @@ $secret = New-Object -TypeName System.Security.SecureString
 foreach ($c in [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String([Console]::In.ReadLine())).ToCharArray()) { $secret.AppendChar($c) }
 $secret.MakeReadOnly()
 $credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList 'CONTOSO\\admin', $secret
+$session = $global:CuRollExchangeSession
+if ($null -eq $session -or $session.State -ne 'Opened' -or $global:CuRollExchangeUri -ne 'http://ex01.contoso.local/PowerShell/') {
 $session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri 'http://ex01.contoso.local/PowerShell/' -Authentication 'Kerberos' -Credential $credential
+if ($global:CuRollKeepSession) { $global:CuRollExchangeSession = $session; $global:CuRollExchangeUri = 'http://ex01.contoso.local/PowerShell/' }
+}
 try {
 $null = Import-PSSession -Session $session -CommandName 'Get-ServerComponentState', 'Get-MailboxServer' -DisableNameChecking -AllowClobber
 Get-ServerComponentState -Identity 'EX02' | ForEach-Object { $_.State.ToString() }
 Get-MailboxServer -Identity 'EX02'
 } finally {
-Remove-PSSession -Session $session
+if (-not $global:CuRollKeepSession) { Remove-PSSession -Session $session }
 }
 ";
         assert_eq!(s.text(), expected);

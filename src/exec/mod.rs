@@ -92,6 +92,15 @@ pub trait Executor: Send + Sync {
     /// Runs a cmd.exe command line on `server`.
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError>;
 
+    /// Ends whatever the transport keeps running on `server` between calls
+    /// (the WinRM transport's PowerShell host): an installer must not find
+    /// another powershell.exe on its server (setup's rule
+    /// ProcessNeedsToBeClosedOnUpgrade). The next call starts afresh.
+    /// Nothing for transports that keep nothing.
+    fn end_sessions(&self, server: &Server) {
+        let _ = server;
+    }
+
     /// The transport's own account and its password, for a plan whose
     /// installer runs as the transport's account (`InstallerAccount::Transport`):
     /// the lab's `[lab] username`. `None` for transports that take their

@@ -221,12 +221,62 @@ fn full_rollout_over(plan_name: &str) {
             .unwrap_or_else(|| panic!("no {name} in {totals}"))
     };
     let (connections, shells) = (count("connections"), count("shells"));
-    let commands = count("commands");
+    let calls = count("commands") + count("host_requests");
     eprintln!("{plan_name}: {totals}");
     assert!(
-        commands > 100 && connections * 10 <= commands && shells * 10 <= commands,
-        "{connections} connections and {shells} shells for {commands} commands: {totals}"
+        calls > 100 && connections * 10 <= calls && shells * 10 <= calls,
+        "{connections} connections and {shells} shells for {calls} calls: {totals}"
     );
+}
+
+/// Issue 13, sessions that last: over `lab serve` (in this process, so its
+/// counters are at hand) a rollout starts few powershell.exe and opens few
+/// Exchange sessions per server, because each kept shell runs one
+/// long-lived PowerShell host. Before the host, every PowerShell call
+/// started one (hundreds per server) and every Exchange call opened a
+/// session (dozens per server).
+#[test]
+fn a_rollout_starts_few_powershell_processes_and_exchange_sessions() {
+    let env = Env::new();
+    let port = free_base_port();
+    let plan = LabPlan::from_plans("lab-winrm.toml")
+        .fast()
+        .ports(port)
+        .write(&env, "lab-winrm.toml");
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let spec = lab::parse_plan_text(&text, &plan).unwrap().unwrap();
+    let options = lab::winrm::ServeOptions::new(lab::winrm::Scheme::Http);
+    let running =
+        lab::winrm::start(&spec, &spec.dag, &env.path().join("served-state"), options).unwrap();
+    let p = plan.to_str().unwrap();
+    let run = env.run(&["run", p, "--yes"]).expect_code(0);
+    assert!(run.stdout.contains("done"), "{}", run.stdout);
+    let c = running.lab.counts();
+    let servers = running.urls.len() as u64;
+    eprintln!("{servers} servers: {c:?}");
+    assert!(c.calls > 100 * servers, "{c:?}");
+    // Per server: a host per shell, a new shell after each of the two
+    // reboots, a second shell when two calls overlap (pre-flight), and
+    // the rare call that ends its host. Before: one start per call.
+    assert!(
+        c.powershell_starts <= 12 * servers,
+        "{} powershell.exe starts for {} calls on {servers} servers",
+        c.powershell_starts,
+        c.calls
+    );
+    // Exchange calls reuse the host's session: one per host at most.
+    assert!(
+        c.sessions <= c.powershell_starts,
+        "{} Exchange sessions for {} powershell.exe starts",
+        c.sessions,
+        c.powershell_starts
+    );
+    let state = env
+        .run_with_state(&env.path().join("served-state"), &["lab", "state", p])
+        .expect_code(0)
+        .json();
+    assert_eq!(state["availability"], serde_json::Value::Array(vec![]));
+    crate::rollout::assert_no_secret_logged(&state, "lab-only-password");
 }
 
 #[test]

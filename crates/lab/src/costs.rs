@@ -73,10 +73,14 @@ pub(crate) fn pay(ms: i64) {
 /// What a lab has answered since it was opened (`Lab::counts`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Executor calls: PowerShell scripts and cmd.exe command lines.
+    /// Executor calls: PowerShell scripts and cmd.exe command lines, and
+    /// for a long-lived process each batch of input it ran (one request).
     pub calls: u64,
     /// Exchange remote sessions the scripts opened.
     pub sessions: u64,
+    /// powershell.exe processes started: one per PowerShell call, or one
+    /// per long-lived `-Command -` process however many commands it runs.
+    pub powershell_starts: u64,
     /// HTTP requests `lab serve` answered (0 in-process).
     pub requests: u64,
     /// HTTP body bytes received and sent by `lab serve` (the SOAP
@@ -89,6 +93,7 @@ pub struct Counts {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     calls: AtomicU64,
+    starts: AtomicU64,
     sessions: AtomicU64,
     requests: AtomicU64,
     bytes_in: AtomicU64,
@@ -104,6 +109,20 @@ impl Counters {
         );
     }
 
+    /// Exchange sessions opened by a command of a long-lived process (its
+    /// call is counted per batch of input, `Lab::end_batch`).
+    pub(crate) fn sessions(&self, sessions: usize) {
+        self.sessions.fetch_add(
+            u64::try_from(sessions).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// A powershell.exe started.
+    pub(crate) fn start(&self) {
+        self.starts.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn request(&self, bytes_in: usize, bytes_out: usize) {
         let n = |b: usize| u64::try_from(b).unwrap_or(u64::MAX);
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -115,6 +134,7 @@ impl Counters {
         Counts {
             calls: self.calls.load(Ordering::Relaxed),
             sessions: self.sessions.load(Ordering::Relaxed),
+            powershell_starts: self.starts.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),

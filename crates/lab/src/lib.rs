@@ -50,5 +50,5 @@ pub use spec::{
     LabAd, LabCertificate, LabCopyStatus, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer,
     LabSpec, LabTimings, PendingReboot,
 };
-pub use store::{clock_offset_ms, wall_clock_ms, Lab, LabError, CLOCK_FILE, WORLD_FILE};
+pub use store::{clock_offset_ms, wall_clock_ms, Lab, LabError, PsProcess, CLOCK_FILE, WORLD_FILE};
 pub use world::{MoveError, Timings, World};

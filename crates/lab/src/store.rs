@@ -19,6 +19,9 @@ use super::spec::LabSpec;
 use super::world::World;
 
 mod persist;
+mod process;
+
+pub use process::PsProcess;
 
 use persist::{clock_offset_ms_at, save, write_atomically, ClockFile};
 
@@ -81,6 +84,8 @@ pub struct Lab {
     /// answers requests (`lab serve`, once per HTTP request).
     latency_per_call: bool,
     counters: costs::Counters,
+    /// The long-lived powershell.exe processes running now (`process.rs`).
+    live: process::Live,
 }
 
 /// The live world and what was last written to disk, to tell a call that
@@ -191,6 +196,7 @@ impl Lab {
             costs,
             latency_per_call: true,
             counters: costs::Counters::default(),
+            live: process::Live::default(),
         }
     }
 
@@ -247,8 +253,11 @@ impl Lab {
         budget_ms: Option<i64>,
     ) -> Result<ScriptOutput, LabError> {
         self.pay_start(true);
+        self.counters.start();
         let (out, sessions) = self.with_world(|world, now| {
-            run_ps_counted(world, server, script, stdin, now, budget_ms)
+            let out = run_ps_counted(world, server, script, stdin, now, budget_ms);
+            self.live.show(world, server);
+            out
         })?;
         self.counters.call(sessions);
         let sessions = i64::try_from(sessions).unwrap_or(i64::MAX);
@@ -327,43 +336,6 @@ impl Lab {
             worlds.logs_unsaved = true;
         }
         result
-    }
-
-    /// Runs a PowerShell script on `server` as `powershell.exe -NonInteractive` would.
-    pub fn run_ps(&self, server: &str, script: &str) -> Result<ScriptOutput, LabError> {
-        self.run_ps_paid(server, script, "", None)
-    }
-
-    /// `run_ps` for a process whose standard input held `stdin` (what
-    /// `[Console]::In` reads).
-    pub fn run_ps_with_stdin(
-        &self,
-        server: &str,
-        script: &str,
-        stdin: &str,
-    ) -> Result<ScriptOutput, LabError> {
-        self.run_ps_paid(server, script, stdin, None)
-    }
-
-    /// `run_ps_with_stdin` killed once its commands have taken more than
-    /// `budget_ms` (`None`: no deadline): what a transport's command
-    /// timeout does to a slow script. The time is charged against the
-    /// budget only; the lab's clock does not move for it.
-    pub fn run_ps_within(
-        &self,
-        server: &str,
-        script: &str,
-        stdin: &str,
-        budget_ms: Option<i64>,
-    ) -> Result<ScriptOutput, LabError> {
-        self.run_ps_paid(server, script, stdin, budget_ms)
-    }
-
-    /// Runs a cmd.exe command line on `server` (see `run_cmd_in`).
-    pub fn run_cmd(&self, server: &str, command: &str) -> Result<ScriptOutput, LabError> {
-        self.pay_start(false);
-        self.counters.call(0);
-        self.with_world(|world, now| run_cmd_in(world, server, command, now))
     }
 
     /// The world as it is now (a settled copy; the saved world is not

@@ -71,6 +71,10 @@ pub struct Options {
     /// How many times an operation that is safe to repeat (Create, Signal,
     /// Delete) is retried after its connection dropped.
     pub retries: u32,
+    /// PowerShell calls without a secret run in one long-lived
+    /// powershell.exe per kept shell (`host.rs`); `false`: a new
+    /// powershell.exe per call, as before the host existed.
+    pub ps_host: bool,
 }
 
 impl Default for Options {
@@ -81,6 +85,7 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(10),
             answer_slack: Duration::from_secs(30),
             retries: 3,
+            ps_host: true,
         }
     }
 }

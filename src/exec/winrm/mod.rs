@@ -12,9 +12,12 @@
 pub mod auth;
 pub mod client;
 mod conn;
+pub mod host;
 pub mod shell;
 pub mod stats;
 
+#[cfg(test)]
+mod host_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -116,6 +119,10 @@ impl WinRmExecutor {
             .collect();
         let options = Options {
             command_timeout: c.operation_timeout,
+            // The escape hatch while the host is UNVERIFIED on real
+            // servers (docs/winrm.md, "The PowerShell host"), and the
+            // bench's "before".
+            ps_host: std::env::var("CU_ROLL_PS_HOST").map_or(true, |v| v != "off"),
             ..Options::default()
         };
         Ok(WinRmExecutor::new(
@@ -166,9 +173,21 @@ impl WinRmExecutor {
         server: &Server,
         f: impl Fn(&mut Shell) -> Result<T, ExecError>,
     ) -> Result<T, ExecError> {
+        self.in_shell_retrying(server, &[client::Op::Command], f)
+    }
+
+    /// `in_shell`, where a kept shell found gone at any of `not_started`
+    /// means the call had not started (for the host, a request whose Send
+    /// failed was never read).
+    fn in_shell_retrying<T>(
+        &self,
+        server: &Server,
+        not_started: &[client::Op],
+        f: impl Fn(&mut Shell) -> Result<T, ExecError>,
+    ) -> Result<T, ExecError> {
         let (mut shell, kept) = self.take(server)?;
         let mut result = f(&mut shell);
-        if kept && shell.lost_at() == Some(client::Op::Command) {
+        if kept && shell.lost_at().is_some_and(|op| not_started.contains(&op)) {
             tracing::debug!(server = %server.name, "the kept WinRM shell is gone; opening another");
             shell = self.session(server)?;
             result = f(&mut shell);
@@ -182,13 +201,33 @@ impl WinRmExecutor {
 
     /// `run_ps` abandoned after `timeout` (`None`: `[connection]
     /// operation_timeout`).
+    ///
+    /// It runs in the shell's PowerShell host (`host.rs`) unless
+    /// `Options::ps_host` is off.
     pub fn run_ps_timed(
         &self,
         server: &Server,
         script: &str,
         timeout: Option<Duration>,
     ) -> Result<ExecOutput, ExecError> {
-        self.in_shell(server, |shell| shell.run_ps_timed(script, timeout))
+        if !self.options.ps_host {
+            return self.in_shell(server, |shell| shell.run_ps_timed(script, timeout));
+        }
+        self.in_host(server, script, None, timeout)
+    }
+
+    /// A request to `server`'s PowerShell host, in a kept shell.
+    fn in_host(
+        &self,
+        server: &Server,
+        script: &str,
+        secret: Option<&crate::plan::Secret>,
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput, ExecError> {
+        let timeout = timeout.unwrap_or(self.options.command_timeout);
+        self.in_shell_retrying(server, &[client::Op::Command, client::Op::Send], |shell| {
+            shell.run_in_host(script, secret, timeout)
+        })
     }
 }
 
@@ -207,6 +246,7 @@ impl Drop for WinRmExecutor {
                 requests = t.requests,
                 shells = t.shells,
                 commands = t.commands,
+                host_requests = t.host_requests,
                 "winrm transport totals"
             );
         }
@@ -224,11 +264,17 @@ impl Executor for WinRmExecutor {
         script: &str,
         secret: &crate::plan::Secret,
     ) -> Result<ExecOutput, ExecError> {
-        self.in_shell(server, |shell| shell.run_ps_with_secret(script, secret))
+        Executor::run_ps_timed(self, server, script, Some(secret), None)
     }
 
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
         self.in_shell(server, |shell| shell.run_cmd(command))
+    }
+
+    /// Deletes `server`'s kept shells, which ends their PowerShell hosts.
+    fn end_sessions(&self, server: &Server) {
+        let gone = lock(&self.idle).remove(&server.name.to_lowercase());
+        drop(gone);
     }
 
     /// The command's own deadline replaces `command_timeout` for this call.
@@ -242,9 +288,10 @@ impl Executor for WinRmExecutor {
         timeout: Option<Duration>,
     ) -> Result<ExecOutput, ExecError> {
         match secret {
-            Some(secret) => self.in_shell(server, |shell| {
+            Some(secret) if !self.options.ps_host => self.in_shell(server, |shell| {
                 shell.run_ps_with_secret_timed(script, secret, timeout)
             }),
+            Some(secret) => self.in_host(server, script, Some(secret), timeout),
             None => WinRmExecutor::run_ps_timed(self, server, script, timeout),
         }
     }

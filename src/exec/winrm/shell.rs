@@ -49,6 +49,8 @@ pub struct Shell {
     shell_id: String,
     /// The operation at which the server said it had no such shell.
     lost: Option<Op>,
+    /// The long-lived powershell.exe running in this shell, once started.
+    pub(crate) host: Option<super::host::PsHost>,
 }
 
 impl Shell {
@@ -57,6 +59,7 @@ impl Shell {
             client,
             shell_id,
             lost: None,
+            host: None,
         }
     }
 
@@ -239,34 +242,16 @@ impl Shell {
         let mut stdout = StreamBuffer::default();
         let mut stderr = StreamBuffer::default();
         loop {
-            let shell = self.shell_id.clone();
-            let to = self.client.endpoint().url();
-            let reply = self.client.operation_raw(Op::Receive, &|id| {
-                envelope::receive(
-                    &Header {
-                        to: &to,
-                        message_id: id,
-                        operation_timeout: poll,
-                        shell_id: Some(&shell),
-                    },
-                    command_id,
-                )
-            });
-            match reply {
-                Ok(text) => {
-                    let r = parse_with(&self.client, Op::Receive, &text, envelope::received)?;
-                    stdout.push(&r.stdout);
-                    stderr.push(&r.stderr);
-                    if let Some(exit_code) = r.exit_code {
-                        return Ok(ExecOutput {
-                            stdout: stdout.text(),
-                            stderr: stderr.text(),
-                            exit_code,
-                        });
-                    }
+            if let Some(r) = self.receive_once(command_id)? {
+                stdout.push(&r.stdout);
+                stderr.push(&r.stderr);
+                if let Some(exit_code) = r.exit_code {
+                    return Ok(ExecOutput {
+                        stdout: stdout.text(),
+                        stderr: stderr.text(),
+                        exit_code,
+                    });
                 }
-                Err((Failure::Fault(f), _)) if f.is_timed_out() => {}
-                Err((f, n)) => return Err(self.failed(Op::Receive, f, n)),
             }
             if started.elapsed() > timeout {
                 return Err(ExecError::Timeout {
@@ -275,6 +260,70 @@ impl Shell {
                 });
             }
         }
+    }
+
+    /// Starts `command` and returns its CommandId, without waiting for it
+    /// (the PowerShell host's start).
+    pub(crate) fn start(&mut self, command: &str, args: &[&str]) -> Result<String, ExecError> {
+        let poll = self.client.options().poll_timeout;
+        let text = self.op(Op::Command, poll, &|h| envelope::command(h, command, args))?;
+        self.client.stats().command_started();
+        parse_with(&self.client, Op::Command, &text, |d| {
+            envelope::command_id(d)
+        })
+    }
+
+    /// Sends `data` to the running command's stdin without ending it, in
+    /// Sends of at most 64 KiB (well under MaxEnvelopeSize once base64).
+    pub(crate) fn send_input(&mut self, command_id: &str, data: &[u8]) -> Result<(), ExecError> {
+        let poll = self.client.options().poll_timeout;
+        for chunk in data.chunks(64 * 1024) {
+            let b64 = encoding::b64(chunk);
+            self.op(Op::Send, poll, &|h| {
+                envelope::send(h, command_id, &b64, false)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// One Receive: what the command wrote since the last one (`None`
+    /// when nothing came within the long-poll).
+    pub(crate) fn receive_once(
+        &mut self,
+        command_id: &str,
+    ) -> Result<Option<envelope::Received>, ExecError> {
+        let poll = self.client.options().poll_timeout;
+        let shell = self.shell_id.clone();
+        let to = self.client.endpoint().url();
+        let reply = self.client.operation_raw(Op::Receive, &|id| {
+            envelope::receive(
+                &Header {
+                    to: &to,
+                    message_id: id,
+                    operation_timeout: poll,
+                    shell_id: Some(&shell),
+                },
+                command_id,
+            )
+        });
+        match reply {
+            Ok(text) => parse_with(&self.client, Op::Receive, &text, envelope::received).map(Some),
+            Err((Failure::Fault(f), _)) if f.is_timed_out() => Ok(None),
+            Err((f, n)) => Err(self.failed(Op::Receive, f, n)),
+        }
+    }
+
+    /// Counts a call answered by a running host.
+    pub(crate) fn stats_host_request(&self) {
+        self.client.stats().host_request();
+    }
+
+    /// Signal terminate to the command (best effort).
+    pub(crate) fn terminate(&mut self, command_id: &str) {
+        let poll = self.client.options().poll_timeout;
+        let _ = self.op(Op::Signal, poll, &|h| {
+            envelope::signal_terminate(h, command_id)
+        });
     }
 
     fn delete(&mut self) {

@@ -1,5 +1,5 @@
 //! What the WinRM transport cost: connections opened, HTTP requests sent,
-//! shells created, commands run. One `Stats` is shared by every client of
+//! shells created, commands run, requests to PowerShell hosts. One `Stats` is shared by every client of
 //! an executor; tests read it, and the executor logs it when it is dropped
 //! (`winrm transport totals` in cu-roll.log), so a run over WinRM shows
 //! what session reuse saves. Counting only: no policy here.
@@ -12,6 +12,7 @@ pub struct Stats {
     requests: AtomicU64,
     shells: AtomicU64,
     commands: AtomicU64,
+    host_requests: AtomicU64,
 }
 
 /// A snapshot of [`Stats`].
@@ -24,8 +25,10 @@ pub struct Totals {
     pub requests: u64,
     /// WinRM shells created.
     pub shells: u64,
-    /// Commands started in them.
+    /// Commands started in them (a PowerShell host is one).
     pub commands: u64,
+    /// PowerShell calls answered by a running host (no command of their own).
+    pub host_requests: u64,
 }
 
 impl Stats {
@@ -45,12 +48,17 @@ impl Stats {
         self.commands.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn host_request(&self) {
+        self.host_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn totals(&self) -> Totals {
         Totals {
             connections: self.connections.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             shells: self.shells.load(Ordering::Relaxed),
             commands: self.commands.load(Ordering::Relaxed),
+            host_requests: self.host_requests.load(Ordering::Relaxed),
         }
     }
 }

@@ -14,10 +14,10 @@ use lab::winrm::{start, Running, ServeOptions};
 use stats::Totals;
 use wsman::envelope;
 
-const PASSWORD: &str = "lab-only-password";
+pub(super) const PASSWORD: &str = "lab-only-password";
 
 /// plans/lab-winrm.toml with `extra` appended, and its `[lab]` as the lab reads it.
-fn lab_plan(extra: &str) -> (Plan, lab::LabSpec) {
+pub(super) fn lab_plan(extra: &str) -> (Plan, lab::LabSpec) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/lab-winrm.toml");
     let text = std::fs::read_to_string(&path).expect("plans/lab-winrm.toml");
     let text = format!("{text}\n{extra}");
@@ -26,7 +26,12 @@ fn lab_plan(extra: &str) -> (Plan, lab::LabSpec) {
     (plan, spec.expect("[lab]"))
 }
 
-fn serve(spec: &lab::LabSpec, dir: &Path, scheme: Scheme, allow_unencrypted: bool) -> Running {
+pub(super) fn serve(
+    spec: &lab::LabSpec,
+    dir: &Path,
+    scheme: Scheme,
+    allow_unencrypted: bool,
+) -> Running {
     let scheme = match scheme {
         Scheme::Http => lab::winrm::Scheme::Http,
         Scheme::Https => lab::winrm::Scheme::Https,
@@ -44,7 +49,7 @@ fn serve(spec: &lab::LabSpec, dir: &Path, scheme: Scheme, allow_unencrypted: boo
     .expect("lab serve starts")
 }
 
-fn executor(
+pub(super) fn executor(
     running: &Running,
     password: &str,
     tls: Option<Arc<rustls::ClientConfig>>,
@@ -485,6 +490,7 @@ fn calls_share_one_connection_and_one_ntlm_handshake() {
             requests: 2 * 2 + 2 + 6 * 3,
             shells: 2,
             commands: 6,
+            host_requests: 0,
         }
     );
 }

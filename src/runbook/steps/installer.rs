@@ -377,6 +377,10 @@ fn start(
     };
     ctx.intend(&action.changes)?;
     ctx.run_ps_ok_as(&action.op, &credential)?;
+    // No powershell.exe of cu-roll's may stay on the server while the
+    // installer's prerequisite check runs (the transport's host ends here;
+    // the step's waits poll with cmd.exe only).
+    ctx.exec.end_sessions(ctx.server);
     crate::runbook::crash_hook::after_change();
     for change in action.changes {
         ctx.events.changed(change)?;

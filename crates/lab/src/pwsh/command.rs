@@ -114,7 +114,12 @@ impl Interp<'_> {
                     Some(super::eval::collapse(input))
                 };
                 let r = self.invoke_block(&b, under, target, s);
-                self.vars = saved;
+                let inner = std::mem::replace(&mut self.vars, saved);
+                for g in &self.globals {
+                    if let Some(v) = inner.get(g) {
+                        self.vars.insert(g.clone(), v.clone());
+                    }
+                }
                 r
             }
             Value::String(name) => {

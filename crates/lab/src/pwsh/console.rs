@@ -15,6 +15,50 @@ use super::value::{PsObject, Value};
 /// wrapper around the stdin reader; `[Console]::In.GetType().FullName`).
 const READER_TYPE: &str = "System.IO.TextReader+SyncTextReader";
 
+/// The type `[Console]::Out` and `[Console]::Error` return on .NET
+/// Framework 4.x (synchronised wrappers around the process's stdout and
+/// stderr writers).
+const WRITER_TYPE: &str = "System.IO.TextWriter+SyncTextWriter";
+
+/// `[Console]::Out.WriteLine(x)`, `[Console]::Error.Write(x)`: the text
+/// goes straight to the process's stdout or stderr, around the pipeline's
+/// output. `None` when `v` is not one of the writers.
+pub(crate) fn write(
+    stdout: &mut String,
+    stderr: &mut String,
+    v: &Value,
+    name: &str,
+    args: &[Value],
+) -> Option<Result<Value, String>> {
+    let Value::Object(o) = v else { return None };
+    if o.type_names.first().map(String::as_str) != Some(WRITER_TYPE) {
+        return None;
+    }
+    let to = match o
+        .props
+        .get("Stream")
+        .map(super::convert::to_ps_string)
+        .as_deref()
+    {
+        Some("Error") => stderr,
+        _ => stdout,
+    };
+    let text = args
+        .first()
+        .map(super::convert::to_ps_string)
+        .unwrap_or_default();
+    match name.to_ascii_lowercase().as_str() {
+        "writeline" => {
+            to.push_str(&text);
+            to.push_str("\r\n");
+        }
+        "write" => to.push_str(&text),
+        "flush" => {}
+        _ => return None,
+    }
+    Some(Ok(Value::Null))
+}
+
 /// The encodings `[Text.Encoding]::X` hands out: (property, .NET type,
 /// WebName, EncodingName, CodePage), as .NET Framework 4.8 reports them.
 const ENCODINGS: [(&str, &str, &str, &str, i64); 3] = [
@@ -71,6 +115,16 @@ pub(crate) fn static_property(ty: &str, name: &str) -> Option<Value> {
     match (type_key(ty).as_str(), name.as_str()) {
         ("console", "in") => Some(Value::object(
             PsObject::new(READER_TYPE).display(READER_TYPE),
+        )),
+        ("console", "out") => Some(Value::object(
+            PsObject::new(WRITER_TYPE)
+                .with("Stream", "Out")
+                .display(WRITER_TYPE),
+        )),
+        ("console", "error") => Some(Value::object(
+            PsObject::new(WRITER_TYPE)
+                .with("Stream", "Error")
+                .display(WRITER_TYPE),
         )),
         ("text.encoding", n) => ENCODINGS.iter().find(|e| e.0 == n).map(|e| {
             Value::object(

@@ -42,6 +42,11 @@ pub(crate) struct Interp<'h> {
     /// `[System.Net.ServicePointManager]::ServerCertificateValidationCallback`
     /// in this process (the host is told whether one is set).
     pub certificate_callback: Value,
+    /// Variables assigned as `$global:name`: they outlive the script
+    /// block that set them (a child scope's other assignments do not).
+    pub globals: std::collections::HashSet<String>,
+    /// The script ran `exit`: the process ends (`run_in_session`).
+    pub exited: bool,
 }
 
 impl<'h> Interp<'h> {
@@ -63,6 +68,8 @@ impl<'h> Interp<'h> {
             unwound: Vec::new(),
             com: super::com::Objects::default(),
             certificate_callback: Value::Null,
+            globals: std::collections::HashSet::new(),
+            exited: false,
         }
     }
 
@@ -116,7 +123,10 @@ impl<'h> Interp<'h> {
                     self.write_error(*e);
                     return 1;
                 }
-                Err(Flow::Exit(code)) => return code,
+                Err(Flow::Exit(code)) => {
+                    self.exited = true;
+                    return code;
+                }
                 // `return`/`break`/`continue` at the top level end the script.
                 Err(_) => return 0,
             }
@@ -274,7 +284,12 @@ impl<'h> Interp<'h> {
     pub fn assign(&mut self, target: Node, value: Value, s: &Src) -> R<()> {
         match target.kind() {
             "variable" => {
-                let name = var_name(text(target, &s.src));
+                let raw = text(target, &s.src);
+                let name = var_name(raw);
+                let bare = raw.trim_start_matches('$').trim_start_matches('{');
+                if bare.len() > 7 && bare[..7].eq_ignore_ascii_case("global:") {
+                    self.globals.insert(name.to_ascii_lowercase());
+                }
                 if !name.eq_ignore_ascii_case("null") {
                     self.set_var(&name, value);
                 }

@@ -124,6 +124,10 @@ impl Interp<'_> {
         if let Some(r) = super::credential::method(&v, &lname) {
             return Ok(r);
         }
+        if let Some(r) = super::console::write(&mut self.stdout, &mut self.stderr, &v, &name, &args)
+        {
+            return r.map_err(|m| err(m, self));
+        }
         if let Some(r) = super::console::method(&mut self.stdin, &v, &name, &args) {
             return r.map_err(|m| err(m, self));
         }

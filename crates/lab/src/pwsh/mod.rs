@@ -53,6 +53,34 @@ pub fn run(script: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
 /// `run`, with `stdin` as the text the process's standard input held:
 /// what `[Console]::In.ReadToEnd()` returns (see `console.rs`).
 pub fn run_with_stdin(script: &str, stdin: &str, host: &mut dyn host::CommandHost) -> ScriptOutput {
+    let mut stdin = stdin.to_string();
+    run_in_session(script, &mut stdin, &mut Session::default(), host)
+}
+
+/// What a powershell.exe process keeps between the commands it reads
+/// one by one from stdin (`-Command -`): its variables, which of them were
+/// assigned as `$global:`, and whether the last command succeeded (`$?`).
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    vars: Option<std::collections::HashMap<String, value::Value>>,
+    globals: std::collections::HashSet<String>,
+    /// A command ran `exit`: the process has ended.
+    pub exited: bool,
+}
+
+/// Runs one command of a `-Command -` process in `session`: its variables
+/// carry over from the commands before (as in an interactive console),
+/// `$?` is whether the previous command succeeded, and `stdin` is what the
+/// process's standard input still holds after the command's own line:
+/// what the command reads with `[Console]::In` is consumed from it. The
+/// exit code is the command's status: 0, 1 after an error (`$?` false),
+/// or N after `exit N` (which ends the process).
+pub fn run_in_session(
+    script: &str,
+    stdin: &mut String,
+    session: &mut Session,
+    host: &mut dyn host::CommandHost,
+) -> ScriptOutput {
     let Some(parsed) = parse::parse(script) else {
         return ScriptOutput {
             stdout: String::new(),
@@ -61,6 +89,7 @@ pub fn run_with_stdin(script: &str, stdin: &str, host: &mut dyn host::CommandHos
         };
     };
     if let Some(first) = parse::syntax_errors(&parsed).first() {
+        session.set_status(false);
         return ScriptOutput {
             stdout: String::new(),
             stderr: render_parse_error(script, first),
@@ -70,12 +99,29 @@ pub fn run_with_stdin(script: &str, stdin: &str, host: &mut dyn host::CommandHos
     host.log_script_block(script);
     let parsed = std::rc::Rc::new(parsed);
     let mut interp = eval::Interp::new(host);
-    interp.stdin = stdin.to_string();
+    if let Some(vars) = session.vars.take() {
+        interp.vars = vars;
+    }
+    interp.globals = std::mem::take(&mut session.globals);
+    interp.stdin = std::mem::take(stdin);
     let exit_code = interp.run_program(&parsed);
+    *stdin = std::mem::take(&mut interp.stdin);
+    session.globals = std::mem::take(&mut interp.globals);
+    session.vars = Some(std::mem::take(&mut interp.vars));
+    session.set_status(exit_code == 0);
+    session.exited = interp.exited;
     ScriptOutput {
-        stdout: interp.stdout,
-        stderr: interp.stderr,
+        stdout: std::mem::take(&mut interp.stdout),
+        stderr: std::mem::take(&mut interp.stderr),
         exit_code,
+    }
+}
+
+impl Session {
+    fn set_status(&mut self, ok: bool) {
+        if let Some(vars) = self.vars.as_mut() {
+            vars.insert("?".into(), value::Value::Bool(ok));
+        }
     }
 }
 

@@ -78,3 +78,41 @@ fn a_damaged_clock_file_is_an_error_naming_it() {
     assert!(matches!(err, LabError::Clock { .. }), "{err}");
     assert!(err.to_string().contains(CLOCK_FILE), "{err}");
 }
+
+/// A long-lived powershell.exe (`-Command -`): one start for many
+/// commands, variables kept between commands (a script block's own stay
+/// in it, `$global:` ones do not), `$?` is the last command's status, a
+/// command reads the lines after its own from stdin, and the input that
+/// arrived together counts as one call.
+#[test]
+fn a_process_keeps_its_state_between_commands_and_counts_one_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = three_member_spec();
+    let lab = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
+    let mut p = lab.start_process("EX01").unwrap();
+    let mut run = |command: &str, stdin: &mut String| {
+        lab.run_in_process(&mut p, command, stdin).unwrap().unwrap()
+    };
+    let mut none = String::new();
+    run("$a = 6", &mut none);
+    assert_eq!(run("$a * 7", &mut none).stdout.trim_end(), "42");
+    run("& { $b = 1; $global:c = 2 }", &mut none);
+    assert_eq!(run("\"[$b][$c]\"", &mut none).stdout.trim_end(), "[][2]");
+    let failed = run("throw 'boom'", &mut none);
+    assert_eq!(failed.exit_code, 1);
+    assert_eq!(run("$?", &mut none).stdout.trim_end(), "False");
+    assert_eq!(run("$?", &mut none).stdout.trim_end(), "True");
+    let mut stdin = "second\r\nthird\r\n".to_string();
+    let out = run(
+        "[Console]::In.ReadLine(); [Console]::Error.WriteLine('e')",
+        &mut stdin,
+    );
+    assert_eq!(
+        (out.stdout.trim_end(), out.stderr.as_str()),
+        ("second", "e\r\n")
+    );
+    assert_eq!(stdin, "third\r\n");
+    lab.end_batch(&mut p).unwrap();
+    let c = lab.counts();
+    assert_eq!((c.powershell_starts, c.calls), (1, 1), "{c:?}");
+}

@@ -185,6 +185,7 @@ pub fn start(
             lab: lab.clone(),
             options: options.clone(),
             shells: Mutex::new(HashMap::new()),
+            boots: Mutex::new(HashMap::new()),
             address: urls.last().map(|u| u.1.clone()).unwrap_or_default(),
         });
         let tls_config = tls_config.clone();
@@ -210,6 +211,9 @@ struct Listener {
     lab: Arc<Lab>,
     options: ServeOptions,
     shells: Mutex<HashMap<String, HashMap<String, Command>>>,
+    /// Each shell's server boot (`Lab::boot_of`) when it was created: a
+    /// restart since ends the shell, as it ends a real one.
+    boots: Mutex<HashMap<String, i64>>,
     address: String,
 }
 

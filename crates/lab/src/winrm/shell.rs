@@ -34,7 +34,8 @@ pub enum Program {
         clixml: bool,
         reads_stdin: bool,
     },
-    /// `-Command -`: the script is the text of stdin.
+    /// `-Command -`: commands are read from stdin one line at a time and
+    /// run as they arrive, in one process (see `jobs::start_process`).
     PsFromStdin,
     Cmd(String),
     /// powershell.exe refused its arguments (printed on stderr, exit 64
@@ -47,11 +48,10 @@ impl Program {
     pub fn waits_for_input(&self) -> bool {
         matches!(
             self,
-            Program::PsFromStdin
-                | Program::Ps {
-                    reads_stdin: true,
-                    ..
-                }
+            Program::Ps {
+                reads_stdin: true,
+                ..
+            }
         )
     }
 }
@@ -171,34 +171,130 @@ pub fn stdin_text(stdin: &[u8]) -> String {
     String::from_utf8_lossy(stdin).into_owned()
 }
 
-/// A command's result slot: filled by the thread that runs it, awaited
-/// (with the Receive's OperationTimeout) by the connection answering.
+/// A command's output so far: filled by the thread that runs it (all at
+/// once for a script, command by command for a `-Command -` process),
+/// awaited (with the Receive's OperationTimeout) by the connection
+/// answering.
 #[derive(Default)]
 pub struct Job {
-    result: Mutex<Option<ScriptOutput>>,
+    result: Mutex<Progress>,
     ready: Condvar,
 }
 
+/// What a job has written, and its exit code once it has ended.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit_code: Option<i32>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Job {
+    /// The process ended with `out` as its last output.
     pub fn finish(&self, out: ScriptOutput) {
-        *self
-            .result
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(out);
+        let mut p = lock(&self.result);
+        p.stdout.push_str(&out.stdout);
+        p.stderr.push_str(&out.stderr);
+        p.exit_code = Some(out.exit_code);
         self.ready.notify_all();
     }
 
-    /// The output once finished, waiting at most `timeout`.
-    pub fn wait(&self, timeout: std::time::Duration) -> Option<ScriptOutput> {
-        let guard = self
-            .result
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// More output from a process that goes on running.
+    pub fn write(&self, stdout: &str, stderr: &str) {
+        let mut p = lock(&self.result);
+        p.stdout.push_str(stdout);
+        p.stderr.push_str(stderr);
+        self.ready.notify_all();
+    }
+
+    /// The output once there is more than `sent` (bytes of stdout and
+    /// stderr already delivered) or the job has ended, waiting at most
+    /// `timeout`; `None` when nothing new came.
+    pub fn wait(&self, sent: (usize, usize), timeout: std::time::Duration) -> Option<Progress> {
+        let guard = lock(&self.result);
         let (guard, _) = self
             .ready
-            .wait_timeout_while(guard, timeout, |r| r.is_none())
+            .wait_timeout_while(guard, timeout, |p| {
+                p.exit_code.is_none() && p.stdout.len() <= sent.0 && p.stderr.len() <= sent.1
+            })
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.clone()
+        let ready =
+            guard.exit_code.is_some() || guard.stdout.len() > sent.0 || guard.stderr.len() > sent.1;
+        ready.then(|| guard.clone())
+    }
+}
+
+/// The standard input of a running `-Command -` process: what Send
+/// delivered and it has not read yet, whether the client ended it, and
+/// whether the command was terminated (Signal).
+#[derive(Default)]
+pub struct Input {
+    state: Mutex<InputState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct InputState {
+    pending: Vec<u8>,
+    ended: bool,
+    terminated: bool,
+}
+
+/// What a process waiting on its input gets next.
+pub enum Next {
+    /// Whole lines (up to the last newline that arrived).
+    Lines(String),
+    /// Input ended (the rest, possibly a last line without a newline).
+    End(String),
+    /// The command was terminated.
+    Terminated,
+}
+
+impl Input {
+    pub fn push(&self, bytes: &[u8], end: bool) {
+        let mut s = lock(&self.state);
+        s.pending.extend_from_slice(bytes);
+        s.ended |= end;
+        self.ready.notify_all();
+    }
+
+    pub fn terminate(&self) {
+        lock(&self.state).terminated = true;
+        self.ready.notify_all();
+    }
+
+    /// Blocks until whole lines arrived, input ended or the command was
+    /// terminated.
+    pub fn next(&self) -> Next {
+        let mut s = lock(&self.state);
+        loop {
+            if s.terminated {
+                return Next::Terminated;
+            }
+            if let Some(at) = s.pending.iter().rposition(|b| *b == b'\n') {
+                let lines: Vec<u8> = s.pending.drain(..=at).collect();
+                return Next::Lines(stdin_text(&lines));
+            }
+            if s.ended {
+                return Next::End(stdin_text(&std::mem::take(&mut s.pending)));
+            }
+            s = self
+                .ready
+                .wait(s)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// Puts back what a command did not read (it goes first).
+    pub fn unread(&self, text: &str) {
+        let mut s = lock(&self.state);
+        let mut back = text.as_bytes().to_vec();
+        back.extend_from_slice(&s.pending);
+        s.pending = back;
     }
 }
 
@@ -208,6 +304,8 @@ pub struct Command {
     pub stdin: Vec<u8>,
     /// Started (a thread is filling `job`).
     pub job: Option<Arc<Job>>,
+    /// A `-Command -` process's input, fed by Send while it runs.
+    pub input: Option<Arc<Input>>,
     /// Bytes of each stream already delivered.
     pub sent_out: usize,
     pub sent_err: usize,
@@ -262,7 +360,10 @@ mod tests {
     fn command_forms() {
         let stdin = parse_command_line("powershell -Command -");
         assert_eq!(stdin, Program::PsFromStdin);
-        assert!(stdin.waits_for_input());
+        assert!(
+            !stdin.waits_for_input(),
+            "a -Command - process starts at once"
+        );
         assert_eq!(
             parse_command_line("powershell -NoProfile -Command \"Get-Date\""),
             ps_line("Get-Date", false, false)

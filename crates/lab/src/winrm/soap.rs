@@ -33,10 +33,23 @@ pub(super) fn soap(state: &Listener, text: &str, user: &str, peer: &str) -> Answ
         })
         .and_then(|n| n.text())
         .map(|t| t.trim().to_string());
+    if action != env::ACTION_CREATE {
+        if let Some(id) = &shell_id {
+            end_if_restarted(state, id);
+        }
+    }
     match action.as_str() {
         env::ACTION_CREATE => create(state, &message_id, user, peer),
-        env::ACTION_DELETE => match shell_id.and_then(|id| lock(&state.shells).remove(&id)) {
-            Some(_) => ok(reply::deleted(&message_id)),
+        env::ACTION_DELETE => match shell_id.and_then(|id| {
+            lock(&state.boots).remove(&id);
+            lock(&state.shells).remove(&id)
+        }) {
+            Some(cmds) => {
+                for input in cmds.into_values().filter_map(|c| c.input) {
+                    input.terminate();
+                }
+                ok(reply::deleted(&message_id))
+            }
             None => no_shell(state, &message_id),
         },
         env::ACTION_COMMAND => command(state, &doc, shell_id, &message_id),
@@ -72,6 +85,9 @@ fn create(state: &Listener, message_id: &str, user: &str, peer: &str) -> Answer 
         return Answer::Drop;
     }
     let id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    if let Some(boot) = state.lab.boot_of(&state.server) {
+        lock(&state.boots).insert(id.clone(), boot);
+    }
     lock(&state.shells).insert(id.clone(), HashMap::new());
     ok(reply::created(message_id, &state.address, &id, user, peer))
 }
@@ -118,6 +134,7 @@ fn command(
         program,
         stdin: Vec::new(),
         job: None,
+        input: None,
         sent_out: 0,
         sent_err: 0,
     };
@@ -149,13 +166,16 @@ fn send(
         let Some(cmd) = s.attribute("CommandId").and_then(|c| cmds.get_mut(c)) else {
             return soap_fault(state, message_id, "s:Sender", "w:InvalidParameter", 2_150_858_843, "The request for the Windows Remote Shell with ShellId failed because the command could not be found.");
         };
-        if let Some(bytes) = encoding::unb64(s.text().unwrap_or("")) {
-            cmd.stdin.extend(bytes);
+        let bytes = encoding::unb64(s.text().unwrap_or("")).unwrap_or_default();
+        let end = s
+            .attribute("End")
+            .is_some_and(|e| e.eq_ignore_ascii_case("true"));
+        if let Some(input) = &cmd.input {
+            input.push(&bytes, end);
+            continue;
         }
-        if s.attribute("End")
-            .is_some_and(|e| e.eq_ignore_ascii_case("true"))
-            && cmd.job.is_none()
-        {
+        cmd.stdin.extend(bytes);
+        if end && cmd.job.is_none() {
             start_job(state, cmd);
         }
     }
@@ -180,14 +200,19 @@ fn signal(
         env::find(doc.root(), NS_SHELL, "Signal").and_then(|s| s.attribute("CommandId"))
     {
         // Terminate: the command is forgotten (a lab script cannot be
-        // interrupted, it only finishes unseen).
-        cmds.remove(c);
+        // interrupted, it only finishes unseen; a `-Command -` process
+        // stops before its next command).
+        if let Some(input) = cmds.remove(c).and_then(|c| c.input) {
+            input.terminate();
+        }
     }
     ok(reply::signal(message_id))
 }
 
-/// Receive: long-polls the command's job up to the OperationTimeout, then
-/// delivers its output in Windows-sized chunks.
+/// Receive: long-polls the command's job up to the OperationTimeout for
+/// output not yet delivered (or its end), then delivers it in
+/// Windows-sized chunks; `Done` only once the command has ended and all
+/// of it went out.
 fn receive(
     state: &Listener,
     doc: &roxmltree::Document<'_>,
@@ -219,10 +244,11 @@ fn receive(
         let Some(cmd) = cmds.get_mut(&command_id) else {
             return soap_fault(state, message_id, "s:Sender", "w:InvalidParameter", 2_150_858_843, "The request for the Windows Remote Shell with ShellId failed because the command could not be found.");
         };
-        cmd.job.clone()
+        (cmd.job.clone(), (cmd.sent_out, cmd.sent_err))
     };
+    let (job, sent) = job;
     // Waiting for stdin, or still running past the long-poll: TimedOut.
-    let Some(out) = job.and_then(|j| j.wait(timeout)) else {
+    let Some(out) = job.and_then(|j| j.wait(sent, timeout)) else {
         return Answer::Reply(
             500,
             vec![],
@@ -243,12 +269,31 @@ fn receive(
     let se: Vec<&[u8]> = e[cmd.sent_err..e_end].chunks(CHUNK).collect();
     cmd.sent_out = o_end;
     cmd.sent_err = e_end;
-    let done = (o_end == o.len() && e_end == e.len()).then_some(out.exit_code);
+    let done = out
+        .exit_code
+        .filter(|_| o_end == o.len() && e_end == e.len());
     Answer::Reply(
         200,
         vec![],
         reply::received(message_id, &command_id, &so, &se, done).into_bytes(),
     )
+}
+
+/// Forgets shell `id` (and stops its processes) when its server restarted
+/// since the shell was created: the shell is gone, as after a real reboot.
+fn end_if_restarted(state: &Listener, id: &str) {
+    let Some(born) = lock(&state.boots).get(id).copied() else {
+        return;
+    };
+    if state.lab.boot_of(&state.server) == Some(born) {
+        return;
+    }
+    lock(&state.boots).remove(id);
+    if let Some(cmds) = lock(&state.shells).remove(id) {
+        for input in cmds.into_values().filter_map(|c| c.input) {
+            input.terminate();
+        }
+    }
 }
 
 fn no_shell(state: &Listener, message_id: &str) -> Answer {
