@@ -190,6 +190,7 @@ mod tests {
             redirect_to: None,
             address: None,
             port: None,
+            edge: None,
         };
         let servers = [
             server("EX01", Some("DAG01")),
