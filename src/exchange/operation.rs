@@ -165,6 +165,22 @@ impl Operation {
         Script::around(head, &self.script, "")
     }
 
+    /// The script sent for an `ExchangeSession` operation about an Edge
+    /// Transport server: the prelude, the Exchange snap-in loaded in the
+    /// shell on the Edge server itself, then the body. An Edge server has
+    /// no Exchange remote PowerShell (no `/PowerShell` endpoint) and is in
+    /// no domain, so its cmdlets exist only in a local Exchange shell:
+    /// CSS-Exchange `Shared/Confirm-ExchangeShell.ps1` (MIT) tells an Edge
+    /// server by `HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\EdgeTransportRole`
+    /// and loads the snap-in there instead of `Connect-ExchangeServer`. The
+    /// cmdlets read the Edge server's own AD LDS instance, so the second
+    /// hop (which rules the snap-in out on a Mailbox server) does not
+    /// arise. The only exception to the remote-session rule (issue 9).
+    pub fn edge_shell_script(&self) -> Script {
+        let head = Script::render(self.script.purpose, EDGE_SHELL_HEAD, &[]);
+        Script::around(head, &self.script, "")
+    }
+
     /// What the dry run shows for this operation: a `Target` script as
     /// sent; the others with their head, the peer and the account named
     /// by what decides them at run time.
@@ -221,6 +237,13 @@ $credential = New-Object -TypeName System.Management.Automation.PSCredential -Ar
     };
 }
 
+/// The head of an `ExchangeSession` script sent to an Edge Transport
+/// server ([`Operation::edge_shell_script`]).
+const EDGE_SHELL_HEAD: &str = concat!(
+    prelude!(),
+    "Add-PSSnapin -Name 'Microsoft.Exchange.Management.PowerShell.E2010'\n"
+);
+
 /// The head of a `TargetWithCredential` script.
 const CREDENTIAL_HEAD: &str = concat!(prelude!(), credential_lines!());
 
@@ -259,6 +282,8 @@ pub const EXCHANGE_CMDLETS: &[&str] = &[
     "Test-ReplicationHealth",
     "Get-ExchangeCertificate",
     "Get-AuthConfig",
+    "Get-EdgeSubscription",
+    "Test-EdgeSynchronization",
 ];
 
 /// The Exchange cmdlets `text` calls, in [`EXCHANGE_CMDLETS`] order: a

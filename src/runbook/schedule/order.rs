@@ -78,13 +78,19 @@ pub(super) fn window_refusal(plan: &Plan, now_ms: i64, next: &str) -> Option<Rol
 }
 
 /// The servers, in roll order, grouped by DAG (groups in the order their
-/// first member rolls); a server outside any DAG forms a group of its own.
+/// first member rolls); a server outside any DAG forms a group of its own,
+/// except Edge servers, which form one group.
 pub(super) fn dag_groups<'p>(ordered: &[&'p Server]) -> Vec<Vec<&'p Server>> {
     let mut groups: Vec<Vec<&Server>> = Vec::new();
     for s in ordered {
         match groups
             .iter_mut()
-            .find(|g| g[0].dag.is_some() && g[0].dag == s.dag)
+            .find(|g| {
+                (g[0].dag.is_some() && g[0].dag == s.dag)
+                    // Edge servers roll one after another: each one's
+                    // gate needs another in service (steps::edge).
+                    || (g[0].is_edge() && s.is_edge())
+            })
         {
             Some(g) => g.push(s),
             None => groups.push(vec![s]),

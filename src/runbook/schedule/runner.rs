@@ -449,6 +449,15 @@ impl Rollout<'_> {
         group: &[&Server],
         shared: &Shared<'_>,
     ) -> Result<(), RolloutOutcome> {
+        // An Edge server: another Edge server of its AD site in service,
+        // or the plan announced the downtime (steps::edge).
+        if server.is_edge() {
+            let reasons = crate::runbook::steps::edge_gate(&self.reach(shared, None), self.plan, server);
+            if reasons.is_empty() {
+                return Ok(());
+            }
+            return Err(self.refuse(step, server, reasons, shared));
+        }
         // In no DAG: no other copy to keep, no member to wait for; the
         // plan acknowledged the downtime (plan::validate::downtime).
         if server.dag.is_none() {
@@ -476,9 +485,21 @@ impl Rollout<'_> {
             .collect();
         // Our own maintenance on this server (a resumed run, or the second
         // gate) is expected: only the others must be in service.
-        let Err(mut reasons) = gate::check(&server.name, &views, &self.plan.policy) else {
+        let Err(reasons) = gate::check(&server.name, &views, &self.plan.policy) else {
             return Ok(());
         };
+        Err(self.refuse(step, server, reasons, shared))
+    }
+
+    /// The gate's refusal of `step` on `server` for `reasons`: noted,
+    /// journaled as the step's failure, and the rollout's outcome.
+    fn refuse(
+        &self,
+        step: StepId,
+        server: &Server,
+        mut reasons: Vec<String>,
+        shared: &Shared<'_>,
+    ) -> RolloutOutcome {
         let mut own = shared.state.changes_for(&server.name);
         own.extend(shared.recorder.changes_this_run(&server.name));
         reasons.extend(crate::assess::service::own_maintenance_note(
@@ -499,11 +520,11 @@ impl Rollout<'_> {
             step: step.id().into(),
             error: format!("gate refused: {}", reasons.join("; ")),
         });
-        Err(RolloutOutcome::GateRefused {
+        RolloutOutcome::GateRefused {
             server: server.name.clone(),
             reasons,
             before_any_change,
-        })
+        }
     }
 }
 

@@ -102,8 +102,35 @@ pub fn check_batch_path(what: &str, path: &str) -> Result<(), StepError> {
 }
 
 /// For running: the plan's choice, with the password read from its source
-/// (never from the plan itself), or the transport's own account.
-pub fn account_for_run(plan: &Plan, exec: &dyn Executor) -> Result<TaskAccount, StepError> {
+/// (never from the plan itself), or the transport's own account. On an
+/// Edge Transport server, always its local administrator (`[[server]]
+/// local_user`): it is in no domain, so no domain account exists there,
+/// and Edge setup reads no Active Directory, so no Organization
+/// Management rule applies (docs/rollout.md, "Edge Transport servers").
+pub fn account_for_run(
+    plan: &Plan,
+    server: &crate::plan::Server,
+    exec: &dyn Executor,
+) -> Result<TaskAccount, StepError> {
+    if let Some(edge) = &server.edge {
+        let secret = crate::plan::read_secret(&edge.secret)
+            .map_err(|e| {
+                StepError::failed(format!(
+                    "the installer task on Edge server {} runs as its local administrator {}, but the password cannot be read: {e}",
+                    server.name, edge.user
+                ))
+            })?
+            .ok_or_else(|| {
+                StepError::failed(format!(
+                    "the installer task on Edge server {} runs as {}, but the plan gives no password source",
+                    server.name, edge.user
+                ))
+            })?;
+        return Ok(TaskAccount {
+            user: edge.user.clone(),
+            password: secret.expose().to_string(),
+        });
+    }
     if plan.rollout.installer_account == InstallerAccount::Transport {
         let (user, secret) = exec.installer_account().ok_or_else(|| {
             StepError::failed(
@@ -359,7 +386,7 @@ fn start(
     command_line: &str,
 ) -> Result<(), StepError> {
     ctx.events.progress(&format!("starting {}", spec.what));
-    let account = account_for_run(ctx.plan, ctx.exec)?;
+    let account = account_for_run(ctx.plan, ctx.server, ctx.exec)?;
     let action = spec.start(command_line, &account);
     // The password goes on the script's stdin, never in its text.
     let credential = crate::exchange::Credential {
