@@ -224,6 +224,12 @@ pub fn session_text_for_command(peer_fqdn: &str, user: &str, command: &str) -> S
     format!("{}{}\n{SESSION_TAIL}", head.text(), command.trim_end())
 }
 
+/// `cu-roll exec --exchange` on an Edge Transport server: the admin's
+/// `command` after the local snap-in head ([`Operation::edge_shell_script`]).
+pub fn edge_shell_text_for_command(command: &str) -> String {
+    format!("{EDGE_SHELL_HEAD}{}\n", command.trim_end())
+}
+
 /// The credential from the secret's stdin line (base64 of UTF-8): a
 /// SecureString filled a character at a time, so no cmdlet takes the plain
 /// text (ConvertTo-SecureString -AsPlainText would, and 4103 logs it).

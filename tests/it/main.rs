@@ -14,6 +14,7 @@ mod clixml;
 mod crash_harness;
 mod dag_config;
 mod drift_baseline;
+mod edge;
 mod faults;
 mod harness;
 mod health_order;

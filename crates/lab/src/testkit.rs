@@ -31,6 +31,7 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         port: None,
         activation_policy: crate::model::ActivationPolicy::Unrestricted,
         standalone: false,
+        edge: None,
         dag: String::new(),
     }
 }

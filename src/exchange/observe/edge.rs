@@ -66,6 +66,40 @@ pub fn read_edge_state(server: &str) -> Operation {
     )
 }
 
+/// An Edge server's Exchange certificates, as `EXCHANGE_CERTIFICATES` reads
+/// them without `Get-AuthConfig` (the Auth configuration is an object of
+/// the organisation's AD, which an Edge server does not reach: UNVERIFIED
+/// whether its snap-in has the cmdlet, so it is not sent).
+pub const EDGE_CERTIFICATES: Template = template!(
+    ExchangeSession,
+    r#"$server = {{server}}
+$now = Get-Date
+$certificates = @(Get-ExchangeCertificate -Server $server | ForEach-Object {
+    $c = $_
+    [pscustomobject]@{
+        Thumbprint = [string]$c.Thumbprint
+        Subject = [string]$c.Subject
+        Issuer = [string]$c.Issuer
+        NotAfter = $c.NotAfter.ToUniversalTime().ToString('o')
+        Expired = ($c.NotAfter -lt $now)
+        Services = [string]$c.Services
+    }
+})
+[pscustomobject]@{
+    AuthCertificateThumbprint = ''
+    Certificates = $certificates
+} | ConvertTo-Json -Depth 3 -Compress
+"#
+);
+
+/// Reads Edge server `server`'s Exchange certificates.
+pub fn read_edge_certificates(server: &str) -> Operation {
+    EDGE_CERTIFICATES.render(
+        "reading the Edge server's Exchange certificates (local Exchange shell)",
+        &[("server", Arg::Str(server))],
+    )
+}
+
 /// The Edge subscriptions of the organisation, from a Mailbox server.
 pub const EDGE_SUBSCRIPTIONS: Template = template!(
     ExchangeSession,

@@ -36,10 +36,7 @@ pub(super) fn role(
     let edges = raw.iter().filter(|e| is_edge(e.get_ref())).count();
     for (entry, server) in raw.iter().zip(servers.iter_mut()) {
         let s = entry.get_ref();
-        let role = s
-            .role
-            .as_ref()
-            .map(|r| r.get_ref().to_ascii_lowercase());
+        let role = s.role.as_ref().map(|r| r.get_ref().to_ascii_lowercase());
         match role.as_deref() {
             None | Some("mailbox") => refuse_local_keys(src, s)?,
             Some("edge") => server.edge = Some(edge_server(src, s, edges)?),
@@ -58,14 +55,10 @@ pub(super) fn role(
 /// `local_*` keys belong to Edge servers only: a Mailbox server is
 /// reached with the `[connection]` account.
 fn refuse_local_keys(src: &Source, s: &RawServer) -> Result<(), PlanError> {
-    let key = [
-        &s.local_user,
-        &s.local_password_env,
-        &s.local_password_file,
-    ]
-    .into_iter()
-    .flatten()
-    .next();
+    let key = [&s.local_user, &s.local_password_env, &s.local_password_file]
+        .into_iter()
+        .flatten()
+        .next();
     match key {
         Some(k) => Err(src.error(
             k.span(),
@@ -152,7 +145,8 @@ mod tests {
         crate::plan::parse(&text, std::path::Path::new("plan.toml")).map_err(|e| e.to_string())
     }
 
-    const EDGE: &str = "[[server]]\nname = \"EDGE01\"\nfqdn = \"edge01.contoso.local\"\nrole = \"edge\"\n";
+    const EDGE: &str =
+        "[[server]]\nname = \"EDGE01\"\nfqdn = \"edge01.contoso.local\"\nrole = \"edge\"\n";
 
     #[test]
     fn an_edge_server_loads_with_its_local_account_and_announced_downtime() {
@@ -175,7 +169,10 @@ mod tests {
     #[test]
     fn an_edge_server_without_its_local_account_or_downtime_is_refused_with_the_reason() {
         let err = load(&format!("{EDGE}downtime = \"announced\"\n")).unwrap_err();
-        assert!(err.contains("logs on to it as a local administrator"), "{err}");
+        assert!(
+            err.contains("logs on to it as a local administrator"),
+            "{err}"
+        );
         let err = load(&format!(
             "{EDGE}local_user = 'EDGE01\\Administrator'\ndowntime = \"announced\"\n"
         ))
@@ -185,7 +182,10 @@ mod tests {
             "{EDGE}local_user = 'EDGE01\\Administrator'\nlocal_password_env = \"P\"\n"
         ))
         .unwrap_err();
-        assert!(err.contains("the plan's only Edge Transport server"), "{err}");
+        assert!(
+            err.contains("the plan's only Edge Transport server"),
+            "{err}"
+        );
         let err = load(&format!(
             "{EDGE}local_user = 'EDGE01\\Administrator'\nlocal_password_env = \"P\"\ndowntime = \"announced\"\ndag = \"DAG01\"\n"
         ))
@@ -206,8 +206,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("is a Mailbox server"), "{err}");
-        let err = load("[[server]]\nname = \"EX05\"\nfqdn = \"ex05.contoso.local\"\nrole = \"hub\"\n")
-            .unwrap_err();
+        let err =
+            load("[[server]]\nname = \"EX05\"\nfqdn = \"ex05.contoso.local\"\nrole = \"hub\"\n")
+                .unwrap_err();
         assert!(err.contains("role 'hub' is not a server role"), "{err}");
     }
 }

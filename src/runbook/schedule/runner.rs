@@ -452,7 +452,8 @@ impl Rollout<'_> {
         // An Edge server: another Edge server of its AD site in service,
         // or the plan announced the downtime (steps::edge).
         if server.is_edge() {
-            let reasons = crate::runbook::steps::edge_gate(&self.reach(shared, None), self.plan, server);
+            let reasons =
+                crate::runbook::steps::edge_gate(&self.reach(shared, None), self.plan, server);
             if reasons.is_empty() {
                 return Ok(());
             }

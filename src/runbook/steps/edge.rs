@@ -123,10 +123,7 @@ pub fn enter_scripts(server: &Server) -> Vec<PlannedCommand> {
             }
             _ => "on the server itself, right after the drain (the change takes effect on restart)",
         };
-        out.push(planned(
-            when,
-            &a.action(&server.name, &inputs).op,
-        ));
+        out.push(planned(when, &a.action(&server.name, &inputs).op));
     }
     out.push(planned(
         "after the queues are empty, if ServerWideOffline is not yet held by Maintenance",
@@ -145,10 +142,7 @@ pub fn mailbox_side(plan: &Plan) -> Option<&Server> {
 /// What `Test-EdgeSynchronization` says is wrong with `edge`'s
 /// subscription; empty = `Normal`.
 pub fn sync_problems(edge: &str, results: &[EdgeSyncObs]) -> Vec<String> {
-    let mine: Vec<&EdgeSyncObs> = results
-        .iter()
-        .filter(|r| same(&r.name, edge))
-        .collect();
+    let mine: Vec<&EdgeSyncObs> = results.iter().filter(|r| same(&r.name, edge)).collect();
     if mine.is_empty() {
         return vec![format!(
             "Test-EdgeSynchronization reported nothing for {edge}: is it subscribed (Get-EdgeSubscription)?"
@@ -214,11 +208,8 @@ pub fn health(ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
                 let build = ctx.build()?;
                 let services: ServiceSetObs = ctx.query(&read_service_set())?;
                 let mut p = local_problems(&state, build, target, &services);
-                let sync: Vec<EdgeSyncObs> = query_list(
-                    &ctx.exchange,
-                    &mailbox,
-                    &test_edge_sync(&ctx.server.name),
-                )?;
+                let sync: Vec<EdgeSyncObs> =
+                    query_list(&ctx.exchange, &mailbox, &test_edge_sync(&ctx.server.name))?;
                 p.extend(sync_problems(&ctx.server.name, &sync));
                 Ok(p)
             })();
@@ -376,6 +367,9 @@ mod tests {
             assert!(!text.contains(mailbox_only), "{mailbox_only} in:\n{text}");
         }
         assert!(text.contains("ServerWideOffline"), "{text}");
-        assert!(text.contains("Test-EdgeSynchronization -TargetServer 'EDGE01'"), "{text}");
+        assert!(
+            text.contains("Test-EdgeSynchronization -TargetServer 'EDGE01'"),
+            "{text}"
+        );
     }
 }

@@ -152,6 +152,8 @@ impl Step for Setup {
         let target = ctx.target.cu.build;
         match extended_protection_check(ctx.plan, target) {
             Err(e) => return Err(StepError::failed(e)),
+            // Extended Protection is IIS's: an Edge server has no IIS.
+            Ok(Some(_)) if ctx.server.is_edge() => {}
             Ok(Some(note)) => ctx.events.observed(note)?,
             Ok(None) => {}
         }

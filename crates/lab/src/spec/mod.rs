@@ -229,6 +229,9 @@ pub struct LabServer {
     /// servers, its databases have one copy (`standalone.rs`).
     #[serde(default)]
     pub standalone: bool,
+    /// An Edge Transport server (`edge.rs`), `None` for a Mailbox server.
+    #[serde(default)]
+    pub edge: Option<crate::edge::EdgeSpec>,
 }
 
 impl LabSpec {

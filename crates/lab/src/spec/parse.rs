@@ -410,6 +410,7 @@ fn servers(
                     s.activation_policy.as_ref(),
                 )?,
                 standalone: s.standalone.unwrap_or(false),
+                edge: crate::edge::spec(src, s)?,
                 // Filled in by `dag::assign_dags` once the DAGs are known.
                 dag: String::new(),
             },

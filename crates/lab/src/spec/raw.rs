@@ -124,6 +124,12 @@ pub struct RawLabServer {
     pub activation_policy: Option<Text>,
     /// A Mailbox server in no DAG (`standalone.rs`); default false.
     pub standalone: Option<bool>,
+    /// `"edge"`: an Edge Transport server (`edge.rs`); default Mailbox.
+    pub role: Option<Text>,
+    /// An Edge server's local administrator, e.g. `EDGE01\Administrator`.
+    pub local_admin: Option<Text>,
+    /// The AD site an Edge server is subscribed to (`Get-EdgeSubscription`).
+    pub edge_site: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
