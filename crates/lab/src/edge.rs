@@ -277,3 +277,22 @@ pub(crate) fn config_files(
         .filter(|f| f.full_name.contains("\\Bin\\"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_edge_servers_own_administrator_runs_a_task_there() {
+        let spec = EdgeSpec {
+            local_admin: "EDGE01\\Administrator".into(),
+            site: DEFAULT_SITE.into(),
+        };
+        assert!(local_account(&spec, "EDGE01", "EDGE01\\Administrator"));
+        assert!(local_account(&spec, "EDGE01", ".\\administrator"));
+        assert!(local_account(&spec, "EDGE01", "Administrator"));
+        assert!(!local_account(&spec, "EDGE01", "CONTOSO\\Administrator"));
+        assert!(!local_account(&spec, "EDGE01", "lab\\admin"));
+        assert!(!local_account(&spec, "EDGE01", "administrator@contoso.local"));
+    }
+}
