@@ -293,6 +293,10 @@ mod tests {
         assert!(local_account(&spec, "EDGE01", "Administrator"));
         assert!(!local_account(&spec, "EDGE01", "CONTOSO\\Administrator"));
         assert!(!local_account(&spec, "EDGE01", "lab\\admin"));
-        assert!(!local_account(&spec, "EDGE01", "administrator@contoso.local"));
+        assert!(!local_account(
+            &spec,
+            "EDGE01",
+            "administrator@contoso.local"
+        ));
     }
 }
