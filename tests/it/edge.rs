@@ -223,3 +223,38 @@ fn an_edge_server_has_no_exchange_remote_powershell_and_no_mailbox_cmdlets() {
         .clone();
     assert_eq!(edge01["exchange_sessions"], 0);
 }
+
+#[test]
+fn an_edge_server_stays_in_service_while_the_other_edge_server_of_its_site_is_out() {
+    let env = Env::new();
+    let plan = plan().write(&env, "lab-edge.toml");
+    let p = plan.to_str().unwrap();
+    // EDGE02 carries no mail (a component held Inactive by its admin).
+    env.run(&[
+        "exec", p, "--server", "EDGE02", "--exchange",
+        "Set-ServerComponentState -Identity EDGE02 -Component HubTransport -State Inactive -Requester Functional",
+    ])
+    .expect_code(0);
+    let run = env.run_env(&[PASSWORD], &["run", p, "--yes", "--only", "EDGE01"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        out.contains("no other Edge server subscribed to site Default-First-Site-Name is in service to carry its mail while EDGE01 is out (EDGE02 is not in service)"),
+        "{out}"
+    );
+    // EDGE01 was left carrying mail: nothing changed there but the
+    // config backup (a copy of its files, taken before the gate).
+    let changed: Vec<Value> = journal(&env)
+        .into_iter()
+        .filter(|r| r["event"] == "changed" && r["server"] == "EDGE01")
+        .filter(|r| r["change"]["kind"] != "config-backed-up")
+        .collect();
+    assert!(changed.is_empty(), "{changed:#?}");
+    let states = env
+        .run(&[
+            "exec", p, "--server", "EDGE01", "--exchange",
+            "Get-ServerComponentState -Identity EDGE01 -Component HubTransport | ForEach-Object { $_.State.ToString() }",
+        ])
+        .expect_code(0);
+    assert!(states.stdout.contains("Active"), "{}", states.stdout);
+}
