@@ -162,10 +162,12 @@ impl Rollout<'_> {
     /// Before the first server: Active Directory preparation, once per
     /// rollout, on the first server to be rolled (steps::prepare_ad).
     fn prepare_ad(&self, ordered: &[&Server], shared: &Shared<'_>) {
+        // Never on an Edge server: it is in no domain (steps::edge).
+        let mailbox: Vec<&Server> = ordered.iter().copied().filter(|s| !s.is_edge()).collect();
         let Some(first) = steps::prepare_ad::preparation_server(
             self.target,
             &self.reach(shared, None),
-            ordered,
+            &mailbox,
             &shared.state,
         ) else {
             return;
@@ -183,6 +185,10 @@ impl Rollout<'_> {
         server: &Server,
         shared: &Shared<'_>,
     ) -> Result<(), RolloutOutcome> {
+        // An Edge server's Setup.exe cannot prepare AD: it is in no domain.
+        if server.is_edge() {
+            return Ok(());
+        }
         let reach = self.reach(shared, None);
         if let Some(message) =
             steps::prepare_ad_su::block_note(self.plan, self.target, &reach, server)

@@ -132,6 +132,42 @@ pub fn enter_scripts(server: &Server) -> Vec<PlannedCommand> {
     out
 }
 
+/// The dry run of `exit-maintenance` on an Edge server: the Mailbox
+/// server's, with the Edge state read and only the actions an Edge server
+/// can need (its components, the transport restart).
+pub fn exit_scripts(server: &Server) -> Vec<PlannedCommand> {
+    use super::exit_maintenance::ExitAction;
+    let mut out = vec![
+        planned(
+            "first: the role keys (an unfinished setup keeps the server out of service)",
+            &read_server_facts(),
+        ),
+        planned(
+            "then: the services an installer disables, and its Service*.xml files",
+            &read_service_set(),
+        ),
+        planned(
+            "then, and again to verify: components and queues in the Edge server's local Exchange shell",
+            &crate::exchange::observe::edge::read_edge_state(&server.name),
+        ),
+    ];
+    out.extend(
+        ExitAction::samples(&server.name)
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a,
+                    ExitAction::ServerWideOnline
+                        | ExitAction::HubTransportActive
+                        | ExitAction::RestartTransport
+                        | ExitAction::ClearFunctional(_)
+                )
+            })
+            .map(|a| planned(a.when(), &a.action(&server.name).op)),
+    );
+    out
+}
+
 /// The Mailbox server of the plan that Edge cmdlets of the Mailbox side
 /// (`Get-EdgeSubscription`, `Test-EdgeSynchronization`) are run about: the
 /// first one; its Exchange peer runs them (`Reach::peer_for`).
@@ -353,6 +389,7 @@ mod tests {
         let text: String = enter_scripts(&server)
             .iter()
             .chain(health_scripts(&server).iter())
+            .chain(exit_scripts(&server).iter())
             .map(|c| format!("{:?}\n", c.command))
             .collect();
         for mailbox_only in [
@@ -363,6 +400,7 @@ mod tests {
             "Redirect-Message",
             "Test-MAPIConnectivity",
             "UMCallRouter",
+            "Resume-ClusterNode",
         ] {
             assert!(!text.contains(mailbox_only), "{mailbox_only} in:\n{text}");
         }

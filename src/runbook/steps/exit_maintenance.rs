@@ -206,7 +206,7 @@ impl ExitAction {
     }
 
     /// When it is sent, as the dry run says it.
-    fn when(&self) -> String {
+    pub(super) fn when(&self) -> String {
         use ExitAction::*;
         match self {
             ServerWideOnline => "if cu-roll set ServerWideOffline Inactive and it still is".into(),
@@ -223,7 +223,7 @@ impl ExitAction {
 
     /// One action of each kind, in the order `exit_actions` gives them,
     /// with sample values: what the dry run lists for `server`.
-    fn samples(server: &str) -> Vec<ExitAction> {
+    pub(super) fn samples(server: &str) -> Vec<ExitAction> {
         use ExitAction::*;
         vec![
             ServerWideOnline,
@@ -372,6 +372,9 @@ impl Step for ExitMaintenance {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
+        if server.is_edge() {
+            return super::edge::exit_scripts(server);
+        }
         let mut out = vec![
             PlannedCommand::ps(
                 "first: the role keys (an unfinished setup keeps the server out of service)",

@@ -162,6 +162,22 @@ pub fn account_for_run(
     })
 }
 
+/// For dry-run output on `server`: an Edge server's local administrator
+/// (as [`account_for_run`] chooses), else [`account_for_display`].
+pub fn account_for_display_on(plan: &Plan, server: &crate::plan::Server) -> TaskAccount {
+    match &server.edge {
+        Some(edge) => TaskAccount {
+            user: edge.user.clone(),
+            password: match &edge.secret {
+                SecretSource::Env(name) => format!("<password from ${name}>"),
+                SecretSource::File(path) => format!("<password from {}>", path.display()),
+                SecretSource::None => "<no password>".to_string(),
+            },
+        },
+        None => account_for_display(plan),
+    }
+}
+
 /// For dry-run output: the password shown as where it comes from.
 pub fn account_for_display(plan: &Plan) -> TaskAccount {
     if plan.rollout.installer_account == InstallerAccount::Transport {
@@ -279,6 +295,25 @@ fn is_running(ctx: &StepContext<'_>, spec: &InstallerSpec) -> Result<Option<bool
 /// Everything the mechanism may send, for dry-run: the same operations
 /// `drive_until` sends, in its order.
 pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<PlannedCommand> {
+    planned_as(spec, command_line, account_for_display(plan))
+}
+
+/// [`planned`] on `server` (an Edge server's task runs as its local
+/// administrator).
+pub fn planned_on(
+    plan: &Plan,
+    server: &crate::plan::Server,
+    spec: &InstallerSpec,
+    command_line: &str,
+) -> Vec<PlannedCommand> {
+    planned_as(spec, command_line, account_for_display_on(plan, server))
+}
+
+fn planned_as(
+    spec: &InstallerSpec,
+    command_line: &str,
+    account: TaskAccount,
+) -> Vec<PlannedCommand> {
     let mut out = vec![PlannedCommand::cmd(
         "first (cmd only: no PowerShell while an installer may run), and at every poll: the exit code file",
         spec.read_exit_cmd(),
@@ -299,7 +334,6 @@ pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<Pla
             &read_server_facts(),
         ),
         {
-            let account = account_for_display(plan);
             PlannedCommand::ps(
                 format!("if there is something to install: write the batch and start it as a scheduled task as {} (the password on the script's stdin: {})", account.user, account.password),
                 &spec.start(command_line, &account).op,

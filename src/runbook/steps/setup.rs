@@ -207,10 +207,11 @@ impl Step for Setup {
         &self,
         plan: &Plan,
         target: &ResolvedTarget,
-        _server: &Server,
+        server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        let mut out = installer::planned(plan, &SETUP, &command_line(plan, target.cu.build));
+        let mut out =
+            installer::planned_on(plan, server, &SETUP, &command_line(plan, target.cu.build));
         out.insert(
             out.len() - 1,
             PlannedCommand::cmd(
