@@ -15,6 +15,7 @@ mod enter_maintenance;
 mod exit_maintenance;
 mod health;
 mod installer;
+mod installer_account;
 #[cfg(test)]
 mod lab_tests;
 pub mod prepare_ad;
