@@ -134,6 +134,21 @@ fn an_edge_server_without_its_local_administrator_or_password_is_refused_before_
     );
     assert!(journal(&env).is_empty());
 
+    // The lab must simulate an Edge server where the plan has one.
+    let text = plan().text().replace(
+        "role = \"edge\"\nlocal_admin = 'EDGE02\\Administrator'\nedge_site = \"Default-First-Site-Name\"\n",
+        "",
+    );
+    let mismatch = env.write_plan("mismatch.toml", &text);
+    let run = env
+        .run_env(&[PASSWORD], &["report", mismatch.to_str().unwrap()])
+        .expect_code(2);
+    assert!(
+        run.stderr.contains("server 'EDGE02' is an Edge Transport server in the plan but a Mailbox server in the lab"),
+        "{}",
+        run.stderr
+    );
+
     // The password's variable is not set: refused before any server is
     // touched (not at EDGE01's setup, after the DAG was rolled).
     let plan = plan().write(&env, "lab-edge.toml");

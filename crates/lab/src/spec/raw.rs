@@ -24,6 +24,8 @@ pub struct PlanServer {
     pub name: Text,
     pub fqdn: Text,
     pub dag: Option<Text>,
+    /// `"edge"` for an Edge Transport server (must match the lab's).
+    pub role: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
