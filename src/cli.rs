@@ -108,6 +108,11 @@ pub struct BenchArgs {
     /// Keep the generated plans, journals and logs (the path is printed).
     #[arg(long)]
     pub keep: bool,
+    /// Only figure 5: the calls of a rollout of one DAG of 3 members, then
+    /// of 8, every member upgraded (do calls grow with members, or with
+    /// their square?).
+    #[arg(long)]
+    pub calls: bool,
 }
 
 #[derive(Debug, Args)]

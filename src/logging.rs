@@ -1,6 +1,11 @@
 //! The diagnostic log: `tracing` events appended to `cu-roll.log` in the
 //! plan's state directory, as text or as JSON lines (`--log-format json`).
 //!
+//! A rollout run also keeps its own copy, `runs/<run id>/cu-roll.log`
+//! beside its run report ([`keep_per_run`]): from its first line to its
+//! last, so a later run (a resume, or a re-run with nothing to do) never
+//! touches the night's log.
+//!
 //! The log is for the admin who investigates a run afterwards; it never
 //! goes to the terminal (stderr belongs to the progress display, stdout to
 //! results) and it is not the durable truth — the journal is. Nothing in
@@ -17,7 +22,9 @@
 //! default is `info`.
 
 use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
 
@@ -84,8 +91,17 @@ pub fn log_path(state_dir: &Path) -> PathBuf {
 pub fn init(state_dir: &Path, format: LogFormat) -> Result<LogGuard, LoggingError> {
     let filter = filter_from(std::env::var(FILTER_ENV).ok().as_deref())?;
     let (file, path) = open_log(state_dir)?;
-    tracing::subscriber::set_global_default(subscriber(file, format, filter))
+    let start = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let sinks = Sinks {
+        main: file,
+        per_run: &PER_RUN,
+    };
+    tracing::subscriber::set_global_default(subscriber(sinks, format, filter))
         .map_err(|_| LoggingError::AlreadyInitialised)?;
+    *lock(&PER_RUN) = PerRun::Pending {
+        main: path.clone(),
+        start,
+    };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         pid = std::process::id(),
@@ -123,16 +139,98 @@ fn open_log(state_dir: &Path) -> Result<(File, PathBuf), LoggingError> {
     Ok((file, path))
 }
 
-/// The subscriber writing to `file`. Each event is formatted whole and
-/// written with one `write` on a file opened for appending, so lines from
+/// This process's copy of the log for its run, once [`keep_per_run`]
+/// opened it.
+enum PerRun {
+    /// Logging is not on, or goes to the plan's log only.
+    Off,
+    /// Logging is on; this process's lines start at `start` in `main`.
+    Pending { main: PathBuf, start: u64 },
+    /// Every line also goes here.
+    Kept(File),
+}
+
+static PER_RUN: Mutex<PerRun> = Mutex::new(PerRun::Off);
+
+fn lock(m: &Mutex<PerRun>) -> std::sync::MutexGuard<'_, PerRun> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Keeps this run's log in `dir` (`runs/<run id>/`, created if needed) as
+/// `cu-roll.log`: what this process logged so far, then every later line.
+/// Returns the file, or why it could not be kept (the plan's log goes on).
+pub fn keep_per_run(dir: &Path) -> std::io::Result<PathBuf> {
+    keep_per_run_in(&PER_RUN, dir)
+}
+
+fn keep_per_run_in(per_run: &Mutex<PerRun>, dir: &Path) -> std::io::Result<PathBuf> {
+    // Held while copying: a line logged meanwhile waits, then goes to both.
+    let mut state = lock(per_run);
+    let PerRun::Pending { main, start } = &*state else {
+        return Err(std::io::Error::other(
+            "the log is not on, or this run's copy is already kept",
+        ));
+    };
+    std::fs::create_dir_all(dir)?;
+    let to = dir.join(LOG_FILE);
+    let mut copy = OpenOptions::new().create(true).append(true).open(&to)?;
+    let mut from = File::open(main)?;
+    from.seek(std::io::SeekFrom::Start(*start))?;
+    let mut so_far = Vec::new();
+    from.read_to_end(&mut so_far)?;
+    copy.write_all(&so_far)?;
+    *state = PerRun::Kept(copy);
+    Ok(to)
+}
+
+/// Where each line goes: the plan's log, and this run's copy once kept.
+struct Sinks {
+    main: File,
+    per_run: &'static Mutex<PerRun>,
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Sinks {
+    type Writer = SinkWriter<'a>;
+
+    fn make_writer(&'a self) -> SinkWriter<'a> {
+        SinkWriter(self)
+    }
+}
+
+struct SinkWriter<'a>(&'a Sinks);
+
+impl Write for SinkWriter<'_> {
+    /// One formatted event: written whole to the plan's log and (when
+    /// kept) this run's copy, under the copy's lock so that
+    /// [`keep_per_run`] neither loses nor doubles a line.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let state = lock(self.0.per_run);
+        (&self.0.main).write_all(buf)?;
+        if let PerRun::Kept(copy) = &*state {
+            // The plan's log has the line; a failing copy loses only its own.
+            let _ = (&*copy).write_all(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The subscriber writing to `sinks`. Each event is formatted whole and
+/// written with one `write` on files opened for appending, so lines from
 /// several threads (DAGs rolled in parallel) never interleave.
-fn subscriber(
-    file: File,
+fn subscriber<W>(
+    sinks: W,
     format: LogFormat,
     filter: EnvFilter,
-) -> Box<dyn tracing::Subscriber + Send + Sync> {
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
-        .with_writer(file)
+        .with_writer(sinks)
         .with_ansi(false)
         .with_target(true)
         .with_env_filter(filter);
@@ -221,6 +319,42 @@ mod tests {
         assert_eq!(v["server"], "EX02");
         assert_eq!(v["step"], "setup");
         assert!(v["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+
+    /// A run's copy holds this process's lines from its first (not the
+    /// earlier processes'), and every later line, once each.
+    #[test]
+    fn a_runs_copy_holds_its_own_lines_from_the_first() {
+        static PER_RUN: Mutex<PerRun> = Mutex::new(PerRun::Off);
+        let dir = tempfile::tempdir().unwrap();
+        log_one(dir.path(), LogFormat::Text); // an earlier process
+        let (file, path) = open_log(dir.path()).unwrap();
+        let start = file.metadata().unwrap().len();
+        *lock(&PER_RUN) = PerRun::Pending {
+            main: path.clone(),
+            start,
+        };
+        let sinks = Sinks {
+            main: file,
+            per_run: &PER_RUN,
+        };
+        let sub = subscriber(sinks, LogFormat::Text, filter_from(None).unwrap());
+        let runs = dir.path().join("runs").join("r1");
+        let kept = tracing::subscriber::with_default(sub, || {
+            tracing::info!(target: "cu_roll::run", "before the run id");
+            let kept = keep_per_run_in(&PER_RUN, &runs).unwrap();
+            tracing::info!(target: "cu_roll::run", "after it");
+            kept
+        });
+        assert_eq!(kept, runs.join(LOG_FILE));
+        let copy = std::fs::read_to_string(&kept).unwrap();
+        let lines: Vec<&str> = copy.lines().collect();
+        assert_eq!(lines.len(), 2, "{copy}");
+        assert!(lines[0].ends_with("before the run id"), "{copy}");
+        assert!(lines[1].ends_with("after it"), "{copy}");
+        let all = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(all.lines().count(), 3, "{all}");
+        assert!(keep_per_run_in(&PER_RUN, &runs).is_err(), "kept once");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The one place cu-roll runs work concurrently: a bounded pool of scoped
 //! std threads over a list, results in input order. Pre-flight queries every
-//! server through it, the scheduler rolls its DAGs through it, and
+//! server through it, the scheduler rolls its DAGs through it, the run
+//! compares every upgraded server with its backup through it, and
 //! `exec --all` runs its command through it. Nothing else in the crate
 //! spawns threads for fan-out. The network I/O under these calls runs on
 //! the tokio runtime (`crate::runtime`), entered from these threads; the
@@ -18,6 +19,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// How many servers are talked to at once when nothing in the plan says
 /// otherwise (pre-flight queries, `exec --all`).
 pub const SERVER_FAN_OUT: usize = 16;
+
+/// How many servers the pre-flight queries at once. 16, as before: at 256
+/// (every server of a 200-server plan at once), `cu-roll bench`'s
+/// pre-flight of 200 servers took 113 s against 51 s at 16, because the
+/// served lab answers every call under one lock with a walk of its whole
+/// world; the orchestrator itself used 1.35 s of CPU. Real servers answer
+/// each on their own, where a wider fan-out should pay: UNVERIFIED, so
+/// the bound stays until it can be measured (docs/performance.md).
+pub const PREFLIGHT_FAN_OUT: usize = SERVER_FAN_OUT;
 
 /// Calls `f` on every item with at most `limit` calls running at once (a
 /// limit of 0 counts as 1), and returns the results in the order of

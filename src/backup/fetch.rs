@@ -1,11 +1,12 @@
 //! Reading a server's config files over the executor: one script lists
-//! them with their size, `Get-FileHash` SHA256 and last write time; then
-//! each file's bytes come back as base64 in chunks of at most
-//! `chunk_bytes`, are reassembled and checked against the listed hash.
-//! Every call is a self-contained script (no PowerShell session is kept
-//! open between calls), so a chunk is read with `ReadAllBytes` and sliced:
-//! config files are small, and a bounded answer per call keeps each
-//! response well under WinRM's `MaxEnvelopeSizekb`.
+//! them with their size, `Get-FileHash` SHA256 and last write time, and
+//! returns the bytes (base64) of every file of at most `chunk_bytes` in the
+//! same answer, up to [`INLINE_BUDGET`] in all: one call per server for
+//! the usual set (issue 13; it was one call per file, 26 per server). A
+//! larger file's bytes come back in chunks of at most `chunk_bytes`, read
+//! with `ReadAllBytes` and sliced. Every file is checked against its
+//! listed hash. WinRS delivers a long stdout over several Receive
+//! responses, so one large answer stays within `MaxEnvelopeSizekb`.
 
 use base64::Engine;
 use serde::Deserialize;
@@ -33,7 +34,12 @@ pub const EXPECTED_FILES: [&str; 6] = [
     r"Bin\MSExchangeSubmission.exe.config",
 ];
 
-/// Lists every file to back up as JSON. The install path is
+/// The most file bytes one listing returns (before base64); files past it
+/// are read in chunks.
+pub const INLINE_BUDGET: usize = 8 * 1024 * 1024;
+
+/// Lists every file to back up as JSON, with the bytes of each file of at
+/// most `{{inline}}` bytes while the total stays under `{{budget}}`. The install path is
 /// `$env:ExchangeInstallPath` (set machine-wide by setup), or the
 /// registry's `MsiInstallPath` when the variable is absent (a session
 /// started before setup set it). A missing folder or file goes to
@@ -62,12 +68,24 @@ foreach ($relative in @('ClientAccess\SharedWebConfig.config', 'FrontEnd\HttpPro
         $missing += $path
     }
 }
-$files = @($items | ForEach-Object {
+$bin = Join-Path -Path $install -ChildPath 'Bin'
+if (Test-Path -LiteralPath $bin -PathType Container) {
+    $items += @(Get-ChildItem -LiteralPath $bin -Filter '*.exe.config' -File)
+}
+$used = 0
+$files = @(foreach ($item in $items) {
+    $data = $null
+    if ($item.Length -le {{inline}} -and ($used + $item.Length) -le {{budget}}) {
+        $bytes = [System.IO.File]::ReadAllBytes($item.FullName)
+        $data = [Convert]::ToBase64String($bytes, 0, $bytes.Length)
+        $used = $used + $bytes.Length
+    }
     [pscustomobject]@{
-        Path = $_.FullName
-        Length = $_.Length
-        Sha256 = (Get-FileHash -LiteralPath $_.FullName -Algorithm 'SHA256').Hash
-        LastWriteTimeUtc = $_.LastWriteTimeUtc.ToString('o')
+        Path = $item.FullName
+        Length = $item.Length
+        Sha256 = (Get-FileHash -LiteralPath $item.FullName -Algorithm 'SHA256').Hash
+        LastWriteTimeUtc = $item.LastWriteTimeUtc.ToString('o')
+        Data = $data
     }
 })
 ConvertTo-Json -InputObject ([pscustomobject]@{ InstallPath = $install; Files = $files; Missing = $missing }) -Depth 3 -Compress
@@ -83,11 +101,20 @@ $count = [Math]::Max(0, [Math]::Min({{count}}, $bytes.Length - $offset))
 ConvertTo-Json -InputObject ([pscustomobject]@{ Length = $bytes.Length; Data = [Convert]::ToBase64String($bytes, $offset, $count) }) -Compress
 "#;
 
-/// The listing script. It takes no values: the folder and file names
-/// are the constants `WEB_CONFIG_ROOTS` and `EXPECTED_FILES`, written into
-/// the template as literals (a test keeps the two in step).
-pub fn list_script() -> Script {
-    Script::render("listing the config files", LIST_CONFIG_FILES, &[])
+/// The listing script, returning the bytes of files of at most
+/// `options.chunk_bytes`. The folder and file names are the constants
+/// `WEB_CONFIG_ROOTS` and `EXPECTED_FILES`, written into the template as
+/// literals (a test keeps the two in step), plus every `Bin\*.exe.config`
+/// (the real-exchange review, §20: `Bin\MSExchangeMailboxReplication.exe.config`,
+/// MRS throttling, "is the most common edit", and the other `Bin\*.exe.config`).
+pub fn list_script(options: &FetchOptions) -> Script {
+    let inline = i64::try_from(options.chunk_bytes.max(1)).unwrap_or(i64::MAX);
+    let budget = i64::try_from(INLINE_BUDGET).unwrap_or(i64::MAX);
+    Script::render(
+        "listing and reading the config files",
+        LIST_CONFIG_FILES,
+        &[("inline", Arg::Int(inline)), ("budget", Arg::Int(budget))],
+    )
 }
 
 /// The script reading `count` bytes of `path` from `offset`.
@@ -169,6 +196,9 @@ struct ListedFile {
     length: u64,
     sha256: String,
     last_write_time_utc: String,
+    /// The bytes as base64, when the listing returned them.
+    #[serde(default)]
+    data: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -228,7 +258,7 @@ pub fn fetch_configs(
     server: &Server,
     options: &FetchOptions,
 ) -> Result<Fetched, BackupError> {
-    let listing: Listing = run_json(exec, server, &list_script())?;
+    let listing: Listing = run_json(exec, server, &list_script(options))?;
     let mut warnings: Vec<String> = listing
         .missing
         .iter()
@@ -249,12 +279,15 @@ pub fn fetch_configs(
         seen.push(f.path.clone());
         let meta = RemoteFile {
             relative: relative_to(&listing.install_path, &f.path),
-            path: f.path,
+            path: f.path.clone(),
             size: f.length,
             sha256: f.sha256.to_ascii_lowercase(),
             modified: f.last_write_time_utc,
         };
-        let bytes = read_file(exec, server, &meta, options.chunk_bytes.max(1))?;
+        let bytes = match &f.data {
+            Some(data) => checked(server, &meta, decode(server, &meta, data)?)?,
+            None => read_file(exec, server, &meta, options.chunk_bytes.max(1))?,
+        };
         files.push(FetchedFile { meta, bytes });
     }
     if files.is_empty() {
@@ -298,13 +331,7 @@ fn read_file(
                 meta.size, part.length
             )));
         }
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(part.data.trim())
-            .map_err(|e| BackupError::BadOutput {
-                what: "reading a config file",
-                server: server.name.clone(),
-                detail: format!("the base64 of {} does not decode: {e}", meta.path),
-            })?;
+        let data = decode(server, meta, &part.data)?;
         if data.is_empty() || data.len() > chunk {
             return Err(BackupError::BadOutput {
                 what: "reading a config file",
@@ -318,6 +345,34 @@ fn read_file(
             });
         }
         bytes.extend_from_slice(&data);
+    }
+    checked(server, meta, bytes)
+}
+
+/// A file's bytes from the base64 a script printed.
+fn decode(server: &Server, meta: &RemoteFile, data: &str) -> Result<Vec<u8>, BackupError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|e| BackupError::BadOutput {
+            what: "reading a config file",
+            server: server.name.clone(),
+            detail: format!("the base64 of {} does not decode: {e}", meta.path),
+        })
+}
+
+/// `bytes` when they are the listed size and hash to the listed sha256.
+fn checked(server: &Server, meta: &RemoteFile, bytes: Vec<u8>) -> Result<Vec<u8>, BackupError> {
+    let changed = |detail: String| BackupError::ChangedWhileReading {
+        server: server.name.clone(),
+        path: meta.path.clone(),
+        detail,
+    };
+    if bytes.len() as u64 != meta.size {
+        return Err(changed(format!(
+            "it was {} bytes when listed and {} bytes were read",
+            meta.size,
+            bytes.len()
+        )));
     }
     let got = super::sha256_hex(&bytes);
     if got != meta.sha256 {
@@ -366,7 +421,7 @@ mod tests {
 
     #[test]
     fn listing_script_names_every_expected_file() {
-        let s = list_script();
+        let s = list_script(&FetchOptions::default());
         for f in EXPECTED_FILES {
             assert!(s.text().contains(&crate::ps::quote(f)), "{f}");
         }

@@ -1,8 +1,8 @@
 //! Config backup: before a server is touched, every configuration file a
 //! Cumulative Update overwrites (the ClientAccess and FrontEnd\HttpProxy
-//! `web.config` files, `SharedWebConfig.config`, the transport services'
-//! `Bin\*.exe.config`) is fetched over the executor into one verified zip
-//! per server in the state directory; after setup the same files are
+//! `web.config` files, `SharedWebConfig.config`, every `Bin\*.exe.config`)
+//! is fetched over the executor, in one call per server, into one verified
+//! zip per server in the state directory; after setup the same files are
 //! fetched again and compared, XML-aware, with the backup (the drift
 //! report), and one lost `appSettings` value can be put back.
 //!

@@ -218,7 +218,10 @@ fn restore_config_refuses_a_key_that_was_not_reverted() {
 #[test]
 fn backup_scripts_are_snapshots_and_parse_under_the_powershell_grammar() {
     let scripts = [
-        ("backup_list_config_files", list_script()),
+        (
+            "backup_list_config_files",
+            list_script(&FetchOptions::default()),
+        ),
         (
             "backup_read_chunk",
             chunk_script(
@@ -243,4 +246,46 @@ fn backup_scripts_are_snapshots_and_parse_under_the_powershell_grammar() {
         }
         insta::assert_snapshot!(name, script.text());
     }
+}
+
+/// Counts the calls it passes on to the lab.
+struct Counting<'a>(&'a LabExecutor, std::sync::atomic::AtomicUsize);
+
+impl crate::exec::Executor for Counting<'_> {
+    fn run_ps(&self, s: &Server, script: &str) -> Result<crate::exec::ExecOutput, ExecError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.run_ps(s, script)
+    }
+    fn run_ps_with_secret(
+        &self,
+        s: &Server,
+        script: &str,
+        secret: &crate::plan::Secret,
+    ) -> Result<crate::exec::ExecOutput, ExecError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.run_ps_with_secret(s, script, secret)
+    }
+    fn run_cmd(&self, s: &Server, line: &str) -> Result<crate::exec::ExecOutput, ExecError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.run_cmd(s, line)
+    }
+}
+
+/// Issue 13: a server's config set comes back in one call (it was one
+/// call per file plus the listing, 26); a file larger than the slice is
+/// still read in slices.
+#[test]
+fn one_call_reads_a_servers_whole_config_set() {
+    let lab = TestLab::new();
+    let counting = Counting(&lab.exec, Default::default());
+    let calls = || counting.1.load(std::sync::atomic::Ordering::SeqCst);
+    let whole = fetch_configs(&counting, lab.server("EX02"), &FetchOptions::default()).unwrap();
+    assert_eq!(whole.files.len(), 25);
+    assert_eq!(calls(), 1);
+    fetch_configs(&counting, lab.server("EX02"), &small_chunks()).unwrap();
+    assert!(
+        calls() > 1 + 25,
+        "{} calls with 700-byte slices",
+        calls() - 1
+    );
 }

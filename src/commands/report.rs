@@ -21,7 +21,7 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
     }
     let executor = open_audited(&plan, &state, "report")?;
     let credential = super::exchange_credential(&plan, executor.as_ref())?;
-    let report = crate::preflight::build_report(
+    let (report, observed) = crate::preflight::build_report_observing(
         &plan,
         executor.as_ref(),
         &credential,
@@ -51,6 +51,8 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
                     .map(|l| l.entries)
                     .unwrap_or_default(),
             ),
+            &crate::plan::Selection::all(),
+            Some(&observed),
         );
         let what = crate::report::WhatWillHappen::of(&plan, &report, &dry);
         crate::report::render_html(&report, &what)

@@ -30,10 +30,10 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     let target = crate::plan::resolve_target(&plan, catalog)?;
     let state = state_dir(plan_path, global.state_dir.as_deref());
     let steps = runbook::rollout_steps(&state);
-    if flags.dry_run {
-        return dry_run(&plan, &target, &state, &steps, flags.scripts);
-    }
     let given = super::selection::given(&plan, &flags)?;
+    if flags.dry_run {
+        return dry_run(&plan, &target, &state, &steps, given, &flags);
+    }
     crate::logging::stamp_console();
     super::confirm::terminal_or_yes(plan_path, plan.policy.pause_between, flags.yes)?;
 
@@ -91,25 +91,37 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         (journal, loaded) = Journal::open(&state)?;
         prior = JournalState::from_entries(&loaded.entries);
     }
+    // This run's own log from here on (a re-run with nothing to do, above,
+    // keeps none and touches no earlier run's files).
+    if let Err(e) = crate::logging::keep_per_run(&per_run_dir(&state, &run_id)) {
+        say!("cu-roll: warning: this run's log is only in the plan's cu-roll.log: {e}");
+    }
     let selection = super::selection::choose(&plan, given, &flags, &prior)?;
     // Fresh start: the pre-flight gate must pass before anything changes.
+    let mut observed = None;
     if prior.fingerprint.is_none() {
-        if let Err(e) = preflight_gate(&plan, &executor, &credential, catalog, &target, &selection)
-        {
-            if let Error::PreflightBlocked { blockers, .. } = &e {
-                notifier.blocked(blockers);
+        match preflight_gate(&plan, &executor, &credential, catalog, &target, &selection) {
+            Ok(o) => observed = Some(o),
+            Err(e) => {
+                if let Error::PreflightBlocked { blockers, .. } = &e {
+                    notifier.blocked(blockers);
+                }
+                warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
+                return Err(e);
             }
-            warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
-            return Err(e);
         }
     }
 
     super::confirm::plan_view_and_question(
-        &plan,
-        &target,
-        executor.as_ref(),
-        &credential,
-        &steps,
+        super::confirm::ViewOf {
+            plan: &plan,
+            target: &target,
+            exec: executor.as_ref(),
+            credential: &credential,
+            steps: &steps,
+            selection: &selection,
+            observed: observed.as_ref(),
+        },
         &mut prior,
         flags.yes,
     )?;
@@ -132,6 +144,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
         clock: &clock,
         run_id,
         selection,
+        observed: observed.as_ref(),
     };
     let outcome = rollout.run(journal, prior, &mut progress, confirm);
     drop(progress);
@@ -174,7 +187,8 @@ fn warn_notifications(warnings: Vec<String>) {
     }
 }
 
-/// The pre-flight gate of a fresh start: every blocker, or nothing.
+/// The pre-flight gate of a fresh start: every blocker, or what the
+/// pre-flight read (the start of the run's order and plan view).
 fn preflight_gate(
     plan: &Plan,
     executor: &super::auth_guard::AuthGuard,
@@ -182,12 +196,13 @@ fn preflight_gate(
     catalog: &crate::catalog::Catalog,
     target: &ResolvedTarget,
     selection: &crate::plan::Selection,
-) -> Result<(), Error> {
+) -> Result<crate::exchange::observe::StartObservation, Error> {
     let now = super::now_rfc3339();
-    let report = preflight::build_report(plan, executor, credential, catalog, target, now);
+    let (report, observed) =
+        preflight::build_report_observing(plan, executor, credential, catalog, target, now);
     refused(executor)?;
     if report.verdict != preflight::model::OverallVerdict::Blocked {
-        return Ok(());
+        return Ok(observed);
     }
     let mut blockers = report.blockers.clone();
     // A blocked server left out by --only/--exclude does not block the
@@ -200,7 +215,7 @@ fn preflight_gate(
         blockers.extend(s.blockers.iter().map(|b| format!("{}: {b}", s.name)));
     }
     if blockers.is_empty() {
-        return Ok(());
+        return Ok(observed);
     }
     Err(Error::PreflightBlocked {
         plan: plan.path.clone(),
@@ -223,30 +238,32 @@ fn finish(
     let mut report = crate::report::run::build(&loaded.entries, &plan.servers, availability);
     report.plan = Some(plan.path.display().to_string());
     // What the CU reverted on each server it upgraded (issue: customisations
-    // silently overwritten): compared with the backup-config zip.
-    for s in report
+    // silently overwritten): compared with the backup-config zip, every
+    // server at once (issue 13: one after another, this kept a rollout
+    // alive 15 s after "rollout done" at 50 ms per request).
+    let done: Vec<&crate::plan::Server> = report
         .servers
         .iter()
         .filter(|s| s.result == crate::report::status::ServerState::Done)
-    {
-        let Some(server) = plan.server(&s.name) else {
-            continue;
-        };
-        if let Some(drift) = super::backup::drift_summary(exec, server, state) {
-            for r in &drift.reverted {
-                say!(
-                    "cu-roll: {}: the upgrade reverted appSettings '{}' in {} (was {}); `cu-roll restore-config {} --server {} --key {}` puts it back",
-                    drift.server,
-                    r.key,
-                    r.file,
-                    r.backup_value.as_deref().unwrap_or("absent"),
-                    plan.path.display(),
-                    drift.server,
-                    r.key
-                );
-            }
-            report.config_drift.push(drift);
+        .filter_map(|s| plan.server(&s.name))
+        .collect();
+    let drifts = crate::pool::for_each_bounded(&done, crate::pool::SERVER_FAN_OUT, |server| {
+        super::backup::drift_summary(exec, server, state)
+    });
+    for drift in drifts.into_iter().flatten() {
+        for r in &drift.reverted {
+            say!(
+                "cu-roll: {}: the upgrade reverted appSettings '{}' in {} (was {}); `cu-roll restore-config {} --server {} --key {}` puts it back",
+                drift.server,
+                r.key,
+                r.file,
+                r.backup_value.as_deref().unwrap_or("absent"),
+                plan.path.display(),
+                drift.server,
+                r.key
+            );
         }
+        report.config_drift.push(drift);
     }
     let html = match crate::report::run::write(state, &plan.path, &report) {
         Ok(written) => {
@@ -256,10 +273,11 @@ fn finish(
                 written.markdown.display(),
                 written.html.display()
             );
+            let journal = Journal::path_in(state);
             keep_per_run(
                 state,
                 run_id,
-                &[&written.json, &written.markdown, &written.html],
+                &[&journal, &written.json, &written.markdown, &written.html],
             )
         }
         Err(e) => {
@@ -363,11 +381,17 @@ fn refused(executor: &super::auth_guard::AuthGuard) -> Result<(), Error> {
         .map_or(Ok(()), |r| Err(Error::AuthRefused(r)))
 }
 
-/// Keeps a copy of this run's report under `runs/<run id>/`, so a later
-/// run never overwrites it (the files beside the journal are the latest).
-/// Returns the kept HTML report (the last of `files`), when kept.
+/// Where one run's files are kept: `runs/<run id>/` in the state directory.
+fn per_run_dir(state: &Path, run_id: &str) -> std::path::PathBuf {
+    state.join("runs").join(run_id)
+}
+
+/// Keeps a copy of this run's report, and the journal as it stood at this
+/// run's end, under `runs/<run id>/` (beside the run's `cu-roll.log`), so
+/// a later run never overwrites them (the files beside the journal are the
+/// latest). Returns the kept HTML report (the last of `files`), when kept.
 fn keep_per_run(state: &Path, run_id: &str, files: &[&Path]) -> Option<std::path::PathBuf> {
-    let dir = state.join("runs").join(run_id);
+    let dir = per_run_dir(state, run_id);
     let copied = std::fs::create_dir_all(&dir).and_then(|()| {
         files.iter().try_for_each(|f| {
             let name = f.file_name().unwrap_or_default();
@@ -417,7 +441,8 @@ fn dry_run(
     target: &ResolvedTarget,
     state: &Path,
     steps: &[Box<dyn Step>],
-    scripts: bool,
+    given: crate::plan::Selection,
+    flags: &RunFlags,
 ) -> Result<Outcome, Error> {
     for note in super::journal_note::notes(state) {
         say!("{note}");
@@ -425,6 +450,13 @@ fn dry_run(
     let journal = Journal::load(&Journal::path_in(state))
         .map(|l| JournalState::from_entries(&l.entries))
         .unwrap_or_default();
+    // The selection a run would use: the command line's, or a resumed
+    // rollout's journaled one (a finished rollout's is history).
+    let selection = if journal.finished_ok {
+        given
+    } else {
+        super::selection::choose(plan, given, flags, &journal)?
+    };
     let executor = open_guarded(plan, state)?;
     let credential = super::exchange_credential(plan, executor.as_ref())?;
     let dry = runbook::dry_run::plan(
@@ -434,9 +466,11 @@ fn dry_run(
         &credential,
         steps,
         &journal,
+        &selection,
+        None,
     );
     refused(&executor)?;
-    let detail = if scripts {
+    let detail = if flags.scripts {
         crate::report::dry_run::Detail::Scripts
     } else {
         crate::report::dry_run::Detail::Summary

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod media;
 mod membership;
 pub mod model;
+mod observe;
 
 use crate::assess::checks::{
     configuration_notes, content_index_ok, copy_health, copy_problem, maintenance,
@@ -20,19 +21,7 @@ use crate::plan::{Plan, PrepareAd, ResolvedTarget, Server};
 use model::{
     AdLevels, AdPreparation, BlockerCode, OverallVerdict, Report, ServerReport, TargetInfo, Verdict,
 };
-
-/// How many servers are queried at once.
-const MAX_CONCURRENT_QUERIES: usize = crate::pool::SERVER_FAN_OUT;
-
-/// What was read from one server.
-struct Observed {
-    facts: Result<ServerFacts, QueryError>,
-    state: Result<ExchangeState, QueryError>,
-    /// The media check, on servers below the target only.
-    media: Option<Result<media::MediaObs, QueryError>>,
-    /// The certificates, on servers below the target only.
-    certs: Option<certs::CertsObs>,
-}
+use observe::{observe_all, reachable, Observed};
 
 /// Queries every server (concurrently, bounded) and builds the report.
 /// Exchange cmdlets go through an Exchange session on a peer: any other
@@ -46,8 +35,36 @@ pub fn build_report(
     target: &ResolvedTarget,
     generated_at: String,
 ) -> Report {
-    let reach = reachable(plan, exec, credential);
-    let observed = observe_all(plan, &reach, target);
+    build_report_observing(plan, exec, credential, catalog, target, generated_at).0
+}
+
+/// [`build_report`], also returning every server's state as read, for the
+/// start of the run (`exchange::observe::StartObservation`).
+pub fn build_report_observing(
+    plan: &Plan,
+    exec: &dyn Executor,
+    credential: &exchange::Credential,
+    catalog: &Catalog,
+    target: &ResolvedTarget,
+    generated_at: String,
+) -> (Report, exchange::observe::StartObservation) {
+    let taken = std::time::Instant::now();
+    let (reach, busy) = reachable(plan, exec, credential);
+    let observed = observe_all(plan, &reach, target, &busy);
+    let start = exchange::observe::StartObservation::new(
+        taken,
+        plan.servers
+            .iter()
+            .zip(&observed)
+            .map(|(s, o)| (s.name.clone(), o.state.as_ref().ok().cloned()))
+            .collect(),
+        plan.servers
+            .iter()
+            .zip(&busy)
+            .filter(|(_, b)| **b == Some(true))
+            .map(|(s, _)| s.name.clone())
+            .collect(),
+    );
     let ad = ad_preparation(plan, &reach, target, &observed);
     let ad_prep_runs = plan.policy.prepare_ad == PrepareAd::Run && !ad.commands.is_empty();
     let servers: Vec<ServerReport> = plan
@@ -104,69 +121,7 @@ pub fn build_report(
     if report.blockers.is_empty() && report.servers.iter().all(|s| s.verdict != Verdict::Blocked) {
         report.verdict = OverallVerdict::Ready;
     }
-    report
-}
-
-/// The servers that answer cmd and run no setup are the candidate peers;
-/// cmd only, so a server mid-upgrade gets no PowerShell.
-fn reachable<'a>(
-    plan: &'a Plan,
-    exec: &'a dyn Executor,
-    credential: &'a exchange::Credential,
-) -> exchange::Reach<'a> {
-    let busy = crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
-        exchange::setup_running(exec, server).unwrap_or(true)
-    });
-    let mut reach = exchange::Reach::new(exec, credential, &plan.servers);
-    reach.out_of_service = plan
-        .servers
-        .iter()
-        .zip(busy)
-        .filter(|(_, busy)| *busy)
-        .map(|(s, _)| s.name.clone())
-        .collect();
-    reach
-}
-
-fn observe_all(plan: &Plan, reach: &exchange::Reach<'_>, target: &ResolvedTarget) -> Vec<Observed> {
-    crate::pool::for_each_bounded(&plan.servers, MAX_CONCURRENT_QUERIES, |server| {
-        observe(plan, reach, target, server)
-    })
-}
-
-/// Everything the report needs from one server.
-fn observe(
-    plan: &Plan,
-    reach: &exchange::Reach<'_>,
-    target: &ResolvedTarget,
-    server: &Server,
-) -> Observed {
-    let exec = reach.exec;
-    // A server mid-upgrade gets no PowerShell at all: setup would refuse to
-    // go on beside it.
-    if exchange::setup_running(exec, server).unwrap_or(false) {
-        let busy = || QueryError::SetupRunning {
-            server: server.name.clone(),
-        };
-        return Observed {
-            media: None,
-            certs: None,
-            facts: Err(busy()),
-            state: Err(busy()),
-        };
-    }
-    let facts = exchange::server_facts(reach, server);
-    // Media matter only where something will be installed.
-    let below = facts.as_ref().ok().is_some_and(|f| {
-        f.build()
-            .is_some_and(|b| checks::setup_pending(f, b, target.build()).is_some())
-    });
-    Observed {
-        media: below.then(|| media::observe_media(reach, plan, server)),
-        certs: below.then(|| certs::observe(reach, server)),
-        facts,
-        state: exchange::exchange_state(reach, server),
-    }
+    (report, start)
 }
 
 fn server_report(

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::catalog::ExchangeBuild;
 use crate::exec::Executor;
-use crate::plan::{Order, Plan, Redistribute, ResolvedTarget, Server};
+use crate::plan::{Order, Plan, Redistribute, ResolvedTarget, Selection, Server};
 use crate::runbook::{schedule, JournalState, PlannedCommand, Step, StepId};
 
 /// What a rollout of the plan would do, server by server.
@@ -42,6 +42,9 @@ pub struct DryRun {
     pub min_healthy_copies: Option<u32>,
     pub max_parallel_dags: u32,
     pub pause_between: bool,
+    /// `--only`/`--exclude` as the command line would say it, when the run
+    /// rolls only some servers (`None`: every server).
+    pub selection: Option<String>,
 }
 
 /// One server of the dry run.
@@ -63,6 +66,9 @@ pub enum ServerPlan {
     AlreadyAtTarget,
     /// The journal records it finished in this rollout.
     DoneInJournal,
+    /// `--only`/`--exclude` leave it out of this run (the gates still
+    /// count it as a DAG member).
+    LeftOut,
     /// The steps still to take, in the runbook's order (`done` of them
     /// finished in an earlier run of this rollout and are not listed).
     Steps {
@@ -144,7 +150,9 @@ impl DryRun {
 
 /// The dry run of `steps` for `plan` and `target`, reading the servers
 /// through `exec` (Exchange cmdlets in a session opened with `credential`
-/// on a peer where no setup runs).
+/// on a peer where no setup runs), or from the pre-flight's reading
+/// (`observed`) while fresh.
+#[allow(clippy::too_many_arguments)] // the dry run's inputs, one each
 pub fn plan(
     plan: &Plan,
     target: &ResolvedTarget,
@@ -152,35 +160,45 @@ pub fn plan(
     credential: &crate::exchange::Credential,
     steps: &[Box<dyn Step>],
     journal: &JournalState,
+    selection: &Selection,
+    observed: Option<&crate::exchange::observe::StartObservation>,
 ) -> DryRun {
     // A finished rollout is history: a run judges the servers as they are
     // now, and starts a new rollout for any below the target.
     let after_finished = journal.finished_ok;
     let fresh = JournalState::default();
     let journal = if after_finished { &fresh } else { journal };
+    // The pre-flight's reading while fresh, rather than a second one.
+    let seen = observed.and_then(crate::exchange::observe::StartObservation::fresh);
     // A server mid-upgrade gets no PowerShell (setup refuses to run beside it).
-    let busy: Vec<String> = plan
-        .servers
-        .iter()
-        .filter(|s| crate::exchange::setup_running(exec, s).unwrap_or(false))
-        .map(|s| s.name.clone())
-        .collect();
+    let busy: Vec<String> = match seen {
+        Some(o) => o.busy.clone(),
+        None => plan
+            .servers
+            .iter()
+            .filter(|s| crate::exchange::setup_running(exec, s).unwrap_or(false))
+            .map(|s| s.name.clone())
+            .collect(),
+    };
     let is_busy = |name: &str| busy.iter().any(|b| b.eq_ignore_ascii_case(name));
     // A busy server serves no Exchange session either.
     let mut reach = crate::exchange::Reach::new(exec, credential, &plan.servers);
     reach.out_of_service = busy.clone();
-    let states: Vec<_> = plan
-        .servers
-        .iter()
-        .map(|s| {
-            let state = if is_busy(&s.name) {
-                None
-            } else {
-                crate::exchange::exchange_state(&reach, s).ok()
-            };
-            (s.name.clone(), state)
-        })
-        .collect();
+    let states: Vec<_> = match seen {
+        Some(o) => o.states.clone(),
+        None => plan
+            .servers
+            .iter()
+            .map(|s| {
+                let state = if is_busy(&s.name) {
+                    None
+                } else {
+                    crate::exchange::exchange_state(&reach, s).ok()
+                };
+                (s.name.clone(), state)
+            })
+            .collect(),
+    };
     // A resumed rollout keeps the order its first run chose.
     let order = if journal.order.is_empty() {
         schedule::choose_order(plan, &states)
@@ -194,7 +212,9 @@ pub fn plan(
             name: server.name.clone(),
             fqdn: server.fqdn.clone(),
             dag: server.dag.clone(),
-            plan: if journal.server_done(&server.name) {
+            plan: if !selection.includes(&server.name) {
+                ServerPlan::LeftOut
+            } else if journal.server_done(&server.name) {
                 ServerPlan::DoneInJournal
             } else if is_busy(&server.name) {
                 ServerPlan::SetupRunning
@@ -215,6 +235,7 @@ pub fn plan(
         min_healthy_copies: plan.policy.min_healthy_copies,
         max_parallel_dags: plan.policy.max_parallel_dags,
         pause_between: plan.policy.pause_between,
+        selection: (!selection.is_all()).then(|| selection.describe()),
     }
 }
 

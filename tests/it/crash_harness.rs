@@ -1,5 +1,7 @@
 //! The crash harness (issue 11, docs/reliability.md): kill a real
-//! `cu-roll run` over the in-process lab at every change boundary (right
+//! `cu-roll run` over the in-process lab, and over `cu-roll lab serve`
+//! (WinRM on loopback, where the review measured the change/record gap:
+//! 8 of 12 timed SIGKILLs), at every change boundary (right
 //! after a change command returned from a server and before its record,
 //! with the test-only hook `CU_ROLL_TEST_CRASH_AFTER_CHANGE`) and at
 //! random moments (SIGKILL after a seeded delay), then resume, and check
@@ -9,24 +11,77 @@
 //! exit 0 only when all of that is true.
 //!
 //! `./scripts/test` runs a bounded sample (`a_sample_of_boundaries…`,
-//! `a_few_random_kills…`); the full run is `#[ignore]`d and is run by hand:
-//! `cargo test --test it crash_harness::full -- --ignored --nocapture`
-//! (its figures are in docs/reliability.md).
+//! `a_few_random_kills…`, and `…_over_winrm`); the full runs are
+//! `#[ignore]`d and run by hand (`scripts/crash-full`, or
+//! `cargo test --test it crash_harness::full -- --ignored --nocapture`;
+//! their figures are in docs/reliability.md).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Env, LabPlan};
+use crate::harness::{Env, LabPlan, Run};
+use crate::lab_serve::{serve_plan, served_state, Serve};
+use crate::trials::{parallel, world_problems};
 
 const TARGET: &str = "15.2.1748.43";
 const HOOK: &str = "CU_ROLL_TEST_CRASH_AFTER_CHANGE";
 /// Resumes after a crash before a trial counts as stuck.
 const RESUMES: usize = 3;
 
-fn plan(env: &Env) -> PathBuf {
-    LabPlan::new().fast().write(env, "lab.toml")
+/// Where the lab runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Over {
+    /// In the orchestrator's process (`plans/lab.toml`).
+    InProcess,
+    /// In a `cu-roll lab serve` process, reached over WinRM on loopback
+    /// (`plans/lab-winrm.toml`): a killed orchestrator leaves the lab
+    /// running, as a real server keeps running when cu-roll dies.
+    Serve,
+}
+
+/// One trial's world: its directory, its plan and, over WinRM, the
+/// `lab serve` process (stopped by its pid when the trial ends).
+struct World {
+    env: Env,
+    plan: PathBuf,
+    over: Over,
+    _serve: Option<Serve>,
+}
+
+impl World {
+    /// The shipped lab plan of `over` at fast timings, changed by `tweak`.
+    fn new(over: Over, tweak: impl FnOnce(LabPlan) -> LabPlan) -> World {
+        let env = Env::new();
+        let (plan, serve) = match over {
+            Over::InProcess => (tweak(LabPlan::new().fast()).write(&env, "lab.toml"), None),
+            Over::Serve => {
+                let plan = tweak(LabPlan::from_plans("lab-winrm.toml").fast());
+                let (serve, path) = serve_plan(&env, plan, "lab-winrm.toml");
+                (path, Some(serve))
+            }
+        };
+        World {
+            env,
+            plan,
+            over,
+            _serve: serve,
+        }
+    }
+
+    fn p(&self) -> &str {
+        self.plan.to_str().expect("UTF-8 temp path")
+    }
+
+    /// `cu-roll lab state` of this trial's lab world.
+    fn lab_state(&self) -> Run {
+        let args = ["lab", "state", self.p(), "--format", "json"];
+        match self.over {
+            Over::InProcess => self.env.run(&args),
+            Over::Serve => self.env.run_with_state(&served_state(&self.env), &args),
+        }
+    }
 }
 
 fn journal(env: &Env) -> Vec<Value> {
@@ -39,49 +94,10 @@ fn journal(env: &Env) -> Vec<Value> {
 
 /// What the lab's world says is wrong, one line per problem; empty when
 /// every invariant holds.
-fn invariants(env: &Env, plan: &str) -> Vec<String> {
-    let run = env.run(&["lab", "state", plan, "--format", "json"]);
+fn invariants(world: &World) -> Vec<String> {
+    let run = world.lab_state();
     assert_eq!(run.code, 0, "lab state: {}", run.stderr);
-    let world = run.json();
-    let mut out = Vec::new();
-    if world["availability"] != Value::Array(vec![]) {
-        out.push(format!("availability record: {}", world["availability"]));
-    }
-    let by_design = ["ForwardSyncDaemon", "ProvisioningRps"];
-    for s in world["servers"].as_array().expect("servers") {
-        let name = s["name"].as_str().unwrap_or("?");
-        let mut bad = Vec::new();
-        if s["build"] != TARGET {
-            bad.push(format!("build {}", s["build"]));
-        }
-        for c in s["components"].as_array().into_iter().flatten() {
-            let comp = c["component"].as_str().unwrap_or("?");
-            if by_design.contains(&comp) {
-                continue;
-            }
-            for r in c["local"].as_array().into_iter().flatten() {
-                if r["state"] != "Active" {
-                    bad.push(format!("{comp} {} ({})", r["state"], r["requester"]));
-                }
-            }
-        }
-        if s["activation_policy"] != "Unrestricted" {
-            bad.push(format!("activation policy {}", s["activation_policy"]));
-        }
-        if s["move_now"] == true {
-            bad.push("MoveNow $true".into());
-        }
-        if s["cluster_node"]["state"] != "Up" {
-            bad.push(format!("cluster node {}", s["cluster_node"]["state"]));
-        }
-        if !s["pending_reboot"].is_null() || !s["partial_setup"].is_null() {
-            bad.push("a pending reboot or a partial setup".into());
-        }
-        if !bad.is_empty() {
-            out.push(format!("{name}: {}", bad.join(", ")));
-        }
-    }
-    out
+    world_problems(&run.json(), TARGET)
 }
 
 /// One trial's result.
@@ -97,11 +113,11 @@ struct Trial {
 
 impl Trial {
     /// Resumes until exit 0 (at most `RESUMES` times), then checks.
-    fn resume(env: &Env, plan: &str, what: String) -> Trial {
+    fn resume(world: &World, what: String) -> Trial {
         let mut resumes = Vec::new();
         let mut last = None;
         for _ in 0..RESUMES {
-            let run = env.run(&["run", plan, "--yes"]);
+            let run = world.env.run(&["run", world.p(), "--yes"]);
             resumes.push(run.code);
             let ok = run.code == 0;
             last = Some(run);
@@ -109,7 +125,7 @@ impl Trial {
                 break;
             }
         }
-        let mut problems = invariants(env, plan);
+        let mut problems = invariants(world);
         let last = last.expect("resumed");
         if last.code == 0 && !problems.is_empty() {
             problems.push(
@@ -143,18 +159,33 @@ impl Trial {
 
 /// The change boundaries of a whole rollout, in order: one per write-ahead
 /// intent of a clean run, as `server step kinds` (one clean run per test
-/// process, shared by the tests).
+/// process, shared by the tests). The product's steps decide the changes,
+/// not the transport, so the sample tests over WinRM use these too (and
+/// check each against the intent journaled at the crash); the full run
+/// over WinRM counts its own ([`boundaries_over`]).
 fn boundaries() -> Vec<String> {
     static ALL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    ALL.get_or_init(clean_run_boundaries).clone()
+    ALL.get_or_init(|| clean_run_boundaries(Over::InProcess))
+        .clone()
 }
 
-fn clean_run_boundaries() -> Vec<String> {
-    let env = Env::new();
-    let plan = plan(&env);
-    let p = plan.to_str().unwrap();
-    env.run(&["run", p, "--yes"]).expect_code(0);
-    journal(&env)
+/// The boundaries of a clean run over `over`.
+fn boundaries_over(over: Over) -> Vec<String> {
+    match over {
+        Over::InProcess => boundaries(),
+        Over::Serve => clean_run_boundaries(Over::Serve),
+    }
+}
+
+fn clean_run_boundaries(over: Over) -> Vec<String> {
+    let world = World::new(over, |p| p);
+    world.env.run(&["run", world.p(), "--yes"]).expect_code(0);
+    intents(&world.env)
+}
+
+/// The journal's intents, as `server step kinds`.
+fn intents(env: &Env) -> Vec<String> {
+    journal(env)
         .iter()
         .filter(|e| e["event"] == "intent")
         .map(|e| {
@@ -175,11 +206,11 @@ fn clean_run_boundaries() -> Vec<String> {
 }
 
 /// Kills the run right after change `n` reached the server, then resumes.
-fn crash_after_change(n: usize, label: &str) -> Trial {
-    let env = Env::new();
-    let plan = plan(&env);
-    let p = plan.to_str().unwrap();
-    let first = env.run_env(&[(HOOK, &n.to_string())], &["run", p, "--yes"]);
+fn crash_after_change(over: Over, n: usize, label: &str) -> Trial {
+    let world = World::new(over, |p| p);
+    let first = world
+        .env
+        .run_env(&[(HOOK, &n.to_string())], &["run", world.p(), "--yes"]);
     assert_ne!(
         first.code, 0,
         "the hook should have aborted the run after change {n} ({label}):\n{}",
@@ -190,15 +221,20 @@ fn crash_after_change(n: usize, label: &str) -> Trial {
         "{}",
         first.stderr
     );
-    Trial::resume(&env, p, format!("after change {n} ({label})"))
+    // The change the hook stopped after is the boundary the trial names.
+    let journaled = intents(&world.env);
+    assert_eq!(
+        journaled.last().map(String::as_str),
+        Some(label),
+        "{over:?}: change {n} is not the boundary counted from a clean run"
+    );
+    Trial::resume(&world, format!("{over:?}: after change {n} ({label})"))
 }
 
 /// SIGKILLs the run `delay` after it started, then resumes.
-fn kill_after(delay: Duration, label: String) -> Trial {
-    let env = Env::new();
-    let plan = plan(&env);
-    let p = plan.to_str().unwrap();
-    let mut child = env.spawn(&["run", p, "--yes"]);
+fn kill_after(over: Over, delay: Duration, label: String) -> Trial {
+    let world = World::new(over, |p| p);
+    let mut child = world.env.spawn(&["run", world.p(), "--yes"]);
     let start = Instant::now();
     while start.elapsed() < delay {
         if child.try_wait().expect("poll").is_some() {
@@ -208,7 +244,7 @@ fn kill_after(delay: Duration, label: String) -> Trial {
     }
     let _ = child.kill(); // SIGKILL, by this child's pid
     let _ = child.wait();
-    Trial::resume(&env, p, label)
+    Trial::resume(&world, format!("{over:?}: {label}"))
 }
 
 /// A small deterministic generator (the trials must be repeatable by seed).
@@ -226,36 +262,30 @@ fn delays(seed: u64, count: usize, max_ms: u64) -> Vec<u64> {
         .collect()
 }
 
-/// Runs `f` over `items` on `jobs` threads (each trial has its own
-/// directory and processes); results in `items` order.
-fn parallel<T: Sync, R: Send>(jobs: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<R>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some(item) = items.get(i) else { break };
-                *results[i].lock().unwrap() = Some(f(item));
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|r| r.into_inner().unwrap().expect("every trial ran"))
-        .collect()
-}
-
+/// The counts docs/reliability.md reports, and each trial that broke an
+/// invariant.
 fn report(trials: &[Trial]) -> String {
     let stuck: Vec<&Trial> = trials.iter().filter(|t| !t.problems.is_empty()).collect();
     let strict = trials.iter().filter(|t| t.strict()).count();
+    let count = |pred: &dyn Fn(&str) -> bool| {
+        trials
+            .iter()
+            .filter(|t| t.problems.iter().any(|p| pred(p)))
+            .count()
+    };
+    let servers_stuck = count(&|p| p.starts_with("EX0"));
+    let availability = count(&|p| p.starts_with("availability record"));
+    let wrong_zero = count(&|p| p.starts_with("exit 0 although"));
     let mut s = format!(
-        "{} trials: {} strict (first resume exit 0), {} eventually clean, {} stuck",
+        "{} trials: {} strict (first resume exit 0), {} eventually clean, {} stuck \
+         ({} with a server not at the target or not in service, {} availability breaks, {} wrong exit 0)",
         trials.len(),
         strict,
         trials.len() - stuck.len(),
-        stuck.len()
+        stuck.len(),
+        servers_stuck,
+        availability,
+        wrong_zero
     );
     for t in &stuck {
         s.push_str(&format!(
@@ -266,19 +296,57 @@ fn report(trials: &[Trial]) -> String {
     s
 }
 
+/// Runs one trial of the full run, printing its result as it ends (a run
+/// of hours shows its progress); a harness panic (a `lab serve` that did
+/// not start) counts as a stuck trial instead of ending the run.
+fn logged(what: String, trial: impl FnOnce() -> Trial + std::panic::UnwindSafe) -> Trial {
+    let started = Instant::now();
+    let t = std::panic::catch_unwind(trial).unwrap_or_else(|e| Trial {
+        what: what.clone(),
+        resumes: Vec::new(),
+        problems: vec![format!(
+            "harness: {}",
+            e.downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| e.downcast_ref::<&str>().copied())
+                .unwrap_or("panic")
+        )],
+    });
+    eprintln!(
+        "crash trial {} ({:.0?}): resumes {:?} {}",
+        t.what,
+        started.elapsed(),
+        t.resumes,
+        if t.problems.is_empty() {
+            "clean".to_string()
+        } else {
+            format!("STUCK {:?}", t.problems)
+        }
+    );
+    t
+}
+
+/// The boundary of the last `ends_with` intent in a clean run (`last`),
+/// or the first.
+fn boundary(ends_with: &str, last: bool) -> (usize, String) {
+    let all = boundaries();
+    let found = if last {
+        all.iter().rposition(|b| b.ends_with(ends_with))
+    } else {
+        all.iter().position(|b| b.ends_with(ends_with))
+    };
+    let i = found.unwrap_or_else(|| panic!("no {ends_with} intent in {all:#?}"));
+    (i + 1, all[i].clone())
+}
+
 /// Issue 11, problem 1: the last server's `Blocked` reaches the server and
 /// the process dies before its record. Old main resumed to exit 0 with
 /// EX03 left Blocked ("every server is at the target"); now the intent is
 /// adopted and the first resume puts EX03 back as it was.
 #[test]
 fn a_crash_between_the_last_servers_block_and_its_record_resumes_clean() {
-    let all = boundaries();
-    let n = all
-        .iter()
-        .rposition(|b| b.ends_with("enter-maintenance activation-policy"))
-        .expect("a Blocked intent")
-        + 1;
-    let t = crash_after_change(n, &all[n - 1]);
+    let (n, label) = boundary("enter-maintenance activation-policy", true);
+    let t = crash_after_change(Over::InProcess, n, &label);
     assert!(t.strict(), "{t:#?}");
 }
 
@@ -286,14 +354,25 @@ fn a_crash_between_the_last_servers_block_and_its_record_resumes_clean() {
 /// main: exit-maintenance refused forever, "Paused, but not by cu-roll").
 #[test]
 fn a_crash_between_a_node_pause_and_its_record_resumes_clean() {
-    let all = boundaries();
-    let n = all
-        .iter()
-        .position(|b| b.ends_with("enter-maintenance cluster-node-suspended"))
-        .expect("a pause intent")
-        + 1;
-    let t = crash_after_change(n, &all[n - 1]);
+    let (n, label) = boundary("enter-maintenance cluster-node-suspended", false);
+    let t = crash_after_change(Over::InProcess, n, &label);
     assert!(t.strict(), "{t:#?}");
+}
+
+/// Problem 1 as the review measured it, over WinRM against `lab serve`
+/// (8 of 12 timed SIGKILLs landed between a change and its record there;
+/// all 8 stranded a server): the last server's `Blocked` and the first
+/// server's node pause, side by side, each resumed to exit 0 and checked.
+#[test]
+fn a_crash_between_a_change_and_its_record_over_winrm_resumes_clean() {
+    let picked = [
+        boundary("enter-maintenance activation-policy", true),
+        boundary("enter-maintenance cluster-node-suspended", false),
+    ];
+    let trials = parallel(picked.len(), &picked, |(n, label)| {
+        crash_after_change(Over::Serve, *n, label)
+    });
+    assert!(trials.iter().all(Trial::strict), "{}", report(&trials));
 }
 
 /// CI's bounded sample: every tenth change boundary (fixed, so a failure
@@ -303,67 +382,111 @@ fn a_sample_of_change_boundaries_each_resumes_clean() {
     let all = boundaries();
     let picked: Vec<usize> = (1..=all.len()).step_by(10).collect();
     let trials = parallel(picked.len(), &picked, |&n| {
-        crash_after_change(n, &all[n - 1])
+        crash_after_change(Over::InProcess, n, &all[n - 1])
     });
     let summary = report(&trials);
     assert!(trials.iter().all(|t| t.problems.is_empty()), "{summary}");
 }
 
-/// CI's bounded sample of random SIGKILLs (seeded, repeatable).
+/// CI's bounded sample of random SIGKILLs (seeded, repeatable): one over
+/// the in-process lab, one over WinRM (`lab serve` keeps running what the
+/// killed run started, as a real server does).
 #[cfg(unix)]
 #[test]
 fn a_few_random_kills_each_resume_clean() {
-    let trials: Vec<Trial> = delays(11, 1, 8_000)
-        .into_iter()
-        .map(|ms| kill_after(Duration::from_millis(ms), format!("SIGKILL at {ms} ms")))
-        .collect();
+    let picked = [(Over::InProcess, 11), (Over::Serve, 12)];
+    let trials = parallel(picked.len(), &picked, |&(over, seed)| {
+        let ms = delays(seed, 1, 8_000)[0];
+        kill_after(
+            over,
+            Duration::from_millis(ms),
+            format!("SIGKILL at {ms} ms"),
+        )
+    });
     let summary = report(&trials);
     assert!(trials.iter().all(|t| t.problems.is_empty()), "{summary}");
 }
 
-/// The full run for docs/reliability.md: every change boundary, then
-/// `CU_ROLL_CRASH_SEEDS` (default 200) random kills in the first 12 s of
-/// a rollout, `CU_ROLL_CRASH_JOBS` (default 3) trials at a time. Prints
-/// the counts.
-#[test]
-#[ignore = "minutes long: run by hand for docs/reliability.md"]
-fn full() {
-    let jobs: usize = std::env::var("CU_ROLL_CRASH_JOBS")
+/// An environment variable as a number, or `default`.
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    let all = boundaries();
+        .unwrap_or(default)
+}
+
+/// The full run of `over` for docs/reliability.md: every change boundary
+/// (counted from a clean run over the same transport; skipped with
+/// `CU_ROLL_CRASH_BOUNDARIES=0`), then `CU_ROLL_CRASH_SEEDS` (default 200)
+/// random kills in the first 12 s of a rollout, from seed
+/// `CU_ROLL_CRASH_FIRST_SEED` (default 0; a run split over processes),
+/// `CU_ROLL_CRASH_JOBS` (default 3) trials at a time. Prints each trial as
+/// it ends, then the counts.
+fn full_over(over: Over) {
+    let jobs: usize = env_number("CU_ROLL_CRASH_JOBS", 3);
+    let trials = if env_number("CU_ROLL_CRASH_BOUNDARIES", 1) == 1 {
+        every_boundary(over, jobs)
+    } else {
+        Vec::new()
+    };
+    let first: u64 = env_number("CU_ROLL_CRASH_FIRST_SEED", 0);
+    let seeds: u64 = env_number("CU_ROLL_CRASH_SEEDS", 200);
     let started = Instant::now();
-    let every: Vec<usize> = (1..=all.len()).collect();
-    let trials = parallel(jobs, &every, |&n| crash_after_change(n, &all[n - 1]));
-    let boundaries_summary = report(&trials);
-    eprintln!(
-        "boundaries ({} in a rollout, {:.0?}): {boundaries_summary}",
-        all.len(),
-        started.elapsed()
-    );
-    let seeds: u64 = std::env::var("CU_ROLL_CRASH_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
-    let started = Instant::now();
-    let seed_list: Vec<u64> = (0..seeds).collect();
+    let seed_list: Vec<u64> = (first..first + seeds).collect();
     let random = parallel(jobs, &seed_list, |&seed| {
         let ms = delays(seed, 1, 12_000)[0];
-        kill_after(
-            Duration::from_millis(ms),
-            format!("seed {seed}: SIGKILL at {ms} ms"),
-        )
+        let label = format!("seed {seed}: SIGKILL at {ms} ms");
+        logged(format!("{over:?}: {label}"), move || {
+            kill_after(over, Duration::from_millis(ms), label)
+        })
     });
     let random_summary = report(&random);
     eprintln!(
-        "random ({seeds} seeds, {:.0?}): {random_summary}",
+        "{over:?} random ({seeds} seeds from {first}, {:.0?}): {random_summary}",
         started.elapsed()
     );
     assert!(
         trials.iter().chain(&random).all(|t| t.problems.is_empty()),
-        "{boundaries_summary}\n{random_summary}"
+        "{}\n{random_summary}",
+        report(&trials)
     );
+}
+
+/// Every change boundary of a clean run over `over`, each a trial.
+fn every_boundary(over: Over, jobs: usize) -> Vec<Trial> {
+    let started = Instant::now();
+    let all = boundaries_over(over);
+    if over == Over::Serve && all != boundaries() {
+        eprintln!("note: the boundaries over WinRM differ from in-process:\n{all:#?}");
+    }
+    let every: Vec<usize> = (1..=all.len()).collect();
+    let trials = parallel(jobs, &every, |&n| {
+        let label = all[n - 1].clone();
+        logged(format!("{over:?}: after change {n} ({label})"), move || {
+            crash_after_change(over, n, &label)
+        })
+    });
+    eprintln!(
+        "{over:?} boundaries ({} in a rollout, {:.0?}): {}",
+        all.len(),
+        started.elapsed(),
+        report(&trials)
+    );
+    trials
+}
+
+/// The full run over the in-process lab.
+#[test]
+#[ignore = "an hour or more: run by hand for docs/reliability.md"]
+fn full() {
+    full_over(Over::InProcess);
+}
+
+/// The full run over WinRM against `lab serve`.
+#[test]
+#[ignore = "an hour or more: run by hand for docs/reliability.md"]
+fn full_over_winrm() {
+    full_over(Over::Serve);
 }
 
 /// Issue 11, problem 2: a resume while setup runs. The run dies right after
@@ -375,28 +498,19 @@ fn full() {
 /// nothing but cmd reaches EX02 until its setup has ended.
 #[test]
 fn a_resume_while_setup_runs_sends_it_no_powershell_and_finishes() {
-    let all = boundaries();
-    let n = all
-        .iter()
-        .position(|b| b.contains(" setup installer-started"))
-        .expect("a setup start")
-        + 1;
-    let env = Env::new();
-    let plan = LabPlan::new()
-        .fast()
-        .timing("setup", "4s")
-        .write(&env, "lab.toml");
-    let p = plan.to_str().unwrap();
-    let first = env.run_env(&[(HOOK, &n.to_string())], &["run", p, "--yes"]);
+    let (n, label) = boundary(" setup installer-started", false);
+    let world = World::new(Over::InProcess, |p| p.timing("setup", "4s"));
+    let first = world
+        .env
+        .run_env(&[(HOOK, &n.to_string())], &["run", world.p(), "--yes"]);
     assert_ne!(first.code, 0, "{}", first.stderr);
     std::thread::sleep(Duration::from_millis(600));
     let t = Trial::resume(
-        &env,
-        p,
-        format!("after change {n} ({}), resumed at 0.6 s", all[n - 1]),
+        &world,
+        format!("after change {n} ({label}), resumed at 0.6 s"),
     );
     assert!(t.strict(), "{t:#?}");
-    let text = std::fs::read_to_string(env.state_dir().join("journal.jsonl")).unwrap();
+    let text = std::fs::read_to_string(world.env.state_dir().join("journal.jsonl")).unwrap();
     assert!(!text.contains("ProcessNeedsToBeClosedOnUpgrade"), "{text}");
 }
 
@@ -408,13 +522,9 @@ fn a_resume_while_setup_runs_sends_it_no_powershell_and_finishes() {
 #[cfg(unix)]
 #[test]
 fn a_resume_during_the_first_reboot_waits_for_it_and_finishes() {
-    let env = Env::new();
-    let plan = LabPlan::new()
-        .fast()
-        .timing("reboot", "3s")
-        .write(&env, "lab.toml");
-    let p = plan.to_str().unwrap();
-    let mut child = env.spawn(&["run", p, "--yes"]);
+    let world = World::new(Over::InProcess, |p| p.timing("reboot", "3s"));
+    let env = &world.env;
+    let mut child = env.spawn(&["run", world.p(), "--yes"]);
     let needle = r#""kind":"reboot-requested","step":"reboot-before-setup""#;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -430,6 +540,6 @@ fn a_resume_during_the_first_reboot_waits_for_it_and_finishes() {
     std::thread::sleep(Duration::from_millis(100));
     child.kill().expect("SIGKILL the run");
     child.wait().unwrap();
-    let t = Trial::resume(&env, p, "SIGKILL after reboot-requested".into());
+    let t = Trial::resume(&world, "SIGKILL after reboot-requested".into());
     assert!(t.strict(), "{t:#?}");
 }

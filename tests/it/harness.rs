@@ -33,6 +33,15 @@ impl Run {
     }
 }
 
+/// The binary under test: cargo's build, or `CU_ROLL_IT_BIN` (a copy of
+/// it, so an hours-long crash run, `scripts/crash-full`, keeps testing one
+/// binary while the tree is rebuilt).
+pub fn bin() -> PathBuf {
+    std::env::var_os("CU_ROLL_IT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cu-roll")))
+}
+
 /// The repository root (where `plans/` lives).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -112,7 +121,7 @@ impl Env {
     }
 
     fn command(&self, state_dir: &Path, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cu-roll"));
+        let mut command = Command::new(bin());
         command
             .args(args)
             .arg("--state-dir")

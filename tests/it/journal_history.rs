@@ -113,3 +113,68 @@ fn report_and_dry_run_say_a_server_is_in_progress_and_a_change_is_in_flight() {
         );
     }
 }
+
+/// Each run keeps its own log, journal and run report under
+/// `runs/<run id>/` (issue 11: "its journal, run report and log are kept
+/// per run"): a rollout stopped by a fault and resumed has two, each log
+/// holding its own run's lines; the resume and a later re-run with
+/// nothing to do leave the first run's files as they were.
+#[test]
+fn each_run_keeps_its_log_journal_and_report_and_later_runs_leave_them() {
+    let env = Env::new();
+    let plan = LabPlan::new()
+        .fast()
+        .fault(crate::harness::Fault::new("setup-fails", "EX02").once())
+        .write(&env, "lab.toml");
+    let p = plan.to_str().unwrap();
+    let state = env.state_dir();
+    env.run(&["run", p, "--yes"]).expect_code(1);
+    let ids = run_ids(&state.join("journal.jsonl"));
+    assert_eq!(
+        entries(&state.join("runs")),
+        ids,
+        "one directory per run id"
+    );
+    let first = state.join("runs").join(&ids[0]);
+    assert_eq!(
+        entries(&first),
+        [
+            "cu-roll.log",
+            "journal.jsonl",
+            "run-report.html",
+            "run-report.json",
+            "run-report.md"
+        ]
+    );
+    let kept: Vec<Vec<u8>> = entries(&first)
+        .iter()
+        .map(|n| std::fs::read(first.join(n)).unwrap())
+        .collect();
+    let log = String::from_utf8(kept[0].clone()).unwrap();
+    assert!(log.contains("cu-roll started"), "{log}");
+    assert!(log.contains("EX02") && log.contains("setup"), "{log}");
+
+    env.run(&["run", p, "--yes"]).expect_code(0);
+    env.run(&["run", p, "--yes"]).expect_code(0); // nothing to do
+    let ids = run_ids(&state.join("journal.jsonl"));
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(entries(&state.join("runs")), {
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted
+    });
+    let again: Vec<Vec<u8>> = entries(&first)
+        .iter()
+        .map(|n| std::fs::read(first.join(n)).unwrap())
+        .collect();
+    assert!(again == kept, "the first run's files changed");
+    let second =
+        std::fs::read_to_string(state.join("runs").join(&ids[1]).join("cu-roll.log")).unwrap();
+    assert_eq!(
+        second.matches("cu-roll started").count(),
+        1,
+        "the resume's own lines only:\n{second}"
+    );
+    let whole = std::fs::read_to_string(state.join("cu-roll.log")).unwrap();
+    assert_eq!(whole.matches("cu-roll started").count(), 3, "{whole}");
+}

@@ -2,58 +2,10 @@
 //! report` and `cu-roll exec` over the WinRM transport in others, with the
 //! same verdicts as the in-process lab.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use crate::harness::{repo, Env, LabPlan};
-
-/// A run of three consecutive free loopback ports.
-fn free_base_port() -> u16 {
-    for _ in 0..50 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = probe.local_addr().expect("addr").port();
-        drop(probe);
-        if base > 65_000 {
-            continue;
-        }
-        if (base..base + 3).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no free run of loopback ports");
-}
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `cu-roll lab serve PLAN` and waits for its three `NAME URL` lines.
-fn serve(env: &Env, plan: &std::path::Path) -> (Serve, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cu-roll"))
-        .args(["lab", "serve"])
-        .arg(plan)
-        .arg("--state-dir")
-        .arg(env.path().join("served-state"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn lab serve");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let guard = Serve(child);
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        lines.push(line);
-        if lines.len() == 3 {
-            break;
-        }
-    }
-    (guard, lines)
-}
+use crate::lab_serve::{free_base_port, serve};
 
 #[test]
 fn report_over_winrm_matches_the_lab() {

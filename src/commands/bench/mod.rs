@@ -77,6 +77,10 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
         "bench: rollout durations are real estimates / {scale} (lab timings, per-call costs, poll interval); \
          ratios are real-time ratios, seconds x {scale} are real seconds"
     );
+    if args.calls {
+        calls_figure(&dir.path().join("calls"))?;
+        return Ok(Outcome::Done);
+    }
     let r = lab::CallCosts::REALISTIC;
     let per = |ms: i64| u64::try_from(ms).unwrap_or(0) / u64::from(scale);
     let costs = [
@@ -153,7 +157,43 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
         "4. orchestrator footprint (the child process alone): {}",
         shown.join("; ")
     );
+    calls_figure(&dir.path().join("calls"))?;
     Ok(Outcome::Done)
+}
+
+/// The DAG sizes of figure 5.
+pub const CALLS_MEMBERS: [usize; 2] = [3, 8];
+
+/// Figure 5: calls of a whole rollout (pre-flight to drift summary) of one
+/// DAG of each of [`CALLS_MEMBERS`] sizes, every member upgraded, at fast
+/// timings and no per-call cost; calls per member stay flat when the
+/// rollout is linear in members (the performance review's fit was
+/// 141·N + 4.7·N²).
+fn calls_figure(dir: &Path) -> Result<(), Error> {
+    let mut parts = Vec::new();
+    for members in CALLS_MEMBERS {
+        let fleet = Fleet {
+            dags: 1,
+            members,
+            upgraded: members,
+            scale: 6000,
+            max_parallel_dags: 1,
+            costs_ms: [0, 0, 0],
+            poll_floor_ms: 100,
+        };
+        let (usage, counts) = served(&fleet, &dir.join(members.to_string()), &["run", "--yes"])?;
+        parts.push(format!(
+            "{members} members {} calls ({:.1} per member){}",
+            counts.calls,
+            counts.calls as f64 / members as f64,
+            failed(&usage)
+        ));
+    }
+    say!(
+        "5. calls per rollout, one DAG, every member upgraded: {}",
+        parts.join("; ")
+    );
+    Ok(())
 }
 
 /// The pre-flight of one server, then of all, at the stated latency.

@@ -11,10 +11,12 @@
 
 mod certs;
 mod dag;
+mod dag_state;
 pub mod edge;
 mod quorum;
 mod services;
 mod setup_roles;
+mod snapshot;
 pub mod templates;
 
 pub use certs::{
@@ -22,9 +24,11 @@ pub use certs::{
     CertificateObs, ExchangeCertificatesObs, IisBindingObs, IisBindingsObs,
 };
 pub use dag::{dag_members, read_dag_members, DagMembersObs};
+pub use dag_state::{dag_state, read_dag_state, MemberObservation};
 pub use quorum::{quorum, read_quorum, QuorumObs};
 pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};
+pub use snapshot::StartObservation;
 
 use serde::Deserialize;
 

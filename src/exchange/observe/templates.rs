@@ -57,19 +57,11 @@ if (Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Updates\UpdateExeVolatile' 
 "#
 );
 
-/// Maintenance state, database copies and queues of server `{{server}}`,
-/// read in an Exchange session. Requester entries are sent raw (both
-/// lists, with timestamps) so the effective state and who holds it can be
-/// worked out the way Exchange does (cmdlets.md §5). Results arrive
-/// deserialized (cmdlets.md "Deserialized objects"): enums are read with
-/// `.ToString()`, and `Identity`/`DatabaseAvailabilityGroup` with
-/// `[string]`. The cluster node's state is Windows-level work, read apart
-/// on the server itself ([`CLUSTER_NODE_STATE`]); `ClusterNodeState` is
-/// filled from it.
-pub const EXCHANGE_STATE: Template = template!(
-    ExchangeSession,
-    r#"$server = {{server}}
-$components = @(Get-ServerComponentState -Identity $server | ForEach-Object {
+/// The reads of [`EXCHANGE_STATE`] about the server in `$server`, shared
+/// with the DAG-wide [`DAG_STATE`] (one text, so a change reaches both).
+macro_rules! exchange_state_reads {
+    () => {
+        r#"$components = @(Get-ServerComponentState -Identity $server | ForEach-Object {
     [pscustomobject]@{
         Component = $_.Component
         State = $_.State.ToString()
@@ -119,7 +111,15 @@ try {
     })
 }
 catch { $queuesError = $_.Exception.Message }
-[pscustomobject]@{
+"#
+    };
+}
+
+/// The object [`EXCHANGE_STATE`] prints, from [`exchange_state_reads`]'s
+/// variables.
+macro_rules! exchange_state_object {
+    () => {
+        r#"[pscustomobject]@{
     Components = $components
     ActivationPolicy = $mailboxServer.DatabaseCopyAutoActivationPolicy.ToString()
     ActivationDisabledAndMoveNow = $mailboxServer.DatabaseCopyActivationDisabledAndMoveNow
@@ -127,8 +127,25 @@ catch { $queuesError = $_.Exception.Message }
     Copies = $copies
     Queues = $queues
     QueuesError = $queuesError
-} | ConvertTo-Json -Depth 5 -Compress
-"#
+}"#
+    };
+}
+
+/// Maintenance state, database copies and queues of server `{{server}}`,
+/// read in an Exchange session. Requester entries are sent raw (both
+/// lists, with timestamps) so the effective state and who holds it can be
+/// worked out the way Exchange does (cmdlets.md §5). Results arrive
+/// deserialized (cmdlets.md "Deserialized objects"): enums are read with
+/// `.ToString()`, and `Identity`/`DatabaseAvailabilityGroup` with
+/// `[string]`. The cluster node's state is Windows-level work, read apart
+/// on the server itself ([`CLUSTER_NODE_STATE`]); `ClusterNodeState` is
+/// filled from it.
+pub const EXCHANGE_STATE: Template = template!(
+    ExchangeSession,
+    "$server = {{server}}\n",
+    exchange_state_reads!(),
+    exchange_state_object!(),
+    " | ConvertTo-Json -Depth 5 -Compress\n"
 );
 
 /// The failover cluster node state of `{{server}}`, read on the server
@@ -142,6 +159,87 @@ $nodeError = $null
 try { $state = (Get-ClusterNode -Name {{server}}).State.ToString() }
 catch { $nodeError = $_.Exception.Message }
 [pscustomobject]@{ State = $state; Error = $nodeError } | ConvertTo-Json -Compress
+"#
+);
+
+/// Every member of a DAG in one call (issue 13, "one DAG-wide observation
+/// per poll"): [`EXCHANGE_STATE`]'s reads for each of `{{servers}}` in one
+/// Exchange session, each member's failure its own (`Error`), as the
+/// per-member reads failed one by one; the cluster node states from one
+/// `Get-ClusterNode` on the peer (Microsoft Learn, Get-ClusterNode:
+/// without `-Name` it "gets information about … nodes" of the local
+/// cluster, which on a DAG member is the DAG's; a DAG member has the
+/// FailoverClusters module, as [`CLUSTER_NODE_STATE`] relies on); and for
+/// `{{quorum_of}}`, [`QUORUM`]'s reads: each member's QuorumGroup and
+/// FileShareQuorum checks and the DAG's `-Status` once. The body runs in
+/// the peer's local powershell.exe (`Operation::session_script`), so the
+/// FailoverClusters cmdlet runs there, not in the session. `ClusterNodes`
+/// lists the nodes read, so the caller can tell a peer of another cluster
+/// (it then reads each node on the node itself, as before). UNVERIFIED on a
+/// real DAG: that a peer's local `Get-ClusterNode` reports another member
+/// `Down` while it reboots, as the cluster documents node states.
+pub const DAG_STATE: Template = template!(
+    ExchangeSession,
+    r#"$servers = @({{servers}})
+$quorumOf = @({{quorum_of}})
+$nodes = @{}
+$nodesError = $null
+try {
+    foreach ($node in @(Get-ClusterNode)) { $nodes[([string]$node.Name).ToLowerInvariant()] = $node.State.ToString() }
+}
+catch { $nodesError = $_.Exception.Message }
+$dagStatus = $null
+$dagError = $null
+if ($quorumOf.Count -gt 0) {
+    try { $dagStatus = Get-DatabaseAvailabilityGroup -Identity {{dag}} -Status }
+    catch { $dagError = $_.Exception.Message }
+}
+$members = @(foreach ($server in $servers) {
+    $state = $null
+    $stateError = $null
+    try {
+"#,
+    exchange_state_reads!(),
+    "$state = ",
+    exchange_state_object!(),
+    r#"
+    }
+    catch { $stateError = $_.Exception.Message }
+    $checks = $null
+    $checksError = $null
+    if ($quorumOf -contains $server) {
+        try {
+            $checks = @(Test-ReplicationHealth -Identity $server | Where-Object { $_.Check -eq 'QuorumGroup' -or $_.Check -eq 'FileShareQuorum' } | ForEach-Object {
+                [pscustomobject]@{ Check = $_.Check; Result = $_.Result.ToString(); Error = $_.Error }
+            })
+        }
+        catch { $checksError = $_.Exception.Message }
+    }
+    [pscustomobject]@{
+        Server = $server
+        State = $state
+        Error = $stateError
+        NodeState = $nodes[$server.ToLowerInvariant()]
+        Checks = $checks
+        ChecksError = $checksError
+    }
+})
+$dagObject = $null
+if ($null -ne $dagStatus) {
+    $dagObject = [pscustomobject]@{
+        Servers = @($dagStatus.Servers | ForEach-Object { [string]$_.Name })
+        StoppedMailboxServers = @($dagStatus.StoppedMailboxServers).Count
+        WitnessServer = [string]$dagStatus.WitnessServer
+        WitnessShareInUse = [string]$dagStatus.WitnessShareInUse
+    }
+}
+[pscustomobject]@{
+    Members = $members
+    ClusterNodes = @($nodes.Keys)
+    NodesError = $nodesError
+    Dag = $dagObject
+    DagError = $dagError
+} | ConvertTo-Json -Depth 8 -Compress
 "#
 );
 

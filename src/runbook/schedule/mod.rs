@@ -105,4 +105,7 @@ pub struct Rollout<'a> {
     /// Which servers roll (`--only`/`--exclude`, journaled); the gates and
     /// the steps' peers still see every server of the plan.
     pub selection: crate::plan::Selection,
+    /// The pre-flight's reading, which the order starts from while fresh
+    /// (`StartObservation::fresh`) instead of reading every server again.
+    pub observed: Option<&'a crate::exchange::observe::StartObservation>,
 }

@@ -21,6 +21,7 @@ use super::outcome::{
 };
 use super::{Confirm, Rollout, RolloutError, RolloutOutcome};
 use crate::assess::gate::{self, MemberView};
+use crate::exchange::observe::StartObservation;
 use crate::exchange::{self, ExchangeState};
 use crate::journal::{Journal, PlanFingerprint, Record};
 use crate::plan::{Redistribute, Server};
@@ -129,10 +130,14 @@ impl Rollout<'_> {
         finish(shared, started)
     }
 
-    /// The order chosen when the rollout began, or a fresh choice.
+    /// The order chosen when the rollout began, or a fresh choice: from
+    /// the pre-flight's reading while fresh, else from a new one.
     fn order(&self, prior: &JournalState) -> Vec<String> {
         if !prior.order.is_empty() {
             return prior.order.clone();
+        }
+        if let Some(seen) = self.observed.and_then(StartObservation::fresh) {
+            return choose_order(self.plan, &seen.states);
         }
         let reach = crate::exchange::Reach::new(self.exec, self.credential, &self.plan.servers);
         let states: Vec<(String, Option<ExchangeState>)> = self
@@ -475,21 +480,37 @@ impl Rollout<'_> {
             None => group.to_vec(),
         };
         let reach = self.reach(shared, None);
-        let views: Vec<MemberView> = members
+        // Quorum as each remaining member sees it (gate::quorum_refusals).
+        let quorum_of: Vec<&str> = members
             .iter()
-            .map(|m| MemberView {
-                name: m.name.clone(),
-                state: exchange::exchange_state(&reach, m).map_err(|e| e.to_string()),
-                // Quorum as each remaining member sees it (gate::quorum_refusals).
-                quorum: server
-                    .dag
-                    .as_deref()
-                    .filter(|_| !m.name.eq_ignore_ascii_case(&server.name))
-                    .map(|dag| {
-                        exchange::observe::quorum(&reach, m, dag).map_err(|e| e.to_string())
-                    }),
-            })
+            .filter(|m| !m.name.eq_ignore_ascii_case(&server.name))
+            .map(|m| m.name.as_str())
             .collect();
+        // One DAG-wide read (observe::dag_state); when it fails, every
+        // member is "cannot be checked" with its error, as when each read
+        // failed alone.
+        let views: Vec<MemberView> =
+            match exchange::observe::dag_state(&reach, server, &members, &quorum_of) {
+                Ok(seen) => seen
+                    .into_iter()
+                    .map(|m| MemberView {
+                        name: m.name,
+                        state: m.state,
+                        quorum: m.quorum,
+                    })
+                    .collect(),
+                Err(e) => members
+                    .iter()
+                    .map(|m| MemberView {
+                        name: m.name.clone(),
+                        state: Err(e.to_string()),
+                        quorum: quorum_of
+                            .iter()
+                            .any(|q| q.eq_ignore_ascii_case(&m.name))
+                            .then(|| Err(e.to_string())),
+                    })
+                    .collect(),
+            };
         // Our own maintenance on this server (a resumed run, or the second
         // gate) is expected: only the others must be in service.
         let Err(reasons) = gate::check(&server.name, &views, &self.plan.policy) else {

@@ -115,13 +115,13 @@ impl Step for BackupConfig {
         let example = r"C:\Program Files\Microsoft\Exchange Server\V15\ClientAccess\Owa\web.config";
         vec![
             PlannedCommand {
-                when: "unless an earlier backup of this rollout still verifies: list the config files"
+                when: "unless an earlier backup of this rollout still verifies: list the config files, with the bytes of each of at most the slice size"
                     .to_string(),
-                command: PlannedText::PowerShell(backup::list_script()),
+                command: PlannedText::PowerShell(backup::list_script(&self.fetch)),
             },
             PlannedCommand {
                 when: format!(
-                    "for each file listed (here the OWA web.config), once per slice of at most {} bytes",
+                    "for each file listed larger than that (here the OWA web.config), once per slice of at most {} bytes",
                     self.fetch.chunk_bytes
                 ),
                 command: PlannedText::PowerShell(backup::chunk_script(example, 0, self.fetch.chunk_bytes)),

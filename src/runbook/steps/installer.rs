@@ -248,6 +248,15 @@ fn planned_as(
             &spec.remove().op,
         ),
     ]);
+    if spec.exsetup {
+        out.insert(
+            out.len() - 1,
+            PlannedCommand::cmd(
+                "while it runs, every few polls: its stage, from the marker lines of ExchangeSetup.log",
+                crate::setup_log::stage::CMD_SETUP_STAGE,
+            ),
+        );
+    }
     out
 }
 
@@ -357,6 +366,7 @@ fn wait_exit(
     // timeout decides, as before.
     let mut gone = 0;
     let mut dropped = false;
+    let mut stage = super::setup_stage::StageReader::default();
     let waited = ctx.wait_until(
         &format!("waiting for {} to finish", spec.what),
         timeout,
@@ -388,8 +398,15 @@ fn wait_exit(
                 }
             }
             if code.is_none() {
-                ctx.events
-                    .progress(&format!("{} running on {}", spec.what, ctx.server.name));
+                // Where setup is, from ExchangeSetup.log (cmd only).
+                let at = match spec.exsetup.then(|| stage.poll(ctx)).flatten() {
+                    Some(stage) => format!(": {stage}"),
+                    None => String::new(),
+                };
+                ctx.events.progress(&format!(
+                    "{} running on {}{at}",
+                    spec.what, ctx.server.name
+                ));
             }
             Ok(code)
         },

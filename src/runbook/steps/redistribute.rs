@@ -88,13 +88,21 @@ pub fn settling(members: &[ExchangeState]) -> Vec<String> {
         .collect()
 }
 
+/// This server and its peers in one DAG-wide read (observe::dag_state):
+/// this server's state must be read; a peer that does not answer has no
+/// eligible copy, and the balance is judged over the members that do.
 fn observe_members(ctx: &StepContext<'_>) -> Result<Vec<ExchangeState>, StepError> {
-    let mut out = vec![ctx.exchange_state()?];
-    for peer in &ctx.peers {
-        // A member that does not answer has no eligible copy; the
-        // balance is judged over the members that do.
-        if let Ok(s) = observe::exchange_state(&ctx.exchange, peer) {
-            out.push(s);
+    let mut members = vec![ctx.server];
+    members.extend(ctx.peers.iter().copied());
+    let seen = observe::dag_state(&ctx.exchange, ctx.server, &members, &[])?;
+    let mut out = Vec::with_capacity(seen.len());
+    for m in seen {
+        match m.state {
+            Ok(s) => out.push(s),
+            // Read alone again, so its error is the one (and of the kind)
+            // the step has always met.
+            Err(_) if same(&m.name, &ctx.server.name) => out.push(ctx.exchange_state()?),
+            Err(_) => {}
         }
     }
     Ok(out)
@@ -142,8 +150,13 @@ impl Step for Redistribute {
                 ),
             });
         }
-        ctx.events
-            .observed(format!("{dag} unbalanced: {}", before.join("; ")))?;
+        // What is about to move, said as the action it is (review
+        // operator-experience.md message 10: "unbalanced" alone read as a
+        // standing warning).
+        ctx.events.observed(format!(
+            "redistributing {dag} by activation preference: {}",
+            before.join("; ")
+        ))?;
         ctx.act(
             &act::redistribute(&dag, ctx.plan.policy.timeouts.move_databases),
             &mut Vec::new(),
@@ -178,20 +191,12 @@ impl Step for Redistribute {
         let Some(dag) = &server.dag else {
             return Vec::new();
         };
-        let mut out = PlannedCommand::exchange_state(
-            "first, and at every poll: copies and activation state of this member",
-            &server.name,
-        )
-        .to_vec();
-        for p in peers {
-            out.extend(PlannedCommand::exchange_state(
-                format!(
-                    "first, and at every poll: copies and activation state of {}",
-                    p.name
-                ),
-                &p.name,
-            ));
-        }
+        let mut names = vec![server.name.as_str()];
+        names.extend(peers.iter().map(|p| p.name.as_str()));
+        let mut out = vec![PlannedCommand::ps(
+            "first, and at every poll: copies and activation state of every member, in one read",
+            &observe::read_dag_state(&names, dag, &[]),
+        )];
         out.extend([
             PlannedCommand::ps(
                 "if a database is not active on its most preferred healthy copy: a scheduled task registered with the admin's credential (password on the script's stdin) runs Microsoft's script, waited for",

@@ -117,6 +117,25 @@ impl FakeExec {
                 None => Reply::Unreachable,
             }
         });
+        // The DAG-wide read (observe::dag_state): every listed member from
+        // the world, the cluster nodes of every member the world knows.
+        f.on_ps(None, "$quorumOf", |w, _, text| {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with("$servers = @("))
+                .unwrap_or_default();
+            let members: Vec<serde_json::Value> = line
+                .split('\'')
+                .skip(1)
+                .step_by(2)
+                .map(|name| match w.state.get(name) {
+                    Some(v) => json!({ "Server": name, "State": v, "NodeState": v["ClusterNodeState"] }),
+                    None => json!({ "Server": name, "State": null, "Error": format!("{name} does not answer") }),
+                })
+                .collect();
+            let nodes: Vec<String> = w.state.keys().map(|k| k.to_ascii_lowercase()).collect();
+            Reply::ok(json!({ "Members": members, "ClusterNodes": nodes }).to_string())
+        });
         f.on_ps(None, "Service*.xml", |w, server, _| {
             Reply::ok(
                 w.services
@@ -211,6 +230,7 @@ impl FakeExec {
     pub fn actions(&self) -> Vec<String> {
         let observe = [
             "Get-ServerComponentState",
+            "$quorumOf",
             "Get-ClusterNode -Name",
             "MsiInstallPath",
             "Win32_OperatingSystem",

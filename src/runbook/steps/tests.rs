@@ -57,6 +57,7 @@ fn follows_dry_run(bench: &Bench, step: &dyn Step, sent: &[Sent]) -> Result<(), 
         read_server_facts(),
         read_exchange_state("EX02"),
         read_cluster_node_state("EX02"),
+        read_dag_state(&["EX02", "EX01", "EX03"], "DAG01", &[]),
         read_boot_state(),
         run_health_tests("EX02"),
         read_cluster_group_owner(),
@@ -871,7 +872,7 @@ fn setup_runs_detached_and_is_polled_with_cmd_only() {
     );
     let log = sent
         .iter()
-        .position(|s| s.text.contains("ExchangeSetup.log"))
+        .position(|s| s.text.starts_with("type ") && s.text.contains("ExchangeSetup.log"))
         .unwrap();
     assert!(
         sent[start + 1..log].iter().all(|s| s.kind == Kind::Cmd),

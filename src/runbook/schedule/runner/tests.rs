@@ -99,6 +99,7 @@ struct Fixture {
     target: ResolvedTarget,
     dir: tempfile::TempDir,
     selection: crate::plan::Selection,
+    observed: Option<crate::exchange::observe::StartObservation>,
 }
 
 fn fixture() -> Fixture {
@@ -114,6 +115,7 @@ fn fixture() -> Fixture {
         target,
         dir: tempfile::tempdir().unwrap(),
         selection: crate::plan::Selection::all(),
+        observed: None,
     }
 }
 
@@ -147,6 +149,7 @@ impl Fixture {
             clock,
             run_id: "test".into(),
             selection: self.selection.clone(),
+            observed: self.observed.as_ref(),
         };
         let mut shown = Shown::default();
         let outcome = rollout.run(
@@ -467,4 +470,55 @@ fn an_excluded_server_is_not_rolled_but_stays_a_peer_and_the_selection_is_journa
         (state.only.len(), state.exclude.as_slice()),
         (0, ["EX02".to_string()].as_slice())
     );
+}
+
+/// A state with `actives` active copies, as the pre-flight read it.
+fn with_actives(actives: usize) -> Option<ExchangeState> {
+    let copies: Vec<serde_json::Value> = (0..actives)
+        .map(|i| {
+            serde_json::json!({"Name": format!("DB0{i}\\X"), "DatabaseName": format!("DB0{i}"),
+                "MailboxServer": "X", "Status": "Mounted", "ActiveCopy": true,
+                "ActivationPreference": 1, "CopyQueueLength": 0, "ReplayQueueLength": 0,
+                "ContentIndexState": "Healthy"})
+        })
+        .collect();
+    Some(
+        serde_json::from_value(
+            serde_json::json!({"Components": [], "ActivationPolicy": "Unrestricted",
+            "ActivationDisabledAndMoveNow": false, "DatabaseAvailabilityGroup": "DAG01",
+            "ClusterNodeState": "Up", "Copies": copies}),
+        )
+        .unwrap(),
+    )
+}
+
+/// The run starts from the pre-flight's reading while it is fresh (issue
+/// 13): the order follows it though the servers no longer answer; a stale
+/// one is read again (here: nobody answers, so plan order).
+#[test]
+fn the_order_comes_from_a_fresh_preflight_reading_and_a_stale_one_is_read_again() {
+    use crate::exchange::observe::StartObservation;
+    let states = vec![
+        ("EX01".to_string(), with_actives(2)),
+        ("EX02".to_string(), with_actives(0)),
+        ("EX03".to_string(), with_actives(1)),
+    ];
+    let order_of = |taken: std::time::Instant| {
+        let mut f = fixture();
+        f.observed = Some(StartObservation::new(taken, states.clone(), vec![]));
+        let (outcome, _) = f.run(&Unreachable, &steps(&[StepId::Setup], None));
+        assert_eq!(outcome.unwrap(), RolloutOutcome::Done);
+        f.trail()
+            .iter()
+            .filter_map(|l| l.strip_prefix("server-done ").map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        order_of(std::time::Instant::now()),
+        ["EX02", "EX03", "EX01"]
+    );
+    let stale = std::time::Instant::now()
+        .checked_sub(StartObservation::FRESH + Duration::from_secs(1))
+        .unwrap();
+    assert_eq!(order_of(stale), ["EX01", "EX02", "EX03"]);
 }
