@@ -215,7 +215,8 @@ pub fn configuration_notes(m: &MaintenanceState, copies: &[CopyHealth]) -> Vec<S
     if let Some(p) = m
         .activation_policy
         .as_deref()
-        .filter(|p| !p.eq_ignore_ascii_case("Unrestricted"))
+        // Empty: not a Mailbox server (an Edge server has no policy).
+        .filter(|p| !p.is_empty() && !p.eq_ignore_ascii_case("Unrestricted"))
     {
         out.push(format!(
             "DatabaseCopyAutoActivationPolicy is {p} (a DR member's setting, not maintenance): \

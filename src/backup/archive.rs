@@ -312,6 +312,7 @@ mod tests {
             redirect_to: None,
             address: None,
             port: None,
+            edge: None,
         }
     }
 

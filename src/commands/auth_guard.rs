@@ -213,6 +213,7 @@ mod tests {
             redirect_to: None,
             address: None,
             port: None,
+            edge: None,
         }
     }
 

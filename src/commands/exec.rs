@@ -30,7 +30,14 @@ pub fn run(args: &ExecArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, Err
         None
     };
     let results = crate::pool::for_each_bounded(&servers, crate::pool::SERVER_FAN_OUT, |s| {
-        if let Some(c) = &credential {
+        if credential.is_some() && s.is_edge() {
+            // An Edge server has no Exchange remote PowerShell: its
+            // cmdlets run in a local Exchange shell (exchange::run).
+            executor.run_ps(
+                s,
+                &crate::exchange::edge_shell_text_for_command(&args.command),
+            )
+        } else if let Some(c) = &credential {
             let script = crate::exchange::session_text_for_command(&s.fqdn, &c.user, &args.command);
             executor.run_ps_with_secret(s, &script, &c.secret)
         } else if args.ps {

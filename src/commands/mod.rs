@@ -188,6 +188,36 @@ fn exchange_credential(
     Ok(crate::exchange::Credential { user, secret })
 }
 
+/// Every Edge server's local administrator password can be read from its
+/// source (`[[server]] local_password_env`/`local_password_file`): checked
+/// before a rollout starts, so a missing one refuses the run before any
+/// server leaves service rather than at that server's setup.
+fn edge_passwords_readable(plan: &Plan) -> Result<(), Error> {
+    for s in plan.edge_servers() {
+        let Some(edge) = &s.edge else { continue };
+        match plan::read_secret(&edge.secret) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(Error::Usage(format!(
+                    "{}: Edge server {} has no password source for its local administrator {}",
+                    plan.path.display(),
+                    s.name,
+                    edge.user
+                )))
+            }
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "{}: Edge server {}: cu-roll logs on to it as its local administrator {}, whose password cannot be read: {e}",
+                    plan.path.display(),
+                    s.name,
+                    edge.user
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The servers a command acts on: the one named with `--server`, or all.
 fn select_servers<'p>(
     plan: &'p Plan,

@@ -60,6 +60,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     let mut prior = JournalState::from_entries(&loaded.entries);
     let executor = open_guarded(&plan, &state)?;
     let credential = super::exchange_credential(&plan, executor.as_ref())?;
+    super::edge_passwords_readable(&plan)?;
     // The journal is history, not truth: after a finished rollout, observe
     // the servers. All at the target: nothing to do, and nothing is
     // written (the night's journal and run report stay as they are). One

@@ -22,7 +22,8 @@ pub use observe::{
     ServiceHealthObs, ServiceObs,
 };
 pub use operation::{
-    exchange_cmdlets_in, session_text_for_command, Operation, Placement, Template, EXCHANGE_CMDLETS,
+    edge_shell_text_for_command, exchange_cmdlets_in, session_text_for_command, Operation,
+    Placement, Template, EXCHANGE_CMDLETS,
 };
 pub use query::{query, query_list};
 pub use reach::{run, Credential, Reach};

@@ -165,6 +165,22 @@ impl Operation {
         Script::around(head, &self.script, "")
     }
 
+    /// The script sent for an `ExchangeSession` operation about an Edge
+    /// Transport server: the prelude, the Exchange snap-in loaded in the
+    /// shell on the Edge server itself, then the body. An Edge server has
+    /// no Exchange remote PowerShell (no `/PowerShell` endpoint) and is in
+    /// no domain, so its cmdlets exist only in a local Exchange shell:
+    /// CSS-Exchange `Shared/Confirm-ExchangeShell.ps1` (MIT) tells an Edge
+    /// server by `HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\EdgeTransportRole`
+    /// and loads the snap-in there instead of `Connect-ExchangeServer`. The
+    /// cmdlets read the Edge server's own AD LDS instance, so the second
+    /// hop (which rules the snap-in out on a Mailbox server) does not
+    /// arise. The only exception to the remote-session rule (issue 9).
+    pub fn edge_shell_script(&self) -> Script {
+        let head = Script::render(self.script.purpose, EDGE_SHELL_HEAD, &[]);
+        Script::around(head, &self.script, "")
+    }
+
     /// What the dry run shows for this operation: a `Target` script as
     /// sent; the others with their head, the peer and the account named
     /// by what decides them at run time.
@@ -208,6 +224,12 @@ pub fn session_text_for_command(peer_fqdn: &str, user: &str, command: &str) -> S
     format!("{}{}\n{SESSION_TAIL}", head.text(), command.trim_end())
 }
 
+/// `cu-roll exec --exchange` on an Edge Transport server: the admin's
+/// `command` after the local snap-in head ([`Operation::edge_shell_script`]).
+pub fn edge_shell_text_for_command(command: &str) -> String {
+    format!("{EDGE_SHELL_HEAD}{}\n", command.trim_end())
+}
+
 /// The credential from the secret's stdin line (base64 of UTF-8): a
 /// SecureString filled a character at a time, so no cmdlet takes the plain
 /// text (ConvertTo-SecureString -AsPlainText would, and 4103 logs it).
@@ -220,6 +242,13 @@ $credential = New-Object -TypeName System.Management.Automation.PSCredential -Ar
 "#
     };
 }
+
+/// The head of an `ExchangeSession` script sent to an Edge Transport
+/// server ([`Operation::edge_shell_script`]).
+const EDGE_SHELL_HEAD: &str = concat!(
+    prelude!(),
+    "Add-PSSnapin -Name 'Microsoft.Exchange.Management.PowerShell.E2010'\n"
+);
 
 /// The head of a `TargetWithCredential` script.
 const CREDENTIAL_HEAD: &str = concat!(prelude!(), credential_lines!());
@@ -280,6 +309,8 @@ pub const EXCHANGE_CMDLETS: &[&str] = &[
     "Get-MapiVirtualDirectory",
     "Get-AutodiscoverVirtualDirectory",
     "Get-OutlookAnywhere",
+    "Get-EdgeSubscription",
+    "Test-EdgeSynchronization",
 ];
 
 /// The Exchange cmdlets `text` calls, in [`EXCHANGE_CMDLETS`] order: a

@@ -62,13 +62,15 @@ impl<'a> Reach<'a> {
     /// The Exchange peer for operations about `target`: the first other
     /// server in service of the same DAG, in plan order, then of the rest
     /// of the plan; `target` itself only when it is the plan's only server
-    /// and in service. Else an error naming the servers tried.
+    /// and in service. Else an error naming the servers tried. An Edge
+    /// Transport server is never a peer: it has no Exchange remote
+    /// PowerShell, and its cmdlets see only itself.
     pub fn peer_for(&self, target: &Server) -> Result<&'a Server, ExecError> {
         let others: Vec<&'a Server> = self
             .servers
             .iter()
             .copied()
-            .filter(|s| !s.name.eq_ignore_ascii_case(&target.name))
+            .filter(|s| !s.name.eq_ignore_ascii_case(&target.name) && !s.is_edge())
             .collect();
         let same_dag = |s: &&Server| target.dag.is_some() && s.dag == target.dag;
         let ordered = others
@@ -88,7 +90,7 @@ impl<'a> Reach<'a> {
                 .servers
                 .iter()
                 .copied()
-                .find(|s| s.name.eq_ignore_ascii_case(&target.name))
+                .find(|s| s.name.eq_ignore_ascii_case(&target.name) && !s.is_edge())
                 .filter(|s| self.in_service(s))
             {
                 return Ok(me);
@@ -108,10 +110,18 @@ impl<'a> Reach<'a> {
 
 /// Sends `op` about `server`: a `Target` operation to `server`; an
 /// `ExchangeSession` one, wrapped in its session, to the peer
-/// [`Reach::peer_for`] picks, with the credential's secret on stdin.
+/// [`Reach::peer_for`] picks, with the credential's secret on stdin —
+/// except about an Edge Transport server, where it runs on the Edge
+/// server itself in a local Exchange shell ([`Operation::edge_shell_script`]).
 pub fn run(reach: &Reach<'_>, server: &Server, op: &Operation) -> Result<ExecOutput, ExecError> {
     let secret = Some(&reach.credential.secret);
     match op.placement {
+        Placement::ExchangeSession if server.is_edge() => {
+            let script = op.edge_shell_script();
+            reach
+                .exec
+                .run_ps_timed(server, script.text(), None, op.timeout)
+        }
         Placement::Target => reach
             .exec
             .run_ps_timed(server, op.script.text(), None, op.timeout),
@@ -143,6 +153,7 @@ mod tests {
             redirect_to: None,
             address: None,
             port: None,
+            edge: None,
         }
     }
 
@@ -193,6 +204,70 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("for EX02 (tried: EX01, EX03, EX09)"), "{err}");
+    }
+
+    #[test]
+    fn an_edge_server_is_never_a_peer_and_its_cmdlets_run_on_it_in_a_local_shell() {
+        use std::sync::Mutex;
+        struct Recorder(Mutex<Vec<(String, String, bool)>>);
+        impl Executor for Recorder {
+            fn run_ps(&self, on: &Server, script: &str) -> Result<ExecOutput, ExecError> {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push((on.name.clone(), script.to_string(), false));
+                Ok(ExecOutput {
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    exit_code: 0,
+                })
+            }
+            fn run_ps_with_secret(
+                &self,
+                on: &Server,
+                script: &str,
+                _: &Secret,
+            ) -> Result<ExecOutput, ExecError> {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push((on.name.clone(), script.to_string(), true));
+                Ok(ExecOutput {
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    exit_code: 0,
+                })
+            }
+            fn run_cmd(&self, _: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+                unreachable!()
+            }
+        }
+        let mut edge = server("EDGE01", None);
+        edge.edge = Some(crate::plan::EdgeAccount {
+            user: "EDGE01\\Administrator".into(),
+            secret: crate::plan::SecretSource::Env("P".into()),
+        });
+        let servers = vec![edge, server("EX01", None)];
+        let cred = Credential {
+            user: "CONTOSO\\admin".into(),
+            secret: Secret::new("x".into()),
+        };
+        let exec = Recorder(Mutex::new(Vec::new()));
+        let reach = Reach::new(&exec, &cred, &servers);
+        // The Mailbox server alone serves itself: the Edge server is no peer.
+        assert_eq!(reach.peer_for(&servers[1]).unwrap().name, "EX01");
+        let op = crate::exchange::observe::read_exchange_state("EDGE01");
+        run(&reach, &servers[0], &op).unwrap();
+        let sent = exec.0.lock().unwrap().clone();
+        let (on, script, with_secret) = &sent[0];
+        assert_eq!(on, "EDGE01");
+        assert!(!with_secret, "no domain credential goes to the Edge server");
+        assert!(
+            script.contains("Add-PSSnapin -Name 'Microsoft.Exchange.Management.PowerShell.E2010'"),
+            "{script}"
+        );
+        assert!(!script.contains("New-PSSession"), "{script}");
+        assert!(lab::pwsh::syntax_check(script).is_ok());
     }
 
     #[test]

@@ -232,9 +232,36 @@ pub struct Server {
     pub address: Option<String>,
     /// The WinRM port for this server when not `[connection] port`.
     pub port: Option<u16>,
+    /// `Some` for an Edge Transport server (`role = "edge"`): the local
+    /// administrator cu-roll logs on to it as (docs/rollout.md, "Edge
+    /// Transport servers"); `None` for a Mailbox server.
+    pub edge: Option<EdgeAccount>,
+}
+
+/// An Edge Transport server's local administrator (`[[server]]
+/// local_user` and `local_password_env`/`local_password_file`): an Edge
+/// server is in no domain, so the domain account of `[connection]` does
+/// not exist there. The password is read from its source when needed,
+/// never from the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeAccount {
+    pub user: String,
+    pub secret: SecretSource,
+}
+
+impl Server {
+    /// An Edge Transport server (`role = "edge"`).
+    pub fn is_edge(&self) -> bool {
+        self.edge.is_some()
+    }
 }
 
 impl Plan {
+    /// The Edge Transport servers, in plan order.
+    pub fn edge_servers(&self) -> impl Iterator<Item = &Server> + '_ {
+        self.servers.iter().filter(|s| s.is_edge())
+    }
+
     /// The servers of one DAG, in plan order.
     pub fn dag_members<'a>(&'a self, dag: &'a str) -> impl Iterator<Item = &'a Server> + 'a {
         self.servers.iter().filter(move |s| {

@@ -109,6 +109,11 @@ pub struct RawServer {
     pub downtime: Option<Text>,
     /// `"mailbox"` (default) or `"edge"` (`validate::edge`).
     pub role: Option<Text>,
+    /// An Edge server's local administrator and its password source
+    /// (`validate::edge`); refused on a Mailbox server.
+    pub local_user: Option<Text>,
+    pub local_password_env: Option<Text>,
+    pub local_password_file: Option<Text>,
 }
 
 // The choice keys below mirror the `model` enums; serde names their allowed

@@ -16,7 +16,17 @@ const UCMA_PRODUCT_CODE: &str = "{41D635FE-4F9D-47F7-8230-9B29D6D42D31}";
 const URL_REWRITE_PRODUCT_CODE: &str = "{9BCA2118-F753-4A1E-BCF3-5A820729965C}";
 
 /// Every prerequisite the target needs, found vs required.
-pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prerequisite> {
+///
+/// On an Edge Transport server (`edge`), only .NET, Visual C++ 2012 and
+/// Windows: Microsoft Learn, "Exchange Server prerequisites", lists Visual
+/// C++ 2013, UCMA 4.0 and the IIS URL Rewrite module for Mailbox servers
+/// only (its "Edge Transport servers" section asks for .NET Framework and
+/// the Visual C++ 2012 redistributable).
+pub fn prerequisites(
+    facts: &ServerFacts,
+    target: &ResolvedTarget,
+    edge: bool,
+) -> Vec<Prerequisite> {
     let req = &target.cu.prerequisites;
     let os = facts
         .os_caption
@@ -49,7 +59,7 @@ pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prereq
         (
             "Visual C++ 2013",
             "Microsoft Visual C++ 2013",
-            req.vcredist_2013_min,
+            req.vcredist_2013_min.filter(|_| !edge),
         ),
     ] {
         let Some(min) = min else { continue };
@@ -74,7 +84,7 @@ pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prereq
                 .is_some_and(|k| k.eq_ignore_ascii_case(code))
         })
     };
-    if req.ucma {
+    if req.ucma && !edge {
         let ok = has(UCMA_PRODUCT_CODE);
         out.push(Prerequisite {
             name: "UCMA 4.0".into(),
@@ -83,7 +93,7 @@ pub fn prerequisites(facts: &ServerFacts, target: &ResolvedTarget) -> Vec<Prereq
             ok,
         });
     }
-    if req.url_rewrite {
+    if req.url_rewrite && !edge {
         let ok = has(URL_REWRITE_PRODUCT_CODE);
         out.push(Prerequisite {
             name: "IIS URL Rewrite 2.1".into(),
@@ -289,7 +299,7 @@ mod tests {
             "Microsoft Windows Server 2022 Datacenter",
             vec![],
         );
-        let p = prerequisites(&f, &target());
+        let p = prerequisites(&f, &target(), false);
         let net = p.iter().find(|p| p.name == ".NET Framework").unwrap();
         assert!(!net.ok);
         assert_eq!(net.found, "4.7.2 (Release 461814)");
@@ -321,7 +331,7 @@ mod tests {
                 product(URL_REWRITE_PRODUCT_CODE, "IIS URL Rewrite Module 2", None),
             ],
         );
-        let p = prerequisites(&f, &target());
+        let p = prerequisites(&f, &target(), false);
         assert!(p.iter().all(|p| p.ok), "{p:#?}");
         assert_eq!(dotnet_warning(&f, &target()), None);
     }
@@ -335,7 +345,7 @@ mod tests {
             vec![],
         );
         assert!(
-            prerequisites(&f, &target())
+            prerequisites(&f, &target(), false)
                 .iter()
                 .find(|p| p.name == ".NET Framework")
                 .unwrap()

@@ -162,6 +162,7 @@ mod tests {
             redirect_to: None,
             address: None,
             port: None,
+            edge: None,
         };
         let state = |dag: Option<&str>| ExchangeState {
             components: vec![],

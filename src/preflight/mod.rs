@@ -164,7 +164,7 @@ fn server_report(
         }
     };
     match &obs.facts {
-        Ok(facts) => apply_facts(plan, catalog, target, facts, &mut report),
+        Ok(facts) => apply_facts(plan, catalog, target, server, facts, &mut report),
         Err(e) => note(e),
     }
     match &obs.state {
@@ -186,6 +186,7 @@ fn apply_facts(
     plan: &Plan,
     catalog: &Catalog,
     target: &ResolvedTarget,
+    server: &Server,
     facts: &ServerFacts,
     r: &mut ServerReport,
 ) {
@@ -216,7 +217,7 @@ fn apply_facts(
     let incomplete = facts.setup_incomplete();
     let needs_upgrade = checks::setup_pending(facts, build, target.build()).is_some();
     r.needs_upgrade = Some(needs_upgrade);
-    r.prerequisites = checks::prerequisites(facts, target);
+    r.prerequisites = checks::prerequisites(facts, target, server.is_edge());
     if let Some(why) = incomplete {
         r.warnings.push(format!(
             "{}: {} ({why}); the rollout runs setup /Mode:Upgrade again on it, and neither installs the security update nor returns it to service before setup completes",
@@ -418,11 +419,13 @@ fn apply_media(
 }
 
 /// The first server whose facts could be read (AD is read through it).
+/// The first Mailbox server that answered: an Edge server is in no domain
+/// and cannot read Active Directory.
 fn first_reachable<'p>(plan: &'p Plan, observed: &[Observed]) -> Option<&'p Server> {
     plan.servers
         .iter()
         .zip(observed)
-        .find(|(_, o)| o.facts.is_ok())
+        .find(|(s, o)| o.facts.is_ok() && !s.is_edge())
         .map(|(s, _)| s)
 }
 

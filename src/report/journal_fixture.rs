@@ -16,6 +16,7 @@ fn server(name: &str) -> Server {
         redirect_to: None,
         address: None,
         port: None,
+        edge: None,
     }
 }
 

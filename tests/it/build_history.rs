@@ -1,5 +1,6 @@
 //! `cu-roll report` on lab DAGs whose members sit on a spread of builds —
-//! every 2016 CU, every 2019 CU from RTM, SE and 2013 (issue 14): every build
+//! every 2016 CU, every 2019 CU from RTM, SE RTM and each of its updates,
+//! and 2013 (issue 14's "Done when"): every build
 //! is named from the catalogue, an older CU of the same product is `ready`
 //! when its prerequisites are met, and a server whose .NET shares no
 //! version with the target is blocked with the path to take.
@@ -291,4 +292,54 @@ fn every_2019_cu_and_se_is_named_and_cu9_to_cu15_is_ready() {
             && n.contains("EXNEWER runs a build newer than anything it lists")),
         "{notes:#?}"
     );
+}
+
+#[test]
+fn every_2019_cu_moving_to_se_is_named_and_se_updates_are_named() {
+    let catalog = Catalog::embedded();
+    let target = catalog.cu_by_id("SE-RTM").unwrap();
+    let mut members: Vec<Member> = cus(Product::Exchange2019)
+        .iter()
+        .rev()
+        .map(|c| member(c, WS2019))
+        .collect();
+    // SE RTM's own updates, SU and HU: named as such, up to date or beyond.
+    for su in &target.security_updates {
+        members.push(Member {
+            name: format!("EXSE{}", su.name.to_ascii_uppercase()),
+            build: su.build.to_string(),
+            dotnet: 528040,
+            os: WS2019,
+        });
+    }
+    let j = report("history-se.toml", &plan(target, &members));
+    for cu in cus(Product::Exchange2019) {
+        let s = server(&j, &format!("EX{}", cu.id.replace('-', "")));
+        assert_eq!(s["build_name"], cu.display_name().as_str(), "{s:#}");
+        let b = blockers(s);
+        if cu.id == "2019-CU14" || cu.id == "2019-CU15" {
+            assert_eq!(s["verdict"], "ready", "{}: {b:#?}", cu.id);
+            assert!(b.is_empty(), "{}: {b:#?}", cu.id);
+        } else {
+            // Microsoft Learn, "Upgrade to Exchange Server SE": in place
+            // from 2019 CU14 or CU15 only (data/catalog.toml's sources).
+            assert_eq!(s["verdict"], "blocked", "{}", cu.id);
+            assert!(
+                b.iter().any(|b| b.contains(
+                    "supported only from Exchange Server 2019 CU14 or CU15; roll the DAG to 2019 CU14 or CU15 first, then to SE"
+                )),
+                "{}: {b:#?}",
+                cu.id
+            );
+        }
+    }
+    for su in &target.security_updates {
+        let s = server(&j, &format!("EXSE{}", su.name.to_ascii_uppercase()));
+        assert_eq!(
+            s["build_name"],
+            format!("Exchange Server SE RTM {}", su.name).as_str(),
+            "{s:#}"
+        );
+        assert_ne!(s["verdict"], "blocked", "{s:#}");
+    }
 }

@@ -15,6 +15,7 @@ mod crash_harness;
 mod dag_config;
 mod docs_agree;
 mod drift_baseline;
+mod edge;
 mod fault_matrix;
 mod extended_protection;
 mod faults;

@@ -43,6 +43,13 @@ pub struct Server {
     /// In no DAG (`standalone.rs`).
     #[serde(default)]
     pub standalone: bool,
+    /// An Edge Transport server (`edge.rs`).
+    #[serde(default)]
+    pub edge: Option<crate::edge::EdgeSpec>,
+    /// How many Exchange remote sessions (`New-PSSession` to its
+    /// `/PowerShell`) it has accepted, for inspection.
+    #[serde(default)]
+    pub exchange_sessions: u64,
     pub move_now: bool,
     pub queues: Vec<Queue>,
     /// Wall time spent draining not yet turned into a delivered message.

@@ -109,7 +109,12 @@ impl World {
             .as_ref()
             .and_then(|b| b.program.as_ref())
             .is_some_and(|p| matches!(p.kind, ProgramKind::MediaSetup { .. }));
-        if !is_upgrade || self.has_exchange_rights(&self.runner(i)) {
+        // Edge setup reads no AD: its local administrator has the rights.
+        let edge_admin = self.servers[i]
+            .edge
+            .as_ref()
+            .is_some_and(|e| crate::edge::local_account(e, &self.servers[i].name, &self.runner(i)));
+        if !is_upgrade || edge_admin || self.has_exchange_rights(&self.runner(i)) {
             return None;
         }
         let (last, earlier) = UPGRADE_RULES.split_last()?;

@@ -33,6 +33,7 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         standalone: false,
         extended_protection: None,
         rpc_ssl_offloading: false,
+        edge: None,
         dag: String::new(),
     }
 }

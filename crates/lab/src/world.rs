@@ -123,7 +123,10 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
             drain_status: DrainStatus::NotInitiated,
         },
         activation_policy: s.activation_policy,
-        standalone: s.standalone,
+        // An Edge server is in no DAG either (edge.rs).
+        standalone: s.standalone || s.edge.is_some(),
+        edge: s.edge.clone(),
+        exchange_sessions: 0,
         move_now: false,
         queues: Vec::new(),
         drain_carry_ms: 0,
@@ -137,10 +140,13 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
         setup_log_written_ms: installed_ms + 2_500_000,
         app_settings: s.custom_app_settings.clone(),
-        config_files: super::configfiles::initial_files(
-            r"C:\Program Files\Microsoft\Exchange Server\V15\",
-            &s.custom_app_settings,
-            installed_ms,
+        config_files: super::edge::config_files(
+            s.edge.is_some(),
+            super::configfiles::initial_files(
+                r"C:\Program Files\Microsoft\Exchange Server\V15\",
+                &s.custom_app_settings,
+                installed_ms,
+            ),
         ),
         files: Vec::new(),
         directories: Vec::new(),

@@ -105,10 +105,24 @@ pub fn exchange_certificates(
     reach: &Reach<'_>,
     server: &Server,
 ) -> Result<ExchangeCertificatesObs, QueryError> {
+    if server.is_edge() {
+        return query(
+            reach,
+            server,
+            &super::edge::read_edge_certificates(&server.name),
+        );
+    }
     query(reach, server, &read_exchange_certificates(&server.name))
 }
 
+/// The IIS bindings; none on an Edge server, which has no IIS (Microsoft
+/// Learn, "Edge Transport servers": no Client Access services).
 pub fn iis_bindings(reach: &Reach<'_>, server: &Server) -> Result<IisBindingsObs, QueryError> {
+    if server.is_edge() {
+        return Ok(IisBindingsObs {
+            bindings: Vec::new(),
+        });
+    }
     query(reach, server, &read_iis_bindings())
 }
 

@@ -18,6 +18,7 @@ mod dag;
 mod dag_state;
 mod ep;
 mod hosted;
+pub mod edge;
 mod quorum;
 mod services;
 mod setup_roles;
@@ -254,6 +255,10 @@ pub fn server_facts(reach: &Reach<'_>, server: &Server) -> Result<ServerFacts, Q
 /// its cluster node's state on the server itself. Either failing fails the
 /// observation, as one script on the server did before.
 pub fn exchange_state(reach: &Reach<'_>, server: &Server) -> Result<ExchangeState, QueryError> {
+    // An Edge server has no copies, DAG or cluster node (`edge`).
+    if server.is_edge() {
+        return query(reach, server, &edge::read_edge_state(&server.name));
+    }
     let mut state: ExchangeState = query(reach, server, &read_exchange_state(&server.name))?;
     if state
         .database_availability_group

@@ -53,6 +53,9 @@ pub enum SetupError {
 pub struct WinRmExecutor {
     endpoints: Vec<Endpoint>,
     creds: Credentials,
+    /// An Edge Transport server's local administrator, by server name
+    /// (lower case): it is in no domain, so `creds` does not exist there.
+    local: HashMap<String, Credentials>,
     options: Options,
     /// Shells between calls, by server name (lower case). A call takes
     /// one (or opens one) and puts it back after, so two calls to one
@@ -77,6 +80,7 @@ impl WinRmExecutor {
         WinRmExecutor {
             endpoints,
             creds,
+            local: HashMap::new(),
             options,
             idle: Mutex::default(),
             stats: Arc::default(),
@@ -125,7 +129,20 @@ impl WinRmExecutor {
             ps_host: std::env::var("CU_ROLL_PS_HOST").map_or(true, |v| v != "off"),
             ..Options::default()
         };
-        Ok(WinRmExecutor::new(
+        let mut local = HashMap::new();
+        for s in plan.edge_servers() {
+            let Some(edge) = &s.edge else { continue };
+            let password = read_secret(&edge.secret)?.ok_or(SetupError::NoAccount)?;
+            local.insert(
+                s.name.to_lowercase(),
+                Credentials {
+                    kind,
+                    user: edge.user.clone(),
+                    password,
+                },
+            );
+        }
+        let mut exec = WinRmExecutor::new(
             endpoints,
             Credentials {
                 kind,
@@ -133,7 +150,9 @@ impl WinRmExecutor {
                 password,
             },
             options,
-        ))
+        );
+        exec.local = local;
+        Ok(exec)
     }
 
     fn endpoint(&self, server: &Server) -> Result<&Endpoint, ExecError> {
@@ -149,7 +168,11 @@ impl WinRmExecutor {
     /// Opens a new shell on `server` for several commands.
     pub fn session(&self, server: &Server) -> Result<Shell, ExecError> {
         let ep = self.endpoint(server)?.clone();
-        Client::new(ep, self.creds.clone(), self.options.clone())
+        let creds = self
+            .local
+            .get(&server.name.to_lowercase())
+            .unwrap_or(&self.creds);
+        Client::new(ep, creds.clone(), self.options.clone())
             .with_stats(self.stats.clone())
             .open_shell()
     }

@@ -184,7 +184,7 @@ fn powershell_path(
 
 /// A user name as `DOMAIN\user` or `user@domain`: printable, no quotes or
 /// characters that would need escaping on the wire or in PowerShell.
-fn check_user(text: &str) -> Result<(), String> {
+pub(super) fn check_user(text: &str) -> Result<(), String> {
     let bad = text.is_empty()
         || text.len() > 256
         || text

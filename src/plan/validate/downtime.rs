@@ -19,8 +19,13 @@ pub(super) fn downtime(src: &Source, raw: &[Spanned<RawServer>]) -> Result<(), P
     for entry in raw {
         let s = entry.get_ref();
         let name = s.name.get_ref();
+        // An Edge server's downtime is `validate::edge`'s to judge.
+        let edge = s
+            .role
+            .as_ref()
+            .is_some_and(|r| r.get_ref().eq_ignore_ascii_case("edge"));
         match (&s.dag, &s.downtime) {
-            (None, None) => {
+            (None, None) if !edge => {
                 return Err(src.error(
                     s.name.span(),
                     format!(

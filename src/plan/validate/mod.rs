@@ -42,8 +42,8 @@ pub(crate) fn validate(file: PlanFile, src: &Source) -> Result<Plan, PlanError> 
     let mut rollout = rollout::rollout(src, &file.rollout)?;
     let connection = connection::connection(src, &file.connection)?;
     let policy = policy::policy(src, &file.policy)?;
-    let servers = servers::servers(src, &file.server)?;
-    edge::role(src, &file.server)?;
+    let mut servers = servers::servers(src, &file.server)?;
+    edge::role(src, &file.server, &mut servers)?;
     downtime::downtime(src, &file.server)?;
     let notify = crate::plan::notify::targets(src, &file.notify)?;
     // The section itself is the lab crate's to read (at the command edge);

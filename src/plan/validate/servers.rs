@@ -78,6 +78,7 @@ pub(super) fn servers(src: &Source, raw: &[Spanned<RawServer>]) -> Result<Vec<Se
             redirect_to,
             address,
             port,
+            edge: None,
         });
     }
     Ok(out)

@@ -45,7 +45,8 @@ pub(super) fn fingerprint_difference(
 }
 
 /// The servers in the order they will be rolled: plan order, or fewest
-/// active databases first (passive-first), ties kept in plan order.
+/// active databases first (passive-first), ties kept in plan order; Edge
+/// Transport servers after every Mailbox server.
 pub fn choose_order(plan: &Plan, states: &[(String, Option<ExchangeState>)]) -> Vec<String> {
     let mut servers: Vec<(usize, &Server)> = plan.servers.iter().enumerate().collect();
     if plan.policy.order == Order::PassiveFirst {
@@ -60,6 +61,10 @@ pub fn choose_order(plan: &Plan, states: &[(String, Option<ExchangeState>)]) -> 
         };
         servers.sort_by_key(|(i, s)| (actives(&s.name), *i));
     }
+    // Edge Transport servers last, after the Mailbox servers whose
+    // Test-EdgeSynchronization proves them (runbook::steps::edge; no
+    // Microsoft document orders the two roles of one version: UNVERIFIED).
+    servers.sort_by_key(|(_, s)| s.is_edge());
     servers.into_iter().map(|(_, s)| s.name.clone()).collect()
 }
 
@@ -78,14 +83,17 @@ pub(super) fn window_refusal(plan: &Plan, now_ms: i64, next: &str) -> Option<Rol
 }
 
 /// The servers, in roll order, grouped by DAG (groups in the order their
-/// first member rolls); a server outside any DAG forms a group of its own.
+/// first member rolls); a server outside any DAG forms a group of its own,
+/// except Edge servers, which form one group.
 pub(super) fn dag_groups<'p>(ordered: &[&'p Server]) -> Vec<Vec<&'p Server>> {
     let mut groups: Vec<Vec<&Server>> = Vec::new();
     for s in ordered {
-        match groups
-            .iter_mut()
-            .find(|g| g[0].dag.is_some() && g[0].dag == s.dag)
-        {
+        match groups.iter_mut().find(|g| {
+            (g[0].dag.is_some() && g[0].dag == s.dag)
+                    // Edge servers roll one after another: each one's
+                    // gate needs another in service (steps::edge).
+                    || (g[0].is_edge() && s.is_edge())
+        }) {
             Some(g) => g.push(s),
             None => groups.push(vec![s]),
         }
@@ -190,6 +198,7 @@ mod tests {
             redirect_to: None,
             address: None,
             port: None,
+            edge: None,
         };
         let servers = [
             server("EX01", Some("DAG01")),

@@ -167,10 +167,12 @@ impl Rollout<'_> {
     /// Before the first server: Active Directory preparation, once per
     /// rollout, on the first server to be rolled (steps::prepare_ad).
     fn prepare_ad(&self, ordered: &[&Server], shared: &Shared<'_>) {
+        // Never on an Edge server: it is in no domain (steps::edge).
+        let mailbox: Vec<&Server> = ordered.iter().copied().filter(|s| !s.is_edge()).collect();
         let Some(first) = steps::prepare_ad::preparation_server(
             self.target,
             &self.reach(shared, None),
-            ordered,
+            &mailbox,
             &shared.state,
         ) else {
             return;
@@ -188,6 +190,10 @@ impl Rollout<'_> {
         server: &Server,
         shared: &Shared<'_>,
     ) -> Result<(), RolloutOutcome> {
+        // An Edge server's Setup.exe cannot prepare AD: it is in no domain.
+        if server.is_edge() {
+            return Ok(());
+        }
         let reach = self.reach(shared, None);
         if let Some(message) =
             steps::prepare_ad_su::block_note(self.plan, self.target, &reach, server)
@@ -454,6 +460,16 @@ impl Rollout<'_> {
         group: &[&Server],
         shared: &Shared<'_>,
     ) -> Result<(), RolloutOutcome> {
+        // An Edge server: another Edge server of its AD site in service,
+        // or the plan announced the downtime (steps::edge).
+        if server.is_edge() {
+            let reasons =
+                crate::runbook::steps::edge_gate(&self.reach(shared, None), self.plan, server);
+            if reasons.is_empty() {
+                return Ok(());
+            }
+            return Err(self.refuse(step, server, reasons, shared));
+        }
         // In no DAG: no other copy to keep, no member to wait for; the
         // plan acknowledged the downtime (plan::validate::downtime).
         if server.dag.is_none() {
@@ -497,9 +513,21 @@ impl Rollout<'_> {
             };
         // Our own maintenance on this server (a resumed run, or the second
         // gate) is expected: only the others must be in service.
-        let Err(mut reasons) = gate::check(&server.name, &views, &self.plan.policy) else {
+        let Err(reasons) = gate::check(&server.name, &views, &self.plan.policy) else {
             return Ok(());
         };
+        Err(self.refuse(step, server, reasons, shared))
+    }
+
+    /// The gate's refusal of `step` on `server` for `reasons`: noted,
+    /// journaled as the step's failure, and the rollout's outcome.
+    fn refuse(
+        &self,
+        step: StepId,
+        server: &Server,
+        mut reasons: Vec<String>,
+        shared: &Shared<'_>,
+    ) -> RolloutOutcome {
         let mut own = shared.state.changes_for(&server.name);
         own.extend(shared.recorder.changes_this_run(&server.name));
         reasons.extend(crate::assess::service::own_maintenance_note(
@@ -520,11 +548,11 @@ impl Rollout<'_> {
             step: step.id().into(),
             error: format!("gate refused: {}", reasons.join("; ")),
         });
-        Err(RolloutOutcome::GateRefused {
+        RolloutOutcome::GateRefused {
             server: server.name.clone(),
             reasons,
             before_any_change,
-        })
+        }
     }
 }
 

@@ -271,6 +271,7 @@ mod tests {
             redirect_to: None,
             address: None,
             port: None,
+            edge: None,
         };
         let mut ctx = StepContext {
             plan: &f.plan,

@@ -507,6 +507,9 @@ impl Step for EnterMaintenance {
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
+        if ctx.server.is_edge() {
+            return super::edge::enter(ctx);
+        }
         // In no DAG (downtime announced in the plan): no moves, no cluster.
         if ctx.server.dag.is_none() {
             return super::standalone::enter(ctx);
@@ -563,6 +566,9 @@ impl Step for EnterMaintenance {
         server: &Server,
         peers: &[&Server],
     ) -> Vec<PlannedCommand> {
+        if server.is_edge() {
+            return super::edge::enter_scripts(server);
+        }
         if server.dag.is_none() {
             return super::standalone::enter_scripts(&plan.servers, server);
         }

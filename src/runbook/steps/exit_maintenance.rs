@@ -78,10 +78,15 @@ pub fn exit_actions(
             from: state.activation_policy.clone(),
         }),
         Some(_) => {}
-        None if !same(&state.activation_policy, "Unrestricted") => notes.push(format!(
-            "activation policy is {}, not set by cu-roll: left as found",
-            state.activation_policy
-        )),
+        // Empty: an Edge server, which has no activation policy.
+        None if !state.activation_policy.is_empty()
+            && !same(&state.activation_policy, "Unrestricted") =>
+        {
+            notes.push(format!(
+                "activation policy is {}, not set by cu-roll: left as found",
+                state.activation_policy
+            ))
+        }
         None => {}
     }
     if state.activation_disabled_and_move_now && own.move_now {
@@ -201,7 +206,7 @@ impl ExitAction {
     }
 
     /// When it is sent, as the dry run says it.
-    fn when(&self) -> String {
+    pub(super) fn when(&self) -> String {
         use ExitAction::*;
         match self {
             ServerWideOnline => "if cu-roll set ServerWideOffline Inactive and it still is".into(),
@@ -218,7 +223,7 @@ impl ExitAction {
 
     /// One action of each kind, in the order `exit_actions` gives them,
     /// with sample values: what the dry run lists for `server`.
-    fn samples(server: &str) -> Vec<ExitAction> {
+    pub(super) fn samples(server: &str) -> Vec<ExitAction> {
         use ExitAction::*;
         vec![
             ServerWideOnline,
@@ -332,10 +337,14 @@ impl Step for ExitMaintenance {
             msg.push_str(&format!(". {}", left_on(ctx, &made)));
             return Err(StepError::failed(msg));
         }
-        let mut detail = format!(
-            "{} back in service: components Active, activation {}, node Up",
-            ctx.server.name, state.activation_policy
-        );
+        let mut detail = if ctx.server.is_edge() {
+            format!("{} back in service: components Active", ctx.server.name)
+        } else {
+            format!(
+                "{} back in service: components Active, activation {}, node Up",
+                ctx.server.name, state.activation_policy
+            )
+        };
         if !repaired.is_empty() {
             detail.push_str(&format!(
                 "; set {} back to Automatic and started them (left Disabled by an installer)",
@@ -363,6 +372,9 @@ impl Step for ExitMaintenance {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
+        if server.is_edge() {
+            return super::edge::exit_scripts(server);
+        }
         let mut out = vec![
             PlannedCommand::ps(
                 "first: the role keys (an unfinished setup keeps the server out of service)",

@@ -241,6 +241,9 @@ impl Step for Health {
     }
 
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
+        if ctx.server.is_edge() {
+            return super::edge::health(ctx);
+        }
         let target = ctx.target.build();
         let mut last = Vec::new();
         let mut warnings = Vec::new();
@@ -312,6 +315,9 @@ impl Step for Health {
         server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
+        if server.is_edge() {
+            return super::edge::health_scripts(server);
+        }
         let when = "at every poll until healthy";
         let tests = if server.dag.is_none() {
             super::standalone::run_health_tests(&server.name)

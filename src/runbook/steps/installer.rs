@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use crate::exchange::act::{self, Action, InstallerTask};
 use crate::exchange::observe::{self, read_server_facts, templates::CMD_EXSETUP_PROCESS};
-use crate::exec::Executor;
 use crate::journal::Change;
-use crate::plan::{InstallerAccount, Plan, SecretSource};
+use crate::plan::Plan;
 use crate::runbook::{PlannedCommand, StepContext, StepError, StepErrorKind, StepId, StepOutcome};
 
+pub use super::installer_account::{account_for_display, account_for_display_on, account_for_run};
 pub use crate::exchange::act::TaskAccount;
 
 use super::undo::left_on;
@@ -98,59 +98,6 @@ pub fn check_batch_path(what: &str, path: &str) -> Result<(), StepError> {
         ))),
         None if path.trim().is_empty() => Err(StepError::failed(format!("{what} is empty"))),
         None => Ok(()),
-    }
-}
-
-/// For running: the plan's choice, with the password read from its source
-/// (never from the plan itself), or the transport's own account.
-pub fn account_for_run(plan: &Plan, exec: &dyn Executor) -> Result<TaskAccount, StepError> {
-    if plan.rollout.installer_account == InstallerAccount::Transport {
-        let (user, secret) = exec.installer_account().ok_or_else(|| {
-            StepError::failed(
-                "the installer runs as the transport's account, but this transport has none; \
-                 give [connection] user and password_env or password_file"
-                    .to_string(),
-            )
-        })?;
-        return Ok(TaskAccount {
-            user,
-            password: secret.expose().to_string(),
-        });
-    }
-    let user = plan.connection.user.clone().unwrap_or_default();
-    let secret = crate::plan::read_secret(&plan.connection.secret)
-        .map_err(|e| {
-            StepError::failed(format!(
-                "the installer task runs as {user}, but its password cannot be read: {e}"
-            ))
-        })?
-        .ok_or_else(|| {
-            StepError::failed(format!(
-                "the installer task runs as {user}, but the plan gives no password source"
-            ))
-        })?;
-    Ok(TaskAccount {
-        user,
-        password: secret.expose().to_string(),
-    })
-}
-
-/// For dry-run output: the password shown as where it comes from.
-pub fn account_for_display(plan: &Plan) -> TaskAccount {
-    if plan.rollout.installer_account == InstallerAccount::Transport {
-        return TaskAccount {
-            user: "<the lab's [lab] username>".to_string(),
-            password: "<the lab's [lab] password>".to_string(),
-        };
-    }
-    let source = match &plan.connection.secret {
-        SecretSource::Env(name) => format!("password from ${name}"),
-        SecretSource::File(path) => format!("password from {}", path.display()),
-        SecretSource::None => "no password".to_string(),
-    };
-    TaskAccount {
-        user: plan.connection.user.clone().unwrap_or_default(),
-        password: format!("<{source}>"),
     }
 }
 
@@ -252,6 +199,25 @@ fn is_running(ctx: &StepContext<'_>, spec: &InstallerSpec) -> Result<Option<bool
 /// Everything the mechanism may send, for dry-run: the same operations
 /// `drive_until` sends, in its order.
 pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<PlannedCommand> {
+    planned_as(spec, command_line, account_for_display(plan))
+}
+
+/// [`planned`] on `server` (an Edge server's task runs as its local
+/// administrator).
+pub fn planned_on(
+    plan: &Plan,
+    server: &crate::plan::Server,
+    spec: &InstallerSpec,
+    command_line: &str,
+) -> Vec<PlannedCommand> {
+    planned_as(spec, command_line, account_for_display_on(plan, server))
+}
+
+fn planned_as(
+    spec: &InstallerSpec,
+    command_line: &str,
+    account: TaskAccount,
+) -> Vec<PlannedCommand> {
     let mut out = vec![PlannedCommand::cmd(
         "first (cmd only: no PowerShell while an installer may run), and at every poll: the exit code file",
         spec.read_exit_cmd(),
@@ -272,7 +238,6 @@ pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<Pla
             &read_server_facts(),
         ),
         {
-            let account = account_for_display(plan);
             PlannedCommand::ps(
                 format!("if there is something to install: write the batch and start it as a scheduled task as {} (the password on the script's stdin: {})", account.user, account.password),
                 &spec.start(command_line, &account).op,
@@ -368,7 +333,7 @@ fn start(
     command_line: &str,
 ) -> Result<(), StepError> {
     ctx.events.progress(&format!("starting {}", spec.what));
-    let account = account_for_run(ctx.plan, ctx.exec)?;
+    let account = account_for_run(ctx.plan, ctx.server, ctx.exec)?;
     let action = spec.start(command_line, &account);
     // The password goes on the script's stdin, never in its text.
     let credential = crate::exchange::Credential {

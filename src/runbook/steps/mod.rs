@@ -10,11 +10,13 @@
 //! `runbook::rollout_steps` adds it in front of these.
 
 pub mod backup_config;
+mod edge;
 mod enter_maintenance;
 mod exit_maintenance;
 mod health;
 mod health_hosted;
 mod installer;
+mod installer_account;
 #[cfg(test)]
 mod lab_tests;
 pub mod prepare_ad;
@@ -43,6 +45,15 @@ pub use reboot::Reboot;
 pub use redistribute::Redistribute;
 pub use security_update::SecurityUpdate;
 pub use setup::Setup;
+
+/// The gate of an Edge Transport server (`edge::gate_refusals`).
+pub fn edge_gate(
+    reach: &crate::exchange::Reach<'_>,
+    plan: &crate::plan::Plan,
+    server: &crate::plan::Server,
+) -> Vec<String> {
+    edge::gate_refusals(reach, plan, server)
+}
 
 use super::Step;
 

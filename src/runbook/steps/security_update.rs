@@ -169,15 +169,16 @@ impl Step for SecurityUpdate {
         &self,
         plan: &Plan,
         _target: &ResolvedTarget,
-        _server: &Server,
+        server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
         let Some(path) = &plan.rollout.su_path else {
             return Vec::new();
         };
         let mut out = su_reboot::planned();
-        out.extend(installer::planned(
+        out.extend(installer::planned_on(
             plan,
+            server,
             &SECURITY_UPDATE,
             &command_line(path),
         ));

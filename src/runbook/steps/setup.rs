@@ -152,6 +152,8 @@ impl Step for Setup {
         let target = ctx.target.cu.build;
         match extended_protection_check(ctx.plan, target) {
             Err(e) => return Err(StepError::failed(e)),
+            // Extended Protection is IIS's: an Edge server has no IIS.
+            Ok(Some(_)) if ctx.server.is_edge() => {}
             Ok(Some(note)) => ctx.events.observed(note)?,
             Ok(None) => {}
         }
@@ -205,10 +207,11 @@ impl Step for Setup {
         &self,
         plan: &Plan,
         target: &ResolvedTarget,
-        _server: &Server,
+        server: &Server,
         _peers: &[&Server],
     ) -> Vec<PlannedCommand> {
-        let mut out = installer::planned(plan, &SETUP, &command_line(plan, target.cu.build));
+        let mut out =
+            installer::planned_on(plan, server, &SETUP, &command_line(plan, target.cu.build));
         out.insert(
             out.len() - 1,
             PlannedCommand::cmd(

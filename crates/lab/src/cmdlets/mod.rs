@@ -45,8 +45,10 @@ pub(crate) fn dispatch(
         return r;
     }
     // The second hop: what a WinRM network logon cannot reach (logon.rs).
+    // An Edge server's snap-in reads its own AD LDS: no hop (edge.rs).
+    let edge = host.world.servers[host.server].edge.is_some();
     if let Some(e) =
-        crate::remoting::logon::second_hop(host.logon, host.exchange_snapin, name, args)
+        crate::remoting::logon::second_hop(host.logon, host.exchange_snapin && !edge, name, args)
     {
         return Err(e);
     }
@@ -80,7 +82,11 @@ pub(crate) fn dispatch(
     // Exchange cmdlets exist only once the snap-in is loaded, as in a plain
     // powershell.exe on a real server.
     if host.exchange_snapin {
+        if let Some(e) = crate::edge::refusal(host, name, args) {
+            return Err(e);
+        }
         for module in [
+            crate::edge::dispatch,
             exchange::dispatch,
             databases::dispatch,
             health::dispatch,

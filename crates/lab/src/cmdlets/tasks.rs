@@ -222,7 +222,11 @@ fn register(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsEr
     // A task registered with a password logs on as that account: Windows
     // checks the password at registration (HRESULT 0x8007052E).
     if let Some(password) = b.string("Password") {
-        if !known_account(host, &b.string("User").unwrap_or_default(), &password) {
+        let user = b.string("User").unwrap_or_default();
+        if unknown_on_edge(host, &user) {
+            return Err(crate::edge::unknown_account(cmd));
+        }
+        if !known_account(host, &user, &password) {
             return Err(PsError::new(
                 ErrorCategory::PermissionDenied,
                 &format!("HRESULT 0x8007052e,{cmd}"),
@@ -279,8 +283,27 @@ const BAD_ACCOUNT: &str = "The user name or password is incorrect.";
 const EXISTS: &str = "Cannot create a file when that file already exists.";
 const NOT_FOUND: &str = "The system cannot find the file specified.";
 
-/// Whether `user` (any domain prefix) with `password` is the lab's account.
+/// On an Edge server (in no domain), an account other than its local
+/// administrator does not exist (`edge.rs`).
+fn unknown_on_edge(host: &ServerHost, user: &str) -> bool {
+    let s = &host.world.servers[host.server];
+    s.edge
+        .as_ref()
+        .is_some_and(|e| !crate::edge::local_account(e, &s.name, user))
+}
+
+/// Whether `user` (any domain prefix) with `password` is the lab's account
+/// (on an Edge server, its local administrator has the lab's password).
 fn known_account(host: &ServerHost, user: &str, password: &str) -> bool {
+    let s = &host.world.servers[host.server];
+    if let Some(e) = &s.edge {
+        return crate::edge::local_account(e, &s.name, user)
+            && host
+                .world
+                .account
+                .as_ref()
+                .is_some_and(|(_, p)| p == password);
+    }
     host.world.account.as_ref().is_some_and(|(u, p)| {
         let short = |x: &str| x.rsplit('\\').next().unwrap_or(x).to_ascii_lowercase();
         short(u) == short(user) && *p == password
@@ -307,6 +330,12 @@ pub(crate) fn register_definition(
         .ok_or_else(|| hresult("The parameter is incorrect.", "0x80070057 (E_INVALIDARG)"))?;
     if reg.logon_type == 1 || (reg.logon_type == 6 && reg.password.is_some()) {
         let user = reg.user.clone().unwrap_or_default();
+        if unknown_on_edge(host, &user) {
+            return Err(hresult(
+                "No mapping between account names and security IDs was done.",
+                "0x80070534",
+            ));
+        }
         if !known_account(host, &user, reg.password.as_deref().unwrap_or_default()) {
             return Err(hresult(BAD_ACCOUNT, "0x8007052E"));
         }

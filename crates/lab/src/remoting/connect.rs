@@ -66,6 +66,9 @@ pub(super) fn refusal(world: &World, host: &str) -> Option<PsError> {
         ));
     };
     let s: &Server = &world.servers[i];
+    if s.edge.is_some() {
+        return Some(crate::edge::no_remote_powershell(host));
+    }
     if s.is_down() || !s.service_running("W3SVC") {
         return Some(open_failed(
             host,

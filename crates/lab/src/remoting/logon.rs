@@ -29,7 +29,7 @@ pub enum Logon {
 /// The lab's Exchange cmdlets (canonical names) and whether each reads or
 /// writes Active Directory. Only `Get-Queue` asks the local transport
 /// service and nothing else (exchange/cmdlets.md; the contract, issue 9 §1).
-pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 27] = [
+pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 29] = [
     ("Get-ExchangeServer", true),
     ("Get-MailboxServer", true),
     ("Set-MailboxServer", true),
@@ -61,6 +61,9 @@ pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 27] = [
     ("Get-MapiVirtualDirectory", true),
     ("Get-AutodiscoverVirtualDirectory", true),
     ("Get-OutlookAnywhere", true),
+    // Edge subscriptions are organisation configuration (edge.rs).
+    ("Get-EdgeSubscription", true),
+    ("Test-EdgeSynchronization", true),
 ];
 
 /// The canonical name of an Exchange cmdlet, if `name` is one.

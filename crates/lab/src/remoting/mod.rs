@@ -244,6 +244,7 @@ fn new_session(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, P
     };
     let v = session_value(&session);
     host.remoting.sessions.push(session);
+    host.world.servers[server].exchange_sessions += 1;
     Ok(vec![v])
 }
 

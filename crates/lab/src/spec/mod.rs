@@ -234,6 +234,9 @@ pub struct LabServer {
     pub extended_protection: Option<bool>,
     /// The RPC virtual directory's `SSLOffloading` at the start.
     pub rpc_ssl_offloading: bool,
+    /// An Edge Transport server (`edge.rs`), `None` for a Mailbox server.
+    #[serde(default)]
+    pub edge: Option<crate::edge::EdgeSpec>,
 }
 
 impl LabSpec {

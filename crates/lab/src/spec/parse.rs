@@ -413,6 +413,7 @@ fn servers(
                 standalone: s.standalone.unwrap_or(false),
                 extended_protection: s.extended_protection,
                 rpc_ssl_offloading: s.rpc_ssl_offloading.unwrap_or(false),
+                edge: crate::edge::spec(src, s)?,
                 // Filled in by `dag::assign_dags` once the DAGs are known.
                 dag: String::new(),
             },
@@ -591,6 +592,28 @@ fn check_plan_servers_exist(
                     "fqdn '{}' differs from the lab server's fqdn '{}'",
                     s.fqdn.get_ref(),
                     lab.fqdn
+                ),
+            ));
+        }
+        let plan_edge = s
+            .role
+            .as_ref()
+            .is_some_and(|r| r.get_ref().eq_ignore_ascii_case("edge"));
+        if plan_edge != lab.edge.is_some() {
+            let role = |edge: bool| {
+                if edge {
+                    "an Edge Transport server"
+                } else {
+                    "a Mailbox server"
+                }
+            };
+            return Err(src.error(
+                s.role.as_ref().map_or(s.name.span(), Spanned::span),
+                format!(
+                    "server '{}' is {} in the plan but {} in the lab (its [[lab.server]] role)",
+                    s.name.get_ref(),
+                    role(plan_edge),
+                    role(lab.edge.is_some())
                 ),
             ));
         }

@@ -24,6 +24,8 @@ pub struct PlanServer {
     pub name: Text,
     pub fqdn: Text,
     pub dag: Option<Text>,
+    /// `"edge"` for an Edge Transport server (must match the lab's).
+    pub role: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +130,12 @@ pub struct RawLabServer {
     pub extended_protection: Option<bool>,
     /// The RPC virtual directory's `SSLOffloading` (default false).
     pub rpc_ssl_offloading: Option<bool>,
+    /// `"edge"`: an Edge Transport server (`edge.rs`); default Mailbox.
+    pub role: Option<Text>,
+    /// An Edge server's local administrator, e.g. `EDGE01\Administrator`.
+    pub local_admin: Option<Text>,
+    /// The AD site an Edge server is subscribed to (`Get-EdgeSubscription`).
+    pub edge_site: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
