@@ -405,9 +405,14 @@ pub fn move_now_off(server: &str) -> Action {
 }
 
 /// Runbook §4.6: copy `copy` (`DB01\EX02`) resumed.
-pub fn resume_copy(copy: &str) -> Action {
+pub fn resume_copy(copy: &str, replication_only: bool) -> Action {
+    let t = if replication_only {
+        &templates::RESUME_COPY_REPLICATION_ONLY
+    } else {
+        &templates::RESUME_COPY
+    };
     action(
-        templates::RESUME_COPY.render("Resume-MailboxDatabaseCopy", &[("copy", Arg::Str(copy))]),
+        t.render("Resume-MailboxDatabaseCopy", &[("copy", Arg::Str(copy))]),
         vec![Change::DatabaseCopyResumed { copy: copy.into() }],
     )
 }

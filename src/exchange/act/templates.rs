@@ -263,10 +263,21 @@ pub const MOVE_NOW_OFF: Template = template!(
     "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $false\n"
 );
 
-/// Runbook §4.6: a copy on the server left suspended.
+/// Runbook §4.6: a copy on the server that became suspended while cu-roll
+/// had the server out (one suspended before is reported, not resumed).
 pub const RESUME_COPY: Template = template!(
     ExchangeSession,
     "Resume-MailboxDatabaseCopy -Identity {{copy}}\n"
+);
+
+/// Runbook §4.6 for a lagged or activation-suspended copy: Microsoft
+/// Learn, Resume-MailboxDatabaseCopy, `-ReplicationOnly` resumes
+/// replication and leaves the activation setting as it is (the copy stays
+/// blocked for activation); review real-exchange.md #16 cites known
+/// scripts that resume lagged copies so.
+pub const RESUME_COPY_REPLICATION_ONLY: Template = template!(
+    ExchangeSession,
+    "Resume-MailboxDatabaseCopy -Identity {{copy}} -ReplicationOnly\n"
 );
 
 /// Runbook §4.7: transport back ([`RESTART_TRANSPORT`] follows).

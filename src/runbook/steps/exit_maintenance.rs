@@ -1,6 +1,8 @@
 //! `exit-maintenance` (runbook §4): undo what cu-roll itself set, in the
 //! runbook's order, each only where the observation says it still holds;
-//! resume copies left suspended; clear components a setup left Inactive
+//! resume copies that became suspended while cu-roll had the server (a copy
+//! suspended before, per the journaled baseline, is reported, never
+//! resumed: review real-exchange.md #16); clear components a setup left Inactive
 //! under requester `Functional` (and say so), but only once setup is
 //! verified complete: the role keys show no unfinished upgrade and the last
 //! setup cu-roll ran ended with exit 0 (the setup step has checked its
@@ -40,7 +42,13 @@ pub enum ExitAction {
         from: String,
     },
     MoveNowOff,
-    ResumeCopy(String),
+    /// A copy suspended since cu-roll took the server out;
+    /// `replication_only` keeps an activation suspension found before (a
+    /// lagged copy's guard).
+    ResumeCopy {
+        copy: String,
+        replication_only: bool,
+    },
     HubTransportActive,
     RestartTransport,
     ClearFunctional(String),
@@ -93,8 +101,22 @@ pub fn exit_actions(
         );
     }
     for copy in &state.copies {
-        if same(&copy.status, "Suspended") || same(&copy.status, "FailedAndSuspended") {
-            out.push(ResumeCopy(copy.name.clone()));
+        if !(same(&copy.status, "Suspended") || same(&copy.status, "FailedAndSuspended")) {
+            continue;
+        }
+        match before {
+            Some(b) if !b.copy_suspended(&copy.name) => out.push(ResumeCopy {
+                copy: copy.name.clone(),
+                replication_only: b.copy_activation_suspended(&copy.name) || copy.lagged(),
+            }),
+            Some(_) => notes.push(format!(
+                "copy {} is {}, as it was before cu-roll's maintenance: left as found (Resume-MailboxDatabaseCopy -Identity {} resumes it; -ReplicationOnly keeps it blocked for activation)",
+                copy.name, copy.status, copy.name
+            )),
+            None => notes.push(format!(
+                "copy {} is {}, and cu-roll has no record of how it was before its maintenance: left as found (Resume-MailboxDatabaseCopy -Identity {} resumes it)",
+                copy.name, copy.status, copy.name
+            )),
         }
     }
     // The restart (on the server itself) follows the change in the session.
@@ -193,7 +215,10 @@ impl ExitAction {
             ResumeClusterNode => act::resume_cluster_node(server),
             RestorePolicy { policy, from } => act::restore_activation_policy(server, policy, from),
             MoveNowOff => act::move_now_off(server),
-            ResumeCopy(copy) => act::resume_copy(copy),
+            ResumeCopy {
+                copy,
+                replication_only,
+            } => act::resume_copy(copy, *replication_only),
             HubTransportActive => act::hub_transport_active(server),
             RestartTransport => act::restart_transport(),
             ClearFunctional(c) => act::clear_functional(server, c),
@@ -209,7 +234,8 @@ impl ExitAction {
             ResumeClusterNode => "if cu-roll paused the cluster node and it is still Paused".into(),
             RestorePolicy { policy, .. } => format!("if cu-roll changed the activation policy: back to the journaled one (here {policy})"),
             MoveNowOff => "if cu-roll set DatabaseCopyActivationDisabledAndMoveNow and it is still $true".into(),
-            ResumeCopy(copy) => format!("for each copy on the server that is Suspended or FailedAndSuspended (e.g. {copy})"),
+            ResumeCopy { copy, replication_only: false } => format!("for each copy on the server that is Suspended or FailedAndSuspended now and was not before cu-roll's maintenance (the journaled baseline; e.g. {copy})"),
+            ResumeCopy { copy, replication_only: true } => format!("the same, for a lagged copy or one activation-suspended before: replication only, activation stays suspended (e.g. {copy})"),
             HubTransportActive => "if cu-roll drained HubTransport and it still is".into(),
             RestartTransport => "on the server itself, right after HubTransport Active (the change takes effect on restart), or if cu-roll set it Active earlier but the restart did not follow".into(),
             ClearFunctional(c) => format!("for each component held Inactive by requester Functional (e.g. {c} after a failed setup)"),
@@ -229,7 +255,14 @@ impl ExitAction {
                 from: "Blocked".into(),
             },
             MoveNowOff,
-            ResumeCopy(format!("DB01\\{server}")),
+            ResumeCopy {
+                copy: format!("DB01\\{server}"),
+                replication_only: false,
+            },
+            ResumeCopy {
+                copy: format!("DB02\\{server}"),
+                replication_only: true,
+            },
             HubTransportActive,
             RestartTransport,
             ClearFunctional("ServerWideOffline".into()),
@@ -250,7 +283,9 @@ fn send_all(
     let mut cleared = Vec::new();
     for a in actions {
         match (a, ctx.act(&a.action(&ctx.server.name), made)) {
-            (ExitAction::ResumeCopy(copy), Err(e)) => copy_failures.push(format!("{copy}: {e}")),
+            (ExitAction::ResumeCopy { copy, .. }, Err(e)) => {
+                copy_failures.push(format!("{copy}: {e}"))
+            }
             (_, Err(e)) => return Err(e.with_context(&left_on(ctx, made))),
             (ExitAction::ClearFunctional(c), Ok(())) => {
                 ctx.events.observed(format!(

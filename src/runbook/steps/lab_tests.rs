@@ -94,3 +94,59 @@ fn a_member_already_at_the_target_is_healthy_on_the_lab() {
     let out = Health.run(&mut ctx);
     assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
 }
+
+/// Review real-exchange.md #16 on the lab: a copy an admin suspended before
+/// the night (`Suspend-MailboxDatabaseCopy`, the lab's model of it) is
+/// still Suspended after maintenance in and out, and reported; cu-roll's
+/// old exit resumed every suspended copy.
+#[test]
+fn a_copy_suspended_before_maintenance_stays_suspended_on_the_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    // The lab plan with DB01's copy on EX02 suspended by the admin.
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/lab.toml"),
+    )
+    .unwrap()
+    .replacen(
+        "active = \"EX01\"",
+        "active = \"EX01\"\ncopy_status = { \"EX02\" = \"Suspended\" }",
+        1,
+    );
+    let path = dir.path().join("lab.toml");
+    std::fs::write(&path, text).unwrap();
+    let plan = crate::plan::load(&path).unwrap();
+    let target = target(&plan);
+    let exec = LabExecutor::for_plan(dir.path(), &plan);
+    let clock = SystemClock;
+    let ex02 = plan.server("EX02").unwrap();
+    let s = exchange_state(&reach(&exec, &plan), ex02).unwrap();
+    assert!(s.copies.iter().any(|c| c.status == "Suspended"), "{s:?}");
+
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev, vec![]);
+    let out = EnterMaintenance.run(&mut ctx);
+    assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
+    let before = ctx.observed_before.clone();
+    assert!(
+        before
+            .as_ref()
+            .is_some_and(|b| b.copy_suspended("DB01\\EX02")),
+        "{before:?} {:?}",
+        ev.observed
+    );
+    let prior = ev.changes.clone();
+
+    let mut ev2 = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &clock, &mut ev2, prior);
+    ctx.observed_before = before;
+    let out = ExitMaintenance.run(&mut ctx);
+    assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
+    let s = exchange_state(&reach(&exec, &plan), ex02).unwrap();
+    let db01 = s.copies.iter().find(|c| c.database_name == "DB01").unwrap();
+    assert_eq!(db01.status, "Suspended", "{s:?}");
+    assert!(
+        ev2.observed.iter().any(|o| o.contains("as it was before")),
+        "{:?}",
+        ev2.observed
+    );
+}

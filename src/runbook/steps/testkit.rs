@@ -661,6 +661,8 @@ pub struct Bench {
     pub plan: Plan,
     pub target: ResolvedTarget,
     pub clock: FakeClock,
+    /// The server's journaled baseline, as the scheduler hands it over.
+    pub before: Option<Baseline>,
 }
 
 impl Bench {
@@ -670,6 +672,7 @@ impl Bench {
             target: target(&plan),
             plan,
             clock: FakeClock::new(),
+            before: None,
         }
     }
 
@@ -691,6 +694,7 @@ impl Bench {
             &mut ev,
             prior,
         );
+        ctx.observed_before = self.before.clone();
         let result = step.run(&mut ctx);
         (result, ev)
     }
