@@ -194,6 +194,12 @@ pub enum ProgramKind {
         build: ExchangeBuild,
         scope: AdPrepScope,
     },
+    /// A `powershell.exe` task action whose script has done its work but
+    /// runs on for the time that work takes (`ServerHost::spend`: e.g.
+    /// RedistributeActiveDatabases.ps1's database moves); it then exits
+    /// with `exit_code`. The lab applies the work's effects when the script
+    /// runs, not when the process ends (a simplification).
+    PowerShell { exit_code: i32 },
     /// `msiexec /update <msp>` installing `build`.
     SecurityUpdate {
         build: ExchangeBuild,

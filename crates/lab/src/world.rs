@@ -34,6 +34,9 @@ pub struct Timings {
     /// `[lab.timings] transport_startup` (see `LabTimings`).
     #[serde(default)]
     pub transport_startup_ms: i64,
+    /// `[lab.timings] redistribute_per_move` (see `LabTimings`).
+    #[serde(default)]
+    pub redistribute_per_move_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -238,6 +241,7 @@ impl World {
                 exchange_session_ms: ms(spec.timings.exchange_session),
                 transport_restart_ms: ms(spec.timings.transport_restart),
                 transport_startup_ms: ms(spec.timings.transport_startup),
+                redistribute_per_move_ms: ms(spec.timings.redistribute_per_move),
             },
             servers,
             databases,

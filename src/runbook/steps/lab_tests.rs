@@ -150,3 +150,64 @@ fn a_copy_suspended_before_maintenance_stays_suspended_on_the_lab() {
         ev2.observed
     );
 }
+
+/// The lab plan's text with `edit` applied, loaded from a plan file in `dir`.
+fn edited_lab_plan(dir: &std::path::Path, edit: impl Fn(String) -> String) -> crate::plan::Plan {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/lab.toml"),
+    )
+    .unwrap();
+    let path = dir.join("lab.toml");
+    std::fs::write(&path, edit(text)).unwrap();
+    crate::plan::load(&path).unwrap()
+}
+
+/// Review real-exchange.md #21 on the lab: Active Manager suppresses the
+/// move of DB02 back to EX02 (fault `moves-suppressed`). The redistribution
+/// reports each database's result and the suppression as a warning and
+/// ends; cu-roll's old step waited for DB02 and failed at the deadline.
+#[test]
+fn a_suppressed_move_is_a_warning_on_the_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = edited_lab_plan(dir.path(), |t| {
+        t.replace("move_databases = \"2m\"", "move_databases = \"15s\"")
+            + "\n[[lab.fault]]\nserver = \"EX02\"\nkind = \"moves-suppressed\"\ndatabase = \"DB02\"\ntimes = 1\nhold = \"1m\"\n"
+    });
+    let target = target(&plan);
+    let exec = LabExecutor::for_plan(dir.path(), &plan);
+    let clock = SystemClock;
+    let mut prior = Vec::new();
+    let mut last = Recorder::default();
+    let steps: [&dyn Step; 3] = [&EnterMaintenance, &ExitMaintenance, &Redistribute];
+    let mut outcome = None;
+    for step in steps {
+        let mut ev = Recorder::default();
+        let mut ctx = context(
+            &plan,
+            &target,
+            "EX02",
+            &exec,
+            &clock,
+            &mut ev,
+            prior.clone(),
+        );
+        let out = step.run(&mut ctx);
+        outcome = Some(out.clone());
+        assert!(
+            matches!(out, Ok(StepOutcome::Done { .. })),
+            "{out:?} {:?}",
+            ev.observed
+        );
+        prior.extend(ev.changes.clone());
+        last = ev;
+    }
+    let detail = outcome.unwrap().unwrap().detail().to_string();
+    assert!(detail.contains("suppressed the move of DB02"), "{detail}");
+    assert!(
+        last.observed
+            .iter()
+            .any(|o| o.contains("RedistributeActiveDatabases.ps1: ") && o.contains("DB02")),
+        "per-database results kept: {:?}",
+        last.observed
+    );
+}
