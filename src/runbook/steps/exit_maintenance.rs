@@ -71,6 +71,34 @@ pub fn exit_actions(
     if ours_and_held("ServerWideOffline") {
         out.push(ServerWideOnline);
     }
+    // Components setup left Inactive under requester Functional, right
+    // after ServerWideOffline: otherwise transport restarts below while
+    // ServerWideOffline is still effectively Inactive (review
+    // real-exchange.md #15). Only reached once setup is verified complete
+    // (`setup_unverified`, checked before any action).
+    for comp in &state.components {
+        if INACTIVE_BY_DESIGN.iter().any(|x| same(x, &comp.component)) {
+            continue;
+        }
+        let holders = comp.holding_requesters();
+        if holders.iter().any(|h| same(h, FUNCTIONAL)) {
+            out.push(ClearFunctional(comp.component.clone()));
+        }
+        for h in holders {
+            if same(&h, FUNCTIONAL) {
+                continue;
+            }
+            if same(&h, MAINTENANCE) && own.holds_component(&comp.component, MAINTENANCE) {
+                continue;
+            }
+            notes.push(format!(
+                "{} is held {} by requester {h}, not by cu-roll: left as found (Set-ServerComponentState -Identity <server> -Component {} -State Active -Requester {h} clears it)",
+                comp.component,
+                comp.requester_state(&h).unwrap_or("Inactive"),
+                comp.component
+            ));
+        }
+    }
     if ours_and_held("UMCallRouter") {
         out.push(UmCallRouterActive);
     }
@@ -125,29 +153,6 @@ pub fn exit_actions(
         out.push(RestartTransport);
     } else if transport_restart_pending(prior, "Active") {
         out.push(RestartTransport);
-    }
-    for comp in &state.components {
-        if INACTIVE_BY_DESIGN.iter().any(|x| same(x, &comp.component)) {
-            continue;
-        }
-        let holders = comp.holding_requesters();
-        if holders.iter().any(|h| same(h, FUNCTIONAL)) {
-            out.push(ClearFunctional(comp.component.clone()));
-        }
-        for h in holders {
-            if same(&h, FUNCTIONAL) {
-                continue;
-            }
-            if same(&h, MAINTENANCE) && own.holds_component(&comp.component, MAINTENANCE) {
-                continue;
-            }
-            notes.push(format!(
-                "{} is held {} by requester {h}, not by cu-roll: left as found (Set-ServerComponentState -Identity <server> -Component {} -State Active -Requester {h} clears it)",
-                comp.component,
-                comp.requester_state(&h).unwrap_or("Inactive"),
-                comp.component
-            ));
-        }
     }
     (out, notes)
 }
@@ -248,6 +253,7 @@ impl ExitAction {
         use ExitAction::*;
         vec![
             ServerWideOnline,
+            ClearFunctional("ServerWideOffline".into()),
             UmCallRouterActive,
             ResumeClusterNode,
             RestorePolicy {
@@ -265,7 +271,6 @@ impl ExitAction {
             },
             HubTransportActive,
             RestartTransport,
-            ClearFunctional("ServerWideOffline".into()),
         ]
     }
 }

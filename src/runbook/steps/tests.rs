@@ -654,6 +654,52 @@ fn exit_maintenance_restores_the_journaled_policy_and_resumes_suspended_copies()
 }
 
 #[test]
+fn exit_maintenance_clears_functional_before_transport_restarts() {
+    // Review real-exchange.md #15: cu-roll drained HubTransport and set
+    // ServerWideOffline Inactive; setup left ServerWideOffline Inactive
+    // under Functional too. Transport must restart once ServerWideOffline
+    // is Active for every requester, not while Functional still holds it.
+    let bench = Bench::lab();
+    let exec = dag_exec("15.02.1748.010");
+    {
+        let mut w = exec.world();
+        let st = w.state.get_mut("EX02").unwrap();
+        set_requester(st, "ServerWideOffline", "Maintenance", "Inactive", 3);
+        set_requester(st, "HubTransport", "Maintenance", "Draining", 2);
+        set_requester(st, "ServerWideOffline", "Functional", "Inactive", 5);
+    }
+    let prior = vec![
+        Change::ComponentState {
+            component: "HubTransport".into(),
+            state: "Draining".into(),
+            requester: "Maintenance".into(),
+        },
+        Change::ServiceRestarted {
+            service: "MSExchangeTransport".into(),
+        },
+        Change::ComponentState {
+            component: "ServerWideOffline".into(),
+            state: "Inactive".into(),
+            requester: "Maintenance".into(),
+        },
+    ];
+    bench.ok(&ExitMaintenance, &exec, prior);
+    assert!(
+        sent_in_order(
+            &exec,
+            &[
+                "-Component 'ServerWideOffline' -State 'Active' -Requester 'Maintenance'",
+                "-Component 'ServerWideOffline' -State 'Active' -Requester 'Functional'",
+                "-Component 'HubTransport' -State 'Active'",
+                "Restart-Service -Name 'MSExchangeTransport'",
+            ]
+        ),
+        "{:?}",
+        exec.actions()
+    );
+}
+
+#[test]
 fn exit_maintenance_clears_functional_and_says_so() {
     let bench = Bench::lab();
     let exec = dag_exec("15.02.1748.010");
