@@ -32,7 +32,11 @@ fn the_lab_and_the_protocol_never_depend_on_the_product() {
     let allowed: BTreeMap<&str, &[&str]> = BTreeMap::from([
         ("crates/wsman", &[][..]),
         ("crates/planfile", &[][..]),
-        ("crates/lab", &["cu-roll-planfile", "cu-roll-wsman"][..]),
+        ("crates/build", &[][..]),
+        (
+            "crates/lab",
+            &["cu-roll-build", "cu-roll-planfile", "cu-roll-wsman"][..],
+        ),
     ]);
     for (dir, ours) in allowed {
         let deps = dependencies(&repo().join(dir).join("Cargo.toml"));

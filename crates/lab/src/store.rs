@@ -8,7 +8,6 @@
 //! `lab serve` sees an advance too. No orchestration here.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,6 +19,8 @@ use super::spec::LabSpec;
 use super::world::World;
 
 mod persist;
+
+use persist::{clock_offset_ms_at, save, write_atomically, ClockFile};
 
 pub const WORLD_FILE: &str = "lab-world.json";
 
@@ -124,12 +125,6 @@ impl Drop for Lab {
             let _ = save(&self.path, &worlds.live);
         }
     }
-}
-
-/// What `CLOCK_FILE` holds.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct ClockFile {
-    offset_ms: i64,
 }
 
 /// Milliseconds since 1970 UTC, the world's clock.
@@ -565,59 +560,12 @@ fn schtasks_query(w: &World, i: usize, args: &str) -> Result<String, String> {
     Ok(format!("{}\r\n", quoted.join(",")))
 }
 
-/// Writes `world` to `path` atomically, as compact JSON.
-fn save(path: &Path, world: &World) -> Result<(), LabError> {
-    let text = serde_json::to_vec(world).map_err(|e| LabError::Write {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e),
-    })?;
-    write_atomically(path, &text)
-}
-
-/// Writes `bytes` to `path` atomically: temp file beside it, one fsync of
-/// its data, rename. A killed process leaves the old file or the new one,
-/// never half of either (rename replaces atomically); the directory is not
-/// fsynced, so after a power cut the rename may be undone and the world one
-/// save older — a lab, unlike the journal, may lose its last step there.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LabError> {
-    let err = |source| LabError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-    let mut f = fs::File::create(&tmp).map_err(err)?;
-    f.write_all(bytes).map_err(err)?;
-    f.sync_data().map_err(err)?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(err)?;
-    Ok(())
-}
-
 /// How far the lab's clock in `state_dir` runs ahead of the wall clock
 /// (ms; 0 before any `cu-roll lab advance`). The product's maintenance
 /// window reads it (through the command layer) to judge `not_after` by
 /// the lab's time.
 pub fn clock_offset_ms(state_dir: &Path) -> Result<i64, LabError> {
     clock_offset_ms_at(&state_dir.join(CLOCK_FILE))
-}
-
-fn clock_offset_ms_at(clock: &Path) -> Result<i64, LabError> {
-    let text = match fs::read_to_string(clock) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(source) => {
-            return Err(LabError::Read {
-                path: clock.to_path_buf(),
-                source,
-            })
-        }
-    };
-    serde_json::from_str::<ClockFile>(&text)
-        .map(|c| c.offset_ms)
-        .map_err(|source| LabError::Clock {
-            path: clock.to_path_buf(),
-            source,
-        })
 }
 
 #[cfg(test)]

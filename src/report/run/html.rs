@@ -12,8 +12,9 @@
 
 use std::fmt::Write as _;
 
-use super::summary::{restore_command, secs_text};
-use super::{ConfigDrift, RunReport, ServerReport, StepOutcome};
+use super::rows::{drift_lines, run_rows, step_rows, Markup, RUN_HEADERS, STEP_HEADERS};
+use super::summary::secs_text;
+use super::{ConfigDrift, RunReport, ServerReport};
 use crate::report::html::{esc, kv, list, page_start, table};
 use crate::report::status::ServerState;
 use crate::report::text::short_time;
@@ -169,37 +170,8 @@ fn config_drift(out: &mut String, drift: &[ConfigDrift], plan: Option<&str>) {
         return;
     }
     out.push_str("<h2>Config customisations the upgrade reverted</h2>\n<ul class=\"warnings\">\n");
-    for d in drift {
-        if let Some(e) = &d.error {
-            let _ = writeln!(
-                out,
-                "<li><strong>{}</strong>: not checked: {}</li>",
-                esc(&d.server),
-                esc(e)
-            );
-        } else if d.reverted.is_empty() {
-            let _ = writeln!(
-                out,
-                "<li><strong>{}</strong>: none (compared with {})</li>",
-                esc(&d.server),
-                esc(&d.backup)
-            );
-        }
-        for r in &d.reverted {
-            let value = |v: Option<&str>| {
-                v.map_or("(absent)".to_string(), |v| format!("&#39;{}&#39;", esc(v)))
-            };
-            let _ = writeln!(
-                out,
-                "<li><strong>{}</strong> <code>{}</code> appSettings <code>{}</code>: was {}, now {} — <code>{}</code> puts it back</li>",
-                esc(&d.server),
-                esc(&r.file),
-                esc(&r.key),
-                value(r.backup_value.as_deref()),
-                value(r.current_value.as_deref()),
-                esc(&restore_command(plan, &d.server, &r.key))
-            );
-        }
+    for line in drift_lines(&Html, drift, plan) {
+        let _ = writeln!(out, "<li>{line}</li>");
     }
     out.push_str("</ul>\n");
 }
@@ -264,40 +236,7 @@ fn steps_table(out: &mut String, s: &ServerReport) {
         out.push_str("<p>No step ran on this server.</p>\n");
         return;
     }
-    let rows: Vec<Vec<String>> = s
-        .steps
-        .iter()
-        .map(|st| {
-            let outcome = match st.outcome {
-                StepOutcome::Skipped => format!(
-                    "skipped ({}done in run {})",
-                    if st.already_done { "already " } else { "" },
-                    st.run
-                ),
-                StepOutcome::Failed => r#"<span class="fail">failed</span>"#.to_string(),
-                other => other.as_str().to_string(),
-            };
-            vec![
-                format!("<code>{}</code>", esc(&st.step)),
-                outcome,
-                st.run.to_string(),
-                esc(&short_time(&st.started)),
-                st.finished
-                    .as_deref()
-                    .map_or_else(|| "—".into(), |f| esc(&short_time(f))),
-                secs_text(st.duration_seconds),
-                esc(&st.detail),
-            ]
-        })
-        .collect();
-    table(
-        out,
-        &[
-            "Step", "Outcome", "Run", "Started", "Finished", "Duration", "Detail",
-        ],
-        &[2, 5],
-        &rows,
-    );
+    table(out, &STEP_HEADERS, &[2, 5], &step_rows(&Html, s));
 }
 
 fn runs(out: &mut String, report: &RunReport) {
@@ -305,36 +244,29 @@ fn runs(out: &mut String, report: &RunReport) {
         return;
     }
     out.push_str("<h2>Runs</h2>\n");
-    let rows: Vec<Vec<String>> = report
-        .runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            vec![
-                (i + 1).to_string(),
-                format!(r#"<span class="mono">{}</span>"#, esc(&r.run_id)),
-                format!("{} (pid {})", esc(&r.host), r.pid),
-                esc(&short_time(&r.started)),
-                esc(&short_time(&r.finished)),
-                secs_text(r.duration_seconds),
-                r.outcome
-                    .as_deref()
-                    .map_or_else(|| "ended without a record (crash or kill)".into(), esc),
-            ]
-        })
-        .collect();
-    table(
-        out,
-        &[
-            "#",
-            "Run id",
-            "Host",
-            "Started",
-            "Last record",
-            "Duration",
-            "Outcome",
-        ],
-        &[0, 5],
-        &rows,
-    );
+    table(out, &RUN_HEADERS, &[0, 5], &run_rows(&Html, report));
+}
+
+/// HTML's inline markup for the shared rows.
+struct Html;
+
+impl Markup for Html {
+    fn text(&self, s: &str) -> String {
+        esc(s)
+    }
+    fn code(&self, s: &str) -> String {
+        format!("<code>{}</code>", esc(s))
+    }
+    fn strong(&self, s: &str) -> String {
+        format!("<strong>{}</strong>", esc(s))
+    }
+    fn mono(&self, s: &str) -> String {
+        format!(r#"<span class="mono">{}</span>"#, esc(s))
+    }
+    fn fail(&self, s: &str) -> String {
+        format!(r#"<span class="fail">{}</span>"#, esc(s))
+    }
+    fn quoted(&self, s: &str) -> String {
+        format!("&#39;{}&#39;", esc(s))
+    }
 }

@@ -10,8 +10,9 @@
 
 use std::fmt::Write as _;
 
-use super::summary::{restore_command, secs_text, summary_rows};
-use super::{ConfigDrift, RunReport, ServerReport, StepOutcome};
+use super::rows::{drift_lines, run_rows, step_rows, Markup, RUN_HEADERS, STEP_HEADERS};
+use super::summary::summary_rows;
+use super::{ConfigDrift, RunReport, ServerReport};
 use crate::report::markdown::{esc as md, table as md_table};
 use crate::report::text::short_time;
 
@@ -37,9 +38,27 @@ pub fn render_markdown(report: &RunReport) -> String {
     out
 }
 
-/// A step id as inline code (a backtick in it cannot end the span).
+/// A step id as inline code.
 fn code(step: &str) -> String {
-    format!("`{}`", step.replace('`', "'"))
+    code_span(step)
+}
+
+/// Markdown's inline markup for the shared rows.
+struct Md;
+
+impl Markup for Md {
+    fn text(&self, s: &str) -> String {
+        md(s)
+    }
+    fn code(&self, s: &str) -> String {
+        code_span(s)
+    }
+    fn strong(&self, s: &str) -> String {
+        format!("**{}**", md(s))
+    }
+    fn quoted(&self, s: &str) -> String {
+        format!("'{}'", md(s))
+    }
 }
 
 /// The bullet list under the title: outcome, target, steps, changes and
@@ -104,31 +123,8 @@ fn config_drift(out: &mut String, drift: &[ConfigDrift], plan: Option<&str>) {
         return;
     }
     out.push_str("## Config customisations the upgrade reverted\n\n");
-    for d in drift {
-        if let Some(e) = &d.error {
-            let _ = writeln!(out, "- **{}**: not checked: {}", md(&d.server), md(e));
-        } else if d.reverted.is_empty() {
-            let _ = writeln!(
-                out,
-                "- **{}**: none (compared with {})",
-                md(&d.server),
-                md(&d.backup)
-            );
-        }
-        for r in &d.reverted {
-            let value =
-                |v: Option<&str>| v.map_or("(absent)".to_string(), |v| format!("'{}'", md(v)));
-            let _ = writeln!(
-                out,
-                "- **{}** `{}` appSettings `{}`: was {}, now {} — {} puts it back",
-                md(&d.server),
-                md(&r.file),
-                md(&r.key),
-                value(r.backup_value.as_deref()),
-                value(r.current_value.as_deref()),
-                code_span(&restore_command(plan, &d.server, &r.key))
-            );
-        }
+    for line in drift_lines(&Md, drift, plan) {
+        let _ = writeln!(out, "- {line}");
     }
     out.push('\n');
 }
@@ -167,37 +163,7 @@ fn steps_table(out: &mut String, s: &ServerReport) {
         out.push_str("No step ran on this server.\n\n");
         return;
     }
-    let rows: Vec<Vec<String>> = s
-        .steps
-        .iter()
-        .map(|st| {
-            vec![
-                code(&st.step),
-                match st.outcome {
-                    StepOutcome::Skipped => format!(
-                        "skipped ({}done in run {})",
-                        if st.already_done { "already " } else { "" },
-                        st.run
-                    ),
-                    other => other.as_str().to_string(),
-                },
-                st.run.to_string(),
-                short_time(&st.started),
-                st.finished
-                    .as_deref()
-                    .map_or_else(|| "—".into(), short_time),
-                secs_text(st.duration_seconds),
-                md(&st.detail),
-            ]
-        })
-        .collect();
-    md_table(
-        out,
-        &[
-            "Step", "Outcome", "Run", "Started", "Finished", "Duration", "Detail",
-        ],
-        &rows,
-    );
+    md_table(out, &STEP_HEADERS, &step_rows(&Md, s));
 }
 
 fn earlier_errors(out: &mut String, s: &ServerReport) {
@@ -236,37 +202,7 @@ fn runs(out: &mut String, report: &RunReport) {
         return;
     }
     out.push_str("## Runs\n\n");
-    let rows: Vec<Vec<String>> = report
-        .runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            vec![
-                (i + 1).to_string(),
-                md(&r.run_id),
-                format!("{} (pid {})", md(&r.host), r.pid),
-                short_time(&r.started),
-                short_time(&r.finished),
-                secs_text(r.duration_seconds),
-                r.outcome
-                    .as_deref()
-                    .map_or_else(|| "ended without a record (crash or kill)".into(), md),
-            ]
-        })
-        .collect();
-    md_table(
-        out,
-        &[
-            "#",
-            "Run id",
-            "Host",
-            "Started",
-            "Last record",
-            "Duration",
-            "Outcome",
-        ],
-        &rows,
-    );
+    md_table(out, &RUN_HEADERS, &run_rows(&Md, report));
 }
 
 /// `text` as one Markdown code span, copied as it is: backslash escapes do

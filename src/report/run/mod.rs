@@ -19,6 +19,7 @@ mod html;
 mod json;
 mod markdown;
 mod model;
+mod rows;
 mod summary;
 mod write;
 

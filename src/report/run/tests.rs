@@ -393,6 +393,15 @@ fn the_restore_command_names_the_plan() {
     r.plan = Some("plans/q3_prod.toml".into());
     let md = render_markdown(&r);
     assert!(md.contains(&format!("`{command}` puts it back")), "{md}");
+    // The file and key are code spans too: copied literally, not escaped
+    // (a Markdown escape inside a code span would show its backslash).
+    assert!(
+        md.contains("`ClientAccess/Owa/web.config` appSettings `BackEndProxyTimeout`"),
+        "{md}"
+    );
+    r.config_drift[0].reverted[0].file = r"Bin\MSExchange_Frontend.exe.config".into();
+    let md = render_markdown(&r);
+    assert!(md.contains(r"`Bin\MSExchange_Frontend.exe.config`"), "{md}");
     assert_eq!(super::markdown::code_span("a`b"), "``a`b``");
 }
 

@@ -1,4 +1,6 @@
-//! Whether a call changed the lab world in a way a later process must see.
+//! How the lab world and its clock reach the disk: compact JSON written
+//! atomically (temp file, one fsync, rename), the clock offset file, and
+//! whether a call changed the lab world in a way a later process must see.
 //! The clock (`now_ms`), the process-id counter and the servers'
 //! PowerShell logs change on every call, queries included; everything else
 //! changes only when a script did something (or time made something happen,
@@ -6,6 +8,11 @@
 //! saved copy costs a walk of the world and no allocation, where a save
 //! costs a serialisation, a write and an fsync.
 
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use super::LabError;
 use crate::eventlog::PowerShellLog;
 use crate::world::World;
 
@@ -62,4 +69,57 @@ mod tests {
         assert!(changed(&mut live, &saved));
         assert_eq!(live.servers[1].powershell_log.script_blocks.len(), 1);
     }
+}
+
+/// What `CLOCK_FILE` holds.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct ClockFile {
+    pub(super) offset_ms: i64,
+}
+
+/// Writes `world` to `path` atomically, as compact JSON.
+pub(super) fn save(path: &Path, world: &World) -> Result<(), LabError> {
+    let text = serde_json::to_vec(world).map_err(|e| LabError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomically(path, &text)
+}
+
+/// Writes `bytes` to `path` atomically: temp file beside it, one fsync of
+/// its data, rename. A killed process leaves the old file or the new one,
+/// never half of either (rename replaces atomically); the directory is not
+/// fsynced, so after a power cut the rename may be undone and the world one
+/// save older — a lab, unlike the journal, may lose its last step there.
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LabError> {
+    let err = |source| LabError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    let mut f = fs::File::create(&tmp).map_err(err)?;
+    f.write_all(bytes).map_err(err)?;
+    f.sync_data().map_err(err)?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(err)?;
+    Ok(())
+}
+
+pub(super) fn clock_offset_ms_at(clock: &Path) -> Result<i64, LabError> {
+    let text = match fs::read_to_string(clock) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => {
+            return Err(LabError::Read {
+                path: clock.to_path_buf(),
+                source,
+            })
+        }
+    };
+    serde_json::from_str::<ClockFile>(&text)
+        .map(|c| c.offset_ms)
+        .map_err(|source| LabError::Clock {
+            path: clock.to_path_buf(),
+            source,
+        })
 }
