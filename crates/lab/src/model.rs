@@ -75,6 +75,10 @@ pub struct Server {
     /// The cluster node was Paused when the server went down: it comes back
     /// Paused (a pause persists across reboots).
     pub paused_at_shutdown: bool,
+    /// After a boot, when the Cluster service (ClusSvc) starts, if later
+    /// than the boot (fault `clussvc-starts-late`); the node is Down until then.
+    #[serde(default)]
+    pub clussvc_due_ms: Option<i64>,
     /// When setup or an update last finished installing (tells a reboot
     /// after setup from one before it).
     pub last_install_ms: i64,
@@ -97,9 +101,13 @@ pub struct PartialSetup {
 }
 
 impl Server {
-    /// Setup or msiexec is running on the server.
+    /// Setup or msiexec is running on the server (a task's `powershell.exe`
+    /// still busy with its work is not an installer).
     pub fn installer_running(&self) -> bool {
-        self.batch.as_ref().is_some_and(|b| b.program.is_some())
+        self.batch
+            .as_ref()
+            .and_then(|b| b.program.as_ref())
+            .is_some_and(|p| !matches!(p.kind, ProgramKind::PowerShell { .. }))
     }
 
     /// The server is rebooting (refuses connections).

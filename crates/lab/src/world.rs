@@ -146,6 +146,7 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         batch: None,
         down_until_ms: None,
         paused_at_shutdown: false,
+        clussvc_due_ms: None,
         last_install_ms: installed_ms,
         partial_setup: None,
         powershell_log: Default::default(),

@@ -211,3 +211,30 @@ fn a_suppressed_move_is_a_warning_on_the_lab() {
         last.observed
     );
 }
+
+/// Review real-exchange.md #24 on the lab: after the reboot the Cluster
+/// service starts late (fault `clussvc-starts-late`). The server is back
+/// only once ClusSvc runs too (Resume-ClusterNode comes next); cu-roll's
+/// old judgement looked at `MSExchange*` services only and said "back"
+/// with the Cluster service still stopped.
+#[test]
+fn the_server_is_back_only_with_the_cluster_service_on_the_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = edited_lab_plan(dir.path(), |t| {
+        t + "\n[[lab.fault]]\nserver = \"EX02\"\nkind = \"clussvc-starts-late\"\ntimes = 1\nhold = \"4s\"\n"
+    });
+    let target = target(&plan);
+    let exec = LabExecutor::for_plan(dir.path(), &plan);
+    let mut ev = Recorder::default();
+    let mut ctx = context(&plan, &target, "EX02", &exec, &SystemClock, &mut ev, vec![]);
+    let out = Reboot::before_setup().run(&mut ctx);
+    assert!(matches!(out, Ok(StepOutcome::Done { .. })), "{out:?}");
+    let world = exec.lab().world();
+    let ex02 = world.servers.iter().find(|s| s.name == "EX02").unwrap();
+    let clussvc = ex02.services.iter().find(|s| s.name == "ClusSvc").unwrap();
+    assert_eq!(
+        format!("{:?}", clussvc.status),
+        "Running",
+        "the step said the server is back with ClusSvc not running"
+    );
+}

@@ -69,6 +69,7 @@ pub const FAULT_KINDS: &[&str] = &[
     "su-restarts",
     "su-interrupted",
     "moves-suppressed",
+    "clussvc-starts-late",
 ];
 
 /// The rollout steps the lab recognises from what a client sends (how, per
