@@ -33,23 +33,38 @@ pub fn terminal_or_yes(plan_path: &Path, pause_between: bool, yes: bool) -> Resu
     )))
 }
 
+/// What the plan view is made of: the dry run's inputs.
+pub struct ViewOf<'a> {
+    pub plan: &'a Plan,
+    pub target: &'a ResolvedTarget,
+    pub exec: &'a dyn Executor,
+    pub credential: &'a crate::exchange::Credential,
+    pub steps: &'a [Box<dyn Step>],
+    /// `--only`/`--exclude`: the servers left out are shown as not rolled.
+    pub selection: &'a crate::plan::Selection,
+}
+
 /// The plan view, then the question (or, with `--yes`, the view alone on
 /// a terminal; nothing at all without one). The run takes the order the
 /// operator was shown (`prior.order`, when the journal has none yet).
 /// "no" is [`Error::Declined`].
 pub fn plan_view_and_question(
-    plan: &Plan,
-    target: &ResolvedTarget,
-    exec: &dyn Executor,
-    credential: &crate::exchange::Credential,
-    steps: &[Box<dyn Step>],
+    of: ViewOf<'_>,
     prior: &mut JournalState,
     yes: bool,
 ) -> Result<(), Error> {
     if yes && !std::io::stderr().is_terminal() {
         return Ok(());
     }
-    let view = crate::runbook::dry_run::plan(plan, target, exec, credential, steps, prior);
+    let view = crate::runbook::dry_run::plan(
+        of.plan,
+        of.target,
+        of.exec,
+        of.credential,
+        of.steps,
+        prior,
+        of.selection,
+    );
     eprint!("{}", crate::report::dry_run::plan_view(&view));
     if prior.order.is_empty() {
         prior.order.clone_from(&view.order);
@@ -58,7 +73,11 @@ pub fn plan_view_and_question(
     if yes || rolled.is_empty() {
         return Ok(());
     }
-    if ask(&format!("Roll {} to {}?", rolled.join(", "), target.name())) {
+    if ask(&format!(
+        "Roll {} to {}?",
+        rolled.join(", "),
+        of.target.name()
+    )) {
         Ok(())
     } else {
         Err(Error::Declined)

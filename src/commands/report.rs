@@ -51,6 +51,7 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
                     .map(|l| l.entries)
                     .unwrap_or_default(),
             ),
+            &crate::plan::Selection::all(),
         );
         let what = crate::report::WhatWillHappen::of(&plan, &report, &dry);
         crate::report::render_html(&report, &what)

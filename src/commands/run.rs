@@ -30,10 +30,10 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     let target = crate::plan::resolve_target(&plan, catalog)?;
     let state = state_dir(plan_path, global.state_dir.as_deref());
     let steps = runbook::rollout_steps(&state);
-    if flags.dry_run {
-        return dry_run(&plan, &target, &state, &steps, flags.scripts);
-    }
     let given = super::selection::given(&plan, &flags)?;
+    if flags.dry_run {
+        return dry_run(&plan, &target, &state, &steps, given, &flags);
+    }
     crate::logging::stamp_console();
     super::confirm::terminal_or_yes(plan_path, plan.policy.pause_between, flags.yes)?;
 
@@ -104,11 +104,14 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     }
 
     super::confirm::plan_view_and_question(
-        &plan,
-        &target,
-        executor.as_ref(),
-        &credential,
-        &steps,
+        super::confirm::ViewOf {
+            plan: &plan,
+            target: &target,
+            exec: executor.as_ref(),
+            credential: &credential,
+            steps: &steps,
+            selection: &selection,
+        },
         &mut prior,
         flags.yes,
     )?;
@@ -416,7 +419,8 @@ fn dry_run(
     target: &ResolvedTarget,
     state: &Path,
     steps: &[Box<dyn Step>],
-    scripts: bool,
+    given: crate::plan::Selection,
+    flags: &RunFlags,
 ) -> Result<Outcome, Error> {
     for note in super::journal_note::notes(state) {
         say!("{note}");
@@ -424,6 +428,13 @@ fn dry_run(
     let journal = Journal::load(&Journal::path_in(state))
         .map(|l| JournalState::from_entries(&l.entries))
         .unwrap_or_default();
+    // The selection a run would use: the command line's, or a resumed
+    // rollout's journaled one (a finished rollout's is history).
+    let selection = if journal.finished_ok {
+        given
+    } else {
+        super::selection::choose(plan, given, flags, &journal)?
+    };
     let executor = open_guarded(plan, state)?;
     let credential = super::exchange_credential(plan, executor.as_ref())?;
     let dry = runbook::dry_run::plan(
@@ -433,9 +444,10 @@ fn dry_run(
         &credential,
         steps,
         &journal,
+        &selection,
     );
     refused(&executor)?;
-    let detail = if scripts {
+    let detail = if flags.scripts {
         crate::report::dry_run::Detail::Scripts
     } else {
         crate::report::dry_run::Detail::Summary

@@ -32,6 +32,14 @@ impl ExecOutput {
 pub enum ExecError {
     #[error("{server} is unreachable: {detail}; check that the server is up, that WinRM listens on the plan's port (winrm enumerate winrm/config/listener) and that no firewall blocks it")]
     Unreachable { server: String, detail: String },
+    /// The server's name does not resolve: no use looking at WinRM or a
+    /// firewall (review operator-experience.md message 8).
+    #[error("{server} is unreachable: cannot resolve {host} ({detail}); check the plan's fqdn (or address) for {server} and that this machine's DNS resolves it")]
+    Unresolved {
+        server: String,
+        host: String,
+        detail: String,
+    },
     #[error("authentication failed for {user} on {server}; check the account and its password source, that the account is a local administrator there, and that the plan's auth method is enabled on the server (winrm get winrm/config/service/auth)")]
     AuthFailed { server: String, user: String },
     #[error("{server} did not answer within {timeout:?}; the server may be overloaded or the network slow: run again, or raise [connection] operation_timeout")]

@@ -70,6 +70,12 @@ pub fn plan_view(dry: &DryRun) -> String {
             server_line(dry, s)
         );
     }
+    if let Some(selection) = &dry.selection {
+        let _ = writeln!(
+            out,
+            "Selection: {selection} (a server it leaves out is not rolled in this run; the gates still count it as a DAG member)."
+        );
+    }
     let rolled = dry.rolled();
     if rolled.is_empty() {
         out.push_str("Nothing to do: no server would be changed.\n");
@@ -120,6 +126,10 @@ fn server_line(dry: &DryRun, s: &ServerDryRun) -> String {
             format!("skipped: already at {} or later", dry.target_build)
         }
         ServerPlan::DoneInJournal => "skipped: finished earlier in this rollout".to_string(),
+        ServerPlan::LeftOut => format!(
+            "not rolled in this run ({})",
+            dry.selection.as_deref().unwrap_or("left out")
+        ),
         ServerPlan::Steps { steps, done } => {
             let ids = step_ids(steps);
             // A resumed server's steps differ from the others': listed.

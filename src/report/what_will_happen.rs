@@ -85,6 +85,13 @@ impl WhatWillHappen {
                         Some("finished earlier in this rollout (journal)".into()),
                         Duration::ZERO,
                     ),
+                    ServerPlan::LeftOut => (
+                        Some(format!(
+                            "not rolled in this run ({})",
+                            dry.selection.as_deref().unwrap_or("left out")
+                        )),
+                        Duration::ZERO,
+                    ),
                     ServerPlan::Steps { .. } => (None, s.plan.estimate()),
                 };
                 PlannedServer {
@@ -286,6 +293,7 @@ mod tests {
             min_healthy_copies: plan.policy.min_healthy_copies,
             max_parallel_dags: plan.policy.max_parallel_dags,
             pause_between: plan.policy.pause_between,
+            selection: None,
         }
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::catalog::ExchangeBuild;
 use crate::exec::Executor;
-use crate::plan::{Order, Plan, Redistribute, ResolvedTarget, Server};
+use crate::plan::{Order, Plan, Redistribute, ResolvedTarget, Selection, Server};
 use crate::runbook::{schedule, JournalState, PlannedCommand, Step, StepId};
 
 /// What a rollout of the plan would do, server by server.
@@ -42,6 +42,9 @@ pub struct DryRun {
     pub min_healthy_copies: Option<u32>,
     pub max_parallel_dags: u32,
     pub pause_between: bool,
+    /// `--only`/`--exclude` as the command line would say it, when the run
+    /// rolls only some servers (`None`: every server).
+    pub selection: Option<String>,
 }
 
 /// One server of the dry run.
@@ -63,6 +66,9 @@ pub enum ServerPlan {
     AlreadyAtTarget,
     /// The journal records it finished in this rollout.
     DoneInJournal,
+    /// `--only`/`--exclude` leave it out of this run (the gates still
+    /// count it as a DAG member).
+    LeftOut,
     /// The steps still to take, in the runbook's order (`done` of them
     /// finished in an earlier run of this rollout and are not listed).
     Steps {
@@ -152,6 +158,7 @@ pub fn plan(
     credential: &crate::exchange::Credential,
     steps: &[Box<dyn Step>],
     journal: &JournalState,
+    selection: &Selection,
 ) -> DryRun {
     // A finished rollout is history: a run judges the servers as they are
     // now, and starts a new rollout for any below the target.
@@ -194,7 +201,9 @@ pub fn plan(
             name: server.name.clone(),
             fqdn: server.fqdn.clone(),
             dag: server.dag.clone(),
-            plan: if journal.server_done(&server.name) {
+            plan: if !selection.includes(&server.name) {
+                ServerPlan::LeftOut
+            } else if journal.server_done(&server.name) {
                 ServerPlan::DoneInJournal
             } else if is_busy(&server.name) {
                 ServerPlan::SetupRunning
@@ -215,6 +224,7 @@ pub fn plan(
         min_healthy_copies: plan.policy.min_healthy_copies,
         max_parallel_dags: plan.policy.max_parallel_dags,
         pause_between: plan.policy.pause_between,
+        selection: (!selection.is_all()).then(|| selection.describe()),
     }
 }
 

@@ -165,6 +165,7 @@ impl From<ExecError> for StepError {
         let kind = match e {
             // A dropped connection is "no answer right now", like a refused one.
             ExecError::Unreachable { .. }
+            | ExecError::Unresolved { .. }
             | ExecError::Timeout { .. }
             | ExecError::Transport { .. } => StepErrorKind::Unreachable,
             _ => StepErrorKind::Failed,

@@ -16,6 +16,7 @@
 
 mod advice;
 mod parse;
+pub mod stage;
 pub mod table;
 pub mod tail;
 #[cfg(test)]

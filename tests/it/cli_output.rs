@@ -27,8 +27,12 @@ fn filtered(env: &Env, durations: bool) -> insta::Settings {
     settings.add_filter(r"\b[0-9a-fA-F]{64}\b", "[SHA256]");
     if durations {
         // Progress a poll prints only if it finds the installer still
-        // running: whether it does depends on the machine's speed.
-        settings.add_filter(r"(?m)^.*: (setup|the security update) running on \S+\n", "");
+        // running (with setup's stage, when the log has one): whether it
+        // does depends on the machine's speed.
+        settings.add_filter(
+            r"(?m)^.*: (setup|the security update) running on \S+?(: .*)?\n",
+            "",
+        );
         // How many polls saw a database still moving depends on machine speed.
         settings.add_filter(r"(?m)^.*: waiting for \S+ to move off \(\S+\)\n", "");
         settings.add_filter(

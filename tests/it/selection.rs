@@ -12,6 +12,19 @@ fn started_on(env: &Env, server: &str) -> bool {
         .any(|r| r["event"] == "step-started" && r["server"] == server)
 }
 
+/// A plan whose EX02 setup fails once, after a run with `--exclude EX01`
+/// stopped on that failure (exit 1).
+fn failed_with_ex01_excluded(env: &Env) -> std::path::PathBuf {
+    let p = LabPlan::new()
+        .fast()
+        .timeouts("20s")
+        .fault(Fault::new("setup-fails", "EX02").once())
+        .write(env, "lab.toml");
+    env.run(&["run", p.to_str().unwrap(), "--yes", "--exclude", "EX01"])
+        .expect_code(1);
+    p
+}
+
 #[test]
 fn an_unknown_name_is_a_usage_error_with_a_suggestion() {
     let env = Env::new();
@@ -65,14 +78,8 @@ fn a_blocked_server_left_out_lets_the_others_roll() {
 #[test]
 fn a_resume_keeps_the_journaled_selection_and_refuses_to_leave_a_half_rolled_server() {
     let env = Env::new();
-    let p = LabPlan::new()
-        .fast()
-        .timeouts("20s")
-        .fault(Fault::new("setup-fails", "EX02").once())
-        .write(&env, "lab.toml");
+    let p = failed_with_ex01_excluded(&env);
     let p = p.to_str().unwrap();
-    env.run(&["run", p, "--yes", "--exclude", "EX01"])
-        .expect_code(1);
 
     let refused = env
         .run(&["run", p, "--yes", "--only", "EX03"])
@@ -106,4 +113,69 @@ fn a_resume_keeps_the_journaled_selection_and_refuses_to_leave_a_half_rolled_ser
         .collect();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[1]["exclude"], serde_json::json!(["EX01"]));
+}
+
+/// `--dry-run` honours `--only`/`--exclude` as the run does: the servers
+/// left out are in the plan view as not rolled, get no steps, and the
+/// gates are still said to count them. A resumed rollout's journaled
+/// selection is shown too.
+#[test]
+fn the_dry_run_shows_only_the_selected_servers_rolled() {
+    let env = Env::new();
+    let p = LabPlan::new().fast().write(&env, "lab.toml");
+    let p = p.to_str().unwrap();
+    let all = env.run(&["run", p, "--dry-run"]).expect_code(0);
+    assert!(all.stdout.contains("=== EX03"), "{}", all.stdout);
+    assert!(!all.stdout.contains("Selection:"), "{}", all.stdout);
+
+    let dry = env
+        .run(&["run", p, "--dry-run", "--exclude", "ex03"])
+        .expect_code(0);
+    let ex03 = dry
+        .stdout
+        .lines()
+        .find(|l| l.contains("EX03") && l.contains("DAG01"))
+        .unwrap_or_default();
+    assert!(
+        ex03.contains("not rolled in this run (--exclude EX03)"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("=== EX03"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("=== EX02"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("Selection: --exclude EX03")
+            && dry
+                .stdout
+                .contains("the gates still count it as a DAG member"),
+        "{}",
+        dry.stdout
+    );
+    let only = env
+        .run(&["run", p, "--dry-run", "--only", "EX03"])
+        .expect_code(0);
+    assert!(only.stdout.contains("=== EX03"), "{}", only.stdout);
+    assert!(!only.stdout.contains("=== EX02"), "{}", only.stdout);
+    assert!(
+        !env.state_dir().join("journal.jsonl").exists(),
+        "a dry run wrote a journal"
+    );
+}
+
+/// A failed run with `--exclude EX01` leaves its selection in the journal:
+/// the dry run of the resume shows it kept, as the run would keep it.
+#[test]
+fn the_dry_run_of_a_resume_keeps_the_journaled_selection() {
+    let env = Env::new();
+    let p = failed_with_ex01_excluded(&env);
+    let p = p.to_str().unwrap();
+    let dry = env.run(&["run", p, "--dry-run"]).expect_code(0);
+    assert!(
+        dry.stdout.contains("Selection: --exclude EX01")
+            && dry.stderr.contains("this run keeps that"),
+        "{}\n{}",
+        dry.stdout,
+        dry.stderr
+    );
+    assert!(!dry.stdout.contains("=== EX01"), "{}", dry.stdout);
 }

@@ -224,6 +224,59 @@ fn mem(kb: u64) -> String {
     format!("{out} K")
 }
 
+/// `findstr [/L] [/I] /C:"string"… <file>` over the file's `content`
+/// (`None`: no such file): the lines holding any of the strings, each
+/// ended with CRLF. Exit 0 when a line matched, 1 when none did or the
+/// file cannot be opened (Microsoft Learn, "findstr"; the exit codes
+/// are UNVERIFIED). Literal strings only: the lab refuses `/R` and the
+/// switches it does not know.
+pub fn findstr(args: &str, content: &dyn Fn(&str) -> Option<String>) -> (String, String, i32) {
+    let mut strings = Vec::new();
+    let mut files = Vec::new();
+    let mut ignore_case = false;
+    for a in arguments(args) {
+        let lower = a.to_ascii_lowercase();
+        if let Some(s) = a.get(3..).filter(|_| lower.starts_with("/c:")) {
+            strings.push(s.to_string());
+        } else if lower == "/i" {
+            ignore_case = true;
+        } else if lower == "/l" {
+        } else if a.starts_with('/') {
+            let text = format!(
+                "FINDSTR: {a} ignored: the lab answers findstr [/L] [/I] /C:string… file only\r\n"
+            );
+            return (String::new(), text, 2);
+        } else {
+            files.push(a);
+        }
+    }
+    let [file] = files.as_slice() else {
+        return (String::new(), "FINDSTR: Bad command line\r\n".into(), 2);
+    };
+    let Some(text) = content(file) else {
+        return (String::new(), format!("FINDSTR: Cannot open {file}\r\n"), 1);
+    };
+    let fold = |s: &str| {
+        if ignore_case {
+            s.to_ascii_lowercase()
+        } else {
+            s.to_string()
+        }
+    };
+    let wanted: Vec<String> = strings.iter().map(|s| fold(s)).collect();
+    let out: String = text
+        .lines()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .filter(|l| {
+            let l = fold(l);
+            wanted.iter().any(|w| l.contains(w.as_str()))
+        })
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let code = i32::from(out.is_empty());
+    (out, String::new(), code)
+}
+
 /// tasklist's options that the lab reads.
 struct TasklistArgs {
     /// `/FO TABLE|CSV|LIST`, upper-cased (checked when rows are printed).
@@ -410,6 +463,22 @@ mod tests {
             expand(r"type %SystemDrive%\x %nope%", &look),
             r"type C:\x %nope%"
         );
+    }
+
+    #[test]
+    fn findstr_prints_the_lines_holding_any_literal_string() {
+        let log = "[1] Starting Microsoft Exchange Server 2019 Setup\r\n[2] other\r\n[3] Setup will run the task 'X'\r\n";
+        let read = |p: &str| (p == r"C:\l.log").then(|| log.to_string());
+        let (out, _, code) = findstr(
+            r#"/L /I /C:"starting microsoft" /C:"will run the task" "C:\l.log""#,
+            &read,
+        );
+        assert_eq!(code, 0);
+        assert_eq!(out, "[1] Starting Microsoft Exchange Server 2019 Setup\r\n[3] Setup will run the task 'X'\r\n");
+        // Case-sensitive without /I; no match is exit 1.
+        assert_eq!(findstr(r#"/C:"starting microsoft" C:\l.log"#, &read).2, 1);
+        assert_eq!(findstr(r#"/C:"x" C:\nope.log"#, &read).2, 1);
+        assert_eq!(findstr(r#"/R /C:"x" C:\l.log"#, &read).2, 2);
     }
 
     #[test]

@@ -184,6 +184,10 @@ pub struct Program {
     pub powershell_seen: Option<u32>,
     /// Where the program's console output goes (`> file`), if redirected.
     pub stdout_to: Option<String>,
+    /// How many of an upgrade's task lines it has logged so far
+    /// (`setup_logging::UPGRADE_TASKS`).
+    #[serde(default)]
+    pub tasks_logged: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -196,6 +196,7 @@ impl World {
             ends_ms: now + 200,
             failure: None,
             powershell_seen: None,
+            tasks_logged: 0,
             stdout_to,
         };
         let installed = self.servers[i].build;

@@ -98,6 +98,7 @@ impl World {
             ends_ms: now + dur.max(1),
             failure: None,
             powershell_seen: None,
+            tasks_logged: 0,
             stdout_to: stdout_to.clone(),
         };
         if let Some(m) = self
@@ -149,7 +150,7 @@ impl World {
             // Setup takes the server's health offline before its prerequisite
             // check and restores it if the check fails (RestoreServerOnPrereqFailure.ps1).
             self.set_setup_components(i, ServiceState::Inactive);
-            self.append_setup_log(i, &m.build, &[]);
+            self.append_upgrade_log_start(i, &m.build);
             return Ok(p);
         }
         if (file == "setup.exe" || file == "setup")

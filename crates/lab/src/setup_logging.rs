@@ -4,17 +4,122 @@
 //! `Setup/Tests` captures have them) and the verbose msiexec log. Text
 //! only; `setup.rs` decides what happened.
 
-use super::model::Program;
+use super::model::{Program, ProgramKind, SetupFailure};
 use super::world::World;
 use super::worldinit::{cu_revision, product_name, stamp};
 use crate::build::ExchangeBuild;
 use crate::setup::PATCH_TARGET_NOT_FOUND_TEXT;
 use crate::setup::{MSI_INSTALL_ALREADY_RUNNING, MSI_INSTALL_FAILURE, MSI_PATCH_TARGET_NOT_FOUND};
 
+/// The tasks an upgrade of a 2019 Mailbox server announces, in order, as
+/// `Setup will run the task '<task>'` lines on thread 0: the first two
+/// during the prerequisite analysis, the rest after it. The names and the
+/// announcement are the captures' (`ExchangeSetup_InvalidWKObjectException.log`
+/// lines 77 and 349, `ExchangeSetup_MSI_3.log` line 64,
+/// `ExchangeSetup_ADServiceNotStarted.log` line 123; the role tasks'
+/// `Ending processing Install-<role>Role` lines in the others); that a run
+/// announces exactly these, in this order, is UNVERIFIED (the captures are
+/// cut before a run's end), and a real run counts more work units (16 in
+/// `ExchangeSetup_ADUpdated_NoOrgMan.log`).
+pub const UPGRADE_TASKS: [&str; 9] = [
+    "Start-PreConfiguration",
+    "test-SetupPrerequisites",
+    "install-msipackage",
+    "Install-AdminToolsRole",
+    "Install-BridgeheadRole",
+    "Install-ClientAccessRole",
+    "Install-MailboxRole",
+    "Install-FrontendTransportRole",
+    "Install-CafeRole",
+];
+
+/// How many of [`UPGRADE_TASKS`] run before the prerequisite analysis ends.
+const TASKS_BEFORE_READINESS: usize = 2;
+
+/// The task during which the injected failure stops setup (the transport
+/// service does not start: `INJECTED_FAILURE`).
+const FAILING_TASK: &str = "Install-BridgeheadRole";
+
 impl World {
+    /// Appends the start of an upgrade run to ExchangeSetup.log: the header
+    /// with its work units; the task lines follow as the run goes on
+    /// ([`World::log_due_tasks`]).
+    pub(crate) fn append_upgrade_log_start(&mut self, i: usize, media: &ExchangeBuild) {
+        self.append_run(i, media, &[], Some(UPGRADE_TASKS.len()));
+    }
+
     /// Appends one setup run to ExchangeSetup.log: the header every run
     /// writes, then `tail` (outcome lines) and the closing lines.
     pub(crate) fn append_setup_log(&mut self, i: usize, media: &ExchangeBuild, tail: &[&str]) {
+        self.append_run(i, media, tail, None);
+    }
+
+    /// When the next task line of server `i`'s program is due: tasks are
+    /// spread over the run, the first ones before its readiness milestone.
+    /// `None` when it logs no (more) task lines.
+    pub(crate) fn next_task_ms(p: &Program) -> Option<i64> {
+        if !matches!(p.kind, ProgramKind::MediaSetup { .. }) {
+            return None;
+        }
+        let k = p.tasks_logged;
+        let stop = match &p.failure {
+            None => UPGRADE_TASKS.len(),
+            Some(SetupFailure::Injected | SetupFailure::ExpiredCertificate { .. }) => {
+                UPGRADE_TASKS.iter().position(|t| *t == FAILING_TASK)? + 1
+            }
+            // A readiness rule stops the run after its prerequisite analysis.
+            Some(SetupFailure::Rule { .. }) => TASKS_BEFORE_READINESS,
+            Some(_) => 0,
+        };
+        // The tasks after the prerequisite analysis wait for its verdict.
+        if k >= stop || (k >= TASKS_BEFORE_READINESS && !p.readiness_done) {
+            return None;
+        }
+        let (start, ready, end) = (p.started_ms, p.readiness_ms, p.ends_ms);
+        let due = if k < TASKS_BEFORE_READINESS {
+            let k = i64::try_from(k + 1).ok()?;
+            start + (ready - start) * k / i64::try_from(TASKS_BEFORE_READINESS + 1).ok()?
+        } else {
+            let after = i64::try_from(UPGRADE_TASKS.len() - TASKS_BEFORE_READINESS).ok()?;
+            let k = i64::try_from(k - TASKS_BEFORE_READINESS).ok()?;
+            ready + (end - ready) * k / after
+        };
+        // Never at or past the end: the run's outcome lines close it.
+        (due < end).then_some(due)
+    }
+
+    /// Logs the task lines of server `i`'s program that are due by now.
+    pub(crate) fn log_due_tasks(&mut self, i: usize) {
+        let now = self.now_ms;
+        let mut lines = Vec::new();
+        if let Some(p) = self.servers[i]
+            .batch
+            .as_mut()
+            .and_then(|b| b.program.as_mut())
+        {
+            while let Some(due) = Self::next_task_ms(p).filter(|d| *d <= now) {
+                lines.push(format!(
+                    "{} [0] Setup will run the task '{}'\r\n",
+                    stamp(due),
+                    UPGRADE_TASKS[p.tasks_logged]
+                ));
+                p.tasks_logged += 1;
+            }
+        }
+        if !lines.is_empty() {
+            let s = &mut self.servers[i];
+            s.setup_log.push_str(&lines.concat());
+            s.setup_log_written_ms = now;
+        }
+    }
+
+    fn append_run(
+        &mut self,
+        i: usize,
+        media: &ExchangeBuild,
+        tail: &[&str],
+        work_units: Option<usize>,
+    ) {
         let now = self.now_ms;
         let user = self.logged_on_user(i);
         let s = &mut self.servers[i];
@@ -46,6 +151,12 @@ impl World {
             }
             line("The installation mode is set to: 'BuildToBuildUpgrade'.");
             line(&format!("The locally installed version is {installed}."));
+            // ExchangeSetup_ADUpdated_NoOrgMan.log line 62.
+            if let Some(n) = work_units {
+                line(&format!(
+                    "UpgradeModeDataHandler has {n} handlers and {n} work units"
+                ));
+            }
             line("Performing Microsoft Exchange Server Prerequisite Check");
         } else {
             for t in tail {

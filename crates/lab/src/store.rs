@@ -459,7 +459,7 @@ fn run_ps_counted(
 }
 
 /// Runs a cmd.exe command line on `server` at `now`, `%VAR%` expanded:
-/// `hostname`, `type <file>`, `tasklist [/FI "IMAGENAME eq x"] [/FO
+/// `hostname`, `type <file>`, `findstr /C:…` (`batch::findstr`), `tasklist [/FI "IMAGENAME eq x"] [/FO
 /// TABLE|CSV|LIST] [/NH]`; anything else is not recognised, as cmd.exe says.
 pub fn run_cmd_in(
     world: &mut World,
@@ -492,6 +492,15 @@ pub fn run_cmd_in(
                 Some(f) => ok(f.content),
                 None if w.directory_exists(i, &path) => fail("Access is denied.\r\n"),
                 None => fail("The system cannot find the file specified.\r\n"),
+            }
+        }
+        "findstr" => {
+            let (stdout, stderr, exit_code) =
+                super::batch::findstr(&rest, &|path| w.file(i, path).map(|f| f.content));
+            ScriptOutput {
+                stdout,
+                stderr,
+                exit_code,
             }
         }
         "tasklist" => match super::batch::tasklist(&rest, &w.processes(i)) {

@@ -49,6 +49,7 @@ impl World {
                     .filter(|p| !p.readiness_done)
                     .map(|p| p.readiness_ms),
                 program.map(|p| p.ends_ms),
+                program.and_then(World::next_task_ms),
             ]
         });
         let copies = self
@@ -118,6 +119,9 @@ impl World {
                 .as_ref()
                 .and_then(|b| b.program.clone());
             if let Some(p) = program {
+                // Task lines first: the readiness milestone may stop the
+                // run, and a stopped run logs no task due after it.
+                self.log_due_tasks(i);
                 if !p.readiness_done && p.readiness_ms <= now {
                     self.program_readiness(i);
                 }

@@ -148,6 +148,8 @@ pub(crate) enum Failure {
     /// operation may be sent again on a new connection.
     Unsent(String),
     Refused(String),
+    /// The host name did not resolve.
+    Unresolved(String),
     Auth,
     Fault(Fault),
     Other(String),
@@ -284,9 +286,15 @@ impl Client {
         let server = self.endpoint.server.clone();
         match f {
             Failure::Auth => ExecError::AuthFailed { server, user: self.creds.user.clone() },
+            // The hint (WinRM listener, firewall) is the error's own, once.
             Failure::Refused(d) => ExecError::Unreachable {
                 server,
-                detail: format!("cannot connect to {} ({d}); check that WinRM listens there and the firewall allows it", self.endpoint.url()),
+                detail: format!("cannot connect to {} ({d})", self.endpoint.url()),
+            },
+            Failure::Unresolved(detail) => ExecError::Unresolved {
+                server,
+                host: self.endpoint.host.clone(),
+                detail,
             },
             Failure::Dropped(d) | Failure::Unsent(d) if attempts > 1 => ExecError::Transport {
                 server,

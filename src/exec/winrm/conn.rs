@@ -149,7 +149,7 @@ impl Connection {
 async fn connect(ep: &Endpoint, timeout: Duration) -> Result<TcpStream, Failure> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((ep.host.as_str(), ep.port))
         .await
-        .map_err(|e| Failure::Refused(format!("cannot resolve {}: {e}", ep.host)))?
+        .map_err(|e| Failure::Unresolved(e.to_string()))?
         .collect();
     let mut last = String::from("no address");
     for addr in addrs {

@@ -203,15 +203,13 @@ fn basic_over_http_is_refused_when_unencrypted_traffic_is_off() {
     assert!(matches!(err, ExecError::AuthFailed { .. }), "{err:?}");
 }
 
-#[test]
-fn a_closed_port_is_unreachable() {
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = free.local_addr().unwrap().port();
-    drop(free);
+/// `hostname` on EX01 at `host:port` over HTTP with Basic, where no
+/// WinRM answers: the error.
+fn hostname_at(host: &str, port: u16) -> ExecError {
     let exec = WinRmExecutor::new(
         vec![Endpoint {
             server: "EX01".into(),
-            host: "127.0.0.1".into(),
+            host: host.into(),
             port,
             tls: None,
         }],
@@ -223,13 +221,39 @@ fn a_closed_port_is_unreachable() {
         Options::default(),
     );
     let (plan, _) = lab_plan("");
-    let err = exec.run_cmd(&plan.servers[0], "hostname").unwrap_err();
+    exec.run_cmd(&plan.servers[0], "hostname").unwrap_err()
+}
+
+/// Review operator-experience.md message 8: a name that does not resolve
+/// is said so, with a DNS hint (not the WinRM/firewall one), and a
+/// refused connection carries its hint once.
+#[test]
+fn an_unresolvable_name_gets_the_dns_hint() {
+    // RFC 6761: `.invalid` never resolves.
+    let err = hostname_at("exmbx01.contoso.invalid", 5985);
+    assert!(matches!(err, ExecError::Unresolved { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("EX01 is unreachable: cannot resolve exmbx01.contoso.invalid (")
+            && text.contains("check the plan's fqdn (or address) for EX01")
+            && !text.contains("firewall"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_closed_port_is_unreachable() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let err = hostname_at("127.0.0.1", port);
     assert!(matches!(err, ExecError::Unreachable { .. }), "{err:?}");
     assert!(
         err.to_string()
             .starts_with("EX01 is unreachable: cannot connect to http://127.0.0.1:"),
         "{err}"
     );
+    assert_eq!(err.to_string().matches("firewall").count(), 1, "{err}");
 }
 
 #[test]

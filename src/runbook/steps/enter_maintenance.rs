@@ -543,8 +543,9 @@ impl Step for EnterMaintenance {
             sent = true;
         }
         let owner = verify(ctx, &made)?;
+        // Review operator-experience.md message 22: say which stay Active.
         let detail = format!(
-            "{} in maintenance: components Inactive (Monitoring, RecoveryActionsEnabled Active), activation Blocked, node Paused, {CORE_CLUSTER_GROUP} (PAM) on {owner}, no copy mounted, queues empty",
+            "{} in maintenance: all components Inactive except Monitoring and RecoveryActionsEnabled (left Active, as Microsoft's runbook does), activation Blocked, node Paused, {CORE_CLUSTER_GROUP} (PAM) on {owner}, no copy mounted, queues empty",
             ctx.server.name
         );
         Ok(if sent {

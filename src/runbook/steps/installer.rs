@@ -283,6 +283,15 @@ pub fn planned(plan: &Plan, spec: &InstallerSpec, command_line: &str) -> Vec<Pla
             &spec.remove().op,
         ),
     ]);
+    if spec.exsetup {
+        out.insert(
+            out.len() - 1,
+            PlannedCommand::cmd(
+                "while it runs, every few polls: its stage, from the marker lines of ExchangeSetup.log",
+                crate::setup_log::stage::CMD_SETUP_STAGE,
+            ),
+        );
+    }
     out
 }
 
@@ -392,6 +401,7 @@ fn wait_exit(
     // timeout decides, as before.
     let mut gone = 0;
     let mut dropped = false;
+    let mut stage = super::setup_stage::StageReader::default();
     let waited = ctx.wait_until(
         &format!("waiting for {} to finish", spec.what),
         timeout,
@@ -423,8 +433,15 @@ fn wait_exit(
                 }
             }
             if code.is_none() {
-                ctx.events
-                    .progress(&format!("{} running on {}", spec.what, ctx.server.name));
+                // Where setup is, from ExchangeSetup.log (cmd only).
+                let at = match spec.exsetup.then(|| stage.poll(ctx)).flatten() {
+                    Some(stage) => format!(": {stage}"),
+                    None => String::new(),
+                };
+                ctx.events.progress(&format!(
+                    "{} running on {}{at}",
+                    spec.what, ctx.server.name
+                ));
             }
             Ok(code)
         },

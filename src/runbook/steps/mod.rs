@@ -23,6 +23,7 @@ mod redistribute;
 mod security_update;
 mod services;
 mod setup;
+mod setup_stage;
 mod shadow;
 mod standalone;
 mod su_reboot;

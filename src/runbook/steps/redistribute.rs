@@ -174,8 +174,13 @@ impl Step for Redistribute {
                 ),
             });
         }
-        ctx.events
-            .observed(format!("{dag} unbalanced: {}", before.join("; ")))?;
+        // What is about to move, said as the action it is (review
+        // operator-experience.md message 10: "unbalanced" alone read as a
+        // standing warning).
+        ctx.events.observed(format!(
+            "redistributing {dag} by activation preference: {}",
+            before.join("; ")
+        ))?;
         let out = ctx.act_with_output(
             &act::redistribute(&dag, ctx.plan.policy.timeouts.move_databases),
             &mut Vec::new(),

@@ -982,7 +982,7 @@ fn setup_runs_detached_and_is_polled_with_cmd_only() {
     );
     let log = sent
         .iter()
-        .position(|s| s.text.contains("ExchangeSetup.log"))
+        .position(|s| s.text.starts_with("type ") && s.text.contains("ExchangeSetup.log"))
         .unwrap();
     assert!(
         sent[start + 1..log].iter().all(|s| s.kind == Kind::Cmd),
