@@ -346,5 +346,6 @@ fn powershell_running(
         failure: None,
         powershell_seen: None,
         stdout_to: None,
+        tasks_logged: 0,
     }
 }
