@@ -139,6 +139,8 @@ mod tests {
                     state: "Inactive".into(),
                 })
                 .collect(),
+            suspended_copies: Vec::new(),
+            activation_suspended_copies: Vec::new(),
         }
     }
 

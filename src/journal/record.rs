@@ -155,6 +155,16 @@ pub struct Baseline {
     /// Every component held non-Active, by whom.
     #[serde(default)]
     pub held: Vec<HeldComponent>,
+    /// The server's database copies that were Suspended or
+    /// FailedAndSuspended before cu-roll (someone else's: exit-maintenance
+    /// reports them and never resumes them; review real-exchange.md #16).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suspended_copies: Vec<String>,
+    /// The server's copies that were activation-suspended before cu-roll
+    /// (`Suspend-MailboxDatabaseCopy -ActivationOnly`, the usual guard of a
+    /// lagged copy): one cu-roll resumes keeps that with `-ReplicationOnly`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activation_suspended_copies: Vec<String>,
 }
 
 /// One requester holding one component non-Active.
@@ -172,6 +182,20 @@ impl Baseline {
             h.component.eq_ignore_ascii_case(component)
                 && h.requester.eq_ignore_ascii_case(requester)
         })
+    }
+
+    /// Whether database copy `copy` was suspended before cu-roll.
+    pub fn copy_suspended(&self, copy: &str) -> bool {
+        self.suspended_copies
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(copy))
+    }
+
+    /// Whether copy `copy` was activation-suspended before cu-roll.
+    pub fn copy_activation_suspended(&self, copy: &str) -> bool {
+        self.activation_suspended_copies
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(copy))
     }
 
     /// Whether the cluster node was Paused before cu-roll.

@@ -322,9 +322,19 @@ impl StepContext<'_> {
     /// on a non-zero exit) and journals its changes right after it
     /// succeeded; `made` collects them for the undo hint of a later failure.
     pub fn act(&mut self, action: &Action, made: &mut Vec<Change>) -> Result<(), StepError> {
+        self.act_with_output(action, made).map(|_| ())
+    }
+
+    /// [`act`](Self::act), keeping what the command printed (an action
+    /// that reports its own results, e.g. the redistribution's moves).
+    pub fn act_with_output(
+        &mut self,
+        action: &Action,
+        made: &mut Vec<Change>,
+    ) -> Result<ExecOutput, StepError> {
         self.events.progress(action.op.script.purpose);
         self.intend(&action.changes)?;
-        self.run_ps_ok(&action.op)?;
+        let out = self.run_ps_ok(&action.op)?;
         if !action.changes.is_empty() {
             crate::runbook::crash_hook::after_change();
         }
@@ -332,7 +342,7 @@ impl StepContext<'_> {
             self.events.changed(change.clone())?;
             made.push(change.clone());
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Sends `op` and parses the one JSON value it prints.

@@ -188,4 +188,19 @@ impl CommandHost for ServerHost<'_> {
     fn now_ms(&self) -> i64 {
         self.now_ms
     }
+
+    /// `Start-Sleep`: the wait is charged against the command's deadline
+    /// and the world runs on meanwhile (a scheduled task started before
+    /// may end, a move complete), so a script that polls something slow
+    /// sees it progress. The lab's clock may then run ahead of the wall
+    /// clock; later calls wait for the wall clock to catch up
+    /// (`Lab::now_for`).
+    fn sleep_ms(&mut self, ms: u64) {
+        let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+        if !self.spend(ms) {
+            return;
+        }
+        self.now_ms = self.now_ms.saturating_add(ms);
+        self.world.settle(self.now_ms);
+    }
 }

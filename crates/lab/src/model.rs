@@ -82,6 +82,10 @@ pub struct Server {
     /// The cluster node was Paused when the server went down: it comes back
     /// Paused (a pause persists across reboots).
     pub paused_at_shutdown: bool,
+    /// After a boot, when the Cluster service (ClusSvc) starts, if later
+    /// than the boot (fault `clussvc-starts-late`); the node is Down until then.
+    #[serde(default)]
+    pub clussvc_due_ms: Option<i64>,
     /// When setup or an update last finished installing (tells a reboot
     /// after setup from one before it).
     pub last_install_ms: i64,
@@ -111,9 +115,13 @@ pub struct PartialSetup {
 }
 
 impl Server {
-    /// Setup or msiexec is running on the server.
+    /// Setup or msiexec is running on the server (a task's `powershell.exe`
+    /// still busy with its work is not an installer).
     pub fn installer_running(&self) -> bool {
-        self.batch.as_ref().is_some_and(|b| b.program.is_some())
+        self.batch
+            .as_ref()
+            .and_then(|b| b.program.as_ref())
+            .is_some_and(|p| !matches!(p.kind, ProgramKind::PowerShell { .. }))
     }
 
     /// The server is rebooting (refuses connections).
@@ -212,6 +220,12 @@ pub enum ProgramKind {
         build: ExchangeBuild,
         scope: AdPrepScope,
     },
+    /// A `powershell.exe` task action whose script has done its work but
+    /// runs on for the time that work takes (`ServerHost::spend`: e.g.
+    /// RedistributeActiveDatabases.ps1's database moves); it then exits
+    /// with `exit_code`. The lab applies the work's effects when the script
+    /// runs, not when the process ends (a simplification).
+    PowerShell { exit_code: i32 },
     /// `msiexec /update <msp>` installing `build`.
     SecurityUpdate {
         build: ExchangeBuild,

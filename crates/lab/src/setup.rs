@@ -485,6 +485,7 @@ impl World {
                 Some(_),
             ) => SETUP_FAILED,
             (ProgramKind::SecurityUpdate { .. }, _) => MSI_INVALID_COMMAND_LINE,
+            (ProgramKind::PowerShell { exit_code }, _) => *exit_code,
         })
     }
 }

@@ -19,14 +19,16 @@ use super::world::World;
 
 impl World {
     /// Runs `prog args` when `prog` is powershell.exe; `None` otherwise
-    /// (the caller starts it as another program).
+    /// (the caller starts it as another program). With the exit code, the
+    /// time the script's work takes (`ServerHost::spend`): the process
+    /// runs that long before it exits (`ProgramKind::PowerShell`).
     pub(crate) fn run_powershell_action(
         &mut self,
         i: usize,
         prog: &str,
         args: &str,
         redirects: &[Redirect],
-    ) -> Option<i32> {
+    ) -> Option<(i32, i64)> {
         let line = format!("\"{prog}\" {args}");
         let (script, stderr_only) = match parse_command_line(&line) {
             Program::Ps { script, .. } => (script, None),
@@ -39,13 +41,18 @@ impl World {
         self.note_powershell(i, pid);
         let now = self.now_ms;
         let name = self.servers[i].name.clone();
-        let (stdout, code, reboot) = match stderr_only {
-            Some(_) => (String::new(), 64, false),
+        let (stdout, code, reboot, spent) = match stderr_only {
+            Some(_) => (String::new(), 64, false, 0),
             None => {
                 let mut host = ServerHost::new(self, &name, now).ok()?;
                 host.logon = Logon::Batch;
                 let out = pwsh::run(&script, &mut host);
-                (out.stdout, out.exit_code, host.reboot_requested)
+                (
+                    out.stdout,
+                    out.exit_code,
+                    host.reboot_requested,
+                    host.spent_ms,
+                )
             }
         };
         for r in redirects {
@@ -55,7 +62,8 @@ impl World {
         }
         if reboot {
             self.begin_reboot(i);
+            return Some((code, 0));
         }
-        Some(code)
+        Some((code, spent))
     }
 }

@@ -178,9 +178,22 @@ impl World {
                 .iter()
                 .find(|r| r.handle == 1)
                 .map(|r| r.path.clone());
-            if let Some(code) = self.run_powershell_action(i, &prog, &args, &cmd.redirects) {
+            if let Some((code, spent)) = self.run_powershell_action(i, &prog, &args, &cmd.redirects)
+            {
                 if let Some(b) = self.servers[i].batch.as_mut() {
                     b.errorlevel = code;
+                    if spent > 0 {
+                        // Its work takes time: the task runs on until then.
+                        b.program = Some(powershell_running(
+                            self.next_pid,
+                            &prog,
+                            &args,
+                            now,
+                            spent,
+                            code,
+                        ));
+                        return;
+                    }
                 }
                 continue;
             }
@@ -308,5 +321,31 @@ impl World {
             }
         }
         rows
+    }
+}
+
+/// A `powershell.exe` task action still running for `spent` ms of work its
+/// script has already done; it exits with `code` (`ProgramKind::PowerShell`).
+fn powershell_running(
+    pid: u32,
+    prog: &str,
+    args: &str,
+    now: i64,
+    spent: i64,
+    code: i32,
+) -> super::model::Program {
+    super::model::Program {
+        kind: super::model::ProgramKind::PowerShell { exit_code: code },
+        image: "powershell.exe".into(),
+        pid,
+        command_line: format!("\"{prog}\" {args}").trim_end().to_string(),
+        started_ms: now,
+        readiness_ms: now,
+        readiness_done: true,
+        ends_ms: now + spent,
+        failure: None,
+        powershell_seen: None,
+        stdout_to: None,
+        tasks_logged: 0,
     }
 }

@@ -79,6 +79,7 @@ pub fn three_member_spec() -> LabSpec {
             exchange_session: Duration::ZERO,
             transport_restart: Duration::from_secs(90),
             transport_startup: Duration::from_secs(1),
+            redistribute_per_move: Duration::from_millis(200),
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),

@@ -44,6 +44,7 @@ impl World {
             let program = s.batch.as_ref().and_then(|b| b.program.as_ref());
             [
                 s.down_until_ms,
+                s.clussvc_due_ms,
                 program
                     .filter(|p| !p.readiness_done)
                     .map(|p| p.readiness_ms),
@@ -109,6 +110,9 @@ impl World {
         for i in 0..self.servers.len() {
             if self.servers[i].down_until_ms.is_some_and(|t| t <= now) {
                 self.boot(i);
+            }
+            if self.servers[i].clussvc_due_ms.is_some_and(|t| t <= now) {
+                self.clussvc_started(i);
             }
             let program = self.servers[i]
                 .batch
@@ -281,6 +285,8 @@ impl World {
     /// (Disabled ones stay stopped), pending-reboot markers cleared, the
     /// node Up — or Paused if it was paused — and copies resynchronising.
     fn boot(&mut self, i: usize) {
+        let name = self.servers[i].name.clone();
+        let late = self.fire_fault("clussvc-starts-late", &name, None);
         let s = &mut self.servers[i];
         let Some(back) = s.down_until_ms.take() else {
             return;
@@ -298,9 +304,36 @@ impl World {
             }
         }
         s.pending_reboot = None;
+        if let Some(hold) = late.filter(|_| s.service_running("ClusSvc")) {
+            // The Cluster service is still starting (manage-dags: updates
+            // stop "the Cluster service"; review real-exchange.md #24): the
+            // node is Down to the cluster until it runs.
+            if let Some(svc) = s.services.iter_mut().find(|x| x.name == "ClusSvc") {
+                svc.status = ServiceStatus::Stopped;
+            }
+            s.paused_at_shutdown = s.cluster_node.state == NodeState::Paused;
+            s.cluster_node.state = NodeState::Down;
+            s.clussvc_due_ms = Some(back + hold.max(1));
+        }
         if s.service_running("MSExchangeRepl") {
             self.replication_started(i);
         }
+    }
+
+    /// The Cluster service started late after a boot: running, and the node
+    /// back as it was (Paused if it was paused).
+    fn clussvc_started(&mut self, i: usize) {
+        let s = &mut self.servers[i];
+        s.clussvc_due_ms = None;
+        if let Some(svc) = s.services.iter_mut().find(|x| x.name == "ClusSvc") {
+            svc.status = ServiceStatus::Running;
+        }
+        s.cluster_node.state = if s.paused_at_shutdown {
+            NodeState::Paused
+        } else {
+            NodeState::Up
+        };
+        s.paused_at_shutdown = false;
     }
 
     /// The Replication service on server `i` went away: its copies show

@@ -34,6 +34,9 @@ pub struct Timings {
     /// `[lab.timings] transport_startup` (see `LabTimings`).
     #[serde(default)]
     pub transport_startup_ms: i64,
+    /// `[lab.timings] redistribute_per_move` (see `LabTimings`).
+    #[serde(default)]
+    pub redistribute_per_move_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +157,7 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         batch: None,
         down_until_ms: None,
         paused_at_shutdown: false,
+        clussvc_due_ms: None,
         last_install_ms: installed_ms,
         partial_setup: None,
         powershell_log: Default::default(),
@@ -249,6 +253,7 @@ impl World {
                 exchange_session_ms: ms(spec.timings.exchange_session),
                 transport_restart_ms: ms(spec.timings.transport_restart),
                 transport_startup_ms: ms(spec.timings.transport_startup),
+                redistribute_per_move_ms: ms(spec.timings.redistribute_per_move),
             },
             servers,
             databases,

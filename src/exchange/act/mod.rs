@@ -6,7 +6,10 @@
 //! templates are in `templates`. Nothing here sends anything or decides
 //! whether an action is needed.
 
+mod redistribute;
 pub mod templates;
+
+pub use redistribute::{RedistributeMove, RedistributeReport};
 
 use serde::Deserialize;
 
@@ -405,9 +408,14 @@ pub fn move_now_off(server: &str) -> Action {
 }
 
 /// Runbook §4.6: copy `copy` (`DB01\EX02`) resumed.
-pub fn resume_copy(copy: &str) -> Action {
+pub fn resume_copy(copy: &str, replication_only: bool) -> Action {
+    let t = if replication_only {
+        &templates::RESUME_COPY_REPLICATION_ONLY
+    } else {
+        &templates::RESUME_COPY
+    };
     action(
-        templates::RESUME_COPY.render("Resume-MailboxDatabaseCopy", &[("copy", Arg::Str(copy))]),
+        t.render("Resume-MailboxDatabaseCopy", &[("copy", Arg::Str(copy))]),
         vec![Change::DatabaseCopyResumed { copy: copy.into() }],
     )
 }

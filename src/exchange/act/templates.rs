@@ -263,10 +263,21 @@ pub const MOVE_NOW_OFF: Template = template!(
     "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $false\n"
 );
 
-/// Runbook §4.6: a copy on the server left suspended.
+/// Runbook §4.6: a copy on the server that became suspended while cu-roll
+/// had the server out (one suspended before is reported, not resumed).
 pub const RESUME_COPY: Template = template!(
     ExchangeSession,
     "Resume-MailboxDatabaseCopy -Identity {{copy}}\n"
+);
+
+/// Runbook §4.6 for a lagged or activation-suspended copy: Microsoft
+/// Learn, Resume-MailboxDatabaseCopy, `-ReplicationOnly` resumes
+/// replication and leaves the activation setting as it is (the copy stays
+/// blocked for activation); review real-exchange.md #16 cites known
+/// scripts that resume lagged copies so.
+pub const RESUME_COPY_REPLICATION_ONLY: Template = template!(
+    ExchangeSession,
+    "Resume-MailboxDatabaseCopy -Identity {{copy}} -ReplicationOnly\n"
 );
 
 /// Runbook §4.7: transport back ([`RESTART_TRANSPORT`] follows).
@@ -299,6 +310,10 @@ pub const CLEAR_FUNCTIONAL: Template = template!(
 /// task reports `Running` is UNVERIFIED: the script waits a second first.
 /// The task is registered through the Task Scheduler's COM objects (see
 /// [`START_TASK_AS_USER`]), so no logged cmdlet parameter holds the password.
+/// Once the task has ended, the per-database results it left in
+/// `%SystemDrive%\cu-roll\redistribute.json` are printed (and the file
+/// removed): what the step reports (review real-exchange.md #21, "Move
+/// results").
 pub const REDISTRIBUTE: Template = template!(
     TargetWithCredential,
     r#"$task = 'cu-roll-redistribute'
@@ -310,7 +325,9 @@ $exec.Path = 'powershell.exe'
 $exec.Arguments = '-NoProfile -NonInteractive -EncodedCommand ' + {{encoded}}
 "#,
     register_task_definition!(),
-    r#"try {
+    r#"$moves = Join-Path -Path $env:SystemDrive -ChildPath 'cu-roll\redistribute.json'
+if (Test-Path -Path $moves) { Remove-Item -Path $moves }
+try {
     Start-ScheduledTask -TaskName $task
     Start-Sleep -Seconds 1
     $waited = 0
@@ -324,11 +341,31 @@ $exec.Arguments = '-NoProfile -NonInteractive -EncodedCommand ' + {{encoded}}
     Unregister-ScheduledTask -TaskName $task -Confirm:$false
 }
 if ($result -ne 0) { throw ('RedistributeActiveDatabases.ps1 ended with exit code ' + $result) }
+if (Test-Path -Path $moves) {
+    Get-Content -Path $moves -Raw
+    Remove-Item -Path $moves
+}
 "#
 );
 
 /// What the redistribution task's powershell.exe runs (for DAG
-/// `{{dag}}`): Microsoft's script from the Exchange installation.
+/// `{{dag}}`): Microsoft's script from the Exchange installation, in a
+/// process of its own (the task's), so the caller's `$ErrorActionPreference`
+/// does not turn the script's non-terminating errors fatal (review
+/// real-exchange.md #21). Each database's `DatabaseMoveStatus` (DbName,
+/// ActiveServerAtStart/End, MoveStatus: cmdlets.md §12) and the errors the
+/// script wrote (`-ErrorVariable`; a move Active Manager suppressed is
+/// one: StartDagServerMaintenance.ps1 handles
+/// `AmDbMoveMoveSuppressedBlackoutException`) go to
+/// `%SystemDrive%\cu-roll\redistribute.json` as one JSON object.
 pub const REDISTRIBUTE_COMMAND: &str = r#"$script = Join-Path -Path $env:ExchangeInstallPath -ChildPath 'Scripts\RedistributeActiveDatabases.ps1'
-& $script -DagName {{dag}} -BalanceDbsByActivationPreference -Confirm:$false | Out-Null
+$file = Join-Path -Path $env:SystemDrive -ChildPath 'cu-roll\redistribute.json'
+$radErrors = @()
+$moves = @(& $script -DagName {{dag}} -BalanceDbsByActivationPreference -Confirm:$false -ErrorAction Continue -ErrorVariable radErrors | Where-Object { $_.DbName } | ForEach-Object {
+    [pscustomobject]@{ Database = [string]$_.DbName; From = [string]$_.ActiveServerAtStart; To = [string]$_.ActiveServerAtEnd; Status = [string]$_.MoveStatus }
+})
+$errors = @($radErrors | ForEach-Object { $_.ToString() })
+$null = New-Item -ItemType Directory -Path (Split-Path -Path $file -Parent) -Force
+$json = ConvertTo-Json -InputObject ([pscustomobject]@{ Moves = $moves; Errors = $errors }) -Depth 3 -Compress
+Set-Content -Path $file -Value $json -Encoding UTF8
 "#;

@@ -115,7 +115,10 @@ pub struct ServiceObs {
 }
 
 /// What `BOOT_STATE` prints: when the server last booted, and its
-/// `MSExchange*` services.
+/// `MSExchange*` services with ClusSvc, W3SVC and WinMgmt (manage-dags:
+/// updates also stop "the Cluster service", and `Resume-ClusterNode` comes
+/// next; review real-exchange.md #24). A service a server does not have
+/// (ClusSvc outside a DAG) is simply absent.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BootState {

@@ -278,7 +278,7 @@ pub const CMD_EXSETUP_PROCESS: &str = r#"tasklist /FI "IMAGENAME eq ExSetup.exe"
 pub const BOOT_STATE: Template = template!(
     Target,
     r#"$os = Get-CimInstance -ClassName 'Win32_OperatingSystem'
-$services = @(Get-Service -Name 'MSExchange*' | ForEach-Object {
+$services = @(Get-Service -Name 'MSExchange*', 'ClusSvc', 'W3SVC', 'WinMgmt' -ErrorAction SilentlyContinue | ForEach-Object {
     [pscustomobject]@{ Name = $_.Name; Status = $_.Status.ToString(); StartType = $_.StartType.ToString() }
 })
 [pscustomobject]@{

@@ -1,6 +1,8 @@
 //! `exit-maintenance` (runbook §4): undo what cu-roll itself set, in the
 //! runbook's order, each only where the observation says it still holds;
-//! resume copies left suspended; clear components a setup left Inactive
+//! resume copies that became suspended while cu-roll had the server (a copy
+//! suspended before, per the journaled baseline, is reported, never
+//! resumed: review real-exchange.md #16); clear components a setup left Inactive
 //! under requester `Functional` (and say so), but only once setup is
 //! verified complete: the role keys show no unfinished upgrade and the last
 //! setup cu-roll ran ended with exit 0 (the setup step has checked its
@@ -40,7 +42,13 @@ pub enum ExitAction {
         from: String,
     },
     MoveNowOff,
-    ResumeCopy(String),
+    /// A copy suspended since cu-roll took the server out;
+    /// `replication_only` keeps an activation suspension found before (a
+    /// lagged copy's guard).
+    ResumeCopy {
+        copy: String,
+        replication_only: bool,
+    },
     HubTransportActive,
     RestartTransport,
     ClearFunctional(String),
@@ -62,6 +70,34 @@ pub fn exit_actions(
         |c: &str| own.holds_component(c, MAINTENANCE) && state.held_by_maintenance(c);
     if ours_and_held("ServerWideOffline") {
         out.push(ServerWideOnline);
+    }
+    // Components setup left Inactive under requester Functional, right
+    // after ServerWideOffline: otherwise transport restarts below while
+    // ServerWideOffline is still effectively Inactive (review
+    // real-exchange.md #15). Only reached once setup is verified complete
+    // (`setup_unverified`, checked before any action).
+    for comp in &state.components {
+        if INACTIVE_BY_DESIGN.iter().any(|x| same(x, &comp.component)) {
+            continue;
+        }
+        let holders = comp.holding_requesters();
+        if holders.iter().any(|h| same(h, FUNCTIONAL)) {
+            out.push(ClearFunctional(comp.component.clone()));
+        }
+        for h in holders {
+            if same(&h, FUNCTIONAL) {
+                continue;
+            }
+            if same(&h, MAINTENANCE) && own.holds_component(&comp.component, MAINTENANCE) {
+                continue;
+            }
+            notes.push(format!(
+                "{} is held {} by requester {h}, not by cu-roll: left as found (Set-ServerComponentState -Identity <server> -Component {} -State Active -Requester {h} clears it)",
+                comp.component,
+                comp.requester_state(&h).unwrap_or("Inactive"),
+                comp.component
+            ));
+        }
     }
     if ours_and_held("UMCallRouter") {
         out.push(UmCallRouterActive);
@@ -98,8 +134,22 @@ pub fn exit_actions(
         );
     }
     for copy in &state.copies {
-        if same(&copy.status, "Suspended") || same(&copy.status, "FailedAndSuspended") {
-            out.push(ResumeCopy(copy.name.clone()));
+        if !(same(&copy.status, "Suspended") || same(&copy.status, "FailedAndSuspended")) {
+            continue;
+        }
+        match before {
+            Some(b) if !b.copy_suspended(&copy.name) => out.push(ResumeCopy {
+                copy: copy.name.clone(),
+                replication_only: b.copy_activation_suspended(&copy.name) || copy.lagged(),
+            }),
+            Some(_) => notes.push(format!(
+                "copy {} is {}, as it was before cu-roll's maintenance: left as found (Resume-MailboxDatabaseCopy -Identity {} resumes it; -ReplicationOnly keeps it blocked for activation)",
+                copy.name, copy.status, copy.name
+            )),
+            None => notes.push(format!(
+                "copy {} is {}, and cu-roll has no record of how it was before its maintenance: left as found (Resume-MailboxDatabaseCopy -Identity {} resumes it)",
+                copy.name, copy.status, copy.name
+            )),
         }
     }
     // The restart (on the server itself) follows the change in the session.
@@ -108,29 +158,6 @@ pub fn exit_actions(
         out.push(RestartTransport);
     } else if transport_restart_pending(prior, "Active") {
         out.push(RestartTransport);
-    }
-    for comp in &state.components {
-        if INACTIVE_BY_DESIGN.iter().any(|x| same(x, &comp.component)) {
-            continue;
-        }
-        let holders = comp.holding_requesters();
-        if holders.iter().any(|h| same(h, FUNCTIONAL)) {
-            out.push(ClearFunctional(comp.component.clone()));
-        }
-        for h in holders {
-            if same(&h, FUNCTIONAL) {
-                continue;
-            }
-            if same(&h, MAINTENANCE) && own.holds_component(&comp.component, MAINTENANCE) {
-                continue;
-            }
-            notes.push(format!(
-                "{} is held {} by requester {h}, not by cu-roll: left as found (Set-ServerComponentState -Identity <server> -Component {} -State Active -Requester {h} clears it)",
-                comp.component,
-                comp.requester_state(&h).unwrap_or("Inactive"),
-                comp.component
-            ));
-        }
     }
     (out, notes)
 }
@@ -198,7 +225,10 @@ impl ExitAction {
             ResumeClusterNode => act::resume_cluster_node(server),
             RestorePolicy { policy, from } => act::restore_activation_policy(server, policy, from),
             MoveNowOff => act::move_now_off(server),
-            ResumeCopy(copy) => act::resume_copy(copy),
+            ResumeCopy {
+                copy,
+                replication_only,
+            } => act::resume_copy(copy, *replication_only),
             HubTransportActive => act::hub_transport_active(server),
             RestartTransport => act::restart_transport(),
             ClearFunctional(c) => act::clear_functional(server, c),
@@ -214,7 +244,8 @@ impl ExitAction {
             ResumeClusterNode => "if cu-roll paused the cluster node and it is still Paused".into(),
             RestorePolicy { policy, .. } => format!("if cu-roll changed the activation policy: back to the journaled one (here {policy})"),
             MoveNowOff => "if cu-roll set DatabaseCopyActivationDisabledAndMoveNow and it is still $true".into(),
-            ResumeCopy(copy) => format!("for each copy on the server that is Suspended or FailedAndSuspended (e.g. {copy})"),
+            ResumeCopy { copy, replication_only: false } => format!("for each copy on the server that is Suspended or FailedAndSuspended now and was not before cu-roll's maintenance (the journaled baseline; e.g. {copy})"),
+            ResumeCopy { copy, replication_only: true } => format!("the same, for a lagged copy or one activation-suspended before: replication only, activation stays suspended (e.g. {copy})"),
             HubTransportActive => "if cu-roll drained HubTransport and it still is".into(),
             RestartTransport => "on the server itself, right after HubTransport Active (the change takes effect on restart), or if cu-roll set it Active earlier but the restart did not follow".into(),
             ClearFunctional(c) => format!("for each component held Inactive by requester Functional (e.g. {c} after a failed setup)"),
@@ -227,6 +258,7 @@ impl ExitAction {
         use ExitAction::*;
         vec![
             ServerWideOnline,
+            ClearFunctional("ServerWideOffline".into()),
             UmCallRouterActive,
             ResumeClusterNode,
             RestorePolicy {
@@ -234,10 +266,16 @@ impl ExitAction {
                 from: "Blocked".into(),
             },
             MoveNowOff,
-            ResumeCopy(format!("DB01\\{server}")),
+            ResumeCopy {
+                copy: format!("DB01\\{server}"),
+                replication_only: false,
+            },
+            ResumeCopy {
+                copy: format!("DB02\\{server}"),
+                replication_only: true,
+            },
             HubTransportActive,
             RestartTransport,
-            ClearFunctional("ServerWideOffline".into()),
         ]
     }
 }
@@ -255,7 +293,9 @@ fn send_all(
     let mut cleared = Vec::new();
     for a in actions {
         match (a, ctx.act(&a.action(&ctx.server.name), made)) {
-            (ExitAction::ResumeCopy(copy), Err(e)) => copy_failures.push(format!("{copy}: {e}")),
+            (ExitAction::ResumeCopy { copy, .. }, Err(e)) => {
+                copy_failures.push(format!("{copy}: {e}"))
+            }
             (_, Err(e)) => return Err(e.with_context(&left_on(ctx, made))),
             (ExitAction::ClearFunctional(c), Ok(())) => {
                 ctx.events.observed(format!(

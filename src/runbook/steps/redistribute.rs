@@ -89,6 +89,38 @@ pub fn settling(members: &[ExchangeState]) -> Vec<String> {
         .collect()
 }
 
+/// Journals each database's move result from what the redistribution
+/// printed, and the errors the script wrote; returns the databases whose
+/// move Active Manager suppressed: a warning, not a failure (review
+/// real-exchange.md #21: "Treat 'moves suppressed' as a warning").
+fn report_moves(ctx: &mut StepContext<'_>, stdout: &str) -> Result<Vec<String>, StepError> {
+    let Some(report) = act::RedistributeReport::parse(stdout) else {
+        ctx.events.observed(format!(
+            "RedistributeActiveDatabases.ps1's results could not be read: {}",
+            stdout.trim()
+        ))?;
+        return Ok(Vec::new());
+    };
+    if !report.moves.is_empty() {
+        ctx.events.observed(format!(
+            "RedistributeActiveDatabases.ps1: {}",
+            report.lines().join("; ")
+        ))?;
+    }
+    for e in &report.errors {
+        ctx.events
+            .observed(format!("RedistributeActiveDatabases.ps1 wrote: {e}"))?;
+    }
+    let suppressed = report.suppressed();
+    if !suppressed.is_empty() {
+        ctx.events.observed(format!(
+            "warning: Active Manager suppressed the move of {}; not waited for",
+            suppressed.join(", ")
+        ))?;
+    }
+    Ok(suppressed)
+}
+
 /// This server and its peers in one DAG-wide read (observe::dag_state):
 /// this server's state must be read; a peer that does not answer has no
 /// eligible copy, and the balance is judged over the members that do.
@@ -159,16 +191,20 @@ impl Step for Redistribute {
             "redistributing {dag} by activation preference: {}",
             before.join("; ")
         ))?;
-        ctx.act(
+        let out = ctx.act_with_output(
             &act::redistribute(&dag, ctx.plan.policy.timeouts.move_databases),
             &mut Vec::new(),
         )?;
+        let suppressed = report_moves(ctx, &out.stdout)?;
         let mut left = Vec::new();
         let waited = ctx.wait_until(
             "waiting for every database to be active on its most preferred healthy copy",
             ctx.plan.policy.timeouts.move_databases,
             |ctx| {
-                left = unbalanced(&observe_members(ctx)?);
+                left = unbalanced(&observe_members(ctx)?)
+                    .into_iter()
+                    .filter(|l| !suppressed.iter().any(|db| l.starts_with(&format!("{db} "))))
+                    .collect();
                 Ok(left.is_empty().then_some(()))
             },
         );
@@ -179,9 +215,14 @@ impl Step for Redistribute {
             ))
         })?;
         super::health_hosted::verify(ctx)?;
-        Ok(StepOutcome::Done {
-            detail: format!("{dag} balanced by activation preference"),
-        })
+        let mut detail = format!("{dag} balanced by activation preference");
+        if !suppressed.is_empty() {
+            detail.push_str(&format!(
+                "; warning: Active Manager suppressed the move of {} (moved or failed over too recently), left where it is: RedistributeActiveDatabases.ps1 run later, or Active Manager's own balancing (PreferenceMoveFrequency, Exchange 2016 CU2 and later: manage-dags), puts it back",
+                suppressed.join(", ")
+            ));
+        }
+        Ok(StepOutcome::Done { detail })
     }
 
     fn scripts(

@@ -709,6 +709,8 @@ pub struct Bench {
     pub plan: Plan,
     pub target: ResolvedTarget,
     pub clock: FakeClock,
+    /// The server's journaled baseline, as the scheduler hands it over.
+    pub before: Option<Baseline>,
 }
 
 impl Bench {
@@ -718,6 +720,7 @@ impl Bench {
             target: target(&plan),
             plan,
             clock: FakeClock::new(),
+            before: None,
         }
     }
 
@@ -739,6 +742,7 @@ impl Bench {
             &mut ev,
             prior,
         );
+        ctx.observed_before = self.before.clone();
         let result = step.run(&mut ctx);
         (result, ev)
     }

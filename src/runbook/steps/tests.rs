@@ -560,10 +560,75 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
     assert_eq!(exec.actions().len(), n + 6);
 }
 
+/// `server`'s baseline as enter-maintenance would journal it from the
+/// fake world now, with `policy` as the policy it had.
+fn baseline(exec: &FakeExec, server: &str, policy: &str) -> crate::journal::Baseline {
+    let state: crate::exchange::ExchangeState =
+        serde_json::from_value(exec.world().state[server].clone()).expect("a state");
+    let mut b = super::undo::baseline_of(&state);
+    b.activation_policy = policy.into();
+    b
+}
+
 #[test]
-fn exit_maintenance_restores_the_journaled_policy_and_resumes_suspended_copies() {
+fn exit_maintenance_leaves_a_copy_suspended_before_maintenance_and_says_so() {
+    // Review real-exchange.md #16: an admin suspended DB01\EX02 (a lagged
+    // copy kept at a point in time) before the night; cu-roll must not
+    // start it replaying. DB02\EX02 was activation-suspended (a lagged
+    // copy's guard) and became Suspended during maintenance: resumed, but
+    // with -ReplicationOnly so it stays blocked for activation.
+    let mut bench = Bench::lab();
+    let exec = dag_exec("15.02.1544.039");
+    {
+        let mut w = exec.world();
+        let st = w.state.get_mut("EX02").unwrap();
+        st["Copies"][0]["Status"] = json!("Suspended");
+        st["Copies"][1]["ActivationSuspended"] = json!(true);
+    }
+    bench.before = Some(baseline(&exec, "EX02", "Unrestricted"));
+    exec.world().state.get_mut("EX02").unwrap()["Copies"][1]["Status"] = json!("Suspended");
+    let (_, ev) = bench.ok(&ExitMaintenance, &exec, vec![]);
+    assert_eq!(
+        exec.count("Resume-MailboxDatabaseCopy -Identity 'DB01\\EX02'"),
+        0
+    );
+    assert_eq!(
+        exec.count("Resume-MailboxDatabaseCopy -Identity 'DB02\\EX02' -ReplicationOnly"),
+        1
+    );
+    assert!(
+        ev.observed
+            .iter()
+            .any(|o| o.contains("copy DB01\\EX02 is Suspended, as it was before")),
+        "{:?}",
+        ev.observed
+    );
+    assert_eq!(
+        follows_dry_run(&bench, &ExitMaintenance, &exec.sent()),
+        Ok(())
+    );
+}
+
+#[test]
+fn exit_maintenance_without_a_baseline_resumes_no_copy() {
     let bench = Bench::lab();
     let exec = dag_exec("15.02.1544.039");
+    exec.world().state.get_mut("EX02").unwrap()["Copies"][0]["Status"] = json!("Suspended");
+    let (_, ev) = bench.ok(&ExitMaintenance, &exec, vec![]);
+    assert_eq!(exec.count("Resume-MailboxDatabaseCopy"), 0);
+    assert!(ev
+        .observed
+        .iter()
+        .any(|o| o.contains("no record of how it was")));
+}
+
+#[test]
+fn exit_maintenance_restores_the_journaled_policy_and_resumes_suspended_copies() {
+    let mut bench = Bench::lab();
+    let exec = dag_exec("15.02.1544.039");
+    // Before maintenance the copy was healthy: it became suspended while
+    // cu-roll had the server, so it is cu-roll's to resume.
+    bench.before = Some(baseline(&exec, "EX02", "IntrasiteOnly"));
     {
         let mut w = exec.world();
         let st = w.state.get_mut("EX02").unwrap();
@@ -589,6 +654,52 @@ fn exit_maintenance_restores_the_journaled_policy_and_resumes_suspended_copies()
     assert_eq!(
         follows_dry_run(&bench, &ExitMaintenance, &exec.sent()),
         Ok(())
+    );
+}
+
+#[test]
+fn exit_maintenance_clears_functional_before_transport_restarts() {
+    // Review real-exchange.md #15: cu-roll drained HubTransport and set
+    // ServerWideOffline Inactive; setup left ServerWideOffline Inactive
+    // under Functional too. Transport must restart once ServerWideOffline
+    // is Active for every requester, not while Functional still holds it.
+    let bench = Bench::lab();
+    let exec = dag_exec("15.02.1748.010");
+    {
+        let mut w = exec.world();
+        let st = w.state.get_mut("EX02").unwrap();
+        set_requester(st, "ServerWideOffline", "Maintenance", "Inactive", 3);
+        set_requester(st, "HubTransport", "Maintenance", "Draining", 2);
+        set_requester(st, "ServerWideOffline", "Functional", "Inactive", 5);
+    }
+    let prior = vec![
+        Change::ComponentState {
+            component: "HubTransport".into(),
+            state: "Draining".into(),
+            requester: "Maintenance".into(),
+        },
+        Change::ServiceRestarted {
+            service: "MSExchangeTransport".into(),
+        },
+        Change::ComponentState {
+            component: "ServerWideOffline".into(),
+            state: "Inactive".into(),
+            requester: "Maintenance".into(),
+        },
+    ];
+    bench.ok(&ExitMaintenance, &exec, prior);
+    assert!(
+        sent_in_order(
+            &exec,
+            &[
+                "-Component 'ServerWideOffline' -State 'Active' -Requester 'Maintenance'",
+                "-Component 'ServerWideOffline' -State 'Active' -Requester 'Functional'",
+                "-Component 'HubTransport' -State 'Active'",
+                "Restart-Service -Name 'MSExchangeTransport'",
+            ]
+        ),
+        "{:?}",
+        exec.actions()
     );
 }
 

@@ -213,11 +213,26 @@ pub fn baseline_of(state: &ExchangeState) -> Baseline {
             });
         }
     }
+    let suspended = |c: &&crate::exchange::CopyObs| {
+        same(&c.status, "Suspended") || same(&c.status, "FailedAndSuspended")
+    };
     Baseline {
         activation_policy: state.activation_policy.clone(),
         move_now: state.activation_disabled_and_move_now,
         cluster_node: state.cluster_node_state.clone(),
         held,
+        suspended_copies: state
+            .copies
+            .iter()
+            .filter(suspended)
+            .map(|c| c.name.clone())
+            .collect(),
+        activation_suspended_copies: state
+            .copies
+            .iter()
+            .filter(|c| c.activation_suspended)
+            .map(|c| c.name.clone())
+            .collect(),
     }
 }
 

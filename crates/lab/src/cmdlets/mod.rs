@@ -12,6 +12,8 @@ mod files;
 mod health;
 mod items;
 mod provider;
+#[cfg(test)]
+mod rad_tests;
 mod scripts;
 mod system;
 #[cfg(test)]

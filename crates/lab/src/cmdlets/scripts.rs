@@ -14,7 +14,14 @@ use crate::pwsh::host::{positional, switch, value};
 use crate::pwsh::host::{Argument, CmdletSpec, ConfirmImpact, ErrorCategory, PsError};
 use crate::pwsh::value::{PsObject, Value};
 
-/// `-Confirm` defaults to $true in the script: one prompt per move.
+/// The parameters of Microsoft's RedistributeActiveDatabases.ps1 as its
+/// `param()` block declares them (the public copy, "Copyright (c)
+/// Microsoft Corporation"; cmdlets.md §12; review real-exchange.md L7):
+/// `-LogEvents` is a `[switch]` (default on), and there is no
+/// `-SkipMoveSuppressionChecks` (some later builds are said to have it:
+/// UNVERIFIED, so the lab refuses it as the reviewed copy would). The
+/// script declares its own `[switch] $Confirm = $true`: one prompt per
+/// move unless `-Confirm:$false`; `-WhatIf` is its own switch too.
 const REDISTRIBUTE: CmdletSpec = CmdletSpec {
     name: "RedistributeActiveDatabases.ps1",
     params: &[
@@ -28,13 +35,23 @@ const REDISTRIBUTE: CmdletSpec = CmdletSpec {
         switch("ShowDatabaseDistributionBySite"),
         switch("ShowFinalDatabaseDistribution"),
         value("AllowedDeviationFromMeanPercentage"),
+        switch("DotSourceMode"),
+        switch("ShuffleActiveDatabases"),
         switch("RunOnlyOnPAM"),
-        value("LogEvents"),
+        switch("LogEvents"),
         switch("IncludeNonReplicatedDatabases"),
-        switch("SkipMoveSuppressionChecks"),
     ],
     should_process: Some(ConfirmImpact::High),
 };
+
+/// What Active Manager answers when it suppresses a move (a database moved
+/// or failed over too recently). Microsoft's StartDagServerMaintenance.ps1
+/// handles it as `AmDbMoveMoveSuppressedBlackoutException` (review
+/// real-exchange.md #21); the message text is UNVERIFIED (no capture).
+pub(crate) fn move_suppressed_message(db: &str, target: &str) -> String {
+    format!("An Active Manager operation failed. Error: The database action failed. Error: The move of database '{db}' to server '{target}' was suppressed: it was moved or failed over too recently (AmDbMoveMoveSuppressedBlackoutException).")
+}
+
 const START_MAINTENANCE: CmdletSpec = CmdletSpec {
     name: "StartDagServerMaintenance.ps1",
     params: &[
@@ -117,9 +134,30 @@ fn redistribute(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, 
             .min_by_key(|c| c.preference);
         let (status, end) = match best {
             Some(c) if !c.server.eq_ignore_ascii_case(&start) => {
-                match move_one(host, d, Some(&c.server.clone()), false) {
-                    Ok(_) => (("MoveSucceeded", 1), c.server.clone()),
-                    Err(_) => (("MoveFailed", 2), start.clone()),
+                let to = c.server.clone();
+                // Each move attempt takes its time (`redistribute_per_move`).
+                host.spend(host.world.timings.redistribute_per_move_ms);
+                if host
+                    .world
+                    .trigger_fault("moves-suppressed", &to, Some(&db.name))
+                {
+                    // The script calls Move-ActiveMailboxDatabase with
+                    // -ErrorAction:Continue: the error is written, the
+                    // database reported MoveFailed, the script goes on.
+                    host.write_error(
+                        PsError::new(
+                            ErrorCategory::InvalidOperation,
+                            "AmDbActionWrapperException,Microsoft.Exchange.Management.SystemConfigurationTasks.MoveActiveMailboxDatabase",
+                            move_suppressed_message(&db.name, &to),
+                        )
+                        .in_command("Move-ActiveMailboxDatabase"),
+                    );
+                    (("MoveFailed", 2), start.clone())
+                } else {
+                    match move_one(host, d, Some(&to), false) {
+                        Ok(_) => (("MoveSucceeded", 1), to),
+                        Err(_) => (("MoveFailed", 2), start.clone()),
+                    }
                 }
             }
             _ => (("NoMoveAttempted", 0), start.clone()),

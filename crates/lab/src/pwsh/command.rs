@@ -63,6 +63,7 @@ impl Interp<'_> {
         let ea = self.error_action_of(&a);
         let result = self.host.invoke(&name, &a.args, input);
         let pending = self.host.take_non_terminating();
+        self.set_error_variable(&a, &pending, Pos::of(n, &s.src));
         match result {
             Ok(out) => {
                 for e in pending {
@@ -129,6 +130,7 @@ impl Interp<'_> {
                 let r = self.host.invoke(&name, &a.args, input);
                 let pending = self.host.take_non_terminating();
                 let pos = Pos::of(target, &s.src);
+                self.set_error_variable(&a, &pending, pos.clone());
                 for e in pending {
                     self.non_terminating(e, &ea, pos.clone())?;
                 }
@@ -266,6 +268,33 @@ impl Interp<'_> {
             return "silentlycontinue".into();
         }
         self.error_preference()
+    }
+
+    /// `-ErrorVariable name` (`-ev`): the command's non-terminating errors,
+    /// as ErrorRecords, in `$name` (whatever the error action), as
+    /// about_CommonParameters describes; `+name` (append) is not modelled.
+    fn set_error_variable(&mut self, a: &Args, pending: &[PsError], pos: Pos) {
+        let name = a.args.iter().find_map(|arg| match arg {
+            Argument::Named {
+                name,
+                value: Some(v),
+            } if name.eq_ignore_ascii_case("ErrorVariable") || name.eq_ignore_ascii_case("ev") => {
+                Some(super::convert::to_ps_string(v))
+            }
+            _ => None,
+        });
+        let Some(var) = name else { return };
+        let records: Vec<Value> = pending
+            .iter()
+            .map(|e| {
+                super::records::error_record(&super::errors::RtError {
+                    err: e.clone(),
+                    pos: Some(pos.clone()),
+                    scope: super::errors::Scope::Statement,
+                })
+            })
+            .collect();
+        self.set_var(&var, Value::Array(records));
     }
 
     /// Applies an error action to a non-terminating error.

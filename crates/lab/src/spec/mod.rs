@@ -184,6 +184,17 @@ pub struct LabTimings {
     /// bootloader"). Lab time; the real length is UNVERIFIED.
     #[serde(default = "default_transport_startup")]
     pub transport_startup: Duration,
+    /// The time RedistributeActiveDatabases.ps1 takes per database it
+    /// moves (or tries to): real moves take 15-60 s each (review
+    /// real-exchange.md #4; the figure is UNVERIFIED). Run as a scheduled
+    /// task, its process runs that long; run in a command, it is charged
+    /// against the command's deadline.
+    #[serde(default = "default_redistribute_per_move")]
+    pub redistribute_per_move: Duration,
+}
+
+fn default_redistribute_per_move() -> Duration {
+    Duration::from_millis(200)
 }
 
 fn default_transport_restart() -> Duration {

@@ -69,6 +69,8 @@ pub const FAULT_KINDS: &[&str] = &[
     "su-busy",
     "su-restarts",
     "su-interrupted",
+    "moves-suppressed",
+    "clussvc-starts-late",
 ];
 
 /// The rollout steps the lab recognises from what a client sends (how, per
@@ -129,6 +131,11 @@ fn validate(
             exchange_session: duration(src, lab.timings.exchange_session.as_ref(), "0ms")?,
             transport_restart: duration(src, lab.timings.transport_restart.as_ref(), "90s")?,
             transport_startup: duration(src, lab.timings.transport_startup.as_ref(), "1s")?,
+            redistribute_per_move: duration(
+                src,
+                lab.timings.redistribute_per_move.as_ref(),
+                "200ms",
+            )?,
         },
         servers: servers.into_iter().map(|(s, _)| s).collect(),
         databases: databases.into_iter().map(|(d, _)| d).collect(),

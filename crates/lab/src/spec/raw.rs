@@ -101,6 +101,7 @@ pub struct RawLabTimings {
     pub exchange_session: Option<Text>,
     pub transport_restart: Option<Text>,
     pub transport_startup: Option<Text>,
+    pub redistribute_per_move: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
