@@ -254,7 +254,10 @@ fn a_rollout_starts_few_powershell_processes_and_exchange_sessions() {
     let c = running.lab.counts();
     let servers = running.urls.len() as u64;
     eprintln!("{servers} servers: {c:?}");
-    assert!(c.calls > 100 * servers, "{c:?}");
+    // Dozens of PowerShell calls per server (81 with the DAG-wide reads of
+    // "calls that scale"), so one start per call would be far above the
+    // bound below.
+    assert!(c.calls > 50 * servers, "{c:?}");
     // Per server: a host per shell, a new shell after each of the two
     // reboots, a second shell when two calls overlap (pre-flight), and
     // the rare call that ends its host. Before: one start per call.
