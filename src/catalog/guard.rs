@@ -3,7 +3,10 @@
 //! .NET or Visual C++ minimum, UCMA or URL Rewrite, an AD level) switches
 //! off a check cu-roll makes before any change: a lowered AD level turns
 //! "run /PrepareAD first" into "not needed". This module finds such
-//! lowerings; `update` refuses them unless the admin allows them.
+//! lowerings; `update` refuses them unless the admin allows them. An SU a
+//! primary source confirmed (`verified`) that the update marks unverified
+//! or drops counts as a lowering too: the run's target is the latest
+//! *verified* SU, so that would quietly move every plan's target back.
 
 use super::load::Catalog;
 use super::model::{AdLevels, CuInfo, Prerequisites};
@@ -22,6 +25,7 @@ pub fn lowered_requirements(candidate: &Catalog, baseline: &Catalog) -> Vec<Stri
             );
             ad_levels(&known.id, &known.ad, &theirs.ad, &mut out);
             su_domain_levels(known, theirs, &mut out);
+            su_verification(known, theirs, &mut out);
         }
     }
     out
@@ -118,6 +122,25 @@ fn su_domain_levels(known: &CuInfo, theirs: &CuInfo, out: &mut Vec<String>) {
     }
 }
 
+/// A verified SU of `known` that `theirs` no longer lists, or lists as
+/// unverified.
+fn su_verification(known: &CuInfo, theirs: &CuInfo, out: &mut Vec<String>) {
+    for su in known.security_updates.iter().filter(|su| su.verified) {
+        let now = match theirs.su_by_name(&su.name) {
+            None => "not listed",
+            Some(t) if !t.verified => "unverified",
+            Some(_) => continue,
+        };
+        lower(
+            out,
+            &format!("{} {}", known.id, su.name),
+            "verification",
+            "verified",
+            now,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +193,36 @@ mod tests {
         );
         // Raising is not lowering.
         assert!(lowered_requirements(Catalog::embedded(), &candidate).is_empty());
+    }
+
+    /// The reliability review (§7): an update that marked the latest SU
+    /// `verified = false` was stored, moving every plan's target back to
+    /// the SU before it.
+    #[test]
+    fn a_verified_su_marked_unverified_is_named() {
+        let cu15 = Catalog::embedded().cu_by_id("2019-CU15").unwrap();
+        let latest = cu15.latest_su().expect("CU15 has a verified SU");
+        let (head, tail) = EMBEDDED.split_once("id = \"2019-CU15\"").unwrap();
+        let anchor = format!("name = \"{}\"", latest.name);
+        let (before, after) = tail.split_once(&anchor).expect("the SU's row");
+        // The SU's row ends at its closing brace; mark it unverified there.
+        let (row_rest, rest) = after.split_once('}').unwrap();
+        let row_rest = if row_rest.contains("verified") {
+            row_rest.replace("verified = true", "verified = false")
+        } else {
+            format!("{row_rest}, verified = false ")
+        };
+        let text = format!("{head}id = \"2019-CU15\"{before}{anchor}{row_rest}}}{rest}");
+        assert_ne!(text, EMBEDDED, "anchors found");
+        let candidate = Catalog::from_toml(&text).unwrap();
+        let lowered = lowered_requirements(&candidate, Catalog::embedded());
+        assert!(
+            lowered.iter().any(|l| l
+                == &format!(
+                    "2019-CU15 {}: verification verified → unverified",
+                    latest.name
+                )),
+            "{lowered:?}"
+        );
     }
 }

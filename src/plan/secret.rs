@@ -60,6 +60,9 @@ pub fn read_secret(source: &SecretSource) -> Result<Option<Secret>, SecretError>
             if !meta.is_file() {
                 return Err(file_err("it is not a regular file".into()));
             }
+            if let Some(mode) = readable_by_others(&meta) {
+                warn_once(path, mode);
+            }
             let mut bytes = Vec::new();
             use std::io::Read;
             std::fs::File::open(path)
@@ -81,9 +84,67 @@ pub fn read_secret(source: &SecretSource) -> Result<Option<Secret>, SecretError>
     }
 }
 
+/// The file's permission bits when users other than its owner may read or
+/// write it (Unix); `None` when only the owner may, and on Windows, whose
+/// ACLs are not judged here (a follow-up: UNVERIFIED which ACL an admin's
+/// password file has by default).
+fn readable_by_others(meta: &std::fs::Metadata) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// A warning (once per file and process) that others can read the
+/// password file; the password is still used, as `ssh` does not do for
+/// keys, because refusing would stop a night over a file mode.
+fn warn_once(path: &std::path::Path, mode: u32) {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static WARNED: OnceLock<Mutex<HashSet<std::path::PathBuf>>> = OnceLock::new();
+    let first = WARNED
+        .get_or_init(|| Mutex::new(HashSet::new()))
+        .lock()
+        .map(|mut seen| seen.insert(path.to_path_buf()))
+        .unwrap_or(false);
+    if first {
+        tracing::warn!(
+            target: "cu_roll::secret",
+            "the password file {} can be read by other users (mode {mode:03o}); restrict it: chmod 600 {}",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_password_file_others_can_read_is_named_by_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "secret\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let meta = std::fs::metadata(&f).unwrap();
+        assert_eq!(readable_by_others(&meta), Some(0o644));
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let meta = std::fs::metadata(&f).unwrap();
+        assert_eq!(readable_by_others(&meta), None);
+        // Still read: a warning, not a refusal.
+        let s = read_secret(&SecretSource::File(f)).unwrap().unwrap();
+        assert_eq!(s.expose(), "secret");
+    }
 
     #[test]
     fn debug_never_shows_the_value() {
