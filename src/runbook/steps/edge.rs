@@ -234,39 +234,21 @@ pub fn health(ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
             ctx.server.name
         )));
     };
-    let mut last = Vec::new();
-    let waited = ctx.wait_until(
+    super::health::wait_healthy(
+        ctx,
         "waiting for the Edge server's health checks to pass",
-        ctx.plan.policy.timeouts.health,
+        "The Edge server is back in service but not healthy; the rollout stops here. Fix these, then run cu-roll again",
         |ctx| {
-            let observed = (|| -> Result<Vec<String>, StepError> {
-                let state = ctx.exchange_state()?;
-                let build = ctx.build()?;
-                let services: ServiceSetObs = ctx.query(&read_service_set())?;
-                let mut p = local_problems(&state, build, target, &services);
-                let sync: Vec<EdgeSyncObs> =
-                    query_list(&ctx.exchange, &mailbox, &test_edge_sync(&ctx.server.name))?;
-                p.extend(sync_problems(&ctx.server.name, &sync));
-                Ok(p)
-            })();
-            last = match observed {
-                Ok(p) => p,
-                Err(e) => vec![format!("the health checks could not run: {e}")],
-            };
-            if last.is_empty() {
-                return Ok(Some(()));
-            }
-            ctx.events
-                .progress(&format!("{} checks failing", last.len()));
-            Ok(None)
+            let state = ctx.exchange_state()?;
+            let build = ctx.build()?;
+            let services: ServiceSetObs = ctx.query(&read_service_set())?;
+            let mut p = local_problems(&state, build, target, &services);
+            let sync: Vec<EdgeSyncObs> =
+                query_list(&ctx.exchange, &mailbox, &test_edge_sync(&ctx.server.name))?;
+            p.extend(sync_problems(&ctx.server.name, &sync));
+            Ok(p)
         },
-    );
-    waited.map_err(|e| {
-        e.with_context(&format!(
-            "Failing: {}. The Edge server is back in service but not healthy; the rollout stops here. Fix these, then run cu-roll again",
-            last.join("; ")
-        ))
-    })?;
+    )?;
     Ok(StepOutcome::Done {
         detail: format!(
             "{} healthy at {target}, its Edge subscription synchronised",

@@ -235,6 +235,32 @@ pub fn client_access_problems(pages: &ClientAccessObs) -> Vec<String> {
         .collect()
 }
 
+/// Waits up to `timeouts.health` until `check` finds no problem (a check
+/// that cannot run counts as failing: the store may still be starting);
+/// on a timeout the error names the last problems, then says `then`.
+/// Shared by a Mailbox server's and an Edge server's `health`.
+pub(super) fn wait_healthy(
+    ctx: &mut StepContext<'_>,
+    what: &str,
+    then: &str,
+    mut check: impl FnMut(&mut StepContext<'_>) -> Result<Vec<String>, StepError>,
+) -> Result<(), StepError> {
+    let mut last = Vec::new();
+    let waited = ctx.wait_until(what, ctx.plan.policy.timeouts.health, |ctx| {
+        last = match check(ctx) {
+            Ok(p) => p,
+            Err(e) => vec![format!("the health checks could not run: {e}")],
+        };
+        if last.is_empty() {
+            return Ok(Some(()));
+        }
+        ctx.events
+            .progress(&format!("{} checks failing", last.len()));
+        Ok(None)
+    });
+    waited.map_err(|e| e.with_context(&format!("Failing: {}. {then}", last.join("; "))))
+}
+
 impl Step for Health {
     fn id(&self) -> StepId {
         StepId::Health
@@ -245,61 +271,41 @@ impl Step for Health {
             return super::edge::health(ctx);
         }
         let target = ctx.target.build();
-        let mut last = Vec::new();
         let mut warnings = Vec::new();
-        let waited = ctx.wait_until(
+        wait_healthy(
+            ctx,
             "waiting for every health check to pass",
-            ctx.plan.policy.timeouts.health,
+            "The server is back in service but not healthy; the rollout stops here so no other member goes down. Fix these, then run cu-roll again",
             |ctx| {
-                let observed = (|| -> Result<Vec<String>, StepError> {
-                    let tests = if ctx.server.dag.is_none() {
-                        super::standalone::health_tests(ctx)?
-                    } else {
-                        observe::health_tests(&ctx.exchange, ctx.server)?
-                    };
-                    let state = ctx.exchange_state()?;
-                    let facts = ctx.server_facts()?;
-                    let build = facts.build().ok_or_else(|| {
-                        StepError::failed(format!(
-                            "cannot read the Exchange build (ExSetup.exe ProductVersion was {:?})",
-                            facts.ex_setup_version
-                        ))
-                    })?;
-                    let since_boot = SinceBoot::from_facts(
-                        facts.last_boot_up_time.as_deref(),
-                        ctx.clock.wall_ms(),
-                    );
-                    let services: ServiceSetObs = ctx.query(&read_service_set())?;
-                    let pages: ClientAccessObs = ctx.query(&read_health_pages(&ctx.server.fqdn))?;
-                    let policy = &ctx.plan.policy;
-                    let mut p = health_problems(&tests, &state, build, target, policy, since_boot);
-                    p.extend(service_problems(&services));
-                    p.extend(client_access_problems(&pages));
-                    if p.is_empty() {
-                        warnings = health_warnings(&state, build, policy.content_index_deadline);
-                    }
-                    Ok(p)
-                })();
-                last = match observed {
-                    Ok(p) => p,
-                    // A test that cannot even run (store still starting) is
-                    // a failing check, not a reason to stop waiting.
-                    Err(e) => vec![format!("the health checks could not run: {e}")],
+                let tests = if ctx.server.dag.is_none() {
+                    super::standalone::health_tests(ctx)?
+                } else {
+                    observe::health_tests(&ctx.exchange, ctx.server)?
                 };
-                if last.is_empty() {
-                    return Ok(Some(()));
+                let state = ctx.exchange_state()?;
+                let facts = ctx.server_facts()?;
+                let build = facts.build().ok_or_else(|| {
+                    StepError::failed(format!(
+                        "cannot read the Exchange build (ExSetup.exe ProductVersion was {:?})",
+                        facts.ex_setup_version
+                    ))
+                })?;
+                let since_boot = SinceBoot::from_facts(
+                    facts.last_boot_up_time.as_deref(),
+                    ctx.clock.wall_ms(),
+                );
+                let services: ServiceSetObs = ctx.query(&read_service_set())?;
+                let pages: ClientAccessObs = ctx.query(&read_health_pages(&ctx.server.fqdn))?;
+                let policy = &ctx.plan.policy;
+                let mut p = health_problems(&tests, &state, build, target, policy, since_boot);
+                p.extend(service_problems(&services));
+                p.extend(client_access_problems(&pages));
+                if p.is_empty() {
+                    warnings = health_warnings(&state, build, policy.content_index_deadline);
                 }
-                ctx.events
-                    .progress(&format!("{} checks failing", last.len()));
-                Ok(None)
+                Ok(p)
             },
-        );
-        waited.map_err(|e| {
-            e.with_context(&format!(
-                "Failing: {}. The server is back in service but not healthy; the rollout stops here so no other member goes down. Fix these, then run cu-roll again",
-                last.join("; ")
-            ))
-        })?;
+        )?;
         for w in warnings {
             ctx.events.observed(w)?;
         }
