@@ -12,6 +12,7 @@
 
 use serde::Deserialize;
 
+use super::templates::{components_read, queues_read};
 use crate::exchange::{query_list, Operation, QueryError, Reach, Template};
 use crate::plan::Server;
 use crate::ps::Arg;
@@ -24,29 +25,10 @@ use crate::ps::Arg;
 /// HubTransport and ServerWideOffline for every role).
 pub const EDGE_STATE: Template = template!(
     ExchangeSession,
-    r#"$server = {{server}}
-$components = @(Get-ServerComponentState -Identity $server | ForEach-Object {
-    [pscustomobject]@{
-        Component = $_.Component
-        State = $_.State.ToString()
-        LocalStates = @($_.LocalStates | ForEach-Object { [pscustomobject]@{ Requester = $_.Requester; State = $_.State.ToString(); Timestamp = $_.Timestamp.ToUniversalTime().ToString('o') } })
-        RemoteStates = @($_.RemoteStates | ForEach-Object { [pscustomobject]@{ Requester = $_.Requester; State = $_.State.ToString(); Timestamp = $_.Timestamp.ToUniversalTime().ToString('o') } })
-    }
-})
-$queues = @()
-$queuesError = $null
-try {
-    $queues = @(Get-Queue -Server $server | ForEach-Object {
-        [pscustomobject]@{
-            Identity = $_.Identity.ToString()
-            DeliveryType = $_.DeliveryType.ToString()
-            NextHopDomain = [string]$_.NextHopDomain
-            MessageCount = $_.MessageCount
-        }
-    })
-}
-catch { $queuesError = $_.Exception.Message }
-[pscustomobject]@{
+    "$server = {{server}}\n",
+    components_read!(),
+    queues_read!(),
+    r#"[pscustomobject]@{
     Components = $components
     ActivationPolicy = ''
     ActivationDisabledAndMoveNow = $false

@@ -61,15 +61,9 @@ if (Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Updates\UpdateExeVolatile' 
 /// with the DAG-wide [`DAG_STATE`] (one text, so a change reaches both).
 macro_rules! exchange_state_reads {
     () => {
-        r#"$components = @(Get-ServerComponentState -Identity $server | ForEach-Object {
-    [pscustomobject]@{
-        Component = $_.Component
-        State = $_.State.ToString()
-        LocalStates = @($_.LocalStates | ForEach-Object { [pscustomobject]@{ Requester = $_.Requester; State = $_.State.ToString(); Timestamp = $_.Timestamp.ToUniversalTime().ToString('o') } })
-        RemoteStates = @($_.RemoteStates | ForEach-Object { [pscustomobject]@{ Requester = $_.Requester; State = $_.State.ToString(); Timestamp = $_.Timestamp.ToUniversalTime().ToString('o') } })
-    }
-})
-$mailboxServer = Get-MailboxServer -Identity $server
+        concat!(
+            components_read!(),
+            r#"$mailboxServer = Get-MailboxServer -Identity $server
 $dag = [string]$mailboxServer.DatabaseAvailabilityGroup
 # ReplayLagTimes (AD configuration): which copies here are lagged, even
 # while the replication service reports no lag status.
@@ -95,7 +89,34 @@ $copies = @(Get-MailboxDatabaseCopyStatus -Server $server | ForEach-Object {
         ReplayLagTime = $lagTimes[[string]$_.DatabaseName]
     }
 })
-# Get-Queue fails while the transport service is restarting (e.g. right
+"#,
+            queues_read!()
+        )
+    };
+}
+
+/// The server's component states, with every requester's entry, into
+/// `$components` (Mailbox and Edge servers alike).
+macro_rules! components_read {
+    () => {
+        r#"$components = @(Get-ServerComponentState -Identity $server | ForEach-Object {
+    [pscustomobject]@{
+        Component = $_.Component
+        State = $_.State.ToString()
+        LocalStates = @($_.LocalStates | ForEach-Object { [pscustomobject]@{ Requester = $_.Requester; State = $_.State.ToString(); Timestamp = $_.Timestamp.ToUniversalTime().ToString('o') } })
+        RemoteStates = @($_.RemoteStates | ForEach-Object { [pscustomobject]@{ Requester = $_.Requester; State = $_.State.ToString(); Timestamp = $_.Timestamp.ToUniversalTime().ToString('o') } })
+    }
+})
+"#
+    };
+}
+pub(crate) use components_read;
+
+/// The server's queues into `$queues`, or the error into `$queuesError`
+/// (Mailbox and Edge servers alike).
+macro_rules! queues_read {
+    () => {
+        r#"# Get-Queue fails while the transport service is restarting (e.g. right
 # after the transport restart of maintenance): report that, rather than
 # losing the whole observation.
 $queues = @()
@@ -114,6 +135,7 @@ catch { $queuesError = $_.Exception.Message }
 "#
     };
 }
+pub(crate) use queues_read;
 
 /// The object [`EXCHANGE_STATE`] prints, from [`exchange_state_reads`]'s
 /// variables.
