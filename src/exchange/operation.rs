@@ -295,6 +295,8 @@ pub const EXCHANGE_CMDLETS: &[&str] = &[
     "Get-ExchangeServer",
     "Get-Queue",
     "Retry-Queue",
+    "Resume-Queue",
+    "Get-UMActiveCalls",
     "Redirect-Message",
     "Test-ServiceHealth",
     "Test-MAPIConnectivity",

@@ -81,6 +81,11 @@ pub struct Rollout {
     /// the servers terminates TLS (Extended Protection is not supported
     /// then). `None`: not said.
     pub tls_offloading: Option<bool>,
+    /// `[rollout] namespace`: the client-access name the load balancer
+    /// answers (e.g. `mail.contoso.local`), lower-case. When given, the
+    /// `health` step sends an authenticated request through it
+    /// (docs/steps/health.md); `None`: no such probe.
+    pub namespace: Option<String>,
     /// Whose identity the detached installer task (setup, the SU, AD
     /// preparation) runs under.
     pub installer_account: InstallerAccount,

@@ -42,6 +42,7 @@ pub struct RawRollout {
     pub installer_account: Option<Text>,
     pub extended_protection: Option<Spanned<RawExtendedProtection>>,
     pub tls_offloading: Option<bool>,
+    pub namespace: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,6 +16,7 @@ pub mod facts;
 mod faults;
 mod filestore;
 mod host;
+pub mod load_balancer;
 pub mod model;
 pub mod pwsh;
 mod quorum;
@@ -36,6 +37,7 @@ pub mod testkit;
 #[cfg(test)]
 pub(crate) mod tests;
 mod time;
+mod um;
 pub mod winrm;
 mod world;
 mod worldinit;

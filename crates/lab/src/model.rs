@@ -61,6 +61,20 @@ pub struct Server {
     /// Redirect-Message on this server fail before it.
     #[serde(default)]
     pub transport_ready_ms: Option<i64>,
+    /// MSExchangeFrontEndTransport was last started while ServerWideOffline
+    /// was not Active (at a boot in maintenance) and not restarted since.
+    /// Review real-exchange.md #15: community procedures restart it when
+    /// maintenance ends; Microsoft's restarts only MSExchangeTransport.
+    /// What such a front end does wrong is UNVERIFIED: the lab records it
+    /// (`lab state`), nothing else depends on it.
+    #[serde(default)]
+    pub frontend_started_offline: bool,
+    /// Unified Messaging calls in progress (`crate::um`), and when they
+    /// end once UMCallRouter stopped taking new ones.
+    #[serde(default)]
+    pub um_calls: u32,
+    #[serde(default)]
+    pub um_calls_end_ms: Option<i64>,
     pub setup_log: String,
     /// When the setup log was last appended to.
     pub setup_log_written_ms: i64,
@@ -475,6 +489,10 @@ pub struct Queue {
     pub delivery_type: DeliveryType,
     pub next_hop_domain: String,
     pub message_count: u32,
+    /// `Suspend-Queue` or the `submission-suspended` fault: Get-Queue
+    /// shows `Status` Suspended until `Resume-Queue`.
+    #[serde(default)]
+    pub suspended: bool,
 }
 
 impl Queue {
@@ -621,6 +639,9 @@ pub enum AvailabilityKind {
     MembersOutTogether,
     /// A copy was activated on a server whose activation policy is Blocked.
     ActivatedOnBlocked,
+    /// Unified Messaging calls in progress were cut off: the server went
+    /// out of service before they ended (`crate::um`).
+    UmCallsDropped,
 }
 
 /// One moment the DAG's availability promise was broken.

@@ -27,6 +27,7 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         pending_reboot: None,
         system_drive_free_gb: free,
         queue_messages: queue,
+        um_calls: 0,
         custom_app_settings: Vec::new(),
         port: None,
         activation_policy: crate::model::ActivationPolicy::Unrestricted,
@@ -60,6 +61,7 @@ pub fn three_member_spec() -> LabSpec {
         password: "lab-only-password".to_string(),
         org_management: true,
         witness_reachable: true,
+        load_balancer: Default::default(),
         ad: LabAd {
             schema_range_upper: 17003,
             org_object_version: 16763,

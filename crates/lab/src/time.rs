@@ -303,6 +303,9 @@ impl World {
                 svc.status = ServiceStatus::Running;
             }
         }
+        s.frontend_started_offline = s.service_running("MSExchangeFrontEndTransport")
+            && crate::components::effective_state(&s.components, "ServerWideOffline")
+                .is_some_and(|st| st != crate::components::ServiceState::Active);
         s.pending_reboot = None;
         if let Some(hold) = late.filter(|_| s.service_running("ClusSvc")) {
             // The Cluster service is still starting (manage-dags: updates

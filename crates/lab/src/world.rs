@@ -75,6 +75,9 @@ pub struct World {
     /// witness_reachable`); see `quorum.rs`.
     #[serde(default = "crate::quorum::reachable_by_default")]
     pub witness_reachable: bool,
+    /// The client namespace's load balancer (`[lab] load_balancer`).
+    #[serde(default)]
+    pub load_balancer: crate::load_balancer::LoadBalancer,
     /// Exchange certificates (`[[lab.certificate]]`; see `cmdlets::certs`).
     #[serde(default)]
     pub certificates: Vec<crate::spec::LabCertificate>,
@@ -140,6 +143,9 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         rpc_ssl_offloading: s.rpc_ssl_offloading,
         redirect_target: None,
         transport_ready_ms: None,
+        frontend_started_offline: false,
+        um_calls: s.um_calls,
+        um_calls_end_ms: None,
         setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
         setup_log_written_ms: installed_ms + 2_500_000,
         app_settings: s.custom_app_settings.clone(),
@@ -290,6 +296,7 @@ impl World {
             account_org_management: spec.org_management,
             cluster_group_owners: Default::default(),
             witness_reachable: spec.witness_reachable,
+            load_balancer: spec.load_balancer.clone(),
             certificates: spec.certificates.clone(),
         };
         let counts: Vec<u32> = spec.servers.iter().map(|s| s.queue_messages).collect();
@@ -309,6 +316,7 @@ impl World {
             delivery_type: DeliveryType::Undefined,
             next_hop_domain: "Submission".to_string(),
             message_count: 0,
+            suspended: false,
         }];
         let mut row = 10;
         let mut delivery = |kind, delivery_type, hop: String, queues: &mut Vec<Queue>| {
@@ -319,6 +327,7 @@ impl World {
                 delivery_type,
                 next_hop_domain: hop,
                 message_count: 0,
+                suspended: false,
             });
         };
         for db in &self.databases {
@@ -514,6 +523,7 @@ impl World {
     /// events for new violations, closes those that ended. Cheap; called
     /// after every command and settle.
     pub fn check_availability(&mut self) {
+        self.um_settle();
         let mut current: Vec<(AvailabilityKind, String)> = self
             .databases
             .iter()

@@ -8,6 +8,7 @@
 
 mod redistribute;
 pub mod templates;
+pub mod transport_exit;
 
 pub use redistribute::{RedistributeMove, RedistributeReport};
 

@@ -5,7 +5,8 @@
 //! (`quorum`), the certificates and where they are bound (`certs`), the
 //! client-access health pages (`client_access`), the MAPI test of the
 //! active copies a server hosts (`hosted`), Extended Protection on the
-//! virtual directories (`ep`), plus
+//! virtual directories (`ep`), authenticated requests through the client
+//! namespace (`namespace`), plus
 //! the maintenance state in
 //! `state`. Each has the [`Operation`] that reads it (`read_*`, also what
 //! the dry run prints) and a function that sends it and parses the answer.
@@ -19,10 +20,12 @@ mod dag_state;
 pub mod edge;
 mod ep;
 mod hosted;
+mod namespace;
 mod quorum;
 mod services;
 mod setup_roles;
 mod snapshot;
+mod um;
 pub mod templates;
 
 pub use certs::{
@@ -36,10 +39,12 @@ pub use dag::{dag_members, read_dag_members, DagMembersObs};
 pub use dag_state::{dag_state, read_dag_state, MemberObservation};
 pub use ep::{extended_protection, read_extended_protection, ExtendedProtectionObs, VdirEpObs};
 pub use hosted::{active_mapi, test_active_mapi, ActiveMapiObs};
+pub use namespace::{read_namespace, NamespaceAnswerObs, NamespaceObs, NAMESPACE_PATHS};
 pub use quorum::{quorum, read_quorum, QuorumObs};
 pub use services::{read_service_set, ServiceSetObs, EXPECTED_START_TYPE, INSTALLER_SERVICES};
 pub use setup_roles::{incomplete_reasons, RoleKeyObs};
 pub use snapshot::StartObservation;
+pub use um::read_um_active_calls;
 
 use serde::Deserialize;
 

@@ -83,6 +83,11 @@ pub(super) fn rollout(src: &Source, r: &RawRollout) -> Result<Rollout, PlanError
             RawExtendedProtection::SkipEwsFrontend => ExtendedProtection::SkipEwsFrontend,
         }),
         tls_offloading: r.tls_offloading,
+        namespace: r
+            .namespace
+            .as_ref()
+            .map(|v| checked(src, v, |t| planfile::values::check_fqdn("namespace", t)))
+            .transpose()?,
         // Decided with the connection in `installer_account` below.
         installer_account: InstallerAccount::ConnectionUser,
     })

@@ -537,6 +537,9 @@ impl Step for EnterMaintenance {
         )?;
         wait_drained(ctx, &made)?;
         super::shadow::flush(ctx)?;
+        if is_2016 {
+            super::enter_maintenance_um::wait_um_calls_ended(ctx)?;
+        }
         // Runbook §2.9.
         if !ctx
             .exchange_state()?
@@ -606,6 +609,7 @@ impl Step for EnterMaintenance {
             out.push(PlannedCommand::ps(format!("after the queues are drained (ExchangeDsc's discard heartbeat, not Microsoft's procedure): on {}", p.name), &act::shadow_heartbeat(&p.name, &server.fqdn).op));
             out.push(PlannedCommand::ps(format!("then at every poll for up to 2 minutes: shadow copies {} still holds (what remains is reported, not fatal)", p.name), &observe::read_shadow_messages(&p.name, &server.fqdn)));
         }
+        out.push(super::enter_maintenance_um::planned(&server.name));
         out.extend([
             PlannedCommand::ps("after no copy is mounted and the queues are empty, if ServerWideOffline is not yet held by Maintenance", &act::server_wide_offline(&server.name).op),
             PlannedCommand::ps("verification: this server must no longer own Cluster Group", &observe::read_cluster_group_owner()),

@@ -51,6 +51,10 @@ pub enum ExitAction {
     },
     HubTransportActive,
     RestartTransport,
+    /// Right after [`ExitAction::RestartTransport`]: the front end started
+    /// at boot while ServerWideOffline was Inactive (review
+    /// real-exchange.md #15).
+    RestartFrontEndTransport,
     ClearFunctional(String),
 }
 
@@ -156,8 +160,10 @@ pub fn exit_actions(
     if ours_and_held("HubTransport") {
         out.push(HubTransportActive);
         out.push(RestartTransport);
+        out.push(RestartFrontEndTransport);
     } else if transport_restart_pending(prior, "Active") {
         out.push(RestartTransport);
+        out.push(RestartFrontEndTransport);
     }
     (out, notes)
 }
@@ -231,6 +237,7 @@ impl ExitAction {
             } => act::resume_copy(copy, *replication_only),
             HubTransportActive => act::hub_transport_active(server),
             RestartTransport => act::restart_transport(),
+            RestartFrontEndTransport => act::transport_exit::restart_frontend_transport(),
             ClearFunctional(c) => act::clear_functional(server, c),
         }
     }
@@ -248,6 +255,7 @@ impl ExitAction {
             ResumeCopy { copy, replication_only: true } => format!("the same, for a lagged copy or one activation-suspended before: replication only, activation stays suspended (e.g. {copy})"),
             HubTransportActive => "if cu-roll drained HubTransport and it still is".into(),
             RestartTransport => "on the server itself, right after HubTransport Active (the change takes effect on restart), or if cu-roll set it Active earlier but the restart did not follow".into(),
+            RestartFrontEndTransport => "on the server itself, after the transport restart: MSExchangeFrontEndTransport started at boot while the server was offline (community procedures restart it too; Microsoft's restarts only MSExchangeTransport)".into(),
             ClearFunctional(c) => format!("for each component held Inactive by requester Functional (e.g. {c} after a failed setup)"),
         }
     }
@@ -276,6 +284,7 @@ impl ExitAction {
             },
             HubTransportActive,
             RestartTransport,
+            RestartFrontEndTransport,
         ]
     }
 }
@@ -355,11 +364,20 @@ impl Step for ExitMaintenance {
             .map_err(|e| e.with_context(&left_on(ctx, &made)))?;
         let state = ctx.exchange_state()?;
         let before = ctx.observed_before.clone();
-        let (actions, notes) = exit_actions(&state, &ctx.prior_changes, before.as_ref());
+        let (mut actions, notes) = exit_actions(&state, &ctx.prior_changes, before.as_ref());
+        if ctx.server.is_edge() {
+            // An Edge server has no front-end transport service.
+            actions.retain(|a| *a != ExitAction::RestartFrontEndTransport);
+        }
         for note in &notes {
             ctx.events.observed(note.clone())?;
         }
         let (copy_failures, cleared) = send_all(ctx, &actions, &mut made)?;
+        let resumed_queue = if ctx.server.is_edge() {
+            None
+        } else {
+            super::exit_maintenance_transport::submission_queue(ctx, &made)?
+        };
         let state = ctx.exchange_state()?;
         let mut problems = verify_problems(&state, &ctx.all_changes(&made), before.as_ref());
         problems.extend(copy_failures.iter().map(|f| {
@@ -397,7 +415,10 @@ impl Step for ExitMaintenance {
                 cleared.join(", ")
             ));
         }
-        Ok(if actions.is_empty() && repaired.is_empty() {
+        if let Some(note) = &resumed_queue {
+            detail.push_str(&format!("; {note}"));
+        }
+        Ok(if actions.is_empty() && repaired.is_empty() && resumed_queue.is_none() {
             StepOutcome::AlreadyDone { detail }
         } else {
             StepOutcome::Done { detail }
@@ -438,6 +459,10 @@ impl Step for ExitMaintenance {
                 .iter()
                 .map(|a| PlannedCommand::ps(a.when(), &a.action(&server.name).op)),
         );
+        out.push(PlannedCommand::ps(
+            "last: the Submission queue, resumed if Suspended (waits up to 5 minutes for Get-Queue to answer after the restart)",
+            &act::transport_exit::resume_submission_queue(&server.name).op,
+        ));
         out
     }
 }

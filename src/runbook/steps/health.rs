@@ -15,6 +15,8 @@
 //! `redistribute` (review real-exchange.md #12: prove the server healthy
 //! before databases move back to it), so it waits up to `timeouts.health`
 //! (copies resynchronise after a reboot), then names every failing check.
+//! Once they pass, when the plan names its client namespace, authenticated
+//! requests go through the load balancer (`health_namespace`).
 //! It changes nothing.
 
 use crate::catalog::ExchangeBuild;
@@ -309,14 +311,16 @@ impl Step for Health {
         for w in warnings {
             ctx.events.observed(w)?;
         }
-        Ok(StepOutcome::Done {
-            detail: format!("{} healthy at {target}", ctx.server.name),
-        })
+        let mut detail = format!("{} healthy at {target}", ctx.server.name);
+        if let Some(checked) = super::health_namespace::check(ctx)? {
+            detail.push_str(&format!("; {checked}"));
+        }
+        Ok(StepOutcome::Done { detail })
     }
 
     fn scripts(
         &self,
-        _plan: &Plan,
+        plan: &Plan,
         _target: &ResolvedTarget,
         server: &Server,
         _peers: &[&Server],
@@ -335,6 +339,7 @@ impl Step for Health {
         out.push(PlannedCommand::ps(when, &read_server_facts()));
         out.push(PlannedCommand::ps(when, &read_service_set()));
         out.push(PlannedCommand::ps(when, &read_health_pages(&server.fqdn)));
+        out.extend(super::health_namespace::planned(plan));
         out
     }
 }

@@ -12,9 +12,12 @@
 pub mod backup_config;
 mod edge;
 mod enter_maintenance;
+mod enter_maintenance_um;
 mod exit_maintenance;
+mod exit_maintenance_transport;
 mod health;
 mod health_hosted;
+mod health_namespace;
 mod installer;
 mod installer_account;
 #[cfg(test)]

@@ -271,6 +271,9 @@ impl FakeExec {
             // cu-roll undoes.
             "Retry-Queue",
             "$count = 0",
+            // The Submission queue check resumes only a Suspended queue.
+            "Get-UMActiveCalls",
+            "Resume-Queue -Identity $id",
         ];
         self.sent()
             .into_iter()
@@ -346,6 +349,12 @@ impl FakeExec {
         });
         // Members hold no shadow copies once asked for a heartbeat.
         self.on_ps(None, "Retry-Queue", |_, _, _| Reply::ok(""));
+        // Exchange 2016: no UM call in progress.
+        self.on_ps(None, "Get-UMActiveCalls", |_, _, _| Reply::ok("0"));
+        // The Submission queue after the transport restart: not Suspended.
+        self.on_ps(None, "Resume-Queue", |_, _, _| {
+            Reply::ok(r#"{"Status":"Ready","Resumed":false}"#)
+        });
         self.on_ps(None, "$count = 0", |_, _, _| Reply::ok("0"));
         self.on_ps(None, "Suspend-ClusterNode", |w, server, _| {
             w.state.get_mut(server).unwrap()["ClusterNodeState"] = json!("Paused");

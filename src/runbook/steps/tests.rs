@@ -539,7 +539,7 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
     let (out, ev) = bench.ok(&ExitMaintenance, &exec, prior.clone());
     assert!(matches!(out, StepOutcome::Done { .. }), "{out:?}");
     let actions = &exec.actions()[n..];
-    assert_eq!(actions.len(), 6, "{actions:#?}");
+    assert_eq!(actions.len(), 7, "{actions:#?}");
     assert!(actions[0].contains("'ServerWideOffline' -State 'Active' -Requester 'Maintenance'"));
     assert!(actions[1].contains("Resume-ClusterNode -Name 'EX02'"));
     assert!(actions[2].contains("-DatabaseCopyAutoActivationPolicy 'Unrestricted'"));
@@ -548,6 +548,8 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
     assert!(actions[4].contains("'HubTransport' -State 'Active'"));
     assert!(!actions[4].contains("Restart-Service"));
     assert!(actions[5].contains("Restart-Service -Name 'MSExchangeTransport'"));
+    // Review real-exchange.md #15: the front end, started offline at boot.
+    assert!(actions[6].contains("Restart-Service -Name 'MSExchangeFrontEndTransport'"));
 
     // Again: everything is already back.
     let mut all = prior;
@@ -557,7 +559,7 @@ fn exit_maintenance_undoes_cu_rolls_changes_in_runbook_order() {
         matches!(again, StepOutcome::AlreadyDone { .. }),
         "{again:?}"
     );
-    assert_eq!(exec.actions().len(), n + 6);
+    assert_eq!(exec.actions().len(), n + 7);
 }
 
 /// `server`'s baseline as enter-maintenance would journal it from the

@@ -21,6 +21,7 @@ mod task_com_tests;
 mod task_objects;
 mod tasks;
 mod transport;
+mod um_calls;
 mod vdirs;
 mod web;
 
@@ -93,6 +94,7 @@ pub(crate) fn dispatch(
             databases::dispatch,
             health::dispatch,
             transport::dispatch,
+            um_calls::dispatch,
             certs::dispatch,
             vdirs::dispatch,
         ] {

@@ -380,6 +380,11 @@ fn control_service(
         if b.switch("PassThru") {
             out.push(service_object(svc));
         }
+        if svc.status == ServiceStatus::Running
+            && n.eq_ignore_ascii_case("MSExchangeFrontEndTransport")
+        {
+            frontend_started(host);
+        }
         // The Replication service started: its copies resynchronise.
         if started && n.eq_ignore_ascii_case("MSExchangeRepl") {
             let me = host.server;
@@ -416,6 +421,38 @@ fn start_transport(host: &mut ServerHost, i: usize, cmdlet: &str) {
     }
     server.services[i].status = ServiceStatus::Running;
     server.transport_ready_ms = Some(ready);
+    submission_suspended_at_start(host);
+}
+
+/// MSExchangeFrontEndTransport (re)started: it keeps whether
+/// ServerWideOffline was Active then (`Server::frontend_started_offline`).
+fn frontend_started(host: &mut ServerHost) {
+    let s = host.this_mut();
+    s.frontend_started_offline =
+        crate::components::effective_state(&s.components, "ServerWideOffline")
+            .is_some_and(|st| st != crate::components::ServiceState::Active);
+}
+
+/// The `submission-suspended` fault (docs/lab.md "Faults"): transport
+/// started with HubTransport Active (the restart that ends maintenance)
+/// comes back with its Submission queue Suspended, which stays so until
+/// `Resume-Queue`. ExchangeDsc checks for exactly this after transport is
+/// back (TransportMaintenance.psm1 `Set-TransportActive` calls
+/// `Enable-SubmissionQueue`, which resumes a Suspended Submission queue);
+/// what leaves it Suspended on a real server is UNVERIFIED.
+fn submission_suspended_at_start(host: &mut ServerHost) {
+    let s = host.this();
+    let hub_active = crate::components::effective_state(&s.components, "HubTransport")
+        .is_none_or(|st| st == crate::components::ServiceState::Active);
+    let name = s.name.clone();
+    if !hub_active || !host.world.trigger_fault("submission-suspended", &name, None) {
+        return;
+    }
+    for q in &mut host.this_mut().queues {
+        if q.kind == crate::model::QueueKind::Submission {
+            q.suspended = true;
+        }
+    }
 }
 
 fn set_service(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {

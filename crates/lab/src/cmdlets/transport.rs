@@ -1,6 +1,9 @@
 //! Transport cmdlets: Get-Queue (with the OPATH `-Filter` forms the
-//! runbook uses), Redirect-Message (cmdlets.md §7) and Retry-Queue (the
-//! shadow-redundancy heartbeat ExchangeDsc forces before maintenance).
+//! runbook uses), Redirect-Message (cmdlets.md §7), Retry-Queue (the
+//! shadow-redundancy heartbeat ExchangeDsc forces before maintenance) and
+//! Resume-Queue (ExchangeDsc TransportMaintenance.psm1
+//! `Enable-SubmissionQueue` resumes a Suspended Submission queue after
+//! transport is back).
 
 use super::exchange::{dc, select_servers};
 use super::{need, string_list, wildcard, Answer};
@@ -50,11 +53,27 @@ const RETRY_QUEUE: CmdletSpec = CmdletSpec {
     should_process: Some(ConfirmImpact::NoPrompt),
 };
 
+/// Microsoft Learn, Resume-Queue: `-Identity` or `-Filter` (with
+/// `-Server`), `-Confirm`, `-WhatIf`. ExchangeDsc calls it with
+/// `-confirm:$false`; whether it prompts without is UNVERIFIED (the lab
+/// does not prompt).
+const RESUME_QUEUE: CmdletSpec = CmdletSpec {
+    name: "Resume-Queue",
+    params: &[
+        positional("Identity", 0),
+        value("Filter"),
+        value("Server"),
+        value("DomainController"),
+    ],
+    should_process: Some(ConfirmImpact::NoPrompt),
+};
+
 pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) -> Answer {
     Some(match lname {
         "get-queue" => get_queue(host, args),
         "redirect-message" => redirect_message(host, args),
         "retry-queue" => retry_queue(host, args),
+        "resume-queue" => resume_queue(host, args),
         _ => return None,
     })
 }
@@ -82,7 +101,11 @@ fn queue_object(server: &str, q: &Queue) -> Value {
         )
         .with("RowId", q.row_id)
         .display(id.clone());
-    let status = if q.message_count > 0 {
+    // QueueStatus names as Get-Queue shows them (Microsoft Learn, Get-Queue
+    // "Status"); the numbers are UNVERIFIED.
+    let status = if q.suspended {
+        ("Suspended", 4)
+    } else if q.message_count > 0 {
         ("Active", 1)
     } else {
         ("Ready", 2)
@@ -407,6 +430,53 @@ fn retry_queue(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, P
         for k in discarded {
             host.world.servers[i].queues[k].message_count = 0;
         }
+    }
+    Ok(Vec::new())
+}
+
+/// Resume-Queue: every queue of the server(s) that matches `-Identity`
+/// or `-Filter` leaves Suspended. A queue that is not suspended is left as
+/// it is (the lab writes no warning; what Exchange writes then is
+/// UNVERIFIED).
+fn resume_queue(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let cmd = "Resume-Queue";
+    let b = bind(&RESUME_QUEUE, args)?;
+    let clauses = match b.string("Filter") {
+        Some(f) => parse_filter(&f)?,
+        None => Vec::new(),
+    };
+    let identity = b.string("Identity");
+    let server = match (&identity, b.string("Server")) {
+        (Some(id), _) => Some(id.split('\\').next().unwrap_or_default().to_string()),
+        (None, Some(sv)) => Some(sv),
+        (None, None) if b.get("Filter").is_some() => None,
+        (None, None) => return Err(super::missing_mandatory(cmd, &["Identity"])),
+    };
+    let servers = match server {
+        Some(sv) => select_servers(host, Some(sv), cmd, "QueueViewerTasks.ResumeQueue", true)?,
+        None => vec![host.server],
+    };
+    if b.what_if {
+        return Ok(Vec::new());
+    }
+    let mut found = false;
+    for i in servers {
+        transport_answers(host, i, cmd, "ResumeQueue").map_err(PsError::terminating)?;
+        let name = host.world.servers[i].name.clone();
+        for q in &mut host.world.servers[i].queues {
+            let hit = identity
+                .as_ref()
+                .is_none_or(|id| wildcard(id, &queue_identity(&name, q)))
+                && clauses.iter().all(|c| clause_matches(c, &name, q));
+            if hit {
+                found = true;
+                q.suspended = false;
+            }
+        }
+    }
+    if let (false, Some(id)) = (found, identity) {
+        return Err(super::exchange_not_found(cmd, "QueueViewerTasks.ResumeQueue", &id, &dc(host))
+            .terminating());
     }
     Ok(Vec::new())
 }

@@ -22,6 +22,16 @@
 //!   stopped; which pool serves which front-end page is not modelled.
 //! - Error texts are .NET Framework 4.x's `WebException` messages, as
 //!   Windows PowerShell 5.1 shows them.
+//! - The client namespace (`[lab] load_balancer`, `crate::load_balancer`)
+//!   is answered by the load balancer, whose certificate names it: it
+//!   sends each request on to a Mailbox server whose health page for the
+//!   protocol answers 200. Any other path than a health page needs a logon
+//!   (`-Credential` or `-UseDefaultCredentials`; without: `(401)
+//!   Unauthorized`); with one it answers 200, unless the load balancer
+//!   offloads TLS and the server's directory checks channel binding
+//!   tokens (Extended Protection): then `(401) Unauthorized` (UNVERIFIED
+//!   status, see `load_balancer`). The same authenticated request to a
+//!   server's own name keeps TLS to the server and succeeds.
 
 use super::{missing_mandatory, Answer};
 use crate::components::{effective_state, ServiceState};
@@ -103,6 +113,10 @@ fn invoke_web_request(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
             "Invalid URI: The format of the URI could not be determined.",
         ));
     };
+    let logon = b.get("Credential").is_some() || b.switch("UseDefaultCredentials");
+    if host.world.load_balancer.answers(&name) {
+        return through_load_balancer(host, &path, logon);
+    }
     let index = if name.eq_ignore_ascii_case("localhost") {
         Some(host.server)
     } else {
@@ -120,9 +134,44 @@ fn invoke_web_request(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
     if scheme == "https" && !host.certificate_callback {
         return Err(web_error("The underlying connection was closed: Could not establish trust relationship for the SSL/TLS secure channel."));
     }
-    let fqdn = s.fqdn.clone();
-    match health_page_status(host, i, &path) {
+    answer(host, i, &path, logon, false)
+}
+
+/// What server `i` answers for `path`: a health page as it stands, any
+/// other page of a protocol 200 with a logon (401 without, or through an
+/// offloading load balancer to a directory with Extended Protection:
+/// `offloaded`), 404 for no protocol's page.
+fn answer(
+    host: &mut ServerHost,
+    i: usize,
+    path: &str,
+    logon: bool,
+    offloaded: bool,
+) -> Result<Vec<Value>, PsError> {
+    let fqdn = host.world.servers[i].fqdn.clone();
+    let code = match protocol_page(path) {
+        Some(vdir) => {
+            let page = health_page_status(host, i, &format!("/{vdir}/healthcheck.htm"));
+            let s = &host.world.servers[i];
+            let ep = s
+                .extended_protection
+                .unwrap_or_else(|| super::ExtendedProtection::initial(s.build, None));
+            let lb = &host.world.load_balancer;
+            if page != 200 {
+                page
+            } else if !logon || (offloaded && lb.breaks_windows_auth(ep.token_checking(vdir))) {
+                401
+            } else {
+                200
+            }
+        }
+        None => health_page_status(host, i, path),
+    };
+    match code {
         200 => Ok(vec![response(200, "OK", &format!("200 OK<br/>{fqdn}"))]),
+        401 => Err(web_error(
+            "The remote server returned an error: (401) Unauthorized.",
+        )),
         404 => Err(web_error(
             "The remote server returned an error: (404) Not Found.",
         )),
@@ -130,6 +179,58 @@ fn invoke_web_request(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
             "The remote server returned an error: ({code}) Server Unavailable."
         ))),
     }
+}
+
+/// The protocol directory of a path that is not its health page (e.g.
+/// `/EWS/Exchange.asmx` → `ews`), if it is one the lab knows.
+fn protocol_page(path: &str) -> Option<&'static str> {
+    let lower = path.to_ascii_lowercase();
+    let first = lower.trim_start_matches('/').split(['/', '?']).next()?;
+    if lower.ends_with("/healthcheck.htm") {
+        return None;
+    }
+    HEALTH_PAGES
+        .iter()
+        .find(|(v, _)| *v == first)
+        .map(|(v, _)| *v)
+}
+
+/// A request to the client namespace: the load balancer (its certificate
+/// names the namespace, so no callback is needed) sends it round-robin to
+/// a Mailbox server whose health page for the protocol answers 200.
+fn through_load_balancer(
+    host: &mut ServerHost,
+    path: &str,
+    logon: bool,
+) -> Result<Vec<Value>, PsError> {
+    let lower = path.to_ascii_lowercase();
+    let Some(vdir) = lower
+        .trim_start_matches('/')
+        .split(['/', '?'])
+        .next()
+        .and_then(|first| HEALTH_PAGES.iter().find(|(v, _)| *v == first))
+        .map(|(v, _)| *v)
+    else {
+        return Err(web_error(
+            "The remote server returned an error: (404) Not Found.",
+        ));
+    };
+    let probe = format!("/{vdir}/healthcheck.htm");
+    let pool: Vec<usize> = (0..host.world.servers.len())
+        .filter(|&i| {
+            let s = &host.world.servers[i];
+            s.edge.is_none() && !s.is_down() && s.service_running("W3SVC")
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter(|&i| health_page_status(host, i, &probe) == 200)
+        .collect();
+    let Some(i) = host.world.load_balancer.pick(&pool) else {
+        return Err(web_error(
+            "The remote server returned an error: (503) Server Unavailable.",
+        ));
+    };
+    answer(host, i, path, logon, true)
 }
 
 /// What `path` answers on server `i`: 200 while the page's component is
@@ -275,6 +376,48 @@ mod tests {
             status(&mut w, "owa"),
             "Unable to connect to the remote server"
         );
+    }
+
+    /// Review real-exchange.md #9, lab item L10: behind a load balancer
+    /// that offloads TLS, an authenticated request to a directory with
+    /// Extended Protection fails; the health page through it, and the same
+    /// request to the server's own name, do not.
+    #[test]
+    fn an_offloading_load_balancer_fails_authenticated_requests_to_ep_directories_only() {
+        let mut w = world();
+        w.load_balancer.tls_offloading = true;
+        for s in &mut w.servers {
+            s.extended_protection = Some(crate::cmdlets::ExtendedProtection::On);
+        }
+        let ask = |w: &mut World, url: &str, logon: bool| {
+            let cred = if logon {
+                " -UseDefaultCredentials"
+            } else {
+                ""
+            };
+            let script = format!(
+                "{RELAXED}try {{ (Invoke-WebRequest -Uri '{url}' -UseBasicParsing{cred}).StatusCode }} catch {{ $_.Exception.Message }}"
+            );
+            page(w, &script).0.trim().to_string()
+        };
+        let ews = "https://mail.contoso.local/EWS/Exchange.asmx";
+        assert!(ask(&mut w, ews, true).contains("(401) Unauthorized"));
+        assert_eq!(
+            ask(&mut w, "https://mail.contoso.local/EWS/healthcheck.htm", false),
+            "200"
+        );
+        assert_eq!(
+            ask(&mut w, "https://ex02.contoso.local/EWS/Exchange.asmx", true),
+            "200"
+        );
+        assert!(ask(&mut w, ews, false).contains("(401)"), "no logon");
+        w.load_balancer.tls_offloading = false;
+        assert_eq!(ask(&mut w, ews, true), "200");
+        for s in &mut w.servers {
+            s.extended_protection = Some(crate::cmdlets::ExtendedProtection::Off);
+        }
+        w.load_balancer.tls_offloading = true;
+        assert_eq!(ask(&mut w, ews, true), "200", "EP off: offloading works");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub enum Logon {
 /// The lab's Exchange cmdlets (canonical names) and whether each reads or
 /// writes Active Directory. Only `Get-Queue` asks the local transport
 /// service and nothing else (exchange/cmdlets.md; the contract, issue 9 §1).
-pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 29] = [
+pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 31] = [
     ("Get-ExchangeServer", true),
     ("Get-MailboxServer", true),
     ("Set-MailboxServer", true),
@@ -47,6 +47,9 @@ pub(crate) const EXCHANGE_CMDLETS: [(&str, bool); 29] = [
     ("Redirect-Message", true),
     ("Get-Queue", false),
     ("Retry-Queue", false),
+    ("Resume-Queue", false),
+    // Asks the server's UM service (UNVERIFIED: whether it reads AD).
+    ("Get-UMActiveCalls", false),
     // Both read the configuration in AD (the server object, the Auth
     // configuration object); UNVERIFIED for Get-ExchangeCertificate, whose
     // certificates come from the server's store.

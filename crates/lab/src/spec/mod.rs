@@ -43,6 +43,9 @@ pub struct LabSpec {
     /// witness_reachable`, default true). When it cannot, a DAG with an
     /// even number of members has lost its tie-breaking vote.
     pub witness_reachable: bool,
+    /// The client namespace's load balancer (`[lab] load_balancer`).
+    #[serde(default)]
+    pub load_balancer: crate::load_balancer::LoadBalancer,
     /// Active Directory levels the lab's forest starts with.
     pub ad: LabAd,
     pub timings: LabTimings,
@@ -225,6 +228,9 @@ pub struct LabServer {
     pub system_drive_free_gb: u64,
     /// Messages waiting in this server's delivery queues at the start.
     pub queue_messages: u32,
+    /// Unified Messaging calls in progress at the start (`crate::um`).
+    #[serde(default)]
+    pub um_calls: u32,
     /// `appSettings` customisations in the server's config files (key → value).
     pub custom_app_settings: Vec<(String, String)>,
     /// Port for `lab serve`; defaults to base_port + index.

@@ -71,6 +71,7 @@ pub const FAULT_KINDS: &[&str] = &[
     "su-interrupted",
     "moves-suppressed",
     "clussvc-starts-late",
+    "submission-suspended",
 ];
 
 /// The rollout steps the lab recognises from what a client sends (how, per
@@ -118,6 +119,7 @@ fn validate(
         password,
         org_management: lab.org_management.unwrap_or(true),
         witness_reachable: lab.witness_reachable.unwrap_or(true),
+        load_balancer: load_balancer(src, lab.load_balancer.as_ref())?,
         ad: ad(src, &lab.ad)?,
         timings: LabTimings {
             setup: duration(src, lab.timings.setup.as_ref(), "3s")?,
@@ -282,6 +284,21 @@ fn media(src: &Source, raw: &[Spanned<RawLabMedia>]) -> Result<Vec<LabMedia>, Pl
     Ok(out)
 }
 
+/// `[lab] load_balancer`: the namespace (a DNS name, default
+/// `mail.contoso.local`) and whether it offloads TLS (default false).
+fn load_balancer(
+    src: &Source,
+    raw: Option<&super::raw::RawLabLoadBalancer>,
+) -> Result<crate::load_balancer::LoadBalancer, PlanError> {
+    let mut lb = crate::load_balancer::LoadBalancer::default();
+    let Some(raw) = raw else { return Ok(lb) };
+    if let Some(n) = &raw.namespace {
+        lb.namespace = checked(src, n, |t| planfile::values::check_fqdn("namespace", t))?;
+    }
+    lb.tls_offloading = raw.tls_offloading.unwrap_or(false);
+    Ok(lb)
+}
+
 fn text_or(
     src: &Source,
     value: Option<&Text>,
@@ -411,6 +428,7 @@ fn servers(
                 pending_reboot: s.pending_reboot,
                 system_drive_free_gb: s.system_drive_free_gb,
                 queue_messages: s.queue_messages,
+                um_calls: s.um_calls,
                 custom_app_settings,
                 port: s.port.as_ref().map(|p| *p.get_ref()),
                 activation_policy: super::dag::activation_policy(

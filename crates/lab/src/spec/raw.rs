@@ -38,6 +38,8 @@ pub struct RawLab {
     pub org_management: Option<bool>,
     /// Whether the DAG's file share witness answers (default true).
     pub witness_reachable: Option<bool>,
+    /// The client namespace's load balancer (`crate::load_balancer`).
+    pub load_balancer: Option<RawLabLoadBalancer>,
     #[serde(default)]
     pub ad: RawLabAd,
     #[serde(default)]
@@ -52,6 +54,14 @@ pub struct RawLab {
     pub media: Vec<Spanned<RawLabMedia>>,
     #[serde(default)]
     pub certificate: Vec<Spanned<RawLabCertificate>>,
+}
+
+/// `[lab] load_balancer = { namespace = "…", tls_offloading = true }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabLoadBalancer {
+    pub namespace: Option<Text>,
+    pub tls_offloading: Option<bool>,
 }
 
 /// A `[[lab.certificate]]`: an Exchange certificate on some or all lab
@@ -120,6 +130,9 @@ pub struct RawLabServer {
     pub system_drive_free_gb: u64,
     #[serde(default)]
     pub queue_messages: u32,
+    /// Unified Messaging calls in progress at the start (Exchange 2016).
+    #[serde(default)]
+    pub um_calls: u32,
     #[serde(default)]
     pub custom_app_settings: IndexMap<String, Text>,
     pub port: Option<Spanned<u16>>,
