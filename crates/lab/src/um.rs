@@ -76,22 +76,15 @@ mod tests {
     use crate::testkit::{three_member_spec, T0};
     use crate::world::World;
 
+    /// EX02 an Exchange 2016 server (UMCallRouter, MSExchangeUM) with
+    /// two calls in progress.
     fn world_with_calls() -> (World, usize) {
         let mut spec = three_member_spec();
+        spec.servers[1].build = "15.1.2507.6".parse().unwrap();
         spec.servers[1].um_calls = 2;
-        let mut w = World::from_spec(&spec, &spec.dag, T0);
+        let w = World::from_spec(&spec, &spec.dag, T0);
         let i = w.server_index("EX02").unwrap();
-        // A 2016 server runs MSExchangeUM; the spec's builds are 2019.
-        if !w.servers[i]
-            .services
-            .iter()
-            .any(|s| s.name == "MSExchangeUM")
-        {
-            let mut svc = w.servers[i].services[0].clone();
-            svc.name = "MSExchangeUM".into();
-            svc.status = crate::model::ServiceStatus::Running;
-            w.servers[i].services.push(svc);
-        }
+        assert!(w.servers[i].service_running("MSExchangeUM"));
         (w, i)
     }
 
