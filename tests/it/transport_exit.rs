@@ -52,7 +52,11 @@ fn a_submission_queue_suspended_after_the_transport_restart_is_resumed() {
     );
     assert_eq!(w["availability"], Value::Array(vec![]));
     let ex02 = server(&w, "EX02");
-    assert_eq!(ex02["queues"][0]["suspended"], Value::Bool(false), "{ex02:#}");
+    assert_eq!(
+        ex02["queues"][0]["suspended"],
+        Value::Bool(false),
+        "{ex02:#}"
+    );
 }
 
 /// MSExchangeFrontEndTransport starts at each boot while ServerWideOffline
@@ -79,15 +83,21 @@ fn exchange_2016_plan(env: &Env, calls: u32) -> std::path::PathBuf {
     for (from, to) in [
         ("target = \"2019-CU15\"", "target = \"2016-CU23\""),
         ("security_update = \"latest\"", "security_update = \"none\""),
-        (
-            "su_path = 'C:\\Updates\\Exchange2019-CU15-Feb26SU.msp'",
-            "",
-        ),
+        ("su_path = 'C:\\Updates\\Exchange2019-CU15-Feb26SU.msp'", ""),
         ("build = \"15.2.1748.10\"", "build = \"15.1.2507.6\""),
-        ("build = \"15.2.1748.43\"           # 2019 CU15 Feb26SU", "build = \"15.1.2375.7\""),
-        ("build = \"15.2.1544.39\"           # 2019 CU14 Feb26SU", "build = \"15.1.2375.7\""),
+        (
+            "build = \"15.2.1748.43\"           # 2019 CU15 Feb26SU",
+            "build = \"15.1.2375.7\"",
+        ),
+        (
+            "build = \"15.2.1544.39\"           # 2019 CU14 Feb26SU",
+            "build = \"15.1.2375.7\"",
+        ),
         ("build = \"15.2.1544.39\"", "build = \"15.1.2375.7\""),
-        ("queue_messages = 7", &format!("queue_messages = 7\num_calls = {calls}")),
+        (
+            "queue_messages = 7",
+            &format!("queue_messages = 7\num_calls = {calls}"),
+        ),
     ] {
         assert!(text.contains(from), "plans/lab.toml has {from}");
         text = text.replacen(from, to, 1);
@@ -111,6 +121,11 @@ fn exchange_2016_waits_for_um_calls_to_end_before_going_offline() {
     let run = env.run(&["run", plan.to_str().unwrap(), "--yes"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let w = world(&env);
-    assert_eq!(w["availability"], Value::Array(vec![]), "{:#}", w["availability"]);
+    assert_eq!(
+        w["availability"],
+        Value::Array(vec![]),
+        "{:#}",
+        w["availability"]
+    );
     assert_eq!(server(&w, "EX03")["um_calls"], 0);
 }

@@ -22,7 +22,11 @@ pub const SUBMISSION_QUEUE_WAIT_S: i64 = 300;
 /// After the MSExchangeTransport restart that ends maintenance: the
 /// front-end transport service as well. It started at boot while
 /// ServerWideOffline was Inactive; community procedures restart it with
-/// transport (review real-exchange.md #15: "harmless"), while Microsoft's
+/// transport (review real-exchange.md #15: "harmless"; e.g. Michael Van
+/// Horenbeeck's `Stop-ExchangeServerMaintenanceMode.ps1`, as published in
+/// github.com/SammyKrosoft/Stop-ExchangeServerMaintenanceMode: "restart FE
+/// Transport Services if server is also CAS", after MSExchangeTransport),
+/// while Microsoft's
 /// procedure (Microsoft Learn, "Manage database availability groups in
 /// Exchange Server", performing maintenance on DAG members) restarts only
 /// MSExchangeTransport. What a front end that started in maintenance does

@@ -25,8 +25,8 @@ mod quorum;
 mod services;
 mod setup_roles;
 mod snapshot;
-mod um;
 pub mod templates;
+mod um;
 
 pub use certs::{
     exchange_certificates, iis_bindings, read_exchange_certificates, read_iis_bindings,

@@ -418,11 +418,13 @@ impl Step for ExitMaintenance {
         if let Some(note) = &resumed_queue {
             detail.push_str(&format!("; {note}"));
         }
-        Ok(if actions.is_empty() && repaired.is_empty() && resumed_queue.is_none() {
-            StepOutcome::AlreadyDone { detail }
-        } else {
-            StepOutcome::Done { detail }
-        })
+        Ok(
+            if actions.is_empty() && repaired.is_empty() && resumed_queue.is_none() {
+                StepOutcome::AlreadyDone { detail }
+            } else {
+                StepOutcome::Done { detail }
+            },
+        )
     }
 
     /// Every kind of action `run` sends, built the same way.

@@ -445,7 +445,11 @@ fn submission_suspended_at_start(host: &mut ServerHost) {
     let hub_active = crate::components::effective_state(&s.components, "HubTransport")
         .is_none_or(|st| st == crate::components::ServiceState::Active);
     let name = s.name.clone();
-    if !hub_active || !host.world.trigger_fault("submission-suspended", &name, None) {
+    if !hub_active
+        || !host
+            .world
+            .trigger_fault("submission-suspended", &name, None)
+    {
         return;
     }
     for q in &mut host.this_mut().queues {

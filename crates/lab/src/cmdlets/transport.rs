@@ -475,8 +475,10 @@ fn resume_queue(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, 
         }
     }
     if let (false, Some(id)) = (found, identity) {
-        return Err(super::exchange_not_found(cmd, "QueueViewerTasks.ResumeQueue", &id, &dc(host))
-            .terminating());
+        return Err(
+            super::exchange_not_found(cmd, "QueueViewerTasks.ResumeQueue", &id, &dc(host))
+                .terminating(),
+        );
     }
     Ok(Vec::new())
 }

@@ -390,11 +390,7 @@ mod tests {
             s.extended_protection = Some(crate::cmdlets::ExtendedProtection::On);
         }
         let ask = |w: &mut World, url: &str, logon: bool| {
-            let cred = if logon {
-                " -UseDefaultCredentials"
-            } else {
-                ""
-            };
+            let cred = if logon { " -UseDefaultCredentials" } else { "" };
             let script = format!(
                 "{RELAXED}try {{ (Invoke-WebRequest -Uri '{url}' -UseBasicParsing{cred}).StatusCode }} catch {{ $_.Exception.Message }}"
             );
@@ -403,7 +399,11 @@ mod tests {
         let ews = "https://mail.contoso.local/EWS/Exchange.asmx";
         assert!(ask(&mut w, ews, true).contains("(401) Unauthorized"));
         assert_eq!(
-            ask(&mut w, "https://mail.contoso.local/EWS/healthcheck.htm", false),
+            ask(
+                &mut w,
+                "https://mail.contoso.local/EWS/healthcheck.htm",
+                false
+            ),
             "200"
         );
         assert_eq!(
