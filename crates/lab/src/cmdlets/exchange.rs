@@ -4,7 +4,8 @@
 //! cmdlets.md §1, §4, §5 and §8. Changes go to the world; no PowerShell here.
 
 use super::{ad_object_id, exchange_not_found, need, server_matches, Answer};
-use crate::components::{effective_states, ServiceState, StateStore, REQUESTERS};
+use crate::components::{effective_states, ComponentState, ServiceState, StateStore, REQUESTERS};
+use crate::directory::{Setting, SettingValue};
 use crate::host::ServerHost;
 use crate::model::{ActivationPolicy, Server};
 use crate::pwsh::bind::bind;
@@ -153,6 +154,9 @@ fn server_version(s: &Server) -> Value {
 
 fn get_exchange_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&GET_EXCHANGE_SERVER, args)?;
+    host.world
+        .cmdlet_dc(b.string("DomainController"), host.dc, "Get-ExchangeServer")?;
+    let status = b.switch("Status");
     let ids = select_servers(
         host,
         b.string("Identity"),
@@ -170,7 +174,7 @@ fn get_exchange_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
                 .display(format!(
                     "{domain}/Configuration/Sites/Default-First-Site-Name"
                 ));
-            PsObject::new("Microsoft.Exchange.Data.Directory.Management.ExchangeServer")
+            let o = PsObject::new("Microsoft.Exchange.Data.Directory.Management.ExchangeServer")
                 .with("Name", s.name.clone())
                 .with("Fqdn", s.fqdn.clone())
                 .with("AdminDisplayVersion", server_version(s))
@@ -189,15 +193,50 @@ fn get_exchange_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
                 .with("Site", site)
                 .with("IsMailboxServer", true)
                 .with("IsEdgeServer", false)
-                .with("Identity", ad_object_id(&s.name, server_dn(host, &s.name)))
+                .with("Identity", ad_object_id(&s.name, server_dn(host, &s.name)));
+            status_values(host, i, status)
+                .into_iter()
+                .fold(o, |o, (k, v)| o.with(k, v))
                 .display(s.name.clone())
                 .into()
         })
         .collect())
 }
 
+/// What `-Status` adds: the domain controllers and global catalogs the
+/// server's AD topology service uses (Microsoft Learn, Get-ExchangeServer:
+/// "To return specific server properties (including domain controller
+/// information) where the Get-ExchangeServer cmdlet has to contact servers
+/// directly …, make sure you use the Status parameter"); without `-Status`
+/// they are empty. A server that is down answers nothing, so its lists are
+/// empty too (that a real cmdlet then returns empty lists rather than an
+/// error is UNVERIFIED). In the lab every controller is a global catalog.
+fn status_values(host: &ServerHost, i: usize, status: bool) -> Vec<(&'static str, Value)> {
+    let s = &host.world.servers[i];
+    let dcs: Vec<Value> = if status && !s.is_down() && s.edge.is_none() {
+        host.world
+            .current_domain_controllers(i)
+            .into_iter()
+            .map(Value::from)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    vec![
+        ("CurrentDomainControllers", Value::Array(dcs.clone())),
+        ("CurrentGlobalCatalogs", Value::Array(dcs.clone())),
+        (
+            "CurrentConfigDomainController",
+            dcs.first().cloned().unwrap_or(Value::Null),
+        ),
+    ]
+}
+
 fn get_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&GET_MAILBOX_SERVER, args)?;
+    let dc = host
+        .world
+        .cmdlet_dc(b.string("DomainController"), host.dc, "Get-MailboxServer")?;
     let ids = select_servers(
         host,
         b.string("Identity"),
@@ -210,10 +249,13 @@ fn get_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
         .map(|i| {
             let s = &host.world.servers[i];
             let dag = host.world.dag_of(i);
+            // AD-held: as the cmdlet's domain controller has them (directory.rs).
+            let policy = host.world.policy_through(dc, i);
+            let move_now = host.world.move_now_through(dc, i);
             PsObject::new("Microsoft.Exchange.Data.Directory.Management.MailboxServer")
                 .with("Name", s.name.clone())
-                .with("DatabaseCopyAutoActivationPolicy", policy_value(s.activation_policy))
-                .with("DatabaseCopyActivationDisabledAndMoveNow", s.move_now)
+                .with("DatabaseCopyAutoActivationPolicy", policy_value(policy))
+                .with("DatabaseCopyActivationDisabledAndMoveNow", move_now)
                 .with("DatabaseAvailabilityGroup", crate::standalone::dag_of(s, dag))
                 .with("AutoDatabaseMountDial", Value::enumv("Microsoft.Exchange.Data.Directory.SystemConfiguration.AutoDatabaseMountDial", "GoodAvailability", 6))
                 .with("MaximumActiveDatabases", Value::Null)
@@ -246,6 +288,9 @@ fn bad_enum(cmd: &str, param: &str, v: &str, type_name: &str, names: &str) -> Ps
 
 fn set_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&SET_MAILBOX_SERVER, args)?;
+    let dc = host
+        .world
+        .cmdlet_dc(b.string("DomainController"), host.dc, "Set-MailboxServer")?;
     let id = need(&b, "Identity", "Set-MailboxServer")?;
     let ids = select_servers(
         host,
@@ -274,11 +319,18 @@ fn set_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
     }
     for i in ids {
         let s = &mut host.world.servers[i];
+        let (old_policy, old_move_now) = (s.activation_policy, s.move_now);
         if let Some(p) = policy {
             s.activation_policy = p;
+            let (before, after) = (SettingValue::Policy(old_policy), SettingValue::Policy(p));
+            host.world
+                .record_write(dc, i, Setting::ActivationPolicy, before, after);
         }
         if let Some(m) = move_now {
-            s.move_now = m;
+            host.world.servers[i].move_now = m;
+            let (before, after) = (SettingValue::Flag(old_move_now), SettingValue::Flag(m));
+            host.world
+                .record_write(dc, i, Setting::MoveNow, before, after);
         }
     }
     // Active Manager starts moving databases off at once; settle() finishes them.
@@ -311,6 +363,11 @@ pub(crate) fn state_value(s: ServiceState) -> Value {
 
 fn get_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&GET_COMPONENT_STATE, args)?;
+    let dc = host.world.cmdlet_dc(
+        b.string("DomainController"),
+        host.dc,
+        "Get-ServerComponentState",
+    )?;
     let id = need(&b, "Identity", "Get-ServerComponentState")?;
     let ids = select_servers(
         host,
@@ -333,7 +390,20 @@ fn get_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
     let mut out = Vec::new();
     for i in ids {
         let s = &host.world.servers[i];
-        for (c, state, offline) in effective_states(&s.components) {
+        // RemoteStates are AD-held: as the cmdlet's domain controller has
+        // them; LocalStates are the server's registry (directory.rs).
+        let components: Vec<ComponentState> = s
+            .components
+            .iter()
+            .map(|c| ComponentState {
+                remote: host
+                    .world
+                    .remote_states_through(dc, i, &c.component)
+                    .unwrap_or_else(|| c.remote.clone()),
+                ..c.clone()
+            })
+            .collect();
+        for (c, state, offline) in effective_states(&components) {
             if filter
                 .as_ref()
                 .is_some_and(|f| !f.eq_ignore_ascii_case(&c.component))
@@ -373,6 +443,9 @@ fn invalid_component(cmd: &str, c: &str) -> PsError {
 fn set_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let cmd = "Set-ServerComponentState";
     let b = bind(&SET_COMPONENT_STATE, args)?;
+    let dc = host
+        .world
+        .cmdlet_dc(b.string("DomainController"), host.dc, cmd)?;
     let missing: Vec<&str> = ["Identity", "Component", "State", "Requester"]
         .into_iter()
         .filter(|p| b.get(p).is_none_or(|v| *v == Value::Null))
@@ -452,9 +525,18 @@ fn set_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
         }
         let before = c.own_state();
         let name = c.component.clone();
+        let remote_before = c.remote.clone();
         c.set(&requester, state, now, store);
         let after = c.own_state();
+        let remote_after = c.remote.clone();
         let server = s.name.clone();
+        host.world.record_write(
+            dc,
+            i,
+            Setting::RemoteStates(name.clone()),
+            SettingValue::Entries(remote_before),
+            SettingValue::Entries(remote_after),
+        );
         if name == "HubTransport" && before == ServiceState::Active && after != ServiceState::Active
         {
             // A new drain: a queue-stuck fault holds the queues for its hold.

@@ -143,6 +143,14 @@ pub struct LabAd {
     pub organization: String,
     /// Default naming context, e.g. `DC=contoso,DC=local`.
     pub domain_dn: String,
+    /// The domain's controllers, FQDNs (`[lab.ad] domain_controllers`);
+    /// empty means one, `dc01.<domain>` (`directory.rs`).
+    #[serde(default)]
+    pub domain_controllers: Vec<String>,
+    /// How long a change written on one controller takes to reach the
+    /// others (`[lab.ad] replication_delay`, default 15 s: `directory.rs`).
+    #[serde(default = "crate::directory::default_replication_delay")]
+    pub replication_delay: Duration,
 }
 
 /// How long simulated work takes, in wall time.

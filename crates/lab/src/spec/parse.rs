@@ -308,12 +308,25 @@ fn ad(src: &Source, raw: &RawLabAd) -> Result<LabAd, PlanError> {
         Some(d) => checked(src, d, check_domain_dn)?,
         None => "DC=contoso,DC=local".to_string(),
     };
+    let mut domain_controllers = Vec::new();
+    for dc in raw.domain_controllers.iter().flatten() {
+        let fqdn = checked(src, dc, |t| check_fqdn("domain controller", t))?;
+        if domain_controllers.contains(&fqdn) {
+            return Err(src.error(
+                dc.span(),
+                format!("domain controller '{fqdn}' is listed twice"),
+            ));
+        }
+        domain_controllers.push(fqdn);
+    }
     Ok(LabAd {
         schema_range_upper: raw.schema_range_upper.unwrap_or(17003),
         org_object_version: raw.org_object_version.unwrap_or(16763),
         domain_object_version: raw.domain_object_version.unwrap_or(13243),
         organization,
         domain_dn,
+        domain_controllers,
+        replication_delay: duration(src, raw.replication_delay.as_ref(), "15s")?,
     })
 }
 
