@@ -102,18 +102,36 @@ impl World {
             .join(".")
     }
 
-    /// The controller a new Exchange remote session binds to (round-robin).
+    /// The controller a new Exchange remote session binds to: the next in
+    /// turn (round-robin) that answers.
     pub(crate) fn session_dc(&mut self) -> usize {
-        let n = self.domain_controllers().len();
-        let dc = self.directory.next_session_dc % n;
+        let dcs = self.domain_controllers();
+        let n = dcs.len();
+        let mut dc = self.directory.next_session_dc % n;
+        for _ in 0..n {
+            if !self.dc_unreachable(&dcs[dc]) {
+                break;
+            }
+            dc = (dc + 1) % n;
+        }
         self.directory.next_session_dc = (dc + 1) % n;
         dc
     }
 
+    /// Whether controller `fqdn` does not answer (`[lab.ad]
+    /// unreachable_domain_controllers`).
+    fn dc_unreachable(&self, fqdn: &str) -> bool {
+        self.ad
+            .unreachable_domain_controllers
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(fqdn))
+    }
+
     /// The controllers `Get-ExchangeServer -Status` lists as the server's
     /// `CurrentDomainControllers`: every controller, starting at a
-    /// different one per server (which a real topology service lists, and
-    /// in what order, is UNVERIFIED).
+    /// different one per server, an unreachable one included (which a real
+    /// topology service lists, in what order, and how soon it drops one
+    /// that stopped answering, is UNVERIFIED).
     pub fn current_domain_controllers(&self, server: usize) -> Vec<String> {
         let mut dcs = self.domain_controllers();
         let n = dcs.len();
@@ -234,6 +252,7 @@ impl World {
                         .next()
                         .is_some_and(|n| n.eq_ignore_ascii_case(&given))
             })
+            .filter(|&i| !self.dc_unreachable(&dcs[i]))
             .map(Some)
             .ok_or_else(|| dc_unavailable(cmd, &given))
     }
@@ -301,6 +320,16 @@ mod tests {
             .message
             .contains("suitability of server 'dc09.contoso.local'"));
         assert_eq!(w.current_domain_controllers(1)[0], "dc02.contoso.local");
+        w.ad.unreachable_domain_controllers = vec!["dc02.contoso.local".into()];
+        assert_eq!([w.session_dc(), w.session_dc()], [0, 0], "dc02 skipped");
+        let e = w
+            .cmdlet_dc(
+                Some("dc02.contoso.local".into()),
+                Some(0),
+                "Set-MailboxServer",
+            )
+            .unwrap_err();
+        assert!(e.message.contains("The LDAP server is unavailable"));
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub fn three_member_spec() -> LabSpec {
             domain_dn: "DC=contoso,DC=local".to_string(),
             domain_controllers: Vec::new(),
             replication_delay: Duration::from_secs(15),
+            unreachable_domain_controllers: Vec::new(),
         },
         timings: LabTimings {
             setup: Duration::from_secs(3),

@@ -151,6 +151,10 @@ pub struct LabAd {
     /// others (`[lab.ad] replication_delay`, default 15 s: `directory.rs`).
     #[serde(default = "crate::directory::default_replication_delay")]
     pub replication_delay: Duration,
+    /// Controllers of `domain_controllers` that do not answer
+    /// (`[lab.ad] unreachable_domain_controllers`).
+    #[serde(default)]
+    pub unreachable_domain_controllers: Vec<String>,
 }
 
 /// How long simulated work takes, in wall time.

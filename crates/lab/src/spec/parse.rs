@@ -319,6 +319,28 @@ fn ad(src: &Source, raw: &RawLabAd) -> Result<LabAd, PlanError> {
         }
         domain_controllers.push(fqdn);
     }
+    let mut unreachable_domain_controllers = Vec::new();
+    for dc in raw.unreachable_domain_controllers.iter().flatten() {
+        let fqdn = checked(src, dc, |t| check_fqdn("domain controller", t))?;
+        if !domain_controllers.contains(&fqdn) {
+            return Err(src.error(
+                dc.span(),
+                format!("unreachable domain controller '{fqdn}' is not one of [lab.ad] domain_controllers"),
+            ));
+        }
+        unreachable_domain_controllers.push(fqdn);
+    }
+    if !domain_controllers.is_empty()
+        && unreachable_domain_controllers.len() == domain_controllers.len()
+    {
+        return Err(src.error(
+            raw.unreachable_domain_controllers
+                .as_ref()
+                .and_then(|v| v.first())
+                .map_or(0..0, |t| t.span()),
+            "every domain controller is unreachable: keep at least one that answers".to_string(),
+        ));
+    }
     Ok(LabAd {
         schema_range_upper: raw.schema_range_upper.unwrap_or(17003),
         org_object_version: raw.org_object_version.unwrap_or(16763),
@@ -327,6 +349,7 @@ fn ad(src: &Source, raw: &RawLabAd) -> Result<LabAd, PlanError> {
         domain_dn,
         domain_controllers,
         replication_delay: duration(src, raw.replication_delay.as_ref(), "15s")?,
+        unreachable_domain_controllers,
     })
 }
 

@@ -89,6 +89,8 @@ pub struct RawLabAd {
     pub domain_controllers: Option<Vec<Text>>,
     /// AD replication delay between them (default `"15s"`).
     pub replication_delay: Option<Text>,
+    /// Those of them that do not answer (default none).
+    pub unreachable_domain_controllers: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
