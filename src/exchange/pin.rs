@@ -261,6 +261,61 @@ mod tests {
         assert_eq!(pins.current("EX02").as_deref(), Some("dc01.contoso.local"));
     }
 
+    /// Sending a parameter a cmdlet does not have fails (in the lab as on
+    /// a server): the marker stands only after cmdlets Microsoft Learn
+    /// documents `-DomainController` for, and only on Exchange cmdlets
+    /// that read or write the settings this module pins.
+    #[test]
+    fn the_marker_follows_only_cmdlets_that_take_domain_controller() {
+        const HAVE_IT: &[&str] = &[
+            "Set-ServerComponentState",
+            "Get-ServerComponentState",
+            "Set-MailboxServer",
+            "Get-MailboxServer",
+        ];
+        let sources = [
+            include_str!("act/templates.rs"),
+            include_str!("observe/templates.rs"),
+        ];
+        let mut seen = 0;
+        for line in sources.iter().flat_map(|s| s.lines()) {
+            let Some(at) = line.find(super::super::DC_MARKER) else {
+                continue;
+            };
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            let before = &line[..at];
+            let cmdlet = super::super::exchange_cmdlets_in(before);
+            assert_eq!(cmdlet.len(), 1, "{line}");
+            assert!(HAVE_IT.contains(&cmdlet[0]), "{line}");
+            seen += 1;
+        }
+        assert_eq!(seen, 13, "11 writes and the two verifying reads");
+    }
+
+    #[test]
+    fn a_pinned_operation_names_its_controller_and_an_unpinned_one_nothing() {
+        let op = crate::exchange::act::block_activation("EX02", None).op;
+        assert!(op.pinnable());
+        let pinned = op.pinned(Some("dc02.contoso.local"));
+        assert_eq!(
+            pinned.script.text(),
+            "Set-MailboxServer -Identity 'EX02' -DatabaseCopyAutoActivationPolicy 'Blocked' -DomainController 'dc02.contoso.local'\n"
+        );
+        assert!(!pinned.pinnable());
+        assert_eq!(
+            op.pinned(None).script.text(),
+            "Set-MailboxServer -Identity 'EX02' -DatabaseCopyAutoActivationPolicy 'Blocked'\n"
+        );
+        let sent = op.session_script("ex01.contoso.local", "CONTOSO\\admin");
+        assert!(!sent.text().contains("DomainController"), "{sent}");
+        let state = crate::exchange::observe::read_exchange_state("EX02").pinned(Some("dc01"));
+        assert!(lab::pwsh::syntax_check(state.shown().text()).is_ok());
+        let dag = crate::exchange::observe::read_dag_state(&["EX01"], "DAG01", &[]);
+        assert!(!dag.pinnable(), "the DAG-wide read is never pinned");
+    }
+
     #[test]
     fn the_read_is_an_exchange_session_body_the_lab_parses() {
         let op = read_domain_controllers("EX02");
