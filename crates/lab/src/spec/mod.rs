@@ -3,6 +3,7 @@
 //! (names, references, builds), with `file:line:column` errors;
 //! `World::from_spec` turns it into live servers and databases.
 
+mod ad;
 mod certs;
 mod dag;
 mod parse;
