@@ -324,6 +324,6 @@ mod tests {
             .script
             .text()
             .contains("Get-ExchangeServer -Identity $server -Status"));
-        assert!(lab::pwsh::syntax_check(&op.shown().text().to_string()).is_ok());
+        assert!(lab::pwsh::syntax_check(op.shown().text()).is_ok());
     }
 }
