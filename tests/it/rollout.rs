@@ -465,7 +465,7 @@ fn backup_writes_a_verified_zip_and_verify_catches_corruption() {
     let run = env.run(&["backup", p, "--server", "EX02"]).expect_code(0);
     let zip = run.stdout.split('\t').nth(1).expect("zip path").to_string();
     assert!(
-        run.stdout.contains("25 files") && run.stdout.contains("verified"),
+        run.stdout.contains("26 files") && run.stdout.contains("verified"),
         "{}",
         run.stdout
     );
