@@ -31,6 +31,7 @@ mod media_ad;
 mod membership;
 mod notify;
 mod plans;
+mod preflight_drives;
 mod reliability;
 mod report;
 mod rollout;

@@ -26,6 +26,8 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         url_rewrite: true,
         pending_reboot: None,
         system_drive_free_gb: free,
+        install_drive_free_gb: None,
+        ccm_client: false,
         queue_messages: queue,
         custom_app_settings: Vec::new(),
         port: None,

@@ -105,7 +105,11 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         fqdn: s.fqdn.clone(),
         build: s.build,
         cu_revision: cu_revision(&s.build),
-        install_path: r"C:\Program Files\Microsoft\Exchange Server\V15\".to_string(),
+        install_path: if s.install_drive_free_gb.is_some() {
+            r"D:\Program Files\Microsoft\Exchange Server\V15\".to_string()
+        } else {
+            r"C:\Program Files\Microsoft\Exchange Server\V15\".to_string()
+        },
         dotnet_release: s.dotnet_release,
         os_caption: s.os.clone(),
         os_version: os_version(&s.os).to_string(),
@@ -116,6 +120,8 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         pending_reboot: s.pending_reboot,
         system_drive_size_bytes: (free + 100 * GIB).max(256 * GIB),
         system_drive_free_bytes: free,
+        install_drive_free_bytes: s.install_drive_free_gb.map(|gb| gb * GIB),
+        ccm_client: s.ccm_client,
         last_boot_ms: now_ms - 3 * DAY_MS - (i as i64) * 3_600_000,
         installed_ms,
         services: services_for(s.build.minor),

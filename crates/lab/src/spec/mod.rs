@@ -223,6 +223,12 @@ pub struct LabServer {
     /// Which pending-reboot indicator is set, if any (see `PendingReboot`).
     pub pending_reboot: Option<PendingReboot>,
     pub system_drive_free_gb: u64,
+    /// Exchange installed on a drive of its own, `D:`, with this much free
+    /// space (GB); `None`: installed on `C:`.
+    pub install_drive_free_gb: Option<u64>,
+    /// A Configuration Manager client is installed (`root\ccm\ClientSDK`
+    /// answers); implied by `pending_reboot = "ccm"`.
+    pub ccm_client: bool,
     /// Messages waiting in this server's delivery queues at the start.
     pub queue_messages: u32,
     /// `appSettings` customisations in the server's config files (key → value).
@@ -272,6 +278,12 @@ pub enum PendingReboot {
     WindowsUpdate,
     /// `HKLM\SOFTWARE\Microsoft\Updates\UpdateExeVolatile` `Flags`.
     UpdateExeVolatile,
+    /// The Configuration Manager client's
+    /// `CCM_ClientUtilities.DetermineIfRebootPending` says `RebootPending`
+    /// (CSS-Exchange `Shared/Get-ServerRebootPending.ps1`); the server has
+    /// a CCM client (`root\ccm\ClientSDK`). Whether Exchange setup's own
+    /// pending-reboot rules see it is UNVERIFIED: the lab's setup does not.
+    Ccm,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

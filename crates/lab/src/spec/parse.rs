@@ -410,6 +410,9 @@ fn servers(
                 url_rewrite: s.url_rewrite,
                 pending_reboot: s.pending_reboot,
                 system_drive_free_gb: s.system_drive_free_gb,
+                install_drive_free_gb: s.install_drive_free_gb,
+                ccm_client: s.ccm_client.unwrap_or(false)
+                    || s.pending_reboot == Some(super::PendingReboot::Ccm),
                 queue_messages: s.queue_messages,
                 custom_app_settings,
                 port: s.port.as_ref().map(|p| *p.get_ref()),

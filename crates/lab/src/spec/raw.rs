@@ -118,6 +118,8 @@ pub struct RawLabServer {
     pub url_rewrite: bool,
     pub pending_reboot: Option<super::PendingReboot>,
     pub system_drive_free_gb: u64,
+    pub install_drive_free_gb: Option<u64>,
+    pub ccm_client: Option<bool>,
     #[serde(default)]
     pub queue_messages: u32,
     #[serde(default)]
