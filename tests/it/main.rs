@@ -42,6 +42,7 @@ mod setup_incomplete;
 mod setup_log;
 mod setup_stage;
 mod shapes;
+mod staging_folder;
 mod standalone;
 mod terminal;
 mod trials;

@@ -82,6 +82,9 @@ pub struct Server {
     pub files: Vec<StoredFile>,
     /// Directories commands created (`New-Item -ItemType Directory`).
     pub directories: Vec<String>,
+    /// Folders with an ACL of their own (`acl.rs`); the rest inherit `C:\`'s.
+    #[serde(default)]
+    pub folder_acls: Vec<crate::acl::FolderAcl>,
     pub tasks: Vec<ScheduledTask>,
     /// The batch file (and the program in it) a started task is running.
     pub batch: Option<BatchRun>,

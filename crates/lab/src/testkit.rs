@@ -28,6 +28,7 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         system_drive_free_gb: free,
         install_drive_free_gb: None,
         ccm_client: false,
+        staging_folder_open: false,
         queue_messages: queue,
         custom_app_settings: Vec::new(),
         port: None,

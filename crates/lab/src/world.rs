@@ -158,7 +158,21 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
             ),
         ),
         files: Vec::new(),
-        directories: Vec::new(),
+        // A staging folder someone opened up (`staging_folder_open`).
+        directories: if s.staging_folder_open {
+            vec![r"C:\cu-roll".to_string()]
+        } else {
+            Vec::new()
+        },
+        folder_acls: if s.staging_folder_open {
+            vec![crate::acl::FolderAcl {
+                path: r"C:\cu-roll".to_string(),
+                protected: false,
+                aces: vec!["(A;OICI;0x1301bf;;;BU)".to_string()],
+            }]
+        } else {
+            Vec::new()
+        },
         tasks: Vec::new(),
         batch: None,
         down_until_ms: None,

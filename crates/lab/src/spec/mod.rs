@@ -229,6 +229,9 @@ pub struct LabServer {
     /// A Configuration Manager client is installed (`root\ccm\ClientSDK`
     /// answers); implied by `pending_reboot = "ccm"`.
     pub ccm_client: bool,
+    /// `C:\cu-roll` exists at the start with an explicit entry granting
+    /// BUILTIN\Users Modify (a staging folder someone opened up).
+    pub staging_folder_open: bool,
     /// Messages waiting in this server's delivery queues at the start.
     pub queue_messages: u32,
     /// `appSettings` customisations in the server's config files (key → value).

@@ -413,6 +413,7 @@ fn servers(
                 install_drive_free_gb: s.install_drive_free_gb,
                 ccm_client: s.ccm_client.unwrap_or(false)
                     || s.pending_reboot == Some(super::PendingReboot::Ccm),
+                staging_folder_open: s.staging_folder_open.unwrap_or(false),
                 queue_messages: s.queue_messages,
                 custom_app_settings,
                 port: s.port.as_ref().map(|p| *p.get_ref()),

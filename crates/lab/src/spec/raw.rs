@@ -120,6 +120,7 @@ pub struct RawLabServer {
     pub system_drive_free_gb: u64,
     pub install_drive_free_gb: Option<u64>,
     pub ccm_client: Option<bool>,
+    pub staging_folder_open: Option<bool>,
     #[serde(default)]
     pub queue_messages: u32,
     #[serde(default)]
