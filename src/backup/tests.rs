@@ -238,8 +238,17 @@ fn application_host_config_is_backed_up_compared_and_never_restored() {
         .iter()
         .find(|f| f.entry == APPLICATION_HOST_ENTRY)
         .unwrap();
-    assert_eq!(iis.status, FileStatus::Changed, "{}", after.to_text("p.toml"));
-    assert!(after.to_text("p.toml").contains("httpRedirect"), "{}", after.to_text("p.toml"));
+    assert_eq!(
+        iis.status,
+        FileStatus::Changed,
+        "{}",
+        after.to_text("p.toml")
+    );
+    assert!(
+        after.to_text("p.toml").contains("httpRedirect"),
+        "{}",
+        after.to_text("p.toml")
+    );
 
     let err = plan_restore(
         &lab.exec,

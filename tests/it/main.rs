@@ -40,6 +40,7 @@ mod security_update;
 mod selection;
 mod setup_incomplete;
 mod setup_log;
+mod setup_log_pieces;
 mod setup_stage;
 mod shapes;
 mod staging_folder;

@@ -25,7 +25,10 @@ fn sddl(env: &Env, plan: &str, server: &str) -> String {
 #[test]
 fn the_staging_folder_is_for_administrators_and_system_only() {
     let env = Env::new();
-    let plan = LabPlan::new().fast().timeouts("20s").write(&env, "acl.toml");
+    let plan = LabPlan::new()
+        .fast()
+        .timeouts("20s")
+        .write(&env, "acl.toml");
     let p = plan.to_str().unwrap();
     env.run(&["run", p, "--yes"]).expect_code(0);
     for server in ["EX02", "EX03"] {
@@ -48,7 +51,9 @@ fn a_staging_folder_others_may_write_is_refused_before_anything_is_written() {
     let p = plan.to_str().unwrap();
     let run = env.run(&["run", p, "--yes"]).expect_code(1);
     assert!(
-        run.stderr.contains(r"the staging folder C:\cu-roll must be writable by Administrators and SYSTEM only"),
+        run.stderr.contains(
+            r"the staging folder C:\cu-roll must be writable by Administrators and SYSTEM only"
+        ),
         "{}",
         run.stderr
     );

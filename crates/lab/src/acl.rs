@@ -194,11 +194,21 @@ mod tests {
     fn an_explicit_users_entry_survives_inheritance_removal() {
         let mut w = World::from_spec(&three_member_spec(), "DAG01", T0);
         w.create_directory(0, r"C:\cu-roll").unwrap();
-        w.set_folder_acl(0, r"C:\cu-roll", false, vec!["(A;OICI;0x1301bf;;;BU)".into()]);
-        let args: Vec<String> = [r"C:\cu-roll", "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        w.set_folder_acl(
+            0,
+            r"C:\cu-roll",
+            false,
+            vec!["(A;OICI;0x1301bf;;;BU)".into()],
+        );
+        let args: Vec<String> = [
+            r"C:\cu-roll",
+            "/inheritance:r",
+            "/grant:r",
+            "*S-1-5-18:(OI)(CI)F",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         w.icacls(0, &args).unwrap();
         let sddl = w.folder_sddl(0, r"C:\cu-roll").unwrap();
         assert!(sddl.contains("(A;OICI;0x1301bf;;;BU)"), "{sddl}");

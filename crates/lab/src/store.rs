@@ -414,6 +414,14 @@ fn run_ps_counted(
     let mut host = ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
     host.budget_ms = budget_ms;
     let out = pwsh::run_with_stdin(script, stdin, &mut host);
+    if !host.killed {
+        // Sending the output back (`[lab.timings] output_per_mb`).
+        let cost = host
+            .world
+            .timings
+            .output_ms(out.stdout.len() + out.stderr.len());
+        host.spend(cost);
+    }
     let reboot = host.reboot_requested && !host.killed;
     let killed = host.killed.then_some(host.spent_ms);
     let sessions = host.remoting.opened();
@@ -466,6 +474,7 @@ pub fn run_cmd_in(
                 None => fail("The system cannot find the file specified.\r\n"),
             }
         }
+        "find" => find_count(&rest, &|path| w.file(i, path).map(|f| f.content)),
         "findstr" => {
             let (stdout, stderr, exit_code) =
                 super::batch::findstr(&rest, &|path| w.file(i, path).map(|f| f.content));
@@ -491,6 +500,47 @@ pub fn run_cmd_in(
             exit_code: 9009,
         },
     })
+}
+
+/// `find /C /V "" <file>`: how many lines the file has, as find prints
+/// it (`---------- <PATH>: N`, the path upper-cased; Microsoft Learn,
+/// "find": `/C` counts the lines, `/V ""` matches every line). The lab
+/// answers that form only.
+fn find_count(args: &str, content: &dyn Fn(&str) -> Option<String>) -> ScriptOutput {
+    let words = super::batch::arguments(args);
+    let has = |flag: &str| words.iter().any(|a| a.eq_ignore_ascii_case(flag));
+    let files: Vec<&String> = words
+        .iter()
+        .filter(|a| !a.starts_with('/') && !a.is_empty())
+        .collect();
+    let out = |stdout: String, stderr: &str, exit_code: i32| ScriptOutput {
+        stdout,
+        stderr: stderr.to_string(),
+        exit_code,
+    };
+    let (true, true, [file]) = (has("/C"), has("/V"), files.as_slice()) else {
+        return out(
+            String::new(),
+            "FIND: the lab answers find /C /V \"\" <file> only\r\n",
+            2,
+        );
+    };
+    match content(file) {
+        Some(text) => out(
+            format!(
+                "\r\n---------- {}: {}\r\n",
+                file.to_ascii_uppercase(),
+                text.lines().count()
+            ),
+            "",
+            0,
+        ),
+        None => out(
+            String::new(),
+            &format!("File not found - {}\r\n", file.to_ascii_uppercase()),
+            1,
+        ),
+    }
 }
 
 /// `schtasks /Query /TN "<name>" [/V] /FO CSV /NH`, the form cu-roll polls.

@@ -37,6 +37,17 @@ pub struct Timings {
     /// `[lab.timings] redistribute_per_move` (see `LabTimings`).
     #[serde(default)]
     pub redistribute_per_move_ms: i64,
+    /// `[lab.timings] output_per_mb` (see `LabTimings`).
+    #[serde(default)]
+    pub output_per_mb_ms: i64,
+}
+
+impl Timings {
+    /// What sending `bytes` of output back costs (ms).
+    pub fn output_ms(&self, bytes: usize) -> i64 {
+        let mb = bytes as f64 / (1024.0 * 1024.0);
+        (mb * self.output_per_mb_ms as f64).round() as i64
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +106,24 @@ fn ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// `setup_log_earlier_mb` MB of earlier runs: the same run, an hour
+/// apart, ending a day before `installed_ms`.
+fn earlier_runs(s: &LabServer, installed_ms: i64) -> String {
+    let want = usize::try_from(s.setup_log_earlier_mb).unwrap_or(0) * 1024 * 1024;
+    let mut out = String::with_capacity(want);
+    let mut start = installed_ms - DAY_MS - 3_600_000 * 24 * 365;
+    while out.len() < want {
+        out.push_str(&setup_log_run(
+            &s.build,
+            cu_revision(&s.build),
+            start,
+            false,
+        ));
+        start += 3_600_000;
+    }
+    out
+}
+
 /// A lab server as the spec describes it, booted three days ago (one hour
 /// apart per server) on a build installed `installed_ms`.
 fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms: i64) -> Server {
@@ -146,7 +175,8 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         rpc_ssl_offloading: s.rpc_ssl_offloading,
         redirect_target: None,
         transport_ready_ms: None,
-        setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
+        setup_log: earlier_runs(s, installed_ms)
+            + &setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
         setup_log_written_ms: installed_ms + 2_500_000,
         app_settings: s.custom_app_settings.clone(),
         config_files: super::edge::config_files(
@@ -274,6 +304,7 @@ impl World {
                 transport_restart_ms: ms(spec.timings.transport_restart),
                 transport_startup_ms: ms(spec.timings.transport_startup),
                 redistribute_per_move_ms: ms(spec.timings.redistribute_per_move),
+                output_per_mb_ms: ms(spec.timings.output_per_mb),
             },
             servers,
             databases,

@@ -171,16 +171,18 @@ fn get_acl(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsErr
     let Some(sddl) = host.world.folder_sddl(host.server, &full) else {
         return Err(not_found(cmd, "GetAcl_PathNotFound_Exception", &full).terminating());
     };
-    Ok(vec![PsObject::new("System.Security.AccessControl.DirectorySecurity")
-        .with(
-            "Path",
-            format!("Microsoft.PowerShell.Core\\FileSystem::{full}"),
-        )
-        .with("Owner", "BUILTIN\\Administrators")
-        .with("Group", "NT AUTHORITY\\SYSTEM")
-        .with("Sddl", sddl)
-        .display(full)
-        .into()])
+    Ok(vec![PsObject::new(
+        "System.Security.AccessControl.DirectorySecurity",
+    )
+    .with(
+        "Path",
+        format!("Microsoft.PowerShell.Core\\FileSystem::{full}"),
+    )
+    .with("Owner", "BUILTIN\\Administrators")
+    .with("Group", "NT AUTHORITY\\SYSTEM")
+    .with("Sddl", sddl)
+    .display(full)
+    .into()])
 }
 
 /// `icacls.exe <folder> …` run from PowerShell (`acl.rs` has what the lab

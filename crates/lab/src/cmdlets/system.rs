@@ -289,7 +289,9 @@ fn invoke_cim_method(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Val
     let namespace = b.string("Namespace").unwrap_or_else(|| "root/cimv2".into());
     let class = b.string("ClassName").unwrap_or_default();
     let method = b.string("MethodName").or_else(|| b.string("Name"));
-    let ccm = namespace.replace('/', "\\").eq_ignore_ascii_case(r"root\ccm\ClientSDK");
+    let ccm = namespace
+        .replace('/', "\\")
+        .eq_ignore_ascii_case(r"root\ccm\ClientSDK");
     let s = host.this();
     if ccm && !s.ccm_client {
         host.write_error(
@@ -319,15 +321,17 @@ fn invoke_cim_method(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Val
         .in_command("Invoke-CimMethod"));
     }
     let pending = s.pending_reboot == Some(crate::spec::PendingReboot::Ccm);
-    Ok(vec![PsObject::new("Microsoft.Management.Infrastructure.CimMethodResult")
-        .with("DisableHideTime", Value::Null)
-        .with("InGracePeriod", false)
-        .with("IsHardRebootPending", false)
-        .with("NotifyUI", false)
-        .with("RebootDeadline", Value::Null)
-        .with("RebootPending", pending)
-        .with("ReturnValue", 0_i64)
-        .into()])
+    Ok(vec![PsObject::new(
+        "Microsoft.Management.Infrastructure.CimMethodResult",
+    )
+    .with("DisableHideTime", Value::Null)
+    .with("InGracePeriod", false)
+    .with("IsHardRebootPending", false)
+    .with("NotifyUI", false)
+    .with("RebootDeadline", Value::Null)
+    .with("RebootPending", pending)
+    .with("ReturnValue", 0_i64)
+    .into()])
 }
 
 fn service_object(svc: &crate::model::Service) -> Value {

@@ -191,6 +191,17 @@ pub struct LabTimings {
     /// against the command's deadline.
     #[serde(default = "default_redistribute_per_move")]
     pub redistribute_per_move: Duration,
+    /// What sending a command's output back costs, per MB, charged against
+    /// the command's deadline (cmd.exe and PowerShell alike): WinRS
+    /// returns output in Receive responses of at most `MaxEnvelopeSizekb`
+    /// (500 KB by default: Microsoft Learn, "Installation and
+    /// configuration for Windows Remote Management"), base64 in XML, one
+    /// round trip each. The rate on a real network and server is
+    /// UNVERIFIED; the default 0 charges nothing. With it, `type` of a
+    /// setup log of many runs (tens of MB) runs past a command deadline
+    /// (review real-exchange.md #17).
+    #[serde(default)]
+    pub output_per_mb: Duration,
 }
 
 fn default_redistribute_per_move() -> Duration {
@@ -232,6 +243,10 @@ pub struct LabServer {
     /// `C:\cu-roll` exists at the start with an explicit entry granting
     /// BUILTIN\Users Modify (a staging folder someone opened up).
     pub staging_folder_open: bool,
+    /// MB of earlier setup runs in ExchangeSetup.log before the run that
+    /// installed the starting build (setup appends every run: review
+    /// real-exchange.md #17, "routinely tens of MB"); default 0.
+    pub setup_log_earlier_mb: u32,
     /// Messages waiting in this server's delivery queues at the start.
     pub queue_messages: u32,
     /// `appSettings` customisations in the server's config files (key → value).

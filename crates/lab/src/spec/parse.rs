@@ -136,6 +136,7 @@ fn validate(
                 lab.timings.redistribute_per_move.as_ref(),
                 "200ms",
             )?,
+            output_per_mb: duration(src, lab.timings.output_per_mb.as_ref(), "0ms")?,
         },
         servers: servers.into_iter().map(|(s, _)| s).collect(),
         databases: databases.into_iter().map(|(d, _)| d).collect(),
@@ -414,6 +415,7 @@ fn servers(
                 ccm_client: s.ccm_client.unwrap_or(false)
                     || s.pending_reboot == Some(super::PendingReboot::Ccm),
                 staging_folder_open: s.staging_folder_open.unwrap_or(false),
+                setup_log_earlier_mb: s.setup_log_earlier_mb.unwrap_or(0),
                 queue_messages: s.queue_messages,
                 custom_app_settings,
                 port: s.port.as_ref().map(|p| *p.get_ref()),

@@ -102,6 +102,7 @@ pub struct RawLabTimings {
     pub transport_restart: Option<Text>,
     pub transport_startup: Option<Text>,
     pub redistribute_per_move: Option<Text>,
+    pub output_per_mb: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +122,7 @@ pub struct RawLabServer {
     pub install_drive_free_gb: Option<u64>,
     pub ccm_client: Option<bool>,
     pub staging_folder_open: Option<bool>,
+    pub setup_log_earlier_mb: Option<u32>,
     #[serde(default)]
     pub queue_messages: u32,
     #[serde(default)]
