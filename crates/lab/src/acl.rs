@@ -67,6 +67,28 @@ fn ace(sid: &str, perm: &str) -> Result<String, String> {
     Ok(format!("(A;{flags};{rights};;;{})", alias(sid)))
 }
 
+/// The folders a server starts with: `C:\cu-roll` when the spec says
+/// someone opened it up (`staging_folder_open`).
+pub(crate) fn initial_directories(s: &crate::spec::LabServer) -> Vec<String> {
+    if s.staging_folder_open {
+        vec![r"C:\cu-roll".to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Their ACLs: that folder grants BUILTIN\Users Modify explicitly.
+pub(crate) fn initial_acls(s: &crate::spec::LabServer) -> Vec<FolderAcl> {
+    initial_directories(s)
+        .into_iter()
+        .map(|path| FolderAcl {
+            path,
+            protected: false,
+            aces: vec!["(A;OICI;0x1301bf;;;BU)".to_string()],
+        })
+        .collect()
+}
+
 impl World {
     /// The folder's ACL as `Get-Acl`'s `Sddl` shows it (owner
     /// Administrators, group SYSTEM), or `None` when it is no folder.

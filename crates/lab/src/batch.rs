@@ -288,6 +288,44 @@ pub fn findstr(args: &str, content: &dyn Fn(&str) -> Option<String>) -> (String,
     (out, String::new(), code)
 }
 
+/// `find /C /V "" <file>`: how many lines the file has, as find prints
+/// it (`---------- <PATH>: N`, the path upper-cased; Microsoft Learn,
+/// "find": `/C` counts the lines, `/V ""` matches every line). The lab
+/// answers that form only.
+pub fn find_count(args: &str, content: &dyn Fn(&str) -> Option<String>) -> (String, String, i32) {
+    let words = arguments(args);
+    let has = |flag: &str| words.iter().any(|a| a.eq_ignore_ascii_case(flag));
+    let files: Vec<&String> = words
+        .iter()
+        .filter(|a| !a.starts_with('/') && !a.is_empty())
+        .collect();
+    let out =
+        |stdout: String, stderr: &str, exit_code: i32| (stdout, stderr.to_string(), exit_code);
+    let (true, true, [file]) = (has("/C"), has("/V"), files.as_slice()) else {
+        return out(
+            String::new(),
+            "FIND: the lab answers find /C /V \"\" <file> only\r\n",
+            2,
+        );
+    };
+    match content(file) {
+        Some(text) => out(
+            format!(
+                "\r\n---------- {}: {}\r\n",
+                file.to_ascii_uppercase(),
+                text.lines().count()
+            ),
+            "",
+            0,
+        ),
+        None => out(
+            String::new(),
+            &format!("File not found - {}\r\n", file.to_ascii_uppercase()),
+            1,
+        ),
+    }
+}
+
 /// tasklist's options that the lab reads.
 struct TasklistArgs {
     /// `/FO TABLE|CSV|LIST`, upper-cased (checked when rows are printed).

@@ -474,7 +474,15 @@ pub fn run_cmd_in(
                 None => fail("The system cannot find the file specified.\r\n"),
             }
         }
-        "find" => find_count(&rest, &|path| w.file(i, path).map(|f| f.content)),
+        "find" => {
+            let (stdout, stderr, exit_code) =
+                super::batch::find_count(&rest, &|path| w.file(i, path).map(|f| f.content));
+            ScriptOutput {
+                stdout,
+                stderr,
+                exit_code,
+            }
+        }
         "findstr" => {
             let (stdout, stderr, exit_code) =
                 super::batch::findstr(&rest, &|path| w.file(i, path).map(|f| f.content));
@@ -500,47 +508,6 @@ pub fn run_cmd_in(
             exit_code: 9009,
         },
     })
-}
-
-/// `find /C /V "" <file>`: how many lines the file has, as find prints
-/// it (`---------- <PATH>: N`, the path upper-cased; Microsoft Learn,
-/// "find": `/C` counts the lines, `/V ""` matches every line). The lab
-/// answers that form only.
-fn find_count(args: &str, content: &dyn Fn(&str) -> Option<String>) -> ScriptOutput {
-    let words = super::batch::arguments(args);
-    let has = |flag: &str| words.iter().any(|a| a.eq_ignore_ascii_case(flag));
-    let files: Vec<&String> = words
-        .iter()
-        .filter(|a| !a.starts_with('/') && !a.is_empty())
-        .collect();
-    let out = |stdout: String, stderr: &str, exit_code: i32| ScriptOutput {
-        stdout,
-        stderr: stderr.to_string(),
-        exit_code,
-    };
-    let (true, true, [file]) = (has("/C"), has("/V"), files.as_slice()) else {
-        return out(
-            String::new(),
-            "FIND: the lab answers find /C /V \"\" <file> only\r\n",
-            2,
-        );
-    };
-    match content(file) {
-        Some(text) => out(
-            format!(
-                "\r\n---------- {}: {}\r\n",
-                file.to_ascii_uppercase(),
-                text.lines().count()
-            ),
-            "",
-            0,
-        ),
-        None => out(
-            String::new(),
-            &format!("File not found - {}\r\n", file.to_ascii_uppercase()),
-            1,
-        ),
-    }
 }
 
 /// `schtasks /Query /TN "<name>" [/V] /FO CSV /NH`, the form cu-roll polls.

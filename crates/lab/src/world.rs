@@ -10,7 +10,7 @@ use super::components::{default_components, effective_state, ServiceState};
 use super::filestore::media_sha256;
 use super::model::*;
 use super::spec::{LabAd, LabCopyStatus, LabDatabase, LabServer, LabSpec};
-use super::worldinit::{cu_revision, os_version, services_for, setup_log_run};
+use super::worldinit::{cu_revision, earlier_runs, os_version, services_for, setup_log_run};
 
 /// Wall-time durations of simulated work, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,14 +40,6 @@ pub struct Timings {
     /// `[lab.timings] output_per_mb` (see `LabTimings`).
     #[serde(default)]
     pub output_per_mb_ms: i64,
-}
-
-impl Timings {
-    /// What sending `bytes` of output back costs (ms).
-    pub fn output_ms(&self, bytes: usize) -> i64 {
-        let mb = bytes as f64 / (1024.0 * 1024.0);
-        (mb * self.output_per_mb_ms as f64).round() as i64
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,24 +98,6 @@ fn ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// `setup_log_earlier_mb` MB of earlier runs: the same run, an hour
-/// apart, ending a day before `installed_ms`.
-fn earlier_runs(s: &LabServer, installed_ms: i64) -> String {
-    let want = usize::try_from(s.setup_log_earlier_mb).unwrap_or(0) * 1024 * 1024;
-    let mut out = String::with_capacity(want);
-    let mut start = installed_ms - DAY_MS - 3_600_000 * 24 * 365;
-    while out.len() < want {
-        out.push_str(&setup_log_run(
-            &s.build,
-            cu_revision(&s.build),
-            start,
-            false,
-        ));
-        start += 3_600_000;
-    }
-    out
-}
-
 /// A lab server as the spec describes it, booted three days ago (one hour
 /// apart per server) on a build installed `installed_ms`.
 fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms: i64) -> Server {
@@ -134,11 +108,7 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         fqdn: s.fqdn.clone(),
         build: s.build,
         cu_revision: cu_revision(&s.build),
-        install_path: if s.install_drive_free_gb.is_some() {
-            r"D:\Program Files\Microsoft\Exchange Server\V15\".to_string()
-        } else {
-            r"C:\Program Files\Microsoft\Exchange Server\V15\".to_string()
-        },
+        install_path: super::worldinit::install_path(s),
         dotnet_release: s.dotnet_release,
         os_caption: s.os.clone(),
         os_version: os_version(&s.os).to_string(),
@@ -188,21 +158,8 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
             ),
         ),
         files: Vec::new(),
-        // A staging folder someone opened up (`staging_folder_open`).
-        directories: if s.staging_folder_open {
-            vec![r"C:\cu-roll".to_string()]
-        } else {
-            Vec::new()
-        },
-        folder_acls: if s.staging_folder_open {
-            vec![crate::acl::FolderAcl {
-                path: r"C:\cu-roll".to_string(),
-                protected: false,
-                aces: vec!["(A;OICI;0x1301bf;;;BU)".to_string()],
-            }]
-        } else {
-            Vec::new()
-        },
+        directories: crate::acl::initial_directories(s),
+        folder_acls: crate::acl::initial_acls(s),
         tasks: Vec::new(),
         batch: None,
         down_until_ms: None,
