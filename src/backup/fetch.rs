@@ -34,6 +34,10 @@ pub const EXPECTED_FILES: [&str; 6] = [
     r"Bin\MSExchangeSubmission.exe.config",
 ];
 
+/// The backup's name for IIS's applicationHost.config, which lives outside
+/// the install path.
+pub const APPLICATION_HOST_ENTRY: &str = "IIS/applicationHost.config";
+
 /// The most file bytes one listing returns (before base64); files past it
 /// are read in chunks.
 pub const INLINE_BUDGET: usize = 8 * 1024 * 1024;
@@ -72,6 +76,10 @@ $bin = Join-Path -Path $install -ChildPath 'Bin'
 if (Test-Path -LiteralPath $bin -PathType Container) {
     $items += @(Get-ChildItem -LiteralPath $bin -Filter '*.exe.config' -File)
 }
+$iis = Join-Path -Path $env:windir -ChildPath 'System32\inetsrv\config\applicationHost.config'
+if (Test-Path -LiteralPath $iis -PathType Leaf) {
+    $items += Get-Item -LiteralPath $iis
+}
 $used = 0
 $files = @(foreach ($item in $items) {
     $data = $null
@@ -106,7 +114,12 @@ ConvertTo-Json -InputObject ([pscustomobject]@{ Length = $bytes.Length; Data = [
 /// `WEB_CONFIG_ROOTS` and `EXPECTED_FILES`, written into the template as
 /// literals (a test keeps the two in step), plus every `Bin\*.exe.config`
 /// (the real-exchange review, §20: `Bin\MSExchangeMailboxReplication.exe.config`,
-/// MRS throttling, "is the most common edit", and the other `Bin\*.exe.config`).
+/// MRS throttling, "is the most common edit", and the other `Bin\*.exe.config`),
+/// and IIS's `%windir%\System32\inetsrv\config\applicationHost.config`
+/// (sites, bindings, redirects, headers: §20; its place is Microsoft
+/// Learn's "Introduction to ApplicationHost.config"), kept as the entry
+/// [`APPLICATION_HOST_ENTRY`] — backed up and compared, never restored.
+/// A server without it has no IIS (an Edge Transport server): no warning.
 pub fn list_script(options: &FetchOptions) -> Script {
     let inline = i64::try_from(options.chunk_bytes.max(1)).unwrap_or(i64::MAX);
     let budget = i64::try_from(INLINE_BUDGET).unwrap_or(i64::MAX);
@@ -231,8 +244,16 @@ fn run_json<T: serde::de::DeserializeOwned>(
 }
 
 /// `full` relative to `install` (case-insensitive, as Windows paths are),
-/// with forward slashes; a path outside the install goes under `outside/`.
+/// with forward slashes; IIS's applicationHost.config is
+/// [`APPLICATION_HOST_ENTRY`]; another path outside the install goes under
+/// `outside/`.
 fn relative_to(install: &str, full: &str) -> String {
+    if full
+        .to_ascii_lowercase()
+        .ends_with(r"\system32\inetsrv\config\applicationhost.config")
+    {
+        return APPLICATION_HOST_ENTRY.to_string();
+    }
     let base = install.trim_end_matches('\\');
     let inside = full.len() > base.len()
         && full.is_char_boundary(base.len())

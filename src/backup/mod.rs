@@ -1,7 +1,7 @@
 //! Config backup: before a server is touched, every configuration file a
 //! Cumulative Update overwrites (the ClientAccess and FrontEnd\HttpProxy
-//! `web.config` files, `SharedWebConfig.config`, every `Bin\*.exe.config`)
-//! is fetched over the executor, in one call per server, into one verified
+//! `web.config` files, `SharedWebConfig.config`, every `Bin\*.exe.config`,
+//! and IIS's `applicationHost.config`, compared but never restored) is fetched over the executor, in one call per server, into one verified
 //! zip per server in the state directory; after setup the same files are
 //! fetched again and compared, XML-aware, with the backup (the drift
 //! report), and one lost `appSettings` value can be put back.
@@ -26,7 +26,7 @@ pub use drift::{
 };
 pub use fetch::{
     chunk_script, fetch_configs, list_script, FetchOptions, Fetched, FetchedFile, RemoteFile,
-    DEFAULT_CHUNK_BYTES, EXPECTED_FILES, WEB_CONFIG_ROOTS,
+    APPLICATION_HOST_ENTRY, DEFAULT_CHUNK_BYTES, EXPECTED_FILES, WEB_CONFIG_ROOTS,
 };
 pub use restore::{
     apply_restore, plan_restore, restore_app_setting_script, RestoreOutcome, RestorePlan,

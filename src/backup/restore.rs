@@ -116,6 +116,7 @@ pub fn plan_restore(
     file: Option<&str>,
     options: &FetchOptions,
 ) -> Result<RestorePlan, BackupError> {
+    refuse_application_host(file)?;
     let backup = archive::read_archive(backup_zip)?;
     let now = fetch_configs(exec, server, options)?;
     let report = drift::drift_between(&backup, &now, backup_zip);
@@ -158,6 +159,28 @@ pub fn plan_restore(
         preview,
         takes_effect,
     })
+}
+
+/// IIS's applicationHost.config is backed up and compared, never restored
+/// by cu-roll: it holds every site, binding, application pool and module
+/// of the server, setup registers Exchange's modules and (2019 CU14+)
+/// Extended Protection there, and IIS applies a change to it at once to
+/// every site — a value from before the CU could undo what the CU set
+/// (that setup rewrites parts of it is UNVERIFIED). The admin compares
+/// the backup's copy (`cu-roll drift`) and edits by hand.
+fn refuse_application_host(file: Option<&str>) -> Result<(), BackupError> {
+    let names_it = file.is_some_and(|f| {
+        f.replace('\\', "/")
+            .to_ascii_lowercase()
+            .ends_with("applicationhost.config")
+    });
+    if names_it {
+        return Err(BackupError::Restore(format!(
+            "{} is backed up and compared, never restored by cu-roll: it holds every IIS site, binding and module, and the CU may have changed it on purpose; compare it with the backup's copy (`cu-roll drift PLAN`) and edit it by hand (docs/backup.md)",
+            super::fetch::APPLICATION_HOST_ENTRY
+        )));
+    }
+    Ok(())
 }
 
 /// The one reverted setting `key` of the drift `report`, in the file

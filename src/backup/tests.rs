@@ -55,10 +55,11 @@ fn the_lab_lists_the_whole_config_set() {
         "Bin/MSExchangeFrontEndTransport.exe.config",
         "Bin/MSExchangeDelivery.exe.config",
         "Bin/MSExchangeSubmission.exe.config",
+        "IIS/applicationHost.config",
     ] {
         assert!(entries.contains(&want), "{want} missing from {entries:?}");
     }
-    assert_eq!(fetched.files.len(), 25);
+    assert_eq!(fetched.files.len(), 26);
     assert!(fetched.warnings.is_empty(), "{:?}", fetched.warnings);
     assert!(fetched.files.iter().all(|f| f.meta.modified.ends_with('Z')));
 }
@@ -94,13 +95,13 @@ fn backup_writes_a_verified_zip_in_the_state_dir() {
     assert!(result.zip.starts_with(lab.state.path().join(BACKUP_DIR)));
     assert_eq!(result.manifest.server, "EX02");
     assert_eq!(result.manifest.fqdn, "ex02.contoso.local");
-    assert_eq!(result.manifest.files.len(), 25);
+    assert_eq!(result.manifest.files.len(), 26);
     assert_eq!(
         result.sha256,
         sha256_hex(&std::fs::read(&result.zip).unwrap())
     );
     let report = verify(&result.zip).unwrap();
-    assert_eq!(report.entries_checked, 25);
+    assert_eq!(report.entries_checked, 26);
     assert_eq!(
         latest_backup(lab.state.path(), "ex02").unwrap().as_deref(),
         Some(result.zip.as_path())
@@ -198,6 +199,69 @@ fn restore_config_shows_then_reapplies_one_lost_value() {
     );
 }
 
+/// Review real-exchange.md #20: IIS's applicationHost.config (redirects,
+/// headers, bindings) is in the backup, a change to it shows in the drift,
+/// and restore-config refuses to write it back.
+#[test]
+fn application_host_config_is_backed_up_compared_and_never_restored() {
+    let lab = TestLab::new();
+    let ex02 = lab.server("EX02");
+    let path = r"C:\Windows\System32\inetsrv\config\applicationHost.config";
+    // The admin's redirect of / to /owa.
+    lab.exec
+        .lab()
+        .with_host("EX02", |h| {
+            let w = h.world_mut();
+            let i = w.server_index("EX02").unwrap();
+            let text = w.file(i, path).unwrap().content.replace(
+                "<httpRedirect enabled=\"false\" />",
+                "<httpRedirect enabled=\"true\" destination=\"/owa\" />",
+            );
+            w.write_config_file(i, path, text);
+        })
+        .unwrap();
+    let backup = backup_server(&lab.exec, ex02, lab.state.path()).unwrap();
+    let saved = backup
+        .manifest
+        .files
+        .iter()
+        .find(|f| f.entry == APPLICATION_HOST_ENTRY);
+    assert!(saved.is_some(), "{:?}", backup.manifest.files);
+
+    lab.exec
+        .lab()
+        .with_host("EX02", |h| h.world_mut().revert_customisations("EX02"))
+        .unwrap();
+    let after = drift_for_server(&lab.exec, ex02, &backup.zip).unwrap();
+    let iis = after
+        .files
+        .iter()
+        .find(|f| f.entry == APPLICATION_HOST_ENTRY)
+        .unwrap();
+    assert_eq!(
+        iis.status,
+        FileStatus::Changed,
+        "{}",
+        after.to_text("p.toml")
+    );
+    assert!(
+        after.to_text("p.toml").contains("httpRedirect"),
+        "{}",
+        after.to_text("p.toml")
+    );
+
+    let err = plan_restore(
+        &lab.exec,
+        ex02,
+        &backup.zip,
+        "destination",
+        Some("IIS/applicationHost.config"),
+        &FetchOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("never restored"), "{err}");
+}
+
 #[test]
 fn restore_config_refuses_a_key_that_was_not_reverted() {
     let lab = TestLab::new();
@@ -280,11 +344,11 @@ fn one_call_reads_a_servers_whole_config_set() {
     let counting = Counting(&lab.exec, Default::default());
     let calls = || counting.1.load(std::sync::atomic::Ordering::SeqCst);
     let whole = fetch_configs(&counting, lab.server("EX02"), &FetchOptions::default()).unwrap();
-    assert_eq!(whole.files.len(), 25);
+    assert_eq!(whole.files.len(), 26);
     assert_eq!(calls(), 1);
     fetch_configs(&counting, lab.server("EX02"), &small_chunks()).unwrap();
     assert!(
-        calls() > 1 + 25,
+        calls() > 1 + 26,
         "{} calls with 700-byte slices",
         calls() - 1
     );

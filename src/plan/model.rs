@@ -196,7 +196,7 @@ pub struct Policy {
     pub max_copy_queue: u64,
     /// Largest ReplayQueueLength a healthy non-lagged copy may have (default 50).
     pub max_replay_queue: u64,
-    /// Least free space on the system drive, in GB (default 30).
+    /// Least free space on the system drive and the install drive, in GB (default 30).
     pub min_free_space_gb: u64,
     pub redistribute: Redistribute,
     pub pause_between: bool,

@@ -6,7 +6,7 @@
 //! copy-health assessments that the rollout's gate uses too live in
 //! [`crate::assess::checks`].
 
-use super::model::{Prerequisite, Verdict};
+use super::model::{Prerequisite, ServerReport, Verdict};
 use crate::catalog::{self, Catalog, ExchangeBuild, WindowsServer};
 use crate::exchange::ServerFacts;
 use crate::plan::ResolvedTarget;
@@ -255,6 +255,50 @@ pub fn dotnet_interval_warning(
     })
 }
 
+/// Bytes as GB with one decimal.
+fn gb(bytes: u64) -> f64 {
+    (bytes as f64 / 1_073_741_824.0 * 10.0).round() / 10.0
+}
+
+/// The free space of the system drive and, when Exchange is installed on
+/// another drive, of that drive (review real-exchange.md #19: Microsoft
+/// Learn "Exchange Server system requirements" asks for 30 GB on the
+/// drive Exchange is installed on, which is often `D:`).
+pub fn free_space(facts: &ServerFacts, r: &mut ServerReport) {
+    r.system_drive_free_gb = facts.system_drive_free_bytes.map(gb);
+    let other = match (&facts.install_drive, &facts.system_drive) {
+        (Some(install), Some(system)) => !install.eq_ignore_ascii_case(system),
+        (Some(install), None) => !install.eq_ignore_ascii_case("C:"),
+        (None, _) => false,
+    };
+    if other {
+        r.install_drive = facts.install_drive.clone();
+        // A drive the disk read did not find has no free space to count on.
+        r.install_drive_free_gb = Some(facts.install_drive_free_bytes.map_or(0.0, gb));
+    }
+}
+
+/// What is short of `min_gb` free: the system drive, and the install drive
+/// when it is another one.
+pub fn too_little_space(r: &ServerReport, min_gb: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(free) = r.system_drive_free_gb {
+        if free < min_gb as f64 {
+            out.push(format!(
+                "only {free} GB free on the system drive; the policy asks for at least {min_gb} GB before setup"
+            ));
+        }
+    }
+    if let (Some(drive), Some(free)) = (&r.install_drive, r.install_drive_free_gb) {
+        if free < min_gb as f64 {
+            out.push(format!(
+                "only {free} GB free on {drive}, where Exchange is installed; the policy asks for at least {min_gb} GB there before setup (Exchange Server system requirements: 30 GB on the install drive)"
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +322,9 @@ mod tests {
             os_version: None,
             last_boot_up_time: None,
             system_drive_free_bytes: Some(100 << 30),
+            system_drive: None,
+            install_drive: None,
+            install_drive_free_bytes: None,
             products,
             pending_reboot: vec![],
             setup_roles: vec![],

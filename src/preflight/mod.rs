@@ -146,6 +146,8 @@ fn server_report(
         pending_reboot: None,
         pending_reboot_reasons: Vec::new(),
         system_drive_free_gb: None,
+        install_drive: None,
+        install_drive_free_gb: None,
         maintenance: None,
         copies: Vec::new(),
         queued_messages: None,
@@ -193,9 +195,7 @@ fn apply_facts(
     r.os = facts.os_caption.clone();
     r.pending_reboot_reasons = facts.pending_reboot.clone();
     r.pending_reboot = Some(!facts.pending_reboot.is_empty());
-    r.system_drive_free_gb = facts
-        .system_drive_free_bytes
-        .map(|b| (b as f64 / 1_073_741_824.0 * 10.0).round() / 10.0);
+    checks::free_space(facts, r);
     let Some(build) = facts
         .ex_setup_version
         .as_deref()
@@ -248,14 +248,8 @@ fn apply_facts(
         r.warnings.extend(checks::dotnet_interval_warning(
             catalog, facts, build, target,
         ));
-        if let Some(free) = r.system_drive_free_gb {
-            if free < plan.policy.min_free_space_gb as f64 {
-                let text = format!(
-                    "only {free} GB free on the system drive; the policy asks for at least {} GB before setup",
-                    plan.policy.min_free_space_gb
-                );
-                r.block(BlockerCode::DiskSpace, text);
-            }
+        for text in checks::too_little_space(r, plan.policy.min_free_space_gb) {
+            r.block(BlockerCode::DiskSpace, text);
         }
         if r.pending_reboot == Some(true) {
             // The rollout reboots before setup (runbook §3), which clears it.

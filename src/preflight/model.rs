@@ -120,6 +120,13 @@ pub struct ServerReport {
     /// Which indicators say a reboot is pending (registry key or value names).
     pub pending_reboot_reasons: Vec<String>,
     pub system_drive_free_gb: Option<f64>,
+    /// The drive Exchange is installed on (`MsiInstallPath`'s, e.g. `D:`),
+    /// when it is not the system drive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub install_drive: Option<String>,
+    /// Free space on `install_drive`, GB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub install_drive_free_gb: Option<f64>,
     /// `None` when the server's Exchange state could not be read.
     pub maintenance: Option<MaintenanceState>,
     /// The database copies this server holds.

@@ -158,6 +158,8 @@ fn ex01_ready() -> ServerReport {
         pending_reboot: Some(false),
         pending_reboot_reasons: Vec::new(),
         system_drive_free_gb: Some(61.4),
+        install_drive: None,
+        install_drive_free_gb: None,
         maintenance: Some(healthy_maintenance()),
         copies: vec![
             copy("DB01", "EX01", "Mounted", true, 1),
@@ -186,6 +188,8 @@ fn ex02_up_to_date() -> ServerReport {
         pending_reboot: Some(false),
         pending_reboot_reasons: Vec::new(),
         system_drive_free_gb: Some(112.0),
+        install_drive: None,
+        install_drive_free_gb: None,
         maintenance: Some(healthy_maintenance()),
         copies: vec![
             copy("DB01", "EX02", "Healthy", false, 2),
@@ -221,6 +225,8 @@ fn ex03_blocked() -> ServerReport {
                 .to_owned(),
         ],
         system_drive_free_gb: Some(38.2),
+        install_drive: None,
+        install_drive_free_gb: None,
         maintenance: Some(MaintenanceState {
             in_maintenance: true,
             inactive_components: vec![

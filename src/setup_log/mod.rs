@@ -11,11 +11,14 @@
 //! its [`SetupLogReview`], and the `setup` and `prepare-ad` steps judge the
 //! log they fetch from a server with the same [`review`]. It is pure text in,
 //! verdict out ([`tail`] is the only I/O: reading the last run of a large
-//! file). It must not decide what a rollout does with the verdict (that is
-//! the runbook's job), and it does not run anything on a server.
+//! file; [`pieces`] holds the commands that read it from a server in
+//! bounded pieces, which the steps run). It must not decide what a rollout
+//! does with the verdict (that is the runbook's job), and it does not run
+//! anything on a server.
 
 mod advice;
 mod parse;
+pub mod pieces;
 pub mod stage;
 pub mod table;
 pub mod tail;

@@ -339,6 +339,14 @@ const OTHER_READS: &[(&str, &str)] = &[
         "Get-ExchangeCertificate deserialised without its properties",
     ),
     ("CurrentCertificateThumbprint", "Get-AuthConfig"),
+    (
+        "RebootPending",
+        "CCM_ClientUtilities.DetermineIfRebootPending (CSS-Exchange Get-ServerRebootPending.ps1)",
+    ),
+    (
+        "IsHardRebootPending",
+        "CCM_ClientUtilities.DetermineIfRebootPending (CSS-Exchange Get-ServerRebootPending.ps1)",
+    ),
     ("ItemXPath", "Get-WebBinding"),
     ("bindingInformation", "Get-WebBinding"),
     ("certificateHash", "Get-WebBinding"),

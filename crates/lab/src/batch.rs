@@ -224,16 +224,18 @@ fn mem(kb: u64) -> String {
     format!("{out} K")
 }
 
-/// `findstr [/L] [/I] /C:"string"… <file>` over the file's `content`
+/// `findstr [/L] [/I] [/N] /C:"string"… <file>` over the file's `content`
 /// (`None`: no such file): the lines holding any of the strings, each
 /// ended with CRLF. Exit 0 when a line matched, 1 when none did or the
 /// file cannot be opened (Microsoft Learn, "findstr"; the exit codes
 /// are UNVERIFIED). Literal strings only: the lab refuses `/R` and the
-/// switches it does not know.
+/// switches it does not know. `/N` prefixes each line with its number
+/// and a colon.
 pub fn findstr(args: &str, content: &dyn Fn(&str) -> Option<String>) -> (String, String, i32) {
     let mut strings = Vec::new();
     let mut files = Vec::new();
     let mut ignore_case = false;
+    let mut numbered = false;
     for a in arguments(args) {
         let lower = a.to_ascii_lowercase();
         if let Some(s) = a.get(3..).filter(|_| lower.starts_with("/c:")) {
@@ -241,6 +243,8 @@ pub fn findstr(args: &str, content: &dyn Fn(&str) -> Option<String>) -> (String,
         } else if lower == "/i" {
             ignore_case = true;
         } else if lower == "/l" {
+        } else if lower == "/n" {
+            numbered = true;
         } else if a.starts_with('/') {
             let text = format!(
                 "FINDSTR: {a} ignored: the lab answers findstr [/L] [/I] /C:string… file only\r\n"
@@ -267,14 +271,59 @@ pub fn findstr(args: &str, content: &dyn Fn(&str) -> Option<String>) -> (String,
     let out: String = text
         .lines()
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .filter(|l| {
+        .enumerate()
+        .filter(|(_, l)| {
             let l = fold(l);
             wanted.iter().any(|w| l.contains(w.as_str()))
         })
-        .map(|l| format!("{l}\r\n"))
+        .map(|(n, l)| {
+            if numbered {
+                format!("{}:{l}\r\n", n + 1)
+            } else {
+                format!("{l}\r\n")
+            }
+        })
         .collect();
     let code = i32::from(out.is_empty());
     (out, String::new(), code)
+}
+
+/// `find /C /V "" <file>`: how many lines the file has, as find prints
+/// it (`---------- <PATH>: N`, the path upper-cased; Microsoft Learn,
+/// "find": `/C` counts the lines, `/V ""` matches every line). The lab
+/// answers that form only.
+pub fn find_count(args: &str, content: &dyn Fn(&str) -> Option<String>) -> (String, String, i32) {
+    let words = arguments(args);
+    let has = |flag: &str| words.iter().any(|a| a.eq_ignore_ascii_case(flag));
+    let files: Vec<&String> = words
+        .iter()
+        .filter(|a| !a.starts_with('/') && !a.is_empty())
+        .collect();
+    let out =
+        |stdout: String, stderr: &str, exit_code: i32| (stdout, stderr.to_string(), exit_code);
+    let (true, true, [file]) = (has("/C"), has("/V"), files.as_slice()) else {
+        return out(
+            String::new(),
+            "FIND: the lab answers find /C /V \"\" <file> only\r\n",
+            2,
+        );
+    };
+    match content(file) {
+        Some(text) => out(
+            format!(
+                "\r\n---------- {}: {}\r\n",
+                file.to_ascii_uppercase(),
+                text.lines().count()
+            ),
+            "",
+            0,
+        ),
+        None => out(
+            String::new(),
+            &format!("File not found - {}\r\n", file.to_ascii_uppercase()),
+            1,
+        ),
+    }
 }
 
 /// tasklist's options that the lab reads.

@@ -3,7 +3,9 @@
 //! FrontEnd\HttpProxy (front-end) virtual directory, the two
 //! `SharedWebConfig.config` files and the transport services'
 //! `Bin\*.exe.config` files — the set admins customise and a Cumulative
-//! Update overwrites. Their content is world state (it survives between
+//! Update overwrites — and IIS's
+//! `C:\Windows\System32\inetsrv\config\applicationHost.config` (its
+//! sites, bindings and redirects: [`APPLICATION_HOST`]). Their content is world state (it survives between
 //! runs and changes when setup rewrites it or a script writes a file); the
 //! stock text is this module's. It knows nothing about PowerShell.
 //!
@@ -166,6 +168,22 @@ fn shared_web_config(install: &str, front: bool) -> String {
     )
 }
 
+/// IIS's root configuration file, in `%windir%\system32\inetsrv\config`
+/// (Microsoft Learn, "Introduction to ApplicationHost.config": the
+/// definitions of all sites, applications and application pools).
+pub const APPLICATION_HOST: &str = r"C:\Windows\System32\inetsrv\config\applicationHost.config";
+
+/// A small applicationHost.config: the two sites an Exchange Mailbox server
+/// has (Default Web Site on 80/443, Exchange Back End on 81/444, as the
+/// lab's `Get-WebBinding` answers) and an empty `httpRedirect`, the element admins
+/// set to send `/` to `/owa`. Whether a CU rewrites parts of this file is
+/// UNVERIFIED (setup registers Exchange's IIS modules and, from 2019 CU14,
+/// Extended Protection there); the lab rewrites it with the rest of the set
+/// when setup succeeds, so an admin's edit shows as drift.
+fn application_host() -> String {
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<configuration>\r\n  <system.applicationHost>\r\n    <sites>\r\n      <site name=\"Default Web Site\" id=\"1\">\r\n        <bindings>\r\n          <binding protocol=\"http\" bindingInformation=\"*:80:\" />\r\n          <binding protocol=\"https\" bindingInformation=\"*:443:\" />\r\n        </bindings>\r\n      </site>\r\n      <site name=\"Exchange Back End\" id=\"2\">\r\n        <bindings>\r\n          <binding protocol=\"http\" bindingInformation=\"*:81:\" />\r\n          <binding protocol=\"https\" bindingInformation=\"*:444:\" />\r\n        </bindings>\r\n      </site>\r\n    </sites>\r\n  </system.applicationHost>\r\n  <system.webServer>\r\n    <httpRedirect enabled=\"false\" />\r\n  </system.webServer>\r\n</configuration>\r\n".to_string()
+}
+
 /// The CU's stock files for an install at `install` (with its trailing
 /// backslash), all written at `written_ms`.
 pub fn stock_files(install: &str, written_ms: i64) -> Vec<ConfigFile> {
@@ -220,6 +238,11 @@ pub fn stock_files(install: &str, written_ms: i64) -> Vec<ConfigFile> {
         r"Bin\MSExchangeSubmission.exe.config",
         exe_config(&[("MaxConcurrentSubmissions", "20")]),
     ));
+    out.push(ConfigFile {
+        full_name: APPLICATION_HOST.to_string(),
+        content: application_host(),
+        last_write_ms: written_ms,
+    });
     out
 }
 
@@ -296,9 +319,9 @@ mod tests {
     #[test]
     fn the_full_set_is_there_and_parses() {
         let files = stock_files(IP, 0);
-        assert_eq!(files.len(), 10 + 9 + 2 + 4);
+        assert_eq!(files.len(), 10 + 9 + 2 + 4 + 1);
         for f in &files {
-            assert!(f.full_name.starts_with(IP));
+            assert!(f.full_name.starts_with(IP) || f.full_name == APPLICATION_HOST);
             assert!(
                 roxmltree::Document::parse(&f.content).is_ok(),
                 "{} is well-formed XML",

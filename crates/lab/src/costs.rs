@@ -141,3 +141,11 @@ impl Counters {
         }
     }
 }
+
+impl crate::world::Timings {
+    /// What sending `bytes` of output back costs (ms).
+    pub fn output_ms(&self, bytes: usize) -> i64 {
+        let mb = bytes as f64 / (1024.0 * 1024.0);
+        (mb * self.output_per_mb_ms as f64).round() as i64
+    }
+}

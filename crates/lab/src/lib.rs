@@ -3,6 +3,7 @@
 //! server exposes (cmdlets, their parameters and outputs, the registry and
 //! files the checks read), never on the orchestrator's internals.
 
+mod acl;
 mod batch;
 pub mod build;
 mod cmdlets;

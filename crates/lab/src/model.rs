@@ -33,6 +33,14 @@ pub struct Server {
     pub pending_reboot: Option<PendingReboot>,
     pub system_drive_size_bytes: u64,
     pub system_drive_free_bytes: u64,
+    /// Free space of `D:` when Exchange is installed there (`install_path`
+    /// on `D:`); `None`: installed on `C:`, no other drive.
+    #[serde(default)]
+    pub install_drive_free_bytes: Option<u64>,
+    /// A Configuration Manager client is installed: `root\ccm\ClientSDK`
+    /// answers `CCM_ClientUtilities.DetermineIfRebootPending`.
+    #[serde(default)]
+    pub ccm_client: bool,
     pub last_boot_ms: i64,
     /// When the installed build was set up (file times, setup log, component timestamps).
     pub installed_ms: i64,
@@ -88,6 +96,9 @@ pub struct Server {
     pub files: Vec<StoredFile>,
     /// Directories commands created (`New-Item -ItemType Directory`).
     pub directories: Vec<String>,
+    /// Folders with an ACL of their own (`acl.rs`); the rest inherit `C:\`'s.
+    #[serde(default)]
+    pub folder_acls: Vec<crate::acl::FolderAcl>,
     pub tasks: Vec<ScheduledTask>,
     /// The batch file (and the program in it) a started task is running.
     pub batch: Option<BatchRun>,

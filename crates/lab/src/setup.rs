@@ -264,7 +264,11 @@ impl World {
     pub(crate) fn program_readiness(&mut self, i: usize) {
         let now = self.now_ms;
         let name = self.servers[i].name.clone();
-        let pending = self.servers[i].pending_reboot;
+        // The CCM client's pending reboot is not one of setup's rules in
+        // the lab (UNVERIFIED either way: spec `PendingReboot::Ccm`).
+        let pending = self.servers[i]
+            .pending_reboot
+            .filter(|p| *p != PendingReboot::Ccm);
         let account = self.account_rule_failure(i);
         let Some(p) = self.servers[i]
             .batch
@@ -288,7 +292,8 @@ impl World {
                     "PendingRebootWindowsComponents",
                     "There is a pending reboot from a previous installation of a Windows Server role or feature. Please restart the computer and then run Setup again.".to_string(),
                 ),
-                PendingReboot::FileRename | PendingReboot::UpdateExeVolatile => (
+                // `Ccm` was filtered out above.
+                PendingReboot::FileRename | PendingReboot::UpdateExeVolatile | PendingReboot::Ccm => (
                     "RebootPending",
                     // UNVERIFIED wording (the rule name is real: CSS-Exchange SetupLogReviewer).
                     "Setup has detected a pending reboot from a previous installation. Please restart the computer and then run Setup again.".to_string(),

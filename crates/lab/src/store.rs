@@ -414,6 +414,14 @@ fn run_ps_counted(
     let mut host = ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
     host.budget_ms = budget_ms;
     let out = pwsh::run_with_stdin(script, stdin, &mut host);
+    if !host.killed {
+        // Sending the output back (`[lab.timings] output_per_mb`).
+        let cost = host
+            .world
+            .timings
+            .output_ms(out.stdout.len() + out.stderr.len());
+        host.spend(cost);
+    }
     let reboot = host.reboot_requested && !host.killed;
     let killed = host.killed.then_some(host.spent_ms);
     let sessions = host.remoting.opened();
@@ -464,6 +472,15 @@ pub fn run_cmd_in(
                 Some(f) => ok(f.content),
                 None if w.directory_exists(i, &path) => fail("Access is denied.\r\n"),
                 None => fail("The system cannot find the file specified.\r\n"),
+            }
+        }
+        "find" => {
+            let (stdout, stderr, exit_code) =
+                super::batch::find_count(&rest, &|path| w.file(i, path).map(|f| f.content));
+            ScriptOutput {
+                stdout,
+                stderr,
+                exit_code,
             }
         }
         "findstr" => {

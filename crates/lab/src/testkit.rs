@@ -26,6 +26,10 @@ fn server(name: &str, build: &str, free: u64, queue: u32) -> LabServer {
         url_rewrite: true,
         pending_reboot: None,
         system_drive_free_gb: free,
+        install_drive_free_gb: None,
+        ccm_client: false,
+        staging_folder_open: false,
+        setup_log_earlier_mb: 0,
         queue_messages: queue,
         um_calls: 0,
         custom_app_settings: Vec::new(),
@@ -85,6 +89,7 @@ pub fn three_member_spec() -> LabSpec {
             transport_restart: Duration::from_secs(90),
             transport_startup: Duration::from_secs(1),
             redistribute_per_move: Duration::from_millis(200),
+            output_per_mb: Duration::ZERO,
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),

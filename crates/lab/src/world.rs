@@ -10,7 +10,7 @@ use super::components::{default_components, effective_state, ServiceState};
 use super::filestore::media_sha256;
 use super::model::*;
 use super::spec::{LabAd, LabCopyStatus, LabDatabase, LabServer, LabSpec};
-use super::worldinit::{cu_revision, os_version, services_for, setup_log_run};
+use super::worldinit::{cu_revision, earlier_runs, os_version, services_for, setup_log_run};
 
 /// Wall-time durations of simulated work, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +37,9 @@ pub struct Timings {
     /// `[lab.timings] redistribute_per_move` (see `LabTimings`).
     #[serde(default)]
     pub redistribute_per_move_ms: i64,
+    /// `[lab.timings] output_per_mb` (see `LabTimings`).
+    #[serde(default)]
+    pub output_per_mb_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,7 +115,7 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         fqdn: s.fqdn.clone(),
         build: s.build,
         cu_revision: cu_revision(&s.build),
-        install_path: r"C:\Program Files\Microsoft\Exchange Server\V15\".to_string(),
+        install_path: super::worldinit::install_path(s),
         dotnet_release: s.dotnet_release,
         os_caption: s.os.clone(),
         os_version: os_version(&s.os).to_string(),
@@ -123,6 +126,8 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         pending_reboot: s.pending_reboot,
         system_drive_size_bytes: (free + 100 * GIB).max(256 * GIB),
         system_drive_free_bytes: free,
+        install_drive_free_bytes: s.install_drive_free_gb.map(|gb| gb * GIB),
+        ccm_client: s.ccm_client,
         last_boot_ms: now_ms - 3 * DAY_MS - (i as i64) * 3_600_000,
         installed_ms,
         services: services_for(s.build.minor),
@@ -150,7 +155,8 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
         frontend_started_offline: false,
         um_calls: s.um_calls,
         um_calls_end_ms: None,
-        setup_log: setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
+        setup_log: earlier_runs(s, installed_ms)
+            + &setup_log_run(&s.build, cu_revision(&s.build), installed_ms, true),
         setup_log_written_ms: installed_ms + 2_500_000,
         app_settings: s.custom_app_settings.clone(),
         config_files: super::edge::config_files(
@@ -162,7 +168,8 @@ fn initial_server(s: &LabServer, dag: &str, i: usize, now_ms: i64, installed_ms:
             ),
         ),
         files: Vec::new(),
-        directories: Vec::new(),
+        directories: crate::acl::initial_directories(s),
+        folder_acls: crate::acl::initial_acls(s),
         tasks: Vec::new(),
         batch: None,
         down_until_ms: None,
@@ -264,6 +271,7 @@ impl World {
                 transport_restart_ms: ms(spec.timings.transport_restart),
                 transport_startup_ms: ms(spec.timings.transport_startup),
                 redistribute_per_move_ms: ms(spec.timings.redistribute_per_move),
+                output_per_mb_ms: ms(spec.timings.output_per_mb),
             },
             servers,
             databases,

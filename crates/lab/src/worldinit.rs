@@ -199,6 +199,35 @@ pub fn setup_log_run(
     out
 }
 
+/// `setup_log_earlier_mb` MB of earlier runs: the same run, an hour
+/// apart, ending a day before `installed_ms`.
+pub(crate) fn earlier_runs(s: &crate::spec::LabServer, installed_ms: i64) -> String {
+    let want = usize::try_from(s.setup_log_earlier_mb).unwrap_or(0) * 1024 * 1024;
+    let mut out = String::with_capacity(want);
+    let mut start = installed_ms - 86_400_000 - 3_600_000 * 24 * 365;
+    while out.len() < want {
+        out.push_str(&setup_log_run(
+            &s.build,
+            cu_revision(&s.build),
+            start,
+            false,
+        ));
+        start += 3_600_000;
+    }
+    out
+}
+
+/// `MsiInstallPath`: on `D:` when the server has an install drive of its
+/// own (`install_drive_free_gb`), else the default on `C:`.
+pub(crate) fn install_path(s: &crate::spec::LabServer) -> String {
+    let drive = if s.install_drive_free_gb.is_some() {
+        "D"
+    } else {
+        "C"
+    };
+    format!(r"{drive}:\Program Files\Microsoft\Exchange Server\V15\")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,11 +176,22 @@ impl Executor for LabExecutor {
         self.run_within(server, script, &crate::exec::secret_line(secret), None)
     }
 
+    /// Within the plan's `operation_timeout`, as the WinRM transport's
+    /// command timeout bounds a cmd.exe call.
     fn run_cmd(&self, server: &Server, command: &str) -> Result<ExecOutput, ExecError> {
+        let budget = self
+            .operation_timeout
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let out = self
             .lab
-            .run_cmd(&server.name, command)
-            .map_err(|e| lab_error(server, e))?;
+            .run_cmd_within(&server.name, command, budget)
+            .map_err(|e| match e {
+                LabError::TimedOut { .. } => ExecError::Timeout {
+                    server: server.name.clone(),
+                    timeout: self.operation_timeout.unwrap_or_default(),
+                },
+                other => lab_error(server, other),
+            })?;
         Ok(ExecOutput {
             stdout: out.stdout,
             stderr: out.stderr,

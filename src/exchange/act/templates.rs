@@ -187,10 +187,30 @@ $null = $service.GetFolder('\').RegisterTaskDefinition($task, $definition, 6, $u
 /// `DisallowStartIfOnBatteries`, `StopIfGoingOnBatteries`: Microsoft Learn,
 /// "TaskSettings object"). `{{batch}}` is the whole batch text, rendered
 /// by the step from validated paths.
+///
+/// Before anything is written there, the staging folder gets an ACL of
+/// Administrators and SYSTEM only (review real-exchange.md #22: inherited
+/// from `C:\`, BUILTIN\Users may create files in its sub-folders, and the
+/// batch there runs with the admin's rights): `icacls /inheritance:r`
+/// removes the inherited entries and `/grant:r` grants full control to
+/// `*S-1-5-32-544` (Administrators) and `*S-1-5-18` (SYSTEM), by SID so it
+/// works in every language (Microsoft Learn, "icacls" and "Well-known
+/// SIDs"). That fixes a folder cu-roll created before with the inherited
+/// ACL. An explicit entry for anyone else (someone granted Users access on
+/// purpose) is not removed: the script reads the ACL back (`Get-Acl`
+/// `.Sddl`, where Administrators and SYSTEM are `BA` and `SY`) and refuses,
+/// naming the folder and its SDDL, before writing anything.
 macro_rules! installer_task_action {
     () => {
         r#"$dir = Join-Path -Path $env:SystemDrive -ChildPath 'cu-roll'
 New-Item -ItemType Directory -Path $dir -Force | Out-Null
+$null = icacls.exe $dir /inheritance:r /grant:r '*S-1-5-32-544:(OI)(CI)F' '*S-1-5-18:(OI)(CI)F'
+$sddl = [string](Get-Acl -LiteralPath $dir).Sddl
+$dacl = ($sddl -split 'D:')[1]
+$others = @($dacl -split '\(' | Where-Object { $_ -match '\)' -and $_ -notmatch ';;;(BA|SY)\)$' })
+if (-not $dacl.StartsWith('P') -or $others.Count -gt 0) {
+    throw ('the staging folder ' + $dir + ' must be writable by Administrators and SYSTEM only, and it has other access entries cu-roll does not remove (' + $sddl + '); remove them (icacls ' + $dir + ' /inheritance:r /grant:r *S-1-5-32-544:(OI)(CI)F *S-1-5-18:(OI)(CI)F, and /remove the others), then run cu-roll again')
+}
 Remove-Item -Path (Join-Path -Path $dir -ChildPath {{exit_file}}) -Force -ErrorAction SilentlyContinue
 $batch = Join-Path -Path $dir -ChildPath {{batch_file}}
 Set-Content -Path $batch -Value {{batch}} -Encoding ASCII

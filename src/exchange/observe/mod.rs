@@ -76,6 +76,14 @@ pub struct ServerFacts {
     pub os_version: Option<String>,
     pub last_boot_up_time: Option<String>,
     pub system_drive_free_bytes: Option<u64>,
+    /// `C:`.
+    #[serde(default)]
+    pub system_drive: Option<String>,
+    /// The drive of `MsiInstallPath` (`D:`).
+    #[serde(default)]
+    pub install_drive: Option<String>,
+    #[serde(default)]
+    pub install_drive_free_bytes: Option<u64>,
     #[serde(default, deserialize_with = "one_or_many")]
     pub products: Vec<InstalledProduct>,
     #[serde(default, deserialize_with = "one_or_many")]

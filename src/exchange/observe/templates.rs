@@ -16,7 +16,14 @@ use crate::exchange::Template;
 /// ExSetup.exe's ProductVersion under MsiInstallPath (includes the SU), the
 /// .NET 4.x `Release` DWORD, the Uninstall keys (VC++ runtimes, UCMA,
 /// URL Rewrite) and the pending-reboot indicators of
-/// `Shared/Get-ServerRebootPending.ps1`; and the setup values of the role
+/// `Shared/Get-ServerRebootPending.ps1` — including the Configuration
+/// Manager client's `CCM_ClientUtilities.DetermineIfRebootPending`
+/// (`RebootPending` or `IsHardRebootPending`), whose namespace is absent
+/// where no CCM client is installed: that error is not a finding, as in
+/// CSS-Exchange; the free space of the system drive and of the drive
+/// Exchange is installed on (`MsiInstallPath`'s drive, often `D:`;
+/// Microsoft Learn "Exchange Server system requirements": 30 GB on the
+/// drive Exchange is installed on); and the setup values of the role
 /// keys ExchangeDsc's `Test-ExchangeSetupPartiallyCompleted` reads
 /// (`source/Modules/ExchangeDscHelper/ExchangeDscHelper.psm1`, formerly
 /// `xExchangeHelper.psm1`): a failed upgrade leaves ExSetup.exe at the new
@@ -34,6 +41,8 @@ $exSetup = Get-Item -LiteralPath (Join-Path -Path $setupKey.MsiInstallPath -Chil
 $ndp = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full' -ErrorAction SilentlyContinue
 $os = Get-CimInstance -ClassName 'Win32_OperatingSystem'
 $disk = Get-CimInstance -ClassName 'Win32_LogicalDisk' -Filter ("DeviceID='" + $env:SystemDrive + "'")
+$installDrive = ([string]$setupKey.MsiInstallPath).Substring(0, 2)
+$installDisk = Get-CimInstance -ClassName 'Win32_LogicalDisk' -Filter ("DeviceID='" + $installDrive + "'")
 $products = @(Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\*' -ErrorAction SilentlyContinue |
     Where-Object { $_.DisplayName } |
     ForEach-Object { [pscustomobject]@{ Key = $_.PSChildName; DisplayName = $_.DisplayName; Version = $_.Version } })
@@ -42,6 +51,8 @@ if (Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manag
 if (Test-Path -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') { $pending += 'Component Based Servicing\RebootPending' }
 if (Test-Path -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') { $pending += 'WindowsUpdate\Auto Update\RebootRequired' }
 if (Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Updates\UpdateExeVolatile' -Name 'Flags' -ErrorAction SilentlyContinue) { $pending += 'Updates\UpdateExeVolatile\Flags' }
+$ccm = Invoke-CimMethod -Namespace 'root\ccm\ClientSDK' -ClassName 'CCM_ClientUtilities' -MethodName 'DetermineIfRebootPending' -ErrorAction SilentlyContinue
+if ($ccm -and ($ccm.RebootPending -or $ccm.IsHardRebootPending)) { $pending += 'CCM_ClientUtilities\DetermineIfRebootPending' }
 [pscustomobject]@{
     ComputerName = $env:COMPUTERNAME
     ExSetupVersion = $exSetup.VersionInfo.ProductVersion
@@ -50,6 +61,9 @@ if (Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Updates\UpdateExeVolatile' 
     OsVersion = $os.Version
     LastBootUpTime = $os.LastBootUpTime.ToUniversalTime().ToString('o')
     SystemDriveFreeBytes = $disk.FreeSpace
+    SystemDrive = $env:SystemDrive
+    InstallDrive = $installDrive
+    InstallDriveFreeBytes = $installDisk.FreeSpace
     Products = $products
     PendingReboot = $pending
     SetupRoles = $roles

@@ -224,9 +224,9 @@ mod tests {
         let [Change::ConfigBackedUp { zip, sha256, files }] = events.changes.as_slice() else {
             panic!("one ConfigBackedUp change expected: {:?}", events.changes);
         };
-        assert_eq!(*files, 25);
+        assert_eq!(*files, 26);
         assert_eq!(&backup::verify(Path::new(zip)).unwrap().sha256, sha256);
-        assert!(outcome.detail().contains("25 config files"));
+        assert!(outcome.detail().contains("26 config files"));
     }
 
     #[test]

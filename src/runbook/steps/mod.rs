@@ -29,6 +29,7 @@ mod redistribute;
 mod security_update;
 mod services;
 mod setup;
+mod setup_log_read;
 mod setup_stage;
 mod shadow;
 mod standalone;

@@ -13,7 +13,6 @@
 use crate::catalog::AdLevels;
 use crate::exchange;
 use crate::exchange::observe::read_ad_levels;
-use crate::exchange::observe::templates::CMD_SETUP_LOG;
 use crate::journal::Change;
 use crate::plan::{Plan, PrepareAd as PrepareAdPolicy, ResolvedTarget, Server};
 use crate::preflight::adprep::{self, PrepSwitch};
@@ -187,7 +186,7 @@ pub(super) fn preparation_failed(
     switch: &str,
     code: i32,
 ) -> Result<StepError, StepError> {
-    let log = super::setup::review_log(&ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?);
+    let log = super::setup::review_log(ctx)?;
     let errors: String = super::setup::log_failures(&log)
         .iter()
         .map(|f| format!("; {f}"))
@@ -322,9 +321,8 @@ impl Step for PrepareAd {
                     c
                 }),
         );
-        out.push(PlannedCommand::cmd(
-            "when the preparation exits non-zero: the log's last run",
-            CMD_SETUP_LOG,
+        out.extend(super::setup_log_read::planned(
+            "when the preparation exits non-zero",
         ));
         out.push(PlannedCommand::ps(
             "after ad_replication_wait: the forest's levels, which must be the target's",

@@ -17,7 +17,6 @@
 use crate::catalog::AdLevels;
 use crate::exchange;
 use crate::exchange::observe::read_ad_levels;
-use crate::exchange::observe::templates::CMD_SETUP_LOG;
 use crate::plan::{Plan, PrepareAd as PrepareAdPolicy, ResolvedTarget, Server};
 use crate::preflight::adprep;
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
@@ -172,9 +171,8 @@ impl Step for PrepareAdSu {
             &PREPARE_AD_SU,
             &adprep::after_su_command(plan, target),
         ));
-        out.push(PlannedCommand::cmd(
-            "when the preparation exits non-zero: the log's last run",
-            CMD_SETUP_LOG,
+        out.extend(super::setup_log_read::planned(
+            "when the preparation exits non-zero",
         ));
         out.push(PlannedCommand::ps(
             "after ad_replication_wait: the forest's levels, which must be the target's with its update",

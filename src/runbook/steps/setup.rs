@@ -8,7 +8,6 @@
 //! CU; a failure quotes the last run's `[ERROR]` lines.
 
 use crate::catalog::ExchangeBuild;
-use crate::exchange::observe::templates::CMD_SETUP_LOG;
 use crate::exchange::ServerFacts;
 use crate::plan::{ExtendedProtection, Plan, ResolvedTarget, Server};
 use crate::preflight::{adprep, checks};
@@ -16,7 +15,7 @@ use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepO
 
 use super::installer::{self, check_batch_path, SETUP};
 use super::undo::left_on;
-use crate::setup_log::{self, Outcome, SetupLogReview};
+use crate::setup_log::{Outcome, SetupLogReview};
 
 pub struct Setup;
 
@@ -136,10 +135,10 @@ pub(super) fn log_failures(log: &SetupLogReview) -> Vec<String> {
     out
 }
 
-/// The review of the log `CMD_SETUP_LOG` printed, or of nothing when the
-/// command failed (no log: [`Outcome::NoRun`]).
-pub(super) fn review_log(out: &crate::exec::ExecOutput) -> SetupLogReview {
-    setup_log::review(if out.exit_code == 0 { &out.stdout } else { "" })
+/// The review of the last run of the server's setup log, read in pieces
+/// (`setup_log_read`); of nothing when there is no log ([`Outcome::NoRun`]).
+pub(super) fn review_log(ctx: &StepContext<'_>) -> Result<SetupLogReview, crate::exec::ExecError> {
+    super::setup_log_read::review_last_run(ctx)
 }
 
 impl Step for Setup {
@@ -184,7 +183,7 @@ impl Step for Setup {
                 })
             },
             |ctx, code| {
-                let log = review_log(&ctx.exec.run_cmd(ctx.server, CMD_SETUP_LOG)?);
+                let log = review_log(ctx)?;
                 let facts = ctx.server_facts()?;
                 match setup_verdict(code, &log, &facts, target) {
                     Ok(()) => Ok(format!(
@@ -212,12 +211,10 @@ impl Step for Setup {
     ) -> Vec<PlannedCommand> {
         let mut out =
             installer::planned_on(plan, server, &SETUP, &command_line(plan, target.cu.build));
-        out.insert(
-            out.len() - 1,
-            PlannedCommand::cmd(
-                "once setup has written its exit code: the log's last run",
-                CMD_SETUP_LOG,
-            ),
+        let at = out.len() - 1;
+        out.splice(
+            at..at,
+            super::setup_log_read::planned("once setup has written its exit code"),
         );
         out
     }
@@ -226,6 +223,7 @@ impl Step for Setup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::setup_log;
 
     const CU15: ExchangeBuild = ExchangeBuild::new(15, 2, 1748, 10);
 

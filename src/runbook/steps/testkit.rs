@@ -236,6 +236,64 @@ impl FakeExec {
         });
     }
 
+    /// Answers the reads of ExchangeSetup.log from `log`: the stage's
+    /// `findstr`, the run starts (`findstr /N`), the line count (`find
+    /// /C`) and the pieces (`Get-Content -Tail N | Select-Object -First M`).
+    pub fn setup_log(&self, log: &str) {
+        let lines: Vec<String> = log
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect();
+        let starts: String = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains("Starting Microsoft Exchange Server"))
+            .map(|(i, l)| format!("{}:{l}\r\n", i + 1))
+            .collect();
+        self.replies(Kind::Cmd, "ExchangeSetup.log", vec![Reply::ok(log)]);
+        self.replies(
+            Kind::Cmd,
+            "findstr /N",
+            vec![if starts.is_empty() {
+                Reply::fail(1, "")
+            } else {
+                Reply::ok(starts)
+            }],
+        );
+        self.replies(
+            Kind::Cmd,
+            "find /C",
+            vec![Reply::ok(format!(
+                "\r\n---------- C:\\EXCHANGESETUPLOGS\\EXCHANGESETUP.LOG: {}\r\n",
+                lines.len()
+            ))],
+        );
+        self.on_ps(
+            None,
+            "Get-Content -LiteralPath $log -Tail",
+            move |_, _, text| {
+                let number_after = |key: &str| -> usize {
+                    let at = text.find(key).expect("piece script") + key.len();
+                    text[at..]
+                        .trim_start()
+                        .trim_start_matches('\'')
+                        .split(|c: char| !c.is_ascii_digit())
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .expect("a number")
+                };
+                let (tail, first) = (number_after("-Tail"), number_after("-First"));
+                let from = lines.len().saturating_sub(tail);
+                let piece: String = lines[from..]
+                    .iter()
+                    .take(first)
+                    .map(|l| format!("{l}\r\n"))
+                    .collect();
+                Reply::ok(piece)
+            },
+        );
+    }
+
     pub fn world(&self) -> MutexGuard<'_, FakeWorld> {
         self.world.lock().unwrap()
     }

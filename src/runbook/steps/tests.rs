@@ -921,7 +921,7 @@ fn setup_exec(build: &'static str) -> FakeExec {
             "ERROR: The system cannot find the file specified.\r\n",
         )],
     );
-    exec.replies(Kind::Cmd, "ExchangeSetup.log", vec![Reply::ok(LOG_OK)]);
+    exec.setup_log(LOG_OK);
     exec.on_ps(None, "Unregister-ScheduledTask", |_, _, _| Reply::ok(""));
     exec
 }
@@ -990,7 +990,7 @@ fn setup_runs_detached_and_is_polled_with_cmd_only() {
     );
     let log = sent
         .iter()
-        .position(|s| s.text.starts_with("type ") && s.text.contains("ExchangeSetup.log"))
+        .position(|s| s.text.starts_with("findstr /N") && s.text.contains("ExchangeSetup.log"))
         .unwrap();
     assert!(
         sent[start + 1..log].iter().all(|s| s.kind == Kind::Cmd),
@@ -1019,11 +1019,7 @@ fn a_failed_setup_quotes_its_error_lines_and_exit_code() {
     let bench = Bench::lab();
     let exec = setup_exec("15.02.1544.039");
     finishes_with(&exec, no_file(), 1, "1", "15.02.1544.039");
-    exec.replies(
-        Kind::Cmd,
-        "ExchangeSetup.log",
-        vec![Reply::ok(format!("{LOG_OK}{LOG_FAILED}"))],
-    );
+    exec.setup_log(&format!("{LOG_OK}{LOG_FAILED}"));
     let (err, ev) = bench.err(&Setup, &exec, vec![]);
     assert_eq!(err.kind, StepErrorKind::Failed);
     let m = &err.message;
@@ -1087,7 +1083,7 @@ fn a_resumed_setup_that_finished_is_evaluated_from_its_exit_file() {
     let (out, _) = bench.ok(&Setup, &exec, vec![started()]);
     assert!(matches!(out, StepOutcome::Done { .. }));
     assert_eq!(exec.count("RegisterTaskDefinition"), 0);
-    assert_eq!(exec.count("ExchangeSetup.log"), 1);
+    assert_eq!(exec.count("findstr /N"), 1);
 }
 
 #[test]

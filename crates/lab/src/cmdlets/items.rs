@@ -24,6 +24,11 @@ const NEW_ITEM: CmdletSpec = CmdletSpec {
     ],
     should_process: Some(ConfirmImpact::NoPrompt),
 };
+const GET_ACL: CmdletSpec = CmdletSpec {
+    name: "Get-Acl",
+    params: &[positional("Path", 0), value("LiteralPath")],
+    should_process: None,
+};
 const REMOVE_ITEM: CmdletSpec = CmdletSpec {
     name: "Remove-Item",
     params: &[
@@ -79,6 +84,8 @@ pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) ->
         "remove-item" | "del" | "erase" | "rd" | "ri" | "rm" | "rmdir" => remove_item(host, args),
         "set-content" | "sc" => set_content(host, args),
         "get-filehash" => get_file_hash(host, args),
+        "get-acl" => get_acl(host, args),
+        "icacls" | "icacls.exe" => icacls(host, args),
         _ => return None,
     })
 }
@@ -147,6 +154,61 @@ fn content_text(v: &Value, no_newline: bool) -> String {
         lines.concat()
     } else {
         lines.iter().map(|l| format!("{l}\r\n")).collect()
+    }
+}
+
+/// `Get-Acl` of a folder: its `Sddl` (owner, group and access entries),
+/// `Path`, `Owner` and `Group` (`acl.rs`). Files and the registry are not
+/// modelled.
+fn get_acl(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let cmd = "Get-Acl";
+    let b = bind(&GET_ACL, args)?;
+    let path = b
+        .string("LiteralPath")
+        .or_else(|| b.string("Path"))
+        .ok_or_else(|| missing_mandatory(cmd, &["Path"]))?;
+    let full = normalize_file_path(&path);
+    let Some(sddl) = host.world.folder_sddl(host.server, &full) else {
+        return Err(not_found(cmd, "GetAcl_PathNotFound_Exception", &full).terminating());
+    };
+    Ok(vec![PsObject::new(
+        "System.Security.AccessControl.DirectorySecurity",
+    )
+    .with(
+        "Path",
+        format!("Microsoft.PowerShell.Core\\FileSystem::{full}"),
+    )
+    .with("Owner", "BUILTIN\\Administrators")
+    .with("Group", "NT AUTHORITY\\SYSTEM")
+    .with("Sddl", sddl)
+    .display(full)
+    .into()])
+}
+
+/// `icacls.exe <folder> …` run from PowerShell (`acl.rs` has what the lab
+/// understands): its output lines, or its error as a non-terminating
+/// error record.
+fn icacls(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| match a {
+            Argument::Positional(v) => to_ps_string(v),
+            Argument::Named { name, value } => match value {
+                Some(v) => format!("-{name}:{}", to_ps_string(v)),
+                None => format!("-{name}"),
+            },
+        })
+        .collect();
+    match host.world.icacls(host.server, &words) {
+        Ok(out) => Ok(out.lines().map(Value::str).collect()),
+        Err(e) => {
+            host.write_error(PsError::new(
+                ErrorCategory::NotSpecified,
+                "NativeCommandError",
+                e,
+            ));
+            Ok(Vec::new())
+        }
     }
 }
 

@@ -38,6 +38,18 @@ const GET_CIM: CmdletSpec = CmdletSpec {
     ],
     should_process: None,
 };
+const INVOKE_CIM_METHOD: CmdletSpec = CmdletSpec {
+    name: "Invoke-CimMethod",
+    params: &[
+        positional("ClassName", 0),
+        value("MethodName"),
+        value("Name"),
+        value("Namespace"),
+        value("Arguments"),
+        value("ComputerName"),
+    ],
+    should_process: None,
+};
 const GET_WMI: CmdletSpec = CmdletSpec {
     name: "Get-WmiObject",
     params: &[
@@ -125,6 +137,7 @@ pub(crate) fn dispatch(
         "import-module" | "ipmo" => import_module(host, args),
         "get-ciminstance" => get_cim(host, args, &GET_CIM, "ClassName"),
         "get-wmiobject" | "gwmi" => get_cim(host, args, &GET_WMI, "Class"),
+        "invoke-cimmethod" => invoke_cim_method(host, args),
         "get-service" | "gsv" => get_service(host, args),
         "start-service" | "sasv" => control_service(host, args, input, &START_SERVICE),
         "stop-service" | "spsv" => control_service(host, args, input, &STOP_SERVICE),
@@ -221,10 +234,22 @@ fn get_cim(
             .with("PartOfDomain", true)
             .with("DNSHostName", s.name.to_ascii_lowercase()),
         "win32_logicaldisk" => {
-            if !filter.is_empty()
-                && !filter.contains("deviceid='c:'")
-                && !filter.contains("deviceid=\"c:\"")
-            {
+            let asks = |d: &str| {
+                filter.contains(&format!("deviceid='{d}'"))
+                    || filter.contains(&format!("deviceid=\"{d}\""))
+            };
+            // Exchange on a drive of its own (`install_drive_free_gb`).
+            if let Some(free) = s.install_drive_free_bytes.filter(|_| asks("d:")) {
+                let disk = PsObject::new(&cim("Win32_LogicalDisk"))
+                    .with("DeviceID", "D:")
+                    .with("DriveType", 3_i64)
+                    .with("FileSystem", "NTFS")
+                    .with("FreeSpace", free)
+                    .with("Size", (free + 50 * (1 << 30)).max(200 * (1 << 30)))
+                    .with("VolumeName", "Exchange");
+                return Ok(vec![disk.display(s.name.to_ascii_uppercase()).into()]);
+            }
+            if !filter.is_empty() && !asks("c:") {
                 return Ok(Vec::new());
             }
             PsObject::new(&cim("Win32_LogicalDisk"))
@@ -249,6 +274,64 @@ fn get_cim(
     };
     let name = s.name.to_ascii_uppercase();
     Ok(vec![obj.display(name).into()])
+}
+
+/// `Invoke-CimMethod` for the one method the lab has: the Configuration
+/// Manager client's `CCM_ClientUtilities.DetermineIfRebootPending` in
+/// `root\ccm\ClientSDK` (what CSS-Exchange `Shared/Get-ServerRebootPending.ps1`
+/// calls, `-Name` being `-MethodName`'s alias). It answers
+/// `RebootPending`, `IsHardRebootPending` and `ReturnValue` (Microsoft
+/// Learn, "DetermineIfRebootPending method in class
+/// CCM_ClientUtilities"). Without a CCM client the namespace does not
+/// exist: WMI's "Invalid namespace" (0x8004100E), a non-terminating error.
+fn invoke_cim_method(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
+    let b = bind(&INVOKE_CIM_METHOD, args)?;
+    let namespace = b.string("Namespace").unwrap_or_else(|| "root/cimv2".into());
+    let class = b.string("ClassName").unwrap_or_default();
+    let method = b.string("MethodName").or_else(|| b.string("Name"));
+    let ccm = namespace
+        .replace('/', "\\")
+        .eq_ignore_ascii_case(r"root\ccm\ClientSDK");
+    let s = host.this();
+    if ccm && !s.ccm_client {
+        host.write_error(
+            PsError::new(
+                ErrorCategory::ObjectNotFound, // MetadataError on Windows; the lab has no such category
+                "HRESULT 0x8004100e,Microsoft.Management.Infrastructure.CimCmdlets.InvokeCimMethodCommand",
+                "Invalid namespace ",
+            )
+            .in_command("Invoke-CimMethod"),
+        );
+        return Ok(Vec::new());
+    }
+    let known = ccm
+        && class.eq_ignore_ascii_case("CCM_ClientUtilities")
+        && method
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("DetermineIfRebootPending"));
+    if !known {
+        return Err(PsError::new(
+            ErrorCategory::NotImplemented,
+            "NotImplemented,Microsoft.Management.Infrastructure.CimCmdlets.InvokeCimMethodCommand",
+            format!(
+                "The lab answers Invoke-CimMethod for root\\ccm\\ClientSDK CCM_ClientUtilities DetermineIfRebootPending only, not {namespace} {class} {}.",
+                method.unwrap_or_default()
+            ),
+        )
+        .in_command("Invoke-CimMethod"));
+    }
+    let pending = s.pending_reboot == Some(crate::spec::PendingReboot::Ccm);
+    Ok(vec![PsObject::new(
+        "Microsoft.Management.Infrastructure.CimMethodResult",
+    )
+    .with("DisableHideTime", Value::Null)
+    .with("InGracePeriod", false)
+    .with("IsHardRebootPending", false)
+    .with("NotifyUI", false)
+    .with("RebootDeadline", Value::Null)
+    .with("RebootPending", pending)
+    .with("ReturnValue", 0_i64)
+    .into()])
 }
 
 fn service_object(svc: &crate::model::Service) -> Value {

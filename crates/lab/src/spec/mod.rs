@@ -207,6 +207,17 @@ pub struct LabTimings {
     /// against the command's deadline.
     #[serde(default = "default_redistribute_per_move")]
     pub redistribute_per_move: Duration,
+    /// What sending a command's output back costs, per MB, charged against
+    /// the command's deadline (cmd.exe and PowerShell alike): WinRS
+    /// returns output in Receive responses of at most `MaxEnvelopeSizekb`
+    /// (500 KB by default: Microsoft Learn, "Installation and
+    /// configuration for Windows Remote Management"), base64 in XML, one
+    /// round trip each. The rate on a real network and server is
+    /// UNVERIFIED; the default 0 charges nothing. With it, `type` of a
+    /// setup log of many runs (tens of MB) runs past a command deadline
+    /// (review real-exchange.md #17).
+    #[serde(default)]
+    pub output_per_mb: Duration,
 }
 
 fn default_redistribute_per_move() -> Duration {
@@ -239,6 +250,19 @@ pub struct LabServer {
     /// Which pending-reboot indicator is set, if any (see `PendingReboot`).
     pub pending_reboot: Option<PendingReboot>,
     pub system_drive_free_gb: u64,
+    /// Exchange installed on a drive of its own, `D:`, with this much free
+    /// space (GB); `None`: installed on `C:`.
+    pub install_drive_free_gb: Option<u64>,
+    /// A Configuration Manager client is installed (`root\ccm\ClientSDK`
+    /// answers); implied by `pending_reboot = "ccm"`.
+    pub ccm_client: bool,
+    /// `C:\cu-roll` exists at the start with an explicit entry granting
+    /// BUILTIN\Users Modify (a staging folder someone opened up).
+    pub staging_folder_open: bool,
+    /// MB of earlier setup runs in ExchangeSetup.log before the run that
+    /// installed the starting build (setup appends every run: review
+    /// real-exchange.md #17, "routinely tens of MB"); default 0.
+    pub setup_log_earlier_mb: u32,
     /// Messages waiting in this server's delivery queues at the start.
     pub queue_messages: u32,
     /// Unified Messaging calls in progress at the start (`crate::um`).
@@ -291,6 +315,12 @@ pub enum PendingReboot {
     WindowsUpdate,
     /// `HKLM\SOFTWARE\Microsoft\Updates\UpdateExeVolatile` `Flags`.
     UpdateExeVolatile,
+    /// The Configuration Manager client's
+    /// `CCM_ClientUtilities.DetermineIfRebootPending` says `RebootPending`
+    /// (CSS-Exchange `Shared/Get-ServerRebootPending.ps1`); the server has
+    /// a CCM client (`root\ccm\ClientSDK`). Whether Exchange setup's own
+    /// pending-reboot rules see it is UNVERIFIED: the lab's setup does not.
+    Ccm,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

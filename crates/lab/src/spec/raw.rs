@@ -118,6 +118,7 @@ pub struct RawLabTimings {
     pub transport_restart: Option<Text>,
     pub transport_startup: Option<Text>,
     pub redistribute_per_move: Option<Text>,
+    pub output_per_mb: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +135,10 @@ pub struct RawLabServer {
     pub url_rewrite: bool,
     pub pending_reboot: Option<super::PendingReboot>,
     pub system_drive_free_gb: u64,
+    pub install_drive_free_gb: Option<u64>,
+    pub ccm_client: Option<bool>,
+    pub staging_folder_open: Option<bool>,
+    pub setup_log_earlier_mb: Option<u32>,
     #[serde(default)]
     pub queue_messages: u32,
     /// Unified Messaging calls in progress at the start (Exchange 2016).

@@ -144,12 +144,31 @@ impl Lab {
 
     /// Runs a cmd.exe command line on `server` (see `run_cmd_in`).
     pub fn run_cmd(&self, server: &str, command: &str) -> Result<ScriptOutput, LabError> {
+        self.run_cmd_within(server, command, None)
+    }
+
+    /// `run_cmd` stopped once sending its output back (`[lab.timings]
+    /// output_per_mb`) takes more than `budget_ms`: what a transport's
+    /// command timeout does to a command with a long output.
+    pub fn run_cmd_within(
+        &self,
+        server: &str,
+        command: &str,
+        budget_ms: Option<i64>,
+    ) -> Result<ScriptOutput, LabError> {
         self.pay_start(false);
         self.counters.call(0);
         self.with_world(|world, now| {
-            let out = run_cmd_in(world, server, command, now);
+            let out = run_cmd_in(world, server, command, now)?;
             self.live.show(world, server);
-            out
+            let cost = world.timings.output_ms(out.stdout.len() + out.stderr.len());
+            match budget_ms {
+                Some(budget) if cost > budget => Err(LabError::TimedOut {
+                    server: server.to_string(),
+                    after_ms: budget,
+                }),
+                _ => Ok(out),
+            }
         })
     }
 }
