@@ -1,17 +1,25 @@
 //! The process's one tokio runtime: built on first use (multi-thread, two
-//! workers: cu-roll waits on the network, it does not compute), and the
-//! only bridge from synchronous code into async code ([`block_on`]). The
-//! WinRM transport runs its connections on it; the orchestration around
-//! it (the `Executor` trait, the lab's interpreter, the pool's fan-out) is
-//! still synchronous and calls in through [`block_on`] from its own
-//! threads. It owns no I/O and no policy of its own; it must never be
-//! entered from one of its own workers (that would stall a worker, or
-//! panic inside tokio), which [`block_on`] checks.
+//! workers: cu-roll waits on the network, it does not compute), the only
+//! bridge from synchronous code into async code ([`block_on`]), and the
+//! operator's interrupt as the runtime sees it ([`Cancel`]): the timer
+//! waits and the WinRM client's waits for a command's answer race it, so
+//! an interrupt wakes them at once. The WinRM transport runs its
+//! connections on it; the orchestration around it (the `Executor` trait,
+//! the lab's interpreter, the pool's fan-out) is still synchronous and
+//! calls in through [`block_on`] from its own threads
+//! (docs/architecture.md, "Concurrency"). It owns no I/O and no policy of
+//! its own (what an interrupt stops is the caller's business); it must
+//! never be entered from one of its own workers (that would stall a
+//! worker, or panic inside tokio), which [`block_on`] checks.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::pin::pin;
+use std::sync::{Arc, OnceLock};
+use std::task::Poll;
+use std::time::Duration;
 
 use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::sync::watch;
 
 /// Worker threads: enough for the I/O of every connection (they only move
 /// bytes and run TLS), few enough to stay small on a 2-core jump host.
@@ -51,6 +59,72 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     runtime().block_on(future)
 }
 
+/// A cancellation that futures can wait on: set once (it is never
+/// cleared), seen by every clone. [`Cancel::process`] is the one the
+/// command layer trips on Ctrl-C or SIGTERM; tests make their own.
+#[derive(Clone, Debug)]
+pub struct Cancel(Arc<watch::Sender<bool>>);
+
+impl Default for Cancel {
+    fn default() -> Cancel {
+        Cancel::new()
+    }
+}
+
+impl Cancel {
+    /// A cancellation of its own, not yet set.
+    pub fn new() -> Cancel {
+        Cancel(Arc::new(watch::channel(false).0))
+    }
+
+    /// The process's: set by the signal handler of `run`
+    /// (`commands::interrupt`), never by anything else.
+    pub fn process() -> Cancel {
+        static PROCESS: OnceLock<Cancel> = OnceLock::new();
+        PROCESS.get_or_init(Cancel::new).clone()
+    }
+
+    /// Sets it: every wait racing it ends now.
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once it is set (at once when it already is).
+    pub async fn cancelled(&self) {
+        let mut seen = self.0.subscribe();
+        // The sender lives in `self`: the channel cannot close under us.
+        let _ = seen.wait_for(|set| *set).await;
+    }
+
+    /// `future`'s output, or `None` when this is set first; the future is
+    /// then dropped where it stands (whatever it held is released).
+    pub async fn race<F: Future>(&self, future: F) -> Option<F::Output> {
+        let mut future = pin!(future);
+        let mut cancelled = pin!(self.cancelled());
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = future.as_mut().poll(cx) {
+                return Poll::Ready(Some(out));
+            }
+            if cancelled.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Sleeps `d` on the runtime's timer, or less when this is set
+    /// meanwhile (at once); `true` when it slept the whole time.
+    pub fn sleep(&self, d: Duration) -> bool {
+        // The timer is made inside the future, where the runtime is.
+        block_on(async { self.race(tokio::time::sleep(d)).await }).is_some()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +150,38 @@ mod tests {
         let task = handle().spawn(async { std::thread::current().name().map(str::to_owned) });
         let name = block_on(task).expect("the task ran");
         assert_eq!(name.as_deref(), Some("cu-roll-io"));
+    }
+
+    #[test]
+    fn a_cancel_ends_a_sleep_at_once() {
+        let cancel = Cancel::new();
+        let setter = cancel.clone();
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                setter.cancel();
+            });
+            assert!(!cancel.sleep(Duration::from_secs(30)));
+        });
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        // Set for good: the next sleep does not begin.
+        let again = Instant::now();
+        assert!(!cancel.sleep(Duration::from_secs(30)));
+        assert!(again.elapsed() < Duration::from_millis(500));
+    }
+
+    #[test]
+    fn an_unset_cancel_lets_the_future_finish() {
+        let cancel = Cancel::new();
+        assert!(cancel.sleep(Duration::from_millis(10)));
+        assert_eq!(block_on(cancel.race(async { 7 })), Some(7));
+        assert!(!cancel.is_cancelled());
+        assert!(!Cancel::new().is_cancelled(), "each is its own");
     }
 
     #[test]
