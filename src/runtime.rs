@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::{Arc, OnceLock};
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::watch;
@@ -63,7 +63,14 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// cleared), seen by every clone. [`Cancel::process`] is the one the
 /// command layer trips on Ctrl-C or SIGTERM; tests make their own.
 #[derive(Clone, Debug)]
-pub struct Cancel(Arc<watch::Sender<bool>>);
+pub struct Cancel(Arc<watch::Sender<Option<Instant>>>);
+
+/// How long a call begun after the interrupt may still wait for its
+/// answer, counted from the interrupt: long enough for the short reads
+/// and writes that take a step to its next safe point and for the run's
+/// own end (its report, the drift check), short enough that a run which
+/// meets a slow command after the signal still stops within seconds.
+pub const AFTER_INTERRUPT: Duration = Duration::from_secs(5);
 
 impl Default for Cancel {
     fn default() -> Cancel {
@@ -74,7 +81,7 @@ impl Default for Cancel {
 impl Cancel {
     /// A cancellation of its own, not yet set.
     pub fn new() -> Cancel {
-        Cancel(Arc::new(watch::channel(false).0))
+        Cancel(Arc::new(watch::channel(None).0))
     }
 
     /// The process's: set by the signal handler of `run`
@@ -86,10 +93,19 @@ impl Cancel {
 
     /// Sets it: every wait racing it ends now.
     pub fn cancel(&self) {
-        self.0.send_replace(true);
+        self.0.send_if_modified(|at| {
+            let first = at.is_none();
+            at.get_or_insert_with(Instant::now);
+            first
+        });
     }
 
     pub fn is_cancelled(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    /// When it was set.
+    fn cancelled_at(&self) -> Option<Instant> {
         *self.0.borrow()
     }
 
@@ -97,24 +113,21 @@ impl Cancel {
     pub async fn cancelled(&self) {
         let mut seen = self.0.subscribe();
         // The sender lives in `self`: the channel cannot close under us.
-        let _ = seen.wait_for(|set| *set).await;
+        let _ = seen.wait_for(Option::is_some).await;
+    }
+
+    /// What a call beginning now gives its waits up at (see [`CallWatch`]).
+    pub fn watch_call(&self) -> CallWatch {
+        CallWatch {
+            cancel: self.clone(),
+            begun_after: self.is_cancelled(),
+        }
     }
 
     /// `future`'s output, or `None` when this is set first; the future is
     /// then dropped where it stands (whatever it held is released).
     pub async fn race<F: Future>(&self, future: F) -> Option<F::Output> {
-        let mut future = pin!(future);
-        let mut cancelled = pin!(self.cancelled());
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = future.as_mut().poll(cx) {
-                return Poll::Ready(Some(out));
-            }
-            if cancelled.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(None);
-            }
-            Poll::Pending
-        })
-        .await
+        unless(future, self.cancelled()).await
     }
 
     /// Sleeps `d` on the runtime's timer, or less when this is set
@@ -123,6 +136,61 @@ impl Cancel {
         // The timer is made inside the future, where the runtime is.
         block_on(async { self.race(tokio::time::sleep(d)).await }).is_some()
     }
+}
+
+/// When one call (a command and the waits for its answer) gives up: a
+/// call begun before the interrupt at the interrupt itself; a call begun
+/// after it [`AFTER_INTERRUPT`] after it.
+#[derive(Clone, Debug)]
+pub struct CallWatch {
+    cancel: Cancel,
+    begun_after: bool,
+}
+
+impl CallWatch {
+    /// The moment this call gives up, once the interrupt came.
+    fn gives_up_at(&self) -> Option<Instant> {
+        let at = self.cancel.cancelled_at()?;
+        Some(if self.begun_after {
+            at + AFTER_INTERRUPT
+        } else {
+            at
+        })
+    }
+
+    /// Whether the call has given up: nothing more is to be sent or
+    /// awaited for it.
+    pub fn expired(&self) -> bool {
+        self.gives_up_at().is_some_and(|t| Instant::now() >= t)
+    }
+
+    /// `future`'s output, or `None` once the call gives up first.
+    pub async fn race<F: Future>(&self, future: F) -> Option<F::Output> {
+        let gives_up = async {
+            self.cancel.cancelled().await;
+            if let Some(t) = self.gives_up_at() {
+                tokio::time::sleep_until(t.into()).await;
+            }
+        };
+        unless(future, gives_up).await
+    }
+}
+
+/// `future`'s output, or `None` when `stop` completes first (`future` is
+/// polled first, so an output ready at once wins).
+async fn unless<F: Future, S: Future>(future: F, stop: S) -> Option<F::Output> {
+    let mut future = pin!(future);
+    let mut stop = pin!(stop);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        if stop.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -182,6 +250,30 @@ mod tests {
         assert_eq!(block_on(cancel.race(async { 7 })), Some(7));
         assert!(!cancel.is_cancelled());
         assert!(!Cancel::new().is_cancelled(), "each is its own");
+    }
+
+    /// A call begun before the interrupt gives up at it; one begun after
+    /// it has until `AFTER_INTERRUPT` after it.
+    #[test]
+    fn a_call_gives_up_at_the_interrupt_or_a_grace_after_it() {
+        let cancel = Cancel::new();
+        let before = cancel.watch_call();
+        assert!(!before.expired());
+        cancel.cancel();
+        assert!(before.expired());
+        assert_eq!(block_on(before.race(std::future::pending::<()>())), None);
+        let after = cancel.watch_call();
+        assert!(!after.expired(), "a grace after the interrupt");
+        let quick = block_on(async {
+            after
+                .race(tokio::time::sleep(Duration::from_millis(10)))
+                .await
+        });
+        assert_eq!(quick, Some(()));
+        let started = Instant::now();
+        assert_eq!(block_on(after.race(std::future::pending::<()>())), None);
+        assert!(started.elapsed() <= AFTER_INTERRUPT + Duration::from_secs(1));
+        assert!(after.expired());
     }
 
     #[test]

@@ -49,9 +49,10 @@ pub enum ExecError {
     #[error("transport error talking to {server}: {detail}; run `cu-roll exec PLAN --server {server} hostname` to check access")]
     Transport { server: String, detail: String },
     /// The operator's interrupt came while cu-roll waited for the answer
-    /// of a command on `server`: the wait was given up, the command left
-    /// to end there (docs/winrm.md, "Cancellation").
-    #[error("stopped waiting for a command on {server} (interrupted); the command was left to finish there, what it was to change is journaled as intended, and the next run observes where it stands and carries on")]
+    /// of a command on `server` (or before it was sent): the wait was
+    /// given up, a command sent left to end there (docs/winrm.md,
+    /// "Cancellation").
+    #[error("stopped waiting for a command on {server} (interrupted); a command already sent is left to finish there, what it was to change is journaled as intended, and the next run observes where it stands and carries on")]
     Interrupted { server: String },
 }
 

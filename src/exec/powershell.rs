@@ -5,8 +5,8 @@
 //! remoting authenticates as the signed-in admin (Kerberos) and cu-roll
 //! handles no password at all. This module only builds the wrapper script,
 //! runs the process and reads its output; it never interprets the script.
-//! At the operator's interrupt it stops waiting for a process started
-//! before it and leaves it running (docs/winrm.md, "Cancellation").
+//! At the operator's interrupt it stops waiting for its process and leaves
+//! it running (docs/winrm.md, "Cancellation").
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -79,6 +79,14 @@ impl PowerShellExecutor {
         stdin: Option<String>,
         cmd_marker: bool,
     ) -> Result<ExecOutput, ExecError> {
+        // Given up at the operator's interrupt (begun after it: a few
+        // seconds later, and not started at all past that).
+        let watch = crate::runtime::Cancel::process().watch_call();
+        if watch.expired() {
+            return Err(ExecError::Interrupted {
+                server: server.name.clone(),
+            });
+        }
         let mut child = Command::new(&self.program)
             .args(["-NoProfile", "-NonInteractive", "-EncodedCommand", arg])
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -109,14 +117,11 @@ impl PowerShellExecutor {
         let out = reader(Box::new(child.stdout.take().expect("piped")));
         let err = reader(Box::new(child.stderr.take().expect("piped")));
         let started = Instant::now();
-        // A process started before the interrupt is given up when it comes
-        // (left running: it may be half-way through a change).
-        let cancel = crate::runtime::Cancel::process();
-        let watched = !cancel.is_cancelled();
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if watched && cancel.is_cancelled() => {
+                // Left running: it may be half-way through a change.
+                Ok(None) if watch.expired() => {
                     return Err(ExecError::Interrupted {
                         server: server.name.clone(),
                     });

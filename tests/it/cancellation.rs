@@ -134,3 +134,36 @@ fn ctrl_c_while_an_answer_is_awaited_stops_at_once_and_the_next_run_finishes() {
     env.run(&["run", p, "--yes"]).expect_code(0);
     crate::rollout::assert_rolled(&env, p, TARGET);
 }
+
+/// Ctrl-C during the pre-flight, while every server's first Exchange read
+/// waits for its session (10 min each in this lab): exit 5 within seconds
+/// and nothing journaled as changed; the reads given up are no blockers
+/// (before, they made the pre-flight report the servers unreadable).
+#[test]
+fn ctrl_c_during_the_preflight_stops_at_once_without_blockers() {
+    let env = Env::new();
+    let plan = LabPlan::from_plans("lab-winrm.toml")
+        .fast()
+        .timing("exchange_session", "10m");
+    let (_serve, path) = serve_plan(&env, plan, "lab-winrm.toml");
+    let p = path.to_str().expect("UTF-8 temp path");
+    let child = env.spawn(&["run", p, "--yes"]);
+    // The lock is taken just before the handler is installed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !env.state_dir().join("lock").exists() {
+        assert!(Instant::now() < deadline, "the run never took its lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    signal(&child, "INT");
+    let (out, took) = finish_within(child, Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(!stderr.contains("blocked"), "{stderr}");
+    assert!(
+        !journal(&env).iter().any(|r| r["event"] == "intent"),
+        "{:#?}",
+        journal(&env)
+    );
+}

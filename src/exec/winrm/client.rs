@@ -75,9 +75,9 @@ pub struct Options {
     /// powershell.exe per kept shell (`host.rs`); `false`: a new
     /// powershell.exe per call, as before the host existed.
     pub ps_host: bool,
-    /// The operator's interrupt: a command started before it is set is no
-    /// longer waited for once it is (`Shell`, docs/winrm.md
-    /// "Cancellation"). The process's by default.
+    /// The operator's interrupt: a command is no longer waited for once
+    /// it is set (begun after it: `runtime::AFTER_INTERRUPT` later; `Shell`,
+    /// docs/winrm.md "Cancellation"). The process's by default.
     pub cancel: crate::runtime::Cancel,
 }
 
@@ -138,9 +138,9 @@ pub struct Client {
     /// connections: a new one starts without).
     ntlm: Option<wsman::ntlm::Session>,
     stats: Arc<Stats>,
-    /// While set, a round trip races this cancellation (`Shell` sets it
-    /// around the Receives of a command started before the interrupt).
-    watch: Option<crate::runtime::Cancel>,
+    /// While set, a round trip races this call's give-up point (`Shell`
+    /// sets it around the Receives of a command).
+    watch: Option<crate::runtime::CallWatch>,
 }
 
 impl std::fmt::Debug for Client {
@@ -209,7 +209,11 @@ impl Client {
         headers: &[(&str, String)],
         body: &[u8],
     ) -> Result<Message, Failure> {
-        if self.watch.as_ref().is_some_and(|c| c.is_cancelled()) {
+        if self
+            .watch
+            .as_ref()
+            .is_some_and(crate::runtime::CallWatch::expired)
+        {
             return Err(Failure::Cancelled);
         }
         let Some(conn) = self.conn.as_mut() else {
@@ -228,7 +232,7 @@ impl Client {
         let stats = self.stats.clone();
         let post = conn.post(&all, body.to_vec(), max_wait, &stats);
         let answered = match &self.watch {
-            Some(cancel) => crate::runtime::block_on(cancel.race(post)),
+            Some(watch) => crate::runtime::block_on(watch.race(post)),
             None => Some(crate::runtime::block_on(post)),
         };
         let Some(answered) = answered else {
@@ -410,9 +414,9 @@ impl Client {
         Ok(())
     }
 
-    /// Makes the next round trips race `cancel` (`None`: not any more).
-    pub(crate) fn watch(&mut self, cancel: Option<crate::runtime::Cancel>) {
-        self.watch = cancel;
+    /// Makes the next round trips race `watch` (`None`: not any more).
+    pub(crate) fn watch(&mut self, watch: Option<crate::runtime::CallWatch>) {
+        self.watch = watch;
     }
 
     /// Closes the connection (the next request opens a new one).

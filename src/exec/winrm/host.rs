@@ -116,6 +116,7 @@ impl Shell {
         secret: Option<&Secret>,
         timeout: Duration,
     ) -> Result<ExecOutput, ExecError> {
+        let watch = self.watch()?;
         let mut host = match self.host.take() {
             Some(h) => h,
             None => PsHost::start(self)?,
@@ -124,8 +125,7 @@ impl Shell {
         if host.requests > 1 {
             self.stats_host_request();
         }
-        let watch = self.watch();
-        let result = self.request(&host, script, secret, timeout, watch.as_ref());
+        let result = self.request(&host, script, secret, timeout, &watch);
         match &result {
             Ok((_, true)) => self.host = Some(host),
             Ok((_, false)) => {}
@@ -149,7 +149,7 @@ impl Shell {
         script: &str,
         secret: Option<&Secret>,
         timeout: Duration,
-        watch: Option<&crate::runtime::Cancel>,
+        watch: &crate::runtime::CallWatch,
     ) -> Result<(ExecOutput, bool), ExecError> {
         let mut text = request_text(script, &host.boundary, secret);
         if host.requests == 1 {

@@ -3,9 +3,10 @@
 //! before it is deleted, and gives its client back when closed so the
 //! connection outlives it. It runs the Command → Send → Receive → Signal
 //! flow over the client's operations; it never interprets what it runs.
-//! A command started before the operator's interrupt is no longer waited
-//! for once it comes: its Receive is given up, the command is left to
-//! finish on the server and the shell is abandoned there, never deleted
+//! At the operator's interrupt a command is no longer waited for (one
+//! begun after it a few seconds later): its Receive is given up, the
+//! command is left to finish on the server and the shell is abandoned
+//! there, never deleted; past that point a command is not sent at all
 //! (docs/winrm.md, "Cancellation").
 
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use base64::Engine;
 use super::client::{parse_with, Client, Failure, Op};
 use crate::exec::{ExecError, ExecOutput};
 use crate::plan::Secret;
-use crate::runtime::Cancel;
+use crate::runtime::CallWatch;
 use wsman::encoding::{self, StreamBuffer};
 use wsman::envelope::{self, Header};
 
@@ -95,12 +96,18 @@ impl Shell {
         self.abandoned
     }
 
-    /// What a command starting now races: the operator's interrupt, unless
-    /// it came already (a call after it is the step's way to its next safe
-    /// point, or the run's report: it runs to its end as before).
-    pub(crate) fn watch(&self) -> Option<Cancel> {
-        let cancel = &self.client.options().cancel;
-        (!cancel.is_cancelled()).then(|| cancel.clone())
+    /// When a call beginning now gives up waiting: at the operator's
+    /// interrupt, or for a call begun after it (the step's way to its
+    /// next safe point, the run's report) `AFTER_INTERRUPT` after it. An
+    /// expired watch sends nothing: the call fails before it starts.
+    pub(crate) fn watch(&self) -> Result<CallWatch, ExecError> {
+        let watch = self.client.options().cancel.watch_call();
+        if watch.expired() {
+            return Err(ExecError::Interrupted {
+                server: self.server().to_string(),
+            });
+        }
+        Ok(watch)
     }
 
     /// Gives the shell up after an interrupt (see `abandoned`).
@@ -231,13 +238,13 @@ impl Shell {
     ) -> Result<ExecOutput, ExecError> {
         let poll = self.client.options().poll_timeout;
         let timeout = timeout.unwrap_or(self.client.options().command_timeout);
-        let watch = self.watch();
+        let watch = self.watch()?;
         let text = self.op(Op::Command, poll, &|h| envelope::command(h, command, args))?;
         self.client.stats().command_started();
         let command_id = parse_with(&self.client, Op::Command, &text, |d| {
             envelope::command_id(d)
         })?;
-        let result = self.drive(&command_id, stdin, timeout, watch.as_ref());
+        let result = self.drive(&command_id, stdin, timeout, &watch);
         if let Err(ExecError::Interrupted { .. }) = &result {
             // Not terminated: it may be half-way through a change (a
             // service restart killed between its stop and its start
@@ -258,7 +265,7 @@ impl Shell {
         command_id: &str,
         stdin: Option<&[u8]>,
         timeout: Duration,
-        watch: Option<&Cancel>,
+        watch: &CallWatch,
     ) -> Result<ExecOutput, ExecError> {
         let poll = self.client.options().poll_timeout;
         if let Some(data) = stdin {
@@ -326,17 +333,17 @@ impl Shell {
     }
 
     /// One Receive: what the command wrote since the last one (`None`
-    /// when nothing came within the long-poll); with `watch`, given up
-    /// (`ExecError::Interrupted`) the moment it is set.
+    /// when nothing came within the long-poll); given up
+    /// (`ExecError::Interrupted`) the moment `watch` expires.
     pub(crate) fn receive_once(
         &mut self,
         command_id: &str,
-        watch: Option<&Cancel>,
+        watch: &CallWatch,
     ) -> Result<Option<envelope::Received>, ExecError> {
         let poll = self.client.options().poll_timeout;
         let shell = self.shell_id.clone();
         let to = self.client.endpoint().url();
-        self.client.watch(watch.cloned());
+        self.client.watch(Some(watch.clone()));
         let reply = self.client.operation_raw(Op::Receive, &|id| {
             envelope::receive(
                 &Header {
