@@ -17,17 +17,20 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::faults::journal;
 use crate::harness::{Env, Fault, LabPlan};
 use crate::lab_serve::{serve_plan, served_state};
+use crate::reliability::signals::kill as signal;
 
 const TARGET: &str = "15.2.1748.43";
 
-fn journal(env: &Env) -> Vec<Value> {
-    std::fs::read_to_string(env.state_dir().join("journal.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+/// Waits until `ready` (or fails naming `what` after two minutes).
+fn wait_for(what: &str, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Whether the served lab has started the `command-hangs` hold: the drain
@@ -44,15 +47,6 @@ fn answers_held(env: &Env) -> bool {
             .iter()
             .any(|f| f["kind"] == "command-hangs" && f["active_until_ms"].is_number())
     })
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success());
 }
 
 /// The child's output once it exits, and how long that took; a child still
@@ -87,11 +81,7 @@ fn ctrl_c_while_an_answer_is_awaited_stops_at_once_and_the_next_run_finishes() {
     let (_serve, path) = serve_plan(&env, plan, "lab-winrm.toml");
     let p = path.to_str().expect("UTF-8 temp path");
     let child = env.spawn(&["run", p, "--yes"]);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !answers_held(&env) {
-        assert!(Instant::now() < deadline, "EX02 was never drained");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for("EX02 was never drained", || answers_held(&env));
     signal(&child, "INT");
     let (out, took) = finish_within(child, Duration::from_secs(20));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -149,11 +139,9 @@ fn ctrl_c_during_the_preflight_stops_at_once_without_blockers() {
     let p = path.to_str().expect("UTF-8 temp path");
     let child = env.spawn(&["run", p, "--yes"]);
     // The lock is taken just before the handler is installed.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !env.state_dir().join("lock").exists() {
-        assert!(Instant::now() < deadline, "the run never took its lock");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for("the run never took its lock", || {
+        env.state_dir().join("lock").exists()
+    });
     std::thread::sleep(Duration::from_secs(1));
     signal(&child, "INT");
     let (out, took) = finish_within(child, Duration::from_secs(20));
