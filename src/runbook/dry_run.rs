@@ -148,21 +148,35 @@ impl DryRun {
     }
 }
 
-/// The dry run of `steps` for `plan` and `target`, reading the servers
-/// through `exec` (Exchange cmdlets in a session opened with `credential`
-/// on a peer where no setup runs), or from the pre-flight's reading
-/// (`observed`) while fresh.
-#[allow(clippy::too_many_arguments)] // the dry run's inputs, one each
-pub fn plan(
-    plan: &Plan,
-    target: &ResolvedTarget,
-    exec: &dyn Executor,
-    credential: &crate::exchange::Credential,
-    steps: &[Box<dyn Step>],
-    journal: &JournalState,
-    selection: &Selection,
-    observed: Option<&crate::exchange::observe::StartObservation>,
-) -> DryRun {
+/// What a dry run is made of: the plan, the target, the servers as
+/// `exec` reaches them, and what the run would select.
+pub struct Inputs<'a> {
+    pub plan: &'a Plan,
+    pub target: &'a ResolvedTarget,
+    /// Reads the servers (Exchange cmdlets in a session opened with
+    /// `credential` on a peer where no setup runs).
+    pub exec: &'a dyn Executor,
+    pub credential: &'a crate::exchange::Credential,
+    pub steps: &'a [Box<dyn Step>],
+    /// `--only`/`--exclude`: the servers left out are shown as not rolled.
+    pub selection: &'a Selection,
+    /// The pre-flight's reading, which the dry run starts from while fresh.
+    pub observed: Option<&'a crate::exchange::observe::StartObservation>,
+}
+
+/// The dry run of `of`'s steps against `journal`, reading the servers
+/// through `of.exec`, or from the pre-flight's reading (`of.observed`)
+/// while fresh.
+pub fn plan(of: &Inputs<'_>, journal: &JournalState) -> DryRun {
+    let Inputs {
+        plan,
+        target,
+        exec,
+        credential,
+        steps,
+        selection,
+        observed,
+    } = *of;
     // A finished rollout is history: a run judges the servers as they are
     // now, and starts a new rollout for any below the target.
     let after_finished = journal.finished_ok;
