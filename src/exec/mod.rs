@@ -52,7 +52,7 @@ pub enum ExecError {
     /// of a command on `server` (or before it was sent): the wait was
     /// given up, a command sent left to end there (docs/winrm.md,
     /// "Cancellation").
-    #[error("stopped waiting for a command on {server} (interrupted); a command already sent is left to finish there, what it was to change is journaled as intended, and the next run observes where it stands and carries on")]
+    #[error("stopped waiting for the answer of a command sent to {server} (interrupted); a command already sent is left to finish there, what it was to change is journaled as intended, and the next run observes where it stands and carries on")]
     Interrupted { server: String },
 }
 

@@ -89,7 +89,7 @@ fn ctrl_c_while_an_answer_is_awaited_stops_at_once_and_the_next_run_finishes() {
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(
         stderr.contains("Interrupted during EX02 enter-maintenance")
-            && stderr.contains("stopped waiting for a command on"),
+            && stderr.contains("stopped waiting for the answer of a command sent to"),
         "{stderr}"
     );
 
