@@ -1,9 +1,10 @@
 //! The process's one tokio runtime: built on first use (multi-thread, two
 //! workers: cu-roll waits on the network, it does not compute), the only
 //! bridge from synchronous code into async code ([`block_on`]), and the
-//! operator's interrupt as the runtime sees it ([`Cancel`]): the timer
-//! waits and the WinRM client's waits for a command's answer race it, so
-//! an interrupt wakes them at once. The WinRM transport runs its
+//! operator's interrupt as the runtime sees it ([`Cancel`]): a step's
+//! sleep (on the runtime's timer once the runtime runs) and the WinRM
+//! client's waits for a command's answer race it, so an interrupt wakes
+//! them at once. The WinRM transport runs its
 //! connections on it; the orchestration around it (the `Executor` trait,
 //! the lab's interpreter, the pool's fan-out) is still synchronous and
 //! calls in through [`block_on`] from its own threads
@@ -14,7 +15,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -25,8 +26,9 @@ use tokio::sync::watch;
 /// bytes and run TLS), few enough to stay small on a 2-core jump host.
 const WORKERS: usize = 2;
 
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
 fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         Builder::new_multi_thread()
             .worker_threads(WORKERS)
@@ -59,11 +61,20 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     runtime().block_on(future)
 }
 
-/// A cancellation that futures can wait on: set once (it is never
-/// cleared), seen by every clone. [`Cancel::process`] is the one the
+/// A cancellation that futures and threads can wait on: set once (it is
+/// never cleared), seen by every clone. [`Cancel::process`] is the one the
 /// command layer trips on Ctrl-C or SIGTERM; tests make their own.
 #[derive(Clone, Debug)]
-pub struct Cancel(Arc<watch::Sender<Option<Instant>>>);
+pub struct Cancel(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    /// When it was set, for futures.
+    at: watch::Sender<Option<Instant>>,
+    /// The same for threads that wait without the runtime.
+    set: Mutex<bool>,
+    woken: Condvar,
+}
 
 /// How long a call begun after the interrupt may still wait for its
 /// answer, counted from the interrupt: long enough for the short reads
@@ -81,7 +92,11 @@ impl Default for Cancel {
 impl Cancel {
     /// A cancellation of its own, not yet set.
     pub fn new() -> Cancel {
-        Cancel(Arc::new(watch::channel(None).0))
+        Cancel(Arc::new(Inner {
+            at: watch::channel(None).0,
+            set: Mutex::new(false),
+            woken: Condvar::new(),
+        }))
     }
 
     /// The process's: set by the signal handler of `run`
@@ -93,25 +108,27 @@ impl Cancel {
 
     /// Sets it: every wait racing it ends now.
     pub fn cancel(&self) {
-        self.0.send_if_modified(|at| {
+        self.0.at.send_if_modified(|at| {
             let first = at.is_none();
             at.get_or_insert_with(Instant::now);
             first
         });
+        *self.0.set.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.0.woken.notify_all();
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.0.borrow().is_some()
+        self.0.at.borrow().is_some()
     }
 
     /// When it was set.
     fn cancelled_at(&self) -> Option<Instant> {
-        *self.0.borrow()
+        *self.0.at.borrow()
     }
 
     /// Completes once it is set (at once when it already is).
     pub async fn cancelled(&self) {
-        let mut seen = self.0.subscribe();
+        let mut seen = self.0.at.subscribe();
         // The sender lives in `self`: the channel cannot close under us.
         let _ = seen.wait_for(Option::is_some).await;
     }
@@ -130,11 +147,33 @@ impl Cancel {
         unless(future, self.cancelled()).await
     }
 
-    /// Sleeps `d` on the runtime's timer, or less when this is set
-    /// meanwhile (at once); `true` when it slept the whole time.
+    /// Sleeps `d`, or less when this is set meanwhile (at once); `true`
+    /// when it slept the whole time. On the runtime's timer when the
+    /// runtime runs (a run over WinRM); else on a condition variable, so a
+    /// run that needs no runtime (the in-process lab, the local PowerShell
+    /// transport) does not start one for its sleeps: its two threads cost
+    /// 1.4 MiB of peak RSS there (docs/performance.md, "Cancellation").
     pub fn sleep(&self, d: Duration) -> bool {
+        if RUNTIME.get().is_some() {
+            self.sleep_on_timer(d)
+        } else {
+            self.sleep_on_condvar(d)
+        }
+    }
+
+    fn sleep_on_timer(&self, d: Duration) -> bool {
         // The timer is made inside the future, where the runtime is.
         block_on(async { self.race(tokio::time::sleep(d)).await }).is_some()
+    }
+
+    fn sleep_on_condvar(&self, d: Duration) -> bool {
+        let set = self.0.set.lock().unwrap_or_else(PoisonError::into_inner);
+        let (set, _) = self
+            .0
+            .woken
+            .wait_timeout_while(set, d, |set| !*set)
+            .unwrap_or_else(PoisonError::into_inner);
+        !*set
     }
 }
 
@@ -220,27 +259,32 @@ mod tests {
         assert_eq!(name.as_deref(), Some("cu-roll-io"));
     }
 
+    /// On the timer and on the condition variable alike.
     #[test]
     fn a_cancel_ends_a_sleep_at_once() {
-        let cancel = Cancel::new();
-        let setter = cancel.clone();
-        let started = Instant::now();
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                std::thread::sleep(Duration::from_millis(50));
-                setter.cancel();
+        for sleep in [Cancel::sleep_on_timer, Cancel::sleep_on_condvar] {
+            let cancel = Cancel::new();
+            let setter = cancel.clone();
+            let started = Instant::now();
+            std::thread::scope(|s| {
+                s.spawn(move || {
+                    std::thread::sleep(Duration::from_millis(50));
+                    setter.cancel();
+                });
+                assert!(!sleep(&cancel, Duration::from_secs(30)));
             });
-            assert!(!cancel.sleep(Duration::from_secs(30)));
-        });
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            started.elapsed()
-        );
-        // Set for good: the next sleep does not begin.
-        let again = Instant::now();
-        assert!(!cancel.sleep(Duration::from_secs(30)));
-        assert!(again.elapsed() < Duration::from_millis(500));
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                started.elapsed()
+            );
+            // Set for good: the next sleep does not begin.
+            let again = Instant::now();
+            assert!(!sleep(&cancel, Duration::from_secs(30)));
+            assert!(again.elapsed() < Duration::from_millis(500));
+            // Unset, a sleep lasts its time.
+            assert!(sleep(&Cancel::new(), Duration::from_millis(10)));
+        }
     }
 
     #[test]
