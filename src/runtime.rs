@@ -152,7 +152,7 @@ impl Cancel {
     /// runtime runs (a run over WinRM); else on a condition variable, so a
     /// run that needs no runtime (the in-process lab, the local PowerShell
     /// transport) does not start one for its sleeps: its two threads cost
-    /// 1.4 MiB of peak RSS there (docs/performance.md, "Cancellation").
+    /// about 1.5 MiB of peak RSS there (docs/performance.md, "Cancellation").
     pub fn sleep(&self, d: Duration) -> bool {
         if RUNTIME.get().is_some() {
             self.sleep_on_timer(d)
