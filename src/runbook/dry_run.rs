@@ -287,7 +287,7 @@ fn server_plan(
         .iter()
         .filter(|s| journal.step_done(&server.name, s.id().id()))
         .count();
-    let planned = applying
+    let mut planned: Vec<PlannedStep> = applying
         .into_iter()
         .filter(|s| !journal.step_done(&server.name, s.id().id()))
         .map(|step| {
@@ -304,6 +304,21 @@ fn server_plan(
             }
         })
         .collect();
+    // Before the first step the run chooses the server's domain controller
+    // (exchange::pin); an Edge server keeps its settings in its own AD LDS.
+    let first = planned.iter_mut().find_map(|p| match p {
+        PlannedStep::Step { commands, .. } => Some(commands),
+        PlannedStep::RedistributeAtEnd => None,
+    });
+    if let (Some(commands), false) = (first, server.is_edge()) {
+        commands.insert(
+            0,
+            PlannedCommand::ps(
+                "before the server's first step: the domain controllers it uses (the first is pinned for its AD writes and the reads that verify them; cu-roll.log names it)",
+                &crate::exchange::pin::read_domain_controllers(&server.name),
+            ),
+        );
+    }
     ServerPlan::Steps {
         steps: planned,
         done,
