@@ -7,9 +7,10 @@
 //! the tokio runtime (`crate::runtime`), entered from these threads; the
 //! fan-out itself stays on scoped threads because its work is synchronous
 //! and borrows the caller's data, while tokio's blocking pool accepts only
-//! `'static` work. When the `Executor` trait becomes async, this function
-//! is the seam to replace (a Semaphore-bounded set of tasks), and its
-//! callers keep their shape.
+//! `'static` work (docs/architecture.md, "Concurrency", says why in full).
+//! When the `Executor` trait becomes async, this function is the seam to
+//! replace (a Semaphore-bounded set of borrowed futures in one
+//! `runtime::block_on`), and its callers keep their shape.
 //!
 //! It owns no I/O and no policy: the caller chooses the limit and what each
 //! item does. A panic in `f` propagates to the caller, as a plain loop would.

@@ -100,7 +100,18 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     // Fresh start: the pre-flight gate must pass before anything changes.
     let mut observed = None;
     if prior.fingerprint.is_none() {
-        match preflight_gate(&plan, &executor, &credential, catalog, &target, &selection) {
+        let gate = preflight_gate(&plan, &executor, &credential, catalog, &target, &selection);
+        // An interrupt gives up the pre-flight's reads in flight: what they
+        // did not learn is no blocker, and nothing has changed yet.
+        if runbook::Clock::interrupted(&clock) {
+            warn_notifications(notifier.finish(crate::notify::DRAIN_BOUND));
+            return Err(Error::Interrupted {
+                plan: plan.path.clone(),
+                at: None,
+                still_running: Vec::new(),
+            });
+        }
+        match gate {
             Ok(o) => observed = Some(o),
             Err(e) => {
                 if let Error::PreflightBlocked { blockers, .. } = &e {

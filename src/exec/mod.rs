@@ -48,6 +48,12 @@ pub enum ExecError {
     NoExchangePeer { server: String, tried: String },
     #[error("transport error talking to {server}: {detail}; run `cu-roll exec PLAN --server {server} hostname` to check access")]
     Transport { server: String, detail: String },
+    /// The operator's interrupt came while cu-roll waited for the answer
+    /// of a command on `server` (or before it was sent): the wait was
+    /// given up, a command sent left to end there (docs/winrm.md,
+    /// "Cancellation").
+    #[error("stopped waiting for the answer of a command sent to {server} (interrupted); a command already sent is left to finish there, what it was to change is journaled as intended, and the next run observes where it stands and carries on")]
+    Interrupted { server: String },
 }
 
 /// Runs PowerShell scripts and cmd.exe command lines on a named server.

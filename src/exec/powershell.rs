@@ -5,6 +5,8 @@
 //! remoting authenticates as the signed-in admin (Kerberos) and cu-roll
 //! handles no password at all. This module only builds the wrapper script,
 //! runs the process and reads its output; it never interprets the script.
+//! At the operator's interrupt it stops waiting for its process and leaves
+//! it running (docs/winrm.md, "Cancellation").
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -77,6 +79,14 @@ impl PowerShellExecutor {
         stdin: Option<String>,
         cmd_marker: bool,
     ) -> Result<ExecOutput, ExecError> {
+        // Given up at the operator's interrupt (begun after it: a few
+        // seconds later, and not started at all past that).
+        let watch = crate::runtime::Cancel::process().watch_call();
+        if watch.expired() {
+            return Err(ExecError::Interrupted {
+                server: server.name.clone(),
+            });
+        }
         let mut child = Command::new(&self.program)
             .args(["-NoProfile", "-NonInteractive", "-EncodedCommand", arg])
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -110,6 +120,12 @@ impl PowerShellExecutor {
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
+                // Left running: it may be half-way through a change.
+                Ok(None) if watch.expired() => {
+                    return Err(ExecError::Interrupted {
+                        server: server.name.clone(),
+                    });
+                }
                 Ok(None) if started.elapsed() > self.timeout => {
                     let _ = child.kill();
                     let _ = child.wait();

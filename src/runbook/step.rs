@@ -163,6 +163,9 @@ impl fmt::Display for StepError {
 impl From<ExecError> for StepError {
     fn from(e: ExecError) -> Self {
         let kind = match e {
+            // A stop the operator asked for, in the wait for an answer: a
+            // safe point like any wait (the intent stays without outcome).
+            ExecError::Interrupted { .. } => StepErrorKind::Interrupted,
             // A dropped connection is "no answer right now", like a refused one.
             ExecError::Unreachable { .. }
             | ExecError::Unresolved { .. }

@@ -7,6 +7,7 @@ mod audit;
 mod bench;
 mod browser;
 mod build_history;
+mod cancellation;
 mod catalog;
 mod certificates;
 mod cli_output;

@@ -37,7 +37,7 @@ fn a_security_update_faster_than_200ms_still_installs() {
 
 /// Ctrl-C and SIGTERM sent to a real `cu-roll run` (`kill -INT`, `kill -TERM`).
 #[cfg(unix)]
-mod signals {
+pub(crate) mod signals {
     use std::process::{Child, Command};
     use std::time::{Duration, Instant};
 
@@ -61,7 +61,8 @@ mod signals {
         }
     }
 
-    fn kill(child: &Child, signal: &str) {
+    /// Sends `signal` (`INT`, `TERM`, …) to the child, by its pid.
+    pub(crate) fn kill(child: &Child, signal: &str) {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(child.id().to_string())

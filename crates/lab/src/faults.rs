@@ -61,6 +61,16 @@ impl World {
         })
     }
 
+    /// When the last `command-hangs` hold started (of any server's) ends:
+    /// until then `lab serve` answers no command.
+    pub fn answers_held_until(&self) -> Option<i64> {
+        self.faults
+            .iter()
+            .filter(|f| f.kind == "command-hangs")
+            .filter_map(|f| f.active_until_ms)
+            .max()
+    }
+
     /// When the earliest running hold ends (an event for `settle`).
     pub(crate) fn next_fault_end(&self) -> Option<i64> {
         let now = self.now_ms;
@@ -83,7 +93,7 @@ impl World {
 
     /// A runbook step became visible on `server` (how the lab recognises
     /// each step is listed in docs/lab.md). Starts the hold of the
-    /// `mapi-fails` faults whose `during` names it, and fires the
+    /// `mapi-fails` and `command-hangs` faults whose `during` names it, and fires the
     /// `copy-fails` faults whose `during` names it (without `during`: their
     /// own server entering maintenance): the fault server's copy of the
     /// database goes Failed for the hold, then resynchronises.
@@ -91,7 +101,7 @@ impl World {
         let key = format!("{server}:{step}");
         let now = self.now_ms;
         for f in &mut self.faults {
-            if f.kind == "mapi-fails"
+            if (f.kind == "mapi-fails" || f.kind == "command-hangs")
                 && f.remaining != Some(0)
                 && f.during
                     .as_deref()

@@ -75,6 +75,10 @@ pub struct Options {
     /// powershell.exe per kept shell (`host.rs`); `false`: a new
     /// powershell.exe per call, as before the host existed.
     pub ps_host: bool,
+    /// The operator's interrupt: a command is no longer waited for once
+    /// it is set (begun after it: `runtime::AFTER_INTERRUPT` later; `Shell`,
+    /// docs/winrm.md "Cancellation"). The process's by default.
+    pub cancel: crate::runtime::Cancel,
 }
 
 impl Default for Options {
@@ -86,6 +90,7 @@ impl Default for Options {
             answer_slack: Duration::from_secs(30),
             retries: 3,
             ps_host: true,
+            cancel: crate::runtime::Cancel::process(),
         }
     }
 }
@@ -133,6 +138,9 @@ pub struct Client {
     /// connections: a new one starts without).
     ntlm: Option<wsman::ntlm::Session>,
     stats: Arc<Stats>,
+    /// While set, a round trip races this call's give-up point (`Shell`
+    /// sets it around the Receives of a command).
+    watch: Option<crate::runtime::CallWatch>,
 }
 
 impl std::fmt::Debug for Client {
@@ -155,6 +163,9 @@ pub(crate) enum Failure {
     Refused(String),
     /// The host name did not resolve.
     Unresolved(String),
+    /// The wait for the answer was given up: the operator's interrupt
+    /// (the connection is closed, the request's fate unknown).
+    Cancelled,
     Auth,
     Fault(Fault),
     Other(String),
@@ -169,6 +180,7 @@ impl Client {
             conn: None,
             ntlm: None,
             stats: Arc::default(),
+            watch: None,
         }
     }
 
@@ -197,6 +209,13 @@ impl Client {
         headers: &[(&str, String)],
         body: &[u8],
     ) -> Result<Message, Failure> {
+        if self
+            .watch
+            .as_ref()
+            .is_some_and(crate::runtime::CallWatch::expired)
+        {
+            return Err(Failure::Cancelled);
+        }
         let Some(conn) = self.conn.as_mut() else {
             return Err(Failure::Unsent("the connection closed".into()));
         };
@@ -211,7 +230,18 @@ impl Client {
         // cannot hold the client for ever.
         let max_wait = self.options.poll_timeout + self.options.answer_slack;
         let stats = self.stats.clone();
-        match crate::runtime::block_on(conn.post(&all, body.to_vec(), max_wait, &stats)) {
+        let post = conn.post(&all, body.to_vec(), max_wait, &stats);
+        let answered = match &self.watch {
+            Some(watch) => crate::runtime::block_on(watch.race(post)),
+            None => Some(crate::runtime::block_on(post)),
+        };
+        let Some(answered) = answered else {
+            // Half a request, or an answer not read: the connection (and
+            // its NTLM sequence) cannot carry another.
+            self.disconnect();
+            return Err(Failure::Cancelled);
+        };
+        match answered {
             Ok(m) => {
                 if m.wants_close() {
                     self.conn = None;
@@ -321,6 +351,7 @@ impl Client {
                     self.endpoint.url()
                 ),
             },
+            Failure::Cancelled => ExecError::Interrupted { server },
             Failure::Fault(fault) => ExecError::Transport { server, detail: format!("{} failed: {fault}", op.name()) },
             Failure::Other(d) => ExecError::Transport { server, detail: format!("{} at {} failed: {d}", op.name(), self.endpoint.url()) },
         }
@@ -381,6 +412,11 @@ impl Client {
             self.conn = Some(opened);
         }
         Ok(())
+    }
+
+    /// Makes the next round trips race `watch` (`None`: not any more).
+    pub(crate) fn watch(&mut self, watch: Option<crate::runtime::CallWatch>) {
+        self.watch = watch;
     }
 
     /// Closes the connection (the next request opens a new one).

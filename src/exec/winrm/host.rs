@@ -116,6 +116,7 @@ impl Shell {
         secret: Option<&Secret>,
         timeout: Duration,
     ) -> Result<ExecOutput, ExecError> {
+        let watch = self.watch()?;
         let mut host = match self.host.take() {
             Some(h) => h,
             None => PsHost::start(self)?,
@@ -124,11 +125,18 @@ impl Shell {
         if host.requests > 1 {
             self.stats_host_request();
         }
-        let result = self.request(&host, script, secret, timeout);
+        let result = self.request(&host, script, secret, timeout, &watch);
         match &result {
             Ok((_, true)) => self.host = Some(host),
             Ok((_, false)) => {}
             Err(ExecError::Timeout { .. }) => self.terminate(&host.command_id),
+            // The request goes on in the host (it may be half-way through
+            // a change); the end of its input lets the host exit after it,
+            // so no powershell.exe outlives it for an installer to find.
+            Err(ExecError::Interrupted { .. }) => {
+                self.end_input(&host.command_id);
+                self.abandon();
+            }
             Err(_) => {}
         }
         result.map(|(out, _)| out)
@@ -141,6 +149,7 @@ impl Shell {
         script: &str,
         secret: Option<&Secret>,
         timeout: Duration,
+        watch: &crate::runtime::CallWatch,
     ) -> Result<(ExecOutput, bool), ExecError> {
         let mut text = request_text(script, &host.boundary, secret);
         if host.requests == 1 {
@@ -151,7 +160,7 @@ impl Shell {
         let mut stdout = encoding::StreamBuffer::default();
         let mut stderr = encoding::StreamBuffer::default();
         loop {
-            if let Some(r) = self.receive_once(&host.command_id)? {
+            if let Some(r) = self.receive_once(&host.command_id, watch)? {
                 stdout.push(&r.stdout);
                 stderr.push(&r.stderr);
                 let (o, e) = (stdout.text(), stderr.text());

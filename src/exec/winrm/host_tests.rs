@@ -165,3 +165,52 @@ fn an_installer_fails_beside_a_kept_host_and_runs_once_it_is_ended() {
         assert_eq!(code, if end { "0" } else { "1" }, "end_sessions: {end}");
     }
 }
+
+/// The operator's interrupt while a call waits for its answer (here the
+/// host's start, 3 s in this lab): the wait ends at once with
+/// `Interrupted`, before the answer; the shell is given up, not reused. A
+/// call started after the interrupt runs to its end (the step's way to its
+/// next safe point), in a shell of its own. With and without the host.
+#[test]
+fn an_interrupt_ends_the_wait_for_an_answer_at_once() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/lab-winrm.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[lab.timings]", "[lab.timings]\npowershell_start = \"3s\"");
+    let plan = crate::plan::parse(&text, &path).unwrap();
+    let spec = lab::parse_plan_text(&text, &path).unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&spec, dir.path(), Scheme::Http, true);
+    for ps_host in [true, false] {
+        let mut exec = executor(&running, PASSWORD, None);
+        let cancel = crate::runtime::Cancel::new();
+        exec.options.cancel = cancel.clone();
+        exec.options.ps_host = ps_host;
+        let ex01 = &plan.servers[0];
+        let started = std::time::Instant::now();
+        let interrupted = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                cancel.cancel();
+            });
+            exec.run_ps(ex01, "'first'")
+        });
+        let took = started.elapsed();
+        assert!(
+            matches!(&interrupted, Err(ExecError::Interrupted { server }) if server == "EX01"),
+            "{interrupted:?}"
+        );
+        assert!(
+            took < Duration::from_millis(2_500),
+            "host {ps_host}: {took:?}"
+        );
+        let shells = exec.totals().shells;
+        let after = exec.run_ps(ex01, "'second'").unwrap();
+        assert_eq!(after.stdout.trim_end(), "second", "{after:?}");
+        assert_eq!(
+            exec.totals().shells,
+            shells + 1,
+            "the given-up shell is not reused"
+        );
+    }
+}

@@ -215,7 +215,7 @@ impl WinRmExecutor {
             shell = self.session(server)?;
             result = f(&mut shell);
         }
-        if shell.lost_at().is_none() {
+        if shell.lost_at().is_none() && !shell.abandoned() {
             let key = shell.server().to_lowercase();
             lock(&self.idle).entry(key).or_default().push(shell);
         }

@@ -3,6 +3,11 @@
 //! before it is deleted, and gives its client back when closed so the
 //! connection outlives it. It runs the Command → Send → Receive → Signal
 //! flow over the client's operations; it never interprets what it runs.
+//! At the operator's interrupt a command is no longer waited for (one
+//! begun after it a few seconds later): its Receive is given up, the
+//! command is left to finish on the server and the shell is abandoned
+//! there, never deleted; past that point a command is not sent at all
+//! (docs/winrm.md, "Cancellation").
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +16,7 @@ use base64::Engine;
 use super::client::{parse_with, Client, Failure, Op};
 use crate::exec::{ExecError, ExecOutput};
 use crate::plan::Secret;
+use crate::runtime::CallWatch;
 use wsman::encoding::{self, StreamBuffer};
 use wsman::envelope::{self, Header};
 
@@ -51,6 +57,10 @@ pub struct Shell {
     lost: Option<Op>,
     /// The long-lived powershell.exe running in this shell, once started.
     pub(crate) host: Option<super::host::PsHost>,
+    /// A command in it was given up at the operator's interrupt and still
+    /// runs: the shell is neither reused nor deleted (deleting it would
+    /// end the command).
+    abandoned: bool,
 }
 
 impl Shell {
@@ -60,6 +70,7 @@ impl Shell {
             shell_id,
             lost: None,
             host: None,
+            abandoned: false,
         }
     }
 
@@ -77,6 +88,32 @@ impl Shell {
     /// start, so it may be run again in a new shell.
     pub fn lost_at(&self) -> Option<Op> {
         self.lost
+    }
+
+    /// Whether a command in it was given up at the interrupt (it may still
+    /// run there): the shell must not be used again.
+    pub fn abandoned(&self) -> bool {
+        self.abandoned
+    }
+
+    /// When a call beginning now gives up waiting: at the operator's
+    /// interrupt, or for a call begun after it (the step's way to its
+    /// next safe point, the run's report) `AFTER_INTERRUPT` after it. An
+    /// expired watch sends nothing: the call fails before it starts.
+    pub(crate) fn watch(&self) -> Result<CallWatch, ExecError> {
+        let watch = self.client.options().cancel.watch_call();
+        if watch.expired() {
+            return Err(ExecError::Interrupted {
+                server: self.server().to_string(),
+            });
+        }
+        Ok(watch)
+    }
+
+    /// Gives the shell up after an interrupt (see `abandoned`).
+    pub(crate) fn abandon(&mut self) {
+        self.abandoned = true;
+        self.host = None;
     }
 
     fn op(
@@ -201,12 +238,20 @@ impl Shell {
     ) -> Result<ExecOutput, ExecError> {
         let poll = self.client.options().poll_timeout;
         let timeout = timeout.unwrap_or(self.client.options().command_timeout);
+        let watch = self.watch()?;
         let text = self.op(Op::Command, poll, &|h| envelope::command(h, command, args))?;
         self.client.stats().command_started();
         let command_id = parse_with(&self.client, Op::Command, &text, |d| {
             envelope::command_id(d)
         })?;
-        let result = self.drive(&command_id, stdin, timeout);
+        let result = self.drive(&command_id, stdin, timeout, &watch);
+        if let Err(ExecError::Interrupted { .. }) = &result {
+            // Not terminated: it may be half-way through a change (a
+            // service restart killed between its stop and its start
+            // leaves the service stopped); it ends on its own there.
+            self.abandon();
+            return result;
+        }
         // Terminate releases the command's resources even after Done (what
         // winrs does); a failure here must not hide the command's result.
         let _ = self.op(Op::Signal, poll, &|h| {
@@ -220,6 +265,7 @@ impl Shell {
         command_id: &str,
         stdin: Option<&[u8]>,
         timeout: Duration,
+        watch: &CallWatch,
     ) -> Result<ExecOutput, ExecError> {
         let poll = self.client.options().poll_timeout;
         if let Some(data) = stdin {
@@ -242,7 +288,7 @@ impl Shell {
         let mut stdout = StreamBuffer::default();
         let mut stderr = StreamBuffer::default();
         loop {
-            if let Some(r) = self.receive_once(command_id)? {
+            if let Some(r) = self.receive_once(command_id, watch)? {
                 stdout.push(&r.stdout);
                 stderr.push(&r.stderr);
                 if let Some(exit_code) = r.exit_code {
@@ -287,14 +333,17 @@ impl Shell {
     }
 
     /// One Receive: what the command wrote since the last one (`None`
-    /// when nothing came within the long-poll).
+    /// when nothing came within the long-poll); given up
+    /// (`ExecError::Interrupted`) the moment `watch` expires.
     pub(crate) fn receive_once(
         &mut self,
         command_id: &str,
+        watch: &CallWatch,
     ) -> Result<Option<envelope::Received>, ExecError> {
         let poll = self.client.options().poll_timeout;
         let shell = self.shell_id.clone();
         let to = self.client.endpoint().url();
+        self.client.watch(Some(watch.clone()));
         let reply = self.client.operation_raw(Op::Receive, &|id| {
             envelope::receive(
                 &Header {
@@ -306,6 +355,7 @@ impl Shell {
                 command_id,
             )
         });
+        self.client.watch(None);
         match reply {
             Ok(text) => parse_with(&self.client, Op::Receive, &text, envelope::received).map(Some),
             Err((Failure::Fault(f), _)) if f.is_timed_out() => Ok(None),
@@ -326,8 +376,15 @@ impl Shell {
         });
     }
 
+    /// Ends the command's standard input (a PowerShell host then exits
+    /// once its current request is done), best effort.
+    pub(crate) fn end_input(&mut self, command_id: &str) {
+        let poll = self.client.options().poll_timeout;
+        let _ = self.op(Op::Send, poll, &|h| envelope::send(h, command_id, "", true));
+    }
+
     fn delete(&mut self) {
-        if self.lost.is_none() {
+        if self.lost.is_none() && !self.abandoned {
             let poll = self.client.options().poll_timeout;
             let _ = self.op(Op::Delete, poll, &|h| envelope::delete_shell(h));
         }

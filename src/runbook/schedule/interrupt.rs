@@ -1,31 +1,32 @@
-//! The operator's interrupt as the scheduler sees it: a shared flag the
-//! command layer sets on Ctrl-C or SIGTERM, and the system clock that
-//! reports it to waits and ends a sleep early when it is set. Where a run
-//! may stop (between steps, in a wait) is the runner's and the step's
-//! business; catching the signal is the command layer's.
+//! The operator's interrupt as the scheduler sees it: the runtime's
+//! cancellation (`runtime::Cancel`) the command layer sets on Ctrl-C or
+//! SIGTERM, and the system clock that reports it to waits and ends a sleep
+//! the moment it is set (the sleep is on the runtime's timer, racing the
+//! cancellation). Where a run may stop (between steps, in a wait) is the
+//! runner's and the step's business; catching the signal is the command
+//! layer's.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::runbook::Clock;
-
-/// How long a sleep goes on after the flag is set, at most.
-const SLICE: Duration = Duration::from_millis(100);
+use crate::runtime::Cancel;
 
 /// How far a wall clock runs ahead of the system's (ms), asked afresh.
 pub type WallOffset = Box<dyn Fn() -> i64 + Send + Sync>;
 
-/// The system clock, interruptible through `flag`; its wall clock may run
-/// ahead of the system's (the lab's, moved by `cu-roll lab advance`).
+/// The system clock, interruptible through `cancel`; its wall clock may
+/// run ahead of the system's (the lab's, moved by `cu-roll lab advance`).
 pub struct InterruptibleClock {
-    flag: Arc<AtomicBool>,
+    cancel: Cancel,
     offset: Option<WallOffset>,
 }
 
 impl InterruptibleClock {
-    pub fn new(flag: Arc<AtomicBool>) -> Self {
-        InterruptibleClock { flag, offset: None }
+    pub fn new(cancel: Cancel) -> Self {
+        InterruptibleClock {
+            cancel,
+            offset: None,
+        }
     }
 
     /// The same clock, its wall time `offset()` ms ahead of the system's.
@@ -37,14 +38,7 @@ impl InterruptibleClock {
 
 impl Clock for InterruptibleClock {
     fn sleep(&self, d: Duration) {
-        let until = Instant::now() + d;
-        while !self.interrupted() {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            std::thread::sleep(left.min(SLICE));
-        }
+        self.cancel.sleep(d);
     }
 
     fn now(&self) -> Instant {
@@ -52,7 +46,7 @@ impl Clock for InterruptibleClock {
     }
 
     fn interrupted(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
+        self.cancel.is_cancelled()
     }
 
     fn wall_ms(&self) -> i64 {
@@ -65,22 +59,26 @@ impl Clock for InterruptibleClock {
 mod tests {
     use super::*;
 
+    /// The sleep ends when the interrupt comes, not at the end of a slice
+    /// (it polled every 100 ms before the runtime's timer carried it).
     #[test]
-    fn a_sleep_ends_soon_after_the_interrupt() {
-        let flag = Arc::new(AtomicBool::new(false));
-        let clock = InterruptibleClock::new(flag.clone());
+    fn a_sleep_ends_at_the_interrupt() {
+        let cancel = Cancel::new();
+        let clock = InterruptibleClock::new(cancel.clone());
         let setter = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
-            flag.store(true, Ordering::SeqCst);
+            let at = Instant::now();
+            cancel.cancel();
+            at
         });
-        let start = Instant::now();
         clock.sleep(Duration::from_secs(30));
-        setter.join().unwrap();
+        let woke = Instant::now();
+        let set_at = setter.join().unwrap();
         assert!(clock.interrupted());
         assert!(
-            start.elapsed() < Duration::from_secs(5),
+            woke.saturating_duration_since(set_at) < Duration::from_millis(1_000),
             "{:?}",
-            start.elapsed()
+            woke.saturating_duration_since(set_at)
         );
     }
 }

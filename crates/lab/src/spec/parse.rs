@@ -71,6 +71,7 @@ pub const FAULT_KINDS: &[&str] = &[
     "moves-suppressed",
     "clussvc-starts-late",
     "submission-suspended",
+    "command-hangs",
 ];
 
 /// The rollout steps the lab recognises from what a client sends (how, per
@@ -502,6 +503,12 @@ fn faults(
             }
             None => None,
         };
+        if kind == "command-hangs" && f.during.is_none() {
+            return Err(src.error(
+                f.kind.span(),
+                "kind = \"command-hangs\" needs during = \"<server>:<step>\": the step whose start makes the lab stop answering",
+            ));
+        }
         let during = f
             .during
             .as_ref()
@@ -797,6 +804,18 @@ mod tests {
         )
         .expect_err("bad hold");
         assert!(e.location().is_some(), "{e}");
+    }
+
+    #[test]
+    fn command_hangs_needs_the_step_that_starts_it() {
+        let e = with_media("[[lab.fault]]\nserver = \"EX02\"\nkind = \"command-hangs\"\n")
+            .expect_err("no during");
+        assert!(e.to_string().contains("needs during"), "{e}");
+        let lab = with_media(
+            "[[lab.fault]]\nserver = \"EX02\"\nkind = \"command-hangs\"\nduring = \"EX02:enter-maintenance\"\n",
+        )
+        .expect("valid");
+        assert_eq!(lab.faults[0].kind, "command-hangs");
     }
 
     /// plans/lab.toml with `[lab]` followed by `lab_keys`, and every

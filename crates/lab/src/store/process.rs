@@ -174,6 +174,18 @@ impl Lab {
 }
 
 impl Lab {
+    /// Whether a `command-hangs` fault holds at the lab's time now (its
+    /// clock moved by `lab advance` too): `lab serve` withholds answers
+    /// meanwhile. The world is not settled or saved for this.
+    pub fn answers_held(&self) -> bool {
+        let worlds = self.lock();
+        let world = &worlds.live;
+        // The clock file is read only while such a hold was started.
+        world
+            .answers_held_until()
+            .is_some_and(|until| self.now_for(world).is_ok_and(|now| now < until))
+    }
+
     /// When `server` last booted, or `None` while it is down (or unknown):
     /// what a WinRM shell and the processes in it live until (a restart
     /// ends them). The world is not settled for this.

@@ -3,7 +3,10 @@
 //! A `powershell.exe -Command -` process is one thread for its whole life:
 //! it runs each line of stdin as it arrives, in one `PsProcess` (one start
 //! paid), until stdin ends, a command runs `exit`, or Signal terminates it.
-//! It must not speak WS-Management: `soap` asks for output and frames it.
+//! While a `command-hangs` fault holds, what a command produced is handed
+//! over only when the hold ends (or the command is terminated): the
+//! client sees a command that takes that long. It must not speak
+//! WS-Management: `soap` asks for output and frames it.
 
 use std::sync::Arc;
 
@@ -29,7 +32,20 @@ pub(super) fn start_job(state: &Listener, cmd: &mut Command) {
     }
     let program = cmd.program.clone();
     let stdin = std::mem::take(&mut cmd.stdin);
-    std::thread::spawn(move || job.finish(run_program(&lab, &server, &program, &stdin)));
+    std::thread::spawn(move || {
+        let out = run_program(&lab, &server, &program, &stdin);
+        hold_answer(&lab, None);
+        job.finish(out);
+    });
+}
+
+/// Waits while a `command-hangs` fault holds (on the lab's clock, so a
+/// `lab advance` past the hold ends it), or until `input`'s command is
+/// terminated. Polled, outside the world's lock.
+fn hold_answer(lab: &Lab, input: Option<&Input>) {
+    while lab.answers_held() && !input.is_some_and(Input::terminated) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 fn run_program(lab: &Lab, server: &str, program: &Program, stdin: &[u8]) -> ScriptOutput {
@@ -114,6 +130,7 @@ fn run_process(lab: &Lab, server: &str, input: &Input, job: &Job) {
                     if process.exited() {
                         batch.exit_code = status;
                         let _ = lab.end_batch(&mut process);
+                        hold_answer(lab, Some(input));
                         return job.finish(batch);
                     }
                 }
@@ -131,6 +148,7 @@ fn run_process(lab: &Lab, server: &str, input: &Input, job: &Job) {
         if let Err(e) = lab.end_batch(&mut process) {
             batch.stderr.push_str(&format!("{e}\r\n"));
         }
+        hold_answer(lab, Some(input));
         if last {
             batch.exit_code = status;
             return job.finish(batch);

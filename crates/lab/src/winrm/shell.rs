@@ -267,6 +267,11 @@ impl Input {
         self.ready.notify_all();
     }
 
+    /// Whether the command was terminated (Signal).
+    pub fn terminated(&self) -> bool {
+        lock(&self.state).terminated
+    }
+
     /// Blocks until whole lines arrived, input ended or the command was
     /// terminated.
     pub fn next(&self) -> Next {

@@ -207,14 +207,13 @@ fn every_step_is_journaled_before_and_after_with_its_changes_server_by_server() 
 /// `run-finished interrupted`), and a resume picks up at that step.
 #[test]
 fn an_interrupt_stops_before_the_next_step_and_the_journal_says_where() {
-    use std::sync::Arc;
     let f = fixture();
-    let flag = Arc::new(AtomicBool::new(false));
+    let flag = crate::runtime::Cancel::new();
     let set = flag.clone();
     let backup = FakeStep {
         id: StepId::BackupConfig,
         body: Box::new(move |_| {
-            set.store(true, Ordering::SeqCst);
+            set.cancel();
             Ok(StepOutcome::Done {
                 detail: "fine".into(),
             })
@@ -388,7 +387,7 @@ fn the_window_finishes_the_server_in_progress_and_starts_none_that_would_overrun
     };
     let steps: Vec<Box<dyn Step>> = vec![Box::new(setup)];
     let read = ahead.clone();
-    let clock = super::super::InterruptibleClock::new(Arc::new(AtomicBool::new(false)))
+    let clock = super::super::InterruptibleClock::new(crate::runtime::Cancel::new())
         .with_wall_offset(Some(Box::new(move || read.load(Ordering::SeqCst))));
     let (outcome, _) = f.run_on(&Unreachable, &steps, &clock);
     assert_eq!(
