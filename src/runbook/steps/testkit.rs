@@ -346,7 +346,9 @@ impl FakeExec {
         });
         // Members hold no shadow copies once asked for a heartbeat.
         self.on_ps(None, "Retry-Queue", |_, _, _| Reply::ok(""));
-        self.on_ps(None, "$count = 0", |_, _, _| Reply::ok("0"));
+        self.on_ps(None, "$count = 0", |_, _, _| {
+            Reply::ok(r#"[{"Server":"EX01","Messages":0},{"Server":"EX03","Messages":0}]"#)
+        });
         self.on_ps(None, "Suspend-ClusterNode", |w, server, _| {
             w.state.get_mut(server).unwrap()["ClusterNodeState"] = json!("Paused");
             Reply::ok("")
