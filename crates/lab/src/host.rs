@@ -196,7 +196,9 @@ impl CommandHost for ServerHost<'_> {
     /// clock; later calls wait for the wall clock to catch up
     /// (`Lab::now_for`).
     fn sleep_ms(&mut self, ms: u64) {
-        let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+        // Divided like the rest of a scaled lab's time (`start_sleep_divisor`).
+        let ms =
+            i64::try_from(ms).unwrap_or(i64::MAX) / self.world.timings.start_sleep_divisor.max(1);
         if !self.spend(ms) {
             return;
         }

@@ -80,6 +80,7 @@ pub fn three_member_spec() -> LabSpec {
             transport_restart: Duration::from_secs(90),
             transport_startup: Duration::from_secs(1),
             redistribute_per_move: Duration::from_millis(200),
+            start_sleep_divisor: 1,
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),

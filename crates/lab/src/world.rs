@@ -37,6 +37,10 @@ pub struct Timings {
     /// `[lab.timings] redistribute_per_move` (see `LabTimings`).
     #[serde(default)]
     pub redistribute_per_move_ms: i64,
+    /// `[lab.timings] start_sleep_divisor` (see `LabTimings`); 0 in a
+    /// world saved before it, which means 1.
+    #[serde(default)]
+    pub start_sleep_divisor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,6 +258,7 @@ impl World {
                 transport_restart_ms: ms(spec.timings.transport_restart),
                 transport_startup_ms: ms(spec.timings.transport_startup),
                 redistribute_per_move_ms: ms(spec.timings.redistribute_per_move),
+                start_sleep_divisor: i64::from(spec.timings.start_sleep_divisor),
             },
             servers,
             databases,

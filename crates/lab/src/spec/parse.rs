@@ -136,6 +136,7 @@ fn validate(
                 lab.timings.redistribute_per_move.as_ref(),
                 "200ms",
             )?,
+            start_sleep_divisor: lab.timings.start_sleep_divisor.unwrap_or(1).max(1),
         },
         servers: servers.into_iter().map(|(s, _)| s).collect(),
         databases: databases.into_iter().map(|(d, _)| d).collect(),

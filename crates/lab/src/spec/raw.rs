@@ -102,6 +102,7 @@ pub struct RawLabTimings {
     pub transport_restart: Option<Text>,
     pub transport_startup: Option<Text>,
     pub redistribute_per_move: Option<Text>,
+    pub start_sleep_divisor: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
