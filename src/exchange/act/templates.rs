@@ -70,7 +70,7 @@ pub const REDIRECT_MESSAGES: Template = template!(
 pub const SHADOW_HEARTBEAT: Template = template!(
     ExchangeSession,
     r#"$failed = @(foreach ($peer in @({{peers}})) {
-    try { Retry-Queue -Server $peer -Filter {{filter}} }
+    try { $null = Retry-Queue -Server $peer -Filter {{filter}} }
     catch { $peer + ': ' + $_.Exception.Message }
 })
 ConvertTo-Json -InputObject $failed -Compress
