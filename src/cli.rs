@@ -101,8 +101,8 @@ pub struct BenchArgs {
     /// [default: 300, or 6000 with --quick].
     #[arg(long, value_name = "SCALE")]
     pub scale: Option<u32>,
-    /// A tiny estate (2 DAGs x 2 members, one upgraded in each; a 4-server pre-flight): the same
-    /// lines in seconds, not figures to quote.
+    /// A tiny estate (2 DAGs x 2 members, one upgraded in each; a 4-server pre-flight): figures
+    /// 1 to 4 in seconds, not figures to quote (figure 5 is --calls).
     #[arg(long)]
     pub quick: bool,
     /// Keep the generated plans, journals and logs (the path is printed).
@@ -113,6 +113,12 @@ pub struct BenchArgs {
     /// their square?).
     #[arg(long)]
     pub calls: bool,
+    /// Only figure 1's row with every DAG in parallel (`max_parallel_dags`
+    /// = the DAGs): the makespan ÷ bound of the target, about a minute and
+    /// a half (with --keep, its cu-roll.log, which `CU_ROLL_LOG=cu_roll::calls=debug,info`
+    /// fills with every call's and every wait's time).
+    #[arg(long, conflicts_with = "calls")]
+    pub makespan: bool,
 }
 
 #[derive(Debug, Args)]

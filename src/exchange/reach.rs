@@ -121,6 +121,23 @@ impl<'a> Reach<'a> {
 /// except about an Edge Transport server, where it runs on the Edge
 /// server itself in a local Exchange shell ([`Operation::edge_shell_script`]).
 pub fn run(reach: &Reach<'_>, server: &Server, op: &Operation) -> Result<ExecOutput, ExecError> {
+    let started = std::time::Instant::now();
+    let result = send(reach, server, op);
+    // Where a rollout's time goes, call by call (docs/performance.md,
+    // "Where the time goes"): `CU_ROLL_LOG=cu_roll::calls=debug,info`.
+    tracing::debug!(
+        target: "cu_roll::calls",
+        server = %server.name,
+        placement = ?op.placement,
+        purpose = op.script.purpose,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        ok = result.as_ref().is_ok_and(ExecOutput::success),
+        "call"
+    );
+    result
+}
+
+fn send(reach: &Reach<'_>, server: &Server, op: &Operation) -> Result<ExecOutput, ExecError> {
     let secret = Some(&reach.credential.secret);
     match op.placement {
         Placement::ExchangeSession if server.is_edge() => {

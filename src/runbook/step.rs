@@ -391,7 +391,9 @@ impl StepContext<'_> {
         mut check: impl FnMut(&mut Self) -> Result<Option<T>, StepError>,
     ) -> Result<T, StepError> {
         let start = self.clock.now();
+        let mut polls = 0u32;
         loop {
+            polls += 1;
             if self.clock.interrupted() {
                 return Err(StepError::interrupted(format!(
                     "stopped while {what} on {}; what cu-roll changed there is journaled, and the next run observes where it stands and carries on",
@@ -399,6 +401,13 @@ impl StepContext<'_> {
                 )));
             }
             if let Some(v) = check(self)? {
+                tracing::debug!(
+                    target: "cu_roll::calls",
+                    server = %self.server.name,
+                    polls,
+                    ms = self.clock.now().duration_since(start).as_secs_f64() * 1000.0,
+                    "waited: {what}"
+                );
                 return Ok(v);
             }
             if self.clock.now().duration_since(start) >= timeout {

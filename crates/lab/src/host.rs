@@ -200,7 +200,15 @@ impl CommandHost for ServerHost<'_> {
     /// clock; later calls wait for the wall clock to catch up
     /// (`Lab::now_for`).
     fn sleep_ms(&mut self, ms: u64) {
+        // Divided like the rest of a scaled lab's time (`start_sleep_divisor`),
+        // and never to nothing: a script polling a task with Start-Sleep
+        // must see time pass.
         let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+        let ms = if ms > 0 {
+            (ms / self.world.timings.start_sleep_divisor.max(1)).max(1)
+        } else {
+            0
+        };
         if !self.spend(ms) {
             return;
         }

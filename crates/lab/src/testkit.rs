@@ -90,6 +90,7 @@ pub fn three_member_spec() -> LabSpec {
             transport_startup: Duration::from_secs(1),
             redistribute_per_move: Duration::from_millis(200),
             output_per_mb: Duration::ZERO,
+            start_sleep_divisor: 1,
         },
         servers: vec![
             server("EX01", "15.2.1748.43", 120, 4),

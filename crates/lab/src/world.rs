@@ -40,6 +40,10 @@ pub struct Timings {
     /// `[lab.timings] output_per_mb` (see `LabTimings`).
     #[serde(default)]
     pub output_per_mb_ms: i64,
+    /// `[lab.timings] start_sleep_divisor` (see `LabTimings`); 0 in a
+    /// world saved before it, which means 1.
+    #[serde(default)]
+    pub start_sleep_divisor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -272,6 +276,7 @@ impl World {
                 transport_startup_ms: ms(spec.timings.transport_startup),
                 redistribute_per_move_ms: ms(spec.timings.redistribute_per_move),
                 output_per_mb_ms: ms(spec.timings.output_per_mb),
+                start_sleep_divisor: i64::from(spec.timings.start_sleep_divisor),
             },
             servers,
             databases,

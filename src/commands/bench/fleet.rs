@@ -117,7 +117,7 @@ impl Fleet {
              organization = \"Contoso\"\ndomain_dn = \"DC=contoso,DC=local\"\n\n\
              [lab.timings]\nsetup = \"{}ms\"\nreboot = \"{}ms\"\ndrain_per_message = \"{}ms\"\n\
              database_move = \"{}ms\"\nsecurity_update = \"{}ms\"\nresync = \"{}ms\"\n\
-             transport_startup = \"{}ms\"\n\
+             transport_startup = \"{}ms\"\nredistribute_per_move = \"{}ms\"\nstart_sleep_divisor = {}\n\
              call_latency = \"{latency}ms\"\npowershell_start = \"{powershell}ms\"\nexchange_session = \"{session}ms\"\n\n\
              [[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\n\n\
              [[lab.media]]\npath = 'C:\\Updates\\Exchange2019-CU15-Feb26SU.msp'\nbuild = \"15.2.1748.43\"\n\n",
@@ -128,6 +128,13 @@ impl Fleet {
             self.scaled(w.security_update, 1),
             self.scaled(w.resync, 1),
             self.scaled(w.transport_startup, 1),
+            // The redistribution's move back is a database move like the
+            // move off (the lab's 200 ms default is not scaled).
+            self.scaled(w.database_move, 1),
+            // A script's own Start-Sleep (the redistribution task's wait)
+            // shrinks like the rest: unscaled, one DAG's second froze the
+            // whole lab's clock for every DAG (docs/performance.md).
+            self.scale.max(1),
         );
         for (i, (name, _)) in self.servers().into_iter().enumerate() {
             // 2019 CU14 Feb26SU below the target, CU15 Feb26SU at it.

@@ -53,7 +53,8 @@ const FULL: Sizes = Sizes {
     scale: 300,
 };
 
-/// `--quick`: the same lines on a tiny estate (for a test, or a first look).
+/// `--quick`: the same lines on a tiny estate (for a test, or a first look),
+/// but figure 5, whose two rollouts (11 members) are `--calls` and its test.
 const QUICK: Sizes = Sizes {
     dags: 2,
     members: 2,
@@ -90,7 +91,12 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
     ];
     let mut footprint = Vec::new();
     let mut parallel = None;
-    for max_parallel in [1, sizes.dags] {
+    let rows: &[usize] = if args.makespan {
+        &[sizes.dags]
+    } else {
+        &[1, sizes.dags]
+    };
+    for &max_parallel in rows {
         let fleet = Fleet {
             dags: sizes.dags,
             members: sizes.members,
@@ -117,6 +123,9 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
             footprint.push((format!("{}x{} rollout", sizes.dags, sizes.members), usage));
             parallel = Some((counts, sizes.dags * sizes.upgraded));
         }
+    }
+    if args.makespan {
+        return Ok(Outcome::Done);
     }
     let (one, all) = preflight(sizes, &dir.path().join("preflight"))?;
     let chain = one.wall.as_secs_f64();
@@ -158,7 +167,9 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
         "4. orchestrator footprint (the child process alone): {}",
         shown.join("; ")
     );
-    calls_figure(&dir.path().join("calls"))?;
+    if !args.quick {
+        calls_figure(&dir.path().join("calls"))?;
+    }
     Ok(Outcome::Done)
 }
 

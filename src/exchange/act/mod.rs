@@ -123,14 +123,15 @@ pub fn redirect_messages(server: &str, target: &str) -> Action {
     )
 }
 
-/// A shadow-redundancy heartbeat on `peer` for `primary_fqdn`
-/// (`templates::SHADOW_HEARTBEAT`); it changes nothing cu-roll undoes.
-pub fn shadow_heartbeat(peer: &str, primary_fqdn: &str) -> Action {
+/// A shadow-redundancy heartbeat on each of `peers` for `primary_fqdn`,
+/// in one call (`templates::SHADOW_HEARTBEAT`; it prints the members whose
+/// Retry-Queue failed); it changes nothing cu-roll undoes.
+pub fn shadow_heartbeat(peers: &[&str], primary_fqdn: &str) -> Action {
     let filter = super::observe::shadow_filter(primary_fqdn);
     action(
         templates::SHADOW_HEARTBEAT.render(
-            "Retry-Queue: a member's shadow queue for this server (discards come back)",
-            &[("peer", Arg::Str(peer)), ("filter", Arg::Str(&filter))],
+            "Retry-Queue: the other members' shadow queues for this server (discards come back)",
+            &[("peers", Arg::List(peers)), ("filter", Arg::Str(&filter))],
         ),
         Vec::new(),
     )

@@ -60,17 +60,26 @@ pub const REDIRECT_MESSAGES: Template = template!(
     "Redirect-Message -Server {{server}} -Target {{target}} -Confirm:$false\n"
 );
 
-/// After the drain, before the long outage: a heartbeat on member
-/// `{{peer}}`'s shadow queues for this server, which brings back this
-/// server's discard notifications so the member drops its shadow copies
-/// (ExchangeDsc TransportMaintenance.psm1 `Drain-DiscardEvents`: "Forcing
-/// heart-beat", `Retry-Queue -server $_ -Filter $filter`). Not part of
-/// Microsoft's documented procedure (manage-dags has no such step); a CU
-/// can outlast the default ShadowResubmitTimeSpan (3 h), after which the
-/// member would resubmit its shadows (review real-exchange.md #14).
+/// After the drain, before the long outage: a heartbeat on every other
+/// member's (`{{peers}}`) shadow queues for this server, which brings back
+/// this server's discard notifications so the members drop their shadow
+/// copies (ExchangeDsc TransportMaintenance.psm1 `Drain-DiscardEvents`:
+/// "Forcing heart-beat", `$ShadowServers | % { Retry-Queue -server $_
+/// -Filter $filter -ErrorAction SilentlyContinue }`: every member from one
+/// script, as here). A member whose Retry-Queue fails does not stop the
+/// others; the script prints the failures (`member: message`) as a JSON
+/// array. Not part of Microsoft's documented procedure (manage-dags has no
+/// such step); a CU can outlast the default ShadowResubmitTimeSpan (3 h),
+/// after which a member would resubmit its shadows (review
+/// real-exchange.md #14).
 pub const SHADOW_HEARTBEAT: Template = template!(
     ExchangeSession,
-    "Retry-Queue -Server {{peer}} -Filter {{filter}}\n"
+    r#"$failed = @(foreach ($peer in @({{peers}})) {
+    try { $null = Retry-Queue -Server $peer -Filter {{filter}} }
+    catch { $peer + ': ' + $_.Exception.Message }
+})
+ConvertTo-Json -InputObject $failed -Compress
+"#
 );
 
 /// Runbook §2.5: the node cannot become the PAM while paused.

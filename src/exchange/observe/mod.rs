@@ -244,13 +244,22 @@ pub fn shadow_filter(primary_fqdn: &str) -> String {
     format!("DeliveryType -eq 'ShadowRedundancy' -and NextHopDomain -like '{primary_fqdn}*'")
 }
 
-/// Shadow-redundancy messages `peer` holds for `primary_fqdn` (a number).
-pub fn read_shadow_messages(peer: &str, primary_fqdn: &str) -> Operation {
+/// Shadow-redundancy messages each of `peers` holds for `primary_fqdn`
+/// (one call: [`ShadowHeld`] per member).
+pub fn read_shadow_messages(peers: &[&str], primary_fqdn: &str) -> Operation {
     let filter = shadow_filter(primary_fqdn);
     templates::SHADOW_MESSAGES.render(
-        "shadow-redundancy messages a member holds for this server",
-        &[("peer", Arg::Str(peer)), ("filter", Arg::Str(&filter))],
+        "shadow-redundancy messages the other members hold for this server",
+        &[("peers", Arg::List(peers)), ("filter", Arg::Str(&filter))],
     )
+}
+
+/// One member's count in [`read_shadow_messages`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ShadowHeld {
+    pub server: String,
+    pub messages: i64,
 }
 
 /// cmd.exe: the exit code file `exit_file` under `%SystemDrive%\cu-roll`.

@@ -345,14 +345,19 @@ if (Test-Path -LiteralPath 'C:\ExchangeSetupLogs') {
 "#
 );
 
-/// How many shadow-redundancy messages member `{{peer}}` still holds for
-/// the primary the `{{filter}}` names (ExchangeDsc TransportMaintenance.psm1
-/// `Drain-DiscardEvents` filter); prints one number.
+/// How many shadow-redundancy messages each of the members `{{peers}}`
+/// still holds for the primary the `{{filter}}` names (ExchangeDsc
+/// TransportMaintenance.psm1 `Drain-DiscardEvents` filter; its
+/// `Wait-EmptyDiscards` reads every shadow server in turn), in one call:
+/// a JSON array of `{ Server, Messages }`.
 pub const SHADOW_MESSAGES: Template = template!(
     ExchangeSession,
-    r#"$count = 0
-Get-Queue -Server {{peer}} -Filter {{filter}} | ForEach-Object { $count += [int]$_.MessageCount }
-ConvertTo-Json -InputObject $count
+    r#"$held = @(foreach ($peer in @({{peers}})) {
+    $count = 0
+    Get-Queue -Server $peer -Filter {{filter}} | ForEach-Object { $count += [int]$_.MessageCount }
+    [pscustomobject]@{ Server = $peer; Messages = $count }
+})
+ConvertTo-Json -InputObject $held -Compress
 "#
 );
 

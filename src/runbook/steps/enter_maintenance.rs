@@ -605,9 +605,10 @@ impl Step for EnterMaintenance {
             "once, if copies are still Mounted here after half of timeouts.move_databases",
             &act::move_active_databases(&server.name).op,
         )]);
-        for p in peers {
-            out.push(PlannedCommand::ps(format!("after the queues are drained (ExchangeDsc's discard heartbeat, not Microsoft's procedure): on {}", p.name), &act::shadow_heartbeat(&p.name, &server.fqdn).op));
-            out.push(PlannedCommand::ps(format!("then at every poll for up to 2 minutes: shadow copies {} still holds (what remains is reported, not fatal)", p.name), &observe::read_shadow_messages(&p.name, &server.fqdn)));
+        let names: Vec<&str> = peers.iter().map(|p| p.name.as_str()).collect();
+        if !names.is_empty() {
+            out.push(PlannedCommand::ps("after the queues are drained (ExchangeDsc's discard heartbeat, not Microsoft's procedure): on every other member, in one call", &act::shadow_heartbeat(&names, &server.fqdn).op));
+            out.push(PlannedCommand::ps("then at every poll for up to 2 minutes: shadow copies the other members still hold, in one call (what remains is reported, not fatal)", &observe::read_shadow_messages(&names, &server.fqdn)));
         }
         out.push(super::enter_maintenance_um::planned(&server.name));
         out.extend([

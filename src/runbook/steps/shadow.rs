@@ -14,42 +14,51 @@
 use std::time::Duration;
 
 use crate::exchange::act;
-use crate::exchange::observe::read_shadow_messages;
+use crate::exchange::observe::{read_shadow_messages, ShadowHeld};
 use crate::runbook::{StepContext, StepError, StepErrorKind};
 
 /// ExchangeDsc's `Wait-EmptyDiscards -NoProgressTimeout (New-TimeSpan
 /// -Minutes 2)`; cu-roll waits that long in all.
 const WAIT: Duration = Duration::from_secs(120);
 
-/// Sends the heartbeats and waits for the members' shadow queues for this
-/// server to empty; reports what is left after [`WAIT`].
+/// Sends the heartbeats (one call for every other member, as ExchangeDsc's
+/// one loop does) and waits for the members' shadow queues for this server
+/// to empty (one call per poll for all of them); reports what is left
+/// after [`WAIT`].
 pub(super) fn flush(ctx: &mut StepContext<'_>) -> Result<(), StepError> {
     let fqdn = ctx.server.fqdn.clone();
     let peers: Vec<String> = ctx.peers.iter().map(|p| p.name.clone()).collect();
-    for peer in &peers {
-        let action = act::shadow_heartbeat(peer, &fqdn);
-        ctx.events.progress(action.op.script.purpose);
-        // ExchangeDsc sends it with -ErrorAction SilentlyContinue.
-        let out = ctx.run_ps(&action.op)?;
-        if !out.success() {
-            ctx.events.progress(&format!(
-                "Retry-Queue on {peer} failed: {}",
-                crate::exchange::first_error_line(&out.stderr)
-            ));
-        }
+    if peers.is_empty() {
+        return Ok(());
     }
+    let names: Vec<&str> = peers.iter().map(String::as_str).collect();
+    let action = act::shadow_heartbeat(&names, &fqdn);
+    ctx.events.progress(action.op.script.purpose);
+    // ExchangeDsc sends it with -ErrorAction SilentlyContinue: a failure is
+    // said, never fatal.
+    let out = ctx.run_ps(&action.op)?;
+    let failed = if out.success() {
+        failures(&out.stdout)
+    } else {
+        vec![crate::exchange::first_error_line(&out.stderr)]
+    };
+    if !failed.is_empty() {
+        ctx.events
+            .progress(&format!("Retry-Queue failed: {}", failed.join("; ")));
+    }
+    let read = read_shadow_messages(&names, &fqdn);
     let mut held = Vec::new();
     let waited = ctx.wait_until(
         "waiting for the members to drop their shadow copies",
         WAIT,
         |ctx| {
-            held.clear();
-            for peer in &peers {
-                let n: i64 = ctx.query(&read_shadow_messages(peer, &fqdn))?;
-                if n > 0 {
-                    held.push(format!("{peer} {n}"));
-                }
-            }
+            let counts: Vec<ShadowHeld> =
+                crate::exchange::query_list(&ctx.exchange, ctx.server, &read)?;
+            held = counts
+                .iter()
+                .filter(|c| c.messages > 0)
+                .map(|c| format!("{} {}", c.server, c.messages))
+                .collect();
             Ok(held.is_empty().then_some(()))
         },
     );
@@ -62,5 +71,18 @@ pub(super) fn flush(ctx: &mut StepContext<'_>) -> Result<(), StepError> {
             humantime::format_duration(WAIT),
             held.join(", ")
         )),
+    }
+}
+
+/// The members whose Retry-Queue failed, from the heartbeat's JSON array
+/// (nothing printed: none; 5.1 prints a one-element array as its element).
+fn failures(stdout: &str) -> Vec<String> {
+    match crate::ps::parse_json::<serde_json::Value>(stdout) {
+        Ok(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Ok(serde_json::Value::String(one)) => vec![one],
+        _ => Vec::new(),
     }
 }

@@ -413,7 +413,9 @@ impl FakeExec {
         self.on_ps(None, "Resume-Queue", |_, _, _| {
             Reply::ok(r#"{"Status":"Ready","Resumed":false}"#)
         });
-        self.on_ps(None, "$count = 0", |_, _, _| Reply::ok("0"));
+        self.on_ps(None, "$count = 0", |_, _, _| {
+            Reply::ok(r#"[{"Server":"EX01","Messages":0},{"Server":"EX03","Messages":0}]"#)
+        });
         self.on_ps(None, "Suspend-ClusterNode", |w, server, _| {
             w.state.get_mut(server).unwrap()["ClusterNodeState"] = json!("Paused");
             Reply::ok("")

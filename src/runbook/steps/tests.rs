@@ -174,6 +174,29 @@ fn a_command_the_dry_run_does_not_list_is_caught() {
         .contains("out of its dry run's order"));
 }
 
+/// Issue 13: the shadow-redundancy heartbeat and its count reach every
+/// other member in one call each, as ExchangeDsc's `Drain-DiscardEvents`
+/// loops over the shadow servers in one script: 2 calls per server, not
+/// 2 (N − 1) (4 in the lab's 3-member DAG; this failed on that code).
+#[test]
+fn the_shadow_heartbeat_and_its_count_are_one_call_each_for_the_whole_dag() {
+    let bench = Bench::lab();
+    let exec = dag_exec("15.02.1544.039");
+    bench.ok(&EnterMaintenance, &exec, vec![]);
+    assert_eq!(exec.count("Retry-Queue -Server"), 1);
+    assert_eq!(exec.count("$count = 0"), 1);
+    let sent = exec.sent();
+    let heartbeat = sent
+        .iter()
+        .find(|s| s.text.contains("Retry-Queue -Server"))
+        .unwrap();
+    assert!(
+        heartbeat.text.contains("@('EX01', 'EX03')"),
+        "{}",
+        heartbeat.text
+    );
+}
+
 fn dag_exec(ex02_build: &str) -> FakeExec {
     let exec = FakeExec::new().with_exchange_actions();
     {

@@ -218,6 +218,17 @@ pub struct LabTimings {
     /// (review real-exchange.md #17).
     #[serde(default)]
     pub output_per_mb: Duration,
+    /// A script's `Start-Sleep` advances the lab's clock by its argument
+    /// divided by this (at least 1; 1 unless the plan sets it). For a lab
+    /// whose timings are real durations divided by a time scale (`cu-roll
+    /// bench`), the same figure shrinks a script's own waits alike: a
+    /// `Start-Sleep -Seconds 1` is a real second, not 1/scale of the night.
+    #[serde(default = "default_start_sleep_divisor")]
+    pub start_sleep_divisor: u32,
+}
+
+fn default_start_sleep_divisor() -> u32 {
+    1
 }
 
 fn default_redistribute_per_move() -> Duration {

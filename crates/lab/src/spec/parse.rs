@@ -139,6 +139,7 @@ fn validate(
                 "200ms",
             )?,
             output_per_mb: duration(src, lab.timings.output_per_mb.as_ref(), "0ms")?,
+            start_sleep_divisor: lab.timings.start_sleep_divisor.unwrap_or(1).max(1),
         },
         servers: servers.into_iter().map(|(s, _)| s).collect(),
         databases: databases.into_iter().map(|(d, _)| d).collect(),

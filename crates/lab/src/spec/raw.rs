@@ -119,6 +119,7 @@ pub struct RawLabTimings {
     pub transport_startup: Option<Text>,
     pub redistribute_per_move: Option<Text>,
     pub output_per_mb: Option<Text>,
+    pub start_sleep_divisor: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
