@@ -113,6 +113,11 @@ pub struct BenchArgs {
     /// their square?).
     #[arg(long)]
     pub calls: bool,
+    /// Only figures 2 and 4: the pre-flight of 200 servers (and of one),
+    /// and the orchestrator's footprint in it and in the 4 x 4 rollout
+    /// with parallel DAGs (whose makespan line is printed too).
+    #[arg(long, conflicts_with = "calls")]
+    pub preflight: bool,
 }
 
 #[derive(Debug, Args)]

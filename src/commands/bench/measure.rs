@@ -4,7 +4,9 @@
 //! Linux the child's `/proc/PID/stat` and `status` are read while it runs
 //! and once it has exited but is not yet reaped (a zombie keeps its CPU
 //! times: the same figures `getrusage(RUSAGE_CHILDREN)` adds up, proc(5));
-//! elsewhere only the wall time is measured. No plan generation here.
+//! elsewhere only the wall time is measured. The CPU this process used
+//! meanwhile is measured too: the lab it serves the child (its listener
+//! threads), plus this loop's sampling. No plan generation here.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -15,6 +17,8 @@ pub struct Usage {
     pub wall: Duration,
     pub cpu: Option<Duration>,
     pub peak_rss_kib: Option<u64>,
+    /// This process's CPU while the child ran: the served lab's answers.
+    pub server_cpu: Option<Duration>,
     pub exit_code: Option<i32>,
     /// The end of its standard error, for a failure's message.
     pub stderr_tail: String,
@@ -27,6 +31,7 @@ pub fn run_self(args: &[&str], dir: &Path) -> std::io::Result<Usage> {
     let out = std::fs::File::create(dir.join("stdout.txt"))?;
     let err_path = dir.join("stderr.txt");
     let err = std::fs::File::create(&err_path)?;
+    let server_before = proc_sample(std::process::id()).map(|s| s.cpu);
     let start = Instant::now();
     let mut child = Command::new(exe)
         .args(args)
@@ -49,6 +54,7 @@ pub fn run_self(args: &[&str], dir: &Path) -> std::io::Result<Usage> {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    let server_after = proc_sample(std::process::id()).map(|s| s.cpu);
     let status = child.wait()?;
     let text = std::fs::read_to_string(&err_path).unwrap_or_default();
     let tail: String = text.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
@@ -56,6 +62,9 @@ pub fn run_self(args: &[&str], dir: &Path) -> std::io::Result<Usage> {
         wall,
         cpu,
         peak_rss_kib: peak,
+        server_cpu: server_before
+            .zip(server_after)
+            .map(|(before, after)| after.saturating_sub(before)),
         exit_code: status.code(),
         stderr_tail: tail,
     })
