@@ -80,9 +80,18 @@ pub(super) fn footprint_line(footprint: &[(String, Usage)]) -> String {
 }
 
 fn usage_text(u: &Usage) -> String {
+    let mib = |k: u64| k as f64 / 1024.0;
     let rss = u.peak_rss_kib.map_or_else(
         || "peak RSS not measured".into(),
-        |k| format!("peak RSS {:.1} MiB", k as f64 / 1024.0),
+        |k| match (u.rss_anon_kib, u.rss_file_kib) {
+            (Some(a), Some(f)) => format!(
+                "peak RSS {:.1} MiB (at most {:.1} anonymous, {:.1} file-backed)",
+                mib(k),
+                mib(a),
+                mib(f)
+            ),
+            _ => format!("peak RSS {:.1} MiB", mib(k)),
+        },
     );
     let cpu = u.cpu.map_or_else(
         || "CPU not measured".into(),
