@@ -10,10 +10,8 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::error::Error;
-use crate::exec::Executor;
-use crate::plan::{Plan, ResolvedTarget};
 use crate::runbook::schedule::Confirm;
-use crate::runbook::{JournalState, Step};
+use crate::runbook::JournalState;
 
 /// Like `terraform apply`: a run asks before it changes anything, so
 /// without a terminal to ask on it needs `--yes` (exit 2 otherwise).
@@ -33,41 +31,19 @@ pub fn terminal_or_yes(plan_path: &Path, pause_between: bool, yes: bool) -> Resu
     )))
 }
 
-/// What the plan view is made of: the dry run's inputs.
-pub struct ViewOf<'a> {
-    pub plan: &'a Plan,
-    pub target: &'a ResolvedTarget,
-    pub exec: &'a dyn Executor,
-    pub credential: &'a crate::exchange::Credential,
-    pub steps: &'a [Box<dyn Step>],
-    /// `--only`/`--exclude`: the servers left out are shown as not rolled.
-    pub selection: &'a crate::plan::Selection,
-    /// The pre-flight's reading, which the view starts from while fresh.
-    pub observed: Option<&'a crate::exchange::observe::StartObservation>,
-}
-
 /// The plan view, then the question (or, with `--yes`, the view alone on
 /// a terminal; nothing at all without one). The run takes the order the
 /// operator was shown (`prior.order`, when the journal has none yet).
 /// "no" is [`Error::Declined`].
 pub fn plan_view_and_question(
-    of: ViewOf<'_>,
+    of: crate::runbook::dry_run::Inputs<'_>,
     prior: &mut JournalState,
     yes: bool,
 ) -> Result<(), Error> {
     if yes && !std::io::stderr().is_terminal() {
         return Ok(());
     }
-    let view = crate::runbook::dry_run::plan(
-        of.plan,
-        of.target,
-        of.exec,
-        of.credential,
-        of.steps,
-        prior,
-        of.selection,
-        of.observed,
-    );
+    let view = crate::runbook::dry_run::plan(&of, prior);
     eprint!("{}", crate::report::dry_run::plan_view(&view));
     if prior.order.is_empty() {
         prior.order.clone_from(&view.order);

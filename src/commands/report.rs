@@ -41,18 +41,20 @@ pub fn run(args: &ReportArgs, state_dir_arg: Option<&Path>) -> Result<Outcome, E
         // The change board's "what will happen": the dry run reads the order.
         let steps = crate::runbook::rollout_steps(&state);
         let dry = crate::runbook::dry_run::plan(
-            &plan,
-            &target,
-            executor.as_ref(),
-            &credential,
-            &steps,
+            &crate::runbook::dry_run::Inputs {
+                plan: &plan,
+                target: &target,
+                exec: executor.as_ref(),
+                credential: &credential,
+                steps: &steps,
+                selection: &crate::plan::Selection::all(),
+                observed: Some(&observed),
+            },
             &crate::runbook::JournalState::from_entries(
                 &crate::journal::Journal::load(&crate::journal::Journal::path_in(&state))
                     .map(|l| l.entries)
                     .unwrap_or_default(),
             ),
-            &crate::plan::Selection::all(),
-            Some(&observed),
         );
         let what = crate::report::WhatWillHappen::of(&plan, &report, &dry);
         crate::report::render_html(&report, &what)

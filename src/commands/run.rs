@@ -113,7 +113,7 @@ pub fn run(plan_path: &Path, flags: RunFlags, global: &GlobalArgs) -> Result<Out
     }
 
     super::confirm::plan_view_and_question(
-        super::confirm::ViewOf {
+        runbook::dry_run::Inputs {
             plan: &plan,
             target: &target,
             exec: executor.as_ref(),
@@ -460,14 +460,16 @@ fn dry_run(
     let executor = open_guarded(plan, state)?;
     let credential = super::exchange_credential(plan, executor.as_ref())?;
     let dry = runbook::dry_run::plan(
-        plan,
-        target,
-        executor.as_ref(),
-        &credential,
-        steps,
+        &runbook::dry_run::Inputs {
+            plan,
+            target,
+            exec: executor.as_ref(),
+            credential: &credential,
+            steps,
+            selection: &selection,
+            observed: None,
+        },
         &journal,
-        &selection,
-        None,
     );
     refused(&executor)?;
     let detail = if flags.scripts {

@@ -4,7 +4,9 @@
 //! parses what the scripts print into plain Rust values; `act` builds the
 //! changes as [`act::Action`]s, each saying which journal `Change` it
 //! makes. Every operation carries its [`Placement`] (where it must run),
-//! and `operation` adds the prelude that placement needs in one place.
+//! and `operation` adds the prelude that placement needs in one place;
+//! `pin` keeps the domain controller each server's AD writes and their
+//! verifying reads go to.
 //! Nothing here decides anything (that is `preflight` and `runbook`), and
 //! nothing here knows whether the server is real or the lab.
 
@@ -12,6 +14,7 @@
 mod operation;
 pub mod act;
 pub mod observe;
+pub mod pin;
 mod query;
 mod reach;
 mod state;
@@ -23,7 +26,7 @@ pub use observe::{
 };
 pub use operation::{
     edge_shell_text_for_command, exchange_cmdlets_in, session_text_for_command, Operation,
-    Placement, Template, EXCHANGE_CMDLETS,
+    Placement, Template, DC_MARKER, EXCHANGE_CMDLETS,
 };
 pub use query::{query, query_list};
 pub use reach::{run, Credential, Reach};

@@ -134,6 +134,25 @@ impl Operation {
         self
     }
 
+    /// This operation with every read and write of an AD-held setting
+    /// (the templates' [`DC_MARKER`]s) sent to domain controller `dc` with
+    /// `-DomainController`, or without the parameter when `dc` is `None`
+    /// (`exchange::pin`; review real-exchange.md #23).
+    pub fn pinned(&self, dc: Option<&str>) -> Operation {
+        Operation {
+            script: self
+                .script
+                .with_optional_parameter(DC_MARKER, "DomainController", dc),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the body reads or writes a setting it can pin to a domain
+    /// controller.
+    pub fn pinnable(&self) -> bool {
+        self.script.text().contains(DC_MARKER)
+    }
+
     /// The script sent for an `ExchangeSession` operation: the contract's
     /// exact shape (Microsoft Learn "Connect to Exchange servers using
     /// remote PowerShell": `New-PSSession -ConfigurationName
@@ -147,9 +166,10 @@ impl Operation {
     /// is in no-language mode since KB5001779: only the imported proxies
     /// are called there).
     pub fn session_script(&self, peer_fqdn: &str, user: &str) -> Script {
-        let cmdlets = exchange_cmdlets_in(self.script.text());
-        let head = session_head(self.script.purpose, peer_fqdn, user, &cmdlets);
-        Script::around(head, &self.script, SESSION_TAIL)
+        let body = self.pinned(None).script;
+        let cmdlets = exchange_cmdlets_in(body.text());
+        let head = session_head(body.purpose, peer_fqdn, user, &cmdlets);
+        Script::around(head, &body, SESSION_TAIL)
     }
 
     /// The script sent for a `TargetWithCredential` operation: the
@@ -176,9 +196,13 @@ impl Operation {
     /// cmdlets read the Edge server's own AD LDS instance, so the second
     /// hop (which rules the snap-in out on a Mailbox server) does not
     /// arise. The only exception to the remote-session rule (issue 9).
+    /// `-DomainController` is not sent there: "The DomainController
+    /// parameter isn't supported on Edge Transport servers" (Microsoft
+    /// Learn, Get-ServerComponentState).
     pub fn edge_shell_script(&self) -> Script {
-        let head = Script::render(self.script.purpose, EDGE_SHELL_HEAD, &[]);
-        Script::around(head, &self.script, "")
+        let body = self.pinned(None).script;
+        let head = Script::render(body.purpose, EDGE_SHELL_HEAD, &[]);
+        Script::around(head, &body, "")
     }
 
     /// What the dry run shows for this operation: a `Target` script as
@@ -188,12 +212,23 @@ impl Operation {
         match self.placement {
             Placement::Target => self.script.clone(),
             Placement::TargetWithCredential => self.credential_script("<[connection] user>"),
-            Placement::ExchangeSession => {
-                self.session_script("<an Exchange peer in service>", "<[connection] user>")
-            }
+            Placement::ExchangeSession => self
+                .pinned(Some(SHOWN_DC))
+                .session_script("<an Exchange peer in service>", "<[connection] user>"),
         }
     }
 }
+
+/// Where a template reads or writes an AD-held setting of the server it
+/// is about: a PowerShell comment (harmless if ever sent as it is) that
+/// [`Operation::pinned`] turns into ` -DomainController '<dc>'`. Every
+/// cmdlet carrying it has the parameter (Microsoft Learn:
+/// Set-ServerComponentState, Get-ServerComponentState, Set-MailboxServer,
+/// Get-MailboxServer); a test keeps it off any other.
+pub const DC_MARKER: &str = "<#DomainController#>";
+
+/// What the dry run shows for the pinned domain controller.
+const SHOWN_DC: &str = "<the domain controller chosen for the server>";
 
 /// The session wrapper's head for `cmdlets`, opened to `peer_fqdn` as `user`.
 fn session_head(purpose: &'static str, peer_fqdn: &str, user: &str, cmdlets: &[&str]) -> Script {

@@ -5,7 +5,9 @@
 //! script's stdin (`Executor::run_ps_with_secret`). [`Reach`] carries what
 //! that needs (the executor, the credential, the servers the caller
 //! believes in service); the caller (a step, the scheduler, pre-flight)
-//! decides which servers those are. Nothing here decides whether to act.
+//! decides which servers those are, and the domain controller chosen for
+//! a server (`pin`) goes with every operation about it that can name one.
+//! Nothing here decides whether to act.
 
 use crate::exec::{ExecError, ExecOutput, Executor};
 use crate::plan::{Secret, Server};
@@ -31,6 +33,10 @@ pub struct Reach<'a> {
     /// Servers the caller believes down or in cu-roll's maintenance: never
     /// chosen as the peer.
     pub out_of_service: Vec<String>,
+    /// The domain controller chosen per server in this run (`pin`): an
+    /// operation about a server with one is sent pinned to it. `None`
+    /// (pre-flight, the dry run): nothing is pinned.
+    pub pins: Option<std::sync::Arc<super::pin::DomainControllers>>,
 }
 
 impl<'a> Reach<'a> {
@@ -41,6 +47,7 @@ impl<'a> Reach<'a> {
             credential,
             servers: servers.iter().collect(),
             out_of_service: Vec::new(),
+            pins: None,
         }
     }
 
@@ -133,10 +140,12 @@ pub fn run(reach: &Reach<'_>, server: &Server, op: &Operation) -> Result<ExecOut
         }
         Placement::ExchangeSession => {
             let peer = reach.peer_for(server)?;
-            let script = op.session_script(&peer.fqdn, &reach.credential.user);
-            reach
-                .exec
-                .run_ps_timed(peer, script.text(), secret, op.timeout)
+            super::pin::send_pinned(reach, server, op, |op| {
+                let script = op.session_script(&peer.fqdn, &reach.credential.user);
+                reach
+                    .exec
+                    .run_ps_timed(peer, script.text(), secret, op.timeout)
+            })
         }
     }
 }

@@ -77,6 +77,23 @@ impl Script {
         &self.text
     }
 
+    /// Every `marker` (a constant of this crate) replaced by the parameter
+    /// ` -name 'value'` (a quoted literal), or removed when `value` is
+    /// `None`: an optional parameter decided after rendering (the domain
+    /// controller an Exchange operation is pinned to).
+    pub fn with_optional_parameter(
+        &self,
+        marker: &'static str,
+        name: &'static str,
+        value: Option<&str>,
+    ) -> Script {
+        let with = value.map_or_else(String::new, |v| format!(" -{name} {}", quote(v)));
+        Script {
+            purpose: self.purpose,
+            text: self.text.replace(marker, &with),
+        }
+    }
+
     /// `body` placed between the rendered `head` and the constant `tail`:
     /// still nothing but templates of this crate and quoted literals.
     pub fn around(head: Script, body: &Script, tail: &'static str) -> Script {

@@ -221,7 +221,17 @@ fn command_line(cmd: &PlannedCommand) -> String {
     match &cmd.command {
         PlannedText::Cmd(line) => format!("cmd> {}", clip(&one_line(line), 100)),
         PlannedText::PowerShell(script) => {
+            static SCRIPT: OnceLock<Regex> = OnceLock::new();
+            let scripts =
+                SCRIPT.get_or_init(|| Regex::new(r"\b[A-Za-z]+\.ps1\b").expect("constant regex"));
+            // A script of Microsoft's that the command runs is named first:
+            // it is what the command does (the cmdlets around it are glue).
             let mut names: Vec<&str> = Vec::new();
+            for m in scripts.find_iter(script.text()) {
+                if !names.contains(&m.as_str()) {
+                    names.push(m.as_str());
+                }
+            }
             for m in re.find_iter(script.text()) {
                 if !PLUMBING.contains(&m.as_str()) && !names.contains(&m.as_str()) {
                     names.push(m.as_str());

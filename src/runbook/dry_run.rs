@@ -148,21 +148,35 @@ impl DryRun {
     }
 }
 
-/// The dry run of `steps` for `plan` and `target`, reading the servers
-/// through `exec` (Exchange cmdlets in a session opened with `credential`
-/// on a peer where no setup runs), or from the pre-flight's reading
-/// (`observed`) while fresh.
-#[allow(clippy::too_many_arguments)] // the dry run's inputs, one each
-pub fn plan(
-    plan: &Plan,
-    target: &ResolvedTarget,
-    exec: &dyn Executor,
-    credential: &crate::exchange::Credential,
-    steps: &[Box<dyn Step>],
-    journal: &JournalState,
-    selection: &Selection,
-    observed: Option<&crate::exchange::observe::StartObservation>,
-) -> DryRun {
+/// What a dry run is made of: the plan, the target, the servers as
+/// `exec` reaches them, and what the run would select.
+pub struct Inputs<'a> {
+    pub plan: &'a Plan,
+    pub target: &'a ResolvedTarget,
+    /// Reads the servers (Exchange cmdlets in a session opened with
+    /// `credential` on a peer where no setup runs).
+    pub exec: &'a dyn Executor,
+    pub credential: &'a crate::exchange::Credential,
+    pub steps: &'a [Box<dyn Step>],
+    /// `--only`/`--exclude`: the servers left out are shown as not rolled.
+    pub selection: &'a Selection,
+    /// The pre-flight's reading, which the dry run starts from while fresh.
+    pub observed: Option<&'a crate::exchange::observe::StartObservation>,
+}
+
+/// The dry run of `of`'s steps against `journal`, reading the servers
+/// through `of.exec`, or from the pre-flight's reading (`of.observed`)
+/// while fresh.
+pub fn plan(of: &Inputs<'_>, journal: &JournalState) -> DryRun {
+    let Inputs {
+        plan,
+        target,
+        exec,
+        credential,
+        steps,
+        selection,
+        observed,
+    } = *of;
     // A finished rollout is history: a run judges the servers as they are
     // now, and starts a new rollout for any below the target.
     let after_finished = journal.finished_ok;
@@ -273,7 +287,7 @@ fn server_plan(
         .iter()
         .filter(|s| journal.step_done(&server.name, s.id().id()))
         .count();
-    let planned = applying
+    let mut planned: Vec<PlannedStep> = applying
         .into_iter()
         .filter(|s| !journal.step_done(&server.name, s.id().id()))
         .map(|step| {
@@ -290,6 +304,21 @@ fn server_plan(
             }
         })
         .collect();
+    // Before the first step the run chooses the server's domain controller
+    // (exchange::pin); an Edge server keeps its settings in its own AD LDS.
+    let first = planned.iter_mut().find_map(|p| match p {
+        PlannedStep::Step { commands, .. } => Some(commands),
+        PlannedStep::RedistributeAtEnd => None,
+    });
+    if let (Some(commands), false) = (first, server.is_edge()) {
+        commands.insert(
+            0,
+            PlannedCommand::ps(
+                "before the server's first step: the domain controllers it uses (the first is pinned for its AD writes and the reads that verify them; cu-roll.log names it)",
+                &crate::exchange::pin::read_domain_controllers(&server.name),
+            ),
+        );
+    }
     ServerPlan::Steps {
         steps: planned,
         done,

@@ -13,6 +13,7 @@ mod cli_output;
 mod clixml;
 mod crash_harness;
 mod dag_config;
+mod dc_pinning;
 mod docs_agree;
 mod drift_baseline;
 mod edge;

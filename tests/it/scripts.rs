@@ -13,7 +13,11 @@ use cu_roll::ps::Script;
 fn scripts_for_report() -> Vec<(&'static str, Script)> {
     vec![
         ("report_server_facts", read_server_facts().shown()),
-        ("report_exchange_state", read_exchange_state("EX01").shown()),
+        // `report` pins no domain controller (only a rollout does).
+        (
+            "report_exchange_state",
+            read_exchange_state("EX01").pinned(None).shown(),
+        ),
         (
             "report_cluster_node_state",
             read_cluster_node_state("EX01").shown(),

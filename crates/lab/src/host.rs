@@ -35,6 +35,9 @@ pub struct ServerHost<'a> {
     /// The process set `[System.Net.ServicePointManager]::ServerCertificateValidationCallback`
     /// (`cmdlets/web.rs`: the lab's https name check).
     pub(crate) certificate_callback: bool,
+    /// The domain controller the Exchange session running this host's
+    /// cmdlets is bound to (`directory.rs`); `None` outside a session.
+    pub(crate) dc: Option<usize>,
 }
 
 /// Why a host could not be made.
@@ -66,6 +69,7 @@ impl<'a> ServerHost<'a> {
             budget_ms: None,
             killed: false,
             certificate_callback: false,
+            dc: None,
         })
     }
 

@@ -10,6 +10,7 @@ pub mod components;
 pub mod configfiles;
 pub mod costs;
 mod dags;
+mod directory;
 pub mod edge;
 pub mod eventlog;
 pub mod facts;

@@ -66,6 +66,9 @@ pub fn three_member_spec() -> LabSpec {
             domain_object_version: 13243,
             organization: "Contoso".to_string(),
             domain_dn: "DC=contoso,DC=local".to_string(),
+            domain_controllers: Vec::new(),
+            replication_delay: Duration::from_secs(15),
+            unreachable_domain_controllers: Vec::new(),
         },
         timings: LabTimings {
             setup: Duration::from_secs(3),

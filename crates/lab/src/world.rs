@@ -78,6 +78,10 @@ pub struct World {
     /// Exchange certificates (`[[lab.certificate]]`; see `cmdlets::certs`).
     #[serde(default)]
     pub certificates: Vec<crate::spec::LabCertificate>,
+    /// AD writes still replicating between the domain controllers, and
+    /// the controller the next Exchange session binds to (`directory.rs`).
+    #[serde(default)]
+    pub directory: crate::directory::Directory,
 }
 
 /// A fault's hold when the plan gives none: long enough that a rollout
@@ -291,6 +295,7 @@ impl World {
             cluster_group_owners: Default::default(),
             witness_reachable: spec.witness_reachable,
             certificates: spec.certificates.clone(),
+            directory: crate::directory::Directory::default(),
         };
         let counts: Vec<u32> = spec.servers.iter().map(|s| s.queue_messages).collect();
         for (i, count) in counts.into_iter().enumerate() {

@@ -13,6 +13,11 @@
 //! in service (`exchange::Reach`), naming `S` with `-Identity`/`-Server`.
 //! A HubTransport change takes effect when transport restarts: that
 //! restart is [`RESTART_TRANSPORT`], a `Target` template sent right after.
+//! Every Set-ServerComponentState and Set-MailboxServer carries the
+//! `<#DomainController#>` marker (`Operation::pinned`): it is sent to the
+//! domain controller chosen for the server, whose reads verify it
+//! (review real-exchange.md #23; ExchangeDsc's maintenance and mailbox
+//! server resources take a `DomainController` for the same writes).
 
 use crate::exchange::Template;
 
@@ -21,7 +26,7 @@ use crate::exchange::Template;
 /// Runbook §2.1: drain transport ([`RESTART_TRANSPORT`] follows, §2.2).
 pub const DRAIN_HUB_TRANSPORT: Template = template!(
     ExchangeSession,
-    "Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'\n"
+    "Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Draining' -Requester 'Maintenance'<#DomainController#>\n"
 );
 
 /// Runbook §2.2 and §4.7: the transport restart on the server itself,
@@ -45,7 +50,7 @@ pub const RESTART_TRANSPORT: Template = template!(
 /// Runbook §2.3 (Exchange 2016 only).
 pub const DRAIN_UM_CALL_ROUTER: Template = template!(
     ExchangeSession,
-    "Set-ServerComponentState -Identity {{server}} -Component 'UMCallRouter' -State 'Draining' -Requester 'Maintenance'\n"
+    "Set-ServerComponentState -Identity {{server}} -Component 'UMCallRouter' -State 'Draining' -Requester 'Maintenance'<#DomainController#>\n"
 );
 
 /// Runbook §2.4: queued mail to another member; `-Target` must be an FQDN.
@@ -93,13 +98,13 @@ if ($from -eq {{server}}) {
 /// Runbook §2.6: Active Manager moves every active copy off the server.
 pub const MOVE_NOW_ON: Template = template!(
     ExchangeSession,
-    "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $true\n"
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $true<#DomainController#>\n"
 );
 
 /// Runbook §2.7: nothing may activate here while maintenance lasts.
 pub const BLOCK_ACTIVATION: Template = template!(
     ExchangeSession,
-    "Set-MailboxServer -Identity {{server}} -DatabaseCopyAutoActivationPolicy 'Blocked'\n"
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyAutoActivationPolicy 'Blocked'<#DomainController#>\n"
 );
 
 /// When copies stay mounted after MoveNow (Active Manager found no better
@@ -117,7 +122,7 @@ ConvertTo-Json -InputObject $results -Depth 3 -Compress
 /// Runbook §2.9: the whole server offline, after the copies and queues are gone.
 pub const SERVER_WIDE_OFFLINE: Template = template!(
     ExchangeSession,
-    "Set-ServerComponentState -Identity {{server}} -Component 'ServerWideOffline' -State 'Inactive' -Requester 'Maintenance'\n"
+    "Set-ServerComponentState -Identity {{server}} -Component 'ServerWideOffline' -State 'Inactive' -Requester 'Maintenance'<#DomainController#>\n"
 );
 
 // ---------------------------------------------------------------- reboots
@@ -238,13 +243,13 @@ pub const REMOVE_TASK: Template = template!(
 /// Runbook §4.1.
 pub const SERVER_WIDE_ONLINE: Template = template!(
     ExchangeSession,
-    "Set-ServerComponentState -Identity {{server}} -Component 'ServerWideOffline' -State 'Active' -Requester 'Maintenance'\n"
+    "Set-ServerComponentState -Identity {{server}} -Component 'ServerWideOffline' -State 'Active' -Requester 'Maintenance'<#DomainController#>\n"
 );
 
 /// Runbook §4.2 (Exchange 2016 only).
 pub const UM_CALL_ROUTER_ACTIVE: Template = template!(
     ExchangeSession,
-    "Set-ServerComponentState -Identity {{server}} -Component 'UMCallRouter' -State 'Active' -Requester 'Maintenance'\n"
+    "Set-ServerComponentState -Identity {{server}} -Component 'UMCallRouter' -State 'Active' -Requester 'Maintenance'<#DomainController#>\n"
 );
 
 /// Runbook §4.3.
@@ -254,13 +259,13 @@ pub const RESUME_CLUSTER_NODE: Template =
 /// Runbook §4.4: back to the policy the server had before (normally Unrestricted).
 pub const SET_ACTIVATION_POLICY: Template = template!(
     ExchangeSession,
-    "Set-MailboxServer -Identity {{server}} -DatabaseCopyAutoActivationPolicy {{policy}}\n"
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyAutoActivationPolicy {{policy}}<#DomainController#>\n"
 );
 
 /// Runbook §4.5.
 pub const MOVE_NOW_OFF: Template = template!(
     ExchangeSession,
-    "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $false\n"
+    "Set-MailboxServer -Identity {{server}} -DatabaseCopyActivationDisabledAndMoveNow $false<#DomainController#>\n"
 );
 
 /// Runbook §4.6: a copy on the server that became suspended while cu-roll
@@ -283,14 +288,14 @@ pub const RESUME_COPY_REPLICATION_ONLY: Template = template!(
 /// Runbook §4.7: transport back ([`RESTART_TRANSPORT`] follows).
 pub const HUB_TRANSPORT_ACTIVE: Template = template!(
     ExchangeSession,
-    "Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Active' -Requester 'Maintenance'\n"
+    "Set-ServerComponentState -Identity {{server}} -Component 'HubTransport' -State 'Active' -Requester 'Maintenance'<#DomainController#>\n"
 );
 
 /// Runbook §4.8: a component a failed or interrupted setup left Inactive
 /// under requester Functional.
 pub const CLEAR_FUNCTIONAL: Template = template!(
     ExchangeSession,
-    "Set-ServerComponentState -Identity {{server}} -Component {{component}} -State 'Active' -Requester 'Functional'\n"
+    "Set-ServerComponentState -Identity {{server}} -Component {{component}} -State 'Active' -Requester 'Functional'<#DomainController#>\n"
 );
 
 // ------------------------------------------------------------ redistribute

@@ -70,15 +70,20 @@ struct DagStatusObs {
 
 /// The DAG-wide read of `servers`, with quorum for `quorum_of` (members of
 /// DAG `dag`; `dag` is used only when `quorum_of` is not empty).
+///
+/// Not pinned to a domain controller (`exchange::pin`): it reads several
+/// servers, each of which may have its own, through the session's.
 pub fn read_dag_state(servers: &[&str], dag: &str, quorum_of: &[&str]) -> Operation {
-    templates::DAG_STATE.render(
-        "reading every DAG member's maintenance state, copies and queues",
-        &[
-            ("servers", Arg::List(servers)),
-            ("quorum_of", Arg::List(quorum_of)),
-            ("dag", Arg::Str(dag)),
-        ],
-    )
+    templates::DAG_STATE
+        .render(
+            "reading every DAG member's maintenance state, copies and queues",
+            &[
+                ("servers", Arg::List(servers)),
+                ("quorum_of", Arg::List(quorum_of)),
+                ("dag", Arg::Str(dag)),
+            ],
+        )
+        .pinned(None)
 }
 
 /// Observes `members` in one call through the Exchange peer chosen for

@@ -63,7 +63,7 @@ macro_rules! exchange_state_reads {
     () => {
         concat!(
             components_read!(),
-            r#"$mailboxServer = Get-MailboxServer -Identity $server
+            r#"$mailboxServer = Get-MailboxServer -Identity $server<#DomainController#>
 $dag = [string]$mailboxServer.DatabaseAvailabilityGroup
 # ReplayLagTimes (AD configuration): which copies here are lagged, even
 # while the replication service reports no lag status.
@@ -99,7 +99,7 @@ $copies = @(Get-MailboxDatabaseCopyStatus -Server $server | ForEach-Object {
 /// `$components` (Mailbox and Edge servers alike).
 macro_rules! components_read {
     () => {
-        r#"$components = @(Get-ServerComponentState -Identity $server | ForEach-Object {
+        r#"$components = @(Get-ServerComponentState -Identity $server<#DomainController#> | ForEach-Object {
     [pscustomobject]@{
         Component = $_.Component
         State = $_.State.ToString()

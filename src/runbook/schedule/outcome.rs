@@ -26,6 +26,8 @@ pub(super) struct Shared<'p> {
     /// Servers between their first step and done (or failed): in cu-roll's
     /// maintenance, so never the Exchange peer of another server.
     pub(super) rolling: Mutex<Vec<String>>,
+    /// The domain controller chosen per server in this run (`exchange::pin`).
+    pub(super) domain_controllers: std::sync::Arc<crate::exchange::pin::DomainControllers>,
 }
 
 impl Shared<'_> {

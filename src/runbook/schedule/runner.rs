@@ -45,6 +45,7 @@ impl Rollout<'_> {
             .filter(|n| !(alone && own.is_some_and(|o| o.eq_ignore_ascii_case(n))))
             .cloned()
             .collect();
+        reach.pins = Some(shared.domain_controllers.clone());
         reach
     }
 
@@ -77,6 +78,7 @@ impl Rollout<'_> {
             changed_anything: AtomicBool::new(prior.any_change),
             rolling: Mutex::new(Vec::new()),
             state: prior,
+            domain_controllers: Default::default(),
         };
         shared.recorder.append(self.run_started(fp, &order))?;
         let everyone: Vec<&Server> = order.iter().filter_map(|n| self.plan.server(n)).collect();
@@ -434,13 +436,15 @@ impl Rollout<'_> {
             step: step.id(),
             changed_anything: &shared.changed_anything,
         };
+        let exchange = self.reach(shared, Some(&server.name));
+        crate::exchange::pin::ensure_chosen(&exchange, server);
         let mut ctx = StepContext {
             plan: self.plan,
             target: self.target,
             server,
             peers,
             exec: self.exec,
-            exchange: self.reach(shared, Some(&server.name)),
+            exchange,
             clock: self.clock,
             events: &mut events,
             prior_changes,

@@ -1,10 +1,11 @@
 //! Exchange server-level cmdlets: Get-ExchangeServer, Get-/Set-MailboxServer,
-//! Get-/Set-ServerComponentState, Get-DatabaseAvailabilityGroup and
-//! Test-ServiceHealth, with the properties, enum numbers and error texts of
+//! Get-/Set-ServerComponentState (Get-DatabaseAvailabilityGroup is in
+//! `dag.rs`), with the properties, enum numbers and error texts of
 //! cmdlets.md §1, §4, §5 and §8. Changes go to the world; no PowerShell here.
 
 use super::{ad_object_id, exchange_not_found, need, server_matches, Answer};
-use crate::components::{effective_states, ServiceState, StateStore, REQUESTERS};
+use crate::components::{effective_states, ComponentState, ServiceState, StateStore, REQUESTERS};
+use crate::directory::{Setting, SettingValue};
 use crate::host::ServerHost;
 use crate::model::{ActivationPolicy, Server};
 use crate::pwsh::bind::bind;
@@ -68,15 +69,6 @@ const SET_COMPONENT_STATE: CmdletSpec = CmdletSpec {
     ],
     should_process: Some(ConfirmImpact::NoPrompt),
 };
-const GET_DAG: CmdletSpec = CmdletSpec {
-    name: "Get-DatabaseAvailabilityGroup",
-    params: &[
-        positional("Identity", 0),
-        switch("Status"),
-        value("DomainController"),
-    ],
-    should_process: None,
-};
 pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) -> Answer {
     Some(match lname {
         "get-exchangeserver" => get_exchange_server(host, args),
@@ -84,7 +76,7 @@ pub(crate) fn dispatch(host: &mut ServerHost, lname: &str, args: &[Argument]) ->
         "set-mailboxserver" => set_mailbox_server(host, args),
         "get-servercomponentstate" => get_component_state(host, args),
         "set-servercomponentstate" => set_component_state(host, args),
-        "get-databaseavailabilitygroup" => get_dag(host, args),
+        "get-databaseavailabilitygroup" => super::dag::get_dag(host, args),
         _ => return None,
     })
 }
@@ -99,7 +91,7 @@ pub(crate) fn dc(host: &ServerHost) -> String {
     format!("dc01.{domain}")
 }
 
-fn server_dn(host: &ServerHost, name: &str) -> String {
+pub(super) fn server_dn(host: &ServerHost, name: &str) -> String {
     format!(
         "CN={name},CN=Servers,CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,CN={},CN=Microsoft Exchange,CN=Services,CN=Configuration,{}",
         host.world.ad.organization, host.world.ad.domain_dn
@@ -153,6 +145,9 @@ fn server_version(s: &Server) -> Value {
 
 fn get_exchange_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&GET_EXCHANGE_SERVER, args)?;
+    host.world
+        .cmdlet_dc(b.string("DomainController"), host.dc, "Get-ExchangeServer")?;
+    let status = b.switch("Status");
     let ids = select_servers(
         host,
         b.string("Identity"),
@@ -170,7 +165,7 @@ fn get_exchange_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
                 .display(format!(
                     "{domain}/Configuration/Sites/Default-First-Site-Name"
                 ));
-            PsObject::new("Microsoft.Exchange.Data.Directory.Management.ExchangeServer")
+            let o = PsObject::new("Microsoft.Exchange.Data.Directory.Management.ExchangeServer")
                 .with("Name", s.name.clone())
                 .with("Fqdn", s.fqdn.clone())
                 .with("AdminDisplayVersion", server_version(s))
@@ -189,15 +184,50 @@ fn get_exchange_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
                 .with("Site", site)
                 .with("IsMailboxServer", true)
                 .with("IsEdgeServer", false)
-                .with("Identity", ad_object_id(&s.name, server_dn(host, &s.name)))
+                .with("Identity", ad_object_id(&s.name, server_dn(host, &s.name)));
+            status_values(host, i, status)
+                .into_iter()
+                .fold(o, |o, (k, v)| o.with(k, v))
                 .display(s.name.clone())
                 .into()
         })
         .collect())
 }
 
+/// What `-Status` adds: the domain controllers and global catalogs the
+/// server's AD topology service uses (Microsoft Learn, Get-ExchangeServer:
+/// "To return specific server properties (including domain controller
+/// information) where the Get-ExchangeServer cmdlet has to contact servers
+/// directly …, make sure you use the Status parameter"); without `-Status`
+/// they are empty. A server that is down answers nothing, so its lists are
+/// empty too (that a real cmdlet then returns empty lists rather than an
+/// error is UNVERIFIED). In the lab every controller is a global catalog.
+fn status_values(host: &ServerHost, i: usize, status: bool) -> Vec<(&'static str, Value)> {
+    let s = &host.world.servers[i];
+    let dcs: Vec<Value> = if status && !s.is_down() && s.edge.is_none() {
+        host.world
+            .current_domain_controllers(i)
+            .into_iter()
+            .map(Value::from)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    vec![
+        ("CurrentDomainControllers", Value::Array(dcs.clone())),
+        ("CurrentGlobalCatalogs", Value::Array(dcs.clone())),
+        (
+            "CurrentConfigDomainController",
+            dcs.first().cloned().unwrap_or(Value::Null),
+        ),
+    ]
+}
+
 fn get_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&GET_MAILBOX_SERVER, args)?;
+    let dc = host
+        .world
+        .cmdlet_dc(b.string("DomainController"), host.dc, "Get-MailboxServer")?;
     let ids = select_servers(
         host,
         b.string("Identity"),
@@ -210,10 +240,13 @@ fn get_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
         .map(|i| {
             let s = &host.world.servers[i];
             let dag = host.world.dag_of(i);
+            // AD-held: as the cmdlet's domain controller has them (directory.rs).
+            let policy = host.world.policy_through(dc, i);
+            let move_now = host.world.move_now_through(dc, i);
             PsObject::new("Microsoft.Exchange.Data.Directory.Management.MailboxServer")
                 .with("Name", s.name.clone())
-                .with("DatabaseCopyAutoActivationPolicy", policy_value(s.activation_policy))
-                .with("DatabaseCopyActivationDisabledAndMoveNow", s.move_now)
+                .with("DatabaseCopyAutoActivationPolicy", policy_value(policy))
+                .with("DatabaseCopyActivationDisabledAndMoveNow", move_now)
                 .with("DatabaseAvailabilityGroup", crate::standalone::dag_of(s, dag))
                 .with("AutoDatabaseMountDial", Value::enumv("Microsoft.Exchange.Data.Directory.SystemConfiguration.AutoDatabaseMountDial", "GoodAvailability", 6))
                 .with("MaximumActiveDatabases", Value::Null)
@@ -246,6 +279,9 @@ fn bad_enum(cmd: &str, param: &str, v: &str, type_name: &str, names: &str) -> Ps
 
 fn set_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&SET_MAILBOX_SERVER, args)?;
+    let dc = host
+        .world
+        .cmdlet_dc(b.string("DomainController"), host.dc, "Set-MailboxServer")?;
     let id = need(&b, "Identity", "Set-MailboxServer")?;
     let ids = select_servers(
         host,
@@ -274,11 +310,18 @@ fn set_mailbox_server(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Va
     }
     for i in ids {
         let s = &mut host.world.servers[i];
+        let (old_policy, old_move_now) = (s.activation_policy, s.move_now);
         if let Some(p) = policy {
             s.activation_policy = p;
+            let (before, after) = (SettingValue::Policy(old_policy), SettingValue::Policy(p));
+            host.world
+                .record_write(dc, i, Setting::ActivationPolicy, before, after);
         }
         if let Some(m) = move_now {
-            s.move_now = m;
+            host.world.servers[i].move_now = m;
+            let (before, after) = (SettingValue::Flag(old_move_now), SettingValue::Flag(m));
+            host.world
+                .record_write(dc, i, Setting::MoveNow, before, after);
         }
     }
     // Active Manager starts moving databases off at once; settle() finishes them.
@@ -311,6 +354,11 @@ pub(crate) fn state_value(s: ServiceState) -> Value {
 
 fn get_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&GET_COMPONENT_STATE, args)?;
+    let dc = host.world.cmdlet_dc(
+        b.string("DomainController"),
+        host.dc,
+        "Get-ServerComponentState",
+    )?;
     let id = need(&b, "Identity", "Get-ServerComponentState")?;
     let ids = select_servers(
         host,
@@ -333,7 +381,20 @@ fn get_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
     let mut out = Vec::new();
     for i in ids {
         let s = &host.world.servers[i];
-        for (c, state, offline) in effective_states(&s.components) {
+        // RemoteStates are AD-held: as the cmdlet's domain controller has
+        // them; LocalStates are the server's registry (directory.rs).
+        let components: Vec<ComponentState> = s
+            .components
+            .iter()
+            .map(|c| ComponentState {
+                remote: host
+                    .world
+                    .remote_states_through(dc, i, &c.component)
+                    .unwrap_or_else(|| c.remote.clone()),
+                ..c.clone()
+            })
+            .collect();
+        for (c, state, offline) in effective_states(&components) {
             if filter
                 .as_ref()
                 .is_some_and(|f| !f.eq_ignore_ascii_case(&c.component))
@@ -373,6 +434,9 @@ fn invalid_component(cmd: &str, c: &str) -> PsError {
 fn set_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let cmd = "Set-ServerComponentState";
     let b = bind(&SET_COMPONENT_STATE, args)?;
+    let dc = host
+        .world
+        .cmdlet_dc(b.string("DomainController"), host.dc, cmd)?;
     let missing: Vec<&str> = ["Identity", "Component", "State", "Requester"]
         .into_iter()
         .filter(|p| b.get(p).is_none_or(|v| *v == Value::Null))
@@ -452,9 +516,18 @@ fn set_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
         }
         let before = c.own_state();
         let name = c.component.clone();
+        let remote_before = c.remote.clone();
         c.set(&requester, state, now, store);
         let after = c.own_state();
+        let remote_after = c.remote.clone();
         let server = s.name.clone();
+        host.world.record_write(
+            dc,
+            i,
+            Setting::RemoteStates(name.clone()),
+            SettingValue::Entries(remote_before),
+            SettingValue::Entries(remote_after),
+        );
         if name == "HubTransport" && before == ServiceState::Active && after != ServiceState::Active
         {
             // A new drain: a queue-stuck fault holds the queues for its hold.
@@ -469,108 +542,4 @@ fn set_component_state(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<V
         }
     }
     Ok(Vec::new())
-}
-
-/// The lab domain's DNS name (`contoso.local` from `DC=contoso,DC=local`).
-fn domain(host: &ServerHost) -> String {
-    host.world
-        .ad
-        .domain_dn
-        .split(',')
-        .filter_map(|p| p.trim().get(3..))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-fn witness_server(host: &ServerHost) -> String {
-    format!("fs01.{}", domain(host))
-}
-
-/// Get-DatabaseAvailabilityGroup: every DAG of the lab (one per plan
-/// `[[server]] dag`), or those `-Identity` matches.
-fn get_dag(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
-    let b = bind(&GET_DAG, args)?;
-    let id = b.string("Identity");
-    let dags: Vec<String> = host
-        .world
-        .dags()
-        .into_iter()
-        .filter(|d| id.as_ref().is_none_or(|id| super::wildcard(id, d)))
-        .collect();
-    if dags.is_empty() {
-        if let Some(id) = id {
-            host.write_error(exchange_not_found(
-                "Get-DatabaseAvailabilityGroup",
-                "SystemConfigurationTasks.GetDatabaseAvailabilityGroup",
-                &id,
-                &dc(host),
-            ));
-        }
-        return Ok(Vec::new());
-    }
-    Ok(dags
-        .iter()
-        .map(|dag| dag_object(host, dag, b.switch("Status")))
-        .collect())
-}
-
-/// One DAG as Get-DatabaseAvailabilityGroup writes it.
-fn dag_object(host: &ServerHost, dag: &str, status: bool) -> Value {
-    let members = host.world.members(dag);
-    let servers: Vec<Value> = members
-        .iter()
-        .map(|&i| &host.world.servers[i])
-        .map(|s| ad_object_id(&s.name, server_dn(host, &s.name)))
-        .collect();
-    let pam = members
-        .iter()
-        .map(|&i| &host.world.servers[i])
-        .find(|s| s.cluster_node.state == crate::model::NodeState::Up)
-        .map(|s| s.name.clone());
-    let mut o = PsObject::new(
-        "Microsoft.Exchange.Data.Directory.SystemConfiguration.DatabaseAvailabilityGroup",
-    )
-    .with("Name", dag.to_string())
-    .with("Servers", Value::Array(servers))
-    // The lab's witness: a file server outside the DAG (crate::quorum).
-    .with("WitnessServer", witness_server(host))
-    .with(
-        "WitnessDirectory",
-        format!(r"C:\DAGFileShareWitnesses\{dag}.{}", domain(host)),
-    )
-    // MultiValuedProperty<string>: the lab never stops a member's DAG role
-    // (Stop-DatabaseAvailabilityGroup is not modelled).
-    .with("StoppedMailboxServers", Value::Array(Vec::new()));
-    if status {
-        let operational: Vec<Value> = members
-            .iter()
-            .map(|&i| &host.world.servers[i])
-            .filter(|s| s.cluster_node.state != crate::model::NodeState::Down)
-            .map(|s| ad_object_id(&s.name, server_dn(host, &s.name)))
-            .collect();
-        let witness = host.world.witness_share_in_use(dag);
-        o = o
-            .with("OperationalServers", Value::Array(operational))
-            .with(
-                "PrimaryActiveManager",
-                pam.map(|p| ad_object_id(&p, server_dn(host, &p))),
-            )
-            .with(
-                "WitnessShareInUse",
-                // Type name and numbers UNVERIFIED; the names are the
-                // documented values of the property.
-                Value::enumv(
-                    "Microsoft.Exchange.Data.Directory.SystemConfiguration.WitnessShareUsage",
-                    witness,
-                    match witness {
-                        "Primary" => 1,
-                        "InvalidConfiguration" => 3,
-                        _ => 0,
-                    },
-                ),
-            );
-    }
-    o.with("Identity", ad_object_id(dag, format!("CN={dag}")))
-        .display(dag.to_string())
-        .into()
 }

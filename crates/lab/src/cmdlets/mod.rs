@@ -6,6 +6,7 @@
 mod ad;
 mod certs;
 mod cluster;
+mod dag;
 mod databases;
 mod exchange;
 mod files;

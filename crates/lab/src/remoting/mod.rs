@@ -38,6 +38,8 @@ struct Session {
     computer: String,
     runspace_id: String,
     open: bool,
+    /// The domain controller its cmdlets use (`directory.rs`).
+    dc: usize,
 }
 
 /// The remoting state of one script (one powershell.exe process).
@@ -241,6 +243,7 @@ fn new_session(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, P
             server
         ),
         open: true,
+        dc: host.world.session_dc(),
     };
     let v = session_value(&session);
     host.remoting.sessions.push(session);
@@ -431,6 +434,7 @@ fn run_remote(
     remote.exchange_snapin = true;
     remote.logon = Logon::ExchangeEndpoint;
     remote.budget_ms = budget;
+    remote.dc = Some(s.dc);
     // The endpoint on the peer logs what it runs, as any runspace does.
     remote.log_invocation(name, args, &input);
     let result = remote.invoke(name, args, input);

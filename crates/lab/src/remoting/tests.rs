@@ -361,3 +361,66 @@ fn a_secret_on_stdin_leaves_no_trace_in_either_log_a_parameter_does() {
         "{invocations}"
     );
 }
+
+/// Two domain controllers, 15 s apart (`directory.rs`): a session binds to
+/// one in turn; a write through one is read back there, not through the
+/// other until the delay has passed, unless `-DomainController` names it;
+/// a cmdlet without the parameter refuses it.
+#[test]
+fn a_write_through_one_domain_controller_is_old_news_on_the_other() {
+    let mut w = world();
+    w.ad.domain_controllers = vec!["dc01.contoso.local".into(), "dc02.contoso.local".into()];
+    let secret = stdin_secret("lab-only-password");
+    let write = contract_script(
+        "LAB\\admin",
+        "ex02.contoso.local",
+        "'Set-MailboxServer', 'Get-MailboxServer', 'Get-ExchangeServer'",
+        r#"    Set-MailboxServer -Identity 'EX03' -DatabaseCopyAutoActivationPolicy 'Blocked'
+    (Get-MailboxServer -Identity 'EX03').DatabaseCopyAutoActivationPolicy.ToString()
+    @((Get-ExchangeServer -Identity 'EX03' -Status).CurrentDomainControllers) -join ','
+    @((Get-ExchangeServer -Identity 'EX03').CurrentDomainControllers).Count"#,
+    );
+    let out = run_on(&mut w, "EX01", &write, &secret);
+    assert_eq!(out.stderr, "", "{out:?}");
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["Blocked", "dc01.contoso.local,dc02.contoso.local", "0"],
+        "the session's own controller has it; -Status lists the controllers"
+    );
+    let read = contract_script(
+        "LAB\\admin",
+        "ex02.contoso.local",
+        "'Get-MailboxServer', 'Get-Queue'",
+        r#"    (Get-MailboxServer -Identity 'EX03').DatabaseCopyAutoActivationPolicy.ToString()
+    (Get-MailboxServer -Identity 'EX03' -DomainController 'dc01.contoso.local').DatabaseCopyAutoActivationPolicy.ToString()
+    Get-Queue -Server 'EX03' -DomainController 'dc01.contoso.local'"#,
+    );
+    let out = run_on(&mut w, "EX01", &read, &secret);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["Unrestricted", "Blocked"],
+        "the next session reads dc02, which replication has not reached: {out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("A parameter cannot be found that matches parameter name 'DomainController'"),
+        "Get-Queue has no -DomainController (Microsoft Learn, Get-Queue): {out:?}"
+    );
+    let mut host = ServerHost::new(&mut w, "EX01", T0 + 15_000).unwrap();
+    host.world_mut().settle(T0 + 15_000);
+    let out = pwsh::run_with_stdin(
+        &contract_script(
+            "LAB\\admin",
+            "ex02.contoso.local",
+            "'Get-MailboxServer'",
+            "    (Get-MailboxServer -Identity 'EX03' -DomainController 'dc02.contoso.local').DatabaseCopyAutoActivationPolicy.ToString()",
+        ),
+        &secret,
+        &mut host,
+    );
+    assert_eq!(
+        out.stdout.trim(),
+        "Blocked",
+        "dc02 has it after 15 s: {out:?}"
+    );
+}

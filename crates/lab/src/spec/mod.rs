@@ -3,6 +3,7 @@
 //! (names, references, builds), with `file:line:column` errors;
 //! `World::from_spec` turns it into live servers and databases.
 
+mod ad;
 mod certs;
 mod dag;
 mod parse;
@@ -143,6 +144,18 @@ pub struct LabAd {
     pub organization: String,
     /// Default naming context, e.g. `DC=contoso,DC=local`.
     pub domain_dn: String,
+    /// The domain's controllers, FQDNs (`[lab.ad] domain_controllers`);
+    /// empty means one, `dc01.<domain>` (`directory.rs`).
+    #[serde(default)]
+    pub domain_controllers: Vec<String>,
+    /// How long a change written on one controller takes to reach the
+    /// others (`[lab.ad] replication_delay`, default 15 s: `directory.rs`).
+    #[serde(default = "crate::directory::default_replication_delay")]
+    pub replication_delay: Duration,
+    /// Controllers of `domain_controllers` that do not answer
+    /// (`[lab.ad] unreachable_domain_controllers`).
+    #[serde(default)]
+    pub unreachable_domain_controllers: Vec<String>,
 }
 
 /// How long simulated work takes, in wall time.

@@ -14,8 +14,7 @@ use toml::Spanned;
 
 use super::raw::*;
 use super::{
-    LabAd, LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings,
-    DEFAULT_DAG,
+    LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings, DEFAULT_DAG,
 };
 use crate::build::ExchangeBuild;
 
@@ -118,7 +117,7 @@ fn validate(
         password,
         org_management: lab.org_management.unwrap_or(true),
         witness_reachable: lab.witness_reachable.unwrap_or(true),
-        ad: ad(src, &lab.ad)?,
+        ad: super::ad::ad(src, &lab.ad)?,
         timings: LabTimings {
             setup: duration(src, lab.timings.setup.as_ref(), "3s")?,
             reboot: duration(src, lab.timings.reboot.as_ref(), "1s")?,
@@ -294,45 +293,6 @@ fn text_or(
         }
         Some(v) => checked(src, v, |t| check_plain_text(key, t).map(|()| t.to_string())),
         None => Ok(default.to_string()),
-    }
-}
-
-fn ad(src: &Source, raw: &RawLabAd) -> Result<LabAd, PlanError> {
-    let organization = match &raw.organization {
-        Some(o) => checked(src, o, |t| {
-            check_display_name("organization", t).map(|()| t.to_string())
-        })?,
-        None => "Contoso".to_string(),
-    };
-    let domain_dn = match &raw.domain_dn {
-        Some(d) => checked(src, d, check_domain_dn)?,
-        None => "DC=contoso,DC=local".to_string(),
-    };
-    Ok(LabAd {
-        schema_range_upper: raw.schema_range_upper.unwrap_or(17003),
-        org_object_version: raw.org_object_version.unwrap_or(16763),
-        domain_object_version: raw.domain_object_version.unwrap_or(13243),
-        organization,
-        domain_dn,
-    })
-}
-
-/// `DC=contoso,DC=local`: the domain's naming context, each part a DNS label.
-fn check_domain_dn(text: &str) -> Result<String, String> {
-    let labels: Option<Vec<&str>> = text
-        .split(',')
-        .map(|part| {
-            part.trim()
-                .strip_prefix("DC=")
-                .or_else(|| part.trim().strip_prefix("dc="))
-        })
-        .collect();
-    let dns = labels.map(|l| l.join("."));
-    match dns.as_deref().map(|d| check_fqdn("domain_dn", d)) {
-        Some(Ok(_)) => Ok(text.to_string()),
-        _ => Err(format!(
-            "domain_dn '{text}' is not a domain naming context; expected e.g. \"DC=contoso,DC=local\""
-        )),
     }
 }
 
@@ -719,6 +679,45 @@ mod tests {
         refused(
             "[[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\n[[lab.media]]\npath = 'd:\\setup.exe'\nbuild = \"15.2.1748.10\"\n",
             "listed twice",
+        );
+    }
+
+    #[test]
+    fn domain_controllers_are_fqdns_and_an_unreachable_one_must_be_listed() {
+        let (lab, text) = shipped("lab.toml");
+        assert!(lab.ad.domain_controllers.is_empty(), "one, by default");
+        assert_eq!(lab.ad.replication_delay, Duration::from_secs(15));
+        let with = |keys: &str| {
+            parse_plan_text(
+                &text.replacen("[lab.ad]\n", &format!("[lab.ad]\n{keys}\n"), 1),
+                Path::new("plans/t.toml"),
+            )
+        };
+        let two = "domain_controllers = [\"dc01.contoso.local\", \"DC02.contoso.local\"]";
+        let ok = with(&format!("{two}\nreplication_delay = \"2m\"\nunreachable_domain_controllers = [\"dc02.contoso.local\"]"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            ok.ad.domain_controllers,
+            ["dc01.contoso.local", "dc02.contoso.local"]
+        );
+        assert_eq!(ok.ad.replication_delay, Duration::from_secs(120));
+        assert_eq!(ok.ad.unreachable_domain_controllers, ["dc02.contoso.local"]);
+        let refused = |keys: String, needle: &str| {
+            let e = with(&keys).expect_err(needle);
+            assert!(e.message().contains(needle), "{}", e.message());
+        };
+        refused(
+            "domain_controllers = [\"dc01\"]".into(),
+            "not a valid DNS name",
+        );
+        refused(
+            format!("{two}\nunreachable_domain_controllers = [\"dc03.contoso.local\"]"),
+            "is not one of [lab.ad] domain_controllers",
+        );
+        refused(
+            format!("{two}\nunreachable_domain_controllers = [\"dc01.contoso.local\", \"dc02.contoso.local\"]"),
+            "every domain controller is unreachable",
         );
     }
 

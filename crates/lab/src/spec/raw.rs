@@ -85,6 +85,12 @@ pub struct RawLabAd {
     pub domain_object_version: Option<u32>,
     pub organization: Option<Text>,
     pub domain_dn: Option<Text>,
+    /// FQDNs of the domain's controllers (default one, `dc01.<domain>`).
+    pub domain_controllers: Option<Vec<Text>>,
+    /// AD replication delay between them (default `"15s"`).
+    pub replication_delay: Option<Text>,
+    /// Those of them that do not answer (default none).
+    pub unreachable_domain_controllers: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
