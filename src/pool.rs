@@ -20,16 +20,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// otherwise (pre-flight queries, `exec --all`).
 pub const SERVER_FAN_OUT: usize = 16;
 
-/// How many servers the pre-flight queries at once: every server of a
-/// plan of up to 256. Each query mostly waits on the network; what a
-/// wider fan-out costs the orchestrator is memory (a thread and a kept
-/// connection per server at once). Measured with `cu-roll bench
-/// --preflight` (200 servers at 50 ms per request, docs/performance.md):
-/// 16 at once took 41.9 s; 256 took 30.1 s once the served lab no longer
-/// walked its whole world per call and the account check no longer held
-/// queued calls to one at a time, and 9.2 s once the kept shells were
-/// deleted side by side at exit; peak RSS rose from ~40 to ~53 MiB.
-pub const PREFLIGHT_FAN_OUT: usize = 256;
+/// How many servers the pre-flight queries at once. Each query mostly
+/// waits on the network; what a wider fan-out costs the orchestrator is
+/// memory (a thread and a kept connection, ~75 KiB of heap, per server at
+/// once). Measured with `cu-roll bench --preflight` (200 servers at 50 ms
+/// per request, docs/performance.md, figures 2 and 4): 16 at once took
+/// 41.9 s before the served lab, the account check and the shells' exit
+/// were fixed; after them, 64 and 256 at once both took 9.2 s (the lab's
+/// CPU is then the limit), at 44.2 and 53.4 MiB of peak RSS: 64. Against
+/// real servers, which answer on their own, 256 would overlap more:
+/// UNVERIFIED, not measured.
+pub const PREFLIGHT_FAN_OUT: usize = 64;
 
 /// Calls `f` on every item with at most `limit` calls running at once (a
 /// limit of 0 counts as 1), and returns the results in the order of
