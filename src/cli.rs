@@ -117,8 +117,13 @@ pub struct BenchArgs {
     /// = the DAGs): the makespan ÷ bound of the target, about a minute and
     /// a half (with --keep, its cu-roll.log, which `CU_ROLL_LOG=cu_roll::calls=debug,info`
     /// fills with every call's and every wait's time).
-    #[arg(long, conflicts_with = "calls")]
+    #[arg(long, conflicts_with_all = ["calls", "preflight"])]
     pub makespan: bool,
+    /// Only figures 2 and 4: the pre-flight of 200 servers (and of one),
+    /// and the orchestrator's footprint in it and in the 4 x 4 rollout
+    /// with parallel DAGs (whose makespan line is printed too).
+    #[arg(long, conflicts_with = "calls")]
+    pub preflight: bool,
 }
 
 #[derive(Debug, Args)]

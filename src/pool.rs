@@ -21,14 +21,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// otherwise (pre-flight queries, `exec --all`).
 pub const SERVER_FAN_OUT: usize = 16;
 
-/// How many servers the pre-flight queries at once. 16, as before: at 256
-/// (every server of a 200-server plan at once), `cu-roll bench`'s
-/// pre-flight of 200 servers took 113 s against 51 s at 16, because the
-/// served lab answers every call under one lock with a walk of its whole
-/// world; the orchestrator itself used 1.35 s of CPU. Real servers answer
-/// each on their own, where a wider fan-out should pay: UNVERIFIED, so
-/// the bound stays until it can be measured (docs/performance.md).
-pub const PREFLIGHT_FAN_OUT: usize = SERVER_FAN_OUT;
+/// How many servers the pre-flight queries at once. Each query mostly
+/// waits on the network; what a wider fan-out costs the orchestrator is
+/// memory (a thread and a kept connection, ~75 KiB of heap, per server at
+/// once). Measured with `cu-roll bench --preflight` (200 servers at 50 ms
+/// per request, docs/performance.md, figures 2 and 4): 16 at once took
+/// 41.9 s before the served lab, the account check and the shells' exit
+/// were fixed; after them, 64 and 256 at once both took 9.2 s (the lab's
+/// CPU is then the limit), at 44.2 and 53.4 MiB of peak RSS: 64. Against
+/// real servers, which answer on their own, 256 would overlap more:
+/// UNVERIFIED, not measured.
+pub const PREFLIGHT_FAN_OUT: usize = 64;
 
 /// Calls `f` on every item with at most `limit` calls running at once (a
 /// limit of 0 counts as 1), and returns the results in the order of

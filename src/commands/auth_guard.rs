@@ -76,9 +76,13 @@ impl AuthGuard {
         if let Some(settled) = self.settled(server) {
             return settled.and_then(|()| f());
         }
-        let _one_at_a_time = self.first.lock().unwrap_or_else(PoisonError::into_inner);
-        // Another server may have settled it while this one waited.
+        let one_at_a_time = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another server may have settled it while this one waited: then
+        // this call runs beside the others, not under the lock (which
+        // would keep every call that queued behind the first one at a
+        // time: 200 servers' first calls one after another).
         if let Some(settled) = self.settled(server) {
+            drop(one_at_a_time);
             return settled.and_then(|()| f());
         }
         let result = f();
@@ -237,6 +241,60 @@ mod tests {
             refusal.starts_with("authentication failed for contoso\\admin on EX0")
                 && refusal.contains("stopped before trying the other servers"),
             "{refusal}"
+        );
+    }
+
+    /// Accepts every call after a pause, noting how many run at once.
+    struct Slow {
+        running: AtomicUsize,
+        most: Arc<AtomicUsize>,
+    }
+
+    impl Executor for Slow {
+        fn run_ps(&self, server: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+            self.run_cmd(server, "")
+        }
+        fn run_ps_with_secret(
+            &self,
+            server: &Server,
+            _: &str,
+            _: &Secret,
+        ) -> Result<ExecOutput, ExecError> {
+            self.run_cmd(server, "")
+        }
+        fn run_cmd(&self, _: &Server, _: &str) -> Result<ExecOutput, ExecError> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            Ok(ExecOutput {
+                exit_code: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            })
+        }
+    }
+
+    /// The calls that queued behind the first one while the account was
+    /// unproven run side by side once it is accepted (they ran one at a
+    /// time, still holding the queue's lock: a 200-server pre-flight's
+    /// first round took 200 round trips end to end).
+    #[test]
+    fn calls_that_waited_for_the_first_run_side_by_side_after_it() {
+        let most = Arc::new(AtomicUsize::new(0));
+        let guard = AuthGuard::new(Box::new(Slow {
+            running: AtomicUsize::new(0),
+            most: most.clone(),
+        }));
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let guard = &guard;
+                s.spawn(move || guard.run_cmd(&server(&format!("EX{i:02}")), "x").unwrap());
+            }
+        });
+        assert!(
+            most.load(Ordering::SeqCst) >= 2,
+            "the calls after the first ran one at a time"
         );
     }
 

@@ -60,3 +60,21 @@ fn calls_per_member_do_not_grow_with_the_dag() {
         "calls per member grow with the DAG: {line}"
     );
 }
+
+/// `--preflight`: figures 2 and 4 alone (and the parallel rollout whose
+/// footprint 4 shows), with the lab's CPU per call and the memory split.
+#[test]
+fn bench_preflight_prints_figures_two_and_four_only() {
+    let env = Env::new();
+    let run = env.run(&["bench", "--quick", "--preflight"]).expect_code(0);
+    let out = &run.stdout;
+    assert!(!out.contains("FAILED"), "{out}\n{}", run.stderr);
+    let starts = |p: &str| out.lines().filter(|l| l.starts_with(p)).count();
+    assert_eq!(starts("1. "), 1, "{out}");
+    assert!(out.contains("max_parallel_dags 2:"), "{out}");
+    assert_eq!(starts("2. pre-flight"), 1, "{out}");
+    assert_eq!(starts("3. "), 0, "{out}");
+    assert_eq!(starts("4. orchestrator footprint"), 1, "{out}");
+    assert_eq!(starts("5. "), 0, "{out}");
+    assert!(out.contains("lab CPU"), "{out}");
+}

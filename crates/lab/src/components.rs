@@ -244,10 +244,22 @@ pub fn effective_states(
 
 /// Effective state of one component by name (case-insensitive).
 pub fn effective_state(components: &[ComponentState], name: &str) -> Option<ServiceState> {
-    effective_states(components)
-        .into_iter()
-        .find(|(c, _, _)| c.component.eq_ignore_ascii_case(name))
-        .map(|(_, s, _)| s)
+    // `effective_states` for one component, without merging the others'
+    // (settling asks this of every server at every event).
+    let c = components
+        .iter()
+        .find(|c| c.component.eq_ignore_ascii_case(name))?;
+    let swo_offline = components
+        .iter()
+        .find(|c| c.component == "ServerWideOffline")
+        .is_some_and(|c| c.own_state() != ServiceState::Active);
+    Some(
+        if swo_offline && !SWO_EXEMPT.contains(&c.component.as_str()) {
+            ServiceState::Inactive
+        } else {
+            c.own_state()
+        },
+    )
 }
 
 #[cfg(test)]

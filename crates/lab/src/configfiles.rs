@@ -23,8 +23,47 @@ use super::world::World;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigFile {
     pub full_name: String,
-    pub content: String,
+    pub content: SharedText,
     pub last_write_ms: i64,
+}
+
+/// A file's text, shared between copies of the world: the bulk of a
+/// server's state (~80 KB of the ~90 KB), which the lab compares with its
+/// last save after every call (`store/persist.rs`). Copies share the text,
+/// and text a copy shares compares equal without being read; a write
+/// replaces the whole text. Serialised as a plain string.
+#[derive(Debug, Clone, Eq)]
+pub struct SharedText(std::sync::Arc<str>);
+
+impl PartialEq for SharedText {
+    fn eq(&self, other: &SharedText) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl std::ops::Deref for SharedText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SharedText {
+    fn from(text: String) -> SharedText {
+        SharedText(text.into())
+    }
+}
+
+impl Serialize for SharedText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SharedText, D::Error> {
+        String::deserialize(d).map(SharedText::from)
+    }
 }
 
 /// The virtual directories' folders, relative to the install path.
@@ -189,7 +228,7 @@ fn application_host() -> String {
 pub fn stock_files(install: &str, written_ms: i64) -> Vec<ConfigFile> {
     let file = |rel: &str, content: String| ConfigFile {
         full_name: format!("{install}{rel}"),
-        content,
+        content: content.into(),
         last_write_ms: written_ms,
     };
     let mut out = Vec::new();
@@ -240,7 +279,7 @@ pub fn stock_files(install: &str, written_ms: i64) -> Vec<ConfigFile> {
     ));
     out.push(ConfigFile {
         full_name: APPLICATION_HOST.to_string(),
-        content: application_host(),
+        content: application_host().into(),
         last_write_ms: written_ms,
     });
     out
@@ -267,7 +306,7 @@ pub fn initial_files(
     }
     let target = format!("{install}{CUSTOMISED_FILE}");
     if let Some(f) = files.iter_mut().find(|f| f.full_name == target) {
-        f.content = web_config(install, "Owa", &settings, false);
+        f.content = web_config(install, "Owa", &settings, false).into();
     }
     files
 }
@@ -298,12 +337,12 @@ impl World {
             .find(|f| f.full_name.eq_ignore_ascii_case(full_name))
         {
             Some(f) => {
-                f.content = content;
+                f.content = content.into();
                 f.last_write_ms = now;
             }
             None => s.config_files.push(ConfigFile {
                 full_name: full_name.to_string(),
-                content,
+                content: content.into(),
                 last_write_ms: now,
             }),
         }

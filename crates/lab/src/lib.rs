@@ -25,6 +25,7 @@ mod quorum;
 mod registry;
 mod remoting;
 mod security_update;
+pub mod servers;
 mod setup;
 mod setup_args;
 mod setup_certs;

@@ -423,7 +423,7 @@ pub fn files(server: &Server) -> Vec<LabFile> {
     // a CU rewrites them, and the config backup reads them.
     out.extend(server.config_files.iter().map(|c| LabFile {
         full_name: c.full_name.clone(),
-        content: c.content.clone(),
+        content: c.content.to_string(),
         last_write_ms: c.last_write_ms,
         binary: None,
     }));

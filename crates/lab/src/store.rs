@@ -92,10 +92,12 @@ pub struct Lab {
 /// changed something from a read-only one without serialising anything.
 struct Worlds {
     live: World,
-    /// The world as saved, without its PowerShell logs (`persist::changed`).
+    /// The world as saved, without what is kept for inspection only
+    /// (PowerShell logs, Exchange session counts: `persist::changed`).
     saved: World,
-    /// The live world holds PowerShell log events the file does not.
-    logs_unsaved: bool,
+    /// The live world holds PowerShell log events or session counts the
+    /// file does not.
+    inspection_unsaved: bool,
 }
 
 impl std::ops::Deref for Worlds {
@@ -116,17 +118,18 @@ impl Worlds {
         Worlds {
             saved: persist::without_logs(&live),
             live,
-            logs_unsaved: false,
+            inspection_unsaved: false,
         }
     }
 }
 
 impl Drop for Lab {
-    /// Saves the PowerShell log events read-only calls added (nothing
-    /// else is unsaved); a failure here has no one to report to.
+    /// Saves the PowerShell log events and session counts read-only calls
+    /// added (nothing else is unsaved); a failure here has no one to
+    /// report to.
     fn drop(&mut self) {
         let worlds = self.lock();
-        if worlds.logs_unsaved {
+        if worlds.inspection_unsaved {
             let _ = save(&self.path, &worlds.live);
         }
     }
@@ -254,8 +257,10 @@ impl Lab {
     ) -> Result<ScriptOutput, LabError> {
         self.pay_start(true);
         self.counters.start();
+        // Parsed before the world is locked: other servers' calls go on meanwhile.
+        let prepared = pwsh::prepare(script);
         let (out, sessions) = self.with_world(|world, now| {
-            let out = run_ps_counted(world, server, script, stdin, now, budget_ms);
+            let out = run_ps_counted(world, server, prepared, stdin, now, budget_ms);
             self.live.show(world, server);
             out
         })?;
@@ -317,8 +322,8 @@ impl Lab {
 
     /// Runs `f` on the world at the lab's clock, then saves whatever it
     /// changed (settling included, even when `f` fails); a call that
-    /// changed nothing but the clock, the pid counter and the PowerShell
-    /// log writes nothing (the log waits for the next save).
+    /// changed nothing but the clock, the pid counter, the PowerShell log
+    /// and the session counts writes nothing (they wait for the next save).
     fn with_world<R>(
         &self,
         f: impl FnOnce(&mut World, i64) -> Result<R, LabError>,
@@ -328,12 +333,16 @@ impl Lab {
         let now = self.now_for(&worlds.live)?;
         let result = f(&mut worlds.live, now);
         worlds.live.check_availability();
-        if persist::changed(&mut worlds.live, &worlds.saved) {
-            save(&self.path, &worlds.live)?;
+        if persist::changed(&mut worlds.live, &mut worlds.saved) {
+            if let Err(e) = save(&self.path, &worlds.live) {
+                // Compared again, in full, by the next call.
+                worlds.live.servers.mark_all();
+                return Err(e);
+            }
             worlds.saved = persist::without_logs(&worlds.live);
-            worlds.logs_unsaved = false;
+            worlds.inspection_unsaved = false;
         } else {
-            worlds.logs_unsaved = true;
+            worlds.inspection_unsaved = true;
         }
         result
     }
@@ -392,7 +401,7 @@ pub fn run_ps_fed(
     stdin: &str,
     now: i64,
 ) -> Result<ScriptOutput, LabError> {
-    run_ps_counted(world, server, script, stdin, now, None).map(|(out, _)| out)
+    run_ps_counted(world, server, pwsh::prepare(script), stdin, now, None).map(|(out, _)| out)
 }
 
 /// `run_ps_fed`, with how many Exchange remote sessions the script opened,
@@ -401,7 +410,7 @@ pub fn run_ps_fed(
 fn run_ps_counted(
     world: &mut World,
     server: &str,
-    script: &str,
+    script: pwsh::Prepared,
     stdin: &str,
     now: i64,
     budget_ms: Option<i64>,
@@ -413,7 +422,8 @@ fn run_ps_counted(
     let name = world.servers[i].name.clone();
     let mut host = ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
     host.budget_ms = budget_ms;
-    let out = pwsh::run_with_stdin(script, stdin, &mut host);
+    let mut stdin = stdin.to_string();
+    let out = pwsh::run_prepared(script, &mut stdin, &mut pwsh::Session::default(), &mut host);
     if !host.killed {
         // Sending the output back (`[lab.timings] output_per_mb`).
         let cost = host

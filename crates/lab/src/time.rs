@@ -68,20 +68,22 @@ impl World {
     /// no `queue-stuck` hold applies; then the clock is at `until`.
     fn drain_until(&mut self, until: i64) {
         let elapsed = (until - self.now_ms).max(0);
-        let stuck: Vec<bool> = self
-            .servers
-            .iter()
-            .map(|s| self.fault_active("queue-stuck", &s.name, None))
-            .collect();
         let per = self.timings.drain_per_message_ms;
-        for (s, stuck) in self.servers.iter_mut().zip(stuck) {
+        // Servers are read first and written only where something drains
+        // or a carry is reset, so a call's comparison with the last save
+        // reads only those (`Servers`).
+        for i in 0..self.servers.len() {
+            let s = &self.servers[i];
             let draining = effective_state(&s.components, "HubTransport")
                 != Some(ServiceState::Active)
                 && s.service_running("MSExchangeTransport");
-            if !draining || stuck {
-                s.drain_carry_ms = 0;
+            if !draining || self.fault_active("queue-stuck", &s.name, None) {
+                if s.drain_carry_ms != 0 {
+                    self.servers[i].drain_carry_ms = 0;
+                }
                 continue;
             }
+            let s = &mut self.servers[i];
             s.drain_carry_ms += elapsed;
             let mut deliver = s.drain_carry_ms / per;
             s.drain_carry_ms %= per;

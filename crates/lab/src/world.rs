@@ -55,7 +55,7 @@ pub struct World {
     pub now_ms: i64,
     pub ad: LabAd,
     pub timings: Timings,
-    pub servers: Vec<Server>,
+    pub servers: crate::servers::Servers,
     pub databases: Vec<Database>,
     pub faults: Vec<Fault>,
     pub pending: Vec<PendingTransition>,
@@ -251,7 +251,7 @@ impl World {
             .iter()
             .enumerate()
             .map(|(i, s)| initial_server(s, spec.dag_of(s), i, now_ms, installed_ms))
-            .collect::<Vec<_>>();
+            .collect::<crate::servers::Servers>();
         let databases = spec
             .databases
             .iter()

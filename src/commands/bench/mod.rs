@@ -25,6 +25,8 @@ macro_rules! say {
     };
 }
 
+mod preflight;
+
 use fleet::Fleet;
 use measure::Usage;
 
@@ -91,7 +93,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
     ];
     let mut footprint = Vec::new();
     let mut parallel = None;
-    let rows: &[usize] = if args.makespan {
+    let rows: &[usize] = if args.makespan || args.preflight {
         &[sizes.dags]
     } else {
         &[1, sizes.dags]
@@ -127,21 +129,9 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
     if args.makespan {
         return Ok(Outcome::Done);
     }
-    let (one, all) = preflight(sizes, &dir.path().join("preflight"))?;
-    let chain = one.wall.as_secs_f64();
-    say!(
-        "2. pre-flight (report) of {} servers at {} ms per HTTP request: {:.2} s / {:.2} s one server's chain = {:.2}; sequential baseline {} x {:.2} s = {:.1} s{}",
-        sizes.preflight_servers,
-        sizes.preflight_latency_ms,
-        all.wall.as_secs_f64(),
-        chain,
-        all.wall.as_secs_f64() / chain,
-        sizes.preflight_servers,
-        chain,
-        chain * sizes.preflight_servers as f64,
-        failed(&all)
-    );
-    if let Some((c, servers)) = parallel {
+    let pre = preflight::measure(sizes, &dir.path().join("preflight"))?;
+    say!("{}", preflight::line(sizes, &pre));
+    if let Some((c, servers)) = parallel.filter(|_| !args.preflight) {
         let n = servers as f64;
         say!(
             "3. per upgraded server in the {}x{} rollout: {:.0} calls, {:.1} powershell.exe starts, {:.1} Exchange sessions, {:.0} HTTP requests, {:.0} KiB sent + {:.0} KiB received by the orchestrator",
@@ -157,16 +147,15 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
     }
     footprint.insert(
         0,
-        (format!("{}-server report", sizes.preflight_servers), all),
+        (
+            format!("{}-server report", sizes.preflight_servers),
+            pre.all,
+        ),
     );
-    let shown: Vec<String> = footprint
-        .iter()
-        .map(|(what, u)| format!("{what}: {}", usage_text(u)))
-        .collect();
-    say!(
-        "4. orchestrator footprint (the child process alone): {}",
-        shown.join("; ")
-    );
+    say!("{}", preflight::footprint_line(&footprint));
+    if args.preflight {
+        return Ok(Outcome::Done);
+    }
     if !args.quick {
         calls_figure(&dir.path().join("calls"))?;
     }
@@ -206,25 +195,6 @@ fn calls_figure(dir: &Path) -> Result<(), Error> {
         parts.join("; ")
     );
     Ok(())
-}
-
-/// The pre-flight of one server, then of all, at the stated latency.
-fn preflight(sizes: &Sizes, dir: &Path) -> Result<(Usage, Usage), Error> {
-    let fleet = |dags: usize, members: usize| Fleet {
-        dags,
-        members,
-        upgraded: members,
-        scale: 1,
-        max_parallel_dags: 1,
-        costs_ms: [sizes.preflight_latency_ms, 0, 0],
-        poll_floor_ms: sizes.poll_floor_ms,
-    };
-    let (one, _) = served(&fleet(1, 1), &dir.join("one"), &["report"])?;
-    // DAGs of at most 16 members, the most a DAG holds.
-    let members = sizes.preflight_servers.min(16);
-    let dags = sizes.preflight_servers.div_ceil(members);
-    let (all, _) = served(&fleet(dags, members), &dir.join("all"), &["report"])?;
-    Ok((one, all))
 }
 
 /// Serves `fleet`'s lab in this process and runs `command PLAN` as a
@@ -272,18 +242,6 @@ fn failed(u: &Usage) -> String {
         Some(0) => String::new(),
         code => format!(" (FAILED: exit {code:?}: {})", u.stderr_tail),
     }
-}
-
-fn usage_text(u: &Usage) -> String {
-    let rss = u.peak_rss_kib.map_or_else(
-        || "peak RSS not measured".into(),
-        |k| format!("peak RSS {:.1} MiB", k as f64 / 1024.0),
-    );
-    let cpu = u.cpu.map_or_else(
-        || "CPU not measured".into(),
-        |c| format!("CPU {:.2} s", c.as_secs_f64()),
-    );
-    format!("{rss}, {cpu}, wall {:.2} s", u.wall.as_secs_f64())
 }
 
 fn bench_error(what: &str, e: &dyn std::fmt::Display) -> Error {

@@ -68,6 +68,39 @@ pub struct Session {
     pub exited: bool,
 }
 
+/// A script parsed and checked, not yet run: what `prepare` makes so that
+/// the parse (tree-sitter, the costliest part of a short script) can
+/// happen before the caller takes any lock on the world.
+pub struct Prepared(Parse);
+
+enum Parse {
+    Parsed(parse::Parsed),
+    /// The grammar could not be loaded: nothing ran, `$?` is left alone.
+    NoGrammar(ScriptOutput),
+    /// A syntax error: nothing ran, and `$?` turns false.
+    Invalid(ScriptOutput),
+}
+
+/// Parses `script` and checks its syntax; the result runs with
+/// `run_prepared`. A script that does not parse runs as its ParserError.
+pub fn prepare(script: &str) -> Prepared {
+    let Some(parsed) = parse::parse(script) else {
+        return Prepared(Parse::NoGrammar(ScriptOutput {
+            stdout: String::new(),
+            stderr: "The PowerShell grammar could not be loaded.\r\n".into(),
+            exit_code: 1,
+        }));
+    };
+    if let Some(first) = parse::syntax_errors(&parsed).first() {
+        return Prepared(Parse::Invalid(ScriptOutput {
+            stdout: String::new(),
+            stderr: render_parse_error(script, first),
+            exit_code: 1,
+        }));
+    }
+    Prepared(Parse::Parsed(parsed))
+}
+
 /// Runs one command of a `-Command -` process in `session`: its variables
 /// carry over from the commands before (as in an interactive console),
 /// `$?` is whether the previous command succeeded, and `stdin` is what the
@@ -81,22 +114,25 @@ pub fn run_in_session(
     session: &mut Session,
     host: &mut dyn host::CommandHost,
 ) -> ScriptOutput {
-    let Some(parsed) = parse::parse(script) else {
-        return ScriptOutput {
-            stdout: String::new(),
-            stderr: "The PowerShell grammar could not be loaded.\r\n".into(),
-            exit_code: 1,
-        };
+    run_prepared(prepare(script), stdin, session, host)
+}
+
+/// `run_in_session` for a script `prepare` has parsed.
+pub fn run_prepared(
+    prepared: Prepared,
+    stdin: &mut String,
+    session: &mut Session,
+    host: &mut dyn host::CommandHost,
+) -> ScriptOutput {
+    let parsed = match prepared.0 {
+        Parse::Parsed(parsed) => parsed,
+        Parse::NoGrammar(out) => return out,
+        Parse::Invalid(out) => {
+            session.set_status(false);
+            return out;
+        }
     };
-    if let Some(first) = parse::syntax_errors(&parsed).first() {
-        session.set_status(false);
-        return ScriptOutput {
-            stdout: String::new(),
-            stderr: render_parse_error(script, first),
-            exit_code: 1,
-        };
-    }
-    host.log_script_block(script);
+    host.log_script_block(&parsed.src);
     let parsed = std::rc::Rc::new(parsed);
     let mut interp = eval::Interp::new(host);
     if let Some(vars) = session.vars.take() {

@@ -1,12 +1,17 @@
 //! How the lab world and its clock reach the disk: compact JSON written
 //! atomically (temp file, one fsync, rename), the clock offset file, and
 //! whether a call changed the lab world in a way a later process must see.
-//! The clock (`now_ms`), the process-id counter and the servers'
-//! PowerShell logs change on every call, queries included; everything else
-//! changes only when a script did something (or time made something happen,
-//! which settling reproduces anyway). Comparing in memory against the last
-//! saved copy costs a walk of the world and no allocation, where a save
-//! costs a serialisation, a write and an fsync.
+//! The clock (`now_ms`), the process-id counter, the servers' PowerShell
+//! logs and their count of Exchange sessions accepted change on every
+//! call, or on every call to a new host, queries included: they are for
+//! inspection and are saved with the next change (or when the lab
+//! closes). Everything else changes only when a script did something (or
+//! time made something happen, which settling reproduces anyway).
+//! Comparing in memory against the last saved copy reads the servers the
+//! call borrowed for writing (`Servers`: one, for most calls) and the rest
+//! of the world, not every server; the config files' text, most of a
+//! server, is shared with that copy and compared by address
+//! (`SharedText`). A save costs a serialisation, a write and an fsync.
 
 use std::fs;
 use std::io::Write;
@@ -14,35 +19,64 @@ use std::path::Path;
 
 use super::LabError;
 use crate::eventlog::PowerShellLog;
+use crate::model::Server;
+use crate::servers::Touched;
 use crate::world::World;
 
-/// `world` without its servers' PowerShell logs: the copy `changed`
+/// `world` without what is kept for inspection only (the servers'
+/// PowerShell logs and Exchange session counts): the copy `changed`
 /// compares against.
 pub(super) fn without_logs(world: &World) -> World {
     let mut copy = world.clone();
     for s in &mut copy.servers {
         s.powershell_log = PowerShellLog::default();
+        s.exchange_sessions = 0;
     }
     copy
 }
 
 /// Whether `live` differs from `saved` (a `without_logs` copy) in anything
-/// but the clock, the pid counter and the PowerShell logs. `live` is
-/// changed for the comparison and put back as it was.
-pub(super) fn changed(live: &mut World, saved: &World) -> bool {
-    let logs: Vec<PowerShellLog> = live
-        .servers
-        .iter_mut()
-        .map(|s| std::mem::take(&mut s.powershell_log))
-        .collect();
+/// but the clock, the pid counter, the PowerShell logs and the Exchange
+/// session counts. Of the servers, only those borrowed for writing since
+/// the last comparison are read (`Servers::take_touched`): the others are
+/// as saved. Both are changed for the comparison and put back as they were.
+pub(super) fn changed(live: &mut World, saved: &mut World) -> bool {
+    let touched = live.servers.take_touched();
+    if live.servers.len() != saved.servers.len() {
+        return true;
+    }
+    let indices: Vec<usize> = match touched {
+        Touched::None => Vec::new(),
+        Touched::Some(set) => set.into_iter().collect(),
+        Touched::All => (0..live.servers.len()).collect(),
+    };
+    let list = live.servers.unmarked();
+    if indices
+        .into_iter()
+        .any(|i| server_changed(&mut list[i], &saved.servers[i]))
+    {
+        return true;
+    }
+    // The rest of the world, the servers set aside.
+    let live_list = std::mem::take(live.servers.unmarked());
+    let saved_list = std::mem::take(saved.servers.unmarked());
     let clock = std::mem::replace(&mut live.now_ms, saved.now_ms);
     let pid = std::mem::replace(&mut live.next_pid, saved.next_pid);
     let changed = *live != *saved;
     live.now_ms = clock;
     live.next_pid = pid;
-    for (s, log) in live.servers.iter_mut().zip(logs) {
-        s.powershell_log = log;
-    }
+    *live.servers.unmarked() = live_list;
+    *saved.servers.unmarked() = saved_list;
+    changed
+}
+
+/// One server against its saved copy, but for what is kept for inspection.
+fn server_changed(live: &mut Server, saved: &Server) -> bool {
+    let log = std::mem::take(&mut live.powershell_log);
+    let sessions = std::mem::take(&mut live.exchange_sessions);
+    let changed = *live != *saved;
+    live.powershell_log = log;
+    live.exchange_sessions = sessions;
     changed
 }
 
@@ -52,21 +86,48 @@ mod tests {
     use crate::testkit::three_member_spec;
 
     #[test]
-    fn the_clock_pids_and_logs_are_not_a_change_anything_else_is() {
+    fn the_clock_pids_logs_and_session_counts_are_not_a_change_anything_else_is() {
         let spec = three_member_spec();
         let mut live = World::from_spec(&spec, &spec.dag, crate::testkit::T0);
-        let saved = without_logs(&live);
+        let mut saved = without_logs(&live);
         live.now_ms += 5_000;
         live.next_pid += 4;
         live.servers[1]
             .powershell_log
             .script_block(live.now_ms, "Get-Date");
-        assert!(!changed(&mut live, &saved));
+        live.servers[2].exchange_sessions += 1;
+        assert!(!changed(&mut live, &mut saved));
+        assert_eq!(live.servers[2].exchange_sessions, 1);
         assert_eq!(live.servers[1].powershell_log.script_blocks.len(), 1);
         assert_eq!(live.now_ms, crate::testkit::T0 + 5_000);
 
         live.servers[2].move_now = !live.servers[2].move_now;
-        assert!(changed(&mut live, &saved));
+        assert!(changed(&mut live, &mut saved));
+
+        // A config file's text is compared by content when not shared.
+        let mut edited = without_logs(&live);
+        let mut saved = without_logs(&live);
+        let text = saved.servers[0].config_files[0].content.to_string();
+        saved.servers[0].config_files[0].content = text.clone().into();
+        assert!(
+            !changed(&mut edited, &mut saved),
+            "the same text, not shared"
+        );
+        edited.servers[0].config_files[0].content = format!("{text} ").into();
+        assert!(changed(&mut edited, &mut saved));
+
+        // A change through any other write access is seen too, and so is
+        // one outside the servers.
+        let mut saved = without_logs(&live);
+        assert!(!changed(&mut live, &mut saved));
+        for s in live.servers.iter_mut().skip(2) {
+            s.drain_carry_ms += 1;
+        }
+        assert!(changed(&mut live, &mut saved));
+        let mut saved = without_logs(&live);
+        assert!(!changed(&mut live, &mut saved));
+        live.witness_reachable = !live.witness_reachable;
+        assert!(changed(&mut live, &mut saved));
         assert_eq!(live.servers[1].powershell_log.script_blocks.len(), 1);
     }
 }

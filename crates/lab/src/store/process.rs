@@ -256,6 +256,8 @@ impl Lab {
         if self.latency_per_call {
             costs::pay(self.costs.call_latency_ms);
         }
+        // Parsed before the world is locked: other servers' calls go on meanwhile.
+        let prepared = pwsh::prepare(command);
         let result = self.with_world(|world, now| {
             let i = enter(world, &process.server, now)?;
             if world.servers[i].last_boot_ms != process.boot_ms {
@@ -271,7 +273,7 @@ impl Lab {
             let mut host =
                 ServerHost::new(world, &name, now).map_err(|e| LabError::UnknownServer(e.0))?;
             host.remoting = std::mem::take(&mut process.remoting);
-            let out = pwsh::run_in_session(command, stdin, &mut process.session, &mut host);
+            let out = pwsh::run_prepared(prepared, stdin, &mut process.session, &mut host);
             process.reboot_pending |= host.reboot_requested;
             process.remoting = std::mem::take(&mut host.remoting);
             Ok(Some(out))
