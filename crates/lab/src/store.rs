@@ -283,13 +283,18 @@ impl Lab {
             .max(world.now_ms))
     }
 
-    /// Moves the lab's clock `by_ms` further ahead of the wall clock (for
-    /// tests: a fault's hold passes without waiting it out). The world is
-    /// not touched: the next call settles it to the new time, with every
-    /// event due on the way. Returns the whole offset.
+    /// Moves the lab's clock `by_ms` past its "now" (for tests: a fault's
+    /// hold passes without waiting it out). "Now" is the later of the wall
+    /// clock plus the offset and the time the world was last settled to,
+    /// which runs ahead of the wall clock when calls spent lab time (a
+    /// restart, a script's `Start-Sleep`): a hold that began there ends
+    /// `by_ms` later only when counted from it. The world is not touched:
+    /// the next call settles it to the new time, with every event due on
+    /// the way. Returns the whole offset.
     pub fn advance(&self, by_ms: i64) -> Result<i64, LabError> {
-        let _world = self.lock();
-        let offset = self.offset_ms()?.saturating_add(by_ms.max(0));
+        let world = self.lock();
+        let ahead = world.live.now_ms.saturating_sub(wall_clock_ms());
+        let offset = self.offset_ms()?.max(ahead).saturating_add(by_ms.max(0));
         let text = serde_json::to_string(&ClockFile { offset_ms: offset })
             .expect("a clock file always serialises");
         write_atomically(&self.clock, text.as_bytes())?;

@@ -6,7 +6,9 @@
 //! over a queue it resumed; it fails when Get-Queue does not answer in
 //! time or the queue stays Suspended.
 
-use crate::exchange::act::transport_exit::{resume_submission_queue, SubmissionQueueCheck};
+use crate::exchange::act::transport_exit::{
+    resume_submission_queue, SubmissionQueueCheck, SUBMISSION_QUEUE_WAIT_S,
+};
 use crate::exchange::same;
 use crate::journal::Change;
 use crate::runbook::{StepContext, StepError};
@@ -23,6 +25,27 @@ pub fn submission_queue(
     ctx: &mut StepContext<'_>,
     made: &[Change],
 ) -> Result<Option<String>, StepError> {
+    // Transport's bootloader first, waited for on cu-roll's own clock as
+    // the redirect in enter-maintenance is (Get-Queue answers once it is
+    // ready), so the script's own 10-second retry loop, ExchangeDsc's,
+    // is a fallback that rarely runs.
+    let mut last = String::new();
+    let limit = std::time::Duration::from_secs(SUBMISSION_QUEUE_WAIT_S.unsigned_abs());
+    ctx.wait_until("waiting for Get-Queue to answer", limit, |ctx| {
+        match ctx.exchange_state()?.queues_error {
+            Some(e) => {
+                last = e;
+                Ok(None)
+            }
+            None => Ok(Some(())),
+        }
+    })
+    .map_err(|e| {
+        e.with_context(&format!(
+            "Last: Get-Queue does not answer yet: {last}. {}",
+            left_on(ctx, made)
+        ))
+    })?;
     let action = resume_submission_queue(&ctx.server.name);
     let out = ctx
         .act_with_output(&action, &mut Vec::new())

@@ -116,3 +116,22 @@ fn a_process_keeps_its_state_between_commands_and_counts_one_start() {
     let c = lab.counts();
     assert_eq!((c.powershell_starts, c.calls), (1, 1), "{c:?}");
 }
+
+/// A call that spent lab time (a script's `Start-Sleep`, a restart) leaves the world's clock ahead of the wall clock; `advance` counts
+/// from there, so a hold that began then ends `by` later (it counted from
+/// the wall clock, and a 2-minute advance fell short of a 2-minute hold).
+#[test]
+fn advance_counts_from_a_world_clock_that_runs_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = three_member_spec();
+    let lab = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
+    lab.run_ps("EX01", "Start-Sleep -Seconds 90").unwrap();
+    let ahead = lab.world().now_ms;
+    assert!(
+        ahead > wall_clock_ms() + 60_000,
+        "the sleep spent 90 s of lab time"
+    );
+    lab.advance(60_000).unwrap();
+    lab.run_cmd("EX01", "hostname").unwrap();
+    assert!(lab.world().now_ms >= ahead + 60_000);
+}
