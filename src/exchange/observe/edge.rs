@@ -12,7 +12,7 @@
 
 use serde::Deserialize;
 
-use super::templates::{components_read, queues_read};
+use super::templates::{certificate_fields, components_read, queues_read};
 use crate::exchange::{query_list, Operation, QueryError, Reach, Template};
 use crate::plan::Server;
 use crate::ps::Arg;
@@ -58,17 +58,9 @@ pub const EDGE_CERTIFICATES: Template = template!(
 $now = Get-Date
 $certificates = @(Get-ExchangeCertificate -Server $server | ForEach-Object {
     $c = $_
-    [pscustomobject]@{
-        Thumbprint = [string]$c.Thumbprint
-        Subject = [string]$c.Subject
-        Issuer = [string]$c.Issuer
-        NotAfter = $c.NotAfter.ToUniversalTime().ToString('o')
-        Expired = ($c.NotAfter -lt $now)
-        Services = [string]$c.Services
-    }
-})
-[pscustomobject]@{
-    AuthCertificateThumbprint = ''
+"#,
+    certificate_fields!(),
+    r#"    AuthCertificateThumbprint = ''
     Certificates = $certificates
 } | ConvertTo-Json -Depth 3 -Compress
 "#

@@ -417,6 +417,26 @@ $dag = Get-DatabaseAvailabilityGroup -Identity {{dag}} -Status
 "#
 );
 
+/// One certificate `$c` as the certificate reads print it (its `Expired`
+/// against `$now`), closing the `ForEach-Object` over the certificates,
+/// then opening the result object (Mailbox and Edge servers alike).
+macro_rules! certificate_fields {
+    () => {
+        r#"    [pscustomobject]@{
+        Thumbprint = [string]$c.Thumbprint
+        Subject = [string]$c.Subject
+        Issuer = [string]$c.Issuer
+        NotAfter = $c.NotAfter.ToUniversalTime().ToString('o')
+        Expired = ($c.NotAfter -lt $now)
+        Services = [string]$c.Services
+    }
+})
+[pscustomobject]@{
+"#
+    };
+}
+pub(crate) use certificate_fields;
+
 /// The Exchange certificates of server `{{server}}` and the organisation's
 /// current Auth certificate (`exchange::observe::certs`). `Expired` is
 /// judged with the clock of the machine running the cmdlets, as
@@ -438,17 +458,9 @@ $certificates = @(Get-ExchangeCertificate -Server $server | ForEach-Object {
         $c = New-Object -TypeName 'System.Security.Cryptography.X509Certificates.X509Certificate2'
         $c.Import($_.RawData)
     }
-    [pscustomobject]@{
-        Thumbprint = [string]$c.Thumbprint
-        Subject = [string]$c.Subject
-        Issuer = [string]$c.Issuer
-        NotAfter = $c.NotAfter.ToUniversalTime().ToString('o')
-        Expired = ($c.NotAfter -lt $now)
-        Services = [string]$c.Services
-    }
-})
-[pscustomobject]@{
-    AuthCertificateThumbprint = [string]$auth.CurrentCertificateThumbprint
+"#,
+    certificate_fields!(),
+    r#"    AuthCertificateThumbprint = [string]$auth.CurrentCertificateThumbprint
     Certificates = $certificates
 } | ConvertTo-Json -Depth 3 -Compress
 "#
