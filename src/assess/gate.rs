@@ -245,20 +245,7 @@ mod tests {
     }
 
     fn copy(db: &str, server: &str, status: &str, active: bool) -> CopyObs {
-        CopyObs {
-            name: format!("{db}\\{server}"),
-            database_name: db.into(),
-            mailbox_server: server.into(),
-            status: status.into(),
-            active_copy: active,
-            activation_suspended: false,
-            activation_preference: Some(1),
-            copy_queue_length: Some(0),
-            replay_queue_length: Some(0),
-            content_index_state: "NotApplicable".into(),
-            replay_lag_enabled: false,
-            replay_lag_time: None,
-        }
+        CopyObs::test_copy(db, server, status, active)
     }
 
     fn member(name: &str, copies: Vec<CopyObs>, policy_name: &str) -> MemberView {

@@ -98,6 +98,28 @@ pub struct CopyObs {
     pub replay_lag_time: Option<String>,
 }
 
+#[cfg(test)]
+impl CopyObs {
+    /// A copy of `db` on `server` for tests: `status`, active or not,
+    /// activation preference 1, empty queues, no lag, no content index.
+    pub(crate) fn test_copy(db: &str, server: &str, status: &str, active: bool) -> CopyObs {
+        CopyObs {
+            name: format!("{db}\\{server}"),
+            database_name: db.into(),
+            mailbox_server: server.into(),
+            status: status.into(),
+            active_copy: active,
+            activation_suspended: false,
+            activation_preference: Some(1),
+            copy_queue_length: Some(0),
+            replay_queue_length: Some(0),
+            content_index_state: "NotApplicable".into(),
+            replay_lag_enabled: false,
+            replay_lag_time: None,
+        }
+    }
+}
+
 impl CopyObs {
     /// A lagged copy: a `ReplayLagTime` above zero is configured, or the
     /// replication service reports its lag enabled (exchange-facts.md §5:

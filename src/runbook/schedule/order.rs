@@ -122,20 +122,7 @@ mod tests {
             database_availability_group: Some("DAG01".into()),
             cluster_node_state: Some("Up".into()),
             copies: (0..actives)
-                .map(|i| CopyObs {
-                    name: format!("DB0{i}\\X"),
-                    database_name: format!("DB0{i}"),
-                    mailbox_server: "X".into(),
-                    status: "Mounted".into(),
-                    active_copy: true,
-                    activation_suspended: false,
-                    activation_preference: Some(1),
-                    copy_queue_length: Some(0),
-                    replay_queue_length: Some(0),
-                    content_index_state: "NotApplicable".into(),
-                    replay_lag_enabled: false,
-                    replay_lag_time: None,
-                })
+                .map(|i| CopyObs::test_copy(&format!("DB0{i}"), "X", "Mounted", true))
                 .collect(),
             queues: vec![],
             queues_error: None,

@@ -106,20 +106,7 @@ mod tests {
     use crate::exchange::CopyObs;
 
     fn copy(db: &str, status: &str) -> CopyObs {
-        CopyObs {
-            name: format!("{db}\\EX02"),
-            database_name: db.into(),
-            mailbox_server: "EX02".into(),
-            status: status.into(),
-            active_copy: status == "Mounted",
-            activation_suspended: false,
-            activation_preference: Some(1),
-            copy_queue_length: Some(0),
-            replay_queue_length: Some(0),
-            content_index_state: "NotApplicable".into(),
-            replay_lag_enabled: false,
-            replay_lag_time: None,
-        }
+        CopyObs::test_copy(db, "EX02", status, status == "Mounted")
     }
 
     fn state(copies: Vec<CopyObs>) -> ExchangeState {

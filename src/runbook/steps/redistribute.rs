@@ -262,18 +262,8 @@ mod tests {
 
     fn copy(db: &str, server: &str, pref: u32, status: &str) -> CopyObs {
         CopyObs {
-            name: format!("{db}\\{server}"),
-            database_name: db.into(),
-            mailbox_server: server.into(),
-            status: status.into(),
-            active_copy: status == "Mounted",
-            activation_suspended: false,
             activation_preference: Some(pref),
-            copy_queue_length: Some(0),
-            replay_queue_length: Some(0),
-            content_index_state: "NotApplicable".into(),
-            replay_lag_enabled: false,
-            replay_lag_time: None,
+            ..CopyObs::test_copy(db, server, status, status == "Mounted")
         }
     }
 
