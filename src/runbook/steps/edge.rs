@@ -36,7 +36,6 @@ use crate::runbook::{PlannedCommand, StepContext, StepError, StepOutcome};
 
 use super::enter_maintenance::{enter_actions, EnterAction, EnterInputs};
 use super::exit_maintenance::INACTIVE_BY_DESIGN;
-use super::undo::left_on;
 
 /// A dry-run line for an operation sent about an Edge server: an
 /// `ExchangeSession` one as sent there (the local Exchange shell), the
@@ -74,27 +73,7 @@ pub fn enter(ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
     {
         ctx.act(&a.action(&ctx.server.name, &inputs), &mut made)?;
     }
-    super::enter_maintenance::wait_drained(ctx, &made)?;
-    if !ctx
-        .exchange_state()?
-        .held_by_maintenance("ServerWideOffline")
-    {
-        ctx.act(&act::server_wide_offline(&ctx.server.name), &mut made)?;
-    }
-    let state = ctx.exchange_state()?;
-    let problems: Vec<String> = ["ServerWideOffline", "HubTransport"]
-        .into_iter()
-        .filter(|c| !state.held_by_maintenance(c))
-        .map(|c| format!("{c} is not held by requester Maintenance"))
-        .collect();
-    if !problems.is_empty() {
-        return Err(StepError::failed(format!(
-            "{} did not verify as out of service: {}. {}",
-            ctx.server.name,
-            problems.join("; "),
-            left_on(ctx, &made)
-        )));
-    }
+    super::standalone::drain_and_go_offline(ctx, &mut made)?;
     let detail = format!(
         "{} (Edge Transport) is out of service, its queues drained",
         ctx.server.name

@@ -133,28 +133,7 @@ pub fn enter(ctx: &mut StepContext<'_>) -> Result<StepOutcome, StepError> {
         };
         ctx.act(&a.action(&ctx.server.name, &inputs), &mut made)?;
     }
-    super::enter_maintenance::wait_drained(ctx, &made)?;
-    if !ctx
-        .exchange_state()?
-        .held_by_maintenance("ServerWideOffline")
-    {
-        ctx.act(&act::server_wide_offline(&ctx.server.name), &mut made)?;
-    }
-    let state = ctx.exchange_state()?;
-    let mut problems = Vec::new();
-    for c in ["ServerWideOffline", "HubTransport"] {
-        if !state.held_by_maintenance(c) {
-            problems.push(format!("{c} is not held by requester Maintenance"));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(StepError::failed(format!(
-            "{} did not verify as out of service: {}. {}",
-            ctx.server.name,
-            problems.join("; "),
-            left_on(ctx, &made)
-        )));
-    }
+    let state = drain_and_go_offline(ctx, &mut made)?;
     let offline: Vec<String> = state
         .copies
         .iter()
@@ -213,6 +192,38 @@ pub fn enter_scripts(plan_servers: &[Server], server: &Server) -> Vec<PlannedCom
         &act::server_wide_offline(&server.name).op,
     ));
     out
+}
+
+/// The end of taking a server with no DAG peers out of service (an Edge
+/// or a standalone server): its queues drained, then ServerWideOffline
+/// held by requester Maintenance, and both it and HubTransport verified.
+/// Returns the state it verified.
+pub(super) fn drain_and_go_offline(
+    ctx: &mut StepContext<'_>,
+    made: &mut Vec<Change>,
+) -> Result<crate::exchange::ExchangeState, StepError> {
+    super::enter_maintenance::wait_drained(ctx, made)?;
+    if !ctx
+        .exchange_state()?
+        .held_by_maintenance("ServerWideOffline")
+    {
+        ctx.act(&act::server_wide_offline(&ctx.server.name), made)?;
+    }
+    let state = ctx.exchange_state()?;
+    let problems: Vec<String> = ["ServerWideOffline", "HubTransport"]
+        .into_iter()
+        .filter(|c| !state.held_by_maintenance(c))
+        .map(|c| format!("{c} is not held by requester Maintenance"))
+        .collect();
+    if !problems.is_empty() {
+        return Err(StepError::failed(format!(
+            "{} did not verify as out of service: {}. {}",
+            ctx.server.name,
+            problems.join("; "),
+            left_on(ctx, made)
+        )));
+    }
+    Ok(state)
 }
 
 #[cfg(test)]
