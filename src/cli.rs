@@ -124,6 +124,10 @@ pub struct BenchArgs {
     /// with parallel DAGs (whose makespan line is printed too).
     #[arg(long, conflicts_with = "calls")]
     pub preflight: bool,
+    /// Only figure 2 and the 200-server report's footprint (no rollout):
+    /// about 15 seconds, for trying a change to the pre-flight or the lab.
+    #[arg(long, conflicts_with_all = ["calls", "preflight", "makespan"])]
+    pub report: bool,
 }
 
 #[derive(Debug, Args)]

@@ -93,7 +93,9 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
     ];
     let mut footprint = Vec::new();
     let mut parallel = None;
-    let rows: &[usize] = if args.makespan || args.preflight {
+    let rows: &[usize] = if args.report {
+        &[]
+    } else if args.makespan || args.preflight {
         &[sizes.dags]
     } else {
         &[1, sizes.dags]
@@ -153,7 +155,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
         ),
     );
     say!("{}", preflight::footprint_line(&footprint));
-    if args.preflight {
+    if args.preflight || args.report {
         return Ok(Outcome::Done);
     }
     if !args.quick {
