@@ -9,8 +9,16 @@
 //! (the client decides when a request may be sent again).
 //!
 //! Bounds, whatever the peer sends: the response head is limited to
-//! [`wsman::http::MAX_HEADER`], the body to [`wsman::http::MAX_BODY`], and
-//! the whole answer must arrive within the caller's `max_wait`.
+//! [`READ_BUF`] bytes, the body to [`wsman::http::MAX_BODY`], and the whole
+//! answer must arrive within the caller's `max_wait`.
+//!
+//! Memory: a kept connection holds hyper's read buffer, its write buffer
+//! (8 KiB, fixed by hyper) and its request channel (about 9 KiB) while it
+//! sits idle, and a 200-server pre-flight keeps about 400 of them (a
+//! shell per server, and one per Exchange read a peer serves at once). The
+//! read buffer is therefore a fixed [`READ_BUF`]: hyper's adaptive one
+//! starts at 8 KiB and grows to the largest answer read, about 12 KiB a
+//! connection in that pre-flight (docs/performance.md, "Memory (figure 4)").
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -21,7 +29,7 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
-use wsman::http::{Message, MAX_BODY, MAX_HEADER};
+use wsman::http::{Message, MAX_BODY};
 
 use super::client::{Endpoint, Failure};
 use super::stats::Stats;
@@ -32,6 +40,17 @@ pub(crate) struct Connection {
     sender: http1::SendRequest<Full<Bytes>>,
     last_used: Instant,
 }
+
+/// The read buffer of a connection, which is also the most a response's
+/// head may take (hyper reads the head into it): a body of any size up to
+/// [`MAX_BODY`] is read through it in pieces. A WinRM answer's head is a
+/// status line and a few short headers; the longest, a 401 carrying an
+/// NTLM challenge (`WWW-Authenticate: Negotiate` and about 300 bytes of
+/// base64), is under 1 KiB in the lab and in the fake servers of the tests.
+/// UNVERIFIED against a capture of a real HTTP.sys answer: that none
+/// passes 4 KiB (until this constant existed the limit was
+/// [`wsman::http::MAX_HEADER`], 64 KiB).
+pub(crate) const READ_BUF: usize = 4 * 1024;
 
 /// A connection idle this long is not reused: Windows' HTTP.sys closes
 /// idle connections after 120 s (UNVERIFIED, the same figure the lab's
@@ -73,8 +92,10 @@ impl Connection {
     {
         let (sender, driver) = http1::Builder::new()
             .title_case_headers(true)
-            .max_buf_size(MAX_HEADER.max(8192))
-            .max_header_size(MAX_HEADER)
+            // Also hyper's limit of a response head (its `max_buf_size`,
+            // which this replaces, was 64 KiB).
+            .read_buf_exact_size(Some(READ_BUF))
+            .max_header_size(READ_BUF)
             .handshake(TokioIo::new(stream))
             .await
             .map_err(|e| Failure::Other(describe(&e)))?;
@@ -215,7 +236,7 @@ fn dropped(e: &hyper::Error) -> Failure {
 fn describe(e: &hyper::Error) -> String {
     // (`is_parse_too_large` exists only with hyper's server feature.)
     if e.is_parse() && e.to_string().contains("too large") {
-        return format!("HTTP header too large (over {} KiB)", MAX_HEADER / 1024);
+        return format!("HTTP header too large (over {} KiB)", READ_BUF / 1024);
     }
     if e.is_parse() || e.is_parse_status() {
         return format!("not an HTTP response ({e})");

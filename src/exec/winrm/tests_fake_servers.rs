@@ -237,3 +237,83 @@ fn a_dripping_server_is_cut_off_at_the_answer_deadline() {
         started.elapsed()
     );
 }
+
+/// A server answering `head_extra` (extra header lines) and `body`, as one
+/// Content-Length body or in chunks of `chunk` bytes.
+fn answering(head_extra: String, body: Vec<u8>, chunk: Option<usize>) -> u16 {
+    answer_once(move |mut out| {
+        let framing = match chunk {
+            None => format!("Content-Length: {}\r\n", body.len()),
+            Some(_) => "Transfer-Encoding: chunked\r\n".to_string(),
+        };
+        let head = format!("HTTP/1.1 200 OK\r\n{head_extra}{framing}\r\n");
+        let _ = out.write_all(head.as_bytes());
+        match chunk {
+            None => {
+                let _ = out.write_all(&body);
+            }
+            Some(n) => {
+                for piece in body.chunks(n) {
+                    let _ = out.write_all(format!("{:x}\r\n", piece.len()).as_bytes());
+                    let _ = out.write_all(piece);
+                    let _ = out.write_all(b"\r\n");
+                }
+                let _ = out.write_all(b"0\r\n\r\n");
+            }
+        }
+    })
+}
+
+fn basic_client(port: u16) -> Client {
+    let options = Options {
+        poll_timeout: Duration::from_secs(5),
+        retries: 0,
+        ..Options::default()
+    };
+    client(AuthKind::Basic, port, options)
+}
+
+/// The read buffer is small (`conn::READ_BUF`); an answer hundreds of
+/// times its size arrives whole, byte for byte, in one piece or in chunks
+/// that straddle the buffer's edges.
+#[test]
+fn an_answer_far_larger_than_the_read_buffer_is_read_whole() {
+    assert!(super::conn::READ_BUF < 64 * 1024);
+    // 1 MiB and a little, not a multiple of the buffer, every byte telling
+    // where it is.
+    let body: Vec<u8> = (0..(1 << 20) + 7)
+        .map(|i: usize| b"0123456789abcdefghijklmnopqrstuvwxyz"[i % 36])
+        .collect();
+    for chunk in [
+        None,
+        Some(super::conn::READ_BUF + 5),
+        Some(1000),
+        Some(70_000),
+    ] {
+        let port = answering(String::new(), body.clone(), chunk);
+        let text = basic_client(port).call("<envelope/>").unwrap_or_else(|e| {
+            panic!("chunk {chunk:?}: {e:?}");
+        });
+        assert_eq!(text.len(), body.len(), "chunk {chunk:?}");
+        assert!(text.as_bytes() == body.as_slice(), "chunk {chunk:?}");
+    }
+}
+
+/// A head that fits the read buffer is read; one that does not is refused
+/// as too large, with the limit in the message.
+#[test]
+fn a_head_is_read_up_to_the_read_buffer_and_refused_past_it() {
+    let header = |len: usize| format!("X-Long: {}\r\n", "h".repeat(len));
+    let port = answering(header(3 * 1024), b"<ok/>".to_vec(), None);
+    assert_eq!(
+        basic_client(port).call("<envelope/>").ok().as_deref(),
+        Some("<ok/>")
+    );
+    let port = answering(header(super::conn::READ_BUF), b"<ok/>".to_vec(), None);
+    match basic_client(port).call("<envelope/>") {
+        Err(Failure::Dropped(d)) => {
+            assert!(d.contains("HTTP header too large (over 4 KiB)"), "{d}");
+        }
+        other => panic!("expected the head limit, got {other:?}"),
+    }
+}
