@@ -23,14 +23,19 @@ pub const SERVER_FAN_OUT: usize = 16;
 
 /// How many servers the pre-flight queries at once. Each query mostly
 /// waits on the network; what a wider fan-out costs the orchestrator is
-/// memory (a thread and a kept connection, ~75 KiB of heap, per server at
-/// once). Measured with `cu-roll bench --preflight` (200 servers at 50 ms
-/// per request, docs/performance.md, figures 2 and 4): 16 at once took
-/// 41.9 s before the served lab, the account check and the shells' exit
-/// were fixed; after them, 64 and 256 at once both took 9.2 s (the lab's
-/// CPU is then the limit), at 44.2 and 53.4 MiB of peak RSS: 64. Against
-/// real servers, which answer on their own, 256 would overlap more:
-/// UNVERIFIED, not measured.
+/// memory: a thread (about 24 KiB of touched stack; its reserved size does
+/// not count, so a smaller one saves nothing) and the kept connections and
+/// shells of the servers in flight. Measured with `cu-roll bench --report`
+/// (200 servers at 50 ms per request, docs/performance.md, figures 2 and
+/// 4), after the connections' read buffers were cut to 4 KiB: 64, 128 and
+/// 256 at once all took 9.4-10.8 s (the served lab's CPU is the limit
+/// there, not the waves), at 41.2-42.4, 45.2-45.8 and 52.6-53.0 MiB of
+/// peak RSS: 64. Its floor is then ceil(208 / 64) = 4 of one server's
+/// chains in a row (the bench's "200 servers" are 13 DAGs of 16): once
+/// the lab (or real servers, which answer on their own) no longer limits
+/// it, figure 2
+/// (target 1.5 chains) needs every server at once, a width of at least
+/// 208, about 11 MiB more (UNVERIFIED against real servers).
 pub const PREFLIGHT_FAN_OUT: usize = 64;
 
 /// Calls `f` on every item with at most `limit` calls running at once (a
