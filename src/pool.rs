@@ -33,9 +33,8 @@ pub const SERVER_FAN_OUT: usize = 16;
 /// peak RSS: 64. Its floor is then ceil(208 / 64) = 4 of one server's
 /// chains in a row (the bench's "200 servers" are 13 DAGs of 16): once
 /// the lab (or real servers, which answer on their own) no longer limits
-/// it, figure 2
-/// (target 1.5 chains) needs every server at once, a width of at least
-/// 208, about 11 MiB more (UNVERIFIED against real servers).
+/// it, figure 2 (target 1.5 chains) needs every server at once, a width
+/// of at least 208, about 11 MiB more (UNVERIFIED against real servers).
 pub const PREFLIGHT_FAN_OUT: usize = 64;
 
 /// Calls `f` on every item with at most `limit` calls running at once (a
