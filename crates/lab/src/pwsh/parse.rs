@@ -91,8 +91,11 @@ pub(crate) fn text<'s>(n: Node, src: &'s str) -> &'s str {
     &src[n.byte_range()]
 }
 
+/// A node's children: most nodes have a few, kept without allocating.
+pub(crate) type Kids<'t> = smallvec::SmallVec<[Node<'t>; 6]>;
+
 /// Named children, skipping comments.
-pub(crate) fn named(n: Node) -> Vec<Node> {
+pub(crate) fn named(n: Node) -> Kids {
     let mut c = n.walk();
     n.named_children(&mut c)
         .filter(|k| k.kind() != "comment")
@@ -100,7 +103,7 @@ pub(crate) fn named(n: Node) -> Vec<Node> {
 }
 
 /// All children (named and anonymous), skipping comments.
-pub(crate) fn all(n: Node) -> Vec<Node> {
+pub(crate) fn all(n: Node) -> Kids {
     let mut c = n.walk();
     n.children(&mut c)
         .filter(|k| k.kind() != "comment")
