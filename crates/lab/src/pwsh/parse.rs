@@ -115,11 +115,22 @@ pub(crate) fn all(n: Node) -> Kids {
 /// for every plain value).
 pub(crate) fn unwrap(mut n: Node) -> Node {
     loop {
-        let kids = all(n);
-        if kids.len() == 1 && kids[0].is_named() && !is_leaf_kind(n.kind()) {
-            n = kids[0];
-        } else {
+        if is_leaf_kind(n.kind()) {
             return n;
+        }
+        // Most wrappers have exactly one child: read it without listing
+        // the children (this runs on every value the interpreter reads).
+        let only = match n.child_count() {
+            0 => return n,
+            1 => n.child(0).filter(|c| c.kind() != "comment"),
+            _ => {
+                let kids = all(n);
+                (kids.len() == 1).then(|| kids[0])
+            }
+        };
+        match only {
+            Some(k) if k.is_named() => n = k,
+            _ => return n,
         }
     }
 }
