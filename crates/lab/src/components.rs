@@ -141,7 +141,8 @@ impl ComponentState {
     /// The merged state of this component ignoring ServerWideOffline.
     pub fn own_state(&self) -> ServiceState {
         // Merge local + remote per requester; the newest entry of a requester wins.
-        let mut merged: Vec<&RequesterEntry> = Vec::new();
+        // (No heap: settling asks this of every server on every call.)
+        let mut merged: smallvec::SmallVec<[&RequesterEntry; 8]> = smallvec::SmallVec::new();
         for e in self.local.iter().chain(self.remote.iter()) {
             match merged
                 .iter_mut()

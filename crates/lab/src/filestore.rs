@@ -76,15 +76,21 @@ impl World {
                 binary: None,
             })
             .collect();
+        // A file already listed hides a later one at the same path (as
+        // `same` compares them), each path normalised once: this runs on
+        // most calls, and comparing every pair was quadratic.
+        let key = |p: &str| normalize_file_path(p).to_ascii_lowercase();
+        let mut seen: std::collections::HashSet<String> =
+            out.iter().map(|f| key(&f.full_name)).collect();
         // Media were copied to the server before the lab started.
         let media_time = s.installed_ms + 86_400_000;
         for m in &self.media {
-            if !out.iter().any(|f| same(&f.full_name, &m.path)) {
+            if seen.insert(key(&m.path)) {
                 out.push(media_file(m, media_time));
             }
         }
         for f in registry::files(s) {
-            if !out.iter().any(|o| same(&o.full_name, &f.full_name)) {
+            if seen.insert(key(&f.full_name)) {
                 out.push(f);
             }
         }

@@ -161,4 +161,22 @@ mod tests {
         assert!(matches!(s.take_touched(), Touched::All));
         assert!(matches!(s.take_touched(), Touched::None));
     }
+
+    /// What the lab does around every call — settle to now (queues, due
+    /// events), check availability (UM calls included) — borrows no server
+    /// for writing when nothing about it changes: otherwise every call
+    /// compares every server with the last save.
+    #[test]
+    fn settling_and_the_availability_check_mark_no_server_that_did_not_change() {
+        let spec = three_member_spec();
+        let mut world = crate::World::from_spec(&spec, &spec.dag, crate::testkit::T0);
+        world.settle(crate::testkit::T0 + 1_000);
+        world.servers.take_touched();
+        world.settle(crate::testkit::T0 + 2_000);
+        world.check_availability();
+        assert!(
+            matches!(world.servers.take_touched(), Touched::None),
+            "a quiet world's servers were borrowed for writing"
+        );
+    }
 }

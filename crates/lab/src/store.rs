@@ -23,9 +23,20 @@ mod process;
 
 pub use process::PsProcess;
 
-use persist::{clock_offset_ms_at, save, write_atomically, ClockFile};
+use persist::{clock_offset_ms_at, load_logs, save, save_logs, write_atomically, ClockFile};
 
 pub const WORLD_FILE: &str = "lab-world.json";
+
+/// Beside the world: the servers' PowerShell logs (`servers[].powershell_log`
+/// of `cu-roll lab state`), by server name. A file of their own because
+/// they are most of the world's bytes and change on every call: they are
+/// written at most every [`LOGS_EVERY`] and when the lab closes, not with
+/// every change of the world. A killed process loses at most that much of
+/// them; the world itself is saved after every call that changed it.
+pub const LOGS_FILE: &str = "lab-logs.json";
+
+/// How often the PowerShell logs are written while calls go on.
+pub const LOGS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Beside the world: how far `cu-roll lab advance` moved the lab's clock
 /// ahead of the wall clock (`{"offset_ms": N}`; absent = 0). A file of its
@@ -77,6 +88,7 @@ pub enum LabError {
 pub struct Lab {
     path: PathBuf,
     clock: PathBuf,
+    logs: PathBuf,
     world: Mutex<Worlds>,
     /// The world's per-call costs (`[lab.timings]`), paid by the caller.
     costs: CallCosts,
@@ -95,9 +107,11 @@ struct Worlds {
     /// The world as saved, without what is kept for inspection only
     /// (PowerShell logs, Exchange session counts: `persist::changed`).
     saved: World,
-    /// The live world holds PowerShell log events or session counts the
-    /// file does not.
+    /// The live world holds session counts the file does not.
     inspection_unsaved: bool,
+    /// When the logs file was last written, and whether a call ran since.
+    logs_saved_at: std::time::Instant,
+    logs_unsaved: bool,
 }
 
 impl std::ops::Deref for Worlds {
@@ -119,18 +133,24 @@ impl Worlds {
             saved: persist::without_logs(&live),
             live,
             inspection_unsaved: false,
+            logs_saved_at: std::time::Instant::now(),
+            logs_unsaved: false,
         }
     }
 }
 
 impl Drop for Lab {
-    /// Saves the PowerShell log events and session counts read-only calls
-    /// added (nothing else is unsaved); a failure here has no one to
+    /// Saves the session counts read-only calls added and the PowerShell
+    /// logs (nothing else is unsaved); a failure here has no one to
     /// report to.
     fn drop(&mut self) {
-        let worlds = self.lock();
+        let (path, logs) = (self.path.clone(), self.logs.clone());
+        let mut worlds = self.lock();
         if worlds.inspection_unsaved {
-            let _ = save(&self.path, &worlds.live);
+            let _ = save(&path, &mut worlds.live);
+        }
+        if worlds.logs_unsaved {
+            let _ = save_logs(&logs, &worlds.live);
         }
     }
 }
@@ -152,11 +172,13 @@ impl Lab {
                 path: path.clone(),
                 source,
             })?;
-            let world: World = serde_json::from_str(&text).map_err(|source| LabError::Parse {
-                path: path.clone(),
-                source,
-            })?;
-            return Ok(Lab::new(path, state_dir.join(CLOCK_FILE), world));
+            let mut world: World =
+                serde_json::from_str(&text).map_err(|source| LabError::Parse {
+                    path: path.clone(),
+                    source,
+                })?;
+            load_logs(&state_dir.join(LOGS_FILE), &mut world)?;
+            return Ok(Lab::new(state_dir, world));
         }
         Lab::reset(state_dir, spec, dag)
     }
@@ -180,12 +202,14 @@ impl Lab {
                 })
             }
         }
-        let world = World::from_spec(spec, dag, wall_clock_ms());
-        save(&path, &world)?;
-        Ok(Lab::new(path, clock, world))
+        let mut world = World::from_spec(spec, dag, wall_clock_ms());
+        save(&path, &mut world)?;
+        // No logs yet: an older run's must not join the new world.
+        save_logs(&state_dir.join(LOGS_FILE), &world)?;
+        Ok(Lab::new(state_dir, world))
     }
 
-    fn new(path: PathBuf, clock: PathBuf, world: World) -> Lab {
+    fn new(state_dir: &Path, world: World) -> Lab {
         let t = &world.timings;
         let costs = CallCosts {
             call_latency_ms: t.call_latency_ms,
@@ -193,8 +217,9 @@ impl Lab {
             exchange_session_ms: t.exchange_session_ms,
         };
         Lab {
-            path,
-            clock,
+            path: state_dir.join(WORLD_FILE),
+            clock: state_dir.join(CLOCK_FILE),
+            logs: state_dir.join(LOGS_FILE),
             world: Mutex::new(Worlds::new(world)),
             costs,
             latency_per_call: true,
@@ -339,7 +364,7 @@ impl Lab {
         let result = f(&mut worlds.live, now);
         worlds.live.check_availability();
         if persist::changed(&mut worlds.live, &mut worlds.saved) {
-            if let Err(e) = save(&self.path, &worlds.live) {
+            if let Err(e) = save(&self.path, &mut worlds.live) {
                 // Compared again, in full, by the next call.
                 worlds.live.servers.mark_all();
                 return Err(e);
@@ -348,6 +373,12 @@ impl Lab {
             worlds.inspection_unsaved = false;
         } else {
             worlds.inspection_unsaved = true;
+        }
+        worlds.logs_unsaved = true;
+        if worlds.logs_saved_at.elapsed() >= LOGS_EVERY {
+            save_logs(&self.logs, &worlds.live)?;
+            worlds.logs_saved_at = std::time::Instant::now();
+            worlds.logs_unsaved = false;
         }
         result
     }

@@ -677,9 +677,13 @@ fn lab_persists_and_reloads_the_same_world() {
     let cmd = lab.run_cmd("EX01", "ipconfig /all").unwrap();
     assert_eq!(cmd.stderr, "'ipconfig' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n");
     assert_eq!(lab.run_cmd("EX01", "hostname").unwrap().stdout, "EX01\r\n");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(
-        std::fs::read_dir(dir.path()).unwrap().count() == 1,
-        "no temp files left behind"
+        left.iter().all(|f| !f.ends_with(".tmp")),
+        "temp files left behind: {left:?}"
     );
 }
 

@@ -33,19 +33,26 @@ impl World {
     pub(crate) fn um_settle(&mut self) {
         let now = self.now_ms;
         let mut dropped = Vec::new();
-        for s in &mut self.servers {
+        // Read every server, write only one whose calls change: a server
+        // borrowed for writing is compared with the last save after the
+        // call (`Servers`), and this runs on every call.
+        for i in 0..self.servers.len() {
+            let s = &self.servers[i];
             if s.um_calls == 0 {
-                s.um_calls_end_ms = None;
+                if s.um_calls_end_ms.is_some() {
+                    self.servers[i].um_calls_end_ms = None;
+                }
                 continue;
             }
             let router_active = effective_state(&s.components, "UMCallRouter")
                 .is_none_or(|st| st == ServiceState::Active);
-            if router_active {
-                s.um_calls_end_ms = None;
-            } else if s.um_calls_end_ms.is_none() {
-                s.um_calls_end_ms = Some(now + UM_CALL_TAIL_MS);
-            }
-            if s.um_calls_end_ms.is_some_and(|t| t <= now) {
+            let end = if router_active {
+                None
+            } else {
+                Some(s.um_calls_end_ms.unwrap_or(now + UM_CALL_TAIL_MS))
+            };
+            if end.is_some_and(|t| t <= now) {
+                let s = &mut self.servers[i];
                 s.um_calls = 0;
                 s.um_calls_end_ms = None;
                 continue;
@@ -54,8 +61,11 @@ impl World {
                 .is_some_and(|st| st != ServiceState::Active);
             if offline || s.is_down() || !s.service_running("MSExchangeUM") {
                 dropped.push(format!("{} ({} calls)", s.name, s.um_calls));
+                let s = &mut self.servers[i];
                 s.um_calls = 0;
                 s.um_calls_end_ms = None;
+            } else if end != s.um_calls_end_ms {
+                self.servers[i].um_calls_end_ms = end;
             }
         }
         for subject in dropped {

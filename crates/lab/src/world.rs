@@ -548,16 +548,24 @@ impl World {
             .filter(|d| d.active_server().is_none())
             .map(|d| (AvailabilityKind::NoMountedCopy, d.name.clone()))
             .collect();
-        for dag in self.dags() {
-            let out: Vec<&str> = self
-                .servers
-                .iter()
-                // A standalone server is no DAG's member (standalone.rs).
-                .filter(|s| !s.standalone && s.dag_is(&dag, &self.dag) && self.out_of_service(s))
-                .map(|s| s.name.as_str())
-                .collect();
-            if out.len() >= 2 {
-                current.push((AvailabilityKind::MembersOutTogether, out.join(",")));
+        // One pass over the servers (this runs on every call); the DAGs
+        // are only looked at when two members or more are out at once.
+        // A standalone server is no DAG's member (standalone.rs).
+        let out: Vec<&Server> = self
+            .servers
+            .iter()
+            .filter(|s| !s.standalone && self.out_of_service(s))
+            .collect();
+        if out.len() >= 2 {
+            for dag in self.dags() {
+                let members: Vec<&str> = out
+                    .iter()
+                    .filter(|s| s.dag_is(&dag, &self.dag))
+                    .map(|s| s.name.as_str())
+                    .collect();
+                if members.len() >= 2 {
+                    current.push((AvailabilityKind::MembersOutTogether, members.join(",")));
+                }
             }
         }
         let now = self.now_ms;

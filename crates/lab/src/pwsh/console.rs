@@ -142,8 +142,17 @@ pub(crate) fn static_property(ty: &str, name: &str) -> Option<Value> {
 
 /// `[scriptblock]::Create(text)`; `None` for any other static method.
 /// The text is parsed first: a syntax error is the method's exception, as
-/// in 5.1 (ParseException wrapped in MethodInvocationException).
-pub(crate) fn static_method(ty: &str, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+/// in 5.1 (ParseException wrapped in MethodInvocationException). Returns
+/// the block's text and, when it could be kept,
+/// the parse of the block's body that invoking it would make (the same
+/// text `Interp::invoke_block` derives), so the script is parsed once
+/// for the check and the run (a script sent through a PowerShell host is
+/// one such block per request).
+pub(crate) fn script_block_create(
+    ty: &str,
+    name: &str,
+    args: &[Value],
+) -> Option<Result<(String, Option<super::parse::Parsed>), String>> {
     let ty = type_key(ty);
     if !(ty == "scriptblock" || ty == "management.automation.scriptblock")
         || !name.eq_ignore_ascii_case("create")
@@ -154,6 +163,21 @@ pub(crate) fn static_method(ty: &str, name: &str, args: &[Value]) -> Option<Resu
         .first()
         .map(super::convert::to_ps_string)
         .unwrap_or_default();
+    // The interpreter keeps a block as its source with the braces; the
+    // closing one goes on a line of its own so a trailing `}` of the
+    // script (or a comment on its last line) stays intact.
+    let block = format!("{{{text}\n}}");
+    // The body `invoke_block` parses is the text and that newline unless
+    // the text starts with a brace (it trims those); a trailing backtick
+    // would continue onto the newline, so such a text is checked alone.
+    let body = format!("{text}\n");
+    if !text.starts_with('{') && !text.ends_with('`') {
+        if let Some(parsed) = super::parse::parse(&body) {
+            if super::parse::syntax_errors(&parsed).is_empty() {
+                return Some(Ok((block, Some(parsed))));
+            }
+        }
+    }
     if let Err(errors) = super::syntax_check(&text) {
         let e = &errors[0];
         let line = text.lines().nth(e.line - 1).unwrap_or("");
@@ -166,10 +190,7 @@ pub(crate) fn static_method(ty: &str, name: &str, args: &[Value]) -> Option<Resu
             e.message
         )));
     }
-    // The interpreter keeps a block as its source with the braces; the
-    // closing one goes on a line of its own so a trailing `}` of the
-    // script (or a comment on its last line) stays intact.
-    Some(Ok(Value::ScriptBlock(format!("{{{text}\n}}"))))
+    Some(Ok((block, None)))
 }
 
 fn type_of(v: &Value) -> Option<&str> {
@@ -313,13 +334,24 @@ mod tests {
 
     #[test]
     fn create_refuses_a_script_that_does_not_parse() {
-        let e = static_method("scriptblock", "Create", &[Value::str("if ($x) {")]).unwrap();
-        assert!(e.unwrap_err().starts_with("Exception calling \"Create\""));
-        let ok = static_method(
+        let e = script_block_create("scriptblock", "Create", &[Value::str("if ($x) {")]).unwrap();
+        assert!(e.is_err_and(|m| m.starts_with("Exception calling \"Create\"")));
+        let (block, parsed) = script_block_create(
             "System.Management.Automation.ScriptBlock",
             "create",
             &[Value::str("1")],
-        );
-        assert_eq!(ok, Some(Ok(Value::ScriptBlock("{1\n}".into()))));
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(block, "{1\n}");
+        // The body invoking it parses, kept so it is parsed once.
+        assert_eq!(parsed.map(|p| p.src), Some("1\n".to_string()));
+        // A text that starts with a brace is trimmed by the invocation:
+        // nothing kept, still a block.
+        let (block, parsed) = script_block_create("scriptblock", "Create", &[Value::str("{1}")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(block, "{{1}\n}");
+        assert!(parsed.is_none());
     }
 }

@@ -105,7 +105,7 @@ impl<'h> Interp<'h> {
                 if n.kind() == "statement_list" {
                     named(n)
                 } else {
-                    vec![n]
+                    smallvec::smallvec![n]
                 }
             })
             .collect();
@@ -241,7 +241,7 @@ impl<'h> Interp<'h> {
             self.exec_assignment(n, s)?;
             return Ok(Value::Null);
         }
-        let elements: Vec<Node> = named(n);
+        let elements = named(n);
         if n.kind() == "pipeline_chain" && elements.len() == 1 && elements[0].kind() != "command" {
             return self.eval(elements[0], s);
         }

@@ -3,6 +3,8 @@
 //! the lab's values stand for. Member access on an array enumerates the
 //! member over its elements, as PowerShell 3+ does.
 
+use std::rc::Rc;
+
 use indexmap::IndexMap;
 use tree_sitter::Node;
 
@@ -38,11 +40,36 @@ impl Interp<'_> {
                 .static_property(&ty, &name)
                 .ok_or_else(|| unsupported(&format!("[{ty}]::{name}"), n, &s.src));
         }
+        // `$var.Name` reads the member off the variable in place: cloning
+        // the whole value first (an object with its properties, a list of
+        // them) was much of the interpreter's time.
+        if let Some(v) = self.plain_var(unwrap(kids[0]), s) {
+            if super::com::id_of(v).is_none() {
+                return Ok(get_member(v, &name));
+            }
+        }
         let v = self.eval(kids[0], s)?;
         if let Some(id) = super::com::id_of(&v) {
             return Ok(self.com.get(id, &name));
         }
         Ok(get_member(&v, &name))
+    }
+
+    /// The value of `n` when it is a variable of the script's own that is
+    /// set (no drive such as `env:`, no automatic variable that
+    /// `eval_variable` computes); `None` otherwise.
+    fn plain_var(&self, n: Node, s: &Src) -> Option<&Value> {
+        if n.kind() != "variable" {
+            return None;
+        }
+        let name = var_name(text(n, &s.src)).to_ascii_lowercase();
+        let key = match name.as_str() {
+            "psitem" => "_",
+            "true" | "false" | "null" | "pshome" | "psscriptroot" | "pscommandpath" => return None,
+            other if other.contains(':') => return None,
+            other => other,
+        };
+        self.vars.get(key)
     }
 
     pub fn eval_invocation(&mut self, n: Node, s: &Src) -> R<Value> {
@@ -76,13 +103,17 @@ impl Interp<'_> {
         };
         if self.is_static(n, s) {
             let ty = type_name(unwrap(kids[0]), s);
-            if let Some(r) = super::files::static_method(&mut *self.host, &ty, &name, &args)
-                .or_else(|| super::console::static_method(&ty, &name, &args))
-            {
+            if let Some(r) = super::console::script_block_create(&ty, &name, &args) {
+                let (block, parsed) = r.map_err(|m| err(m, self))?;
                 // `[scriptblock]::Create(text)` compiles: script block logging sees it.
-                if let Ok(Value::ScriptBlock(text)) = &r {
-                    self.host.log_script_block(text);
+                self.host.log_script_block(&block);
+                if let Some(p) = parsed {
+                    let len = p.src.len();
+                    self.blocks.insert(block.clone(), (Rc::new(p), 0, len));
                 }
+                return Ok(Value::ScriptBlock(block));
+            }
+            if let Some(r) = super::files::static_method(&mut *self.host, &ty, &name, &args) {
                 return r.map_err(|m| err(m, self));
             }
             return match super::types::static_method(&ty, &name, &args) {

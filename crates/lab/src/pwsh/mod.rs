@@ -101,6 +101,14 @@ pub fn prepare(script: &str) -> Prepared {
     Prepared(Parse::Parsed(parsed))
 }
 
+impl Prepared {
+    /// Whether the script parsed without a syntax error (an incomplete
+    /// line of a `-Command -` process waits for the next one).
+    pub fn is_valid(&self) -> bool {
+        !matches!(self.0, Parse::Invalid(_))
+    }
+}
+
 /// Runs one command of a `-Command -` process in `session`: its variables
 /// carry over from the commands before (as in an interactive console),
 /// `$?` is whether the previous command succeeded, and `stdin` is what the

@@ -51,7 +51,7 @@ pub fn single_command(block: &str) -> Result<(String, Vec<Argument>), PsError> {
             if n.kind() == "statement_list" {
                 named(n)
             } else {
-                vec![n]
+                smallvec::smallvec![n]
             }
         })
         .filter(|n| n.kind() != "empty_statement")

@@ -91,8 +91,11 @@ pub(crate) fn text<'s>(n: Node, src: &'s str) -> &'s str {
     &src[n.byte_range()]
 }
 
+/// A node's children: most nodes have a few, kept without allocating.
+pub(crate) type Kids<'t> = smallvec::SmallVec<[Node<'t>; 6]>;
+
 /// Named children, skipping comments.
-pub(crate) fn named(n: Node) -> Vec<Node> {
+pub(crate) fn named(n: Node) -> Kids {
     let mut c = n.walk();
     n.named_children(&mut c)
         .filter(|k| k.kind() != "comment")
@@ -100,7 +103,7 @@ pub(crate) fn named(n: Node) -> Vec<Node> {
 }
 
 /// All children (named and anonymous), skipping comments.
-pub(crate) fn all(n: Node) -> Vec<Node> {
+pub(crate) fn all(n: Node) -> Kids {
     let mut c = n.walk();
     n.children(&mut c)
         .filter(|k| k.kind() != "comment")
@@ -112,11 +115,22 @@ pub(crate) fn all(n: Node) -> Vec<Node> {
 /// for every plain value).
 pub(crate) fn unwrap(mut n: Node) -> Node {
     loop {
-        let kids = all(n);
-        if kids.len() == 1 && kids[0].is_named() && !is_leaf_kind(n.kind()) {
-            n = kids[0];
-        } else {
+        if is_leaf_kind(n.kind()) {
             return n;
+        }
+        // Most wrappers have exactly one child: read it without listing
+        // the children (this runs on every value the interpreter reads).
+        let only = match n.child_count() {
+            0 => return n,
+            1 => n.child(0).filter(|c| c.kind() != "comment"),
+            _ => {
+                let kids = all(n);
+                (kids.len() == 1).then(|| kids[0])
+            }
+        };
+        match only {
+            Some(k) if k.is_named() => n = k,
+            _ => return n,
         }
     }
 }

@@ -138,13 +138,69 @@ pub(super) struct ClockFile {
     pub(super) offset_ms: i64,
 }
 
-/// Writes `world` to `path` atomically, as compact JSON.
-pub(super) fn save(path: &Path, world: &World) -> Result<(), LabError> {
-    let text = serde_json::to_vec(world).map_err(|e| LabError::Write {
+/// Writes `world` to `path` atomically, as compact JSON, without the
+/// servers' PowerShell logs (`save_logs` writes them to a file of their
+/// own): the logs are most of a world's bytes (up to `MAX_EVENTS` scripts
+/// per server), and this runs after every call that changed something.
+/// The logs are taken out for the serialisation and put back.
+pub(super) fn save(path: &Path, world: &mut World) -> Result<(), LabError> {
+    let logs: Vec<PowerShellLog> = world
+        .servers
+        .unmarked()
+        .iter_mut()
+        .map(|s| std::mem::take(&mut s.powershell_log))
+        .collect();
+    let text = serde_json::to_vec(&*world);
+    for (s, log) in world.servers.unmarked().iter_mut().zip(logs) {
+        s.powershell_log = log;
+    }
+    let text = text.map_err(|e| LabError::Write {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     })?;
     write_atomically(path, &text)
+}
+
+/// Writes every server's PowerShell log to `path` (an object by server
+/// name), atomically.
+pub(super) fn save_logs(path: &Path, world: &World) -> Result<(), LabError> {
+    let logs: indexmap::IndexMap<&str, &PowerShellLog> = world
+        .servers
+        .iter()
+        .map(|s| (s.name.as_str(), &s.powershell_log))
+        .collect();
+    let text = serde_json::to_vec(&logs).map_err(|e| LabError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomically(path, &text)
+}
+
+/// Puts the logs `save_logs` wrote back on `world`'s servers; no file is
+/// no logs (a world saved before the logs had a file of their own keeps
+/// those it holds).
+pub(super) fn load_logs(path: &Path, world: &mut World) -> Result<(), LabError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(LabError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut logs: indexmap::IndexMap<String, PowerShellLog> =
+        serde_json::from_str(&text).map_err(|source| LabError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    for s in world.servers.unmarked().iter_mut() {
+        if let Some(log) = logs.swap_remove(&s.name) {
+            s.powershell_log = log;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically: temp file beside it, one fsync of

@@ -253,11 +253,22 @@ impl Lab {
         command: &str,
         stdin: &mut String,
     ) -> Result<Option<ScriptOutput>, LabError> {
+        // Parsed before the world is locked: other servers' calls go on meanwhile.
+        self.run_prepared_in_process(process, pwsh::prepare(command), stdin)
+    }
+
+    /// `run_in_process` for a command `pwsh::prepare` has parsed (the
+    /// process reading stdin parses each line once, to know whether it is
+    /// complete, and runs that parse).
+    pub fn run_prepared_in_process(
+        &self,
+        process: &mut PsProcess,
+        prepared: pwsh::Prepared,
+        stdin: &mut String,
+    ) -> Result<Option<ScriptOutput>, LabError> {
         if self.latency_per_call {
             costs::pay(self.costs.call_latency_ms);
         }
-        // Parsed before the world is locked: other servers' calls go on meanwhile.
-        let prepared = pwsh::prepare(command);
         let result = self.with_world(|world, now| {
             let i = enter(world, &process.server, now)?;
             if world.servers[i].last_boot_ms != process.boot_ms {

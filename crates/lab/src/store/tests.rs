@@ -34,16 +34,18 @@ fn advance_moves_the_clock_for_every_lab_on_the_state_dir_until_reset() {
 }
 
 /// A query leaves the world file alone; a change rewrites it (compact
-/// JSON); the query's PowerShell log reaches the file with the next
-/// save or when the lab is dropped.
+/// JSON, without the PowerShell logs); the logs reach their own file when
+/// the lab is dropped (or every `LOGS_EVERY`), and come back on open.
 #[test]
-fn only_a_change_writes_the_world_and_the_log_follows_on_drop() {
+fn only_a_change_writes_the_world_and_the_logs_follow_on_drop() {
     let dir = tempfile::tempdir().unwrap();
     let spec = three_member_spec();
     let file = dir.path().join(WORLD_FILE);
+    let logs = dir.path().join(super::LOGS_FILE);
     let lab = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
     let written = fs::read(&file).unwrap();
     assert!(!written.contains(&b'\n'), "the world file is compact JSON");
+    let no_logs = fs::read(&logs).unwrap();
     lab.run_cmd("EX01", "hostname").unwrap();
     lab.run_ps("EX01", "Get-Date | Out-Null").unwrap();
     assert_eq!(fs::read(&file).unwrap(), written, "a query wrote the world");
@@ -56,17 +58,63 @@ fn only_a_change_writes_the_world_and_the_log_follows_on_drop() {
     let changed = fs::read(&file).unwrap();
     assert_ne!(changed, written, "a change was not saved");
     let saved: World = serde_json::from_slice(&changed).unwrap();
-    assert!(saved.servers[0]
-        .powershell_log
-        .script_blocks
+    assert!(
+        saved
+            .servers
+            .iter()
+            .all(|s| s.powershell_log.script_blocks.is_empty()),
+        "the world file holds no logs"
+    );
+    assert!(saved.servers[1]
+        .directories
         .iter()
-        .any(|e| e.message.contains("Get-Date")));
+        .any(|d| d.contains("cu-roll-test")));
+    assert_eq!(
+        fs::read(&logs).unwrap(),
+        no_logs,
+        "logs written before LOGS_EVERY"
+    );
 
     lab.run_ps("EX03", "Get-Date | Out-Null").unwrap();
     assert_eq!(fs::read(&file).unwrap(), changed);
+    let live = lab.world();
     drop(lab);
-    let saved: World = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
-    assert_eq!(saved.servers[2].powershell_log.script_blocks.len(), 1);
+    let text = String::from_utf8(fs::read(&logs).unwrap()).unwrap();
+    assert!(text.contains("Get-Date"), "{text}");
+    let again = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
+    let back = again.world();
+    assert_eq!(back.servers[2].powershell_log.script_blocks.len(), 1);
+    for (a, b) in back.servers.iter().zip(&live.servers) {
+        assert_eq!(a.powershell_log, b.powershell_log, "{}", a.name);
+    }
+    // A reset starts with no logs, whatever an older run left.
+    drop(again);
+    let fresh = Lab::reset(dir.path(), &spec, &spec.dag).unwrap();
+    assert!(fresh
+        .world()
+        .servers
+        .iter()
+        .all(|s| s.powershell_log.script_blocks.is_empty()));
+    drop(fresh);
+    let reopened = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
+    assert!(reopened
+        .world()
+        .servers
+        .iter()
+        .all(|s| s.powershell_log.script_blocks.is_empty()));
+}
+
+/// A damaged logs file is an error that names it, as a damaged world is.
+#[test]
+fn a_damaged_logs_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = three_member_spec();
+    drop(Lab::open(dir.path(), &spec, &spec.dag).unwrap());
+    fs::write(dir.path().join(super::LOGS_FILE), "not json").unwrap();
+    let err = Lab::open(dir.path(), &spec, &spec.dag)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains(super::LOGS_FILE), "{err}");
 }
 
 #[test]

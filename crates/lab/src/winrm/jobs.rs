@@ -117,12 +117,13 @@ fn run_process(lab: &Lab, server: &str, input: &Input, job: &Job) {
                 partial.clear();
                 continue;
             }
-            if !last && crate::pwsh::syntax_check(&partial).is_err() {
+            let prepared = crate::pwsh::prepare(&partial);
+            if !last && !prepared.is_valid() {
                 partial.push('\n');
                 continue;
             }
-            let command = std::mem::take(&mut partial);
-            match lab.run_in_process(&mut process, &command, &mut rest) {
+            partial.clear();
+            match lab.run_prepared_in_process(&mut process, prepared, &mut rest) {
                 Ok(Some(out)) => {
                     status = out.exit_code;
                     batch.stdout.push_str(&out.stdout);
