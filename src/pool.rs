@@ -21,21 +21,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// otherwise (pre-flight queries, `exec --all`).
 pub const SERVER_FAN_OUT: usize = 16;
 
-/// How many servers the pre-flight queries at once. Each query mostly
-/// waits on the network; what a wider fan-out costs the orchestrator is
-/// memory: a thread (about 24 KiB of touched stack; its reserved size does
-/// not count, so a smaller one saves nothing) and the kept connections and
-/// shells of the servers in flight. Measured with `cu-roll bench --report`
-/// (200 servers at 50 ms per request, docs/performance.md, figures 2 and
-/// 4), after the connections' read buffers were cut to 4 KiB: 64, 128 and
-/// 256 at once all took 9.4-10.8 s (the served lab's CPU is the limit
-/// there, not the waves), at 41.2-42.4, 45.2-45.8 and 52.6-53.0 MiB of
-/// peak RSS: 64. Its floor is then ceil(208 / 64) = 4 of one server's
-/// chains in a row (the bench's "200 servers" are 13 DAGs of 16): once
-/// the lab (or real servers, which answer on their own) no longer limits
-/// it, figure 2 (target 1.5 chains) needs every server at once, a width
-/// of at least 208, about 11 MiB more (UNVERIFIED against real servers).
-pub const PREFLIGHT_FAN_OUT: usize = 64;
+/// How many servers the pre-flight queries at once: every server of a
+/// 200-server estate in one wave. Each query mostly waits on the network;
+/// what a wider fan-out costs the orchestrator is memory: a thread (about
+/// 24 KiB of touched stack; its reserved size does not count, so a smaller
+/// one saves nothing) and the kept connections and shells of the servers
+/// in flight. Measured with `cu-roll bench --report` (200 servers, in fact
+/// 13 DAGs of 16, at 50 ms per request; docs/performance.md, figures 2 and
+/// 4), with 4 KiB read buffers and the lab at ~2.5 ms of CPU a call, two
+/// runs each: 64 at once took 8.0 and 7.9 s at 42.3 and 42.2 MiB of peak
+/// RSS, 128 7.4 and 6.8 s at 46.0 and 46.3 MiB, 256 6.6 and 6.4 s at 51.9
+/// and 51.7 MiB (the exit's deletes at 64 wide). At 64 the pre-flight can
+/// never take less than ceil(208 / 64) = 4 of one server's chains in a
+/// row, and figure 2's target is 1.5; against real servers, which answer
+/// on their own, one wave matters more than here (UNVERIFIED, not
+/// measured). When the lab was slower (4-5 ms a call) every width took the
+/// same time, and this was 64. Figure 4's target (< 30 MiB) is met at
+/// neither width.
+pub const PREFLIGHT_FAN_OUT: usize = 256;
 
 /// Calls `f` on every item with at most `limit` calls running at once (a
 /// limit of 0 counts as 1), and returns the results in the order of
