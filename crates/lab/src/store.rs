@@ -284,13 +284,14 @@ impl Lab {
         self.counters.start();
         // Parsed before the world is locked: other servers' calls go on meanwhile.
         let prepared = pwsh::prepare(script);
-        let (out, sessions) = self.with_world(|world, now| {
+        let (out, opened) = self.with_world(|world, now| {
             let out = run_ps_counted(world, server, prepared, stdin, now, budget_ms);
             self.live.show(world, server);
             out
         })?;
-        self.counters.call(sessions);
-        let sessions = i64::try_from(sessions).unwrap_or(i64::MAX);
+        self.counters.call(opened.sessions);
+        self.counters.imports(opened.imports);
+        let sessions = i64::try_from(opened.sessions).unwrap_or(i64::MAX);
         costs::pay(self.costs.exchange_session_ms.saturating_mul(sessions));
         Ok(out)
     }
@@ -383,6 +384,18 @@ impl Lab {
         result
     }
 
+    /// Writes the PowerShell logs calls added since they were last
+    /// written (`LOGS_FILE`); nothing when there are none.
+    pub fn flush_logs(&self) -> Result<(), LabError> {
+        let mut worlds = self.lock();
+        if worlds.logs_unsaved {
+            save_logs(&self.logs, &worlds.live)?;
+            worlds.logs_saved_at = std::time::Instant::now();
+            worlds.logs_unsaved = false;
+        }
+        Ok(())
+    }
+
     /// The world as it is now (a settled copy; the saved world is not
     /// changed), as JSON: servers, databases, faults and the top-level
     /// `availability` record. An unreadable clock file counts as no offset.
@@ -450,7 +463,7 @@ fn run_ps_counted(
     stdin: &str,
     now: i64,
     budget_ms: Option<i64>,
-) -> Result<(ScriptOutput, usize), LabError> {
+) -> Result<(ScriptOutput, Opened), LabError> {
     let i = enter(world, server, now)?;
     world.next_pid += 4;
     let pid = world.next_pid;
@@ -470,7 +483,10 @@ fn run_ps_counted(
     }
     let reboot = host.reboot_requested && !host.killed;
     let killed = host.killed.then_some(host.spent_ms);
-    let sessions = host.remoting.opened();
+    let opened = Opened {
+        sessions: host.remoting.opened(),
+        imports: host.remoting.imports(),
+    };
     if reboot {
         world.begin_reboot(i);
     }
@@ -480,8 +496,15 @@ fn run_ps_counted(
             server: name,
             after_ms,
         }),
-        None => Ok((out, sessions)),
+        None => Ok((out, opened)),
     }
+}
+
+/// What a script opened that the lab counts: Exchange sessions and
+/// `Import-PSSession` runs.
+struct Opened {
+    sessions: usize,
+    imports: usize,
 }
 
 /// Runs a cmd.exe command line on `server` at `now`, `%VAR%` expanded:
