@@ -296,16 +296,35 @@ const CREDENTIAL_HEAD: &str = concat!(prelude!(), credential_lines!());
 /// / RunspaceState": Broken after the connection is lost) or was opened
 /// to another URI. The credential's line is read first in every case, so
 /// it is never left on stdin.
+///
+/// Imports in a host: every `Import-PSSession` creates a temporary module
+/// of proxy functions in the process (Microsoft Learn, Import-PSSession:
+/// the imported commands go into a temporary module that exists only in
+/// the session; implicit-remoting modules are named `tmp_*`), fetching
+/// the commands' metadata from the server each time. A host that imported
+/// on every request would pay that on every call and pile up modules, so
+/// a host imports only the commands it has not imported into this
+/// session yet (`$global:CuRollImported`, emptied when the session is
+/// opened again) — and any whose proxy it cannot see: whether proxies
+/// imported inside one request's script block are still visible to the
+/// next request is UNVERIFIED (a function's own imports are not), so
+/// `Get-Command` checks instead of trusting the list. A per-call process
+/// imports what its body uses, as before.
 const SESSION_HEAD: &str = concat!(
     prelude!(),
     credential_lines!(),
     r#"$session = $global:CuRollExchangeSession
 if ($null -eq $session -or $session.State -ne 'Opened' -or $global:CuRollExchangeUri -ne {{uri}}) {
 $session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri {{uri}} -Authentication 'Kerberos' -Credential $credential
-if ($global:CuRollKeepSession) { $global:CuRollExchangeSession = $session; $global:CuRollExchangeUri = {{uri}} }
+if ($global:CuRollKeepSession) { $global:CuRollExchangeSession = $session; $global:CuRollExchangeUri = {{uri}}; $global:CuRollImported = @() }
 }
 try {
-$null = Import-PSSession -Session $session -CommandName {{commands}} -DisableNameChecking -AllowClobber
+$commands = @({{commands}})
+if ($global:CuRollKeepSession) { $commands = @($commands | Where-Object { $global:CuRollImported -notcontains $_ -or -not (Get-Command -Name $_ -CommandType Function -ErrorAction SilentlyContinue) }) }
+if ($commands.Count -gt 0) {
+$null = Import-PSSession -Session $session -CommandName $commands -DisableNameChecking -AllowClobber
+if ($global:CuRollKeepSession) { $global:CuRollImported += $commands }
+}
 "#
 );
 
@@ -402,10 +421,15 @@ $credential = New-Object -TypeName System.Management.Automation.PSCredential -Ar
 $session = $global:CuRollExchangeSession
 if ($null -eq $session -or $session.State -ne 'Opened' -or $global:CuRollExchangeUri -ne 'http://ex01.contoso.local/PowerShell/') {
 $session = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri 'http://ex01.contoso.local/PowerShell/' -Authentication 'Kerberos' -Credential $credential
-if ($global:CuRollKeepSession) { $global:CuRollExchangeSession = $session; $global:CuRollExchangeUri = 'http://ex01.contoso.local/PowerShell/' }
+if ($global:CuRollKeepSession) { $global:CuRollExchangeSession = $session; $global:CuRollExchangeUri = 'http://ex01.contoso.local/PowerShell/'; $global:CuRollImported = @() }
 }
 try {
-$null = Import-PSSession -Session $session -CommandName 'Get-ServerComponentState', 'Get-MailboxServer' -DisableNameChecking -AllowClobber
+$commands = @('Get-ServerComponentState', 'Get-MailboxServer')
+if ($global:CuRollKeepSession) { $commands = @($commands | Where-Object { $global:CuRollImported -notcontains $_ -or -not (Get-Command -Name $_ -CommandType Function -ErrorAction SilentlyContinue) }) }
+if ($commands.Count -gt 0) {
+$null = Import-PSSession -Session $session -CommandName $commands -DisableNameChecking -AllowClobber
+if ($global:CuRollKeepSession) { $global:CuRollImported += $commands }
+}
 Get-ServerComponentState -Identity 'EX02' | ForEach-Object { $_.State.ToString() }
 Get-MailboxServer -Identity 'EX02'
 } finally {

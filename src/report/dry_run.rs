@@ -269,6 +269,8 @@ const PLUMBING: &[&str] = &[
     "New-PSSession",
     "Import-PSSession",
     "Remove-PSSession",
+    // The session wrapper asks whether a proxy is already imported.
+    "Get-Command",
     "ConvertTo-Json",
     "ConvertFrom-Json",
     "ForEach-Object",

@@ -274,6 +274,16 @@ fn a_rollout_starts_few_powershell_processes_and_exchange_sessions() {
         c.sessions,
         c.powershell_starts
     );
+    // ... and its imported proxies: a host imports a cmdlet into a session
+    // once (5.3 imports per session here, for the handful of cmdlet sets
+    // the steps use), not once per call (every Exchange call did before).
+    assert!(
+        c.imports <= 8 * c.sessions,
+        "{} Import-PSSession for {} Exchange sessions ({} calls)",
+        c.imports,
+        c.sessions,
+        c.calls
+    );
     let state = env
         .run_with_state(&env.path().join("served-state"), &["lab", "state", p])
         .expect_code(0)

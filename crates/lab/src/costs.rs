@@ -78,6 +78,9 @@ pub struct Counts {
     pub calls: u64,
     /// Exchange remote sessions the scripts opened.
     pub sessions: u64,
+    /// `Import-PSSession` runs: each makes a temporary module of proxies
+    /// in its process, fetching the commands' metadata from the server.
+    pub imports: u64,
     /// powershell.exe processes started: one per PowerShell call, or one
     /// per long-lived `-Command -` process however many commands it runs.
     pub powershell_starts: u64,
@@ -95,6 +98,7 @@ pub(crate) struct Counters {
     calls: AtomicU64,
     starts: AtomicU64,
     sessions: AtomicU64,
+    imports: AtomicU64,
     requests: AtomicU64,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
@@ -118,6 +122,14 @@ impl Counters {
         );
     }
 
+    /// `Import-PSSession` runs of a script or a command.
+    pub(crate) fn imports(&self, imports: usize) {
+        self.imports.fetch_add(
+            u64::try_from(imports).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
     /// A powershell.exe started.
     pub(crate) fn start(&self) {
         self.starts.fetch_add(1, Ordering::Relaxed);
@@ -134,6 +146,7 @@ impl Counters {
         Counts {
             calls: self.calls.load(Ordering::Relaxed),
             sessions: self.sessions.load(Ordering::Relaxed),
+            imports: self.imports.load(Ordering::Relaxed),
             powershell_starts: self.starts.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),

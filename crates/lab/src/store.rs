@@ -289,13 +289,14 @@ impl Lab {
         self.counters.start();
         // Parsed before the world is locked: other servers' calls go on meanwhile.
         let prepared = pwsh::prepare(script);
-        let (out, sessions) = self.with_world(|world, now| {
+        let (out, opened) = self.with_world(|world, now| {
             let out = run_ps_counted(world, server, prepared, stdin, now, budget_ms);
             self.live.show(world, server);
             out
         })?;
-        self.counters.call(sessions);
-        let sessions = i64::try_from(sessions).unwrap_or(i64::MAX);
+        self.counters.call(opened.sessions);
+        self.counters.imports(opened.imports);
+        let sessions = i64::try_from(opened.sessions).unwrap_or(i64::MAX);
         costs::pay(self.costs.exchange_session_ms.saturating_mul(sessions));
         Ok(out)
     }
@@ -386,6 +387,18 @@ impl Lab {
             worlds.logs_unsaved = false;
         }
         result
+    }
+
+    /// Writes the PowerShell logs calls added since they were last
+    /// written (`LOGS_FILE`); nothing when there are none.
+    pub fn flush_logs(&self) -> Result<(), LabError> {
+        let mut worlds = self.lock();
+        if worlds.logs_unsaved {
+            save_logs(&self.logs, &worlds.live)?;
+            worlds.logs_saved_at = std::time::Instant::now();
+            worlds.logs_unsaved = false;
+        }
+        Ok(())
     }
 
     /// The world as it is now (a settled copy; the saved world is not

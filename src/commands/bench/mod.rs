@@ -136,12 +136,13 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
     if let Some((c, servers)) = parallel.filter(|_| !args.preflight) {
         let n = servers as f64;
         say!(
-            "3. per upgraded server in the {}x{} rollout: {:.0} calls, {:.1} powershell.exe starts, {:.1} Exchange sessions, {:.0} HTTP requests, {:.0} KiB sent + {:.0} KiB received by the orchestrator",
+            "3. per upgraded server in the {}x{} rollout: {:.0} calls, {:.1} powershell.exe starts, {:.1} Exchange sessions, {:.1} Import-PSSession, {:.0} HTTP requests, {:.0} KiB sent + {:.0} KiB received by the orchestrator",
             sizes.dags,
             sizes.members,
             c.calls as f64 / n,
             c.powershell_starts as f64 / n,
             c.sessions as f64 / n,
+            c.imports as f64 / n,
             c.requests as f64 / n,
             c.bytes_in as f64 / n / 1024.0,
             c.bytes_out as f64 / n / 1024.0

@@ -214,3 +214,44 @@ fn an_interrupt_ends_the_wait_for_an_answer_at_once() {
         );
     }
 }
+
+/// An Exchange read sent again and again through one host imports its
+/// cmdlets' proxies once (each `Import-PSSession` makes a temporary module
+/// in the process and fetches the commands' metadata from the server); a
+/// per-call powershell.exe imports every time. The session is opened once
+/// in the host either way it is kept.
+#[test]
+fn a_host_imports_an_exchange_sessions_commands_once() {
+    let op = crate::exchange::observe::read_dag_members("DAG01");
+    let script = op.session_script("ex01.contoso.local", "lab\\admin");
+    let secret = Secret::new(PASSWORD.into());
+    for ps_host in [true, false] {
+        let (plan, spec) = lab_plan("");
+        let dir = tempfile::tempdir().unwrap();
+        let running = serve(&spec, dir.path(), Scheme::Http, true);
+        let mut exec = executor(&running, PASSWORD, None);
+        exec.options.ps_host = ps_host;
+        let ex02 = &plan.servers[1];
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            let out = exec
+                .run_ps_with_secret(ex02, script.text(), &secret)
+                .unwrap();
+            assert_eq!(out.exit_code, 0, "host {ps_host}: {out:?}");
+            answers.push(out.stdout);
+        }
+        assert!(
+            answers
+                .iter()
+                .all(|a| a == &answers[0] && a.contains("EX01")),
+            "{answers:?}"
+        );
+        let c = running.lab.counts();
+        let (sessions, imports) = if ps_host { (1, 1) } else { (4, 4) };
+        assert_eq!(
+            (c.sessions, c.imports),
+            (sessions, imports),
+            "host {ps_host}: {c:?}"
+        );
+    }
+}

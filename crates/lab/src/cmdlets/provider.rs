@@ -485,6 +485,23 @@ fn get_command(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, P
         .display("ExSetup.exe")
         .into()]);
     }
+    // An Exchange cmdlet's proxy that `Import-PSSession` made in this
+    // process: a function (implicit remoting generates functions).
+    let wants_function = b
+        .string("CommandType")
+        .is_none_or(|t| t.eq_ignore_ascii_case("Function") || t.eq_ignore_ascii_case("All"));
+    if let Some(proxy) = host.remoting.proxy(&name).filter(|_| wants_function) {
+        return Ok(vec![PsObject::new(
+            "System.Management.Automation.FunctionInfo",
+        )
+        .with("Name", proxy)
+        .with(
+            "CommandType",
+            Value::enumv("System.Management.Automation.CommandTypes", "Function", 2),
+        )
+        .display(proxy)
+        .into()]);
+    }
     Err(PsError::new(
         ErrorCategory::ObjectNotFound,
         "CommandNotFoundException,Microsoft.PowerShell.Commands.GetCommandCommand",

@@ -49,6 +49,9 @@ pub(crate) struct State {
     /// Imported proxies: canonical cmdlet name → session id.
     imported: Vec<(&'static str, u32)>,
     next_id: u32,
+    /// `Import-PSSession` runs so far: each makes a temporary module of
+    /// proxies in the process (`Counts::imports`).
+    imports: usize,
 }
 
 impl State {
@@ -57,6 +60,21 @@ impl State {
     pub(crate) fn opened(&self) -> usize {
         // Ids count up from 1 per session opened (removed ones included).
         usize::try_from(self.next_id).unwrap_or(usize::MAX)
+    }
+
+    /// How many times the process ran `Import-PSSession`.
+    pub(crate) fn imports(&self) -> usize {
+        self.imports
+    }
+
+    /// The canonical name of an imported proxy named `name` (any case),
+    /// as `Get-Command` finds it: a function of a `tmp_*` module.
+    pub(crate) fn proxy(&self, name: &str) -> Option<&'static str> {
+        self.imported
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(n, _)| *n)
     }
 }
 
@@ -323,8 +341,14 @@ fn import(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsErro
     for n in names {
         host.remoting.imported.push((n, sid));
     }
+    host.remoting.imports += 1;
     let s = host.remoting.sessions.iter().find(|s| s.id == sid);
-    let module = format!("tmp_{}", s.map_or("", |s| &s.runspace_id[..8]));
+    // A module of its own per import, as each import makes one.
+    let module = format!(
+        "tmp_{}_{}",
+        s.map_or("", |s| &s.runspace_id[..8]),
+        host.remoting.imports
+    );
     Ok(vec![Value::object(
         PsObject::new("System.Management.Automation.PSModuleInfo")
             .with("Name", module.clone())

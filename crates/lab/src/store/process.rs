@@ -30,6 +30,8 @@ pub struct PsProcess {
     remoting: remoting::State,
     /// Sessions counted so far (the remoting state counts every one opened).
     sessions_paid: usize,
+    /// `Import-PSSession` runs counted so far.
+    imports_counted: usize,
     /// The server's boot the process started in: a restart ends it.
     boot_ms: i64,
     pid: u32,
@@ -218,6 +220,7 @@ impl Lab {
             session: pwsh::Session::default(),
             remoting: remoting::State::default(),
             sessions_paid: 0,
+            imports_counted: 0,
             boot_ms,
             pid,
         })
@@ -294,6 +297,10 @@ impl Lab {
         let new = opened.saturating_sub(process.sessions_paid);
         process.sessions_paid = opened;
         self.counters.sessions(new);
+        let imports = process.remoting.imports();
+        self.counters
+            .imports(imports.saturating_sub(process.imports_counted));
+        process.imports_counted = imports;
         process.ran_in_batch |= result.is_some();
         costs::pay(
             self.costs

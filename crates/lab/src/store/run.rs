@@ -58,7 +58,7 @@ pub(super) fn run_ps_counted(
     stdin: &str,
     now: i64,
     budget_ms: Option<i64>,
-) -> Result<(ScriptOutput, usize), LabError> {
+) -> Result<(ScriptOutput, Opened), LabError> {
     let i = enter(world, server, now)?;
     world.next_pid += 4;
     let pid = world.next_pid;
@@ -78,7 +78,10 @@ pub(super) fn run_ps_counted(
     }
     let reboot = host.reboot_requested && !host.killed;
     let killed = host.killed.then_some(host.spent_ms);
-    let sessions = host.remoting.opened();
+    let opened = Opened {
+        sessions: host.remoting.opened(),
+        imports: host.remoting.imports(),
+    };
     if reboot {
         world.begin_reboot(i);
     }
@@ -88,8 +91,15 @@ pub(super) fn run_ps_counted(
             server: name,
             after_ms,
         }),
-        None => Ok((out, sessions)),
+        None => Ok((out, opened)),
     }
+}
+
+/// What a script opened that the lab counts: Exchange sessions and
+/// `Import-PSSession` runs.
+pub(super) struct Opened {
+    pub(super) sessions: usize,
+    pub(super) imports: usize,
 }
 
 /// Runs a cmd.exe command line on `server` at `now`, `%VAR%` expanded:

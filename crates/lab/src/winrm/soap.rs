@@ -48,6 +48,10 @@ pub(super) fn soap(state: &Listener, text: &str, user: &str, peer: &str) -> Answ
                 for input in cmds.into_values().filter_map(|c| c.input) {
                     input.terminate();
                 }
+                // A client closing its shell is usually a run ending: its
+                // calls' PowerShell logs reach the disk before the answer,
+                // so `cu-roll lab state` from another process sees them.
+                let _ = state.lab.flush_logs();
                 ok(reply::deleted(&message_id))
             }
             None => no_shell(state, &message_id),
