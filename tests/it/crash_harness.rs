@@ -359,6 +359,33 @@ fn a_crash_between_a_node_pause_and_its_record_resumes_clean() {
     assert!(t.strict(), "{t:#?}");
 }
 
+/// A run stopped right after the transport restart that ends maintenance
+/// reached the server (before its record, and before the front-end
+/// restart that follows it): the resume restarts the front end. Before
+/// the front-end restart was journaled, the resume saw transport
+/// restarted and owed nothing, leaving MSExchangeFrontEndTransport as it
+/// started while the server was offline.
+#[test]
+fn a_crash_between_the_transport_and_front_end_restarts_resumes_clean() {
+    let (n, label) = boundary("exit-maintenance service-restarted", false);
+    let t = crash_after_change(Over::InProcess, n, &label);
+    assert!(t.strict(), "{t:#?}");
+}
+
+/// A run stopped right after HubTransport was set Active again (before
+/// its record and before the transport restart that makes it take
+/// effect): a restore is never adopted from an intent, so the resume saw
+/// no HubTransport change to finish and called exit-maintenance already
+/// done, leaving transport unrestarted and the front end as started in
+/// maintenance. Now the journal's unreversed drain, with HubTransport
+/// found Active, owes both restarts.
+#[test]
+fn a_crash_between_hub_transport_active_and_its_record_resumes_clean() {
+    let (n, label) = boundary("exit-maintenance component-state", true);
+    let t = crash_after_change(Over::InProcess, n, &label);
+    assert!(t.strict(), "{t:#?}");
+}
+
 /// Problem 1 as the review measured it, over WinRM against `lab serve`
 /// (8 of 12 timed SIGKILLs landed between a change and its record there;
 /// all 8 stranded a server): the last server's `Blocked` and the first

@@ -29,7 +29,8 @@ pub fn world_problems(world: &Value, build: &str) -> Vec<String> {
 /// in service: a component held non-Active by any requester
 /// (ForwardSyncDaemon and ProvisioningRps excepted, by design), activation
 /// policy not Unrestricted (the lab's baseline), MoveNow on, cluster node
-/// not Up, a pending reboot or a half-done setup.
+/// not Up, a pending reboot or a half-done setup, a front-end transport
+/// still running as started in maintenance.
 pub fn server_problems(s: &Value, build: &str) -> Vec<String> {
     let by_design = ["ForwardSyncDaemon", "ProvisioningRps"];
     let mut bad = Vec::new();
@@ -58,6 +59,11 @@ pub fn server_problems(s: &Value, build: &str) -> Vec<String> {
     }
     if !s["pending_reboot"].is_null() || !s["partial_setup"].is_null() {
         bad.push("a pending reboot or a partial setup".into());
+    }
+    // The front end started at boot while the server was offline and was
+    // not restarted after maintenance (review real-exchange.md #15).
+    if s["frontend_started_offline"] == true {
+        bad.push("MSExchangeFrontEndTransport still as started in maintenance".into());
     }
     bad
 }

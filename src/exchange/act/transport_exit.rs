@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{action, Action, LONG_COMMAND};
 use crate::exchange::Template;
+use crate::journal::Change;
 use crate::ps::Arg;
 
 /// The front-end transport service of a Mailbox server (Exchange 2016 and
@@ -95,7 +96,11 @@ pub fn restart_frontend_transport() -> Action {
                 &[],
             )
             .with_timeout(LONG_COMMAND),
-        Vec::new(),
+        // Journaled so that a run stopped between the transport restart
+        // and this one makes it on resume (`undo::frontend_restart_pending`).
+        vec![Change::ServiceRestarted {
+            service: FRONTEND_TRANSPORT_SERVICE.into(),
+        }],
     )
 }
 

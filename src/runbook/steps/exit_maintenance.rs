@@ -23,7 +23,7 @@ use crate::journal::{Baseline, Change};
 use crate::plan::{Plan, ResolvedTarget, Server};
 use crate::runbook::{PlannedCommand, Step, StepContext, StepError, StepId, StepOutcome};
 
-use super::undo::{left_on, transport_restart_pending, Outstanding};
+use super::undo::{frontend_restart_pending, left_on, transport_restart_pending, Outstanding};
 
 pub struct ExitMaintenance;
 
@@ -164,6 +164,17 @@ pub fn exit_actions(
     } else if transport_restart_pending(prior, "Active") {
         out.push(RestartTransport);
         out.push(RestartFrontEndTransport);
+    } else if own.holds_component("HubTransport", MAINTENANCE) {
+        // cu-roll's drain is the journal's last word on HubTransport, yet
+        // the server shows it Active: set Active by a run that stopped
+        // before it recorded the change (a restore is never adopted from
+        // an intent: progress_state.rs), so the restart that makes it take
+        // effect may not have followed.
+        out.push(RestartTransport);
+        out.push(RestartFrontEndTransport);
+    } else if frontend_restart_pending(prior) {
+        // A run stopped between the two restarts.
+        out.push(RestartFrontEndTransport);
     }
     (out, notes)
 }
@@ -255,7 +266,7 @@ impl ExitAction {
             ResumeCopy { copy, replication_only: true } => format!("the same, for a lagged copy or one activation-suspended before: replication only, activation stays suspended (e.g. {copy})"),
             HubTransportActive => "if cu-roll drained HubTransport and it still is".into(),
             RestartTransport => "on the server itself, right after HubTransport Active (the change takes effect on restart), or if cu-roll set it Active earlier but the restart did not follow".into(),
-            RestartFrontEndTransport => "on the server itself, after the transport restart: MSExchangeFrontEndTransport started at boot while the server was offline (community procedures restart it too; Microsoft's restarts only MSExchangeTransport)".into(),
+            RestartFrontEndTransport => "on the server itself, after the transport restart (or alone, when a run stopped between the two): MSExchangeFrontEndTransport started at boot while the server was offline (community procedures restart it too; Microsoft's restarts only MSExchangeTransport)".into(),
             ClearFunctional(c) => format!("for each component held Inactive by requester Functional (e.g. {c} after a failed setup)"),
         }
     }

@@ -4,6 +4,7 @@
 //! the exact commands that undo them by hand — every failure message ends
 //! with those. Pure functions over `Change`s; nothing here sends anything.
 
+use crate::exchange::act::transport_exit::FRONTEND_TRANSPORT_SERVICE;
 use crate::exchange::act::TRANSPORT_SERVICE;
 use crate::exchange::{same, ExchangeState, MAINTENANCE};
 use crate::journal::{Baseline, Change, HeldComponent};
@@ -25,6 +26,32 @@ pub fn transport_restart_pending(changes: &[Change], state: &str) -> bool {
         && !changes[i + 1..].iter().any(
             |c| matches!(c, Change::ServiceRestarted { service } if same(service, TRANSPORT_SERVICE)),
         )
+}
+
+/// Whether the front-end transport restart that follows the transport
+/// restart ending maintenance is still owed: cu-roll set HubTransport
+/// Active and restarted MSExchangeTransport after it, and no restart of
+/// MSExchangeFrontEndTransport followed (a run stopped between the two
+/// restarts). A journal written before the front-end restart was journaled
+/// owes one again on a resume there: restarting the front end twice is
+/// harmless (review real-exchange.md #15), leaving it is what this avoids.
+pub fn frontend_restart_pending(changes: &[Change]) -> bool {
+    let last = changes.iter().rposition(|c| {
+        matches!(c, Change::ComponentState { component, requester, state }
+            if same(component, "HubTransport") && same(requester, MAINTENANCE) && same(state, "Active"))
+    });
+    let Some(i) = last else { return false };
+    let restarted = |service: &str, c: &Change| matches!(c, Change::ServiceRestarted { service: s } if same(s, service));
+    let Some(j) = changes[i + 1..]
+        .iter()
+        .rposition(|c| restarted(TRANSPORT_SERVICE, c))
+        .map(|j| i + 1 + j)
+    else {
+        return false;
+    };
+    !changes[j + 1..]
+        .iter()
+        .any(|c| restarted(FRONTEND_TRANSPORT_SERVICE, c))
 }
 
 /// What cu-roll's own changes still hold on a server, once later changes
@@ -313,6 +340,38 @@ mod tests {
             from: None,
         }]);
         assert_eq!(o.policy_restore.as_deref(), Some("Unrestricted"));
+    }
+
+    #[test]
+    fn the_front_end_restart_is_owed_after_the_transport_restart_until_it_is_made() {
+        let active = comp("HubTransport", "Active", MAINTENANCE);
+        let service = |s: &str| Change::ServiceRestarted { service: s.into() };
+        let transport = service(TRANSPORT_SERVICE);
+        let front = service(FRONTEND_TRANSPORT_SERVICE);
+        assert!(!frontend_restart_pending(std::slice::from_ref(&active)));
+        assert!(frontend_restart_pending(&[
+            active.clone(),
+            transport.clone()
+        ]));
+        assert!(!frontend_restart_pending(&[
+            active.clone(),
+            transport.clone(),
+            front.clone()
+        ]));
+        // A later maintenance's transport restart owes another.
+        assert!(frontend_restart_pending(&[
+            active.clone(),
+            transport.clone(),
+            front.clone(),
+            comp("HubTransport", "Draining", MAINTENANCE),
+            active.clone(),
+            transport.clone(),
+        ]));
+        // Nothing is owed while HubTransport was never set Active.
+        assert!(!frontend_restart_pending(&[
+            comp("HubTransport", "Draining", MAINTENANCE),
+            transport
+        ]));
     }
 
     #[test]
