@@ -6,8 +6,8 @@
 use planfile::{checked, PlanError, Source, Text};
 use toml::Spanned;
 
-use super::parse::lab_server;
 use super::raw::RawLabCertificate;
+use super::servers::lab_server;
 use super::{LabCertificate, LabServer};
 use crate::pwsh::types::parse_datetime;
 

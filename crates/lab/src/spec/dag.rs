@@ -12,8 +12,8 @@ use planfile::values::*;
 use planfile::{checked, PlanError, Source, Text};
 use toml::Spanned;
 
-use super::parse::lab_server;
 use super::raw::*;
+use super::servers::lab_server;
 use super::{LabDatabase, LabServer};
 use crate::model::ActivationPolicy;
 

@@ -6,12 +6,14 @@
 mod ad;
 mod certs;
 mod dag;
+mod faults;
 mod parse;
 pub(crate) mod raw;
+mod servers;
 
+pub use faults::{FAULT_KINDS, STEP_NAMES};
 pub use parse::{
-    check_plan_servers_simulated, parse_plan_text, parse_plan_text_up_to, FAULT_KINDS,
-    MAX_LAB_SERVERS, STEP_NAMES,
+    check_plan_servers_simulated, parse_plan_text, parse_plan_text_up_to, MAX_LAB_SERVERS,
 };
 
 use std::time::Duration;

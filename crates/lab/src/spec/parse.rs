@@ -1,22 +1,21 @@
 //! Stage two of the `[lab]` section: the raw shape → a validated
-//! `LabSpec`: lab server names and FQDNs, builds, ports, databases and their
-//! copies, injected faults, and (with `transport = "lab"`) that every
+//! `LabSpec`: the section's own keys (DAG, ports, credentials, timings,
+//! world size), then its entries through `servers`, `dag`, `faults`,
+//! `certs` and `ad`, and (with `transport = "lab"`) that every
 //! `[[server]]` of the plan exists in the lab. Errors point at the plan's
 //! `file:line:column` as the product's own plan errors do. It checks the
 //! description only; what a fault does is the world's business.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use planfile::values::*;
-use planfile::{checked, duration, name_and_fqdn, PlanError, Source, Text};
+use planfile::{checked, duration, PlanError, Source, Text};
 use toml::Spanned;
 
+use super::faults::faults;
 use super::raw::*;
-use super::{
-    LabDatabase, LabFault, LabMedia, LabMediaKind, LabServer, LabSpec, LabTimings, DEFAULT_DAG,
-};
-use crate::build::ExchangeBuild;
+use super::servers::{media, servers};
+use super::{LabSpec, LabTimings, DEFAULT_DAG};
 
 /// The `[lab]` section of the plan `text` (read from `path`), validated;
 /// `None` when the plan has none.
@@ -51,44 +50,6 @@ pub fn check_plan_servers_simulated(
     let doc: Document = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
     check_plan_servers_exist(&src, spec, &doc.server)
 }
-
-/// The fault kinds a `[[lab.fault]]` may name.
-pub const FAULT_KINDS: &[&str] = &[
-    "setup-fails",
-    "setup-hangs",
-    "reboot-hangs",
-    "queue-stuck",
-    "move-blocked",
-    "copy-fails",
-    "health-fails",
-    "mapi-fails",
-    "owa-pool-stopped",
-    "winrm-drops",
-    "su-fails",
-    "su-busy",
-    "su-restarts",
-    "su-interrupted",
-    "moves-suppressed",
-    "clussvc-starts-late",
-    "submission-suspended",
-    "command-hangs",
-];
-
-/// The rollout steps the lab recognises from what a client sends (how, per
-/// step, is in docs/lab.md, "Faults"); a fault's `during =
-/// "<server>:<step>"` must name one of them. They are cu-roll's step ids:
-/// the product has a test that its own list is the same.
-pub const STEP_NAMES: &[&str] = &[
-    "backup-config",
-    "enter-maintenance",
-    "reboot-before-setup",
-    "setup",
-    "security-update",
-    "reboot-after-setup",
-    "exit-maintenance",
-    "health",
-    "redistribute",
-];
 
 fn validate(
     src: &Source,
@@ -229,63 +190,6 @@ fn check_world_size(src: &Source, lab: &RawLab, max_servers: usize) -> Result<()
     Ok(())
 }
 
-/// `[[lab.media]]`: each an absolute local path like `setup_path` (the lab
-/// copies it onto every server), with the build it installs; the kind comes
-/// from the extension (`.exe` setup media, `.msp` security update).
-fn media(src: &Source, raw: &[Spanned<RawLabMedia>]) -> Result<Vec<LabMedia>, PlanError> {
-    let mut out: Vec<LabMedia> = Vec::with_capacity(raw.len());
-    for entry in raw {
-        let m = entry.get_ref();
-        let kind = checked(src, &m.path, |t| {
-            let kind = LabMediaKind::from_path(t).ok_or_else(|| {
-                format!(
-                    "media path '{t}' must end in .exe (setup media) or .msp (a security update)"
-                )
-            })?;
-            let ext = if kind == LabMediaKind::Setup {
-                ".exe"
-            } else {
-                ".msp"
-            };
-            check_local_windows_path("media path", t, ext)?;
-            Ok(kind)
-        })?;
-        if out
-            .iter()
-            .any(|o| o.path.eq_ignore_ascii_case(m.path.get_ref()))
-        {
-            return Err(src.error(
-                m.path.span(),
-                format!("media '{}' is listed twice", m.path.get_ref()),
-            ));
-        }
-        let build = checked(src, &m.build, |t| {
-            t.parse::<ExchangeBuild>()
-                .map_err(|e| format!("build: {e}"))
-        })?;
-        let sha256 = m
-            .sha256
-            .as_ref()
-            .map(|h| {
-                checked(src, h, |t| {
-                    check_sha256(t)
-                        .map(|d| d.to_ascii_uppercase())
-                        .map_err(|_| {
-                            format!("sha256 '{t}' is not a SHA-256 digest; expected 64 hexadecimal digits")
-                        })
-                })
-            })
-            .transpose()?;
-        out.push(LabMedia {
-            path: m.path.get_ref().clone(),
-            build,
-            kind,
-            sha256,
-        });
-    }
-    Ok(out)
-}
-
 /// `[lab] load_balancer`: the namespace (a DNS name, default
 /// `mail.contoso.local`) and whether it offloads TLS (default false).
 fn load_balancer(
@@ -314,252 +218,6 @@ fn text_or(
         Some(v) => checked(src, v, |t| check_plain_text(key, t).map(|()| t.to_string())),
         None => Ok(default.to_string()),
     }
-}
-
-/// Lab servers, each with the span of its name for later references.
-fn servers(
-    src: &Source,
-    raw: &[Spanned<RawLabServer>],
-    base_port: u16,
-) -> Result<Vec<(LabServer, Text)>, PlanError> {
-    let mut out: Vec<(LabServer, Text)> = Vec::new();
-    let mut ports: HashMap<u16, String> = HashMap::new();
-    for (index, entry) in raw.iter().enumerate() {
-        let s = entry.get_ref();
-        let fqdn = name_and_fqdn(src, &s.name, &s.fqdn)?;
-        if let Some((first, _)) = out
-            .iter()
-            .find(|(o, _)| o.name.eq_ignore_ascii_case(s.name.get_ref()))
-        {
-            return Err(src.error(
-                s.name.span(),
-                format!(
-                    "[[lab.server]] '{}' is listed twice; list each lab server once",
-                    first.name
-                ),
-            ));
-        }
-        let build = checked(src, &s.build, |t| {
-            t.parse::<ExchangeBuild>()
-                .map_err(|e| format!("build: {e}"))
-        })?;
-        checked(src, &s.os, |t| check_plain_text("os", t))?;
-        let mut custom_app_settings = Vec::with_capacity(s.custom_app_settings.len());
-        for (key, value) in &s.custom_app_settings {
-            checked(src, value, |t| {
-                check_plain_text("appSettings key", key)?;
-                check_plain_text("appSettings value", t)
-            })?;
-            custom_app_settings.push((key.clone(), value.get_ref().clone()));
-        }
-        let port = match &s.port {
-            Some(p) if *p.get_ref() == 0 => {
-                return Err(src.error(p.span(), "port must be from 1 to 65535"))
-            }
-            Some(p) => *p.get_ref(),
-            None => u16::try_from(index)
-                .ok()
-                .and_then(|i| base_port.checked_add(i))
-                .ok_or_else(|| {
-                    src.error(
-                        s.name.span(),
-                        "base_port plus this server's index is past port 65535; lower base_port",
-                    )
-                })?,
-        };
-        if let Some(other) = ports.insert(port, s.name.get_ref().clone()) {
-            let span = s.port.as_ref().map_or(s.name.span(), Spanned::span);
-            return Err(src.error(
-                span,
-                format!(
-                    "lab server '{}' would listen on port {port}, which '{other}' already uses",
-                    s.name.get_ref()
-                ),
-            ));
-        }
-        out.push((
-            LabServer {
-                name: s.name.get_ref().clone(),
-                fqdn,
-                build,
-                dotnet_release: s.dotnet_release,
-                os: s.os.get_ref().clone(),
-                vcredist_2012: s.vcredist_2012,
-                vcredist_2013: s.vcredist_2013,
-                ucma: s.ucma,
-                url_rewrite: s.url_rewrite,
-                pending_reboot: s.pending_reboot,
-                system_drive_free_gb: s.system_drive_free_gb,
-                install_drive_free_gb: s.install_drive_free_gb,
-                ccm_client: s.ccm_client.unwrap_or(false)
-                    || s.pending_reboot == Some(super::PendingReboot::Ccm),
-                staging_folder_open: s.staging_folder_open.unwrap_or(false),
-                setup_log_earlier_mb: s.setup_log_earlier_mb.unwrap_or(0),
-                queue_messages: s.queue_messages,
-                um_calls: s.um_calls,
-                custom_app_settings,
-                port: s.port.as_ref().map(|p| *p.get_ref()),
-                activation_policy: super::dag::activation_policy(
-                    src,
-                    s.activation_policy.as_ref(),
-                )?,
-                standalone: s.standalone.unwrap_or(false),
-                extended_protection: s.extended_protection,
-                rpc_ssl_offloading: s.rpc_ssl_offloading.unwrap_or(false),
-                edge: crate::edge::spec(src, s)?,
-                // Filled in by `dag::assign_dags` once the DAGs are known.
-                dag: String::new(),
-            },
-            s.name.clone(),
-        ));
-    }
-    Ok(out)
-}
-
-/// The lab server a reference names (case-insensitively), or an error at it.
-pub(super) fn lab_server<'a>(
-    src: &Source,
-    servers: &'a [(LabServer, Text)],
-    reference: &Text,
-    what: &str,
-) -> Result<&'a LabServer, PlanError> {
-    checked(src, reference, |t| check_netbios(what, t))?;
-    servers
-        .iter()
-        .map(|(s, _)| s)
-        .find(|s| s.name.eq_ignore_ascii_case(reference.get_ref()))
-        .ok_or_else(|| {
-            let known: Vec<&str> = servers.iter().map(|(s, _)| s.name.as_str()).collect();
-            src.error(
-                reference.span(),
-                format!(
-                    "{what} '{}' is not a lab server; the [[lab.server]] entries are: {}",
-                    reference.get_ref(),
-                    if known.is_empty() {
-                        "(none)".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-            )
-        })
-}
-
-fn faults(
-    src: &Source,
-    raw: &[Spanned<RawLabFault>],
-    servers: &[(LabServer, Text)],
-    databases: &[(LabDatabase, Text)],
-) -> Result<Vec<LabFault>, PlanError> {
-    let mut out = Vec::with_capacity(raw.len());
-    for entry in raw {
-        let f = entry.get_ref();
-        let server = lab_server(src, servers, &f.server, "fault server")?
-            .name
-            .clone();
-        let kind = checked(src, &f.kind, |t| {
-            if FAULT_KINDS.contains(&t) {
-                Ok(t.to_string())
-            } else {
-                Err(format!(
-                    "unknown fault kind '{t}'; expected one of: {}",
-                    FAULT_KINDS.join(", ")
-                ))
-            }
-        })?;
-        let times = match &f.times {
-            Some(t) if *t.get_ref() == 0 => {
-                return Err(src.error(
-                    t.span(),
-                    "times must be at least 1; leave it out for a fault that always fires",
-                ))
-            }
-            Some(t) => Some(*t.get_ref()),
-            None => None,
-        };
-        let database = match &f.database {
-            Some(d) => {
-                let Some((db, _)) = databases
-                    .iter()
-                    .find(|(db, _)| db.name.eq_ignore_ascii_case(d.get_ref()))
-                else {
-                    return Err(src.error(
-                        d.span(),
-                        format!("database '{}' is not a [[lab.database]]", d.get_ref()),
-                    ));
-                };
-                if !db.copies.contains(&server) {
-                    return Err(src.error(
-                        d.span(),
-                        format!("'{server}' holds no copy of database '{}'", db.name),
-                    ));
-                }
-                Some(db.name.clone())
-            }
-            None if kind == "copy-fails" => {
-                return Err(src.error(
-                    f.kind.span(),
-                    "kind = \"copy-fails\" needs database = \"<name>\": the copy that fails",
-                ))
-            }
-            None => None,
-        };
-        if kind == "command-hangs" && f.during.is_none() {
-            return Err(src.error(
-                f.kind.span(),
-                "kind = \"command-hangs\" needs during = \"<server>:<step>\": the step whose start makes the lab stop answering",
-            ));
-        }
-        let during = f
-            .during
-            .as_ref()
-            .map(|d| check_during(src, d, servers))
-            .transpose()?;
-        let hold = match &f.hold {
-            Some(h) => Some(duration(src, Some(h), "30s")?),
-            None => None,
-        };
-        out.push(LabFault {
-            server,
-            kind,
-            times,
-            database,
-            during,
-            hold,
-        });
-    }
-    Ok(out)
-}
-
-/// `"<server>:<step>"`, e.g. `"EX02:enter-maintenance"`.
-fn check_during(
-    src: &Source,
-    value: &Text,
-    servers: &[(LabServer, Text)],
-) -> Result<String, PlanError> {
-    let expected = || {
-        format!(
-            "during '{}' is not '<server>:<step>'; expected e.g. \"EX02:enter-maintenance\" with a step among: {}",
-            value.get_ref(),
-            STEP_NAMES.join(", ")
-        )
-    };
-    let Some((server, step)) = value.get_ref().split_once(':') else {
-        return Err(src.error(value.span(), expected()));
-    };
-    if !STEP_NAMES.contains(&step) {
-        return Err(src.error(value.span(), expected()));
-    }
-    let Some((s, _)) = servers
-        .iter()
-        .find(|(s, _)| s.name.eq_ignore_ascii_case(server))
-    else {
-        return Err(src.error(
-            value.span(),
-            format!("during names '{server}', which is not a lab server"),
-        ));
-    };
-    Ok(format!("{}:{step}", s.name))
 }
 
 /// With `transport = "lab"`, every `[[server]]` must be simulated: a

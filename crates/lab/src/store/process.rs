@@ -19,7 +19,8 @@ use super::super::host::ServerHost;
 use super::super::pwsh::{self, ScriptOutput};
 use super::super::remoting;
 use super::super::world::World;
-use super::{enter, run_cmd_in, Lab, LabError};
+use super::run::enter;
+use super::{run_cmd_in, Lab, LabError};
 
 /// One running powershell.exe and what it keeps between commands.
 #[derive(Debug)]
