@@ -305,10 +305,13 @@ const CREDENTIAL_HEAD: &str = concat!(prelude!(), credential_lines!());
 /// on every request would pay that on every call and pile up modules, so
 /// a host imports only the commands it has not imported into this
 /// session yet (`$global:CuRollImported`, emptied when the session is
-/// opened again) — and any whose proxy it cannot see: whether proxies
-/// imported inside one request's script block are still visible to the
-/// next request is UNVERIFIED (a function's own imports are not), so
-/// `Get-Command` checks instead of trusting the list. A per-call process
+/// opened again), and makes each import's module global (`Import-Module
+/// -ModuleInfo … -Global`; Microsoft Learn, Import-Module: `-Global`
+/// imports into the global session state, "available to all commands in
+/// the session"), since a request runs as a script block of its own and
+/// what a script block imports may not outlive it (UNVERIFIED for
+/// Import-PSSession's module). It still re-imports any command whose proxy
+/// `Get-Command` cannot see rather than trust the list. A per-call process
 /// imports what its body uses, as before.
 const SESSION_HEAD: &str = concat!(
     prelude!(),
@@ -322,8 +325,8 @@ try {
 $commands = @({{commands}})
 if ($global:CuRollKeepSession) { $commands = @($commands | Where-Object { $global:CuRollImported -notcontains $_ -or -not (Get-Command -Name $_ -CommandType Function -ErrorAction SilentlyContinue) }) }
 if ($commands.Count -gt 0) {
-$null = Import-PSSession -Session $session -CommandName $commands -DisableNameChecking -AllowClobber
-if ($global:CuRollKeepSession) { $global:CuRollImported += $commands }
+$module = Import-PSSession -Session $session -CommandName $commands -DisableNameChecking -AllowClobber
+if ($global:CuRollKeepSession) { Import-Module -ModuleInfo $module -Global -DisableNameChecking; $global:CuRollImported += $commands }
 }
 "#
 );
@@ -427,8 +430,8 @@ try {
 $commands = @('Get-ServerComponentState', 'Get-MailboxServer')
 if ($global:CuRollKeepSession) { $commands = @($commands | Where-Object { $global:CuRollImported -notcontains $_ -or -not (Get-Command -Name $_ -CommandType Function -ErrorAction SilentlyContinue) }) }
 if ($commands.Count -gt 0) {
-$null = Import-PSSession -Session $session -CommandName $commands -DisableNameChecking -AllowClobber
-if ($global:CuRollKeepSession) { $global:CuRollImported += $commands }
+$module = Import-PSSession -Session $session -CommandName $commands -DisableNameChecking -AllowClobber
+if ($global:CuRollKeepSession) { Import-Module -ModuleInfo $module -Global -DisableNameChecking; $global:CuRollImported += $commands }
 }
 Get-ServerComponentState -Identity 'EX02' | ForEach-Object { $_.State.ToString() }
 Get-MailboxServer -Identity 'EX02'

@@ -269,8 +269,10 @@ const PLUMBING: &[&str] = &[
     "New-PSSession",
     "Import-PSSession",
     "Remove-PSSession",
-    // The session wrapper asks whether a proxy is already imported.
+    // The session wrapper asks whether a proxy is already imported, and
+    // makes an import's module global in a PowerShell host.
     "Get-Command",
+    "Import-Module",
     "ConvertTo-Json",
     "ConvertFrom-Json",
     "ForEach-Object",

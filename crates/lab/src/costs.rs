@@ -1,5 +1,6 @@
 //! What a call costs the caller beyond the work it does, in wall time:
-//! `[lab.timings] call_latency`, `powershell_start` and `exchange_session`
+//! `[lab.timings] call_latency`, `powershell_start`, `exchange_session` and
+//! `import_session`
 //! (docs/lab.md, "Per-call costs"). The lab charges them by sleeping the
 //! calling thread outside the world's lock, so concurrent calls pay them
 //! side by side as they would against real servers (advancing the lab's
@@ -26,8 +27,11 @@ pub struct CallCosts {
     /// not pay it).
     pub powershell_start_ms: i64,
     /// Opening one Exchange remote session (`New-PSSession` to
-    /// `/PowerShell` and importing its commands), per session a script opens.
+    /// `/PowerShell`), per session a script opens.
     pub exchange_session_ms: i64,
+    /// One `Import-PSSession`: the commands' metadata fetched from the
+    /// session's server and a temporary module of proxies built.
+    pub import_session_ms: i64,
 }
 
 impl CallCosts {
@@ -47,12 +51,17 @@ impl CallCosts {
     /// * `exchange_session` 5 s, UNVERIFIED: no measurement was found;
     ///   connecting with `New-PSSession -ConfigurationName
     ///   Microsoft.Exchange` (Kerberos, a new runspace on the server's
-    ///   `/PowerShell` application, RBAC evaluation) and importing the
-    ///   commands a step needs is commonly reported as taking seconds.
+    ///   `/PowerShell` application, RBAC evaluation) is commonly reported
+    ///   as taking seconds.
+    /// * `import_session` 1 s, UNVERIFIED: Import-PSSession asks the
+    ///   session for the commands' metadata and formatting data and
+    ///   builds a module of proxy functions in the local process
+    ///   (Microsoft Learn, Import-PSSession); no measurement was found.
     pub const REALISTIC: CallCosts = CallCosts {
         call_latency_ms: 20,
         powershell_start_ms: 600,
         exchange_session_ms: 5_000,
+        import_session_ms: 1_000,
     };
 
     /// Whether every cost is zero (nothing to sleep).

@@ -220,6 +220,7 @@ impl Lab {
             call_latency_ms: t.call_latency_ms,
             powershell_start_ms: t.powershell_start_ms,
             exchange_session_ms: t.exchange_session_ms,
+            import_session_ms: t.import_session_ms,
         };
         Lab {
             path: state_dir.join(WORLD_FILE),
@@ -298,6 +299,8 @@ impl Lab {
         self.counters.imports(opened.imports);
         let sessions = i64::try_from(opened.sessions).unwrap_or(i64::MAX);
         costs::pay(self.costs.exchange_session_ms.saturating_mul(sessions));
+        let imports = i64::try_from(opened.imports).unwrap_or(i64::MAX);
+        costs::pay(self.costs.import_session_ms.saturating_mul(imports));
         Ok(out)
     }
 

@@ -86,6 +86,7 @@ pub fn three_member_spec() -> LabSpec {
             call_latency: Duration::ZERO,
             powershell_start: Duration::ZERO,
             exchange_session: Duration::ZERO,
+            import_session: Duration::ZERO,
             transport_restart: Duration::from_secs(90),
             transport_startup: Duration::from_secs(1),
             redistribute_per_move: Duration::from_millis(200),

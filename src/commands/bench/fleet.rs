@@ -55,7 +55,7 @@ pub struct Fleet {
     pub scale: u32,
     pub max_parallel_dags: usize,
     /// Per-call costs (already scaled), ms: latency, powershell, session.
-    pub costs_ms: [u64; 3],
+    pub costs_ms: [u64; 4],
     /// The shortest poll interval (ms) whatever the scale: polls cost real
     /// CPU, which a scale does not shrink.
     pub poll_floor_ms: u64,
@@ -109,7 +109,7 @@ impl Fleet {
     pub fn lab_plan(&self) -> String {
         let w = &REAL_WORK;
         let mut t = self.head(&[]);
-        let [latency, powershell, session] = self.costs_ms;
+        let [latency, powershell, session, import] = self.costs_ms;
         let _ = write!(
             t,
             "[lab]\nbase_port = 15985\nusername = \"lab\\\\admin\"\npassword = \"lab-only-password\"\n\n\
@@ -118,7 +118,7 @@ impl Fleet {
              [lab.timings]\nsetup = \"{}ms\"\nreboot = \"{}ms\"\ndrain_per_message = \"{}ms\"\n\
              database_move = \"{}ms\"\nsecurity_update = \"{}ms\"\nresync = \"{}ms\"\n\
              transport_startup = \"{}ms\"\nredistribute_per_move = \"{}ms\"\nstart_sleep_divisor = {}\n\
-             call_latency = \"{latency}ms\"\npowershell_start = \"{powershell}ms\"\nexchange_session = \"{session}ms\"\n\n\
+             call_latency = \"{latency}ms\"\npowershell_start = \"{powershell}ms\"\nexchange_session = \"{session}ms\"\nimport_session = \"{import}ms\"\n\n\
              [[lab.media]]\npath = 'D:\\Setup.exe'\nbuild = \"15.2.1748.10\"\n\n\
              [[lab.media]]\npath = 'C:\\Updates\\Exchange2019-CU15-Feb26SU.msp'\nbuild = \"15.2.1748.43\"\n\n",
             self.scaled(w.setup, 1),
@@ -233,7 +233,7 @@ mod tests {
             upgraded: 3,
             scale: 600,
             max_parallel_dags: 2,
-            costs_ms: [0, 1, 8],
+            costs_ms: [0, 1, 8, 2],
             poll_floor_ms: 10,
         };
         let text = fleet.lab_plan();

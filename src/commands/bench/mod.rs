@@ -90,6 +90,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome, Error> {
         per(r.call_latency_ms),
         per(r.powershell_start_ms),
         per(r.exchange_session_ms),
+        per(r.import_session_ms),
     ];
     let mut footprint = Vec::new();
     let mut parallel = None;
@@ -182,7 +183,7 @@ fn calls_figure(dir: &Path) -> Result<(), Error> {
             upgraded: members,
             scale: 6000,
             max_parallel_dags: 1,
-            costs_ms: [0, 0, 0],
+            costs_ms: [0, 0, 0, 0],
             poll_floor_ms: 100,
         };
         let (usage, counts) = served(&fleet, &dir.join(members.to_string()), &["run", "--yes"])?;

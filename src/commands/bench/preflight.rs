@@ -29,7 +29,7 @@ pub(super) fn measure(sizes: &Sizes, dir: &Path) -> Result<Preflight, Error> {
         upgraded: members,
         scale: 1,
         max_parallel_dags: 1,
-        costs_ms: [sizes.preflight_latency_ms, 0, 0],
+        costs_ms: [sizes.preflight_latency_ms, 0, 0, 0],
         poll_floor_ms: sizes.poll_floor_ms,
     };
     let (one, _) = served(&fleet(1, 1), &dir.join("one"), &["report"])?;

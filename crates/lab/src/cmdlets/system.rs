@@ -24,6 +24,8 @@ const IMPORT_MODULE: CmdletSpec = CmdletSpec {
         value("MinimumVersion"),
         value("Prefix"),
         switch("Global"),
+        value("ModuleInfo"),
+        switch("DisableNameChecking"),
     ],
     should_process: None,
 };
@@ -172,6 +174,27 @@ fn add_pssnapin(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, 
 
 fn import_module(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, PsError> {
     let b = bind(&IMPORT_MODULE, args)?;
+    // `-ModuleInfo` takes a module already loaded (what Import-PSSession
+    // returns): `-Global` makes its commands visible to the whole process.
+    // The lab's proxies are visible process-wide anyway (remoting.rs), so
+    // there is nothing more to do than check what was passed.
+    if let Some(info) = b.get("ModuleInfo") {
+        let is_module = |v: &Value| matches!(v, Value::Object(o) if o.type_names.iter().any(|t| t.ends_with("PSModuleInfo")));
+        let ok = match info {
+            Value::Array(items) => !items.is_empty() && items.iter().all(is_module),
+            v => is_module(v),
+        };
+        if !ok {
+            return Err(PsError::new(
+                ErrorCategory::InvalidArgument,
+                "ParameterArgumentTransformationError,Microsoft.PowerShell.Commands.ImportModuleCommand",
+                "Cannot process argument transformation on parameter 'ModuleInfo'. Cannot convert the value to type \"System.Management.Automation.PSModuleInfo\".",
+            )
+            .in_command("Import-Module")
+            .terminating());
+        }
+        return Ok(Vec::new());
+    }
     let names = b
         .get("Name")
         .map(string_list)

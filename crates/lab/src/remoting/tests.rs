@@ -424,3 +424,33 @@ fn a_write_through_one_domain_controller_is_old_news_on_the_other() {
         "dc02 has it after 15 s: {out:?}"
     );
 }
+
+/// What a PowerShell host does with an import (the product's session
+/// wrapper): the module Import-PSSession returns is imported again with
+/// `-Global`; `Get-Command` then finds the proxy as a function, an
+/// unknown name finds nothing, and `-ModuleInfo` refuses what is not a
+/// module. Each Import-PSSession makes a module of its own.
+#[test]
+fn an_import_makes_a_module_that_can_be_made_global_and_found() {
+    let mut w = world();
+    let script = contract_script(
+        "LAB\\admin",
+        "ex02.contoso.local",
+        "'Get-MailboxServer'",
+        r#"    $module = Import-PSSession -Session $session -CommandName 'Get-MailboxServer' -DisableNameChecking -AllowClobber
+    Import-Module -ModuleInfo $module -Global -DisableNameChecking
+    $module.Name -like 'tmp_*'
+    (Get-Command -Name 'get-mailboxserver' -CommandType Function -ErrorAction SilentlyContinue).Name
+    $null -eq (Get-Command -Name 'Get-Queue' -CommandType Function -ErrorAction SilentlyContinue)
+    $null -eq (Get-Command -Name 'Get-MailboxServer' -CommandType Cmdlet -ErrorAction SilentlyContinue)
+    try { Import-Module -ModuleInfo 'tmp_x' -Global } catch { 'refused' }"#,
+    );
+    let out = run_on(&mut w, "EX01", &script, &stdin_secret("lab-only-password"));
+    assert_eq!(out.stderr, "", "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        ["True", "Get-MailboxServer", "True", "True", "refused"],
+        "{out:?}"
+    );
+}

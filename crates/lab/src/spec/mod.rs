@@ -181,12 +181,14 @@ pub struct LabTimings {
     /// work it does: one network round trip (`call_latency`: charged once
     /// per call in-process, once per HTTP request by `lab serve`), a new
     /// `powershell.exe` (`powershell_start`, PowerShell calls only), and
-    /// each Exchange remote session the script opens (`exchange_session`).
+    /// each Exchange remote session the script opens (`exchange_session`),
+    /// each `Import-PSSession` it runs (`import_session`).
     /// Zero unless the plan sets them; `CallCosts::REALISTIC` and
     /// docs/lab.md give estimates (see `crate::costs`).
     pub call_latency: Duration,
     pub powershell_start: Duration,
     pub exchange_session: Duration,
+    pub import_session: Duration,
     /// Time `Restart-Service`/`Start-Service MSExchangeTransport` waits for
     /// the service to stop and start again. Real servers take minutes
     /// (review real-exchange.md #4; ExchangeDsc's TransportMaintenance

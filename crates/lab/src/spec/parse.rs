@@ -92,6 +92,7 @@ fn validate(
             call_latency: duration(src, lab.timings.call_latency.as_ref(), "0ms")?,
             powershell_start: duration(src, lab.timings.powershell_start.as_ref(), "0ms")?,
             exchange_session: duration(src, lab.timings.exchange_session.as_ref(), "0ms")?,
+            import_session: duration(src, lab.timings.import_session.as_ref(), "0ms")?,
             transport_restart: duration(src, lab.timings.transport_restart.as_ref(), "90s")?,
             transport_startup: duration(src, lab.timings.transport_startup.as_ref(), "1s")?,
             redistribute_per_move: duration(

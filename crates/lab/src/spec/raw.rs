@@ -115,6 +115,7 @@ pub struct RawLabTimings {
     pub call_latency: Option<Text>,
     pub powershell_start: Option<Text>,
     pub exchange_session: Option<Text>,
+    pub import_session: Option<Text>,
     pub transport_restart: Option<Text>,
     pub transport_startup: Option<Text>,
     pub redistribute_per_move: Option<Text>,

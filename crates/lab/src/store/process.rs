@@ -298,14 +298,20 @@ impl Lab {
         process.sessions_paid = opened;
         self.counters.sessions(new);
         let imports = process.remoting.imports();
-        self.counters
-            .imports(imports.saturating_sub(process.imports_counted));
+        let new_imports = imports.saturating_sub(process.imports_counted);
+        self.counters.imports(new_imports);
         process.imports_counted = imports;
         process.ran_in_batch |= result.is_some();
+        let times = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         costs::pay(
             self.costs
                 .exchange_session_ms
-                .saturating_mul(i64::try_from(new).unwrap_or(i64::MAX)),
+                .saturating_mul(times(new))
+                .saturating_add(
+                    self.costs
+                        .import_session_ms
+                        .saturating_mul(times(new_imports)),
+                ),
         );
         Ok(result)
     }

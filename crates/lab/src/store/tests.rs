@@ -183,3 +183,41 @@ fn advance_counts_from_a_world_clock_that_runs_ahead() {
     lab.run_cmd("EX01", "hostname").unwrap();
     assert!(lab.world().now_ms >= ahead + 60_000);
 }
+
+/// `[lab.timings] import_session` is paid once per `Import-PSSession` a
+/// script or a long-lived process's command runs, and counted.
+#[test]
+fn each_import_pays_import_session_and_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = three_member_spec();
+    spec.timings.import_session = std::time::Duration::from_millis(150);
+    let lab = Lab::open(dir.path(), &spec, &spec.dag).unwrap();
+    let open = "$secret = New-Object -TypeName System.Security.SecureString
+foreach ($c in 'lab-only-password'.ToCharArray()) { $secret.AppendChar($c) }
+$credential = New-Object -TypeName System.Management.Automation.PSCredential -ArgumentList 'LAB\\admin', $secret
+$s = New-PSSession -ConfigurationName 'Microsoft.Exchange' -ConnectionUri 'http://ex02.contoso.local/PowerShell/' -Authentication 'Kerberos' -Credential $credential
+";
+    let import =
+        "$null = Import-PSSession -Session $s -CommandName 'Get-MailboxServer' -AllowClobber\n";
+    let started = std::time::Instant::now();
+    let out = lab
+        .run_ps("EX01", &format!("{open}{import}{import}"))
+        .unwrap();
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(lab.counts().imports, 2);
+
+    let mut p = lab.start_process("EX01").unwrap();
+    let mut none = String::new();
+    lab.run_in_process(&mut p, open, &mut none)
+        .unwrap()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = lab
+        .run_in_process(&mut p, import, &mut none)
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    assert_eq!(lab.counts().imports, 3);
+}

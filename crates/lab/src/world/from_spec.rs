@@ -181,6 +181,7 @@ impl World {
                 call_latency_ms: ms(spec.timings.call_latency),
                 powershell_start_ms: ms(spec.timings.powershell_start),
                 exchange_session_ms: ms(spec.timings.exchange_session),
+                import_session_ms: ms(spec.timings.import_session),
                 transport_restart_ms: ms(spec.timings.transport_restart),
                 transport_startup_ms: ms(spec.timings.transport_startup),
                 redistribute_per_move_ms: ms(spec.timings.redistribute_per_move),

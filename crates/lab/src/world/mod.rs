@@ -31,6 +31,8 @@ pub struct Timings {
     pub powershell_start_ms: i64,
     #[serde(default)]
     pub exchange_session_ms: i64,
+    #[serde(default)]
+    pub import_session_ms: i64,
     /// `[lab.timings] transport_restart` (see `LabTimings`).
     #[serde(default)]
     pub transport_restart_ms: i64,
