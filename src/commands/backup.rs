@@ -65,13 +65,20 @@ fn verify(file: &Path) -> Result<Outcome, Error> {
 }
 
 /// The drift of one server against the backup the rollout took before its
-/// CU (`baseline`), for the run report.
+/// CU (`baseline`), for the run report. `journal` is the current journal,
+/// already loaded by the caller: the summary runs for every upgraded
+/// server at once, and each loading the whole journal again was the
+/// rollout's peak of memory (docs/performance.md, "Memory (figure 4)").
 pub fn drift_summary(
     exec: &dyn crate::exec::Executor,
     server: &Server,
     state: &Path,
+    journal: &[crate::journal::Entry],
 ) -> Option<ConfigDrift> {
-    let zip = baseline(state, server, None).ok().flatten()?.zip;
+    let newest = backup::latest_backup(state, &server.name).ok()?;
+    let rollout =
+        backup_in(journal, state, &server.name).or_else(|| rollout_backup(state, &server.name));
+    let zip = backup::drift::baseline::choose(None, rollout, newest)?.zip;
     Some(match backup::drift_for_server(exec, server, &zip) {
         Ok(report) => summarise(&report),
         Err(e) => ConfigDrift {
@@ -262,20 +269,30 @@ fn rollout_backup(state: &Path, server: &str) -> Option<std::path::PathBuf> {
     journals.extend(archived.into_iter().rev());
     journals.iter().find_map(|path| {
         let loaded = Journal::load(path).ok()?;
-        loaded.entries.iter().rev().find_map(|e| match &e.record {
-            Record::Changed {
-                server: s,
-                change: Change::ConfigBackedUp { zip, .. },
-                ..
-            } if s.eq_ignore_ascii_case(server) => {
-                let zip = std::path::PathBuf::from(zip);
-                if zip.exists() {
-                    return Some(zip);
-                }
-                let here = state.join(backup::BACKUP_DIR).join(zip.file_name()?);
-                here.exists().then_some(here)
+        backup_in(&loaded.entries, state, server)
+    })
+}
+
+/// The zip of the newest `config-backed-up` for `server` in `entries`
+/// (see `rollout_backup`).
+fn backup_in(
+    entries: &[crate::journal::Entry],
+    state: &Path,
+    server: &str,
+) -> Option<std::path::PathBuf> {
+    entries.iter().rev().find_map(|e| match &e.record {
+        Record::Changed {
+            server: s,
+            change: Change::ConfigBackedUp { zip, .. },
+            ..
+        } if s.eq_ignore_ascii_case(server) => {
+            let zip = std::path::PathBuf::from(zip);
+            if zip.exists() {
+                return Some(zip);
             }
-            _ => None,
-        })
+            let here = state.join(backup::BACKUP_DIR).join(zip.file_name()?);
+            here.exists().then_some(here)
+        }
+        _ => None,
     })
 }

@@ -259,7 +259,7 @@ fn finish(
         .filter_map(|s| plan.server(&s.name))
         .collect();
     let drifts = crate::pool::for_each_bounded(&done, crate::pool::SERVER_FAN_OUT, |server| {
-        super::backup::drift_summary(exec, server, state)
+        super::backup::drift_summary(exec, server, state, &loaded.entries)
     });
     for drift in drifts.into_iter().flatten() {
         for r in &drift.reverted {
