@@ -114,16 +114,13 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn call(&self, sessions: usize) {
+    /// One call: a script, a command line, or a batch of a long-lived
+    /// process's input (`Lab::end_batch`).
+    pub(crate) fn call(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.sessions.fetch_add(
-            u64::try_from(sessions).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
     }
 
-    /// Exchange sessions opened by a command of a long-lived process (its
-    /// call is counted per batch of input, `Lab::end_batch`).
+    /// Exchange sessions a script or a command opened.
     pub(crate) fn sessions(&self, sessions: usize) {
         self.sessions.fetch_add(
             u64::try_from(sessions).unwrap_or(u64::MAX),

@@ -154,9 +154,20 @@ impl Drop for Lab {
         if worlds.inspection_unsaved {
             let _ = save(&path, &mut worlds.live);
         }
-        if worlds.logs_unsaved {
-            let _ = save_logs(&logs, &worlds.live);
+        let _ = worlds.save_logs(&logs);
+    }
+}
+
+impl Worlds {
+    /// Writes the PowerShell logs when calls added some since they were
+    /// last written (`LOGS_FILE`).
+    fn save_logs(&mut self, path: &Path) -> Result<(), LabError> {
+        if self.logs_unsaved {
+            save_logs(path, &self.live)?;
+            self.logs_saved_at = std::time::Instant::now();
+            self.logs_unsaved = false;
         }
+        Ok(())
     }
 }
 
@@ -295,13 +306,24 @@ impl Lab {
             self.live.show(world, server);
             out
         })?;
-        self.counters.call(opened.sessions);
-        self.counters.imports(opened.imports);
-        let sessions = i64::try_from(opened.sessions).unwrap_or(i64::MAX);
-        costs::pay(self.costs.exchange_session_ms.saturating_mul(sessions));
-        let imports = i64::try_from(opened.imports).unwrap_or(i64::MAX);
-        costs::pay(self.costs.import_session_ms.saturating_mul(imports));
+        self.counters.call();
+        self.opened(opened.sessions, opened.imports);
         Ok(out)
+    }
+
+    /// What a script or a command opened, counted and paid after it ran
+    /// (the lab learns of them by running it): `exchange_session` per
+    /// session, `import_session` per Import-PSSession.
+    fn opened(&self, sessions: usize, imports: usize) {
+        self.counters.sessions(sessions);
+        self.counters.imports(imports);
+        let times = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        costs::pay(
+            self.costs
+                .exchange_session_ms
+                .saturating_mul(times(sessions))
+                .saturating_add(self.costs.import_session_ms.saturating_mul(times(imports))),
+        );
     }
 
     /// How far the lab's clock runs ahead of the wall clock (ms).
@@ -385,9 +407,7 @@ impl Lab {
         }
         worlds.logs_unsaved = true;
         if worlds.logs_saved_at.elapsed() >= LOGS_EVERY {
-            save_logs(&self.logs, &worlds.live)?;
-            worlds.logs_saved_at = std::time::Instant::now();
-            worlds.logs_unsaved = false;
+            worlds.save_logs(&self.logs)?;
         }
         result
     }
@@ -395,13 +415,7 @@ impl Lab {
     /// Writes the PowerShell logs calls added since they were last
     /// written (`LOGS_FILE`); nothing when there are none.
     pub fn flush_logs(&self) -> Result<(), LabError> {
-        let mut worlds = self.lock();
-        if worlds.logs_unsaved {
-            save_logs(&self.logs, &worlds.live)?;
-            worlds.logs_saved_at = std::time::Instant::now();
-            worlds.logs_unsaved = false;
-        }
-        Ok(())
+        self.lock().save_logs(&self.logs)
     }
 
     /// The world as it is now (a settled copy; the saved world is not

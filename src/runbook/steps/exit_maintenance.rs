@@ -161,15 +161,14 @@ pub fn exit_actions(
         out.push(HubTransportActive);
         out.push(RestartTransport);
         out.push(RestartFrontEndTransport);
-    } else if transport_restart_pending(prior, "Active") {
-        out.push(RestartTransport);
-        out.push(RestartFrontEndTransport);
-    } else if own.holds_component("HubTransport", MAINTENANCE) {
+    } else if transport_restart_pending(prior, "Active")
         // cu-roll's drain is the journal's last word on HubTransport, yet
         // the server shows it Active: set Active by a run that stopped
         // before it recorded the change (a restore is never adopted from
         // an intent: progress_state.rs), so the restart that makes it take
         // effect may not have followed.
+        || own.holds_component("HubTransport", MAINTENANCE)
+    {
         out.push(RestartTransport);
         out.push(RestartFrontEndTransport);
     } else if frontend_restart_pending(prior) {

@@ -490,7 +490,7 @@ fn get_command(host: &mut ServerHost, args: &[Argument]) -> Result<Vec<Value>, P
     let wants_function = b
         .string("CommandType")
         .is_none_or(|t| t.eq_ignore_ascii_case("Function") || t.eq_ignore_ascii_case("All"));
-    if let Some(proxy) = host.remoting.proxy(&name).filter(|_| wants_function) {
+    if let Some((proxy, _)) = host.remoting.proxy(&name).filter(|_| wants_function) {
         return Ok(vec![PsObject::new(
             "System.Management.Automation.FunctionInfo",
         )

@@ -67,14 +67,16 @@ impl State {
         self.imports
     }
 
-    /// The canonical name of an imported proxy named `name` (any case),
-    /// as `Get-Command` finds it: a function of a `tmp_*` module.
-    pub(crate) fn proxy(&self, name: &str) -> Option<&'static str> {
+    /// The imported proxy named `name` (any case), the newest import
+    /// first: its canonical cmdlet name and its session. What a call of
+    /// the name runs, and what `Get-Command` finds (a function of a
+    /// `tmp_*` module).
+    pub(crate) fn proxy(&self, name: &str) -> Option<(&'static str, u32)> {
         self.imported
             .iter()
             .rev()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(n, _)| *n)
+            .copied()
     }
 }
 
@@ -140,12 +142,7 @@ pub(crate) fn dispatch(
         "get-pssession" => get(host, args),
         "invoke-command" => invoke_command(host, args),
         _ => {
-            let (canon, sid) = *host
-                .remoting
-                .imported
-                .iter()
-                .rev()
-                .find(|(n, _)| n.eq_ignore_ascii_case(lname))?;
+            let (canon, sid) = host.remoting.proxy(lname)?;
             run_remote(host, sid, canon, args, input.to_vec())
         }
     })

@@ -30,8 +30,8 @@ pub struct PsProcess {
     remoting: remoting::State,
     /// Sessions counted so far (the remoting state counts every one opened).
     sessions_paid: usize,
-    /// `Import-PSSession` runs counted so far.
-    imports_counted: usize,
+    /// `Import-PSSession` runs counted and paid so far.
+    imports_paid: usize,
     /// The server's boot the process started in: a restart ends it.
     boot_ms: i64,
     pid: u32,
@@ -160,7 +160,7 @@ impl Lab {
         budget_ms: Option<i64>,
     ) -> Result<ScriptOutput, LabError> {
         self.pay_start(false);
-        self.counters.call(0);
+        self.counters.call();
         self.with_world(|world, now| {
             let out = run_cmd_in(world, server, command, now)?;
             self.live.show(world, server);
@@ -220,7 +220,7 @@ impl Lab {
             session: pwsh::Session::default(),
             remoting: remoting::State::default(),
             sessions_paid: 0,
-            imports_counted: 0,
+            imports_paid: 0,
             boot_ms,
             pid,
         })
@@ -232,7 +232,7 @@ impl Lab {
     /// The batch counts as one call.
     pub fn end_batch(&self, process: &mut PsProcess) -> Result<(), LabError> {
         if std::mem::take(&mut process.ran_in_batch) {
-            self.counters.call(0);
+            self.counters.call();
         }
         if !std::mem::take(&mut process.reboot_pending) {
             return Ok(());
@@ -293,26 +293,16 @@ impl Lab {
             process.remoting = std::mem::take(&mut host.remoting);
             Ok(Some(out))
         })?;
-        let opened = process.remoting.opened();
-        let new = opened.saturating_sub(process.sessions_paid);
-        process.sessions_paid = opened;
-        self.counters.sessions(new);
-        let imports = process.remoting.imports();
-        let new_imports = imports.saturating_sub(process.imports_counted);
-        self.counters.imports(new_imports);
-        process.imports_counted = imports;
-        process.ran_in_batch |= result.is_some();
-        let times = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        costs::pay(
-            self.costs
-                .exchange_session_ms
-                .saturating_mul(times(new))
-                .saturating_add(
-                    self.costs
-                        .import_session_ms
-                        .saturating_mul(times(new_imports)),
-                ),
+        // The process's remoting state counts from its start: what this
+        // command added is what is new since the last one.
+        let (sessions, imports) = (process.remoting.opened(), process.remoting.imports());
+        self.opened(
+            sessions.saturating_sub(process.sessions_paid),
+            imports.saturating_sub(process.imports_paid),
         );
+        process.sessions_paid = sessions;
+        process.imports_paid = imports;
+        process.ran_in_batch |= result.is_some();
         Ok(result)
     }
 }
